@@ -1,0 +1,43 @@
+# llmotlp — `make run` and `make test` do all set-up on a fresh Debian 12 machine.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+CONFIG     ?= config.yaml
+JOBS       ?= $(shell nproc)
+
+.PHONY: all deps build build-asan run test test-unit test-e2e test-asan bench e2e-deps clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+build-asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DLLMOTLP_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+run: build
+	$(BUILD)/llmotlp --config $(CONFIG)
+
+e2e-deps: deps
+	@cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error
+
+test: build e2e-deps
+	ctest --test-dir $(BUILD) --output-on-failure
+	LLMOTLP_BIN=$(CURDIR)/$(BUILD)/llmotlp bash tests/e2e/run.sh
+
+# The same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+test-asan: build-asan e2e-deps
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --test-dir $(ASAN_BUILD) --output-on-failure
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  LLMOTLP_BIN=$(CURDIR)/$(ASAN_BUILD)/llmotlp LLMOTLP_SLOW=1 bash tests/e2e/run.sh
+
+bench: build
+	bash bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,97 @@
+/* component.h — the component model: every receiver, processor, exporter, connector and
+ * extension is a factory in one registry (registry.c), with its config declared as a field table
+ * (config.h) and a create/start/consume/shutdown/destroy life cycle driven by the service.
+ *
+ * Data moves by consume(): a component hands a batch to its `next` consumer, which runs
+ * synchronously on the caller's thread (as the Collector's consumers do) and answers whether it
+ * took it. Backpressure is an answer, not a wait without end: CONSUME_RETRY means "full, try
+ * later" and becomes gRPC UNAVAILABLE at the receiver. */
+#ifndef LLMOTLP_COMPONENT_H
+#define LLMOTLP_COMPONENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/batch.h"
+#include "core/error.h"
+#include "core/otlp.h"
+
+struct config_field;
+struct telemetry;
+
+enum consume_status {
+    CONSUME_OK = 0,     /* taken: delivered, queued, or deliberately dropped and counted */
+    CONSUME_RETRY = 1,  /* not taken, transient (queue full, shutting down): sender may retry */
+    CONSUME_REJECT = 2, /* not taken, permanent (bad data): sender must not retry */
+};
+
+/* A downstream hop. consume borrows the batch (see batch.h). Thread-safe: called concurrently
+ * from receiver threads. */
+struct consumer {
+    enum consume_status (*consume)(struct consumer *self, struct batch *b);
+};
+
+static inline enum consume_status consumer_send(struct consumer *c, struct batch *b)
+{
+    return c->consume(c, b);
+}
+
+enum component_kind {
+    COMPONENT_RECEIVER,
+    COMPONENT_PROCESSOR,
+    COMPONENT_EXPORTER,
+    COMPONENT_CONNECTOR,
+    COMPONENT_EXTENSION,
+    COMPONENT_KIND_COUNT
+};
+const char *component_kind_name(enum component_kind k);        /* "receiver" ... */
+const char *component_kind_section(enum component_kind k);     /* "receivers" ... */
+
+/* What the service gives a component at create time; valid until destroy. */
+struct component_env {
+    const char *id;                 /* "type" or "type/name" */
+    const char *log_name;           /* "exporter/otlp/2", for log lines */
+    /* Receivers and connectors: downstream per signal they emit (NULL where no pipeline takes
+     * that signal from this component). Processors: next[signal] is the rest of the pipeline. */
+    struct consumer *next[SIGNAL_COUNT];
+    /* Processors and connectors: the signal of the pipeline they sit in (input side). */
+    enum signal signal;
+    /* Connectors: which output signals are wired (also visible as next[] != NULL). */
+    struct telemetry *telemetry;    /* own metrics registry */
+};
+
+struct component_factory {
+    const char *type;                    /* "otlp", "batch", "debug", ... */
+    enum component_kind kind;
+    const char *doc;                     /* one line for `llmotlp components` */
+    const struct config_field *fields;   /* NULL-name terminated; see config.h */
+    size_t config_size;
+    /* Signals supported: bit (1 << SIGNAL_x). Connectors: input signals, and out_signals. */
+    unsigned signals;
+    unsigned out_signals;                /* connectors only: bit (1 << SIGNAL_x) per output */
+    /* Optional: checks across fields after binding. 0 or -1 with err. */
+    int (*validate)(const void *cfg, struct error *err);
+    /* Builds an instance. cfg stays valid until destroy. Processors and connectors are created
+     * once per pipeline they appear in; receivers, exporters and extensions once per ID. */
+    void *(*create)(const void *cfg, const struct component_env *env, struct error *err);
+    /* Optional: opens ports, starts threads. Called exporters first, receivers last. */
+    int (*start)(void *self, struct error *err);
+    /* Receivers: stop accepting. Processors: flush what they hold downstream. Exporters: drain
+     * their queue until deadline_ns (CLOCK_MONOTONIC), then count and log what is left. Called
+     * receivers first, exporters last. */
+    void (*shutdown)(void *self, int64_t deadline_ns);
+    /* Processors, exporters, connectors. Same contract as struct consumer. */
+    enum consume_status (*consume)(void *self, struct batch *b);
+    void (*destroy)(void *self);
+};
+
+/* The registry (registry.c): every factory compiled in. NULL-terminated. */
+extern const struct component_factory *const component_factories[];
+const struct component_factory *component_find(enum component_kind kind, const char *type);
+/* Comma-separated types of one kind, for "unknown type" messages. Static buffer per kind. */
+const char *component_types_list(enum component_kind kind);
+
+/* Monotonic clock in ns, the time base of every deadline. */
+int64_t clock_now_ns(void);
+
+#endif

@@ -1,0 +1,106 @@
+/* config.h — the Collector's YAML config, read into a tree that remembers where every node came
+ * from, and bound into typed structs by declarative field tables.
+ *
+ * A component declares its config as a table of struct config_field (name, type, offset, default,
+ * doc). config_bind() is the one binder: it applies defaults, converts scalars (durations such as
+ * "200ms", sizes, enums, booleans), rejects unknown keys and wrong types with
+ * "file:line:col: ... expected ...; known keys: ...", and the same table prints
+ * `llmotlp components --describe TYPE` (config_describe).
+ *
+ * Env expansion (${env:VAR}, ${VAR}, ${env:VAR:-default}, $$ escapes) happens at load time in
+ * scalar values, as the Collector's confmap does. Trees are immutable after load except through
+ * config_apply_set(); nothing here is thread-safe, and nothing needs to be (config is read at
+ * start-up only). */
+#ifndef LLMOTLP_CONFIG_H
+#define LLMOTLP_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/error.h"
+
+enum cnode_kind { CNODE_NULL, CNODE_SCALAR, CNODE_MAP, CNODE_SEQ };
+
+/* One YAML node. Maps keep key order; keys[i] is a scalar node (with its own position) for
+ * items[i]. Sequences use items only. Positions are 1-based. */
+struct cnode {
+    enum cnode_kind kind;
+    const char *file;      /* shared, owned by the tree root */
+    int line, col;
+    char *value;           /* CNODE_SCALAR: text after env expansion; NULL otherwise */
+    bool quoted;           /* scalar was quoted in YAML: never a null/bool/int by style */
+    size_t n;
+    struct cnode **keys;   /* CNODE_MAP */
+    struct cnode **items;  /* CNODE_MAP values / CNODE_SEQ items */
+};
+
+/* Parses one YAML file (or string, named `name` in messages) and expands env references.
+ * Unset variables without a default expand to "" with a warning logged. NULL with err
+ * ("file:line:col: <what>") on YAML syntax errors or bad ${...} syntax. */
+struct cnode *config_load_file(const char *path, struct error *err);
+struct cnode *config_parse_string(const char *yaml, const char *name, struct error *err);
+void cnode_free(struct cnode *n);
+
+/* Deep-merges `src` into `dst` (maps merged key by key, other nodes replaced), as the Collector
+ * merges several --config files. Takes ownership of src. */
+void config_merge(struct cnode *dst, struct cnode *src);
+/* Applies a `--set` override "a::b::c=value" (the Collector's `::` key separator; `.` is accepted
+ * when no `::` appears). The value is parsed as YAML (so "[a,b]" is a list). 0 or -1 with err. */
+int config_apply_set(struct cnode *root, const char *assignment, struct error *err);
+
+/* Map lookup; NULL when absent or when map is not a map. */
+struct cnode *cnode_get(const struct cnode *map, const char *key);
+/* Position prefix "file:line:col" for messages. */
+const char *cnode_where(const struct cnode *n, char *buf, size_t len);
+
+/* ---- field tables ---------------------------------------------------------------------------- */
+
+enum config_type {
+    CFG_BOOL,          /* bool */
+    CFG_INT,           /* int64_t; min/max enforced when min < max */
+    CFG_DOUBLE,        /* double */
+    CFG_STRING,        /* char *, malloc'd (NULL when absent and no default) */
+    CFG_DURATION,      /* int64_t ns; Go syntax "1h2m3.5s", "200ms", "10us", or a bare integer of ns */
+    CFG_ENUM,          /* int: index into choices */
+    CFG_STRING_MAP,    /* struct config_kv_list (e.g. headers) */
+    CFG_STRING_LIST,   /* struct config_str_list */
+    CFG_SECTION,       /* nested struct at offset, bound by `sub`; absent = defaults */
+    CFG_PRESENCE,      /* like CFG_SECTION, and bool at present_offset is true when the key
+                          appears at all (even `grpc:` with no value), as protocols.grpc does */
+    CFG_RAW,           /* const struct cnode * kept as is (component parses it itself) */
+};
+
+struct config_kv { char *key; char *value; };
+struct config_kv_list { size_t n; struct config_kv *items; };
+struct config_str_list { size_t n; char **items; };
+
+struct config_field {
+    const char *name;                  /* NULL ends the table */
+    enum config_type type;
+    size_t offset;
+    const char *def;                   /* default, as YAML scalar text; NULL = zero / empty */
+    const char *doc;
+    const struct config_field *sub;    /* CFG_SECTION, CFG_PRESENCE */
+    const char *const *choices;        /* CFG_ENUM: NULL-terminated */
+    size_t present_offset;             /* CFG_PRESENCE */
+    int64_t min, max;                  /* CFG_INT / CFG_DURATION bounds when min < max */
+    bool required;                     /* absent key is an error */
+};
+
+/* Fills `out` (config_size bytes, zeroed by the caller) from `node` (a map, or NULL/null node
+ * for "all defaults"). 0, or -1 with err naming position, key path and what was expected.
+ * On failure, whatever was bound is still freed by config_free_bound(). */
+int config_bind(const struct config_field *fields, const struct cnode *node, void *out,
+                struct error *err);
+void config_free_bound(const struct config_field *fields, void *cfg);
+/* Prints the table: name, type, default, doc; nested sections indented. */
+void config_describe(const struct config_field *fields, FILE *out, int indent);
+
+/* Scalar conversions used by the binder, exposed for tests and component code. 0 or -1. */
+int config_parse_duration(const char *s, int64_t *ns);
+int config_parse_bool(const char *s, bool *v);
+int config_parse_int(const char *s, int64_t *v);
+
+#endif

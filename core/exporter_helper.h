@@ -1,0 +1,80 @@
+/* exporter_helper.h — what every exporter shares, as the Collector's exporterhelper: a bounded
+ * sending queue drained by consumer threads, retry with exponential backoff and jitter
+ * (honouring a server's throttle delay), and the counters of what was sent, retried and finally
+ * given up. An exporter supplies only send(): one attempt to deliver one batch.
+ *
+ * Thread-safety: consume() is called from any number of pipeline threads; send() is called from
+ * the helper's consumer threads (or the caller's thread when the queue is disabled). */
+#ifndef LLMOTLP_EXPORTER_HELPER_H
+#define LLMOTLP_EXPORTER_HELPER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/batch.h"
+#include "core/component.h"
+#include "core/config.h"
+#include "core/error.h"
+
+struct retry_config {
+    bool enabled;
+    int64_t initial_interval;      /* ns */
+    int64_t max_interval;          /* ns */
+    int64_t max_elapsed_time;      /* ns; 0 = retry forever */
+    double multiplier;
+    double randomization_factor;
+};
+/* Field table for `retry_on_failure` (Collector defaults: true, 5s, 30s, 300s, 1.5, 0.5). */
+extern const struct config_field retry_config_fields[];
+
+struct queue_config {
+    bool enabled;
+    int64_t num_consumers;
+    int64_t queue_size;            /* batches */
+    bool block_on_overflow;        /* Collector key; when true a full queue waits up to overflow_wait */
+    int64_t overflow_wait;         /* ns a full queue makes the caller wait before CONSUME_RETRY */
+};
+/* Field table for `sending_queue` (Collector defaults: true, 10, 1000). */
+extern const struct config_field queue_config_fields[];
+
+/* Backoff state for one batch. Pure: no clock, no randomness of its own (for unit tests). */
+struct retry_state {
+    int64_t started_ns;
+    int64_t interval_ns;  /* current un-randomized interval */
+    unsigned attempts;
+};
+void retry_begin(struct retry_state *st, const struct retry_config *cfg, int64_t now_ns);
+/* Delay before the next attempt after a retryable failure at now_ns, or -1 to give up
+ * (retry disabled, or the next attempt would start past max_elapsed_time). throttle_ns > 0 (a
+ * server's RetryInfo / Retry-After) replaces the backoff step for this attempt. rand01 in [0,1)
+ * draws the jitter: interval * (1 ± randomization_factor). */
+int64_t retry_next_delay(struct retry_state *st, const struct retry_config *cfg, int64_t now_ns,
+                         int64_t throttle_ns, double rand01);
+
+enum send_result { SEND_OK = 0, SEND_RETRYABLE, SEND_PERMANENT };
+
+/* One delivery attempt. On SEND_RETRYABLE may set *throttle_ns (server-requested delay).
+ * On failure fills err with the reason (logged by the helper when it gives up). */
+typedef enum send_result (*export_send_fn)(void *ctx, struct batch *b, int64_t *throttle_ns,
+                                           struct error *err);
+
+struct exporter_helper;
+
+/* log_name: "exporter/otlp"; id: component ID used as the `exporter` label of the counters. */
+struct exporter_helper *exporter_helper_new(const char *log_name, const char *id,
+                                            const struct queue_config *q,
+                                            const struct retry_config *r, export_send_fn send,
+                                            void *ctx, struct telemetry *telemetry,
+                                            struct error *err);
+int exporter_helper_start(struct exporter_helper *h, struct error *err);
+/* Queues the batch (taking a ref) or, with the queue disabled, sends it now with retries.
+ * CONSUME_RETRY when the queue stays full past overflow_wait or the helper is shutting down. */
+enum consume_status exporter_helper_consume(struct exporter_helper *h, struct batch *b);
+/* Stops taking batches, lets consumers drain the queue and finish retries until deadline_ns,
+ * then cancels: whatever is left is counted as send_failed and logged with its reason. */
+void exporter_helper_shutdown(struct exporter_helper *h, int64_t deadline_ns);
+void exporter_helper_free(struct exporter_helper *h);
+/* Current queue length (batches). */
+size_t exporter_helper_queue_len(struct exporter_helper *h);
+
+#endif

@@ -1,0 +1,48 @@
+/* otlp.h — the three OTLP signals and what the pipeline needs to know about their wire form.
+ * otlp_scan() walks an Export*ServiceRequest in wire format, guided by the protobuf-c descriptors,
+ * without allocating: it checks that the bytes would unpack (wire types, lengths, nesting depth),
+ * that trace and span IDs have their spec lengths, and counts items (spans, data points, log
+ * records). That is what lets an untouched batch be forwarded without decode and re-encode.
+ * All functions are pure and thread-safe. */
+#ifndef LLMOTLP_OTLP_H
+#define LLMOTLP_OTLP_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+
+enum signal { SIGNAL_TRACES = 0, SIGNAL_METRICS = 1, SIGNAL_LOGS = 2, SIGNAL_COUNT = 3 };
+
+/* "traces", "metrics", "logs". */
+const char *signal_name(enum signal s);
+/* Parses a pipeline signal name; -1 if unknown. */
+int signal_parse(const char *name);
+/* Item noun for messages: "spans", "metric points", "log records". */
+const char *signal_item_name(enum signal s);
+
+/* Export<Signal>ServiceRequest / Response descriptors. */
+const ProtobufCMessageDescriptor *otlp_request_descriptor(enum signal s);
+const ProtobufCMessageDescriptor *otlp_response_descriptor(enum signal s);
+/* gRPC method path, e.g. "/opentelemetry.proto.collector.trace.v1.TraceService/Export". */
+const char *otlp_grpc_method(enum signal s);
+
+/* Deepest message nesting accepted; protobuf-c's recursive unpack would overflow the stack on
+ * hostile nesting (AnyValue→ArrayValue→AnyValue…), so scan rejects deeper input first. */
+#define OTLP_MAX_DEPTH 64
+
+struct otlp_scan_result {
+    uint64_t items;          /* spans, metric data points or log records */
+    uint64_t resources;      /* top-level Resource* entries */
+};
+
+/* Validates and counts. Returns 0, or -1 with err describing the first problem found
+ * (e.g. "span 3: trace_id is 15 bytes, expected 16"). */
+int otlp_scan(enum signal s, const uint8_t *data, size_t len, struct otlp_scan_result *out,
+              struct error *err);
+
+/* Counts items of a decoded request (same numbers as otlp_scan). */
+uint64_t otlp_count_items(enum signal s, const ProtobufCMessage *req);
+
+#endif

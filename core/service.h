@@ -1,0 +1,50 @@
+/* service.h — a running llmotlp: config loaded and checked, the pipeline graph built from
+ * `service.pipelines`, components created, started and shut down in the right order.
+ *
+ * Graph (as the Collector's): each pipeline `signal[/name]` has receivers (fan-in), processors in
+ * order (one instance per pipeline), exporters (fan-out). Receivers, exporters and extensions
+ * have one instance per ID shared by every pipeline that names them; a connector is an exporter
+ * of one pipeline and a receiver of another. Build goes downstream-first so every component is
+ * created with its `next` consumers in hand; start goes exporters → processors → receivers;
+ * shutdown the reverse, each step bounded by the deadline.
+ * One service per process is typical; nothing here is global except the factory registry. */
+#ifndef LLMOTLP_SERVICE_H
+#define LLMOTLP_SERVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/error.h"
+#include "core/telemetry.h"
+
+struct service;
+
+/* Loads and merges config files, applies --set overrides, binds every component's config and
+ * checks the graph. Warnings (defined but unused components, unset env vars) are logged.
+ * NULL with err (first error, with file:line:col) when the config is invalid. */
+struct service *service_load(const char *const *config_paths, size_t n_paths,
+                             const char *const *sets, size_t n_sets, struct error *err);
+/* Same, from YAML text (tests). */
+struct service *service_load_string(const char *yaml, struct error *err);
+
+/* Creates and starts every component. 0 or -1 with err (then call service_free). */
+int service_start(struct service *s, struct error *err);
+/* Graceful stop: receivers stop accepting, processors flush, exporters drain until deadline_ns. */
+void service_shutdown(struct service *s, int64_t deadline_ns);
+void service_free(struct service *s);
+
+struct telemetry *service_telemetry(struct service *s);
+/* Shutdown deadline from config (service.telemetry is not the place; we use the top-level
+ * default of 10 s unless LLMOTLP_SHUTDOWN_TIMEOUT says otherwise). */
+int64_t service_shutdown_timeout_ns(const struct service *s);
+
+/* Introspection for tests and `validate`: pipelines and the components they use. */
+size_t service_pipeline_count(const struct service *s);
+/* Writes a description of pipeline i: "traces/x: [otlp] -> [batch] -> [debug, otlp/2]". */
+const char *service_pipeline_describe(const struct service *s, size_t i, char *buf, size_t len);
+/* Number of warnings produced while loading (unused components, ...). */
+size_t service_warning_count(const struct service *s);
+const char *service_warning(const struct service *s, size_t i);
+
+#endif

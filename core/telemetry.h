@@ -1,0 +1,44 @@
+/* telemetry.h — llmotlp's own metrics: counters and gauges registered by name and labels,
+ * updated with atomics on the hot path. The registry hands out stable pointers, so a component
+ * looks a counter up once at create time and then only increments it.
+ * Registration is thread-safe (mutex); updates are lock-free; the registry outlives every
+ * component. Names follow the Collector's (otelcol_receiver_accepted_spans, ...). */
+#ifndef LLMOTLP_TELEMETRY_H
+#define LLMOTLP_TELEMETRY_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum telemetry_kind { TELEMETRY_COUNTER, TELEMETRY_GAUGE };
+
+struct telemetry;
+
+struct telemetry *telemetry_new(void);
+void telemetry_free(struct telemetry *t);
+
+/* Returns the counter for (name, labels), creating it at 0. labels is Prometheus label text such
+ * as `exporter="otlp"` (may be ""). NULL only on out of memory; callers may pass NULL to
+ * telemetry_add, which ignores it. */
+_Atomic uint64_t *telemetry_counter(struct telemetry *t, const char *name, const char *labels,
+                                    const char *help);
+_Atomic int64_t *telemetry_gauge(struct telemetry *t, const char *name, const char *labels,
+                                 const char *help);
+
+static inline void telemetry_add(_Atomic uint64_t *c, uint64_t n)
+{
+    if (c)
+        atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+static inline void telemetry_set(_Atomic int64_t *g, int64_t v)
+{
+    if (g)
+        atomic_store_explicit(g, v, memory_order_relaxed);
+}
+
+/* Reads a value by name and labels; 0 if absent. For tests and shutdown summaries. */
+int64_t telemetry_value(struct telemetry *t, const char *name, const char *labels);
+/* Prometheus text exposition of everything registered. */
+void telemetry_write_prometheus(struct telemetry *t, FILE *out);
+
+#endif
