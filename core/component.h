@@ -69,6 +69,10 @@ struct component_factory {
     /* Signals supported: bit (1 << SIGNAL_x). Connectors: input signals, and out_signals. */
     unsigned signals;
     unsigned out_signals;                /* connectors only: bit (1 << SIGNAL_x) per output */
+    /* Connectors only, optional: routes[in] = output signals reachable from input signal `in`
+     * (the Collector's per-pair connector support: forward is traces→traces only). All zero
+     * means every input in `signals` reaches every output in `out_signals`. */
+    unsigned routes[SIGNAL_COUNT];
     /* Optional: checks across fields after binding. 0 or -1 with err. */
     int (*validate)(const void *cfg, struct error *err);
     /* Builds an instance. cfg stays valid until destroy. Processors and connectors are created

@@ -24,13 +24,20 @@ void error_prefix(struct error *err, const char *fmt, ...)
 {
     if (!err)
         return;
-    char head[512], tail[sizeof err->msg];
+    char head[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(head, sizeof head, fmt, ap);
+    int n = vsnprintf(head, sizeof head, fmt, ap);
     va_end(ap);
-    snprintf(tail, sizeof tail, "%s", err->msg);
-    snprintf(err->msg, sizeof err->msg, "%s%s", head, tail);
+    if (n <= 0)
+        return;
+    size_t hl = (size_t)n < sizeof head ? (size_t)n : sizeof head - 1;
+    size_t ml = strnlen(err->msg, sizeof err->msg - 1);
+    if (hl + ml > sizeof err->msg - 1)
+        ml = sizeof err->msg - 1 - hl;
+    memmove(err->msg + hl, err->msg, ml);
+    memcpy(err->msg, head, hl);
+    err->msg[hl + ml] = '\0';
 }
 
 void error_clear(struct error *err)

@@ -16,6 +16,8 @@
 #include "core/config.h"
 #include "core/error.h"
 
+struct cnode;
+
 struct retry_config {
     bool enabled;
     int64_t initial_interval;      /* ns */
@@ -31,11 +33,22 @@ struct queue_config {
     bool enabled;
     int64_t num_consumers;
     int64_t queue_size;            /* batches */
-    bool block_on_overflow;        /* Collector key; when true a full queue waits up to overflow_wait */
+    bool block_on_overflow;        /* Collector key; when true a full queue waits for space until
+                                      shutdown instead of overflow_wait */
     int64_t overflow_wait;         /* ns a full queue makes the caller wait before CONSUME_RETRY */
+    /* Collector keys accepted for compatibility: */
+    int sizer;                     /* index in {"requests", "items", "bytes"}; only requests works */
+    bool wait_for_result;          /* ignored: consume() answers once the batch is queued */
+    char *storage;                 /* persistent queue extension ID; not supported yet */
+    const struct cnode *batch;     /* exporter-side batching; not supported yet (CFG_RAW) */
 };
 /* Field table for `sending_queue` (Collector defaults: true, 10, 1000). */
 extern const struct config_field queue_config_fields[];
+
+/* Cross-field checks after binding (intervals positive, sizer, storage, batch). 0 or -1 with err
+ * (message names the key, without the section prefix). */
+int retry_config_validate(const struct retry_config *r, struct error *err);
+int queue_config_validate(const struct queue_config *q, struct error *err);
 
 /* Backoff state for one batch. Pure: no clock, no randomness of its own (for unit tests). */
 struct retry_state {

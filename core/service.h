@@ -47,4 +47,10 @@ const char *service_pipeline_describe(const struct service *s, size_t i, char *b
 size_t service_warning_count(const struct service *s);
 const char *service_warning(const struct service *s, size_t i);
 
+/* Test hook: the consumer at the head of pipeline `pipeline_id` ("traces/x"), as receivers see
+ * it; NULL before service_start or if no such pipeline. Valid until service_free. Pushing a batch
+ * here runs the pipeline synchronously on the caller's thread, as a receiver would. */
+struct consumer;
+struct consumer *service_pipeline_entry(struct service *s, const char *pipeline_id);
+
 #endif
