@@ -214,10 +214,15 @@ static void cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t at_
     pthread_cond_timedwait(cv, mu, &ts);
 }
 
-/* "300s", "1.5s", "0.25s" */
+/* "300s", "12.5s", "250ms" */
 static void fmt_secs(int64_t ns, char *buf, size_t len)
 {
-    snprintf(buf, len, "%.3gs", (double)ns / 1e9);
+    if (ns < 1000000000)
+        snprintf(buf, len, "%" PRId64 "ms", ns / 1000000);
+    else if (ns < 100 * 1000000000LL)
+        snprintf(buf, len, "%.1fs", (double)ns / 1e9);
+    else
+        snprintf(buf, len, "%.0fs", (double)ns / 1e9);
 }
 
 static void settle_failed(struct exporter_helper *h, struct batch *b, unsigned attempts,
@@ -537,8 +542,9 @@ void exporter_helper_shutdown(struct exporter_helper *h, int64_t deadline_ns)
         if (left_batches[s])
             log_error(h->log_name,
                       "dropping %" PRIu64 " %s in %" PRIu64
-                      " queued batches never sent: shutdown deadline reached",
-                      left_items[s], signal_item_name((enum signal)s), left_batches[s]);
+                      " queued batch%s never sent: shutdown deadline reached",
+                      left_items[s], signal_item_name((enum signal)s), left_batches[s],
+                      left_batches[s] == 1 ? "" : "es");
 }
 
 void exporter_helper_free(struct exporter_helper *h)

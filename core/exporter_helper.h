@@ -80,8 +80,10 @@ struct exporter_helper *exporter_helper_new(const char *log_name, const char *id
                                             void *ctx, struct telemetry *telemetry,
                                             struct error *err);
 int exporter_helper_start(struct exporter_helper *h, struct error *err);
-/* Queues the batch (taking a ref) or, with the queue disabled, sends it now with retries.
- * CONSUME_RETRY when the queue stays full past overflow_wait or the helper is shutting down. */
+/* Queues the batch (taking a ref) or, with the queue disabled, sends it now with retries (then
+ * CONSUME_OK means settled: sent, or counted as send_failed and logged).
+ * CONSUME_RETRY when the queue stays full past overflow_wait or the helper is shutting down;
+ * those refusals are counted as enqueue_failed. */
 enum consume_status exporter_helper_consume(struct exporter_helper *h, struct batch *b);
 /* Stops taking batches, lets consumers drain the queue and finish retries until deadline_ns,
  * then cancels: whatever is left is counted as send_failed and logged with its reason. */

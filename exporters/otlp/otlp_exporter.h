@@ -1,0 +1,66 @@
+/* otlp_exporter.h — the `otlp` exporter: OTLP/gRPC out through gRPC core, with the Collector's
+ * otlp exporter config keys (configgrpc client settings, timeout, retry_on_failure,
+ * sending_queue). The exporter forwards each batch's encoded face as it is; the shared
+ * exporter_helper does queueing, retry and accounting.
+ *
+ * Ownership: the config is bound and freed by the service (config_bind / config_free_bound);
+ * an instance borrows it until destroy. Thread-safety: consume() from any thread. */
+#ifndef LLMOTLP_OTLP_EXPORTER_H
+#define LLMOTLP_OTLP_EXPORTER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/component.h"
+#include "core/config.h"
+#include "core/exporter_helper.h"
+
+/* configtls client settings. Keys the gRPC core C API cannot express (versions, cipher suites,
+ * curves, reload) are accepted so Collector configs load, and ignored with a warning. */
+struct otlp_tls_config {
+    bool insecure;                 /* plaintext; false (the Collector default) = TLS */
+    bool insecure_skip_verify;     /* TLS without verifying the server certificate */
+    char *ca_file, *ca_pem;        /* roots; none = the system's */
+    char *cert_file, *cert_pem;    /* client certificate (mTLS) */
+    char *key_file, *key_pem;
+    char *server_name_override;    /* name checked against the server certificate */
+    bool include_system_ca_certs_pool;
+    char *min_version, *max_version;
+    struct config_str_list cipher_suites;
+    struct config_str_list curve_preferences;
+    int64_t reload_interval;
+};
+
+struct otlp_keepalive_config {
+    int64_t time;                  /* ns between pings on an idle connection; 0 = gRPC default */
+    int64_t timeout;               /* ns to wait for a ping ack */
+    bool permit_without_stream;
+};
+
+struct otlp_exporter_config {
+    char *endpoint;                /* host:port; http://, https:// and dns:/// prefixes allowed */
+    struct otlp_tls_config tls;
+    struct config_kv_list headers; /* sent as gRPC metadata on every call (keys lowercased) */
+    char *compression;             /* "gzip" (default), "none" or "" */
+    int64_t timeout;               /* ns per attempt; 0 = no per-attempt deadline */
+    struct retry_config retry_on_failure;
+    struct queue_config sending_queue;
+    bool keepalive_present;
+    struct otlp_keepalive_config keepalive;
+    char *balancer_name;           /* round_robin (default) or pick_first */
+    char *authority;               /* :authority override */
+    bool wait_for_ready;           /* wait for a connection instead of failing fast */
+    int64_t write_buffer_size;     /* bytes; 0 = gRPC default */
+    int64_t read_buffer_size;      /* bytes; 0 = gRPC default */
+    const struct cnode *auth;      /* rejected when set: no auth extensions yet */
+    const struct cnode *middlewares; /* rejected when set */
+};
+
+extern const struct config_field otlp_exporter_fields[];
+extern const struct component_factory otlp_exporter_factory;
+
+/* The gRPC target for an endpoint after removing the scheme prefixes the Collector accepts;
+ * *tls_forced is set for https://. Returns a pointer into endpoint. */
+const char *otlp_exporter_target(const char *endpoint, bool *tls_forced);
+
+#endif
