@@ -1,0 +1,633 @@
+/* grpc_server.c — the OTLP/gRPC server of the otlp receiver, on gRPC core's async C API: the
+ * three Export methods are registered with their payload read up front, N worker threads each
+ * drain their own completion queue, and every call is answered with one final batch.
+ *
+ * The one idea: every tag handed to gRPC on a worker queue (a posted request or a final batch) is
+ * counted in `outstanding`, and only a worker handling one of those tags can create another. So
+ * once the server is shut down and every call cancelled, `outstanding` falls to zero and stays
+ * there, and only then are the queues shut down: no handler can ever start a batch on a queue
+ * that is gone (which gRPC punishes with an abort). */
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/slice.h>
+#include <grpc/status.h>
+#include <grpc/support/log.h>
+#include <grpc/support/time.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/component.h"
+#include "core/log.h"
+#include "google/protobuf/any.pb-c.h"
+#include "google/protobuf/duration.pb-c.h"
+#include "google/rpc/status.pb-c.h"
+#include "receivers/otlp/otlp_receiver.h"
+
+#define GS_PREPOST 8        /* requests kept posted per method per queue */
+#define GS_GENERIC (-1)     /* call kind: a method not registered */
+
+struct gs_worker {
+    struct otlp_grpc_server *srv;
+    grpc_completion_queue *cq;
+    pthread_t thread;
+    bool drained;                     /* its thread saw GRPC_QUEUE_SHUTDOWN and was joined */
+};
+
+struct otlp_grpc_server {
+    grpc_server *server;
+    grpc_completion_queue *shutdown_cq;
+    void *method[SIGNAL_COUNT];       /* registered handles; NULL = signal not served */
+    unsigned signals;
+    otlp_export_fn fn;
+    void *user;
+    const char *log_name;
+    int port;
+    size_t nworkers;                  /* threads started */
+    struct gs_worker *workers;
+    size_t nqueues;                   /* queues created (>= nworkers) */
+    atomic_bool stopping;             /* no more re-posting */
+    pthread_mutex_t mu;
+    pthread_cond_t idle;
+    long outstanding;                 /* tags owned by gRPC on worker queues, under mu */
+    bool shut_down;
+    bool started;
+};
+
+struct gs_call {
+    struct gs_worker *w;
+    int kind;                         /* enum signal, or GS_GENERIC */
+    bool finishing;                   /* the final batch was started: next event frees */
+    grpc_call *call;
+    gpr_timespec deadline;
+    grpc_call_details details;        /* GS_GENERIC only */
+    grpc_metadata_array md;
+    grpc_byte_buffer *req;
+    grpc_byte_buffer *resp;
+    grpc_slice status_details;
+    bool has_status_details;
+    grpc_metadata trailer[1];
+    size_t ntrailer;
+    int cancelled;
+};
+
+/* ---- logging ---------------------------------------------------------------------------------- */
+
+static void gs_log(gpr_log_func_args *a)
+{
+    /* gRPC's ERROR lines include things a client did wrong (bad metadata, reset streams): worth a
+     * warning, not an error of ours. */
+    enum log_level lv = a->severity == GPR_LOG_SEVERITY_ERROR ? LOG_WARN
+                        : a->severity == GPR_LOG_SEVERITY_INFO ? LOG_INFO : LOG_DEBUG;
+    if (log_enabled(lv))
+        log_write(lv, "grpc", "%s", a->message);
+}
+
+static pthread_once_t gs_log_once = PTHREAD_ONCE_INIT;
+static void gs_log_install(void) { gpr_set_log_function(gs_log); }
+void otlp_grpc_route_logs(void) { pthread_once(&gs_log_once, gs_log_install); }
+
+/* ---- accounting of tags on worker queues ------------------------------------------------------ */
+
+static void tags_add(struct otlp_grpc_server *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->outstanding++;
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void tags_done(struct otlp_grpc_server *s)
+{
+    pthread_mutex_lock(&s->mu);
+    if (--s->outstanding == 0)
+        pthread_cond_broadcast(&s->idle);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- calls ------------------------------------------------------------------------------------ */
+
+static void call_free(struct gs_call *c)
+{
+    if (c->call)
+        grpc_call_unref(c->call);
+    if (c->kind == GS_GENERIC)
+        grpc_call_details_destroy(&c->details);
+    grpc_metadata_array_destroy(&c->md);
+    if (c->req)
+        grpc_byte_buffer_destroy(c->req);
+    if (c->resp)
+        grpc_byte_buffer_destroy(c->resp);
+    if (c->has_status_details)
+        grpc_slice_unref(c->status_details);
+    for (size_t i = 0; i < c->ntrailer; i++) {
+        grpc_slice_unref(c->trailer[i].key);
+        grpc_slice_unref(c->trailer[i].value);
+    }
+    free(c);
+}
+
+/* Posts one request for a new call of `kind` on w's queue. */
+static void post(struct gs_worker *w, int kind)
+{
+    struct otlp_grpc_server *s = w->srv;
+    struct gs_call *c = calloc(1, sizeof *c);
+    if (!c) {
+        log_error(s->log_name, "out of memory posting a gRPC request; serving with one fewer slot");
+        return;
+    }
+    c->w = w;
+    c->kind = kind;
+    grpc_metadata_array_init(&c->md);
+    grpc_call_error e;
+    tags_add(s);
+    if (kind == GS_GENERIC) {
+        grpc_call_details_init(&c->details);
+        e = grpc_server_request_call(s->server, &c->call, &c->details, &c->md, w->cq, w->cq, c);
+    } else {
+        e = grpc_server_request_registered_call(s->server, s->method[kind], &c->call, &c->deadline,
+                                                &c->md, &c->req, w->cq, w->cq, c);
+    }
+    if (e != GRPC_CALL_OK) {
+        log_error(s->log_name, "gRPC request_call failed (%d)", (int)e);
+        tags_done(s);
+        call_free(c);
+    }
+}
+
+/* Packs google.rpc.Status{code, message, details: [Any{RetryInfo{retry_delay}}]}, the value of
+ * the `grpc-status-details-bin` trailer that OTLP clients read for throttling. */
+static grpc_slice retry_status_bin(int code, const char *message, int64_t delay_ns)
+{
+    Google__Protobuf__Duration d = GOOGLE__PROTOBUF__DURATION__INIT;
+    d.seconds = delay_ns / 1000000000;
+    d.nanos = (int32_t)(delay_ns % 1000000000);
+    Google__Rpc__RetryInfo ri = GOOGLE__RPC__RETRY_INFO__INIT;
+    ri.retry_delay = &d;
+    uint8_t ri_buf[64];
+    size_t ri_len = google__rpc__retry_info__pack(&ri, ri_buf); /* <= 2 + 11 + 6 bytes */
+
+    Google__Protobuf__Any any = GOOGLE__PROTOBUF__ANY__INIT;
+    any.type_url = "type.googleapis.com/google.rpc.RetryInfo";
+    any.value.data = ri_buf;
+    any.value.len = ri_len;
+    Google__Protobuf__Any *details[1] = {&any};
+    Google__Rpc__Status st = GOOGLE__RPC__STATUS__INIT;
+    st.code = code;
+    st.message = (char *)message;
+    st.n_details = 1;
+    st.details = details;
+    grpc_slice out = grpc_slice_malloc(google__rpc__status__get_packed_size(&st));
+    google__rpc__status__pack(&st, GRPC_SLICE_START_PTR(out));
+    return out;
+}
+
+/* Sends the one final batch of a call: status (and the response message on OK). */
+static void finish(struct gs_call *c, int status, const char *message, uint8_t *body, size_t body_len,
+                   int64_t retry_delay_ns)
+{
+    struct otlp_grpc_server *s = c->w->srv;
+    grpc_op ops[4];
+    size_t n = 0;
+    memset(ops, 0, sizeof ops);
+    ops[n++].op = GRPC_OP_SEND_INITIAL_METADATA;
+    if (status == GRPC_STATUS_OK) {
+        if (body_len) {
+            grpc_slice sl = grpc_slice_new(body, body_len, free); /* takes body */
+            c->resp = grpc_raw_byte_buffer_create(&sl, 1);
+            grpc_slice_unref(sl);
+        } else {
+            free(body);
+            c->resp = grpc_raw_byte_buffer_create(NULL, 0);
+        }
+        ops[n].op = GRPC_OP_SEND_MESSAGE;
+        ops[n++].data.send_message.send_message = c->resp;
+    } else {
+        free(body);
+    }
+    if (message && *message) {
+        c->status_details = grpc_slice_from_copied_string(message);
+        c->has_status_details = true;
+    }
+    if (retry_delay_ns > 0) {
+        c->trailer[0].key = grpc_slice_from_static_string("grpc-status-details-bin");
+        c->trailer[0].value = retry_status_bin(status, message ? message : "", retry_delay_ns);
+        c->ntrailer = 1;
+    }
+    ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    ops[n].data.send_status_from_server.status = (grpc_status_code)status;
+    ops[n].data.send_status_from_server.status_details =
+        c->has_status_details ? &c->status_details : NULL;
+    ops[n].data.send_status_from_server.trailing_metadata_count = c->ntrailer;
+    ops[n++].data.send_status_from_server.trailing_metadata = c->ntrailer ? c->trailer : NULL;
+    ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    ops[n++].data.recv_close_on_server.cancelled = &c->cancelled;
+
+    c->finishing = true;
+    tags_add(s);
+    grpc_call_error e = grpc_call_start_batch(c->call, ops, n, c, NULL);
+    if (e != GRPC_CALL_OK) {
+        log_error(s->log_name, "gRPC start_batch failed (%d)", (int)e);
+        tags_done(s);
+        call_free(c);
+    }
+}
+
+static bool slice_equals(grpc_slice sl, const char *str)
+{
+    size_t n = strlen(str);
+    return GRPC_SLICE_LENGTH(sl) == n && memcmp(GRPC_SLICE_START_PTR(sl), str, n) == 0;
+}
+
+static void handle_generic(struct gs_call *c)
+{
+    struct otlp_grpc_server *s = c->w->srv;
+    char msg[300];
+    int k;
+    for (k = 0; k < SIGNAL_COUNT; k++)
+        if (slice_equals(c->details.method, otlp_grpc_method((enum signal)k)))
+            break;
+    if (k < SIGNAL_COUNT) {
+        snprintf(msg, sizeof msg, "no pipeline for %s", signal_name((enum signal)k));
+    } else {
+        int len = (int)GRPC_SLICE_LENGTH(c->details.method);
+        snprintf(msg, sizeof msg, "unknown method %.*s", len > 200 ? 200 : len,
+                 (const char *)GRPC_SLICE_START_PTR(c->details.method));
+    }
+    log_debug(s->log_name, "gRPC call answered UNIMPLEMENTED: %s", msg);
+    finish(c, GRPC_STATUS_UNIMPLEMENTED, msg, NULL, 0, 0);
+}
+
+/* Copies the request message into one malloc'd buffer (NULL when empty), straight from the
+ * slices core holds, which the export handler then adopts as the batch's bytes. Core has already
+ * undone gzip and enforced the size limit. false if the buffer cannot be read or on OOM. */
+static bool read_message(grpc_byte_buffer *bb, uint8_t **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    if (!bb)
+        return true; /* the client sent no message: an empty request */
+    size_t n = grpc_byte_buffer_length(bb);
+    if (n == 0)
+        return true;
+    grpc_byte_buffer_reader rd;
+    if (!grpc_byte_buffer_reader_init(&rd, bb))
+        return false;
+    uint8_t *buf = malloc(n);
+    size_t at = 0;
+    grpc_slice sl;
+    while (buf && grpc_byte_buffer_reader_next(&rd, &sl)) {
+        size_t k = GRPC_SLICE_LENGTH(sl);
+        if (k > n - at) { /* cannot happen: length() counts these slices */
+            grpc_slice_unref(sl);
+            break;
+        }
+        memcpy(buf + at, GRPC_SLICE_START_PTR(sl), k);
+        at += k;
+        grpc_slice_unref(sl);
+    }
+    grpc_byte_buffer_reader_destroy(&rd);
+    if (!buf || at != n) {
+        free(buf);
+        return false;
+    }
+    *out = buf;
+    *len = n;
+    return true;
+}
+
+static void handle_export(struct gs_call *c)
+{
+    struct otlp_grpc_server *s = c->w->srv;
+    uint8_t *data;
+    size_t len;
+    if (!read_message(c->req, &data, &len)) {
+        finish(c, GRPC_STATUS_UNAVAILABLE, "cannot read the request message; retry later", NULL, 0, 0);
+        return;
+    }
+    struct otlp_export_result res;
+    s->fn(s->user, (enum signal)c->kind, data, len, &res);
+    finish(c, res.status, res.message, res.response, res.response_len, res.retry_delay_ns);
+}
+
+static void *worker_main(void *arg)
+{
+    struct gs_worker *w = arg;
+    struct otlp_grpc_server *s = w->srv;
+    for (;;) {
+        grpc_event ev = grpc_completion_queue_next(w->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        if (ev.type == GRPC_QUEUE_SHUTDOWN)
+            break;
+        if (ev.type != GRPC_OP_COMPLETE)
+            continue;
+        struct gs_call *c = ev.tag;
+        if (c->finishing || !ev.success) {
+            /* final batch done, or a posted request cancelled by shutdown */
+            call_free(c);
+        } else {
+            if (!atomic_load(&s->stopping))
+                post(w, c->kind); /* keep the slot count before working on this call */
+            if (c->kind == GS_GENERIC)
+                handle_generic(c);
+            else
+                handle_export(c);
+        }
+        tags_done(s);
+    }
+    return NULL;
+}
+
+/* ---- set-up ----------------------------------------------------------------------------------- */
+
+static char *read_file(const char *path, struct error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        error_set(err, "cannot read %s: %m", path);
+        return NULL;
+    }
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t r = fread(buf + n, 1, cap - n - 1, f);
+        n += r;
+        if (n < cap - 1)
+            break;
+        char *nb = cap < (64u << 20) ? realloc(buf, cap * 2) : NULL;
+        if (!nb) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = nb;
+        cap *= 2;
+    }
+    bool bad = ferror(f);
+    fclose(f);
+    if (!buf || bad) {
+        free(buf);
+        error_set(err, "cannot read %s", path);
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+/* PEM text from an inline value or a file; NULL (no error) when neither is set. */
+static char *pem_of(const char *pem, const char *file, bool *failed, struct error *err)
+{
+    if (pem && *pem) {
+        char *p = strdup(pem);
+        if (!p) {
+            *failed = true;
+            error_set(err, "out of memory");
+        }
+        return p;
+    }
+    if (file && *file) {
+        char *p = read_file(file, err);
+        if (!p)
+            *failed = true;
+        return p;
+    }
+    return NULL;
+}
+
+static grpc_server_credentials *make_credentials(const struct otlp_grpc_config *cfg, struct error *err)
+{
+    if (!cfg->has_tls)
+        return grpc_insecure_server_credentials_create();
+    const struct otlp_tls_config *t = &cfg->tls;
+    bool failed = false;
+    char *cert = pem_of(t->cert_pem, t->cert_file, &failed, err);
+    char *key = failed ? NULL : pem_of(t->key_pem, t->key_file, &failed, err);
+    char *ca = failed ? NULL : pem_of(NULL, t->client_ca_file, &failed, err);
+    grpc_server_credentials *cr = NULL;
+    if (!failed && (!cert || !key))
+        error_set(err, "protocols.grpc.tls: certificate and key are required");
+    else if (!failed) {
+        grpc_ssl_pem_key_cert_pair pair = {.private_key = key, .cert_chain = cert};
+        cr = grpc_ssl_server_credentials_create_ex(
+            ca, &pair, 1,
+            ca ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+               : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE,
+            NULL);
+        if (!cr)
+            error_set(err, "protocols.grpc.tls: gRPC refused the certificate or key");
+    }
+    if (key)
+        memset(key, 0, strlen(key));
+    free(cert);
+    free(key);
+    free(ca);
+    return cr;
+}
+
+/* The address as gRPC core wants it: ":4317" listens on every interface, transport unix
+ * makes the endpoint a socket path. */
+static void listen_address(const struct otlp_grpc_config *cfg, char *out, size_t len)
+{
+    const char *ep = cfg->endpoint;
+    if (cfg->transport && strcmp(cfg->transport, "unix") == 0 && strncmp(ep, "unix:", 5) != 0)
+        snprintf(out, len, "unix:%s", ep);
+    else if (ep[0] == ':')
+        snprintf(out, len, "0.0.0.0%s", ep);
+    else
+        snprintf(out, len, "%s", ep);
+}
+
+static int ms_arg(int64_t ns)
+{
+    int64_t ms = ns / 1000000;
+    return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+static void drain(grpc_completion_queue *cq)
+{
+    grpc_completion_queue_shutdown(cq);
+    while (grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+           GRPC_QUEUE_SHUTDOWN)
+        ;
+}
+
+/* Frees a server that never started or has been shut down (its workers joined). */
+static void server_release(struct otlp_grpc_server *s)
+{
+    if (s->server)
+        grpc_server_destroy(s->server);
+    for (size_t i = 0; i < s->nqueues; i++) {
+        if (!s->workers[i].drained)
+            drain(s->workers[i].cq);
+        grpc_completion_queue_destroy(s->workers[i].cq);
+    }
+    if (s->shutdown_cq) { /* a pluck queue: drained with pluck, never next */
+        grpc_completion_queue_shutdown(s->shutdown_cq);
+        while (grpc_completion_queue_pluck(s->shutdown_cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
+                   .type != GRPC_QUEUE_SHUTDOWN)
+            ;
+        grpc_completion_queue_destroy(s->shutdown_cq);
+    }
+    pthread_cond_destroy(&s->idle);
+    pthread_mutex_destroy(&s->mu);
+    free(s->workers);
+    free(s);
+}
+
+struct otlp_grpc_server *otlp_grpc_server_start(const struct otlp_grpc_config *cfg, unsigned signals,
+                                                otlp_export_fn fn, void *user,
+                                                const char *log_name, struct error *err)
+{
+    if (!cfg->endpoint || !*cfg->endpoint) {
+        error_set(err, "protocols.grpc.endpoint: must not be empty");
+        return NULL;
+    }
+    struct otlp_grpc_server *s = calloc(1, sizeof *s);
+    size_t nthreads = cfg->num_threads > 0 ? (size_t)cfg->num_threads : 1;
+    if (!s || !(s->workers = calloc(nthreads, sizeof *s->workers))) {
+        free(s);
+        error_set(err, "out of memory");
+        return NULL;
+    }
+    s->signals = signals;
+    s->fn = fn;
+    s->user = user;
+    s->log_name = log_name;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->idle, NULL);
+
+    /* gRPC takes an int: anything from 2 GiB up means "no practical limit". */
+    int64_t max_recv = cfg->max_recv_msg_size_mib >= 2048 ? INT_MAX
+                                                          : cfg->max_recv_msg_size_mib * 1024 * 1024;
+    grpc_arg args[12];
+    size_t na = 0;
+#define INT_ARG(k, v) (args[na++] = (grpc_arg){.type = GRPC_ARG_INTEGER, .key = (char *)(k), .value.integer = (v)})
+    INT_ARG(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, max_recv > INT_MAX ? INT_MAX : (int)max_recv);
+    /* Without this, a second instance could bind the same port and silently share it. */
+    INT_ARG(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    if (cfg->max_concurrent_streams > 0)
+        INT_ARG(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                cfg->max_concurrent_streams > INT_MAX ? INT_MAX : (int)cfg->max_concurrent_streams);
+    const struct otlp_keepalive_config *ka = &cfg->keepalive;
+    if (ka->server_parameters.max_connection_idle > 0)
+        INT_ARG(GRPC_ARG_MAX_CONNECTION_IDLE_MS, ms_arg(ka->server_parameters.max_connection_idle));
+    if (ka->server_parameters.max_connection_age > 0)
+        INT_ARG(GRPC_ARG_MAX_CONNECTION_AGE_MS, ms_arg(ka->server_parameters.max_connection_age));
+    if (ka->server_parameters.max_connection_age_grace > 0)
+        INT_ARG(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                ms_arg(ka->server_parameters.max_connection_age_grace));
+    if (ka->server_parameters.time > 0)
+        INT_ARG(GRPC_ARG_KEEPALIVE_TIME_MS, ms_arg(ka->server_parameters.time));
+    if (ka->server_parameters.timeout > 0)
+        INT_ARG(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, ms_arg(ka->server_parameters.timeout));
+    if (ka->enforcement_policy.min_time > 0)
+        INT_ARG(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                ms_arg(ka->enforcement_policy.min_time));
+    if (ka->enforcement_policy.permit_without_stream)
+        INT_ARG(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+#undef INT_ARG
+    grpc_channel_args ca = {.num_args = na, .args = args};
+    s->server = grpc_server_create(&ca, NULL);
+
+    for (int k = 0; k < SIGNAL_COUNT; k++)
+        if (signals & (1u << k))
+            s->method[k] = grpc_server_register_method(s->server, otlp_grpc_method((enum signal)k), NULL,
+                                                       GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+    for (size_t i = 0; i < nthreads; i++) {
+        s->workers[i].srv = s;
+        s->workers[i].cq = grpc_completion_queue_create_for_next(NULL);
+        grpc_server_register_completion_queue(s->server, s->workers[i].cq, NULL);
+        s->nqueues++;
+    }
+    s->shutdown_cq = grpc_completion_queue_create_for_pluck(NULL);
+
+    char addr[1100];
+    listen_address(cfg, addr, sizeof addr);
+    grpc_server_credentials *cr = make_credentials(cfg, err);
+    if (!cr) {
+        server_release(s);
+        return NULL;
+    }
+    s->port = grpc_server_add_http2_port(s->server, addr, cr);
+    grpc_server_credentials_release(cr);
+    if (s->port <= 0) {
+        error_set(err, "cannot listen on %s", cfg->endpoint);
+        server_release(s);
+        return NULL;
+    }
+    grpc_server_start(s->server);
+    s->started = true;
+
+    /* Threads first, requests after: if a thread cannot start, nothing is posted yet, so the
+     * shutdown below has no tag to wait for on a queue that nobody drains. */
+    for (size_t i = 0; i < nthreads; i++) {
+        if (pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i]) != 0) {
+            error_set(err, "cannot start gRPC worker thread");
+            otlp_grpc_server_shutdown(s, clock_now_ns());
+            server_release(s);
+            return NULL;
+        }
+        s->nworkers++;
+    }
+    for (size_t i = 0; i < nthreads; i++) {
+        for (int k = 0; k < SIGNAL_COUNT; k++)
+            if (s->method[k])
+                for (int j = 0; j < GS_PREPOST; j++)
+                    post(&s->workers[i], k);
+        post(&s->workers[i], GS_GENERIC);
+    }
+    return s;
+}
+
+int otlp_grpc_server_port(const struct otlp_grpc_server *s) { return s ? s->port : 0; }
+
+void otlp_grpc_server_shutdown(struct otlp_grpc_server *s, int64_t deadline_ns)
+{
+    if (!s || s->shut_down)
+        return;
+    s->shut_down = true;
+    atomic_store(&s->stopping, true);
+    if (!s->started)
+        return;
+
+    /* Stop accepting (GOAWAY); calls in flight may finish until the deadline. An idle client
+     * connection can hold the notification back for seconds, so the wait is bounded. */
+    static int shutdown_tag;
+    grpc_server_shutdown_and_notify(s->server, s->shutdown_cq, &shutdown_tag);
+    int64_t left = deadline_ns - clock_now_ns();
+    if (left < 0)
+        left = 0;
+    gpr_timespec until = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_nanos(left, GPR_TIMESPAN));
+    grpc_event ev = grpc_completion_queue_pluck(s->shutdown_cq, &shutdown_tag, until, NULL);
+    if (ev.type == GRPC_QUEUE_TIMEOUT) {
+        log_info(s->log_name, "shutdown deadline reached: cancelling gRPC calls still open");
+        grpc_server_cancel_all_calls(s->server);
+        grpc_completion_queue_pluck(s->shutdown_cq, &shutdown_tag, gpr_inf_future(GPR_CLOCK_REALTIME),
+                                    NULL);
+    }
+
+    /* Handlers still inside the pipeline will start one more batch (it fails fast on a cancelled
+     * call); wait for them and for every posted request to come back. */
+    pthread_mutex_lock(&s->mu);
+    while (s->outstanding > 0)
+        pthread_cond_wait(&s->idle, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+
+    for (size_t i = 0; i < s->nworkers; i++)
+        grpc_completion_queue_shutdown(s->workers[i].cq);
+    for (size_t i = 0; i < s->nworkers; i++) {
+        pthread_join(s->workers[i].thread, NULL);
+        s->workers[i].drained = true;
+    }
+}
+
+void otlp_grpc_server_free(struct otlp_grpc_server *s)
+{
+    if (!s)
+        return;
+    otlp_grpc_server_shutdown(s, clock_now_ns());
+    server_release(s);
+}

@@ -1,0 +1,527 @@
+/* otlp_receiver.c — the `otlp` receiver: the Collector's config keys, the factory, and the one
+ * export handler that turns a request's bytes into a batch, runs the pipeline and maps its answer
+ * to an OTLP status (OK, partial success, INVALID_ARGUMENT, UNAVAILABLE with RetryInfo).
+ *
+ * The one idea: the pipeline runs synchronously on the protocol's worker thread and only ever
+ * answers OK / RETRY / REJECT, so this file is a pure mapping from that answer (plus the batch's
+ * rejected count) to the sender's status; gRPC mechanics live in grpc_server.c. */
+#include "receivers/otlp/otlp_receiver.h"
+
+#include <grpc/grpc.h>
+#include <grpc/status.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/batch.h"
+#include "core/component.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/telemetry.h"
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
+
+/* ---- config tables (keys and defaults as the Collector's otlpreceiver) ------------------------ */
+
+#define TLS_FIELDS(T)                                                                              \
+    {.name = "ca_file", .type = CFG_STRING, .offset = offsetof(T, ca_file),                       \
+     .doc = "CA bundle (accepted; a server verifies clients with client_ca_file)"},                \
+    {.name = "ca_pem", .type = CFG_STRING, .offset = offsetof(T, ca_pem), .doc = "CA bundle, inline PEM"}, \
+    {.name = "cert_file", .type = CFG_STRING, .offset = offsetof(T, cert_file),                   \
+     .doc = "server certificate chain (PEM file)"},                                                \
+    {.name = "cert_pem", .type = CFG_STRING, .offset = offsetof(T, cert_pem),                     \
+     .doc = "server certificate chain, inline PEM"},                                               \
+    {.name = "key_file", .type = CFG_STRING, .offset = offsetof(T, key_file),                     \
+     .doc = "server private key (PEM file)"},                                                      \
+    {.name = "key_pem", .type = CFG_STRING, .offset = offsetof(T, key_pem),                       \
+     .doc = "server private key, inline PEM"},                                                     \
+    {.name = "client_ca_file", .type = CFG_STRING, .offset = offsetof(T, client_ca_file),         \
+     .doc = "CA that client certificates must chain to; set = mutual TLS required"},               \
+    {.name = "client_ca_file_reload", .type = CFG_BOOL, .offset = offsetof(T, client_ca_file_reload), \
+     .def = "false", .doc = "reload client_ca_file on change (not supported: must be false)"},     \
+    {.name = "include_system_ca_certs_pool", .type = CFG_BOOL,                                     \
+     .offset = offsetof(T, include_system_ca_certs_pool), .def = "false",                          \
+     .doc = "accepted for compatibility; no effect on a server"},                                  \
+    {.name = "min_version", .type = CFG_STRING, .offset = offsetof(T, min_version), .def = "1.2", \
+     .doc = "minimum TLS version; only 1.2 (gRPC core has no other setting)"},                              \
+    {.name = "max_version", .type = CFG_STRING, .offset = offsetof(T, max_version),               \
+     .doc = "maximum TLS version; empty or 1.3"},                                                  \
+    {.name = "cipher_suites", .type = CFG_STRING_LIST, .offset = offsetof(T, cipher_suites),      \
+     .doc = "not supported by gRPC core: must be empty"},                                          \
+    {.name = "reload_interval", .type = CFG_DURATION, .offset = offsetof(T, reload_interval),     \
+     .doc = "certificate reload interval (not supported: must be 0)"},                            \
+    {.name = NULL}
+
+static const struct config_field tls_fields[] = {TLS_FIELDS(struct otlp_tls_config)};
+
+static const struct config_field ka_server_fields[] = {
+    {.name = "max_connection_idle", .type = CFG_DURATION,
+     .offset = offsetof(struct otlp_keepalive_config, server_parameters.max_connection_idle),
+     .doc = "close connections idle this long (0 = never)"},
+    {.name = "max_connection_age", .type = CFG_DURATION,
+     .offset = offsetof(struct otlp_keepalive_config, server_parameters.max_connection_age),
+     .doc = "close connections after this age (0 = never)"},
+    {.name = "max_connection_age_grace", .type = CFG_DURATION,
+     .offset = offsetof(struct otlp_keepalive_config, server_parameters.max_connection_age_grace),
+     .doc = "time given to calls in flight after max_connection_age"},
+    {.name = "time", .type = CFG_DURATION,
+     .offset = offsetof(struct otlp_keepalive_config, server_parameters.time),
+     .doc = "ping an idle connection after this long (0 = gRPC default, 2h)"},
+    {.name = "timeout", .type = CFG_DURATION,
+     .offset = offsetof(struct otlp_keepalive_config, server_parameters.timeout),
+     .doc = "close the connection when a ping is not answered within this"},
+    {.name = NULL},
+};
+
+static const struct config_field ka_enforcement_fields[] = {
+    {.name = "min_time", .type = CFG_DURATION,
+     .offset = offsetof(struct otlp_keepalive_config, enforcement_policy.min_time),
+     .doc = "shortest client ping interval tolerated (0 = gRPC default, 5m)"},
+    {.name = "permit_without_stream", .type = CFG_BOOL,
+     .offset = offsetof(struct otlp_keepalive_config, enforcement_policy.permit_without_stream),
+     .def = "false", .doc = "allow client pings when no call is open"},
+    {.name = NULL},
+};
+
+/* Both sub-tables bind into struct otlp_keepalive_config itself (offsets are absolute). */
+static const struct config_field keepalive_fields[] = {
+    {.name = "server_parameters", .type = CFG_SECTION, .offset = 0, .sub = ka_server_fields,
+     .doc = "server-side connection limits and pings"},
+    {.name = "enforcement_policy", .type = CFG_SECTION, .offset = 0, .sub = ka_enforcement_fields,
+     .doc = "what client pings the server tolerates"},
+    {.name = NULL},
+};
+
+static const struct config_field grpc_fields[] = {
+    {.name = "endpoint", .type = CFG_STRING, .offset = offsetof(struct otlp_grpc_config, endpoint),
+     .def = "0.0.0.0:4317", .doc = "host:port to listen on (\":port\" = all interfaces)"},
+    {.name = "transport", .type = CFG_STRING, .offset = offsetof(struct otlp_grpc_config, transport),
+     .def = "tcp", .doc = "tcp, tcp4, tcp6 or unix (endpoint is then a socket path)"},
+    {.name = "max_recv_msg_size_mib", .type = CFG_INT,
+     .offset = offsetof(struct otlp_grpc_config, max_recv_msg_size_mib), .def = "4",
+     .doc = "largest request accepted, after decompression (MiB); larger = RESOURCE_EXHAUSTED"},
+    {.name = "max_concurrent_streams", .type = CFG_INT,
+     .offset = offsetof(struct otlp_grpc_config, max_concurrent_streams), .def = "0",
+     .doc = "calls in flight per connection (0 = unlimited)"},
+    {.name = "read_buffer_size", .type = CFG_INT,
+     .offset = offsetof(struct otlp_grpc_config, read_buffer_size), .def = "524288",
+     .doc = "accepted for compatibility; gRPC core sizes its read buffers itself"},
+    {.name = "write_buffer_size", .type = CFG_INT,
+     .offset = offsetof(struct otlp_grpc_config, write_buffer_size), .def = "0",
+     .doc = "accepted for compatibility; gRPC core sizes its write buffers itself"},
+    {.name = "include_metadata", .type = CFG_BOOL,
+     .offset = offsetof(struct otlp_grpc_config, include_metadata), .def = "false",
+     .doc = "accepted for compatibility; client metadata is not passed downstream yet"},
+    {.name = "keepalive", .type = CFG_SECTION, .offset = offsetof(struct otlp_grpc_config, keepalive),
+     .sub = keepalive_fields, .doc = "connection keepalive and age limits"},
+    {.name = "tls", .type = CFG_PRESENCE, .offset = offsetof(struct otlp_grpc_config, tls),
+     .present_offset = offsetof(struct otlp_grpc_config, has_tls), .sub = tls_fields,
+     .doc = "serve TLS (absent = plaintext)"},
+    {.name = "num_threads", .type = CFG_INT, .offset = offsetof(struct otlp_grpc_config, num_threads),
+     .def = "2", .min = 1, .max = 64,
+     .doc = "worker threads, each with its own completion queue; the pipeline runs on them"},
+    {.name = NULL},
+};
+
+static const struct config_field cors_fields[] = {
+    {.name = "allowed_origins", .type = CFG_STRING_LIST,
+     .offset = offsetof(struct otlp_cors_config, allowed_origins), .doc = "origins allowed (wildcards)"},
+    {.name = "allowed_headers", .type = CFG_STRING_LIST,
+     .offset = offsetof(struct otlp_cors_config, allowed_headers), .doc = "extra request headers allowed"},
+    {.name = "max_age", .type = CFG_INT, .offset = offsetof(struct otlp_cors_config, max_age),
+     .def = "0", .doc = "preflight cache time in seconds"},
+    {.name = NULL},
+};
+
+static const struct config_field http_fields[] = {
+    {.name = "endpoint", .type = CFG_STRING, .offset = offsetof(struct otlp_http_config, endpoint),
+     .def = "0.0.0.0:4318", .doc = "host:port to listen on"},
+    {.name = "max_request_body_size", .type = CFG_INT,
+     .offset = offsetof(struct otlp_http_config, max_request_body_size), .def = "20971520",
+     .doc = "largest request body, bytes"},
+    {.name = "traces_url_path", .type = CFG_STRING,
+     .offset = offsetof(struct otlp_http_config, traces_url_path), .def = "/v1/traces",
+     .doc = "path for trace exports"},
+    {.name = "metrics_url_path", .type = CFG_STRING,
+     .offset = offsetof(struct otlp_http_config, metrics_url_path), .def = "/v1/metrics",
+     .doc = "path for metric exports"},
+    {.name = "logs_url_path", .type = CFG_STRING,
+     .offset = offsetof(struct otlp_http_config, logs_url_path), .def = "/v1/logs",
+     .doc = "path for log exports"},
+    {.name = "include_metadata", .type = CFG_BOOL,
+     .offset = offsetof(struct otlp_http_config, include_metadata), .def = "false",
+     .doc = "pass request headers downstream"},
+    {.name = "cors", .type = CFG_SECTION, .offset = offsetof(struct otlp_http_config, cors),
+     .sub = cors_fields, .doc = "cross-origin requests from browsers"},
+    {.name = "response_headers", .type = CFG_STRING_MAP,
+     .offset = offsetof(struct otlp_http_config, response_headers), .doc = "headers added to responses"},
+    {.name = "compression_algorithms", .type = CFG_STRING_LIST,
+     .offset = offsetof(struct otlp_http_config, compression_algorithms),
+     .doc = "request encodings accepted"},
+    {.name = "read_timeout", .type = CFG_DURATION,
+     .offset = offsetof(struct otlp_http_config, read_timeout), .doc = "whole-request read timeout"},
+    {.name = "read_header_timeout", .type = CFG_DURATION,
+     .offset = offsetof(struct otlp_http_config, read_header_timeout), .doc = "header read timeout"},
+    {.name = "write_timeout", .type = CFG_DURATION,
+     .offset = offsetof(struct otlp_http_config, write_timeout), .doc = "response write timeout"},
+    {.name = "idle_timeout", .type = CFG_DURATION,
+     .offset = offsetof(struct otlp_http_config, idle_timeout), .def = "1m",
+     .doc = "keep-alive idle timeout"},
+    {.name = "keep_alives_enabled", .type = CFG_BOOL,
+     .offset = offsetof(struct otlp_http_config, keep_alives_enabled), .def = "true",
+     .doc = "HTTP keep-alive"},
+    {.name = "tls", .type = CFG_PRESENCE, .offset = offsetof(struct otlp_http_config, tls),
+     .present_offset = offsetof(struct otlp_http_config, has_tls), .sub = tls_fields,
+     .doc = "serve HTTPS (absent = plaintext)"},
+    {.name = NULL},
+};
+
+static const struct config_field protocols_fields[] = {
+    {.name = "grpc", .type = CFG_PRESENCE, .offset = offsetof(struct otlp_protocols_config, grpc),
+     .present_offset = offsetof(struct otlp_protocols_config, has_grpc), .sub = grpc_fields,
+     .doc = "OTLP/gRPC"},
+    {.name = "http", .type = CFG_PRESENCE, .offset = offsetof(struct otlp_protocols_config, http),
+     .present_offset = offsetof(struct otlp_protocols_config, has_http), .sub = http_fields,
+     .doc = "OTLP/HTTP (accepted; not served yet)"},
+    {.name = NULL},
+};
+
+static const struct config_field otlp_receiver_fields[] = {
+    {.name = "protocols", .type = CFG_SECTION, .offset = offsetof(struct otlp_receiver_config, protocols),
+     .sub = protocols_fields, .doc = "protocols to serve; at least one"},
+    {.name = NULL},
+};
+
+bool otlp_tls_configured(const struct otlp_tls_config *tls)
+{
+    return (tls->cert_file && *tls->cert_file) || (tls->cert_pem && *tls->cert_pem) ||
+           (tls->key_file && *tls->key_file) || (tls->key_pem && *tls->key_pem);
+}
+
+static int validate_tls(const char *where, const struct otlp_tls_config *t, struct error *err)
+{
+    bool cert = (t->cert_file && *t->cert_file) || (t->cert_pem && *t->cert_pem);
+    bool key = (t->key_file && *t->key_file) || (t->key_pem && *t->key_pem);
+    if (!cert || !key)
+        return error_set(err, "%s.tls: a server needs cert_file (or cert_pem) and key_file (or key_pem)",
+                         where);
+    if (t->min_version && *t->min_version && strcmp(t->min_version, "1.2") != 0)
+        return error_set(err, "%s.tls.min_version: \"%s\" is not supported (gRPC core allows TLS 1.2 "
+                         "and 1.3; use 1.2)", where, t->min_version);
+    if (t->max_version && *t->max_version && strcmp(t->max_version, "1.3") != 0)
+        return error_set(err, "%s.tls.max_version: \"%s\" is not supported (use 1.3 or leave empty)",
+                         where, t->max_version);
+    if (t->cipher_suites.n)
+        return error_set(err, "%s.tls.cipher_suites: not supported by gRPC core; leave empty", where);
+    if (t->reload_interval || t->client_ca_file_reload)
+        return error_set(err, "%s.tls: certificate reloading is not supported", where);
+    return 0;
+}
+
+static int otlp_receiver_validate(const void *cfgp, struct error *err)
+{
+    const struct otlp_receiver_config *cfg = cfgp;
+    const struct otlp_protocols_config *p = &cfg->protocols;
+    if (!p->has_grpc && !p->has_http)
+        return error_set(err, "must specify at least one protocol (protocols.grpc or protocols.http) "
+                         "when using the otlp receiver");
+    if (p->has_grpc) {
+        const struct otlp_grpc_config *g = &p->grpc;
+        if (!g->endpoint || !*g->endpoint)
+            return error_set(err, "protocols.grpc.endpoint: must not be empty");
+        if (g->max_recv_msg_size_mib <= 0)
+            return error_set(err, "protocols.grpc.max_recv_msg_size_mib: must be > 0, got %lld",
+                             (long long)g->max_recv_msg_size_mib);
+        if (g->max_concurrent_streams < 0)
+            return error_set(err, "protocols.grpc.max_concurrent_streams: must be >= 0");
+        if (g->num_threads < 1 || g->num_threads > 64)
+            return error_set(err, "protocols.grpc.num_threads: must be 1..64");
+        const char *t = g->transport ? g->transport : "tcp";
+        if (strcmp(t, "tcp") && strcmp(t, "tcp4") && strcmp(t, "tcp6") && strcmp(t, "unix"))
+            return error_set(err, "protocols.grpc.transport: \"%s\" is not supported; expected tcp, "
+                             "tcp4, tcp6 or unix", t);
+        if (g->has_tls && validate_tls("protocols.grpc", &g->tls, err))
+            return -1;
+    }
+    if (p->has_http) {
+        const struct otlp_http_config *h = &p->http;
+        if (h->max_request_body_size < 0)
+            return error_set(err, "protocols.http.max_request_body_size: must be >= 0");
+        if (h->has_tls && validate_tls("protocols.http", &h->tls, err))
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- instance --------------------------------------------------------------------------------- */
+
+struct otlp_receiver {
+    const struct otlp_receiver_config *cfg;
+    char *id;
+    char *log_name;
+    struct consumer *next[SIGNAL_COUNT];
+    _Atomic uint64_t *accepted[SIGNAL_COUNT];
+    _Atomic uint64_t *refused[SIGNAL_COUNT];
+    _Atomic uint64_t *malformed;          /* requests refused before their items could be counted */
+    struct otlp_grpc_server *grpc;
+    _Atomic int64_t last_warn_ns;         /* rate limit of the "refused" warning */
+    atomic_uint_fast64_t warn_suppressed;
+};
+
+static const char *const accepted_names[SIGNAL_COUNT] = {
+    "otelcol_receiver_accepted_spans", "otelcol_receiver_accepted_metric_points",
+    "otelcol_receiver_accepted_log_records"};
+static const char *const refused_names[SIGNAL_COUNT] = {
+    "otelcol_receiver_refused_spans", "otelcol_receiver_refused_metric_points",
+    "otelcol_receiver_refused_log_records"};
+
+static void *otlp_receiver_create(const void *cfgp, const struct component_env *env, struct error *err)
+{
+    struct otlp_receiver *r = calloc(1, sizeof *r);
+    if (!r) {
+        error_set(err, "out of memory");
+        return NULL;
+    }
+    r->cfg = cfgp;
+    r->id = strdup(env->id ? env->id : "otlp");
+    r->log_name = strdup(env->log_name ? env->log_name : "receiver/otlp");
+    if (!r->id || !r->log_name) {
+        free(r->id);
+        free(r->log_name);
+        free(r);
+        error_set(err, "out of memory");
+        return NULL;
+    }
+    for (int s = 0; s < SIGNAL_COUNT; s++)
+        r->next[s] = env->next[s];
+    if (env->telemetry) {
+        char labels[512];
+        snprintf(labels, sizeof labels, "receiver=\"%s\",transport=\"grpc\"", r->id);
+        for (int s = 0; s < SIGNAL_COUNT; s++) {
+            r->accepted[s] = telemetry_counter(env->telemetry, accepted_names[s], labels,
+                                               "Items accepted and pushed into the pipeline.");
+            r->refused[s] = telemetry_counter(env->telemetry, refused_names[s], labels,
+                                              "Items that could not be pushed into the pipeline.");
+        }
+        r->malformed = telemetry_counter(env->telemetry, "llmotlp_receiver_malformed_requests", labels,
+                                         "Requests refused as malformed (items not countable).");
+    }
+    otlp_grpc_route_logs();
+    grpc_init(); /* ref-counted; paired with grpc_shutdown in destroy */
+    return r;
+}
+
+/* Warns at most once per second about refused requests, so a flood of bad senders costs one
+ * line a second; every refusal is still logged at debug level. */
+static void refused_log(struct otlp_receiver *r, enum signal s, const char *why)
+{
+    log_debug(r->log_name, "refused %s request: %s", signal_name(s), why);
+    int64_t now = clock_now_ns();
+    int64_t last = atomic_load_explicit(&r->last_warn_ns, memory_order_relaxed);
+    if (now - last < 1000000000 ||
+        !atomic_compare_exchange_strong(&r->last_warn_ns, &last, now)) {
+        atomic_fetch_add_explicit(&r->warn_suppressed, 1, memory_order_relaxed);
+        return;
+    }
+    uint64_t more = atomic_exchange(&r->warn_suppressed, 0);
+    if (more)
+        log_warn(r->log_name, "refused %s request: %s (and %llu more refused since the last warning)",
+                 signal_name(s), why, (unsigned long long)more);
+    else
+        log_warn(r->log_name, "refused %s request: %s", signal_name(s), why);
+}
+
+/* Packs Export*ServiceResponse{partial_success{rejected, message}}. NULL on OOM. */
+static uint8_t *pack_partial_success(enum signal s, int64_t rejected, const char *msg, size_t *len)
+{
+    ProtobufCMessage *resp;
+    Opentelemetry__Proto__Collector__Trace__V1__ExportTracePartialSuccess tps =
+        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_PARTIAL_SUCCESS__INIT;
+    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse tr =
+        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
+    Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsPartialSuccess mps =
+        OPENTELEMETRY__PROTO__COLLECTOR__METRICS__V1__EXPORT_METRICS_PARTIAL_SUCCESS__INIT;
+    Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceResponse mr =
+        OPENTELEMETRY__PROTO__COLLECTOR__METRICS__V1__EXPORT_METRICS_SERVICE_RESPONSE__INIT;
+    Opentelemetry__Proto__Collector__Logs__V1__ExportLogsPartialSuccess lps =
+        OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_PARTIAL_SUCCESS__INIT;
+    Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceResponse lr =
+        OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_SERVICE_RESPONSE__INIT;
+    char *m = (char *)msg;
+    switch (s) {
+    case SIGNAL_TRACES:
+        tps.rejected_spans = rejected;
+        tps.error_message = m;
+        tr.partial_success = &tps;
+        resp = &tr.base;
+        break;
+    case SIGNAL_METRICS:
+        mps.rejected_data_points = rejected;
+        mps.error_message = m;
+        mr.partial_success = &mps;
+        resp = &mr.base;
+        break;
+    default:
+        lps.rejected_log_records = rejected;
+        lps.error_message = m;
+        lr.partial_success = &lps;
+        resp = &lr.base;
+        break;
+    }
+    size_t n = protobuf_c_message_get_packed_size(resp);
+    uint8_t *out = malloc(n ? n : 1);
+    if (!out)
+        return NULL;
+    *len = protobuf_c_message_pack(resp, out);
+    return out;
+}
+
+static void result_set(struct otlp_export_result *res, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void result_set(struct otlp_export_result *res, int status, const char *fmt, ...)
+{
+    res->status = status;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(res->message, sizeof res->message, fmt, ap);
+    va_end(ap);
+}
+
+static void otlp_export(void *user, enum signal s, uint8_t *data, size_t len,
+                        struct otlp_export_result *res)
+{
+    struct otlp_receiver *r = user;
+    memset(res, 0, sizeof *res);
+    if (!r->next[s]) {
+        free(data);
+        result_set(res, GRPC_STATUS_UNIMPLEMENTED, "no pipeline for %s", signal_name(s));
+        return;
+    }
+    /* Validate in place (malformed protobuf, nesting bombs, wrong-length IDs), then hand the
+     * buffer itself to the batch: the same check batch_from_wire does, without its copy. */
+    struct error err = {0};
+    struct otlp_scan_result sr = {0};
+    if (len && otlp_scan(s, data, len, &sr, &err) != 0) {
+        free(data);
+        result_set(res, GRPC_STATUS_INVALID_ARGUMENT, "%s", err.msg);
+        telemetry_add(r->malformed, 1);
+        refused_log(r, s, res->message);
+        return;
+    }
+    if (sr.items == 0) { /* empty, no resources, or nothing in them: success, as the Collector */
+        free(data);
+        return;
+    }
+    struct batch *b = batch_adopt_wire(s, data, len, sr.items); /* frees data on failure */
+    if (!b) {
+        result_set(res, GRPC_STATUS_UNAVAILABLE, "out of memory; retry later");
+        res->retry_delay_ns = 1000000000;
+        telemetry_add(r->refused[s], sr.items);
+        refused_log(r, s, res->message);
+        return;
+    }
+    uint64_t items = sr.items;
+
+    enum consume_status cs = consumer_send(r->next[s], b);
+    char why[sizeof b->reject_msg];
+    pthread_mutex_lock(&b->lock); /* reject_msg is written under the batch lock */
+    memcpy(why, b->reject_msg, sizeof why);
+    pthread_mutex_unlock(&b->lock);
+    why[sizeof why - 1] = '\0';
+    switch (cs) {
+    case CONSUME_OK: {
+        uint64_t rejected = atomic_load(&b->rejected);
+        if (rejected > items)
+            rejected = items;
+        telemetry_add(r->accepted[s], items - rejected);
+        telemetry_add(r->refused[s], rejected);
+        /* rejected 0 with a message is the spec's "warning" form of partial success. If packing
+         * fails the data was still taken: answer plain OK rather than make the sender retry. */
+        if (rejected || why[0])
+            res->response = pack_partial_success(s, (int64_t)rejected, why, &res->response_len);
+        break;
+    }
+    case CONSUME_RETRY:
+        telemetry_add(r->refused[s], items);
+        result_set(res, GRPC_STATUS_UNAVAILABLE, "downstream is full; retry later");
+        res->retry_delay_ns = 1000000000;
+        refused_log(r, s, res->message);
+        break;
+    case CONSUME_REJECT:
+    default:
+        telemetry_add(r->refused[s], items);
+        result_set(res, GRPC_STATUS_INVALID_ARGUMENT, "rejected by pipeline: %s",
+                   why[0] ? why : "permanent error");
+        refused_log(r, s, res->message);
+        break;
+    }
+    batch_unref(b);
+}
+
+static int otlp_receiver_start(void *self, struct error *err)
+{
+    struct otlp_receiver *r = self;
+    const struct otlp_protocols_config *p = &r->cfg->protocols;
+    if (p->has_http)
+        log_warn(r->log_name, "protocols.http is not served yet; %s",
+                 p->has_grpc ? "serving gRPC only" : "this receiver accepts nothing");
+    if (!p->has_grpc)
+        return 0;
+    unsigned signals = 0;
+    for (int s = 0; s < SIGNAL_COUNT; s++)
+        if (r->next[s])
+            signals |= 1u << s;
+    r->grpc = otlp_grpc_server_start(&p->grpc, signals, otlp_export, r, r->log_name, err);
+    if (!r->grpc)
+        return -1;
+    if (p->grpc.transport && strcmp(p->grpc.transport, "unix") == 0)
+        log_info(r->log_name, "serving OTLP/gRPC on unix socket %s%s", p->grpc.endpoint,
+                 p->grpc.has_tls ? " with TLS" : "");
+    else
+        log_info(r->log_name, "serving OTLP/gRPC on %s (port %d)%s", p->grpc.endpoint,
+                 otlp_grpc_server_port(r->grpc), p->grpc.has_tls ? " with TLS" : "");
+    return 0;
+}
+
+static void otlp_receiver_shutdown(void *self, int64_t deadline_ns)
+{
+    struct otlp_receiver *r = self;
+    if (r->grpc)
+        otlp_grpc_server_shutdown(r->grpc, deadline_ns);
+}
+
+static void otlp_receiver_destroy(void *self)
+{
+    struct otlp_receiver *r = self;
+    if (!r)
+        return;
+    otlp_grpc_server_free(r->grpc);
+    grpc_shutdown();
+    free(r->id);
+    free(r->log_name);
+    free(r);
+}
+
+int otlp_receiver_grpc_port(void *self)
+{
+    struct otlp_receiver *r = self;
+    return r && r->grpc ? otlp_grpc_server_port(r->grpc) : 0;
+}
+
+const struct component_factory otlp_receiver_factory = {
+    .type = "otlp",
+    .kind = COMPONENT_RECEIVER,
+    .doc = "OTLP receiver: TraceService, MetricsService and LogsService Export over gRPC",
+    .fields = otlp_receiver_fields,
+    .config_size = sizeof(struct otlp_receiver_config),
+    .signals = (1u << SIGNAL_TRACES) | (1u << SIGNAL_METRICS) | (1u << SIGNAL_LOGS),
+    .validate = otlp_receiver_validate,
+    .create = otlp_receiver_create,
+    .start = otlp_receiver_start,
+    .shutdown = otlp_receiver_shutdown,
+    .destroy = otlp_receiver_destroy,
+};

@@ -1,0 +1,139 @@
+/* otlp_receiver.h — internals of the `otlp` receiver shared by its files and its tests: the
+ * typed config (bound from the Collector's `protocols.grpc` / `protocols.http` keys by the field
+ * table in otlp_receiver.c) and the small gRPC server of grpc_server.c.
+ *
+ * The one idea: grpc_server.c knows gRPC and nothing of pipelines; it hands each Export call's
+ * bytes to a handler and sends back whatever status the handler decided. otlp_receiver.c knows
+ * pipelines and nothing of gRPC, so the later HTTP protocol reuses the same handler. */
+#ifndef LLMOTLP_OTLP_RECEIVER_H
+#define LLMOTLP_OTLP_RECEIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/error.h"
+#include "core/otlp.h"
+
+/* ---- config ----------------------------------------------------------------------------------- */
+
+struct otlp_tls_config {            /* the Collector's configtls.ServerConfig */
+    char *ca_file, *ca_pem;
+    char *cert_file, *cert_pem;
+    char *key_file, *key_pem;
+    char *client_ca_file;
+    bool client_ca_file_reload;
+    bool include_system_ca_certs_pool;
+    char *min_version, *max_version;
+    struct config_str_list cipher_suites;
+    int64_t reload_interval;        /* ns */
+};
+
+struct otlp_keepalive_config {
+    struct {
+        int64_t max_connection_idle, max_connection_age, max_connection_age_grace; /* ns, 0 = unset */
+        int64_t time, timeout;
+    } server_parameters;
+    struct {
+        int64_t min_time;           /* ns, 0 = gRPC default */
+        bool permit_without_stream;
+    } enforcement_policy;
+};
+
+struct otlp_grpc_config {
+    char *endpoint;                 /* "host:port", ":port", "unix path" with transport unix */
+    char *transport;                /* tcp, tcp4, tcp6, unix */
+    int64_t max_recv_msg_size_mib;
+    int64_t max_concurrent_streams; /* 0 = unlimited */
+    int64_t read_buffer_size;       /* bytes, 0 = gRPC default */
+    int64_t write_buffer_size;
+    bool include_metadata;
+    struct otlp_keepalive_config keepalive;
+    struct otlp_tls_config tls;
+    bool has_tls;                   /* `tls:` key present */
+    int64_t num_threads;            /* worker threads, each with its own completion queue */
+};
+
+struct otlp_cors_config {
+    struct config_str_list allowed_origins;
+    struct config_str_list allowed_headers;
+    int64_t max_age;                /* seconds */
+};
+
+struct otlp_http_config {
+    char *endpoint;
+    int64_t max_request_body_size;
+    char *traces_url_path, *metrics_url_path, *logs_url_path;
+    bool include_metadata;
+    struct otlp_cors_config cors;
+    struct config_kv_list response_headers;
+    struct config_str_list compression_algorithms;
+    int64_t read_timeout, read_header_timeout, write_timeout, idle_timeout; /* ns */
+    bool keep_alives_enabled;
+    struct otlp_tls_config tls;
+    bool has_tls;
+};
+
+struct otlp_protocols_config {
+    bool has_grpc;                  /* `grpc:` key present (even empty): serve gRPC */
+    struct otlp_grpc_config grpc;
+    bool has_http;
+    struct otlp_http_config http;
+};
+
+struct otlp_receiver_config {
+    struct otlp_protocols_config protocols;
+};
+
+/* Whether a TLS section asks for TLS at all (any certificate or key set). */
+bool otlp_tls_configured(const struct otlp_tls_config *tls);
+
+/* ---- receiver accessors (tests) --------------------------------------------------------------- */
+
+/* TCP port the gRPC server listens on after start() (the real one when the endpoint said :0);
+ * 1 for a unix socket (gRPC's answer), 0 when gRPC is not serving. `self` is what the factory's
+ * create() returned. Thread-safe after start(). */
+int otlp_receiver_grpc_port(void *self);
+
+/* ---- the export handler, shared by the protocols ---------------------------------------------- */
+
+/* What the handler decided about one Export call. `status` uses gRPC status numbers (OK 0,
+ * INVALID_ARGUMENT 3, UNIMPLEMENTED 12, UNAVAILABLE 14, ...), which the HTTP side maps too. */
+struct otlp_export_result {
+    int status;
+    char message[512];
+    uint8_t *response;              /* malloc'd packed Export*ServiceResponse (OK only), or NULL */
+    size_t response_len;
+    int64_t retry_delay_ns;         /* > 0: the sender should wait this long (RetryInfo) */
+};
+
+/* Handles one Export request of signal `s`: `data` is the request message, already
+ * decompressed, in a malloc'd buffer that the handler takes over (it becomes the batch's encoded
+ * face, so a request is copied once, from the transport's buffers into it); NULL when len is 0.
+ * Fills *res; never fails otherwise. Thread-safe. */
+typedef void (*otlp_export_fn)(void *user, enum signal s, uint8_t *data, size_t len,
+                               struct otlp_export_result *res);
+
+/* ---- grpc_server.c ---------------------------------------------------------------------------- */
+
+struct otlp_grpc_server;
+
+/* Builds and starts a server for `cfg`, serving Export of the signals whose bit is set in
+ * `signals` (1 << SIGNAL_x) through `fn`; calls of other signals are answered UNIMPLEMENTED
+ * "no pipeline for <signal>". `log_name` must outlive the server. Needs grpc_init() done by the
+ * caller. NULL with err ("cannot listen on <endpoint>", ...) on failure. */
+struct otlp_grpc_server *otlp_grpc_server_start(const struct otlp_grpc_config *cfg, unsigned signals,
+                                                otlp_export_fn fn, void *user,
+                                                const char *log_name, struct error *err);
+int otlp_grpc_server_port(const struct otlp_grpc_server *s);
+/* Stops accepting, lets calls in flight finish until deadline_ns (CLOCK_MONOTONIC), then cancels
+ * what is left, waits until no handler is running, and joins the worker threads. Idempotent. */
+void otlp_grpc_server_shutdown(struct otlp_grpc_server *s, int64_t deadline_ns);
+/* Shuts down (immediately) if not done, and frees. NULL is fine. */
+void otlp_grpc_server_free(struct otlp_grpc_server *s);
+
+/* Routes gRPC's own log lines through core/log.h under the name "grpc". Once per process. */
+void otlp_grpc_route_logs(void);
+
+#endif

@@ -1,0 +1,1266 @@
+/* test_otlp_receiver.c — the otlp receiver over real gRPC: a receiver built through its factory
+ * listens on 127.0.0.1:0, a gRPC core client in this file calls it, and a recording consumer
+ * stands in for the pipeline (and can be told to answer RETRY, REJECT or to reject some items).
+ *
+ * The one idea: everything is checked end to end through the wire (status codes, trailers and
+ * response messages as a client decodes them), never by peeking into the receiver. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/compression.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/slice.h>
+#include <grpc/status.h>
+#include <grpc/support/time.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/batch.h"
+#include "core/component.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/telemetry.h"
+#include "google/rpc/status.pb-c.h"
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
+#include "receivers/otlp/otlp_receiver.h"
+
+extern const struct component_factory otlp_receiver_factory;
+
+#define LABELS "receiver=\"otlp\",transport=\"grpc\""
+
+/* ---- request builders (protobuf-c) ------------------------------------------------------------ */
+
+static uint8_t *pack(const ProtobufCMessage *m, size_t *len)
+{
+    *len = protobuf_c_message_get_packed_size(m);
+    uint8_t *p = malloc(*len ? *len : 1);
+    assert_non_null(p);
+    assert_int_equal(protobuf_c_message_pack(m, p), *len);
+    return p;
+}
+
+/* ExportTraceServiceRequest with one resource, one scope and `n` spans whose names are
+ * `name_len` bytes long; trace IDs are `tid_len` bytes (16 is valid). */
+static uint8_t *make_traces(size_t n, size_t tid_len, size_t name_len, size_t *len)
+{
+    uint8_t tid[32], sid[8];
+    for (size_t i = 0; i < sizeof tid; i++)
+        tid[i] = (uint8_t)(i + 1);
+    for (size_t i = 0; i < sizeof sid; i++)
+        sid[i] = (uint8_t)(0xa0 + i);
+    char *name = malloc(name_len + 1);
+    assert_non_null(name);
+    memset(name, 'x', name_len);
+    name[name_len] = '\0';
+    Opentelemetry__Proto__Trace__V1__Span *spans = calloc(n ? n : 1, sizeof *spans);
+    Opentelemetry__Proto__Trace__V1__Span **sp = calloc(n ? n : 1, sizeof *sp);
+    for (size_t i = 0; i < n; i++) {
+        opentelemetry__proto__trace__v1__span__init(&spans[i]);
+        spans[i].trace_id = (ProtobufCBinaryData){tid_len, tid};
+        spans[i].span_id = (ProtobufCBinaryData){8, sid};
+        spans[i].name = name;
+        spans[i].start_time_unix_nano = 1000 + i;
+        spans[i].end_time_unix_nano = 2000 + i;
+        sp[i] = &spans[i];
+    }
+    Opentelemetry__Proto__Trace__V1__ScopeSpans ss = OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT;
+    ss.n_spans = n;
+    ss.spans = sp;
+    Opentelemetry__Proto__Trace__V1__ScopeSpans *ssp = &ss;
+    Opentelemetry__Proto__Trace__V1__ResourceSpans rs = OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
+    rs.n_scope_spans = 1;
+    rs.scope_spans = &ssp;
+    Opentelemetry__Proto__Trace__V1__ResourceSpans *rsp = &rs;
+    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest req =
+        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
+    req.n_resource_spans = 1;
+    req.resource_spans = &rsp;
+    uint8_t *out = pack(&req.base, len);
+    free(spans);
+    free(sp);
+    free(name);
+    return out;
+}
+
+static uint8_t *make_metrics(size_t npoints, size_t *len)
+{
+    Opentelemetry__Proto__Metrics__V1__NumberDataPoint *dp = calloc(npoints, sizeof *dp);
+    Opentelemetry__Proto__Metrics__V1__NumberDataPoint **dpp = calloc(npoints, sizeof *dpp);
+    for (size_t i = 0; i < npoints; i++) {
+        opentelemetry__proto__metrics__v1__number_data_point__init(&dp[i]);
+        dp[i].time_unix_nano = 5000 + i;
+        dp[i].value_case = OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_INT;
+        dp[i].as_int = (int64_t)i * 7;
+        dpp[i] = &dp[i];
+    }
+    Opentelemetry__Proto__Metrics__V1__Gauge g = OPENTELEMETRY__PROTO__METRICS__V1__GAUGE__INIT;
+    g.n_data_points = npoints;
+    g.data_points = dpp;
+    Opentelemetry__Proto__Metrics__V1__Metric m = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__INIT;
+    m.name = "llmproxy.tokens.input";
+    m.data_case = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE;
+    m.gauge = &g;
+    Opentelemetry__Proto__Metrics__V1__Metric *mp = &m;
+    Opentelemetry__Proto__Metrics__V1__ScopeMetrics sm = OPENTELEMETRY__PROTO__METRICS__V1__SCOPE_METRICS__INIT;
+    sm.n_metrics = 1;
+    sm.metrics = &mp;
+    Opentelemetry__Proto__Metrics__V1__ScopeMetrics *smp = &sm;
+    Opentelemetry__Proto__Metrics__V1__ResourceMetrics rm =
+        OPENTELEMETRY__PROTO__METRICS__V1__RESOURCE_METRICS__INIT;
+    rm.n_scope_metrics = 1;
+    rm.scope_metrics = &smp;
+    Opentelemetry__Proto__Metrics__V1__ResourceMetrics *rmp = &rm;
+    Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest req =
+        OPENTELEMETRY__PROTO__COLLECTOR__METRICS__V1__EXPORT_METRICS_SERVICE_REQUEST__INIT;
+    req.n_resource_metrics = 1;
+    req.resource_metrics = &rmp;
+    uint8_t *out = pack(&req.base, len);
+    free(dp);
+    free(dpp);
+    return out;
+}
+
+static uint8_t *make_logs(size_t nrec, size_t *len)
+{
+    Opentelemetry__Proto__Common__V1__AnyValue body = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
+    body.value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+    body.string_value = "completion finished";
+    Opentelemetry__Proto__Logs__V1__LogRecord *lr = calloc(nrec, sizeof *lr);
+    Opentelemetry__Proto__Logs__V1__LogRecord **lrp = calloc(nrec, sizeof *lrp);
+    for (size_t i = 0; i < nrec; i++) {
+        opentelemetry__proto__logs__v1__log_record__init(&lr[i]);
+        lr[i].time_unix_nano = 9000 + i;
+        lr[i].body = &body;
+        lrp[i] = &lr[i];
+    }
+    Opentelemetry__Proto__Logs__V1__ScopeLogs sl = OPENTELEMETRY__PROTO__LOGS__V1__SCOPE_LOGS__INIT;
+    sl.n_log_records = nrec;
+    sl.log_records = lrp;
+    Opentelemetry__Proto__Logs__V1__ScopeLogs *slp = &sl;
+    Opentelemetry__Proto__Logs__V1__ResourceLogs rl = OPENTELEMETRY__PROTO__LOGS__V1__RESOURCE_LOGS__INIT;
+    rl.n_scope_logs = 1;
+    rl.scope_logs = &slp;
+    Opentelemetry__Proto__Logs__V1__ResourceLogs *rlp = &rl;
+    Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest req =
+        OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_SERVICE_REQUEST__INIT;
+    req.n_resource_logs = 1;
+    req.resource_logs = &rlp;
+    uint8_t *out = pack(&req.base, len);
+    free(lr);
+    free(lrp);
+    return out;
+}
+
+/* ---- recording consumer ----------------------------------------------------------------------- */
+
+struct rec {
+    struct consumer base;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    enum consume_status answer;
+    uint64_t reject_n;              /* batch_reject(b, reject_n, reject_why) when either is set */
+    const char *reject_why;
+    bool block;                     /* hold the first batch until `release` */
+    bool entered, release;
+    size_t calls;
+    uint64_t items;
+    int bad;                        /* problems seen on the receiver's thread */
+    uint8_t *last;
+    size_t last_len;
+    enum signal last_signal;
+};
+
+static enum consume_status rec_consume(struct consumer *c, struct batch *b)
+{
+    struct rec *r = (struct rec *)c;
+    const uint8_t *d;
+    size_t len;
+    struct error err;
+    pthread_mutex_lock(&r->mu);
+    r->calls++;
+    r->items += b->items;
+    r->last_signal = b->signal;
+    if (batch_encoded(b, &d, &len, &err) != 0) {
+        r->bad++;
+    } else {
+        free(r->last);
+        r->last = malloc(len ? len : 1);
+        memcpy(r->last, d, len);
+        r->last_len = len;
+    }
+    if (r->reject_n || r->reject_why)
+        batch_reject(b, r->reject_n, r->reject_why);
+    if (r->block) {
+        r->entered = true;
+        pthread_cond_broadcast(&r->cv);
+        while (!r->release)
+            pthread_cond_wait(&r->cv, &r->mu);
+    }
+    enum consume_status a = r->answer;
+    pthread_mutex_unlock(&r->mu);
+    return a;
+}
+
+static void rec_init(struct rec *r)
+{
+    memset(r, 0, sizeof *r);
+    r->base.consume = rec_consume;
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    r->answer = CONSUME_OK;
+}
+
+static void rec_fini(struct rec *r)
+{
+    free(r->last);
+    pthread_cond_destroy(&r->cv);
+    pthread_mutex_destroy(&r->mu);
+}
+
+/* ---- receiver fixture ------------------------------------------------------------------------- */
+
+struct fx {
+    struct otlp_receiver_config cfg;
+    struct telemetry *tel;
+    struct rec rec;
+    struct component_env env;
+    void *rx;
+    int port;
+    grpc_channel *ch;
+};
+
+static int bind_yaml(const char *yaml, struct otlp_receiver_config *cfg, struct error *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    struct cnode *root = config_parse_string(yaml, "test.yaml", err);
+    if (!root)
+        return -1;
+    int rc = config_bind(otlp_receiver_factory.fields, root, cfg, err);
+    cnode_free(root);
+    if (rc == 0)
+        rc = otlp_receiver_factory.validate(cfg, err);
+    return rc;
+}
+
+static grpc_channel *channel_to(int port, bool gzip)
+{
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%d", port);
+    grpc_arg a = {.type = GRPC_ARG_INTEGER, .key = GRPC_COMPRESSION_CHANNEL_DEFAULT_ALGORITHM,
+                  .value.integer = GRPC_COMPRESS_GZIP};
+    grpc_channel_args args = {.num_args = 1, .args = &a};
+    grpc_channel_credentials *cr = grpc_insecure_credentials_create();
+    grpc_channel *ch = grpc_channel_create(target, cr, gzip ? &args : NULL);
+    grpc_channel_credentials_release(cr);
+    return ch;
+}
+
+/* Starts a receiver from YAML with the recording consumer on the signals in `signals`. */
+static struct fx *fx_start(const char *yaml, unsigned signals)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    struct error err = {0};
+    if (bind_yaml(yaml, &f->cfg, &err) != 0)
+        fail_msg("config: %s", err.msg);
+    f->tel = telemetry_new();
+    rec_init(&f->rec);
+    f->env.id = "otlp";
+    f->env.log_name = "receiver/otlp";
+    f->env.telemetry = f->tel;
+    for (int s = 0; s < SIGNAL_COUNT; s++)
+        f->env.next[s] = (signals & (1u << s)) ? &f->rec.base : NULL;
+    f->rx = otlp_receiver_factory.create(&f->cfg, &f->env, &err);
+    assert_non_null(f->rx);
+    if (otlp_receiver_factory.start(f->rx, &err) != 0)
+        fail_msg("start: %s", err.msg);
+    f->port = otlp_receiver_grpc_port(f->rx);
+    assert_true(f->port > 0);
+    f->ch = channel_to(f->port, false);
+    return f;
+}
+
+static void fx_stop(struct fx *f)
+{
+    grpc_channel_destroy(f->ch);
+    otlp_receiver_factory.shutdown(f->rx, clock_now_ns() + 5000000000LL);
+    otlp_receiver_factory.destroy(f->rx);
+    config_free_bound(otlp_receiver_factory.fields, &f->cfg);
+    telemetry_free(f->tel);
+    rec_fini(&f->rec);
+    free(f);
+}
+
+static const char *const LOCAL_YAML = "protocols:\n  grpc:\n    endpoint: 127.0.0.1:0\n";
+#define ALL_SIGNALS 7u
+
+/* ---- gRPC client ------------------------------------------------------------------------------ */
+
+struct rpc {
+    grpc_call *call;
+    grpc_metadata_array init_md, trail_md;
+    grpc_byte_buffer *send, *recv;
+    grpc_status_code status;
+    grpc_slice details;
+    /* results, owned */
+    char msg[512];
+    uint8_t *resp;
+    size_t resp_len;
+    bool has_resp;
+    uint8_t *status_bin;
+    size_t status_bin_len;
+};
+
+static void rpc_start(struct rpc *r, grpc_channel *ch, grpc_completion_queue *cq, const char *method,
+                      const uint8_t *data, size_t len)
+{
+    memset(r, 0, sizeof *r);
+    gpr_timespec dl = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_seconds(30, GPR_TIMESPAN));
+    r->call = grpc_channel_create_call(ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
+                                       grpc_slice_from_static_string(method), NULL, dl, NULL);
+    assert_non_null(r->call);
+    grpc_metadata_array_init(&r->init_md);
+    grpc_metadata_array_init(&r->trail_md);
+    grpc_slice s = grpc_slice_from_copied_buffer((const char *)data, len);
+    r->send = grpc_raw_byte_buffer_create(&s, 1);
+    grpc_slice_unref(s);
+    grpc_op ops[6];
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[1].op = GRPC_OP_SEND_MESSAGE;
+    ops[1].data.send_message.send_message = r->send;
+    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+    ops[3].data.recv_initial_metadata.recv_initial_metadata = &r->init_md;
+    ops[4].op = GRPC_OP_RECV_MESSAGE;
+    ops[4].data.recv_message.recv_message = &r->recv;
+    ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    ops[5].data.recv_status_on_client.status = &r->status;
+    ops[5].data.recv_status_on_client.status_details = &r->details;
+    ops[5].data.recv_status_on_client.trailing_metadata = &r->trail_md;
+    assert_int_equal(grpc_call_start_batch(r->call, ops, 6, r, NULL), GRPC_CALL_OK);
+}
+
+/* After the call's tag came back: keeps the results, frees the gRPC objects. */
+static void rpc_end(struct rpc *r)
+{
+    snprintf(r->msg, sizeof r->msg, "%.*s", (int)GRPC_SLICE_LENGTH(r->details),
+             (const char *)GRPC_SLICE_START_PTR(r->details));
+    grpc_slice_unref(r->details);
+    if (r->recv) {
+        grpc_byte_buffer_reader rd;
+        assert_true(grpc_byte_buffer_reader_init(&rd, r->recv));
+        grpc_slice all = grpc_byte_buffer_reader_readall(&rd);
+        r->resp_len = GRPC_SLICE_LENGTH(all);
+        r->resp = malloc(r->resp_len + 1);
+        memcpy(r->resp, GRPC_SLICE_START_PTR(all), r->resp_len);
+        r->has_resp = true;
+        grpc_slice_unref(all);
+        grpc_byte_buffer_reader_destroy(&rd);
+        grpc_byte_buffer_destroy(r->recv);
+    }
+    for (size_t i = 0; i < r->trail_md.count; i++) {
+        grpc_metadata *m = &r->trail_md.metadata[i];
+        if (GRPC_SLICE_LENGTH(m->key) == 23 &&
+            memcmp(GRPC_SLICE_START_PTR(m->key), "grpc-status-details-bin", 23) == 0) {
+            r->status_bin_len = GRPC_SLICE_LENGTH(m->value);
+            r->status_bin = malloc(r->status_bin_len + 1);
+            memcpy(r->status_bin, GRPC_SLICE_START_PTR(m->value), r->status_bin_len);
+        }
+    }
+    grpc_metadata_array_destroy(&r->init_md);
+    grpc_metadata_array_destroy(&r->trail_md);
+    grpc_byte_buffer_destroy(r->send);
+    grpc_call_unref(r->call);
+    r->call = NULL;
+}
+
+static void rpc_clear(struct rpc *r)
+{
+    free(r->resp);
+    free(r->status_bin);
+    r->resp = r->status_bin = NULL;
+}
+
+static void rpc_wait(struct rpc *r, grpc_completion_queue *cq)
+{
+    grpc_event ev = grpc_completion_queue_pluck(cq, r, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    assert_int_equal(ev.type, GRPC_OP_COMPLETE);
+    assert_true(ev.success);
+    rpc_end(r);
+}
+
+static void rpc_sync(grpc_channel *ch, const char *method, const uint8_t *data, size_t len, struct rpc *r)
+{
+    grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
+    rpc_start(r, ch, cq, method, data, len);
+    rpc_wait(r, cq);
+    grpc_completion_queue_shutdown(cq);
+    grpc_completion_queue_pluck(cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    grpc_completion_queue_destroy(cq);
+}
+
+static const char *M_TRACES = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+static const char *M_METRICS = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+static const char *M_LOGS = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
+
+/* ---- tests ------------------------------------------------------------------------------------ */
+
+static void test_three_signals_delivered_intact(void **state)
+{
+    (void)state;
+    struct fx *f = fx_start(LOCAL_YAML, ALL_SIGNALS);
+    struct {
+        const char *method;
+        enum signal sig;
+        uint8_t *data;
+        size_t len;
+        uint64_t items;
+        const char *counter;
+    } cases[3];
+    cases[0].data = make_traces(5, 16, 10, &cases[0].len);
+    cases[0].method = M_TRACES, cases[0].sig = SIGNAL_TRACES, cases[0].items = 5;
+    cases[0].counter = "otelcol_receiver_accepted_spans";
+    cases[1].data = make_metrics(7, &cases[1].len);
+    cases[1].method = M_METRICS, cases[1].sig = SIGNAL_METRICS, cases[1].items = 7;
+    cases[1].counter = "otelcol_receiver_accepted_metric_points";
+    cases[2].data = make_logs(3, &cases[2].len);
+    cases[2].method = M_LOGS, cases[2].sig = SIGNAL_LOGS, cases[2].items = 3;
+    cases[2].counter = "otelcol_receiver_accepted_log_records";
+
+    for (int i = 0; i < 3; i++) {
+        struct rpc r;
+        uint64_t before = f->rec.items;
+        rpc_sync(f->ch, cases[i].method, cases[i].data, cases[i].len, &r);
+        assert_int_equal(r.status, GRPC_STATUS_OK);
+        assert_true(r.has_resp);
+        assert_int_equal(r.resp_len, 0); /* full success: partial_success unset */
+        assert_int_equal(f->rec.calls, (size_t)i + 1);
+        assert_int_equal(f->rec.last_signal, cases[i].sig);
+        assert_int_equal(f->rec.items - before, cases[i].items);
+        assert_int_equal(f->rec.last_len, cases[i].len);
+        assert_memory_equal(f->rec.last, cases[i].data, cases[i].len);
+        assert_int_equal(telemetry_value(f->tel, cases[i].counter, LABELS), (int64_t)cases[i].items);
+        rpc_clear(&r);
+        free(cases[i].data);
+    }
+    assert_int_equal(f->rec.bad, 0);
+    fx_stop(f);
+}
+
+static void test_gzip_request(void **state)
+{
+    (void)state;
+    struct fx *f = fx_start(LOCAL_YAML, ALL_SIGNALS);
+    grpc_channel *gz = channel_to(f->port, true);
+    size_t len;
+    uint8_t *req = make_traces(200, 16, 300, &len); /* repetitive: compresses well */
+    struct rpc r;
+    rpc_sync(gz, M_TRACES, req, len, &r);
+    assert_int_equal(r.status, GRPC_STATUS_OK);
+    assert_int_equal(f->rec.calls, 1);
+    assert_int_equal(f->rec.items, 200);
+    assert_int_equal(f->rec.last_len, len);
+    assert_memory_equal(f->rec.last, req, len);
+    rpc_clear(&r);
+    free(req);
+    grpc_channel_destroy(gz);
+    fx_stop(f);
+}
+
+static void test_malformed_then_valid(void **state)
+{
+    (void)state;
+    struct fx *f = fx_start(LOCAL_YAML, ALL_SIGNALS);
+    static const uint8_t junk[] = {0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01, 0x02};
+    struct rpc r;
+    rpc_sync(f->ch, M_TRACES, junk, sizeof junk, &r);
+    assert_int_equal(r.status, GRPC_STATUS_INVALID_ARGUMENT);
+    assert_true(strlen(r.msg) > 0);
+    assert_int_equal(f->rec.calls, 0);
+    assert_int_equal(telemetry_value(f->tel, "llmotlp_receiver_malformed_requests", LABELS), 1);
+    rpc_clear(&r);
+
+    size_t len;
+    uint8_t *req = make_traces(2, 16, 4, &len);
+    rpc_sync(f->ch, M_TRACES, req, len, &r);
+    assert_int_equal(r.status, GRPC_STATUS_OK);
+    assert_int_equal(f->rec.calls, 1);
+    rpc_clear(&r);
+    free(req);
+    fx_stop(f);
+}
+
+static void test_short_trace_id(void **state)
+{
+    (void)state;
+    struct fx *f = fx_start(LOCAL_YAML, ALL_SIGNALS);
+    size_t len;
+    uint8_t *req = make_traces(3, 15, 4, &len);
+    struct rpc r;
+    rpc_sync(f->ch, M_TRACES, req, len, &r);
+    assert_int_equal(r.status, GRPC_STATUS_INVALID_ARGUMENT);
+    assert_non_null(strstr(r.msg, "trace_id"));
+    assert_int_equal(f->rec.calls, 0);
+    rpc_clear(&r);
+    free(req);
+    fx_stop(f);
+}
+
+/* A log body nested 3000 AnyValue→ArrayValue levels deep: protobuf-c would overflow the stack
+ * unpacking it; the receiver must refuse it and keep serving. */
+static void test_nesting_bomb(void **state)
+{
+    (void)state;
+    struct fx *f = fx_start(LOCAL_YAML, ALL_SIGNALS);
+    enum { DEPTH = 3000 };
+    Opentelemetry__Proto__Common__V1__AnyValue *av = calloc(DEPTH + 1, sizeof *av);
+    Opentelemetry__Proto__Common__V1__ArrayValue *arr = calloc(DEPTH, sizeof *arr);
+    Opentelemetry__Proto__Common__V1__AnyValue **slots = calloc(DEPTH, sizeof *slots);
+    for (int i = 0; i <= DEPTH; i++)
+        opentelemetry__proto__common__v1__any_value__init(&av[i]);
+    for (int i = 0; i < DEPTH; i++) {
+        opentelemetry__proto__common__v1__array_value__init(&arr[i]);
+        slots[i] = &av[i + 1];
+        arr[i].n_values = 1;
+        arr[i].values = &slots[i];
+        av[i].value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE;
+        av[i].array_value = &arr[i];
+    }
+    Opentelemetry__Proto__Logs__V1__LogRecord lr = OPENTELEMETRY__PROTO__LOGS__V1__LOG_RECORD__INIT;
+    lr.body = &av[0];
+    Opentelemetry__Proto__Logs__V1__LogRecord *lrp = &lr;
+    Opentelemetry__Proto__Logs__V1__ScopeLogs sl = OPENTELEMETRY__PROTO__LOGS__V1__SCOPE_LOGS__INIT;
+    sl.n_log_records = 1;
+    sl.log_records = &lrp;
+    Opentelemetry__Proto__Logs__V1__ScopeLogs *slp = &sl;
+    Opentelemetry__Proto__Logs__V1__ResourceLogs rl = OPENTELEMETRY__PROTO__LOGS__V1__RESOURCE_LOGS__INIT;
+    rl.n_scope_logs = 1;
+    rl.scope_logs = &slp;
+    Opentelemetry__Proto__Logs__V1__ResourceLogs *rlp = &rl;
+    Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest req =
+        OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_SERVICE_REQUEST__INIT;
+    req.n_resource_logs = 1;
+    req.resource_logs = &rlp;
+    size_t len;
+    uint8_t *bomb = pack(&req.base, &len);
+    free(av);
+    free(arr);
+    free(slots);
+
+    struct rpc r;
+    rpc_sync(f->ch, M_LOGS, bomb, len, &r);
+    assert_int_equal(r.status, GRPC_STATUS_INVALID_ARGUMENT);
+    rpc_clear(&r);
+    free(bomb);
+    assert_int_equal(f->rec.calls, 0);
+
+    uint8_t *ok = make_logs(1, &len);
+    rpc_sync(f->ch, M_LOGS, ok, len, &r);
+    assert_int_equal(r.status, GRPC_STATUS_OK);
+    assert_int_equal(f->rec.calls, 1);
+    rpc_clear(&r);
+    free(ok);
+    fx_stop(f);
+}
+
+static void test_oversized_request(void **state)
+{
+    (void)state;
+    struct fx *f = fx_start("protocols:\n  grpc:\n    endpoint: 127.0.0.1:0\n    max_recv_msg_size_mib: 1\n",
+                            ALL_SIGNALS);
+    size_t len;
+    uint8_t *req = make_traces(1, 16, (3u << 20) / 2, &len); /* 1.5 MiB */
+    struct rpc r;
+    rpc_sync(f->ch, M_TRACES, req, len, &r);
+    assert_int_equal(r.status, GRPC_STATUS_RESOURCE_EXHAUSTED);
+    rpc_clear(&r);
+
+    /* The limit applies after decompression: a gzip request small on the wire is refused too. */
+    grpc_channel *gz = channel_to(f->port, true);
+    rpc_sync(gz, M_TRACES, req, len, &r);
+    assert_int_equal(r.status, GRPC_STATUS_RESOURCE_EXHAUSTED);
+    rpc_clear(&r);
+    grpc_channel_destroy(gz);
+    assert_int_equal(f->rec.calls, 0);
+    free(req);
+
+    /* Just under the limit passes. */
+    req = make_traces(1, 16, (1u << 20) - 200, &len);
+    rpc_sync(f->ch, M_TRACES, req, len, &r);
+    assert_int_equal(r.status, GRPC_STATUS_OK);
+    assert_int_equal(f->rec.calls, 1);
+    rpc_clear(&r);
+    free(req);
+    fx_stop(f);
+}
+
+static void test_empty_request(void **state)
+{
+    (void)state;
+    struct fx *f = fx_start(LOCAL_YAML, ALL_SIGNALS);
+    struct rpc r;
+    rpc_sync(f->ch, M_TRACES, (const uint8_t *)"", 0, &r);
+    assert_int_equal(r.status, GRPC_STATUS_OK);
+    assert_true(r.has_resp);
+    assert_int_equal(r.resp_len, 0);
+    rpc_clear(&r);
+
+    size_t len;
+    uint8_t *req = make_traces(0, 16, 1, &len); /* a resource and scope with no spans */
+    assert_true(len > 0);
+    rpc_sync(f->ch, M_TRACES, req, len, &r);
+    assert_int_equal(r.status, GRPC_STATUS_OK);
+    rpc_clear(&r);
+    free(req);
+    assert_int_equal(f->rec.calls, 0);
+    fx_stop(f);
+}
+
+static void test_retry_gives_unavailable_with_retry_info(void **state)
+{
+    (void)state;
+    struct fx *f = fx_start(LOCAL_YAML, ALL_SIGNALS);
+    f->rec.answer = CONSUME_RETRY;
+    size_t len;
+    uint8_t *req = make_traces(4, 16, 4, &len);
+    struct rpc r;
+    rpc_sync(f->ch, M_TRACES, req, len, &r);
+    assert_int_equal(r.status, GRPC_STATUS_UNAVAILABLE);
+    assert_string_equal(r.msg, "downstream is full; retry later");
+    assert_non_null(r.status_bin);
+
+    Google__Rpc__Status *st = google__rpc__status__unpack(NULL, r.status_bin_len, r.status_bin);
+    assert_non_null(st);
+    assert_int_equal(st->code, GRPC_STATUS_UNAVAILABLE);
+    assert_string_equal(st->message, "downstream is full; retry later");
+    assert_int_equal(st->n_details, 1);
+    assert_string_equal(st->details[0]->type_url, "type.googleapis.com/google.rpc.RetryInfo");
+    Google__Rpc__RetryInfo *ri =
+        google__rpc__retry_info__unpack(NULL, st->details[0]->value.len, st->details[0]->value.data);
+    assert_non_null(ri);
+    assert_non_null(ri->retry_delay);
+    assert_int_equal(ri->retry_delay->seconds, 1);
+    assert_int_equal(ri->retry_delay->nanos, 0);
+    google__rpc__retry_info__free_unpacked(ri, NULL);
+    google__rpc__status__free_unpacked(st, NULL);
+
+    assert_int_equal(telemetry_value(f->tel, "otelcol_receiver_refused_spans", LABELS), 4);
+    assert_int_equal(telemetry_value(f->tel, "otelcol_receiver_accepted_spans", LABELS), 0);
+    rpc_clear(&r);
+    free(req);
+    fx_stop(f);
+}
+
+static void test_reject_gives_invalid_argument(void **state)
+{
+    (void)state;
+    struct fx *f = fx_start(LOCAL_YAML, ALL_SIGNALS);
+    f->rec.answer = CONSUME_REJECT;
+    size_t len;
+    uint8_t *req = make_logs(2, &len);
+    struct rpc r;
+    rpc_sync(f->ch, M_LOGS, req, len, &r);
+    assert_int_equal(r.status, GRPC_STATUS_INVALID_ARGUMENT);
+    assert_true(strncmp(r.msg, "rejected by pipeline: ", 22) == 0);
+    assert_null(r.status_bin); /* not retryable: no RetryInfo */
+    assert_int_equal(telemetry_value(f->tel, "otelcol_receiver_refused_log_records", LABELS), 2);
+    rpc_clear(&r);
+
+    f->rec.reject_why = "log body too large";
+    rpc_sync(f->ch, M_LOGS, req, len, &r);
+    assert_int_equal(r.status, GRPC_STATUS_INVALID_ARGUMENT);
+    assert_string_equal(r.msg, "rejected by pipeline: log body too large");
+    assert_int_equal(telemetry_value(f->tel, "otelcol_receiver_refused_log_records", LABELS), 4);
+    rpc_clear(&r);
+    free(req);
+    fx_stop(f);
+}
+
+static void test_partial_success(void **state)
+{
+    (void)state;
+    struct fx *f = fx_start(LOCAL_YAML, ALL_SIGNALS);
+    f->rec.reject_n = 2;
+    f->rec.reject_why = "2 spans had no model name";
+    size_t len;
+    uint8_t *req = make_traces(5, 16, 4, &len);
+    struct rpc r;
+    rpc_sync(f->ch, M_TRACES, req, len, &r);
+    assert_int_equal(r.status, GRPC_STATUS_OK);
+    assert_true(r.resp_len > 0);
+    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse *resp =
+        opentelemetry__proto__collector__trace__v1__export_trace_service_response__unpack(NULL, r.resp_len,
+                                                                                          r.resp);
+    assert_non_null(resp);
+    assert_non_null(resp->partial_success);
+    assert_int_equal(resp->partial_success->rejected_spans, 2);
+    assert_string_equal(resp->partial_success->error_message, "2 spans had no model name");
+    opentelemetry__proto__collector__trace__v1__export_trace_service_response__free_unpacked(resp, NULL);
+    assert_int_equal(telemetry_value(f->tel, "otelcol_receiver_accepted_spans", LABELS), 3);
+    assert_int_equal(telemetry_value(f->tel, "otelcol_receiver_refused_spans", LABELS), 2);
+    rpc_clear(&r);
+    free(req);
+
+    /* Metrics carry the count in rejected_data_points. */
+    f->rec.reject_n = 1;
+    req = make_metrics(4, &len);
+    rpc_sync(f->ch, M_METRICS, req, len, &r);
+    assert_int_equal(r.status, GRPC_STATUS_OK);
+    Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceResponse *mresp =
+        opentelemetry__proto__collector__metrics__v1__export_metrics_service_response__unpack(
+            NULL, r.resp_len, r.resp);
+    assert_non_null(mresp);
+    assert_non_null(mresp->partial_success);
+    assert_int_equal(mresp->partial_success->rejected_data_points, 1);
+    opentelemetry__proto__collector__metrics__v1__export_metrics_service_response__free_unpacked(mresp,
+                                                                                                 NULL);
+    rpc_clear(&r);
+    free(req);
+
+    /* rejected 0 with a message: the spec's warning form, still sent */
+    f->rec.reject_n = 0;
+    f->rec.reject_why = "attribute gen_ai.system is deprecated";
+    req = make_logs(2, &len);
+    rpc_sync(f->ch, M_LOGS, req, len, &r);
+    assert_int_equal(r.status, GRPC_STATUS_OK);
+    Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceResponse *lresp =
+        opentelemetry__proto__collector__logs__v1__export_logs_service_response__unpack(NULL, r.resp_len,
+                                                                                        r.resp);
+    assert_non_null(lresp);
+    assert_non_null(lresp->partial_success);
+    assert_int_equal(lresp->partial_success->rejected_log_records, 0);
+    assert_string_equal(lresp->partial_success->error_message, "attribute gen_ai.system is deprecated");
+    opentelemetry__proto__collector__logs__v1__export_logs_service_response__free_unpacked(lresp, NULL);
+    assert_int_equal(telemetry_value(f->tel, "otelcol_receiver_accepted_log_records", LABELS), 2);
+    rpc_clear(&r);
+    free(req);
+    fx_stop(f);
+}
+
+static void test_unknown_method_and_missing_pipeline(void **state)
+{
+    (void)state;
+    /* traces and metrics have pipelines, logs has none */
+    struct fx *f = fx_start(LOCAL_YAML, (1u << SIGNAL_TRACES) | (1u << SIGNAL_METRICS));
+    struct rpc r;
+    rpc_sync(f->ch, "/foo.Bar/Baz", (const uint8_t *)"x", 1, &r);
+    assert_int_equal(r.status, GRPC_STATUS_UNIMPLEMENTED); /* not DEADLINE_EXCEEDED */
+    assert_non_null(strstr(r.msg, "/foo.Bar/Baz"));
+    rpc_clear(&r);
+
+    size_t len;
+    uint8_t *req = make_logs(1, &len);
+    rpc_sync(f->ch, M_LOGS, req, len, &r);
+    assert_int_equal(r.status, GRPC_STATUS_UNIMPLEMENTED);
+    assert_string_equal(r.msg, "no pipeline for logs");
+    rpc_clear(&r);
+    free(req);
+
+    /* the server still serves the others */
+    req = make_traces(1, 16, 4, &len);
+    rpc_sync(f->ch, M_TRACES, req, len, &r);
+    assert_int_equal(r.status, GRPC_STATUS_OK);
+    rpc_clear(&r);
+    free(req);
+    assert_int_equal(f->rec.calls, 1);
+    fx_stop(f);
+}
+
+#define CALLS_PER_THREAD 25
+
+struct client_thread {
+    int port;
+    const uint8_t *req;
+    size_t len;
+    int ok;
+};
+
+static void *client_main(void *arg)
+{
+    struct client_thread *t = arg;
+    grpc_channel *ch = channel_to(t->port, false);
+    grpc_completion_queue *cq = grpc_completion_queue_create_for_next(NULL);
+    struct rpc *calls = calloc(CALLS_PER_THREAD, sizeof *calls);
+    for (int i = 0; i < CALLS_PER_THREAD; i++)
+        rpc_start(&calls[i], ch, cq, M_TRACES, t->req, t->len);
+    for (int i = 0; i < CALLS_PER_THREAD; i++) {
+        grpc_event ev = grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+        if (ev.type != GRPC_OP_COMPLETE)
+            continue;
+        struct rpc *r = ev.tag;
+        rpc_end(r);
+        if (r->status == GRPC_STATUS_OK)
+            t->ok++;
+        rpc_clear(r);
+    }
+    free(calls);
+    grpc_completion_queue_shutdown(cq);
+    while (grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type !=
+           GRPC_QUEUE_SHUTDOWN)
+        ;
+    grpc_completion_queue_destroy(cq);
+    grpc_channel_destroy(ch);
+    return NULL;
+}
+
+static void test_concurrent_calls(void **state)
+{
+    (void)state;
+    struct fx *f = fx_start("protocols:\n  grpc:\n    endpoint: 127.0.0.1:0\n    num_threads: 3\n",
+                            ALL_SIGNALS);
+    size_t len;
+    uint8_t *req = make_traces(10, 16, 20, &len);
+    struct client_thread t[2];
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) {
+        t[i] = (struct client_thread){.port = f->port, .req = req, .len = len};
+        assert_int_equal(pthread_create(&th[i], NULL, client_main, &t[i]), 0);
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    assert_int_equal(t[0].ok + t[1].ok, 2 * CALLS_PER_THREAD);
+    assert_int_equal(f->rec.calls, 2 * CALLS_PER_THREAD);
+    assert_int_equal(f->rec.items, 2 * CALLS_PER_THREAD * 10);
+    assert_int_equal(telemetry_value(f->tel, "otelcol_receiver_accepted_spans", LABELS),
+                     2 * CALLS_PER_THREAD * 10);
+    assert_int_equal(f->rec.bad, 0);
+    free(req);
+    fx_stop(f);
+}
+
+struct shutdown_arg {
+    struct fx *f;
+    int64_t deadline_ns;
+    bool done;
+};
+
+static void *shutdown_main(void *arg)
+{
+    struct shutdown_arg *a = arg;
+    otlp_receiver_factory.shutdown(a->f->rx, a->deadline_ns);
+    a->done = true;
+    return NULL;
+}
+
+/* A call inside the pipeline when shutdown starts: with time left it completes OK; with the
+ * deadline already passed it is cancelled; either way shutdown returns once the handler is out. */
+static void shutdown_with_call_in_flight(int64_t grace_ns, bool expect_ok)
+{
+    struct fx *f = fx_start(LOCAL_YAML, ALL_SIGNALS);
+    f->rec.block = true;
+    size_t len;
+    uint8_t *req = make_traces(3, 16, 4, &len);
+    grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
+    struct rpc r;
+    rpc_start(&r, f->ch, cq, M_TRACES, req, len);
+
+    pthread_mutex_lock(&f->rec.mu);
+    while (!f->rec.entered)
+        pthread_cond_wait(&f->rec.cv, &f->rec.mu);
+    pthread_mutex_unlock(&f->rec.mu);
+
+    struct shutdown_arg a = {.f = f, .deadline_ns = clock_now_ns() + grace_ns};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, shutdown_main, &a), 0);
+    usleep(100 * 1000); /* let shutdown begin while the handler is still inside the pipeline */
+    pthread_mutex_lock(&f->rec.mu);
+    f->rec.release = true;
+    pthread_cond_broadcast(&f->rec.cv);
+    pthread_mutex_unlock(&f->rec.mu);
+
+    rpc_wait(&r, cq);
+    pthread_join(th, NULL);
+    assert_true(a.done);
+    assert_int_equal(f->rec.calls, 1);
+    if (expect_ok)
+        assert_int_equal(r.status, GRPC_STATUS_OK);
+    else
+        assert_int_not_equal(r.status, GRPC_STATUS_OK);
+    rpc_clear(&r);
+    grpc_completion_queue_shutdown(cq);
+    grpc_completion_queue_pluck(cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    grpc_completion_queue_destroy(cq);
+    free(req);
+    fx_stop(f); /* second shutdown is a no-op */
+}
+
+static void test_shutdown_lets_call_finish(void **state)
+{
+    (void)state;
+    shutdown_with_call_in_flight(20 * 1000000000LL, true);
+}
+
+static void test_shutdown_past_deadline_cancels(void **state)
+{
+    (void)state;
+    shutdown_with_call_in_flight(0, false);
+}
+
+static void test_port_in_use(void **state)
+{
+    (void)state;
+    struct fx *f = fx_start(LOCAL_YAML, ALL_SIGNALS);
+    char yaml[128];
+    snprintf(yaml, sizeof yaml, "protocols:\n  grpc:\n    endpoint: 127.0.0.1:%d\n", f->port);
+    struct otlp_receiver_config cfg;
+    struct error err = {0};
+    assert_int_equal(bind_yaml(yaml, &cfg, &err), 0);
+    struct component_env env = {.id = "otlp/2", .log_name = "receiver/otlp/2"};
+    env.next[SIGNAL_TRACES] = &f->rec.base;
+    void *rx = otlp_receiver_factory.create(&cfg, &env, &err);
+    assert_non_null(rx);
+    assert_int_not_equal(otlp_receiver_factory.start(rx, &err), 0);
+    char want[64];
+    snprintf(want, sizeof want, "cannot listen on 127.0.0.1:%d", f->port);
+    assert_string_equal(err.msg, want);
+    assert_int_equal(otlp_receiver_grpc_port(rx), 0);
+    otlp_receiver_factory.shutdown(rx, clock_now_ns());
+    otlp_receiver_factory.destroy(rx);
+    config_free_bound(otlp_receiver_factory.fields, &cfg);
+    fx_stop(f);
+}
+
+static void test_config_defaults_and_validation(void **state)
+{
+    (void)state;
+    struct otlp_receiver_config cfg;
+    struct error err = {0};
+
+    /* `grpc:` with no value enables gRPC with the Collector's defaults */
+    assert_int_equal(bind_yaml("protocols:\n  grpc:\n", &cfg, &err), 0);
+    assert_true(cfg.protocols.has_grpc);
+    assert_false(cfg.protocols.has_http);
+    assert_string_equal(cfg.protocols.grpc.endpoint, "0.0.0.0:4317");
+    assert_int_equal(cfg.protocols.grpc.max_recv_msg_size_mib, 4);
+    assert_int_equal(cfg.protocols.grpc.num_threads, 2);
+    assert_string_equal(cfg.protocols.grpc.transport, "tcp");
+    assert_false(cfg.protocols.grpc.has_tls);
+    config_free_bound(otlp_receiver_factory.fields, &cfg);
+
+    /* Collector keys from its own test configs load unchanged */
+    assert_int_equal(bind_yaml("protocols:\n"
+                               "  grpc:\n"
+                               "    endpoint: localhost:4317\n"
+                               "    max_recv_msg_size_mib: 64\n"
+                               "    max_concurrent_streams: 16\n"
+                               "    read_buffer_size: 1024\n"
+                               "    write_buffer_size: 1024\n"
+                               "    include_metadata: true\n"
+                               "    transport: tcp\n"
+                               "    keepalive:\n"
+                               "      server_parameters: {max_connection_idle: 11s, max_connection_age: 12s,\n"
+                               "                          max_connection_age_grace: 13s, time: 30s, timeout: 5s}\n"
+                               "      enforcement_policy: {min_time: 10s, permit_without_stream: true}\n"
+                               "  http:\n"
+                               "    endpoint: 0.0.0.0:4318\n"
+                               "    max_request_body_size: 67108864\n"
+                               "    traces_url_path: /traces\n"
+                               "    include_metadata: true\n"
+                               "    cors: {allowed_origins: [\"https://*.example.com\"], max_age: 7200}\n",
+                               &cfg, &err),
+                     0);
+    assert_int_equal(cfg.protocols.grpc.keepalive.server_parameters.max_connection_age_grace,
+                     13000000000LL);
+    assert_int_equal(cfg.protocols.grpc.keepalive.server_parameters.timeout, 5000000000LL);
+    assert_int_equal(cfg.protocols.grpc.keepalive.enforcement_policy.min_time, 10000000000LL);
+    assert_true(cfg.protocols.grpc.keepalive.enforcement_policy.permit_without_stream);
+    assert_int_equal(cfg.protocols.grpc.max_recv_msg_size_mib, 64);
+    assert_true(cfg.protocols.has_http);
+    assert_string_equal(cfg.protocols.http.traces_url_path, "/traces");
+    assert_string_equal(cfg.protocols.http.logs_url_path, "/v1/logs");
+    assert_int_equal(cfg.protocols.http.cors.allowed_origins.n, 1);
+    assert_int_equal(cfg.protocols.http.cors.max_age, 7200);
+    config_free_bound(otlp_receiver_factory.fields, &cfg);
+
+    assert_int_not_equal(bind_yaml("protocols: {}\n", &cfg, &err), 0);
+    assert_non_null(strstr(err.msg, "at least one protocol"));
+    config_free_bound(otlp_receiver_factory.fields, &cfg);
+
+    assert_int_not_equal(bind_yaml("protocols:\n  grpc:\n    max_recv_msg_size_mib: 0\n", &cfg, &err), 0);
+    assert_non_null(strstr(err.msg, "max_recv_msg_size_mib"));
+    config_free_bound(otlp_receiver_factory.fields, &cfg);
+
+    assert_int_not_equal(bind_yaml("protocols:\n  grpc:\n    tls: {}\n", &cfg, &err), 0);
+    assert_non_null(strstr(err.msg, "cert_file"));
+    config_free_bound(otlp_receiver_factory.fields, &cfg);
+
+    assert_int_not_equal(bind_yaml("protocols:\n  grpc:\n    transport: udp\n", &cfg, &err), 0);
+    assert_non_null(strstr(err.msg, "transport"));
+    config_free_bound(otlp_receiver_factory.fields, &cfg);
+
+    /* an unknown key is refused by the binder with the known keys listed */
+    assert_int_not_equal(bind_yaml("protocols:\n  grpc:\n    endpont: x:1\n", &cfg, &err), 0);
+    assert_non_null(strstr(err.msg, "endpoint"));
+    config_free_bound(otlp_receiver_factory.fields, &cfg);
+}
+
+static void test_http_only_serves_nothing_yet(void **state)
+{
+    (void)state;
+    struct otlp_receiver_config cfg;
+    struct error err = {0};
+    assert_int_equal(bind_yaml("protocols:\n  http:\n    endpoint: 127.0.0.1:0\n", &cfg, &err), 0);
+    struct rec rec;
+    rec_init(&rec);
+    struct component_env env = {.id = "otlp", .log_name = "receiver/otlp"};
+    env.next[SIGNAL_TRACES] = &rec.base;
+    void *rx = otlp_receiver_factory.create(&cfg, &env, &err);
+    assert_non_null(rx);
+    assert_int_equal(otlp_receiver_factory.start(rx, &err), 0);
+    assert_int_equal(otlp_receiver_grpc_port(rx), 0);
+    otlp_receiver_factory.shutdown(rx, clock_now_ns());
+    otlp_receiver_factory.destroy(rx);
+    config_free_bound(otlp_receiver_factory.fields, &cfg);
+    rec_fini(&rec);
+}
+
+/* Self-signed for CN/SAN localhost, valid until 2126; test use only. */
+static const char TEST_CERT[] =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBlDCCATugAwIBAgIUGKCvvcAbgt4VXKnWAeC5YdWVBnMwCgYIKoZIzj0EAwIw\n"
+    "FDESMBAGA1UEAwwJbG9jYWxob3N0MCAXDTI2MTEyNDAxNDczNFoYDzIxMjYxMDMx\n"
+    "MDE0NzM0WjAUMRIwEAYDVQQDDAlsb2NhbGhvc3QwWTATBgcqhkjOPQIBBggqhkjO\n"
+    "PQMBBwNCAAT2iO7ew2XJRyjqFkV71HFIuNMsUsTpDhka/bEtyresK5MpwVqBmsF6\n"
+    "yp6VYX2Cqe3gxQsyVAGfND8OsTKFSVklo2kwZzAdBgNVHQ4EFgQUTr/PHKxevSz3\n"
+    "ZK5Cv0S4s3/TXKMwHwYDVR0jBBgwFoAUTr/PHKxevSz3ZK5Cv0S4s3/TXKMwDwYD\n"
+    "VR0TAQH/BAUwAwEB/zAUBgNVHREEDTALgglsb2NhbGhvc3QwCgYIKoZIzj0EAwID\n"
+    "RwAwRAIgfBLCODuXZo3bB90VSqnwsRZ62lma58P1v/3v+nb8y84CIEAFS/21wqI8\n"
+    "v8rOK8XnJgzVABiMqwiieQhyabgwJv92\n"
+    "-----END CERTIFICATE-----\n";
+static const char TEST_KEY[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg05+8eXFMrPyU8rR/\n"
+    "XKjjgm1vTW0M/2BNTzykScFRihChRANCAAT2iO7ew2XJRyjqFkV71HFIuNMsUsTp\n"
+    "Dhka/bEtyresK5MpwVqBmsF6yp6VYX2Cqe3gxQsyVAGfND8OsTKFSVkl\n"
+    "-----END PRIVATE KEY-----\n";
+
+static void write_temp(char *path, const char *text)
+{
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+}
+
+static void test_tls(void **state)
+{
+    (void)state;
+    char cert[] = "/tmp/llmotlp-test-cert-XXXXXX", key[] = "/tmp/llmotlp-test-key-XXXXXX";
+    write_temp(cert, TEST_CERT);
+    write_temp(key, TEST_KEY);
+    char yaml[512];
+    snprintf(yaml, sizeof yaml,
+             "protocols:\n  grpc:\n    endpoint: 127.0.0.1:0\n    tls:\n      cert_file: %s\n"
+             "      key_file: %s\n",
+             cert, key);
+    struct fx *f = fx_start(yaml, ALL_SIGNALS);
+
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%d", f->port);
+    grpc_arg a = {.type = GRPC_ARG_STRING, .key = GRPC_SSL_TARGET_NAME_OVERRIDE_ARG,
+                  .value.string = "localhost"};
+    grpc_channel_args args = {.num_args = 1, .args = &a};
+    grpc_channel_credentials *cr = grpc_ssl_credentials_create(TEST_CERT, NULL, NULL, NULL);
+    grpc_channel *tls = grpc_channel_create(target, cr, &args);
+    grpc_channel_credentials_release(cr);
+
+    size_t len;
+    uint8_t *req = make_traces(2, 16, 4, &len);
+    struct rpc r;
+    rpc_sync(tls, M_TRACES, req, len, &r);
+    assert_int_equal(r.status, GRPC_STATUS_OK);
+    assert_int_equal(f->rec.calls, 1);
+    assert_memory_equal(f->rec.last, req, len);
+    rpc_clear(&r);
+
+    /* a plaintext client cannot talk to the TLS port */
+    rpc_sync(f->ch, M_TRACES, req, len, &r);
+    assert_int_not_equal(r.status, GRPC_STATUS_OK);
+    assert_int_equal(f->rec.calls, 1);
+    rpc_clear(&r);
+
+    free(req);
+    grpc_channel_destroy(tls);
+    fx_stop(f);
+    unlink(cert);
+    unlink(key);
+}
+
+static void test_tls_missing_file(void **state)
+{
+    (void)state;
+    struct otlp_receiver_config cfg;
+    struct error err = {0};
+    assert_int_equal(bind_yaml("protocols:\n  grpc:\n    endpoint: 127.0.0.1:0\n    tls:\n"
+                               "      cert_file: /nonexistent/c.pem\n      key_file: /nonexistent/k.pem\n",
+                               &cfg, &err),
+                     0);
+    struct component_env env = {.id = "otlp", .log_name = "receiver/otlp"};
+    void *rx = otlp_receiver_factory.create(&cfg, &env, &err);
+    assert_non_null(rx);
+    assert_int_not_equal(otlp_receiver_factory.start(rx, &err), 0);
+    assert_non_null(strstr(err.msg, "/nonexistent/c.pem"));
+    otlp_receiver_factory.destroy(rx);
+    config_free_bound(otlp_receiver_factory.fields, &cfg);
+}
+
+/* client_ca_file set: a client must present a certificate that chains to it. */
+static void test_mutual_tls(void **state)
+{
+    (void)state;
+    char cert[] = "/tmp/llmotlp-test-cert-XXXXXX", key[] = "/tmp/llmotlp-test-key-XXXXXX";
+    write_temp(cert, TEST_CERT);
+    write_temp(key, TEST_KEY);
+    char yaml[600];
+    snprintf(yaml, sizeof yaml,
+             "protocols:\n  grpc:\n    endpoint: 127.0.0.1:0\n    tls:\n      cert_file: %s\n"
+             "      key_file: %s\n      client_ca_file: %s\n",
+             cert, key, cert);
+    struct fx *f = fx_start(yaml, ALL_SIGNALS);
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%d", f->port);
+    grpc_arg a = {.type = GRPC_ARG_STRING, .key = GRPC_SSL_TARGET_NAME_OVERRIDE_ARG,
+                  .value.string = "localhost"};
+    grpc_channel_args args = {.num_args = 1, .args = &a};
+    size_t len;
+    uint8_t *req = make_traces(1, 16, 4, &len);
+    struct rpc r;
+
+    grpc_ssl_pem_key_cert_pair pair = {.private_key = TEST_KEY, .cert_chain = TEST_CERT};
+    grpc_channel_credentials *cr = grpc_ssl_credentials_create(TEST_CERT, &pair, NULL, NULL);
+    grpc_channel *with_cert = grpc_channel_create(target, cr, &args);
+    grpc_channel_credentials_release(cr);
+    rpc_sync(with_cert, M_TRACES, req, len, &r);
+    assert_int_equal(r.status, GRPC_STATUS_OK);
+    rpc_clear(&r);
+    grpc_channel_destroy(with_cert);
+
+    cr = grpc_ssl_credentials_create(TEST_CERT, NULL, NULL, NULL);
+    grpc_channel *no_cert = grpc_channel_create(target, cr, &args);
+    grpc_channel_credentials_release(cr);
+    rpc_sync(no_cert, M_TRACES, req, len, &r);
+    assert_int_not_equal(r.status, GRPC_STATUS_OK);
+    rpc_clear(&r);
+    grpc_channel_destroy(no_cert);
+
+    assert_int_equal(f->rec.calls, 1);
+    free(req);
+    fx_stop(f);
+    unlink(cert);
+    unlink(key);
+}
+
+static void test_unix_socket(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/llmotlp-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[128], yaml[300], target[160];
+    snprintf(path, sizeof path, "%s/otlp.sock", dir);
+    snprintf(yaml, sizeof yaml, "protocols:\n  grpc:\n    transport: unix\n    endpoint: %s\n", path);
+    struct fx *f = fx_start(yaml, ALL_SIGNALS);
+    snprintf(target, sizeof target, "unix:%s", path);
+    grpc_channel_credentials *cr = grpc_insecure_credentials_create();
+    grpc_channel *ch = grpc_channel_create(target, cr, NULL);
+    grpc_channel_credentials_release(cr);
+    size_t len;
+    uint8_t *req = make_logs(4, &len);
+    struct rpc r;
+    rpc_sync(ch, M_LOGS, req, len, &r);
+    assert_int_equal(r.status, GRPC_STATUS_OK);
+    assert_int_equal(f->rec.items, 4);
+    rpc_clear(&r);
+    free(req);
+    grpc_channel_destroy(ch);
+    fx_stop(f);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* A flood of bad requests costs a warning a second, not one per request. */
+static void test_refusal_warnings_rate_limited(void **state)
+{
+    (void)state;
+    enum log_level saved = log_get_level();
+    struct fx *f = fx_start(LOCAL_YAML, ALL_SIGNALS);
+    char path[] = "/tmp/llmotlp-test-log-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    fflush(stderr);
+    int old = dup(STDERR_FILENO);
+    dup2(fd, STDERR_FILENO);
+    log_set_level(LOG_WARN);
+    static const uint8_t junk[] = {0xff, 0xff, 0xff};
+    enum { N = 20 };
+    int invalid = 0;
+    for (int i = 0; i < N; i++) {
+        struct rpc r;
+        rpc_sync(f->ch, M_TRACES, junk, sizeof junk, &r);
+        invalid += r.status == GRPC_STATUS_INVALID_ARGUMENT;
+        rpc_clear(&r);
+    }
+    log_set_level(saved);
+    dup2(old, STDERR_FILENO);
+    close(old);
+    FILE *in = fdopen(fd, "r");
+    assert_non_null(in);
+    rewind(in);
+    char line[4096];
+    int warns = 0;
+    while (fgets(line, sizeof line, in))
+        warns += strstr(line, "refused traces request") != NULL;
+    fclose(in);
+    unlink(path);
+    assert_int_equal(invalid, N);
+    assert_true(warns >= 1);
+    assert_true(warns < N);
+    assert_int_equal(telemetry_value(f->tel, "llmotlp_receiver_malformed_requests", LABELS), N);
+    fx_stop(f);
+}
+
+int main(void)
+{
+    /* The refusals these tests provoke would warn; TEST_LOG_LEVEL=debug shows everything. */
+    const char *lv = getenv("TEST_LOG_LEVEL");
+    log_set_level(lv && log_level_parse(lv) >= 0 ? (enum log_level)log_level_parse(lv) : LOG_ERROR);
+    grpc_init();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_config_defaults_and_validation),
+        cmocka_unit_test(test_three_signals_delivered_intact),
+        cmocka_unit_test(test_gzip_request),
+        cmocka_unit_test(test_malformed_then_valid),
+        cmocka_unit_test(test_short_trace_id),
+        cmocka_unit_test(test_nesting_bomb),
+        cmocka_unit_test(test_oversized_request),
+        cmocka_unit_test(test_empty_request),
+        cmocka_unit_test(test_retry_gives_unavailable_with_retry_info),
+        cmocka_unit_test(test_reject_gives_invalid_argument),
+        cmocka_unit_test(test_partial_success),
+        cmocka_unit_test(test_unknown_method_and_missing_pipeline),
+        cmocka_unit_test(test_concurrent_calls),
+        cmocka_unit_test(test_shutdown_lets_call_finish),
+        cmocka_unit_test(test_shutdown_past_deadline_cancels),
+        cmocka_unit_test(test_port_in_use),
+        cmocka_unit_test(test_http_only_serves_nothing_yet),
+        cmocka_unit_test(test_tls),
+        cmocka_unit_test(test_tls_missing_file),
+        cmocka_unit_test(test_mutual_tls),
+        cmocka_unit_test(test_unix_socket),
+        cmocka_unit_test(test_refusal_warnings_rate_limited),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    grpc_shutdown_blocking();
+    return rc;
+}
