@@ -1,0 +1,199 @@
+// llmotlp.mjs — runs the llmotlp binary under test as a child process.
+// The one idea: each test gets its own process, its own generated Collector YAML in a temp
+// dir and its own log file; the test is only handed the process once its receiver port
+// accepts connections, and stop() checks the graceful-exit contract (SIGTERM -> exit 0
+// within a bound). The log is printed when anything about the process goes wrong.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, waitForPort } from './ports.mjs';
+import { scaled } from './util.mjs';
+
+// Children still running when this test file's process ends (a test timed out or threw
+// before its teardown) are killed by pid, so no llmotlp outlives the suite.
+const liveChildren = new Set();
+process.on('exit', () => {
+  for (const proc of liveChildren) proc.kill('SIGKILL');
+});
+
+export function binaryPath() {
+  const bin = process.env.LLMOTLP_BIN;
+  if (!bin) throw new Error('LLMOTLP_BIN is not set (path to the llmotlp binary)');
+  if (!fs.existsSync(bin)) throw new Error(`LLMOTLP_BIN=${bin} does not exist`);
+  return bin;
+}
+
+/**
+ * Collector YAML for: otlp receiver (grpc) -> [processors] -> otlp exporter, for all
+ * three signals. Retry intervals are short so outage tests finish quickly.
+ */
+export function makeConfig({
+  receiverPort,
+  exporterEndpoint,
+  maxRecvMsgSizeMib,
+  processors = [],
+  processorsYaml = '',
+  exporterTimeout = '5s',
+  maxElapsedTime = '60s',
+  numConsumers = 2,
+  queueSize = 1000,
+  logLevel = 'debug',
+}) {
+  const lines = [
+    'receivers:',
+    '  otlp:',
+    '    protocols:',
+    '      grpc:',
+    `        endpoint: 127.0.0.1:${receiverPort}`,
+  ];
+  if (maxRecvMsgSizeMib !== undefined) lines.push(`        max_recv_msg_size_mib: ${maxRecvMsgSizeMib}`);
+  if (processorsYaml) lines.push('processors:', processorsYaml.replace(/\n$/, ''));
+  lines.push(
+    'exporters:',
+    '  otlp:',
+    `    endpoint: ${exporterEndpoint}`,
+    '    tls:',
+    '      insecure: true',
+    `    timeout: ${exporterTimeout}`,
+    '    retry_on_failure:',
+    '      enabled: true',
+    '      initial_interval: 100ms',
+    '      max_interval: 1s',
+    `      max_elapsed_time: ${maxElapsedTime}`,
+    '    sending_queue:',
+    '      enabled: true',
+    `      num_consumers: ${numConsumers}`,
+    `      queue_size: ${queueSize}`,
+    'service:',
+    '  telemetry:',
+    '    logs:',
+    `      level: ${logLevel}`,
+    '  pipelines:',
+  );
+  const procs = processors.length ? `, processors: [${processors.join(', ')}]` : '';
+  for (const signal of ['traces', 'metrics', 'logs']) {
+    lines.push(`    ${signal}: {receivers: [otlp]${procs}, exporters: [otlp]}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export class Llmotlp {
+  constructor(proc, { port, dir, logPath, configPath }) {
+    this.proc = proc;
+    this.port = port;
+    this.dir = dir;
+    this.logPath = logPath;
+    this.configPath = configPath;
+    this.exit = null; // {code, signal} once exited
+    liveChildren.add(proc);
+    this.exited = new Promise((resolve) => {
+      proc.once('exit', (code, signal) => {
+        liveChildren.delete(proc);
+        this.exit = { code, signal };
+        resolve(this.exit);
+      });
+    });
+  }
+
+  get endpoint() {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  get url() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get alive() {
+    return this.exit === null;
+  }
+
+  log() {
+    try {
+      return fs.readFileSync(this.logPath, 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  /** Print the process's output (stderr + stdout) with a header, for failing tests. */
+  dumpLog(reason = '') {
+    const text = this.log();
+    let tail = text.length > 20000 ? '...[cut]...\n' + text.slice(-20000) : text;
+    tail = tail.replace(/\t/g, '  '); // the test runner would show tabs as \\t
+    process.stderr.write(
+      `\n----- llmotlp log (${this.logPath})${reason ? ': ' + reason : ''} -----\n${tail}\n----- end of llmotlp log -----\n`,
+    );
+  }
+
+  /** Send SIGTERM and wait for exit, at most `timeoutMs`; returns {code, signal} or null on timeout. */
+  async terminate(timeoutMs = scaled(15000)) {
+    if (this.exit) return this.exit;
+    this.proc.kill('SIGTERM');
+    let timer;
+    const timeout = new Promise((resolve) => {
+      timer = setTimeout(() => resolve(null), timeoutMs);
+    });
+    const result = await Promise.race([this.exited, timeout]);
+    clearTimeout(timer);
+    return result;
+  }
+
+  /** Last resort for cleanup after a failed test: SIGKILL this child (by its pid). */
+  async kill() {
+    if (this.exit) return;
+    this.proc.kill('SIGKILL');
+    await this.exited;
+  }
+}
+
+/**
+ * Start llmotlp with a generated config. `configOpts` go to makeConfig (receiverPort is
+ * chosen here when absent). Resolves once the receiver port accepts connections.
+ */
+export async function startLlmotlp(configOpts) {
+  const bin = binaryPath();
+  const port = configOpts.receiverPort ?? (await freePort());
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmotlp-e2e-'));
+  const configPath = path.join(dir, 'config.yaml');
+  const logPath = path.join(dir, 'llmotlp.log');
+  fs.writeFileSync(configPath, makeConfig({ ...configOpts, receiverPort: port }));
+  const logFd = fs.openSync(logPath, 'a');
+  const proc = spawn(bin, ['--config', configPath], {
+    stdio: ['ignore', logFd, logFd],
+    env: process.env,
+  });
+  fs.closeSync(logFd);
+  const handle = new Llmotlp(proc, { port, dir, logPath, configPath });
+  let spawnError = null;
+  proc.once('error', (err) => {
+    spawnError = err;
+  });
+  const up = await waitForPort(port, scaled(15000), () => handle.exit !== null || spawnError !== null);
+  if (!up) {
+    const why = spawnError
+      ? `spawn failed: ${spawnError.message}`
+      : handle.exit
+        ? `exited early with ${JSON.stringify(handle.exit)}`
+        : 'receiver port never accepted connections';
+    handle.dumpLog(why);
+    await handle.kill();
+    throw new Error(`llmotlp did not start: ${why}\nconfig:\n${fs.readFileSync(configPath, 'utf8')}`);
+  }
+  return handle;
+}
+
+/**
+ * Stop llmotlp with SIGTERM and return its exit; on a timeout it is killed and the
+ * result is null. Callers assert on the returned value.
+ */
+export async function stopLlmotlp(handle, timeoutMs) {
+  const res = await handle.terminate(timeoutMs);
+  if (res === null) {
+    handle.dumpLog('did not exit after SIGTERM');
+    await handle.kill();
+  } else if (res.code !== 0) {
+    handle.dumpLog(`exit ${JSON.stringify(res)}`);
+  }
+  return res;
+}
