@@ -1,0 +1,291 @@
+/* sink.c — counting OTLP/gRPC trace sink for the benchmark: answers every
+ * TraceService/Export with OK and counts requests, spans and bytes.
+ * The one idea: the sink must cost far less than what it measures, so it never decodes; it walks
+ * only the three enclosing wire levels to count spans (bench_count_spans), on one thread with
+ * one completion queue and many pre-posted calls.
+ *
+ * usage: sink [--listen 127.0.0.1:0] [--port-file F] [--stats F] [--interval-ms 1000]
+ *             [--unavailable-every N]   (answer every Nth request UNAVAILABLE, uncounted: a busy
+ *                                        downstream, to exercise retry paths)
+ * The bound port goes to --port-file (written once listening). Counts go to --stats every
+ * interval and at exit (SIGINT/SIGTERM) as one JSON line, and to stdout at exit. */
+#include <errno.h>
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/slice.h>
+#include <grpc/support/time.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <unistd.h>
+
+#include "bench/bench_common.h"
+
+#define METHOD "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+#define PREPOSTED 64
+
+struct call_ctx {
+    bool finishing, generic;
+    grpc_call *call;
+    gpr_timespec deadline;
+    grpc_call_details details;
+    grpc_metadata_array md;
+    grpc_byte_buffer *req, *resp;
+    grpc_slice status_details;
+    int cancelled;
+};
+
+static grpc_server *server;
+static grpc_completion_queue *cq;
+static void *method;
+static volatile sig_atomic_t stop_requested;
+static uint64_t n_requests, n_spans, n_bytes, n_bad, n_refused, n_calls;
+static long unavailable_every;
+static const char *stats_path;
+static double t_start, cpu_start;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void post(bool generic)
+{
+    struct call_ctx *c = calloc(1, sizeof *c);
+    c->generic = generic;
+    grpc_metadata_array_init(&c->md);
+    grpc_call_error e;
+    if (generic) {
+        grpc_call_details_init(&c->details);
+        e = grpc_server_request_call(server, &c->call, &c->details, &c->md, cq, cq, c);
+    } else {
+        e = grpc_server_request_registered_call(server, method, &c->call, &c->deadline, &c->md,
+                                                &c->req, cq, cq, c);
+    }
+    if (e != GRPC_CALL_OK) {
+        fprintf(stderr, "sink: request_call failed: %d\n", (int)e);
+        exit(1);
+    }
+}
+
+static void ctx_free(struct call_ctx *c)
+{
+    if (c->call)
+        grpc_call_unref(c->call);
+    if (c->generic)
+        grpc_call_details_destroy(&c->details);
+    grpc_metadata_array_destroy(&c->md);
+    if (c->req)
+        grpc_byte_buffer_destroy(c->req);
+    if (c->resp)
+        grpc_byte_buffer_destroy(c->resp);
+    grpc_slice_unref(c->status_details);
+    free(c);
+}
+
+static int64_t count_payload(grpc_byte_buffer *bb, size_t *len)
+{
+    grpc_byte_buffer_reader r;
+    *len = 0;
+    if (!bb || !grpc_byte_buffer_reader_init(&r, bb))
+        return bb ? -1 : 0;
+    grpc_slice s = grpc_byte_buffer_reader_readall(&r);
+    grpc_byte_buffer_reader_destroy(&r);
+    *len = GRPC_SLICE_LENGTH(s);
+    int64_t n = bench_count_spans(GRPC_SLICE_START_PTR(s), GRPC_SLICE_LENGTH(s));
+    grpc_slice_unref(s);
+    return n;
+}
+
+static void handle(struct call_ctx *c)
+{
+    grpc_status_code code = GRPC_STATUS_OK;
+    const char *msg = NULL;
+    if (c->generic) {
+        code = GRPC_STATUS_UNIMPLEMENTED;
+        msg = "sink serves only TraceService/Export";
+    } else if (unavailable_every && ++n_calls % (uint64_t)unavailable_every == 0) {
+        n_refused++;
+        code = GRPC_STATUS_UNAVAILABLE;
+        msg = "sink busy (--unavailable-every)";
+    } else {
+        size_t len;
+        int64_t n = count_payload(c->req, &len);
+        n_requests++;
+        n_bytes += len;
+        if (n < 0) {
+            n_bad++;
+            code = GRPC_STATUS_INVALID_ARGUMENT;
+            msg = "malformed ExportTraceServiceRequest";
+        } else {
+            n_spans += (uint64_t)n;
+        }
+    }
+    c->status_details = msg ? grpc_slice_from_static_string(msg) : grpc_empty_slice();
+    grpc_op ops[4];
+    memset(ops, 0, sizeof ops);
+    size_t k = 0;
+    ops[k++].op = GRPC_OP_SEND_INITIAL_METADATA;
+    if (code == GRPC_STATUS_OK) {
+        c->resp = grpc_raw_byte_buffer_create(NULL, 0); /* empty response packs to 0 bytes */
+        ops[k].op = GRPC_OP_SEND_MESSAGE;
+        ops[k++].data.send_message.send_message = c->resp;
+    }
+    ops[k].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    ops[k].data.send_status_from_server.status = code;
+    ops[k++].data.send_status_from_server.status_details = msg ? &c->status_details : NULL;
+    ops[k].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    ops[k++].data.recv_close_on_server.cancelled = &c->cancelled;
+    c->finishing = true;
+    grpc_call_error e = grpc_call_start_batch(c->call, ops, k, c, NULL);
+    if (e != GRPC_CALL_OK) {
+        fprintf(stderr, "sink: start_batch failed: %d\n", (int)e);
+        exit(1);
+    }
+}
+
+static void write_stats(FILE *also)
+{
+    char line[512];
+    double el = bench_now() - t_start;
+    snprintf(line, sizeof line,
+             "{\"requests\": %" PRIu64 ", \"spans\": %" PRIu64 ", \"bytes\": %" PRIu64
+             ", \"bad\": %" PRIu64 ", \"refused\": %" PRIu64 ", \"uptime_s\": %.3f, \"sink_cpu_s\": %.3f}\n",
+             n_requests, n_spans, n_bytes, n_bad, n_refused, el, bench_cpu() - cpu_start);
+    if (stats_path) {
+        char tmp[4096];
+        snprintf(tmp, sizeof tmp, "%s.tmp", stats_path);
+        FILE *f = fopen(tmp, "w");
+        if (f) {
+            fputs(line, f);
+            if (fclose(f) == 0)
+                rename(tmp, stats_path);
+        }
+    }
+    if (also) {
+        fputs(line, also);
+        fflush(also);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    const char *listen = "127.0.0.1:0", *port_file = NULL;
+    double interval = 1.0;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if ((v = bench_opt(argc, argv, &i, "--listen")))
+            listen = v;
+        else if ((v = bench_opt(argc, argv, &i, "--port-file")))
+            port_file = v;
+        else if ((v = bench_opt(argc, argv, &i, "--stats")))
+            stats_path = v;
+        else if ((v = bench_opt(argc, argv, &i, "--interval-ms")))
+            interval = (double)bench_atol("--interval-ms", v, 10, 60000) / 1000.0;
+        else if ((v = bench_opt(argc, argv, &i, "--unavailable-every")))
+            unavailable_every = bench_atol("--unavailable-every", v, 1, 1000000000);
+        else {
+            fprintf(stderr, "usage: sink [--listen HOST:PORT] [--port-file F] [--stats F] [--interval-ms MS] "
+                            "[--unavailable-every N]\n");
+            return 2;
+        }
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    grpc_init();
+    grpc_arg args[] = {{GRPC_ARG_INTEGER, GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, {.integer = 64 << 20}}};
+    grpc_channel_args cargs = {1, args};
+    server = grpc_server_create(&cargs, NULL);
+    method = grpc_server_register_method(server, METHOD, NULL, GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+    cq = grpc_completion_queue_create_for_next(NULL);
+    grpc_server_register_completion_queue(server, cq, NULL);
+    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+    int port = grpc_server_add_http2_port(server, listen, creds);
+    grpc_server_credentials_release(creds);
+    if (port == 0) {
+        fprintf(stderr, "sink: cannot listen on %s\n", listen);
+        return 1;
+    }
+    grpc_server_start(server);
+    for (int i = 0; i < PREPOSTED; i++)
+        post(false);
+    post(true);
+    t_start = bench_now();
+    cpu_start = bench_cpu();
+    write_stats(NULL);
+    if (port_file) {
+        FILE *f = fopen(port_file, "w");
+        if (!f || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0) {
+            fprintf(stderr, "sink: cannot write %s: %s\n", port_file, strerror(errno));
+            return 1;
+        }
+    }
+    fprintf(stderr, "sink: listening on port %d\n", port);
+
+    double next_stats = bench_now() + interval;
+    unsigned inflight = 0;
+    while (!stop_requested) {
+        grpc_event ev = grpc_completion_queue_next(
+            cq, gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis((int64_t)(interval * 200), GPR_TIMESPAN)), NULL);
+        if (bench_now() >= next_stats) {
+            write_stats(NULL);
+            next_stats = bench_now() + interval;
+        }
+        if (ev.type != GRPC_OP_COMPLETE)
+            continue;
+        struct call_ctx *c = ev.tag;
+        if (c->finishing) {
+            ctx_free(c);
+            inflight--;
+        } else if (!ev.success) {
+            ctx_free(c);
+        } else {
+            post(c->generic);
+            inflight++;
+            handle(c);
+        }
+    }
+
+    /* Orderly stop: no new calls, finish the ones in flight, then drain the queue. */
+    grpc_completion_queue *scq = grpc_completion_queue_create_for_pluck(NULL);
+    static int shutdown_tag;
+    grpc_server_shutdown_and_notify(server, scq, &shutdown_tag);
+    grpc_server_cancel_all_calls(server);
+    bool shut = false;
+    while (!shut || inflight > 0) {
+        grpc_event ev = grpc_completion_queue_next(
+            cq, gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(100, GPR_TIMESPAN)), NULL);
+        if (ev.type == GRPC_OP_COMPLETE) {
+            struct call_ctx *c = ev.tag;
+            if (c->finishing)
+                inflight--;
+            if (c->finishing || !ev.success) {
+                ctx_free(c);
+            } else {
+                inflight++;
+                handle(c); /* accepted before shutdown: answer it */
+            }
+            continue;
+        }
+        if (!shut)
+            shut = grpc_completion_queue_pluck(scq, &shutdown_tag, gpr_time_0(GPR_CLOCK_MONOTONIC), NULL)
+                       .type == GRPC_OP_COMPLETE;
+    }
+    write_stats(stdout);
+    grpc_server_destroy(server);
+    grpc_completion_queue_shutdown(cq);
+    while (grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type != GRPC_QUEUE_SHUTDOWN)
+        ;
+    grpc_completion_queue_destroy(cq);
+    grpc_completion_queue_shutdown(scq);
+    grpc_completion_queue_destroy(scq);
+    grpc_shutdown();
+    return 0;
+}
