@@ -6,6 +6,7 @@
  * succeed. */
 #include "core/otlp.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -81,15 +82,59 @@ static int is_item(const ProtobufCMessageDescriptor *d)
            d == &opentelemetry__proto__metrics__v1__summary_data_point__descriptor;
 }
 
-static enum id_kind id_kind_of(const ProtobufCFieldDescriptor *f)
+/* The ID fields, found once by name, then recognized by descriptor pointer on the hot path. */
+static struct {
+    const ProtobufCFieldDescriptor *field;
+    enum id_kind kind;
+} id_fields[12];
+static size_t n_id_fields;
+static pthread_once_t id_fields_once = PTHREAD_ONCE_INIT;
+
+static void id_fields_init(void)
+{
+    static const ProtobufCMessageDescriptor *const owners[] = {
+        &opentelemetry__proto__trace__v1__span__descriptor,
+        &opentelemetry__proto__trace__v1__span__link__descriptor,
+        &opentelemetry__proto__logs__v1__log_record__descriptor,
+        &opentelemetry__proto__metrics__v1__exemplar__descriptor,
+    };
+    static const struct {
+        const char *name;
+        enum id_kind kind;
+    } names[] = {{"trace_id", ID_TRACE}, {"span_id", ID_SPAN}, {"parent_span_id", ID_SPAN}};
+    for (size_t i = 0; i < sizeof owners / sizeof owners[0]; i++)
+        for (size_t j = 0; j < sizeof names / sizeof names[0]; j++) {
+            const ProtobufCFieldDescriptor *f =
+                protobuf_c_message_descriptor_get_field_by_name(owners[i], names[j].name);
+            if (f && n_id_fields < sizeof id_fields / sizeof id_fields[0]) {
+                id_fields[n_id_fields].field = f;
+                id_fields[n_id_fields++].kind = names[j].kind;
+            }
+        }
+}
+
+static inline enum id_kind id_kind_of(const ProtobufCFieldDescriptor *f)
 {
     if (f->type != PROTOBUF_C_TYPE_BYTES)
         return ID_NONE;
-    if (strcmp(f->name, "trace_id") == 0)
-        return ID_TRACE;
-    if (strcmp(f->name, "span_id") == 0 || strcmp(f->name, "parent_span_id") == 0)
-        return ID_SPAN;
+    for (size_t i = 0; i < n_id_fields; i++)
+        if (id_fields[i].field == f)
+            return id_fields[i].kind;
     return ID_NONE;
+}
+
+/* Field lookup by number through the descriptor's ranges: OTLP messages have one or two dense
+ * ranges, so this is a couple of comparisons where protobuf-c's lookup is a binary search. */
+static inline const ProtobufCFieldDescriptor *field_of(const ProtobufCMessageDescriptor *d, uint64_t num)
+{
+    const ProtobufCIntRange *r = d->field_ranges;
+    for (unsigned i = 0; i < d->n_field_ranges; i++) {
+        uint64_t start = (uint64_t)r[i].start_value;
+        uint64_t count = r[i + 1].orig_index - r[i].orig_index;
+        if (num >= start && num < start + count)
+            return &d->fields[r[i].orig_index + (num - start)];
+    }
+    return NULL;
 }
 
 static inline int read_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out)
@@ -151,7 +196,7 @@ static int scan_message(struct scan *sc, const ProtobufCMessageDescriptor *d, co
         int wt = (int)(key & 7);
         if (num == 0 || num > 536870911u)
             return scan_fail(sc, "invalid field number %llu in %s", (unsigned long long)num, d->short_name);
-        const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(d, (unsigned)num);
+        const ProtobufCFieldDescriptor *f = field_of(d, num);
         if (f) {
             int want = wire_type_of(f->type);
             bool packed = f->label == PROTOBUF_C_LABEL_REPEATED && want != 2 && wt == 2;
@@ -229,6 +274,7 @@ int otlp_scan(enum signal s, const uint8_t *data, size_t len, struct otlp_scan_r
     struct scan sc = {.items = 0, .resources = 0, .item_kind = NULL, .err = err};
     if (!d)
         return error_set(err, "unknown signal");
+    pthread_once(&id_fields_once, id_fields_init);
     if (scan_message(&sc, d, data, data + len, 0))
         return -1;
     if (out) {

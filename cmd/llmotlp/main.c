@@ -1,0 +1,316 @@
+/* main.c — the llmotlp command line, shaped like otelcol's: run a config, `validate` one, list
+ * the `components` compiled in and `describe` their settings.
+ *
+ * The one idea for signals: SIGINT and SIGTERM are blocked before anything can start a thread
+ * (gRPC starts its own at init), so every thread inherits the mask and the main thread alone
+ * receives them with sigwait(); shutdown then runs as ordinary code, not in a signal handler.
+ * A second signal during shutdown is taken by a watcher thread and ends the process at once. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/component.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/service.h"
+
+#define LLMOTLP_VERSION "0.1.0"
+#define MAIN_LOG "main"
+#define MAX_ARGS 64
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: llmotlp [--config FILE]... [--set KEY=VALUE]...      run the service\n"
+            "       llmotlp validate --config FILE [--set KEY=VALUE]...  check a config\n"
+            "       llmotlp components [--describe TYPE]                 list components\n"
+            "       llmotlp describe TYPE                                a component's settings\n"
+            "       llmotlp --help | --version\n"
+            "\n"
+            "  --config FILE    Collector-style YAML config; several are merged in order\n"
+            "                   (default: ./config.yaml when it exists)\n"
+            "  --set KEY=VALUE  override one setting, e.g. --set exporters::otlp::endpoint=h:4317\n"
+            "\n"
+            "environment: LLMOTLP_SHUTDOWN_TIMEOUT (default 10s) bounds the graceful shutdown.\n");
+}
+
+struct args {
+    const char *command;                   /* NULL (run), "validate", "components", "describe" */
+    const char *configs[MAX_ARGS];
+    size_t n_configs;
+    const char *sets[MAX_ARGS];
+    size_t n_sets;
+    const char *describe;
+};
+
+/* Matches "--name VALUE" and "--name=VALUE"; advances *i past what it consumed. */
+static int take_value(int argc, char **argv, int *i, const char *name, const char **value,
+                      int *missing)
+{
+    size_t nl = strlen(name);
+    const char *a = argv[*i];
+    if (strncmp(a, name, nl) != 0)
+        return 0;
+    if (a[nl] == '=') {
+        *value = a + nl + 1;
+        return 1;
+    }
+    if (a[nl] != '\0')
+        return 0;
+    if (*i + 1 >= argc) {
+        *missing = 1;
+        return 1;
+    }
+    *value = argv[++*i];
+    return 1;
+}
+
+/* 0 ok, 1 --help/--version handled, 2 usage error */
+static int parse_args(int argc, char **argv, struct args *a)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i], *v = NULL;
+        int missing = 0;
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            usage(stdout);
+            return 1;
+        }
+        if (strcmp(arg, "--version") == 0 || strcmp(arg, "-v") == 0) {
+            printf("llmotlp version %s\n", LLMOTLP_VERSION);
+            return 1;
+        }
+        if (take_value(argc, argv, &i, "--config", &v, &missing)) {
+            if (missing || a->n_configs == MAX_ARGS)
+                goto bad;
+            /* otelcol accepts config URIs; "file:" is the one that names a file */
+            if (strncmp(v, "file:", 5) == 0)
+                v += 5;
+            a->configs[a->n_configs++] = v;
+        } else if (take_value(argc, argv, &i, "--set", &v, &missing)) {
+            if (missing || a->n_sets == MAX_ARGS)
+                goto bad;
+            a->sets[a->n_sets++] = v;
+        } else if (take_value(argc, argv, &i, "--describe", &v, &missing)) {
+            if (missing)
+                goto bad;
+            if (!a->command)
+                a->command = "components";
+            a->describe = v;
+        } else if (arg[0] == '-') {
+            fprintf(stderr, "llmotlp: unknown flag '%s'\n", arg);
+            goto bad;
+        } else if (!a->command && (strcmp(arg, "validate") == 0 ||
+                                   strcmp(arg, "components") == 0 ||
+                                   strcmp(arg, "describe") == 0)) {
+            a->command = arg;
+        } else if (a->command && strcmp(a->command, "describe") == 0 && !a->describe) {
+            a->describe = arg;
+        } else {
+            fprintf(stderr, "llmotlp: unexpected argument '%s'\n", arg);
+            goto bad;
+        }
+        continue;
+    bad:
+        if (missing)
+            fprintf(stderr, "llmotlp: %s needs a value\n", arg);
+        usage(stderr);
+        return 2;
+    }
+    if (a->command && strcmp(a->command, "describe") == 0 && !a->describe) {
+        fprintf(stderr, "llmotlp: describe needs a component type\n");
+        usage(stderr);
+        return 2;
+    }
+    if (a->n_configs == 0 && (!a->command || strcmp(a->command, "validate") == 0) &&
+        access("config.yaml", R_OK) == 0)
+        a->configs[a->n_configs++] = "config.yaml";
+    return 0;
+}
+
+static void print_signals(unsigned mask)
+{
+    int first = 1;
+    for (int s = 0; s < SIGNAL_COUNT; s++)
+        if (mask & (1u << s)) {
+            printf("%s%s", first ? "" : ", ", signal_name((enum signal)s));
+            first = 0;
+        }
+    if (first)
+        printf("none");
+}
+
+static int cmd_components(const char *describe)
+{
+    if (!describe) {
+        for (int k = 0; k < COMPONENT_KIND_COUNT; k++) {
+            printf("%s:\n", component_kind_section((enum component_kind)k));
+            int any = 0;
+            for (size_t i = 0; component_factories[i]; i++) {
+                const struct component_factory *f = component_factories[i];
+                if (f->kind != (enum component_kind)k)
+                    continue;
+                printf("  %-16s %s\n", f->type, f->doc ? f->doc : "");
+                any = 1;
+            }
+            if (!any)
+                printf("  (none)\n");
+        }
+        return 0;
+    }
+    int found = 0;
+    for (size_t i = 0; component_factories[i]; i++) {
+        const struct component_factory *f = component_factories[i];
+        if (strcmp(f->type, describe) != 0)
+            continue;
+        if (found)
+            printf("\n");
+        found = 1;
+        printf("kind:    %s\ntype:    %s\ndoc:     %s\n", component_kind_name(f->kind), f->type,
+               f->doc ? f->doc : "");
+        if (f->kind == COMPONENT_CONNECTOR) {
+            printf("input:   ");
+            print_signals(f->signals);
+            printf("\noutput:  ");
+            print_signals(f->out_signals);
+            printf("\n");
+            unsigned any = 0;
+            for (int in = 0; in < SIGNAL_COUNT; in++)
+                any |= f->routes[in];
+            if (any) {
+                printf("routes:  ");
+                int first = 1;
+                for (int in = 0; in < SIGNAL_COUNT; in++) {
+                    if (!f->routes[in] || !(f->signals & (1u << in)))
+                        continue;
+                    printf("%s%s -> ", first ? "" : "; ", signal_name((enum signal)in));
+                    print_signals(f->routes[in] & f->out_signals);
+                    first = 0;
+                }
+                printf("\n");
+            }
+        } else {
+            printf("signals: ");
+            print_signals(f->signals);
+            printf("\n");
+        }
+        printf("config:\n");
+        fflush(stdout);
+        if (f->fields && f->fields[0].name)
+            config_describe(f->fields, stdout, 2);
+        else
+            printf("  (no settings)\n");
+    }
+    if (!found) {
+        fprintf(stderr, "llmotlp: no component of type '%s'; run `llmotlp components`\n",
+                describe);
+        return 1;
+    }
+    return 0;
+}
+
+static struct service *load(const struct args *a, struct error *err)
+{
+    if (a->n_configs == 0) {
+        error_set(err, "no config: pass --config FILE (./config.yaml does not exist)");
+        return NULL;
+    }
+    return service_load(a->configs, a->n_configs, a->sets, a->n_sets, err);
+}
+
+static int cmd_validate(const struct args *a)
+{
+    struct error err = {0};
+    struct service *s = load(a, &err);
+    if (!s) {
+        fprintf(stderr, "llmotlp: invalid config: %s\n", err.msg);
+        return 1;
+    }
+    printf("config OK");
+    size_t nw = service_warning_count(s);
+    if (nw)
+        printf(" (%zu warning%s)", nw, nw == 1 ? "" : "s");
+    printf("\n");
+    for (size_t i = 0; i < nw; i++)
+        printf("warning: %s\n", service_warning(s, i));
+    char buf[2048];
+    for (size_t i = 0; i < service_pipeline_count(s); i++)
+        printf("  %s\n", service_pipeline_describe(s, i, buf, sizeof buf));
+    service_free(s);
+    return 0;
+}
+
+static sigset_t stop_signals;
+
+/* A second SIGINT/SIGTERM while the graceful shutdown runs: leave now. */
+static void *second_signal_watch(void *arg)
+{
+    (void)arg;
+    int sig;
+    if (sigwait(&stop_signals, &sig) == 0) {
+        log_error(MAIN_LOG, "second signal (%s) during shutdown: exiting now", strsignal(sig));
+        _exit(1);
+    }
+    return NULL;
+}
+
+static int cmd_run(const struct args *a)
+{
+    struct error err = {0};
+    struct service *s = load(a, &err);
+    if (!s) {
+        fprintf(stderr, "llmotlp: invalid config: %s\n", err.msg);
+        return 1;
+    }
+    if (service_start(s, &err) != 0) {
+        fprintf(stderr, "llmotlp: cannot start: %s\n", err.msg);
+        service_free(s);
+        return 1;
+    }
+    char line[4096], buf[2048];
+    size_t n = (size_t)snprintf(line, sizeof line, "llmotlp %s started; pipelines: ",
+                                LLMOTLP_VERSION);
+    for (size_t i = 0; i < service_pipeline_count(s) && n < sizeof line; i++)
+        n += (size_t)snprintf(line + n, sizeof line - n, "%s%s", i ? "; " : "",
+                              service_pipeline_describe(s, i, buf, sizeof buf));
+    log_info(MAIN_LOG, "%s", line);
+
+    int sig = 0;
+    while (sigwait(&stop_signals, &sig) != 0)
+        ;
+    log_info(MAIN_LOG, "%s received, shutting down", strsignal(sig));
+    pthread_t watcher;
+    if (pthread_create(&watcher, NULL, second_signal_watch, NULL) == 0)
+        pthread_detach(watcher);
+    int64_t timeout = service_shutdown_timeout_ns(s);
+    service_shutdown(s, clock_now_ns() + timeout);
+    service_free(s);
+    log_info(MAIN_LOG, "stopped");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    /* Before any thread exists, so that all of them inherit the mask. */
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    /* A peer closing a socket must be an error code, not the end of the process. */
+    signal(SIGPIPE, SIG_IGN);
+
+    struct args a = {0};
+    int rc = parse_args(argc, argv, &a);
+    if (rc == 1)
+        return 0;
+    if (rc == 2)
+        return 2;
+    if (a.command && strcmp(a.command, "validate") == 0)
+        return cmd_validate(&a);
+    if (a.command && (strcmp(a.command, "components") == 0 || strcmp(a.command, "describe") == 0))
+        return cmd_components(a.describe);
+    return cmd_run(&a);
+}

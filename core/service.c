@@ -1,0 +1,1302 @@
+/* service.c — from the Collector's YAML to a running graph of components, and back down.
+ *
+ * Load reads the merged config tree into component definitions (ID, factory, bound config) and
+ * pipelines (signal, lists of definitions), and checks the graph completely, so that `validate`
+ * and start-up report the same errors. The one idea of the build: pipelines are put in
+ * downstream-first order (a pipeline comes after every pipeline its connectors feed; a cycle is
+ * an error), so each component is created with its `next` consumers already in hand:
+ * exporters, then the pipeline's fan-out, then its processors last to first, and at the very end
+ * the receivers, which only need the entries of the pipelines they feed.
+ * Shutdown walks the same order backwards (upstream first), so whatever a processor or connector
+ * flushes lands in components that are still running. */
+#include "core/service.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/component.h"
+#include "core/fanout.h"
+#include "core/log.h"
+#include "core/otlp.h"
+
+#define SERVICE_LOG "service"
+#define DEFAULT_SHUTDOWN_TIMEOUT_NS (10 * (int64_t)1000000000)
+
+/* ---- small vector of pointers ---------------------------------------------------------------- */
+
+struct ptrvec {
+    void **v;
+    size_t n;
+};
+
+static int ptrvec_push(struct ptrvec *p, void *item)
+{
+    void **nv = realloc(p->v, (p->n + 1) * sizeof *nv);
+    if (!nv)
+        return -1;
+    nv[p->n++] = item;
+    p->v = nv;
+    return 0;
+}
+
+static void ptrvec_free(struct ptrvec *p)
+{
+    free(p->v);
+    p->v = NULL;
+    p->n = 0;
+}
+
+/* ---- model ----------------------------------------------------------------------------------- */
+
+/* One entry of receivers:/processors:/exporters:/connectors:/extensions:. */
+struct comp_def {
+    enum component_kind kind;
+    char *id;                              /* normalized "type" or "type/name" */
+    const struct component_factory *factory;
+    void *cfg;                             /* bound by config_bind, owned */
+    const struct cnode *key;               /* where it was defined */
+    bool used;
+};
+
+enum list_role { ROLE_RECEIVERS, ROLE_PROCESSORS, ROLE_EXPORTERS, ROLE_COUNT };
+static const char *const role_keys[ROLE_COUNT] = {"receivers", "processors", "exporters"};
+
+struct instance;
+
+struct pipeline {
+    char *id;
+    enum signal sig;
+    const struct cnode *key;
+    size_t n[ROLE_COUNT];
+    struct comp_def **refs[ROLE_COUNT];
+    const struct cnode **items[ROLE_COUNT]; /* list items, for messages */
+    /* built by service_start */
+    struct consumer *entry;
+    struct instance **procs;               /* n[ROLE_PROCESSORS] */
+};
+
+/* A created component. Its consumer face calls the factory's consume. */
+struct instance {
+    struct consumer base;                  /* first member */
+    struct comp_def *def;
+    void *self;
+    char *log_name;
+    enum signal sig;                       /* processors, connectors: input signal */
+    bool started;
+};
+
+/* service.telemetry, as the Collector spells it. Only logs.level acts; the rest is accepted so
+ * that a Collector config loads unchanged. */
+struct tel_logs {
+    char *level;
+    int encoding;
+    bool development, disable_caller, disable_stacktrace;
+    struct config_str_list output_paths, error_output_paths;
+    const struct cnode *sampling, *initial_fields, *processors;
+};
+struct tel_metrics {
+    int level;
+    char *address;
+    const struct cnode *readers, *views;
+};
+struct tel_traces {
+    int level;
+    struct config_str_list propagators;
+    const struct cnode *processors;
+};
+struct tel_cfg {
+    struct tel_logs logs;
+    struct tel_metrics metrics;
+    struct tel_traces traces;
+    const struct cnode *resource;
+};
+
+static const char *const tel_encodings[] = {"console", "json", NULL};
+static const char *const tel_levels[] = {"none", "basic", "normal", "detailed", NULL};
+
+static const struct config_field tel_logs_fields[] = {
+    {.name = "level", .type = CFG_STRING, .offset = offsetof(struct tel_logs, level), .def = "info",
+     .doc = "log level: debug, info, warn, error"},
+    {.name = "encoding", .type = CFG_ENUM, .offset = offsetof(struct tel_logs, encoding),
+     .def = "console", .choices = tel_encodings, .doc = "accepted; lines are always console form"},
+    {.name = "development", .type = CFG_BOOL, .offset = offsetof(struct tel_logs, development),
+     .doc = "accepted, no effect"},
+    {.name = "disable_caller", .type = CFG_BOOL,
+     .offset = offsetof(struct tel_logs, disable_caller), .doc = "accepted, no effect"},
+    {.name = "disable_stacktrace", .type = CFG_BOOL,
+     .offset = offsetof(struct tel_logs, disable_stacktrace), .doc = "accepted, no effect"},
+    {.name = "output_paths", .type = CFG_STRING_LIST,
+     .offset = offsetof(struct tel_logs, output_paths), .doc = "accepted; logs go to stderr"},
+    {.name = "error_output_paths", .type = CFG_STRING_LIST,
+     .offset = offsetof(struct tel_logs, error_output_paths), .doc = "accepted; logs go to stderr"},
+    {.name = "sampling", .type = CFG_RAW, .offset = offsetof(struct tel_logs, sampling),
+     .doc = "accepted, no effect"},
+    {.name = "initial_fields", .type = CFG_RAW, .offset = offsetof(struct tel_logs, initial_fields),
+     .doc = "accepted, no effect"},
+    {.name = "processors", .type = CFG_RAW, .offset = offsetof(struct tel_logs, processors),
+     .doc = "accepted, no effect"},
+    {.name = NULL},
+};
+
+static const struct config_field tel_metrics_fields[] = {
+    {.name = "level", .type = CFG_ENUM, .offset = offsetof(struct tel_metrics, level),
+     .def = "normal", .choices = tel_levels, .doc = "none, basic, normal, detailed"},
+    {.name = "address", .type = CFG_STRING, .offset = offsetof(struct tel_metrics, address),
+     .doc = "older form of readers (host:port of the Prometheus endpoint)"},
+    {.name = "readers", .type = CFG_RAW, .offset = offsetof(struct tel_metrics, readers),
+     .doc = "metric readers (pull/periodic), as the Collector's"},
+    {.name = "views", .type = CFG_RAW, .offset = offsetof(struct tel_metrics, views),
+     .doc = "accepted, no effect"},
+    {.name = NULL},
+};
+
+static const struct config_field tel_traces_fields[] = {
+    {.name = "level", .type = CFG_ENUM, .offset = offsetof(struct tel_traces, level),
+     .def = "basic", .choices = tel_levels, .doc = "accepted, no effect"},
+    {.name = "propagators", .type = CFG_STRING_LIST,
+     .offset = offsetof(struct tel_traces, propagators), .doc = "accepted, no effect"},
+    {.name = "processors", .type = CFG_RAW, .offset = offsetof(struct tel_traces, processors),
+     .doc = "accepted, no effect"},
+    {.name = NULL},
+};
+
+static const struct config_field tel_fields[] = {
+    {.name = "logs", .type = CFG_SECTION, .offset = offsetof(struct tel_cfg, logs),
+     .sub = tel_logs_fields, .doc = "the service's own logs"},
+    {.name = "metrics", .type = CFG_SECTION, .offset = offsetof(struct tel_cfg, metrics),
+     .sub = tel_metrics_fields, .doc = "the service's own metrics"},
+    {.name = "traces", .type = CFG_SECTION, .offset = offsetof(struct tel_cfg, traces),
+     .sub = tel_traces_fields, .doc = "the service's own traces"},
+    {.name = "resource", .type = CFG_RAW, .offset = offsetof(struct tel_cfg, resource),
+     .doc = "resource attributes of the service's own telemetry"},
+    {.name = NULL},
+};
+
+static const struct config_field empty_fields[] = {{.name = NULL}};
+
+struct service {
+    struct cnode *root;
+    struct ptrvec defs;                    /* struct comp_def * */
+    struct pipeline *pipes;
+    size_t n_pipes;
+    size_t *order;                         /* pipeline indices, downstream first */
+    struct ptrvec ext_enabled;             /* struct comp_def *, service.extensions */
+    struct ptrvec warnings;                /* char * */
+    struct telemetry *telemetry;
+    struct tel_cfg tcfg;
+    bool tcfg_bound;
+    int64_t shutdown_timeout_ns;
+    /* built */
+    struct ptrvec extensions, exporters, processors, connectors, receivers; /* struct instance * */
+    struct ptrvec fanouts;                 /* struct fanout * */
+    bool built, started, shut_down;
+};
+
+/* ---- helpers --------------------------------------------------------------------------------- */
+
+static const char *where(const struct cnode *n, char *buf, size_t len)
+{
+    if (!n) {
+        snprintf(buf, len, "<config>");
+        return buf;
+    }
+    return cnode_where(n, buf, len);
+}
+
+/* error at node n: "file:line:col: msg" */
+static int err_at(struct error *err, const struct cnode *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int err_at(struct error *err, const struct cnode *n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    error_vset(err, fmt, ap);
+    va_end(ap);
+    char pos[512];
+    error_prefix(err, "%s: ", where(n, pos, sizeof pos));
+    return -1;
+}
+
+static void add_warning(struct service *s, const struct cnode *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void add_warning(struct service *s, const struct cnode *n, const char *fmt, ...)
+{
+    char msg[1024], pos[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    char *line = NULL;
+    if (asprintf(&line, "%s: %s", where(n, pos, sizeof pos), msg) < 0)
+        return;
+    log_warn(SERVICE_LOG, "%s", line);
+    if (ptrvec_push(&s->warnings, line) != 0)
+        free(line);
+}
+
+static unsigned bit(enum signal sig)
+{
+    return 1u << sig;
+}
+
+/* snprintf at offset *n of buf, tolerating truncation (then *n passes len and nothing more is
+ * written). */
+static void appendf(char *buf, size_t len, size_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void appendf(char *buf, size_t len, size_t *n, const char *fmt, ...)
+{
+    if (*n >= len)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(buf + *n, len - *n, fmt, ap);
+    va_end(ap);
+    if (w > 0)
+        *n += (size_t)w;
+}
+
+/* "traces, logs" */
+static const char *signals_list(unsigned mask, char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < SIGNAL_COUNT; i++)
+        if (mask & bit((enum signal)i))
+            appendf(buf, len, &n, "%s%s", n ? ", " : "", signal_name((enum signal)i));
+    if (n == 0)
+        snprintf(buf, len, "none");
+    return buf;
+}
+
+/* Output signals a connector emits for input `in` (see component_factory.routes). */
+static unsigned connector_routes(const struct component_factory *f, enum signal in)
+{
+    if (!(f->signals & bit(in)))
+        return 0;
+    bool any = false;
+    for (int i = 0; i < SIGNAL_COUNT; i++)
+        any = any || f->routes[i] != 0;
+    return (any ? f->routes[in] : f->out_signals) & f->out_signals;
+}
+
+static char *trim_dup(const char *p, size_t len)
+{
+    while (len && isspace((unsigned char)*p)) {
+        p++;
+        len--;
+    }
+    while (len && isspace((unsigned char)p[len - 1]))
+        len--;
+    return strndup(p, len);
+}
+
+/* Normalizes a component ID "type[/name]" as the Collector's component.ID does: parts trimmed,
+ * type ^[a-zA-Z][0-9a-zA-Z_]{0,62}$, name 1..1024 chars without whitespace, control characters
+ * or symbols. Returns a malloc'd ID, or NULL with err saying why (no position). */
+static char *id_normalize(const char *raw, struct error *err)
+{
+    const char *slash = strchr(raw, '/');
+    char *type = trim_dup(raw, slash ? (size_t)(slash - raw) : strlen(raw));
+    char *name = slash ? trim_dup(slash + 1, strlen(slash + 1)) : NULL;
+    char *out = NULL;
+    if (!type || (slash && !name)) {
+        error_set(err, "out of memory");
+        goto done;
+    }
+    size_t tl = strlen(type);
+    bool ok = tl >= 1 && tl <= 63 && isalpha((unsigned char)type[0]);
+    for (size_t i = 1; ok && i < tl; i++)
+        ok = isalnum((unsigned char)type[i]) || type[i] == '_';
+    if (!ok) {
+        error_set(err, "invalid ID '%s': the type must start with a letter and contain only "
+                       "letters, digits and '_' (at most 63 characters)", raw);
+        goto done;
+    }
+    if (name) {
+        size_t nl = strlen(name);
+        ok = nl >= 1 && nl <= 1024;
+        for (size_t i = 0; ok && i < nl; i++) {
+            unsigned char c = (unsigned char)name[i];
+            ok = !isspace(c) && !iscntrl(c) && !strchr("$+<=>^`|~", c);
+        }
+        if (!ok) {
+            error_set(err, "invalid ID '%s': the name after '/' must be 1 to 1024 characters "
+                           "without whitespace, control characters or symbols", raw);
+            goto done;
+        }
+        if (asprintf(&out, "%s/%s", type, name) < 0) {
+            out = NULL;
+            error_set(err, "out of memory");
+        }
+    } else {
+        out = type;
+        type = NULL;
+    }
+done:
+    free(type);
+    free(name);
+    return out;
+}
+
+/* The type part of a normalized ID, in buf. */
+static const char *id_type(const char *id, char *buf, size_t len)
+{
+    const char *slash = strchr(id, '/');
+    size_t n = slash ? (size_t)(slash - id) : strlen(id);
+    if (n >= len)
+        n = len - 1;
+    memcpy(buf, id, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+static struct comp_def *find_def(const struct service *s, enum component_kind kind, const char *id)
+{
+    for (size_t i = 0; i < s->defs.n; i++) {
+        struct comp_def *d = s->defs.v[i];
+        if (d->kind == kind && strcmp(d->id, id) == 0)
+            return d;
+    }
+    return NULL;
+}
+
+/* ---- loading: component sections ------------------------------------------------------------ */
+
+static int load_section(struct service *s, enum component_kind kind, const struct cnode *sec,
+                        struct error *err)
+{
+    const char *section = component_kind_section(kind);
+    if (!sec || sec->kind == CNODE_NULL)
+        return 0;
+    if (sec->kind != CNODE_MAP)
+        return err_at(err, sec, "'%s' must be a map of component IDs to their settings", section);
+    for (size_t i = 0; i < sec->n; i++) {
+        const struct cnode *key = sec->keys[i], *val = sec->items[i];
+        const char *raw = key->value ? key->value : "";
+        struct error e;
+        error_clear(&e);
+        char *id = id_normalize(raw, &e);
+        if (!id)
+            return err_at(err, key, "%s: %s", section, e.msg);
+        if (find_def(s, kind, id)) {
+            err_at(err, key, "duplicate %s ID '%s'", component_kind_name(kind), id);
+            free(id);
+            return -1;
+        }
+        char type[128];
+        const struct component_factory *f = component_find(kind, id_type(id, type, sizeof type));
+        if (!f) {
+            err_at(err, key, "unknown %s type '%s'; known types: %s", component_kind_name(kind),
+                   type, component_types_list(kind));
+            free(id);
+            return -1;
+        }
+        struct comp_def *d = calloc(1, sizeof *d);
+        void *cfg = calloc(1, f->config_size ? f->config_size : 1);
+        if (!d || !cfg || ptrvec_push(&s->defs, d) != 0) {
+            free(d);
+            free(cfg);
+            free(id);
+            return error_set(err, "out of memory");
+        }
+        d->kind = kind;
+        d->id = id;
+        d->factory = f;
+        d->cfg = cfg;
+        d->key = key;
+        if (config_bind(f->fields ? f->fields : empty_fields, val, cfg, err) != 0)
+            return -1;
+        if (f->validate && f->validate(cfg, err) != 0) {
+            char pos[512];
+            error_prefix(err, "%s: %s '%s': ", where(key, pos, sizeof pos),
+                         component_kind_name(kind), id);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- loading: service ------------------------------------------------------------------------ */
+
+static int load_telemetry(struct service *s, const struct cnode *tel, struct error *err)
+{
+    s->tcfg_bound = true;
+    if (config_bind(tel_fields, tel, &s->tcfg, err) != 0)
+        return -1;
+    int lvl = log_level_parse(s->tcfg.logs.level ? s->tcfg.logs.level : "info");
+    if (lvl < 0) {
+        const struct cnode *n = cnode_get(cnode_get(tel, "logs"), "level");
+        return err_at(err, n, "service.telemetry.logs.level: unknown level '%s'; expected debug, "
+                              "info, warn or error", s->tcfg.logs.level);
+    }
+    log_set_level((enum log_level)lvl);
+    return 0;
+}
+
+static int load_service_extensions(struct service *s, const struct cnode *list, struct error *err)
+{
+    if (!list || list->kind == CNODE_NULL)
+        return 0;
+    if (list->kind != CNODE_SEQ)
+        return err_at(err, list, "service.extensions must be a list of extension IDs");
+    for (size_t i = 0; i < list->n; i++) {
+        const struct cnode *it = list->items[i];
+        if (it->kind != CNODE_SCALAR)
+            return err_at(err, it, "service.extensions: expected an extension ID");
+        struct error e;
+        error_clear(&e);
+        char *id = id_normalize(it->value, &e);
+        if (!id)
+            return err_at(err, it, "service.extensions: %s", e.msg);
+        struct comp_def *d = find_def(s, COMPONENT_EXTENSION, id);
+        if (!d) {
+            err_at(err, it, "service.extensions: extension '%s' is not defined in 'extensions'",
+                   id);
+            free(id);
+            return -1;
+        }
+        free(id);
+        for (size_t j = 0; j < s->ext_enabled.n; j++)
+            if (s->ext_enabled.v[j] == d)
+                return err_at(err, it, "service.extensions lists '%s' twice", d->id);
+        d->used = true;
+        if (ptrvec_push(&s->ext_enabled, d) != 0)
+            return error_set(err, "out of memory");
+    }
+    return 0;
+}
+
+/* Resolves one list item of a pipeline to a definition, checking that it exists in the sections
+ * where that role looks and that it supports the pipeline's signal. */
+static int resolve_ref(struct service *s, struct pipeline *p, enum list_role role,
+                       const struct cnode *it, struct comp_def **out, struct error *err)
+{
+    static const char *const role_names[ROLE_COUNT] = {"receiver", "processor", "exporter"};
+    if (it->kind != CNODE_SCALAR)
+        return err_at(err, it, "pipeline '%s': expected a %s ID", p->id, role_names[role]);
+    struct error e;
+    error_clear(&e);
+    char *id = id_normalize(it->value, &e);
+    if (!id)
+        return err_at(err, it, "pipeline '%s': %s", p->id, e.msg);
+    struct comp_def *d = NULL;
+    const char *looked;
+    switch (role) {
+    case ROLE_RECEIVERS:
+        d = find_def(s, COMPONENT_RECEIVER, id);
+        if (!d)
+            d = find_def(s, COMPONENT_CONNECTOR, id);
+        looked = "'receivers' and 'connectors'";
+        break;
+    case ROLE_PROCESSORS:
+        d = find_def(s, COMPONENT_PROCESSOR, id);
+        looked = "'processors'";
+        break;
+    default:
+        d = find_def(s, COMPONENT_EXPORTER, id);
+        if (!d)
+            d = find_def(s, COMPONENT_CONNECTOR, id);
+        looked = "'exporters' and 'connectors'";
+        break;
+    }
+    if (!d) {
+        err_at(err, it, "pipeline '%s' references %s '%s', which is not defined (looked in %s)",
+               p->id, role_names[role], id, looked);
+        free(id);
+        return -1;
+    }
+    free(id);
+    char sigs[64];
+    const struct component_factory *f = d->factory;
+    if (d->kind == COMPONENT_CONNECTOR) {
+        if (role == ROLE_EXPORTERS && !(f->signals & bit(p->sig)))
+            return err_at(err, it, "pipeline '%s': connector '%s' cannot take %s as input "
+                                   "(accepts: %s)", p->id, d->id, signal_name(p->sig),
+                          signals_list(f->signals, sigs, sizeof sigs));
+        if (role == ROLE_RECEIVERS && !(f->out_signals & bit(p->sig)))
+            return err_at(err, it, "pipeline '%s': connector '%s' cannot emit %s (emits: %s)",
+                          p->id, d->id, signal_name(p->sig),
+                          signals_list(f->out_signals, sigs, sizeof sigs));
+    } else if (!(f->signals & bit(p->sig))) {
+        return err_at(err, it, "pipeline '%s': %s '%s' does not support %s (supports: %s)", p->id,
+                      component_kind_name(d->kind), d->id, signal_name(p->sig),
+                      signals_list(f->signals, sigs, sizeof sigs));
+    }
+    *out = d;
+    return 0;
+}
+
+static int load_pipeline(struct service *s, struct pipeline *p, const struct cnode *key,
+                         const struct cnode *val, struct error *err)
+{
+    p->key = key;
+    const char *raw = key->value ? key->value : "";
+    struct error e;
+    error_clear(&e);
+    char *id = id_normalize(raw, &e);
+    if (!id)
+        return err_at(err, key, "service.pipelines: %s", e.msg);
+    p->id = id;
+    char sig[128];
+    id_type(id, sig, sizeof sig);
+    if (strcmp(sig, "profiles") == 0)
+        return err_at(err, key, "pipeline '%s': the profiles signal is not supported "
+                                "(supported: traces, metrics, logs)", id);
+    int si = signal_parse(sig);
+    if (si < 0)
+        return err_at(err, key, "pipeline '%s': unknown signal '%s'; known signals: traces, "
+                                "metrics, logs", id, sig);
+    p->sig = (enum signal)si;
+    for (size_t i = 0; i < (size_t)(p - s->pipes); i++)
+        if (strcmp(s->pipes[i].id, id) == 0)
+            return err_at(err, key, "duplicate pipeline ID '%s'", id);
+
+    if (val && val->kind != CNODE_NULL && val->kind != CNODE_MAP)
+        return err_at(err, val, "pipeline '%s' must be a map with receivers, processors and "
+                                "exporters", id);
+    for (size_t k = 0; val && val->kind == CNODE_MAP && k < val->n; k++) {
+        const char *kname = val->keys[k]->value ? val->keys[k]->value : "";
+        int role = -1;
+        for (int r = 0; r < ROLE_COUNT; r++)
+            if (strcmp(kname, role_keys[r]) == 0)
+                role = r;
+        if (role < 0)
+            return err_at(err, val->keys[k], "pipeline '%s': unknown key '%s'; known keys: "
+                                             "receivers, processors, exporters", id, kname);
+        const struct cnode *list = val->items[k];
+        if (!list || list->kind == CNODE_NULL)
+            continue;
+        if (list->kind != CNODE_SEQ)
+            return err_at(err, list, "pipeline '%s': '%s' must be a list of component IDs", id,
+                          kname);
+        p->refs[role] = calloc(list->n ? list->n : 1, sizeof *p->refs[role]);
+        p->items[role] = calloc(list->n ? list->n : 1, sizeof *p->items[role]);
+        if (!p->refs[role] || !p->items[role])
+            return error_set(err, "out of memory");
+        for (size_t i = 0; i < list->n; i++) {
+            struct comp_def *d = NULL;
+            if (resolve_ref(s, p, (enum list_role)role, list->items[i], &d, err) != 0)
+                return -1;
+            for (size_t j = 0; j < p->n[role]; j++)
+                if (p->refs[role][j] == d)
+                    return err_at(err, list->items[i], "pipeline '%s' lists %s '%s' twice", id,
+                                  role == ROLE_RECEIVERS    ? "receiver"
+                                  : role == ROLE_PROCESSORS ? "processor"
+                                                            : "exporter",
+                                  d->id);
+            p->refs[role][p->n[role]] = d;
+            p->items[role][p->n[role]] = list->items[i];
+            p->n[role]++;
+            d->used = true;
+        }
+    }
+    if (p->n[ROLE_RECEIVERS] == 0)
+        return err_at(err, key, "pipeline '%s' must have at least one receiver", id);
+    if (p->n[ROLE_EXPORTERS] == 0)
+        return err_at(err, key, "pipeline '%s' must have at least one exporter", id);
+    return 0;
+}
+
+static bool pipe_lists(const struct pipeline *p, enum list_role role, const struct comp_def *d,
+                       size_t *at)
+{
+    for (size_t i = 0; i < p->n[role]; i++)
+        if (p->refs[role][i] == d) {
+            if (at)
+                *at = i;
+            return true;
+        }
+    return false;
+}
+
+/* Each connector must link a pipeline where it exports to one where it receives, with a
+ * signal pair its factory supports, in both directions (as the Collector checks). */
+static int check_connectors(struct service *s, struct error *err)
+{
+    for (size_t pi = 0; pi < s->n_pipes; pi++) {
+        struct pipeline *p = &s->pipes[pi];
+        for (size_t i = 0; i < p->n[ROLE_EXPORTERS]; i++) {
+            struct comp_def *c = p->refs[ROLE_EXPORTERS][i];
+            if (c->kind != COMPONENT_CONNECTOR)
+                continue;
+            unsigned outs = connector_routes(c->factory, p->sig);
+            bool fed = false;
+            for (size_t q = 0; q < s->n_pipes && !fed; q++)
+                fed = (outs & bit(s->pipes[q].sig)) && pipe_lists(&s->pipes[q], ROLE_RECEIVERS, c,
+                                                                   NULL);
+            if (!fed) {
+                char sigs[64];
+                return err_at(err, p->items[ROLE_EXPORTERS][i],
+                              "connector '%s' is used as exporter in pipeline '%s' but no "
+                              "pipeline it can feed (%s) lists it as a receiver", c->id, p->id,
+                              signals_list(outs, sigs, sizeof sigs));
+            }
+        }
+        for (size_t i = 0; i < p->n[ROLE_RECEIVERS]; i++) {
+            struct comp_def *c = p->refs[ROLE_RECEIVERS][i];
+            if (c->kind != COMPONENT_CONNECTOR)
+                continue;
+            bool fed = false;
+            for (size_t q = 0; q < s->n_pipes && !fed; q++)
+                fed = (connector_routes(c->factory, s->pipes[q].sig) & bit(p->sig)) &&
+                      pipe_lists(&s->pipes[q], ROLE_EXPORTERS, c, NULL);
+            if (!fed)
+                return err_at(err, p->items[ROLE_RECEIVERS][i],
+                              "connector '%s' is used as receiver in pipeline '%s' but not as "
+                              "exporter in any pipeline whose data it can turn into %s", c->id,
+                              p->id, signal_name(p->sig));
+        }
+    }
+    return 0;
+}
+
+/* Does pipeline p feed pipeline q through connector c? */
+static bool feeds(const struct pipeline *p, const struct comp_def *c, const struct pipeline *q)
+{
+    return (connector_routes(c->factory, p->sig) & bit(q->sig)) &&
+           pipe_lists(q, ROLE_RECEIVERS, c, NULL);
+}
+
+enum { VISIT_NEW, VISIT_OPEN, VISIT_DONE };
+
+/* Depth-first over "p feeds q": appends pipelines to s->order after all they feed. The path of
+ * open pipelines (stack) names the cycle if one is met. */
+static int order_visit(struct service *s, size_t pi, int *state, size_t *stack, size_t depth,
+                       size_t *n_order, struct error *err)
+{
+    struct pipeline *p = &s->pipes[pi];
+    state[pi] = VISIT_OPEN;
+    stack[depth] = pi;
+    for (size_t i = 0; i < p->n[ROLE_EXPORTERS]; i++) {
+        struct comp_def *c = p->refs[ROLE_EXPORTERS][i];
+        if (c->kind != COMPONENT_CONNECTOR)
+            continue;
+        for (size_t qi = 0; qi < s->n_pipes; qi++) {
+            if (!feeds(p, c, &s->pipes[qi]))
+                continue;
+            if (state[qi] == VISIT_OPEN) {
+                char path[768];
+                size_t n = 0, from = 0;
+                while (stack[from] != qi)
+                    from++;
+                path[0] = '\0';
+                for (size_t k = from; k <= depth; k++) {
+                    const struct pipeline *a = &s->pipes[stack[k]];
+                    /* the connector that leads from a to the next pipeline on the path */
+                    const struct pipeline *b = k < depth ? &s->pipes[stack[k + 1]] : &s->pipes[qi];
+                    const char *via = "?";
+                    for (size_t j = 0; j < a->n[ROLE_EXPORTERS]; j++) {
+                        const struct comp_def *cc = a->refs[ROLE_EXPORTERS][j];
+                        if (cc->kind == COMPONENT_CONNECTOR && feeds(a, cc, b)) {
+                            via = cc->id;
+                            break;
+                        }
+                    }
+                    appendf(path, sizeof path, &n, "%s -> %s -> ", a->id, via);
+                }
+                appendf(path, sizeof path, &n, "%s", s->pipes[qi].id);
+                return err_at(err, p->items[ROLE_EXPORTERS][i],
+                              "cycle in the pipeline graph: %s", path);
+            }
+            if (state[qi] == VISIT_NEW &&
+                order_visit(s, qi, state, stack, depth + 1, n_order, err) != 0)
+                return -1;
+        }
+    }
+    state[pi] = VISIT_DONE;
+    s->order[(*n_order)++] = pi;
+    return 0;
+}
+
+static int order_pipelines(struct service *s, struct error *err)
+{
+    s->order = calloc(s->n_pipes, sizeof *s->order);
+    int *state = calloc(s->n_pipes, sizeof *state);
+    size_t *stack = calloc(s->n_pipes, sizeof *stack);
+    int rc = 0;
+    if (!s->order || !state || !stack) {
+        rc = error_set(err, "out of memory");
+        goto done;
+    }
+    size_t n_order = 0;
+    for (size_t i = 0; i < s->n_pipes && rc == 0; i++)
+        if (state[i] == VISIT_NEW)
+            rc = order_visit(s, i, state, stack, 0, &n_order, err);
+done:
+    free(state);
+    free(stack);
+    return rc;
+}
+
+static int load_pipelines(struct service *s, const struct cnode *pl, struct error *err,
+                          const struct cnode *svc)
+{
+    if (!pl || pl->kind == CNODE_NULL || (pl->kind == CNODE_MAP && pl->n == 0))
+        return err_at(err, pl ? pl : svc, "service must have at least one pipeline "
+                                          "(service.pipelines)");
+    if (pl->kind != CNODE_MAP)
+        return err_at(err, pl, "service.pipelines must be a map of pipeline IDs "
+                               "(traces|metrics|logs[/name]) to pipelines");
+    s->pipes = calloc(pl->n, sizeof *s->pipes);
+    if (!s->pipes)
+        return error_set(err, "out of memory");
+    for (size_t i = 0; i < pl->n; i++) {
+        s->n_pipes = i + 1;
+        if (load_pipeline(s, &s->pipes[i], pl->keys[i], pl->items[i], err) != 0)
+            return -1;
+    }
+    if (check_connectors(s, err) != 0)
+        return -1;
+    return order_pipelines(s, err);
+}
+
+static int load_service(struct service *s, const struct cnode *svc, struct error *err)
+{
+    if (!svc || svc->kind == CNODE_NULL)
+        return err_at(err, s->root, "missing 'service' section (service.pipelines is required)");
+    if (svc->kind != CNODE_MAP)
+        return err_at(err, svc, "'service' must be a map");
+    for (size_t i = 0; i < svc->n; i++) {
+        const char *k = svc->keys[i]->value ? svc->keys[i]->value : "";
+        if (strcmp(k, "extensions") && strcmp(k, "pipelines") && strcmp(k, "telemetry"))
+            return err_at(err, svc->keys[i], "unknown key 'service.%s'; known keys: extensions, "
+                                             "pipelines, telemetry", k);
+    }
+    if (load_telemetry(s, cnode_get(svc, "telemetry"), err) != 0)
+        return -1;
+    if (load_service_extensions(s, cnode_get(svc, "extensions"), err) != 0)
+        return -1;
+    return load_pipelines(s, cnode_get(svc, "pipelines"), err, svc);
+}
+
+static void shutdown_timeout_from_env(struct service *s)
+{
+    s->shutdown_timeout_ns = DEFAULT_SHUTDOWN_TIMEOUT_NS;
+    const char *v = getenv("LLMOTLP_SHUTDOWN_TIMEOUT");
+    if (!v || !*v)
+        return;
+    int64_t ns;
+    if (config_parse_duration(v, &ns) == 0 && ns >= 0)
+        s->shutdown_timeout_ns = ns;
+    else
+        log_warn(SERVICE_LOG, "LLMOTLP_SHUTDOWN_TIMEOUT='%s' is not a duration (e.g. \"5s\"); "
+                              "using 10s", v);
+}
+
+/* Takes ownership of root. */
+static struct service *service_from_tree(struct cnode *root, struct error *err)
+{
+    static const enum component_kind order[] = {COMPONENT_RECEIVER, COMPONENT_PROCESSOR,
+                                                COMPONENT_EXPORTER, COMPONENT_CONNECTOR,
+                                                COMPONENT_EXTENSION};
+    struct service *s = calloc(1, sizeof *s);
+    if (!s) {
+        cnode_free(root);
+        error_set(err, "out of memory");
+        return NULL;
+    }
+    s->root = root;
+    shutdown_timeout_from_env(s);
+    if (root->kind == CNODE_NULL) {
+        err_at(err, root, "the config is empty (expected receivers, exporters, service, ...)");
+        goto fail;
+    }
+    if (root->kind != CNODE_MAP) {
+        err_at(err, root, "the config must be a map (receivers, processors, exporters, "
+                          "connectors, extensions, service)");
+        goto fail;
+    }
+    for (size_t i = 0; i < root->n; i++) {
+        const char *k = root->keys[i]->value ? root->keys[i]->value : "";
+        bool known = strcmp(k, "service") == 0;
+        for (size_t j = 0; j < sizeof order / sizeof order[0]; j++)
+            known = known || strcmp(k, component_kind_section(order[j])) == 0;
+        if (!known) {
+            err_at(err, root->keys[i], "unknown top-level key '%s'; known keys: receivers, "
+                                       "processors, exporters, connectors, extensions, service",
+                   k);
+            goto fail;
+        }
+    }
+    for (size_t j = 0; j < sizeof order / sizeof order[0]; j++)
+        if (load_section(s, order[j], cnode_get(root, component_kind_section(order[j])), err) != 0)
+            goto fail;
+    /* An ID naming both a connector and a receiver or exporter would make pipeline lists
+     * ambiguous. */
+    for (size_t i = 0; i < s->defs.n; i++) {
+        struct comp_def *c = s->defs.v[i];
+        if (c->kind != COMPONENT_CONNECTOR)
+            continue;
+        enum component_kind other = find_def(s, COMPONENT_RECEIVER, c->id) ? COMPONENT_RECEIVER
+                                    : find_def(s, COMPONENT_EXPORTER, c->id) ? COMPONENT_EXPORTER
+                                                                              : COMPONENT_CONNECTOR;
+        if (other != COMPONENT_CONNECTOR) {
+            err_at(err, c->key, "ambiguous ID '%s': defined both as a connector and as a%s %s; "
+                                "rename one of them", c->id,
+                   other == COMPONENT_EXPORTER ? "n" : "", component_kind_name(other));
+            goto fail;
+        }
+    }
+    if (load_service(s, cnode_get(root, "service"), err) != 0)
+        goto fail;
+    for (size_t i = 0; i < s->defs.n; i++) {
+        struct comp_def *d = s->defs.v[i];
+        if (d->used)
+            continue;
+        if (d->kind == COMPONENT_EXTENSION)
+            add_warning(s, d->key, "extension '%s' is defined but not enabled in "
+                                   "service.extensions", d->id);
+        else
+            add_warning(s, d->key, "%s '%s' is defined but not used in any pipeline",
+                        component_kind_name(d->kind), d->id);
+    }
+    s->telemetry = telemetry_new();
+    if (!s->telemetry) {
+        error_set(err, "out of memory");
+        goto fail;
+    }
+    return s;
+fail:
+    service_free(s);
+    return NULL;
+}
+
+struct service *service_load(const char *const *config_paths, size_t n_paths,
+                             const char *const *sets, size_t n_sets, struct error *err)
+{
+    if (n_paths == 0) {
+        error_set(err, "no config file given (use --config FILE)");
+        return NULL;
+    }
+    struct cnode *root = config_load_file(config_paths[0], err);
+    if (!root)
+        return NULL;
+    for (size_t i = 1; i < n_paths; i++) {
+        struct cnode *more = config_load_file(config_paths[i], err);
+        if (!more) {
+            cnode_free(root);
+            return NULL;
+        }
+        config_merge(root, more);
+    }
+    for (size_t i = 0; i < n_sets; i++) {
+        if (config_apply_set(root, sets[i], err) != 0) {
+            error_prefix(err, "in --set '%s': ", sets[i]);
+            cnode_free(root);
+            return NULL;
+        }
+    }
+    return service_from_tree(root, err);
+}
+
+struct service *service_load_string(const char *yaml, struct error *err)
+{
+    struct cnode *root = config_parse_string(yaml, "<string>", err);
+    if (!root)
+        return NULL;
+    return service_from_tree(root, err);
+}
+
+/* ---- building -------------------------------------------------------------------------------- */
+
+static enum consume_status instance_consume(struct consumer *self, struct batch *b)
+{
+    struct instance *in = (struct instance *)self;
+    return in->def->factory->consume(in->self, b);
+}
+
+static enum consume_status refuse_consume(struct consumer *self, struct batch *b)
+{
+    (void)self;
+    (void)b;
+    return CONSUME_REJECT;
+}
+
+static struct instance *instance_create(struct service *s, struct ptrvec *list, struct comp_def *d,
+                                        const char *suffix, enum signal sig,
+                                        struct consumer *const next[SIGNAL_COUNT],
+                                        struct error *err)
+{
+    const struct component_factory *f = d->factory;
+    struct instance *in = calloc(1, sizeof *in);
+    if (!in || ptrvec_push(list, in) != 0) {
+        free(in);
+        error_set(err, "out of memory");
+        return NULL;
+    }
+    in->def = d;
+    in->sig = sig;
+    in->base.consume = f->consume ? instance_consume : refuse_consume;
+    if (asprintf(&in->log_name, "%s/%s%s%s", component_kind_name(d->kind), d->id,
+                 suffix ? "@" : "", suffix ? suffix : "") < 0) {
+        in->log_name = NULL;
+        error_set(err, "out of memory");
+        return NULL;
+    }
+    if (!f->create) {
+        error_set(err, "%s: the factory cannot create instances", in->log_name);
+        return NULL;
+    }
+    struct component_env env = {
+        .id = d->id,
+        .log_name = in->log_name,
+        .signal = sig,
+        .telemetry = s->telemetry,
+    };
+    for (int i = 0; i < SIGNAL_COUNT; i++)
+        env.next[i] = next ? next[i] : NULL;
+    error_clear(err);
+    in->self = f->create(d->cfg, &env, err);
+    if (!in->self) {
+        if (!err->msg[0])
+            error_set(err, "create failed");
+        error_prefix(err, "%s: ", in->log_name);
+        return NULL;
+    }
+    log_debug(SERVICE_LOG, "created %s", in->log_name);
+    return in;
+}
+
+/* One consumer over several: the consumer itself when there is one. */
+static struct consumer *make_fanout(struct service *s, struct consumer **items, size_t n,
+                                    struct error *err)
+{
+    if (n == 1)
+        return items[0];
+    struct fanout *f = fanout_new(items, n);
+    if (!f || ptrvec_push(&s->fanouts, f) != 0) {
+        fanout_free(f);
+        error_set(err, "out of memory");
+        return NULL;
+    }
+    return fanout_consumer(f);
+}
+
+/* Next consumers of a receiver or connector: per signal, the entries of the pipelines that list
+ * `d` as a receiver, restricted to `outs`. Those pipelines are already built. */
+static int wire_outputs(struct service *s, struct comp_def *d, unsigned outs,
+                        struct consumer *next[SIGNAL_COUNT], struct error *err)
+{
+    struct consumer **tmp = calloc(s->n_pipes ? s->n_pipes : 1, sizeof *tmp);
+    if (!tmp)
+        return error_set(err, "out of memory");
+    int rc = 0;
+    for (int sig = 0; sig < SIGNAL_COUNT && rc == 0; sig++) {
+        next[sig] = NULL;
+        if (!(outs & bit((enum signal)sig)))
+            continue;
+        size_t n = 0;
+        for (size_t i = 0; i < s->n_pipes; i++) {
+            struct pipeline *q = &s->pipes[i];
+            if (q->sig == (enum signal)sig && pipe_lists(q, ROLE_RECEIVERS, d, NULL))
+                tmp[n++] = q->entry;
+        }
+        if (n > 0 && !(next[sig] = make_fanout(s, tmp, n, err)))
+            rc = -1;
+    }
+    free(tmp);
+    return rc;
+}
+
+static struct instance *find_instance(struct ptrvec *list, const struct comp_def *d,
+                                      enum signal sig, bool by_signal)
+{
+    for (size_t i = 0; i < list->n; i++) {
+        struct instance *in = list->v[i];
+        if (in->def == d && (!by_signal || in->sig == sig))
+            return in;
+    }
+    return NULL;
+}
+
+/* A connector's log name carries its input signal only when it has several instances. */
+static const char *connector_suffix(const struct service *s, const struct comp_def *c,
+                                    enum signal sig)
+{
+    unsigned ins = 0;
+    for (size_t i = 0; i < s->n_pipes; i++)
+        if (pipe_lists(&s->pipes[i], ROLE_EXPORTERS, c, NULL))
+            ins |= bit(s->pipes[i].sig);
+    return (ins & (ins - 1)) ? signal_name(sig) : NULL;
+}
+
+static int build_pipeline(struct service *s, struct pipeline *p, struct error *err)
+{
+    size_t ne = p->n[ROLE_EXPORTERS];
+    struct consumer **exps = calloc(ne, sizeof *exps);
+    if (!exps)
+        return error_set(err, "out of memory");
+    int rc = -1;
+    for (size_t i = 0; i < ne; i++) {
+        struct comp_def *d = p->refs[ROLE_EXPORTERS][i];
+        struct instance *in;
+        if (d->kind == COMPONENT_EXPORTER) {
+            in = find_instance(&s->exporters, d, p->sig, false);
+            if (!in)
+                in = instance_create(s, &s->exporters, d, NULL, p->sig, NULL, err);
+        } else {
+            /* one connector instance per (ID, input signal), shared by every pipeline of that
+             * signal that exports to it */
+            in = find_instance(&s->connectors, d, p->sig, true);
+            if (!in) {
+                struct consumer *next[SIGNAL_COUNT];
+                if (wire_outputs(s, d, connector_routes(d->factory, p->sig), next, err) != 0)
+                    goto done;
+                in = instance_create(s, &s->connectors, d, connector_suffix(s, d, p->sig), p->sig,
+                                     next, err);
+            }
+        }
+        if (!in)
+            goto done;
+        exps[i] = &in->base;
+    }
+    struct consumer *next = make_fanout(s, exps, ne, err);
+    if (!next)
+        goto done;
+    size_t np = p->n[ROLE_PROCESSORS];
+    p->procs = calloc(np ? np : 1, sizeof *p->procs);
+    if (!p->procs) {
+        error_set(err, "out of memory");
+        goto done;
+    }
+    for (size_t j = np; j-- > 0;) {
+        struct consumer *nx[SIGNAL_COUNT] = {NULL};
+        nx[p->sig] = next;
+        struct instance *in = instance_create(s, &s->processors, p->refs[ROLE_PROCESSORS][j],
+                                              p->id, p->sig, nx, err);
+        if (!in)
+            goto done;
+        p->procs[j] = in;
+        next = &in->base;
+    }
+    p->entry = next;
+    rc = 0;
+done:
+    free(exps);
+    return rc;
+}
+
+static int service_build(struct service *s, struct error *err)
+{
+    s->built = true;
+    for (size_t i = 0; i < s->ext_enabled.n; i++)
+        if (!instance_create(s, &s->extensions, s->ext_enabled.v[i], NULL, SIGNAL_TRACES, NULL,
+                             err))
+            return -1;
+    for (size_t k = 0; k < s->n_pipes; k++)
+        if (build_pipeline(s, &s->pipes[s->order[k]], err) != 0)
+            return -1;
+    for (size_t i = 0; i < s->defs.n; i++) {
+        struct comp_def *d = s->defs.v[i];
+        if (d->kind != COMPONENT_RECEIVER || !d->used)
+            continue;
+        struct consumer *next[SIGNAL_COUNT];
+        if (wire_outputs(s, d, d->factory->signals, next, err) != 0)
+            return -1;
+        if (!instance_create(s, &s->receivers, d, NULL, SIGNAL_TRACES, next, err))
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- life cycle ------------------------------------------------------------------------------ */
+
+static int start_list(struct ptrvec *list, struct error *err)
+{
+    for (size_t i = 0; i < list->n; i++) {
+        struct instance *in = list->v[i];
+        const struct component_factory *f = in->def->factory;
+        if (f->start) {
+            error_clear(err);
+            if (f->start(in->self, err) != 0) {
+                if (!err->msg[0])
+                    error_set(err, "start failed");
+                error_prefix(err, "%s: ", in->log_name);
+                return -1;
+            }
+        }
+        in->started = true;
+        log_debug(SERVICE_LOG, "started %s", in->log_name);
+    }
+    return 0;
+}
+
+int service_start(struct service *s, struct error *err)
+{
+    if (s->built)
+        return error_set(err, "service already started");
+    if (service_build(s, err) != 0)
+        return -1;
+    s->started = true;
+    struct ptrvec *order[] = {&s->extensions, &s->exporters, &s->processors, &s->connectors,
+                              &s->receivers};
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        if (start_list(order[i], err) != 0) {
+            struct error saved = *err;
+            service_shutdown(s, clock_now_ns() + s->shutdown_timeout_ns);
+            *err = saved;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void stop_instance(struct instance *in, int64_t deadline_ns)
+{
+    if (!in || !in->started)
+        return;
+    in->started = false;
+    if (in->def->factory->shutdown) {
+        log_debug(SERVICE_LOG, "shutting down %s", in->log_name);
+        in->def->factory->shutdown(in->self, deadline_ns);
+    }
+}
+
+static void stop_list(struct ptrvec *list, int64_t deadline_ns)
+{
+    for (size_t i = 0; i < list->n; i++)
+        stop_instance(list->v[i], deadline_ns);
+}
+
+void service_shutdown(struct service *s, int64_t deadline_ns)
+{
+    if (!s || !s->started || s->shut_down)
+        return;
+    s->shut_down = true;
+    stop_list(&s->receivers, deadline_ns);
+    /* Upstream pipelines first: before a pipeline's processors flush, every connector feeding
+     * it has flushed, and it was fed by pipelines already stopped. */
+    for (size_t k = s->n_pipes; k-- > 0;) {
+        struct pipeline *q = &s->pipes[s->order[k]];
+        for (size_t i = 0; i < s->connectors.n; i++) {
+            struct instance *c = s->connectors.v[i];
+            if ((connector_routes(c->def->factory, c->sig) & bit(q->sig)) &&
+                pipe_lists(q, ROLE_RECEIVERS, c->def, NULL))
+                stop_instance(c, deadline_ns);
+        }
+        for (size_t j = 0; q->procs && j < q->n[ROLE_PROCESSORS]; j++)
+            stop_instance(q->procs[j], deadline_ns);
+    }
+    stop_list(&s->connectors, deadline_ns);
+    stop_list(&s->processors, deadline_ns);
+    stop_list(&s->exporters, deadline_ns);
+    stop_list(&s->extensions, deadline_ns);
+}
+
+static void destroy_list(struct ptrvec *list)
+{
+    for (size_t i = 0; i < list->n; i++) {
+        struct instance *in = list->v[i];
+        if (in->self && in->def->factory->destroy)
+            in->def->factory->destroy(in->self);
+        free(in->log_name);
+        free(in);
+    }
+    ptrvec_free(list);
+}
+
+void service_free(struct service *s)
+{
+    if (!s)
+        return;
+    if (s->started && !s->shut_down)
+        service_shutdown(s, clock_now_ns() + s->shutdown_timeout_ns);
+    destroy_list(&s->receivers);
+    destroy_list(&s->connectors);
+    destroy_list(&s->processors);
+    destroy_list(&s->exporters);
+    destroy_list(&s->extensions);
+    for (size_t i = 0; i < s->fanouts.n; i++)
+        fanout_free(s->fanouts.v[i]);
+    ptrvec_free(&s->fanouts);
+    for (size_t i = 0; i < s->n_pipes; i++) {
+        struct pipeline *p = &s->pipes[i];
+        free(p->id);
+        for (int r = 0; r < ROLE_COUNT; r++) {
+            free(p->refs[r]);
+            free(p->items[r]);
+        }
+        free(p->procs);
+    }
+    free(s->pipes);
+    free(s->order);
+    for (size_t i = 0; i < s->defs.n; i++) {
+        struct comp_def *d = s->defs.v[i];
+        if (d->cfg) {
+            config_free_bound(d->factory->fields ? d->factory->fields : empty_fields, d->cfg);
+            free(d->cfg);
+        }
+        free(d->id);
+        free(d);
+    }
+    ptrvec_free(&s->defs);
+    ptrvec_free(&s->ext_enabled);
+    if (s->tcfg_bound)
+        config_free_bound(tel_fields, &s->tcfg);
+    for (size_t i = 0; i < s->warnings.n; i++)
+        free(s->warnings.v[i]);
+    ptrvec_free(&s->warnings);
+    if (s->telemetry)
+        telemetry_free(s->telemetry);
+    cnode_free(s->root);
+    free(s);
+}
+
+/* ---- introspection --------------------------------------------------------------------------- */
+
+struct telemetry *service_telemetry(struct service *s)
+{
+    return s->telemetry;
+}
+
+int64_t service_shutdown_timeout_ns(const struct service *s)
+{
+    return s ? s->shutdown_timeout_ns : DEFAULT_SHUTDOWN_TIMEOUT_NS;
+}
+
+size_t service_pipeline_count(const struct service *s)
+{
+    return s->n_pipes;
+}
+
+const char *service_pipeline_describe(const struct service *s, size_t i, char *buf, size_t len)
+{
+    if (!buf || len == 0)
+        return buf;
+    buf[0] = '\0';
+    if (i >= s->n_pipes)
+        return buf;
+    const struct pipeline *p = &s->pipes[i];
+    size_t n = 0;
+    appendf(buf, len, &n, "%s: ", p->id);
+    for (int r = 0; r < ROLE_COUNT; r++) {
+        appendf(buf, len, &n, "%s[", r ? " -> " : "");
+        for (size_t j = 0; j < p->n[r]; j++)
+            appendf(buf, len, &n, "%s%s", j ? ", " : "", p->refs[r][j]->id);
+        appendf(buf, len, &n, "]");
+    }
+    return buf;
+}
+
+size_t service_warning_count(const struct service *s)
+{
+    return s->warnings.n;
+}
+
+const char *service_warning(const struct service *s, size_t i)
+{
+    return i < s->warnings.n ? s->warnings.v[i] : NULL;
+}
+
+struct consumer *service_pipeline_entry(struct service *s, const char *pipeline_id)
+{
+    for (size_t i = 0; i < s->n_pipes; i++)
+        if (strcmp(s->pipes[i].id, pipeline_id) == 0)
+            return s->pipes[i].entry;
+    return NULL;
+}
