@@ -845,7 +845,7 @@ static struct wire make_logs(size_t scopes, size_t records)
             Opentelemetry__Proto__Logs__V1__LogRecord *lr = arena_alloc(a, sizeof *lr);
             opentelemetry__proto__logs__v1__log_record__init(lr);
             lr->body = str_attr(a, "k", "v")->value;
-            char body[32];
+            char body[48];
             snprintf(body, sizeof body, "%zu.%zu", s, i);
             lr->body->string_value = arena_strdup(a, body);
             sl->log_records[i] = lr;
