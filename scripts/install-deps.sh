@@ -3,7 +3,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libgrpc-dev libprotobuf-c-dev protobuf-c-compiler
       libyaml-dev libsqlite3-dev libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev
-      zlib1g-dev libssl-dev libjson-c-dev nodejs npm)
+      zlib1g-dev libssl-dev libjson-c-dev prometheus curl nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
