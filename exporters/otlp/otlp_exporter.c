@@ -9,7 +9,6 @@
 #include "exporters/otlp/otlp_exporter.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <grpc/byte_buffer.h>
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc.h>
@@ -26,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/grpc_common.h"
 #include "core/log.h"
 #include "core/telemetry.h"
 #include "google/rpc/status.pb-c.h"
@@ -34,42 +34,6 @@
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 
 /* ---- config ---------------------------------------------------------------------------------- */
-
-#define TLS_OFF(f) offsetof(struct otlp_tls_config, f)
-static const struct config_field tls_fields[] = {
-    {.name = "insecure", .type = CFG_BOOL, .offset = TLS_OFF(insecure), .def = "false",
-     .doc = "plaintext connection (no TLS)"},
-    {.name = "insecure_skip_verify", .type = CFG_BOOL, .offset = TLS_OFF(insecure_skip_verify),
-     .def = "false", .doc = "TLS without verifying the server certificate"},
-    {.name = "ca_file", .type = CFG_STRING, .offset = TLS_OFF(ca_file),
-     .doc = "PEM file of the CAs that sign the server certificate (default: system roots)"},
-    {.name = "ca_pem", .type = CFG_STRING, .offset = TLS_OFF(ca_pem),
-     .doc = "the same, inline PEM"},
-    {.name = "cert_file", .type = CFG_STRING, .offset = TLS_OFF(cert_file),
-     .doc = "client certificate (PEM) for mutual TLS"},
-    {.name = "cert_pem", .type = CFG_STRING, .offset = TLS_OFF(cert_pem),
-     .doc = "the same, inline PEM"},
-    {.name = "key_file", .type = CFG_STRING, .offset = TLS_OFF(key_file),
-     .doc = "client private key (PEM) for mutual TLS"},
-    {.name = "key_pem", .type = CFG_STRING, .offset = TLS_OFF(key_pem),
-     .doc = "the same, inline PEM"},
-    {.name = "server_name_override", .type = CFG_STRING, .offset = TLS_OFF(server_name_override),
-     .doc = "name expected in the server certificate instead of the endpoint's host"},
-    {.name = "include_system_ca_certs_pool", .type = CFG_BOOL,
-     .offset = TLS_OFF(include_system_ca_certs_pool), .def = "false",
-     .doc = "accepted; gRPC core uses either ca_file/ca_pem or the system roots"},
-    {.name = "min_version", .type = CFG_STRING, .offset = TLS_OFF(min_version),
-     .doc = "accepted and ignored (gRPC core negotiates TLS 1.2 or 1.3)"},
-    {.name = "max_version", .type = CFG_STRING, .offset = TLS_OFF(max_version),
-     .doc = "accepted and ignored"},
-    {.name = "cipher_suites", .type = CFG_STRING_LIST, .offset = TLS_OFF(cipher_suites),
-     .doc = "accepted and ignored"},
-    {.name = "curve_preferences", .type = CFG_STRING_LIST, .offset = TLS_OFF(curve_preferences),
-     .doc = "accepted and ignored"},
-    {.name = "reload_interval", .type = CFG_DURATION, .offset = TLS_OFF(reload_interval),
-     .doc = "accepted and ignored (certificates are read at start)"},
-    {.name = NULL},
-};
 
 #define KA_OFF(f) offsetof(struct otlp_keepalive_config, f)
 static const struct config_field keepalive_fields[] = {
@@ -87,7 +51,7 @@ const struct config_field otlp_exporter_fields[] = {
     {.name = "endpoint", .type = CFG_STRING, .offset = CFG_OFF(endpoint), .required = true,
      .doc = "host:port of the OTLP/gRPC server; http://, https:// (forces TLS) and dns:/// "
             "prefixes are accepted"},
-    {.name = "tls", .type = CFG_SECTION, .offset = CFG_OFF(tls), .sub = tls_fields,
+    {.name = "tls", .type = CFG_SECTION, .offset = CFG_OFF(tls), .sub = tls_client_fields,
      .doc = "TLS settings; TLS is on unless insecure: true"},
     {.name = "headers", .type = CFG_STRING_MAP, .offset = CFG_OFF(headers),
      .doc = "metadata sent with every call (keys lowercased)"},
@@ -191,16 +155,8 @@ static int otlp_validate(const void *cfgp, struct error *err)
     if (bal[0] && strcmp(bal, "round_robin") != 0 && strcmp(bal, "pick_first") != 0)
         return error_set(err, "balancer_name: unknown policy \"%s\"; expected round_robin or "
                               "pick_first", bal);
-    const struct otlp_tls_config *t = &c->tls;
-    if (t->ca_file && t->ca_pem)
-        return error_set(err, "tls: set ca_file or ca_pem, not both");
-    if (t->cert_file && t->cert_pem)
-        return error_set(err, "tls: set cert_file or cert_pem, not both");
-    if (t->key_file && t->key_pem)
-        return error_set(err, "tls: set key_file or key_pem, not both");
-    bool has_cert = t->cert_file || t->cert_pem, has_key = t->key_file || t->key_pem;
-    if (has_cert != has_key)
-        return error_set(err, "tls: a client certificate needs both a certificate and a key");
+    if (tls_client_validate(&c->tls, "tls", err) != 0)
+        return -1;
     for (size_t i = 0; i < c->headers.n; i++)
         if (check_header(c->headers.items[i].key, c->headers.items[i].value, err) != 0)
             return -1;
@@ -240,72 +196,26 @@ struct otlp_exporter {
     _Atomic int64_t shutdown_deadline; /* 0 until shutdown: caps each attempt's deadline */
 };
 
-static char *read_text_file(const char *path, struct error *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        error_set(err, "cannot open %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        if (n + 1 >= cap) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t r = fread(buf + n, 1, cap - n - 1, f);
-        n += r;
-        if (r == 0)
-            break;
-    }
-    bool bad = ferror(f);
-    fclose(f);
-    if (!buf || bad) {
-        free(buf);
-        error_set(err, "cannot read %s", path);
-        return NULL;
-    }
-    buf[n] = '\0';
-    return buf;
-}
-
-/* PEM from an inline value or a file; NULL with err->msg empty when neither is set. */
-static char *load_pem(const char *file, const char *pem, struct error *err)
-{
-    error_clear(err);
-    if (pem)
-        return strdup(pem);
-    if (file)
-        return read_text_file(file, err);
-    return NULL;
-}
-
 static grpc_channel_credentials *make_credentials(const struct otlp_exporter *x, bool tls_forced,
                                                   struct error *err)
 {
-    const struct otlp_tls_config *t = &x->cfg->tls;
+    const struct tls_client_config *t = &x->cfg->tls;
+    const struct tls_config *b = &t->base;
     if (t->insecure && !tls_forced)
         return grpc_insecure_credentials_create();
-    if (t->min_version || t->max_version || t->cipher_suites.n || t->curve_preferences.n ||
-        t->reload_interval)
+    if (b->min_version || b->max_version || b->cipher_suites.n || b->curve_preferences.n ||
+        b->reload_interval)
         log_warn(x->log_name, "tls: min_version, max_version, cipher_suites, curve_preferences "
                               "and reload_interval are ignored by gRPC core");
-    char *ca = load_pem(t->ca_file, t->ca_pem, err);
+    char *ca = tls_pem(b->ca_pem, b->ca_file, err);
     if (!ca && err->msg[0])
         return NULL;
-    char *cert = load_pem(t->cert_file, t->cert_pem, err);
+    char *cert = tls_pem(b->cert_pem, b->cert_file, err);
     if (!cert && err->msg[0]) {
         free(ca);
         return NULL;
     }
-    char *key = load_pem(t->key_file, t->key_pem, err);
+    char *key = tls_pem(b->key_pem, b->key_file, err);
     if (!key && err->msg[0]) {
         free(ca);
         free(cert);
@@ -343,7 +253,7 @@ static grpc_channel_credentials *make_credentials(const struct otlp_exporter *x,
     }
     free(ca);
     free(cert);
-    free(key);
+    tls_pem_free(key);
     if (!creds)
         error_set(err, "tls: cannot create TLS credentials");
     return creds;
@@ -603,7 +513,7 @@ static void *otlp_create(const void *cfgp, const struct component_env *env, stru
         error_set(err, "out of memory");
         return NULL;
     }
-    grpc_init();
+    grpc_common_init();
     x->cfg = cfg;
     pthread_mutex_init(&x->calls_mu, NULL);
     pthread_condattr_t ca_attr;
@@ -795,7 +705,7 @@ static void otlp_destroy(void *self)
     pthread_cond_destroy(&x->calls_cv);
     free(x->log_name);
     free(x);
-    grpc_shutdown();
+    grpc_common_shutdown();
 }
 
 const struct component_factory otlp_exporter_factory = {

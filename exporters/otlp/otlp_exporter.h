@@ -14,22 +14,7 @@
 #include "core/component.h"
 #include "core/config.h"
 #include "core/exporter_helper.h"
-
-/* configtls client settings. Keys the gRPC core C API cannot express (versions, cipher suites,
- * curves, reload) are accepted so Collector configs load, and ignored with a warning. */
-struct otlp_tls_config {
-    bool insecure;                 /* plaintext; false (the Collector default) = TLS */
-    bool insecure_skip_verify;     /* TLS without verifying the server certificate */
-    char *ca_file, *ca_pem;        /* roots; none = the system's */
-    char *cert_file, *cert_pem;    /* client certificate (mTLS) */
-    char *key_file, *key_pem;
-    char *server_name_override;    /* name checked against the server certificate */
-    bool include_system_ca_certs_pool;
-    char *min_version, *max_version;
-    struct config_str_list cipher_suites;
-    struct config_str_list curve_preferences;
-    int64_t reload_interval;
-};
+#include "core/tls_config.h"
 
 struct otlp_keepalive_config {
     int64_t time;                  /* ns between pings on an idle connection; 0 = gRPC default */
@@ -39,7 +24,7 @@ struct otlp_keepalive_config {
 
 struct otlp_exporter_config {
     char *endpoint;                /* host:port; http://, https:// and dns:/// prefixes allowed */
-    struct otlp_tls_config tls;
+    struct tls_client_config tls;  /* gRPC core ignores versions, ciphers, curves, reloading */
     struct config_kv_list headers; /* sent as gRPC metadata on every call (keys lowercased) */
     char *compression;             /* "gzip" (default), "none" or "" */
     int64_t timeout;               /* ns per attempt; 0 = no per-attempt deadline */

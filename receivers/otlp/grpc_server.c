@@ -13,7 +13,6 @@
 #include <grpc/grpc_security.h>
 #include <grpc/slice.h>
 #include <grpc/status.h>
-#include <grpc/support/log.h>
 #include <grpc/support/time.h>
 #include <limits.h>
 #include <pthread.h>
@@ -24,6 +23,7 @@
 
 #include "core/component.h"
 #include "core/log.h"
+#include "core/tls_config.h"
 #include "google/protobuf/any.pb-c.h"
 #include "google/protobuf/duration.pb-c.h"
 #include "google/rpc/status.pb-c.h"
@@ -75,22 +75,6 @@ struct gs_call {
     size_t ntrailer;
     int cancelled;
 };
-
-/* ---- logging ---------------------------------------------------------------------------------- */
-
-static void gs_log(gpr_log_func_args *a)
-{
-    /* gRPC's ERROR lines include things a client did wrong (bad metadata, reset streams): worth a
-     * warning, not an error of ours. */
-    enum log_level lv = a->severity == GPR_LOG_SEVERITY_ERROR ? LOG_WARN
-                        : a->severity == GPR_LOG_SEVERITY_INFO ? LOG_INFO : LOG_DEBUG;
-    if (log_enabled(lv))
-        log_write(lv, "grpc", "%s", a->message);
-}
-
-static pthread_once_t gs_log_once = PTHREAD_ONCE_INIT;
-static void gs_log_install(void) { gpr_set_log_function(gs_log); }
-void otlp_grpc_route_logs(void) { pthread_once(&gs_log_once, gs_log_install); }
 
 /* ---- accounting of tags on worker queues ------------------------------------------------------ */
 
@@ -343,69 +327,17 @@ static void *worker_main(void *arg)
 
 /* ---- set-up ----------------------------------------------------------------------------------- */
 
-static char *read_file(const char *path, struct error *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        error_set(err, "cannot read %s: %m", path);
-        return NULL;
-    }
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t r = fread(buf + n, 1, cap - n - 1, f);
-        n += r;
-        if (n < cap - 1)
-            break;
-        char *nb = cap < (64u << 20) ? realloc(buf, cap * 2) : NULL;
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    bool bad = ferror(f);
-    fclose(f);
-    if (!buf || bad) {
-        free(buf);
-        error_set(err, "cannot read %s", path);
-        return NULL;
-    }
-    buf[n] = '\0';
-    return buf;
-}
-
-/* PEM text from an inline value or a file; NULL (no error) when neither is set. */
-static char *pem_of(const char *pem, const char *file, bool *failed, struct error *err)
-{
-    if (pem && *pem) {
-        char *p = strdup(pem);
-        if (!p) {
-            *failed = true;
-            error_set(err, "out of memory");
-        }
-        return p;
-    }
-    if (file && *file) {
-        char *p = read_file(file, err);
-        if (!p)
-            *failed = true;
-        return p;
-    }
-    return NULL;
-}
-
 static grpc_server_credentials *make_credentials(const struct otlp_grpc_config *cfg, struct error *err)
 {
     if (!cfg->has_tls)
         return grpc_insecure_server_credentials_create();
-    const struct otlp_tls_config *t = &cfg->tls;
-    bool failed = false;
-    char *cert = pem_of(t->cert_pem, t->cert_file, &failed, err);
-    char *key = failed ? NULL : pem_of(t->key_pem, t->key_file, &failed, err);
-    char *ca = failed ? NULL : pem_of(NULL, t->client_ca_file, &failed, err);
+    const struct tls_server_config *t = &cfg->tls;
+    char *cert = tls_pem(t->base.cert_pem, t->base.cert_file, err);
+    bool failed = !cert && err->msg[0];
+    char *key = failed ? NULL : tls_pem(t->base.key_pem, t->base.key_file, err);
+    failed = failed || (!key && err->msg[0]);
+    char *ca = failed ? NULL : tls_pem(NULL, t->client_ca_file, err);
+    failed = failed || (!ca && err->msg[0]);
     grpc_server_credentials *cr = NULL;
     if (!failed && (!cert || !key))
         error_set(err, "protocols.grpc.tls: certificate and key are required");
@@ -419,10 +351,8 @@ static grpc_server_credentials *make_credentials(const struct otlp_grpc_config *
         if (!cr)
             error_set(err, "protocols.grpc.tls: gRPC refused the certificate or key");
     }
-    if (key)
-        memset(key, 0, strlen(key));
     free(cert);
-    free(key);
+    tls_pem_free(key);
     free(ca);
     return cr;
 }

@@ -7,7 +7,6 @@
  * rejected count) to the sender's status; gRPC mechanics live in grpc_server.c. */
 #include "receivers/otlp/otlp_receiver.h"
 
-#include <grpc/grpc.h>
 #include <grpc/status.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -19,6 +18,7 @@
 #include "core/batch.h"
 #include "core/component.h"
 #include "core/config.h"
+#include "core/grpc_common.h"
 #include "core/log.h"
 #include "core/telemetry.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
@@ -26,37 +26,6 @@
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 
 /* ---- config tables (keys and defaults as the Collector's otlpreceiver) ------------------------ */
-
-#define TLS_FIELDS(T)                                                                              \
-    {.name = "ca_file", .type = CFG_STRING, .offset = offsetof(T, ca_file),                       \
-     .doc = "CA bundle (accepted; a server verifies clients with client_ca_file)"},                \
-    {.name = "ca_pem", .type = CFG_STRING, .offset = offsetof(T, ca_pem), .doc = "CA bundle, inline PEM"}, \
-    {.name = "cert_file", .type = CFG_STRING, .offset = offsetof(T, cert_file),                   \
-     .doc = "server certificate chain (PEM file)"},                                                \
-    {.name = "cert_pem", .type = CFG_STRING, .offset = offsetof(T, cert_pem),                     \
-     .doc = "server certificate chain, inline PEM"},                                               \
-    {.name = "key_file", .type = CFG_STRING, .offset = offsetof(T, key_file),                     \
-     .doc = "server private key (PEM file)"},                                                      \
-    {.name = "key_pem", .type = CFG_STRING, .offset = offsetof(T, key_pem),                       \
-     .doc = "server private key, inline PEM"},                                                     \
-    {.name = "client_ca_file", .type = CFG_STRING, .offset = offsetof(T, client_ca_file),         \
-     .doc = "CA that client certificates must chain to; set = mutual TLS required"},               \
-    {.name = "client_ca_file_reload", .type = CFG_BOOL, .offset = offsetof(T, client_ca_file_reload), \
-     .def = "false", .doc = "reload client_ca_file on change (not supported: must be false)"},     \
-    {.name = "include_system_ca_certs_pool", .type = CFG_BOOL,                                     \
-     .offset = offsetof(T, include_system_ca_certs_pool), .def = "false",                          \
-     .doc = "accepted for compatibility; no effect on a server"},                                  \
-    {.name = "min_version", .type = CFG_STRING, .offset = offsetof(T, min_version), .def = "1.2", \
-     .doc = "minimum TLS version; only 1.2 (gRPC core has no other setting)"},                              \
-    {.name = "max_version", .type = CFG_STRING, .offset = offsetof(T, max_version),               \
-     .doc = "maximum TLS version; empty or 1.3"},                                                  \
-    {.name = "cipher_suites", .type = CFG_STRING_LIST, .offset = offsetof(T, cipher_suites),      \
-     .doc = "not supported by gRPC core: must be empty"},                                          \
-    {.name = "reload_interval", .type = CFG_DURATION, .offset = offsetof(T, reload_interval),     \
-     .doc = "certificate reload interval (not supported: must be 0)"},                            \
-    {.name = NULL}
-
-static const struct config_field tls_fields[] = {TLS_FIELDS(struct otlp_tls_config)};
 
 static const struct config_field ka_server_fields[] = {
     {.name = "max_connection_idle", .type = CFG_DURATION,
@@ -119,7 +88,7 @@ static const struct config_field grpc_fields[] = {
     {.name = "keepalive", .type = CFG_SECTION, .offset = offsetof(struct otlp_grpc_config, keepalive),
      .sub = keepalive_fields, .doc = "connection keepalive and age limits"},
     {.name = "tls", .type = CFG_PRESENCE, .offset = offsetof(struct otlp_grpc_config, tls),
-     .present_offset = offsetof(struct otlp_grpc_config, has_tls), .sub = tls_fields,
+     .present_offset = offsetof(struct otlp_grpc_config, has_tls), .sub = tls_server_fields,
      .doc = "serve TLS (absent = plaintext)"},
     {.name = "num_threads", .type = CFG_INT, .offset = offsetof(struct otlp_grpc_config, num_threads),
      .def = "2", .min = 1, .max = 64,
@@ -175,7 +144,7 @@ static const struct config_field http_fields[] = {
      .offset = offsetof(struct otlp_http_config, keep_alives_enabled), .def = "true",
      .doc = "HTTP keep-alive"},
     {.name = "tls", .type = CFG_PRESENCE, .offset = offsetof(struct otlp_http_config, tls),
-     .present_offset = offsetof(struct otlp_http_config, has_tls), .sub = tls_fields,
+     .present_offset = offsetof(struct otlp_http_config, has_tls), .sub = tls_server_fields,
      .doc = "serve HTTPS (absent = plaintext)"},
     {.name = NULL},
 };
@@ -196,29 +165,26 @@ static const struct config_field otlp_receiver_fields[] = {
     {.name = NULL},
 };
 
-bool otlp_tls_configured(const struct otlp_tls_config *tls)
+/* What gRPC core 1.51's server credentials cannot do (see grpc_server.c: one key pair, an optional
+ * client CA, no version, cipher or curve settings, no reloading), refused rather than ignored so a
+ * config never looks more secure than the server it runs. `where` is the tls section's path. */
+static int validate_tls(const char *where, const struct tls_server_config *t, struct error *err)
 {
-    return (tls->cert_file && *tls->cert_file) || (tls->cert_pem && *tls->cert_pem) ||
-           (tls->key_file && *tls->key_file) || (tls->key_pem && *tls->key_pem);
-}
-
-static int validate_tls(const char *where, const struct otlp_tls_config *t, struct error *err)
-{
-    bool cert = (t->cert_file && *t->cert_file) || (t->cert_pem && *t->cert_pem);
-    bool key = (t->key_file && *t->key_file) || (t->key_pem && *t->key_pem);
-    if (!cert || !key)
-        return error_set(err, "%s.tls: a server needs cert_file (or cert_pem) and key_file (or key_pem)",
-                         where);
-    if (t->min_version && *t->min_version && strcmp(t->min_version, "1.2") != 0)
-        return error_set(err, "%s.tls.min_version: \"%s\" is not supported (gRPC core allows TLS 1.2 "
-                         "and 1.3; use 1.2)", where, t->min_version);
-    if (t->max_version && *t->max_version && strcmp(t->max_version, "1.3") != 0)
-        return error_set(err, "%s.tls.max_version: \"%s\" is not supported (use 1.3 or leave empty)",
-                         where, t->max_version);
-    if (t->cipher_suites.n)
-        return error_set(err, "%s.tls.cipher_suites: not supported by gRPC core; leave empty", where);
-    if (t->reload_interval || t->client_ca_file_reload)
-        return error_set(err, "%s.tls: certificate reloading is not supported", where);
+    if (tls_server_validate(t, where, err))
+        return -1;
+    const struct tls_config *b = &t->base;
+    if (tls_set(b->min_version) && strcmp(b->min_version, "1.2") != 0)
+        return error_set(err, "%s.min_version: \"%s\" is not supported (gRPC core allows TLS 1.2 "
+                         "and 1.3; use 1.2)", where, b->min_version);
+    if (tls_set(b->max_version) && strcmp(b->max_version, "1.3") != 0)
+        return error_set(err, "%s.max_version: \"%s\" is not supported (use 1.3 or leave empty)",
+                         where, b->max_version);
+    if (b->cipher_suites.n)
+        return error_set(err, "%s.cipher_suites: not supported by gRPC core; leave empty", where);
+    if (b->curve_preferences.n)
+        return error_set(err, "%s.curve_preferences: not supported by gRPC core; leave empty", where);
+    if (b->reload_interval || t->client_ca_file_reload)
+        return error_set(err, "%s: certificate reloading is not supported", where);
     return 0;
 }
 
@@ -244,14 +210,14 @@ static int otlp_receiver_validate(const void *cfgp, struct error *err)
         if (strcmp(t, "tcp") && strcmp(t, "tcp4") && strcmp(t, "tcp6") && strcmp(t, "unix"))
             return error_set(err, "protocols.grpc.transport: \"%s\" is not supported; expected tcp, "
                              "tcp4, tcp6 or unix", t);
-        if (g->has_tls && validate_tls("protocols.grpc", &g->tls, err))
+        if (g->has_tls && validate_tls("protocols.grpc.tls", &g->tls, err))
             return -1;
     }
     if (p->has_http) {
         const struct otlp_http_config *h = &p->http;
         if (h->max_request_body_size < 0)
             return error_set(err, "protocols.http.max_request_body_size: must be >= 0");
-        if (h->has_tls && validate_tls("protocols.http", &h->tls, err))
+        if (h->has_tls && validate_tls("protocols.http.tls", &h->tls, err))
             return -1;
     }
     return 0;
@@ -310,8 +276,7 @@ static void *otlp_receiver_create(const void *cfgp, const struct component_env *
         r->malformed = telemetry_counter(env->telemetry, "llmotlp_receiver_malformed_requests", labels,
                                          "Requests refused as malformed (items not countable).");
     }
-    otlp_grpc_route_logs();
-    grpc_init(); /* ref-counted; paired with grpc_shutdown in destroy */
+    grpc_common_init(); /* ref-counted; paired with grpc_common_shutdown in destroy */
     return r;
 }
 
@@ -500,7 +465,7 @@ static void otlp_receiver_destroy(void *self)
     if (!r)
         return;
     otlp_grpc_server_free(r->grpc);
-    grpc_shutdown();
+    grpc_common_shutdown();
     free(r->id);
     free(r->log_name);
     free(r);

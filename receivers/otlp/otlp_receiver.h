@@ -15,20 +15,9 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "core/otlp.h"
+#include "core/tls_config.h"
 
 /* ---- config ----------------------------------------------------------------------------------- */
-
-struct otlp_tls_config {            /* the Collector's configtls.ServerConfig */
-    char *ca_file, *ca_pem;
-    char *cert_file, *cert_pem;
-    char *key_file, *key_pem;
-    char *client_ca_file;
-    bool client_ca_file_reload;
-    bool include_system_ca_certs_pool;
-    char *min_version, *max_version;
-    struct config_str_list cipher_suites;
-    int64_t reload_interval;        /* ns */
-};
 
 struct otlp_keepalive_config {
     struct {
@@ -50,7 +39,7 @@ struct otlp_grpc_config {
     int64_t write_buffer_size;
     bool include_metadata;
     struct otlp_keepalive_config keepalive;
-    struct otlp_tls_config tls;
+    struct tls_server_config tls;
     bool has_tls;                   /* `tls:` key present */
     int64_t num_threads;            /* worker threads, each with its own completion queue */
 };
@@ -71,7 +60,7 @@ struct otlp_http_config {
     struct config_str_list compression_algorithms;
     int64_t read_timeout, read_header_timeout, write_timeout, idle_timeout; /* ns */
     bool keep_alives_enabled;
-    struct otlp_tls_config tls;
+    struct tls_server_config tls;
     bool has_tls;
 };
 
@@ -85,9 +74,6 @@ struct otlp_protocols_config {
 struct otlp_receiver_config {
     struct otlp_protocols_config protocols;
 };
-
-/* Whether a TLS section asks for TLS at all (any certificate or key set). */
-bool otlp_tls_configured(const struct otlp_tls_config *tls);
 
 /* ---- receiver accessors (tests) --------------------------------------------------------------- */
 
@@ -121,8 +107,8 @@ struct otlp_grpc_server;
 
 /* Builds and starts a server for `cfg`, serving Export of the signals whose bit is set in
  * `signals` (1 << SIGNAL_x) through `fn`; calls of other signals are answered UNIMPLEMENTED
- * "no pipeline for <signal>". `log_name` must outlive the server. Needs grpc_init() done by the
- * caller. NULL with err ("cannot listen on <endpoint>", ...) on failure. */
+ * "no pipeline for <signal>". `log_name` must outlive the server. Needs grpc_common_init() done by
+ * the caller. NULL with err ("cannot listen on <endpoint>", ...) on failure. */
 struct otlp_grpc_server *otlp_grpc_server_start(const struct otlp_grpc_config *cfg, unsigned signals,
                                                 otlp_export_fn fn, void *user,
                                                 const char *log_name, struct error *err);
@@ -132,8 +118,5 @@ int otlp_grpc_server_port(const struct otlp_grpc_server *s);
 void otlp_grpc_server_shutdown(struct otlp_grpc_server *s, int64_t deadline_ns);
 /* Shuts down (immediately) if not done, and frees. NULL is fine. */
 void otlp_grpc_server_free(struct otlp_grpc_server *s);
-
-/* Routes gRPC's own log lines through core/log.h under the name "grpc". Once per process. */
-void otlp_grpc_route_logs(void);
 
 #endif

@@ -1,0 +1,15 @@
+/* grpc_common.h — process-wide gRPC core set-up shared by every gRPC component: gRPC's own log
+ * lines are routed through core/log.h (under the name "grpc") before the library is initialised.
+ *
+ * Thread-safety: both functions may be called from any thread; the log routing is installed once
+ * per process. Each grpc_common_init() must be paired with one grpc_common_shutdown() (gRPC core
+ * counts them; the library really shuts down at the last one). */
+#ifndef LLMOTLP_GRPC_COMMON_H
+#define LLMOTLP_GRPC_COMMON_H
+
+/* Installs the log routing (first call only), then grpc_init(). */
+void grpc_common_init(void);
+/* grpc_shutdown(): drops one reference taken by grpc_common_init(). */
+void grpc_common_shutdown(void);
+
+#endif

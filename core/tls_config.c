@@ -1,0 +1,174 @@
+/* tls_config.c — the Collector's configtls keys, the PEM loader and the stack-independent checks.
+ *
+ * The one idea: the keys both roles share are written once (TLS_CONFIG_FIELDS) and placed into
+ * each role's table through the embedded struct tls_config, so a key added to configtls.Config
+ * is added to clients and servers alike. */
+#include "core/tls_config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- field tables ----------------------------------------------------------------------------- */
+
+#define TLS_CONFIG_FIELDS(T, ca_doc, own_doc)                                                      \
+    {.name = "ca_file", .type = CFG_STRING, .offset = offsetof(T, base.ca_file),                  \
+     .doc = ca_doc},                                                                               \
+    {.name = "ca_pem", .type = CFG_STRING, .offset = offsetof(T, base.ca_pem),                    \
+     .doc = "the same, inline PEM"},                                                               \
+    {.name = "cert_file", .type = CFG_STRING, .offset = offsetof(T, base.cert_file),              \
+     .doc = own_doc " certificate chain (PEM file)"},                                              \
+    {.name = "cert_pem", .type = CFG_STRING, .offset = offsetof(T, base.cert_pem),                \
+     .doc = "the same, inline PEM"},                                                               \
+    {.name = "key_file", .type = CFG_STRING, .offset = offsetof(T, base.key_file),                \
+     .doc = own_doc " private key (PEM file)"},                                                    \
+    {.name = "key_pem", .type = CFG_STRING, .offset = offsetof(T, base.key_pem),                  \
+     .doc = "the same, inline PEM"},                                                               \
+    {.name = "include_system_ca_certs_pool", .type = CFG_BOOL,                                     \
+     .offset = offsetof(T, base.include_system_ca_certs_pool), .def = "false",                     \
+     .doc = "add the system roots to ca_file/ca_pem"},                                             \
+    {.name = "min_version", .type = CFG_STRING, .offset = offsetof(T, base.min_version),          \
+     .doc = "minimum TLS version (empty = 1.2)"},                                                  \
+    {.name = "max_version", .type = CFG_STRING, .offset = offsetof(T, base.max_version),          \
+     .doc = "maximum TLS version (empty = the highest known)"},                                    \
+    {.name = "cipher_suites", .type = CFG_STRING_LIST, .offset = offsetof(T, base.cipher_suites), \
+     .doc = "TLS 1.2 cipher suites allowed (empty = the stack's defaults)"},                       \
+    {.name = "curve_preferences", .type = CFG_STRING_LIST,                                         \
+     .offset = offsetof(T, base.curve_preferences),                                                \
+     .doc = "key exchange curves, in order of preference"},                                        \
+    {.name = "reload_interval", .type = CFG_DURATION, .offset = offsetof(T, base.reload_interval), \
+     .doc = "re-read certificates this often (0 = once, at start)"}
+
+const struct config_field tls_client_fields[] = {
+    {.name = "insecure", .type = CFG_BOOL, .offset = offsetof(struct tls_client_config, insecure),
+     .def = "false", .doc = "plaintext connection (no TLS)"},
+    {.name = "insecure_skip_verify", .type = CFG_BOOL,
+     .offset = offsetof(struct tls_client_config, insecure_skip_verify), .def = "false",
+     .doc = "TLS without verifying the server certificate"},
+    TLS_CONFIG_FIELDS(struct tls_client_config,
+                      "PEM file of the CAs that sign the server certificate (default: system roots)",
+                      "client (mutual TLS)"),
+    {.name = "server_name_override", .type = CFG_STRING,
+     .offset = offsetof(struct tls_client_config, server_name_override),
+     .doc = "name expected in the server certificate instead of the endpoint's host"},
+    {.name = NULL},
+};
+
+const struct config_field tls_server_fields[] = {
+    TLS_CONFIG_FIELDS(struct tls_server_config,
+                      "CA bundle (accepted; a server verifies clients with client_ca_file)",
+                      "server"),
+    {.name = "client_ca_file", .type = CFG_STRING,
+     .offset = offsetof(struct tls_server_config, client_ca_file),
+     .doc = "CA that client certificates must chain to; set = mutual TLS required"},
+    {.name = "client_ca_file_reload", .type = CFG_BOOL,
+     .offset = offsetof(struct tls_server_config, client_ca_file_reload), .def = "false",
+     .doc = "reload client_ca_file when it changes"},
+    {.name = NULL},
+};
+
+/* ---- PEM loading ------------------------------------------------------------------------------ */
+
+char *tls_read_file(const char *path, size_t max_bytes, struct error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        error_set(err, "cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    bool too_big = false;
+    while (buf) {
+        if (n + 1 >= cap) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t r = fread(buf + n, 1, cap - n - 1, f);
+        n += r;
+        if (n > max_bytes) {
+            too_big = true;
+            break;
+        }
+        if (r == 0)
+            break;
+    }
+    int bad = ferror(f) ? errno : 0;
+    fclose(f);
+    if (!buf || bad || too_big) {
+        free(buf);
+        if (too_big)
+            error_set(err, "%s: larger than %zu bytes", path, max_bytes);
+        else if (bad)
+            error_set(err, "cannot read %s: %s", path, strerror(bad));
+        else
+            error_set(err, "cannot read %s: out of memory", path);
+        return NULL;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+char *tls_pem(const char *pem, const char *file, struct error *err)
+{
+    error_clear(err);
+    if (tls_set(pem)) {
+        char *p = strdup(pem);
+        if (!p)
+            error_set(err, "out of memory");
+        return p;
+    }
+    if (tls_set(file))
+        return tls_read_file(file, TLS_PEM_MAX_BYTES, err);
+    return NULL;
+}
+
+void tls_pem_free(char *pem)
+{
+    if (!pem)
+        return;
+    /* volatile so the wipe of a freed buffer is not optimised away */
+    for (volatile char *p = pem; *p; p++)
+        *p = 0;
+    free(pem);
+}
+
+/* ---- checks ----------------------------------------------------------------------------------- */
+
+static int check_sources(const struct tls_config *c, const char *where, struct error *err)
+{
+    if (tls_set(c->ca_file) && tls_set(c->ca_pem))
+        return error_set(err, "%s: set ca_file or ca_pem, not both", where);
+    if (tls_set(c->cert_file) && tls_set(c->cert_pem))
+        return error_set(err, "%s: set cert_file or cert_pem, not both", where);
+    if (tls_set(c->key_file) && tls_set(c->key_pem))
+        return error_set(err, "%s: set key_file or key_pem, not both", where);
+    return 0;
+}
+
+static bool has_cert(const struct tls_config *c) { return tls_set(c->cert_file) || tls_set(c->cert_pem); }
+static bool has_key(const struct tls_config *c) { return tls_set(c->key_file) || tls_set(c->key_pem); }
+
+int tls_client_validate(const struct tls_client_config *t, const char *where, struct error *err)
+{
+    if (check_sources(&t->base, where, err))
+        return -1;
+    if (has_cert(&t->base) != has_key(&t->base))
+        return error_set(err, "%s: a client certificate needs both a certificate and a key", where);
+    return 0;
+}
+
+int tls_server_validate(const struct tls_server_config *t, const char *where, struct error *err)
+{
+    if (!has_cert(&t->base) || !has_key(&t->base))
+        return error_set(err, "%s: a server needs cert_file (or cert_pem) and key_file (or key_pem)",
+                         where);
+    return check_sources(&t->base, where, err);
+}
