@@ -126,6 +126,8 @@ echo "spans/s $D_RATE; sink $(calc "$D_SINK_CPU / ($D_SENT / 1e6)") CPU-s/M span
 echo "== passthrough loadgen -> llmotlp -> sink (${SECONDS_RUN}s, concurrency $CONC, $SPANS spans/request)"
 start_sink pass
 RPORT=$(free_port)
+MPORT=$(free_port)   # own /metrics: never the default :8888, which another run may hold
+while [ "$MPORT" = "$RPORT" ] || [ "$MPORT" = "$SINK_PORT" ]; do MPORT=$(free_port); done
 cat >"$TMP/config.yaml" <<EOF
 receivers:
   otlp:
@@ -145,6 +147,8 @@ service:
   telemetry:
     logs:
       level: warn
+    metrics:
+      address: 127.0.0.1:$MPORT
   pipelines:
     traces:
       receivers: [otlp]

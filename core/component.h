@@ -9,6 +9,7 @@
 #ifndef LLMOTLP_COMPONENT_H
 #define LLMOTLP_COMPONENT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,6 +48,12 @@ enum component_kind {
 const char *component_kind_name(enum component_kind k);        /* "receiver" ... */
 const char *component_kind_section(enum component_kind k);     /* "receivers" ... */
 
+/* The service's life-cycle state, as extensions see it through component_env.service_state:
+ * STARTING until every component has started, READY while running, STOPPING from the first
+ * step of shutdown on (extensions stop last, so a health check answers "not available" while
+ * receivers and exporters drain). */
+enum service_state { SERVICE_STARTING = 0, SERVICE_READY = 1, SERVICE_STOPPING = 2 };
+
 /* What the service gives a component at create time; valid until destroy. */
 struct component_env {
     const char *id;                 /* "type" or "type/name" */
@@ -58,6 +65,9 @@ struct component_env {
     enum signal signal;
     /* Connectors: which output signals are wired (also visible as next[] != NULL). */
     struct telemetry *telemetry;    /* own metrics registry */
+    /* enum service_state, updated by the service; read with atomic_load from any thread. Never
+     * NULL when created by the service; may be NULL when a test creates a component directly. */
+    const _Atomic int *service_state;
 };
 
 struct component_factory {

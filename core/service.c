@@ -13,6 +13,7 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -23,9 +24,11 @@
 #include "core/fanout.h"
 #include "core/log.h"
 #include "core/otlp.h"
+#include "core/telemetry_server.h"
 
 #define SERVICE_LOG "service"
 #define DEFAULT_SHUTDOWN_TIMEOUT_NS (10 * (int64_t)1000000000)
+#define DEFAULT_METRICS_ADDRESS "0.0.0.0:8888"
 
 /* ---- small vector of pointers ---------------------------------------------------------------- */
 
@@ -90,8 +93,9 @@ struct instance {
     bool started;
 };
 
-/* service.telemetry, as the Collector spells it. Only logs.level acts; the rest is accepted so
- * that a Collector config loads unchanged. */
+/* service.telemetry, as the Collector spells it. logs.level and the metrics endpoint (level,
+ * address, the first pull/prometheus reader) act; the rest is accepted so that a Collector
+ * config loads unchanged. */
 struct tel_logs {
     char *level;
     int encoding;
@@ -190,6 +194,9 @@ struct service {
     struct telemetry *telemetry;
     struct tel_cfg tcfg;
     bool tcfg_bound;
+    char *metrics_endpoint;                /* host:port of /metrics; NULL = not served */
+    struct telemetry_server *tserver;
+    _Atomic int state;                     /* enum service_state, read by extensions */
     int64_t shutdown_timeout_ns;
     /* built */
     struct ptrvec extensions, exporters, processors, connectors, receivers; /* struct instance * */
@@ -423,6 +430,8 @@ static int load_section(struct service *s, enum component_kind kind, const struc
 
 /* ---- loading: service ------------------------------------------------------------------------ */
 
+static int load_metrics_endpoint(struct service *s, struct error *err);
+
 static int load_telemetry(struct service *s, const struct cnode *tel, struct error *err)
 {
     s->tcfg_bound = true;
@@ -435,7 +444,61 @@ static int load_telemetry(struct service *s, const struct cnode *tel, struct err
                               "info, warn or error", s->tcfg.logs.level);
     }
     log_set_level((enum log_level)lvl);
-    return 0;
+    return load_metrics_endpoint(s, err);
+}
+
+/* The Prometheus endpoint of service.telemetry.metrics: none at level none; else the first
+ * `readers: [{pull: {exporter: {prometheus: {host, port}}}}]` (the newer form; host defaults to
+ * localhost and port to 9464, as in the OpenTelemetry config schema); else `address`, whose
+ * default is 0.0.0.0:8888. Readers given without a pull/prometheus one mean no endpoint, as in
+ * the Collector, where readers replace the default one. */
+static int load_metrics_endpoint(struct service *s, struct error *err)
+{
+    const struct tel_metrics *m = &s->tcfg.metrics;
+    if (m->level == 0)
+        return 0;
+    const struct cnode *rd = m->readers;
+    if (rd && rd->kind != CNODE_NULL) {
+        if (rd->kind != CNODE_SEQ)
+            return err_at(err, rd, "service.telemetry.metrics.readers must be a list of readers "
+                                   "(- pull: ... or - periodic: ...)");
+        for (size_t i = 0; i < rd->n; i++) {
+            const struct cnode *it = rd->items[i];
+            if (it->kind != CNODE_MAP)
+                return err_at(err, it, "service.telemetry.metrics.readers: expected a map with "
+                                       "'pull' or 'periodic'");
+            const struct cnode *pull = cnode_get(it, "pull");
+            const struct cnode *prom = cnode_get(cnode_get(pull, "exporter"), "prometheus");
+            if (!prom) {
+                add_warning(s, it, "service.telemetry.metrics.readers: only pull readers with a "
+                                   "prometheus exporter are supported; this reader is ignored");
+                continue;
+            }
+            if (s->metrics_endpoint) {
+                add_warning(s, it, "service.telemetry.metrics.readers: only the first prometheus "
+                                   "reader is served; this one is ignored");
+                continue;
+            }
+            if (prom->kind != CNODE_MAP && prom->kind != CNODE_NULL)
+                return err_at(err, prom, "prometheus reader: expected a map with host and port");
+            const struct cnode *host = cnode_get(prom, "host"), *port = cnode_get(prom, "port");
+            if (host && host->kind != CNODE_SCALAR)
+                return err_at(err, host, "prometheus reader: host must be a string");
+            int64_t p = 9464;
+            if (port && (port->kind != CNODE_SCALAR || config_parse_int(port->value, &p) != 0 ||
+                         p < 0 || p > 65535))
+                return err_at(err, port, "prometheus reader: port must be a number from 0 to "
+                                         "65535");
+            if (asprintf(&s->metrics_endpoint, "%s:%lld", host ? host->value : "localhost",
+                         (long long)p) < 0) {
+                s->metrics_endpoint = NULL;
+                return error_set(err, "out of memory");
+            }
+        }
+        return 0;
+    }
+    s->metrics_endpoint = strdup(m->address ? m->address : DEFAULT_METRICS_ADDRESS);
+    return s->metrics_endpoint ? 0 : error_set(err, "out of memory");
 }
 
 static int load_service_extensions(struct service *s, const struct cnode *list, struct error *err)
@@ -947,6 +1010,7 @@ static struct instance *instance_create(struct service *s, struct ptrvec *list, 
         .log_name = in->log_name,
         .signal = sig,
         .telemetry = s->telemetry,
+        .service_state = &s->state,
     };
     for (int i = 0; i < SIGNAL_COUNT; i++)
         env.next[i] = next ? next[i] : NULL;
@@ -1130,6 +1194,17 @@ int service_start(struct service *s, struct error *err)
 {
     if (s->built)
         return error_set(err, "service already started");
+    /* Own telemetry first, as the Collector does: a busy metrics port fails the start before
+     * any component opened anything. */
+    if (s->metrics_endpoint) {
+        s->tserver = telemetry_server_start(s->metrics_endpoint, s->telemetry, err);
+        if (!s->tserver) {
+            error_prefix(err, "service.telemetry.metrics: ");
+            return -1;
+        }
+        log_info(SERVICE_LOG, "own metrics at http://%s/metrics (port %u)", s->metrics_endpoint,
+                 (unsigned)telemetry_server_port(s->tserver));
+    }
     if (service_build(s, err) != 0)
         return -1;
     s->started = true;
@@ -1143,6 +1218,7 @@ int service_start(struct service *s, struct error *err)
             return -1;
         }
     }
+    atomic_store(&s->state, SERVICE_READY);
     return 0;
 }
 
@@ -1168,6 +1244,7 @@ void service_shutdown(struct service *s, int64_t deadline_ns)
     if (!s || !s->started || s->shut_down)
         return;
     s->shut_down = true;
+    atomic_store(&s->state, SERVICE_STOPPING);
     stop_list(&s->receivers, deadline_ns);
     /* Upstream pipelines first: before a pipeline's processors flush, every connector feeding
      * it has flushed, and it was fed by pipelines already stopped. */
@@ -1186,6 +1263,9 @@ void service_shutdown(struct service *s, int64_t deadline_ns)
     stop_list(&s->processors, deadline_ns);
     stop_list(&s->exporters, deadline_ns);
     stop_list(&s->extensions, deadline_ns);
+    /* last, so a scrape during the drain still sees the counters move */
+    telemetry_server_stop(s->tserver);
+    s->tserver = NULL;
 }
 
 static void destroy_list(struct ptrvec *list)
@@ -1206,6 +1286,8 @@ void service_free(struct service *s)
         return;
     if (s->started && !s->shut_down)
         service_shutdown(s, clock_now_ns() + s->shutdown_timeout_ns);
+    telemetry_server_stop(s->tserver); /* started, then the build failed */
+    s->tserver = NULL;
     destroy_list(&s->receivers);
     destroy_list(&s->connectors);
     destroy_list(&s->processors);
@@ -1241,6 +1323,7 @@ void service_free(struct service *s)
     for (size_t i = 0; i < s->warnings.n; i++)
         free(s->warnings.v[i]);
     ptrvec_free(&s->warnings);
+    free(s->metrics_endpoint);
     if (s->telemetry)
         telemetry_free(s->telemetry);
     cnode_free(s->root);
@@ -1252,6 +1335,26 @@ void service_free(struct service *s)
 struct telemetry *service_telemetry(struct service *s)
 {
     return s->telemetry;
+}
+
+uint16_t service_metrics_port(const struct service *s)
+{
+    return s ? telemetry_server_port(s->tserver) : 0;
+}
+
+const char *service_metrics_endpoint(const struct service *s)
+{
+    return s ? s->metrics_endpoint : NULL;
+}
+
+void *service_extension(struct service *s, const char *id)
+{
+    for (size_t i = 0; i < s->extensions.n; i++) {
+        struct instance *in = s->extensions.v[i];
+        if (strcmp(in->def->id, id) == 0)
+            return in->self;
+    }
+    return NULL;
 }
 
 int64_t service_shutdown_timeout_ns(const struct service *s)

@@ -39,6 +39,16 @@ struct telemetry *service_telemetry(struct service *s);
  * default of 10 s unless LLMOTLP_SHUTDOWN_TIMEOUT says otherwise). */
 int64_t service_shutdown_timeout_ns(const struct service *s);
 
+/* Own metrics (service.telemetry.metrics): the endpoint from config ("host:port", NULL when
+ * level is none or no prometheus reader is configured), and the port bound once started (0 when
+ * not serving; the kernel's choice when the endpoint said port 0). */
+const char *service_metrics_endpoint(const struct service *s);
+uint16_t service_metrics_port(const struct service *s);
+
+/* Test hook: the instance of extension `id` created by the factory (the `self` its functions
+ * take); NULL before service_start or if the extension is not enabled. */
+void *service_extension(struct service *s, const char *id);
+
 /* Introspection for tests and `validate`: pipelines and the components they use. */
 size_t service_pipeline_count(const struct service *s);
 /* Writes a description of pipeline i: "traces/x: [otlp] -> [batch] -> [debug, otlp/2]". */

@@ -2,7 +2,9 @@
  * cell that never moves, so hot paths update without the lock. */
 #include "core/telemetry.h"
 
+#include <ctype.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,25 +115,148 @@ int64_t telemetry_value(struct telemetry *t, const char *name, const char *label
     return v;
 }
 
+/* ---- exposition ---------------------------------------------------------------------------- */
+
+static bool name_ok(const char *n)
+{
+    if (!(isalpha((unsigned char)n[0]) || n[0] == '_' || n[0] == ':'))
+        return false;
+    for (const char *p = n + 1; *p; p++)
+        if (!(isalnum((unsigned char)*p) || *p == '_' || *p == ':'))
+            return false;
+    return true;
+}
+
+/* Length of a label name at p, 0 if none. */
+static size_t label_name_len(const char *p)
+{
+    if (!(isalpha((unsigned char)p[0]) || p[0] == '_'))
+        return 0;
+    size_t n = 1;
+    while (isalnum((unsigned char)p[n]) || p[n] == '_')
+        n++;
+    return n;
+}
+
+/* A quote at q-1 closes a value when what follows is the end or `,name="`. */
+static bool value_ends(const char *q)
+{
+    if (*q == '\0')
+        return true;
+    if (*q != ',')
+        return false;
+    if (q[1] == '\0')
+        return true;
+    size_t n = label_name_len(q + 1);
+    return n > 0 && q[1 + n] == '=' && q[2 + n] == '"';
+}
+
+/* Rewrites label text `a="x",b="y"` with every value escaped as the exposition format wants
+ * (`\\`, `\"`, `\n`). Components build labels by printf around their IDs, and an ID may hold a
+ * quote or a backslash; a value therefore ends at the quote followed by the end or by the next
+ * `,name="`, and escapes already present are kept. NULL when the text is not a label list. */
+static char *labels_escaped(const char *l)
+{
+    char *out = malloc(2 * strlen(l) + 1), *o = out;
+    if (!out)
+        return NULL;
+    const char *p = l;
+    while (*p) {
+        if (o != out) {
+            if (*p != ',')
+                goto bad;
+            if (*++p == '\0')
+                break;
+            *o++ = ',';
+        }
+        size_t n = label_name_len(p);
+        if (n == 0 || p[n] != '=' || p[n + 1] != '"')
+            goto bad;
+        memcpy(o, p, n + 2);
+        o += n + 2;
+        p += n + 2;
+        for (;;) {
+            if (*p == '\0')
+                goto bad;
+            if (*p == '\\' && (p[1] == '\\' || p[1] == '"' || p[1] == 'n')) {
+                *o++ = *p++;
+                *o++ = *p++;
+                continue;
+            }
+            if (*p == '"' && value_ends(p + 1)) {
+                p++;
+                break;
+            }
+            if (*p == '\\' || *p == '"' || *p == '\n') {
+                *o++ = '\\';
+                *o++ = *p == '\n' ? 'n' : *p;
+            } else {
+                *o++ = *p;
+            }
+            p++;
+        }
+        *o++ = '"';
+    }
+    *o = '\0';
+    return out;
+bad:
+    free(out);
+    return NULL;
+}
+
+static void write_help(FILE *out, const char *name, const char *help)
+{
+    fprintf(out, "# HELP %s ", name);
+    for (const char *p = help; *p; p++) {
+        if (*p == '\\')
+            fputs("\\\\", out);
+        else if (*p == '\n')
+            fputs("\\n", out);
+        else
+            fputc(*p, out);
+    }
+    fputc('\n', out);
+}
+
+static void write_series(FILE *out, const struct series *s)
+{
+    char *labels = NULL;
+    if (s->labels[0] && !(labels = labels_escaped(s->labels))) {
+        fprintf(out, "# skipped a series of %s: labels are not name=\"value\" pairs\n", s->name);
+        return;
+    }
+    fprintf(out, "%s%s%s%s ", s->name, labels ? "{" : "", labels ? labels : "", labels ? "}" : "");
+    if (s->kind == TELEMETRY_COUNTER)
+        fprintf(out, "%llu\n", (unsigned long long)atomic_load(&s->v.counter));
+    else
+        fprintf(out, "%lld\n", (long long)atomic_load(&s->v.gauge));
+    free(labels);
+}
+
 void telemetry_write_prometheus(struct telemetry *t, FILE *out)
 {
+    if (!t)
+        return;
     pthread_mutex_lock(&t->lock);
+    /* One family per name, in order of first registration, with all its series together even
+     * when they were registered apart (two exporters each register sent_spans, failed, ...).
+     * A family's TYPE and HELP come from its first series. */
     for (struct series *s = t->head; s; s = s->next) {
-        /* HELP/TYPE once per name: only on the first series of that name. */
         struct series *first = t->head;
         while (strcmp(first->name, s->name) != 0)
             first = first->next;
-        if (first == s) {
-            if (s->help[0])
-                fprintf(out, "# HELP %s %s\n", s->name, s->help);
-            fprintf(out, "# TYPE %s %s\n", s->name, s->kind == TELEMETRY_COUNTER ? "counter" : "gauge");
+        if (first != s)
+            continue; /* written with its family */
+        if (!name_ok(s->name)) {
+            fprintf(out, "# skipped metric with an invalid name\n");
+            continue;
         }
-        if (s->kind == TELEMETRY_COUNTER)
-            fprintf(out, "%s%s%s%s %llu\n", s->name, s->labels[0] ? "{" : "", s->labels,
-                    s->labels[0] ? "}" : "", (unsigned long long)atomic_load(&s->v.counter));
-        else
-            fprintf(out, "%s%s%s%s %lld\n", s->name, s->labels[0] ? "{" : "", s->labels,
-                    s->labels[0] ? "}" : "", (long long)atomic_load(&s->v.gauge));
+        if (s->help[0])
+            write_help(out, s->name, s->help);
+        fprintf(out, "# TYPE %s %s\n", s->name, s->kind == TELEMETRY_COUNTER ? "counter" : "gauge");
+        for (struct series *m = s; m; m = m->next)
+            if (strcmp(m->name, s->name) == 0)
+                write_series(out, m);
     }
     pthread_mutex_unlock(&t->lock);
 }

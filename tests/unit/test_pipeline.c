@@ -136,6 +136,10 @@ static char *write_temp(const char *content)
     "      grpc:\n"                                                                              \
     "        endpoint: 127.0.0.1:0\n"
 
+/* Services these tests start serve no /metrics: the default 0.0.0.0:8888 may be taken by
+ * another process on the machine (test_telemetry_server covers the endpoint). */
+#define NO_METRICS "  telemetry: {metrics: {level: none}}\n"
+
 /* ---- descriptions, warnings ------------------------------------------------------------------ */
 
 static void test_describe_pipelines(void **state)
@@ -261,8 +265,8 @@ static void test_error_unknown_type(void **state)
                "<string>:7:3: unknown connector type 'spanmetrics'; known types: forward", NULL);
     load_fails(RECEIVER
                "extensions:\n"
-               "  health_check:\n",
-               "<string>:7:3: unknown extension type 'health_check'", NULL);
+               "  zpages:\n",
+               "<string>:7:3: unknown extension type 'zpages'; known types: health_check", NULL);
 }
 
 static void test_error_bad_ids(void **state)
@@ -639,6 +643,7 @@ static void test_forward_connector_flow(void **state)
                                 "connectors:\n"
                                 "  forward:\n"
                                 "service:\n"
+                                NO_METRICS
                                 "  pipelines:\n"
                                 "    traces:\n"
                                 "      receivers: [otlp]\n"
@@ -692,6 +697,7 @@ static void test_shutdown_flushes_in_order(void **state)
                                 "connectors:\n"
                                 "  forward:\n"
                                 "service:\n"
+                                NO_METRICS
                                 "  pipelines:\n"
                                 "    traces/in:\n"
                                 "      receivers: [otlp]\n"
@@ -737,6 +743,7 @@ static void test_start_fails_on_busy_port(void **state)
              "exporters:\n"
              "  debug:\n"
              "service:\n"
+             NO_METRICS
              "  pipelines:\n"
              "    traces: {receivers: [otlp], exporters: [debug]}\n",
              ntohs(addr.sin_port));

@@ -25,11 +25,12 @@ export function binaryPath() {
 }
 
 /**
- * Collector YAML for: otlp receiver (grpc) -> [processors] -> otlp exporter, for all
- * three signals. Retry intervals are short so outage tests finish quickly.
+ * Collector YAML for: otlp receiver (grpc, and http when httpPort is given) -> [processors]
+ * -> otlp or otlphttp exporter, for all three signals. Retry intervals are short so outage tests finish quickly.
  */
 export function makeConfig({
   receiverPort,
+  metricsPort,
   exporterEndpoint,
   maxRecvMsgSizeMib,
   processors = [],
@@ -39,6 +40,17 @@ export function makeConfig({
   numConsumers = 2,
   queueSize = 1000,
   logLevel = 'debug',
+  // OTLP/HTTP receiver protocol, served next to gRPC when httpPort is given
+  httpPort,
+  maxRequestBodySize,
+  // 'otlp' (gRPC) or 'otlphttp'; for otlphttp exporterEndpoint is a base URL
+  exporter = 'otlp',
+  encoding,
+  compression,
+  overflowWait,
+  // health_check extension on 127.0.0.1:healthPort when given
+  healthPort,
+  healthPath,
 }) {
   const lines = [
     'receivers:',
@@ -48,13 +60,18 @@ export function makeConfig({
     `        endpoint: 127.0.0.1:${receiverPort}`,
   ];
   if (maxRecvMsgSizeMib !== undefined) lines.push(`        max_recv_msg_size_mib: ${maxRecvMsgSizeMib}`);
+  if (httpPort) {
+    lines.push('      http:', `        endpoint: 127.0.0.1:${httpPort}`);
+    if (maxRequestBodySize !== undefined) lines.push(`        max_request_body_size: ${maxRequestBodySize}`);
+  }
   if (processorsYaml) lines.push('processors:', processorsYaml.replace(/\n$/, ''));
   lines.push(
     'exporters:',
-    '  otlp:',
+    `  ${exporter}:`,
     `    endpoint: ${exporterEndpoint}`,
-    '    tls:',
-    '      insecure: true',
+    ...(exporter === 'otlp' ? ['    tls:', '      insecure: true'] : []),
+    ...(encoding ? [`    encoding: ${encoding}`] : []),
+    ...(compression ? [`    compression: ${compression}`] : []),
     `    timeout: ${exporterTimeout}`,
     '    retry_on_failure:',
     '      enabled: true',
@@ -65,23 +82,35 @@ export function makeConfig({
     '      enabled: true',
     `      num_consumers: ${numConsumers}`,
     `      queue_size: ${queueSize}`,
+    ...(overflowWait ? [`      overflow_wait: ${overflowWait}`] : []),
+  );
+  if (healthPort) {
+    lines.push('extensions:', '  health_check:', `    endpoint: 127.0.0.1:${healthPort}`);
+    if (healthPath) lines.push(`    path: ${healthPath}`);
+  }
+  lines.push(
     'service:',
+    ...(healthPort ? ['  extensions: [health_check]'] : []),
     '  telemetry:',
     '    logs:',
     `      level: ${logLevel}`,
+    // own metrics on a port of this test's, never the default :8888 another run may hold
+    '    metrics:',
+    ...(metricsPort ? [`      address: 127.0.0.1:${metricsPort}`] : ['      level: none']),
     '  pipelines:',
   );
   const procs = processors.length ? `, processors: [${processors.join(', ')}]` : '';
   for (const signal of ['traces', 'metrics', 'logs']) {
-    lines.push(`    ${signal}: {receivers: [otlp]${procs}, exporters: [otlp]}`);
+    lines.push(`    ${signal}: {receivers: [otlp]${procs}, exporters: [${exporter}]}`);
   }
   return lines.join('\n') + '\n';
 }
 
 export class Llmotlp {
-  constructor(proc, { port, dir, logPath, configPath }) {
+  constructor(proc, { port, metricsPort, dir, logPath, configPath }) {
     this.proc = proc;
     this.port = port;
+    this.metricsPort = metricsPort; // Prometheus text at http://127.0.0.1:<metricsPort>/metrics
     this.dir = dir;
     this.logPath = logPath;
     this.configPath = configPath;
@@ -102,6 +131,19 @@ export class Llmotlp {
 
   get url() {
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Base URL of the OTLP/HTTP receiver (config option http or httpPort). */
+  get httpUrl() {
+    return `http://127.0.0.1:${this.httpPort}`;
+  }
+
+  get healthUrl() {
+    return `http://127.0.0.1:${this.healthPort}`;
+  }
+
+  get metricsUrl() {
+    return `http://127.0.0.1:${this.metricsPort}/metrics`;
   }
 
   get alive() {
@@ -148,28 +190,38 @@ export class Llmotlp {
 }
 
 /**
- * Start llmotlp with a generated config. `configOpts` go to makeConfig (receiverPort is
- * chosen here when absent). Resolves once the receiver port accepts connections.
+ * Start llmotlp with a generated config. `configOpts` go to makeConfig (receiverPort and
+ * metricsPort are chosen here when absent; the handle's metricsUrl serves /metrics; `http: true`
+ * and `health: true` add the HTTP receiver (httpUrl) and health_check (healthUrl) on free
+ * ports). Resolves once the receiver ports accept connections.
  */
 export async function startLlmotlp(configOpts) {
   const bin = binaryPath();
   const port = configOpts.receiverPort ?? (await freePort());
+  const metricsPort = configOpts.metricsPort ?? (await freePort());
+  // `http: true` / `health: true` ask for the HTTP receiver / health_check on free ports
+  const httpPort = configOpts.httpPort ?? (configOpts.http ? await freePort() : undefined);
+  const healthPort = configOpts.healthPort ?? (configOpts.health ? await freePort() : undefined);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmotlp-e2e-'));
   const configPath = path.join(dir, 'config.yaml');
   const logPath = path.join(dir, 'llmotlp.log');
-  fs.writeFileSync(configPath, makeConfig({ ...configOpts, receiverPort: port }));
+  fs.writeFileSync(configPath, makeConfig({ ...configOpts, receiverPort: port, metricsPort, httpPort, healthPort }));
   const logFd = fs.openSync(logPath, 'a');
   const proc = spawn(bin, ['--config', configPath], {
     stdio: ['ignore', logFd, logFd],
     env: process.env,
   });
   fs.closeSync(logFd);
-  const handle = new Llmotlp(proc, { port, dir, logPath, configPath });
+  const handle = new Llmotlp(proc, { port, metricsPort, dir, logPath, configPath });
+  handle.httpPort = httpPort;
+  handle.healthPort = healthPort;
   let spawnError = null;
   proc.once('error', (err) => {
     spawnError = err;
   });
-  const up = await waitForPort(port, scaled(15000), () => handle.exit !== null || spawnError !== null);
+  const stopWaiting = () => handle.exit !== null || spawnError !== null;
+  let up = await waitForPort(port, scaled(15000), stopWaiting);
+  if (up && httpPort) up = await waitForPort(httpPort, scaled(15000), stopWaiting);
   if (!up) {
     const why = spawnError
       ? `spawn failed: ${spawnError.message}`
