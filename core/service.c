@@ -91,6 +91,14 @@ struct instance {
     char *log_name;
     enum signal sig;                       /* processors, connectors: input signal */
     bool started;
+    _Atomic uint64_t *items_in;            /* processors: otelcol_processor_incoming_items */
+};
+
+/* What a processor hands on, counted on the way (otelcol_processor_outgoing_items). */
+struct counted_next {
+    struct consumer base;                  /* first member */
+    struct consumer *next;
+    _Atomic uint64_t *items_out;
 };
 
 /* service.telemetry, as the Collector spells it. logs.level and the metrics endpoint (level,
@@ -201,6 +209,7 @@ struct service {
     /* built */
     struct ptrvec extensions, exporters, processors, connectors, receivers; /* struct instance * */
     struct ptrvec fanouts;                 /* struct fanout * */
+    struct ptrvec counted;                 /* struct counted_next * */
     bool built, started, shut_down;
 };
 
@@ -970,7 +979,29 @@ struct service *service_load_string(const char *yaml, struct error *err)
 static enum consume_status instance_consume(struct consumer *self, struct batch *b)
 {
     struct instance *in = (struct instance *)self;
-    return in->def->factory->consume(in->self, b);
+    uint64_t items = b->items; /* before: a sole owner may edit in place */
+    enum consume_status st = in->def->factory->consume(in->self, b);
+    if (st == CONSUME_OK)
+        telemetry_add(in->items_in, items);
+    return st;
+}
+
+static enum consume_status counted_consume(struct consumer *self, struct batch *b)
+{
+    struct counted_next *c = (struct counted_next *)self;
+    uint64_t items = b->items;
+    enum consume_status st = consumer_send(c->next, b);
+    if (st == CONSUME_OK)
+        telemetry_add(c->items_out, items);
+    return st;
+}
+
+/* Labels shared by a processor's incoming and outgoing counters. */
+static void processor_labels(char *buf, size_t len, const char *id, const char *pipeline,
+                             enum signal sig)
+{
+    snprintf(buf, len, "processor=\"%s\",pipeline=\"%s\",otel_signal=\"%s\"", id, pipeline,
+             signal_name(sig));
 }
 
 static enum consume_status refuse_consume(struct consumer *self, struct batch *b)
@@ -1129,12 +1160,26 @@ static int build_pipeline(struct service *s, struct pipeline *p, struct error *e
         goto done;
     }
     for (size_t j = np; j-- > 0;) {
+        struct comp_def *d = p->refs[ROLE_PROCESSORS][j];
+        char labels[512];
+        processor_labels(labels, sizeof labels, d->id, p->id, p->sig);
+        struct counted_next *c = calloc(1, sizeof *c);
+        if (!c || ptrvec_push(&s->counted, c) != 0) {
+            free(c);
+            error_set(err, "out of memory");
+            goto done;
+        }
+        c->base.consume = counted_consume;
+        c->next = next;
+        c->items_out = telemetry_counter(s->telemetry, "otelcol_processor_outgoing_items", labels,
+                                         "Items a processor passed on to the next component.");
         struct consumer *nx[SIGNAL_COUNT] = {NULL};
-        nx[p->sig] = next;
-        struct instance *in = instance_create(s, &s->processors, p->refs[ROLE_PROCESSORS][j],
-                                              p->id, p->sig, nx, err);
+        nx[p->sig] = &c->base;
+        struct instance *in = instance_create(s, &s->processors, d, p->id, p->sig, nx, err);
         if (!in)
             goto done;
+        in->items_in = telemetry_counter(s->telemetry, "otelcol_processor_incoming_items", labels,
+                                         "Items a processor took from the previous component.");
         p->procs[j] = in;
         next = &in->base;
     }
@@ -1296,6 +1341,9 @@ void service_free(struct service *s)
     for (size_t i = 0; i < s->fanouts.n; i++)
         fanout_free(s->fanouts.v[i]);
     ptrvec_free(&s->fanouts);
+    for (size_t i = 0; i < s->counted.n; i++)
+        free(s->counted.v[i]);
+    ptrvec_free(&s->counted);
     for (size_t i = 0; i < s->n_pipes; i++) {
         struct pipeline *p = &s->pipes[i];
         free(p->id);

@@ -717,8 +717,17 @@ static void test_shutdown_flushes_in_order(void **state)
         batch_unref(b);
     }
     assert_int_equal(sent_spans(s, "debug"), 0); /* held by the first batch processor */
+    struct telemetry *t = service_telemetry(s);
+    const char *in_labels = "processor=\"batch\",pipeline=\"traces/in\",otel_signal=\"traces\"";
+    const char *out_labels = "processor=\"batch\",pipeline=\"traces/out\",otel_signal=\"traces\"";
+    assert_int_equal(telemetry_value(t, "otelcol_processor_incoming_items", in_labels), 20);
+    assert_int_equal(telemetry_value(t, "otelcol_processor_outgoing_items", in_labels), 0);
     service_shutdown(s, clock_now_ns() + 5 * (int64_t)1000000000);
     assert_int_equal(sent_spans(s, "debug"), 20);
+    /* each processor instance counts its own pipeline's flow */
+    assert_int_equal(telemetry_value(t, "otelcol_processor_outgoing_items", in_labels), 20);
+    assert_int_equal(telemetry_value(t, "otelcol_processor_incoming_items", out_labels), 20);
+    assert_int_equal(telemetry_value(t, "otelcol_processor_outgoing_items", out_labels), 20);
     service_free(s);
 }
 
