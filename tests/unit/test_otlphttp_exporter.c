@@ -1,0 +1,1050 @@
+/* test_otlphttp_exporter.c — the otlphttp exporter against an in-test OTLP/HTTP server built on
+ * libmicrohttpd (127.0.0.1, a free port). The server records every request (method, path,
+ * headers, body) and answers from a script: status codes, Retry-After, partial success in proto
+ * or JSON, google.rpc.Status bodies. The tests assert what arrived on the wire: the batch's exact
+ * bytes (inflated from gzip, or converted back from JSON), the paths, the headers, once after
+ * retries, permanent errors not retried, delivery after the server was down for a while, and a
+ * shutdown that is not held up by a server that never answers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "core/batch.h"
+#include "core/config.h"
+#include "core/otlp_json.h"
+#include "core/telemetry.h"
+#include "exporters/otlphttp/otlphttp_exporter.h"
+#include "google/rpc/status.pb-c.h"
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
+
+#define MS 1000000LL
+#define LABELS "exporter=\"otlphttp/test\""
+#define MAX_REC 32
+
+/* ---- scripted server ------------------------------------------------------------------------- */
+
+struct action {
+    unsigned status;          /* 0 = 200 */
+    const char *retry_after;  /* Retry-After header value, or NULL */
+    const char *content_type; /* of the response body */
+    const uint8_t *body;
+    size_t body_len;
+};
+
+struct request_rec {
+    char method[16];
+    char path[128];
+    char content_type[64];
+    char content_encoding[32];
+    char user_agent[64];
+    char header[128];         /* X-Test-Header */
+    uint8_t *data;
+    size_t len;
+    unsigned answered;
+};
+
+struct server {
+    struct MHD_Daemon *d;
+    int port;
+    pthread_mutex_t mu;
+    struct action script[8];
+    int nscript, pos;
+    struct request_rec rec[MAX_REC];
+    int nrec;
+};
+
+struct upload {
+    uint8_t *data;
+    size_t len;
+};
+
+static void copy_header(struct MHD_Connection *c, const char *name, char *out, size_t cap)
+{
+    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+    snprintf(out, cap, "%s", v ? v : "");
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
+                               const char *method, const char *version, const char *upload_data,
+                               size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    struct server *s = cls;
+    if (!*con_cls) {
+        *con_cls = calloc(1, sizeof(struct upload));
+        return MHD_YES;
+    }
+    struct upload *u = *con_cls;
+    if (*upload_data_size) {
+        u->data = realloc(u->data, u->len + *upload_data_size);
+        memcpy(u->data + u->len, upload_data, *upload_data_size);
+        u->len += *upload_data_size;
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    pthread_mutex_lock(&s->mu);
+    struct action a = {.status = 200};
+    if (s->pos < s->nscript)
+        a = s->script[s->pos++];
+    if (!a.status)
+        a.status = 200;
+    if (s->nrec < MAX_REC) {
+        struct request_rec *r = &s->rec[s->nrec++];
+        snprintf(r->method, sizeof r->method, "%s", method);
+        snprintf(r->path, sizeof r->path, "%s", url);
+        copy_header(c, "Content-Type", r->content_type, sizeof r->content_type);
+        copy_header(c, "Content-Encoding", r->content_encoding, sizeof r->content_encoding);
+        copy_header(c, "User-Agent", r->user_agent, sizeof r->user_agent);
+        copy_header(c, "X-Test-Header", r->header, sizeof r->header);
+        r->data = u->data;
+        r->len = u->len;
+        r->answered = a.status;
+        u->data = NULL;
+        u->len = 0;
+    }
+    pthread_mutex_unlock(&s->mu);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        a.body_len, (void *)(a.body ? a.body : (const uint8_t *)""), MHD_RESPMEM_MUST_COPY);
+    if (a.retry_after)
+        MHD_add_response_header(resp, "Retry-After", a.retry_after);
+    if (a.content_type)
+        MHD_add_response_header(resp, "Content-Type", a.content_type);
+    enum MHD_Result ret = MHD_queue_response(c, a.status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    struct upload *u = *con_cls;
+    if (u) {
+        free(u->data);
+        free(u);
+        *con_cls = NULL;
+    }
+}
+
+/* Self-signed P-256 certificate for IP:127.0.0.1 (valid until 2126), for TLS tests only. */
+static const char test_cert_pem[] =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBjzCCATagAwIBAgIUA6shwYw4vxywD2DLDPafHCyu84AwCgYIKoZIzj0EAwIw\n"
+    "FDESMBAGA1UEAwwJMTI3LjAuMC4xMCAXDTI2MTEyNDAyMTg0NFoYDzIxMjYxMDMx\n"
+    "MDIxODQ0WjAUMRIwEAYDVQQDDAkxMjcuMC4wLjEwWTATBgcqhkjOPQIBBggqhkjO\n"
+    "PQMBBwNCAASPtQP8/fM3Q+z5BU3cHj/rKO/O8nMBU7ne1UR5PxH+DWdXS5EFUQTK\n"
+    "onKAinLZX2Drq+iuoSPXpNTtef9rnPPio2QwYjAdBgNVHQ4EFgQU9lL2tVjhBP/6\n"
+    "XhcdFQ0pCkQSTq0wHwYDVR0jBBgwFoAU9lL2tVjhBP/6XhcdFQ0pCkQSTq0wDwYD\n"
+    "VR0RBAgwBocEfwAAATAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0cAMEQC\n"
+    "IEj//WtgYIgJ35EICmubEL/cox1KeMk3j5IjVHI6MPedAiAlpGzT1TG7ZaWxEa8J\n"
+    "eKcKa3bvj6Wwe6r8ijjJ/hQlDw==\n"
+    "-----END CERTIFICATE-----\n";
+
+static const char test_key_pem[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgwMpdwYj6NPTLtdri\n"
+    "GJAl0pczNlBghVLy63gczfEGFamhRANCAASPtQP8/fM3Q+z5BU3cHj/rKO/O8nMB\n"
+    "U7ne1UR5PxH+DWdXS5EFUQTKonKAinLZX2Drq+iuoSPXpNTtef9rnPPi\n"
+    "-----END PRIVATE KEY-----\n";
+
+/* port 0 picks a free port; tls serves HTTPS with the certificate above. */
+static struct server *server_start_ex(int port, bool tls)
+{
+    struct server *s = calloc(1, sizeof *s);
+    pthread_mutex_init(&s->mu, NULL);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (tls)
+        s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS, (uint16_t)port,
+                                NULL, NULL, handler, s, MHD_OPTION_SOCK_ADDR,
+                                (struct sockaddr *)&sin, MHD_OPTION_NOTIFY_COMPLETED, completed,
+                                NULL, MHD_OPTION_HTTPS_MEM_KEY, test_key_pem,
+                                MHD_OPTION_HTTPS_MEM_CERT, test_cert_pem, MHD_OPTION_END);
+    else
+        s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)port, NULL, NULL,
+                                handler, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
+                                MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_END);
+    assert_non_null(s->d);
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+    assert_non_null(info);
+    s->port = info->port;
+    assert_true(s->port > 0);
+    return s;
+}
+
+static struct server *server_start(int port)
+{
+    return server_start_ex(port, false);
+}
+
+static void server_script(struct server *s, const struct action *a, int n)
+{
+    pthread_mutex_lock(&s->mu);
+    memcpy(s->script, a, (size_t)n * sizeof *a);
+    s->nscript = n;
+    s->pos = 0;
+    pthread_mutex_unlock(&s->mu);
+}
+
+static int server_count(struct server *s)
+{
+    pthread_mutex_lock(&s->mu);
+    int n = s->nrec;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+/* Stops listening (the port is free again); the records stay readable until server_free. */
+static void server_halt(struct server *s)
+{
+    if (s->d)
+        MHD_stop_daemon(s->d);
+    s->d = NULL;
+}
+
+static void server_stop(struct server *s)
+{
+    server_halt(s);
+    for (int i = 0; i < s->nrec; i++)
+        free(s->rec[i].data);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+/* ---- exporter under test --------------------------------------------------------------------- */
+
+struct exp {
+    struct cnode *tree;
+    struct otlphttp_exporter_config cfg;
+    struct telemetry *t;
+    void *x;
+};
+
+static int exp_bind(struct exp *e, const char *yaml, struct error *err)
+{
+    memset(e, 0, sizeof *e);
+    e->tree = config_parse_string(yaml, "test.yaml", err);
+    if (!e->tree)
+        return -1;
+    if (config_bind(otlphttp_exporter_fields, e->tree, &e->cfg, err) != 0)
+        return -1;
+    return otlphttp_exporter_factory.validate(&e->cfg, err);
+}
+
+static void exp_unbind(struct exp *e)
+{
+    config_free_bound(otlphttp_exporter_fields, &e->cfg);
+    cnode_free(e->tree);
+}
+
+static void exp_start_yaml(struct exp *e, const char *yaml)
+{
+    struct error err;
+    if (exp_bind(e, yaml, &err) != 0)
+        fail_msg("config: %s", err.msg);
+    e->t = telemetry_new();
+    struct component_env env = {.id = "otlphttp/test", .log_name = "exporter/otlphttp/test",
+                                .telemetry = e->t};
+    e->x = otlphttp_exporter_factory.create(&e->cfg, &env, &err);
+    if (!e->x)
+        fail_msg("create: %s", err.msg);
+    assert_int_equal(otlphttp_exporter_factory.start(e->x, &err), 0);
+}
+
+static void exp_start(struct exp *e, const char *fmt, int port)
+{
+    char yaml[2048];
+    snprintf(yaml, sizeof yaml, fmt, port, port, port);
+    exp_start_yaml(e, yaml);
+}
+
+static void exp_stop(struct exp *e)
+{
+    otlphttp_exporter_factory.shutdown(e->x, clock_now_ns() + 2000 * MS);
+    otlphttp_exporter_factory.destroy(e->x);
+    exp_unbind(e);
+}
+
+static void exp_free(struct exp *e)
+{
+    telemetry_free(e->t);
+}
+
+static int64_t value(struct exp *e, const char *name)
+{
+    return telemetry_value(e->t, name, LABELS);
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Waits (bounded, generously) for a counter to reach want; asserts the value. */
+static void wait_counter(struct exp *e, const char *name, int64_t want)
+{
+    for (int i = 0; i < 3000 && value(e, name) < want; i++)
+        sleep_ms(5);
+    assert_int_equal(value(e, name), want);
+}
+
+static struct batch *pack_batch(enum signal s, const ProtobufCMessage *m)
+{
+    size_t n = protobuf_c_message_get_packed_size(m);
+    uint8_t *buf = malloc(n ? n : 1);
+    protobuf_c_message_pack(m, buf);
+    struct error err;
+    struct batch *b = batch_from_wire(s, buf, n, &err);
+    free(buf);
+    if (!b)
+        fail_msg("batch: %s", err.msg);
+    return b;
+}
+
+static struct batch *trace_batch(int nspans, uint8_t seed)
+{
+    Opentelemetry__Proto__Trace__V1__Span spans[16], *sp[16];
+    uint8_t ids[16][24];
+    assert_true(nspans <= 16);
+    for (int i = 0; i < nspans; i++) {
+        opentelemetry__proto__trace__v1__span__init(&spans[i]);
+        for (int k = 0; k < 24; k++)
+            ids[i][k] = (uint8_t)(seed * 31 + i * 7 + k + 1);
+        spans[i].trace_id.data = ids[i];
+        spans[i].trace_id.len = 16;
+        spans[i].span_id.data = ids[i] + 16;
+        spans[i].span_id.len = 8;
+        spans[i].name = "chat gpt-4o";
+        spans[i].kind = OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_CLIENT;
+        spans[i].start_time_unix_nano = 1700000000000000000ULL + (uint64_t)i;
+        spans[i].end_time_unix_nano = 1700000000500000000ULL + (uint64_t)i;
+        sp[i] = &spans[i];
+    }
+    Opentelemetry__Proto__Trace__V1__ScopeSpans ss = OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT;
+    ss.n_spans = (size_t)nspans;
+    ss.spans = sp;
+    Opentelemetry__Proto__Trace__V1__ScopeSpans *ssp = &ss;
+    Opentelemetry__Proto__Trace__V1__ResourceSpans rs =
+        OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
+    rs.n_scope_spans = 1;
+    rs.scope_spans = &ssp;
+    Opentelemetry__Proto__Trace__V1__ResourceSpans *rsp = &rs;
+    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest req =
+        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
+    req.n_resource_spans = 1;
+    req.resource_spans = &rsp;
+    struct batch *b = pack_batch(SIGNAL_TRACES, &req.base);
+    assert_int_equal(b->items, (uint64_t)nspans);
+    return b;
+}
+
+static struct batch *log_batch(int nrecords)
+{
+    Opentelemetry__Proto__Logs__V1__LogRecord recs[8], *rp[8];
+    Opentelemetry__Proto__Common__V1__AnyValue body[8];
+    assert_true(nrecords <= 8);
+    for (int i = 0; i < nrecords; i++) {
+        opentelemetry__proto__logs__v1__log_record__init(&recs[i]);
+        opentelemetry__proto__common__v1__any_value__init(&body[i]);
+        body[i].value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+        body[i].string_value = "request done";
+        recs[i].body = &body[i];
+        recs[i].time_unix_nano = 1700000000000000000ULL + (uint64_t)i;
+        rp[i] = &recs[i];
+    }
+    Opentelemetry__Proto__Logs__V1__ScopeLogs sl = OPENTELEMETRY__PROTO__LOGS__V1__SCOPE_LOGS__INIT;
+    sl.n_log_records = (size_t)nrecords;
+    sl.log_records = rp;
+    Opentelemetry__Proto__Logs__V1__ScopeLogs *slp = &sl;
+    Opentelemetry__Proto__Logs__V1__ResourceLogs rl = OPENTELEMETRY__PROTO__LOGS__V1__RESOURCE_LOGS__INIT;
+    rl.n_scope_logs = 1;
+    rl.scope_logs = &slp;
+    Opentelemetry__Proto__Logs__V1__ResourceLogs *rlp = &rl;
+    Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest req =
+        OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_SERVICE_REQUEST__INIT;
+    req.n_resource_logs = 1;
+    req.resource_logs = &rlp;
+    struct batch *b = pack_batch(SIGNAL_LOGS, &req.base);
+    assert_int_equal(b->items, (uint64_t)nrecords);
+    return b;
+}
+
+static struct batch *metric_batch(int npoints)
+{
+    Opentelemetry__Proto__Metrics__V1__NumberDataPoint dps[8], *dpp[8];
+    assert_true(npoints <= 8);
+    for (int i = 0; i < npoints; i++) {
+        opentelemetry__proto__metrics__v1__number_data_point__init(&dps[i]);
+        dps[i].value_case = OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_DOUBLE;
+        dps[i].as_double = 0.25 * (i + 1);
+        dps[i].time_unix_nano = 1700000000000000000ULL + (uint64_t)i;
+        dpp[i] = &dps[i];
+    }
+    Opentelemetry__Proto__Metrics__V1__Gauge g = OPENTELEMETRY__PROTO__METRICS__V1__GAUGE__INIT;
+    g.n_data_points = (size_t)npoints;
+    g.data_points = dpp;
+    Opentelemetry__Proto__Metrics__V1__Metric m = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__INIT;
+    m.name = "gen_ai.client.token.usage";
+    m.data_case = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE;
+    m.gauge = &g;
+    Opentelemetry__Proto__Metrics__V1__Metric *mp = &m;
+    Opentelemetry__Proto__Metrics__V1__ScopeMetrics sm =
+        OPENTELEMETRY__PROTO__METRICS__V1__SCOPE_METRICS__INIT;
+    sm.n_metrics = 1;
+    sm.metrics = &mp;
+    Opentelemetry__Proto__Metrics__V1__ScopeMetrics *smp = &sm;
+    Opentelemetry__Proto__Metrics__V1__ResourceMetrics rm =
+        OPENTELEMETRY__PROTO__METRICS__V1__RESOURCE_METRICS__INIT;
+    rm.n_scope_metrics = 1;
+    rm.scope_metrics = &smp;
+    Opentelemetry__Proto__Metrics__V1__ResourceMetrics *rmp = &rm;
+    Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest req =
+        OPENTELEMETRY__PROTO__COLLECTOR__METRICS__V1__EXPORT_METRICS_SERVICE_REQUEST__INIT;
+    req.n_resource_metrics = 1;
+    req.resource_metrics = &rmp;
+    struct batch *b = pack_batch(SIGNAL_METRICS, &req.base);
+    assert_int_equal(b->items, (uint64_t)npoints);
+    return b;
+}
+
+static void assert_bytes(struct batch *b, const uint8_t *got, size_t got_len)
+{
+    const uint8_t *data;
+    size_t len;
+    struct error err;
+    assert_int_equal(batch_encoded(b, &data, &len, &err), 0);
+    assert_int_equal(got_len, len);
+    assert_memory_equal(got, data, len);
+}
+
+static void assert_same_bytes(struct batch *b, const struct request_rec *r)
+{
+    assert_bytes(b, r->data, r->len);
+}
+
+/* Inflates a gzip (windowBits 31) or zlib (15) body; caller frees. */
+static uint8_t *inflate_body(const uint8_t *in, size_t len, int window_bits, size_t *out_len)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    assert_int_equal(inflateInit2(&z, window_bits), Z_OK);
+    size_t cap = 1 << 20;
+    uint8_t *out = malloc(cap);
+    z.next_in = (Bytef *)in;
+    z.avail_in = (uInt)len;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    assert_int_equal(inflate(&z, Z_FINISH), Z_STREAM_END);
+    *out_len = z.total_out;
+    inflateEnd(&z);
+    return out;
+}
+
+static struct request_rec *find_path(struct server *s, const char *path)
+{
+    for (int i = 0; i < s->nrec; i++)
+        if (strcmp(s->rec[i].path, path) == 0)
+            return &s->rec[i];
+    fail_msg("no request to %s", path);
+    return NULL;
+}
+
+#define BASE_CFG                                                                                   \
+    "endpoint: http://127.0.0.1:%d\n"                                                              \
+    "compression: none\n"                                                                          \
+    "headers: {X-Test-Header: hello-llmotlp}\n"                                                    \
+    "retry_on_failure: {initial_interval: 10ms, max_interval: 40ms, max_elapsed_time: 0}\n"        \
+    "sending_queue: {num_consumers: 2, queue_size: 10}\n"
+
+/* ---- tests ----------------------------------------------------------------------------------- */
+
+static void test_proto_paths_headers(void **state)
+{
+    (void)state;
+    struct server *s = server_start(0);
+    struct exp e;
+    exp_start(&e, BASE_CFG, s->port);
+    struct batch *t = trace_batch(5, 1);
+    struct batch *m = metric_batch(4);
+    struct batch *l = log_batch(3);
+    assert_int_equal(otlphttp_exporter_factory.consume(e.x, t), CONSUME_OK);
+    assert_int_equal(otlphttp_exporter_factory.consume(e.x, m), CONSUME_OK);
+    assert_int_equal(otlphttp_exporter_factory.consume(e.x, l), CONSUME_OK);
+    wait_counter(&e, "otelcol_exporter_sent_spans", 5);
+    wait_counter(&e, "otelcol_exporter_sent_metric_points", 4);
+    wait_counter(&e, "otelcol_exporter_sent_log_records", 3);
+    exp_stop(&e);
+    exp_free(&e);
+    assert_int_equal(server_count(s), 3);
+    struct request_rec *rt = find_path(s, "/v1/traces");
+    struct request_rec *rm = find_path(s, "/v1/metrics");
+    struct request_rec *rl = find_path(s, "/v1/logs");
+    assert_same_bytes(t, rt);
+    assert_same_bytes(m, rm);
+    assert_same_bytes(l, rl);
+    for (int i = 0; i < 3; i++) {
+        const struct request_rec *r = &s->rec[i];
+        assert_string_equal(r->method, "POST");
+        assert_string_equal(r->content_type, "application/x-protobuf");
+        assert_string_equal(r->content_encoding, "");
+        assert_string_equal(r->user_agent, "llmotlp/0.1.0");
+        assert_string_equal(r->header, "hello-llmotlp");
+    }
+    batch_unref(t);
+    batch_unref(m);
+    batch_unref(l);
+    server_stop(s);
+}
+
+/* Default compression is gzip; a base URL with a path and a trailing slash keeps one slash. */
+static void test_gzip_default_and_trailing_slash(void **state)
+{
+    (void)state;
+    struct server *s = server_start(0);
+    struct exp e;
+    exp_start(&e, "endpoint: http://127.0.0.1:%d/otlp/\n", s->port);
+    assert_string_equal(e.cfg.compression, "gzip");
+    struct batch *t = trace_batch(9, 2);
+    assert_int_equal(otlphttp_exporter_factory.consume(e.x, t), CONSUME_OK);
+    wait_counter(&e, "otelcol_exporter_sent_spans", 9);
+    exp_stop(&e);
+    exp_free(&e);
+    assert_int_equal(server_count(s), 1);
+    const struct request_rec *r = &s->rec[0];
+    assert_string_equal(r->path, "/otlp/v1/traces");
+    assert_string_equal(r->content_encoding, "gzip");
+    size_t n;
+    uint8_t *plain = inflate_body(r->data, r->len, 31, &n);
+    assert_bytes(t, plain, n);
+    free(plain);
+    batch_unref(t);
+    server_stop(s);
+}
+
+static void test_deflate(void **state)
+{
+    (void)state;
+    struct server *s = server_start(0);
+    struct exp e;
+    exp_start(&e, "endpoint: http://127.0.0.1:%d\ncompression: deflate\n"
+                  "compression_params: {level: 9}\n", s->port);
+    struct batch *l = log_batch(7);
+    assert_int_equal(otlphttp_exporter_factory.consume(e.x, l), CONSUME_OK);
+    wait_counter(&e, "otelcol_exporter_sent_log_records", 7);
+    exp_stop(&e);
+    exp_free(&e);
+    assert_int_equal(server_count(s), 1);
+    assert_string_equal(s->rec[0].content_encoding, "deflate");
+    size_t n;
+    uint8_t *plain = inflate_body(s->rec[0].data, s->rec[0].len, 15, &n);
+    assert_bytes(l, plain, n);
+    free(plain);
+    batch_unref(l);
+    server_stop(s);
+}
+
+static void test_json_encoding(void **state)
+{
+    (void)state;
+    struct server *s = server_start(0);
+    struct exp e;
+    exp_start(&e, "endpoint: http://127.0.0.1:%d\nencoding: json\n", s->port);
+    struct batch *t = trace_batch(3, 3);
+    struct batch *m = metric_batch(2);
+    assert_int_equal(otlphttp_exporter_factory.consume(e.x, t), CONSUME_OK);
+    assert_int_equal(otlphttp_exporter_factory.consume(e.x, m), CONSUME_OK);
+    wait_counter(&e, "otelcol_exporter_sent_spans", 3);
+    wait_counter(&e, "otelcol_exporter_sent_metric_points", 2);
+    exp_stop(&e);
+    exp_free(&e);
+    assert_int_equal(server_count(s), 2);
+    for (int i = 0; i < 2; i++) {
+        const struct request_rec *r = &s->rec[i];
+        bool traces = strcmp(r->path, "/v1/traces") == 0;
+        assert_true(traces || strcmp(r->path, "/v1/metrics") == 0);
+        assert_string_equal(r->content_type, "application/json");
+        assert_string_equal(r->content_encoding, "gzip");
+        size_t n;
+        uint8_t *json = inflate_body(r->data, r->len, 31, &n);
+        /* IDs travel as hex in OTLP/JSON. */
+        if (traces)
+            assert_non_null(memmem(json, n, "\"traceId\":\"", 11));
+        uint8_t *wire;
+        size_t wire_len;
+        struct error err;
+        if (otlp_json_to_wire(traces ? SIGNAL_TRACES : SIGNAL_METRICS, (const char *)json, n,
+                              &wire, &wire_len, &err) != 0)
+            fail_msg("json: %s", err.msg);
+        assert_bytes(traces ? t : m, wire, wire_len);
+        free(wire);
+        free(json);
+    }
+    batch_unref(t);
+    batch_unref(m);
+    server_stop(s);
+}
+
+static void test_signal_endpoint_override(void **state)
+{
+    (void)state;
+    struct server *s = server_start(0);
+    struct exp e;
+    exp_start(&e,
+              "endpoint: http://127.0.0.1:%d/base\n"
+              "traces_endpoint: http://127.0.0.1:%d/custom/spans\n"
+              "compression: none\n", s->port);
+    struct batch *t = trace_batch(2, 4);
+    struct batch *l = log_batch(2);
+    assert_int_equal(otlphttp_exporter_factory.consume(e.x, t), CONSUME_OK);
+    assert_int_equal(otlphttp_exporter_factory.consume(e.x, l), CONSUME_OK);
+    wait_counter(&e, "otelcol_exporter_sent_spans", 2);
+    wait_counter(&e, "otelcol_exporter_sent_log_records", 2);
+    exp_stop(&e);
+    exp_free(&e);
+    assert_int_equal(server_count(s), 2);
+    assert_same_bytes(t, find_path(s, "/custom/spans"));
+    assert_same_bytes(l, find_path(s, "/base/v1/logs"));
+    batch_unref(t);
+    batch_unref(l);
+    server_stop(s);
+}
+
+/* The backoff here (10 s ± 50%) would cross max_elapsed_time (5 s) and give up at once; only the
+ * server's Retry-After (1 or 2 s) makes another attempt happen. */
+#define SLOW_RETRY_CFG                                                                             \
+    "endpoint: http://127.0.0.1:%d\n"                                                              \
+    "retry_on_failure: {initial_interval: 10s, max_interval: 10s, max_elapsed_time: 5s}\n"
+
+static void test_503_retry_after_then_ok(void **state)
+{
+    (void)state;
+    struct server *s = server_start(0);
+    /* Retry-After as seconds, then as an HTTP date two seconds ahead. */
+    char date[64];
+    time_t later = time(NULL) + 2;
+    struct tm tm;
+    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&later, &tm));
+    struct action a[] = {{.status = 503, .retry_after = "1"},
+                         {.status = 429, .retry_after = date}};
+    server_script(s, a, 2);
+    struct exp e;
+    exp_start(&e, SLOW_RETRY_CFG, s->port);
+    struct batch *b = trace_batch(7, 5);
+    assert_int_equal(otlphttp_exporter_factory.consume(e.x, b), CONSUME_OK);
+    wait_counter(&e, "otelcol_exporter_sent_spans", 7);
+    exp_stop(&e);
+    assert_int_equal(value(&e, "otelcol_exporter_send_failed_spans"), 0);
+    exp_free(&e);
+    assert_int_equal(server_count(s), 3);
+    assert_int_equal(s->rec[0].answered, 503);
+    assert_int_equal(s->rec[1].answered, 429);
+    assert_int_equal(s->rec[2].answered, 200);
+    batch_unref(b);
+    server_stop(s);
+}
+
+/* Without Retry-After the same slow backoff gives up: the 503 was retryable, but no retry fits. */
+static void test_503_without_retry_after_gives_up(void **state)
+{
+    (void)state;
+    struct server *s = server_start(0);
+    struct action a[] = {{.status = 503}};
+    server_script(s, a, 1);
+    struct exp e;
+    exp_start(&e, SLOW_RETRY_CFG, s->port);
+    struct batch *b = trace_batch(3, 6);
+    assert_int_equal(otlphttp_exporter_factory.consume(e.x, b), CONSUME_OK);
+    wait_counter(&e, "otelcol_exporter_send_failed_spans", 3);
+    exp_stop(&e);
+    assert_int_equal(value(&e, "otelcol_exporter_sent_spans"), 0);
+    exp_free(&e);
+    assert_int_equal(server_count(s), 1);
+    batch_unref(b);
+    server_stop(s);
+}
+
+static void test_429_and_502_backoff_retry(void **state)
+{
+    (void)state;
+    struct server *s = server_start(0);
+    struct action a[] = {{.status = 429}, {.status = 502}, {.status = 504}};
+    server_script(s, a, 3);
+    struct exp e;
+    exp_start(&e, BASE_CFG, s->port);
+    struct batch *b = log_batch(4);
+    assert_int_equal(otlphttp_exporter_factory.consume(e.x, b), CONSUME_OK);
+    wait_counter(&e, "otelcol_exporter_sent_log_records", 4);
+    exp_stop(&e);
+    assert_int_equal(value(&e, "otelcol_exporter_send_failed_log_records"), 0);
+    exp_free(&e);
+    assert_int_equal(server_count(s), 4);
+    for (int i = 0; i < 4; i++)
+        assert_same_bytes(b, &s->rec[i]);
+    assert_int_equal(s->rec[3].answered, 200);
+    batch_unref(b);
+    server_stop(s);
+}
+
+static void test_400_permanent(void **state)
+{
+    (void)state;
+    Google__Rpc__Status st = GOOGLE__RPC__STATUS__INIT;
+    st.code = 3;
+    st.message = "bad trace id";
+    uint8_t body[128];
+    size_t n = google__rpc__status__pack(&st, body);
+    struct server *s = server_start(0);
+    struct action a[] = {{.status = 400, .content_type = "application/x-protobuf", .body = body,
+                          .body_len = n},
+                         {.status = 500, .content_type = "text/plain",
+                          .body = (const uint8_t *)"boom", .body_len = 4}};
+    server_script(s, a, 2);
+    struct exp e;
+    exp_start(&e, BASE_CFG, s->port);
+    struct batch *b1 = trace_batch(6, 7);
+    assert_int_equal(otlphttp_exporter_factory.consume(e.x, b1), CONSUME_OK);
+    wait_counter(&e, "otelcol_exporter_send_failed_spans", 6);
+    struct batch *b2 = trace_batch(2, 8);
+    assert_int_equal(otlphttp_exporter_factory.consume(e.x, b2), CONSUME_OK);
+    wait_counter(&e, "otelcol_exporter_send_failed_spans", 8);
+    /* give a wrongly scheduled retry the chance to show up before counting requests */
+    sleep_ms(100);
+    exp_stop(&e);
+    assert_int_equal(value(&e, "otelcol_exporter_sent_spans"), 0);
+    exp_free(&e);
+    assert_int_equal(server_count(s), 2);
+    batch_unref(b1);
+    batch_unref(b2);
+    server_stop(s);
+}
+
+static void test_partial_success_proto_and_json(void **state)
+{
+    (void)state;
+    Opentelemetry__Proto__Collector__Trace__V1__ExportTracePartialSuccess ps =
+        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_PARTIAL_SUCCESS__INIT;
+    ps.rejected_spans = 2;
+    ps.error_message = "2 spans had an invalid trace_id";
+    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse resp =
+        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_RESPONSE__INIT;
+    resp.partial_success = &ps;
+    uint8_t pbody[128];
+    size_t pn = protobuf_c_message_pack(&resp.base, pbody);
+    static const char jbody[] =
+        "{\"partialSuccess\":{\"rejectedSpans\":\"3\",\"errorMessage\":\"too old\"}}";
+    struct server *s = server_start(0);
+    struct action a[] = {
+        {.status = 200, .content_type = "application/x-protobuf", .body = pbody, .body_len = pn},
+        {.status = 200, .content_type = "application/json; charset=utf-8",
+         .body = (const uint8_t *)jbody, .body_len = sizeof jbody - 1},
+        {.status = 200, .content_type = "application/json", .body = (const uint8_t *)"{}",
+         .body_len = 2}};
+    server_script(s, a, 3);
+    struct exp e;
+    exp_start(&e, BASE_CFG, s->port);
+    struct batch *b1 = trace_batch(9, 9);
+    assert_int_equal(otlphttp_exporter_factory.consume(e.x, b1), CONSUME_OK);
+    wait_counter(&e, "otelcol_exporter_sent_spans", 9);
+    assert_int_equal(value(&e, "otelcol_exporter_partial_rejected_spans"), 2);
+    struct batch *b2 = trace_batch(5, 10);
+    assert_int_equal(otlphttp_exporter_factory.consume(e.x, b2), CONSUME_OK);
+    wait_counter(&e, "otelcol_exporter_sent_spans", 14);
+    assert_int_equal(value(&e, "otelcol_exporter_partial_rejected_spans"), 5);
+    struct batch *b3 = trace_batch(1, 11);
+    assert_int_equal(otlphttp_exporter_factory.consume(e.x, b3), CONSUME_OK);
+    wait_counter(&e, "otelcol_exporter_sent_spans", 15);
+    exp_stop(&e);
+    assert_int_equal(value(&e, "otelcol_exporter_partial_rejected_spans"), 5);
+    assert_int_equal(value(&e, "otelcol_exporter_send_failed_spans"), 0);
+    exp_free(&e);
+    assert_int_equal(server_count(s), 3);
+    batch_unref(b1);
+    batch_unref(b2);
+    batch_unref(b3);
+    server_stop(s);
+}
+
+/* Connection refused is retryable: the batch arrives once the server is back on its port. */
+static void test_server_down_then_up(void **state)
+{
+    (void)state;
+    struct server *probe = server_start(0);
+    int port = probe->port;
+    server_stop(probe);
+    struct exp e;
+    exp_start(&e, BASE_CFG, port);
+    struct batch *b = log_batch(5);
+    assert_int_equal(otlphttp_exporter_factory.consume(e.x, b), CONSUME_OK);
+    sleep_ms(150);
+    assert_int_equal(value(&e, "otelcol_exporter_sent_log_records"), 0);
+    struct server *s = server_start(port);
+    wait_counter(&e, "otelcol_exporter_sent_log_records", 5);
+    exp_stop(&e);
+    assert_int_equal(value(&e, "otelcol_exporter_send_failed_log_records"), 0);
+    exp_free(&e);
+    assert_int_equal(server_count(s), 1);
+    assert_same_bytes(b, &s->rec[0]);
+    batch_unref(b);
+    server_stop(s);
+}
+
+/* A listening socket nobody accepts from: the kernel completes the handshake and takes the
+ * request, and no answer ever comes. */
+static int silent_listener(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof sin), 0);
+    assert_int_equal(listen(fd, 8), 0);
+    socklen_t sl = sizeof sin;
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
+    *port = ntohs(sin.sin_port);
+    return fd;
+}
+
+/* The per-attempt timeout (1 h) would hold the sender; the shutdown deadline cuts the request in
+ * flight, so shutdown returns, and both the batch in flight and the queued one are counted. */
+static void test_shutdown_bounded_with_silent_server(void **state)
+{
+    (void)state;
+    int port;
+    int fd = silent_listener(&port);
+    struct exp e;
+    exp_start(&e,
+              "endpoint: http://127.0.0.1:%d\ntimeout: 1h\n"
+              "sending_queue: {num_consumers: 1, queue_size: 10}\n", port);
+    struct batch *b1 = trace_batch(4, 12);
+    struct batch *b2 = trace_batch(3, 13);
+    assert_int_equal(otlphttp_exporter_factory.consume(e.x, b1), CONSUME_OK);
+    assert_int_equal(otlphttp_exporter_factory.consume(e.x, b2), CONSUME_OK);
+    sleep_ms(100);
+    otlphttp_exporter_factory.shutdown(e.x, clock_now_ns() + 200 * MS);
+    assert_int_equal(value(&e, "otelcol_exporter_send_failed_spans"), 7);
+    assert_int_equal(value(&e, "otelcol_exporter_sent_spans"), 0);
+    otlphttp_exporter_factory.destroy(e.x);
+    exp_unbind(&e);
+    exp_free(&e);
+    close(fd);
+    batch_unref(b1);
+    batch_unref(b2);
+}
+
+/* With the queue disabled the caller's thread sends; it settles before consume returns. */
+static void test_queue_disabled_sends_inline(void **state)
+{
+    (void)state;
+    struct server *s = server_start(0);
+    struct exp e;
+    exp_start(&e, "endpoint: http://127.0.0.1:%d\nsending_queue: {enabled: false}\n", s->port);
+    struct batch *b = metric_batch(3);
+    assert_int_equal(otlphttp_exporter_factory.consume(e.x, b), CONSUME_OK);
+    assert_int_equal(value(&e, "otelcol_exporter_sent_metric_points"), 3);
+    assert_int_equal(otlphttp_exporter_factory.consume(e.x, b), CONSUME_OK);
+    assert_int_equal(value(&e, "otelcol_exporter_sent_metric_points"), 6);
+    exp_stop(&e);
+    exp_free(&e);
+    assert_int_equal(server_count(s), 2);
+    batch_unref(b);
+    server_stop(s);
+}
+
+/* ---- TLS ------------------------------------------------------------------------------------- */
+
+static char cert_path[64];
+
+static void write_cert_file(void)
+{
+    snprintf(cert_path, sizeof cert_path, "/tmp/otlphttp-test-ca-XXXXXX");
+    int fd = mkstemp(cert_path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, test_cert_pem, strlen(test_cert_pem)),
+                     (ssize_t)strlen(test_cert_pem));
+    close(fd);
+}
+
+/* The configured CA authenticates the server: the batch arrives over HTTPS. */
+static void test_tls_with_ca_file(void **state)
+{
+    (void)state;
+    write_cert_file();
+    struct server *s = server_start_ex(0, true);
+    char yaml[512];
+    snprintf(yaml, sizeof yaml, "endpoint: https://127.0.0.1:%d\ntls: {ca_file: %s}\n", s->port,
+             cert_path);
+    struct exp e;
+    exp_start_yaml(&e, yaml);
+    struct batch *t = trace_batch(3, 14);
+    assert_int_equal(otlphttp_exporter_factory.consume(e.x, t), CONSUME_OK);
+    wait_counter(&e, "otelcol_exporter_sent_spans", 3);
+    exp_stop(&e);
+    exp_free(&e);
+    unlink(cert_path);
+    assert_int_equal(server_count(s), 1);
+    size_t n;
+    uint8_t *plain = inflate_body(s->rec[0].data, s->rec[0].len, 31, &n);
+    assert_bytes(t, plain, n);
+    free(plain);
+    batch_unref(t);
+    server_stop(s);
+}
+
+/* Without that CA the self-signed server is refused (nothing reaches it) unless verification is
+ * switched off. */
+static void test_tls_verification(void **state)
+{
+    (void)state;
+    struct server *s = server_start_ex(0, true);
+    struct exp e;
+    exp_start(&e, "endpoint: https://127.0.0.1:%d\nretry_on_failure: {enabled: false}\n",
+              s->port);
+    struct batch *t = trace_batch(2, 15);
+    assert_int_equal(otlphttp_exporter_factory.consume(e.x, t), CONSUME_OK);
+    wait_counter(&e, "otelcol_exporter_send_failed_spans", 2);
+    exp_stop(&e);
+    exp_free(&e);
+    assert_int_equal(server_count(s), 0);
+
+    exp_start(&e, "endpoint: https://127.0.0.1:%d\ntls: {insecure_skip_verify: true}\n", s->port);
+    assert_int_equal(otlphttp_exporter_factory.consume(e.x, t), CONSUME_OK);
+    wait_counter(&e, "otelcol_exporter_sent_spans", 2);
+    exp_stop(&e);
+    exp_free(&e);
+    assert_int_equal(server_count(s), 1);
+    batch_unref(t);
+    server_stop(s);
+}
+
+/* ---- config ---------------------------------------------------------------------------------- */
+
+static void test_config_defaults(void **state)
+{
+    (void)state;
+    struct exp e;
+    struct error err;
+    assert_int_equal(exp_bind(&e, "endpoint: http://collector:4318\n", &err), 0);
+    assert_int_equal(e.cfg.encoding, OTLPHTTP_ENCODING_PROTO);
+    assert_string_equal(e.cfg.compression, "gzip");
+    assert_int_equal(e.cfg.timeout, 30000 * MS);
+    assert_true(e.cfg.retry_on_failure.enabled);
+    assert_true(e.cfg.sending_queue.enabled);
+    assert_int_equal(e.cfg.sending_queue.num_consumers, 10);
+    assert_int_equal(e.cfg.write_buffer_size, 512 * 1024);
+    char *u = otlphttp_signal_url(&e.cfg, SIGNAL_METRICS);
+    assert_string_equal(u, "http://collector:4318/v1/metrics");
+    free(u);
+    exp_unbind(&e);
+
+    /* A Collector config with the confighttp client keys loads. */
+    assert_int_equal(exp_bind(&e,
+                              "endpoint: https://collector:4318\n"
+                              "encoding: json\n"
+                              "compression: none\n"
+                              "timeout: 10s\n"
+                              "read_buffer_size: 65536\n"
+                              "write_buffer_size: 65536\n"
+                              "max_idle_conns: 100\n"
+                              "max_idle_conns_per_host: 10\n"
+                              "max_conns_per_host: 10\n"
+                              "idle_conn_timeout: 30s\n"
+                              "disable_keep_alives: false\n"
+                              "http2_read_idle_timeout: 10s\n"
+                              "http2_ping_timeout: 5s\n"
+                              "proxy_url: http://proxy:3128\n"
+                              "cookies: {enabled: true}\n"
+                              "tls: {insecure_skip_verify: true, min_version: \"1.3\"}\n"
+                              "headers: {Authorization: Bearer x}\n",
+                              &err),
+                     0);
+    assert_int_equal(e.cfg.encoding, OTLPHTTP_ENCODING_JSON);
+    exp_unbind(&e);
+
+    /* Only per-signal endpoints: the others have no URL (the Collector requires them only for
+     * the signals a pipeline exports). */
+    assert_int_equal(exp_bind(&e, "traces_endpoint: http://t:1/x\n", &err), 0);
+    u = otlphttp_signal_url(&e.cfg, SIGNAL_TRACES);
+    assert_string_equal(u, "http://t:1/x");
+    free(u);
+    assert_null(otlphttp_signal_url(&e.cfg, SIGNAL_LOGS));
+    exp_unbind(&e);
+
+    assert_ptr_equal(component_find(COMPONENT_EXPORTER, "otlphttp"), &otlphttp_exporter_factory);
+    assert_ptr_equal(component_find(COMPONENT_EXPORTER, "otlp_http"),
+                     &otlp_http_exporter_factory);
+}
+
+static void expect_config_error(const char *yaml, const char *needle)
+{
+    struct exp e;
+    struct error err;
+    error_clear(&err);
+    assert_int_equal(exp_bind(&e, yaml, &err), -1);
+    if (!strstr(err.msg, needle))
+        fail_msg("error \"%s\" does not mention \"%s\"", err.msg, needle);
+    exp_unbind(&e);
+}
+
+static void test_config_errors(void **state)
+{
+    (void)state;
+    expect_config_error("endpoint: http://c:4318\ncompression: zstd\n", "zstd");
+    expect_config_error("endpoint: http://c:4318\ncompression: brotli\n", "brotli");
+    expect_config_error("compression: gzip\n", "endpoint");
+    expect_config_error("endpoint: c:4318\n", "http://");
+    expect_config_error("endpoint: http://c:4318\nlogs_endpoint: c:4318/v1/logs\n",
+                        "logs_endpoint");
+    expect_config_error("endpoint: http://c:4318\nencoding: protobuf\n", "encoding");
+    expect_config_error("endpoint: http://c:4318\nauth: {authenticator: basicauth}\n", "auth");
+    expect_config_error("endpoint: http://c:4318\nheaders: {Content-Length: \"5\"}\n",
+                        "Content-Length");
+    expect_config_error("endpoint: http://c:4318\nheaders: {\"bad header\": x}\n", "bad header");
+    expect_config_error("endpoint: http://c:4318\ntls: {min_version: \"1.4\"}\n", "min_version");
+    expect_config_error("endpoint: http://c:4318\nunknown_key: 1\n", "unknown_key");
+    expect_config_error("endpoint: http://c:4318\nproxy_url: ftp://p:21\n", "proxy_url");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_proto_paths_headers),
+        cmocka_unit_test(test_gzip_default_and_trailing_slash),
+        cmocka_unit_test(test_deflate),
+        cmocka_unit_test(test_json_encoding),
+        cmocka_unit_test(test_signal_endpoint_override),
+        cmocka_unit_test(test_503_retry_after_then_ok),
+        cmocka_unit_test(test_503_without_retry_after_gives_up),
+        cmocka_unit_test(test_429_and_502_backoff_retry),
+        cmocka_unit_test(test_400_permanent),
+        cmocka_unit_test(test_partial_success_proto_and_json),
+        cmocka_unit_test(test_server_down_then_up),
+        cmocka_unit_test(test_shutdown_bounded_with_silent_server),
+        cmocka_unit_test(test_queue_disabled_sends_inline),
+        cmocka_unit_test(test_tls_with_ca_file),
+        cmocka_unit_test(test_tls_verification),
+        cmocka_unit_test(test_config_defaults),
+        cmocka_unit_test(test_config_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
