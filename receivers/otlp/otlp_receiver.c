@@ -4,7 +4,8 @@
  *
  * The one idea: the pipeline runs synchronously on the protocol's worker thread and only ever
  * answers OK / RETRY / REJECT, so this file is a pure mapping from that answer (plus the batch's
- * rejected count) to the sender's status; gRPC mechanics live in grpc_server.c. */
+ * rejected count) to the sender's status; gRPC mechanics live in grpc_server.c, HTTP mechanics in
+ * http_server.c, and each protocol calls the handler with its own counters (transport label). */
 #include "receivers/otlp/otlp_receiver.h"
 
 #include <grpc/status.h>
@@ -98,9 +99,13 @@ static const struct config_field grpc_fields[] = {
 
 static const struct config_field cors_fields[] = {
     {.name = "allowed_origins", .type = CFG_STRING_LIST,
-     .offset = offsetof(struct otlp_cors_config, allowed_origins), .doc = "origins allowed (wildcards)"},
+     .offset = offsetof(struct otlp_cors_config, allowed_origins),
+     .doc = "origins allowed: exact, \"*\", or one \"*\" wildcard (https://*.example.com); "
+            "empty = no CORS"},
     {.name = "allowed_headers", .type = CFG_STRING_LIST,
-     .offset = offsetof(struct otlp_cors_config, allowed_headers), .doc = "extra request headers allowed"},
+     .offset = offsetof(struct otlp_cors_config, allowed_headers),
+     .doc = "request headers allowed besides Accept, Accept-Language, Content-Type, "
+            "Content-Language and Origin (\"*\" = any)"},
     {.name = "max_age", .type = CFG_INT, .offset = offsetof(struct otlp_cors_config, max_age),
      .def = "0", .doc = "preflight cache time in seconds"},
     {.name = NULL},
@@ -111,7 +116,8 @@ static const struct config_field http_fields[] = {
      .def = "0.0.0.0:4318", .doc = "host:port to listen on"},
     {.name = "max_request_body_size", .type = CFG_INT,
      .offset = offsetof(struct otlp_http_config, max_request_body_size), .def = "20971520",
-     .doc = "largest request body, bytes"},
+     .doc = "largest request body in bytes, before and after decompression (0 = 20 MiB); "
+            "larger = 413"},
     {.name = "traces_url_path", .type = CFG_STRING,
      .offset = offsetof(struct otlp_http_config, traces_url_path), .def = "/v1/traces",
      .doc = "path for trace exports"},
@@ -123,29 +129,36 @@ static const struct config_field http_fields[] = {
      .doc = "path for log exports"},
     {.name = "include_metadata", .type = CFG_BOOL,
      .offset = offsetof(struct otlp_http_config, include_metadata), .def = "false",
-     .doc = "pass request headers downstream"},
+     .doc = "accepted for compatibility; request headers are not passed downstream yet"},
     {.name = "cors", .type = CFG_SECTION, .offset = offsetof(struct otlp_http_config, cors),
      .sub = cors_fields, .doc = "cross-origin requests from browsers"},
     {.name = "response_headers", .type = CFG_STRING_MAP,
      .offset = offsetof(struct otlp_http_config, response_headers), .doc = "headers added to responses"},
     {.name = "compression_algorithms", .type = CFG_STRING_LIST,
      .offset = offsetof(struct otlp_http_config, compression_algorithms),
-     .doc = "request encodings accepted"},
+     .doc = "request encodings accepted (gzip, zlib, deflate; empty = all of them); "
+            "zstd, snappy and lz4 are accepted here but not served"},
     {.name = "read_timeout", .type = CFG_DURATION,
-     .offset = offsetof(struct otlp_http_config, read_timeout), .doc = "whole-request read timeout"},
+     .offset = offsetof(struct otlp_http_config, read_timeout),
+     .doc = "connection inactivity limit (the HTTP server has one: the smallest timeout set)"},
     {.name = "read_header_timeout", .type = CFG_DURATION,
-     .offset = offsetof(struct otlp_http_config, read_header_timeout), .doc = "header read timeout"},
+     .offset = offsetof(struct otlp_http_config, read_header_timeout),
+     .doc = "folded into the connection inactivity limit, as read_timeout"},
     {.name = "write_timeout", .type = CFG_DURATION,
-     .offset = offsetof(struct otlp_http_config, write_timeout), .doc = "response write timeout"},
+     .offset = offsetof(struct otlp_http_config, write_timeout),
+     .doc = "folded into the connection inactivity limit, as read_timeout"},
     {.name = "idle_timeout", .type = CFG_DURATION,
      .offset = offsetof(struct otlp_http_config, idle_timeout), .def = "1m",
-     .doc = "keep-alive idle timeout"},
+     .doc = "keep-alive idle timeout (folded into the inactivity limit, as read_timeout)"},
     {.name = "keep_alives_enabled", .type = CFG_BOOL,
      .offset = offsetof(struct otlp_http_config, keep_alives_enabled), .def = "true",
      .doc = "HTTP keep-alive"},
     {.name = "tls", .type = CFG_PRESENCE, .offset = offsetof(struct otlp_http_config, tls),
      .present_offset = offsetof(struct otlp_http_config, has_tls), .sub = tls_server_fields,
      .doc = "serve HTTPS (absent = plaintext)"},
+    {.name = "num_threads", .type = CFG_INT, .offset = offsetof(struct otlp_http_config, num_threads),
+     .def = "2", .min = 1, .max = 64,
+     .doc = "HTTP server threads (libmicrohttpd pool); the pipeline runs on them"},
     {.name = NULL},
 };
 
@@ -155,7 +168,7 @@ static const struct config_field protocols_fields[] = {
      .doc = "OTLP/gRPC"},
     {.name = "http", .type = CFG_PRESENCE, .offset = offsetof(struct otlp_protocols_config, http),
      .present_offset = offsetof(struct otlp_protocols_config, has_http), .sub = http_fields,
-     .doc = "OTLP/HTTP (accepted; not served yet)"},
+     .doc = "OTLP/HTTP: POST protobuf or JSON to /v1/traces, /v1/metrics, /v1/logs"},
     {.name = NULL},
 };
 
@@ -217,23 +230,57 @@ static int otlp_receiver_validate(const void *cfgp, struct error *err)
         const struct otlp_http_config *h = &p->http;
         if (h->max_request_body_size < 0)
             return error_set(err, "protocols.http.max_request_body_size: must be >= 0");
-        if (h->has_tls && validate_tls("protocols.http.tls", &h->tls, err))
-            return -1;
+        if (!h->endpoint || !*h->endpoint)
+            return error_set(err, "protocols.http.endpoint: must not be empty");
+        if (h->num_threads < 1 || h->num_threads > 64)
+            return error_set(err, "protocols.http.num_threads: must be 1..64");
+        if (h->cors.max_age < 0)
+            return error_set(err, "protocols.http.cors.max_age: must be >= 0");
+        static const char *const known[] = {"", "identity", "gzip", "zlib", "deflate", "zstd",
+                                            "snappy", "x-snappy-framed", "lz4", NULL};
+        for (size_t i = 0; i < h->compression_algorithms.n; i++) {
+            const char *a = h->compression_algorithms.items[i];
+            size_t k = 0;
+            while (known[k] && strcmp(known[k], a) != 0)
+                k++;
+            if (!known[k])
+                return error_set(err, "protocols.http.compression_algorithms: unknown algorithm "
+                                 "\"%s\"; expected gzip, zlib, deflate, zstd, snappy or lz4", a);
+        }
+        if (h->has_tls) {
+            if (validate_tls("protocols.http.tls", &h->tls, err))
+                return -1;
+            if (tls_set(h->tls.client_ca_file))
+                return error_set(err, "protocols.http.tls.client_ca_file: client certificate "
+                                 "verification is not supported for OTLP/HTTP; use gRPC for mutual TLS");
+        }
     }
     return 0;
 }
 
 /* ---- instance --------------------------------------------------------------------------------- */
 
+enum { TP_GRPC, TP_HTTP, TP_COUNT };
+static const char *const transport_names[TP_COUNT] = {"grpc", "http"};
+
+struct otlp_receiver;
+
+/* What one protocol hands the handler as `user`: its own counters, labelled transport="...". */
+struct otlp_transport {
+    struct otlp_receiver *r;
+    _Atomic uint64_t *accepted[SIGNAL_COUNT];
+    _Atomic uint64_t *refused[SIGNAL_COUNT];
+    _Atomic uint64_t *malformed;          /* requests refused before their items could be counted */
+};
+
 struct otlp_receiver {
     const struct otlp_receiver_config *cfg;
     char *id;
     char *log_name;
     struct consumer *next[SIGNAL_COUNT];
-    _Atomic uint64_t *accepted[SIGNAL_COUNT];
-    _Atomic uint64_t *refused[SIGNAL_COUNT];
-    _Atomic uint64_t *malformed;          /* requests refused before their items could be counted */
+    struct otlp_transport tp[TP_COUNT];
     struct otlp_grpc_server *grpc;
+    struct otlp_http_server *http;
     _Atomic int64_t last_warn_ns;         /* rate limit of the "refused" warning */
     atomic_uint_fast64_t warn_suppressed;
 };
@@ -264,17 +311,23 @@ static void *otlp_receiver_create(const void *cfgp, const struct component_env *
     }
     for (int s = 0; s < SIGNAL_COUNT; s++)
         r->next[s] = env->next[s];
-    if (env->telemetry) {
+    const struct otlp_protocols_config *p = &r->cfg->protocols;
+    for (int t = 0; t < TP_COUNT; t++) {
+        struct otlp_transport *tp = &r->tp[t];
+        tp->r = r;
+        /* counters only for the protocols served, so /metrics shows no idle transport */
+        if (!env->telemetry || (t == TP_GRPC && !p->has_grpc) || (t == TP_HTTP && !p->has_http))
+            continue;
         char labels[512];
-        snprintf(labels, sizeof labels, "receiver=\"%s\",transport=\"grpc\"", r->id);
+        snprintf(labels, sizeof labels, "receiver=\"%s\",transport=\"%s\"", r->id, transport_names[t]);
         for (int s = 0; s < SIGNAL_COUNT; s++) {
-            r->accepted[s] = telemetry_counter(env->telemetry, accepted_names[s], labels,
-                                               "Items accepted and pushed into the pipeline.");
-            r->refused[s] = telemetry_counter(env->telemetry, refused_names[s], labels,
-                                              "Items that could not be pushed into the pipeline.");
+            tp->accepted[s] = telemetry_counter(env->telemetry, accepted_names[s], labels,
+                                                "Items accepted and pushed into the pipeline.");
+            tp->refused[s] = telemetry_counter(env->telemetry, refused_names[s], labels,
+                                               "Items that could not be pushed into the pipeline.");
         }
-        r->malformed = telemetry_counter(env->telemetry, "llmotlp_receiver_malformed_requests", labels,
-                                         "Requests refused as malformed (items not countable).");
+        tp->malformed = telemetry_counter(env->telemetry, "llmotlp_receiver_malformed_requests", labels,
+                                          "Requests refused as malformed (items not countable).");
     }
     grpc_common_init(); /* ref-counted; paired with grpc_common_shutdown in destroy */
     return r;
@@ -359,7 +412,8 @@ static void result_set(struct otlp_export_result *res, int status, const char *f
 static void otlp_export(void *user, enum signal s, uint8_t *data, size_t len,
                         struct otlp_export_result *res)
 {
-    struct otlp_receiver *r = user;
+    struct otlp_transport *tp = user;
+    struct otlp_receiver *r = tp->r;
     memset(res, 0, sizeof *res);
     if (!r->next[s]) {
         free(data);
@@ -373,7 +427,7 @@ static void otlp_export(void *user, enum signal s, uint8_t *data, size_t len,
     if (len && otlp_scan(s, data, len, &sr, &err) != 0) {
         free(data);
         result_set(res, GRPC_STATUS_INVALID_ARGUMENT, "%s", err.msg);
-        telemetry_add(r->malformed, 1);
+        telemetry_add(tp->malformed, 1);
         refused_log(r, s, res->message);
         return;
     }
@@ -385,7 +439,7 @@ static void otlp_export(void *user, enum signal s, uint8_t *data, size_t len,
     if (!b) {
         result_set(res, GRPC_STATUS_UNAVAILABLE, "out of memory; retry later");
         res->retry_delay_ns = 1000000000;
-        telemetry_add(r->refused[s], sr.items);
+        telemetry_add(tp->refused[s], sr.items);
         refused_log(r, s, res->message);
         return;
     }
@@ -402,8 +456,8 @@ static void otlp_export(void *user, enum signal s, uint8_t *data, size_t len,
         uint64_t rejected = atomic_load(&b->rejected);
         if (rejected > items)
             rejected = items;
-        telemetry_add(r->accepted[s], items - rejected);
-        telemetry_add(r->refused[s], rejected);
+        telemetry_add(tp->accepted[s], items - rejected);
+        telemetry_add(tp->refused[s], rejected);
         /* rejected 0 with a message is the spec's "warning" form of partial success. If packing
          * fails the data was still taken: answer plain OK rather than make the sender retry. */
         if (rejected || why[0])
@@ -411,14 +465,14 @@ static void otlp_export(void *user, enum signal s, uint8_t *data, size_t len,
         break;
     }
     case CONSUME_RETRY:
-        telemetry_add(r->refused[s], items);
+        telemetry_add(tp->refused[s], items);
         result_set(res, GRPC_STATUS_UNAVAILABLE, "downstream is full; retry later");
         res->retry_delay_ns = 1000000000;
         refused_log(r, s, res->message);
         break;
     case CONSUME_REJECT:
     default:
-        telemetry_add(r->refused[s], items);
+        telemetry_add(tp->refused[s], items);
         result_set(res, GRPC_STATUS_INVALID_ARGUMENT, "rejected by pipeline: %s",
                    why[0] ? why : "permanent error");
         refused_log(r, s, res->message);
@@ -427,34 +481,63 @@ static void otlp_export(void *user, enum signal s, uint8_t *data, size_t len,
     batch_unref(b);
 }
 
+/* A request refused by the HTTP transport before the handler saw it. */
+static void otlp_refused(void *user, enum signal s, const char *why)
+{
+    struct otlp_transport *tp = user;
+    telemetry_add(tp->malformed, 1);
+    refused_log(tp->r, s, why);
+}
+
 static int otlp_receiver_start(void *self, struct error *err)
 {
     struct otlp_receiver *r = self;
     const struct otlp_protocols_config *p = &r->cfg->protocols;
-    if (p->has_http)
-        log_warn(r->log_name, "protocols.http is not served yet; %s",
-                 p->has_grpc ? "serving gRPC only" : "this receiver accepts nothing");
-    if (!p->has_grpc)
-        return 0;
     unsigned signals = 0;
     for (int s = 0; s < SIGNAL_COUNT; s++)
         if (r->next[s])
             signals |= 1u << s;
-    r->grpc = otlp_grpc_server_start(&p->grpc, signals, otlp_export, r, r->log_name, err);
-    if (!r->grpc)
-        return -1;
-    if (p->grpc.transport && strcmp(p->grpc.transport, "unix") == 0)
-        log_info(r->log_name, "serving OTLP/gRPC on unix socket %s%s", p->grpc.endpoint,
-                 p->grpc.has_tls ? " with TLS" : "");
-    else
-        log_info(r->log_name, "serving OTLP/gRPC on %s (port %d)%s", p->grpc.endpoint,
-                 otlp_grpc_server_port(r->grpc), p->grpc.has_tls ? " with TLS" : "");
+    if (p->has_grpc) {
+        r->grpc = otlp_grpc_server_start(&p->grpc, signals, otlp_export, &r->tp[TP_GRPC], r->log_name, err);
+        if (!r->grpc)
+            return -1;
+        if (p->grpc.transport && strcmp(p->grpc.transport, "unix") == 0)
+            log_info(r->log_name, "serving OTLP/gRPC on unix socket %s%s", p->grpc.endpoint,
+                     p->grpc.has_tls ? " with TLS" : "");
+        else
+            log_info(r->log_name, "serving OTLP/gRPC on %s (port %d)%s", p->grpc.endpoint,
+                     otlp_grpc_server_port(r->grpc), p->grpc.has_tls ? " with TLS" : "");
+    }
+    if (p->has_http) {
+        const struct otlp_http_config *h = &p->http;
+        for (size_t i = 0; i < h->compression_algorithms.n; i++) {
+            const char *a = h->compression_algorithms.items[i];
+            if (strcmp(a, "zstd") == 0 || strcmp(a, "snappy") == 0 || strcmp(a, "x-snappy-framed") == 0 ||
+                strcmp(a, "lz4") == 0)
+                log_info(r->log_name, "protocols.http.compression_algorithms: %s is not supported; "
+                         "such requests get 400", a);
+        }
+        r->http = otlp_http_server_start(h, signals, otlp_export, otlp_refused, &r->tp[TP_HTTP],
+                                         r->log_name, err);
+        if (!r->http) {
+            if (r->grpc) { /* the service will not run: close what is open */
+                otlp_grpc_server_free(r->grpc);
+                r->grpc = NULL;
+            }
+            return -1;
+        }
+        log_info(r->log_name, "serving OTLP/HTTP on %s (port %d)%s", h->endpoint,
+                 otlp_http_server_port(r->http), h->has_tls ? " with TLS" : "");
+    }
     return 0;
 }
 
 static void otlp_receiver_shutdown(void *self, int64_t deadline_ns)
 {
     struct otlp_receiver *r = self;
+    /* One after the other under the same deadline. */
+    if (r->http)
+        otlp_http_server_shutdown(r->http, deadline_ns);
     if (r->grpc)
         otlp_grpc_server_shutdown(r->grpc, deadline_ns);
 }
@@ -464,6 +547,7 @@ static void otlp_receiver_destroy(void *self)
     struct otlp_receiver *r = self;
     if (!r)
         return;
+    otlp_http_server_free(r->http);
     otlp_grpc_server_free(r->grpc);
     grpc_common_shutdown();
     free(r->id);
@@ -477,10 +561,17 @@ int otlp_receiver_grpc_port(void *self)
     return r && r->grpc ? otlp_grpc_server_port(r->grpc) : 0;
 }
 
+int otlp_receiver_http_port(void *self)
+{
+    struct otlp_receiver *r = self;
+    return r && r->http ? otlp_http_server_port(r->http) : 0;
+}
+
 const struct component_factory otlp_receiver_factory = {
     .type = "otlp",
     .kind = COMPONENT_RECEIVER,
-    .doc = "OTLP receiver: TraceService, MetricsService and LogsService Export over gRPC",
+    .doc = "OTLP receiver: TraceService, MetricsService and LogsService Export over gRPC, and "
+           "OTLP/HTTP (protobuf or JSON)",
     .fields = otlp_receiver_fields,
     .config_size = sizeof(struct otlp_receiver_config),
     .signals = (1u << SIGNAL_TRACES) | (1u << SIGNAL_METRICS) | (1u << SIGNAL_LOGS),

@@ -1,10 +1,12 @@
 /* otlp_receiver.h — internals of the `otlp` receiver shared by its files and its tests: the
  * typed config (bound from the Collector's `protocols.grpc` / `protocols.http` keys by the field
- * table in otlp_receiver.c) and the small gRPC server of grpc_server.c.
+ * table in otlp_receiver.c), the small gRPC server of grpc_server.c and the OTLP/HTTP server of
+ * http_server.c.
  *
- * The one idea: grpc_server.c knows gRPC and nothing of pipelines; it hands each Export call's
- * bytes to a handler and sends back whatever status the handler decided. otlp_receiver.c knows
- * pipelines and nothing of gRPC, so the later HTTP protocol reuses the same handler. */
+ * The one idea: each server knows its protocol and nothing of pipelines; it hands each Export
+ * request's bytes (protobuf, already decompressed) to one handler and sends back whatever status
+ * the handler decided, mapped to its protocol. otlp_receiver.c knows pipelines and nothing of
+ * either protocol. */
 #ifndef LLMOTLP_OTLP_RECEIVER_H
 #define LLMOTLP_OTLP_RECEIVER_H
 
@@ -62,6 +64,7 @@ struct otlp_http_config {
     bool keep_alives_enabled;
     struct tls_server_config tls;
     bool has_tls;
+    int64_t num_threads;            /* libmicrohttpd thread pool; the pipeline runs on them */
 };
 
 struct otlp_protocols_config {
@@ -81,6 +84,8 @@ struct otlp_receiver_config {
  * 1 for a unix socket (gRPC's answer), 0 when gRPC is not serving. `self` is what the factory's
  * create() returned. Thread-safe after start(). */
 int otlp_receiver_grpc_port(void *self);
+/* The same for the HTTP server: its TCP port after start(), 0 when HTTP is not serving. */
+int otlp_receiver_http_port(void *self);
 
 /* ---- the export handler, shared by the protocols ---------------------------------------------- */
 
@@ -101,6 +106,11 @@ struct otlp_export_result {
 typedef void (*otlp_export_fn)(void *user, enum signal s, uint8_t *data, size_t len,
                                struct otlp_export_result *res);
 
+/* Tells the receiver that a request of signal `s` was refused by the transport before it could
+ * reach the handler (undecodable JSON or gzip, body too large, unsupported content type or
+ * encoding), for its counters and its rate-limited warning. Thread-safe. */
+typedef void (*otlp_refused_fn)(void *user, enum signal s, const char *why);
+
 /* ---- grpc_server.c ---------------------------------------------------------------------------- */
 
 struct otlp_grpc_server;
@@ -118,5 +128,27 @@ int otlp_grpc_server_port(const struct otlp_grpc_server *s);
 void otlp_grpc_server_shutdown(struct otlp_grpc_server *s, int64_t deadline_ns);
 /* Shuts down (immediately) if not done, and frees. NULL is fine. */
 void otlp_grpc_server_free(struct otlp_grpc_server *s);
+
+/* ---- http_server.c ---------------------------------------------------------------------------- */
+
+struct otlp_http_server;
+
+/* Binds cfg->endpoint and starts a libmicrohttpd thread pool serving POST on the three signal
+ * paths, for the signals whose bit is set in `signals` (a path of another signal answers 404
+ * "no pipeline for <signal>"). Bodies (protobuf or OTLP/JSON, identity, gzip or zlib) are
+ * decompressed under cfg->max_request_body_size, JSON is converted to protobuf, and the bytes go
+ * to `fn`; transport-level refusals are reported to `refused` (may be NULL). `log_name` must
+ * outlive the server; cfg is copied where needed. NULL with err ("cannot listen on <endpoint>:
+ * <reason>", a TLS file that cannot be read, ...) on failure. */
+struct otlp_http_server *otlp_http_server_start(const struct otlp_http_config *cfg, unsigned signals,
+                                                otlp_export_fn fn, otlp_refused_fn refused,
+                                                void *user, const char *log_name, struct error *err);
+int otlp_http_server_port(const struct otlp_http_server *s);
+/* Stops accepting connections, lets requests in flight finish until deadline_ns
+ * (CLOCK_MONOTONIC; responses then carry `Connection: close`), then closes every connection and
+ * joins the threads, waiting for handlers still inside the pipeline. Idempotent. */
+void otlp_http_server_shutdown(struct otlp_http_server *s, int64_t deadline_ns);
+/* Shuts down (immediately) if not done, and frees. NULL is fine. */
+void otlp_http_server_free(struct otlp_http_server *s);
 
 #endif
