@@ -1006,7 +1006,7 @@ static void test_config_defaults_and_validation(void **state)
     config_free_bound(otlp_receiver_factory.fields, &cfg);
 }
 
-static void test_http_only_serves_nothing_yet(void **state)
+static void test_http_only_serves_no_grpc(void **state)
 {
     (void)state;
     struct otlp_receiver_config cfg;
@@ -1253,7 +1253,7 @@ int main(void)
         cmocka_unit_test(test_shutdown_lets_call_finish),
         cmocka_unit_test(test_shutdown_past_deadline_cancels),
         cmocka_unit_test(test_port_in_use),
-        cmocka_unit_test(test_http_only_serves_nothing_yet),
+        cmocka_unit_test(test_http_only_serves_no_grpc),
         cmocka_unit_test(test_tls),
         cmocka_unit_test(test_tls_missing_file),
         cmocka_unit_test(test_mutual_tls),
