@@ -8,6 +8,7 @@
 
 extern const struct component_factory otlp_receiver_factory;
 extern const struct component_factory batch_processor_factory;
+extern const struct component_factory tail_sampling_processor_factory;
 extern const struct component_factory otlp_exporter_factory;
 extern const struct component_factory otlphttp_exporter_factory;
 extern const struct component_factory otlp_http_exporter_factory;
@@ -18,6 +19,7 @@ extern const struct component_factory health_check_extension_factory;
 const struct component_factory *const component_factories[] = {
     &otlp_receiver_factory,
     &batch_processor_factory,
+    &tail_sampling_processor_factory,
     &otlp_exporter_factory,
     &otlphttp_exporter_factory,
     &otlp_http_exporter_factory,

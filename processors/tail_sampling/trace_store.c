@@ -1,0 +1,596 @@
+/* trace_store.c — where tail_sampling keeps undecided traces: a hash table of traces by ID, kept
+ * in arrival order for decisions and eviction, whose spans stay in their encoded form, plus the
+ * decision caches and the assembly of an export request from stored bytes.
+ *
+ * The one idea: a span is kept as the exact bytes of its field in ScopeSpans, appended to its
+ * trace's buffer behind a small header naming an interned resource+scope envelope; releasing a
+ * trace lays envelope and span bytes end to end with computed lengths, since protobuf messages
+ * are just concatenated fields. Every byte a trace retains (its struct, span buffers, propagated
+ * attributes) and every envelope is counted in ts_store.bytes; the fixed-size tables are not. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "processors/tail_sampling/ts_internal.h"
+
+static uint64_t id_hash(const uint8_t *id)
+{
+    /* Trace IDs are random (W3C), but not always: mix all 16 bytes. */
+    uint64_t a, b;
+    memcpy(&a, id, 8);
+    memcpy(&b, id + 8, 8);
+    uint64_t h = (a ^ (b * 0x9e3779b97f4a7c15ull)) * 0xbf58476d1ce4e5b9ull;
+    return h ^ (h >> 31);
+}
+
+static uint64_t bytes_hash(const uint8_t *p, size_t n)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static size_t pow2_at_least(size_t n)
+{
+    size_t p = 16;
+    while (p < n)
+        p <<= 1;
+    return p;
+}
+
+/* ---- traces ---------------------------------------------------------------------------------- */
+
+int ts_store_init(struct ts_store *s, size_t expected_traces)
+{
+    memset(s, 0, sizeof *s);
+    size_t n = pow2_at_least(expected_traces < (1u << 20) ? expected_traces : (1u << 20));
+    s->buckets = calloc(n, sizeof *s->buckets);
+    s->envs = calloc(64, sizeof *s->envs);
+    if (!s->buckets || !s->envs) {
+        free(s->buckets);
+        free(s->envs);
+        return -1;
+    }
+    s->mask = n - 1;
+    s->env_mask = 63;
+    return 0;
+}
+
+size_t ts_trace_mem(const struct ts_trace *t)
+{
+    return sizeof *t + t->sp.cap + t->lg.cap + t->prop_len;
+}
+
+static void segs_release(struct ts_store *s, struct ts_segs *g)
+{
+    uint32_t off = 0;
+    while (off < g->len) {
+        struct ts_seg_hdr h;
+        memcpy(&h, g->data + off, sizeof h);
+        ts_env_unref(s, h.env);
+        off += (uint32_t)sizeof h + h.len;
+    }
+    free(g->data);
+    g->data = NULL;
+    g->len = g->cap = 0;
+}
+
+void ts_trace_free(struct ts_store *s, struct ts_trace *t)
+{
+    if (!t)
+        return;
+    if (!t->detached)
+        s->bytes -= ts_trace_mem(t);
+    segs_release(s, &t->sp);
+    segs_release(s, &t->lg);
+    free(t->prop);
+    free(t);
+}
+
+void ts_store_free(struct ts_store *s)
+{
+    while (s->head) {
+        struct ts_trace *t = s->head;
+        ts_store_remove(s, t);
+        ts_trace_free(s, t);
+    }
+    for (size_t i = 0; s->envs && i <= s->env_mask; i++) {
+        struct ts_env *e = s->envs[i];
+        while (e) {
+            struct ts_env *n = e->hnext;
+            free(e);
+            e = n;
+        }
+    }
+    free(s->envs);
+    free(s->buckets);
+    memset(s, 0, sizeof *s);
+}
+
+struct ts_trace *ts_store_find(struct ts_store *s, const uint8_t *id)
+{
+    for (struct ts_trace *t = s->buckets[id_hash(id) & s->mask]; t; t = t->hnext)
+        if (memcmp(t->id, id, 16) == 0)
+            return t;
+    return NULL;
+}
+
+static void grow_table(struct ts_store *s)
+{
+    size_t n = (s->mask + 1) * 2;
+    struct ts_trace **b = calloc(n, sizeof *b);
+    if (!b)
+        return; /* chains get longer; still correct */
+    for (size_t i = 0; i <= s->mask; i++) {
+        struct ts_trace *t = s->buckets[i];
+        while (t) {
+            struct ts_trace *next = t->hnext;
+            size_t j = id_hash(t->id) & (n - 1);
+            t->hnext = b[j];
+            b[j] = t;
+            t = next;
+        }
+    }
+    free(s->buckets);
+    s->buckets = b;
+    s->mask = n - 1;
+}
+
+struct ts_trace *ts_trace_new(struct ts_store *s, const uint8_t *id)
+{
+    struct ts_trace *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    memcpy(t->id, id, 16);
+    t->keeper = -1;
+    t->adjusted = 1;
+    t->first_start = UINT64_MAX;
+    s->bytes += ts_trace_mem(t);
+    return t;
+}
+
+struct ts_trace *ts_store_insert(struct ts_store *s, const uint8_t *id, int64_t now_ns)
+{
+    if (s->count >= s->mask + 1)
+        grow_table(s);
+    struct ts_trace *t = ts_trace_new(s, id);
+    if (!t)
+        return NULL;
+    t->arrival_ns = now_ns;
+    size_t b = id_hash(id) & s->mask;
+    t->hnext = s->buckets[b];
+    s->buckets[b] = t;
+    t->prev = s->tail;
+    if (s->tail)
+        s->tail->next = t;
+    else
+        s->head = t;
+    s->tail = t;
+    s->count++;
+    return t;
+}
+
+void ts_store_root_push(struct ts_store *s, struct ts_trace *t)
+{
+    if (t->on_root)
+        return;
+    t->on_root = true;
+    t->rprev = s->rtail;
+    t->rnext = NULL;
+    if (s->rtail)
+        s->rtail->rnext = t;
+    else
+        s->rhead = t;
+    s->rtail = t;
+}
+
+void ts_store_remove(struct ts_store *s, struct ts_trace *t)
+{
+    struct ts_trace **pp = &s->buckets[id_hash(t->id) & s->mask];
+    while (*pp && *pp != t)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = t->hnext;
+    t->hnext = NULL;
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        s->head = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    else
+        s->tail = t->prev;
+    t->prev = t->next = NULL;
+    if (t->on_root) {
+        if (t->rprev)
+            t->rprev->rnext = t->rnext;
+        else
+            s->rhead = t->rnext;
+        if (t->rnext)
+            t->rnext->rprev = t->rprev;
+        else
+            s->rtail = t->rprev;
+        t->rprev = t->rnext = NULL;
+        t->on_root = false;
+    }
+    s->count--;
+}
+
+/* ---- envelopes ------------------------------------------------------------------------------- */
+
+struct ts_env *ts_env_intern(struct ts_store *s, const uint8_t *bytes, uint32_t res_len,
+                             uint32_t scope_len)
+{
+    size_t n = (size_t)res_len + scope_len;
+    uint64_t h = bytes_hash(bytes, n) ^ ((uint64_t)res_len << 32);
+    size_t b = h & s->env_mask;
+    for (struct ts_env *e = s->envs[b]; e; e = e->hnext)
+        if (e->hash == h && e->res_len == res_len && e->scope_len == scope_len &&
+            memcmp(e->bytes, bytes, n) == 0) {
+            e->refs++;
+            return e;
+        }
+    struct ts_env *e = malloc(sizeof *e + n);
+    if (!e)
+        return NULL;
+    e->hash = h;
+    e->refs = 1;
+    e->res_len = res_len;
+    e->scope_len = scope_len;
+    memcpy(e->bytes, bytes, n);
+    e->hnext = s->envs[b];
+    s->envs[b] = e;
+    s->env_count++;
+    s->bytes += sizeof *e + n;
+    if (s->env_count > 2 * (s->env_mask + 1)) {
+        size_t m = (s->env_mask + 1) * 4;
+        struct ts_env **nb = calloc(m, sizeof *nb);
+        if (nb) {
+            for (size_t i = 0; i <= s->env_mask; i++)
+                for (struct ts_env *x = s->envs[i], *next; x; x = next) {
+                    next = x->hnext;
+                    x->hnext = nb[x->hash & (m - 1)];
+                    nb[x->hash & (m - 1)] = x;
+                }
+            free(s->envs);
+            s->envs = nb;
+            s->env_mask = m - 1;
+        }
+    }
+    return e;
+}
+
+void ts_env_unref(struct ts_store *s, struct ts_env *e)
+{
+    if (!e || --e->refs > 0)
+        return;
+    struct ts_env **pp = &s->envs[e->hash & s->env_mask];
+    while (*pp && *pp != e)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = e->hnext;
+    s->env_count--;
+    s->bytes -= sizeof *e + e->res_len + e->scope_len;
+    free(e);
+}
+
+/* ---- appending ------------------------------------------------------------------------------- */
+
+static int segs_reserve(struct ts_store *s, struct ts_segs *g, size_t more)
+{
+    size_t need = (size_t)g->len + more;
+    if (need <= g->cap)
+        return 0;
+    if (need > UINT32_MAX / 2)
+        return -1;
+    /* Grow by a quarter: doubling would leave up to half of a large trace's buffer unused. */
+    size_t cap = need + need / 4 + 64;
+    uint8_t *d = realloc(g->data, cap);
+    if (!d)
+        return -1;
+    s->bytes += cap - g->cap;
+    g->data = d;
+    g->cap = (uint32_t)cap;
+    return 0;
+}
+
+int ts_trace_append(struct ts_store *s, struct ts_trace *t, struct ts_segs *g, struct ts_env *e,
+                    const uint8_t *field, size_t len)
+{
+    (void)t;
+    /* The last segment continues when it has the same envelope. */
+    struct ts_seg_hdr h;
+    bool extend = false;
+    if (g->len > 0) {
+        memcpy(&h, g->data + g->last, sizeof h);
+        extend = h.env == e;
+    }
+    if (segs_reserve(s, g, len + (extend ? 0 : sizeof(struct ts_seg_hdr))) != 0)
+        return -1;
+    if (extend) {
+        h.len += (uint32_t)len;
+        h.count++;
+        memcpy(g->data + g->last, &h, sizeof h);
+    } else {
+        h = (struct ts_seg_hdr){.env = e, .len = (uint32_t)len, .count = 1};
+        e->refs++;
+        g->last = g->len;
+        memcpy(g->data + g->len, &h, sizeof h);
+        g->len += (uint32_t)sizeof h;
+    }
+    memcpy(g->data + g->len, field, len);
+    g->len += (uint32_t)len;
+    return 0;
+}
+
+int ts_trace_add_prop(struct ts_store *s, struct ts_trace *t, int index, const uint8_t *kv,
+                      size_t len)
+{
+    if (index < 0 || index >= 32 || (t->prop_have >> index & 1u))
+        return 0;
+    size_t add = 1 + pb_varint_size(len) + len;
+    uint8_t *p = realloc(t->prop, t->prop_len + add);
+    if (!p)
+        return -1;
+    uint8_t *w = p + t->prop_len;
+    *w++ = (uint8_t)index;
+    w = pb_put_varint(w, len);
+    memcpy(w, kv, len);
+    t->prop = p;
+    t->prop_len += (uint32_t)add;
+    t->prop_have |= 1u << index;
+    s->bytes += add;
+    return 0;
+}
+
+/* ---- decision caches ------------------------------------------------------------------------- */
+
+int ts_cache_init(struct ts_cache *c, size_t cap)
+{
+    memset(c, 0, sizeof *c);
+    if (cap == 0)
+        return 0;
+    size_t slots = pow2_at_least(cap * 2);
+    c->ring = calloc(cap, sizeof *c->ring);
+    c->slots = calloc(slots, sizeof *c->slots);
+    if (!c->ring || !c->slots) {
+        free(c->ring);
+        free(c->slots);
+        memset(c, 0, sizeof *c);
+        return -1;
+    }
+    c->cap = cap;
+    c->smask = slots - 1;
+    return 0;
+}
+
+void ts_cache_free(struct ts_cache *c)
+{
+    for (size_t i = 0; c->ring && i < c->cap; i++)
+        free(c->ring[i].prop);
+    free(c->ring);
+    free(c->slots);
+    memset(c, 0, sizeof *c);
+}
+
+size_t ts_cache_mem(const struct ts_cache *c)
+{
+    return c->cap * sizeof *c->ring + (c->cap ? (c->smask + 1) * sizeof *c->slots : 0);
+}
+
+static size_t slot_of(const struct ts_cache *c, const uint8_t *id)
+{
+    size_t i = id_hash(id) & c->smask;
+    while (c->slots[i] && memcmp(c->ring[c->slots[i] - 1].id, id, 16) != 0)
+        i = (i + 1) & c->smask;
+    return i;
+}
+
+struct ts_cache_entry *ts_cache_find(struct ts_cache *c, const uint8_t *id)
+{
+    if (c->cap == 0)
+        return NULL;
+    size_t i = slot_of(c, id);
+    return c->slots[i] ? &c->ring[c->slots[i] - 1] : NULL;
+}
+
+/* Removes slot i by shifting back the entries of its probe run (linear probing, no tombstones). */
+static void slot_delete(struct ts_cache *c, size_t i)
+{
+    size_t j = i;
+    for (;;) {
+        j = (j + 1) & c->smask;
+        if (!c->slots[j])
+            break;
+        size_t home = id_hash(c->ring[c->slots[j] - 1].id) & c->smask;
+        bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+        if (stays)
+            continue;
+        c->slots[i] = c->slots[j];
+        i = j;
+    }
+    c->slots[i] = 0;
+}
+
+struct ts_cache_entry *ts_cache_put(struct ts_cache *c, const uint8_t *id)
+{
+    if (c->cap == 0)
+        return NULL;
+    size_t i = slot_of(c, id);
+    if (c->slots[i])
+        return &c->ring[c->slots[i] - 1];
+    size_t pos;
+    if (c->count < c->cap) {
+        pos = (c->head + c->count) % c->cap;
+        c->count++;
+    } else {
+        pos = c->head; /* forget the oldest */
+        c->head = (c->head + 1) % c->cap;
+        slot_delete(c, slot_of(c, c->ring[pos].id));
+        free(c->ring[pos].prop);
+        i = slot_of(c, id);
+    }
+    struct ts_cache_entry *e = &c->ring[pos];
+    memset(e, 0, sizeof *e);
+    memcpy(e->id, id, 16);
+    e->keeper = -1;
+    e->adjusted = 1;
+    c->slots[i] = (uint32_t)pos + 1;
+    return e;
+}
+
+/* ---- assembly -------------------------------------------------------------------------------- */
+
+static const uint8_t *read_len(const uint8_t *p, const uint8_t *end, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (int shift = 0; p < end && shift < 64; shift += 7) {
+        uint8_t b = *p++;
+        x |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            break;
+    }
+    *v = x;
+    return p;
+}
+
+/* Extra bytes for one item: the common attributes and every propagated one it lacks. */
+static size_t item_extra(const uint8_t *body, size_t len, uint32_t attr_field,
+                         const struct ts_extra *x, uint32_t *missing)
+{
+    size_t n = x->common_len;
+    *missing = 0;
+    const uint8_t *p = x->prop, *end = x->prop + x->prop_len;
+    while (p < end) {
+        int idx = *p++;
+        uint64_t kvlen;
+        p = read_len(p, end, &kvlen);
+        p += kvlen;
+        const struct ts_key *k = &x->pol->keys[x->pol->prop_keys[idx]];
+        if (!ts_item_has_key(body, len, attr_field, k->name, k->len)) {
+            *missing |= 1u << idx;
+            n += pb_len_prefix_size(attr_field, kvlen) + kvlen;
+        }
+    }
+    return n;
+}
+
+static uint8_t *write_missing(uint8_t *w, uint32_t attr_field, const struct ts_extra *x,
+                              uint32_t missing)
+{
+    const uint8_t *p = x->prop, *end = x->prop + x->prop_len;
+    while (p < end) {
+        int idx = *p++;
+        uint64_t kvlen;
+        p = read_len(p, end, &kvlen);
+        if (missing >> idx & 1u) {
+            w = pb_put_len_prefix(w, attr_field, kvlen);
+            memcpy(w, p, kvlen);
+            w += kvlen;
+        }
+        p += kvlen;
+    }
+    return w;
+}
+
+int ts_assemble(const struct ts_segs *segs, uint32_t attr_field, const struct ts_extra *x,
+                uint8_t **out, size_t *out_len, uint64_t *items)
+{
+    *out = NULL;
+    *out_len = 0;
+    *items = 0;
+    size_t n_items = 0;
+    for (uint32_t off = 0; off < segs->len;) {
+        struct ts_seg_hdr h;
+        memcpy(&h, segs->data + off, sizeof h);
+        n_items += h.count;
+        off += (uint32_t)sizeof h + h.len;
+    }
+    if (n_items == 0)
+        return 0;
+    bool plain = x->common_len == 0 && x->prop_len == 0;
+    /* Per item: extra bytes, and which propagated attributes it lacks. */
+    uint32_t *xlen = NULL, *missing = NULL;
+    if (!plain) {
+        xlen = calloc(n_items, sizeof *xlen);
+        missing = calloc(n_items, sizeof *missing);
+        if (!xlen || !missing) {
+            free(xlen);
+            free(missing);
+            return -1;
+        }
+    }
+    size_t total = 0, k = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        uint8_t *w = *out;
+        k = 0;
+        for (uint32_t off = 0; off < segs->len;) {
+            struct ts_seg_hdr h;
+            memcpy(&h, segs->data + off, sizeof h);
+            const uint8_t *p = segs->data + off + sizeof h;
+            size_t scope_body = h.env->scope_len;
+            size_t k0 = k;
+            struct pb_reader r;
+            struct pb_field f;
+            if (plain) {
+                scope_body += h.len;
+            } else {
+                pb_init(&r, p, h.len);
+                while (pb_next(&r, &f) == 1) {
+                    if (pass == 0)
+                        xlen[k] = (uint32_t)item_extra(f.data, f.len, attr_field, x, &missing[k]);
+                    size_t body = f.len + xlen[k++];
+                    scope_body += pb_len_prefix_size(2, body) + body;
+                }
+            }
+            size_t res_body = h.env->res_len + pb_len_prefix_size(2, scope_body) + scope_body;
+            if (pass == 0) {
+                total += pb_len_prefix_size(1, res_body) + res_body;
+                off += (uint32_t)sizeof h + h.len;
+                continue;
+            }
+            w = pb_put_len_prefix(w, 1, res_body);
+            memcpy(w, h.env->bytes, h.env->res_len);
+            w += h.env->res_len;
+            w = pb_put_len_prefix(w, 2, scope_body);
+            memcpy(w, h.env->bytes + h.env->res_len, h.env->scope_len);
+            w += h.env->scope_len;
+            if (plain) {
+                memcpy(w, p, h.len);
+                w += h.len;
+            } else {
+                k = k0;
+                pb_init(&r, p, h.len);
+                while (pb_next(&r, &f) == 1) {
+                    w = pb_put_len_prefix(w, 2, f.len + xlen[k]);
+                    memcpy(w, f.data, f.len);
+                    w += f.len;
+                    if (x->common_len) {
+                        memcpy(w, x->common, x->common_len);
+                        w += x->common_len;
+                    }
+                    if (missing[k])
+                        w = write_missing(w, attr_field, x, missing[k]);
+                    k++;
+                }
+            }
+            off += (uint32_t)sizeof h + h.len;
+        }
+        if (pass == 0) {
+            *out = malloc(total ? total : 1);
+            if (!*out) {
+                free(xlen);
+                free(missing);
+                return -1;
+            }
+        } else {
+            *out_len = (size_t)(w - *out);
+        }
+    }
+    free(xlen);
+    free(missing);
+    *items = n_items;
+    return 0;
+}

@@ -1,0 +1,333 @@
+/* ts_internal.h — the parts of the tail_sampling processor shared between its files and its
+ * tests: the protobuf wire reader, the compiled policies and the per-span reader that feeds them.
+ *
+ * The one idea: everything a policy needs is extracted from a span's encoded bytes once, at
+ * ingest. Span-level predicates (attribute, status, trace state and flag tests) each own one bit
+ * of a 64-bit mask that is OR'ed into the trace's summary; the decision reads only that summary
+ * (mask, span count, bytes, duration), never the spans again.
+ *
+ * Nothing here is thread-safe by itself: callers hold the store lock around ts_decide (stateful
+ * policies: rate limits, composite budgets) and may read spans concurrently. */
+#ifndef LLMOTLP_TS_INTERNAL_H
+#define LLMOTLP_TS_INTERNAL_H
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/error.h"
+
+/* ---- wire reader (wire.c) -------------------------------------------------------------------- */
+
+enum { PB_VARINT = 0, PB_I64 = 1, PB_LEN = 2, PB_I32 = 5 };
+
+struct pb_field {
+    uint32_t num;
+    int wt;
+    uint64_t v;              /* varint, fixed64 or fixed32 value */
+    const uint8_t *data;     /* PB_LEN: body */
+    size_t len;
+    const uint8_t *start;    /* whole field: key .. end of value */
+    size_t total;
+};
+
+struct pb_reader {
+    const uint8_t *p, *end;
+};
+
+static inline void pb_init(struct pb_reader *r, const uint8_t *data, size_t len)
+{
+    r->p = data;
+    r->end = data + len;
+}
+/* 1 with *f filled, 0 at the end, -1 on malformed data (group wire types included). */
+int pb_next(struct pb_reader *r, struct pb_field *f);
+
+size_t pb_varint_size(uint64_t v);
+uint8_t *pb_put_varint(uint8_t *p, uint64_t v);
+/* Key + length prefix of a length-delimited field of `len` bytes. */
+static inline size_t pb_len_prefix_size(uint32_t num, size_t len)
+{
+    return pb_varint_size((uint64_t)num << 3 | PB_LEN) + pb_varint_size(len);
+}
+uint8_t *pb_put_len_prefix(uint8_t *p, uint32_t num, size_t len);
+
+/* Encoded KeyValue body (key, AnyValue) of a string or double attribute into buf (NULL: size
+ * only). Returns the body length. */
+size_t pb_kv_string(uint8_t *buf, const char *key, const char *value);
+size_t pb_kv_double(uint8_t *buf, const char *key, double value);
+
+/* ---- policies (policies.c) ------------------------------------------------------------------- */
+
+enum ts_policy_type {
+    TSP_ALWAYS_SAMPLE,
+    TSP_LATENCY,
+    TSP_NUMERIC_ATTRIBUTE,
+    TSP_STRING_ATTRIBUTE,
+    TSP_BOOLEAN_ATTRIBUTE,
+    TSP_STATUS_CODE,
+    TSP_PROBABILISTIC,
+    TSP_RATE_LIMITING,
+    TSP_BYTES_LIMITING,
+    TSP_SPAN_COUNT,
+    TSP_TRACE_STATE,
+    TSP_TRACE_FLAGS,
+    TSP_AND,
+    TSP_NOT,
+    TSP_DROP,
+    TSP_COMPOSITE,
+    TSP_TYPE_COUNT
+};
+
+/* Outcomes as the Collector names them. The inverted ones come from invert_match: a match
+ * anywhere yields INVERT_NOT_SAMPLED, which vetoes plain sampling (but not a drop). */
+enum ts_verdict {
+    TSV_NOT_SAMPLED = 0,
+    TSV_SAMPLED,
+    TSV_INVERT_SAMPLED,
+    TSV_INVERT_NOT_SAMPLED,
+    TSV_DROPPED,
+};
+
+struct ts_bucket {            /* token bucket: rate per second, burst capacity */
+    double rate, burst, tokens;
+    int64_t last_ns;
+    bool started;
+};
+
+struct ts_policy {
+    char *name;
+    enum ts_policy_type type;
+    int bit;                  /* span-level leaves: bit in the trace mask; -1 otherwise */
+    bool invert;
+    /* attribute leaves */
+    int key;                  /* index into ts_policies.keys */
+    int64_t min_i, max_i;     /* numeric; 0 = unset (as the Collector) */
+    bool bool_value;
+    size_t n_values;
+    char **values;            /* string_attribute / trace_state values */
+    size_t *value_lens;
+    regex_t *regexes;         /* string_attribute with enabled_regex_matching */
+    char *ts_key;             /* trace_state key */
+    unsigned status_set;      /* status_code: bit (1 << code) for UNSET=0, OK=1, ERROR=2 */
+    /* trace-level */
+    int64_t lat_lo_ns, lat_hi_ns;   /* latency; hi 0 = no upper bound */
+    int64_t min_spans, max_spans;   /* span_count; max 0 = no upper bound */
+    uint64_t prob_threshold;        /* probabilistic: sampled when hash <= threshold */
+    double prob_pct;
+    char *salt;
+    struct ts_bucket bucket;        /* rate_limiting (spans), bytes_limiting (bytes) */
+    /* combinators: and / drop (all), not (one), composite (ordered) */
+    size_t n_subs;
+    struct ts_policy *subs;
+    int64_t comp_max_total;
+    size_t *comp_order;             /* evaluation order (indexes into subs) */
+    int64_t *comp_alloc;            /* spans/s per sub-policy */
+    int64_t *comp_used;
+    int64_t comp_total_used;
+    int64_t comp_second;
+};
+
+struct ts_key {               /* an attribute key some policy or propagate_attributes names */
+    char *name;
+    size_t len;
+    int prop_index;           /* index in propagate_attributes, or -1 */
+};
+
+struct ts_policies {
+    size_t n;                 /* top-level policies, in configuration order */
+    struct ts_policy *items;
+    size_t n_keys;
+    struct ts_key *keys;
+    size_t n_prop;            /* propagate_attributes */
+    int *prop_keys;           /* key index per propagated attribute */
+    int n_bits;
+    bool sample_on_first_match;
+    bool need_trace_state, need_flags;
+    /* Span-level leaves, for evaluation at ingest. */
+    size_t n_leaves;
+    struct ts_policy **leaves;
+};
+
+/* Compiles the `policies` list (a CNODE_SEQ, positions used in errors) and the propagated
+ * attribute keys. NULL with err ("file:line:col: policies[i] ...") on any config error. */
+struct ts_policies *ts_policies_compile(const struct cnode *policies,
+                                        const struct config_str_list *propagate,
+                                        bool sample_on_first_match, struct error *err);
+void ts_policies_free(struct ts_policies *p);
+/* "always_sample, latency, ..." */
+const char *ts_policy_type_names(void);
+
+/* What the reader extracts from one span (or one log record). */
+#define TS_MAX_PROP 16
+struct ts_span_info {
+    const uint8_t *trace_id;  /* 16 bytes, or NULL when absent or not 16 bytes long */
+    bool root;                /* no parent_span_id */
+    uint64_t start_ns, end_ns;
+    uint64_t mask;            /* span-level predicates that matched */
+    unsigned n_prop;          /* propagated attributes found: whole KeyValue bodies */
+    int prop_index[TS_MAX_PROP];
+    const uint8_t *prop_kv[TS_MAX_PROP];
+    size_t prop_len[TS_MAX_PROP];
+};
+
+/* Reads a Span body. 0, or -1 on malformed bytes. */
+int ts_read_span(const struct ts_policies *p, const uint8_t *span, size_t len,
+                 struct ts_span_info *out);
+/* Reads a LogRecord body: trace_id (field 9) and propagated attributes (field 6) only. */
+int ts_read_log(const struct ts_policies *p, const uint8_t *rec, size_t len,
+                struct ts_span_info *out);
+/* Attribute predicates that match a Resource body's attributes. */
+uint64_t ts_resource_mask(const struct ts_policies *p, const uint8_t *resource, size_t len);
+/* Whether the item (span or log record body) has an attribute `key` in field attr_field. */
+bool ts_item_has_key(const uint8_t *item, size_t len, uint32_t attr_field, const char *key,
+                     size_t key_len);
+
+/* A trace as the policies see it. */
+struct ts_summary {
+    const uint8_t *trace_id;
+    uint64_t mask;
+    uint64_t spans;
+    uint64_t bytes;
+    int64_t duration_ns;
+};
+
+struct ts_decision {
+    bool sampled;             /* final: kept */
+    bool dropped;             /* a drop policy matched */
+    int keeper;               /* first top-level policy that sampled; -1 when none */
+    double adjusted_count;    /* > 1 when only probabilistic policies kept the trace */
+};
+
+/* Evaluates every policy (drop policies first; a drop wins). verdicts (n entries, may be NULL)
+ * receives each top-level policy's verdict, TSV_NOT_SAMPLED for those not evaluated. Stateful
+ * policies (rate_limiting, bytes_limiting, composite) consume budget; now_ns is their clock. */
+struct ts_decision ts_decide(struct ts_policies *p, const struct ts_summary *s, int64_t now_ns,
+                             enum ts_verdict *verdicts);
+
+/* FNV-1a 64 of salt then trace ID, as the Collector's probabilistic sampler. */
+uint64_t ts_trace_hash(const char *salt, const uint8_t *trace_id);
+
+/* ---- trace store (trace_store.c) ------------------------------------------------------------- */
+
+/* A resource + scope envelope: the fields of ResourceSpans/ResourceLogs other than its scope list,
+ * then those of ScopeSpans/ScopeLogs other than its items. Interned by content and refcounted,
+ * so every span of one service shares one copy. */
+struct ts_env {
+    struct ts_env *hnext;
+    uint64_t hash;
+    uint32_t refs;
+    uint32_t res_len, scope_len;
+    uint8_t bytes[];
+};
+
+/* Items (spans or log records) as their original field bytes (key 2, length, body), grouped in
+ * segments that each start with a struct ts_seg_hdr (unaligned, read with memcpy). */
+struct ts_segs {
+    uint8_t *data;
+    uint32_t len, cap;
+    uint32_t last;            /* offset of the last segment's header */
+};
+struct ts_seg_hdr {
+    struct ts_env *env;
+    uint32_t len;             /* item bytes that follow */
+    uint32_t count;
+};
+
+struct ts_trace {
+    uint8_t id[16];
+    struct ts_trace *hnext;
+    struct ts_trace *prev, *next;       /* arrival order; `next` also chains released traces */
+    struct ts_trace *rprev, *rnext;     /* root order, when decision_wait_after_root is on */
+    int64_t arrival_ns, root_ns;
+    uint64_t first_start, last_end;
+    uint64_t mask;
+    uint64_t bytes;                     /* encoded item bytes held */
+    uint32_t spans, logs;
+    uint32_t prop_have;                 /* propagated attributes recorded (bit per index) */
+    uint32_t prop_len;
+    uint8_t *prop;                      /* entries: index byte, varint length, KeyValue body */
+    struct ts_segs sp, lg;
+    double adjusted;
+    int16_t keeper;                     /* keeping policy; -1 none */
+    bool root_seen, on_root;
+    bool detached;                      /* memory no longer counted in the store */
+};
+
+struct ts_store {
+    struct ts_trace **buckets;
+    size_t mask, count;
+    struct ts_trace *head, *tail;       /* arrival order */
+    struct ts_trace *rhead, *rtail;     /* root order */
+    struct ts_env **envs;
+    size_t env_mask, env_count;
+    uint64_t bytes;                     /* everything retained, in bytes */
+};
+
+int ts_store_init(struct ts_store *s, size_t expected_traces);
+/* Frees every trace and envelope. */
+void ts_store_free(struct ts_store *s);
+struct ts_trace *ts_store_find(struct ts_store *s, const uint8_t *id);
+/* New trace at the end of the arrival order; NULL on out of memory. */
+struct ts_trace *ts_store_insert(struct ts_store *s, const uint8_t *id, int64_t now_ns);
+/* Unlinks from the table and both orders; memory stays counted until ts_trace_free. */
+void ts_store_remove(struct ts_store *s, struct ts_trace *t);
+void ts_store_root_push(struct ts_store *s, struct ts_trace *t);
+/* A trace not in the table (late spans, pass-through logs); counted in s->bytes as well. */
+struct ts_trace *ts_trace_new(struct ts_store *s, const uint8_t *id);
+void ts_trace_free(struct ts_store *s, struct ts_trace *t);
+/* Bytes a trace retains. */
+size_t ts_trace_mem(const struct ts_trace *t);
+
+/* Interned envelope with one reference taken; NULL on out of memory. */
+struct ts_env *ts_env_intern(struct ts_store *s, const uint8_t *bytes, uint32_t res_len,
+                             uint32_t scope_len);
+void ts_env_unref(struct ts_store *s, struct ts_env *e);
+
+/* Appends one item field to a trace's spans or logs under envelope e (a reference is taken when
+ * a new segment starts). 0, or -1 on out of memory. Keeps s->bytes current. */
+int ts_trace_append(struct ts_store *s, struct ts_trace *t, struct ts_segs *segs,
+                    struct ts_env *e, const uint8_t *field, size_t len);
+/* Records a propagated attribute (KeyValue body) once per index. */
+int ts_trace_add_prop(struct ts_store *s, struct ts_trace *t, int index, const uint8_t *kv,
+                      size_t len);
+
+/* Count-bounded set of decided trace IDs, oldest forgotten first. */
+struct ts_cache_entry {
+    uint8_t id[16];
+    int16_t keeper;
+    double adjusted;
+    uint8_t *prop;
+    uint32_t prop_len;
+};
+struct ts_cache {
+    struct ts_cache_entry *ring;
+    size_t cap, head, count;
+    uint32_t *slots;          /* open addressing: ring index + 1, 0 = empty */
+    size_t smask;
+};
+int ts_cache_init(struct ts_cache *c, size_t cap);
+void ts_cache_free(struct ts_cache *c);
+struct ts_cache_entry *ts_cache_find(struct ts_cache *c, const uint8_t *id);
+/* Adds (or finds) id; NULL when the cache has no capacity. The entry's prop is freed when the
+ * entry is forgotten. */
+struct ts_cache_entry *ts_cache_put(struct ts_cache *c, const uint8_t *id);
+size_t ts_cache_mem(const struct ts_cache *c);
+
+/* Extra attributes for released items. */
+struct ts_extra {
+    const uint8_t *common;    /* attribute fields (key + length + KeyValue) added to every item */
+    size_t common_len;
+    const uint8_t *prop;      /* ts_trace.prop format: added to items that lack the key */
+    size_t prop_len;
+    const struct ts_policies *pol;
+};
+
+/* Builds an Export{Trace,Logs}ServiceRequest from segments: one resource entry per segment.
+ * attr_field is the item's attributes field (Span 9, LogRecord 6). 0, or -1 on out of memory. */
+int ts_assemble(const struct ts_segs *segs, uint32_t attr_field, const struct ts_extra *x,
+                uint8_t **out, size_t *out_len, uint64_t *items);
+
+#endif

@@ -1,0 +1,141 @@
+/* wire.c — the few protobuf wire-format primitives the tail_sampling processor needs to read
+ * spans and write requests without protobuf-c: a field reader, varints, and the encoding of the
+ * attribute KeyValues it adds to kept spans.
+ *
+ * The one idea: a message is a flat sequence of (key, value) fields, and a repeated field may be
+ * appended anywhere, so reading a few fields and appending a few more never needs a decode. */
+#include <string.h>
+
+#include "processors/tail_sampling/ts_internal.h"
+
+static int read_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v)
+{
+    const uint8_t *p = *pp;
+    uint64_t x = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (p >= end)
+            return -1;
+        uint8_t b = *p++;
+        x |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *v = x;
+            *pp = p;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int pb_next(struct pb_reader *r, struct pb_field *f)
+{
+    if (r->p >= r->end)
+        return 0;
+    const uint8_t *p = r->p;
+    f->start = p;
+    uint64_t key;
+    if (read_varint(&p, r->end, &key) != 0 || (key >> 3) == 0 || (key >> 3) > UINT32_MAX)
+        return -1;
+    f->num = (uint32_t)(key >> 3);
+    f->wt = (int)(key & 7);
+    f->data = NULL;
+    f->len = 0;
+    f->v = 0;
+    switch (f->wt) {
+    case PB_VARINT:
+        if (read_varint(&p, r->end, &f->v) != 0)
+            return -1;
+        break;
+    case PB_I64:
+        if (r->end - p < 8)
+            return -1;
+        for (int i = 7; i >= 0; i--)
+            f->v = f->v << 8 | p[i];
+        p += 8;
+        break;
+    case PB_I32:
+        if (r->end - p < 4)
+            return -1;
+        for (int i = 3; i >= 0; i--)
+            f->v = f->v << 8 | p[i];
+        p += 4;
+        break;
+    case PB_LEN: {
+        uint64_t len;
+        if (read_varint(&p, r->end, &len) != 0 || len > (uint64_t)(r->end - p))
+            return -1;
+        f->data = p;
+        f->len = (size_t)len;
+        p += len;
+        break;
+    }
+    default:
+        return -1; /* groups are not used by OTLP */
+    }
+    f->total = (size_t)(p - f->start);
+    r->p = p;
+    return 1;
+}
+
+size_t pb_varint_size(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+uint8_t *pb_put_varint(uint8_t *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
+
+uint8_t *pb_put_len_prefix(uint8_t *p, uint32_t num, size_t len)
+{
+    p = pb_put_varint(p, (uint64_t)num << 3 | PB_LEN);
+    return pb_put_varint(p, len);
+}
+
+/* KeyValue { key = 1; value = 2 (AnyValue) } */
+static size_t kv_with_value(uint8_t *buf, const char *key, const uint8_t *anyvalue, size_t av_len)
+{
+    size_t klen = strlen(key);
+    size_t n = pb_len_prefix_size(1, klen) + klen + pb_len_prefix_size(2, av_len) + av_len;
+    if (buf) {
+        uint8_t *p = pb_put_len_prefix(buf, 1, klen);
+        memcpy(p, key, klen);
+        p = pb_put_len_prefix(p + klen, 2, av_len);
+        memcpy(p, anyvalue, av_len);
+    }
+    return n;
+}
+
+size_t pb_kv_string(uint8_t *buf, const char *key, const char *value)
+{
+    /* AnyValue { string_value = 1 } */
+    size_t vlen = strlen(value);
+    uint8_t av[512];
+    if (pb_len_prefix_size(1, vlen) + vlen > sizeof av)
+        vlen = sizeof av - 16;
+    uint8_t *p = pb_put_len_prefix(av, 1, vlen);
+    memcpy(p, value, vlen);
+    return kv_with_value(buf, key, av, (size_t)(p + vlen - av));
+}
+
+size_t pb_kv_double(uint8_t *buf, const char *key, double value)
+{
+    /* AnyValue { double_value = 4 (fixed64) } */
+    uint8_t av[9];
+    uint64_t bits;
+    memcpy(&bits, &value, sizeof bits);
+    av[0] = (uint8_t)(4 << 3 | PB_I64);
+    for (int i = 0; i < 8; i++)
+        av[1 + i] = (uint8_t)(bits >> (8 * i));
+    return kv_with_value(buf, key, av, sizeof av);
+}
