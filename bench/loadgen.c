@@ -1,14 +1,19 @@
-/* loadgen.c — OTLP/gRPC trace load generator: sends pre-encoded LLM-gateway
- * ExportTraceServiceRequests to TraceService/Export with a fixed number of calls in flight.
- * The one idea: all requests are encoded before the clock starts and shared as gRPC slices, so
- * the generator spends its CPU on gRPC alone and the figures describe the receiving side.
- * One completion queue, one thread: each completion starts the next call on its slot.
- * UNAVAILABLE / RESOURCE_EXHAUSTED are backpressure: counted and retried after a short pause,
- * so they show up in the summary without losing spans. Exit status 1 if any request failed
- * (another status, or still refused after MAX_RETRIES pauses).
+/* loadgen.c — OTLP trace load generator: sends pre-encoded LLM-gateway
+ * ExportTraceServiceRequests with a fixed number of requests in flight, over OTLP/gRPC
+ * (TraceService/Export) or OTLP/HTTP (POST application/x-protobuf to a URL).
+ * The one idea: all requests are encoded before the clock starts and shared by reference (gRPC
+ * slices, or the same buffer as every POST body), so the generator spends its CPU on the
+ * transport alone and the figures describe the receiving side.
+ * One thread either way: one completion queue (gRPC) or one curl multi handle over keep-alive
+ * connections (HTTP); each completion starts the next request on its slot.
+ * Backpressure (gRPC UNAVAILABLE / RESOURCE_EXHAUSTED, HTTP 503 / 429) is counted and retried
+ * after a short pause, so it shows up in the summary without losing spans. Exit status 1 if any
+ * request failed (another status, a transport error, or still refused after MAX_RETRIES pauses).
  *
- * usage: loadgen --endpoint HOST:PORT [--concurrency 8] [--spans 500 | --spans-min A --spans-max B]
- *                [--pool 32] [--duration 10 | --requests R] [--seed 1] [--timeout-ms 30000] */
+ * usage: loadgen (--endpoint HOST:PORT | --http URL) [--concurrency 8]
+ *                [--spans 500 | --spans-min A --spans-max B] [--pool 32]
+ *                [--duration 10 | --requests R] [--seed 1] [--timeout-ms 30000] */
+#include <curl/curl.h>
 #include <grpc/byte_buffer.h>
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
@@ -25,7 +30,8 @@
 #define MAX_RETRIES 200 /* 10 s of pauses: past that the receiver is gone, not busy */
 
 struct payload {
-    grpc_slice slice;
+    uint8_t *buf;     /* the encoded request, owned by the pool */
+    grpc_slice slice; /* gRPC mode: a reference to buf */
     uint64_t spans;
     size_t len;
 };
@@ -37,6 +43,9 @@ struct slot {
     grpc_metadata_array initial_md, trailing_md;
     grpc_status_code status;
     grpc_slice details;
+    CURL *easy;        /* HTTP mode: reused, so its connection stays alive */
+    char errbody[256]; /* HTTP mode: start of the response body, for error messages */
+    size_t errlen;
     double retry_at;  /* > 0: waiting to resend pl */
     unsigned retries; /* of pl so far */
     bool busy;
@@ -44,23 +53,37 @@ struct slot {
 
 struct stats {
     uint64_t ok, failed, backpressure, abandoned, spans_ok, bytes_ok, started;
-    uint64_t by_status[17];
 };
 
 static struct {
-    const char *endpoint;
+    const char *endpoint, *http_url;
     unsigned concurrency, spans_min, spans_max, pool;
     double duration;
     uint64_t requests, seed;
     long timeout_ms;
-} opt = {NULL, 8, 500, 500, 32, 10, 0, 1, 30000};
+} opt = {NULL, NULL, 8, 500, 500, 32, 10, 0, 1, 30000};
+
+/* What a finished request means for the run. */
+enum outcome { OUT_OK, OUT_BACKPRESSURE, OUT_FAILED };
+
+/* A transport: start sends slot->pl; wait returns the next finished slot (its resources
+ * released, busy cleared) or NULL when timeout_s passes first. */
+struct transport {
+    void (*start)(struct slot *s);
+    struct slot *(*wait)(double timeout_s, enum outcome *out);
+};
+
+static uint64_t n_reported; /* error messages printed so far: the first few are enough */
+static uint64_t n_connects; /* HTTP: connections opened; equal to the concurrency = keep-alive held */
+
+/* ---- OTLP/gRPC ---------------------------------------------------------------------------- */
 
 static grpc_channel *channel;
 static grpc_completion_queue *cq;
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: loadgen --endpoint HOST:PORT [--concurrency N] [--spans N | --spans-min A "
+    fprintf(stderr, "usage: loadgen (--endpoint HOST:PORT | --http URL) [--concurrency N] [--spans N | --spans-min A "
                     "--spans-max B] [--pool N] [--duration SEC | --requests N] [--seed N] "
                     "[--timeout-ms MS]\n");
     exit(2);
@@ -72,6 +95,8 @@ static void parse_args(int argc, char **argv)
         const char *v;
         if ((v = bench_opt(argc, argv, &i, "--endpoint")))
             opt.endpoint = v;
+        else if ((v = bench_opt(argc, argv, &i, "--http")))
+            opt.http_url = v;
         else if ((v = bench_opt(argc, argv, &i, "--concurrency")))
             opt.concurrency = (unsigned)bench_atol("--concurrency", v, 1, 4096);
         else if ((v = bench_opt(argc, argv, &i, "--spans")))
@@ -93,11 +118,11 @@ static void parse_args(int argc, char **argv)
         else
             usage();
     }
-    if (!opt.endpoint || opt.spans_max < opt.spans_min)
+    if (!opt.endpoint == !opt.http_url || opt.spans_max < opt.spans_min)
         usage();
 }
 
-static void slot_start(struct slot *s)
+static void grpc_start(struct slot *s)
 {
     gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
                                          gpr_time_from_millis(opt.timeout_ms, GPR_TIMESPAN));
@@ -132,8 +157,31 @@ static void slot_start(struct slot *s)
     }
 }
 
-static void slot_finish(struct slot *s)
+static struct slot *grpc_wait(double timeout_s, enum outcome *out)
 {
+    gpr_timespec dl = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                                   gpr_time_from_micros((int64_t)(timeout_s * 1e6) + 1, GPR_TIMESPAN));
+    grpc_event ev = grpc_completion_queue_next(cq, dl, NULL);
+    if (ev.type == GRPC_QUEUE_TIMEOUT)
+        return NULL;
+    if (ev.type != GRPC_OP_COMPLETE) {
+        fprintf(stderr, "loadgen: unexpected completion queue event %d\n", (int)ev.type);
+        exit(1);
+    }
+    struct slot *s = ev.tag;
+    grpc_status_code code = ev.success ? s->status : GRPC_STATUS_UNKNOWN;
+    if (code == GRPC_STATUS_OK) {
+        *out = OUT_OK;
+    } else if (code == GRPC_STATUS_UNAVAILABLE || code == GRPC_STATUS_RESOURCE_EXHAUSTED) {
+        *out = OUT_BACKPRESSURE;
+    } else {
+        *out = OUT_FAILED;
+        if (n_reported++ < 5) {
+            char *d = ev.success ? grpc_slice_to_c_string(s->details) : NULL;
+            fprintf(stderr, "loadgen: status %d: %s\n", (int)code, d ? d : "call batch failed");
+            gpr_free(d);
+        }
+    }
     grpc_byte_buffer_destroy(s->send);
     if (s->recv)
         grpc_byte_buffer_destroy(s->recv);
@@ -143,7 +191,123 @@ static void slot_finish(struct slot *s)
     grpc_call_unref(s->call);
     s->call = NULL;
     s->busy = false;
+    return s;
 }
+
+static const struct transport grpc_transport = {grpc_start, grpc_wait};
+
+/* ---- OTLP/HTTP ---------------------------------------------------------------------------- */
+
+static CURLM *multi;
+static struct curl_slist *http_headers;
+
+/* Keeps the start of the body (an error's Status or text) and drops the rest. */
+static size_t http_body(char *data, size_t size, size_t nmemb, void *userp)
+{
+    struct slot *s = userp;
+    size_t n = size * nmemb, room = sizeof s->errbody - 1 - s->errlen;
+    memcpy(s->errbody + s->errlen, data, n < room ? n : room);
+    s->errlen += n < room ? n : room;
+    return n;
+}
+
+static CURL *http_easy_new(struct slot *s)
+{
+    CURL *e = curl_easy_init();
+    if (!e) {
+        fprintf(stderr, "loadgen: curl_easy_init failed\n");
+        exit(1);
+    }
+    curl_easy_setopt(e, CURLOPT_URL, opt.http_url);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, http_headers);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "llmotlp-loadgen");
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, opt.timeout_ms);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, s);
+    return e;
+}
+
+static void http_start(struct slot *s)
+{
+    if (!s->easy)
+        s->easy = http_easy_new(s);
+    /* The pool buffer is the body as it is: no copy (POSTFIELDS, not COPYPOSTFIELDS). */
+    curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)s->pl->len);
+    curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, (const char *)s->pl->buf);
+    s->errlen = 0;
+    s->retry_at = 0;
+    s->busy = true;
+    CURLMcode mc = curl_multi_add_handle(multi, s->easy);
+    if (mc != CURLM_OK) {
+        fprintf(stderr, "loadgen: curl_multi_add_handle: %s\n", curl_multi_strerror(mc));
+        exit(1);
+    }
+}
+
+static struct slot *http_done(enum outcome *out)
+{
+    int left;
+    CURLMsg *m;
+    while ((m = curl_multi_info_read(multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        CURL *e = m->easy_handle;
+        CURLcode rc = m->data.result;
+        struct slot *s = NULL;
+        long code = 0;
+        curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&s);
+        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+        long opened = 0;
+        if (curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &opened) == CURLE_OK && opened > 0)
+            n_connects += (uint64_t)opened;
+        curl_multi_remove_handle(multi, e); /* the connection stays in the multi's cache */
+        s->busy = false;
+        if (rc == CURLE_OK && code >= 200 && code < 300) {
+            *out = OUT_OK;
+        } else if (rc == CURLE_OK && (code == 503 || code == 429)) {
+            *out = OUT_BACKPRESSURE;
+        } else {
+            *out = OUT_FAILED;
+            if (n_reported++ < 5) {
+                s->errbody[s->errlen] = '\0';
+                for (size_t i = 0; i < s->errlen; i++) /* a protobuf Status: keep it printable */
+                    if ((unsigned char)s->errbody[i] < 0x20 || (unsigned char)s->errbody[i] > 0x7e)
+                        s->errbody[i] = '.';
+                if (rc != CURLE_OK)
+                    fprintf(stderr, "loadgen: %s: %s\n", opt.http_url, curl_easy_strerror(rc));
+                else
+                    fprintf(stderr, "loadgen: HTTP %ld: %s\n", code, s->errbody);
+            }
+        }
+        return s;
+    }
+    return NULL;
+}
+
+static struct slot *http_wait(double timeout_s, enum outcome *out)
+{
+    struct slot *s = http_done(out);
+    if (s)
+        return s;
+    int running;
+    /* curl shortens the wait to its own next timeout (new handles, connection set-up). */
+    CURLMcode mc = curl_multi_poll(multi, NULL, 0, (int)(timeout_s * 1000) + 1, NULL);
+    if (mc == CURLM_OK)
+        mc = curl_multi_perform(multi, &running);
+    if (mc != CURLM_OK) {
+        fprintf(stderr, "loadgen: curl multi: %s\n", curl_multi_strerror(mc));
+        exit(1);
+    }
+    return http_done(out);
+}
+
+static const struct transport http_transport = {http_start, http_wait};
+
+static void borrowed(void *p) { (void)p; } /* pool buffers are freed with the pool */
+
+/* ---- the run ------------------------------------------------------------------------------ */
 
 int main(int argc, char **argv)
 {
@@ -162,23 +326,40 @@ int main(int argc, char **argv)
             fprintf(stderr, "loadgen: out of memory\n");
             return 1;
         }
-        pool[i].slice = grpc_slice_new(buf, len, free);
+        pool[i].buf = buf;
         pool[i].spans = n;
         pool[i].len = len;
         pool_bytes += len;
         pool_spans += n;
     }
 
-    grpc_init();
-    grpc_arg args[] = {
-        {GRPC_ARG_INTEGER, GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, {.integer = -1}},
-        {GRPC_ARG_STRING, GRPC_ARG_PRIMARY_USER_AGENT_STRING, {.string = "llmotlp-loadgen"}},
-    };
-    grpc_channel_args cargs = {sizeof args / sizeof args[0], args};
-    grpc_channel_credentials *creds = grpc_insecure_credentials_create();
-    channel = grpc_channel_create(opt.endpoint, creds, &cargs);
-    grpc_channel_credentials_release(creds);
-    cq = grpc_completion_queue_create_for_next(NULL);
+    const struct transport *tp;
+    if (opt.http_url) {
+        tp = &http_transport;
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(multi = curl_multi_init())) {
+            fprintf(stderr, "loadgen: cannot initialise libcurl\n");
+            return 1;
+        }
+        /* One keep-alive connection per slot, never more: no connection churn in the figures. */
+        curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)opt.concurrency);
+        curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)opt.concurrency);
+        http_headers = curl_slist_append(NULL, "Content-Type: application/x-protobuf");
+        http_headers = curl_slist_append(http_headers, "Expect:"); /* no 100-continue round trip */
+    } else {
+        tp = &grpc_transport;
+        grpc_init();
+        for (unsigned i = 0; i < opt.pool; i++) /* the slice borrows the pool buffer */
+            pool[i].slice = grpc_slice_new(pool[i].buf, pool[i].len, borrowed);
+        grpc_arg args[] = {
+            {GRPC_ARG_INTEGER, GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, {.integer = -1}},
+            {GRPC_ARG_STRING, GRPC_ARG_PRIMARY_USER_AGENT_STRING, {.string = "llmotlp-loadgen"}},
+        };
+        grpc_channel_args cargs = {sizeof args / sizeof args[0], args};
+        grpc_channel_credentials *creds = grpc_insecure_credentials_create();
+        channel = grpc_channel_create(opt.endpoint, creds, &cargs);
+        grpc_channel_credentials_release(creds);
+        cq = grpc_completion_queue_create_for_next(NULL);
+    }
 
     struct slot *slots = calloc(opt.concurrency, sizeof *slots);
     struct stats st;
@@ -193,7 +374,7 @@ int main(int argc, char **argv)
             break;
         slots[i].pl = &pool[next_pl++ % opt.pool];
         st.started++;
-        slot_start(&slots[i]);
+        tp->start(&slots[i]);
         inflight++;
     }
 
@@ -211,7 +392,7 @@ int main(int argc, char **argv)
                     st.abandoned++;
                     inflight--;
                 } else if (s->retry_at <= now) {
-                    slot_start(s);
+                    tp->start(s);
                 } else if (s->retry_at < wake) {
                     wake = s->retry_at;
                 }
@@ -219,33 +400,16 @@ int main(int argc, char **argv)
         }
         if (inflight == 0)
             break;
-        gpr_timespec dl = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-                                       gpr_time_from_micros((int64_t)((wake - now) * 1e6) + 1, GPR_TIMESPAN));
-        grpc_event ev = grpc_completion_queue_next(cq, dl, NULL);
-        if (ev.type == GRPC_QUEUE_TIMEOUT)
+        enum outcome out;
+        struct slot *s = tp->wait(wake - now, &out);
+        if (!s)
             continue;
-        if (ev.type != GRPC_OP_COMPLETE) {
-            fprintf(stderr, "loadgen: unexpected completion queue event %d\n", (int)ev.type);
-            return 1;
-        }
-        struct slot *s = ev.tag;
-        grpc_status_code code = ev.success ? s->status : GRPC_STATUS_UNKNOWN;
-        if (code == GRPC_STATUS_UNKNOWN && !ev.success)
-            fprintf(stderr, "loadgen: call batch failed\n");
-        st.by_status[(unsigned)code < 17 ? (unsigned)code : 2]++;
         struct payload *pl = s->pl;
-        if (code != GRPC_STATUS_OK && code != GRPC_STATUS_UNAVAILABLE &&
-            code != GRPC_STATUS_RESOURCE_EXHAUSTED && st.failed < 5) {
-            char *d = grpc_slice_to_c_string(s->details);
-            fprintf(stderr, "loadgen: status %d: %s\n", (int)code, d);
-            gpr_free(d);
-        }
-        slot_finish(s);
-        if (code == GRPC_STATUS_OK) {
+        if (out == OUT_OK) {
             st.ok++;
             st.spans_ok += pl->spans;
             st.bytes_ok += pl->len;
-        } else if (code == GRPC_STATUS_UNAVAILABLE || code == GRPC_STATUS_RESOURCE_EXHAUSTED) {
+        } else if (out == OUT_BACKPRESSURE) {
             st.backpressure++;
             if (!stopping && ++s->retries <= MAX_RETRIES) {
                 s->retry_at = bench_now() + RETRY_PAUSE_S;
@@ -264,34 +428,46 @@ int main(int argc, char **argv)
             s->pl = &pool[next_pl++ % opt.pool];
             s->retries = 0;
             st.started++;
-            slot_start(s);
+            tp->start(s);
         } else {
             inflight--;
         }
     }
     double elapsed = bench_now() - t0, cpu = bench_cpu() - c0;
 
-    printf("{\"endpoint\": \"%s\", \"concurrency\": %u, \"spans_per_request\": [%u, %u], "
-           "\"avg_request_bytes\": %.0f, \"bytes_per_span\": %.1f,\n"
+    printf("{\"endpoint\": \"%s\", \"protocol\": \"%s\", \"concurrency\": %u, "
+           "\"spans_per_request\": [%u, %u], \"avg_request_bytes\": %.0f, \"bytes_per_span\": %.1f,\n"
            " \"requests_ok\": %" PRIu64 ", \"requests_failed\": %" PRIu64
            ", \"backpressure_retries\": %" PRIu64 ", \"requests_abandoned\": %" PRIu64 ",\n"
            " \"spans_sent\": %" PRIu64 ", \"bytes_sent\": %" PRIu64 ", \"elapsed_s\": %.3f, "
-           "\"spans_per_s\": %.0f, \"loadgen_cpu_s\": %.3f}\n",
-           opt.endpoint, opt.concurrency, opt.spans_min, opt.spans_max,
-           (double)pool_bytes / opt.pool, (double)pool_bytes / (double)pool_spans, st.ok, st.failed,
-           st.backpressure, st.abandoned, st.spans_ok, st.bytes_ok, elapsed,
-           elapsed > 0 ? (double)st.spans_ok / elapsed : 0.0, cpu);
+           "\"spans_per_s\": %.0f, \"loadgen_cpu_s\": %.3f, \"connections_opened\": %" PRIu64 "}\n",
+           opt.http_url ? opt.http_url : opt.endpoint, opt.http_url ? "http/protobuf" : "grpc",
+           opt.concurrency, opt.spans_min, opt.spans_max, (double)pool_bytes / opt.pool,
+           (double)pool_bytes / (double)pool_spans, st.ok, st.failed, st.backpressure, st.abandoned,
+           st.spans_ok, st.bytes_ok, elapsed, elapsed > 0 ? (double)st.spans_ok / elapsed : 0.0, cpu,
+           opt.http_url ? n_connects : (uint64_t)1);
     fflush(stdout);
 
-    grpc_channel_destroy(channel);
-    grpc_completion_queue_shutdown(cq);
-    while (grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type != GRPC_QUEUE_SHUTDOWN)
-        ;
-    grpc_completion_queue_destroy(cq);
+    if (opt.http_url) {
+        for (unsigned i = 0; i < opt.concurrency; i++)
+            if (slots[i].easy)
+                curl_easy_cleanup(slots[i].easy);
+        curl_multi_cleanup(multi);
+        curl_slist_free_all(http_headers);
+        curl_global_cleanup();
+    } else {
+        grpc_channel_destroy(channel);
+        grpc_completion_queue_shutdown(cq);
+        while (grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type != GRPC_QUEUE_SHUTDOWN)
+            ;
+        grpc_completion_queue_destroy(cq);
+        for (unsigned i = 0; i < opt.pool; i++)
+            grpc_slice_unref(pool[i].slice);
+        grpc_shutdown();
+    }
     for (unsigned i = 0; i < opt.pool; i++)
-        grpc_slice_unref(pool[i].slice);
+        free(pool[i].buf);
     free(pool);
     free(slots);
-    grpc_shutdown();
     return st.failed ? 1 : 0;
 }

@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
-# bench/run.sh — OTLP→OTLP passthrough benchmark: loadgen → llmotlp → counting sink, beside the
-# codec floor (protobuf-c unpack + pack of the same requests, one process) measured in the same run.
+# bench/run.sh — OTLP→OTLP passthrough benchmark: loadgen → llmotlp → counting sink, over
+# OTLP/gRPC and OTLP/HTTP in (and otlphttp out when built), beside the codec floor (protobuf-c
+# unpack + pack of the same requests, one process) measured in the same run.
 # The one idea: CPU per span is read from the kernel's own accounting of the llmotlp process
 # (/proc/PID/stat utime+stime) across a run whose every span is proven delivered by the sink, so
 # the figure cannot hide losses, and it is set against a floor measured on this very machine.
 #
 # usage: bench/run.sh BUILD_DIR        (make bench runs it on ./build)
-# env:   BENCH_SECONDS (10) BENCH_CONCURRENCY (8) BENCH_BASELINE_SECONDS (5)
+# env:   BENCH_SECONDS (10; each relay line) BENCH_CONCURRENCY (8) BENCH_BASELINE_SECONDS (3)
 #        BENCH_SPANS (500; a range "100-1000" spreads request sizes evenly over it)
 #        BENCH_RESULTS=FILE also writes the figures as one JSON object to FILE
 set -euo pipefail
 
 BUILD=${1:-build}
 SECONDS_RUN=${BENCH_SECONDS:-10}
-BASELINE_SECONDS=${BENCH_BASELINE_SECONDS:-5}
+BASELINE_SECONDS=${BENCH_BASELINE_SECONDS:-3}
 CONC=${BENCH_CONCURRENCY:-8}
 SPANS=${BENCH_SPANS:-500}
 HZ=$(getconf CLK_TCK)
@@ -70,9 +71,9 @@ listening() {
     awk -v h="$hex" '$2 ~ h"$" && $4 == "0A" { f = 1 } END { exit !f }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 
-# start_sink NAME: runs a sink, sets SINK_PID and SINK_PORT; stats in $TMP/NAME.stats.
+# start_sink NAME [--http]: runs a sink, sets SINK_PID and SINK_PORT; stats in $TMP/NAME.stats.
 start_sink() {
-    "$BUILD/sink" --port-file "$TMP/$1.port" --stats "$TMP/$1.stats" --interval-ms 100 \
+    "$BUILD/sink" "${@:2}" --port-file "$TMP/$1.port" --stats "$TMP/$1.stats" --interval-ms 100 \
         >"$TMP/$1.out" 2>"$TMP/$1.err" &
     SINK_PID=$!
     PIDS+=("$SINK_PID")
@@ -105,40 +106,67 @@ CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 MEM=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 echo "nproc $(nproc), $CPU_MODEL, $MEM, $(uname -sr)"
 
-# ---- 1. direct loadgen → sink: what the load generator and gRPC alone reach ----------------
-echo "== direct loadgen -> sink (${BASELINE_SECONDS}s, concurrency $CONC, $SPANS spans/request)"
-start_sink direct
-timeout $((BASELINE_SECONDS + 30)) "$BUILD/loadgen" --endpoint "127.0.0.1:$SINK_PORT" \
-    --duration "$BASELINE_SECONDS" --concurrency "$CONC" "${SIZE_ARGS[@]}" >"$TMP/direct.json" \
-    || die "loadgen against the sink failed: $(cat "$TMP/direct.json")"
-D_SENT=$(jnum "$TMP/direct.json" spans_sent)
-D_GOT=$(wait_spans "$TMP/direct.stats" "$D_SENT" 10)
-[ "$D_GOT" -eq "$D_SENT" ] || die "direct: sink counted $D_GOT spans, loadgen sent $D_SENT"
-D_RATE=$(jnum "$TMP/direct.json" spans_per_s)
-stop_pid "$SINK_PID"
-D_SINK_CPU=$(jnum "$TMP/direct.stats" sink_cpu_s)
-D_LG_CPU=$(jnum "$TMP/direct.json" loadgen_cpu_s)
-D_BPS=$(jnum "$TMP/direct.json" bytes_per_span)
-echo "spans/s $D_RATE; sink $(calc "$D_SINK_CPU / ($D_SENT / 1e6)") CPU-s/M spans," \
-     "loadgen $(calc "$D_LG_CPU / ($D_SENT / 1e6)") CPU-s/M spans; $D_BPS bytes/span"
+# ---- 1. direct loadgen → sink: what the load generator and the transport alone cost -------
+# direct NAME SINK_FLAG TARGET...: loadgen → sink, no relay. SINK_FLAG is "" or --http; TARGET
+# may name $SINK_PORT literally (expanded once the sink runs). Sets NAME_RATE, NAME_SINK_M and
+# NAME_LG_M (CPU-s per million spans of the sink and of loadgen).
+direct() {
+    local name=$1 flag=$2 sent got t
+    local -a targs=()
+    shift 2
+    if [ -n "$flag" ]; then start_sink "$name" "$flag"; else start_sink "$name"; fi
+    for t in "$@"; do targs+=("${t//\$SINK_PORT/$SINK_PORT}"); done
+    timeout $((BASELINE_SECONDS + 30)) "$BUILD/loadgen" "${targs[@]}" \
+        --duration "$BASELINE_SECONDS" --concurrency "$CONC" "${SIZE_ARGS[@]}" >"$TMP/$name.json" \
+        || die "$name: loadgen against the sink failed: $(cat "$TMP/$name.json")"
+    sent=$(jnum "$TMP/$name.json" spans_sent)
+    got=$(wait_spans "$TMP/$name.stats" "$sent" 10)
+    [ "$got" -eq "$sent" ] || die "$name: sink counted $got spans, loadgen sent $sent"
+    stop_pid "$SINK_PID"
+    declare -g "${name}_RATE=$(jnum "$TMP/$name.json" spans_per_s)"
+    declare -g "${name}_SINK_M=$(calc "$(jnum "$TMP/$name.stats" sink_cpu_s) / ($sent / 1e6)")"
+    declare -g "${name}_LG_M=$(calc "$(jnum "$TMP/$name.json" loadgen_cpu_s) / ($sent / 1e6)")"
+    local r=${name}_RATE s=${name}_SINK_M l=${name}_LG_M
+    echo "spans/s ${!r}; sink ${!s} CPU-s/M spans, loadgen ${!l} CPU-s/M spans," \
+         "$(jnum "$TMP/$name.json" connections_opened) connection(s)"
+}
+echo "== direct loadgen -> sink, OTLP/gRPC (${BASELINE_SECONDS}s, concurrency $CONC, $SPANS spans/request)"
+direct dgrpc "" --endpoint '127.0.0.1:$SINK_PORT'
+D_BPS=$(jnum "$TMP/dgrpc.json" bytes_per_span)
+echo "== direct loadgen -> sink, OTLP/HTTP (${BASELINE_SECONDS}s, concurrency $CONC, $SPANS spans/request)"
+direct dhttp --http --http 'http://127.0.0.1:$SINK_PORT/v1/traces'
 
-# ---- 2. passthrough: loadgen → llmotlp → sink ----------------------------------------------
-echo "== passthrough loadgen -> llmotlp -> sink (${SECONDS_RUN}s, concurrency $CONC, $SPANS spans/request)"
-start_sink pass
-RPORT=$(free_port)
-MPORT=$(free_port)   # own /metrics: never the default :8888, which another run may hold
-while [ "$MPORT" = "$RPORT" ] || [ "$MPORT" = "$SINK_PORT" ]; do MPORT=$(free_port); done
-cat >"$TMP/config.yaml" <<EOF
+# ---- 2. relays: loadgen → llmotlp → sink ----------------------------------------------------
+# relay NAME IN OUT EXACT_BYTES: loadgen over IN (grpc | http) to llmotlp's otlp receiver, out
+# through exporter OUT (otlp | otlphttp) to a sink of the matching protocol, no processors.
+# Fails unless the sink counts exactly the spans llmotlp accepted (and, with EXACT_BYTES=1, the
+# very bytes). Sets NAME_RATE, NAME_CPU_M, NAME_SYS_PCT, NAME_BP and NAME_SAME_BYTES.
+relay() {
+    local name=$1 in=$2 out=$3 exact=$4 rport mport lpid exporter
+    local -a targs
+    if [ "$out" = otlphttp ]; then start_sink "$name" --http; else start_sink "$name"; fi
+    rport=$(free_port)
+    mport=$(free_port)   # own /metrics: never the default :8888, which another run may hold
+    while [ "$rport" = "$SINK_PORT" ]; do rport=$(free_port); done
+    while [ "$mport" = "$rport" ] || [ "$mport" = "$SINK_PORT" ]; do mport=$(free_port); done
+    if [ "$out" = otlp ]; then
+        exporter="otlp:
+    endpoint: 127.0.0.1:$SINK_PORT
+    tls:
+      insecure: true"
+    else
+        exporter="otlphttp:
+    endpoint: http://127.0.0.1:$SINK_PORT
+    encoding: proto"
+    fi
+    cat >"$TMP/$name.yaml" <<YAML
 receivers:
   otlp:
     protocols:
-      grpc:
-        endpoint: 127.0.0.1:$RPORT
+      $in:
+        endpoint: 127.0.0.1:$rport
 exporters:
-  otlp:
-    endpoint: 127.0.0.1:$SINK_PORT
-    tls:
-      insecure: true
+  $exporter
     compression: none
     sending_queue:
       num_consumers: 4
@@ -148,66 +176,96 @@ service:
     logs:
       level: warn
     metrics:
-      address: 127.0.0.1:$MPORT
+      address: 127.0.0.1:$mport
   pipelines:
     traces:
       receivers: [otlp]
-      exporters: [otlp]
-EOF
-"$BUILD/llmotlp" validate --config "$TMP/config.yaml" >"$TMP/validate.log" 2>&1 \
-    || { cat "$TMP/validate.log" >&2; die "llmotlp rejects the benchmark config"; }
-"$BUILD/llmotlp" --config "$TMP/config.yaml" >"$TMP/llmotlp.log" 2>&1 &
-LPID=$!
-PIDS+=("$LPID")
-for _ in $(seq 100); do listening "$RPORT" && break; kill -0 "$LPID" 2>/dev/null || break; sleep 0.1; done
-listening "$RPORT" || { cat "$TMP/llmotlp.log" >&2; die "llmotlp is not listening on $RPORT"; }
+      exporters: [$out]
+YAML
+    "$BUILD/llmotlp" validate --config "$TMP/$name.yaml" >"$TMP/$name.validate" 2>&1 \
+        || { cat "$TMP/$name.validate" >&2; die "llmotlp rejects the $name config"; }
+    "$BUILD/llmotlp" --config "$TMP/$name.yaml" >"$TMP/$name.log" 2>&1 &
+    lpid=$!
+    PIDS+=("$lpid")
+    for _ in $(seq 100); do listening "$rport" && break; kill -0 "$lpid" 2>/dev/null || break; sleep 0.1; done
+    listening "$rport" || { cat "$TMP/$name.log" >&2; die "llmotlp is not listening on $rport"; }
+    if [ "$in" = grpc ]; then targs=(--endpoint "127.0.0.1:$rport")
+    else targs=(--http "http://127.0.0.1:$rport/v1/traces"); fi
 
-# Warm-up (connections, allocator), then the measured run starts from what the sink holds.
-"$BUILD/loadgen" --endpoint "127.0.0.1:$RPORT" --requests 32 --concurrency "$CONC" "${SIZE_ARGS[@]}" \
-    >"$TMP/warm.json" || die "warm-up through llmotlp failed: $(cat "$TMP/warm.json")"
-W_SENT=$(jnum "$TMP/warm.json" spans_sent)
-W_GOT=$(wait_spans "$TMP/pass.stats" "$W_SENT" 15)
-[ "$W_GOT" -ge "$W_SENT" ] || die "warm-up: sink counted $W_GOT of $W_SENT spans"
-sleep 0.3
-BASE=$(jnum "$TMP/pass.stats" spans)
-BASE_BYTES=$(jnum "$TMP/pass.stats" bytes)
+    # Warm-up (connections, allocator), then the measured run starts from what the sink holds.
+    "$BUILD/loadgen" "${targs[@]}" --requests 32 --concurrency "$CONC" "${SIZE_ARGS[@]}" \
+        >"$TMP/$name.warm.json" || die "$name: warm-up through llmotlp failed: $(cat "$TMP/$name.warm.json")"
+    local w_sent w_got base base_bytes cpu0 sys0 t0 sent got cpu1 sys1 t1 delivered d_bytes l_bytes
+    w_sent=$(jnum "$TMP/$name.warm.json" spans_sent)
+    w_got=$(wait_spans "$TMP/$name.stats" "$w_sent" 15)
+    [ "$w_got" -ge "$w_sent" ] || die "$name: warm-up: sink counted $w_got of $w_sent spans"
+    sleep 0.3
+    base=$(jnum "$TMP/$name.stats" spans)
+    base_bytes=$(jnum "$TMP/$name.stats" bytes)
 
-CPU0=$(cpu_ticks "$LPID")
-SYS0=$(sys_ticks "$LPID")
-T0=$(date +%s.%N)
-timeout $((SECONDS_RUN + 40)) "$BUILD/loadgen" --endpoint "127.0.0.1:$RPORT" --duration "$SECONDS_RUN" \
-    --concurrency "$CONC" "${SIZE_ARGS[@]}" --seed 7 >"$TMP/pass.json" \
-    || die "loadgen through llmotlp failed: $(cat "$TMP/pass.json"; tail -20 "$TMP/llmotlp.log")"
-SENT=$(jnum "$TMP/pass.json" spans_sent)
-GOT=$(wait_spans "$TMP/pass.stats" $((BASE + SENT)) 30)
-T1=$(date +%s.%N)
-CPU1=$(cpu_ticks "$LPID")
-SYS1=$(sys_ticks "$LPID")
-DELIVERED=$((GOT - BASE))
-if [ "$DELIVERED" -lt "$SENT" ]; then
-    tail -20 "$TMP/llmotlp.log" >&2
-    die "llmotlp delivered $DELIVERED of $SENT accepted spans within 30 s"
+    cpu0=$(cpu_ticks "$lpid")
+    sys0=$(sys_ticks "$lpid")
+    t0=$(date +%s.%N)
+    timeout $((SECONDS_RUN + 40)) "$BUILD/loadgen" "${targs[@]}" --duration "$SECONDS_RUN" \
+        --concurrency "$CONC" "${SIZE_ARGS[@]}" --seed 7 >"$TMP/$name.json" \
+        || die "$name: loadgen through llmotlp failed: $(cat "$TMP/$name.json"; tail -20 "$TMP/$name.log")"
+    sent=$(jnum "$TMP/$name.json" spans_sent)
+    got=$(wait_spans "$TMP/$name.stats" $((base + sent)) 30)
+    t1=$(date +%s.%N)
+    cpu1=$(cpu_ticks "$lpid")
+    sys1=$(sys_ticks "$lpid")
+    delivered=$((got - base))
+    if [ "$delivered" -lt "$sent" ]; then
+        tail -20 "$TMP/$name.log" >&2
+        die "$name: llmotlp delivered $delivered of $sent accepted spans within 30 s"
+    fi
+    sleep 0.5   # anything late would be a duplicate
+    delivered=$(( $(jnum "$TMP/$name.stats" spans) - base ))
+    [ "$delivered" -eq "$sent" ] || die "$name: sink counted $delivered spans for $sent sent (duplicates)"
+    # Passthrough forwards the bytes it accepted: the sink should receive exactly as many.
+    d_bytes=$(( $(jnum "$TMP/$name.stats" bytes) - base_bytes ))
+    l_bytes=$(jnum "$TMP/$name.json" bytes_sent)
+    if [ "$d_bytes" -eq "$l_bytes" ]; then
+        declare -g "${name}_SAME_BYTES=yes"
+    elif [ "$exact" = 1 ]; then
+        die "$name: sink received $d_bytes bytes, loadgen sent $l_bytes"
+    else
+        declare -g "${name}_SAME_BYTES=no ($d_bytes received for $l_bytes sent)"
+    fi
+
+    local cpu wall
+    cpu=$(calc "($cpu1 - $cpu0) / $HZ" 2)
+    wall=$(calc "$t1 - $t0" 3)
+    declare -g "${name}_SYS_PCT=$(calc "100 * ($sys1 - $sys0) / ($cpu1 - $cpu0 + 0.001)" 0)"
+    declare -g "${name}_RATE=$(calc "$sent / $wall" 0)"
+    declare -g "${name}_CPU_M=$(calc "$cpu / ($sent / 1e6)" 4)"
+    declare -g "${name}_BP=$(jnum "$TMP/$name.json" backpressure_retries)"
+    local r=${name}_RATE m=${name}_CPU_M k=${name}_SYS_PCT b=${name}_BP y=${name}_SAME_BYTES
+    echo "delivered $sent spans in ${wall}s: ${!r} spans/s (accepted at $(jnum "$TMP/$name.json" spans_per_s)" \
+         "spans/s), backpressure retries ${!b}, bytes identical: ${!y}"
+    echo "llmotlp CPU ${cpu}s (${!k}% in the kernel) = ${!m} CPU-s per million spans"
+    stop_pid "$lpid"
+    stop_pid "$SINK_PID"
+}
+
+echo "== OTLP/gRPC passthrough: loadgen -> llmotlp (otlp grpc -> otlp) -> sink" \
+     "(${SECONDS_RUN}s, concurrency $CONC, $SPANS spans/request)"
+relay grpc grpc otlp 1
+
+echo "== OTLP/HTTP in: loadgen --http -> llmotlp (otlp http -> otlp) -> sink" \
+     "(${SECONDS_RUN}s, concurrency $CONC, $SPANS spans/request)"
+relay http http otlp 1
+# HTTP out needs the otlphttp exporter in this build.
+HTTP_OUT=no
+COMPONENTS=$("$BUILD/llmotlp" components 2>/dev/null || true)
+grep -q '^  otlphttp ' <<<"$COMPONENTS" && HTTP_OUT=yes
+if [ "$HTTP_OUT" = yes ]; then
+    echo "== OTLP/HTTP in and out: loadgen --http -> llmotlp (otlp http -> otlphttp) -> sink --http" \
+         "(${SECONDS_RUN}s, concurrency $CONC, $SPANS spans/request)"
+    relay hhttp http otlphttp 1
+else
+    echo "== OTLP/HTTP in and out: SKIPPED (this build has no otlphttp exporter)"
 fi
-sleep 0.5   # anything late would be a duplicate
-DELIVERED=$(( $(jnum "$TMP/pass.stats" spans) - BASE ))
-[ "$DELIVERED" -eq "$SENT" ] || die "sink counted $DELIVERED spans for $SENT sent (duplicates)"
-# Passthrough forwards the bytes it accepted: the sink must have received exactly as many.
-D_BYTES=$(( $(jnum "$TMP/pass.stats" bytes) - BASE_BYTES ))
-[ "$D_BYTES" -eq "$(jnum "$TMP/pass.json" bytes_sent)" ] \
-    || die "sink received $D_BYTES bytes, loadgen sent $(jnum "$TMP/pass.json" bytes_sent)"
-
-P_CPU=$(calc "($CPU1 - $CPU0) / $HZ" 2)
-P_SYS_PCT=$(calc "100 * ($SYS1 - $SYS0) / ($CPU1 - $CPU0 + 0.001)" 0)
-P_WALL=$(calc "$T1 - $T0" 3)
-P_RATE=$(calc "$SENT / $P_WALL" 0)
-P_CPU_M=$(calc "$P_CPU / ($SENT / 1e6)" 4)
-P_BP=$(jnum "$TMP/pass.json" backpressure_retries)
-P_LG_RATE=$(jnum "$TMP/pass.json" spans_per_s)
-echo "delivered $SENT spans in ${P_WALL}s: $P_RATE spans/s (accepted at $P_LG_RATE spans/s)," \
-     "UNAVAILABLE retries $P_BP"
-echo "llmotlp CPU ${P_CPU}s (${P_SYS_PCT}% in the kernel) = $P_CPU_M CPU-s per million spans"
-stop_pid "$LPID"
-stop_pid "$SINK_PID"
 
 # ---- 3. codec floor on the same request shape ----------------------------------------------
 echo "== codec floor ($SPANS spans/request, one process)"
@@ -218,27 +276,47 @@ F_SCAN=$(grep -o '"otlp_scan": {"cpu_s_per_million_spans": [0-9.]*' "$TMP/floor.
 FLOOR=$(jnum "$TMP/floor.json" codec_floor_cpu_s_per_million_spans)
 echo "unpack+pack malloc $F_MALLOC, unpack+pack arena $F_ARENA, otlp_scan $F_SCAN CPU-s per million spans"
 
-RATIO=$(calc "$P_CPU_M / $FLOOR" 2)
+ratio() { calc "($1) / $FLOOR" 2; }
+row() { printf '%-46s %10s %9s %8s\n' "$@"; }
 echo
-echo "== result"
-printf '%-48s %s\n' "direct loadgen->sink spans/s" "$D_RATE"
-printf '%-48s %s\n' "passthrough spans/s delivered" "$P_RATE"
-printf '%-48s %s\n' "llmotlp CPU-s per million spans" "$P_CPU_M"
-printf '%-48s %s\n' "codec floor CPU-s per million spans (arena)" "$FLOOR"
-printf '%-48s %s\n' "codec unpack+pack malloc CPU-s per million" "$F_MALLOC"
-printf '%-48s %s\n' "otlp_scan CPU-s per million spans" "$F_SCAN"
-printf '%-48s %s\n' "passthrough / codec floor" "$RATIO"
-if awk "BEGIN { exit !($P_CPU_M < $FLOOR) }"; then
-    echo "target met: passthrough costs less CPU per span than decode + re-encode"
-else
-    echo "target MISSED: passthrough costs more CPU per span than decode + re-encode"
+echo "== result ($SPANS spans/request, concurrency $CONC)"
+row "" "spans/s" "CPU-s/M" "x floor"
+row "direct loadgen->sink, OTLP/gRPC (no relay)" "$dgrpc_RATE" "" ""
+row "direct loadgen->sink, OTLP/HTTP (no relay)" "$dhttp_RATE" "" ""
+row "llmotlp, OTLP/gRPC in -> otlp (gRPC) out" "$grpc_RATE" "$grpc_CPU_M" "$(ratio "$grpc_CPU_M")"
+row "llmotlp, OTLP/HTTP in -> otlp (gRPC) out" "$http_RATE" "$http_CPU_M" "$(ratio "$http_CPU_M")"
+if [ "$HTTP_OUT" = yes ]; then
+    row "llmotlp, OTLP/HTTP in -> otlphttp out" "$hhttp_RATE" "$hhttp_CPU_M" "$(ratio "$hhttp_CPU_M")"
 fi
+row "codec floor: protobuf-c unpack+pack, arena" "" "$FLOOR" "1.00"
+row "protobuf-c unpack+pack, malloc" "" "$F_MALLOC" "$(ratio "$F_MALLOC")"
+row "otlp_scan alone" "" "$F_SCAN" "$(ratio "$F_SCAN")"
+row "sink + loadgen, OTLP/gRPC" "" "$(calc "$dgrpc_SINK_M + $dgrpc_LG_M")" "$(ratio "$dgrpc_SINK_M + $dgrpc_LG_M")"
+row "sink + loadgen, OTLP/HTTP" "" "$(calc "$dhttp_SINK_M + $dhttp_LG_M")" "$(ratio "$dhttp_SINK_M + $dhttp_LG_M")"
+target() {
+    if awk "BEGIN { exit !($2 < $FLOOR) }"; then
+        echo "target met ($1): passthrough costs less CPU per span than decode + re-encode"
+    else
+        echo "target MISSED ($1): passthrough costs more CPU per span than decode + re-encode"
+    fi
+}
+target "OTLP/gRPC" "$grpc_CPU_M"
+target "OTLP/HTTP in" "$http_CPU_M"
 if [ -n "${BENCH_RESULTS:-}" ]; then
-    cat >"$BENCH_RESULTS" <<EOF
+    jv() { if [ -n "${1:-}" ]; then echo "$1"; else echo null; fi; }   # null: line not run
+    jr() { if [ -n "${1:-}" ]; then ratio "$1"; else echo null; fi; }
+    cat >"$BENCH_RESULTS" <<JSON
 {"nproc": $(nproc), "cpu": "$CPU_MODEL", "spans_per_request": "$SPANS", "concurrency": $CONC,
- "bytes_per_span": $D_BPS, "direct_spans_per_s": $D_RATE, "passthrough_spans_per_s": $P_RATE,
- "passthrough_cpu_s_per_million_spans": $P_CPU_M, "codec_floor_cpu_s_per_million_spans": $FLOOR,
- "codec_malloc_cpu_s_per_million_spans": $F_MALLOC, "otlp_scan_cpu_s_per_million_spans": $F_SCAN,
- "passthrough_kernel_cpu_percent": $P_SYS_PCT, "ratio": $RATIO, "backpressure_retries": $P_BP}
-EOF
+ "bytes_per_span": $D_BPS, "direct_spans_per_s": $dgrpc_RATE, "direct_http_spans_per_s": $dhttp_RATE,
+ "passthrough_spans_per_s": $grpc_RATE, "passthrough_cpu_s_per_million_spans": $grpc_CPU_M,
+ "passthrough_kernel_cpu_percent": $grpc_SYS_PCT, "ratio": $(ratio "$grpc_CPU_M"),
+ "backpressure_retries": $grpc_BP,
+ "http_spans_per_s": $(jv "${http_RATE:-}"), "http_cpu_s_per_million_spans": $(jv "${http_CPU_M:-}"),
+ "http_kernel_cpu_percent": $(jv "${http_SYS_PCT:-}"), "http_ratio": $(jr "${http_CPU_M:-}"),
+ "http_backpressure_retries": $(jv "${http_BP:-}"),
+ "otlphttp_spans_per_s": $(jv "${hhttp_RATE:-}"),
+ "otlphttp_cpu_s_per_million_spans": $(jv "${hhttp_CPU_M:-}"), "otlphttp_ratio": $(jr "${hhttp_CPU_M:-}"),
+ "codec_floor_cpu_s_per_million_spans": $FLOOR, "codec_malloc_cpu_s_per_million_spans": $F_MALLOC,
+ "otlp_scan_cpu_s_per_million_spans": $F_SCAN}
+JSON
 fi

@@ -1,12 +1,13 @@
-/* sink.c — counting OTLP/gRPC trace sink for the benchmark: answers every
- * TraceService/Export with OK and counts requests, spans and bytes.
+/* sink.c — counting OTLP trace sink for the benchmark: answers every
+ * TraceService/Export (gRPC) or POST /v1/traces (OTLP/HTTP, application/x-protobuf, with --http)
+ * with OK and counts requests, spans and bytes.
  * The one idea: the sink must cost far less than what it measures, so it never decodes; it walks
- * only the three enclosing wire levels to count spans (bench_count_spans), on one thread with
- * one completion queue and many pre-posted calls.
+ * only the three enclosing wire levels to count spans (bench_count_spans). gRPC: one thread with
+ * one completion queue and many pre-posted calls. HTTP: one libmicrohttpd epoll thread.
  *
- * usage: sink [--listen 127.0.0.1:0] [--port-file F] [--stats F] [--interval-ms 1000]
- *             [--unavailable-every N]   (answer every Nth request UNAVAILABLE, uncounted: a busy
- *                                        downstream, to exercise retry paths)
+ * usage: sink [--listen 127.0.0.1:0] [--http] [--port-file F] [--stats F] [--interval-ms 1000]
+ *             [--unavailable-every N]   (answer every Nth request UNAVAILABLE / HTTP 503,
+ *                                        uncounted: a busy downstream, to exercise retry paths)
  * The bound port goes to --port-file (written once listening). Counts go to --stats every
  * interval and at exit (SIGINT/SIGTERM) as one JSON line, and to stdout at exit. */
 #include <errno.h>
@@ -17,7 +18,11 @@
 #include <grpc/slice.h>
 #include <grpc/support/time.h>
 #include <inttypes.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <unistd.h>
 
@@ -41,7 +46,8 @@ static grpc_server *server;
 static grpc_completion_queue *cq;
 static void *method;
 static volatile sig_atomic_t stop_requested;
-static uint64_t n_requests, n_spans, n_bytes, n_bad, n_refused, n_calls;
+/* Atomic because in HTTP mode libmicrohttpd's thread counts while the main thread reports. */
+static _Atomic uint64_t n_requests, n_spans, n_bytes, n_bad, n_refused, n_calls;
 static long unavailable_every;
 static const char *stats_path;
 static double t_start, cpu_start;
@@ -154,7 +160,8 @@ static void write_stats(FILE *also)
     snprintf(line, sizeof line,
              "{\"requests\": %" PRIu64 ", \"spans\": %" PRIu64 ", \"bytes\": %" PRIu64
              ", \"bad\": %" PRIu64 ", \"refused\": %" PRIu64 ", \"uptime_s\": %.3f, \"sink_cpu_s\": %.3f}\n",
-             n_requests, n_spans, n_bytes, n_bad, n_refused, el, bench_cpu() - cpu_start);
+             (uint64_t)n_requests, (uint64_t)n_spans, (uint64_t)n_bytes, (uint64_t)n_bad,
+             (uint64_t)n_refused, el, bench_cpu() - cpu_start);
     if (stats_path) {
         char tmp[4096];
         snprintf(tmp, sizeof tmp, "%s.tmp", stats_path);
@@ -171,14 +178,193 @@ static void write_stats(FILE *also)
     }
 }
 
+/* ---- OTLP/HTTP -------------------------------------------------------------------------- */
+
+struct http_body {
+    uint8_t *data;
+    size_t len, cap;
+    bool refuse; /* decided at the headers: method, path or content type is wrong */
+};
+
+static struct MHD_Response *resp_ok, *resp_busy, *resp_bad, *resp_404, *resp_405, *resp_415;
+
+static struct MHD_Response *http_response(int with_proto_type, const char *text)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
+    if (r && with_proto_type)
+        MHD_add_response_header(r, "Content-Type", "application/x-protobuf");
+    else if (r)
+        MHD_add_response_header(r, "Content-Type", "text/plain");
+    if (!r) {
+        fprintf(stderr, "sink: cannot create an HTTP response\n");
+        exit(1);
+    }
+    return r;
+}
+
+static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, const char *url,
+                                    const char *method, const char *version, const char *upload_data,
+                                    size_t *upload_data_size, void **con_cls)
+{
+    (void)cls;
+    (void)version;
+    struct http_body *b = *con_cls;
+    if (!b) { /* headers only: say no early, or make room for the whole body at once */
+        b = calloc(1, sizeof *b);
+        if (!b)
+            return MHD_NO;
+        *con_cls = b;
+        const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+        struct MHD_Response *no = NULL;
+        unsigned status = 0;
+        if (strcmp(method, "POST") != 0)
+            no = resp_405, status = MHD_HTTP_METHOD_NOT_ALLOWED;
+        else if (strcmp(url, "/v1/traces") != 0)
+            no = resp_404, status = MHD_HTTP_NOT_FOUND;
+        else if (!ct || strncmp(ct, "application/x-protobuf", 22) != 0)
+            no = resp_415, status = MHD_HTTP_UNSUPPORTED_MEDIA_TYPE;
+        if (no) {
+            b->refuse = true;
+            return MHD_queue_response(conn, status, no);
+        }
+        if (cl) {
+            b->cap = (size_t)strtoull(cl, NULL, 10);
+            if (b->cap > (64u << 20))
+                return MHD_NO;
+            b->data = malloc(b->cap ? b->cap : 1);
+            if (!b->data)
+                return MHD_NO;
+        }
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (!b->refuse) {
+            size_t n = *upload_data_size;
+            if (b->len + n > b->cap) {
+                size_t cap = b->cap ? b->cap * 2 : 65536;
+                while (cap < b->len + n)
+                    cap *= 2;
+                uint8_t *d = realloc(b->data, cap);
+                if (!d)
+                    return MHD_NO;
+                b->data = d;
+                b->cap = cap;
+            }
+            memcpy(b->data + b->len, upload_data, n);
+            b->len += n;
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (b->refuse)
+        return MHD_YES;
+    if (unavailable_every && ++n_calls % (uint64_t)unavailable_every == 0) {
+        n_refused++;
+        return MHD_queue_response(conn, MHD_HTTP_SERVICE_UNAVAILABLE, resp_busy);
+    }
+    int64_t n = bench_count_spans(b->data, b->len);
+    n_requests++;
+    n_bytes += b->len;
+    if (n < 0) {
+        n_bad++;
+        return MHD_queue_response(conn, MHD_HTTP_BAD_REQUEST, resp_bad);
+    }
+    n_spans += (uint64_t)n;
+    return MHD_queue_response(conn, MHD_HTTP_OK, resp_ok); /* empty response packs to 0 bytes */
+}
+
+static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                           enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    struct http_body *b = *con_cls;
+    if (b) {
+        free(b->data);
+        free(b);
+        *con_cls = NULL;
+    }
+}
+
+/* Serves until SIGINT/SIGTERM; returns the exit status. */
+static int http_main(const char *listen, const char *port_file, double interval)
+{
+    const char *colon = strrchr(listen, ':');
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    char host[64];
+    if (!colon || (size_t)(colon - listen) >= sizeof host) {
+        fprintf(stderr, "sink: --listen wants IPv4:PORT, got %s\n", listen);
+        return 2;
+    }
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = '\0';
+    sin.sin_port = htons((uint16_t)bench_atol("--listen port", colon + 1, 0, 65535));
+    if (inet_pton(AF_INET, host, &sin.sin_addr) != 1) {
+        fprintf(stderr, "sink: --listen wants IPv4:PORT, got %s\n", listen);
+        return 2;
+    }
+    resp_ok = http_response(1, "");
+    resp_busy = http_response(0, "sink busy (--unavailable-every)\n");
+    resp_bad = http_response(0, "malformed ExportTraceServiceRequest\n");
+    resp_404 = http_response(0, "sink serves only /v1/traces\n");
+    resp_405 = http_response(0, "POST only\n");
+    resp_415 = http_response(0, "application/x-protobuf only\n");
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+        http_handler, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
+        MHD_OPTION_NOTIFY_COMPLETED, http_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)60, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024), MHD_OPTION_END);
+    if (!d) {
+        fprintf(stderr, "sink: cannot listen on %s\n", listen);
+        return 1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    int port = info ? (int)info->port : 0;
+    t_start = bench_now();
+    cpu_start = bench_cpu();
+    write_stats(NULL);
+    if (port_file) {
+        FILE *f = fopen(port_file, "w");
+        if (!f || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0) {
+            fprintf(stderr, "sink: cannot write %s: %s\n", port_file, strerror(errno));
+            return 1;
+        }
+    }
+    fprintf(stderr, "sink: listening on port %d (OTLP/HTTP)\n", port);
+    while (!stop_requested) {
+        struct timespec ts = {(time_t)interval, (long)((interval - (double)(time_t)interval) * 1e9)};
+        nanosleep(&ts, NULL); /* a signal cuts it short */
+        write_stats(NULL);
+    }
+    MHD_stop_daemon(d); /* waits for the request being handled, if any */
+    write_stats(stdout);
+    MHD_destroy_response(resp_ok);
+    MHD_destroy_response(resp_busy);
+    MHD_destroy_response(resp_bad);
+    MHD_destroy_response(resp_404);
+    MHD_destroy_response(resp_405);
+    MHD_destroy_response(resp_415);
+    return 0;
+}
+
+/* ---- OTLP/gRPC and main ------------------------------------------------------------------ */
+
 int main(int argc, char **argv)
 {
     const char *listen = "127.0.0.1:0", *port_file = NULL;
     double interval = 1.0;
+    bool http = false;
     for (int i = 1; i < argc; i++) {
         const char *v;
         if ((v = bench_opt(argc, argv, &i, "--listen")))
             listen = v;
+        else if (strcmp(argv[i], "--http") == 0)
+            http = true;
         else if ((v = bench_opt(argc, argv, &i, "--port-file")))
             port_file = v;
         else if ((v = bench_opt(argc, argv, &i, "--stats")))
@@ -188,7 +374,7 @@ int main(int argc, char **argv)
         else if ((v = bench_opt(argc, argv, &i, "--unavailable-every")))
             unavailable_every = bench_atol("--unavailable-every", v, 1, 1000000000);
         else {
-            fprintf(stderr, "usage: sink [--listen HOST:PORT] [--port-file F] [--stats F] [--interval-ms MS] "
+            fprintf(stderr, "usage: sink [--listen HOST:PORT] [--http] [--port-file F] [--stats F] [--interval-ms MS] "
                             "[--unavailable-every N]\n");
             return 2;
         }
@@ -198,6 +384,8 @@ int main(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    if (http)
+        return http_main(listen, port_file, interval);
 
     grpc_init();
     grpc_arg args[] = {{GRPC_ARG_INTEGER, GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, {.integer = 64 << 20}}};
