@@ -34,6 +34,9 @@ export function makeConfig({
   exporterEndpoint,
   maxRecvMsgSizeMib,
   processors = [],
+  // per-signal processor lists ({traces: [...], logs: [...]}), overriding `processors` for
+  // the signals named (a traces/logs-only processor such as tail_sampling)
+  pipelineProcessors = {},
   processorsYaml = '',
   exporterTimeout = '5s',
   maxElapsedTime = '60s',
@@ -43,6 +46,8 @@ export function makeConfig({
   // OTLP/HTTP receiver protocol, served next to gRPC when httpPort is given
   httpPort,
   maxRequestBodySize,
+  corsAllowedOrigins,
+  corsAllowedHeaders,
   // 'otlp' (gRPC) or 'otlphttp'; for otlphttp exporterEndpoint is a base URL
   exporter = 'otlp',
   encoding,
@@ -63,6 +68,10 @@ export function makeConfig({
   if (httpPort) {
     lines.push('      http:', `        endpoint: 127.0.0.1:${httpPort}`);
     if (maxRequestBodySize !== undefined) lines.push(`        max_request_body_size: ${maxRequestBodySize}`);
+    if (corsAllowedOrigins) {
+      lines.push('        cors:', `          allowed_origins: ${JSON.stringify(corsAllowedOrigins)}`);
+      if (corsAllowedHeaders) lines.push(`          allowed_headers: ${JSON.stringify(corsAllowedHeaders)}`);
+    }
   }
   if (processorsYaml) lines.push('processors:', processorsYaml.replace(/\n$/, ''));
   lines.push(
@@ -99,8 +108,9 @@ export function makeConfig({
     ...(metricsPort ? [`      address: 127.0.0.1:${metricsPort}`] : ['      level: none']),
     '  pipelines:',
   );
-  const procs = processors.length ? `, processors: [${processors.join(', ')}]` : '';
   for (const signal of ['traces', 'metrics', 'logs']) {
+    const list = pipelineProcessors[signal] ?? processors;
+    const procs = list.length ? `, processors: [${list.join(', ')}]` : '';
     lines.push(`    ${signal}: {receivers: [otlp]${procs}, exporters: [${exporter}]}`);
   }
   return lines.join('\n') + '\n';

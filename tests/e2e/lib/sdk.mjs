@@ -1,5 +1,5 @@
 // sdk.mjs — the LLM gateway stand-in: the official OpenTelemetry JS SDK producing traces,
-// metrics and logs and exporting them over OTLP/gRPC.
+// metrics and logs and exporting them over OTLP/gRPC, http/protobuf or http/json.
 // The one idea: every provider has an in-memory exporter (or reader) next to the OTLP one,
 // so the test knows exactly what the SDK produced and can compare it with what arrived
 // downstream, instead of trusting counts.
@@ -27,6 +27,12 @@ import {
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
+import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { OTLPMetricExporter as ProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { OTLPLogExporter as ProtoLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
+import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPMetricExporter as JsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPLogExporter as JsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import { scaled } from './util.mjs';
 
@@ -40,21 +46,32 @@ export const RESOURCE_ATTRIBUTES = {
   'host.cpu.count': 2,
 };
 
+const EXPORTERS = {
+  grpc: { traces: OTLPTraceExporter, metrics: OTLPMetricExporter, logs: OTLPLogExporter },
+  'http/protobuf': { traces: ProtoTraceExporter, metrics: ProtoMetricExporter, logs: ProtoLogExporter },
+  'http/json': { traces: JsonTraceExporter, metrics: JsonMetricExporter, logs: JsonLogExporter },
+};
+
 /**
- * Build the three providers, each exporting over OTLP/gRPC to `url` (http://host:port) and
- * to an in-memory exporter. Only the signals in `signals` are built.
+ * Build the three providers, each exporting over OTLP to `url` (http://host:port) and to an
+ * in-memory exporter. Only the signals in `signals` are built. `protocol` is 'grpc' (the
+ * default), 'http/protobuf' or 'http/json' (the SDK's own OTLP/HTTP exporters, posting to
+ * url + /v1/<signal>); `gzip` compresses every signal, `gzipTraces` traces only.
  */
-export function createSdk({ url, signals = ['traces', 'metrics', 'logs'], gzipTraces = false, resourceAttributes = {} }) {
+export function createSdk({ url, signals = ['traces', 'metrics', 'logs'], gzipTraces = false, gzip = false, protocol = 'grpc', resourceAttributes = {} }) {
   const resource = resourceFromAttributes({ ...RESOURCE_ATTRIBUTES, ...resourceAttributes });
   const timeoutMillis = scaled(10000);
   const sdk = { resource };
+  const classes = EXPORTERS[protocol];
+  if (!classes) throw new Error(`unknown OTLP protocol ${protocol}`);
+  const exporterOpts = (signal) => ({
+    url: protocol === 'grpc' ? url : `${url}/v1/${signal}`,
+    timeoutMillis,
+    ...(gzip || (gzipTraces && signal === 'traces') ? { compression: CompressionAlgorithm.GZIP } : {}),
+  });
   if (signals.includes('traces')) {
     sdk.memSpans = new InMemorySpanExporter();
-    sdk.traceExporter = new OTLPTraceExporter({
-      url,
-      timeoutMillis,
-      ...(gzipTraces ? { compression: CompressionAlgorithm.GZIP } : {}),
-    });
+    sdk.traceExporter = new classes.traces(exporterOpts('traces'));
     sdk.tracerProvider = new BasicTracerProvider({
       resource,
       spanProcessors: [
@@ -72,7 +89,7 @@ export function createSdk({ url, signals = ['traces', 'metrics', 'logs'], gzipTr
     // A long interval: the only collection happens at shutdown, so cumulative points are
     // exported exactly once and "each point once" is a meaningful assertion.
     sdk.memMetrics = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
-    sdk.metricExporter = new OTLPMetricExporter({ url, timeoutMillis });
+    sdk.metricExporter = new classes.metrics(exporterOpts('metrics'));
     sdk.meterProvider = new MeterProvider({
       resource,
       readers: [
@@ -87,7 +104,7 @@ export function createSdk({ url, signals = ['traces', 'metrics', 'logs'], gzipTr
   }
   if (signals.includes('logs')) {
     sdk.memLogs = new InMemoryLogRecordExporter();
-    sdk.logExporter = new OTLPLogExporter({ url, timeoutMillis });
+    sdk.logExporter = new classes.logs(exporterOpts('logs'));
     sdk.loggerProvider = new LoggerProvider({
       resource,
       processors: [

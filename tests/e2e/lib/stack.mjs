@@ -4,19 +4,23 @@
 // when it passed, asserts the graceful-exit contract (SIGTERM -> exit code 0).
 import assert from 'node:assert/strict';
 import { Sink } from './sink.mjs';
+import { HttpSink } from './httpsink.mjs';
 import { startLlmotlp, stopLlmotlp } from './llmotlp.mjs';
 
 /**
  * withStack({config, sinkDelayMs, selfStop}, async ({sink, llm}) => {...})
  * `config` goes to makeConfig (exporterEndpoint is filled in with the sink's).
  * selfStop: the body stops llmotlp itself and checks the exit.
+ * httpSink: the downstream is an OTLP/HTTP server (HttpSink) and llmotlp exports to it with
+ * the otlphttp exporter.
  */
 export async function withStack(opts, body) {
-  const sink = await new Sink().start();
+  const sink = await (opts.httpSink ? new HttpSink() : new Sink()).start();
   if (opts.sinkDelayMs) sink.delayMs = opts.sinkDelayMs;
+  const downstream = opts.httpSink ? { exporter: 'otlphttp', exporterEndpoint: sink.url } : { exporterEndpoint: sink.endpoint };
   let llm;
   try {
-    llm = await startLlmotlp({ exporterEndpoint: sink.endpoint, ...(opts.config ?? {}) });
+    llm = await startLlmotlp({ ...downstream, ...(opts.config ?? {}) });
   } catch (err) {
     await sink.stop();
     throw err;
