@@ -21,7 +21,9 @@ import { flatten, normalize, attrMap } from './lib/compare.mjs';
 import { REPO_ROOT } from './lib/proto.mjs';
 import { hex, scaled, sleep } from './lib/util.mjs';
 
-const EXAMPLES = path.resolve(REPO_ROOT, '..', 'shared', 'otlp-spec', 'examples');
+// Byte-identical copies of the spec's examples (shared/otlp-spec/examples), kept in the repo so
+// the test runs wherever the repository is cloned.
+const EXAMPLES = path.resolve(REPO_ROOT, 'tests', 'unit', 'data', 'json');
 const FILES = [
   { file: 'trace.json', signal: 'traces' },
   { file: 'metrics.json', signal: 'metrics' },
