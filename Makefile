@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 CONFIG     ?= config.yaml
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build build-asan run test test-unit test-e2e test-asan bench e2e-deps clean
+.PHONY: all deps build build-asan run test test-unit test-e2e test-asan bench bench-tail-sampling e2e-deps clean
 
 all: build
 
@@ -38,6 +38,11 @@ test-asan: build-asan e2e-deps
 
 bench: build
 	bash bench/run.sh $(BUILD)
+
+# The tail_sampling processor alone (part of `make bench` too): CPU against the codec floor,
+# bytes per buffered span, heap under max_buffered_bytes. About 6 s.
+bench-tail-sampling: build
+	$(BUILD)/tail_sampling_bench
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/run.sh — OTLP→OTLP passthrough benchmark: loadgen → llmotlp → counting sink, over
 # OTLP/gRPC and OTLP/HTTP in (and otlphttp out when built), beside the codec floor (protobuf-c
-# unpack + pack of the same requests, one process) measured in the same run.
+# unpack + pack of the same requests, one process) measured in the same run; then the
+# tail_sampling processor alone against the codec floor of its own spans (tail_sampling_bench).
 # The one idea: CPU per span is read from the kernel's own accounting of the llmotlp process
 # (/proc/PID/stat utime+stime) across a run whose every span is proven delivered by the sink, so
 # the figure cannot hide losses, and it is set against a floor measured on this very machine.
@@ -27,7 +28,7 @@ else
 fi
 
 die() { echo "bench: FAIL: $*" >&2; exit 1; }
-for p in llmotlp loadgen sink codec_floor; do
+for p in llmotlp loadgen sink codec_floor tail_sampling_bench; do
     [ -x "$BUILD/$p" ] || die "$BUILD/$p not built (run: cmake --build $BUILD)"
 done
 BUILD=$(cd "$BUILD" && pwd)
@@ -276,6 +277,18 @@ F_SCAN=$(grep -o '"otlp_scan": {"cpu_s_per_million_spans": [0-9.]*' "$TMP/floor.
 FLOOR=$(jnum "$TMP/floor.json" codec_floor_cpu_s_per_million_spans)
 echo "unpack+pack malloc $F_MALLOC, unpack+pack arena $F_ARENA, otlp_scan $F_SCAN CPU-s per million spans"
 
+# ---- 4. tail_sampling alone, beside the codec floor of the same spans ------------------------
+# One process, fake clock: ingest + decide + release against unpack + pack of the same requests,
+# bytes retained per buffered span, and the heap under max_buffered_bytes (exits non-zero if a
+# kept trace leaves incomplete or the heap passes the bound + its fixed margin).
+echo "== tail_sampling processor alone (config.yaml policies, 1000 spans/request, one process)"
+timeout 120 "$BUILD/tail_sampling_bench" >"$TMP/ts.txt" 2>&1 || { cat "$TMP/ts.txt" >&2; die "tail_sampling_bench failed"; }
+grep -v '^[{ ]"' "$TMP/ts.txt" || true
+TS_M=$(jnum "$TMP/ts.txt" tail_sampling_cpu_s_per_million_spans)
+TS_RATIO=$(jnum "$TMP/ts.txt" ratio)
+TS_OVER=$(jnum "$TMP/ts.txt" accounted_overhead_bytes_per_span)
+TS_HEAP=$(jnum "$TMP/ts.txt" heap_overhead_bytes_per_span)
+
 ratio() { calc "($1) / $FLOOR" 2; }
 row() { printf '%-46s %10s %9s %8s\n' "$@"; }
 echo
@@ -302,6 +315,8 @@ target() {
 }
 target "OTLP/gRPC" "$grpc_CPU_M"
 target "OTLP/HTTP in" "$http_CPU_M"
+echo "tail_sampling alone: $TS_M CPU-s per million spans = ${TS_RATIO}x the codec floor of the same" \
+     "spans (same process); $TS_OVER bytes retained per buffered span beyond its own ($TS_HEAP on the heap)"
 if [ -n "${BENCH_RESULTS:-}" ]; then
     jv() { if [ -n "${1:-}" ]; then echo "$1"; else echo null; fi; }   # null: line not run
     jr() { if [ -n "${1:-}" ]; then ratio "$1"; else echo null; fi; }
@@ -317,6 +332,8 @@ if [ -n "${BENCH_RESULTS:-}" ]; then
  "otlphttp_spans_per_s": $(jv "${hhttp_RATE:-}"),
  "otlphttp_cpu_s_per_million_spans": $(jv "${hhttp_CPU_M:-}"), "otlphttp_ratio": $(jr "${hhttp_CPU_M:-}"),
  "codec_floor_cpu_s_per_million_spans": $FLOOR, "codec_malloc_cpu_s_per_million_spans": $F_MALLOC,
- "otlp_scan_cpu_s_per_million_spans": $F_SCAN}
+ "otlp_scan_cpu_s_per_million_spans": $F_SCAN,
+ "tail_sampling_cpu_s_per_million_spans": $TS_M, "tail_sampling_ratio_same_run_floor": $TS_RATIO,
+ "tail_sampling_accounted_bytes_per_span": $TS_OVER, "tail_sampling_heap_bytes_per_span": $TS_HEAP}
 JSON
 fi
