@@ -285,8 +285,10 @@ static int segs_reserve(struct ts_store *s, struct ts_segs *g, size_t more)
         return 0;
     if (need > UINT32_MAX / 2)
         return -1;
-    /* Grow by a quarter: doubling would leave up to half of a large trace's buffer unused. */
-    size_t cap = need + need / 4 + 64;
+    /* Small buffers grow to the exact need: a span (~450 bytes) outgrows any small slack anyway,
+     * and slack kept per buffered trace was most of the memory overhead per span. Large traces
+     * grow by a quarter so appends stay amortized. */
+    size_t cap = need < 4096 ? need : need + need / 4;
     uint8_t *d = realloc(g->data, cap);
     if (!d)
         return -1;
