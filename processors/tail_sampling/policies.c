@@ -684,6 +684,10 @@ struct ts_policies *ts_policies_compile(const struct cnode *policies,
     }
     if (compile_list(&c, policies, "policies", &p->items, &p->n, 0, true, err) != 0)
         goto fail;
+    if (p->n > TS_MAX_POLICIES) {
+        error_set(err, "policies: at most %d policies are supported", TS_MAX_POLICIES);
+        goto fail;
+    }
     size_t np = propagate ? propagate->n : 0;
     if (np > TS_MAX_PROP) {
         error_set(err, "propagate_attributes: at most %d attributes are supported", TS_MAX_PROP);

@@ -180,7 +180,7 @@ static void decide_locked(struct ts_shared *sh, struct ts_trace *t, int64_t now,
     telemetry_add(sh->global[d.sampled], 1);
     if (d.sampled) {
         t->keeper = (int16_t)d.keeper;
-        t->adjusted = d.adjusted_count;
+        t->adjusted = (float)d.adjusted_count;
         struct ts_cache_entry *e = ts_cache_put(&sh->kept, t->id);
         if (e) {
             e->keeper = t->keeper;
@@ -369,7 +369,7 @@ static struct ts_trace *forward_for(struct ts_shared *sh, struct forwards *f, co
         return NULL;
     if (e) {
         t->keeper = e->keeper;
-        t->adjusted = e->adjusted;
+        t->adjusted = (float)e->adjusted;
         if (e->prop_len && (t->prop = malloc(e->prop_len)) != NULL) {
             memcpy(t->prop, e->prop, e->prop_len);
             t->prop_len = e->prop_len;
@@ -442,7 +442,8 @@ static void route_item(struct ingest *in, struct ts_env *env, const struct pb_fi
         return;
     }
     in->held++;
-    t->bytes += f->total;
+    uint64_t held = (uint64_t)t->bytes + f->total;
+    t->bytes = held > UINT32_MAX ? UINT32_MAX : (uint32_t)held;
     for (unsigned i = 0; i < info->n_prop; i++)
         if (ts_trace_add_prop(&sh->store, t, info->prop_index[i], info->prop_kv[i],
                               info->prop_len[i]) != 0)

@@ -330,7 +330,7 @@ int ts_trace_append(struct ts_store *s, struct ts_trace *t, struct ts_segs *g, s
 int ts_trace_add_prop(struct ts_store *s, struct ts_trace *t, int index, const uint8_t *kv,
                       size_t len)
 {
-    if (index < 0 || index >= 32 || (t->prop_have >> index & 1u))
+    if (index < 0 || index >= TS_MAX_PROP || (t->prop_have >> index & 1u))
         return 0;
     size_t add = 1 + pb_varint_size(len) + len;
     uint8_t *p = realloc(t->prop, t->prop_len + add);

@@ -162,6 +162,7 @@ const char *ts_policy_type_names(void);
 
 /* What the reader extracts from one span (or one log record). */
 #define TS_MAX_PROP 16
+#define TS_MAX_POLICIES 4000   /* top-level policies; ts_trace.keeper holds an index */
 struct ts_span_info {
     const uint8_t *trace_id;  /* 16 bytes, or NULL when absent or not 16 bytes long */
     bool root;                /* no parent_span_id */
@@ -244,16 +245,18 @@ struct ts_trace {
     int64_t arrival_ns, root_ns;
     uint64_t first_start, last_end;
     uint64_t mask;
-    uint64_t bytes;                     /* encoded item bytes held */
-    uint32_t spans, logs;
-    uint32_t prop_have;                 /* propagated attributes recorded (bit per index) */
-    uint32_t prop_len;
     uint8_t *prop;                      /* entries: index byte, varint length, KeyValue body */
     struct ts_segs sp, lg;
-    double adjusted;
-    int16_t keeper;                     /* keeping policy; -1 none */
-    bool root_seen, on_root;
-    bool detached;                      /* memory no longer counted in the store */
+    /* Narrow fields, packed together: this struct is most of the per-span memory overhead
+     * (one per buffered trace), so every 8 bytes saved here is ~2 bytes per buffered span. */
+    uint32_t bytes;                     /* encoded item bytes held (saturates) */
+    uint32_t spans, logs;
+    uint32_t prop_len;
+    float adjusted;                     /* sampling.adjusted_count; an estimate: float suffices */
+    uint32_t prop_have : TS_MAX_PROP;   /* propagated attributes recorded (bit per index) */
+    int32_t keeper : 13;                /* keeping policy; -1 none (TS_MAX_POLICIES bounds it) */
+    uint32_t root_seen : 1, on_root : 1;
+    uint32_t detached : 1;              /* memory no longer counted in the store */
 };
 
 struct ts_store {
