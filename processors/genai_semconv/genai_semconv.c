@@ -1,0 +1,1119 @@
+/* genai_semconv.c — the `genai_semconv` processor: normalizes LLM spans and GenAI log records to
+ * the GenAI semantic conventions (rows of mapping.c), derives gen_ai.provider.name from
+ * server.address and error.type from an ERROR status, optionally renames spans, and enforces the
+ * required attributes (annotate, drop, or count only).
+ *
+ * The one idea: look first, edit only when needed. Each request is walked twice by the same
+ * code: a dry run over the read-only decoded face stops at the first span that would change; only
+ * then is the batch taken for editing (batch_edit) and walked again for real. A batch with no LLM
+ * span, or with LLM spans already conforming, leaves as the bytes that arrived, never re-encoded.
+ * Telling an LLM span from another costs a scope name compare and a scan of attribute keys whose
+ * first bytes rule out almost every non-GenAI name before any hash lookup.
+ *
+ * "When known" for gen_ai.request.model: the model is required on inference operations (chat,
+ * text_completion, generate_content, embeddings) and when the operation itself is missing (a
+ * span known to be an LLM call but not what kind is most likely an inference call); it is not
+ * required on other operations (execute_tool, invoke_agent, retrieval, ...). Other required
+ * attributes are required on every LLM span. A present attribute with an empty string value
+ * counts as missing.
+ *
+ * error.type on an ERROR span without one: the status message when it is a short identifier
+ * (≤ 64 characters of [A-Za-z0-9_.:-], e.g. "RateLimitError"), else http.response.status_code,
+ * else the exception.type of an exception event, else "_OTHER" (semconv's fallback): a free-text
+ * message would make error.type high-cardinality. */
+#include "processors/genai_semconv/genai_semconv.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/arena.h"
+#include "core/batch.h"
+#include "core/log.h"
+#include "core/telemetry.h"
+
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
+
+typedef Opentelemetry__Proto__Common__V1__KeyValue KeyValue;
+typedef Opentelemetry__Proto__Common__V1__AnyValue AnyValue;
+typedef Opentelemetry__Proto__Common__V1__ArrayValue ArrayValue;
+typedef Opentelemetry__Proto__Common__V1__InstrumentationScope Scope;
+typedef Opentelemetry__Proto__Trace__V1__Span Span;
+typedef Opentelemetry__Proto__Logs__V1__LogRecord LogRecord;
+
+#define V_STRING OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE
+#define V_BOOL OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE
+#define V_INT OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
+#define V_DOUBLE OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE
+#define V_ARRAY OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE
+#define STATUS_ERROR OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR
+
+#define PREFIX "llmotlp_genai_semconv_"
+#define A_PROVIDER "gen_ai.provider.name"
+#define A_OPERATION "gen_ai.operation.name"
+#define A_MODEL "gen_ai.request.model"
+
+/* ---- config ---------------------------------------------------------------------------------- */
+
+static const char *const target_choices[] = {"v1.41", "latest", NULL};
+static const char *const violation_choices[] = {"annotate", "drop", "pass", NULL};
+
+#define OFF(f) offsetof(struct genai_semconv_config, f)
+static const struct config_field gs_fields[] = {
+    {.name = "llm_scopes", .type = CFG_STRING_LIST, .offset = OFF(llm_scopes),
+     .def = "[LLMProxy.LLM]",
+     .doc = "instrumentation scope names whose spans are all LLM spans"},
+    {.name = "target", .type = CFG_ENUM, .offset = OFF(target), .def = "v1.41",
+     .choices = target_choices,
+     .doc = "v1.41 (last release in semantic-conventions) or latest (GenAI repository names)"},
+    {.name = "keep_original", .type = CFG_BOOL, .offset = OFF(keep_original), .def = "false",
+     .doc = "keep each legacy attribute beside its current name"},
+    {.name = "rename_spans", .type = CFG_BOOL, .offset = OFF(rename_spans), .def = "false",
+     .doc = "rename LLM spans to \"{gen_ai.operation.name} {gen_ai.request.model}\""},
+    {.name = "on_violation", .type = CFG_ENUM, .offset = OFF(on_violation), .def = "annotate",
+     .choices = violation_choices,
+     .doc = "missing required attributes: annotate (llmotlp.semconv.violations), drop the span, "
+            "or pass (count only)"},
+    {.name = "required_attributes", .type = CFG_STRING_LIST, .offset = OFF(required_attributes),
+     .def = "[gen_ai.operation.name, gen_ai.provider.name, gen_ai.request.model]",
+     .doc = "required on LLM spans; gen_ai.request.model only for inference operations"},
+    {.name = NULL},
+};
+#undef OFF
+
+static int gs_validate(const void *cfgp, struct error *err)
+{
+    const struct genai_semconv_config *cfg = cfgp;
+    if (cfg->required_attributes.n > GS_MAX_REQUIRED)
+        return error_set(err, "required_attributes: at most %d names, got %zu", GS_MAX_REQUIRED,
+                         cfg->required_attributes.n);
+    for (size_t i = 0; i < cfg->required_attributes.n; i++)
+        if (!cfg->required_attributes.items[i][0])
+            return error_set(err, "required_attributes[%zu]: empty name", i);
+    return 0;
+}
+
+/* ---- the processor --------------------------------------------------------------------------- */
+
+struct gs_proc {
+    const struct genai_semconv_config *cfg;
+    char *log_name;
+    enum signal signal;
+    struct consumer *next;
+    enum gs_target target;
+    size_t n_req;
+    const char *req[GS_MAX_REQUIRED];
+    bool req_when_known[GS_MAX_REQUIRED];
+    _Atomic uint64_t *violations[GS_MAX_REQUIRED];
+    _Atomic uint64_t *seen, *normalized, *renamed, *derived, *span_renames, *dropped;
+    _Atomic uint64_t *unconvertible, *logs_seen, *logs_normalized;
+};
+
+/* What one walk over a request found or did; committed to the counters once per request. */
+struct tally {
+    uint64_t seen, normalized, renamed, derived, span_renames, dropped, unconvertible;
+    uint64_t logs_seen, logs_normalized;
+    uint64_t violations[GS_MAX_REQUIRED];
+    uint32_t missing_union; /* bit per required attribute, for the reject message */
+};
+
+static void tally_commit(struct gs_proc *p, const struct tally *t)
+{
+    telemetry_add(p->seen, t->seen);
+    telemetry_add(p->normalized, t->normalized);
+    telemetry_add(p->renamed, t->renamed);
+    telemetry_add(p->derived, t->derived);
+    telemetry_add(p->span_renames, t->span_renames);
+    telemetry_add(p->dropped, t->dropped);
+    telemetry_add(p->unconvertible, t->unconvertible);
+    telemetry_add(p->logs_seen, t->logs_seen);
+    telemetry_add(p->logs_normalized, t->logs_normalized);
+    for (size_t i = 0; i < p->n_req; i++)
+        telemetry_add(p->violations[i], t->violations[i]);
+}
+
+/* ---- values ---------------------------------------------------------------------------------- */
+
+static AnyValue *value_new(struct arena *a, int value_case)
+{
+    AnyValue *v = arena_alloc(a, sizeof *v);
+    if (v) {
+        opentelemetry__proto__common__v1__any_value__init(v);
+        v->value_case = value_case;
+    }
+    return v;
+}
+
+static KeyValue *kv_new(struct arena *a, const char *key, AnyValue *v)
+{
+    KeyValue *kv = arena_alloc(a, sizeof *kv);
+    if (kv) {
+        opentelemetry__proto__common__v1__key_value__init(kv);
+        kv->key = (char *)key;
+        kv->value = v;
+    }
+    return kv;
+}
+
+static bool parse_int(const char *s, int64_t *out)
+{
+    char *end;
+    while (isspace((unsigned char)*s))
+        s++;
+    if (!*s)
+        return false;
+    long long v = strtoll(s, &end, 10);
+    if (end != s && (*end == '\0' || isspace((unsigned char)*end))) {
+        while (isspace((unsigned char)*end))
+            end++;
+        if (!*end) {
+            *out = v;
+            return true;
+        }
+    }
+    /* "42.0": an integral number written as a double */
+    double d = strtod(s, &end);
+    while (isspace((unsigned char)*end))
+        end++;
+    if (end == s || *end || !isfinite(d) || d != floor(d) || fabs(d) > 9.0e15)
+        return false;
+    *out = (int64_t)d;
+    return true;
+}
+
+static bool parse_double(const char *s, double *out)
+{
+    char *end;
+    while (isspace((unsigned char)*s))
+        s++;
+    if (!*s)
+        return false;
+    double d = strtod(s, &end);
+    while (isspace((unsigned char)*end))
+        end++;
+    if (end == s || *end || !isfinite(d))
+        return false;
+    *out = d;
+    return true;
+}
+
+static bool parse_bool(const char *s, bool *out)
+{
+    static const char *const yes[] = {"true", "1", "yes", "y", "on"};
+    static const char *const no[] = {"false", "0", "no", "n", "off"};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        if (strcasecmp(s, yes[i]) == 0)
+            return *out = true, true;
+        if (strcasecmp(s, no[i]) == 0)
+            return *out = false, true;
+    }
+    return false;
+}
+
+static void put_utf8(char *out, size_t *n, unsigned cp)
+{
+    if (cp < 0x80) {
+        out[(*n)++] = (char)cp;
+    } else if (cp < 0x800) {
+        out[(*n)++] = (char)(0xC0 | (cp >> 6));
+        out[(*n)++] = (char)(0x80 | (cp & 0x3F));
+    } else {
+        out[(*n)++] = (char)(0xE0 | (cp >> 12));
+        out[(*n)++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[(*n)++] = (char)(0x80 | (cp & 0x3F));
+    }
+}
+
+/* Parses a JSON array of strings ('["stop","length"]'; single quotes too, as a Python repr
+ * would write). Returns the element count, or -1 if s is not such an array. With a != NULL,
+ * *items receives the unescaped strings in the arena. */
+static long parse_string_array(const char *s, struct arena *a, char ***items)
+{
+    size_t len = strlen(s), count = 0;
+    char **out = NULL;
+    char *buf = NULL;
+    size_t used = 0;
+    if (a) {
+        /* Upper bounds: elements ≤ len/2 + 1, text ≤ len (escapes only shrink, \uXXXX → ≤ 3). */
+        out = arena_alloc(a, (len / 2 + 1) * sizeof *out);
+        buf = arena_alloc(a, len + 1);
+        if (!out || !buf)
+            return -1;
+    }
+    const char *c = s;
+    while (isspace((unsigned char)*c))
+        c++;
+    if (*c++ != '[')
+        return -1;
+    while (isspace((unsigned char)*c))
+        c++;
+    if (*c == ']')
+        goto end;
+    for (;;) {
+        char q = *c++;
+        if (q != '"' && q != '\'')
+            return -1;
+        size_t start = used;
+        while (*c && *c != q) {
+            unsigned ch = (unsigned char)*c++;
+            if (ch == '\\') {
+                char e = *c++;
+                switch (e) {
+                case '"': case '\'': case '\\': case '/': ch = (unsigned char)e; break;
+                case 'n': ch = '\n'; break;
+                case 't': ch = '\t'; break;
+                case 'r': ch = '\r'; break;
+                case 'b': ch = '\b'; break;
+                case 'f': ch = '\f'; break;
+                case 'u': {
+                    unsigned cp = 0;
+                    for (int k = 0; k < 4; k++) {
+                        int h = *c;
+                        if (!isxdigit(h))
+                            return -1;
+                        cp = cp * 16 + (unsigned)(isdigit(h) ? h - '0' : (tolower(h) - 'a' + 10));
+                        c++;
+                    }
+                    if (cp >= 0xD800 && cp <= 0xDFFF)
+                        cp = 0xFFFD; /* surrogate halves: not worth pairing for reason names */
+                    if (buf)
+                        put_utf8(buf, &used, cp);
+                    continue;
+                }
+                default: return -1;
+                }
+            }
+            if (buf)
+                buf[used++] = (char)ch;
+        }
+        if (*c++ != q)
+            return -1;
+        if (buf) {
+            buf[used++] = '\0';
+            out[count] = buf + start;
+        }
+        count++;
+        while (isspace((unsigned char)*c))
+            c++;
+        if (*c == ',') {
+            c++;
+            while (isspace((unsigned char)*c))
+                c++;
+            continue;
+        }
+        if (*c == ']')
+            break;
+        return -1;
+    }
+end:
+    c++;
+    while (isspace((unsigned char)*c))
+        c++;
+    if (*c)
+        return -1;
+    if (items)
+        *items = out;
+    return (long)count;
+}
+
+static AnyValue *string_array_value(struct arena *a, char **items, size_t n)
+{
+    AnyValue *v = value_new(a, V_ARRAY);
+    ArrayValue *arr = arena_alloc(a, sizeof *arr);
+    AnyValue **vals = arena_alloc(a, (n ? n : 1) * sizeof *vals);
+    if (!v || !arr || !vals)
+        return NULL;
+    opentelemetry__proto__common__v1__array_value__init(arr);
+    for (size_t i = 0; i < n; i++) {
+        if (!(vals[i] = value_new(a, V_STRING)))
+            return NULL;
+        vals[i]->string_value = items[i];
+    }
+    arr->n_values = n;
+    arr->values = vals;
+    v->array_value = arr;
+    return v;
+}
+
+/* Converts `in` by the row's transform. Returns -1 when it cannot be converted, 0 when it is
+ * already in the target form (*out = in), 1 when it changes; with a == NULL (dry run) *out is
+ * left alone. */
+static int convert(const struct gs_mapping *m, AnyValue *in, struct arena *a, AnyValue **out)
+{
+    if (m->xform == GS_X_NONE) {
+        if (a)
+            *out = in;
+        return 0;
+    }
+    if (!in)
+        return -1;
+    int vc = in->value_case;
+    const char *s = vc == V_STRING ? in->string_value : NULL;
+    AnyValue *v = NULL;
+    switch (m->xform) {
+    case GS_X_NONE:
+        break;
+    case GS_X_STRING: {
+        if (!s)
+            return -1;
+        const char *to = m->values ? gs_value_lookup(m->values, s) : s;
+        if (!to)
+            to = m->values->strict ? NULL : s;
+        if (!to)
+            return -1;
+        if (strcmp(to, s) == 0) {
+            if (a)
+                *out = in;
+            return 0;
+        }
+        if (a) {
+            if (!(v = value_new(a, V_STRING)))
+                return -1;
+            v->string_value = (char *)to;
+        }
+        break;
+    }
+    case GS_X_INT: {
+        int64_t i;
+        if (vc == V_INT) {
+            if (a)
+                *out = in;
+            return 0;
+        }
+        if (vc == V_DOUBLE) {
+            double d = in->double_value;
+            if (!isfinite(d) || d != floor(d) || fabs(d) > 9.0e15)
+                return -1;
+            i = (int64_t)d;
+        } else if (!s || !parse_int(s, &i)) {
+            return -1;
+        }
+        if (a) {
+            if (!(v = value_new(a, V_INT)))
+                return -1;
+            v->int_value = i;
+        }
+        break;
+    }
+    case GS_X_DOUBLE:
+    case GS_X_MS_TO_S: {
+        double d;
+        if (vc == V_DOUBLE && m->xform == GS_X_DOUBLE) {
+            if (a)
+                *out = in;
+            return 0;
+        }
+        if (vc == V_DOUBLE)
+            d = in->double_value;
+        else if (vc == V_INT)
+            d = (double)in->int_value;
+        else if (!s || !parse_double(s, &d))
+            return -1;
+        if (m->xform == GS_X_MS_TO_S)
+            d /= 1000.0;
+        if (a) {
+            if (!(v = value_new(a, V_DOUBLE)))
+                return -1;
+            v->double_value = d;
+        }
+        break;
+    }
+    case GS_X_BOOL: {
+        bool b;
+        if (vc == V_BOOL) {
+            if (a)
+                *out = in;
+            return 0;
+        }
+        if (vc == V_INT && (in->int_value == 0 || in->int_value == 1))
+            b = in->int_value == 1;
+        else if (!s || !parse_bool(s, &b))
+            return -1;
+        if (a) {
+            if (!(v = value_new(a, V_BOOL)))
+                return -1;
+            v->bool_value = b;
+        }
+        break;
+    }
+    case GS_X_STRING_ARRAY: {
+        if (vc == V_ARRAY) {
+            if (a)
+                *out = in;
+            return 0;
+        }
+        if (!s || !*s)
+            return -1;
+        const char *c = s;
+        while (isspace((unsigned char)*c))
+            c++;
+        if (*c == '[') {
+            char **items = NULL;
+            long n = parse_string_array(s, a, &items);
+            if (n < 0)
+                return -1;
+            if (a && !(v = string_array_value(a, items, (size_t)n)))
+                return -1;
+        } else if (a) {
+            char *one = in->string_value;
+            if (!(v = string_array_value(a, &one, 1)))
+                return -1;
+        }
+        break;
+    }
+    }
+    if (a)
+        *out = v;
+    return 1;
+}
+
+/* ---- attribute edits ------------------------------------------------------------------------- */
+
+/* The attributes of one span or log record. A dry run (a == NULL) reads the original array; a
+ * real edit works on a copy in the arena with room to append, and marks removals. */
+struct edit {
+    struct arena *a;
+    KeyValue **kv;
+    size_t n, cap;
+    bool *gone;
+    int *made_by;   /* row index that produced the attribute; -1: it was on the span */
+};
+
+static int edit_begin(struct edit *e, struct arena *a, KeyValue **kv, size_t n)
+{
+    e->a = a;
+    e->n = n;
+    if (!a) {
+        e->kv = kv;
+        e->cap = n;
+        e->gone = NULL;
+        e->made_by = NULL;
+        return 0;
+    }
+    e->cap = 2 * n + 4; /* keep_original may double it; + provider, error.type, violations */
+    e->kv = arena_alloc(a, e->cap * sizeof *e->kv);
+    e->gone = arena_alloc(a, e->cap * sizeof *e->gone);
+    e->made_by = arena_alloc(a, e->cap * sizeof *e->made_by);
+    if (!e->kv || !e->gone || !e->made_by)
+        return -1;
+    if (n)
+        memcpy(e->kv, kv, n * sizeof *kv);
+    memset(e->gone, 0, e->cap * sizeof *e->gone);
+    for (size_t i = 0; i < e->cap; i++)
+        e->made_by[i] = -1;
+    return 0;
+}
+
+static bool edit_gone(const struct edit *e, size_t i)
+{
+    return e->gone && e->gone[i];
+}
+
+static long edit_find(const struct edit *e, const char *key)
+{
+    for (size_t i = 0; i < e->n; i++)
+        if (!edit_gone(e, i) && e->kv[i] && e->kv[i]->key && strcmp(e->kv[i]->key, key) == 0)
+            return (long)i;
+    return -1;
+}
+
+/* The attribute's string value when it is a non-empty string, else NULL. */
+static const char *edit_string(const struct edit *e, const char *key)
+{
+    long i = edit_find(e, key);
+    if (i < 0 || !e->kv[i]->value || e->kv[i]->value->value_case != V_STRING)
+        return NULL;
+    const char *s = e->kv[i]->value->string_value;
+    return s && *s ? s : NULL;
+}
+
+static bool edit_present(const struct edit *e, const char *key)
+{
+    long i = edit_find(e, key);
+    if (i < 0 || !e->kv[i]->value)
+        return false;
+    const AnyValue *v = e->kv[i]->value;
+    if (v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE__NOT_SET)
+        return false;
+    return v->value_case != V_STRING || (v->string_value && *v->string_value);
+}
+
+static int edit_append(struct edit *e, const char *key, AnyValue *v, int made_by)
+{
+    if (e->n >= e->cap || !v)
+        return -1;
+    KeyValue *kv = kv_new(e->a, key, v);
+    if (!kv)
+        return -1;
+    e->made_by[e->n] = made_by;
+    e->kv[e->n++] = kv;
+    return 0;
+}
+
+static void edit_finish(struct edit *e, KeyValue ***attrs, size_t *n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < e->n; i++)
+        if (!e->gone[i])
+            e->kv[k++] = e->kv[i];
+    *attrs = e->kv;
+    *n = k;
+}
+
+/* Applies the mapping rows to the attributes present on entry. Returns the number of changes
+ * (renames, removals of a legacy name that lost to a current one, retyped values). A dry run
+ * returns at the first change. */
+static size_t map_attrs(const struct gs_proc *p, struct edit *e, unsigned signal_bit,
+                        struct tally *t)
+{
+    size_t changes = 0, n0 = e->n;
+    bool keep = p->cfg->keep_original;
+    for (size_t i = 0; i < n0; i++) {
+        KeyValue *kv = e->kv[i];
+        if (!kv || !kv->key || edit_gone(e, i))
+            continue;
+        const struct gs_mapping *m = gs_mapping_find(p->target, kv->key);
+        if (!m || !(m->signals & signal_bit))
+            continue;
+        AnyValue *nv = NULL;
+        int rc = convert(m, kv->value, e->a, &nv);
+        if (rc < 0) {
+            t->unconvertible++;
+            continue;
+        }
+        if (m->from == m->to || strcmp(m->from, m->to) == 0) {
+            if (rc == 0)
+                continue;
+            changes++;
+            t->renamed++;
+            if (!e->a)
+                return changes;
+            kv->value = nv;
+            continue;
+        }
+        int idx = (int)gs_mapping_index(m);
+        long j = edit_find(e, m->to);
+        if (j >= 0) {
+            /* The current name wins; a legacy name of higher precedence beats a lower one. */
+            bool replace = e->made_by && e->made_by[j] > idx;
+            if (replace) {
+                e->kv[j]->value = nv;
+                e->made_by[j] = idx;
+            }
+            if (keep && !replace)
+                continue;
+            changes++;
+            t->renamed++;
+            if (!e->a)
+                return changes;
+            if (!keep)
+                e->gone[i] = true;
+            continue;
+        }
+        changes++;
+        t->renamed++;
+        if (!e->a)
+            return changes;
+        if (keep) {
+            if (edit_append(e, m->to, nv, idx) != 0)
+                changes--;
+        } else {
+            kv->key = (char *)m->to;
+            kv->value = nv;
+            e->made_by[i] = idx;
+        }
+    }
+    return changes;
+}
+
+/* ---- spans ----------------------------------------------------------------------------------- */
+
+static bool llm_attrs(KeyValue *const *kv, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *k = kv[i] ? kv[i]->key : NULL;
+        if (!k)
+            continue;
+        if (k[0] == 'g' && strncmp(k, "gen_ai.", 7) == 0)
+            return true;
+        if (gs_mapping_known(k))
+            return true;
+    }
+    return false;
+}
+
+static bool scope_is_llm(const struct gs_proc *p, const Scope *scope)
+{
+    if (!scope || !scope->name || !scope->name[0])
+        return false;
+    const struct config_str_list *l = &p->cfg->llm_scopes;
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->items[i], scope->name) == 0)
+            return true;
+    return false;
+}
+
+static bool is_inference_op(const char *op)
+{
+    static const char *const ops[] = {"chat", "text_completion", "generate_content",
+                                      "embeddings"};
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        if (strcmp(op, ops[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Bit i set: required attribute i is missing. */
+static uint32_t missing_required(const struct gs_proc *p, const struct edit *e)
+{
+    uint32_t mask = 0;
+    const char *op = edit_string(e, A_OPERATION);
+    for (size_t i = 0; i < p->n_req; i++) {
+        if (p->req_when_known[i] && op && !is_inference_op(op))
+            continue;
+        if (!edit_present(e, p->req[i]))
+            mask |= 1u << i;
+    }
+    return mask;
+}
+
+/* Whether the span already carries exactly this annotation (a second pass changes nothing). */
+static bool annotated_with(const struct gs_proc *p, const struct edit *e, uint32_t missing)
+{
+    long j = edit_find(e, GS_VIOLATIONS_ATTR);
+    if (j < 0 || !e->kv[j]->value || e->kv[j]->value->value_case != V_ARRAY ||
+        !e->kv[j]->value->array_value)
+        return false;
+    const ArrayValue *arr = e->kv[j]->value->array_value;
+    size_t k = 0;
+    for (size_t i = 0; i < p->n_req; i++) {
+        if (!(missing & (1u << i)))
+            continue;
+        if (k >= arr->n_values || !arr->values[k] || arr->values[k]->value_case != V_STRING ||
+            strcmp(arr->values[k]->string_value, p->req[i]) != 0)
+            return false;
+        k++;
+    }
+    return k == arr->n_values;
+}
+
+static bool identifier_like(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++) {
+        unsigned char c = (unsigned char)s[n];
+        if (n >= 64 || !(isalnum(c) || c == '_' || c == '.' || c == ':' || c == '-'))
+            return false;
+    }
+    return n > 0;
+}
+
+static const char *error_type_for(const Span *sp, struct arena *a)
+{
+    const char *msg = sp->status ? sp->status->message : NULL;
+    if (msg && identifier_like(msg))
+        return arena_strdup(a, msg);
+    for (size_t i = 0; i < sp->n_attributes; i++) {
+        const KeyValue *kv = sp->attributes[i];
+        if (!kv || !kv->key || !kv->value || strcmp(kv->key, "http.response.status_code") != 0)
+            continue;
+        if (kv->value->value_case == V_INT) {
+            char buf[24];
+            snprintf(buf, sizeof buf, "%" PRId64, kv->value->int_value);
+            return arena_strdup(a, buf);
+        }
+        if (kv->value->value_case == V_STRING && identifier_like(kv->value->string_value))
+            return arena_strdup(a, kv->value->string_value);
+    }
+    for (size_t i = 0; i < sp->n_events; i++) {
+        const Opentelemetry__Proto__Trace__V1__Span__Event *ev = sp->events[i];
+        if (!ev || !ev->name || strcmp(ev->name, "exception") != 0)
+            continue;
+        for (size_t j = 0; j < ev->n_attributes; j++) {
+            const KeyValue *kv = ev->attributes[j];
+            if (kv && kv->key && kv->value && strcmp(kv->key, "exception.type") == 0 &&
+                kv->value->value_case == V_STRING && kv->value->string_value &&
+                kv->value->string_value[0])
+                return arena_strdup(a, kv->value->string_value);
+        }
+    }
+    return "_OTHER";
+}
+
+/* Whether name == op, or op + " " + model when there is a model. */
+static bool name_is(const char *name, const char *op, const char *model)
+{
+    size_t ol = strlen(op);
+    if (!name || strncmp(name, op, ol) != 0)
+        return false;
+    if (!model)
+        return name[ol] == '\0';
+    return name[ol] == ' ' && strcmp(name + ol + 1, model) == 0;
+}
+
+struct span_out {
+    bool changed;
+    bool dropped;
+};
+
+/* Normalizes one LLM span. With a == NULL, only tells whether anything would change (and
+ * tallies violations, which matter when nothing changes). */
+static struct span_out process_span(const struct gs_proc *p, Span *sp, struct arena *a,
+                                    struct tally *t)
+{
+    struct span_out o = {0};
+    struct edit e;
+    if (edit_begin(&e, a, sp->attributes, sp->n_attributes) != 0) {
+        t->unconvertible++;
+        return o; /* out of memory: the span goes on as it came */
+    }
+    size_t changes = map_attrs(p, &e, GS_ON_SPANS, t);
+    if (changes && !a)
+        return (struct span_out){.changed = true};
+
+    if (!edit_present(&e, A_PROVIDER)) {
+        const char *prov = gs_provider_from_host(edit_string(&e, "server.address"));
+        if (prov) {
+            if (!a)
+                return (struct span_out){.changed = true};
+            AnyValue *v = value_new(a, V_STRING);
+            if (v) {
+                v->string_value = (char *)prov;
+                if (edit_append(&e, A_PROVIDER, v, -1) == 0) {
+                    changes++;
+                    t->derived++;
+                }
+            }
+        }
+    }
+
+    if (sp->status && sp->status->code == STATUS_ERROR && !edit_present(&e, "error.type")) {
+        if (!a)
+            return (struct span_out){.changed = true};
+        AnyValue *v = value_new(a, V_STRING);
+        if (v && (v->string_value = (char *)error_type_for(sp, a)) != NULL &&
+            edit_append(&e, "error.type", v, -1) == 0) {
+            changes++;
+            t->derived++;
+        }
+    }
+
+    uint32_t missing = missing_required(p, &e);
+    if (missing) {
+        for (size_t i = 0; i < p->n_req; i++)
+            if (missing & (1u << i))
+                t->violations[i]++;
+        t->missing_union |= missing;
+        if (p->cfg->on_violation == GS_VIOLATION_DROP) {
+            o.dropped = true;
+            o.changed = true;
+            return o;
+        }
+        if (p->cfg->on_violation == GS_VIOLATION_ANNOTATE &&
+            !annotated_with(p, &e, missing)) {
+            if (!a)
+                return (struct span_out){.changed = true};
+            char *names[GS_MAX_REQUIRED];
+            size_t k = 0;
+            for (size_t i = 0; i < p->n_req; i++)
+                if (missing & (1u << i))
+                    names[k++] = arena_strdup(a, p->req[i]);
+            AnyValue *v = string_array_value(a, names, k);
+            long j = edit_find(&e, GS_VIOLATIONS_ATTR);
+            if (v && j >= 0) {
+                e.kv[j]->value = v;
+                changes++;
+            } else if (v && edit_append(&e, GS_VIOLATIONS_ATTR, v, -1) == 0) {
+                changes++;
+            }
+        }
+    }
+
+    if (p->cfg->rename_spans) {
+        const char *op = edit_string(&e, A_OPERATION);
+        const char *model = edit_string(&e, A_MODEL);
+        if (op && !name_is(sp->name, op, model)) {
+            if (!a)
+                return (struct span_out){.changed = true};
+            size_t len = strlen(op) + (model ? strlen(model) + 1 : 0) + 1;
+            char *name = arena_alloc(a, len);
+            if (name) {
+                snprintf(name, len, model ? "%s %s" : "%s", op, model);
+                sp->name = name;
+                changes++;
+                t->span_renames++;
+            }
+        }
+    }
+
+    if (a && changes)
+        edit_finish(&e, &sp->attributes, &sp->n_attributes);
+    o.changed = changes > 0;
+    return o;
+}
+
+/* Walks a trace request. Dry run (a == NULL): returns true at the first LLM span that would
+ * change. Edit: normalizes, removes dropped spans (and scopes and resources they emptied). */
+static bool walk_traces(const struct gs_proc *p,
+                        Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req,
+                        struct arena *a, struct tally *t)
+{
+    size_t kr = 0;
+    for (size_t r = 0; r < req->n_resource_spans; r++) {
+        Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = req->resource_spans[r];
+        if (!rs)
+            continue; /* protobuf-c never decodes a NULL entry; kept for safety */
+        size_t ks = 0;
+        bool emptied_any = false;
+        for (size_t s = 0; s < rs->n_scope_spans; s++) {
+            Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = rs->scope_spans[s];
+            if (!ss)
+                continue;
+            bool scope_llm = scope_is_llm(p, ss->scope);
+            size_t k = 0;
+            for (size_t i = 0; i < ss->n_spans; i++) {
+                Span *sp = ss->spans[i];
+                if (!sp || (!scope_llm && !llm_attrs(sp->attributes, sp->n_attributes))) {
+                    if (a)
+                        ss->spans[k++] = sp;
+                    continue;
+                }
+                t->seen++;
+                struct span_out o = process_span(p, sp, a, t);
+                if (!a) {
+                    if (o.changed)
+                        return true;
+                    continue;
+                }
+                if (o.dropped) {
+                    t->dropped++;
+                    continue;
+                }
+                if (o.changed)
+                    t->normalized++;
+                ss->spans[k++] = sp;
+            }
+            if (!a)
+                continue;
+            bool emptied = k == 0 && ss->n_spans > 0;
+            ss->n_spans = k;
+            if (emptied) {
+                emptied_any = true;
+                continue;
+            }
+            rs->scope_spans[ks++] = ss;
+        }
+        if (!a)
+            continue;
+        rs->n_scope_spans = ks;
+        if (ks == 0 && emptied_any)
+            continue;
+        req->resource_spans[kr++] = rs;
+    }
+    if (a)
+        req->n_resource_spans = kr;
+    return false;
+}
+
+/* ---- log records ----------------------------------------------------------------------------- */
+
+static bool log_is_llm(const LogRecord *lr)
+{
+    if (lr->event_name && strncmp(lr->event_name, "gen_ai.", 7) == 0)
+        return true;
+    return llm_attrs(lr->attributes, lr->n_attributes);
+}
+
+/* GenAI events get the renames only: requirements are defined for spans. */
+static bool walk_logs(const struct gs_proc *p,
+                      Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest *req,
+                      struct arena *a, struct tally *t)
+{
+    for (size_t r = 0; r < req->n_resource_logs; r++) {
+        Opentelemetry__Proto__Logs__V1__ResourceLogs *rl = req->resource_logs[r];
+        for (size_t s = 0; rl && s < rl->n_scope_logs; s++) {
+            Opentelemetry__Proto__Logs__V1__ScopeLogs *sl = rl->scope_logs[s];
+            if (!sl)
+                continue;
+            bool scope_llm = scope_is_llm(p, sl->scope);
+            for (size_t i = 0; i < sl->n_log_records; i++) {
+                LogRecord *lr = sl->log_records[i];
+                if (!lr || (!scope_llm && !log_is_llm(lr)))
+                    continue;
+                t->logs_seen++;
+                struct edit e;
+                if (edit_begin(&e, a, lr->attributes, lr->n_attributes) != 0)
+                    continue;
+                size_t changes = map_attrs(p, &e, GS_ON_LOGS, t);
+                if (!changes)
+                    continue;
+                if (!a)
+                    return true;
+                t->logs_normalized++;
+                edit_finish(&e, &lr->attributes, &lr->n_attributes);
+            }
+        }
+    }
+    return false;
+}
+
+static bool walk(const struct gs_proc *p, ProtobufCMessage *msg, struct arena *a,
+                 struct tally *t)
+{
+    if (p->signal == SIGNAL_TRACES)
+        return walk_traces(
+            p, (Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *)msg, a,
+            t);
+    return walk_logs(p, (Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest *)msg,
+                     a, t);
+}
+
+/* ---- consume --------------------------------------------------------------------------------- */
+
+static enum consume_status gs_consume(void *self, struct batch *b)
+{
+    struct gs_proc *p = self;
+    struct error err = {0};
+    const ProtobufCMessage *ro = batch_decoded(b, &err);
+    if (!ro) {
+        log_warn(p->log_name, "cannot decode the request, forwarding it as is: %s", err.msg);
+        return consumer_send(p->next, b);
+    }
+    struct tally t = {0};
+    /* The dry run never writes: the cast only lets both walks share one code path. */
+    if (!walk(p, (ProtobufCMessage *)ro, NULL, &t)) {
+        tally_commit(p, &t);
+        return consumer_send(p->next, b);
+    }
+
+    struct batch *nb = NULL;
+    ProtobufCMessage *msg = batch_edit(b, &nb, &err);
+    if (!msg) {
+        log_warn(p->log_name, "cannot edit the request, forwarding it unnormalized: %s", err.msg);
+        return consumer_send(p->next, b);
+    }
+    memset(&t, 0, sizeof t);
+    walk(p, msg, nb->arena, &t);
+    batch_edit_done(nb);
+    tally_commit(p, &t);
+
+    if (t.dropped) {
+        char why[200];
+        size_t n = (size_t)snprintf(why, sizeof why, "genai_semconv: %" PRIu64
+                                    " LLM spans dropped for missing required attributes (",
+                                    t.dropped);
+        bool first = true;
+        for (size_t i = 0; i < p->n_req && n < sizeof why; i++)
+            if (t.missing_union & (1u << i)) {
+                n += (size_t)snprintf(why + n, sizeof why - n, "%s%s", first ? "" : ", ",
+                                      p->req[i]);
+                first = false;
+            }
+        if (n < sizeof why)
+            snprintf(why + n, sizeof why - n, ")");
+        batch_reject(b, t.dropped, why);
+    }
+
+    enum consume_status st = CONSUME_OK;
+    if (nb->items > 0 || t.dropped == 0)
+        st = consumer_send(p->next, nb);
+    if (nb != b) {
+        /* Rejections downstream recorded on the private copy belong to the sender's batch. */
+        uint64_t rej = atomic_load(&nb->rejected);
+        if (rej)
+            batch_reject(b, rej, nb->reject_msg);
+        batch_unref(nb);
+    }
+    return st;
+}
+
+/* ---- life cycle ------------------------------------------------------------------------------ */
+
+static void gs_destroy(void *self)
+{
+    struct gs_proc *p = self;
+    if (!p)
+        return;
+    free(p->log_name);
+    free(p);
+}
+
+static void *gs_create(const void *cfgp, const struct component_env *env, struct error *err)
+{
+    const struct genai_semconv_config *cfg = cfgp;
+    if (gs_validate(cfg, err) != 0)
+        return NULL;
+    if (env->signal != SIGNAL_TRACES && env->signal != SIGNAL_LOGS) {
+        error_set(err, "genai_semconv works in traces and logs pipelines only");
+        return NULL;
+    }
+    if (!env->next[env->signal]) {
+        error_set(err, "genai_semconv processor has no downstream consumer");
+        return NULL;
+    }
+    struct gs_proc *p = calloc(1, sizeof *p);
+    const char *ln = env->log_name ? env->log_name : "processor/genai_semconv";
+    if (!p || !(p->log_name = strdup(ln))) {
+        free(p);
+        error_set(err, "out of memory");
+        return NULL;
+    }
+    p->cfg = cfg;
+    p->signal = env->signal;
+    p->next = env->next[env->signal];
+    p->target = cfg->target == GS_TARGET_LATEST ? GS_TARGET_LATEST : GS_TARGET_V141;
+    p->n_req = cfg->required_attributes.n;
+    for (size_t i = 0; i < p->n_req; i++) {
+        p->req[i] = cfg->required_attributes.items[i];
+        p->req_when_known[i] = strcmp(p->req[i], A_MODEL) == 0;
+    }
+    struct telemetry *tel = env->telemetry;
+    if (tel) {
+        char l[300];
+        snprintf(l, sizeof l, "processor=\"%s\"", env->id ? env->id : "genai_semconv");
+        for (size_t i = 0; i < p->n_req; i++) {
+            char al[600];
+            snprintf(al, sizeof al, "%s,attribute=\"%s\"", l, p->req[i]);
+            p->violations[i] = telemetry_counter(tel, PREFIX "violations", al,
+                                                 "LLM spans missing a required attribute");
+        }
+        p->seen = telemetry_counter(tel, PREFIX "llm_spans", l, "LLM spans seen");
+        p->normalized = telemetry_counter(tel, PREFIX "normalized_spans", l,
+                                          "LLM spans changed (renamed, derived or annotated)");
+        p->renamed = telemetry_counter(tel, PREFIX "renamed_attributes", l,
+                                       "Legacy attributes renamed or dropped, values retyped");
+        p->derived = telemetry_counter(tel, PREFIX "derived_attributes", l,
+                                       "gen_ai.provider.name and error.type derived");
+        p->span_renames = telemetry_counter(tel, PREFIX "renamed_spans", l,
+                                            "LLM spans renamed to {operation} {model}");
+        p->dropped = telemetry_counter(tel, PREFIX "dropped_spans", l,
+                                       "LLM spans dropped for missing required attributes");
+        p->unconvertible = telemetry_counter(tel, PREFIX "unconvertible_attributes", l,
+                                             "Legacy attributes left as they were: value "
+                                             "not convertible");
+        p->logs_seen = telemetry_counter(tel, PREFIX "llm_log_records", l,
+                                         "GenAI log records seen");
+        p->logs_normalized = telemetry_counter(tel, PREFIX "normalized_log_records", l,
+                                               "GenAI log records changed");
+    }
+    return p;
+}
+
+const struct component_factory genai_semconv_processor_factory = {
+    .type = "genai_semconv",
+    .kind = COMPONENT_PROCESSOR,
+    .doc = "normalizes LLM spans and GenAI events to the GenAI semantic conventions, derives "
+           "provider and error.type, enforces required attributes",
+    .fields = gs_fields,
+    .config_size = sizeof(struct genai_semconv_config),
+    .signals = (1u << SIGNAL_TRACES) | (1u << SIGNAL_LOGS),
+    .validate = gs_validate,
+    .create = gs_create,
+    .consume = gs_consume,
+    .destroy = gs_destroy,
+};

@@ -1,0 +1,118 @@
+/* genai_semconv.h — the `genai_semconv` processor: finds LLM spans and log records, rewrites the
+ * attribute names of older or foreign GenAI conventions (old semconv, OpenLLMetry, OpenInference,
+ * LiteLLM, Vercel AI SDK) into the OpenTelemetry GenAI conventions (v1.41.0 or the newer names of
+ * the GenAI repository), coerces their types, derives what can be derived and enforces the
+ * required attributes.
+ *
+ * The one idea: the rules are data. Every legacy name is one row of the mapping table
+ * (mapping.c): from-name, to-name, value transform, the targets and signals it applies to. The
+ * processor only looks rows up (a hash per target) and applies the row's transform, so a new
+ * convention is one row, and the unit test walks the table itself.
+ *
+ * The component is reached through genai_semconv_processor_factory (registry.c). Instances are
+ * thread-safe: consume() keeps no state between calls except atomic counters. The mapping API
+ * below is pure and thread-safe (the hash indexes are built once, under pthread_once). */
+#ifndef LLMOTLP_GENAI_SEMCONV_H
+#define LLMOTLP_GENAI_SEMCONV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/component.h"
+#include "core/config.h"
+
+/* ---- config ---------------------------------------------------------------------------------- */
+
+enum gs_target { GS_TARGET_V141 = 0, GS_TARGET_LATEST = 1, GS_TARGET_COUNT = 2 };
+enum gs_on_violation { GS_VIOLATION_ANNOTATE = 0, GS_VIOLATION_DROP = 1, GS_VIOLATION_PASS = 2 };
+
+struct genai_semconv_config {
+    struct config_str_list llm_scopes;       /* scope names whose spans are all LLM spans */
+    int target;                              /* enum gs_target */
+    bool keep_original;                      /* keep the legacy attribute beside the new one */
+    bool rename_spans;                       /* span name := "{operation} {request.model}" */
+    int on_violation;                        /* enum gs_on_violation */
+    /* Required on LLM spans. gen_ai.request.model is required only "when known" (see
+     * genai_semconv.c: for inference operations, or when the operation is missing). */
+    struct config_str_list required_attributes;
+};
+
+extern const struct component_factory genai_semconv_processor_factory;
+
+/* The attribute added by on_violation: annotate (a string array of the missing names). */
+#define GS_VIOLATIONS_ATTR "llmotlp.semconv.violations"
+/* Most required attributes checked per span (validate rejects longer lists). */
+#define GS_MAX_REQUIRED 32
+
+/* ---- the mapping table (mapping.c) ----------------------------------------------------------- */
+
+#define GS_FOR_V141 (1u << GS_TARGET_V141)
+#define GS_FOR_LATEST (1u << GS_TARGET_LATEST)
+#define GS_FOR_ALL (GS_FOR_V141 | GS_FOR_LATEST)
+#define GS_ON_SPANS 1u
+#define GS_ON_LOGS 2u
+#define GS_ON_ALL (GS_ON_SPANS | GS_ON_LOGS)
+
+/* How a row's value becomes the target's value. A value that cannot be converted (e.g. "n/a"
+ * as a token count) leaves the legacy attribute untouched. */
+enum gs_xform {
+    GS_X_NONE,         /* any value, as is */
+    GS_X_STRING,       /* a string, through the row's value map when it has one */
+    GS_X_INT,          /* int; from "42", 42.0, or an int */
+    GS_X_DOUBLE,       /* double; from "0.5", an int, or a double */
+    GS_X_BOOL,         /* bool; from "True"/"false"/"1"/"0", 0/1, or a bool */
+    GS_X_STRING_ARRAY, /* string[]; from a JSON-string array '["stop"]', one string, or an array */
+    GS_X_MS_TO_S,      /* double seconds from milliseconds (int, double or numeric string) */
+};
+
+struct gs_value_pair {
+    const char *from;  /* matched case-insensitively */
+    const char *to;
+};
+
+/* A value rename table. pairs[0] always changes its value (the unit test uses it as sample). */
+struct gs_value_map {
+    const char *name;
+    const struct gs_value_pair *pairs;
+    size_t n;
+    bool strict;         /* unknown value: the row does not apply (legacy attribute kept) */
+    bool dotted_prefix;  /* unknown "a.b.c": try "a.b", then "a" (Vercel's "openai.chat") */
+};
+
+struct gs_mapping {
+    const char *from;     /* legacy name; equal to `to` for a type/value fix of a current name */
+    const char *to;       /* current name for the targets in `targets` */
+    enum gs_xform xform;
+    const struct gs_value_map *values;  /* GS_X_STRING only; NULL: value kept */
+    unsigned targets;     /* GS_FOR_* */
+    unsigned signals;     /* GS_ON_* */
+    const char *origin;   /* who emits it, for `describe` and the docs */
+};
+
+/* The rows, in precedence order: when two legacy names on one span map to the same target, the
+ * earlier row's value wins (a current attribute present on the span wins over both). */
+const struct gs_mapping *gs_mapping_rows(size_t *n);
+/* The row for `key` under target t (NULL when none): a hash lookup. */
+const struct gs_mapping *gs_mapping_find(enum gs_target t, const char *key);
+/* Whether `key` is the from-name of any row under any target (used to spot LLM spans). */
+bool gs_mapping_known(const char *key);
+/* The row's index in gs_mapping_rows() (its precedence). */
+size_t gs_mapping_index(const struct gs_mapping *m);
+
+/* Renamed value, or NULL when `v` is not in the map (after the dotted-prefix fallback). */
+const char *gs_value_lookup(const struct gs_value_map *m, const char *v);
+
+extern const struct gs_value_map gs_provider_values;   /* gemini → gcp.gemini, ... */
+extern const struct gs_value_map gs_operation_values;  /* completion → text_completion, ... */
+
+/* gen_ai.provider.name for a server.address (api.openai.com → openai, *.openai.azure.com →
+ * azure.ai.openai, ...), or NULL. Case-insensitive; patterns hold at most one '*'. */
+const char *gs_provider_from_host(const char *host);
+
+struct gs_host_rule {
+    const char *pattern;
+    const char *provider;
+};
+const struct gs_host_rule *gs_host_rules(size_t *n);
+
+#endif
