@@ -582,10 +582,10 @@ test('tail_sampling: logs follow their trace; logs without a trace pass at once;
         assert.deepEqual(attrs['tenant.id'], { type: 'string_value', value: 'acme' }, `log ${l.record.body.string_value} carries tenant.id`);
         assert.equal(hex(l.record.trace_id), k.hex);
       }
-      const kSpansAt = Math.min(...spans.map((a) => a.at));
+      // Held until the decision. Spans and logs then leave through separate exporter queues, so
+      // their order at the sink is not defined: only the decision bounds them.
       for (const l of kLogs.slice(0, 2)) {
         assert.ok(l.at >= decisionAt - CLOCK_SLACK_MS, `log ${l.record.body.string_value} left before its trace's decision`);
-        assert.ok(l.at >= kSpansAt, `log ${l.record.body.string_value} left before its trace's spans`);
       }
       for (const f of assertLogsArrived(sender, logs, ['free-1', 'free-2', 'free-3'])) {
         assert.equal(attrsOnce(f.record.attributes, 'free log')['tenant.id'], undefined, 'a log without a trace gets no tenant.id');
