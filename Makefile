@@ -2,6 +2,7 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 CONFIG     ?= config.yaml
+PRICING_DB ?= pricing/llmotlp.db
 JOBS       ?= $(shell nproc)
 
 .PHONY: all deps build build-asan run test test-unit test-e2e test-asan bench bench-tail-sampling e2e-deps clean
@@ -19,8 +20,11 @@ build-asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DLLMOTLP_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 
+# The pricing DB is created and seeded from pricing/prices.csv on first start only: later edits
+# go through `llmotlp pricing` and the running service picks them up without a restart.
 run: build
-	$(BUILD)/llmotlp --config $(CONFIG)
+	@[ -f $(PRICING_DB) ] || $(BUILD)/llmotlp pricing init --db $(PRICING_DB) --seed pricing/prices.csv
+	LLMOTLP_PRICING_DB=$(PRICING_DB) $(BUILD)/llmotlp --config $(CONFIG)
 
 e2e-deps: deps
 	@cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error

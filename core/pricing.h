@@ -59,8 +59,9 @@ struct pricing_store;
  * loads the first snapshot. NULL with err. */
 struct pricing_store *pricing_open(const char *path, bool create, struct error *err);
 void pricing_close(struct pricing_store *s);
-/* Reloads the snapshot if the DB changed since the last load. 1 = reloaded, 0 = unchanged,
- * -1 = error (the old snapshot stays). Cheap when nothing changed (one PRAGMA). */
+/* Reloads the snapshot if the DB changed since the last load (a commit by another connection,
+ * or the file replaced under its name). 1 = reloaded, 0 = unchanged, -1 = error (the old
+ * snapshot stays, e.g. the file was removed). Cheap when nothing changed (one stat, one PRAGMA). */
 int pricing_refresh(struct pricing_store *s, struct error *err);
 /* Price in force at `at` (unix seconds) for provider/model and tenant (NULL or "" = none):
  * model resolved through aliases and patterns ("openai/gpt-4o", "gpt-4o-2024-08-06", an Azure
@@ -73,16 +74,55 @@ bool pricing_lookup(struct pricing_store *s, const char *provider, const char *m
 size_t pricing_count(struct pricing_store *s);
 uint64_t pricing_generation(struct pricing_store *s);
 
+/* A snapshot held across several lookups (e.g. one batch of spans): every lookup through it sees
+ * the same prices, and a refresh never frees it while held. Any thread; release exactly once. */
+struct pricing_snapshot;
+const struct pricing_snapshot *pricing_acquire(struct pricing_store *s);
+void pricing_release(const struct pricing_snapshot *snap);
+bool pricing_snapshot_lookup(const struct pricing_snapshot *snap, const char *provider,
+                             const char *model, const char *tenant, int64_t at, struct price *out);
+/* The generation the snapshot was loaded as (0 = the one loaded by pricing_open). */
+uint64_t pricing_snapshot_generation(const struct pricing_snapshot *snap);
+
+/* "openrouter/openai/GPT-4o-2024-08-06" → "gpt-4o" (lowercase, "prefix/" and a -YYYY-MM-DD suffix
+ * stripped); prefix (may be NULL) gets the segment before the model ("openai"), or "". */
+void pricing_normalize_model(const char *model, char *out, size_t cap, char *prefix,
+                             size_t prefix_cap);
+
+/* Dates as the CLI and CSV take them: "YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SS[Z]" (UTC) or unix
+ * seconds. 0 ok, -1 not a date. Formatting gives the date alone at midnight UTC. */
+int pricing_parse_time(const char *s, int64_t *out);
+void pricing_format_time(int64_t t, char *buf, size_t cap);
+
 /* ---- administration (the CLI) ------------------------------------------------------------- */
 
 /* Imports a file: our CSV (header: provider,model,input_usd_per_mtok,output_usd_per_mtok,
  * cached_input_usd_per_mtok,... see pricing/prices.csv) or LiteLLM's
  * model_prices_and_context_window.json (detected by content). All or nothing. *imported = rows. */
 int pricing_admin_import(const char *db_path, const char *file, size_t *imported, struct error *err);
+/* The same with what the counts say: rows written, rows already present as they are (an import is
+ * idempotent), entries skipped (LiteLLM non-chat entries, entries without token prices). A LiteLLM
+ * price is set as pricing_admin_set does, from `from` (unix seconds; < 0 = now, or all history for
+ * a model not priced yet); CSV rows keep their own effective ranges (an overlap is an error). */
+struct pricing_import_stats {
+    size_t imported, unchanged, skipped;
+};
+int pricing_admin_import_ex(const char *db_path, const char *file, int64_t from,
+                            struct pricing_import_stats *stats, struct error *err);
+/* Writes every price, tenant discount, alias and pattern as our CSV (re-importable). */
+int pricing_admin_export(const char *db_path, FILE *out, struct error *err);
 /* Sets a price from `from` (unix seconds; the previous open-ended price of the same key is closed
- * at `from`). tenant NULL = list price. All or nothing. */
+ * at `from`). tenant NULL = list price. All or nothing. p->effective_from < 0 = now, or all
+ * history when the key has no price yet; p->effective_to <= 0 = open-ended; p->currency "" = USD.
+ * Setting the price already in force is a no-op (nothing is committed). */
 int pricing_admin_set(const char *db_path, const struct price *p, const char *tenant,
                       struct error *err);
+/* A tenant's discount (fraction off the list price) from `from` (< 0: as for pricing_admin_set),
+ * for `model` or, when it is NULL, "" or "*", every model of `provider`; closes the previous
+ * open-ended one. */
+int pricing_admin_set_discount(const char *db_path, const char *tenant, const char *provider,
+                               const char *model, double discount, int64_t from,
+                               struct error *err);
 /* Calls fn for each price row (all history when model is NULL, else that model's rows in
  * effective order; current_only keeps rows in force now). */
 int pricing_admin_each(const char *db_path, const char *model, bool current_only,

@@ -17,6 +17,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/service.h"
+#include "cmd/llmotlp/pricing_cmd.h"
 
 #define LLMOTLP_VERSION "0.1.0"
 #define MAIN_LOG "main"
@@ -29,6 +30,7 @@ static void usage(FILE *out)
             "       llmotlp validate --config FILE [--set KEY=VALUE]...  check a config\n"
             "       llmotlp components [--describe TYPE]                 list components\n"
             "       llmotlp describe TYPE                                a component's settings\n"
+            "       llmotlp pricing COMMAND                              the pricing store (--help)\n"
             "       llmotlp --help | --version\n"
             "\n"
             "  --config FILE    Collector-style YAML config; several are merged in order\n"
@@ -294,6 +296,8 @@ static int cmd_run(const struct args *a)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "pricing") == 0)
+        return pricing_main(argc - 1, argv + 1);
     /* Before any thread exists, so that all of them inherit the mask. */
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);

@@ -1,0 +1,746 @@
+/* pricing.c — the pricing store: an immutable in-memory snapshot of pricing/schema.sql's tables
+ * for the hot path, swapped when another connection commits; the cost formula; and the admin
+ * writes (imports, set, export) used by `llmotlp pricing`.
+ *
+ * The one idea: readers never touch SQLite. A snapshot is loaded in one read transaction (WAL
+ * gives it a consistent view, so a half-written update is never seen), published by a pointer
+ * swap under a short lock, and reference counted, so a lookup that took the old snapshot keeps
+ * reading it safely until it lets go. `PRAGMA data_version` tells, for the price of one PRAGMA,
+ * whether any other connection committed since the last load. */
+#include "core/pricing.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "core/pricing_internal.h"
+
+/* pricing/schema.sql, embedded at build time by pricing/embed.cmake. */
+extern const char pricing_schema_sql[];
+
+#define OPEN_END INT64_MAX
+#define BUSY_TIMEOUT_MS 5000
+
+/* ---- the cost formula ------------------------------------------------------------------- */
+
+static double nonneg(int64_t v) { return v > 0 ? (double)v : 0.0; }
+
+/* Reasoning rule: reasoning tokens are part of the output count (semconv). When the price has a
+ * reasoning price they are priced at it and NOT also as output; otherwise they stay inside the
+ * output count at the output price. The long-context tier is all-or-nothing (the whole call is
+ * priced at the tier once input crosses the threshold), as LiteLLM and the providers bill it.
+ * Token counts that do not add up (cache parts larger than input, reasoning larger than output,
+ * e.g. a producer sending Anthropic's native counts where input excludes the cache) are clamped
+ * so that no token is billed twice. */
+double pricing_cost(const struct price *p, const struct usage *u)
+{
+    bool tier = p->long_context_threshold > 0 && u->input > p->long_context_threshold;
+    double in = p->input, out = p->output, cr = p->cache_read, cw = p->cache_write;
+    if (tier) {
+        if (p->lc_input >= 0)
+            in = p->lc_input;
+        if (p->lc_output >= 0)
+            out = p->lc_output;
+        if (p->lc_cache_read >= 0)
+            cr = p->lc_cache_read;
+        if (p->lc_cache_write >= 0)
+            cw = p->lc_cache_write;
+    }
+    if (cr < 0)
+        cr = in;
+    if (cw < 0)
+        cw = in;
+
+    double input = nonneg(u->input), output = nonneg(u->output);
+    double cache_read = nonneg(u->cache_read), cache_write = nonneg(u->cache_write);
+    if (cache_read > input)
+        cache_read = input;
+    if (cache_write > input - cache_read)
+        cache_write = input - cache_read;
+    double uncached = input - cache_read - cache_write;
+
+    double out_cost;
+    if (p->reasoning >= 0 && u->reasoning > 0) {
+        double r = nonneg(u->reasoning);
+        if (r > output)
+            r = output;
+        out_cost = (output - r) * out + r * p->reasoning;
+    } else {
+        out_cost = output * out;
+    }
+    double cost = (uncached * in + cache_read * cr + cache_write * cw + out_cost) / 1e6;
+    if (u->batch && p->batch_discount > 0)
+        cost *= 1.0 - p->batch_discount;
+    if (p->tenant_discount > 0)
+        cost *= 1.0 - p->tenant_discount;
+    return cost;
+}
+
+/* ---- the snapshot ----------------------------------------------------------------------- */
+
+struct discount_row {
+    char tenant[64], provider[64], model[128]; /* model "" = every model of the provider */
+    double discount;
+    int64_t from, to;
+};
+
+struct alias_row {
+    char alias[128], provider[64], model[128];
+};
+
+struct pattern_row {
+    char match_provider[64], glob[128], target_provider[64], target_model[128]; /* "" = keep */
+};
+
+struct pricing_snapshot {
+    atomic_long refs;
+    uint64_t generation;
+    struct price *prices;   /* sorted by model, provider, tenant, effective_from */
+    size_t n_prices;
+    uint32_t *buckets;      /* open addressing: model → index of its first row; UINT32_MAX = empty */
+    size_t n_buckets;       /* power of two */
+    struct alias_row *aliases;  /* sorted by alias */
+    size_t n_aliases;
+    struct pattern_row *patterns; /* priority order */
+    size_t n_patterns;
+    struct discount_row *discounts; /* sorted by tenant */
+    size_t n_discounts;
+};
+
+struct pricing_store {
+    char *path;
+    dev_t dev;                   /* the file the connection has open: a file replaced under the */
+    ino_t ino;                   /* same name (rm + init, mv) is reopened by pricing_refresh */
+    sqlite3 *db;
+    pthread_mutex_t db_lock;     /* the connection: refresh runs on a timer thread */
+    int64_t data_version;
+    pthread_mutex_t snap_lock;   /* guards `cur` and the reference taken on it */
+    struct pricing_snapshot *cur;
+    atomic_uint_fast64_t generation;
+};
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static void snapshot_free(struct pricing_snapshot *sn)
+{
+    if (!sn)
+        return;
+    free(sn->prices);
+    free(sn->buckets);
+    free(sn->aliases);
+    free(sn->patterns);
+    free(sn->discounts);
+    free(sn);
+}
+
+const struct pricing_snapshot *pricing_acquire(struct pricing_store *s)
+{
+    pthread_mutex_lock(&s->snap_lock);
+    struct pricing_snapshot *sn = s->cur;
+    atomic_fetch_add(&sn->refs, 1);
+    pthread_mutex_unlock(&s->snap_lock);
+    return sn;
+}
+
+void pricing_release(const struct pricing_snapshot *csn)
+{
+    struct pricing_snapshot *sn = (struct pricing_snapshot *)csn;
+    if (sn && atomic_fetch_sub(&sn->refs, 1) == 1)
+        snapshot_free(sn);
+}
+
+uint64_t pricing_snapshot_generation(const struct pricing_snapshot *sn) { return sn->generation; }
+
+static void copy_text(char *dst, size_t cap, const unsigned char *src)
+{
+    snprintf(dst, cap, "%s", src ? (const char *)src : "");
+}
+
+static int build_index(struct pricing_snapshot *sn)
+{
+    size_t want = 16;
+    while (want < sn->n_prices * 2)
+        want <<= 1;
+    sn->buckets = malloc(want * sizeof *sn->buckets);
+    if (!sn->buckets)
+        return -1;
+    memset(sn->buckets, 0xff, want * sizeof *sn->buckets);
+    sn->n_buckets = want;
+    for (size_t i = 0; i < sn->n_prices; i++) {
+        if (i > 0 && strcmp(sn->prices[i].model, sn->prices[i - 1].model) == 0)
+            continue;
+        size_t b = hash_str(sn->prices[i].model) & (want - 1);
+        while (sn->buckets[b] != UINT32_MAX)
+            b = (b + 1) & (want - 1);
+        sn->buckets[b] = (uint32_t)i;
+    }
+    return 0;
+}
+
+static double col_price(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? -1.0 : sqlite3_column_double(st, i);
+}
+
+static int count_rows(sqlite3 *db, const char *table, size_t *n)
+{
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    int rc = sqlite3_step(st) == SQLITE_ROW ? 0 : -1;
+    *n = rc == 0 ? (size_t)sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+#define PRICE_COLUMNS                                                                             \
+    "provider, model, coalesce(tenant, ''), currency, effective_from, "                           \
+    "coalesce(effective_to, 9223372036854775807), input, cache_read, cache_write, output, "       \
+    "reasoning, coalesce(long_context_threshold, 0), lc_input, lc_cache_read, lc_cache_write, "   \
+    "lc_output, coalesce(batch_discount, 0)"
+
+void pricing_row_to_price(sqlite3_stmt *st, int c, struct price *p)
+{
+    memset(p, 0, sizeof *p);
+    copy_text(p->provider, sizeof p->provider, sqlite3_column_text(st, c + 0));
+    copy_text(p->model, sizeof p->model, sqlite3_column_text(st, c + 1));
+    copy_text(p->tenant, sizeof p->tenant, sqlite3_column_text(st, c + 2));
+    copy_text(p->currency, sizeof p->currency, sqlite3_column_text(st, c + 3));
+    p->effective_from = sqlite3_column_int64(st, c + 4);
+    p->effective_to = sqlite3_column_int64(st, c + 5);
+    p->input = col_price(st, c + 6);
+    p->cache_read = col_price(st, c + 7);
+    p->cache_write = col_price(st, c + 8);
+    p->output = col_price(st, c + 9);
+    p->reasoning = col_price(st, c + 10);
+    p->long_context_threshold = sqlite3_column_int64(st, c + 11);
+    p->lc_input = col_price(st, c + 12);
+    p->lc_cache_read = col_price(st, c + 13);
+    p->lc_cache_write = col_price(st, c + 14);
+    p->lc_output = col_price(st, c + 15);
+    p->batch_discount = sqlite3_column_double(st, c + 16);
+    p->tenant_discount = 0;
+}
+
+const char *pricing_price_columns(void) { return PRICE_COLUMNS; }
+
+/* Everything in one read transaction: WAL hands this connection one consistent view. */
+static struct pricing_snapshot *snapshot_load(sqlite3 *db, int64_t *data_version,
+                                              struct error *err)
+{
+    struct pricing_snapshot *sn = calloc(1, sizeof *sn);
+    sqlite3_stmt *st = NULL;
+    if (!sn) {
+        error_set(err, "pricing: out of memory");
+        return NULL;
+    }
+    if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+        error_set(err, "pricing: begin: %s", sqlite3_errmsg(db));
+        free(sn);
+        return NULL;
+    }
+    size_t n;
+    if (count_rows(db, "prices", &n) != 0)
+        goto sql_fail;
+    sn->prices = calloc(n ? n : 1, sizeof *sn->prices);
+    if (!sn->prices)
+        goto oom;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT " PRICE_COLUMNS " FROM prices "
+                           "ORDER BY model, provider, coalesce(tenant, ''), effective_from",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto sql_fail;
+    while (sn->n_prices < n && sqlite3_step(st) == SQLITE_ROW)
+        pricing_row_to_price(st, 0, &sn->prices[sn->n_prices++]);
+    sqlite3_finalize(st);
+    st = NULL;
+
+    if (count_rows(db, "aliases", &n) != 0)
+        goto sql_fail;
+    sn->aliases = calloc(n ? n : 1, sizeof *sn->aliases);
+    if (!sn->aliases)
+        goto oom;
+    if (sqlite3_prepare_v2(db, "SELECT alias, provider, model FROM aliases ORDER BY alias", -1,
+                           &st, NULL) != SQLITE_OK)
+        goto sql_fail;
+    while (sn->n_aliases < n && sqlite3_step(st) == SQLITE_ROW) {
+        struct alias_row *a = &sn->aliases[sn->n_aliases++];
+        copy_text(a->alias, sizeof a->alias, sqlite3_column_text(st, 0));
+        copy_text(a->provider, sizeof a->provider, sqlite3_column_text(st, 1));
+        copy_text(a->model, sizeof a->model, sqlite3_column_text(st, 2));
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+
+    if (count_rows(db, "patterns", &n) != 0)
+        goto sql_fail;
+    sn->patterns = calloc(n ? n : 1, sizeof *sn->patterns);
+    if (!sn->patterns)
+        goto oom;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT match_provider, glob, target_provider, "
+                           "coalesce(target_model, '') FROM patterns ORDER BY priority, id",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto sql_fail;
+    while (sn->n_patterns < n && sqlite3_step(st) == SQLITE_ROW) {
+        struct pattern_row *r = &sn->patterns[sn->n_patterns++];
+        copy_text(r->match_provider, sizeof r->match_provider, sqlite3_column_text(st, 0));
+        copy_text(r->glob, sizeof r->glob, sqlite3_column_text(st, 1));
+        copy_text(r->target_provider, sizeof r->target_provider, sqlite3_column_text(st, 2));
+        copy_text(r->target_model, sizeof r->target_model, sqlite3_column_text(st, 3));
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+
+    if (count_rows(db, "tenant_discounts", &n) != 0)
+        goto sql_fail;
+    sn->discounts = calloc(n ? n : 1, sizeof *sn->discounts);
+    if (!sn->discounts)
+        goto oom;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT tenant, provider, coalesce(model, ''), discount, "
+                           "effective_from, coalesce(effective_to, 9223372036854775807) "
+                           "FROM tenant_discounts ORDER BY tenant, provider, model, effective_from",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto sql_fail;
+    while (sn->n_discounts < n && sqlite3_step(st) == SQLITE_ROW) {
+        struct discount_row *d = &sn->discounts[sn->n_discounts++];
+        copy_text(d->tenant, sizeof d->tenant, sqlite3_column_text(st, 0));
+        copy_text(d->provider, sizeof d->provider, sqlite3_column_text(st, 1));
+        copy_text(d->model, sizeof d->model, sqlite3_column_text(st, 2));
+        d->discount = sqlite3_column_double(st, 3);
+        d->from = sqlite3_column_int64(st, 4);
+        d->to = sqlite3_column_int64(st, 5);
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+
+    if (sqlite3_prepare_v2(db, "PRAGMA data_version", -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW)
+        goto sql_fail;
+    *data_version = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    if (build_index(sn) != 0)
+        goto oom_done;
+    atomic_init(&sn->refs, 1);
+    return sn;
+
+sql_fail:
+    error_set(err, "pricing: loading the snapshot: %s", sqlite3_errmsg(db));
+    goto fail;
+oom:
+    error_set(err, "pricing: out of memory");
+fail:
+    sqlite3_finalize(st);
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    snapshot_free(sn);
+    return NULL;
+oom_done:
+    error_set(err, "pricing: out of memory");
+    snapshot_free(sn);
+    return NULL;
+}
+
+/* ---- open, refresh ---------------------------------------------------------------------- */
+
+int pricing_db_open(const char *path, bool create, sqlite3 **out, struct error *err)
+{
+    sqlite3 *db = NULL;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+    if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+        error_set(err, "%s: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
+        sqlite3_close(db);
+        return -1;
+    }
+    sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+    char *msg = NULL;
+    if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON", NULL, NULL, &msg) !=
+        SQLITE_OK) {
+        error_set(err, "%s: %s", path, msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        sqlite3_close(db);
+        return -1;
+    }
+    if (create) {
+        if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK ||
+            sqlite3_exec(db, pricing_schema_sql, NULL, NULL, &msg) != SQLITE_OK ||
+            sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+            error_set(err, "%s: creating the schema: %s", path, msg ? msg : sqlite3_errmsg(db));
+            sqlite3_free(msg);
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            sqlite3_close(db);
+            return -1;
+        }
+    }
+    sqlite3_stmt *st = NULL;
+    int version = 0;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version < 1) {
+        error_set(err, "%s: not a pricing database (create it with `llmotlp pricing init`)", path);
+        sqlite3_close(db);
+        return -1;
+    }
+    *out = db;
+    return 0;
+}
+
+struct pricing_store *pricing_open(const char *path, bool create, struct error *err)
+{
+    struct pricing_store *s = calloc(1, sizeof *s);
+    if (!s) {
+        error_set(err, "pricing: out of memory");
+        return NULL;
+    }
+    if (pricing_db_open(path, create, &s->db, err) != 0) {
+        free(s);
+        return NULL;
+    }
+    s->cur = snapshot_load(s->db, &s->data_version, err);
+    if (!s->cur) {
+        error_prefix(err, "%s: ", path);
+        sqlite3_close(s->db);
+        free(s);
+        return NULL;
+    }
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        s->dev = st.st_dev;
+        s->ino = st.st_ino;
+    }
+    s->path = strdup(path);
+    if (!s->path) {
+        error_set(err, "pricing: out of memory");
+        pricing_release(s->cur);
+        sqlite3_close(s->db);
+        free(s);
+        return NULL;
+    }
+    pthread_mutex_init(&s->db_lock, NULL);
+    pthread_mutex_init(&s->snap_lock, NULL);
+    atomic_init(&s->generation, 0);
+    return s;
+}
+
+void pricing_close(struct pricing_store *s)
+{
+    if (!s)
+        return;
+    pricing_release(s->cur);
+    sqlite3_close(s->db);
+    pthread_mutex_destroy(&s->db_lock);
+    pthread_mutex_destroy(&s->snap_lock);
+    free(s->path);
+    free(s);
+}
+
+/* The DB file was replaced under its name: data_version cannot tell (it is per file), so the
+ * connection is reopened on the new file. Called with db_lock held. */
+static int reopen_if_replaced(struct pricing_store *s, struct error *err)
+{
+    struct stat st;
+    if (stat(s->path, &st) != 0)
+        return error_set(err, "pricing: %s: %s (keeping the prices loaded)", s->path,
+                         strerror(errno));
+    if (st.st_dev == s->dev && st.st_ino == s->ino)
+        return 0;
+    sqlite3 *db;
+    if (pricing_db_open(s->path, false, &db, err) != 0)
+        return -1;
+    sqlite3_close(s->db);
+    s->db = db;
+    s->dev = st.st_dev;
+    s->ino = st.st_ino;
+    s->data_version = -1; /* forces the reload */
+    return 0;
+}
+
+int pricing_refresh(struct pricing_store *s, struct error *err)
+{
+    pthread_mutex_lock(&s->db_lock);
+    if (reopen_if_replaced(s, err) != 0) {
+        pthread_mutex_unlock(&s->db_lock);
+        return -1;
+    }
+    sqlite3_stmt *st = NULL;
+    int64_t version = -1;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA data_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (version < 0) {
+        error_set(err, "pricing: data_version: %s", sqlite3_errmsg(s->db));
+        pthread_mutex_unlock(&s->db_lock);
+        return -1;
+    }
+    if (version == s->data_version) {
+        pthread_mutex_unlock(&s->db_lock);
+        return 0;
+    }
+    int64_t loaded_version;
+    struct pricing_snapshot *sn = snapshot_load(s->db, &loaded_version, err);
+    if (!sn) {
+        pthread_mutex_unlock(&s->db_lock);
+        return -1;
+    }
+    s->data_version = loaded_version;
+    sn->generation = atomic_fetch_add(&s->generation, 1) + 1;
+    pthread_mutex_lock(&s->snap_lock);
+    struct pricing_snapshot *old = s->cur;
+    s->cur = sn;
+    pthread_mutex_unlock(&s->snap_lock);
+    pthread_mutex_unlock(&s->db_lock);
+    pricing_release(old);
+    return 1;
+}
+
+size_t pricing_count(struct pricing_store *s)
+{
+    const struct pricing_snapshot *sn = pricing_acquire(s);
+    size_t n = sn->n_prices;
+    pricing_release(sn);
+    return n;
+}
+
+uint64_t pricing_generation(struct pricing_store *s) { return atomic_load(&s->generation); }
+
+/* ---- lookup ----------------------------------------------------------------------------- */
+
+/* First row of `model`, and one past its last; false when the model has no price at all. */
+static bool find_model(const struct pricing_snapshot *sn, const char *model, size_t *lo,
+                       size_t *hi)
+{
+    if (!*model)
+        return false;
+    size_t mask = sn->n_buckets - 1;
+    for (size_t b = hash_str(model) & mask;; b = (b + 1) & mask) {
+        uint32_t i = sn->buckets[b];
+        if (i == UINT32_MAX)
+            return false;
+        if (strcmp(sn->prices[i].model, model) == 0) {
+            size_t j = i;
+            while (j < sn->n_prices && strcmp(sn->prices[j].model, model) == 0)
+                j++;
+            *lo = i;
+            *hi = j;
+            return true;
+        }
+    }
+}
+
+/* Resolved canonical name: a provider (NULL = take the first that has the model) and model. */
+static bool try_name(const struct pricing_snapshot *sn, const char *provider, const char *model,
+                     const char **out_provider, const char **out_model)
+{
+    size_t lo, hi;
+    if (!find_model(sn, model, &lo, &hi))
+        return false;
+    for (size_t i = lo; i < hi; i++) {
+        if (!provider || strcmp(sn->prices[i].provider, provider) == 0) {
+            *out_provider = sn->prices[i].provider;
+            *out_model = sn->prices[i].model;
+            return true;
+        }
+    }
+    return false;
+}
+
+static int alias_cmp(const void *key, const void *elem)
+{
+    return strcmp((const char *)key, ((const struct alias_row *)elem)->alias);
+}
+
+static bool try_alias(const struct pricing_snapshot *sn, const char *name,
+                      const char **out_provider, const char **out_model)
+{
+    const struct alias_row *a =
+        bsearch(name, sn->aliases, sn->n_aliases, sizeof *sn->aliases, alias_cmp);
+    return a && try_name(sn, a->provider, a->model, out_provider, out_model);
+}
+
+static void lower_copy(char *dst, size_t cap, const char *src)
+{
+    size_t i = 0;
+    for (; src[i] && i + 1 < cap; i++)
+        dst[i] = (char)tolower((unsigned char)src[i]);
+    dst[i] = '\0';
+}
+
+/* "gpt-4o-2024-08-06" → "gpt-4o": a trailing -YYYY-MM-DD is a dated snapshot of the model. */
+static bool strip_date(char *s)
+{
+    size_t n = strlen(s);
+    static const char shape[] = "-dddd-dd-dd";
+    size_t k = sizeof shape - 1;
+    if (n <= k)
+        return false;
+    for (size_t i = 0; i < k; i++) {
+        char c = s[n - k + i];
+        if (shape[i] == 'd' ? !isdigit((unsigned char)c) : c != '-')
+            return false;
+    }
+    s[n - k] = '\0';
+    return true;
+}
+
+void pricing_normalize_model(const char *model, char *out, size_t cap, char *prefix,
+                             size_t prefix_cap)
+{
+    char low[256];
+    lower_copy(low, sizeof low, model);
+    const char *slash = strrchr(low, '/');
+    if (prefix && prefix_cap) {
+        prefix[0] = '\0';
+        if (slash) {
+            const char *start = slash;
+            while (start > low && start[-1] != '/')
+                start--;
+            snprintf(prefix, prefix_cap, "%.*s", (int)(slash - start), start);
+        }
+    }
+    snprintf(out, cap, "%s", slash ? slash + 1 : low);
+    strip_date(out);
+}
+
+/* exact → alias → normalized (lowercase, "prefix/" stripped, date stripped; the prefix tried as
+ * the provider) → patterns. */
+static bool resolve(const struct pricing_snapshot *sn, const char *provider, const char *model,
+                    const char **rp, const char **rm)
+{
+    char low[256], stripped[256], dated[256], prefix[64];
+    lower_copy(low, sizeof low, model);
+    if (try_name(sn, provider, model, rp, rm) || try_alias(sn, low, rp, rm))
+        return true;
+    if (strcmp(low, model) != 0 && try_name(sn, provider, low, rp, rm))
+        return true;
+    const char *slash = strrchr(low, '/');
+    snprintf(dated, sizeof dated, "%s", slash ? slash + 1 : low);
+    pricing_normalize_model(model, stripped, sizeof stripped, prefix, sizeof prefix);
+    if (slash) {
+        if (try_name(sn, provider, dated, rp, rm) || try_alias(sn, dated, rp, rm) ||
+            (prefix[0] && try_name(sn, prefix, dated, rp, rm)))
+            return true;
+    }
+    if (strcmp(stripped, dated) != 0) {
+        if (try_name(sn, provider, stripped, rp, rm) || try_alias(sn, stripped, rp, rm) ||
+            (prefix[0] && try_name(sn, prefix, stripped, rp, rm)))
+            return true;
+    }
+    for (size_t i = 0; i < sn->n_patterns; i++) {
+        const struct pattern_row *r = &sn->patterns[i];
+        if (strcmp(r->match_provider, "*") != 0 &&
+            !(provider && strcmp(provider, r->match_provider) == 0))
+            continue;
+        if (fnmatch(r->glob, low, 0) != 0 && fnmatch(r->glob, dated, 0) != 0)
+            continue;
+        const char *target = r->target_model[0] ? r->target_model : stripped;
+        if (try_name(sn, r->target_provider, target, rp, rm))
+            return true;
+        if (!r->target_model[0] && try_name(sn, r->target_provider, dated, rp, rm))
+            return true;
+        const struct alias_row *a =
+            bsearch(target, sn->aliases, sn->n_aliases, sizeof *sn->aliases, alias_cmp);
+        if (a && strcmp(a->provider, r->target_provider) == 0 &&
+            try_name(sn, a->provider, a->model, rp, rm))
+            return true;
+    }
+    return false;
+}
+
+static const struct discount_row *find_discount(const struct pricing_snapshot *sn,
+                                                const char *tenant, const char *provider,
+                                                const char *model, int64_t at)
+{
+    /* Discounts are sorted by tenant: binary search to the tenant's first row. */
+    size_t lo = 0, hi = sn->n_discounts;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(sn->discounts[mid].tenant, tenant) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    const struct discount_row *whole = NULL;
+    for (size_t i = lo; i < sn->n_discounts && strcmp(sn->discounts[i].tenant, tenant) == 0; i++) {
+        const struct discount_row *d = &sn->discounts[i];
+        if (strcmp(d->provider, provider) != 0 || at < d->from || at >= d->to)
+            continue;
+        if (strcmp(d->model, model) == 0)
+            return d;
+        if (!d->model[0])
+            whole = d;
+    }
+    return whole;
+}
+
+bool pricing_snapshot_lookup(const struct pricing_snapshot *sn, const char *provider,
+                             const char *model, const char *tenant, int64_t at, struct price *out)
+{
+    if (!model || !*model)
+        return false;
+    if (provider && !*provider)
+        provider = NULL;
+    if (tenant && !*tenant)
+        tenant = NULL;
+    const char *rp, *rm;
+    if (!resolve(sn, provider, model, &rp, &rm))
+        return false;
+    size_t lo, hi;
+    find_model(sn, rm, &lo, &hi);
+    const struct price *list = NULL, *own = NULL;
+    for (size_t i = lo; i < hi; i++) {
+        const struct price *p = &sn->prices[i];
+        if (strcmp(p->provider, rp) != 0 || at < p->effective_from || at >= p->effective_to)
+            continue;
+        if (!p->tenant[0])
+            list = p;
+        else if (tenant && strcmp(p->tenant, tenant) == 0)
+            own = p;
+    }
+    if (own) {
+        *out = *own;
+        return true;
+    }
+    if (!list)
+        return false;
+    *out = *list;
+    if (tenant) {
+        const struct discount_row *d = find_discount(sn, tenant, rp, rm, at);
+        if (d) {
+            out->tenant_discount = d->discount;
+            snprintf(out->tenant, sizeof out->tenant, "%s", tenant);
+        }
+    }
+    return true;
+}
+
+bool pricing_lookup(struct pricing_store *s, const char *provider, const char *model,
+                    const char *tenant, int64_t at, struct price *out)
+{
+    const struct pricing_snapshot *sn = pricing_acquire(s);
+    bool ok = pricing_snapshot_lookup(sn, provider, model, tenant, at, out);
+    pricing_release(sn);
+    return ok;
+}

@@ -1,0 +1,1204 @@
+/* pricing_admin.c — the writers of the pricing store: set a price or a tenant discount, import
+ * our CSV or LiteLLM's model_prices_and_context_window.json, export, iterate for listings.
+ *
+ * The one idea: every write is one IMMEDIATE transaction on its own connection, and each row is
+ * checked in code before SQLite sees it (so the error names the file, the row and the reason in
+ * words), with the schema's CHECKs and overlap triggers as the last line; any failure rolls the
+ * whole file back, and the running service, which only sees committed data, never notices. */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "core/pricing.h"
+#include "core/pricing_internal.h"
+
+#define OPEN_END INT64_MAX
+
+/* ---- dates ------------------------------------------------------------------------------ */
+
+int pricing_parse_time(const char *s, int64_t *out)
+{
+    if (!s || !*s)
+        return -1;
+    char *end;
+    bool digits = true;
+    for (const char *c = s; *c; c++)
+        if (!isdigit((unsigned char)*c) && !(c == s && *c == '-'))
+            digits = false;
+    if (digits) {
+        errno = 0;
+        long long v = strtoll(s, &end, 10);
+        if (errno || *end)
+            return -1;
+        *out = v;
+        return 0;
+    }
+    int y, mo, d, h = 0, mi = 0, se = 0, n = 0;
+    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
+        return -1;
+    const char *rest = s + n;
+    if (*rest == 'T' || *rest == ' ') {
+        int m = 0;
+        if (sscanf(rest + 1, "%2d:%2d:%2d%n", &h, &mi, &se, &m) != 3 || m != 8)
+            return -1;
+        rest += 1 + m;
+        if (*rest == 'Z')
+            rest++;
+    }
+    if (*rest)
+        return -1;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60 || h < 0 ||
+        mi < 0 || se < 0)
+        return -1;
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
+                    .tm_hour = h, .tm_min = mi, .tm_sec = se};
+    time_t t = timegm(&tm);
+    /* timegm normalizes 2025-02-30 to March: a round trip that changes the day is a bad date. */
+    if (tm.tm_mday != d || tm.tm_mon != mo - 1)
+        return -1;
+    *out = (int64_t)t;
+    return 0;
+}
+
+void pricing_format_time(int64_t t, char *buf, size_t cap)
+{
+    if (t == OPEN_END) {
+        snprintf(buf, cap, "%s", "");
+        return;
+    }
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (!gmtime_r(&tt, &tm)) {
+        snprintf(buf, cap, "%" PRId64, t);
+        return;
+    }
+    if (tm.tm_hour == 0 && tm.tm_min == 0 && tm.tm_sec == 0)
+        strftime(buf, cap, "%Y-%m-%d", &tm);
+    else
+        strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* ---- writes ----------------------------------------------------------------------------- */
+
+static int begin(sqlite3 *db, struct error *err)
+{
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return error_set(err, "begin: %s", sqlite3_errmsg(db));
+    return 0;
+}
+
+static int finish(sqlite3 *db, int rc, struct error *err)
+{
+    if (rc == 0 && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        rc = error_set(err, "commit: %s", sqlite3_errmsg(db));
+    if (rc != 0)
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(db);
+    return rc;
+}
+
+static void bind_price(sqlite3_stmt *st, int i, double v)
+{
+    if (v < 0)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_double(st, i, v);
+}
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s && *s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static void bind_to(sqlite3_stmt *st, int i, int64_t to)
+{
+    if (to == OPEN_END)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_int64(st, i, to);
+}
+
+/* Checks that do not need the DB; the message says what is wrong with the row in words. */
+static int check_price(const struct price *p, struct error *err)
+{
+    if (!p->provider[0])
+        return error_set(err, "provider is empty");
+    if (!p->model[0])
+        return error_set(err, "model is empty");
+    if (strlen(p->currency) != 3)
+        return error_set(err, "currency '%s' is not a 3-letter ISO 4217 code", p->currency);
+    if (p->input < 0)
+        return error_set(err, "input price is missing or negative");
+    if (p->output < 0)
+        return error_set(err, "output price is missing or negative");
+    if (p->effective_to <= p->effective_from)
+        return error_set(err, "effective_to is not after effective_from");
+    if (p->batch_discount < 0 || p->batch_discount > 1)
+        return error_set(err, "batch_discount %g is not a fraction in 0..1", p->batch_discount);
+    return 0;
+}
+
+/* 1 = an identical row exists (nothing to do), 0 = not, -1 = error. */
+static int price_exists(sqlite3 *db, const struct price *p, const char *tenant, const char *source,
+                        struct error *err)
+{
+    sqlite3_stmt *st;
+    const char *sql =
+        "SELECT 1 FROM prices WHERE provider = ?1 AND model = ?2 AND tenant IS ?3 AND "
+        "currency = ?4 AND effective_from = ?5 AND effective_to IS ?6 AND input IS ?7 AND "
+        "cache_read IS ?8 AND cache_write IS ?9 AND output IS ?10 AND reasoning IS ?11 AND "
+        "long_context_threshold IS ?12 AND lc_input IS ?13 AND lc_cache_read IS ?14 AND "
+        "lc_cache_write IS ?15 AND lc_output IS ?16 AND coalesce(batch_discount, 0) = ?17";
+    (void)source;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return error_set(err, "%s", sqlite3_errmsg(db));
+    sqlite3_bind_text(st, 1, p->provider, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, p->model, -1, SQLITE_TRANSIENT);
+    bind_text_or_null(st, 3, tenant);
+    sqlite3_bind_text(st, 4, p->currency, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 5, p->effective_from);
+    bind_to(st, 6, p->effective_to);
+    bind_price(st, 7, p->input);
+    bind_price(st, 8, p->cache_read);
+    bind_price(st, 9, p->cache_write);
+    bind_price(st, 10, p->output);
+    bind_price(st, 11, p->reasoning);
+    if (p->long_context_threshold > 0)
+        sqlite3_bind_int64(st, 12, p->long_context_threshold);
+    else
+        sqlite3_bind_null(st, 12);
+    bind_price(st, 13, p->lc_input);
+    bind_price(st, 14, p->lc_cache_read);
+    bind_price(st, 15, p->lc_cache_write);
+    bind_price(st, 16, p->lc_output);
+    sqlite3_bind_double(st, 17, p->batch_discount);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    return error_set(err, "%s", sqlite3_errmsg(db));
+}
+
+/* Names the row an overlapping range collides with, so the operator knows what to fix. */
+static void explain_overlap(sqlite3 *db, const char *table, const char *provider,
+                            const char *model, const char *tenant, int64_t from, int64_t to,
+                            struct error *err)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT effective_from, coalesce(effective_to, 9223372036854775807) FROM %s "
+             "WHERE provider = ?1 AND model IS ?2 AND tenant IS ?3 AND effective_from < ?5 AND "
+             "?4 < coalesce(effective_to, 9223372036854775807) LIMIT 1",
+             table);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_text(st, 1, provider, -1, SQLITE_TRANSIENT);
+    bind_text_or_null(st, 2, model);
+    bind_text_or_null(st, 3, tenant);
+    sqlite3_bind_int64(st, 4, from);
+    sqlite3_bind_int64(st, 5, to);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        char a[32], b[32];
+        pricing_format_time(sqlite3_column_int64(st, 0), a, sizeof a);
+        pricing_format_time(sqlite3_column_int64(st, 1), b, sizeof b);
+        error_set(err, "effective range overlaps the existing %s %s%s%s price [%s, %s)", provider,
+                  model ? model : "*", tenant ? " tenant " : "", tenant ? tenant : "", a,
+                  b[0] ? b : "open");
+    }
+    sqlite3_finalize(st);
+}
+
+static int insert_price(sqlite3 *db, const struct price *p, const char *tenant, const char *source,
+                        struct error *err)
+{
+    sqlite3_stmt *st;
+    const char *sql =
+        "INSERT INTO prices (provider, model, tenant, currency, effective_from, effective_to, "
+        "input, cache_read, cache_write, output, reasoning, long_context_threshold, lc_input, "
+        "lc_cache_read, lc_cache_write, lc_output, batch_discount, source) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return error_set(err, "%s", sqlite3_errmsg(db));
+    sqlite3_bind_text(st, 1, p->provider, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, p->model, -1, SQLITE_TRANSIENT);
+    bind_text_or_null(st, 3, tenant);
+    sqlite3_bind_text(st, 4, p->currency, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 5, p->effective_from);
+    bind_to(st, 6, p->effective_to);
+    bind_price(st, 7, p->input);
+    bind_price(st, 8, p->cache_read);
+    bind_price(st, 9, p->cache_write);
+    bind_price(st, 10, p->output);
+    bind_price(st, 11, p->reasoning);
+    if (p->long_context_threshold > 0)
+        sqlite3_bind_int64(st, 12, p->long_context_threshold);
+    else
+        sqlite3_bind_null(st, 12);
+    bind_price(st, 13, p->lc_input);
+    bind_price(st, 14, p->lc_cache_read);
+    bind_price(st, 15, p->lc_cache_write);
+    bind_price(st, 16, p->lc_output);
+    if (p->batch_discount > 0)
+        sqlite3_bind_double(st, 17, p->batch_discount);
+    else
+        sqlite3_bind_null(st, 17);
+    bind_text_or_null(st, 18, source);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_DONE)
+        return 0;
+    error_set(err, "%s", sqlite3_errmsg(db));
+    if (strstr(err ? err->msg : "", "overlapping"))
+        explain_overlap(db, "prices", p->provider, p->model, tenant, p->effective_from,
+                        p->effective_to, err);
+    return -1;
+}
+
+/* Closes the open-ended row of the key at `from` (the new row takes over from there); a row that
+ * starts at or after `from` is left alone and the insert reports the overlap. */
+static int close_open(sqlite3 *db, const char *table, const char *provider, const char *model,
+                      const char *tenant, int64_t from, struct error *err)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "UPDATE %s SET effective_to = ?4 WHERE provider = ?1 AND model IS ?2 AND "
+             "tenant IS ?3 AND effective_to IS NULL AND effective_from < ?4",
+             table);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return error_set(err, "%s", sqlite3_errmsg(db));
+    sqlite3_bind_text(st, 1, provider, -1, SQLITE_TRANSIENT);
+    bind_text_or_null(st, 2, model);
+    bind_text_or_null(st, 3, tenant);
+    sqlite3_bind_int64(st, 4, from);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : error_set(err, "%s", sqlite3_errmsg(db));
+}
+
+/* The price in force at `at` for the key, into *cur; 1 found, 0 none, -1 error. */
+static int price_at(sqlite3 *db, const char *provider, const char *model, const char *tenant,
+                    int64_t at, struct price *cur, struct error *err)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "SELECT %s FROM prices WHERE provider = ?1 AND model = ?2 AND tenant IS ?3 AND "
+             "effective_from <= ?4 AND ?4 < coalesce(effective_to, 9223372036854775807)",
+             pricing_price_columns());
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return error_set(err, "%s", sqlite3_errmsg(db));
+    sqlite3_bind_text(st, 1, provider, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, model, -1, SQLITE_TRANSIENT);
+    bind_text_or_null(st, 3, tenant);
+    sqlite3_bind_int64(st, 4, at);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        pricing_row_to_price(st, 0, cur);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : error_set(err, "%s", sqlite3_errmsg(db));
+}
+
+static bool same_prices(const struct price *a, const struct price *b)
+{
+    return strcmp(a->currency, b->currency) == 0 && a->input == b->input &&
+           a->cache_read == b->cache_read && a->cache_write == b->cache_write &&
+           a->output == b->output && a->reasoning == b->reasoning &&
+           a->long_context_threshold == b->long_context_threshold && a->lc_input == b->lc_input &&
+           a->lc_cache_read == b->lc_cache_read && a->lc_cache_write == b->lc_cache_write &&
+           a->lc_output == b->lc_output && a->batch_discount == b->batch_discount;
+}
+
+/* A key's first price covers all history (there is nothing older to keep); a change applies from
+ * now. Used when the caller leaves `from` to us (negative). */
+static int64_t default_from(sqlite3 *db, const char *table, const char *provider,
+                            const char *model, const char *tenant)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "SELECT 1 FROM %s WHERE provider = ?1 AND model IS ?2 AND tenant IS ?3 LIMIT 1",
+             table);
+    sqlite3_stmt *st;
+    int64_t from = (int64_t)time(NULL);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return from;
+    sqlite3_bind_text(st, 1, provider, -1, SQLITE_TRANSIENT);
+    bind_text_or_null(st, 2, model);
+    bind_text_or_null(st, 3, tenant);
+    if (sqlite3_step(st) != SQLITE_ROW)
+        from = 0;
+    sqlite3_finalize(st);
+    return from;
+}
+
+/* set semantics inside an open transaction: 1 written, 0 unchanged (same prices in force). */
+static int set_in_tx(sqlite3 *db, const struct price *in, const char *tenant, const char *source,
+                     struct error *err)
+{
+    struct price p = *in;
+    if (p.effective_to <= 0)
+        p.effective_to = OPEN_END;
+    if (!p.currency[0])
+        snprintf(p.currency, sizeof p.currency, "USD");
+    if (p.effective_from < 0)
+        p.effective_from = default_from(db, "prices", p.provider, p.model, tenant);
+    if (check_price(&p, err) != 0)
+        return -1;
+    struct price cur;
+    int found = price_at(db, p.provider, p.model, tenant, p.effective_from, &cur, err);
+    if (found < 0)
+        return -1;
+    if (found && cur.effective_to == OPEN_END && same_prices(&cur, &p))
+        return 0;
+    if (close_open(db, "prices", p.provider, p.model, tenant, p.effective_from, err) != 0 ||
+        insert_price(db, &p, tenant, source, err) != 0)
+        return -1;
+    return 1;
+}
+
+int pricing_admin_set(const char *db_path, const struct price *p, const char *tenant,
+                      struct error *err)
+{
+    sqlite3 *db;
+    if (tenant && !*tenant)
+        tenant = NULL;
+    if (pricing_db_open(db_path, false, &db, err) != 0)
+        return -1;
+    if (begin(db, err) != 0) {
+        sqlite3_close(db);
+        return -1;
+    }
+    int rc = set_in_tx(db, p, tenant, "llmotlp pricing set", err) < 0 ? -1 : 0;
+    return finish(db, rc, err);
+}
+
+static int insert_discount(sqlite3 *db, const char *tenant, const char *provider,
+                           const char *model, double discount, int64_t from, int64_t to,
+                           const char *source, struct error *err)
+{
+    if (!tenant || !*tenant)
+        return error_set(err, "a discount needs a tenant");
+    if (!provider || !*provider)
+        return error_set(err, "provider is empty");
+    if (!(discount >= 0 && discount <= 1))
+        return error_set(err, "discount %g is not a fraction in 0..1", discount);
+    if (to <= from)
+        return error_set(err, "effective_to is not after effective_from");
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT 1 FROM tenant_discounts WHERE tenant = ?1 AND provider = ?2 AND "
+                           "model IS ?3 AND discount = ?4 AND effective_from = ?5 AND "
+                           "effective_to IS ?6",
+                           -1, &st, NULL) != SQLITE_OK)
+        return error_set(err, "%s", sqlite3_errmsg(db));
+    sqlite3_bind_text(st, 1, tenant, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, provider, -1, SQLITE_TRANSIENT);
+    bind_text_or_null(st, 3, model);
+    sqlite3_bind_double(st, 4, discount);
+    sqlite3_bind_int64(st, 5, from);
+    bind_to(st, 6, to);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW)
+        return 0;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO tenant_discounts (tenant, provider, model, discount, "
+                           "effective_from, effective_to, source) VALUES (?1,?2,?3,?4,?5,?6,?7)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return error_set(err, "%s", sqlite3_errmsg(db));
+    sqlite3_bind_text(st, 1, tenant, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, provider, -1, SQLITE_TRANSIENT);
+    bind_text_or_null(st, 3, model);
+    sqlite3_bind_double(st, 4, discount);
+    sqlite3_bind_int64(st, 5, from);
+    bind_to(st, 6, to);
+    bind_text_or_null(st, 7, source);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_DONE)
+        return 1;
+    error_set(err, "%s", sqlite3_errmsg(db));
+    if (strstr(err ? err->msg : "", "overlapping")) {
+        /* explain_overlap reads `tenant` as a column of prices; discounts use the same names. */
+        explain_overlap(db, "tenant_discounts", provider, model, tenant, from, to, err);
+    }
+    return -1;
+}
+
+int pricing_admin_set_discount(const char *db_path, const char *tenant, const char *provider,
+                               const char *model, double discount, int64_t from,
+                               struct error *err)
+{
+    if (model && (!*model || strcmp(model, "*") == 0))
+        model = NULL;
+    sqlite3 *db;
+    if (pricing_db_open(db_path, false, &db, err) != 0)
+        return -1;
+    if (begin(db, err) != 0) {
+        sqlite3_close(db);
+        return -1;
+    }
+    int rc = 0;
+    if (!tenant || !*tenant)
+        rc = error_set(err, "a discount needs a tenant");
+    if (rc == 0 && from < 0)
+        from = default_from(db, "tenant_discounts", provider, model, tenant);
+    if (rc == 0)
+        rc = close_open(db, "tenant_discounts", provider, model, tenant, from, err);
+    if (rc == 0)
+        rc = insert_discount(db, tenant, provider, model, discount, from, OPEN_END,
+                             "llmotlp pricing set", err) < 0
+                 ? -1
+                 : 0;
+    return finish(db, rc, err);
+}
+
+/* ---- reads ------------------------------------------------------------------------------ */
+
+int pricing_admin_each(const char *db_path, const char *model, bool current_only,
+                       void (*fn)(void *ctx, const struct price *p), void *ctx, struct error *err)
+{
+    sqlite3 *db;
+    if (pricing_db_open(db_path, false, &db, err) != 0)
+        return -1;
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "SELECT %s FROM prices WHERE (?1 IS NULL OR model = ?1) AND (?2 = 0 OR "
+             "(effective_from <= ?3 AND ?3 < coalesce(effective_to, 9223372036854775807))) "
+             "ORDER BY provider, model, coalesce(tenant, ''), effective_from",
+             pricing_price_columns());
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        error_set(err, "%s", sqlite3_errmsg(db));
+        sqlite3_close(db);
+        return -1;
+    }
+    bind_text_or_null(st, 1, model);
+    sqlite3_bind_int(st, 2, current_only ? 1 : 0);
+    sqlite3_bind_int64(st, 3, (int64_t)time(NULL));
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct price p;
+        pricing_row_to_price(st, 0, &p);
+        fn(ctx, &p);
+    }
+    sqlite3_finalize(st);
+    int ret = 0;
+    if (rc != SQLITE_DONE)
+        ret = error_set(err, "%s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+    return ret;
+}
+
+int pricing_admin_import(const char *db_path, const char *file, size_t *imported, struct error *err)
+{
+    struct pricing_import_stats stats = {0};
+    int rc = pricing_admin_import_ex(db_path, file, -1, &stats, err);
+    if (imported)
+        *imported = stats.imported;
+    return rc;
+}
+
+
+/* ---- CSV import -------------------------------------------------------------------------- */
+
+enum csv_col {
+    C_KIND, C_PROVIDER, C_MODEL, C_TENANT, C_CURRENCY, C_FROM, C_TO, C_INPUT, C_OUTPUT,
+    C_CACHE_READ, C_CACHE_WRITE, C_REASONING, C_LC_THRESHOLD, C_LC_INPUT, C_LC_OUTPUT,
+    C_LC_CACHE_READ, C_LC_CACHE_WRITE, C_BATCH, C_DISCOUNT, C_MATCH, C_MATCH_PROVIDER,
+    C_PRIORITY, C_SOURCE, C_COUNT
+};
+
+/* Our CSV's columns, in export order. Only provider and model are required in a header. */
+static const char *const csv_names[C_COUNT] = {
+    "kind", "provider", "model", "tenant", "currency", "effective_from", "effective_to",
+    "input_usd_per_mtok", "output_usd_per_mtok", "cached_input_usd_per_mtok",
+    "cache_write_usd_per_mtok", "reasoning_usd_per_mtok", "long_context_threshold",
+    "lc_input_usd_per_mtok", "lc_output_usd_per_mtok", "lc_cached_input_usd_per_mtok",
+    "lc_cache_write_usd_per_mtok", "batch_discount", "discount", "match", "match_provider",
+    "priority", "source"};
+
+struct csv_reader {
+    const char *p, *end;
+    int line; /* line of the next record (1-based) */
+};
+
+/* One record into fields (pointers into buf, rewritten in place); RFC 4180 quoting, newlines
+ * inside quotes allowed. Returns the number of fields, 0 at the end, -1 on a broken quote. */
+static int csv_record(struct csv_reader *r, char *buf, size_t cap, char **fields, int max)
+{
+    if (r->p >= r->end)
+        return 0;
+    size_t w = 0;
+    int n = 0;
+    fields[n++] = buf;
+    bool quoted = false, was_quoted = false;
+    while (r->p < r->end) {
+        char c = *r->p++;
+        if (quoted) {
+            if (c == '"') {
+                if (r->p < r->end && *r->p == '"') {
+                    r->p++;
+                } else {
+                    quoted = false;
+                    continue;
+                }
+            }
+            if (c == '\n')
+                r->line++;
+        } else if (c == '"' && !was_quoted && fields[n - 1] == buf + w) {
+            quoted = was_quoted = true;
+            continue;
+        } else if (c == ',') {
+            if (w + 1 >= cap)
+                return -1;
+            buf[w++] = '\0';
+            if (n == max)
+                return -1;
+            fields[n++] = buf + w;
+            was_quoted = false;
+            continue;
+        } else if (c == '\r') {
+            continue;
+        } else if (c == '\n') {
+            r->line++;
+            break;
+        }
+        if (w + 1 >= cap)
+            return -1;
+        buf[w++] = c;
+    }
+    if (quoted)
+        return -1;
+    buf[w] = '\0';
+    return n;
+}
+
+static char *read_file(const char *path, size_t *len, struct error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        error_set(err, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap + 1);
+    while (buf) {
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (n < cap)
+            break;
+        char *nb = realloc(buf, cap * 2 + 1);
+        if (!nb) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = nb;
+        cap *= 2;
+    }
+    bool bad = ferror(f);
+    fclose(f);
+    if (!buf || bad) {
+        free(buf);
+        error_set(err, "%s: cannot read", path);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+/* Empty = not set (-1); otherwise a finite, non-negative number. */
+static int parse_price(const char *v, const char *col, double *out, struct error *err)
+{
+    *out = -1;
+    if (!*v)
+        return 0;
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno || *end || end == v || !isfinite(d))
+        return error_set(err, "bad number '%s' in %s", v, col);
+    if (d < 0)
+        return error_set(err, "negative price %s in %s", v, col);
+    *out = d;
+    return 0;
+}
+
+static int parse_fraction(const char *v, const char *col, double *out, struct error *err)
+{
+    if (parse_price(v, col, out, err) != 0)
+        return -1;
+    if (*out > 1)
+        return error_set(err, "%s %s is not a fraction in 0..1", col, v);
+    return 0;
+}
+
+static int parse_count(const char *v, const char *col, int64_t *out, struct error *err)
+{
+    *out = 0;
+    if (!*v)
+        return 0;
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno || *end || end == v || n < 0)
+        return error_set(err, "bad number '%s' in %s", v, col);
+    *out = n;
+    return 0;
+}
+
+static int parse_date_col(const char *v, const char *col, int64_t empty, int64_t *out,
+                          struct error *err)
+{
+    if (!*v) {
+        *out = empty;
+        return 0;
+    }
+    if (pricing_parse_time(v, out) != 0)
+        return error_set(err, "bad date '%s' in %s (want YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)", v,
+                         col);
+    return 0;
+}
+
+static int fit(const char *v, size_t cap, const char *col, struct error *err)
+{
+    if (strlen(v) >= cap)
+        return error_set(err, "%s is longer than %zu characters", col, cap - 1);
+    return 0;
+}
+
+static int upsert_alias(sqlite3 *db, const char *alias, const char *provider, const char *model,
+                        const char *source, struct error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO aliases (alias, provider, model, source) VALUES "
+                           "(lower(?1), ?2, ?3, ?4) ON CONFLICT (alias) DO UPDATE SET "
+                           "provider = excluded.provider, model = excluded.model, source = "
+                           "excluded.source WHERE provider IS NOT excluded.provider OR "
+                           "model IS NOT excluded.model",
+                           -1, &st, NULL) != SQLITE_OK)
+        return error_set(err, "%s", sqlite3_errmsg(db));
+    sqlite3_bind_text(st, 1, alias, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, provider, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, model, -1, SQLITE_TRANSIENT);
+    bind_text_or_null(st, 4, source);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return error_set(err, "%s", sqlite3_errmsg(db));
+    return sqlite3_changes(db) > 0 ? 1 : 0;
+}
+
+static int upsert_pattern(sqlite3 *db, const char *match_provider, const char *glob,
+                          const char *provider, const char *model, int64_t priority,
+                          const char *source, struct error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO patterns (match_provider, glob, target_provider, "
+                           "target_model, priority, source) VALUES (?1, lower(?2), ?3, ?4, ?5, ?6) "
+                           "ON CONFLICT (match_provider, glob) DO UPDATE SET target_provider = "
+                           "excluded.target_provider, target_model = excluded.target_model, "
+                           "priority = excluded.priority, source = excluded.source WHERE "
+                           "target_provider IS NOT excluded.target_provider OR target_model IS "
+                           "NOT excluded.target_model OR priority IS NOT excluded.priority",
+                           -1, &st, NULL) != SQLITE_OK)
+        return error_set(err, "%s", sqlite3_errmsg(db));
+    sqlite3_bind_text(st, 1, *match_provider ? match_provider : "*", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, glob, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, provider, -1, SQLITE_TRANSIENT);
+    bind_text_or_null(st, 4, model);
+    sqlite3_bind_int64(st, 5, priority);
+    bind_text_or_null(st, 6, source);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return error_set(err, "%s", sqlite3_errmsg(db));
+    return sqlite3_changes(db) > 0 ? 1 : 0;
+}
+
+/* One data row: 1 written, 0 unchanged, -1 error (err says why, without the position). */
+static int csv_row(sqlite3 *db, char **v, struct error *err)
+{
+    const char *kind = v[C_KIND];
+    const char *src = v[C_SOURCE];
+    if (!*kind || strcmp(kind, "price") == 0) {
+        struct price p;
+        memset(&p, 0, sizeof p);
+        if (fit(v[C_PROVIDER], sizeof p.provider, "provider", err) ||
+            fit(v[C_MODEL], sizeof p.model, "model", err) ||
+            fit(v[C_TENANT], sizeof p.tenant, "tenant", err))
+            return -1;
+        snprintf(p.provider, sizeof p.provider, "%s", v[C_PROVIDER]);
+        snprintf(p.model, sizeof p.model, "%s", v[C_MODEL]);
+        if (!*v[C_CURRENCY])
+            snprintf(p.currency, sizeof p.currency, "USD");
+        else if (strlen(v[C_CURRENCY]) != 3)
+            return error_set(err, "currency '%s' is not a 3-letter ISO 4217 code", v[C_CURRENCY]);
+        else
+            snprintf(p.currency, sizeof p.currency, "%s", v[C_CURRENCY]);
+        if (parse_date_col(v[C_FROM], csv_names[C_FROM], 0, &p.effective_from, err) ||
+            parse_date_col(v[C_TO], csv_names[C_TO], OPEN_END, &p.effective_to, err) ||
+            parse_price(v[C_INPUT], csv_names[C_INPUT], &p.input, err) ||
+            parse_price(v[C_OUTPUT], csv_names[C_OUTPUT], &p.output, err) ||
+            parse_price(v[C_CACHE_READ], csv_names[C_CACHE_READ], &p.cache_read, err) ||
+            parse_price(v[C_CACHE_WRITE], csv_names[C_CACHE_WRITE], &p.cache_write, err) ||
+            parse_price(v[C_REASONING], csv_names[C_REASONING], &p.reasoning, err) ||
+            parse_count(v[C_LC_THRESHOLD], csv_names[C_LC_THRESHOLD],
+                        &p.long_context_threshold, err) ||
+            parse_price(v[C_LC_INPUT], csv_names[C_LC_INPUT], &p.lc_input, err) ||
+            parse_price(v[C_LC_OUTPUT], csv_names[C_LC_OUTPUT], &p.lc_output, err) ||
+            parse_price(v[C_LC_CACHE_READ], csv_names[C_LC_CACHE_READ], &p.lc_cache_read, err) ||
+            parse_price(v[C_LC_CACHE_WRITE], csv_names[C_LC_CACHE_WRITE], &p.lc_cache_write,
+                        err) ||
+            parse_fraction(v[C_BATCH], csv_names[C_BATCH], &p.batch_discount, err))
+            return -1;
+        if (p.batch_discount < 0)
+            p.batch_discount = 0;
+        if (p.input < 0)
+            return error_set(err, "%s is empty", csv_names[C_INPUT]);
+        if (p.output < 0)
+            return error_set(err, "%s is empty", csv_names[C_OUTPUT]);
+        if (check_price(&p, err) != 0)
+            return -1;
+        const char *tenant = *v[C_TENANT] ? v[C_TENANT] : NULL;
+        int ex = price_exists(db, &p, tenant, src, err);
+        if (ex != 0)
+            return ex < 0 ? -1 : 0;
+        return insert_price(db, &p, tenant, src, err) == 0 ? 1 : -1;
+    }
+    if (strcmp(kind, "discount") == 0) {
+        double d;
+        int64_t from, to;
+        if (parse_fraction(v[C_DISCOUNT], csv_names[C_DISCOUNT], &d, err) ||
+            parse_date_col(v[C_FROM], csv_names[C_FROM], 0, &from, err) ||
+            parse_date_col(v[C_TO], csv_names[C_TO], OPEN_END, &to, err))
+            return -1;
+        if (d < 0)
+            return error_set(err, "discount is empty");
+        const char *model = (*v[C_MODEL] && strcmp(v[C_MODEL], "*") != 0) ? v[C_MODEL] : NULL;
+        return insert_discount(db, v[C_TENANT], v[C_PROVIDER], model, d, from, to, src, err);
+    }
+    if (strcmp(kind, "alias") == 0) {
+        if (!*v[C_MATCH] || !*v[C_PROVIDER] || !*v[C_MODEL])
+            return error_set(err, "an alias needs match, provider and model");
+        if (fit(v[C_MATCH], 128, "match", err) || fit(v[C_MODEL], 128, "model", err) ||
+            fit(v[C_PROVIDER], 64, "provider", err))
+            return -1;
+        return upsert_alias(db, v[C_MATCH], v[C_PROVIDER], v[C_MODEL], src, err);
+    }
+    if (strcmp(kind, "pattern") == 0) {
+        int64_t prio = 100;
+        if (!*v[C_MATCH] || !*v[C_PROVIDER])
+            return error_set(err, "a pattern needs match (a glob) and provider");
+        if (*v[C_PRIORITY] && parse_count(v[C_PRIORITY], "priority", &prio, err) != 0)
+            return -1;
+        if (fit(v[C_MATCH], 128, "match", err) || fit(v[C_MODEL], 128, "model", err) ||
+            fit(v[C_PROVIDER], 64, "provider", err) ||
+            fit(v[C_MATCH_PROVIDER], 64, "match_provider", err))
+            return -1;
+        return upsert_pattern(db, v[C_MATCH_PROVIDER], v[C_MATCH], v[C_PROVIDER], v[C_MODEL],
+                              prio, src, err);
+    }
+    return error_set(err, "unknown kind '%s' (want price, discount, alias or pattern)", kind);
+}
+
+static int import_csv(sqlite3 *db, const char *file, char *text, size_t len,
+                      struct pricing_import_stats *stats, struct error *err)
+{
+    struct csv_reader r = {.p = text, .end = text + len, .line = 1};
+    /* a UTF-8 byte-order mark from spreadsheet exports */
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+        r.p += 3;
+    size_t cap = len + 1;
+    char *buf = malloc(cap);
+    char *fields[C_COUNT + 1];
+    int map[C_COUNT + 1]; /* file column → enum csv_col */
+    if (!buf)
+        return error_set(err, "out of memory");
+    int rc = 0;
+    int row = r.line;
+    int n = csv_record(&r, buf, cap, fields, C_COUNT + 1);
+    if (n <= 0) {
+        free(buf);
+        return error_set(err, "%s:row 1: %s", file, n == 0 ? "empty file, a header is required"
+                                                           : "too many columns or broken quote");
+    }
+    bool seen[C_COUNT] = {false};
+    int ncols = n;
+    for (int i = 0; i < n && rc == 0; i++) {
+        const char *name = trim(fields[i]);
+        map[i] = -1;
+        for (int c = 0; c < C_COUNT; c++)
+            if (strcmp(name, csv_names[c]) == 0)
+                map[i] = c;
+        if (map[i] < 0)
+            rc = error_set(err, "%s:row 1: unknown column '%s'", file, name);
+        else if (seen[map[i]])
+            rc = error_set(err, "%s:row 1: column '%s' appears twice", file, name);
+        else
+            seen[map[i]] = true;
+    }
+    if (rc == 0 && (!seen[C_PROVIDER] || !seen[C_MODEL]))
+        rc = error_set(err, "%s:row 1: the header needs the columns provider and model", file);
+    char empty[1] = "";
+    while (rc == 0) {
+        row = r.line;
+        n = csv_record(&r, buf, cap, fields, C_COUNT + 1);
+        if (n == 0)
+            break;
+        if (n < 0) {
+            rc = error_set(err, "%s:row %d: too many fields or an unterminated quote", file, row);
+            break;
+        }
+        if (n == 1 && !*trim(fields[0]))
+            continue; /* blank line */
+        if (n != ncols) {
+            rc = error_set(err, "%s:row %d: %d fields, the header has %d", file, row, n, ncols);
+            break;
+        }
+        char *v[C_COUNT];
+        for (int c = 0; c < C_COUNT; c++)
+            v[c] = empty;
+        for (int i = 0; i < n; i++)
+            v[map[i]] = trim(fields[i]);
+        int w = csv_row(db, v, err);
+        if (w < 0) {
+            error_prefix(err, "%s:row %d: ", file, row);
+            rc = -1;
+        } else if (w > 0) {
+            stats->imported++;
+        } else {
+            stats->unchanged++;
+        }
+    }
+    free(buf);
+    return rc;
+}
+
+/* ---- LiteLLM model_prices_and_context_window.json ---------------------------------------- */
+
+/* LiteLLM's litellm_provider → gen_ai.provider.name (semconv v1.41 values). */
+static const char *semconv_provider(const char *p)
+{
+    static const char *const map[][2] = {
+        {"openai", "openai"},           {"text-completion-openai", "openai"},
+        {"anthropic", "anthropic"},     {"gemini", "gcp.gemini"},
+        {"vertex_ai", "gcp.vertex_ai"}, {"vertex_ai-language-models", "gcp.vertex_ai"},
+        {"vertex_ai-anthropic_models", "gcp.vertex_ai"}, {"mistral", "mistral_ai"},
+        {"azure", "azure.ai.openai"},   {"azure_ai", "azure.ai.inference"},
+        {"bedrock", "aws.bedrock"},     {"bedrock_converse", "aws.bedrock"},
+        {"xai", "x_ai"},                {"groq", "groq"},
+        {"deepseek", "deepseek"},       {"cohere", "cohere"},
+        {"cohere_chat", "cohere"},      {"perplexity", "perplexity"},
+        {"watsonx", "ibm.watsonx.ai"},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(map[i][0], p) == 0)
+            return map[i][1];
+    return p;
+}
+
+/* Per token → per million, rounded to kill binary noise (3e-06 × 1e6 = 2.9999999999999996). */
+static double per_mtok(double per_token) { return round(per_token * 1e6 * 1e9) / 1e9; }
+
+/* 1 = a number present, 0 = absent, -1 = present but not a number or negative. */
+static int json_cost(json_object *o, const char *key, double *out)
+{
+    json_object *v;
+    *out = -1;
+    if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+        return 0;
+    if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int))
+        return -1;
+    double d = json_object_get_double(v);
+    if (!isfinite(d) || d < 0)
+        return -1;
+    *out = per_mtok(d);
+    return 1;
+}
+
+static int import_litellm(sqlite3 *db, const char *file, int64_t from,
+                          struct pricing_import_stats *stats, struct error *err)
+{
+    json_object *root = json_object_from_file(file);
+    if (!root || !json_object_is_type(root, json_type_object)) {
+        json_object_put(root);
+        return error_set(err, "%s: not a JSON object (%s)", file, json_util_get_last_err());
+    }
+    json_object *seen = json_object_new_object();
+    int rc = 0;
+    json_object_object_foreach(root, key, val)
+    {
+        if (rc != 0)
+            break;
+        if (strcmp(key, "sample_spec") == 0 || !json_object_is_type(val, json_type_object)) {
+            stats->skipped++;
+            continue;
+        }
+        json_object *v;
+        const char *mode = json_object_object_get_ex(val, "mode", &v) ? json_object_get_string(v)
+                                                                      : "chat";
+        if (strcmp(mode, "chat") != 0 && strcmp(mode, "completion") != 0 &&
+            strcmp(mode, "responses") != 0) {
+            stats->skipped++;
+            continue;
+        }
+        struct price p;
+        memset(&p, 0, sizeof p);
+        int has_in = json_cost(val, "input_cost_per_token", &p.input);
+        int has_out = json_cost(val, "output_cost_per_token", &p.output);
+        if (has_in < 0 || has_out < 0) {
+            rc = error_set(err, "%s: entry '%s': input/output_cost_per_token is not a "
+                                "non-negative number", file, key);
+            break;
+        }
+        const char *lp = json_object_object_get_ex(val, "litellm_provider", &v)
+                             ? json_object_get_string(v)
+                             : NULL;
+        if (!has_in || !has_out || !lp || !*lp) {
+            stats->skipped++; /* priced per image, second, character…, or no provider */
+            continue;
+        }
+        const char *slash = strrchr(key, '/');
+        const char *model = slash ? slash + 1 : key;
+        const char *provider = semconv_provider(lp);
+        if (!*model || strlen(model) >= sizeof p.model || strlen(provider) >= sizeof p.provider) {
+            stats->skipped++;
+            continue;
+        }
+        char seen_key[256];
+        snprintf(seen_key, sizeof seen_key, "%s\x1f%s", provider, model);
+        if (json_object_object_get_ex(seen, seen_key, NULL)) {
+            stats->skipped++; /* "azure/eu/gpt-4o" after "azure/gpt-4o": the first one wins */
+            continue;
+        }
+        json_object_object_add(seen, seen_key, NULL);
+        snprintf(p.provider, sizeof p.provider, "%s", provider);
+        snprintf(p.model, sizeof p.model, "%s", model);
+        snprintf(p.currency, sizeof p.currency, "USD");
+        p.effective_from = from;
+        p.effective_to = OPEN_END;
+        double batch_in;
+        if (json_cost(val, "cache_read_input_token_cost", &p.cache_read) < 0 ||
+            json_cost(val, "cache_creation_input_token_cost", &p.cache_write) < 0 ||
+            json_cost(val, "output_cost_per_reasoning_token", &p.reasoning) < 0 ||
+            json_cost(val, "input_cost_per_token_batches", &batch_in) < 0) {
+            rc = error_set(err, "%s: entry '%s': a cost is not a non-negative number", file, key);
+            break;
+        }
+        if (batch_in >= 0 && p.input > 0 && batch_in <= p.input)
+            p.batch_discount = round((1.0 - batch_in / p.input) * 1e6) / 1e6;
+        p.lc_input = p.lc_output = p.lc_cache_read = p.lc_cache_write = -1;
+        /* the lowest "_above_<N>k_tokens" tier of input_cost_per_token names the threshold */
+        json_object_object_foreach(val, k2, v2)
+        {
+            (void)v2;
+            int nk = 0, used = 0;
+            if (sscanf(k2, "input_cost_per_token_above_%dk_tokens%n", &nk, &used) == 1 &&
+                k2[used] == '\0' && nk > 0 &&
+                (p.long_context_threshold == 0 || nk * 1000LL < p.long_context_threshold))
+                p.long_context_threshold = nk * 1000LL;
+        }
+        if (p.long_context_threshold > 0) {
+            char k[96];
+            int nk = (int)(p.long_context_threshold / 1000);
+            snprintf(k, sizeof k, "input_cost_per_token_above_%dk_tokens", nk);
+            json_cost(val, k, &p.lc_input);
+            snprintf(k, sizeof k, "output_cost_per_token_above_%dk_tokens", nk);
+            json_cost(val, k, &p.lc_output);
+            snprintf(k, sizeof k, "cache_read_input_token_cost_above_%dk_tokens", nk);
+            json_cost(val, k, &p.lc_cache_read);
+            snprintf(k, sizeof k, "cache_creation_input_token_cost_above_%dk_tokens", nk);
+            json_cost(val, k, &p.lc_cache_write);
+        }
+        char source[200];
+        snprintf(source, sizeof source, "LiteLLM model_prices_and_context_window.json key %.150s",
+                 key);
+        int w = set_in_tx(db, &p, NULL, source, err);
+        if (w < 0) {
+            error_prefix(err, "%s: entry '%s': ", file, key);
+            rc = -1;
+        } else if (w > 0) {
+            stats->imported++;
+        } else {
+            stats->unchanged++;
+        }
+    }
+    json_object_put(seen);
+    json_object_put(root);
+    return rc;
+}
+
+int pricing_admin_import_ex(const char *db_path, const char *file, int64_t from,
+                            struct pricing_import_stats *stats, struct error *err)
+{
+    struct pricing_import_stats local = {0};
+    if (!stats)
+        stats = &local;
+    memset(stats, 0, sizeof *stats);
+    size_t len;
+    char *text = read_file(file, &len, err);
+    if (!text)
+        return -1;
+    const char *first = text;
+    while (first < text + len && isspace((unsigned char)*first))
+        first++;
+    bool json = first < text + len && *first == '{';
+    sqlite3 *db;
+    if (pricing_db_open(db_path, false, &db, err) != 0) {
+        free(text);
+        return -1;
+    }
+    if (begin(db, err) != 0) {
+        sqlite3_close(db);
+        free(text);
+        return -1;
+    }
+    int rc = json ? import_litellm(db, file, from, stats, err)
+                  : import_csv(db, file, text, len, stats, err);
+    free(text);
+    if (rc != 0)
+        memset(stats, 0, sizeof *stats);
+    return finish(db, rc, err);
+}
+
+/* ---- export ------------------------------------------------------------------------------ */
+
+static void csv_field(FILE *out, const char *s, bool last)
+{
+    if (strpbrk(s, ",\"\n\r")) {
+        fputc('"', out);
+        for (; *s; s++) {
+            if (*s == '"')
+                fputc('"', out);
+            fputc(*s, out);
+        }
+        fputc('"', out);
+    } else {
+        fputs(s, out);
+    }
+    fputc(last ? '\n' : ',', out);
+}
+
+static void fmt_num(sqlite3_stmt *st, int i, char *buf, size_t cap)
+{
+    if (sqlite3_column_type(st, i) == SQLITE_NULL)
+        buf[0] = '\0';
+    else if (sqlite3_column_type(st, i) == SQLITE_INTEGER)
+        snprintf(buf, cap, "%lld", (long long)sqlite3_column_int64(st, i));
+    else
+        snprintf(buf, cap, "%.15g", sqlite3_column_double(st, i));
+}
+
+static void fmt_date(sqlite3_stmt *st, int i, char *buf, size_t cap)
+{
+    if (sqlite3_column_type(st, i) == SQLITE_NULL || sqlite3_column_int64(st, i) == 0)
+        buf[0] = '\0';
+    else
+        pricing_format_time(sqlite3_column_int64(st, i), buf, cap);
+}
+
+static void fmt_text(sqlite3_stmt *st, int i, char *buf, size_t cap)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    snprintf(buf, cap, "%s", t ? (const char *)t : "");
+}
+
+/* Each query yields the export's columns in csv_names order; c → how to format column c. */
+static int export_query(sqlite3 *db, FILE *out, const char *sql, const char *kinds,
+                        struct error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return error_set(err, "%s", sqlite3_errmsg(db));
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        for (int c = 0; c < C_COUNT; c++) {
+            char buf[1024];
+            if (kinds[c] == 'd')
+                fmt_date(st, c, buf, sizeof buf);
+            else if (kinds[c] == 'n')
+                fmt_num(st, c, buf, sizeof buf);
+            else
+                fmt_text(st, c, buf, sizeof buf);
+            csv_field(out, buf, c == C_COUNT - 1);
+        }
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : error_set(err, "%s", sqlite3_errmsg(db));
+}
+
+int pricing_admin_export(const char *db_path, FILE *out, struct error *err)
+{
+    sqlite3 *db;
+    if (pricing_db_open(db_path, false, &db, err) != 0)
+        return -1;
+    for (int c = 0; c < C_COUNT; c++)
+        csv_field(out, csv_names[c], c == C_COUNT - 1);
+    /* per column: t = text, d = date, n = number (same order as csv_names) */
+    const char *kinds = "tttttddnnnnnnnnnnnnttnt";
+    int rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+    if (rc == 0)
+        rc = export_query(
+            db, out,
+            "SELECT 'price', provider, model, tenant, currency, effective_from, effective_to, "
+            "input, output, cache_read, cache_write, reasoning, long_context_threshold, lc_input, "
+            "lc_output, lc_cache_read, lc_cache_write, batch_discount, NULL, NULL, NULL, NULL, "
+            "source FROM prices ORDER BY provider, model, coalesce(tenant, ''), effective_from",
+            kinds, err);
+    if (rc == 0)
+        rc = export_query(
+            db, out,
+            "SELECT 'discount', provider, coalesce(model, '*'), tenant, NULL, effective_from, "
+            "effective_to, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+            "discount, NULL, NULL, NULL, source FROM tenant_discounts "
+            "ORDER BY tenant, provider, model, effective_from",
+            kinds, err);
+    if (rc == 0)
+        rc = export_query(
+            db, out,
+            "SELECT 'alias', provider, model, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+            "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, alias, NULL, NULL, source "
+            "FROM aliases ORDER BY alias",
+            kinds, err);
+    if (rc == 0)
+        rc = export_query(
+            db, out,
+            "SELECT 'pattern', target_provider, target_model, NULL, NULL, NULL, NULL, NULL, NULL, "
+            "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, glob, match_provider, "
+            "priority, source FROM patterns ORDER BY priority, id",
+            kinds, err);
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    sqlite3_close(db);
+    if (rc == 0 && (fflush(out) != 0 || ferror(out)))
+        rc = error_set(err, "export: write failed");
+    return rc;
+}

@@ -1,0 +1,19 @@
+/* pricing_internal.h — what core/pricing.c shares with core/pricing_admin.c: the connection
+ * set-up (schema, WAL, busy timeout) and the one mapping of a `prices` row to struct price. */
+#ifndef LLMOTLP_PRICING_INTERNAL_H
+#define LLMOTLP_PRICING_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+
+#include "core/error.h"
+#include "core/pricing.h"
+
+/* Opens path (creating the schema when create), WAL mode, busy timeout; fails on a file that is
+ * not a pricing DB. */
+int pricing_db_open(const char *path, bool create, sqlite3 **out, struct error *err);
+/* The SELECT list that pricing_row_to_price reads from column c on. */
+const char *pricing_price_columns(void);
+void pricing_row_to_price(sqlite3_stmt *st, int c, struct price *p);
+
+#endif

@@ -1,0 +1,263 @@
+#!/usr/bin/env bash
+# pricing_cli.sh — runs the real `llmotlp pricing` on temporary DBs: init + seed, list, show,
+# history, export (re-importable), quote (with --at around a price change, tenants, batch),
+# good and bad CSV imports (a bad file must exit 1, name the row and the reason, and leave the DB
+# exactly as it was), a LiteLLM JSON import, usage errors (exit 2). --json output is parsed with
+# node. Ends with "N passed, M failed"; exits non-zero on any failure.
+#
+# usage: pricing_cli.sh path/to/llmotlp
+set -u
+BIN=${1:?usage: pricing_cli.sh path/to/llmotlp}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+DATA=$ROOT/tests/cli/data
+SEED=$ROOT/pricing/prices.csv
+TMP=$(mktemp -d /tmp/pricing_cli.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+unset LLMOTLP_PRICING_DB
+
+passed=0
+failed=0
+rc=0
+
+bad() { failed=$((failed + 1)); echo "FAIL: $*"; echo "  stdout: $(head -c 600 "$TMP/out")"; echo "  stderr: $(head -c 600 "$TMP/err")"; }
+good() { passed=$((passed + 1)); }
+
+# p ARGS... — runs `llmotlp pricing ARGS`, keeps stdout, stderr and the exit code.
+p() { "$BIN" pricing "$@" >"$TMP/out" 2>"$TMP/err"; rc=$?; }
+
+expect_rc() { if [ "$rc" = "$1" ]; then good; else bad "$2: exit $rc, want $1"; fi; }
+expect_out() { if grep -qE -- "$1" "$TMP/out"; then good; else bad "$2: stdout lacks /$1/"; fi; }
+expect_err() { if grep -qE -- "$1" "$TMP/err"; then good; else bad "$2: stderr lacks /$1/"; fi; }
+# expect_json JS-EXPR DESC — the expression, with `j` = the parsed stdout, must be true.
+expect_json() {
+    if node -e '
+        const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+        if (!(eval(process.argv[2]))) process.exit(1);' "$TMP/out" "$1" 2>>"$TMP/err"; then
+        good
+    else
+        bad "$2: JSON check failed: $1"
+    fi
+}
+snapshot() { "$BIN" pricing --db "$1" export >"$2" 2>/dev/null; }
+same_file() { if cmp -s "$1" "$2"; then good; else bad "$3: files differ"; diff "$1" "$2" | head -5; fi; }
+
+DB=$TMP/main.db
+
+# --- init and seed ------------------------------------------------------------------------
+p --db "$DB" init --seed "$SEED"
+expect_rc 0 "init --seed"
+expect_out "32 rows imported" "init counts the seed rows"
+p --db "$DB" init --seed "$SEED"
+expect_rc 0 "init again"
+expect_out "0 rows imported, 32 unchanged" "init is idempotent"
+
+# --- list / show / history ----------------------------------------------------------------
+p --db "$DB" list
+expect_rc 0 "list"
+expect_out "^openai +gpt-4o +- +USD +2\.5 +1\.25 +- +10 " "list shows gpt-4o"
+expect_out "^anthropic +claude-sonnet-4-20250514 .*>200000: 6/22\.5" "list shows the tier"
+expect_out "^PROVIDER +MODEL +TENANT" "list has a header"
+p --db "$DB" --json list
+expect_json 'j.length === 23 && j.find(r => r.model === "gpt-4o").input === 2.5' "list --json"
+expect_json 'j.find(r => r.model === "gpt-4o").batch_discount === 0.5' "list --json batch"
+
+p --db "$DB" --json show gpt-4o-2024-08-06
+expect_rc 0 "show dated name"
+expect_json 'j.model === "gpt-4o" && j.provider === "openai" && j.cache_read === 1.25' "show resolves the date suffix"
+p --db "$DB" show claude-sonnet-4
+expect_out "claude-sonnet-4-20250514" "show resolves an alias"
+p --db "$DB" show openai/gpt-4o-mini --json
+expect_json 'j.model === "gpt-4o-mini" && j.input === 0.15' "show strips the provider prefix"
+p --db "$DB" show --provider azure.ai.openai gpt-4o --json
+expect_json 'j.provider === "openai" && j.model === "gpt-4o"' "Azure maps to the OpenAI price"
+p --db "$DB" show no-such-model
+expect_rc 1 "show unknown"
+expect_err "no price for model 'no-such-model'" "show unknown names the model"
+
+# --- quote --------------------------------------------------------------------------------
+# 1000×2.50 + 500×10 = 7500 µ$
+p --db "$DB" quote gpt-4o --input-tokens 1000 --output-tokens 500
+expect_rc 0 "quote"
+expect_out "^cost +0\.0075 USD" "quote gpt-4o"
+# Anthropic-style counts: 100×3 + 2000×0.30 + 500×3.75 + 300×15 = 7275 µ$
+p --db "$DB" quote claude-sonnet-4 --input-tokens 2600 --output-tokens 300 --cached 2000 --cache-write 500
+expect_out "^cost +0\.007275 USD" "quote with cache read and write"
+# batch: 7500 × 0.5 = 3750 µ$
+p --db "$DB" --json quote gpt-4o --input-tokens 1000 --output-tokens 500 --batch
+expect_json 'j.cost === 0.00375 && j.batch === true && j.currency === "USD"' "quote --batch --json"
+# tier: 250000×6 + 1000×22.5 = 1522500 µ$
+p --db "$DB" --json quote claude-sonnet-4-20250514 --input-tokens 250000 --output-tokens 1000
+expect_json 'j.cost === 1.5225' "quote above the long-context threshold"
+p --db "$DB" quote gpt-9 --input-tokens 1 --output-tokens 1
+expect_rc 1 "quote unknown model"
+expect_err "no price for model 'gpt-9'" "quote unknown names the model"
+
+# --- set with --from closes the previous row; quote --at before/after --------------------
+p --db "$DB" set openai gpt-4o --input 3 --output 12 --cached-input 1.5 --from 2025-06-01
+expect_rc 0 "set --from"
+p --db "$DB" history gpt-4o
+expect_rc 0 "history"
+expect_out "^openai +gpt-4o +- +USD +2\.5 .* - +2025-06-01$" "history: old row closed at --from"
+expect_out "^openai +gpt-4o +- +USD +3 .* 2025-06-01 +-$" "history: new row from --from"
+p --db "$DB" --json history gpt-4o
+expect_json 'j.length === 2 && j[0].effective_to === "2025-06-01" && j[1].effective_from === "2025-06-01"' "history --json"
+# before: 7500 µ$ ; from the switch: 1000×3 + 500×12 = 9000 µ$
+p --db "$DB" quote gpt-4o --input-tokens 1000 --output-tokens 500 --at 2025-05-31T23:59:59Z
+expect_out "^cost +0\.0075 USD" "quote --at before the change"
+p --db "$DB" quote gpt-4o --input-tokens 1000 --output-tokens 500 --at 2025-06-01
+expect_out "^cost +0\.009 USD" "quote --at the change"
+p --db "$DB" quote gpt-4o --input-tokens 1000 --output-tokens 500
+expect_out "^cost +0\.009 USD" "quote now"
+p --db "$DB" set openai gpt-4o --input 4 --output 16 --from 2025-03-01
+expect_rc 1 "set inside closed history"
+expect_err "overlaps" "set inside history names the overlap"
+
+# --- tenants ------------------------------------------------------------------------------
+p --db "$DB" set openai gpt-4o --tenant acme --input 2 --output 8
+expect_rc 0 "set tenant price"
+# 1000×2 + 500×8 = 6000 µ$
+p --db "$DB" --json quote gpt-4o --input-tokens 1000 --output-tokens 500 --tenant acme
+expect_json 'j.cost === 0.006 && j.tenant === "acme"' "tenant price"
+p --db "$DB" set anthropic '*' --tenant acme --discount 0.1
+expect_rc 0 "set provider discount"
+# (1000×3 + 100×15) × 0.9 = 4050 µ$
+p --db "$DB" --json quote claude-sonnet-4 --input-tokens 1000 --output-tokens 100 --tenant acme
+expect_json 'Math.abs(j.cost - 0.00405) < 1e-12 && j.price.tenant_discount === 0.1' "tenant discount"
+p --db "$DB" set anthropic '*' --discount 0.1
+expect_rc 2 "discount without tenant"
+
+# --- export is re-importable ----------------------------------------------------------------
+p --db "$DB" export
+expect_rc 0 "export"
+cp "$TMP/out" "$TMP/export1.csv"
+expect_out "^kind,provider,model,tenant" "export header"
+expect_out "^discount,anthropic,\*,acme" "export has the discount"
+expect_out "^alias,anthropic,claude-sonnet-4-20250514,.*claude-sonnet-4," "export has aliases"
+DB2=$TMP/copy.db
+p --db "$DB2" init
+expect_rc 0 "init empty"
+p --db "$DB2" import "$TMP/export1.csv"
+expect_rc 0 "import the export"
+snapshot "$DB2" "$TMP/export2.csv"
+same_file "$TMP/export1.csv" "$TMP/export2.csv" "export → import → export round trip"
+p --db "$DB2" import "$TMP/export1.csv"
+expect_out " 0 imported" "re-import of the same file changes nothing"
+
+# --- good CSV with effective ranges ---------------------------------------------------------
+cat >"$TMP/good.csv" <<'EOF'
+provider,model,input_usd_per_mtok,output_usd_per_mtok,effective_from,effective_to,source
+example,m1,1.00,2.00,,2025-01-01,"first price, with a comma"
+example,m1,3.00,4.00,2025-01-01,,second price
+EOF
+p --db "$DB" import "$TMP/good.csv"
+expect_rc 0 "import good CSV"
+expect_out "2 imported" "good CSV counts"
+# 1e6×1 + 1e6×2 = 3 $ before ; 1e6×3 + 1e6×4 = 7 $ from 2025-01-01
+p --db "$DB" --json quote m1 --input-tokens 1000000 --output-tokens 1000000 --at 2024-12-31T23:59:59Z
+expect_json 'j.cost === 3' "good CSV: first range"
+p --db "$DB" --json quote m1 --input-tokens 1000000 --output-tokens 1000000 --at 2025-01-01
+expect_json 'j.cost === 7' "good CSV: second range"
+
+# --- bad CSVs: exit 1, row and reason named, DB unchanged ----------------------------------
+snapshot "$DB" "$TMP/before.csv"
+bad_csv() { # NAME EXPECTED-STDERR-REGEX, CSV on stdin
+    cat >"$TMP/$1.csv"
+    p --db "$DB" import "$TMP/$1.csv"
+    expect_rc 1 "bad CSV $1"
+    expect_err "$2" "bad CSV $1 message"
+    snapshot "$DB" "$TMP/after.csv"
+    same_file "$TMP/before.csv" "$TMP/after.csv" "bad CSV $1 leaves the DB unchanged"
+    p --db "$DB" show newmodel
+    expect_rc 1 "bad CSV $1: the good row before it was rolled back"
+}
+bad_csv negative 'negative\.csv:row 3: negative price -1 in input_usd_per_mtok' <<'EOF'
+provider,model,input_usd_per_mtok,output_usd_per_mtok
+example,newmodel,1,2
+example,other,-1,2
+EOF
+bad_csv column "column\.csv:row 1: unknown column 'colour'" <<'EOF'
+provider,model,input_usd_per_mtok,output_usd_per_mtok,colour
+example,newmodel,1,2,blue
+EOF
+bad_csv date "date\.csv:row 3: bad date '2025-13-01' in effective_from" <<'EOF'
+provider,model,input_usd_per_mtok,output_usd_per_mtok,effective_from
+example,newmodel,1,2,
+example,other,1,2,2025-13-01
+EOF
+bad_csv overlap_file 'overlap_file\.csv:row 4: effective range overlaps the existing example other price \[2025-01-01, 2025-03-01\)' <<'EOF'
+provider,model,input_usd_per_mtok,output_usd_per_mtok,effective_from,effective_to
+example,newmodel,1,2,,
+example,other,1,2,2025-01-01,2025-03-01
+example,other,1,2,2025-02-01,
+EOF
+bad_csv overlap_db 'overlap_db\.csv:row 3: effective range overlaps the existing openai gpt-4o price \[2025-06-01, open\)' <<'EOF'
+provider,model,input_usd_per_mtok,output_usd_per_mtok,effective_from
+example,newmodel,1,2,
+openai,gpt-4o,1,2,2025-07-01
+EOF
+bad_csv number "number\.csv:row 2: bad number 'cheap' in output_usd_per_mtok" <<'EOF'
+provider,model,input_usd_per_mtok,output_usd_per_mtok
+example,newmodel,1,cheap
+EOF
+bad_csv fields 'fields\.csv:row 3: 3 fields, the header has 4' <<'EOF'
+provider,model,input_usd_per_mtok,output_usd_per_mtok
+example,newmodel,1,2
+example,other,1
+EOF
+
+# --- LiteLLM JSON ---------------------------------------------------------------------------
+DB3=$TMP/litellm.db
+p --db "$DB3" init
+p --db "$DB3" import "$DATA/litellm_sample.json"
+expect_rc 0 "import LiteLLM JSON"
+expect_out "4 imported, 0 unchanged, 4 skipped" "LiteLLM counts (sample_spec, embedding, image, audio skipped)"
+p --db "$DB3" --json show claude-sonnet-4-5-20250929
+expect_json 'j.input === 3 && j.output === 15 && j.cache_write === 3.75 && j.long_context.threshold === 200000 && j.long_context.cache_read === 0.6 && j.long_context.output === 22.5' "LiteLLM tier fields"
+p --db "$DB3" --json show o3
+expect_json 'j.reasoning === 8 && j.cache_read === 0.5' "LiteLLM reasoning price"
+p --db "$DB3" --json show gpt-4o
+expect_json 'j.batch_discount === 0.5' "LiteLLM batch price becomes a discount"
+p --db "$DB3" --json show gemini/gemini-2.5-flash
+expect_json 'j.provider === "gcp.gemini" && j.model === "gemini-2.5-flash" && j.input === 0.3' "LiteLLM provider mapped to semconv"
+p --db "$DB3" show text-embedding-3-small
+expect_rc 1 "embedding entry was skipped"
+# into the seeded DB: gemini-2.5-flash is the same price, o3 and claude-sonnet-4-5 differ (reasoning,
+# tier cache prices) and are set from --from; gpt-4o differs from the price set above.
+p --db "$DB" import "$DATA/litellm_sample.json" --from 2026-02-01
+expect_rc 0 "import LiteLLM into a seeded DB"
+expect_out "3 imported, 1 unchanged, 4 skipped" "LiteLLM into seeded DB counts"
+p --db "$DB" --json history o3
+expect_json 'j.length === 2 && j[0].effective_to === "2026-02-01" && j[1].reasoning === 8' "LiteLLM change closes the previous price"
+printf '{"m": {"input_cost_per_token": -1e-06, "output_cost_per_token": 1e-06, "litellm_provider": "openai", "mode": "chat"}}\n' >"$TMP/neg.json"
+snapshot "$DB" "$TMP/before.csv"
+p --db "$DB" import "$TMP/neg.json"
+expect_rc 1 "LiteLLM negative cost"
+expect_err "entry 'm'" "LiteLLM error names the entry"
+snapshot "$DB" "$TMP/after.csv"
+same_file "$TMP/before.csv" "$TMP/after.csv" "bad LiteLLM file leaves the DB unchanged"
+
+# --- usage and environment ------------------------------------------------------------------
+p --db "$DB"
+expect_rc 2 "no command"
+p --db "$DB" frobnicate
+expect_rc 2 "unknown command"
+p --db "$DB" quote gpt-4o --output-tokens 5
+expect_rc 2 "quote without --input-tokens"
+p --db "$DB" quote gpt-4o --input-tokens 5 --output-tokens 5 --at someday
+expect_rc 2 "bad --at"
+p --db "$DB" set openai x --input 1
+expect_rc 2 "set without --output"
+p --db "$DB" set openai x --input -1 --output 1
+expect_rc 1 "set with a negative price"
+p --db "$TMP/missing-dir/x.db" list
+expect_rc 1 "list on a missing DB"
+LLMOTLP_PRICING_DB=$DB "$BIN" pricing --json show gpt-4o >"$TMP/out" 2>"$TMP/err"
+rc=$?
+expect_rc 0 "LLMOTLP_PRICING_DB is the default --db"
+expect_json 'j.model === "gpt-4o"' "env DB answers"
+p --help
+expect_rc 0 "--help"
+expect_out "quote MODEL" "--help lists quote"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

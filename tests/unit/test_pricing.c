@@ -1,0 +1,529 @@
+/* test_pricing.c — the pricing store and the cost formula against hand-computed figures: plain,
+ * cached (Anthropic-style counts where input includes the cache parts), reasoning with and
+ * without its own price, the long-context tier, batch, effective-date boundaries, tenant
+ * overrides by price and by discount, aliases and patterns, unknown models; then refresh after
+ * an admin update (the old snapshot stays readable) and a reader that must never see half of a
+ * two-row transaction. Every expected figure is written as its arithmetic. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <math.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/pricing.h"
+
+#define T_SWITCH 1735689600LL /* 2025-01-01T00:00:00Z */
+#define NOW 1760000000LL      /* 2025-10-09, after every switch in the fixture */
+
+struct fixture {
+    char dir[64];
+    char path[128];
+    struct pricing_store *store;
+};
+
+static void exec_sql(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK)
+        fprintf(stderr, "sql: %s\n", msg ? msg : "?");
+    sqlite3_free(msg);
+    sqlite3_close(db);
+    assert_int_equal(rc, SQLITE_OK);
+}
+
+static const char *FIXTURE_SQL =
+    "INSERT INTO prices (provider, model, input, output, cache_read, batch_discount) VALUES "
+    "  ('openai', 'gpt-4o', 2.50, 10.00, 1.25, 0.5),"
+    "  ('openai', 'gpt-4o-mini', 0.15, 0.60, 0.075, 0.5),"
+    "  ('openai', 'o3', 2.00, 8.00, 0.50, NULL);"
+    "INSERT INTO prices (provider, model, input, output, reasoning) VALUES "
+    "  ('example', 'thinker', 1.00, 4.00, 2.00);"
+    "INSERT INTO prices (provider, model, input, output, cache_read, cache_write, "
+    "  long_context_threshold, lc_input, lc_output, lc_cache_read, lc_cache_write) VALUES "
+    "  ('anthropic', 'claude-sonnet-4-20250514', 3.00, 15.00, 0.30, 3.75, 200000, 6.00, 22.50,"
+    "   0.60, 7.50);"
+    "INSERT INTO prices (provider, model, input, output) VALUES "
+    "  ('gcp.gemini', 'gemini-2.5-pro', 1.25, 10.00);"
+    "INSERT INTO prices (provider, model, input, output, effective_from, effective_to) VALUES "
+    "  ('mistral_ai', 'mistral-large-latest', 2.00, 6.00, 0, 1735689600);"
+    "INSERT INTO prices (provider, model, input, output, effective_from) VALUES "
+    "  ('mistral_ai', 'mistral-large-latest', 0.50, 1.50, 1735689600);"
+    /* tenant acme: a negotiated gpt-4o price, 10% off every anthropic model */
+    "INSERT INTO prices (provider, model, tenant, input, output) VALUES "
+    "  ('openai', 'gpt-4o', 'acme', 2.00, 8.00);"
+    "INSERT INTO tenant_discounts (tenant, provider, model, discount) VALUES "
+    "  ('acme', 'anthropic', NULL, 0.10),"
+    "  ('globex', 'openai', 'gpt-4o-mini', 0.20),"
+    "  ('beta', 'openai', NULL, 0.05),"
+    "  ('beta', 'openai', 'gpt-4o', 0.25);"
+    "INSERT INTO aliases (alias, provider, model) VALUES "
+    "  ('prod-chat-eu', 'openai', 'gpt-4o'),"
+    "  ('claude-sonnet-4', 'anthropic', 'claude-sonnet-4-20250514');"
+    /* two rows whose input prices always sum to 100: the torn-read invariant */
+    "INSERT INTO prices (provider, model, input, output) VALUES "
+    "  ('inv', 'inv-a', 40, 0), ('inv', 'inv-b', 60, 0);";
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/test_pricing.XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof f->path, "%s/prices.db", f->dir);
+    struct error err = {0};
+    struct pricing_store *s = pricing_open(f->path, true, &err);
+    assert_non_null(s);
+    pricing_close(s);
+    exec_sql(f->path, FIXTURE_SQL);
+    f->store = pricing_open(f->path, false, &err);
+    if (!f->store)
+        fprintf(stderr, "%s\n", err.msg);
+    assert_non_null(f->store);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    pricing_close(f->store);
+    char p[160];
+    const char *suffixes[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s%s", f->path, suffixes[i]);
+        unlink(p);
+    }
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static void assert_money(double got, double want)
+{
+    if (fabs(got - want) > 1e-12) {
+        fprintf(stderr, "cost %.12f, want %.12f\n", got, want);
+        fail();
+    }
+}
+
+struct cost_case {
+    const char *name, *provider, *model, *tenant;
+    int64_t at;
+    struct usage u;
+    double want;
+};
+
+#define U(in, out, cr, cw, rs) {.input = (in), .output = (out), .cache_read = (cr), \
+                                .cache_write = (cw), .reasoning = (rs)}
+
+static void test_cost_table(void **state)
+{
+    struct fixture *f = *state;
+    static const struct cost_case cases[] = {
+        /* 1000×2.50 + 500×10.00 = 2500 + 5000 = 7500 µ$ */
+        {"plain", "openai", "gpt-4o", NULL, NOW, U(1000, 500, 0, 0, -1), 7500e-6},
+        /* OpenAI cached_tokens inside input: 600×2.50 + 400×1.25 + 500×10 = 1500+500+5000 */
+        {"cache read", "openai", "gpt-4o", NULL, NOW, U(1000, 500, 400, 0, -1), 7000e-6},
+        /* Anthropic native input 100, cache_read 2000, cache_creation 500 → semconv input 2600:
+         * 100×3 + 2000×0.30 + 500×3.75 + 300×15 = 300 + 600 + 1875 + 4500 = 7275 */
+        {"anthropic cache", "anthropic", "claude-sonnet-4-20250514", NULL, NOW,
+         U(2600, 300, 2000, 500, -1), 7275e-6},
+        /* no cache-write price on gpt-4o: writes priced as input: 500×2.5 + 500×2.5 + 0 = 2500 */
+        {"cache write w/o price", "openai", "gpt-4o", NULL, NOW, U(1000, 0, 0, 500, -1), 2500e-6},
+        /* o3 has no reasoning price: reasoning stays inside output: 100×2 + 1000×8 = 8200 */
+        {"reasoning inside output", "openai", "o3", NULL, NOW, U(100, 1000, 0, 0, 700), 8200e-6},
+        /* thinker prices reasoning at 2: 100×1 + 300×4 + 700×2 = 100 + 1200 + 1400 = 2700 */
+        {"reasoning priced", "example", "thinker", NULL, NOW, U(100, 1000, 0, 0, 700), 2700e-6},
+        /* reasoning unknown (-1): all output at 4: 100×1 + 1000×4 = 4100 */
+        {"reasoning unknown", "example", "thinker", NULL, NOW, U(100, 1000, 0, 0, -1), 4100e-6},
+        /* at the threshold (not above): 200000×3 + 1000×15 = 600000 + 15000 = 615000 */
+        {"tier at threshold", "anthropic", "claude-sonnet-4-20250514", NULL, NOW,
+         U(200000, 1000, 0, 0, -1), 615000e-6},
+        /* one above: whole call at the tier: 200001×6 + 1000×22.5 = 1200006 + 22500 */
+        {"tier crossed", "anthropic", "claude-sonnet-4-20250514", NULL, NOW,
+         U(200001, 1000, 0, 0, -1), 1222506e-6},
+        /* tier with cache: 190000×6 + 50000×0.60 + 10000×7.50 + 1000×22.5
+         *   = 1140000 + 30000 + 75000 + 22500 = 1267500 */
+        {"tier crossed cached", "anthropic", "claude-sonnet-4-20250514", NULL, NOW,
+         U(250000, 1000, 50000, 10000, -1), 1267500e-6},
+        /* before T: 1e6×2 + 1e6×6 = 8 $ ; at T: 1e6×0.5 + 1e6×1.5 = 2 $ */
+        {"effective before switch", "mistral_ai", "mistral-large-latest", NULL, T_SWITCH - 1,
+         U(1000000, 1000000, 0, 0, -1), 8.0},
+        {"effective at switch", "mistral_ai", "mistral-large-latest", NULL, T_SWITCH,
+         U(1000000, 1000000, 0, 0, -1), 2.0},
+        /* acme's negotiated price: 1000×2 + 500×8 = 6000 */
+        {"tenant price", "openai", "gpt-4o", "acme", NOW, U(1000, 500, 0, 0, -1), 6000e-6},
+        /* acme 10% off all anthropic: (1000×3 + 100×15) × 0.9 = 4500 × 0.9 = 4050 */
+        {"tenant provider discount", "anthropic", "claude-sonnet-4-20250514", "acme", NOW,
+         U(1000, 100, 0, 0, -1), 4050e-6},
+        /* globex 20% off gpt-4o-mini: 1e6 × 0.15 × 0.8 = 0.12 $ */
+        {"tenant model discount", "openai", "gpt-4o-mini", "globex", NOW,
+         U(1000000, 0, 0, 0, -1), 0.12},
+        /* globex has nothing on gpt-4o: list price 7500 */
+        {"tenant without override", "openai", "gpt-4o", "globex", NOW, U(1000, 500, 0, 0, -1),
+         7500e-6},
+        /* beta: model discount 25% beats the provider's 5%: 7500 × 0.75 = 5625 */
+        {"model discount beats provider", "openai", "gpt-4o", "beta", NOW,
+         U(1000, 500, 0, 0, -1), 5625e-6},
+        /* beta on gpt-4o-mini: provider 5%: (1e6×0.15 + 1e6×0.6) × 0.95 = 0.75 × 0.95 = 0.7125 */
+        {"provider discount", "openai", "gpt-4o-mini", "beta", NOW,
+         U(1000000, 1000000, 0, 0, -1), 0.7125},
+        /* names: all resolve to gpt-4o list: 7500 */
+        {"prefix", NULL, "openai/gpt-4o", NULL, NOW, U(1000, 500, 0, 0, -1), 7500e-6},
+        {"dated", "openai", "gpt-4o-2024-08-06", NULL, NOW, U(1000, 500, 0, 0, -1), 7500e-6},
+        {"case", "openai", "GPT-4o", NULL, NOW, U(1000, 500, 0, 0, -1), 7500e-6},
+        {"azure base model", "azure.ai.openai", "gpt-4o", NULL, NOW, U(1000, 500, 0, 0, -1),
+         7500e-6},
+        {"azure deployment", "azure.ai.openai", "prod-chat-eu", NULL, NOW,
+         U(1000, 500, 0, 0, -1), 7500e-6},
+        /* openrouter passes openai/gpt-4o-mini: 1e6×0.15 = 0.15 $ */
+        {"router prefix", "openrouter", "openai/gpt-4o-mini-2024-07-18", NULL, NOW,
+         U(1000000, 0, 0, 0, -1), 0.15},
+        /* gemini/ prefix maps to gcp.gemini: 1e6×1.25 = 1.25 $ */
+        {"litellm gemini prefix", NULL, "gemini/gemini-2.5-pro", NULL, NOW,
+         U(1000000, 0, 0, 0, -1), 1.25},
+        /* alias: 1000×3 = 3000 */
+        {"alias", "anthropic", "claude-sonnet-4", NULL, NOW, U(1000, 0, 0, 0, -1), 3000e-6},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const struct cost_case *c = &cases[i];
+        struct price p;
+        if (!pricing_lookup(f->store, c->provider, c->model, c->tenant, c->at, &p)) {
+            fprintf(stderr, "case '%s': no price\n", c->name);
+            fail();
+        }
+        double got = pricing_cost(&p, &c->u);
+        if (fabs(got - c->want) > 1e-12)
+            fprintf(stderr, "case '%s'\n", c->name);
+        assert_money(got, c->want);
+    }
+}
+
+static void test_batch(void **state)
+{
+    struct fixture *f = *state;
+    struct price p;
+    assert_true(pricing_lookup(f->store, "openai", "gpt-4o", NULL, NOW, &p));
+    struct usage u = U(1000, 500, 0, 0, -1);
+    u.batch = true;
+    /* (1000×2.5 + 500×10) × (1 − 0.5) = 7500 × 0.5 = 3750 µ$ */
+    assert_money(pricing_cost(&p, &u), 3750e-6);
+    /* o3 has no batch discount in the fixture: the flag changes nothing: 1000×2 + 500×8 = 6000 */
+    assert_true(pricing_lookup(f->store, "openai", "o3", NULL, NOW, &p));
+    assert_money(pricing_cost(&p, &u), 6000e-6);
+}
+
+static void test_price_fields(void **state)
+{
+    struct fixture *f = *state;
+    struct price p;
+    assert_true(pricing_lookup(f->store, "azure.ai.openai", "prod-chat-eu", NULL, NOW, &p));
+    assert_string_equal(p.provider, "openai");
+    assert_string_equal(p.model, "gpt-4o");
+    assert_string_equal(p.currency, "USD");
+    assert_string_equal(p.tenant, "");
+    assert_true(p.effective_to == INT64_MAX);
+    assert_true(p.cache_write < 0); /* not set */
+    assert_true(pricing_lookup(f->store, "openai", "gpt-4o", "acme", NOW, &p));
+    assert_string_equal(p.tenant, "acme");
+    assert_true(pricing_lookup(f->store, "mistral_ai", "mistral-large-latest", NULL,
+                               T_SWITCH - 1, &p));
+    assert_true(p.effective_to == T_SWITCH);
+    assert_true(pricing_lookup(f->store, NULL, "mistral-large-latest", NULL, T_SWITCH, &p));
+    assert_true(p.effective_from == T_SWITCH);
+    assert_int_equal(pricing_count(f->store), 11);
+}
+
+static void test_unknown(void **state)
+{
+    struct fixture *f = *state;
+    struct price p;
+    assert_false(pricing_lookup(f->store, "openai", "gpt-9", NULL, NOW, &p));
+    assert_false(pricing_lookup(f->store, NULL, "", NULL, NOW, &p));
+    /* the model exists, but not under this provider, and no pattern maps it */
+    assert_false(pricing_lookup(f->store, "aws.bedrock", "gpt-4o", NULL, NOW, &p));
+    /* before any price was in force: gpt-4o starts at 0, so ask a model that starts later */
+    exec_sql(f->path, "INSERT INTO prices (provider, model, input, output, effective_from) "
+                      "VALUES ('openai', 'late', 1, 1, 2000000000)");
+    assert_int_equal(pricing_refresh(f->store, NULL), 1);
+    assert_false(pricing_lookup(f->store, "openai", "late", NULL, NOW, &p));
+    assert_true(pricing_lookup(f->store, "openai", "late", NULL, 2000000000, &p));
+}
+
+/* The schema refuses what the admin path would also refuse: last line of defence. */
+static void test_schema_constraints(void **state)
+{
+    struct fixture *f = *state;
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    const char *bad[] = {
+        "INSERT INTO prices (provider, model, input, output) VALUES ('x', 'y', -1, 1)",
+        "INSERT INTO prices (provider, model, input, output, effective_from, effective_to) "
+        "VALUES ('x', 'y', 1, 1, 10, 10)",
+        /* overlaps gpt-4o's open-ended list price */
+        "INSERT INTO prices (provider, model, input, output, effective_from) "
+        "VALUES ('openai', 'gpt-4o', 1, 1, 1000)",
+        "UPDATE prices SET effective_to = 1735689601 WHERE model = 'mistral-large-latest' "
+        "AND effective_from = 0",
+        "INSERT INTO tenant_discounts (tenant, provider, discount) VALUES ('acme', 'anthropic', "
+        "0.2)",
+        "INSERT INTO tenant_discounts (tenant, provider, discount) VALUES ('z', 'openai', 1.5)",
+        "INSERT INTO aliases (alias, provider, model) VALUES ('UPPER', 'openai', 'gpt-4o')",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = sqlite3_exec(db, bad[i], NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+            fprintf(stderr, "accepted: %s\n", bad[i]);
+        assert_int_not_equal(rc, SQLITE_OK);
+    }
+    /* a different tenant may have its own range over the same time */
+    assert_int_equal(sqlite3_exec(db,
+                                  "INSERT INTO prices (provider, model, tenant, input, output) "
+                                  "VALUES ('openai', 'gpt-4o', 'other', 1, 1)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static void test_refresh_after_admin_set(void **state)
+{
+    struct fixture *f = *state;
+    struct error err = {0};
+    assert_int_equal(pricing_refresh(f->store, &err), 0); /* nothing changed */
+    uint64_t gen = pricing_generation(f->store);
+    const struct pricing_snapshot *old = pricing_acquire(f->store);
+
+    struct price p = {.provider = "openai", .model = "gpt-4o", .currency = "USD",
+                      .effective_from = T_SWITCH, .effective_to = INT64_MAX, .input = 3.00,
+                      .output = 12.00, .cache_read = 1.50, .cache_write = -1, .reasoning = -1,
+                      .lc_input = -1, .lc_output = -1, .lc_cache_read = -1, .lc_cache_write = -1};
+    if (pricing_admin_set(f->path, &p, NULL, &err) != 0)
+        fprintf(stderr, "%s\n", err.msg);
+    assert_int_equal(pricing_refresh(f->store, &err), 1);
+    assert_int_equal(pricing_generation(f->store), gen + 1);
+    assert_int_equal(pricing_refresh(f->store, &err), 0);
+
+    struct price got;
+    struct usage u = U(1000, 500, 0, 0, -1);
+    /* new: 1000×3 + 500×12 = 9000 ; history before the switch keeps 7500 */
+    assert_true(pricing_lookup(f->store, "openai", "gpt-4o", NULL, NOW, &got));
+    assert_money(pricing_cost(&got, &u), 9000e-6);
+    assert_true(pricing_lookup(f->store, "openai", "gpt-4o", NULL, T_SWITCH - 1, &got));
+    assert_money(pricing_cost(&got, &u), 7500e-6);
+    assert_true(got.effective_to == T_SWITCH); /* the previous open row was closed */
+
+    /* the snapshot taken before the update still reads the old price, and is intact */
+    assert_true(pricing_snapshot_lookup(old, "openai", "gpt-4o", NULL, NOW, &got));
+    assert_money(pricing_cost(&got, &u), 7500e-6);
+    assert_int_equal(pricing_snapshot_generation(old), gen);
+    pricing_release(old);
+
+    /* setting the same price again is a no-op: nothing committed, nothing reloaded */
+    assert_int_equal(pricing_admin_set(f->path, &p, NULL, &err), 0);
+    assert_int_equal(pricing_refresh(f->store, &err), 0);
+
+    /* a discount set through the admin path */
+    assert_int_equal(pricing_admin_set_discount(f->path, "acme", "openai", "gpt-4o-mini", 0.5,
+                                                T_SWITCH, &err),
+                     0);
+    assert_int_equal(pricing_refresh(f->store, &err), 1);
+    assert_true(pricing_lookup(f->store, "openai", "gpt-4o-mini", "acme", NOW, &got));
+    /* 1e6 × 0.15 × 0.5 = 0.075 */
+    assert_money(pricing_cost(&got, &(struct usage)U(1000000, 0, 0, 0, -1)), 0.075);
+    assert_true(pricing_lookup(f->store, "openai", "gpt-4o-mini", "acme", T_SWITCH - 1, &got));
+    assert_money(pricing_cost(&got, &(struct usage)U(1000000, 0, 0, 0, -1)), 0.15);
+
+    /* a bad set changes nothing */
+    struct price bad = p;
+    bad.input = -2;
+    assert_int_not_equal(pricing_admin_set(f->path, &bad, NULL, &err), 0);
+    assert_non_null(strstr(err.msg, "input"));
+    assert_int_equal(pricing_refresh(f->store, &err), 0);
+}
+
+struct race {
+    struct pricing_store *store;
+    atomic_bool done;
+    atomic_long checks;
+    atomic_long torn;
+};
+
+static void *reader(void *arg)
+{
+    struct race *r = arg;
+    while (!atomic_load(&r->done)) {
+        const struct pricing_snapshot *sn = pricing_acquire(r->store);
+        struct price a, b;
+        bool ok = pricing_snapshot_lookup(sn, "inv", "inv-a", NULL, NOW, &a) &&
+                  pricing_snapshot_lookup(sn, "inv", "inv-b", NULL, NOW, &b);
+        if (!ok || a.input + b.input != 100.0)
+            atomic_fetch_add(&r->torn, 1);
+        pricing_release(sn);
+        atomic_fetch_add(&r->checks, 1);
+    }
+    return NULL;
+}
+
+static void test_concurrent_reader_never_sees_half(void **state)
+{
+    struct fixture *f = *state;
+    struct race r = {.store = f->store};
+    atomic_init(&r.done, false);
+    atomic_init(&r.checks, 0);
+    atomic_init(&r.torn, 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, reader, &r), 0);
+
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt *upd;
+    assert_int_equal(sqlite3_prepare_v2(db, "UPDATE prices SET input = ?1 WHERE model = ?2", -1,
+                                        &upd, NULL),
+                     SQLITE_OK);
+    uint64_t gen0 = pricing_generation(f->store);
+    int reloads = 0;
+    for (int i = 0; i < 200; i++) {
+        assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_bind_double(upd, 1, (double)(i % 100));
+        sqlite3_bind_text(upd, 2, "inv-a", -1, SQLITE_STATIC);
+        assert_int_equal(sqlite3_step(upd), SQLITE_DONE);
+        sqlite3_reset(upd);
+        /* between the two statements the DB holds a broken invariant, uncommitted */
+        int rc = pricing_refresh(f->store, NULL);
+        assert_true(rc == 0);
+        sqlite3_bind_double(upd, 1, (double)(100 - i % 100));
+        sqlite3_bind_text(upd, 2, "inv-b", -1, SQLITE_STATIC);
+        assert_int_equal(sqlite3_step(upd), SQLITE_DONE);
+        sqlite3_reset(upd);
+        assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+        rc = pricing_refresh(f->store, NULL);
+        assert_true(rc == 1);
+        reloads += rc;
+    }
+    sqlite3_finalize(upd);
+    sqlite3_close(db);
+    /* let the reader run against the last snapshot too */
+    while (atomic_load(&r.checks) < 1000)
+        usleep(100);
+    atomic_store(&r.done, true);
+    pthread_join(th, NULL);
+    assert_int_equal(reloads, 200);
+    assert_int_equal(pricing_generation(f->store), gen0 + 200);
+    assert_true(atomic_load(&r.checks) >= 1000);
+    assert_int_equal(atomic_load(&r.torn), 0);
+}
+
+/* rm + init or mv of a new file under the same name: data_version cannot see it, the inode can. */
+static void test_refresh_after_file_replaced(void **state)
+{
+    struct fixture *f = *state;
+    char other[160];
+    snprintf(other, sizeof other, "%s/other.db", f->dir);
+    struct error err = {0};
+    struct pricing_store *s = pricing_open(other, true, &err);
+    assert_non_null(s);
+    pricing_close(s);
+    exec_sql(other, "INSERT INTO prices (provider, model, input, output) "
+                    "VALUES ('openai', 'gpt-4o', 5, 20)");
+    /* fold the WAL into the file so the rename carries every row */
+    exec_sql(other, "PRAGMA wal_checkpoint(TRUNCATE)");
+    assert_int_equal(rename(other, f->path), 0);
+    uint64_t gen = pricing_generation(f->store);
+    assert_int_equal(pricing_refresh(f->store, &err), 1);
+    assert_int_equal(pricing_generation(f->store), gen + 1);
+    assert_int_equal(pricing_count(f->store), 1);
+    struct price p;
+    assert_true(pricing_lookup(f->store, "openai", "gpt-4o", NULL, NOW, &p));
+    /* 1000×5 + 500×20 = 15000 µ$ */
+    assert_money(pricing_cost(&p, &(struct usage)U(1000, 500, 0, 0, -1)), 15000e-6);
+    assert_int_equal(pricing_refresh(f->store, &err), 0);
+
+    /* the file removed: an error, and the prices loaded stay */
+    assert_int_equal(unlink(f->path), 0);
+    assert_int_equal(pricing_refresh(f->store, &err), -1);
+    assert_non_null(strstr(err.msg, f->path));
+    assert_true(pricing_lookup(f->store, "openai", "gpt-4o", NULL, NOW, &p));
+    assert_true(p.input == 5);
+}
+
+static void test_normalize_and_time(void **state)
+{
+    (void)state;
+    char m[128], prefix[64];
+    pricing_normalize_model("openrouter/openai/GPT-4o-2024-08-06", m, sizeof m, prefix,
+                            sizeof prefix);
+    assert_string_equal(m, "gpt-4o");
+    assert_string_equal(prefix, "openai");
+    pricing_normalize_model("claude-sonnet-4-20250514", m, sizeof m, prefix, sizeof prefix);
+    assert_string_equal(m, "claude-sonnet-4-20250514"); /* Anthropic's date is part of the name */
+    assert_string_equal(prefix, "");
+
+    int64_t t;
+    assert_int_equal(pricing_parse_time("2025-01-01", &t), 0);
+    assert_true(t == T_SWITCH);
+    assert_int_equal(pricing_parse_time("2025-01-01T00:00:01Z", &t), 0);
+    assert_true(t == T_SWITCH + 1);
+    assert_int_equal(pricing_parse_time("1735689600", &t), 0);
+    assert_true(t == T_SWITCH);
+    assert_int_equal(pricing_parse_time("2025-02-30", &t), -1);
+    assert_int_equal(pricing_parse_time("2025-13-01", &t), -1);
+    assert_int_equal(pricing_parse_time("yesterday", &t), -1);
+    assert_int_equal(pricing_parse_time("2025-01-01T25:00:00Z", &t), -1);
+    char buf[32];
+    pricing_format_time(T_SWITCH, buf, sizeof buf);
+    assert_string_equal(buf, "2025-01-01");
+    pricing_format_time(T_SWITCH + 3661, buf, sizeof buf);
+    assert_string_equal(buf, "2025-01-01T01:01:01Z");
+}
+
+static void test_open_errors(void **state)
+{
+    (void)state;
+    struct error err = {0};
+    assert_null(pricing_open("/nonexistent-dir/x.db", true, &err));
+    assert_non_null(strstr(err.msg, "/nonexistent-dir/x.db"));
+    char path[] = "/tmp/test_pricing_empty.XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    /* an empty file is a valid empty SQLite DB, but not a pricing DB */
+    assert_null(pricing_open(path, false, &err));
+    assert_non_null(strstr(err.msg, "not a pricing database"));
+    char side[64];
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+    unlink(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_cost_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_price_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema_constraints, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refresh_after_admin_set, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_reader_never_sees_half, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refresh_after_file_replaced, setup, teardown),
+        cmocka_unit_test(test_normalize_and_time),
+        cmocka_unit_test(test_open_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
