@@ -175,6 +175,7 @@ struct exporter_helper {
     _Atomic uint64_t *sent[SIGNAL_COUNT];
     _Atomic uint64_t *send_failed[SIGNAL_COUNT];
     _Atomic uint64_t *enqueue_failed[SIGNAL_COUNT];
+    _Atomic uint64_t *partial_rejected[SIGNAL_COUNT];
     _Atomic int64_t *queue_size_g;
     _Atomic int64_t *queue_capacity_g;
 
@@ -402,6 +403,10 @@ struct exporter_helper *exporter_helper_new(const char *log_name, const char *id
             telemetry, name, labels,
             "Items refused because the sending queue was full or shutting down (the sender was "
             "told to retry).");
+        snprintf(name, sizeof name, "otelcol_exporter_partial_rejected_%s", item_metric_suffix[s]);
+        h->partial_rejected[s] = telemetry_counter(
+            telemetry, name, labels,
+            "Items the server rejected in an OK response (OTLP partial success); not retried.");
     }
     h->queue_size_g = telemetry_gauge(telemetry, "otelcol_exporter_queue_size", labels,
                                       "Current size of the sending queue (batches).");
@@ -570,4 +575,19 @@ size_t exporter_helper_queue_len(struct exporter_helper *h)
     size_t n = h->len;
     pthread_mutex_unlock(&h->mu);
     return n;
+}
+
+void exporter_helper_partial_success(struct exporter_helper *h, const struct batch *b,
+                                     const ProtobufCMessage *resp)
+{
+    int64_t rejected;
+    const char *msg;
+    if (!otlp_partial_success(b->signal, resp, &rejected, &msg))
+        return;
+    if (rejected <= 0 && !(msg && msg[0]))
+        return;
+    if (rejected > 0)
+        telemetry_add(h->partial_rejected[b->signal], (uint64_t)rejected);
+    log_warn(h->log_name, "partial success: server rejected %" PRId64 " of %" PRIu64 " %s (not retried): %s",
+             rejected, b->items, signal_item_name(b->signal), msg && msg[0] ? msg : "(no message)");
 }

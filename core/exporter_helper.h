@@ -89,6 +89,11 @@ enum consume_status exporter_helper_consume(struct exporter_helper *h, struct ba
  * then cancels: whatever is left is counted as send_failed and logged with its reason. */
 void exporter_helper_shutdown(struct exporter_helper *h, int64_t deadline_ns);
 void exporter_helper_free(struct exporter_helper *h);
+/* Reports an OK answer's partial success (decoded Export*ServiceResponse; NULL = none): rejected
+ * items are counted in otelcol_exporter_partial_rejected_<items> and logged with the server's
+ * message. Never retried, as the spec says. Thread-safe. */
+void exporter_helper_partial_success(struct exporter_helper *h, const struct batch *b,
+                                     const ProtobufCMessage *resp);
 /* Current queue length (batches). */
 size_t exporter_helper_queue_len(struct exporter_helper *h);
 

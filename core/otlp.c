@@ -332,3 +332,40 @@ uint64_t otlp_count_items(enum signal s, const ProtobufCMessage *req)
     }
     return n;
 }
+
+bool otlp_partial_success(enum signal s, const ProtobufCMessage *resp, int64_t *rejected,
+                          const char **message)
+{
+    *rejected = 0;
+    *message = NULL;
+    if (!resp)
+        return false;
+    switch (s) {
+    case SIGNAL_TRACES: {
+        const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse *r = (const void *)resp;
+        if (!r->partial_success)
+            return false;
+        *rejected = r->partial_success->rejected_spans;
+        *message = r->partial_success->error_message;
+        return true;
+    }
+    case SIGNAL_METRICS: {
+        const Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceResponse *r = (const void *)resp;
+        if (!r->partial_success)
+            return false;
+        *rejected = r->partial_success->rejected_data_points;
+        *message = r->partial_success->error_message;
+        return true;
+    }
+    case SIGNAL_LOGS: {
+        const Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceResponse *r = (const void *)resp;
+        if (!r->partial_success)
+            return false;
+        *rejected = r->partial_success->rejected_log_records;
+        *message = r->partial_success->error_message;
+        return true;
+    }
+    default:
+        return false;
+    }
+}

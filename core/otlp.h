@@ -8,6 +8,7 @@
 #define LLMOTLP_OTLP_H
 
 #include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,6 +42,11 @@ struct otlp_scan_result {
  * (e.g. "span 3: trace_id is 15 bytes, expected 16"). */
 int otlp_scan(enum signal s, const uint8_t *data, size_t len, struct otlp_scan_result *out,
               struct error *err);
+
+/* Reads the partial_success of a decoded Export<Signal>ServiceResponse: rejected items and the
+ * message (NULL when absent). Returns true when the response carries one. */
+bool otlp_partial_success(enum signal s, const ProtobufCMessage *resp, int64_t *rejected,
+                          const char **message);
 
 /* Counts items of a decoded request (same numbers as otlp_scan). */
 uint64_t otlp_count_items(enum signal s, const ProtobufCMessage *req);

@@ -192,7 +192,6 @@ struct otlp_exporter {
     grpc_metadata *md;
     size_t nmd;
     struct exporter_helper *helper;
-    _Atomic uint64_t *partial_rejected[SIGNAL_COUNT];
     _Atomic int64_t shutdown_deadline; /* 0 until shutdown: caps each attempt's deadline */
 };
 
@@ -333,44 +332,7 @@ static void check_partial_success(struct otlp_exporter *x, struct batch *b, grpc
                               "treating the batch as delivered");
         return;
     }
-    int64_t rejected = 0;
-    const char *msg = NULL;
-    switch (b->signal) {
-    case SIGNAL_TRACES: {
-        const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse *t =
-            (const void *)m;
-        if (t->partial_success) {
-            rejected = t->partial_success->rejected_spans;
-            msg = t->partial_success->error_message;
-        }
-        break;
-    }
-    case SIGNAL_METRICS: {
-        const Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceResponse *t =
-            (const void *)m;
-        if (t->partial_success) {
-            rejected = t->partial_success->rejected_data_points;
-            msg = t->partial_success->error_message;
-        }
-        break;
-    }
-    default: {
-        const Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceResponse *t =
-            (const void *)m;
-        if (t->partial_success) {
-            rejected = t->partial_success->rejected_log_records;
-            msg = t->partial_success->error_message;
-        }
-        break;
-    }
-    }
-    if (rejected > 0 || (msg && msg[0])) {
-        if (rejected > 0)
-            telemetry_add(x->partial_rejected[b->signal], (uint64_t)rejected);
-        log_warn(x->log_name, "partial success: server rejected %" PRId64 " of %" PRIu64
-                              " %s (not retried): %s",
-                 rejected, b->items, signal_item_name(b->signal), msg && msg[0] ? msg : "(no message)");
-    }
+    exporter_helper_partial_success(x->helper, b, m);
     protobuf_c_message_free_unpacked(m, NULL);
 }
 
@@ -600,17 +562,6 @@ static void *otlp_create(const void *cfgp, const struct component_env *env, stru
                                                                : "");
             x->nmd++;
         }
-    }
-
-    char labels[512];
-    snprintf(labels, sizeof labels, "exporter=\"%s\"", env->id ? env->id : "otlp");
-    static const char *const suffix[SIGNAL_COUNT] = {"spans", "metric_points", "log_records"};
-    for (int s = 0; s < SIGNAL_COUNT; s++) {
-        char name[128];
-        snprintf(name, sizeof name, "otelcol_exporter_partial_rejected_%s", suffix[s]);
-        x->partial_rejected[s] = telemetry_counter(
-            env->telemetry, name, labels,
-            "Items the server rejected in an OK response (OTLP partial success); not retried.");
     }
 
     if (cfg->sending_queue.storage)

@@ -283,7 +283,6 @@ struct otlphttp_exporter {
     struct conn *free_conns;
     struct conn *all_conns;
     struct exporter_helper *helper;
-    _Atomic uint64_t *partial_rejected[SIGNAL_COUNT];
     _Atomic int64_t shutdown_deadline; /* 0 until shutdown: transfers end at it */
 };
 
@@ -528,45 +527,7 @@ static void check_partial_success(struct otlphttp_exporter *x, struct batch *b, 
                                   "(%s); treating the batch as delivered", err.msg);
         return;
     }
-    int64_t rejected = 0;
-    const char *msg = NULL;
-    switch (b->signal) {
-    case SIGNAL_TRACES: {
-        const Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceResponse *t =
-            (const void *)m;
-        if (t->partial_success) {
-            rejected = t->partial_success->rejected_spans;
-            msg = t->partial_success->error_message;
-        }
-        break;
-    }
-    case SIGNAL_METRICS: {
-        const Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceResponse *t =
-            (const void *)m;
-        if (t->partial_success) {
-            rejected = t->partial_success->rejected_data_points;
-            msg = t->partial_success->error_message;
-        }
-        break;
-    }
-    default: {
-        const Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceResponse *t =
-            (const void *)m;
-        if (t->partial_success) {
-            rejected = t->partial_success->rejected_log_records;
-            msg = t->partial_success->error_message;
-        }
-        break;
-    }
-    }
-    if (rejected > 0 || (msg && msg[0])) {
-        if (rejected > 0)
-            telemetry_add(x->partial_rejected[b->signal], (uint64_t)rejected);
-        log_warn(x->log_name, "partial success: server rejected %" PRId64 " of %" PRIu64
-                              " %s (not retried): %s",
-                 rejected, b->items, signal_item_name(b->signal),
-                 msg && msg[0] ? msg : "(no message)");
-    }
+    exporter_helper_partial_success(x->helper, b, m);
     free_msg(m, arena);
 }
 
@@ -856,17 +817,6 @@ static void *create_common(const void *cfgp, const struct component_env *env,
         goto fail;
     if (str_set(cfg->profiles_endpoint))
         log_warn(x->log_name, "profiles_endpoint is ignored: profiles are not supported");
-
-    char labels[512];
-    snprintf(labels, sizeof labels, "exporter=\"%s\"", env->id ? env->id : default_name);
-    static const char *const suffix[SIGNAL_COUNT] = {"spans", "metric_points", "log_records"};
-    for (int s = 0; s < SIGNAL_COUNT; s++) {
-        char name[128];
-        snprintf(name, sizeof name, "otelcol_exporter_partial_rejected_%s", suffix[s]);
-        x->partial_rejected[s] = telemetry_counter(
-            env->telemetry, name, labels,
-            "Items the server rejected in an OK response (OTLP partial success); not retried.");
-    }
 
     if (cfg->sending_queue.storage)
         log_warn(x->log_name, "sending_queue.storage is not supported yet; the queue stays in "
