@@ -289,6 +289,18 @@ TS_RATIO=$(jnum "$TMP/ts.txt" ratio)
 TS_OVER=$(jnum "$TMP/ts.txt" accounted_overhead_bytes_per_span)
 TS_HEAP=$(jnum "$TMP/ts.txt" heap_overhead_bytes_per_span)
 
+# ---- 5. genai_semconv + cost, beside the codec floor of the same spans ----------------------
+# One process: request bytes -> batch_from_wire -> processors -> encoded face, against unpack +
+# pack of the same requests (exits non-zero unless every LLM span left with the expected cost).
+GENAI_M=""
+if [ -x "$BUILD/genai_bench" ]; then
+    echo "== genai_semconv + cost (500 spans/request, one process)"
+    timeout 120 "$BUILD/genai_bench" >"$TMP/genai.txt" 2>&1 || { cat "$TMP/genai.txt" >&2; die "genai_bench failed"; }
+    grep -v '^{' "$TMP/genai.txt" || true
+    GENAI_M=$(jnum "$TMP/genai.txt" genai_legacy_cpu_s_per_million_spans)
+    GENAI_RATIO=$(jnum "$TMP/genai.txt" ratio)
+fi
+
 ratio() { calc "($1) / $FLOOR" 2; }
 row() { printf '%-46s %10s %9s %8s\n' "$@"; }
 echo
@@ -317,6 +329,10 @@ target "OTLP/gRPC" "$grpc_CPU_M"
 target "OTLP/HTTP in" "$http_CPU_M"
 echo "tail_sampling alone: $TS_M CPU-s per million spans = ${TS_RATIO}x the codec floor of the same" \
      "spans (same process); $TS_OVER bytes retained per buffered span beyond its own ($TS_HEAP on the heap)"
+if [ -n "$GENAI_M" ]; then
+    echo "genai_semconv + cost (legacy names in): $GENAI_M CPU-s per million spans = ${GENAI_RATIO}x the" \
+         "codec floor of the same spans (same process)"
+fi
 if [ -n "${BENCH_RESULTS:-}" ]; then
     jv() { if [ -n "${1:-}" ]; then echo "$1"; else echo null; fi; }   # null: line not run
     jr() { if [ -n "${1:-}" ]; then ratio "$1"; else echo null; fi; }

@@ -10,6 +10,7 @@ extern const struct component_factory otlp_receiver_factory;
 extern const struct component_factory batch_processor_factory;
 extern const struct component_factory tail_sampling_processor_factory;
 extern const struct component_factory genai_semconv_processor_factory;
+extern const struct component_factory cost_processor_factory;
 extern const struct component_factory otlp_exporter_factory;
 extern const struct component_factory otlphttp_exporter_factory;
 extern const struct component_factory otlp_http_exporter_factory;
@@ -22,6 +23,7 @@ const struct component_factory *const component_factories[] = {
     &batch_processor_factory,
     &tail_sampling_processor_factory,
     &genai_semconv_processor_factory,
+    &cost_processor_factory,
     &otlp_exporter_factory,
     &otlphttp_exporter_factory,
     &otlp_http_exporter_factory,

@@ -1,0 +1,489 @@
+/* genai_bench.c — the GenAI processors in one process: CPU per million spans through
+ * genai_semconv + cost (and cost alone), from request bytes to request bytes, set against the
+ * codec floor (protobuf-c unpack + pack of the very same requests) measured in the same run.
+ *
+ * The one idea: each line is what the service does to a request between its receiver and its
+ * exporter — batch_from_wire (copy + otlp_scan), the processors' consume() through their
+ * factories, then the encoded face an exporter sends — driven by one thread with no network, so
+ * the process's CPU clock sees that path and nothing else. "passthrough" (no processor) is the
+ * same path with nothing in the middle, so the processors' own share is the difference.
+ * Figures are printed only after a checked pass: every LLM span left with the cost this program
+ * computes itself from its own price table (or flagged unpriced when its model has none), every
+ * other span without one, and the legacy names renamed.
+ *
+ * The requests: the LLM-gateway generator of bench_common.h (HTTP root + 1–4 LLM client spans
+ * of five models, one of them without a price, a tenant.id on every span), once with current
+ * GenAI names and once rewritten to legacy ones (gen_ai.system, gen_ai.usage.prompt_tokens /
+ * completion_tokens) so that genai_semconv has renames to do.
+ *
+ * usage: genai_bench [--spans 500] [--pool 32] [--seed 1] [--seconds 1] */
+#include <inttypes.h>
+#include <math.h>
+#include <unistd.h>
+
+#include "bench/bench_common.h"
+#include "core/batch.h"
+#include "core/component.h"
+#include "core/config.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/pricing.h"
+#include "core/telemetry.h"
+
+#define REQ_UNPACK opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack
+#define REQ_FREE opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked
+#define REQ_SIZE opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size
+#define REQ_PACK opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack
+
+typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest trace_req;
+
+#define V_STRING OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE
+#define V_INT OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
+#define V_DOUBLE OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE
+#define V_BOOL OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE
+
+static void die(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "genai_bench: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n");
+    exit(1);
+}
+
+/* ---- prices: the bench's own table, written into a temporary DB ---------------------------- */
+
+struct bench_price {
+    const char *provider, *model;
+    double input, output; /* per million tokens */
+};
+
+/* List prices of ../shared/pricing-reference.csv; the generator's fifth model (a Bedrock Llama)
+ * deliberately has none, so the unpriced path is part of the figure. */
+static const struct bench_price prices[] = {
+    {"openai", "gpt-4o", 2.50, 10.00},
+    {"openai", "gpt-4o-mini", 0.15, 0.60},
+    {"anthropic", "claude-sonnet-4-5", 3.00, 15.00},
+    {"gcp.gemini", "gemini-2.5-pro", 1.25, 10.00},
+};
+#define NPRICES (sizeof prices / sizeof prices[0])
+
+static const struct bench_price *price_of(const char *request_model)
+{
+    for (size_t i = 0; i < NPRICES; i++)
+        if (strcmp(prices[i].model, request_model) == 0)
+            return &prices[i];
+    return NULL;
+}
+
+static void make_db(const char *path)
+{
+    struct error err = {0};
+    struct pricing_store *s = pricing_open(path, true, &err);
+    if (!s)
+        die("pricing_open: %s", err.msg);
+    pricing_close(s);
+    for (size_t i = 0; i < NPRICES; i++) {
+        struct price p;
+        memset(&p, 0, sizeof p);
+        snprintf(p.provider, sizeof p.provider, "%s", prices[i].provider);
+        snprintf(p.model, sizeof p.model, "%s", prices[i].model);
+        snprintf(p.currency, sizeof p.currency, "USD");
+        p.effective_to = INT64_MAX;
+        p.input = prices[i].input;
+        p.output = prices[i].output;
+        p.cache_read = p.cache_write = p.reasoning = -1;
+        p.lc_input = p.lc_cache_read = p.lc_cache_write = p.lc_output = -1;
+        if (pricing_admin_set(path, &p, NULL, &err) != 0)
+            die("pricing_admin_set: %s", err.msg);
+    }
+}
+
+/* ---- requests ------------------------------------------------------------------------------ */
+
+struct payload {
+    uint8_t *data;
+    size_t len;
+    unsigned spans;
+};
+
+/* The same request with legacy names: what an older gateway sends. */
+static struct payload legacy_of(const struct payload *cur)
+{
+    trace_req *r = REQ_UNPACK(NULL, cur->len, cur->data);
+    if (!r)
+        die("unpack failed%s", "");
+    static const char *const renames[][2] = {
+        {"gen_ai.provider.name", "gen_ai.system"},
+        {"gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens"},
+        {"gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens"},
+    };
+    for (size_t i = 0; i < r->n_resource_spans; i++)
+        for (size_t j = 0; j < r->resource_spans[i]->n_scope_spans; j++) {
+            Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = r->resource_spans[i]->scope_spans[j];
+            for (size_t k = 0; k < ss->n_spans; k++)
+                for (size_t a = 0; a < ss->spans[k]->n_attributes; a++) {
+                    bench_kv *kv = ss->spans[k]->attributes[a];
+                    for (size_t n = 0; n < 3; n++)
+                        if (strcmp(kv->key, renames[n][0]) == 0) {
+                            free(kv->key);
+                            kv->key = strdup(renames[n][1]);
+                        }
+                    if (strcmp(kv->key, "gen_ai.system") == 0 &&
+                        strcmp(kv->value->string_value, "gcp.gemini") == 0) {
+                        free(kv->value->string_value);
+                        kv->value->string_value = strdup("gemini"); /* the v1.36 value */
+                    }
+                }
+        }
+    struct payload p = {.len = REQ_SIZE(r), .spans = cur->spans};
+    p.data = malloc(p.len);
+    if (!p.data)
+        die("out of memory%s", "");
+    REQ_PACK(r, p.data);
+    REQ_FREE(r, NULL);
+    return p;
+}
+
+/* ---- the pipeline -------------------------------------------------------------------------- */
+
+/* One processor instance, and the consumer that hands a batch to it. */
+struct hop {
+    struct consumer c;
+    const struct component_factory *f;
+    void *self;
+    void *cfg;
+};
+
+static enum consume_status hop_consume(struct consumer *c, struct batch *b)
+{
+    struct hop *h = (struct hop *)c;
+    return h->f->consume(h->self, b);
+}
+
+/* The exporter's end: asks for the encoded face, as the otlp exporter does, and counts spans. */
+struct sink {
+    struct consumer c;
+    bool check;
+    uint64_t spans, llm_priced, llm_unpriced, failures;
+    uint64_t legacy_left;
+};
+
+static const bench_kv *find(const bench_span *s, const char *key)
+{
+    for (size_t i = 0; i < s->n_attributes; i++)
+        if (strcmp(s->attributes[i]->key, key) == 0)
+            return s->attributes[i];
+    return NULL;
+}
+
+/* Every span as it must leave: an LLM span (one with a request model) costed from `prices` or
+ * flagged unpriced, any other span untouched by cost. */
+static void check_request(struct sink *k, const trace_req *r)
+{
+    for (size_t i = 0; i < r->n_resource_spans; i++)
+        for (size_t j = 0; j < r->resource_spans[i]->n_scope_spans; j++) {
+            Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = r->resource_spans[i]->scope_spans[j];
+            for (size_t n = 0; n < ss->n_spans; n++) {
+                const bench_span *s = ss->spans[n];
+                const bench_kv *model = find(s, "gen_ai.request.model");
+                const bench_kv *amount = find(s, "gen_ai.usage.cost.amount");
+                if (find(s, "gen_ai.system") || find(s, "gen_ai.usage.prompt_tokens"))
+                    k->legacy_left++;
+                if (!model) {
+                    if (amount || find(s, "llmotlp.cost.unpriced"))
+                        k->failures++;
+                    continue;
+                }
+                const bench_kv *in = find(s, "gen_ai.usage.input_tokens");
+                const bench_kv *out = find(s, "gen_ai.usage.output_tokens");
+                const struct bench_price *p = price_of(model->value->string_value);
+                if (!p) {
+                    const bench_kv *f = find(s, "llmotlp.cost.unpriced");
+                    if (amount || !f || f->value->value_case != V_BOOL || !f->value->bool_value)
+                        k->failures++;
+                    else
+                        k->llm_unpriced++;
+                    continue;
+                }
+                if (!in || !out || in->value->value_case != V_INT ||
+                    out->value->value_case != V_INT || !amount ||
+                    amount->value->value_case != V_DOUBLE) {
+                    k->failures++;
+                    continue;
+                }
+                double want = ((double)in->value->int_value * p->input +
+                               (double)out->value->int_value * p->output) / 1e6;
+                const bench_kv *src = find(s, "gen_ai.usage.cost.source");
+                if (fabs(amount->value->double_value - want) > 1e-12 || !src ||
+                    strcmp(src->value->string_value, "local") != 0)
+                    k->failures++;
+                else
+                    k->llm_priced++;
+            }
+        }
+}
+
+static enum consume_status sink_consume(struct consumer *c, struct batch *b)
+{
+    struct sink *k = (struct sink *)c;
+    const uint8_t *data;
+    size_t len;
+    struct error err = {0};
+    if (batch_encoded(b, &data, &len, &err) != 0)
+        die("batch_encoded: %s", err.msg);
+    int64_t n = bench_count_spans(data, len);
+    if (n < 0)
+        die("the processors sent malformed bytes%s", "");
+    k->spans += (uint64_t)n;
+    if (k->check) {
+        trace_req *r = REQ_UNPACK(NULL, len, data);
+        if (!r)
+            die("the processors sent bytes that do not unpack%s", "");
+        check_request(k, r);
+        REQ_FREE(r, NULL);
+    }
+    return CONSUME_OK;
+}
+
+static struct hop *hop_new(const char *type, const char *yaml, struct consumer *next,
+                           struct telemetry *tel)
+{
+    const struct component_factory *f = component_find(COMPONENT_PROCESSOR, type);
+    if (!f)
+        return NULL;
+    struct hop *h = calloc(1, sizeof *h);
+    h->f = f;
+    h->c.consume = hop_consume;
+    h->cfg = calloc(1, f->config_size);
+    struct error err = {0};
+    struct cnode *node = config_parse_string(yaml, type, &err);
+    if (!node || config_bind(f->fields, node, h->cfg, &err) != 0 ||
+        (f->validate && f->validate(h->cfg, &err) != 0))
+        die("config: %s", err.msg);
+    cnode_free(node);
+    struct component_env env = {.id = type, .log_name = type, .signal = SIGNAL_TRACES,
+                                .telemetry = tel};
+    env.next[SIGNAL_TRACES] = next;
+    h->self = f->create(h->cfg, &env, &err);
+    if (!h->self || (f->start && f->start(h->self, &err) != 0))
+        die("create: %s", err.msg);
+    return h;
+}
+
+static void hop_free(struct hop *h)
+{
+    if (!h)
+        return;
+    if (h->f->shutdown)
+        h->f->shutdown(h->self, clock_now_ns() + 1000000000LL);
+    h->f->destroy(h->self);
+    config_free_bound(h->f->fields, h->cfg);
+    free(h->cfg);
+    free(h);
+}
+
+/* One pass of the pool through `first` (NULL: straight to the sink). Returns spans sent. */
+static uint64_t pipeline_pass(const struct payload *pool, unsigned n, struct consumer *first,
+                              struct sink *k)
+{
+    uint64_t spans = 0;
+    for (unsigned i = 0; i < n; i++) {
+        struct error err = {0};
+        struct batch *b = batch_from_wire(SIGNAL_TRACES, pool[i].data, pool[i].len, &err);
+        if (!b)
+            die("batch_from_wire: %s", err.msg);
+        if (consumer_send(first ? first : &k->c, b) != CONSUME_OK)
+            die("a processor refused a request%s", "");
+        batch_unref(b);
+        spans += pool[i].spans;
+    }
+    return spans;
+}
+
+static uint64_t floor_pass(const struct payload *pool, unsigned n, struct arena *a, uint8_t *out)
+{
+    uint64_t spans = 0;
+    for (unsigned i = 0; i < n; i++) {
+        trace_req *r = REQ_UNPACK(arena_allocator(a), pool[i].len, pool[i].data);
+        if (!r)
+            die("unpack failed%s", "");
+        size_t len = REQ_SIZE(r);
+        if (REQ_PACK(r, out) != len || len != pool[i].len)
+            die("pack size differs%s", "");
+        arena_reset(a);
+        spans += pool[i].spans;
+    }
+    return spans;
+}
+
+struct line {
+    const char *name;
+    const struct payload *pool;
+    struct consumer *first;   /* NULL = passthrough */
+    bool is_floor;
+    double cpu;
+    uint64_t spans;
+};
+
+int main(int argc, char **argv)
+{
+    unsigned nspans = 500, npool = 32;
+    uint64_t seed = 1;
+    double seconds = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if ((v = bench_opt(argc, argv, &i, "--spans")))
+            nspans = (unsigned)bench_atol("--spans", v, 2, 100000);
+        else if ((v = bench_opt(argc, argv, &i, "--pool")))
+            npool = (unsigned)bench_atol("--pool", v, 1, 10000);
+        else if ((v = bench_opt(argc, argv, &i, "--seed")))
+            seed = (uint64_t)bench_atol("--seed", v, 1, 1L << 62);
+        else if ((v = bench_opt(argc, argv, &i, "--seconds")))
+            seconds = (double)bench_atol("--seconds", v, 1, 600);
+        else {
+            fprintf(stderr, "usage: genai_bench [--spans N] [--pool N] [--seed N] [--seconds S]\n");
+            return 2;
+        }
+    }
+    log_set_level(LOG_WARN);
+
+    char dir[] = "/tmp/genai_bench_XXXXXX";
+    if (!mkdtemp(dir))
+        die("mkdtemp failed%s", "");
+    char db[128];
+    snprintf(db, sizeof db, "%s/prices.db", dir);
+    make_db(db);
+
+    struct payload *cur = calloc(npool, sizeof *cur), *old = calloc(npool, sizeof *old);
+    size_t max_len = 0, wire = 0;
+    uint64_t rng = seed, pool_spans = 0;
+    for (unsigned i = 0; i < npool; i++) {
+        cur[i].data = bench_request_build(&rng, nspans, &cur[i].len);
+        if (!cur[i].data)
+            die("out of memory%s", "");
+        cur[i].spans = nspans;
+        old[i] = legacy_of(&cur[i]);
+        max_len = cur[i].len > max_len ? cur[i].len : max_len;
+        max_len = old[i].len > max_len ? old[i].len : max_len;
+        wire += cur[i].len;
+        pool_spans += nspans;
+    }
+
+    struct telemetry *tel = telemetry_new();
+    struct sink sink = {.c.consume = sink_consume};
+    char cost_yaml[256];
+    snprintf(cost_yaml, sizeof cost_yaml, "database: %s\ncreate_database: false\nreload_interval: 0\n",
+             db);
+    /* [cost] alone, and [genai_semconv, cost]: separate instances, one sink. */
+    struct hop *cost_alone = hop_new("cost", cost_yaml, &sink.c, tel);
+    struct hop *cost_after = hop_new("cost", cost_yaml, &sink.c, tel);
+    struct hop *semconv = hop_new("genai_semconv", "{}", cost_after ? &cost_after->c : NULL, tel);
+    if (!cost_alone)
+        die("this build has no cost processor%s", "");
+    if (!semconv)
+        printf("genai_semconv is not in this build: only [cost] is measured\n");
+
+    /* ---- checked passes --------------------------------------------------------------------- */
+    struct {
+        const char *what;
+        const struct payload *pool;
+        struct consumer *first;
+    } checks[] = {{"[cost], current names", cur, &cost_alone->c},
+                  {"[genai_semconv, cost], current names", cur, semconv ? &semconv->c : NULL},
+                  {"[genai_semconv, cost], legacy names", old, semconv ? &semconv->c : NULL}};
+    for (size_t c = 0; c < 3; c++) {
+        if (!checks[c].first)
+            continue;
+        struct sink fresh = {.c.consume = sink_consume, .check = true};
+        sink = fresh;
+        pipeline_pass(checks[c].pool, npool, checks[c].first, &sink);
+        if (sink.failures || sink.spans != pool_spans || sink.llm_priced == 0 ||
+            sink.llm_unpriced == 0 || sink.legacy_left) {
+            fprintf(stderr, "genai_bench: %s: %" PRIu64 " wrong spans, %" PRIu64 " legacy names "
+                            "left, %" PRIu64 " of %" PRIu64 " spans out (%" PRIu64 " priced, %"
+                            PRIu64 " unpriced)\n",
+                    checks[c].what, sink.failures, sink.legacy_left, sink.spans, pool_spans,
+                    sink.llm_priced, sink.llm_unpriced);
+            return 1;
+        }
+        if (c == 0)
+            printf("== traffic: %u requests x %u spans, %.1f wire bytes/span; LLM spans %.1f%% "
+                   "(%" PRIu64 " priced, %" PRIu64 " without a price), every one checked\n",
+                   npool, nspans, (double)wire / (double)pool_spans,
+                   100.0 * (double)(sink.llm_priced + sink.llm_unpriced) / (double)pool_spans,
+                   sink.llm_priced, sink.llm_unpriced);
+    }
+    sink.check = false;
+
+    /* ---- timed passes, interleaved so that every line sees the same machine ----------------- */
+    uint8_t *out = malloc(max_len);
+    struct arena *arena = arena_new(max_len * 8);
+    struct line lines[] = {
+        {"genai_semconv + cost, legacy names", old, semconv ? &semconv->c : NULL, false, 0, 0},
+        {"genai_semconv + cost, current names", cur, semconv ? &semconv->c : NULL, false, 0, 0},
+        {"cost alone, current names", cur, &cost_alone->c, false, 0, 0},
+        {"passthrough: batch_from_wire + encoded face", cur, NULL, false, 0, 0},
+        {"codec floor: protobuf-c unpack + pack, arena", cur, NULL, true, 0, 0},
+    };
+    const size_t nlines = sizeof lines / sizeof lines[0];
+    for (size_t l = 0; l < nlines; l++) /* warm */
+        if (lines[l].is_floor)
+            floor_pass(lines[l].pool, npool, arena, out);
+        else if (lines[l].first || l == 3)
+            pipeline_pass(lines[l].pool, npool, lines[l].first, &sink);
+    for (bool more = true; more;) {
+        more = false;
+        for (size_t l = 0; l < nlines; l++) {
+            if (!lines[l].is_floor && !lines[l].first && l != 3)
+                continue;
+            double c0 = bench_cpu();
+            lines[l].spans += lines[l].is_floor
+                                  ? floor_pass(lines[l].pool, npool, arena, out)
+                                  : pipeline_pass(lines[l].pool, npool, lines[l].first, &sink);
+            lines[l].cpu += bench_cpu() - c0;
+            if (lines[l].cpu < seconds)
+                more = true;
+        }
+    }
+    double floor_m = lines[nlines - 1].cpu / ((double)lines[nlines - 1].spans / 1e6);
+
+    printf("%-52s %12s %10s %12s\n", "", "CPU-s/M spans", "x floor", "M spans/s");
+    for (size_t l = 0; l < nlines; l++) {
+        if (!lines[l].spans) {
+            printf("%-52s %12s\n", lines[l].name, "(not built)");
+            continue;
+        }
+        double m = lines[l].cpu / ((double)lines[l].spans / 1e6);
+        printf("%-52s %12.4f %10.2f %12.2f\n", lines[l].name, m, m / floor_m, 1.0 / m);
+    }
+    double pass_m = lines[3].cpu / ((double)lines[3].spans / 1e6);
+    double both_m = lines[0].spans ? lines[0].cpu / ((double)lines[0].spans / 1e6) : 0;
+    double cur_m = lines[1].spans ? lines[1].cpu / ((double)lines[1].spans / 1e6) : 0;
+    double cost_m = lines[2].cpu / ((double)lines[2].spans / 1e6);
+    printf("{\"genai_legacy_cpu_s_per_million_spans\": %.4f, \"genai_current_cpu_s_per_million_spans\": "
+           "%.4f, \"cost_cpu_s_per_million_spans\": %.4f, \"passthrough_cpu_s_per_million_spans\": "
+           "%.4f, \"codec_floor_cpu_s_per_million_spans\": %.4f, \"ratio\": %.3f}\n",
+           both_m, cur_m, cost_m, pass_m, floor_m, both_m / floor_m);
+
+    hop_free(semconv);
+    hop_free(cost_after);
+    hop_free(cost_alone);
+    telemetry_free(tel);
+    arena_free(arena);
+    free(out);
+    for (unsigned i = 0; i < npool; i++) {
+        free(cur[i].data);
+        free(old[i].data);
+    }
+    free(cur);
+    free(old);
+    char path[160];
+    snprintf(path, sizeof path, "%s/prices.db", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/prices.db-wal", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/prices.db-shm", dir);
+    unlink(path);
+    rmdir(dir);
+    return 0;
+}
