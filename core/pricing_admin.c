@@ -148,19 +148,11 @@ static int check_price(const struct price *p, struct error *err)
 }
 
 /* 1 = an identical row exists (nothing to do), 0 = not, -1 = error. */
-static int price_exists(sqlite3 *db, const struct price *p, const char *tenant, const char *source,
-                        struct error *err)
+
+/* Parameters ?1..?16 of a prices row (provider .. lc_output), shared by the lookup of an
+ * identical row and the insert, so the two can never bind columns differently. */
+static void bind_price_row(sqlite3_stmt *st, const struct price *p, const char *tenant)
 {
-    sqlite3_stmt *st;
-    const char *sql =
-        "SELECT 1 FROM prices WHERE provider = ?1 AND model = ?2 AND tenant IS ?3 AND "
-        "currency = ?4 AND effective_from = ?5 AND effective_to IS ?6 AND input IS ?7 AND "
-        "cache_read IS ?8 AND cache_write IS ?9 AND output IS ?10 AND reasoning IS ?11 AND "
-        "long_context_threshold IS ?12 AND lc_input IS ?13 AND lc_cache_read IS ?14 AND "
-        "lc_cache_write IS ?15 AND lc_output IS ?16 AND coalesce(batch_discount, 0) = ?17";
-    (void)source;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return error_set(err, "%s", sqlite3_errmsg(db));
     sqlite3_bind_text(st, 1, p->provider, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, p->model, -1, SQLITE_TRANSIENT);
     bind_text_or_null(st, 3, tenant);
@@ -180,6 +172,22 @@ static int price_exists(sqlite3 *db, const struct price *p, const char *tenant, 
     bind_price(st, 14, p->lc_cache_read);
     bind_price(st, 15, p->lc_cache_write);
     bind_price(st, 16, p->lc_output);
+}
+
+static int price_exists(sqlite3 *db, const struct price *p, const char *tenant, const char *source,
+                        struct error *err)
+{
+    sqlite3_stmt *st;
+    const char *sql =
+        "SELECT 1 FROM prices WHERE provider = ?1 AND model = ?2 AND tenant IS ?3 AND "
+        "currency = ?4 AND effective_from = ?5 AND effective_to IS ?6 AND input IS ?7 AND "
+        "cache_read IS ?8 AND cache_write IS ?9 AND output IS ?10 AND reasoning IS ?11 AND "
+        "long_context_threshold IS ?12 AND lc_input IS ?13 AND lc_cache_read IS ?14 AND "
+        "lc_cache_write IS ?15 AND lc_output IS ?16 AND coalesce(batch_discount, 0) = ?17";
+    (void)source;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return error_set(err, "%s", sqlite3_errmsg(db));
+    bind_price_row(st, p, tenant);
     sqlite3_bind_double(st, 17, p->batch_discount);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
@@ -231,25 +239,7 @@ static int insert_price(sqlite3 *db, const struct price *p, const char *tenant, 
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
         return error_set(err, "%s", sqlite3_errmsg(db));
-    sqlite3_bind_text(st, 1, p->provider, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, p->model, -1, SQLITE_TRANSIENT);
-    bind_text_or_null(st, 3, tenant);
-    sqlite3_bind_text(st, 4, p->currency, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st, 5, p->effective_from);
-    bind_to(st, 6, p->effective_to);
-    bind_price(st, 7, p->input);
-    bind_price(st, 8, p->cache_read);
-    bind_price(st, 9, p->cache_write);
-    bind_price(st, 10, p->output);
-    bind_price(st, 11, p->reasoning);
-    if (p->long_context_threshold > 0)
-        sqlite3_bind_int64(st, 12, p->long_context_threshold);
-    else
-        sqlite3_bind_null(st, 12);
-    bind_price(st, 13, p->lc_input);
-    bind_price(st, 14, p->lc_cache_read);
-    bind_price(st, 15, p->lc_cache_write);
-    bind_price(st, 16, p->lc_output);
+    bind_price_row(st, p, tenant);
     if (p->batch_discount > 0)
         sqlite3_bind_double(st, 17, p->batch_discount);
     else
