@@ -601,6 +601,7 @@ test('tail_sampling: logs follow their trace; logs without a trace pass at once;
 test("tail_sampling: the repository's config.yaml keeps errors, error.type, slow traces and 10% of the rest", async () => {
   const sink = await new Sink().start();
   const [port, httpPort, healthPort, metricsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  // A failed start must not leave the sink listening: the test process would never exit.
   const llm = await startWithConfigFile(path.join(REPO_ROOT, 'config.yaml'), {
     port,
     metricsPort,
@@ -613,6 +614,9 @@ test("tail_sampling: the repository's config.yaml keeps errors, error.type, slow
       OTLP_ENDPOINT: sink.endpoint,
       LLMOTLP_LOG_LEVEL: 'debug',
     },
+  }).catch(async (e) => {
+    await sink.stop();
+    throw e;
   });
   let ok = false;
   try {
