@@ -34,6 +34,7 @@
 #include "google/rpc/status.pb-c.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
+#include "tests/unit/testutil.h"
 
 #define MS 1000000LL
 #define LABELS "exporter=\"otlp/test\""
@@ -368,170 +369,36 @@ static void server_stop(struct server *s)
 
 /* ---- exporter under test --------------------------------------------------------------------- */
 
-struct exp {
-    struct cnode *tree;
-    struct otlp_exporter_config cfg;
-    struct telemetry *t;
-    void *x;
-};
-
-static int exp_bind(struct exp *e, const char *yaml, struct error *err)
+static int exp_bind(struct tu_exp *e, const char *yaml, struct error *err)
 {
-    memset(e, 0, sizeof *e);
-    e->tree = config_parse_string(yaml, "test.yaml", err);
-    if (!e->tree)
-        return -1;
-    if (config_bind(otlp_exporter_fields, e->tree, &e->cfg, err) != 0)
-        return -1;
-    return otlp_exporter_factory.validate(&e->cfg, err);
+    return tu_exp_bind(e, &otlp_exporter_factory, LABELS, yaml, err);
 }
 
-static void exp_unbind(struct exp *e)
+static struct otlp_exporter_config *cfg_of(struct tu_exp *e)
 {
-    config_free_bound(otlp_exporter_fields, &e->cfg);
-    cnode_free(e->tree);
+    return e->cfg;
 }
 
-static void exp_start_yaml(struct exp *e, const char *yaml)
+static void exp_start_yaml(struct tu_exp *e, const char *yaml)
 {
-    struct error err;
-    if (exp_bind(e, yaml, &err) != 0)
-        fail_msg("config: %s", err.msg);
-    e->t = telemetry_new();
-    struct component_env env = {.id = "otlp/test", .log_name = "exporter/otlp/test",
-                                .telemetry = e->t};
-    e->x = otlp_exporter_factory.create(&e->cfg, &env, &err);
-    if (!e->x)
-        fail_msg("create: %s", err.msg);
-    assert_int_equal(otlp_exporter_factory.start(e->x, &err), 0);
+    tu_exp_start_yaml(e, &otlp_exporter_factory, "otlp/test", LABELS, yaml);
 }
 
-static void exp_start(struct exp *e, const char *fmt, int port)
+static void exp_start(struct tu_exp *e, const char *fmt, int port)
 {
     char yaml[2048];
     snprintf(yaml, sizeof yaml, fmt, port);
     exp_start_yaml(e, yaml);
 }
 
-static void exp_stop(struct exp *e)
-{
-    otlp_exporter_factory.shutdown(e->x, clock_now_ns() + 2000 * MS);
-    otlp_exporter_factory.destroy(e->x);
-    exp_unbind(e);
-}
-
-static void exp_free(struct exp *e)
-{
-    telemetry_free(e->t);
-}
-
-static int64_t value(struct exp *e, const char *name)
-{
-    return telemetry_value(e->t, name, LABELS);
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-/* Waits (bounded, generously) for a counter to reach want; asserts the value. */
-static void wait_counter(struct exp *e, const char *name, int64_t want)
-{
-    for (int i = 0; i < 3000 && value(e, name) < want; i++)
-        sleep_ms(5);
-    assert_int_equal(value(e, name), want);
-}
-
 static struct batch *trace_batch(int nspans, uint8_t seed)
 {
-    Opentelemetry__Proto__Trace__V1__Span spans[16], *sp[16];
-    uint8_t ids[16][24];
-    assert_true(nspans <= 16);
-    for (int i = 0; i < nspans; i++) {
-        opentelemetry__proto__trace__v1__span__init(&spans[i]);
-        for (int k = 0; k < 24; k++)
-            ids[i][k] = (uint8_t)(seed * 31 + i * 7 + k + 1);
-        spans[i].trace_id.data = ids[i];
-        spans[i].trace_id.len = 16;
-        spans[i].span_id.data = ids[i] + 16;
-        spans[i].span_id.len = 8;
-        spans[i].name = "chat gpt-4o";
-        spans[i].start_time_unix_nano = 1700000000000000000ULL + (uint64_t)i;
-        spans[i].end_time_unix_nano = 1700000000500000000ULL + (uint64_t)i;
-        sp[i] = &spans[i];
-    }
-    Opentelemetry__Proto__Trace__V1__ScopeSpans ss = OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT;
-    ss.n_spans = (size_t)nspans;
-    ss.spans = sp;
-    Opentelemetry__Proto__Trace__V1__ScopeSpans *ssp = &ss;
-    Opentelemetry__Proto__Trace__V1__ResourceSpans rs =
-        OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
-    rs.n_scope_spans = 1;
-    rs.scope_spans = &ssp;
-    Opentelemetry__Proto__Trace__V1__ResourceSpans *rsp = &rs;
-    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest req =
-        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
-    req.n_resource_spans = 1;
-    req.resource_spans = &rsp;
-    size_t n = protobuf_c_message_get_packed_size(&req.base);
-    uint8_t *buf = malloc(n);
-    protobuf_c_message_pack(&req.base, buf);
-    struct error err;
-    struct batch *b = batch_from_wire(SIGNAL_TRACES, buf, n, &err);
-    free(buf);
-    if (!b)
-        fail_msg("batch: %s", err.msg);
-    assert_int_equal(b->items, (uint64_t)nspans);
-    return b;
-}
-
-static struct batch *log_batch(int nrecords)
-{
-    Opentelemetry__Proto__Logs__V1__LogRecord recs[8], *rp[8];
-    Opentelemetry__Proto__Common__V1__AnyValue body[8];
-    assert_true(nrecords <= 8);
-    for (int i = 0; i < nrecords; i++) {
-        opentelemetry__proto__logs__v1__log_record__init(&recs[i]);
-        opentelemetry__proto__common__v1__any_value__init(&body[i]);
-        body[i].value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-        body[i].string_value = "request done";
-        recs[i].body = &body[i];
-        recs[i].time_unix_nano = 1700000000000000000ULL + (uint64_t)i;
-        rp[i] = &recs[i];
-    }
-    Opentelemetry__Proto__Logs__V1__ScopeLogs sl = OPENTELEMETRY__PROTO__LOGS__V1__SCOPE_LOGS__INIT;
-    sl.n_log_records = (size_t)nrecords;
-    sl.log_records = rp;
-    Opentelemetry__Proto__Logs__V1__ScopeLogs *slp = &sl;
-    Opentelemetry__Proto__Logs__V1__ResourceLogs rl = OPENTELEMETRY__PROTO__LOGS__V1__RESOURCE_LOGS__INIT;
-    rl.n_scope_logs = 1;
-    rl.scope_logs = &slp;
-    Opentelemetry__Proto__Logs__V1__ResourceLogs *rlp = &rl;
-    Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest req =
-        OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_SERVICE_REQUEST__INIT;
-    req.n_resource_logs = 1;
-    req.resource_logs = &rlp;
-    size_t n = protobuf_c_message_get_packed_size(&req.base);
-    uint8_t *buf = malloc(n);
-    protobuf_c_message_pack(&req.base, buf);
-    struct error err;
-    struct batch *b = batch_from_wire(SIGNAL_LOGS, buf, n, &err);
-    free(buf);
-    if (!b)
-        fail_msg("batch: %s", err.msg);
-    return b;
+    return tu_trace_batch(nspans, seed, 0);
 }
 
 static void assert_same_bytes(struct batch *b, const struct request_rec *r)
 {
-    const uint8_t *data;
-    size_t len;
-    struct error err;
-    assert_int_equal(batch_encoded(b, &data, &len, &err), 0);
-    assert_int_equal(r->len, len);
-    assert_memory_equal(r->data, data, len);
+    tu_assert_batch_bytes(b, r->data, r->len);
 }
 
 #define BASE_CFG                                                                                   \
@@ -547,17 +414,17 @@ static void test_delivers_exact_bytes_with_headers(void **state)
 {
     (void)state;
     struct server *s = server_start(0, true);
-    struct exp e;
+    struct tu_exp e;
     exp_start(&e, BASE_CFG, s->port);
     struct batch *t = trace_batch(5, 1);
-    struct batch *l = log_batch(3);
+    struct batch *l = tu_log_batch(3);
     assert_int_equal(otlp_exporter_factory.consume(e.x, t), CONSUME_OK);
     assert_int_equal(otlp_exporter_factory.consume(e.x, l), CONSUME_OK);
-    wait_counter(&e, "otelcol_exporter_sent_spans", 5);
-    wait_counter(&e, "otelcol_exporter_sent_log_records", 3);
-    exp_stop(&e);
-    assert_int_equal(value(&e, "otelcol_exporter_send_failed_spans"), 0);
-    exp_free(&e);
+    tu_exp_wait_counter(&e, "otelcol_exporter_sent_spans", 5);
+    tu_exp_wait_counter(&e, "otelcol_exporter_sent_log_records", 3);
+    tu_exp_stop(&e);
+    assert_int_equal(tu_exp_value(&e, "otelcol_exporter_send_failed_spans"), 0);
+    tu_exp_free(&e);
 
     assert_int_equal(server_count(s), 2);
     for (int i = 0; i < 2; i++) {
@@ -577,14 +444,14 @@ static void test_unavailable_twice_then_ok(void **state)
     struct server *s = server_start(0, true);
     struct action a[] = {{.code = GRPC_STATUS_UNAVAILABLE}, {.code = GRPC_STATUS_UNAVAILABLE}};
     server_script(s, a, 2);
-    struct exp e;
+    struct tu_exp e;
     exp_start(&e, BASE_CFG, s->port);
     struct batch *b = trace_batch(7, 2);
     assert_int_equal(otlp_exporter_factory.consume(e.x, b), CONSUME_OK);
-    wait_counter(&e, "otelcol_exporter_sent_spans", 7);
-    exp_stop(&e);
-    assert_int_equal(value(&e, "otelcol_exporter_send_failed_spans"), 0);
-    exp_free(&e);
+    tu_exp_wait_counter(&e, "otelcol_exporter_sent_spans", 7);
+    tu_exp_stop(&e);
+    assert_int_equal(tu_exp_value(&e, "otelcol_exporter_send_failed_spans"), 0);
+    tu_exp_free(&e);
     assert_int_equal(server_count(s), 3);
     int ok = 0;
     for (int i = 0; i < 3; i++) {
@@ -610,14 +477,14 @@ static void test_retry_info_honoured(void **state)
     struct action a[] = {{.code = GRPC_STATUS_UNAVAILABLE, .retry_delay_ms = 50},
                          {.code = GRPC_STATUS_RESOURCE_EXHAUSTED, .retry_delay_ms = 50}};
     server_script(s, a, 2);
-    struct exp e;
+    struct tu_exp e;
     exp_start(&e, SLOW_RETRY_CFG, s->port);
     struct batch *b = trace_batch(4, 3);
     assert_int_equal(otlp_exporter_factory.consume(e.x, b), CONSUME_OK);
-    wait_counter(&e, "otelcol_exporter_sent_spans", 4);
-    exp_stop(&e);
-    assert_int_equal(value(&e, "otelcol_exporter_send_failed_spans"), 0);
-    exp_free(&e);
+    tu_exp_wait_counter(&e, "otelcol_exporter_sent_spans", 4);
+    tu_exp_stop(&e);
+    assert_int_equal(tu_exp_value(&e, "otelcol_exporter_send_failed_spans"), 0);
+    tu_exp_free(&e);
     assert_int_equal(server_count(s), 3);
     batch_unref(b);
     server_stop(s);
@@ -632,17 +499,17 @@ static void test_no_retry_info(void **state)
     struct action a[] = {{.code = GRPC_STATUS_RESOURCE_EXHAUSTED},
                          {.code = GRPC_STATUS_UNAVAILABLE}};
     server_script(s, a, 2);
-    struct exp e;
+    struct tu_exp e;
     exp_start(&e, SLOW_RETRY_CFG, s->port);
     struct batch *b1 = trace_batch(2, 4);
     assert_int_equal(otlp_exporter_factory.consume(e.x, b1), CONSUME_OK);
-    wait_counter(&e, "otelcol_exporter_send_failed_spans", 2);
+    tu_exp_wait_counter(&e, "otelcol_exporter_send_failed_spans", 2);
     struct batch *b2 = trace_batch(3, 5);
     assert_int_equal(otlp_exporter_factory.consume(e.x, b2), CONSUME_OK);
-    wait_counter(&e, "otelcol_exporter_send_failed_spans", 5);
-    exp_stop(&e);
-    assert_int_equal(value(&e, "otelcol_exporter_sent_spans"), 0);
-    exp_free(&e);
+    tu_exp_wait_counter(&e, "otelcol_exporter_send_failed_spans", 5);
+    tu_exp_stop(&e);
+    assert_int_equal(tu_exp_value(&e, "otelcol_exporter_sent_spans"), 0);
+    tu_exp_free(&e);
     assert_int_equal(server_count(s), 2);
     batch_unref(b1);
     batch_unref(b2);
@@ -655,16 +522,16 @@ static void test_permanent_not_retried(void **state)
     struct server *s = server_start(0, true);
     struct action a[] = {{.code = GRPC_STATUS_INVALID_ARGUMENT}};
     server_script(s, a, 1);
-    struct exp e;
+    struct tu_exp e;
     exp_start(&e, BASE_CFG, s->port);
-    struct batch *b = log_batch(6);
+    struct batch *b = tu_log_batch(6);
     assert_int_equal(otlp_exporter_factory.consume(e.x, b), CONSUME_OK);
-    wait_counter(&e, "otelcol_exporter_send_failed_log_records", 6);
+    tu_exp_wait_counter(&e, "otelcol_exporter_send_failed_log_records", 6);
     /* give a wrongly scheduled retry the chance to show up before counting requests */
-    sleep_ms(100);
-    exp_stop(&e);
-    assert_int_equal(value(&e, "otelcol_exporter_sent_log_records"), 0);
-    exp_free(&e);
+    tu_sleep_ms(100);
+    tu_exp_stop(&e);
+    assert_int_equal(tu_exp_value(&e, "otelcol_exporter_sent_log_records"), 0);
+    tu_exp_free(&e);
     assert_int_equal(server_count(s), 1);
     batch_unref(b);
     server_stop(s);
@@ -677,16 +544,16 @@ static void test_partial_success(void **state)
     struct action a[] = {{.code = GRPC_STATUS_OK, .partial_rejected = 2,
                           .partial_msg = "2 spans had an invalid trace_id"}};
     server_script(s, a, 1);
-    struct exp e;
+    struct tu_exp e;
     exp_start(&e, BASE_CFG, s->port);
     struct batch *b = trace_batch(9, 6);
     assert_int_equal(otlp_exporter_factory.consume(e.x, b), CONSUME_OK);
-    wait_counter(&e, "otelcol_exporter_sent_spans", 9);
-    sleep_ms(100);
-    exp_stop(&e);
-    assert_int_equal(value(&e, "otelcol_exporter_partial_rejected_spans"), 2);
-    assert_int_equal(value(&e, "otelcol_exporter_send_failed_spans"), 0);
-    exp_free(&e);
+    tu_exp_wait_counter(&e, "otelcol_exporter_sent_spans", 9);
+    tu_sleep_ms(100);
+    tu_exp_stop(&e);
+    assert_int_equal(tu_exp_value(&e, "otelcol_exporter_partial_rejected_spans"), 2);
+    assert_int_equal(tu_exp_value(&e, "otelcol_exporter_send_failed_spans"), 0);
+    tu_exp_free(&e);
     assert_int_equal(server_count(s), 1);
     batch_unref(b);
     server_stop(s);
@@ -698,21 +565,21 @@ static void test_gzip_on_the_wire(void **state)
 {
     (void)state;
     struct server *s = server_start(0, false);
-    struct exp e;
+    struct tu_exp e;
     exp_start(&e, BASE_CFG, s->port);
     struct batch *b = trace_batch(3, 7);
     assert_int_equal(otlp_exporter_factory.consume(e.x, b), CONSUME_OK);
-    wait_counter(&e, "otelcol_exporter_send_failed_spans", 3);
-    exp_stop(&e);
-    assert_int_equal(value(&e, "otelcol_exporter_sent_spans"), 0);
-    exp_free(&e);
+    tu_exp_wait_counter(&e, "otelcol_exporter_send_failed_spans", 3);
+    tu_exp_stop(&e);
+    assert_int_equal(tu_exp_value(&e, "otelcol_exporter_sent_spans"), 0);
+    tu_exp_free(&e);
     assert_int_equal(server_count(s), 0); /* refused by the server's core, never handed over */
 
     exp_start(&e, BASE_CFG "compression: none\n", s->port);
     assert_int_equal(otlp_exporter_factory.consume(e.x, b), CONSUME_OK);
-    wait_counter(&e, "otelcol_exporter_sent_spans", 3);
-    exp_stop(&e);
-    exp_free(&e);
+    tu_exp_wait_counter(&e, "otelcol_exporter_sent_spans", 3);
+    tu_exp_stop(&e);
+    tu_exp_free(&e);
     assert_int_equal(server_count(s), 1);
     assert_same_bytes(b, &s->rec[0]);
     batch_unref(b);
@@ -727,7 +594,7 @@ static void test_server_down_then_up(void **state)
     struct server *s = server_start(0, true);
     int port = s->port;
     server_stop(s);
-    struct exp e;
+    struct tu_exp e;
     exp_start(&e,
               "endpoint: http://127.0.0.1:%d\n"
               "tls: {insecure: true}\n"
@@ -739,13 +606,13 @@ static void test_server_down_then_up(void **state)
         b[i] = trace_batch(2 + i, (uint8_t)(10 + i));
         assert_int_equal(otlp_exporter_factory.consume(e.x, b[i]), CONSUME_OK);
     }
-    sleep_ms(400);
-    assert_int_equal(value(&e, "otelcol_exporter_sent_spans"), 0);
+    tu_sleep_ms(400);
+    assert_int_equal(tu_exp_value(&e, "otelcol_exporter_sent_spans"), 0);
     s = server_start(port, true);
-    wait_counter(&e, "otelcol_exporter_sent_spans", 2 + 3 + 4);
-    exp_stop(&e);
-    assert_int_equal(value(&e, "otelcol_exporter_send_failed_spans"), 0);
-    exp_free(&e);
+    tu_exp_wait_counter(&e, "otelcol_exporter_sent_spans", 2 + 3 + 4);
+    tu_exp_stop(&e);
+    assert_int_equal(tu_exp_value(&e, "otelcol_exporter_send_failed_spans"), 0);
+    tu_exp_free(&e);
     assert_int_equal(server_count(s), 3);
     for (int i = 0; i < 3; i++) {
         int seen = 0;
@@ -768,17 +635,17 @@ static void test_shutdown_counts_undelivered(void **state)
     struct server *s = server_start(0, true);
     int port = s->port;
     server_stop(s);
-    struct exp e;
+    struct tu_exp e;
     exp_start(&e, BASE_CFG, port);
     struct batch *b = trace_batch(8, 20);
     assert_int_equal(otlp_exporter_factory.consume(e.x, b), CONSUME_OK);
     otlp_exporter_factory.shutdown(e.x, clock_now_ns() + 200 * MS);
-    assert_int_equal(value(&e, "otelcol_exporter_send_failed_spans"), 8);
-    assert_int_equal(value(&e, "otelcol_exporter_sent_spans"), 0);
+    assert_int_equal(tu_exp_value(&e, "otelcol_exporter_send_failed_spans"), 8);
+    assert_int_equal(tu_exp_value(&e, "otelcol_exporter_sent_spans"), 0);
     assert_int_equal(otlp_exporter_factory.consume(e.x, b), CONSUME_RETRY);
     otlp_exporter_factory.destroy(e.x);
-    exp_unbind(&e);
-    exp_free(&e);
+    tu_exp_unbind(&e);
+    tu_exp_free(&e);
     batch_unref(b);
 }
 
@@ -790,19 +657,19 @@ static void test_shutdown_cancels_call_in_flight(void **state)
     struct server *s = server_start(0, true);
     struct action a[] = {{.hang = true}};
     server_script(s, a, 1);
-    struct exp e;
+    struct tu_exp e;
     exp_start(&e, BASE_CFG "timeout: 0s\n", s->port);
     struct batch *b = trace_batch(6, 30);
     assert_int_equal(otlp_exporter_factory.consume(e.x, b), CONSUME_OK);
     for (int i = 0; i < 2000 && server_count(s) < 1; i++)
-        sleep_ms(5);
+        tu_sleep_ms(5);
     assert_int_equal(server_count(s), 1);
     otlp_exporter_factory.shutdown(e.x, clock_now_ns() + 100 * MS);
-    assert_int_equal(value(&e, "otelcol_exporter_send_failed_spans"), 6);
-    assert_int_equal(value(&e, "otelcol_exporter_sent_spans"), 0);
+    assert_int_equal(tu_exp_value(&e, "otelcol_exporter_send_failed_spans"), 6);
+    assert_int_equal(tu_exp_value(&e, "otelcol_exporter_sent_spans"), 0);
     otlp_exporter_factory.destroy(e.x);
-    exp_unbind(&e);
-    exp_free(&e);
+    tu_exp_unbind(&e);
+    tu_exp_free(&e);
     batch_unref(b);
     server_stop(s);
 }
@@ -816,17 +683,17 @@ static void tls_case(int port, const char *tls_yaml, bool want_sent)
              "tls: %s\n"
              "retry_on_failure: {enabled: false}\n",
              port, tls_yaml);
-    struct exp e;
+    struct tu_exp e;
     exp_start_yaml(&e, yaml);
     struct batch *b = trace_batch(2, 40);
     assert_int_equal(otlp_exporter_factory.consume(e.x, b), CONSUME_OK);
-    wait_counter(&e, want_sent ? "otelcol_exporter_sent_spans" : "otelcol_exporter_send_failed_spans",
+    tu_exp_wait_counter(&e, want_sent ? "otelcol_exporter_sent_spans" : "otelcol_exporter_send_failed_spans",
                  2);
-    exp_stop(&e);
-    assert_int_equal(value(&e, want_sent ? "otelcol_exporter_send_failed_spans"
+    tu_exp_stop(&e);
+    assert_int_equal(tu_exp_value(&e, want_sent ? "otelcol_exporter_send_failed_spans"
                                          : "otelcol_exporter_sent_spans"),
                      0);
-    exp_free(&e);
+    tu_exp_free(&e);
     batch_unref(b);
 }
 
@@ -862,7 +729,7 @@ static void test_tls(void **state)
 
 static void expect_invalid(const char *yaml, const char *needle)
 {
-    struct exp e;
+    struct tu_exp e;
     struct error err;
     error_clear(&err);
     int rc = exp_bind(&e, yaml, &err);
@@ -870,28 +737,28 @@ static void expect_invalid(const char *yaml, const char *needle)
         fail_msg("accepted: %s", yaml);
     if (!strstr(err.msg, needle))
         fail_msg("message \"%s\" lacks \"%s\"", err.msg, needle);
-    exp_unbind(&e);
+    tu_exp_unbind(&e);
 }
 
 static void test_config(void **state)
 {
     (void)state;
-    struct exp e;
+    struct tu_exp e;
     struct error err;
     /* the Collector's defaults */
     assert_int_equal(exp_bind(&e, "endpoint: collector:4317\n", &err), 0);
-    assert_false(e.cfg.tls.insecure);
-    assert_string_equal(e.cfg.compression, "gzip");
-    assert_int_equal(e.cfg.timeout, 5000 * MS);
-    assert_true(e.cfg.retry_on_failure.enabled);
-    assert_int_equal(e.cfg.retry_on_failure.initial_interval, 5000 * MS);
-    assert_int_equal(e.cfg.retry_on_failure.max_interval, 30000 * MS);
-    assert_int_equal(e.cfg.retry_on_failure.max_elapsed_time, 300000 * MS);
-    assert_true(e.cfg.sending_queue.enabled);
-    assert_int_equal(e.cfg.sending_queue.num_consumers, 10);
-    assert_int_equal(e.cfg.sending_queue.queue_size, 1000);
-    assert_int_equal(e.cfg.sending_queue.overflow_wait, 500 * MS);
-    exp_unbind(&e);
+    assert_false(cfg_of(&e)->tls.insecure);
+    assert_string_equal(cfg_of(&e)->compression, "gzip");
+    assert_int_equal(cfg_of(&e)->timeout, 5000 * MS);
+    assert_true(cfg_of(&e)->retry_on_failure.enabled);
+    assert_int_equal(cfg_of(&e)->retry_on_failure.initial_interval, 5000 * MS);
+    assert_int_equal(cfg_of(&e)->retry_on_failure.max_interval, 30000 * MS);
+    assert_int_equal(cfg_of(&e)->retry_on_failure.max_elapsed_time, 300000 * MS);
+    assert_true(cfg_of(&e)->sending_queue.enabled);
+    assert_int_equal(cfg_of(&e)->sending_queue.num_consumers, 10);
+    assert_int_equal(cfg_of(&e)->sending_queue.queue_size, 1000);
+    assert_int_equal(cfg_of(&e)->sending_queue.overflow_wait, 500 * MS);
+    tu_exp_unbind(&e);
 
     /* a Collector config with keys we accept but do not act on still loads */
     assert_int_equal(exp_bind(&e,
@@ -903,9 +770,9 @@ static void test_config(void **state)
                               "balancer_name: pick_first\nwait_for_ready: true\n",
                               &err),
                      0);
-    assert_true(e.cfg.keepalive_present);
-    assert_int_equal(e.cfg.keepalive.time, 30000 * MS);
-    exp_unbind(&e);
+    assert_true(cfg_of(&e)->keepalive_present);
+    assert_int_equal(cfg_of(&e)->keepalive.time, 30000 * MS);
+    tu_exp_unbind(&e);
 
     expect_invalid("tls: {insecure: true}\n", "endpoint");
     expect_invalid("endpoint: c:4317\ncompression: zstd\n", "gzip");

@@ -34,198 +34,25 @@
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 #include "receivers/otlp/otlp_receiver.h"
+#include "tests/unit/testutil.h"
 
 extern const struct component_factory otlp_receiver_factory;
 
 #define LABELS "receiver=\"otlp\",transport=\"grpc\""
 
-/* ---- request builders (protobuf-c) ------------------------------------------------------------ */
+/* ---- request builders ------------------------------------------------------------------------- */
 
-static uint8_t *pack(const ProtobufCMessage *m, size_t *len)
-{
-    *len = protobuf_c_message_get_packed_size(m);
-    uint8_t *p = malloc(*len ? *len : 1);
-    assert_non_null(p);
-    assert_int_equal(protobuf_c_message_pack(m, p), *len);
-    return p;
-}
-
-/* ExportTraceServiceRequest with one resource, one scope and `n` spans whose names are
- * `name_len` bytes long; trace IDs are `tid_len` bytes (16 is valid). */
+/* Traces with `n` spans whose names are `name_len` bytes of 'x'; trace IDs are `tid_len` bytes
+ * (16 is valid). */
 static uint8_t *make_traces(size_t n, size_t tid_len, size_t name_len, size_t *len)
 {
-    uint8_t tid[32], sid[8];
-    for (size_t i = 0; i < sizeof tid; i++)
-        tid[i] = (uint8_t)(i + 1);
-    for (size_t i = 0; i < sizeof sid; i++)
-        sid[i] = (uint8_t)(0xa0 + i);
     char *name = malloc(name_len + 1);
     assert_non_null(name);
     memset(name, 'x', name_len);
     name[name_len] = '\0';
-    Opentelemetry__Proto__Trace__V1__Span *spans = calloc(n ? n : 1, sizeof *spans);
-    Opentelemetry__Proto__Trace__V1__Span **sp = calloc(n ? n : 1, sizeof *sp);
-    for (size_t i = 0; i < n; i++) {
-        opentelemetry__proto__trace__v1__span__init(&spans[i]);
-        spans[i].trace_id = (ProtobufCBinaryData){tid_len, tid};
-        spans[i].span_id = (ProtobufCBinaryData){8, sid};
-        spans[i].name = name;
-        spans[i].start_time_unix_nano = 1000 + i;
-        spans[i].end_time_unix_nano = 2000 + i;
-        sp[i] = &spans[i];
-    }
-    Opentelemetry__Proto__Trace__V1__ScopeSpans ss = OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT;
-    ss.n_spans = n;
-    ss.spans = sp;
-    Opentelemetry__Proto__Trace__V1__ScopeSpans *ssp = &ss;
-    Opentelemetry__Proto__Trace__V1__ResourceSpans rs = OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
-    rs.n_scope_spans = 1;
-    rs.scope_spans = &ssp;
-    Opentelemetry__Proto__Trace__V1__ResourceSpans *rsp = &rs;
-    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest req =
-        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
-    req.n_resource_spans = 1;
-    req.resource_spans = &rsp;
-    uint8_t *out = pack(&req.base, len);
-    free(spans);
-    free(sp);
+    uint8_t *out = tu_make_traces(n, tid_len, name, len);
     free(name);
     return out;
-}
-
-static uint8_t *make_metrics(size_t npoints, size_t *len)
-{
-    Opentelemetry__Proto__Metrics__V1__NumberDataPoint *dp = calloc(npoints, sizeof *dp);
-    Opentelemetry__Proto__Metrics__V1__NumberDataPoint **dpp = calloc(npoints, sizeof *dpp);
-    for (size_t i = 0; i < npoints; i++) {
-        opentelemetry__proto__metrics__v1__number_data_point__init(&dp[i]);
-        dp[i].time_unix_nano = 5000 + i;
-        dp[i].value_case = OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_INT;
-        dp[i].as_int = (int64_t)i * 7;
-        dpp[i] = &dp[i];
-    }
-    Opentelemetry__Proto__Metrics__V1__Gauge g = OPENTELEMETRY__PROTO__METRICS__V1__GAUGE__INIT;
-    g.n_data_points = npoints;
-    g.data_points = dpp;
-    Opentelemetry__Proto__Metrics__V1__Metric m = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__INIT;
-    m.name = "llmproxy.tokens.input";
-    m.data_case = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE;
-    m.gauge = &g;
-    Opentelemetry__Proto__Metrics__V1__Metric *mp = &m;
-    Opentelemetry__Proto__Metrics__V1__ScopeMetrics sm = OPENTELEMETRY__PROTO__METRICS__V1__SCOPE_METRICS__INIT;
-    sm.n_metrics = 1;
-    sm.metrics = &mp;
-    Opentelemetry__Proto__Metrics__V1__ScopeMetrics *smp = &sm;
-    Opentelemetry__Proto__Metrics__V1__ResourceMetrics rm =
-        OPENTELEMETRY__PROTO__METRICS__V1__RESOURCE_METRICS__INIT;
-    rm.n_scope_metrics = 1;
-    rm.scope_metrics = &smp;
-    Opentelemetry__Proto__Metrics__V1__ResourceMetrics *rmp = &rm;
-    Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest req =
-        OPENTELEMETRY__PROTO__COLLECTOR__METRICS__V1__EXPORT_METRICS_SERVICE_REQUEST__INIT;
-    req.n_resource_metrics = 1;
-    req.resource_metrics = &rmp;
-    uint8_t *out = pack(&req.base, len);
-    free(dp);
-    free(dpp);
-    return out;
-}
-
-static uint8_t *make_logs(size_t nrec, size_t *len)
-{
-    Opentelemetry__Proto__Common__V1__AnyValue body = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
-    body.value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-    body.string_value = "completion finished";
-    Opentelemetry__Proto__Logs__V1__LogRecord *lr = calloc(nrec, sizeof *lr);
-    Opentelemetry__Proto__Logs__V1__LogRecord **lrp = calloc(nrec, sizeof *lrp);
-    for (size_t i = 0; i < nrec; i++) {
-        opentelemetry__proto__logs__v1__log_record__init(&lr[i]);
-        lr[i].time_unix_nano = 9000 + i;
-        lr[i].body = &body;
-        lrp[i] = &lr[i];
-    }
-    Opentelemetry__Proto__Logs__V1__ScopeLogs sl = OPENTELEMETRY__PROTO__LOGS__V1__SCOPE_LOGS__INIT;
-    sl.n_log_records = nrec;
-    sl.log_records = lrp;
-    Opentelemetry__Proto__Logs__V1__ScopeLogs *slp = &sl;
-    Opentelemetry__Proto__Logs__V1__ResourceLogs rl = OPENTELEMETRY__PROTO__LOGS__V1__RESOURCE_LOGS__INIT;
-    rl.n_scope_logs = 1;
-    rl.scope_logs = &slp;
-    Opentelemetry__Proto__Logs__V1__ResourceLogs *rlp = &rl;
-    Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest req =
-        OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_SERVICE_REQUEST__INIT;
-    req.n_resource_logs = 1;
-    req.resource_logs = &rlp;
-    uint8_t *out = pack(&req.base, len);
-    free(lr);
-    free(lrp);
-    return out;
-}
-
-/* ---- recording consumer ----------------------------------------------------------------------- */
-
-struct rec {
-    struct consumer base;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    enum consume_status answer;
-    uint64_t reject_n;              /* batch_reject(b, reject_n, reject_why) when either is set */
-    const char *reject_why;
-    bool block;                     /* hold the first batch until `release` */
-    bool entered, release;
-    size_t calls;
-    uint64_t items;
-    int bad;                        /* problems seen on the receiver's thread */
-    uint8_t *last;
-    size_t last_len;
-    enum signal last_signal;
-};
-
-static enum consume_status rec_consume(struct consumer *c, struct batch *b)
-{
-    struct rec *r = (struct rec *)c;
-    const uint8_t *d;
-    size_t len;
-    struct error err;
-    pthread_mutex_lock(&r->mu);
-    r->calls++;
-    r->items += b->items;
-    r->last_signal = b->signal;
-    if (batch_encoded(b, &d, &len, &err) != 0) {
-        r->bad++;
-    } else {
-        free(r->last);
-        r->last = malloc(len ? len : 1);
-        memcpy(r->last, d, len);
-        r->last_len = len;
-    }
-    if (r->reject_n || r->reject_why)
-        batch_reject(b, r->reject_n, r->reject_why);
-    if (r->block) {
-        r->entered = true;
-        pthread_cond_broadcast(&r->cv);
-        while (!r->release)
-            pthread_cond_wait(&r->cv, &r->mu);
-    }
-    enum consume_status a = r->answer;
-    pthread_mutex_unlock(&r->mu);
-    return a;
-}
-
-static void rec_init(struct rec *r)
-{
-    memset(r, 0, sizeof *r);
-    r->base.consume = rec_consume;
-    pthread_mutex_init(&r->mu, NULL);
-    pthread_cond_init(&r->cv, NULL);
-    r->answer = CONSUME_OK;
-}
-
-static void rec_fini(struct rec *r)
-{
-    free(r->last);
-    pthread_cond_destroy(&r->cv);
-    pthread_mutex_destroy(&r->mu);
 }
 
 /* ---- receiver fixture ------------------------------------------------------------------------- */
@@ -233,7 +60,7 @@ static void rec_fini(struct rec *r)
 struct fx {
     struct otlp_receiver_config cfg;
     struct telemetry *tel;
-    struct rec rec;
+    struct tu_rec rec;
     struct component_env env;
     void *rx;
     int port;
@@ -275,7 +102,7 @@ static struct fx *fx_start(const char *yaml, unsigned signals)
     if (bind_yaml(yaml, &f->cfg, &err) != 0)
         fail_msg("config: %s", err.msg);
     f->tel = telemetry_new();
-    rec_init(&f->rec);
+    tu_rec_init(&f->rec);
     f->env.id = "otlp";
     f->env.log_name = "receiver/otlp";
     f->env.telemetry = f->tel;
@@ -298,7 +125,7 @@ static void fx_stop(struct fx *f)
     otlp_receiver_factory.destroy(f->rx);
     config_free_bound(otlp_receiver_factory.fields, &f->cfg);
     telemetry_free(f->tel);
-    rec_fini(&f->rec);
+    tu_rec_fini(&f->rec);
     free(f);
 }
 
@@ -432,10 +259,10 @@ static void test_three_signals_delivered_intact(void **state)
     cases[0].data = make_traces(5, 16, 10, &cases[0].len);
     cases[0].method = M_TRACES, cases[0].sig = SIGNAL_TRACES, cases[0].items = 5;
     cases[0].counter = "otelcol_receiver_accepted_spans";
-    cases[1].data = make_metrics(7, &cases[1].len);
+    cases[1].data = tu_make_metrics(7, &cases[1].len);
     cases[1].method = M_METRICS, cases[1].sig = SIGNAL_METRICS, cases[1].items = 7;
     cases[1].counter = "otelcol_receiver_accepted_metric_points";
-    cases[2].data = make_logs(3, &cases[2].len);
+    cases[2].data = tu_make_logs(3, &cases[2].len);
     cases[2].method = M_LOGS, cases[2].sig = SIGNAL_LOGS, cases[2].items = 3;
     cases[2].counter = "otelcol_receiver_accepted_log_records";
 
@@ -554,7 +381,7 @@ static void test_nesting_bomb(void **state)
     req.n_resource_logs = 1;
     req.resource_logs = &rlp;
     size_t len;
-    uint8_t *bomb = pack(&req.base, &len);
+    uint8_t *bomb = tu_pack(&req.base, &len);
     free(av);
     free(arr);
     free(slots);
@@ -566,7 +393,7 @@ static void test_nesting_bomb(void **state)
     free(bomb);
     assert_int_equal(f->rec.calls, 0);
 
-    uint8_t *ok = make_logs(1, &len);
+    uint8_t *ok = tu_make_logs(1, &len);
     rpc_sync(f->ch, M_LOGS, ok, len, &r);
     assert_int_equal(r.status, GRPC_STATUS_OK);
     assert_int_equal(f->rec.calls, 1);
@@ -669,7 +496,7 @@ static void test_reject_gives_invalid_argument(void **state)
     struct fx *f = fx_start(LOCAL_YAML, ALL_SIGNALS);
     f->rec.answer = CONSUME_REJECT;
     size_t len;
-    uint8_t *req = make_logs(2, &len);
+    uint8_t *req = tu_make_logs(2, &len);
     struct rpc r;
     rpc_sync(f->ch, M_LOGS, req, len, &r);
     assert_int_equal(r.status, GRPC_STATUS_INVALID_ARGUMENT);
@@ -715,7 +542,7 @@ static void test_partial_success(void **state)
 
     /* Metrics carry the count in rejected_data_points. */
     f->rec.reject_n = 1;
-    req = make_metrics(4, &len);
+    req = tu_make_metrics(4, &len);
     rpc_sync(f->ch, M_METRICS, req, len, &r);
     assert_int_equal(r.status, GRPC_STATUS_OK);
     Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceResponse *mresp =
@@ -732,7 +559,7 @@ static void test_partial_success(void **state)
     /* rejected 0 with a message: the spec's warning form, still sent */
     f->rec.reject_n = 0;
     f->rec.reject_why = "attribute gen_ai.system is deprecated";
-    req = make_logs(2, &len);
+    req = tu_make_logs(2, &len);
     rpc_sync(f->ch, M_LOGS, req, len, &r);
     assert_int_equal(r.status, GRPC_STATUS_OK);
     Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceResponse *lresp =
@@ -761,7 +588,7 @@ static void test_unknown_method_and_missing_pipeline(void **state)
     rpc_clear(&r);
 
     size_t len;
-    uint8_t *req = make_logs(1, &len);
+    uint8_t *req = tu_make_logs(1, &len);
     rpc_sync(f->ch, M_LOGS, req, len, &r);
     assert_int_equal(r.status, GRPC_STATUS_UNIMPLEMENTED);
     assert_string_equal(r.msg, "no pipeline for logs");
@@ -1012,8 +839,8 @@ static void test_http_only_serves_no_grpc(void **state)
     struct otlp_receiver_config cfg;
     struct error err = {0};
     assert_int_equal(bind_yaml("protocols:\n  http:\n    endpoint: 127.0.0.1:0\n", &cfg, &err), 0);
-    struct rec rec;
-    rec_init(&rec);
+    struct tu_rec rec;
+    tu_rec_init(&rec);
     struct component_env env = {.id = "otlp", .log_name = "receiver/otlp"};
     env.next[SIGNAL_TRACES] = &rec.base;
     void *rx = otlp_receiver_factory.create(&cfg, &env, &err);
@@ -1023,43 +850,15 @@ static void test_http_only_serves_no_grpc(void **state)
     otlp_receiver_factory.shutdown(rx, clock_now_ns());
     otlp_receiver_factory.destroy(rx);
     config_free_bound(otlp_receiver_factory.fields, &cfg);
-    rec_fini(&rec);
-}
-
-/* Self-signed for CN/SAN localhost, valid until 2126; test use only. */
-static const char TEST_CERT[] =
-    "-----BEGIN CERTIFICATE-----\n"
-    "MIIBlDCCATugAwIBAgIUGKCvvcAbgt4VXKnWAeC5YdWVBnMwCgYIKoZIzj0EAwIw\n"
-    "FDESMBAGA1UEAwwJbG9jYWxob3N0MCAXDTI2MTEyNDAxNDczNFoYDzIxMjYxMDMx\n"
-    "MDE0NzM0WjAUMRIwEAYDVQQDDAlsb2NhbGhvc3QwWTATBgcqhkjOPQIBBggqhkjO\n"
-    "PQMBBwNCAAT2iO7ew2XJRyjqFkV71HFIuNMsUsTpDhka/bEtyresK5MpwVqBmsF6\n"
-    "yp6VYX2Cqe3gxQsyVAGfND8OsTKFSVklo2kwZzAdBgNVHQ4EFgQUTr/PHKxevSz3\n"
-    "ZK5Cv0S4s3/TXKMwHwYDVR0jBBgwFoAUTr/PHKxevSz3ZK5Cv0S4s3/TXKMwDwYD\n"
-    "VR0TAQH/BAUwAwEB/zAUBgNVHREEDTALgglsb2NhbGhvc3QwCgYIKoZIzj0EAwID\n"
-    "RwAwRAIgfBLCODuXZo3bB90VSqnwsRZ62lma58P1v/3v+nb8y84CIEAFS/21wqI8\n"
-    "v8rOK8XnJgzVABiMqwiieQhyabgwJv92\n"
-    "-----END CERTIFICATE-----\n";
-static const char TEST_KEY[] =
-    "-----BEGIN PRIVATE KEY-----\n"
-    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg05+8eXFMrPyU8rR/\n"
-    "XKjjgm1vTW0M/2BNTzykScFRihChRANCAAT2iO7ew2XJRyjqFkV71HFIuNMsUsTp\n"
-    "Dhka/bEtyresK5MpwVqBmsF6yp6VYX2Cqe3gxQsyVAGfND8OsTKFSVkl\n"
-    "-----END PRIVATE KEY-----\n";
-
-static void write_temp(char *path, const char *text)
-{
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-    close(fd);
+    tu_rec_fini(&rec);
 }
 
 static void test_tls(void **state)
 {
     (void)state;
     char cert[] = "/tmp/llmotlp-test-cert-XXXXXX", key[] = "/tmp/llmotlp-test-key-XXXXXX";
-    write_temp(cert, TEST_CERT);
-    write_temp(key, TEST_KEY);
+    tu_write_temp(cert, tu_test_cert_pem);
+    tu_write_temp(key, tu_test_key_pem);
     char yaml[512];
     snprintf(yaml, sizeof yaml,
              "protocols:\n  grpc:\n    endpoint: 127.0.0.1:0\n    tls:\n      cert_file: %s\n"
@@ -1072,7 +871,7 @@ static void test_tls(void **state)
     grpc_arg a = {.type = GRPC_ARG_STRING, .key = GRPC_SSL_TARGET_NAME_OVERRIDE_ARG,
                   .value.string = "localhost"};
     grpc_channel_args args = {.num_args = 1, .args = &a};
-    grpc_channel_credentials *cr = grpc_ssl_credentials_create(TEST_CERT, NULL, NULL, NULL);
+    grpc_channel_credentials *cr = grpc_ssl_credentials_create(tu_test_cert_pem, NULL, NULL, NULL);
     grpc_channel *tls = grpc_channel_create(target, cr, &args);
     grpc_channel_credentials_release(cr);
 
@@ -1121,8 +920,8 @@ static void test_mutual_tls(void **state)
 {
     (void)state;
     char cert[] = "/tmp/llmotlp-test-cert-XXXXXX", key[] = "/tmp/llmotlp-test-key-XXXXXX";
-    write_temp(cert, TEST_CERT);
-    write_temp(key, TEST_KEY);
+    tu_write_temp(cert, tu_test_cert_pem);
+    tu_write_temp(key, tu_test_key_pem);
     char yaml[600];
     snprintf(yaml, sizeof yaml,
              "protocols:\n  grpc:\n    endpoint: 127.0.0.1:0\n    tls:\n      cert_file: %s\n"
@@ -1138,8 +937,8 @@ static void test_mutual_tls(void **state)
     uint8_t *req = make_traces(1, 16, 4, &len);
     struct rpc r;
 
-    grpc_ssl_pem_key_cert_pair pair = {.private_key = TEST_KEY, .cert_chain = TEST_CERT};
-    grpc_channel_credentials *cr = grpc_ssl_credentials_create(TEST_CERT, &pair, NULL, NULL);
+    grpc_ssl_pem_key_cert_pair pair = {.private_key = tu_test_key_pem, .cert_chain = tu_test_cert_pem};
+    grpc_channel_credentials *cr = grpc_ssl_credentials_create(tu_test_cert_pem, &pair, NULL, NULL);
     grpc_channel *with_cert = grpc_channel_create(target, cr, &args);
     grpc_channel_credentials_release(cr);
     rpc_sync(with_cert, M_TRACES, req, len, &r);
@@ -1147,7 +946,7 @@ static void test_mutual_tls(void **state)
     rpc_clear(&r);
     grpc_channel_destroy(with_cert);
 
-    cr = grpc_ssl_credentials_create(TEST_CERT, NULL, NULL, NULL);
+    cr = grpc_ssl_credentials_create(tu_test_cert_pem, NULL, NULL, NULL);
     grpc_channel *no_cert = grpc_channel_create(target, cr, &args);
     grpc_channel_credentials_release(cr);
     rpc_sync(no_cert, M_TRACES, req, len, &r);
@@ -1176,7 +975,7 @@ static void test_unix_socket(void **state)
     grpc_channel *ch = grpc_channel_create(target, cr, NULL);
     grpc_channel_credentials_release(cr);
     size_t len;
-    uint8_t *req = make_logs(4, &len);
+    uint8_t *req = tu_make_logs(4, &len);
     struct rpc r;
     rpc_sync(ch, M_LOGS, req, len, &r);
     assert_int_equal(r.status, GRPC_STATUS_OK);

@@ -34,6 +34,7 @@
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
+#include "tests/unit/testutil.h"
 
 #define MS 1000000LL
 #define LABELS "exporter=\"otlphttp/test\""
@@ -233,214 +234,36 @@ static void server_stop(struct server *s)
 
 /* ---- exporter under test --------------------------------------------------------------------- */
 
-struct exp {
-    struct cnode *tree;
-    struct otlphttp_exporter_config cfg;
-    struct telemetry *t;
-    void *x;
-};
-
-static int exp_bind(struct exp *e, const char *yaml, struct error *err)
+static int exp_bind(struct tu_exp *e, const char *yaml, struct error *err)
 {
-    memset(e, 0, sizeof *e);
-    e->tree = config_parse_string(yaml, "test.yaml", err);
-    if (!e->tree)
-        return -1;
-    if (config_bind(otlphttp_exporter_fields, e->tree, &e->cfg, err) != 0)
-        return -1;
-    return otlphttp_exporter_factory.validate(&e->cfg, err);
+    return tu_exp_bind(e, &otlphttp_exporter_factory, LABELS, yaml, err);
 }
 
-static void exp_unbind(struct exp *e)
+static struct otlphttp_exporter_config *cfg_of(struct tu_exp *e)
 {
-    config_free_bound(otlphttp_exporter_fields, &e->cfg);
-    cnode_free(e->tree);
+    return e->cfg;
 }
 
-static void exp_start_yaml(struct exp *e, const char *yaml)
+static void exp_start_yaml(struct tu_exp *e, const char *yaml)
 {
-    struct error err;
-    if (exp_bind(e, yaml, &err) != 0)
-        fail_msg("config: %s", err.msg);
-    e->t = telemetry_new();
-    struct component_env env = {.id = "otlphttp/test", .log_name = "exporter/otlphttp/test",
-                                .telemetry = e->t};
-    e->x = otlphttp_exporter_factory.create(&e->cfg, &env, &err);
-    if (!e->x)
-        fail_msg("create: %s", err.msg);
-    assert_int_equal(otlphttp_exporter_factory.start(e->x, &err), 0);
+    tu_exp_start_yaml(e, &otlphttp_exporter_factory, "otlphttp/test", LABELS, yaml);
 }
 
-static void exp_start(struct exp *e, const char *fmt, int port)
+static void exp_start(struct tu_exp *e, const char *fmt, int port)
 {
     char yaml[2048];
     snprintf(yaml, sizeof yaml, fmt, port, port, port);
     exp_start_yaml(e, yaml);
 }
 
-static void exp_stop(struct exp *e)
-{
-    otlphttp_exporter_factory.shutdown(e->x, clock_now_ns() + 2000 * MS);
-    otlphttp_exporter_factory.destroy(e->x);
-    exp_unbind(e);
-}
-
-static void exp_free(struct exp *e)
-{
-    telemetry_free(e->t);
-}
-
-static int64_t value(struct exp *e, const char *name)
-{
-    return telemetry_value(e->t, name, LABELS);
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-/* Waits (bounded, generously) for a counter to reach want; asserts the value. */
-static void wait_counter(struct exp *e, const char *name, int64_t want)
-{
-    for (int i = 0; i < 3000 && value(e, name) < want; i++)
-        sleep_ms(5);
-    assert_int_equal(value(e, name), want);
-}
-
-static struct batch *pack_batch(enum signal s, const ProtobufCMessage *m)
-{
-    size_t n = protobuf_c_message_get_packed_size(m);
-    uint8_t *buf = malloc(n ? n : 1);
-    protobuf_c_message_pack(m, buf);
-    struct error err;
-    struct batch *b = batch_from_wire(s, buf, n, &err);
-    free(buf);
-    if (!b)
-        fail_msg("batch: %s", err.msg);
-    return b;
-}
-
 static struct batch *trace_batch(int nspans, uint8_t seed)
 {
-    Opentelemetry__Proto__Trace__V1__Span spans[16], *sp[16];
-    uint8_t ids[16][24];
-    assert_true(nspans <= 16);
-    for (int i = 0; i < nspans; i++) {
-        opentelemetry__proto__trace__v1__span__init(&spans[i]);
-        for (int k = 0; k < 24; k++)
-            ids[i][k] = (uint8_t)(seed * 31 + i * 7 + k + 1);
-        spans[i].trace_id.data = ids[i];
-        spans[i].trace_id.len = 16;
-        spans[i].span_id.data = ids[i] + 16;
-        spans[i].span_id.len = 8;
-        spans[i].name = "chat gpt-4o";
-        spans[i].kind = OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_CLIENT;
-        spans[i].start_time_unix_nano = 1700000000000000000ULL + (uint64_t)i;
-        spans[i].end_time_unix_nano = 1700000000500000000ULL + (uint64_t)i;
-        sp[i] = &spans[i];
-    }
-    Opentelemetry__Proto__Trace__V1__ScopeSpans ss = OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT;
-    ss.n_spans = (size_t)nspans;
-    ss.spans = sp;
-    Opentelemetry__Proto__Trace__V1__ScopeSpans *ssp = &ss;
-    Opentelemetry__Proto__Trace__V1__ResourceSpans rs =
-        OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
-    rs.n_scope_spans = 1;
-    rs.scope_spans = &ssp;
-    Opentelemetry__Proto__Trace__V1__ResourceSpans *rsp = &rs;
-    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest req =
-        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
-    req.n_resource_spans = 1;
-    req.resource_spans = &rsp;
-    struct batch *b = pack_batch(SIGNAL_TRACES, &req.base);
-    assert_int_equal(b->items, (uint64_t)nspans);
-    return b;
-}
-
-static struct batch *log_batch(int nrecords)
-{
-    Opentelemetry__Proto__Logs__V1__LogRecord recs[8], *rp[8];
-    Opentelemetry__Proto__Common__V1__AnyValue body[8];
-    assert_true(nrecords <= 8);
-    for (int i = 0; i < nrecords; i++) {
-        opentelemetry__proto__logs__v1__log_record__init(&recs[i]);
-        opentelemetry__proto__common__v1__any_value__init(&body[i]);
-        body[i].value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-        body[i].string_value = "request done";
-        recs[i].body = &body[i];
-        recs[i].time_unix_nano = 1700000000000000000ULL + (uint64_t)i;
-        rp[i] = &recs[i];
-    }
-    Opentelemetry__Proto__Logs__V1__ScopeLogs sl = OPENTELEMETRY__PROTO__LOGS__V1__SCOPE_LOGS__INIT;
-    sl.n_log_records = (size_t)nrecords;
-    sl.log_records = rp;
-    Opentelemetry__Proto__Logs__V1__ScopeLogs *slp = &sl;
-    Opentelemetry__Proto__Logs__V1__ResourceLogs rl = OPENTELEMETRY__PROTO__LOGS__V1__RESOURCE_LOGS__INIT;
-    rl.n_scope_logs = 1;
-    rl.scope_logs = &slp;
-    Opentelemetry__Proto__Logs__V1__ResourceLogs *rlp = &rl;
-    Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest req =
-        OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_SERVICE_REQUEST__INIT;
-    req.n_resource_logs = 1;
-    req.resource_logs = &rlp;
-    struct batch *b = pack_batch(SIGNAL_LOGS, &req.base);
-    assert_int_equal(b->items, (uint64_t)nrecords);
-    return b;
-}
-
-static struct batch *metric_batch(int npoints)
-{
-    Opentelemetry__Proto__Metrics__V1__NumberDataPoint dps[8], *dpp[8];
-    assert_true(npoints <= 8);
-    for (int i = 0; i < npoints; i++) {
-        opentelemetry__proto__metrics__v1__number_data_point__init(&dps[i]);
-        dps[i].value_case = OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_DOUBLE;
-        dps[i].as_double = 0.25 * (i + 1);
-        dps[i].time_unix_nano = 1700000000000000000ULL + (uint64_t)i;
-        dpp[i] = &dps[i];
-    }
-    Opentelemetry__Proto__Metrics__V1__Gauge g = OPENTELEMETRY__PROTO__METRICS__V1__GAUGE__INIT;
-    g.n_data_points = (size_t)npoints;
-    g.data_points = dpp;
-    Opentelemetry__Proto__Metrics__V1__Metric m = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__INIT;
-    m.name = "gen_ai.client.token.usage";
-    m.data_case = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE;
-    m.gauge = &g;
-    Opentelemetry__Proto__Metrics__V1__Metric *mp = &m;
-    Opentelemetry__Proto__Metrics__V1__ScopeMetrics sm =
-        OPENTELEMETRY__PROTO__METRICS__V1__SCOPE_METRICS__INIT;
-    sm.n_metrics = 1;
-    sm.metrics = &mp;
-    Opentelemetry__Proto__Metrics__V1__ScopeMetrics *smp = &sm;
-    Opentelemetry__Proto__Metrics__V1__ResourceMetrics rm =
-        OPENTELEMETRY__PROTO__METRICS__V1__RESOURCE_METRICS__INIT;
-    rm.n_scope_metrics = 1;
-    rm.scope_metrics = &smp;
-    Opentelemetry__Proto__Metrics__V1__ResourceMetrics *rmp = &rm;
-    Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest req =
-        OPENTELEMETRY__PROTO__COLLECTOR__METRICS__V1__EXPORT_METRICS_SERVICE_REQUEST__INIT;
-    req.n_resource_metrics = 1;
-    req.resource_metrics = &rmp;
-    struct batch *b = pack_batch(SIGNAL_METRICS, &req.base);
-    assert_int_equal(b->items, (uint64_t)npoints);
-    return b;
-}
-
-static void assert_bytes(struct batch *b, const uint8_t *got, size_t got_len)
-{
-    const uint8_t *data;
-    size_t len;
-    struct error err;
-    assert_int_equal(batch_encoded(b, &data, &len, &err), 0);
-    assert_int_equal(got_len, len);
-    assert_memory_equal(got, data, len);
+    return tu_trace_batch(nspans, seed, OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_CLIENT);
 }
 
 static void assert_same_bytes(struct batch *b, const struct request_rec *r)
 {
-    assert_bytes(b, r->data, r->len);
+    tu_assert_batch_bytes(b, r->data, r->len);
 }
 
 /* Inflates a gzip (windowBits 31) or zlib (15) body; caller frees. */
@@ -483,19 +306,19 @@ static void test_proto_paths_headers(void **state)
 {
     (void)state;
     struct server *s = server_start(0);
-    struct exp e;
+    struct tu_exp e;
     exp_start(&e, BASE_CFG, s->port);
     struct batch *t = trace_batch(5, 1);
-    struct batch *m = metric_batch(4);
-    struct batch *l = log_batch(3);
+    struct batch *m = tu_metric_batch(4);
+    struct batch *l = tu_log_batch(3);
     assert_int_equal(otlphttp_exporter_factory.consume(e.x, t), CONSUME_OK);
     assert_int_equal(otlphttp_exporter_factory.consume(e.x, m), CONSUME_OK);
     assert_int_equal(otlphttp_exporter_factory.consume(e.x, l), CONSUME_OK);
-    wait_counter(&e, "otelcol_exporter_sent_spans", 5);
-    wait_counter(&e, "otelcol_exporter_sent_metric_points", 4);
-    wait_counter(&e, "otelcol_exporter_sent_log_records", 3);
-    exp_stop(&e);
-    exp_free(&e);
+    tu_exp_wait_counter(&e, "otelcol_exporter_sent_spans", 5);
+    tu_exp_wait_counter(&e, "otelcol_exporter_sent_metric_points", 4);
+    tu_exp_wait_counter(&e, "otelcol_exporter_sent_log_records", 3);
+    tu_exp_stop(&e);
+    tu_exp_free(&e);
     assert_int_equal(server_count(s), 3);
     struct request_rec *rt = find_path(s, "/v1/traces");
     struct request_rec *rm = find_path(s, "/v1/metrics");
@@ -522,21 +345,21 @@ static void test_gzip_default_and_trailing_slash(void **state)
 {
     (void)state;
     struct server *s = server_start(0);
-    struct exp e;
+    struct tu_exp e;
     exp_start(&e, "endpoint: http://127.0.0.1:%d/otlp/\n", s->port);
-    assert_string_equal(e.cfg.compression, "gzip");
+    assert_string_equal(cfg_of(&e)->compression, "gzip");
     struct batch *t = trace_batch(9, 2);
     assert_int_equal(otlphttp_exporter_factory.consume(e.x, t), CONSUME_OK);
-    wait_counter(&e, "otelcol_exporter_sent_spans", 9);
-    exp_stop(&e);
-    exp_free(&e);
+    tu_exp_wait_counter(&e, "otelcol_exporter_sent_spans", 9);
+    tu_exp_stop(&e);
+    tu_exp_free(&e);
     assert_int_equal(server_count(s), 1);
     const struct request_rec *r = &s->rec[0];
     assert_string_equal(r->path, "/otlp/v1/traces");
     assert_string_equal(r->content_encoding, "gzip");
     size_t n;
     uint8_t *plain = inflate_body(r->data, r->len, 31, &n);
-    assert_bytes(t, plain, n);
+    tu_assert_batch_bytes(t, plain, n);
     free(plain);
     batch_unref(t);
     server_stop(s);
@@ -546,19 +369,19 @@ static void test_deflate(void **state)
 {
     (void)state;
     struct server *s = server_start(0);
-    struct exp e;
+    struct tu_exp e;
     exp_start(&e, "endpoint: http://127.0.0.1:%d\ncompression: deflate\n"
                   "compression_params: {level: 9}\n", s->port);
-    struct batch *l = log_batch(7);
+    struct batch *l = tu_log_batch(7);
     assert_int_equal(otlphttp_exporter_factory.consume(e.x, l), CONSUME_OK);
-    wait_counter(&e, "otelcol_exporter_sent_log_records", 7);
-    exp_stop(&e);
-    exp_free(&e);
+    tu_exp_wait_counter(&e, "otelcol_exporter_sent_log_records", 7);
+    tu_exp_stop(&e);
+    tu_exp_free(&e);
     assert_int_equal(server_count(s), 1);
     assert_string_equal(s->rec[0].content_encoding, "deflate");
     size_t n;
     uint8_t *plain = inflate_body(s->rec[0].data, s->rec[0].len, 15, &n);
-    assert_bytes(l, plain, n);
+    tu_assert_batch_bytes(l, plain, n);
     free(plain);
     batch_unref(l);
     server_stop(s);
@@ -568,16 +391,16 @@ static void test_json_encoding(void **state)
 {
     (void)state;
     struct server *s = server_start(0);
-    struct exp e;
+    struct tu_exp e;
     exp_start(&e, "endpoint: http://127.0.0.1:%d\nencoding: json\n", s->port);
     struct batch *t = trace_batch(3, 3);
-    struct batch *m = metric_batch(2);
+    struct batch *m = tu_metric_batch(2);
     assert_int_equal(otlphttp_exporter_factory.consume(e.x, t), CONSUME_OK);
     assert_int_equal(otlphttp_exporter_factory.consume(e.x, m), CONSUME_OK);
-    wait_counter(&e, "otelcol_exporter_sent_spans", 3);
-    wait_counter(&e, "otelcol_exporter_sent_metric_points", 2);
-    exp_stop(&e);
-    exp_free(&e);
+    tu_exp_wait_counter(&e, "otelcol_exporter_sent_spans", 3);
+    tu_exp_wait_counter(&e, "otelcol_exporter_sent_metric_points", 2);
+    tu_exp_stop(&e);
+    tu_exp_free(&e);
     assert_int_equal(server_count(s), 2);
     for (int i = 0; i < 2; i++) {
         const struct request_rec *r = &s->rec[i];
@@ -596,7 +419,7 @@ static void test_json_encoding(void **state)
         if (otlp_json_to_wire(traces ? SIGNAL_TRACES : SIGNAL_METRICS, (const char *)json, n,
                               &wire, &wire_len, &err) != 0)
             fail_msg("json: %s", err.msg);
-        assert_bytes(traces ? t : m, wire, wire_len);
+        tu_assert_batch_bytes(traces ? t : m, wire, wire_len);
         free(wire);
         free(json);
     }
@@ -609,19 +432,19 @@ static void test_signal_endpoint_override(void **state)
 {
     (void)state;
     struct server *s = server_start(0);
-    struct exp e;
+    struct tu_exp e;
     exp_start(&e,
               "endpoint: http://127.0.0.1:%d/base\n"
               "traces_endpoint: http://127.0.0.1:%d/custom/spans\n"
               "compression: none\n", s->port);
     struct batch *t = trace_batch(2, 4);
-    struct batch *l = log_batch(2);
+    struct batch *l = tu_log_batch(2);
     assert_int_equal(otlphttp_exporter_factory.consume(e.x, t), CONSUME_OK);
     assert_int_equal(otlphttp_exporter_factory.consume(e.x, l), CONSUME_OK);
-    wait_counter(&e, "otelcol_exporter_sent_spans", 2);
-    wait_counter(&e, "otelcol_exporter_sent_log_records", 2);
-    exp_stop(&e);
-    exp_free(&e);
+    tu_exp_wait_counter(&e, "otelcol_exporter_sent_spans", 2);
+    tu_exp_wait_counter(&e, "otelcol_exporter_sent_log_records", 2);
+    tu_exp_stop(&e);
+    tu_exp_free(&e);
     assert_int_equal(server_count(s), 2);
     assert_same_bytes(t, find_path(s, "/custom/spans"));
     assert_same_bytes(l, find_path(s, "/base/v1/logs"));
@@ -648,14 +471,14 @@ static void test_503_retry_after_then_ok(void **state)
     struct action a[] = {{.status = 503, .retry_after = "1"},
                          {.status = 429, .retry_after = date}};
     server_script(s, a, 2);
-    struct exp e;
+    struct tu_exp e;
     exp_start(&e, SLOW_RETRY_CFG, s->port);
     struct batch *b = trace_batch(7, 5);
     assert_int_equal(otlphttp_exporter_factory.consume(e.x, b), CONSUME_OK);
-    wait_counter(&e, "otelcol_exporter_sent_spans", 7);
-    exp_stop(&e);
-    assert_int_equal(value(&e, "otelcol_exporter_send_failed_spans"), 0);
-    exp_free(&e);
+    tu_exp_wait_counter(&e, "otelcol_exporter_sent_spans", 7);
+    tu_exp_stop(&e);
+    assert_int_equal(tu_exp_value(&e, "otelcol_exporter_send_failed_spans"), 0);
+    tu_exp_free(&e);
     assert_int_equal(server_count(s), 3);
     assert_int_equal(s->rec[0].answered, 503);
     assert_int_equal(s->rec[1].answered, 429);
@@ -671,14 +494,14 @@ static void test_503_without_retry_after_gives_up(void **state)
     struct server *s = server_start(0);
     struct action a[] = {{.status = 503}};
     server_script(s, a, 1);
-    struct exp e;
+    struct tu_exp e;
     exp_start(&e, SLOW_RETRY_CFG, s->port);
     struct batch *b = trace_batch(3, 6);
     assert_int_equal(otlphttp_exporter_factory.consume(e.x, b), CONSUME_OK);
-    wait_counter(&e, "otelcol_exporter_send_failed_spans", 3);
-    exp_stop(&e);
-    assert_int_equal(value(&e, "otelcol_exporter_sent_spans"), 0);
-    exp_free(&e);
+    tu_exp_wait_counter(&e, "otelcol_exporter_send_failed_spans", 3);
+    tu_exp_stop(&e);
+    assert_int_equal(tu_exp_value(&e, "otelcol_exporter_sent_spans"), 0);
+    tu_exp_free(&e);
     assert_int_equal(server_count(s), 1);
     batch_unref(b);
     server_stop(s);
@@ -690,14 +513,14 @@ static void test_429_and_502_backoff_retry(void **state)
     struct server *s = server_start(0);
     struct action a[] = {{.status = 429}, {.status = 502}, {.status = 504}};
     server_script(s, a, 3);
-    struct exp e;
+    struct tu_exp e;
     exp_start(&e, BASE_CFG, s->port);
-    struct batch *b = log_batch(4);
+    struct batch *b = tu_log_batch(4);
     assert_int_equal(otlphttp_exporter_factory.consume(e.x, b), CONSUME_OK);
-    wait_counter(&e, "otelcol_exporter_sent_log_records", 4);
-    exp_stop(&e);
-    assert_int_equal(value(&e, "otelcol_exporter_send_failed_log_records"), 0);
-    exp_free(&e);
+    tu_exp_wait_counter(&e, "otelcol_exporter_sent_log_records", 4);
+    tu_exp_stop(&e);
+    assert_int_equal(tu_exp_value(&e, "otelcol_exporter_send_failed_log_records"), 0);
+    tu_exp_free(&e);
     assert_int_equal(server_count(s), 4);
     for (int i = 0; i < 4; i++)
         assert_same_bytes(b, &s->rec[i]);
@@ -720,19 +543,19 @@ static void test_400_permanent(void **state)
                          {.status = 500, .content_type = "text/plain",
                           .body = (const uint8_t *)"boom", .body_len = 4}};
     server_script(s, a, 2);
-    struct exp e;
+    struct tu_exp e;
     exp_start(&e, BASE_CFG, s->port);
     struct batch *b1 = trace_batch(6, 7);
     assert_int_equal(otlphttp_exporter_factory.consume(e.x, b1), CONSUME_OK);
-    wait_counter(&e, "otelcol_exporter_send_failed_spans", 6);
+    tu_exp_wait_counter(&e, "otelcol_exporter_send_failed_spans", 6);
     struct batch *b2 = trace_batch(2, 8);
     assert_int_equal(otlphttp_exporter_factory.consume(e.x, b2), CONSUME_OK);
-    wait_counter(&e, "otelcol_exporter_send_failed_spans", 8);
+    tu_exp_wait_counter(&e, "otelcol_exporter_send_failed_spans", 8);
     /* give a wrongly scheduled retry the chance to show up before counting requests */
-    sleep_ms(100);
-    exp_stop(&e);
-    assert_int_equal(value(&e, "otelcol_exporter_sent_spans"), 0);
-    exp_free(&e);
+    tu_sleep_ms(100);
+    tu_exp_stop(&e);
+    assert_int_equal(tu_exp_value(&e, "otelcol_exporter_sent_spans"), 0);
+    tu_exp_free(&e);
     assert_int_equal(server_count(s), 2);
     batch_unref(b1);
     batch_unref(b2);
@@ -761,23 +584,23 @@ static void test_partial_success_proto_and_json(void **state)
         {.status = 200, .content_type = "application/json", .body = (const uint8_t *)"{}",
          .body_len = 2}};
     server_script(s, a, 3);
-    struct exp e;
+    struct tu_exp e;
     exp_start(&e, BASE_CFG, s->port);
     struct batch *b1 = trace_batch(9, 9);
     assert_int_equal(otlphttp_exporter_factory.consume(e.x, b1), CONSUME_OK);
-    wait_counter(&e, "otelcol_exporter_sent_spans", 9);
-    assert_int_equal(value(&e, "otelcol_exporter_partial_rejected_spans"), 2);
+    tu_exp_wait_counter(&e, "otelcol_exporter_sent_spans", 9);
+    assert_int_equal(tu_exp_value(&e, "otelcol_exporter_partial_rejected_spans"), 2);
     struct batch *b2 = trace_batch(5, 10);
     assert_int_equal(otlphttp_exporter_factory.consume(e.x, b2), CONSUME_OK);
-    wait_counter(&e, "otelcol_exporter_sent_spans", 14);
-    assert_int_equal(value(&e, "otelcol_exporter_partial_rejected_spans"), 5);
+    tu_exp_wait_counter(&e, "otelcol_exporter_sent_spans", 14);
+    assert_int_equal(tu_exp_value(&e, "otelcol_exporter_partial_rejected_spans"), 5);
     struct batch *b3 = trace_batch(1, 11);
     assert_int_equal(otlphttp_exporter_factory.consume(e.x, b3), CONSUME_OK);
-    wait_counter(&e, "otelcol_exporter_sent_spans", 15);
-    exp_stop(&e);
-    assert_int_equal(value(&e, "otelcol_exporter_partial_rejected_spans"), 5);
-    assert_int_equal(value(&e, "otelcol_exporter_send_failed_spans"), 0);
-    exp_free(&e);
+    tu_exp_wait_counter(&e, "otelcol_exporter_sent_spans", 15);
+    tu_exp_stop(&e);
+    assert_int_equal(tu_exp_value(&e, "otelcol_exporter_partial_rejected_spans"), 5);
+    assert_int_equal(tu_exp_value(&e, "otelcol_exporter_send_failed_spans"), 0);
+    tu_exp_free(&e);
     assert_int_equal(server_count(s), 3);
     batch_unref(b1);
     batch_unref(b2);
@@ -792,17 +615,17 @@ static void test_server_down_then_up(void **state)
     struct server *probe = server_start(0);
     int port = probe->port;
     server_stop(probe);
-    struct exp e;
+    struct tu_exp e;
     exp_start(&e, BASE_CFG, port);
-    struct batch *b = log_batch(5);
+    struct batch *b = tu_log_batch(5);
     assert_int_equal(otlphttp_exporter_factory.consume(e.x, b), CONSUME_OK);
-    sleep_ms(150);
-    assert_int_equal(value(&e, "otelcol_exporter_sent_log_records"), 0);
+    tu_sleep_ms(150);
+    assert_int_equal(tu_exp_value(&e, "otelcol_exporter_sent_log_records"), 0);
     struct server *s = server_start(port);
-    wait_counter(&e, "otelcol_exporter_sent_log_records", 5);
-    exp_stop(&e);
-    assert_int_equal(value(&e, "otelcol_exporter_send_failed_log_records"), 0);
-    exp_free(&e);
+    tu_exp_wait_counter(&e, "otelcol_exporter_sent_log_records", 5);
+    tu_exp_stop(&e);
+    assert_int_equal(tu_exp_value(&e, "otelcol_exporter_send_failed_log_records"), 0);
+    tu_exp_free(&e);
     assert_int_equal(server_count(s), 1);
     assert_same_bytes(b, &s->rec[0]);
     batch_unref(b);
@@ -832,7 +655,7 @@ static void test_shutdown_bounded_with_silent_server(void **state)
     (void)state;
     int port;
     int fd = silent_listener(&port);
-    struct exp e;
+    struct tu_exp e;
     exp_start(&e,
               "endpoint: http://127.0.0.1:%d\ntimeout: 1h\n"
               "sending_queue: {num_consumers: 1, queue_size: 10}\n", port);
@@ -840,13 +663,13 @@ static void test_shutdown_bounded_with_silent_server(void **state)
     struct batch *b2 = trace_batch(3, 13);
     assert_int_equal(otlphttp_exporter_factory.consume(e.x, b1), CONSUME_OK);
     assert_int_equal(otlphttp_exporter_factory.consume(e.x, b2), CONSUME_OK);
-    sleep_ms(100);
+    tu_sleep_ms(100);
     otlphttp_exporter_factory.shutdown(e.x, clock_now_ns() + 200 * MS);
-    assert_int_equal(value(&e, "otelcol_exporter_send_failed_spans"), 7);
-    assert_int_equal(value(&e, "otelcol_exporter_sent_spans"), 0);
+    assert_int_equal(tu_exp_value(&e, "otelcol_exporter_send_failed_spans"), 7);
+    assert_int_equal(tu_exp_value(&e, "otelcol_exporter_sent_spans"), 0);
     otlphttp_exporter_factory.destroy(e.x);
-    exp_unbind(&e);
-    exp_free(&e);
+    tu_exp_unbind(&e);
+    tu_exp_free(&e);
     close(fd);
     batch_unref(b1);
     batch_unref(b2);
@@ -857,15 +680,15 @@ static void test_queue_disabled_sends_inline(void **state)
 {
     (void)state;
     struct server *s = server_start(0);
-    struct exp e;
+    struct tu_exp e;
     exp_start(&e, "endpoint: http://127.0.0.1:%d\nsending_queue: {enabled: false}\n", s->port);
-    struct batch *b = metric_batch(3);
+    struct batch *b = tu_metric_batch(3);
     assert_int_equal(otlphttp_exporter_factory.consume(e.x, b), CONSUME_OK);
-    assert_int_equal(value(&e, "otelcol_exporter_sent_metric_points"), 3);
+    assert_int_equal(tu_exp_value(&e, "otelcol_exporter_sent_metric_points"), 3);
     assert_int_equal(otlphttp_exporter_factory.consume(e.x, b), CONSUME_OK);
-    assert_int_equal(value(&e, "otelcol_exporter_sent_metric_points"), 6);
-    exp_stop(&e);
-    exp_free(&e);
+    assert_int_equal(tu_exp_value(&e, "otelcol_exporter_sent_metric_points"), 6);
+    tu_exp_stop(&e);
+    tu_exp_free(&e);
     assert_int_equal(server_count(s), 2);
     batch_unref(b);
     server_stop(s);
@@ -894,18 +717,18 @@ static void test_tls_with_ca_file(void **state)
     char yaml[512];
     snprintf(yaml, sizeof yaml, "endpoint: https://127.0.0.1:%d\ntls: {ca_file: %s}\n", s->port,
              cert_path);
-    struct exp e;
+    struct tu_exp e;
     exp_start_yaml(&e, yaml);
     struct batch *t = trace_batch(3, 14);
     assert_int_equal(otlphttp_exporter_factory.consume(e.x, t), CONSUME_OK);
-    wait_counter(&e, "otelcol_exporter_sent_spans", 3);
-    exp_stop(&e);
-    exp_free(&e);
+    tu_exp_wait_counter(&e, "otelcol_exporter_sent_spans", 3);
+    tu_exp_stop(&e);
+    tu_exp_free(&e);
     unlink(cert_path);
     assert_int_equal(server_count(s), 1);
     size_t n;
     uint8_t *plain = inflate_body(s->rec[0].data, s->rec[0].len, 31, &n);
-    assert_bytes(t, plain, n);
+    tu_assert_batch_bytes(t, plain, n);
     free(plain);
     batch_unref(t);
     server_stop(s);
@@ -917,21 +740,21 @@ static void test_tls_verification(void **state)
 {
     (void)state;
     struct server *s = server_start_ex(0, true);
-    struct exp e;
+    struct tu_exp e;
     exp_start(&e, "endpoint: https://127.0.0.1:%d\nretry_on_failure: {enabled: false}\n",
               s->port);
     struct batch *t = trace_batch(2, 15);
     assert_int_equal(otlphttp_exporter_factory.consume(e.x, t), CONSUME_OK);
-    wait_counter(&e, "otelcol_exporter_send_failed_spans", 2);
-    exp_stop(&e);
-    exp_free(&e);
+    tu_exp_wait_counter(&e, "otelcol_exporter_send_failed_spans", 2);
+    tu_exp_stop(&e);
+    tu_exp_free(&e);
     assert_int_equal(server_count(s), 0);
 
     exp_start(&e, "endpoint: https://127.0.0.1:%d\ntls: {insecure_skip_verify: true}\n", s->port);
     assert_int_equal(otlphttp_exporter_factory.consume(e.x, t), CONSUME_OK);
-    wait_counter(&e, "otelcol_exporter_sent_spans", 2);
-    exp_stop(&e);
-    exp_free(&e);
+    tu_exp_wait_counter(&e, "otelcol_exporter_sent_spans", 2);
+    tu_exp_stop(&e);
+    tu_exp_free(&e);
     assert_int_equal(server_count(s), 1);
     batch_unref(t);
     server_stop(s);
@@ -942,20 +765,20 @@ static void test_tls_verification(void **state)
 static void test_config_defaults(void **state)
 {
     (void)state;
-    struct exp e;
+    struct tu_exp e;
     struct error err;
     assert_int_equal(exp_bind(&e, "endpoint: http://collector:4318\n", &err), 0);
-    assert_int_equal(e.cfg.encoding, OTLPHTTP_ENCODING_PROTO);
-    assert_string_equal(e.cfg.compression, "gzip");
-    assert_int_equal(e.cfg.timeout, 30000 * MS);
-    assert_true(e.cfg.retry_on_failure.enabled);
-    assert_true(e.cfg.sending_queue.enabled);
-    assert_int_equal(e.cfg.sending_queue.num_consumers, 10);
-    assert_int_equal(e.cfg.write_buffer_size, 512 * 1024);
-    char *u = otlphttp_signal_url(&e.cfg, SIGNAL_METRICS);
+    assert_int_equal(cfg_of(&e)->encoding, OTLPHTTP_ENCODING_PROTO);
+    assert_string_equal(cfg_of(&e)->compression, "gzip");
+    assert_int_equal(cfg_of(&e)->timeout, 30000 * MS);
+    assert_true(cfg_of(&e)->retry_on_failure.enabled);
+    assert_true(cfg_of(&e)->sending_queue.enabled);
+    assert_int_equal(cfg_of(&e)->sending_queue.num_consumers, 10);
+    assert_int_equal(cfg_of(&e)->write_buffer_size, 512 * 1024);
+    char *u = otlphttp_signal_url(cfg_of(&e), SIGNAL_METRICS);
     assert_string_equal(u, "http://collector:4318/v1/metrics");
     free(u);
-    exp_unbind(&e);
+    tu_exp_unbind(&e);
 
     /* A Collector config with the confighttp client keys loads. */
     assert_int_equal(exp_bind(&e,
@@ -978,17 +801,17 @@ static void test_config_defaults(void **state)
                               "headers: {Authorization: Bearer x}\n",
                               &err),
                      0);
-    assert_int_equal(e.cfg.encoding, OTLPHTTP_ENCODING_JSON);
-    exp_unbind(&e);
+    assert_int_equal(cfg_of(&e)->encoding, OTLPHTTP_ENCODING_JSON);
+    tu_exp_unbind(&e);
 
     /* Only per-signal endpoints: the others have no URL (the Collector requires them only for
      * the signals a pipeline exports). */
     assert_int_equal(exp_bind(&e, "traces_endpoint: http://t:1/x\n", &err), 0);
-    u = otlphttp_signal_url(&e.cfg, SIGNAL_TRACES);
+    u = otlphttp_signal_url(cfg_of(&e), SIGNAL_TRACES);
     assert_string_equal(u, "http://t:1/x");
     free(u);
-    assert_null(otlphttp_signal_url(&e.cfg, SIGNAL_LOGS));
-    exp_unbind(&e);
+    assert_null(otlphttp_signal_url(cfg_of(&e), SIGNAL_LOGS));
+    tu_exp_unbind(&e);
 
     assert_ptr_equal(component_find(COMPONENT_EXPORTER, "otlphttp"), &otlphttp_exporter_factory);
     assert_ptr_equal(component_find(COMPONENT_EXPORTER, "otlp_http"),
@@ -997,13 +820,13 @@ static void test_config_defaults(void **state)
 
 static void expect_config_error(const char *yaml, const char *needle)
 {
-    struct exp e;
+    struct tu_exp e;
     struct error err;
     error_clear(&err);
     assert_int_equal(exp_bind(&e, yaml, &err), -1);
     if (!strstr(err.msg, needle))
         fail_msg("error \"%s\" does not mention \"%s\"", err.msg, needle);
-    exp_unbind(&e);
+    tu_exp_unbind(&e);
 }
 
 static void test_config_errors(void **state)
