@@ -241,7 +241,23 @@ static void send_one(struct ts_shared *sh, enum signal s, uint8_t *data, size_t 
         telemetry_add(sh->refused, items);
         return;
     }
+    /* RETRY means the exporters' queues stayed full (backpressure). A kept trace is worth
+     * waiting for, so it is offered again with growing pauses; the bound (about 3 s in all, none
+     * once shutdown began) keeps a dead downstream from stalling decisions for long. Refused
+     * after that: counted, logged. */
+    static const long pause_ms[] = {50, 100, 200, 400, 800, 1600};
     enum consume_status st = consumer_send(next, b);
+    for (size_t i = 0; st == CONSUME_RETRY && i < sizeof pause_ms / sizeof pause_ms[0]; i++) {
+        pthread_mutex_lock(&sh->lock);
+        bool stopping = sh->stopping; /* shutdown has a deadline: no pauses then */
+        pthread_mutex_unlock(&sh->lock);
+        if (stopping)
+            break;
+        struct timespec ts = {.tv_sec = pause_ms[i] / 1000,
+                              .tv_nsec = (pause_ms[i] % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        st = consumer_send(next, b);
+    }
     if (st != CONSUME_OK) {
         log_error(sh->log_name, "downstream refused %" PRIu64 " kept %s (%s); dropped", items,
                   signal_item_name(s), st == CONSUME_RETRY ? "retry" : "rejected");

@@ -228,6 +228,7 @@ static struct wire logs_req(const unsigned *traces, size_t n)
 struct rec {
     struct consumer c;
     enum signal signal;
+    int refuse;               /* answer RETRY this many more times before taking batches */
     pthread_mutex_t lock;
     size_t n;
     struct wire got[REC_MAX];
@@ -237,6 +238,13 @@ struct rec {
 static enum consume_status rec_consume(struct consumer *self, struct batch *b)
 {
     struct rec *r = (struct rec *)self;
+    pthread_mutex_lock(&r->lock);
+    if (r->refuse > 0) {
+        r->refuse--;
+        pthread_mutex_unlock(&r->lock);
+        return CONSUME_RETRY;
+    }
+    pthread_mutex_unlock(&r->lock);
     const uint8_t *data;
     size_t len;
     struct error err = {0};
@@ -469,6 +477,37 @@ static void test_whole_trace_released_together(void **state)
     assert_int_equal(metric(f, M("global_count_traces_sampled"), "sampled=\"true\""), 2);
     assert_int_equal(metric(f, M("count_traces_sampled"), "policy=\"keep-all\",sampled=\"true\""), 2);
     assert_int_equal(metric(f, M("sampling_traces_on_memory"), NULL), 0);
+    fx_free(f);
+}
+
+/* Backpressure at release: a kept trace refused with RETRY a few times is offered again and
+ * arrives once; nothing is counted as lost. */
+static void test_release_retries_under_backpressure(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("decision_wait: 1s\n"
+                          "policies:\n"
+                          "  - name: keep-all\n"
+                          "    type: always_sample\n",
+                          false);
+    feed(f, one_span(1, 1, 0, 0));
+    feed(f, one_span(1, 2, 1, 0));
+    f->traces.refuse = 3;
+    fake_now_ns += 1100 * MS;
+    assert_int_equal(tail_sampling_tick(f->proc), 1);
+    assert_int_equal(rec_batches(&f->traces), 1);
+    assert_int_equal(f->traces.items[0], 2);
+    assert_int_equal(f->traces.refuse, 0);
+    assert_int_equal(metric(f, "llmotlp_tail_sampling_release_failed_items", NULL), 0);
+    /* A downstream that keeps refusing: after the bounded retries the trace is counted as lost. */
+    feed(f, one_span(2, 1, 0, 0));
+    feed(f, one_span(2, 2, 1, 0));
+    f->traces.refuse = 1000;
+    fake_now_ns += 1100 * MS;
+    assert_int_equal(tail_sampling_tick(f->proc), 1);
+    assert_int_equal(rec_batches(&f->traces), 1);
+    assert_int_equal(metric(f, "llmotlp_tail_sampling_release_failed_items", NULL), 2);
+    f->traces.refuse = 0;
     fx_free(f);
 }
 
@@ -936,6 +975,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_whole_trace_released_together),
+        cmocka_unit_test(test_release_retries_under_backpressure),
         cmocka_unit_test(test_error_keeps_whole_trace_and_late_spans),
         cmocka_unit_test(test_evict_over_num_traces_decides_early),
         cmocka_unit_test(test_evict_over_max_buffered_bytes),
