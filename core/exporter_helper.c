@@ -591,3 +591,17 @@ void exporter_helper_partial_success(struct exporter_helper *h, const struct bat
     log_warn(h->log_name, "partial success: server rejected %" PRId64 " of %" PRIu64 " %s (not retried): %s",
              rejected, b->items, signal_item_name(b->signal), msg && msg[0] ? msg : "(no message)");
 }
+
+int exporter_helper_validate(const struct retry_config *r, const struct queue_config *q,
+                             struct error *err)
+{
+    if (retry_config_validate(r, err) != 0) {
+        error_prefix(err, "retry_on_failure: ");
+        return -1;
+    }
+    if (queue_config_validate(q, err) != 0) {
+        error_prefix(err, "sending_queue: ");
+        return -1;
+    }
+    return 0;
+}

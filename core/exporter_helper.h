@@ -50,6 +50,11 @@ extern const struct config_field queue_config_fields[];
 int retry_config_validate(const struct retry_config *r, struct error *err);
 int queue_config_validate(const struct queue_config *q, struct error *err);
 
+/* Checks retry_on_failure and sending_queue together, prefixing errors with their section name,
+ * as every exporter's validate() does. 0 or -1 with err. */
+int exporter_helper_validate(const struct retry_config *r, const struct queue_config *q,
+                             struct error *err);
+
 /* Backoff state for one batch. Pure: no clock, no randomness of its own (for unit tests). */
 struct retry_state {
     int64_t started_ns;

@@ -15,8 +15,12 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/file.h"
 #include "core/pricing.h"
 #include "core/pricing_internal.h"
+
+/* Largest price file imported: LiteLLM's whole catalogue is a few MiB. */
+#define PRICING_FILE_MAX_BYTES ((size_t)256 << 20)
 
 #define OPEN_END INT64_MAX
 
@@ -578,41 +582,6 @@ static int csv_record(struct csv_reader *r, char *buf, size_t cap, char **fields
     return n;
 }
 
-static char *read_file(const char *path, size_t *len, struct error *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        error_set(err, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap + 1);
-    while (buf) {
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (n < cap)
-            break;
-        char *nb = realloc(buf, cap * 2 + 1);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    bool bad = ferror(f);
-    fclose(f);
-    if (!buf || bad) {
-        free(buf);
-        error_set(err, "%s: cannot read", path);
-        return NULL;
-    }
-    buf[n] = '\0';
-    *len = n;
-    return buf;
-}
-
 static char *trim(char *s)
 {
     while (isspace((unsigned char)*s))
@@ -1055,7 +1024,7 @@ int pricing_admin_import_ex(const char *db_path, const char *file, int64_t from,
         stats = &local;
     memset(stats, 0, sizeof *stats);
     size_t len;
-    char *text = read_file(file, &len, err);
+    char *text = file_read(file, PRICING_FILE_MAX_BYTES, &len, err);
     if (!text)
         return -1;
     const char *first = text;

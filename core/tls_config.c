@@ -5,6 +5,8 @@
  * is added to clients and servers alike. */
 #include "core/tls_config.h"
 
+#include "core/file.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,52 +72,6 @@ const struct config_field tls_server_fields[] = {
 
 /* ---- PEM loading ------------------------------------------------------------------------------ */
 
-char *tls_read_file(const char *path, size_t max_bytes, struct error *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        error_set(err, "cannot read %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    bool too_big = false;
-    while (buf) {
-        if (n + 1 >= cap) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        size_t r = fread(buf + n, 1, cap - n - 1, f);
-        n += r;
-        if (n > max_bytes) {
-            too_big = true;
-            break;
-        }
-        if (r == 0)
-            break;
-    }
-    int bad = ferror(f) ? errno : 0;
-    fclose(f);
-    if (!buf || bad || too_big) {
-        free(buf);
-        if (too_big)
-            error_set(err, "%s: larger than %zu bytes", path, max_bytes);
-        else if (bad)
-            error_set(err, "cannot read %s: %s", path, strerror(bad));
-        else
-            error_set(err, "cannot read %s: out of memory", path);
-        return NULL;
-    }
-    buf[n] = '\0';
-    return buf;
-}
-
 char *tls_pem(const char *pem, const char *file, struct error *err)
 {
     error_clear(err);
@@ -126,7 +82,7 @@ char *tls_pem(const char *pem, const char *file, struct error *err)
         return p;
     }
     if (tls_set(file))
-        return tls_read_file(file, TLS_PEM_MAX_BYTES, err);
+        return file_read(file, TLS_PEM_MAX_BYTES, NULL, err);
     return NULL;
 }
 

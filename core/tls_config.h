@@ -54,10 +54,6 @@ extern const struct config_field tls_server_fields[];
  * /dev/zero fails instead of eating the memory. */
 #define TLS_PEM_MAX_BYTES ((size_t)64 << 20)
 
-/* Reads a whole file into a malloc'd NUL-terminated string. NULL with err ("cannot read <path>:
- * <reason>", or "<path>: larger than <max_bytes> bytes") on failure. */
-char *tls_read_file(const char *path, size_t max_bytes, struct error *err);
-
 /* The PEM text of one setting: `pem` when set (inline wins, as in the Collector), else the
  * contents of `file`, malloc'd. Returns NULL in two cases, told apart by err->msg: empty when
  * neither is set (err is cleared on entry), non-empty when reading failed. err must not be NULL. */

@@ -160,15 +160,7 @@ static int otlp_validate(const void *cfgp, struct error *err)
     for (size_t i = 0; i < c->headers.n; i++)
         if (check_header(c->headers.items[i].key, c->headers.items[i].value, err) != 0)
             return -1;
-    if (retry_config_validate(&c->retry_on_failure, err) != 0) {
-        error_prefix(err, "retry_on_failure: ");
-        return -1;
-    }
-    if (queue_config_validate(&c->sending_queue, err) != 0) {
-        error_prefix(err, "sending_queue: ");
-        return -1;
-    }
-    return 0;
+    return exporter_helper_validate(&c->retry_on_failure, &c->sending_queue, err);
 }
 
 /* ---- instance -------------------------------------------------------------------------------- */

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "core/config.h"
+#include "core/file.h"
 #include "core/tls_config.h"
 
 static int bind(const struct config_field *fields, const char *yaml, void *out, struct error *err)
@@ -104,24 +105,24 @@ static void test_read_file(void **state)
     text[n] = '\0';
     temp_file(path, sizeof path, text);
 
-    char *got = tls_read_file(path, n, &err);
+    char *got = file_read(path, n, NULL, &err);
     assert_non_null(got);
     assert_string_equal(got, text);
     free(got);
 
-    assert_null(tls_read_file(path, n - 1, &err));
+    assert_null(file_read(path, n - 1, NULL, &err));
     assert_non_null(strstr(err.msg, "larger than"));
     assert_non_null(strstr(err.msg, path));
 
     unlink(path);
     error_clear(&err);
-    assert_null(tls_read_file(path, n, &err));
+    assert_null(file_read(path, n, NULL, &err));
     assert_non_null(strstr(err.msg, "cannot read"));
     assert_non_null(strstr(err.msg, path));
     free(text);
 
     temp_file(path, sizeof path, "");
-    got = tls_read_file(path, 10, &err);
+    got = file_read(path, 10, NULL, &err);
     assert_non_null(got);
     assert_string_equal(got, "");
     free(got);
