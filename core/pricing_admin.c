@@ -380,6 +380,19 @@ int pricing_admin_set(const char *db_path, const struct price *p, const char *te
     return finish(db, rc, err);
 }
 
+
+/* Parameters ?1..?6 of a tenant_discounts row, shared by the duplicate check and the insert. */
+static void bind_discount_row(sqlite3_stmt *st, const char *tenant, const char *provider,
+                              const char *model, double discount, int64_t from, int64_t to)
+{
+    sqlite3_bind_text(st, 1, tenant, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, provider, -1, SQLITE_TRANSIENT);
+    bind_text_or_null(st, 3, model);
+    sqlite3_bind_double(st, 4, discount);
+    sqlite3_bind_int64(st, 5, from);
+    bind_to(st, 6, to);
+}
+
 static int insert_discount(sqlite3 *db, const char *tenant, const char *provider,
                            const char *model, double discount, int64_t from, int64_t to,
                            const char *source, struct error *err)
@@ -399,12 +412,7 @@ static int insert_discount(sqlite3 *db, const char *tenant, const char *provider
                            "effective_to IS ?6",
                            -1, &st, NULL) != SQLITE_OK)
         return error_set(err, "%s", sqlite3_errmsg(db));
-    sqlite3_bind_text(st, 1, tenant, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, provider, -1, SQLITE_TRANSIENT);
-    bind_text_or_null(st, 3, model);
-    sqlite3_bind_double(st, 4, discount);
-    sqlite3_bind_int64(st, 5, from);
-    bind_to(st, 6, to);
+    bind_discount_row(st, tenant, provider, model, discount, from, to);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc == SQLITE_ROW)
@@ -414,12 +422,7 @@ static int insert_discount(sqlite3 *db, const char *tenant, const char *provider
                            "effective_from, effective_to, source) VALUES (?1,?2,?3,?4,?5,?6,?7)",
                            -1, &st, NULL) != SQLITE_OK)
         return error_set(err, "%s", sqlite3_errmsg(db));
-    sqlite3_bind_text(st, 1, tenant, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 2, provider, -1, SQLITE_TRANSIENT);
-    bind_text_or_null(st, 3, model);
-    sqlite3_bind_double(st, 4, discount);
-    sqlite3_bind_int64(st, 5, from);
-    bind_to(st, 6, to);
+    bind_discount_row(st, tenant, provider, model, discount, from, to);
     bind_text_or_null(st, 7, source);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
