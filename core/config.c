@@ -1253,6 +1253,29 @@ static int convert(const struct config_field *f, const struct cnode *v, char *ou
         }
         return 0;
     }
+    case CFG_DOUBLE_LIST: {
+        struct config_double_list *l = slot;
+        free(l->items);
+        l->n = 0;
+        l->items = NULL;
+        if (v->kind == CNODE_SCALAR && !*v->value)
+            return 0;
+        size_t n = v->kind == CNODE_SCALAR ? 1 : v->n;
+        if (v->kind != CNODE_SCALAR && v->kind != CNODE_SEQ)
+            return type_error(err, v, path, f, "a list of numbers");
+        l->items = xcalloc(n ? n : 1, sizeof *l->items);
+        for (size_t i = 0; i < n; i++) {
+            const struct cnode *item = v->kind == CNODE_SCALAR ? v : v->items[i];
+            if (item->kind != CNODE_SCALAR || parse_double(item->value, &l->items[i])) {
+                char got[80];
+                return error_set(err, "%s:%d:%d: '%s%s[%zu]': expected a number, got %s",
+                                 item->file, item->line, item->col, path, f->name, i,
+                                 describe_node(item, got, sizeof got));
+            }
+            l->n = i + 1;
+        }
+        return 0;
+    }
     case CFG_SECTION:
     case CFG_PRESENCE:
     case CFG_RAW:
@@ -1409,6 +1432,13 @@ void config_free_bound(const struct config_field *fields, void *cfg)
             l->n = 0;
             break;
         }
+        case CFG_DOUBLE_LIST: {
+            struct config_double_list *l = slot;
+            free(l->items);
+            l->items = NULL;
+            l->n = 0;
+            break;
+        }
         case CFG_SECTION:
         case CFG_PRESENCE:
             config_free_bound(f->sub, slot);
@@ -1432,6 +1462,7 @@ static const char *type_name(enum config_type t)
     case CFG_ENUM: return "enum";
     case CFG_STRING_MAP: return "map[string]string";
     case CFG_STRING_LIST: return "[]string";
+    case CFG_DOUBLE_LIST: return "[]double";
     case CFG_SECTION: return "section";
     case CFG_PRESENCE: return "section";
     case CFG_RAW: return "any";

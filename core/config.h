@@ -66,6 +66,7 @@ enum config_type {
     CFG_ENUM,          /* int: index into choices */
     CFG_STRING_MAP,    /* struct config_kv_list (e.g. headers) */
     CFG_STRING_LIST,   /* struct config_str_list */
+    CFG_DOUBLE_LIST,   /* struct config_double_list; one number is a one-item list */
     CFG_SECTION,       /* nested struct at offset, bound by `sub`; absent = defaults */
     CFG_PRESENCE,      /* like CFG_SECTION, and bool at present_offset is true when the key
                           appears at all (even `grpc:` with no value), as protocols.grpc does */
@@ -75,6 +76,7 @@ enum config_type {
 struct config_kv { char *key; char *value; };
 struct config_kv_list { size_t n; struct config_kv *items; };
 struct config_str_list { size_t n; char **items; };
+struct config_double_list { size_t n; double *items; };
 
 struct config_field {
     const char *name;                  /* NULL ends the table */
