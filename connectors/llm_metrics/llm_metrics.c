@@ -1,0 +1,1152 @@
+/* llm_metrics.c — the `llm_metrics` connector: reads every LLM span of a traces pipeline,
+ * aggregates the seed's business metrics and the GenAI semconv client histograms in its series
+ * store (series.c), and emits them on a timer as one OTLP metrics request to the metrics
+ * pipeline.
+ *
+ * The one idea: consume() only reads the span and adds to series under a short lock; an export
+ * snapshots the series under the lock, builds and sends the request without it, and under delta
+ * temporality subtracts what it reported only once the downstream has taken it, so a refused
+ * export is carried, whole, by the next one. */
+#include "connectors/llm_metrics/llm_metrics.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "connectors/llm_metrics/series.h"
+#include "core/arena.h"
+#include "core/batch.h"
+#include "core/log.h"
+#include "core/telemetry.h"
+
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
+
+typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest trace_request;
+typedef Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest metrics_request;
+typedef Opentelemetry__Proto__Trace__V1__Span otlp_span;
+typedef Opentelemetry__Proto__Resource__V1__Resource otlp_resource;
+typedef Opentelemetry__Proto__Common__V1__KeyValue otlp_kv;
+typedef Opentelemetry__Proto__Common__V1__AnyValue otlp_any;
+typedef Opentelemetry__Proto__Metrics__V1__ResourceMetrics otlp_rm;
+typedef Opentelemetry__Proto__Metrics__V1__ScopeMetrics otlp_sm;
+typedef Opentelemetry__Proto__Metrics__V1__Metric otlp_metric;
+typedef Opentelemetry__Proto__Metrics__V1__NumberDataPoint otlp_ndp;
+typedef Opentelemetry__Proto__Metrics__V1__HistogramDataPoint otlp_hdp;
+
+#define V_STRING OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE
+#define V_BOOL OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE
+#define V_INT OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
+#define V_DOUBLE OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE
+#define V_ARRAY OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE
+#define STATUS_ERROR OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR
+#define TEMPORALITY_DELTA \
+    OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_DELTA
+#define TEMPORALITY_CUMULATIVE \
+    OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_CUMULATIVE
+
+#define SCOPE_NAME "llmotlp/llm_metrics"
+#define SCOPE_VERSION "0.1.0"
+
+/* Recommended boundaries of semconv v1.41 (model/gen-ai/metrics.yaml). */
+static const double op_duration_bounds[] = {0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64,
+                                            1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92};
+static const double token_usage_bounds[] = {1, 4, 16, 64, 256, 1024, 4096, 16384, 65536,
+                                            262144, 1048576, 4194304, 16777216, 67108864};
+
+/* ---- config ---------------------------------------------------------------------------------- */
+
+/* Odd indexes are delta: the Collector's spanmetrics spelling binds as well as ours. */
+static const char *const temporality_choices[] = {
+    "cumulative", "delta", "AGGREGATION_TEMPORALITY_CUMULATIVE", "AGGREGATION_TEMPORALITY_DELTA",
+    NULL};
+
+static const struct config_field attribute_name_fields[] = {
+    {.name = "tenant", .type = CFG_STRING,
+     .offset = offsetof(struct llm_metrics_attribute_names, tenant), .def = "tenant.id",
+     .doc = "span attribute (else resource attribute) naming the tenant; \"unknown\" when absent"},
+    {.name = "status", .type = CFG_STRING,
+     .offset = offsetof(struct llm_metrics_attribute_names, status), .def = "\"\"",
+     .doc = "span attribute whose value is the request's status; empty: the span status "
+            "(ok or error), also used when the span lacks the attribute"},
+    {.name = "ratelimit_remaining", .type = CFG_STRING_LIST,
+     .offset = offsetof(struct llm_metrics_attribute_names, ratelimit_remaining),
+     .def = "[llmproxy.ratelimit.remaining, http.response.header.x-ratelimit-remaining-requests]",
+     .doc = "span attributes holding the remaining requests; the first with a number wins"},
+    {.name = NULL},
+};
+
+static const struct config_field llm_metrics_fields[] = {
+    {.name = "histogram_buckets", .type = CFG_DOUBLE_LIST,
+     .offset = offsetof(struct llm_metrics_config, histogram_buckets),
+     .def = "[0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60]",
+     .doc = "bucket bounds of llmproxy.request.duration, in seconds, strictly increasing"},
+    {.name = "export_interval", .type = CFG_DURATION,
+     .offset = offsetof(struct llm_metrics_config, export_interval), .def = "15s",
+     .min = 100000000LL, .max = INT64_MAX, .doc = "how often the metrics are emitted"},
+    {.name = "aggregation_temporality", .type = CFG_ENUM,
+     .offset = offsetof(struct llm_metrics_config, aggregation_temporality), .def = "cumulative",
+     .choices = temporality_choices,
+     .doc = "cumulative: totals since start; delta: changes since the last export taken"},
+    {.name = "dimensions", .type = CFG_STRING_LIST,
+     .offset = offsetof(struct llm_metrics_config, dimensions),
+     .doc = "extra attributes (span, else resource) on the llmproxy request, token and cost "
+            "metrics; omitted when absent"},
+    {.name = "resource_attributes", .type = CFG_STRING_LIST,
+     .offset = offsetof(struct llm_metrics_config, resource_attributes), .def = "[service.name]",
+     .doc = "resource attributes of the spans kept on the emitted metrics' resource"},
+    {.name = "attribute_names", .type = CFG_SECTION,
+     .offset = offsetof(struct llm_metrics_config, attribute_names), .sub = attribute_name_fields,
+     .doc = "where tenant, status and the rate-limit figure come from"},
+    {.name = "availability_window", .type = CFG_DURATION,
+     .offset = offsetof(struct llm_metrics_config, availability_window), .def = "5m",
+     .min = 1000000LL, .max = INT64_MAX,
+     .doc = "span of time over which a provider's availability is judged"},
+    {.name = "availability_error_threshold", .type = CFG_DOUBLE,
+     .offset = offsetof(struct llm_metrics_config, availability_error_threshold), .def = "0.5",
+     .doc = "failed share (0..1) of the window's calls above which availability is 0"},
+    {.name = "max_series", .type = CFG_INT, .offset = offsetof(struct llm_metrics_config, max_series),
+     .def = "10000", .min = 1, .max = 100000000,
+     .doc = "series per metric; past it points go to the metric's otel.metric.overflow series"},
+    {.name = NULL},
+};
+
+static int llm_metrics_validate(const void *cfgp, struct error *err)
+{
+    const struct llm_metrics_config *cfg = cfgp;
+    const struct config_double_list *b = &cfg->histogram_buckets;
+    if (b->n == 0)
+        return error_set(err, "histogram_buckets: at least one bound is required");
+    for (size_t i = 0; i < b->n; i++) {
+        if (!isfinite(b->items[i]))
+            return error_set(err, "histogram_buckets[%zu]: expected a finite number, got %g", i,
+                             b->items[i]);
+        if (i > 0 && !(b->items[i] > b->items[i - 1]))
+            return error_set(err,
+                             "histogram_buckets[%zu]: %g is not greater than the bound before it "
+                             "(%g); bounds must be strictly increasing",
+                             i, b->items[i], b->items[i - 1]);
+    }
+    double t = cfg->availability_error_threshold;
+    if (!(t >= 0 && t <= 1))
+        return error_set(err, "availability_error_threshold: expected a share between 0 and 1, "
+                         "got %g", t);
+    if (!cfg->attribute_names.tenant || !cfg->attribute_names.tenant[0])
+        return error_set(err, "attribute_names.tenant: must not be empty");
+    return 0;
+}
+
+/* ---- the connector --------------------------------------------------------------------------- */
+
+struct llm_metrics {
+    const struct llm_metrics_config *cfg;
+    char *log_name;
+    char *labels;                  /* connector="<id>" */
+    struct consumer *next;
+    bool delta;
+    int64_t (*now)(void *ctx);
+    void *now_ctx;
+
+    pthread_mutex_t lock;          /* guards store and overflow_logged */
+    struct lm_store store;
+    bool overflow_logged[LM_METRIC_COUNT];
+
+    pthread_mutex_t export_lock;   /* one export at a time; guards export_failing */
+    bool export_failing;
+
+    _Atomic uint64_t *spans;
+    _Atomic uint64_t *overflow_points;
+    _Atomic uint64_t *exports;
+    _Atomic uint64_t *exports_failed;
+    _Atomic uint64_t *dropped;     /* updates lost to out of memory */
+    _Atomic int64_t *series;
+
+    pthread_mutex_t timer_lock;
+    pthread_cond_t timer_wake;
+    bool stopping;
+    bool timer_started;
+    pthread_t timer;
+};
+
+static int64_t realtime_ns(void *ctx)
+{
+    (void)ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+void llm_metrics_set_clock(void *connector, int64_t (*now)(void *ctx), void *ctx)
+{
+    struct llm_metrics *lm = connector;
+    pthread_mutex_lock(&lm->lock);
+    lm->now = now ? now : realtime_ns;
+    lm->now_ctx = now ? ctx : NULL;
+    pthread_mutex_unlock(&lm->lock);
+}
+
+static int64_t lm_now_locked(const struct llm_metrics *lm)
+{
+    return lm->now(lm->now_ctx);
+}
+
+/* ---- reading spans --------------------------------------------------------------------------- */
+
+static const otlp_any *attr_find(otlp_kv *const *kvs, size_t n, const char *key)
+{
+    for (size_t i = 0; i < n; i++)
+        if (kvs[i] && kvs[i]->key && strcmp(kvs[i]->key, key) == 0)
+            return kvs[i]->value;
+    return NULL;
+}
+
+static const otlp_any *span_attr(const otlp_span *s, const char *key)
+{
+    return attr_find(s->attributes, s->n_attributes, key);
+}
+
+static const otlp_any *res_attr(const otlp_resource *r, const char *key)
+{
+    return r ? attr_find(r->attributes, r->n_attributes, key) : NULL;
+}
+
+static const char *any_str(const otlp_any *v)
+{
+    return v && v->value_case == V_STRING && v->string_value && v->string_value[0]
+               ? v->string_value
+               : NULL;
+}
+
+/* A scalar as text (ints in decimal); NULL for an empty string, arrays, maps and bytes. */
+static const char *any_text(const otlp_any *v, char *buf, size_t len)
+{
+    if (!v)
+        return NULL;
+    switch (v->value_case) {
+    case V_STRING:
+        return any_str(v);
+    case V_INT:
+        snprintf(buf, len, "%" PRId64, v->int_value);
+        return buf;
+    case V_DOUBLE:
+        snprintf(buf, len, "%.15g", v->double_value);
+        return buf;
+    case V_BOOL:
+        return v->bool_value ? "true" : "false";
+    default:
+        return NULL;
+    }
+}
+
+/* An int, a double or a string that is wholly a number; finite only. */
+static bool any_number(const otlp_any *v, double *out)
+{
+    if (!v)
+        return false;
+    switch (v->value_case) {
+    case V_INT:
+        *out = (double)v->int_value;
+        return true;
+    case V_DOUBLE:
+        *out = v->double_value;
+        break;
+    case V_STRING: {
+        if (!v->string_value || !v->string_value[0])
+            return false;
+        char *end;
+        *out = strtod(v->string_value, &end);
+        while (*end == ' ')
+            end++;
+        if (end == v->string_value || *end != '\0')
+            return false;
+        break;
+    }
+    default:
+        return false;
+    }
+    return isfinite(*out);
+}
+
+/* Token counts: non-negative numbers, rounded to whole tokens. */
+static bool any_count(const otlp_any *v, int64_t *out)
+{
+    if (v && v->value_case == V_INT) {
+        *out = v->int_value;
+        return v->int_value >= 0;
+    }
+    double d;
+    if (!any_number(v, &d) || d < 0 || d > 9e18)
+        return false;
+    *out = llround(d);
+    return true;
+}
+
+/* The rate-limit figure: a number, or the first element of an array (the semconv form of
+ * http.response.header.* attributes). */
+static bool any_ratelimit(const otlp_any *v, double *out)
+{
+    if (v && v->value_case == V_ARRAY) {
+        if (!v->array_value || v->array_value->n_values == 0)
+            return false;
+        return any_number(v->array_value->values[0], out);
+    }
+    return any_number(v, out);
+}
+
+static bool inference_operation(const char *op)
+{
+    static const char *const ops[] = {"chat", "text_completion", "generate_content", "embeddings"};
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        if (strcmp(op, ops[i]) == 0)
+            return true;
+    return false;
+}
+
+/* What one LLM span contributes, read before the lock is taken. */
+struct span_view {
+    const char *op, *provider, *req_model, *resp_model, *address;
+    bool has_port;
+    int64_t port;
+    bool status_error;
+    const char *error_type;        /* the attribute's text, NULL when absent */
+    char error_buf[32];
+};
+
+static bool span_read(const otlp_span *s, struct span_view *v)
+{
+    memset(v, 0, sizeof *v);
+    const otlp_any *op = span_attr(s, "gen_ai.operation.name");
+    v->op = any_str(op);
+    if (v->op && !inference_operation(v->op))
+        return false;
+    v->provider = any_str(span_attr(s, "gen_ai.provider.name"));
+    if (!v->provider)
+        v->provider = any_str(span_attr(s, "gen_ai.system"));
+    v->req_model = any_str(span_attr(s, "gen_ai.request.model"));
+    v->resp_model = any_str(span_attr(s, "gen_ai.response.model"));
+    if (!v->provider && !v->req_model && !v->resp_model)
+        return false;
+    v->address = any_str(span_attr(s, "server.address"));
+    const otlp_any *port = span_attr(s, "server.port");
+    double d;
+    if (port && port->value_case == V_INT) {
+        v->has_port = true;
+        v->port = port->int_value;
+    } else if (any_number(port, &d) && d == floor(d) && d >= 0 && d <= 65535) {
+        v->has_port = true;
+        v->port = (int64_t)d;
+    }
+    v->status_error = s->status && s->status->code == STATUS_ERROR;
+    v->error_type = any_text(span_attr(s, "error.type"), v->error_buf, sizeof v->error_buf);
+    return true;
+}
+
+/* ---- recording ------------------------------------------------------------------------------- */
+
+enum update_op { OP_ADD_INT, OP_ADD_DOUBLE, OP_OBSERVE, OP_GAUGE, OP_AVAIL };
+
+struct update {
+    uint8_t metric, op;
+    size_t off, len;               /* key bytes in the span's key buffer */
+    int64_t i;                     /* OP_ADD_INT; OP_GAUGE: stamp; OP_AVAIL: failed */
+    double d;
+};
+
+/* duration, count, 2 token counters, cost, availability, rate limit, operation duration and
+ * 2 token usage points */
+#define MAX_UPDATES 10
+
+struct recorder {
+    struct lm_key keys;
+    struct update u[MAX_UPDATES];
+    size_t n;
+};
+
+static struct update *rec_begin(struct recorder *r, enum lm_metric m, enum update_op op)
+{
+    struct update *u = &r->u[r->n++];
+    u->metric = (uint8_t)m;
+    u->op = (uint8_t)op;
+    u->off = r->keys.n;
+    u->i = 0;
+    u->d = 0;
+    return u;
+}
+
+static void rec_end(struct recorder *r, struct update *u)
+{
+    u->len = r->keys.n - u->off;
+}
+
+static void add_dimensions(const struct llm_metrics *lm, struct lm_key *k, const otlp_span *s,
+                           const otlp_resource *res)
+{
+    const struct config_str_list *d = &lm->cfg->dimensions;
+    for (size_t i = 0; i < d->n; i++) {
+        const otlp_any *v = span_attr(s, d->items[i]);
+        if (!v || !lm_key_any(k, d->items[i], v))
+            lm_key_any(k, d->items[i], res_attr(res, d->items[i]));
+    }
+}
+
+static void add_semconv(struct lm_key *k, const struct span_view *v)
+{
+    if (v->op)
+        lm_key_str(k, "gen_ai.operation.name", v->op);
+    if (v->provider)
+        lm_key_str(k, "gen_ai.provider.name", v->provider);
+    if (v->req_model)
+        lm_key_str(k, "gen_ai.request.model", v->req_model);
+    if (v->resp_model)
+        lm_key_str(k, "gen_ai.response.model", v->resp_model);
+    if (v->address)
+        lm_key_str(k, "server.address", v->address);
+    if (v->has_port)
+        lm_key_int(k, "server.port", v->port);
+}
+
+/* Fills the recorder with every update the span makes. */
+static void span_updates(const struct llm_metrics *lm, struct recorder *r, const otlp_span *s,
+                         const otlp_resource *res, const struct span_view *v)
+{
+    const struct llm_metrics_config *cfg = lm->cfg;
+    struct lm_key *k = &r->keys;
+    char tbuf[32], sbuf[32];
+    const char *provider = v->provider ? v->provider : "unknown";
+    const char *model = v->resp_model ? v->resp_model : v->req_model ? v->req_model : "unknown";
+    const char *tenant = any_text(span_attr(s, cfg->attribute_names.tenant), tbuf, sizeof tbuf);
+    if (!tenant)
+        tenant = any_text(res_attr(res, cfg->attribute_names.tenant), tbuf, sizeof tbuf);
+    if (!tenant)
+        tenant = "unknown";
+    const char *status = NULL;
+    if (cfg->attribute_names.status && cfg->attribute_names.status[0])
+        status = any_text(span_attr(s, cfg->attribute_names.status), sbuf, sizeof sbuf);
+    if (!status)
+        status = v->status_error ? "error" : "ok";
+    double secs = s->end_time_unix_nano >= s->start_time_unix_nano
+                      ? (double)(s->end_time_unix_nano - s->start_time_unix_nano) / 1e9
+                      : 0;
+    int64_t in = 0, out = 0;
+    bool has_in = any_count(span_attr(s, "gen_ai.usage.input_tokens"), &in);
+    bool has_out = any_count(span_attr(s, "gen_ai.usage.output_tokens"), &out);
+    double cost;
+    bool has_cost = any_number(span_attr(s, "gen_ai.usage.cost.amount"), &cost) && cost >= 0;
+    double remaining = 0;
+    bool has_remaining = false;
+    const struct config_str_list *rl = &cfg->attribute_names.ratelimit_remaining;
+    for (size_t i = 0; i < rl->n && !has_remaining; i++)
+        has_remaining = any_ratelimit(span_attr(s, rl->items[i]), &remaining);
+
+    struct update *u = rec_begin(r, LM_REQ_DURATION, OP_OBSERVE);
+    lm_key_str(k, "provider", provider);
+    lm_key_str(k, "model", model);
+    add_dimensions(lm, k, s, res);
+    u->d = secs;
+    rec_end(r, u);
+
+    u = rec_begin(r, LM_REQ_COUNT, OP_ADD_INT);
+    lm_key_str(k, "tenant", tenant);
+    lm_key_str(k, "provider", provider);
+    lm_key_str(k, "status", status);
+    add_dimensions(lm, k, s, res);
+    u->i = 1;
+    rec_end(r, u);
+
+    for (int t = 0; t < 2; t++) {
+        if (!(t == 0 ? has_in : has_out))
+            continue;
+        u = rec_begin(r, t == 0 ? LM_TOKENS_IN : LM_TOKENS_OUT, OP_ADD_INT);
+        lm_key_str(k, "tenant", tenant);
+        lm_key_str(k, "model", model);
+        add_dimensions(lm, k, s, res);
+        u->i = t == 0 ? in : out;
+        rec_end(r, u);
+    }
+
+    if (has_cost) {
+        u = rec_begin(r, LM_COST, OP_ADD_DOUBLE);
+        lm_key_str(k, "tenant", tenant);
+        add_dimensions(lm, k, s, res);
+        u->d = cost * 100; /* the seed's counter is in cents */
+        rec_end(r, u);
+    }
+
+    u = rec_begin(r, LM_AVAILABILITY, OP_AVAIL);
+    lm_key_str(k, "provider", provider);
+    u->i = v->status_error || v->error_type;
+    rec_end(r, u);
+
+    if (has_remaining) {
+        u = rec_begin(r, LM_RATELIMIT, OP_GAUGE);
+        lm_key_str(k, "tenant", tenant);
+        u->d = remaining;
+        u->i = (int64_t)s->end_time_unix_nano;
+        rec_end(r, u);
+    }
+
+    u = rec_begin(r, LM_OP_DURATION, OP_OBSERVE);
+    add_semconv(k, v);
+    if (v->error_type)
+        lm_key_str(k, "error.type", v->error_type);
+    else if (v->status_error)
+        lm_key_str(k, "error.type", "_OTHER");
+    u->d = secs;
+    rec_end(r, u);
+
+    for (int t = 0; t < 2; t++) {
+        if (!(t == 0 ? has_in : has_out))
+            continue;
+        u = rec_begin(r, LM_TOKEN_USAGE, OP_OBSERVE);
+        add_semconv(k, v);
+        lm_key_str(k, "gen_ai.token.type", t == 0 ? "input" : "output");
+        u->d = (double)(t == 0 ? in : out);
+        rec_end(r, u);
+    }
+}
+
+/* Applies the recorder's updates under the lock. Returns a metric that overflowed for the first
+ * time (to be logged once, outside the lock), else -1. */
+static int apply_updates(struct llm_metrics *lm, const struct lm_key *res, struct recorder *r)
+{
+    int first_overflow = -1;
+    uint64_t overflowed = 0, lost = 0;
+    pthread_mutex_lock(&lm->lock);
+    int64_t now = lm_now_locked(lm);
+    for (size_t i = 0; i < r->n; i++) {
+        const struct update *u = &r->u[i];
+        bool of;
+        struct lm_series *se = lm_store_get(&lm->store, u->metric, res->p, res->n,
+                                            r->keys.p + u->off, u->len, now, &of);
+        if (!se) {
+            lost++;
+            continue;
+        }
+        if (of) {
+            overflowed++;
+            if (!lm->overflow_logged[u->metric]) {
+                lm->overflow_logged[u->metric] = true;
+                first_overflow = u->metric;
+            }
+        }
+        switch (u->op) {
+        case OP_ADD_INT:
+            lm_series_add_int(se, u->i);
+            break;
+        case OP_ADD_DOUBLE:
+            lm_series_add_double(se, u->d);
+            break;
+        case OP_OBSERVE:
+            lm_series_observe(&lm->store, se, u->d);
+            break;
+        case OP_GAUGE:
+            lm_series_gauge_set(se, u->d, u->i);
+            break;
+        default:
+            lm_series_avail_record(&lm->store, se, now, u->i != 0);
+        }
+    }
+    int64_t n_series = (int64_t)lm->store.n_all;
+    pthread_mutex_unlock(&lm->lock);
+    telemetry_add(lm->overflow_points, overflowed);
+    telemetry_add(lm->dropped, lost);
+    telemetry_set(lm->series, n_series);
+    return first_overflow;
+}
+
+static enum consume_status llm_metrics_consume(void *self, struct batch *b)
+{
+    struct llm_metrics *lm = self;
+    if (b->signal != SIGNAL_TRACES)
+        return CONSUME_REJECT;
+    struct error err = {0};
+    const trace_request *req = (const trace_request *)batch_decoded(b, &err);
+    if (!req) {
+        /* Receivers validated the bytes: what fails here is memory. The spans are still
+         * delivered by the pipeline's other exporters; only these metrics miss them. */
+        log_error(lm->log_name, "cannot decode a request, its spans are not counted: %s", err.msg);
+        return CONSUME_OK;
+    }
+    struct lm_key res = {0};
+    struct recorder r;
+    memset(&r, 0, sizeof r);
+    uint64_t llm_spans = 0;
+    for (size_t i = 0; i < req->n_resource_spans; i++) {
+        const Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = req->resource_spans[i];
+        if (!rs)
+            continue;
+        const otlp_resource *resource = rs->resource;
+        res.n = 0;
+        for (size_t a = 0; a < lm->cfg->resource_attributes.n; a++) {
+            const char *name = lm->cfg->resource_attributes.items[a];
+            lm_key_any(&res, name, res_attr(resource, name));
+        }
+        for (size_t j = 0; j < rs->n_scope_spans; j++) {
+            const Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = rs->scope_spans[j];
+            for (size_t k = 0; ss && k < ss->n_spans; k++) {
+                const otlp_span *s = ss->spans[k];
+                struct span_view v;
+                if (!s || !span_read(s, &v))
+                    continue;
+                llm_spans++;
+                r.n = 0;
+                r.keys.n = 0;
+                span_updates(lm, &r, s, resource, &v);
+                if (res.oom || r.keys.oom) {
+                    telemetry_add(lm->dropped, r.n);
+                    res.oom = r.keys.oom = false;
+                    continue;
+                }
+                int m = apply_updates(lm, &res, &r);
+                if (m >= 0)
+                    log_warn(lm->log_name,
+                             "%s: more than %" PRId64 " attribute sets; further ones are "
+                             "aggregated into its otel.metric.overflow=true series",
+                             lm_metric_info[m].name, lm->cfg->max_series);
+            }
+        }
+    }
+    lm_key_free(&res);
+    lm_key_free(&r.keys);
+    telemetry_add(lm->spans, llm_spans);
+    return CONSUME_OK;
+}
+
+/* ---- export ---------------------------------------------------------------------------------- */
+
+/* One series as an export saw it. */
+struct snap {
+    struct lm_series *se;
+    uint8_t metric;
+    uint64_t seq, gen;
+    int64_t start;
+    int64_t ival;                  /* LM_SUM_INT; LM_GAUGE_AVAIL: 0 or 1 */
+    double dval;
+    uint64_t count;
+    double sum, min, max;
+    uint64_t *buckets;             /* in the request's arena */
+};
+
+static int snap_cmp(const void *pa, const void *pb)
+{
+    const struct snap *a = pa, *b = pb;
+    if (a->se->res_len != b->se->res_len)
+        return a->se->res_len < b->se->res_len ? -1 : 1;
+    int c = memcmp(a->se->key, b->se->key, a->se->res_len);
+    if (c)
+        return c;
+    if (a->metric != b->metric)
+        return a->metric < b->metric ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static bool same_resource(const struct snap *a, const struct snap *b)
+{
+    return a->se->res_len == b->se->res_len && memcmp(a->se->key, b->se->key, a->se->res_len) == 0;
+}
+
+/* Copies what the export reports into *out (in the request's arena). Under delta, sums and
+ * histograms unchanged since the last export taken are left out; gauges are always reported.
+ * -1 on out of memory. */
+static int snapshot(struct llm_metrics *lm, struct arena *a, int64_t now, struct snap **out,
+                    size_t *n)
+{
+    struct lm_store *st = &lm->store;
+    *out = NULL;
+    *n = 0;
+    if (st->n_all == 0)
+        return 0;
+    struct snap *snaps = arena_alloc(a, st->n_all * sizeof *snaps);
+    if (!snaps)
+        return -1;
+    size_t k = 0;
+    for (size_t i = 0; i < st->n_all; i++) {
+        struct lm_series *se = st->all[i];
+        enum lm_kind kind = lm_metric_info[se->metric].kind;
+        bool gauge = kind == LM_GAUGE_DOUBLE || kind == LM_GAUGE_AVAIL;
+        if (lm->delta && !gauge && se->gen == se->exported_gen)
+            continue;
+        struct snap *sn = &snaps[k];
+        memset(sn, 0, sizeof *sn);
+        sn->se = se;
+        sn->metric = se->metric;
+        sn->seq = se->seq;
+        sn->gen = se->gen;
+        sn->start = se->start;
+        sn->ival = se->ival;
+        sn->dval = se->dval;
+        if (kind == LM_GAUGE_AVAIL)
+            sn->ival = lm_series_available(st, se, now, lm->cfg->availability_error_threshold);
+        if (kind == LM_HISTOGRAM) {
+            sn->count = se->count;
+            sn->sum = se->sum;
+            sn->min = se->min;
+            sn->max = se->max;
+            sn->buckets = arena_memdup(a, se->buckets, se->n_buckets * sizeof *se->buckets);
+            if (!sn->buckets)
+                return -1;
+        }
+        k++;
+    }
+    *out = snaps;
+    *n = k;
+    return 0;
+}
+
+/* What the downstream took is no longer owed: subtract it, and a series with no update since
+ * its snapshot is clean again (its float residue dropped). */
+static void subtract(const struct snap *snaps, size_t n, int64_t now)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct snap *sn = &snaps[i];
+        struct lm_series *se = sn->se;
+        enum lm_kind kind = lm_metric_info[se->metric].kind;
+        if (kind == LM_GAUGE_DOUBLE || kind == LM_GAUGE_AVAIL)
+            continue;
+        bool clean = se->gen == sn->gen;
+        se->ival -= sn->ival;
+        se->dval = clean ? 0 : se->dval - sn->dval;
+        if (kind == LM_HISTOGRAM) {
+            se->count -= sn->count;
+            se->sum = clean ? 0 : se->sum - sn->sum;
+            for (size_t b = 0; b < se->n_buckets; b++)
+                se->buckets[b] -= sn->buckets[b];
+            if (clean) {
+                se->min = INFINITY;
+                se->max = -INFINITY;
+            }
+        }
+        if (clean)
+            se->exported_gen = sn->gen;
+        se->start = now;
+    }
+}
+
+static otlp_kv **decode_attrs(struct arena *a, const uint8_t *p, size_t n, size_t *count,
+                              bool *oom)
+{
+    otlp_kv **kvs;
+    if (lm_key_decode(p, n, a, &kvs, count) != 0)
+        *oom = true;
+    return kvs;
+}
+
+static otlp_ndp *number_point(struct arena *a, const struct snap *sn, int64_t now, bool *oom)
+{
+    otlp_ndp *p = arena_alloc(a, sizeof *p);
+    if (!p) {
+        *oom = true;
+        return NULL;
+    }
+    opentelemetry__proto__metrics__v1__number_data_point__init(p);
+    const struct lm_series *se = sn->se;
+    p->attributes = decode_attrs(a, se->key + se->res_len, se->attr_len, &p->n_attributes, oom);
+    p->time_unix_nano = (uint64_t)now;
+    switch (lm_metric_info[sn->metric].kind) {
+    case LM_SUM_INT:
+        p->start_time_unix_nano = (uint64_t)sn->start;
+        p->value_case = OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_INT;
+        p->as_int = sn->ival;
+        break;
+    case LM_SUM_DOUBLE:
+        p->start_time_unix_nano = (uint64_t)sn->start;
+        p->value_case = OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_DOUBLE;
+        p->as_double = sn->dval;
+        break;
+    case LM_GAUGE_AVAIL:
+        p->value_case = OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_INT;
+        p->as_int = sn->ival;
+        break;
+    default:
+        p->value_case = OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_DOUBLE;
+        p->as_double = sn->dval;
+    }
+    return p;
+}
+
+static otlp_hdp *histogram_point(struct llm_metrics *lm, struct arena *a, const struct snap *sn,
+                                 int64_t now, bool *oom)
+{
+    otlp_hdp *p = arena_alloc(a, sizeof *p);
+    if (!p) {
+        *oom = true;
+        return NULL;
+    }
+    opentelemetry__proto__metrics__v1__histogram_data_point__init(p);
+    const struct lm_series *se = sn->se;
+    p->attributes = decode_attrs(a, se->key + se->res_len, se->attr_len, &p->n_attributes, oom);
+    p->start_time_unix_nano = (uint64_t)sn->start;
+    p->time_unix_nano = (uint64_t)now;
+    p->count = sn->count;
+    p->_sum_case = OPENTELEMETRY__PROTO__METRICS__V1__HISTOGRAM_DATA_POINT___SUM_SUM;
+    p->sum = sn->sum;
+    p->n_bucket_counts = se->n_buckets;
+    p->bucket_counts = sn->buckets;
+    p->n_explicit_bounds = lm->store.n_bounds[sn->metric];
+    /* Copied: the request may outlive the connector in an exporter's queue. */
+    p->explicit_bounds = arena_memdup(a, lm->store.bounds[sn->metric],
+                                      p->n_explicit_bounds * sizeof(double));
+    if (!p->explicit_bounds)
+        *oom = true;
+    /* Under delta the extremes of what was reported cannot be told apart from those of what
+     * arrived after the snapshot, so they are only given for cumulative points. */
+    if (!lm->delta && sn->count > 0) {
+        p->_min_case = OPENTELEMETRY__PROTO__METRICS__V1__HISTOGRAM_DATA_POINT___MIN_MIN;
+        p->min = sn->min;
+        p->_max_case = OPENTELEMETRY__PROTO__METRICS__V1__HISTOGRAM_DATA_POINT___MAX_MAX;
+        p->max = sn->max;
+    }
+    return p;
+}
+
+static otlp_metric *build_metric(struct llm_metrics *lm, struct arena *a, const struct snap *sn,
+                                 size_t n, int64_t now, bool *oom)
+{
+    const struct lm_metric_info *info = &lm_metric_info[sn->metric];
+    otlp_metric *m = arena_alloc(a, sizeof *m);
+    void **points = arena_alloc(a, n * sizeof *points);
+    if (!m || !points) {
+        *oom = true;
+        return NULL;
+    }
+    opentelemetry__proto__metrics__v1__metric__init(m);
+    m->name = (char *)info->name;
+    m->unit = (char *)info->unit;
+    m->description = (char *)info->description;
+    int temporality = lm->delta ? TEMPORALITY_DELTA : TEMPORALITY_CUMULATIVE;
+    for (size_t i = 0; i < n; i++)
+        points[i] = info->kind == LM_HISTOGRAM ? (void *)histogram_point(lm, a, &sn[i], now, oom)
+                                               : (void *)number_point(a, &sn[i], now, oom);
+    if (*oom)
+        return NULL;
+    switch (info->kind) {
+    case LM_SUM_INT:
+    case LM_SUM_DOUBLE: {
+        Opentelemetry__Proto__Metrics__V1__Sum *sum = arena_alloc(a, sizeof *sum);
+        if (!sum)
+            break;
+        opentelemetry__proto__metrics__v1__sum__init(sum);
+        sum->aggregation_temporality = temporality;
+        sum->is_monotonic = 1;
+        sum->n_data_points = n;
+        sum->data_points = (otlp_ndp **)points;
+        m->data_case = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM;
+        m->sum = sum;
+        return m;
+    }
+    case LM_HISTOGRAM: {
+        Opentelemetry__Proto__Metrics__V1__Histogram *h = arena_alloc(a, sizeof *h);
+        if (!h)
+            break;
+        opentelemetry__proto__metrics__v1__histogram__init(h);
+        h->aggregation_temporality = temporality;
+        h->n_data_points = n;
+        h->data_points = (otlp_hdp **)points;
+        m->data_case = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM;
+        m->histogram = h;
+        return m;
+    }
+    default: {
+        Opentelemetry__Proto__Metrics__V1__Gauge *g = arena_alloc(a, sizeof *g);
+        if (!g)
+            break;
+        opentelemetry__proto__metrics__v1__gauge__init(g);
+        g->n_data_points = n;
+        g->data_points = (otlp_ndp **)points;
+        m->data_case = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE;
+        m->gauge = g;
+        return m;
+    }
+    }
+    *oom = true;
+    return NULL;
+}
+
+/* One ResourceMetrics per resource (snaps sorted by resource, then metric), one scope each. */
+static metrics_request *build_request(struct llm_metrics *lm, struct arena *a, struct snap *snaps,
+                                      size_t n, int64_t now)
+{
+    bool oom = false;
+    metrics_request *req = arena_alloc(a, sizeof *req);
+    otlp_rm **rms = arena_alloc(a, n * sizeof *rms);
+    if (!req || !rms)
+        return NULL;
+    opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__init(req);
+    req->resource_metrics = rms;
+    for (size_t i = 0; i < n && !oom;) {
+        size_t j = i;
+        while (j < n && same_resource(&snaps[j], &snaps[i]))
+            j++;
+        otlp_rm *rm = arena_alloc(a, sizeof *rm);
+        Opentelemetry__Proto__Resource__V1__Resource *res = arena_alloc(a, sizeof *res);
+        otlp_sm *sm = arena_alloc(a, sizeof *sm);
+        otlp_sm **sms = arena_alloc(a, sizeof *sms);
+        Opentelemetry__Proto__Common__V1__InstrumentationScope *scope =
+            arena_alloc(a, sizeof *scope);
+        otlp_metric **metrics = arena_alloc(a, LM_METRIC_COUNT * sizeof *metrics);
+        if (!rm || !res || !sm || !sms || !scope || !metrics)
+            return NULL;
+        opentelemetry__proto__metrics__v1__resource_metrics__init(rm);
+        opentelemetry__proto__resource__v1__resource__init(res);
+        opentelemetry__proto__metrics__v1__scope_metrics__init(sm);
+        opentelemetry__proto__common__v1__instrumentation_scope__init(scope);
+        res->attributes = decode_attrs(a, snaps[i].se->key, snaps[i].se->res_len,
+                                       &res->n_attributes, &oom);
+        scope->name = (char *)SCOPE_NAME;
+        scope->version = (char *)SCOPE_VERSION;
+        sm->scope = scope;
+        sm->metrics = metrics;
+        sms[0] = sm;
+        rm->resource = res;
+        rm->scope_metrics = sms;
+        rm->n_scope_metrics = 1;
+        for (size_t p = i; p < j && !oom;) {
+            size_t q = p;
+            while (q < j && snaps[q].metric == snaps[p].metric)
+                q++;
+            metrics[sm->n_metrics++] = build_metric(lm, a, &snaps[p], q - p, now, &oom);
+            p = q;
+        }
+        rms[req->n_resource_metrics++] = rm;
+        i = j;
+    }
+    return oom ? NULL : req;
+}
+
+static enum consume_status export_now(struct llm_metrics *lm, size_t *points_out)
+{
+    *points_out = 0;
+    pthread_mutex_lock(&lm->export_lock);
+    struct arena *a = arena_new(16384);
+    if (!a) {
+        pthread_mutex_unlock(&lm->export_lock);
+        telemetry_add(lm->exports_failed, 1);
+        log_error(lm->log_name, "out of memory: export skipped");
+        return CONSUME_RETRY;
+    }
+    size_t n;
+    struct snap *snaps;
+    pthread_mutex_lock(&lm->lock);
+    int64_t now = lm_now_locked(lm);
+    int src = snapshot(lm, a, now, &snaps, &n);
+    pthread_mutex_unlock(&lm->lock);
+    if (src == 0 && n == 0) {
+        arena_free(a);
+        pthread_mutex_unlock(&lm->export_lock);
+        return CONSUME_OK; /* nothing to send */
+    }
+    metrics_request *req = NULL;
+    if (src == 0) {
+        qsort(snaps, n, sizeof *snaps, snap_cmp);
+        req = build_request(lm, a, snaps, n, now);
+    }
+    struct batch *b = req ? batch_from_msg(SIGNAL_METRICS, a, &req->base) : NULL;
+    if (!b) {
+        arena_free(a);
+        pthread_mutex_unlock(&lm->export_lock);
+        telemetry_add(lm->exports_failed, 1);
+        log_error(lm->log_name, "out of memory: export skipped");
+        return CONSUME_RETRY;
+    }
+    enum consume_status rc = consumer_send(lm->next, b);
+    if (rc == CONSUME_OK) {
+        telemetry_add(lm->exports, 1);
+        if (lm->delta) {
+            pthread_mutex_lock(&lm->lock);
+            subtract(snaps, n, now); /* snaps live in the arena the batch still holds */
+            pthread_mutex_unlock(&lm->lock);
+        }
+        if (lm->export_failing)
+            log_info(lm->log_name, "metrics export taken again");
+        lm->export_failing = false;
+    } else {
+        telemetry_add(lm->exports_failed, 1);
+        if (!lm->export_failing)
+            log_warn(lm->log_name, "metrics export of %zu points refused (%s); %s", n,
+                     rc == CONSUME_RETRY ? "retry later" : "rejected",
+                     lm->delta ? "the next export carries them" : "the next export resends them");
+        lm->export_failing = true;
+    }
+    batch_unref(b);
+    pthread_mutex_unlock(&lm->export_lock);
+    *points_out = n;
+    return rc;
+}
+
+enum consume_status llm_metrics_flush(void *connector)
+{
+    size_t n;
+    return export_now(connector, &n);
+}
+
+/* ---- timer ----------------------------------------------------------------------------------- */
+
+static void *timer_main(void *arg)
+{
+    struct llm_metrics *lm = arg;
+    pthread_mutex_lock(&lm->timer_lock);
+    while (!lm->stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        int64_t ns = (int64_t)ts.tv_nsec + lm->cfg->export_interval;
+        ts.tv_sec += (time_t)(ns / 1000000000LL);
+        ts.tv_nsec = (long)(ns % 1000000000LL);
+        while (!lm->stopping &&
+               pthread_cond_timedwait(&lm->timer_wake, &lm->timer_lock, &ts) == 0)
+            ; /* a wake-up without stopping (spurious) waits on for the same tick */
+        if (lm->stopping)
+            break;
+        pthread_mutex_unlock(&lm->timer_lock);
+        size_t n;
+        export_now(lm, &n);
+        pthread_mutex_lock(&lm->timer_lock);
+    }
+    pthread_mutex_unlock(&lm->timer_lock);
+    return NULL;
+}
+
+static void stop_timer(struct llm_metrics *lm)
+{
+    pthread_mutex_lock(&lm->timer_lock);
+    lm->stopping = true;
+    pthread_cond_signal(&lm->timer_wake);
+    bool started = lm->timer_started;
+    lm->timer_started = false;
+    pthread_mutex_unlock(&lm->timer_lock);
+    if (started)
+        pthread_join(lm->timer, NULL);
+}
+
+/* ---- life cycle ------------------------------------------------------------------------------ */
+
+static void llm_metrics_destroy(void *self)
+{
+    struct llm_metrics *lm = self;
+    if (!lm)
+        return;
+    stop_timer(lm);
+    lm_store_fini(&lm->store);
+    pthread_cond_destroy(&lm->timer_wake);
+    pthread_mutex_destroy(&lm->timer_lock);
+    pthread_mutex_destroy(&lm->export_lock);
+    pthread_mutex_destroy(&lm->lock);
+    free(lm->labels);
+    free(lm->log_name);
+    free(lm);
+}
+
+static void *llm_metrics_create(const void *cfgp, const struct component_env *env,
+                                struct error *err)
+{
+    const struct llm_metrics_config *cfg = cfgp;
+    if (!env->next[SIGNAL_METRICS]) {
+        error_set(err, "no metrics pipeline receives from this connector");
+        return NULL;
+    }
+    struct llm_metrics *lm = calloc(1, sizeof *lm);
+    if (!lm) {
+        error_set(err, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&lm->lock, NULL);
+    pthread_mutex_init(&lm->export_lock, NULL);
+    pthread_mutex_init(&lm->timer_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&lm->timer_wake, &ca);
+    pthread_condattr_destroy(&ca);
+    lm->cfg = cfg;
+    lm->next = env->next[SIGNAL_METRICS];
+    lm->delta = cfg->aggregation_temporality % 2 == LLM_METRICS_DELTA;
+    lm->now = realtime_ns;
+    const char *id = env->id ? env->id : "llm_metrics";
+    lm->log_name = strdup(env->log_name ? env->log_name : "connector/llm_metrics");
+    size_t ln = strlen(id) + 16;
+    lm->labels = malloc(ln);
+    const double *bounds[LM_METRIC_COUNT] = {0};
+    size_t n_bounds[LM_METRIC_COUNT] = {0};
+    bounds[LM_REQ_DURATION] = cfg->histogram_buckets.items;
+    n_bounds[LM_REQ_DURATION] = cfg->histogram_buckets.n;
+    bounds[LM_OP_DURATION] = op_duration_bounds;
+    n_bounds[LM_OP_DURATION] = sizeof op_duration_bounds / sizeof op_duration_bounds[0];
+    bounds[LM_TOKEN_USAGE] = token_usage_bounds;
+    n_bounds[LM_TOKEN_USAGE] = sizeof token_usage_bounds / sizeof token_usage_bounds[0];
+    if (!lm->log_name || !lm->labels ||
+        lm_store_init(&lm->store, (size_t)cfg->max_series, cfg->availability_window, bounds,
+                      n_bounds) != 0) {
+        error_set(err, "out of memory");
+        llm_metrics_destroy(lm);
+        return NULL;
+    }
+    snprintf(lm->labels, ln, "connector=\"%s\"", id);
+    struct telemetry *t = env->telemetry;
+    lm->spans = telemetry_counter(t, "llmotlp_llm_metrics_spans", lm->labels,
+                                  "LLM spans turned into metrics");
+    lm->overflow_points = telemetry_counter(t, "llmotlp_llm_metrics_overflow_points", lm->labels,
+                                            "Updates aggregated into a metric's overflow series "
+                                            "because max_series was reached");
+    lm->exports = telemetry_counter(t, "llmotlp_llm_metrics_exports", lm->labels,
+                                    "Metrics requests taken by the metrics pipeline");
+    lm->exports_failed = telemetry_counter(t, "llmotlp_llm_metrics_exports_failed", lm->labels,
+                                           "Metrics exports refused downstream or not built");
+    lm->dropped = telemetry_counter(t, "llmotlp_llm_metrics_dropped_updates", lm->labels,
+                                    "Metric updates lost for lack of memory");
+    lm->series = telemetry_gauge(t, "llmotlp_llm_metrics_series", lm->labels,
+                                 "Series held, overflow series included");
+    return lm;
+}
+
+static int llm_metrics_start(void *self, struct error *err)
+{
+    struct llm_metrics *lm = self;
+    pthread_mutex_lock(&lm->timer_lock);
+    if (lm->timer_started) {
+        pthread_mutex_unlock(&lm->timer_lock);
+        return 0;
+    }
+    lm->stopping = false;
+    int rc = pthread_create(&lm->timer, NULL, timer_main, lm);
+    lm->timer_started = rc == 0;
+    pthread_mutex_unlock(&lm->timer_lock);
+    if (rc != 0)
+        return error_set(err, "cannot start the export thread: %s", strerror(rc));
+    return 0;
+}
+
+/* The timer's export (if one is running) ends first; then one last export says what arrived
+ * since, unless the deadline has already passed. */
+static void llm_metrics_shutdown(void *self, int64_t deadline_ns)
+{
+    struct llm_metrics *lm = self;
+    stop_timer(lm);
+    if (clock_now_ns() >= deadline_ns) {
+        log_warn(lm->log_name, "shutdown deadline passed: no final metrics export");
+        return;
+    }
+    size_t n;
+    enum consume_status rc = export_now(lm, &n);
+    if (rc != CONSUME_OK)
+        log_warn(lm->log_name, "final metrics export refused: %zu points not delivered", n);
+}
+
+const struct component_factory llm_metrics_connector_factory = {
+    .type = "llm_metrics",
+    .kind = COMPONENT_CONNECTOR,
+    .doc = "turns LLM spans into the llmproxy.* business metrics and the GenAI client metrics",
+    .fields = llm_metrics_fields,
+    .config_size = sizeof(struct llm_metrics_config),
+    .signals = 1u << SIGNAL_TRACES,
+    .out_signals = 1u << SIGNAL_METRICS,
+    .routes = {[SIGNAL_TRACES] = 1u << SIGNAL_METRICS},
+    .validate = llm_metrics_validate,
+    .create = llm_metrics_create,
+    .start = llm_metrics_start,
+    .shutdown = llm_metrics_shutdown,
+    .consume = llm_metrics_consume,
+    .destroy = llm_metrics_destroy,
+};
