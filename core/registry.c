@@ -16,6 +16,8 @@ extern const struct component_factory otlphttp_exporter_factory;
 extern const struct component_factory otlp_http_exporter_factory;
 extern const struct component_factory debug_exporter_factory;
 extern const struct component_factory forward_connector_factory;
+extern const struct component_factory llm_metrics_connector_factory;
+extern const struct component_factory prometheus_exporter_factory;
 extern const struct component_factory health_check_extension_factory;
 
 const struct component_factory *const component_factories[] = {
@@ -28,7 +30,9 @@ const struct component_factory *const component_factories[] = {
     &otlphttp_exporter_factory,
     &otlp_http_exporter_factory,
     &debug_exporter_factory,
+    &prometheus_exporter_factory,
     &forward_connector_factory,
+    &llm_metrics_connector_factory,
     &health_check_extension_factory,
     NULL,
 };

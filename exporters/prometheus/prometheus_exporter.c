@@ -1,0 +1,1465 @@
+/* prometheus_exporter.c — the `prometheus` exporter: keeps the latest state of every series it
+ * is sent and serves it as Prometheus text (0.0.4) on GET /metrics, as the Collector's
+ * prometheus exporter does.
+ *
+ * The one idea: a series is known by its family name and its finished label text (job,
+ * instance, scope, sorted attributes, const labels, all translated and escaped), so looking a
+ * series up, keeping it and rendering it are the same string: consume() builds that text once
+ * per point and folds the point into what is held (a cumulative point replaces, a delta point is
+ * added), and a scrape only sorts and prints. One mutex guards the whole state; nothing borrowed
+ * from a batch outlives consume(). */
+#include "exporters/prometheus/prometheus_exporter.h"
+#include "exporters/prometheus/prometheus_internal.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/admin_http.h"
+#include "core/batch.h"
+#include "core/log.h"
+#include "core/telemetry.h"
+
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
+
+typedef Opentelemetry__Proto__Common__V1__KeyValue KeyValue;
+typedef Opentelemetry__Proto__Common__V1__AnyValue AnyValue;
+typedef Opentelemetry__Proto__Metrics__V1__Metric Metric;
+typedef Opentelemetry__Proto__Metrics__V1__NumberDataPoint NumberDataPoint;
+typedef Opentelemetry__Proto__Metrics__V1__HistogramDataPoint HistogramDataPoint;
+typedef Opentelemetry__Proto__Metrics__V1__SummaryDataPoint SummaryDataPoint;
+typedef Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest MetricsRequest;
+
+#define NO_RECORDED_VALUE \
+    OPENTELEMETRY__PROTO__METRICS__V1__DATA_POINT_FLAGS__DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK
+#define TEMPORALITY_DELTA \
+    OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_DELTA
+#define VALUE_AS_INT OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_INT
+#define VALUE_AS_DOUBLE OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_DOUBLE
+#define TEMPORALITY_UNSPECIFIED \
+    OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_UNSPECIFIED
+
+#define NAME_MAX_LEN 1024
+
+/* ---- config ---------------------------------------------------------------------------------- */
+
+/* The public config plus the keys accepted only to be refused (kept out of the contract). */
+struct prom_config {
+    struct prometheus_exporter_config pub;
+    bool enable_open_metrics;
+};
+
+#define PUB_OFF(f) offsetof(struct prom_config, pub.f)
+
+static const struct config_field r2t_fields[] = {
+    /* The section's struct is anonymous; `enabled` is its first and only member. */
+    {.name = "enabled", .type = CFG_BOOL, .offset = 0, .def = "false",
+     .doc = "put every resource attribute on every series (instead of target_info)"},
+    {.name = NULL},
+};
+
+static const struct config_field prom_fields[] = {
+    {.name = "endpoint", .type = CFG_STRING, .offset = PUB_OFF(endpoint), .def = "0.0.0.0:8889",
+     .doc = "host:port of the scrape endpoint (path /metrics)"},
+    {.name = "namespace", .type = CFG_STRING, .offset = PUB_OFF(namespace_),
+     .doc = "prefix <namespace>_ of every metric name"},
+    {.name = "const_labels", .type = CFG_STRING_MAP, .offset = PUB_OFF(const_labels),
+     .doc = "labels added to every series"},
+    {.name = "send_timestamps", .type = CFG_BOOL, .offset = PUB_OFF(send_timestamps),
+     .def = "false", .doc = "write each sample's time (ms) after its value"},
+    {.name = "metric_expiration", .type = CFG_DURATION, .offset = PUB_OFF(metric_expiration),
+     .def = "5m", .doc = "forget a series not updated for this long"},
+    {.name = "add_metric_suffixes", .type = CFG_BOOL, .offset = PUB_OFF(add_metric_suffixes),
+     .def = "true", .doc = "append unit words, _total and _ratio to metric names"},
+    {.name = "resource_to_telemetry_conversion", .type = CFG_SECTION,
+     .offset = PUB_OFF(resource_to_telemetry_conversion), .sub = r2t_fields,
+     .doc = "resource attributes as labels of every series"},
+    {.name = "enable_open_metrics", .type = CFG_BOOL,
+     .offset = offsetof(struct prom_config, enable_open_metrics), .def = "false",
+     .doc = "accepted for compatibility; only false works (text format 0.0.4 is served)"},
+    {.name = NULL},
+};
+
+static int prom_validate(const void *cfgp, struct error *err)
+{
+    const struct prom_config *c = cfgp;
+    if (c->enable_open_metrics) {
+        error_set(err, "enable_open_metrics: not supported: the text format 0.0.4 is served");
+        return -1;
+    }
+    const char *ep = c->pub.endpoint;
+    const char *colon = ep ? strrchr(ep, ':') : NULL;
+    char *end = NULL;
+    long port = colon ? strtol(colon + 1, &end, 10) : -1;
+    if (!colon || colon[1] == '\0' || *end != '\0' || port < 0 || port > 65535) {
+        error_set(err, "endpoint: \"%s\" is not host:port", ep ? ep : "");
+        return -1;
+    }
+    if (c->pub.metric_expiration <= 0) {
+        error_set(err, "metric_expiration: must be positive");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- a string-keyed hash table of intrusive nodes -------------------------------------------- */
+
+struct prom_node {
+    struct prom_node *next;
+    uint64_t hash;
+    char *key;
+};
+
+struct prom_table {
+    struct prom_node **b;
+    size_t nb, n;
+};
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static struct prom_node *table_find(const struct prom_table *t, const char *key, uint64_t h)
+{
+    if (!t->nb)
+        return NULL;
+    for (struct prom_node *e = t->b[h & (t->nb - 1)]; e; e = e->next)
+        if (e->hash == h && strcmp(e->key, key) == 0)
+            return e;
+    return NULL;
+}
+
+static int table_insert(struct prom_table *t, struct prom_node *e)
+{
+    if (t->n + 1 > t->nb) {
+        size_t nb = t->nb ? t->nb * 2 : 16;
+        struct prom_node **b = calloc(nb, sizeof *b);
+        if (!b)
+            return -1;
+        for (size_t i = 0; i < t->nb; i++) {
+            struct prom_node *x = t->b[i];
+            while (x) {
+                struct prom_node *next = x->next;
+                x->next = b[x->hash & (nb - 1)];
+                b[x->hash & (nb - 1)] = x;
+                x = next;
+            }
+        }
+        free(t->b);
+        t->b = b;
+        t->nb = nb;
+    }
+    size_t i = e->hash & (t->nb - 1);
+    e->next = t->b[i];
+    t->b[i] = e;
+    t->n++;
+    return 0;
+}
+
+static void table_unlink(struct prom_table *t, struct prom_node *e)
+{
+    struct prom_node **p = &t->b[e->hash & (t->nb - 1)];
+    while (*p && *p != e)
+        p = &(*p)->next;
+    if (*p) {
+        *p = e->next;
+        t->n--;
+    }
+}
+
+/* Every node, for iteration (malloc'd, *n set); NULL when empty or out of memory. */
+static struct prom_node **table_list(const struct prom_table *t, size_t *n)
+{
+    *n = 0;
+    if (!t->n)
+        return NULL;
+    struct prom_node **v = malloc(t->n * sizeof *v);
+    if (!v)
+        return NULL;
+    for (size_t i = 0; i < t->nb; i++)
+        for (struct prom_node *e = t->b[i]; e; e = e->next)
+            v[(*n)++] = e;
+    return v;
+}
+
+static int node_key_cmp(const void *a, const void *b)
+{
+    return strcmp((*(struct prom_node *const *)a)->key, (*(struct prom_node *const *)b)->key);
+}
+
+/* ---- state ----------------------------------------------------------------------------------- */
+
+enum prom_type { PROM_COUNTER, PROM_GAUGE, PROM_HISTOGRAM, PROM_SUMMARY };
+static const char *const prom_type_names[] = {"counter", "gauge", "histogram", "summary"};
+
+enum drop_reason {
+    DROP_EXPONENTIAL_HISTOGRAM,
+    DROP_TYPE_CONFLICT,
+    DROP_DELTA_NON_MONOTONIC,
+    DROP_UNSPECIFIED_TEMPORALITY,
+    DROP_INVALID_NAME,
+    DROP_INVALID_POINT,
+    DROP_STALE,
+    DROP_COUNT
+};
+static const char *const drop_names[DROP_COUNT] = {
+    "exponential_histogram", "type_conflict",  "delta_non_monotonic", "unspecified_temporality",
+    "invalid_name",          "invalid_point",  "stale",
+};
+
+/* One resource's target_info series, shared by the series of that resource. */
+struct prom_target {
+    struct prom_node node; /* key: label text */
+    size_t refs;
+};
+
+struct prom_series {
+    struct prom_node node; /* key: label text without braces */
+    struct prom_target *target;
+    int64_t updated_ns;    /* our clock, for expiration */
+    uint64_t time_ns;      /* the point's time */
+    bool is_int;
+    int64_t ival;
+    double dval;
+    uint64_t count;        /* histograms, summaries */
+    double sum;
+    size_t n;              /* explicit bounds or quantiles */
+    double *keys;          /* bounds (ascending) or quantiles (ascending) */
+    double *vals;          /* summaries: value per quantile */
+    uint64_t *counts;      /* histograms: n + 1 per-bucket counts, or NULL (no buckets) */
+};
+
+struct prom_family {
+    struct prom_node node; /* key: metric name */
+    char *help;
+    enum prom_type type;
+    struct prom_table series;
+    bool conflict_logged;
+};
+
+struct const_label {
+    char *name, *value;
+};
+
+struct prom_exporter {
+    const struct prom_config *cfg;
+    char *log_name;
+    char ns[NAME_MAX_LEN];          /* the namespace as a metric-name prefix word list */
+    char target_name[NAME_MAX_LEN]; /* "target_info" or "<ns>_target_info" */
+    struct const_label *consts;     /* sorted by name, translated, unique */
+    size_t n_consts;
+    pthread_mutex_t mu;
+    struct prom_table families;
+    struct prom_table targets;
+    size_t n_series;
+    int64_t last_sweep_ns;
+    int64_t (*now_ns)(void);
+    bool logged[DROP_COUNT];
+    struct admin_http *http;
+    _Atomic uint64_t *sent;
+    _Atomic uint64_t *dropped[DROP_COUNT];
+    _Atomic uint64_t *resets;
+    _Atomic int64_t *series_gauge;
+};
+
+/* What one consume() did, applied to the counters after the lock is released. */
+struct tally {
+    uint64_t sent;
+    uint64_t dropped[DROP_COUNT];
+    uint64_t resets;
+};
+
+static void target_unref(struct prom_exporter *x, struct prom_target *t)
+{
+    if (!t || --t->refs > 0)
+        return;
+    table_unlink(&x->targets, &t->node);
+    free(t->node.key);
+    free(t);
+}
+
+static struct prom_target *target_ref(struct prom_exporter *x, const char *labels)
+{
+    if (!labels)
+        return NULL;
+    uint64_t h = hash_str(labels);
+    struct prom_target *t = (struct prom_target *)table_find(&x->targets, labels, h);
+    if (t) {
+        t->refs++;
+        return t;
+    }
+    t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->node.key = strdup(labels);
+    t->node.hash = h;
+    t->refs = 1;
+    if (!t->node.key || table_insert(&x->targets, &t->node) != 0) {
+        free(t->node.key);
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+static void series_free_data(struct prom_series *s)
+{
+    free(s->keys);
+    free(s->vals);
+    free(s->counts);
+    s->keys = s->vals = NULL;
+    s->counts = NULL;
+    s->n = 0;
+}
+
+static void series_remove(struct prom_exporter *x, struct prom_family *f, struct prom_series *s)
+{
+    table_unlink(&f->series, &s->node);
+    target_unref(x, s->target);
+    series_free_data(s);
+    free(s->node.key);
+    free(s);
+    x->n_series--;
+}
+
+static void family_free(struct prom_exporter *x, struct prom_family *f)
+{
+    size_t n;
+    struct prom_node **all = table_list(&f->series, &n);
+    for (size_t i = 0; i < n; i++)
+        series_remove(x, f, (struct prom_series *)all[i]);
+    free(all);
+    free(f->series.b);
+    free(f->help);
+    free(f->node.key);
+    free(f);
+}
+
+static void family_drop_if_empty(struct prom_exporter *x, struct prom_family *f)
+{
+    if (f->series.n)
+        return;
+    table_unlink(&x->families, &f->node);
+    family_free(x, f);
+}
+
+/* Forgets every series not updated for metric_expiration. Under mu. */
+static void sweep(struct prom_exporter *x, int64_t now)
+{
+    x->last_sweep_ns = now;
+    int64_t limit = x->cfg->pub.metric_expiration;
+    size_t nf;
+    struct prom_node **fams = table_list(&x->families, &nf);
+    for (size_t i = 0; i < nf; i++) {
+        struct prom_family *f = (struct prom_family *)fams[i];
+        size_t ns;
+        struct prom_node **all = table_list(&f->series, &ns);
+        for (size_t k = 0; k < ns; k++) {
+            struct prom_series *s = (struct prom_series *)all[k];
+            if (now - s->updated_ns > limit)
+                series_remove(x, f, s);
+        }
+        free(all);
+        family_drop_if_empty(x, f);
+    }
+    free(fams);
+}
+
+/* ---- labels ---------------------------------------------------------------------------------- */
+
+struct lbl {
+    char *name;
+    const char *key; /* original attribute key, orders values joined under one name */
+    char *value;
+};
+
+struct lbls {
+    struct lbl *v;
+    size_t n, cap;
+    bool oom;
+};
+
+static void lbls_free(struct lbls *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->v[i].name);
+        free(l->v[i].value);
+    }
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+/* Adds attribute kv under the label name of prefix+key; empty names and values are skipped
+ * (Prometheus reads an empty label as an absent one). */
+static void lbls_add_kv(struct lbls *l, const char *prefix, const KeyValue *kv)
+{
+    if (l->oom || !kv || !kv->key)
+        return;
+    char name[NAME_MAX_LEN];
+    if (prefix) {
+        char full[NAME_MAX_LEN];
+        snprintf(full, sizeof full, "%s%s", prefix, kv->key);
+        prometheus_label_name(full, name, sizeof name);
+    } else {
+        prometheus_label_name(kv->key, name, sizeof name);
+    }
+    if (!name[0])
+        return;
+    struct prom_buf vb = {0};
+    prom_attr_text(&vb, kv->value);
+    char *value = prom_buf_take(&vb, NULL);
+    if (!value) {
+        l->oom = true;
+        return;
+    }
+    if (!value[0]) {
+        free(value);
+        return;
+    }
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 8;
+        struct lbl *v = realloc(l->v, cap * sizeof *v);
+        if (!v) {
+            free(value);
+            l->oom = true;
+            return;
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    char *nm = strdup(name);
+    if (!nm) {
+        free(value);
+        l->oom = true;
+        return;
+    }
+    l->v[l->n++] = (struct lbl){nm, kv->key, value};
+}
+
+static int lbl_cmp(const void *a, const void *b)
+{
+    const struct lbl *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : strcmp(x->key, y->key);
+}
+
+/* Sorts by name and joins the values of attributes that became the same name with ';', in the
+ * order of their original keys, as the Collector does. */
+static void lbls_finish(struct lbls *l)
+{
+    if (l->n > 1)
+        qsort(l->v, l->n, sizeof *l->v, lbl_cmp);
+    size_t k = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        if (k && strcmp(l->v[k - 1].name, l->v[i].name) == 0) {
+            struct lbl *d = &l->v[k - 1];
+            size_t a = strlen(d->value), b = strlen(l->v[i].value);
+            char *j = realloc(d->value, a + b + 2);
+            if (!j) {
+                l->oom = true;
+            } else {
+                j[a] = ';';
+                memcpy(j + a + 1, l->v[i].value, b + 1);
+                d->value = j;
+            }
+            free(l->v[i].name);
+            free(l->v[i].value);
+            continue;
+        }
+        l->v[k++] = l->v[i];
+    }
+    l->n = k;
+}
+
+static bool lbls_has(const struct lbls *l, const char *name)
+{
+    size_t lo = 0, hi = l->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(l->v[mid].name, name);
+        if (c == 0)
+            return true;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+static void put_label(struct prom_buf *b, bool *first, const char *name, const char *value)
+{
+    if (!value || !*value)
+        return;
+    if (!*first)
+        prom_buf_putc(b, ',');
+    *first = false;
+    prom_buf_puts(b, name);
+    prom_buf_puts(b, "=\"");
+    prom_escape_label_value(b, value);
+    prom_buf_putc(b, '"');
+}
+
+/* The labels a series is known by, in their fixed order. */
+struct label_head {
+    const char *job, *instance, *scope_name, *scope_version;
+};
+
+static bool head_takes(const struct label_head *h, const char *name)
+{
+    return (h->job && *h->job && strcmp(name, "job") == 0) ||
+           (h->instance && *h->instance && strcmp(name, "instance") == 0) ||
+           (h->scope_name && *h->scope_name && strcmp(name, "otel_scope_name") == 0) ||
+           (h->scope_version && *h->scope_version && strcmp(name, "otel_scope_version") == 0);
+}
+
+/* job, instance, otel_scope_name, otel_scope_version, then the sorted attributes, then the
+ * const labels; a name already given is not given again (the earlier one wins), and `reserved`
+ * (le, quantile) is left to the renderer. */
+static void labels_text(struct prom_buf *b, const struct label_head *h, const struct lbls *l,
+                        const struct const_label *consts, size_t n_consts, const char *reserved)
+{
+    bool first = true;
+    put_label(b, &first, "job", h->job);
+    put_label(b, &first, "instance", h->instance);
+    put_label(b, &first, "otel_scope_name", h->scope_name);
+    put_label(b, &first, "otel_scope_version", h->scope_version);
+    for (size_t i = 0; i < l->n; i++) {
+        if (head_takes(h, l->v[i].name) || (reserved && strcmp(l->v[i].name, reserved) == 0))
+            continue;
+        put_label(b, &first, l->v[i].name, l->v[i].value);
+    }
+    for (size_t i = 0; i < n_consts; i++) {
+        if (head_takes(h, consts[i].name) || lbls_has(l, consts[i].name) ||
+            (reserved && strcmp(consts[i].name, reserved) == 0))
+            continue;
+        put_label(b, &first, consts[i].name, consts[i].value);
+    }
+}
+
+/* ---- consume --------------------------------------------------------------------------------- */
+
+/* What a resource gives each of its series. */
+struct res_ctx {
+    char *job, *instance;      /* NULL when absent */
+    char *target;              /* target_info label text; NULL without target_info */
+    KeyValue **attrs;          /* all resource attributes (resource_to_telemetry_conversion) */
+    size_t n_attrs;
+    bool oom;
+};
+
+struct scope_ctx {
+    const char *name, *version;
+    KeyValue **attrs;
+    size_t n_attrs;
+};
+
+static const KeyValue *find_attr(KeyValue **kv, size_t n, const char *key)
+{
+    for (size_t i = 0; i < n; i++)
+        if (kv[i] && kv[i]->key && strcmp(kv[i]->key, key) == 0)
+            return kv[i];
+    return NULL;
+}
+
+static char *attr_string(const KeyValue *kv, bool *oom)
+{
+    if (!kv)
+        return NULL;
+    struct prom_buf b = {0};
+    prom_attr_text(&b, kv->value);
+    char *s = prom_buf_take(&b, NULL);
+    if (!s)
+        *oom = true;
+    return s;
+}
+
+static void res_ctx_init(struct prom_exporter *x, struct res_ctx *rc,
+                         const Opentelemetry__Proto__Resource__V1__Resource *res)
+{
+    memset(rc, 0, sizeof *rc);
+    KeyValue **kv = res ? res->attributes : NULL;
+    size_t n = res ? res->n_attributes : 0;
+    rc->attrs = kv;
+    rc->n_attrs = n;
+    const KeyValue *svc = find_attr(kv, n, "service.name");
+    if (svc) {
+        char *name = attr_string(svc, &rc->oom);
+        char *ns = attr_string(find_attr(kv, n, "service.namespace"), &rc->oom);
+        if (name && ns) {
+            struct prom_buf b = {0};
+            prom_buf_printf(&b, "%s/%s", ns, name);
+            rc->job = prom_buf_take(&b, NULL);
+            if (!rc->job)
+                rc->oom = true;
+            free(name);
+        } else {
+            rc->job = name;
+        }
+        free(ns);
+    }
+    rc->instance = attr_string(find_attr(kv, n, "service.instance.id"), &rc->oom);
+    if (x->cfg->pub.resource_to_telemetry_conversion.enabled)
+        return;
+
+    struct lbls l = {0};
+    for (size_t i = 0; i < n; i++) {
+        const char *k = kv[i] ? kv[i]->key : NULL;
+        if (!k || strcmp(k, "service.name") == 0 || strcmp(k, "service.namespace") == 0 ||
+            strcmp(k, "service.instance.id") == 0)
+            continue;
+        lbls_add_kv(&l, NULL, kv[i]);
+    }
+    lbls_finish(&l);
+    struct label_head h = {.job = rc->job, .instance = rc->instance};
+    struct prom_buf b = {0};
+    labels_text(&b, &h, &l, NULL, 0, NULL);
+    if (l.oom)
+        rc->oom = true;
+    lbls_free(&l);
+    rc->target = prom_buf_take(&b, NULL);
+    if (!rc->target) {
+        rc->oom = true;
+    } else if (!rc->target[0]) {
+        free(rc->target); /* a resource with nothing to say has no target_info */
+        rc->target = NULL;
+    }
+}
+
+static void res_ctx_fini(struct res_ctx *rc)
+{
+    free(rc->job);
+    free(rc->instance);
+    free(rc->target);
+}
+
+/* The label text of one point (malloc'd); NULL when out of memory. */
+static char *point_labels(struct prom_exporter *x, const struct res_ctx *rc,
+                          const struct scope_ctx *sc, KeyValue **attrs, size_t n_attrs,
+                          const char *reserved)
+{
+    struct lbls l = {0};
+    for (size_t i = 0; i < n_attrs; i++)
+        lbls_add_kv(&l, NULL, attrs[i]);
+    if (x->cfg->pub.resource_to_telemetry_conversion.enabled) {
+        /* A point's own attribute wins over the resource attribute of the same key. */
+        for (size_t i = 0; i < rc->n_attrs; i++)
+            if (rc->attrs[i] && rc->attrs[i]->key &&
+                !find_attr(attrs, n_attrs, rc->attrs[i]->key))
+                lbls_add_kv(&l, NULL, rc->attrs[i]);
+    }
+    for (size_t i = 0; i < sc->n_attrs; i++)
+        lbls_add_kv(&l, "otel_scope_", sc->attrs[i]);
+    lbls_finish(&l);
+    struct label_head h = {rc->job, rc->instance, sc->name, sc->version};
+    struct prom_buf b = {0};
+    labels_text(&b, &h, &l, x->consts, x->n_consts, reserved);
+    bool oom = l.oom;
+    lbls_free(&l);
+    char *s = prom_buf_take(&b, NULL);
+    if (oom) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Finds or creates the series of labels in f (the target reference follows the newest point).
+ * *created tells which. NULL when out of memory. */
+static struct prom_series *series_get(struct prom_exporter *x, struct prom_family *f,
+                                      const char *labels, const char *target, bool *created)
+{
+    uint64_t h = hash_str(labels);
+    struct prom_series *s = (struct prom_series *)table_find(&f->series, labels, h);
+    *created = false;
+    if (s) {
+        if (!(s->target ? target && strcmp(s->target->node.key, target) == 0 : !target)) {
+            struct prom_target *t = target_ref(x, target);
+            target_unref(x, s->target);
+            s->target = t;
+        }
+        return s;
+    }
+    s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->node.key = strdup(labels);
+    s->node.hash = h;
+    if (!s->node.key || table_insert(&f->series, &s->node) != 0) {
+        free(s->node.key);
+        free(s);
+        return NULL;
+    }
+    s->target = target_ref(x, target);
+    x->n_series++;
+    *created = true;
+    return s;
+}
+
+static void series_forget(struct prom_exporter *x, struct prom_family *f, const char *labels)
+{
+    struct prom_series *s =
+        (struct prom_series *)table_find(&f->series, labels, hash_str(labels));
+    if (s)
+        series_remove(x, f, s);
+}
+
+static void log_drop_once(struct prom_exporter *x, enum drop_reason r, const Metric *m,
+                          const char *why)
+{
+    if (x->logged[r])
+        return;
+    x->logged[r] = true;
+    log_warn(x->log_name, "dropping points of metric \"%s\": %s (further drops of this kind are "
+             "only counted in llmotlp_prometheus_dropped_points{reason=\"%s\"})",
+             m->name ? m->name : "", why, drop_names[r]);
+}
+
+struct metric_ctx {
+    struct prom_exporter *x;
+    const struct res_ctx *rc;
+    const struct scope_ctx *sc;
+    struct prom_family *f;
+    struct tally *t;
+    int64_t now;
+    bool delta;
+};
+
+static void apply_number(struct metric_ctx *mc, const NumberDataPoint *p)
+{
+    char *labels = point_labels(mc->x, mc->rc, mc->sc, p->attributes, p->n_attributes, NULL);
+    if (!labels) {
+        mc->t->dropped[DROP_INVALID_POINT]++;
+        return;
+    }
+    if (p->flags & NO_RECORDED_VALUE) {
+        series_forget(mc->x, mc->f, labels);
+        mc->t->sent++;
+        free(labels);
+        return;
+    }
+    bool is_int = p->value_case == VALUE_AS_INT;
+    if (!is_int && p->value_case != VALUE_AS_DOUBLE) {
+        mc->t->dropped[DROP_INVALID_POINT]++;
+        free(labels);
+        return;
+    }
+    bool created;
+    struct prom_series *s = series_get(mc->x, mc->f, labels, mc->rc->target, &created);
+    free(labels);
+    if (!s) {
+        mc->t->dropped[DROP_INVALID_POINT]++;
+        return;
+    }
+    if (!created && p->time_unix_nano < s->time_ns) {
+        mc->t->dropped[DROP_STALE]++;
+        return;
+    }
+    if (!created && mc->delta) {
+        if (s->is_int && is_int) {
+            s->ival = (int64_t)((uint64_t)s->ival + (uint64_t)p->as_int);
+        } else {
+            double held = s->is_int ? (double)s->ival : s->dval;
+            s->dval = held + (is_int ? (double)p->as_int : p->as_double);
+            s->is_int = false;
+        }
+    } else {
+        s->is_int = is_int;
+        s->ival = is_int ? p->as_int : 0;
+        s->dval = is_int ? 0 : p->as_double;
+    }
+    s->time_ns = p->time_unix_nano;
+    s->updated_ns = mc->now;
+    mc->t->sent++;
+}
+
+static bool histogram_valid(const HistogramDataPoint *p)
+{
+    if (p->n_bucket_counts == 0)
+        return true;
+    if (p->n_bucket_counts != p->n_explicit_bounds + 1)
+        return false;
+    for (size_t i = 0; i < p->n_explicit_bounds; i++) {
+        if (isnan(p->explicit_bounds[i]))
+            return false;
+        if (i && !(p->explicit_bounds[i] > p->explicit_bounds[i - 1]))
+            return false;
+    }
+    return true;
+}
+
+static bool same_bounds(const struct prom_series *s, const HistogramDataPoint *p)
+{
+    if (!s->counts || p->n_bucket_counts == 0 || s->n != p->n_explicit_bounds)
+        return false;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->keys[i] != p->explicit_bounds[i])
+            return false;
+    return true;
+}
+
+/* Replaces what s holds with p's buckets. False when out of memory. */
+static bool histogram_set(struct prom_series *s, const HistogramDataPoint *p)
+{
+    series_free_data(s);
+    s->count = p->count;
+    s->sum = p->_sum_case == OPENTELEMETRY__PROTO__METRICS__V1__HISTOGRAM_DATA_POINT___SUM_SUM
+                 ? p->sum : 0;
+    if (p->n_bucket_counts == 0)
+        return true;
+    size_t n = p->n_explicit_bounds;
+    s->keys = n ? malloc(n * sizeof *s->keys) : NULL;
+    s->counts = malloc((n + 1) * sizeof *s->counts);
+    if ((n && !s->keys) || !s->counts) {
+        series_free_data(s);
+        return false;
+    }
+    if (n)
+        memcpy(s->keys, p->explicit_bounds, n * sizeof *s->keys);
+    memcpy(s->counts, p->bucket_counts, (n + 1) * sizeof *s->counts);
+    s->n = n;
+    return true;
+}
+
+static void apply_histogram(struct metric_ctx *mc, const HistogramDataPoint *p)
+{
+    char *labels = point_labels(mc->x, mc->rc, mc->sc, p->attributes, p->n_attributes, "le");
+    if (!labels) {
+        mc->t->dropped[DROP_INVALID_POINT]++;
+        return;
+    }
+    if (p->flags & NO_RECORDED_VALUE) {
+        series_forget(mc->x, mc->f, labels);
+        mc->t->sent++;
+        free(labels);
+        return;
+    }
+    if (!histogram_valid(p)) {
+        mc->t->dropped[DROP_INVALID_POINT]++;
+        free(labels);
+        return;
+    }
+    bool created;
+    struct prom_series *s = series_get(mc->x, mc->f, labels, mc->rc->target, &created);
+    free(labels);
+    if (!s) {
+        mc->t->dropped[DROP_INVALID_POINT]++;
+        return;
+    }
+    if (!created && p->time_unix_nano < s->time_ns) {
+        mc->t->dropped[DROP_STALE]++;
+        return;
+    }
+    bool ok = true;
+    if (!created && mc->delta && same_bounds(s, p)) {
+        for (size_t i = 0; i <= s->n; i++)
+            s->counts[i] += p->bucket_counts[i];
+        s->count += p->count;
+        if (p->_sum_case == OPENTELEMETRY__PROTO__METRICS__V1__HISTOGRAM_DATA_POINT___SUM_SUM)
+            s->sum += p->sum;
+    } else {
+        if (!created && mc->delta)
+            mc->t->resets++; /* other bounds: the total so far cannot be carried over */
+        ok = histogram_set(s, p);
+    }
+    if (!ok) {
+        series_remove(mc->x, mc->f, s);
+        mc->t->dropped[DROP_INVALID_POINT]++;
+        return;
+    }
+    s->time_ns = p->time_unix_nano;
+    s->updated_ns = mc->now;
+    mc->t->sent++;
+}
+
+static int quantile_cmp(const void *a, const void *b)
+{
+    const Opentelemetry__Proto__Metrics__V1__SummaryDataPoint__ValueAtQuantile *x =
+        *(const Opentelemetry__Proto__Metrics__V1__SummaryDataPoint__ValueAtQuantile *const *)a;
+    const Opentelemetry__Proto__Metrics__V1__SummaryDataPoint__ValueAtQuantile *y =
+        *(const Opentelemetry__Proto__Metrics__V1__SummaryDataPoint__ValueAtQuantile *const *)b;
+    return x->quantile < y->quantile ? -1 : x->quantile > y->quantile;
+}
+
+static void apply_summary(struct metric_ctx *mc, const SummaryDataPoint *p)
+{
+    char *labels =
+        point_labels(mc->x, mc->rc, mc->sc, p->attributes, p->n_attributes, "quantile");
+    if (!labels) {
+        mc->t->dropped[DROP_INVALID_POINT]++;
+        return;
+    }
+    if (p->flags & NO_RECORDED_VALUE) {
+        series_forget(mc->x, mc->f, labels);
+        mc->t->sent++;
+        free(labels);
+        return;
+    }
+    for (size_t i = 0; i < p->n_quantile_values; i++) {
+        if (!p->quantile_values[i] || isnan(p->quantile_values[i]->quantile)) {
+            mc->t->dropped[DROP_INVALID_POINT]++;
+            free(labels);
+            return;
+        }
+    }
+    bool created;
+    struct prom_series *s = series_get(mc->x, mc->f, labels, mc->rc->target, &created);
+    free(labels);
+    if (!s) {
+        mc->t->dropped[DROP_INVALID_POINT]++;
+        return;
+    }
+    if (!created && p->time_unix_nano < s->time_ns) {
+        mc->t->dropped[DROP_STALE]++;
+        return;
+    }
+    series_free_data(s);
+    size_t n = p->n_quantile_values;
+    const Opentelemetry__Proto__Metrics__V1__SummaryDataPoint__ValueAtQuantile **q =
+        n ? malloc(n * sizeof *q) : NULL;
+    s->keys = n ? malloc(n * sizeof *s->keys) : NULL;
+    s->vals = n ? malloc(n * sizeof *s->vals) : NULL;
+    if (n && (!q || !s->keys || !s->vals)) {
+        free(q);
+        series_remove(mc->x, mc->f, s);
+        mc->t->dropped[DROP_INVALID_POINT]++;
+        return;
+    }
+    if (n)
+        memcpy(q, p->quantile_values, n * sizeof *q);
+    if (n > 1)
+        qsort(q, n, sizeof *q, quantile_cmp);
+    for (size_t i = 0; i < n; i++) {
+        s->keys[i] = q[i]->quantile;
+        s->vals[i] = q[i]->value;
+    }
+    free(q);
+    s->n = n;
+    s->count = p->count;
+    s->sum = p->sum;
+    s->time_ns = p->time_unix_nano;
+    s->updated_ns = mc->now;
+    mc->t->sent++;
+}
+
+static size_t metric_points(const Metric *m)
+{
+    switch (m->data_case) {
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE:
+        return m->gauge ? m->gauge->n_data_points : 0;
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM:
+        return m->sum ? m->sum->n_data_points : 0;
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM:
+        return m->histogram ? m->histogram->n_data_points : 0;
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_EXPONENTIAL_HISTOGRAM:
+        return m->exponential_histogram ? m->exponential_histogram->n_data_points : 0;
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUMMARY:
+        return m->summary ? m->summary->n_data_points : 0;
+    default:
+        return 0;
+    }
+}
+
+static void consume_metric(struct prom_exporter *x, const struct res_ctx *rc,
+                           const struct scope_ctx *sc, const Metric *m, int64_t now,
+                           struct tally *t)
+{
+    size_t npoints = metric_points(m);
+    if (!npoints)
+        return;
+    enum prom_type type;
+    bool monotonic = false, delta = false;
+    switch (m->data_case) {
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE:
+        type = PROM_GAUGE;
+        break;
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM:
+        monotonic = m->sum->is_monotonic;
+        delta = m->sum->aggregation_temporality == TEMPORALITY_DELTA;
+        if (m->sum->aggregation_temporality == TEMPORALITY_UNSPECIFIED) {
+            t->dropped[DROP_UNSPECIFIED_TEMPORALITY] += npoints;
+            log_drop_once(x, DROP_UNSPECIFIED_TEMPORALITY, m, "sum without temporality");
+            return;
+        }
+        if (delta && !monotonic) {
+            /* The Collector drops these too: a delta up-down counter has no level to show. */
+            t->dropped[DROP_DELTA_NON_MONOTONIC] += npoints;
+            log_drop_once(x, DROP_DELTA_NON_MONOTONIC, m, "non-monotonic delta sum");
+            return;
+        }
+        type = monotonic ? PROM_COUNTER : PROM_GAUGE;
+        break;
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM:
+        delta = m->histogram->aggregation_temporality == TEMPORALITY_DELTA;
+        if (m->histogram->aggregation_temporality == TEMPORALITY_UNSPECIFIED) {
+            t->dropped[DROP_UNSPECIFIED_TEMPORALITY] += npoints;
+            log_drop_once(x, DROP_UNSPECIFIED_TEMPORALITY, m, "histogram without temporality");
+            return;
+        }
+        type = PROM_HISTOGRAM;
+        break;
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUMMARY:
+        type = PROM_SUMMARY;
+        break;
+    default:
+        t->dropped[DROP_EXPONENTIAL_HISTOGRAM] += npoints;
+        log_drop_once(x, DROP_EXPONENTIAL_HISTOGRAM, m,
+                      "exponential histograms are not served in the text format");
+        return;
+    }
+
+    char name[NAME_MAX_LEN];
+    prometheus_metric_name(x->ns, m->name, m->unit, (int)m->data_case, monotonic,
+                           x->cfg->pub.add_metric_suffixes, name, sizeof name);
+    bool target_clash = !x->cfg->pub.resource_to_telemetry_conversion.enabled &&
+                        strcmp(name, x->target_name) == 0;
+    if (!name[0] || target_clash) {
+        t->dropped[DROP_INVALID_NAME] += npoints;
+        log_drop_once(x, DROP_INVALID_NAME, m,
+                      target_clash ? "its name is the reserved target_info"
+                                   : "no valid Prometheus name");
+        return;
+    }
+
+    uint64_t h = hash_str(name);
+    struct prom_family *f = (struct prom_family *)table_find(&x->families, name, h);
+    if (f && f->type != type) {
+        t->dropped[DROP_TYPE_CONFLICT] += npoints;
+        if (!f->conflict_logged) {
+            f->conflict_logged = true;
+            log_warn(x->log_name, "dropping metric \"%s\": %s is a %s, this metric would make "
+                     "it a %s (counted in llmotlp_prometheus_dropped_points{reason=\"%s\"})",
+                     m->name ? m->name : "", name, prom_type_names[f->type],
+                     prom_type_names[type], drop_names[DROP_TYPE_CONFLICT]);
+        }
+        return;
+    }
+    if (!f) {
+        f = calloc(1, sizeof *f);
+        if (f) {
+            f->node.key = strdup(name);
+            f->node.hash = h;
+            f->help = strdup(m->description ? m->description : "");
+            f->type = type;
+        }
+        if (!f || !f->node.key || !f->help || table_insert(&x->families, &f->node) != 0) {
+            if (f) {
+                free(f->node.key);
+                free(f->help);
+                free(f);
+            }
+            t->dropped[DROP_INVALID_POINT] += npoints;
+            return;
+        }
+    }
+
+    struct metric_ctx mc = {x, rc, sc, f, t, now, delta};
+    switch (m->data_case) {
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE:
+        for (size_t i = 0; i < npoints; i++)
+            apply_number(&mc, m->gauge->data_points[i]);
+        break;
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM:
+        for (size_t i = 0; i < npoints; i++)
+            apply_number(&mc, m->sum->data_points[i]);
+        break;
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM:
+        for (size_t i = 0; i < npoints; i++)
+            apply_histogram(&mc, m->histogram->data_points[i]);
+        break;
+    default:
+        for (size_t i = 0; i < npoints; i++)
+            apply_summary(&mc, m->summary->data_points[i]);
+        break;
+    }
+    family_drop_if_empty(x, f);
+}
+
+static enum consume_status prom_consume(void *self, struct batch *b)
+{
+    struct prom_exporter *x = self;
+    if (b->signal != SIGNAL_METRICS)
+        return CONSUME_OK;
+    struct error err = {0};
+    const MetricsRequest *req = (const MetricsRequest *)batch_decoded(b, &err);
+    if (!req) {
+        log_warn(x->log_name, "cannot decode a metrics request: %s", err.msg);
+        telemetry_add(x->dropped[DROP_INVALID_POINT], b->items);
+        return CONSUME_OK;
+    }
+
+    struct tally t = {0};
+    pthread_mutex_lock(&x->mu);
+    int64_t now = x->now_ns();
+    int64_t every = x->cfg->pub.metric_expiration < 1000000000 ? x->cfg->pub.metric_expiration
+                                                                : 1000000000;
+    if (now - x->last_sweep_ns >= every)
+        sweep(x, now);
+    for (size_t r = 0; r < req->n_resource_metrics; r++) {
+        const Opentelemetry__Proto__Metrics__V1__ResourceMetrics *rm = req->resource_metrics[r];
+        struct res_ctx rc;
+        res_ctx_init(x, &rc, rm->resource);
+        for (size_t s = 0; s < rm->n_scope_metrics; s++) {
+            const Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm = rm->scope_metrics[s];
+            struct scope_ctx sc = {0};
+            if (sm->scope) {
+                sc.name = sm->scope->name;
+                sc.version = sm->scope->version;
+                sc.attrs = sm->scope->attributes;
+                sc.n_attrs = sm->scope->n_attributes;
+            }
+            for (size_t i = 0; i < sm->n_metrics; i++) {
+                if (rc.oom)
+                    t.dropped[DROP_INVALID_POINT] += metric_points(sm->metrics[i]);
+                else
+                    consume_metric(x, &rc, &sc, sm->metrics[i], now, &t);
+            }
+        }
+        res_ctx_fini(&rc);
+    }
+    telemetry_set(x->series_gauge, (int64_t)x->n_series);
+    pthread_mutex_unlock(&x->mu);
+
+    telemetry_add(x->sent, t.sent);
+    for (int r = 0; r < DROP_COUNT; r++)
+        telemetry_add(x->dropped[r], t.dropped[r]);
+    telemetry_add(x->resets, t.resets);
+    return CONSUME_OK;
+}
+
+/* ---- render ---------------------------------------------------------------------------------- */
+
+static void put_sample_end(struct prom_buf *b, const struct prom_exporter *x, uint64_t time_ns)
+{
+    if (x->cfg->pub.send_timestamps)
+        prom_buf_printf(b, " %" PRIu64, time_ns / 1000000u);
+    prom_buf_putc(b, '\n');
+}
+
+/* name+suffix{labels[,extra="v"]} — the head of a sample line. */
+static void put_head(struct prom_buf *b, const char *name, const char *suffix,
+                     const char *labels, const char *extra, double extra_v)
+{
+    prom_buf_puts(b, name);
+    prom_buf_puts(b, suffix);
+    if (!*labels && !extra)
+        return;
+    prom_buf_putc(b, '{');
+    prom_buf_puts(b, labels);
+    if (extra) {
+        if (*labels)
+            prom_buf_putc(b, ',');
+        prom_buf_puts(b, extra);
+        prom_buf_puts(b, "=\"");
+        prom_format_value(b, extra_v);
+        prom_buf_putc(b, '"');
+    }
+    prom_buf_putc(b, '}');
+}
+
+static void render_series(struct prom_buf *b, const struct prom_exporter *x,
+                          const struct prom_family *f, const struct prom_series *s)
+{
+    const char *name = f->node.key, *labels = s->node.key;
+    switch (f->type) {
+    case PROM_COUNTER:
+    case PROM_GAUGE:
+        put_head(b, name, "", labels, NULL, 0);
+        prom_buf_putc(b, ' ');
+        if (s->is_int)
+            prom_buf_printf(b, "%" PRId64, s->ival);
+        else
+            prom_format_value(b, s->dval);
+        put_sample_end(b, x, s->time_ns);
+        break;
+    case PROM_HISTOGRAM: {
+        uint64_t cum = 0;
+        for (size_t i = 0; s->counts && i < s->n; i++) {
+            cum += s->counts[i];
+            put_head(b, name, "_bucket", labels, "le", s->keys[i]);
+            prom_buf_printf(b, " %" PRIu64, cum);
+            put_sample_end(b, x, s->time_ns);
+        }
+        put_head(b, name, "_bucket", labels, "le", INFINITY);
+        prom_buf_printf(b, " %" PRIu64, s->count);
+        put_sample_end(b, x, s->time_ns);
+        put_head(b, name, "_sum", labels, NULL, 0);
+        prom_buf_putc(b, ' ');
+        prom_format_value(b, s->sum);
+        put_sample_end(b, x, s->time_ns);
+        put_head(b, name, "_count", labels, NULL, 0);
+        prom_buf_printf(b, " %" PRIu64, s->count);
+        put_sample_end(b, x, s->time_ns);
+        break;
+    }
+    case PROM_SUMMARY:
+        for (size_t i = 0; i < s->n; i++) {
+            put_head(b, name, "", labels, "quantile", s->keys[i]);
+            prom_buf_putc(b, ' ');
+            prom_format_value(b, s->vals[i]);
+            put_sample_end(b, x, s->time_ns);
+        }
+        put_head(b, name, "_sum", labels, NULL, 0);
+        prom_buf_putc(b, ' ');
+        prom_format_value(b, s->sum);
+        put_sample_end(b, x, s->time_ns);
+        put_head(b, name, "_count", labels, NULL, 0);
+        prom_buf_printf(b, " %" PRIu64, s->count);
+        put_sample_end(b, x, s->time_ns);
+        break;
+    }
+}
+
+static void render_family(struct prom_buf *b, const struct prom_exporter *x,
+                          const struct prom_family *f)
+{
+    if (f->help && *f->help) {
+        prom_buf_printf(b, "# HELP %s ", f->node.key);
+        prom_escape_help(b, f->help);
+        prom_buf_putc(b, '\n');
+    }
+    prom_buf_printf(b, "# TYPE %s %s\n", f->node.key, prom_type_names[f->type]);
+    size_t n;
+    struct prom_node **all = table_list(&f->series, &n);
+    if (f->series.n && !all) {
+        b->oom = true;
+        return;
+    }
+    if (n > 1)
+        qsort(all, n, sizeof *all, node_key_cmp);
+    for (size_t i = 0; i < n; i++)
+        render_series(b, x, f, (const struct prom_series *)all[i]);
+    free(all);
+}
+
+static void render_targets(struct prom_buf *b, const struct prom_exporter *x)
+{
+    size_t n;
+    struct prom_node **all = table_list(&x->targets, &n);
+    if (x->targets.n && !all) {
+        b->oom = true;
+        return;
+    }
+    prom_buf_printf(b, "# HELP %s Target metadata\n# TYPE %s gauge\n", x->target_name,
+                    x->target_name);
+    if (n > 1)
+        qsort(all, n, sizeof *all, node_key_cmp);
+    for (size_t i = 0; i < n; i++)
+        prom_buf_printf(b, "%s{%s} 1\n", x->target_name, all[i]->key);
+    free(all);
+}
+
+static int family_ptr_cmp(const void *a, const void *b)
+{
+    const struct prom_node *x = *(const struct prom_node *const *)a;
+    const struct prom_node *y = *(const struct prom_node *const *)b;
+    return strcmp(x->key, y->key);
+}
+
+char *prometheus_exporter_render(void *exporter, size_t *len)
+{
+    struct prom_exporter *x = exporter;
+    struct prom_buf b = {0};
+    pthread_mutex_lock(&x->mu);
+    sweep(x, x->now_ns());
+    telemetry_set(x->series_gauge, (int64_t)x->n_series);
+    size_t n;
+    struct prom_node **fams = table_list(&x->families, &n);
+    if (x->families.n && !fams) {
+        b.oom = true;
+    } else {
+        if (n > 1)
+            qsort(fams, n, sizeof *fams, family_ptr_cmp);
+        bool targets = !x->cfg->pub.resource_to_telemetry_conversion.enabled && x->targets.n;
+        for (size_t i = 0; i <= n; i++) {
+            /* target_info takes its place in name order among the families. */
+            if (targets && (i == n || strcmp(x->target_name, fams[i]->key) < 0)) {
+                render_targets(&b, x);
+                targets = false;
+            }
+            if (i < n)
+                render_family(&b, x, (const struct prom_family *)fams[i]);
+        }
+    }
+    pthread_mutex_unlock(&x->mu);
+    free(fams);
+    size_t l = 0;
+    char *text = prom_buf_take(&b, &l);
+    if (len)
+        *len = text ? l : 0;
+    return text;
+}
+
+/* ---- life cycle ------------------------------------------------------------------------------ */
+
+static void on_get(void *ctx, const char *path, struct admin_http_reply *reply)
+{
+    struct prom_exporter *x = ctx;
+    if (strcmp(path, "/metrics") != 0) {
+        reply->status = 404;
+        reply->content_type = "text/plain; charset=utf-8";
+        reply->body = strdup("404 page not found\n");
+        reply->len = reply->body ? strlen(reply->body) : 0;
+        return;
+    }
+    size_t len = 0;
+    char *text = prometheus_exporter_render(x, &len);
+    if (!text) {
+        reply->status = 500;
+        return;
+    }
+    reply->status = 200;
+    reply->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    reply->body = text;
+    reply->len = len;
+}
+
+static int const_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct const_label *)a)->name, ((const struct const_label *)b)->name);
+}
+
+static void prom_destroy(void *self);
+
+static void *prom_create(const void *cfgp, const struct component_env *env, struct error *err)
+{
+    struct prom_exporter *x = calloc(1, sizeof *x);
+    if (!x) {
+        error_set(err, "out of memory");
+        return NULL;
+    }
+    x->cfg = cfgp;
+    x->now_ns = clock_now_ns;
+    pthread_mutex_init(&x->mu, NULL);
+    x->log_name = strdup(env->log_name ? env->log_name : "exporter/prometheus");
+    const struct config_kv_list *cl = &x->cfg->pub.const_labels;
+    x->consts = cl->n ? calloc(cl->n, sizeof *x->consts) : NULL;
+    if (!x->log_name || (cl->n && !x->consts))
+        goto oom;
+    for (size_t i = 0; i < cl->n; i++) {
+        char name[NAME_MAX_LEN];
+        prometheus_label_name(cl->items[i].key, name, sizeof name);
+        const char *v = cl->items[i].value ? cl->items[i].value : "";
+        if (!name[0] || !*v)
+            continue;
+        struct const_label *c = &x->consts[x->n_consts++];
+        c->name = strdup(name);
+        c->value = strdup(v);
+        if (!c->name || !c->value)
+            goto oom;
+    }
+    if (x->n_consts > 1)
+        qsort(x->consts, x->n_consts, sizeof *x->consts, const_cmp);
+    /* The namespace as words of a metric name, so "my.ns" prefixes "my_ns_". */
+    prometheus_metric_name(NULL, x->cfg->pub.namespace_ ? x->cfg->pub.namespace_ : "", "",
+                           OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE, false, true,
+                           x->ns, sizeof x->ns);
+    if (x->ns[0] == '_')
+        memmove(x->ns, x->ns + 1, strlen(x->ns)); /* a namespace is a prefix, digits and all */
+    snprintf(x->target_name, sizeof x->target_name, "%s%starget_info", x->ns,
+             x->ns[0] ? "_" : "");
+
+    char labels[512];
+    snprintf(labels, sizeof labels, "exporter=\"%s\"", env->id ? env->id : "prometheus");
+    if (env->telemetry) {
+        x->sent = telemetry_counter(env->telemetry, "otelcol_exporter_sent_metric_points", labels,
+                                    "Items successfully sent to destination");
+        for (int r = 0; r < DROP_COUNT; r++) {
+            char rl[600];
+            snprintf(rl, sizeof rl, "%s,reason=\"%s\"", labels, drop_names[r]);
+            x->dropped[r] = telemetry_counter(
+                env->telemetry, "llmotlp_prometheus_dropped_points", rl,
+                "Data points the prometheus exporter did not keep, by reason");
+        }
+        x->resets = telemetry_counter(
+            env->telemetry, "llmotlp_prometheus_histogram_resets", labels,
+            "Delta histogram points whose bounds differed from the held ones (total restarted)");
+        x->series_gauge = telemetry_gauge(env->telemetry, "llmotlp_prometheus_series", labels,
+                                          "Series currently served by the prometheus exporter");
+    }
+    return x;
+oom:
+    prom_destroy(x);
+    error_set(err, "out of memory");
+    return NULL;
+}
+
+static int prom_start(void *self, struct error *err)
+{
+    struct prom_exporter *x = self;
+    x->http = admin_http_start(x->cfg->pub.endpoint, x->log_name, on_get, x, err);
+    if (!x->http)
+        return -1;
+    log_info(x->log_name, "serving Prometheus metrics on http://%s/metrics (port %u)",
+             x->cfg->pub.endpoint, (unsigned)admin_http_port(x->http));
+    return 0;
+}
+
+static void prom_shutdown(void *self, int64_t deadline_ns)
+{
+    (void)deadline_ns;
+    struct prom_exporter *x = self;
+    admin_http_stop(x->http);
+    x->http = NULL;
+}
+
+static void prom_destroy(void *self)
+{
+    struct prom_exporter *x = self;
+    if (!x)
+        return;
+    admin_http_stop(x->http);
+    size_t n;
+    struct prom_node **fams = table_list(&x->families, &n);
+    for (size_t i = 0; i < n; i++)
+        family_free(x, (struct prom_family *)fams[i]);
+    free(fams);
+    free(x->families.b);
+    free(x->targets.b);
+    for (size_t i = 0; i < x->n_consts; i++) {
+        free(x->consts[i].name);
+        free(x->consts[i].value);
+    }
+    free(x->consts);
+    pthread_mutex_destroy(&x->mu);
+    free(x->log_name);
+    free(x);
+}
+
+uint16_t prometheus_exporter_port(void *exporter)
+{
+    struct prom_exporter *x = exporter;
+    return x && x->http ? admin_http_port(x->http) : 0;
+}
+
+void prometheus_exporter_set_clock(void *exporter, int64_t (*now_ns)(void))
+{
+    struct prom_exporter *x = exporter;
+    pthread_mutex_lock(&x->mu);
+    x->now_ns = now_ns ? now_ns : clock_now_ns;
+    x->last_sweep_ns = x->now_ns();
+    pthread_mutex_unlock(&x->mu);
+}
+
+const struct component_factory prometheus_exporter_factory = {
+    .type = "prometheus",
+    .kind = COMPONENT_EXPORTER,
+    .doc = "serves the metrics it receives for Prometheus to scrape (GET /metrics, text 0.0.4)",
+    .fields = prom_fields,
+    .config_size = sizeof(struct prom_config),
+    .signals = 1u << SIGNAL_METRICS,
+    .validate = prom_validate,
+    .create = prom_create,
+    .start = prom_start,
+    .shutdown = prom_shutdown,
+    .consume = prom_consume,
+    .destroy = prom_destroy,
+};

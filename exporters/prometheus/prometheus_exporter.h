@@ -1,0 +1,66 @@
+/* prometheus_exporter.h — the `prometheus` exporter: a pull endpoint serving the metrics it
+ * receives in the Prometheus text format (0.0.4), as the Collector's prometheus exporter writes
+ * them, so dashboards and alerts written for one work with the other.
+ *
+ * Translation (the Collector's, with add_metric_suffixes: true): metric and label names have
+ * every character outside [a-zA-Z0-9_:] replaced by '_', runs of '_' collapsed and trimmed, and
+ * a leading digit gets a "_" prefix (labels: [a-zA-Z0-9_], no collapsing, and a leading digit
+ * gets a "key_" prefix, a leading single '_' a "key" prefix); the unit is appended in words
+ * (s → seconds, By → bytes, ms → milliseconds, "1" on a gauge → ratio, a/b → a_per_b) unless
+ * the name already has those words, and {annotations} are dropped; monotonic sums get "_total"
+ * (any other "total" word moves to the end). Histograms become
+ * _bucket{le=...}/_sum/_count, summaries quantile series; exponential histograms are dropped and
+ * counted. Each series carries job (service.namespace/service.name) and instance
+ * (service.instance.id) from its resource, and otel_scope_name / otel_scope_version; each
+ * resource gives one target_info series holding its other attributes (or all of them on every
+ * series with resource_to_telemetry_conversion.enabled).
+ *
+ * The one idea: the exporter keeps the latest state of every series (a cumulative point
+ * replaces, a delta point is added to what is held) and a scrape only renders that state, so the
+ * pipeline never waits on a scraper. Series not updated for metric_expiration are forgotten.
+ *
+ * Thread-safety: consume() from pipeline threads and scrapes from the HTTP thread share one
+ * mutex; rendering copies nothing out of the batches (points are copied in at consume). */
+#ifndef LLMOTLP_PROMETHEUS_EXPORTER_H
+#define LLMOTLP_PROMETHEUS_EXPORTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/component.h"
+#include "core/config.h"
+
+struct prometheus_exporter_config {
+    char *endpoint;                   /* default "0.0.0.0:8889"; served path /metrics */
+    char *namespace_;                 /* `namespace`: prefix "<ns>_" of every metric name */
+    struct config_kv_list const_labels; /* added to every series */
+    bool send_timestamps;             /* default false */
+    int64_t metric_expiration;        /* ns; default 5m */
+    bool add_metric_suffixes;         /* default true */
+    struct {
+        bool enabled;                 /* default false */
+    } resource_to_telemetry_conversion;
+};
+
+extern const struct component_factory prometheus_exporter_factory;
+
+/* The Prometheus name for an OTLP metric: `name` translated as above, with `unit` and the
+ * _total suffix when add_suffixes. kind is the OTLP data case (Metric__DataCase value);
+ * monotonic applies to sums. Writes at most len bytes (NUL included); returns out, which is ""
+ * when no valid name results or it does not fit. Pure. */
+char *prometheus_metric_name(const char *ns, const char *name, const char *unit, int kind,
+                             bool monotonic, bool add_suffixes, char *out, size_t len);
+/* The Prometheus label name for an attribute key; "" when none results or it does not fit.
+ * Pure. */
+char *prometheus_label_name(const char *key, char *out, size_t len);
+
+/* The text a scrape would get now (malloc'd, *len set); NULL on out of memory. For tests. */
+char *prometheus_exporter_render(void *exporter, size_t *len);
+/* The port actually bound after start (for endpoints with port 0). */
+uint16_t prometheus_exporter_port(void *exporter);
+/* For tests: the clock (ns, CLOCK_MONOTONIC scale) that metric_expiration is measured with;
+ * NULL restores clock_now_ns. */
+void prometheus_exporter_set_clock(void *exporter, int64_t (*now_ns)(void));
+
+#endif
