@@ -32,6 +32,7 @@ e2e-deps: deps
 test: build e2e-deps
 	ctest --test-dir $(BUILD) --output-on-failure
 	LLMOTLP_BIN=$(CURDIR)/$(BUILD)/llmotlp bash tests/e2e/run.sh
+	node deploy/grafana/check-dashboard.mjs
 
 # The same suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 test-asan: build-asan e2e-deps

@@ -600,7 +600,7 @@ test('tail_sampling: logs follow their trace; logs without a trace pass at once;
 
 test("tail_sampling: the repository's config.yaml keeps errors, error.type, slow traces and 10% of the rest", async () => {
   const sink = await new Sink().start();
-  const [port, httpPort, healthPort, metricsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [port, httpPort, healthPort, metricsPort, promPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
   // A failed start must not leave the sink listening: the test process would never exit.
   const llm = await startWithConfigFile(path.join(REPO_ROOT, 'config.yaml'), {
     port,
@@ -610,6 +610,7 @@ test("tail_sampling: the repository's config.yaml keeps errors, error.type, slow
       OTLP_HTTP_ENDPOINT: `127.0.0.1:${httpPort}`,
       LLMOTLP_HEALTH_ENDPOINT: `127.0.0.1:${healthPort}`,
       LLMOTLP_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
+      LLMOTLP_PROMETHEUS_ENDPOINT: `127.0.0.1:${promPort}`,
       LLMOTLP_EXPORTERS: '[otlp]',
       OTLP_ENDPOINT: sink.endpoint,
       LLMOTLP_LOG_LEVEL: 'debug',
