@@ -22,6 +22,7 @@
 #include "core/batch.h"
 #include "core/log.h"
 #include "core/telemetry.h"
+#include "core/ticker.h"
 
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
@@ -165,11 +166,7 @@ struct llm_metrics {
     _Atomic uint64_t *dropped;     /* updates lost to out of memory */
     _Atomic int64_t *series;
 
-    pthread_mutex_t timer_lock;
-    pthread_cond_t timer_wake;
-    bool stopping;
-    bool timer_started;
-    pthread_t timer;
+    struct ticker export_timer;
 };
 
 static int64_t realtime_ns(void *ctx)
@@ -985,40 +982,10 @@ enum consume_status llm_metrics_flush(void *connector)
 
 /* ---- timer ----------------------------------------------------------------------------------- */
 
-static void *timer_main(void *arg)
+static void export_tick(void *arg)
 {
-    struct llm_metrics *lm = arg;
-    pthread_mutex_lock(&lm->timer_lock);
-    while (!lm->stopping) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        int64_t ns = (int64_t)ts.tv_nsec + lm->cfg->export_interval;
-        ts.tv_sec += (time_t)(ns / 1000000000LL);
-        ts.tv_nsec = (long)(ns % 1000000000LL);
-        while (!lm->stopping &&
-               pthread_cond_timedwait(&lm->timer_wake, &lm->timer_lock, &ts) == 0)
-            ; /* a wake-up without stopping (spurious) waits on for the same tick */
-        if (lm->stopping)
-            break;
-        pthread_mutex_unlock(&lm->timer_lock);
-        size_t n;
-        export_now(lm, &n);
-        pthread_mutex_lock(&lm->timer_lock);
-    }
-    pthread_mutex_unlock(&lm->timer_lock);
-    return NULL;
-}
-
-static void stop_timer(struct llm_metrics *lm)
-{
-    pthread_mutex_lock(&lm->timer_lock);
-    lm->stopping = true;
-    pthread_cond_signal(&lm->timer_wake);
-    bool started = lm->timer_started;
-    lm->timer_started = false;
-    pthread_mutex_unlock(&lm->timer_lock);
-    if (started)
-        pthread_join(lm->timer, NULL);
+    size_t n;
+    export_now(arg, &n);
 }
 
 /* ---- life cycle ------------------------------------------------------------------------------ */
@@ -1028,10 +995,8 @@ static void llm_metrics_destroy(void *self)
     struct llm_metrics *lm = self;
     if (!lm)
         return;
-    stop_timer(lm);
+    ticker_stop(&lm->export_timer);
     lm_store_fini(&lm->store);
-    pthread_cond_destroy(&lm->timer_wake);
-    pthread_mutex_destroy(&lm->timer_lock);
     pthread_mutex_destroy(&lm->export_lock);
     pthread_mutex_destroy(&lm->lock);
     free(lm->labels);
@@ -1054,12 +1019,6 @@ static void *llm_metrics_create(const void *cfgp, const struct component_env *en
     }
     pthread_mutex_init(&lm->lock, NULL);
     pthread_mutex_init(&lm->export_lock, NULL);
-    pthread_mutex_init(&lm->timer_lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&lm->timer_wake, &ca);
-    pthread_condattr_destroy(&ca);
     lm->cfg = cfg;
     lm->next = env->next[SIGNAL_METRICS];
     lm->delta = cfg->aggregation_temporality % 2 == LLM_METRICS_DELTA;
@@ -1104,17 +1063,11 @@ static void *llm_metrics_create(const void *cfgp, const struct component_env *en
 static int llm_metrics_start(void *self, struct error *err)
 {
     struct llm_metrics *lm = self;
-    pthread_mutex_lock(&lm->timer_lock);
-    if (lm->timer_started) {
-        pthread_mutex_unlock(&lm->timer_lock);
-        return 0;
+    /* A second start (the connector is in two pipelines) keeps the running timer. */
+    if (ticker_start(&lm->export_timer, lm->cfg->export_interval, export_tick, lm, err) != 0) {
+        error_prefix(err, "metrics export: ");
+        return -1;
     }
-    lm->stopping = false;
-    int rc = pthread_create(&lm->timer, NULL, timer_main, lm);
-    lm->timer_started = rc == 0;
-    pthread_mutex_unlock(&lm->timer_lock);
-    if (rc != 0)
-        return error_set(err, "cannot start the export thread: %s", strerror(rc));
     return 0;
 }
 
@@ -1123,7 +1076,7 @@ static int llm_metrics_start(void *self, struct error *err)
 static void llm_metrics_shutdown(void *self, int64_t deadline_ns)
 {
     struct llm_metrics *lm = self;
-    stop_timer(lm);
+    ticker_stop(&lm->export_timer);
     if (clock_now_ns() >= deadline_ns) {
         log_warn(lm->log_name, "shutdown deadline passed: no final metrics export");
         return;

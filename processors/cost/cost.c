@@ -31,6 +31,7 @@
 #include "core/log.h"
 #include "core/pricing.h"
 #include "core/telemetry.h"
+#include "core/ticker.h"
 
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 
@@ -307,11 +308,8 @@ struct cost_proc {
     _Atomic uint64_t *reloads;
     _Atomic uint64_t *reload_errors;
 
-    pthread_mutex_t timer_lock;
-    pthread_cond_t timer_wake;
-    bool stopping;
-    bool timer_started;
-    pthread_t timer;
+    struct ticker reload_timer;
+    char reload_last_error[sizeof ((struct error *)0)->msg]; /* the timer's thread only */
 };
 
 /* What one span says, read in one pass over its attributes. */
@@ -854,52 +852,23 @@ static enum consume_status cost_consume(void *self, struct batch *b)
 
 /* ---- reload timer ------------------------------------------------------------------------ */
 
-static void *timer_main(void *arg)
+static void reload_tick(void *arg)
 {
     struct cost_proc *p = arg;
-    char last_error[sizeof ((struct error *)0)->msg] = "";
-    pthread_mutex_lock(&p->timer_lock);
-    while (!p->stopping) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        int64_t ns = (int64_t)ts.tv_nsec + p->cfg->reload_interval;
-        ts.tv_sec += (time_t)(ns / 1000000000LL);
-        ts.tv_nsec = (long)(ns % 1000000000LL);
-        pthread_cond_timedwait(&p->timer_wake, &p->timer_lock, &ts);
-        if (p->stopping)
-            break;
-        pthread_mutex_unlock(&p->timer_lock);
-
-        struct error err = {0};
-        int rc = pricing_refresh(p->store, &err);
-        if (rc > 0) {
-            telemetry_add(p->reloads, 1);
-            log_info(p->log_name, "prices reloaded: %zu prices (generation %" PRIu64 ")",
-                     pricing_count(p->store), pricing_generation(p->store));
-            last_error[0] = '\0';
-        } else if (rc < 0) {
-            telemetry_add(p->reload_errors, 1);
-            if (strcmp(last_error, err.msg) != 0) /* log a failure once, not every tick */
-                log_error(p->log_name, "cannot reload prices, keeping the previous ones: %s",
-                          err.msg);
-            memcpy(last_error, err.msg, sizeof last_error);
-        }
-        pthread_mutex_lock(&p->timer_lock);
+    struct error err = {0};
+    int rc = pricing_refresh(p->store, &err);
+    if (rc > 0) {
+        telemetry_add(p->reloads, 1);
+        log_info(p->log_name, "prices reloaded: %zu prices (generation %" PRIu64 ")",
+                 pricing_count(p->store), pricing_generation(p->store));
+        p->reload_last_error[0] = '\0';
+    } else if (rc < 0) {
+        telemetry_add(p->reload_errors, 1);
+        if (strcmp(p->reload_last_error, err.msg) != 0) /* log a failure once, not every tick */
+            log_error(p->log_name, "cannot reload prices, keeping the previous ones: %s",
+                      err.msg);
+        memcpy(p->reload_last_error, err.msg, sizeof p->reload_last_error);
     }
-    pthread_mutex_unlock(&p->timer_lock);
-    return NULL;
-}
-
-static void stop_timer(struct cost_proc *p)
-{
-    pthread_mutex_lock(&p->timer_lock);
-    p->stopping = true;
-    pthread_cond_signal(&p->timer_wake);
-    bool started = p->timer_started;
-    p->timer_started = false;
-    pthread_mutex_unlock(&p->timer_lock);
-    if (started)
-        pthread_join(p->timer, NULL);
 }
 
 /* ---- life cycle -------------------------------------------------------------------------- */
@@ -909,13 +878,11 @@ static void cost_destroy(void *self)
     struct cost_proc *p = self;
     if (!p)
         return;
-    stop_timer(p);
+    ticker_stop(&p->reload_timer);
     if (p->store)
         pricing_close(p->store);
     for (size_t i = 0; i < p->n_models; i++)
         free(p->models[i].model);
-    pthread_cond_destroy(&p->timer_wake);
-    pthread_mutex_destroy(&p->timer_lock);
     pthread_mutex_destroy(&p->stats_lock);
     pthread_mutex_destroy(&p->cache_lock);
     free(p->cache);
@@ -963,12 +930,6 @@ static void *cost_create(const void *cfgp, const struct component_env *env, stru
     }
     pthread_mutex_init(&p->cache_lock, NULL);
     pthread_mutex_init(&p->stats_lock, NULL);
-    pthread_mutex_init(&p->timer_lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&p->timer_wake, &ca);
-    pthread_condattr_destroy(&ca);
     p->cfg = cfg;
     p->next = env->next[SIGNAL_TRACES];
     p->tel = env->telemetry;
@@ -1020,20 +981,18 @@ static int cost_start(void *self, struct error *err)
     struct cost_proc *p = self;
     if (p->cfg->reload_interval <= 0)
         return 0;
-    pthread_mutex_lock(&p->timer_lock);
-    p->stopping = false;
-    int rc = pthread_create(&p->timer, NULL, timer_main, p);
-    p->timer_started = rc == 0;
-    pthread_mutex_unlock(&p->timer_lock);
-    if (rc != 0)
-        return error_set(err, "cannot start the price reload thread: %s", strerror(rc));
+    if (ticker_start(&p->reload_timer, p->cfg->reload_interval, reload_tick, p, err) != 0) {
+        error_prefix(err, "price reloads: ");
+        return -1;
+    }
     return 0;
 }
 
 static void cost_shutdown(void *self, int64_t deadline_ns)
 {
     (void)deadline_ns;
-    stop_timer(self); /* nothing is held: spans are priced on the caller's thread */
+    struct cost_proc *p = self;
+    ticker_stop(&p->reload_timer); /* nothing is held: spans are priced on the caller's thread */
 }
 
 const struct component_factory cost_processor_factory = {

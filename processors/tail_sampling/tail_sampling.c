@@ -22,6 +22,7 @@
 #include "core/log.h"
 #include "core/otlp_merge.h"
 #include "core/telemetry.h"
+#include "core/ticker.h"
 #include "processors/tail_sampling/ts_internal.h"
 
 #define NS_PER_MS 1000000LL
@@ -105,12 +106,11 @@ struct ts_shared {
     enum ts_verdict *verdicts;
     struct consumer *next[SIGNAL_COUNT];
 
-    pthread_mutex_t lock;             /* guards everything below */
-    pthread_cond_t wake;
+    pthread_mutex_t lock;             /* guards everything below but timer */
     struct ts_store store;
     struct ts_cache kept, dropped;
-    bool stopping, stopped, timer_started;
-    pthread_t timer;
+    bool stopping, stopped;
+    struct ticker timer;              /* started unless stopping; stopped by who set stopping */
     int64_t (*now)(void *ctx);
     void *now_ctx;
     int64_t tick_ns;
@@ -632,25 +632,9 @@ static size_t tick(struct ts_shared *sh)
     return n;
 }
 
-static void *timer_main(void *arg)
+static void timer_tick(void *arg)
 {
-    struct ts_shared *sh = arg;
-    pthread_mutex_lock(&sh->lock);
-    while (!sh->stopping) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        int64_t due = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + sh->tick_ns;
-        ts.tv_sec = (time_t)(due / 1000000000);
-        ts.tv_nsec = (long)(due % 1000000000);
-        pthread_cond_timedwait(&sh->wake, &sh->lock, &ts);
-        if (sh->stopping)
-            break;
-        pthread_mutex_unlock(&sh->lock);
-        tick(sh);
-        pthread_mutex_lock(&sh->lock);
-    }
-    pthread_mutex_unlock(&sh->lock);
-    return NULL;
+    tick(arg);
 }
 
 /* ---- life cycle ------------------------------------------------------------------------------ */
@@ -666,7 +650,6 @@ static void shared_free(struct ts_shared *sh)
     for (int k = 0; k < 2; k++)
         free(sh->pol_count[k]);
     free(sh->verdicts);
-    pthread_cond_destroy(&sh->wake);
     pthread_mutex_destroy(&sh->lock);
     free(sh->id);
     free(sh->log_name);
@@ -726,11 +709,6 @@ static struct ts_shared *shared_new(const struct tail_sampling_config *cfg,
         return NULL;
     }
     pthread_mutex_init(&sh->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&sh->wake, &ca);
-    pthread_condattr_destroy(&ca);
     sh->cfg = *cfg;
     sh->cfg.policies = NULL;
     sh->cfg.propagate_attributes = (struct config_str_list){0};
@@ -816,29 +794,28 @@ static int ts_start(void *self, struct error *err)
 {
     struct ts_proc *p = self;
     struct ts_shared *sh = p->sh;
+    /* Under the lock, so that stop_timer sees a start either whole or not at all; the second
+     * pipeline's start finds the timer running and leaves it. Never after a stop. */
     pthread_mutex_lock(&sh->lock);
-    int rc = 0;
-    if (!sh->timer_started && !sh->stopping) {
-        rc = pthread_create(&sh->timer, NULL, timer_main, sh);
-        if (rc == 0)
-            sh->timer_started = true;
-    }
+    int rc = sh->stopping ? 0 : ticker_start(&sh->timer, sh->tick_ns, timer_tick, sh, err);
     pthread_mutex_unlock(&sh->lock);
-    if (rc != 0)
-        return error_set(err, "cannot start the tail_sampling timer thread: %s", strerror(rc));
+    if (rc != 0) {
+        error_prefix(err, "tail_sampling decisions: ");
+        return -1;
+    }
     return 0;
 }
 
+/* The first call stops the timer; `stopping` also ends the pauses of a release under way. The
+ * join happens without the lock, which the tick takes. */
 static void stop_timer(struct ts_shared *sh)
 {
     pthread_mutex_lock(&sh->lock);
+    bool first = !sh->stopping;
     sh->stopping = true;
-    bool join = sh->timer_started;
-    sh->timer_started = false;
-    pthread_cond_broadcast(&sh->wake);
     pthread_mutex_unlock(&sh->lock);
-    if (join)
-        pthread_join(sh->timer, NULL);
+    if (first)
+        ticker_stop(&sh->timer);
 }
 
 static void ts_shutdown(void *self, int64_t deadline_ns)
