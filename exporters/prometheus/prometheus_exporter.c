@@ -253,7 +253,7 @@ struct prom_exporter {
     const struct prom_config *cfg;
     char *log_name;
     char ns[NAME_MAX_LEN];          /* the namespace as a metric-name prefix word list */
-    char target_name[NAME_MAX_LEN]; /* "target_info" or "<ns>_target_info" */
+    char target_name[NAME_MAX_LEN + sizeof "_target_info"]; /* "target_info" or "<ns>_target_info" */
     struct const_label *consts;     /* sorted by name, translated, unique */
     size_t n_consts;
     pthread_mutex_t mu;
