@@ -2,7 +2,9 @@
 # bench/run.sh — OTLP→OTLP passthrough benchmark: loadgen → llmotlp → counting sink, over
 # OTLP/gRPC and OTLP/HTTP in (and otlphttp out when built), beside the codec floor (protobuf-c
 # unpack + pack of the same requests, one process) measured in the same run; then the
-# tail_sampling processor alone against the codec floor of its own spans (tail_sampling_bench).
+# tail_sampling processor alone against the codec floor of its own spans (tail_sampling_bench),
+# genai_semconv + cost (genai_bench) and the llm_metrics connector with the prometheus exporter
+# (llm_metrics_bench) the same way, when those are built.
 # The one idea: CPU per span is read from the kernel's own accounting of the llmotlp process
 # (/proc/PID/stat utime+stime) across a run whose every span is proven delivered by the sink, so
 # the figure cannot hide losses, and it is set against a floor measured on this very machine.
@@ -301,6 +303,25 @@ if [ -x "$BUILD/genai_bench" ]; then
     GENAI_RATIO=$(jnum "$TMP/genai.txt" ratio)
 fi
 
+# ---- 6. llm_metrics connector + prometheus exporter, beside the codec floor -----------------
+# One process: consume() per span with the request undecoded and with its decoded face present
+# (one export per 32 requests), the series store's heap per series, and the prometheus exporter's
+# consume and render per point against the codec floor of the connector's own export request
+# (exits non-zero unless the export holds exactly what the spans carried, on both paths).
+LLMM_DEC=""
+if [ -x "$BUILD/llm_metrics_bench" ]; then
+    echo "== llm_metrics connector + prometheus exporter (500 spans/request, one process)"
+    timeout 120 "$BUILD/llm_metrics_bench" >"$TMP/llmm.txt" 2>&1 || { cat "$TMP/llmm.txt" >&2; die "llm_metrics_bench failed"; }
+    grep -v '^[{ ]"' "$TMP/llmm.txt" || true
+    LLMM_UND=$(jnum "$TMP/llmm.txt" llm_metrics_undecoded_cpu_s_per_million_spans)
+    LLMM_DEC=$(jnum "$TMP/llmm.txt" llm_metrics_decoded_cpu_s_per_million_spans)
+    LLMM_UND_RATIO=$(jnum "$TMP/llmm.txt" undecoded_ratio)
+    LLMM_DEC_RATIO=$(jnum "$TMP/llmm.txt" decoded_ratio)
+    LLMM_SERIES_B=$(jnum "$TMP/llmm.txt" heap_bytes_per_series_10k)
+    LLMM_PCONS_RATIO=$(jnum "$TMP/llmm.txt" prometheus_consume_ratio)
+    LLMM_PREND_RATIO=$(jnum "$TMP/llmm.txt" prometheus_render_ratio)
+fi
+
 ratio() { calc "($1) / $FLOOR" 2; }
 row() { printf '%-46s %10s %9s %8s\n' "$@"; }
 echo
@@ -333,6 +354,12 @@ if [ -n "$GENAI_M" ]; then
     echo "genai_semconv + cost (legacy names in): $GENAI_M CPU-s per million spans = ${GENAI_RATIO}x the" \
          "codec floor of the same spans (same process)"
 fi
+if [ -n "$LLMM_DEC" ]; then
+    echo "llm_metrics: $LLMM_UND CPU-s per million spans undecoded (${LLMM_UND_RATIO}x), $LLMM_DEC with the" \
+         "decoded face present (${LLMM_DEC_RATIO}x the codec floor of the same spans, same process);" \
+         "$LLMM_SERIES_B heap bytes per series at 10k series; prometheus consume ${LLMM_PCONS_RATIO}x and" \
+         "render ${LLMM_PREND_RATIO}x the codec floor of the export request, per point"
+fi
 if [ -n "${BENCH_RESULTS:-}" ]; then
     jv() { if [ -n "${1:-}" ]; then echo "$1"; else echo null; fi; }   # null: line not run
     jr() { if [ -n "${1:-}" ]; then ratio "$1"; else echo null; fi; }
@@ -350,6 +377,13 @@ if [ -n "${BENCH_RESULTS:-}" ]; then
  "codec_floor_cpu_s_per_million_spans": $FLOOR, "codec_malloc_cpu_s_per_million_spans": $F_MALLOC,
  "otlp_scan_cpu_s_per_million_spans": $F_SCAN,
  "tail_sampling_cpu_s_per_million_spans": $TS_M, "tail_sampling_ratio_same_run_floor": $TS_RATIO,
- "tail_sampling_accounted_bytes_per_span": $TS_OVER, "tail_sampling_heap_bytes_per_span": $TS_HEAP}
+ "tail_sampling_accounted_bytes_per_span": $TS_OVER, "tail_sampling_heap_bytes_per_span": $TS_HEAP,
+ "llm_metrics_undecoded_cpu_s_per_million_spans": $(jv "${LLMM_UND:-}"),
+ "llm_metrics_undecoded_ratio_same_run_floor": $(jv "${LLMM_UND_RATIO:-}"),
+ "llm_metrics_decoded_cpu_s_per_million_spans": $(jv "${LLMM_DEC:-}"),
+ "llm_metrics_decoded_ratio_same_run_floor": $(jv "${LLMM_DEC_RATIO:-}"),
+ "llm_metrics_heap_bytes_per_series_10k": $(jv "${LLMM_SERIES_B:-}"),
+ "prometheus_consume_ratio_export_floor": $(jv "${LLMM_PCONS_RATIO:-}"),
+ "prometheus_render_ratio_export_floor": $(jv "${LLMM_PREND_RATIO:-}")}
 JSON
 fi
