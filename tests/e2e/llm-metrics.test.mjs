@@ -105,7 +105,7 @@ function emit(sdk, calls) {
   }
 }
 
-function configYaml({ grpcPort, metricsPort, promPort, sinkEndpoint, db }) {
+function configYaml({ grpcPort, metricsPort, promPort, sinkEndpoint, db, temporality }) {
   return `receivers:
   otlp:
     protocols:
@@ -127,6 +127,7 @@ connectors:
   forward:
   llm_metrics:
     export_interval: 500ms
+    aggregation_temporality: ${temporality}
 exporters:
   otlp:
     endpoint: ${sinkEndpoint}
@@ -178,7 +179,7 @@ function assertSameMap(got, want, what, { tolerance = 0 } = {}) {
   }
 }
 
-test('llm_metrics: Prometheus sees the exact totals of every call while tail sampling keeps 10% of traces', async () => {
+async function scenario(temporality) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmotlp-llmm-'));
   const db = path.join(dir, 'prices.db');
   seedDb(db);
@@ -187,7 +188,7 @@ test('llm_metrics: Prometheus sees the exact totals of every call while tail sam
   const sink = await new Sink().start();
   const [grpcPort, metricsPort, promPort] = [await freePort(), await freePort(), await freePort()];
   const configPath = path.join(dir, 'config.yaml');
-  fs.writeFileSync(configPath, configYaml({ grpcPort, metricsPort, promPort, sinkEndpoint: sink.endpoint, db }));
+  fs.writeFileSync(configPath, configYaml({ grpcPort, metricsPort, promPort, sinkEndpoint: sink.endpoint, db, temporality }));
   const llm = await startWithConfigFile(configPath, { port: grpcPort, metricsPort });
   let prom;
   let ok = false;
@@ -290,20 +291,35 @@ test('llm_metrics: Prometheus sees the exact totals of every call while tail sam
     assert.equal(page.types.llmproxy_provider_availability, 'gauge');
     assert.ok(page.samples.some((s) => s.name === 'target_info' && s.labels.job === 'llm-gateway'), 'target_info from the resource');
 
-    // the same metrics also leave as OTLP through the otlp exporter
-    const lastCount = () => {
-      const calls_ = sink.accepted('metrics');
-      for (let k = calls_.length - 1; k >= 0; k--) {
-        const pts = [];
-        for (const rm of calls_[k].request.resource_metrics ?? [])
-          for (const sm of rm.scope_metrics ?? [])
-            for (const m of sm.metrics ?? []) if (m.name === 'llmproxy.request.count') pts.push(...m.sum.data_points);
-        if (pts.length) return pts.reduce((a, p) => a + Number(p.as_int ?? p.as_double ?? 0), 0);
+    // the same metrics also leave as OTLP through the otlp exporter: under cumulative the last
+    // export holds the totals, under delta the exports add up to them (the prometheus exporter
+    // accumulated them into the same counters as above)
+    const delta = temporality === 'delta';
+    const countPoints = (req) => {
+      const pts = [];
+      for (const rm of req.resource_metrics ?? [])
+        for (const sm of rm.scope_metrics ?? [])
+          for (const m of sm.metrics ?? [])
+            if (m.name === 'llmproxy.request.count') {
+              const t = m.sum.aggregation_temporality;
+              assert.ok(t === (delta ? 1 : 2) || t === (delta ? 'AGGREGATION_TEMPORALITY_DELTA' : 'AGGREGATION_TEMPORALITY_CUMULATIVE'), `temporality ${t}`);
+              assert.equal(m.sum.is_monotonic, true);
+              pts.push(...m.sum.data_points);
+            }
+      return pts;
+    };
+    const sumPoints = (pts) => pts.reduce((a, p) => a + Number(p.as_int ?? p.as_double ?? 0), 0);
+    const otlpCount = () => {
+      const reqs = sink.accepted('metrics').map((c) => c.request);
+      if (delta) return sumPoints(reqs.flatMap(countPoints));
+      for (let k = reqs.length - 1; k >= 0; k--) {
+        const pts = countPoints(reqs[k]);
+        if (pts.length) return sumPoints(pts);
       }
       return null;
     };
-    const otlpTotal = await sink.waitFor(() => (lastCount() === CALLS ? CALLS : null), scaled(10000));
-    assert.equal(otlpTotal, CALLS, `llmproxy.request.count over OTLP: last export says ${lastCount()}`);
+    const otlpTotal = await sink.waitFor(() => (otlpCount() === CALLS ? CALLS : null), scaled(10000));
+    assert.equal(otlpTotal, CALLS, `llmproxy.request.count over OTLP (${temporality}): ${otlpCount()}`);
 
     // ---- traces: a tenth, exactly the ones the Collector's hash keeps ------------------------
     const traceIds = [...new Set(sentSpans.map((s) => s.spanContext().traceId))];
@@ -337,4 +353,9 @@ test('llm_metrics: Prometheus sees the exact totals of every call while tail sam
     if (ok) assert.deepEqual(res, { code: 0, signal: null }, 'llmotlp exits 0 on SIGTERM');
     fs.rmSync(dir, { recursive: true, force: true });
   }
-});
+}
+
+test('llm_metrics: Prometheus sees the exact totals of every call while tail sampling keeps 10% of traces', () =>
+  scenario('cumulative'));
+
+test('llm_metrics (delta temporality): the exported deltas add up to the same exact totals', () => scenario('delta'));
