@@ -103,7 +103,10 @@ int pricing_admin_import(const char *db_path, const char *file, size_t *imported
 /* The same with what the counts say: rows written, rows already present as they are (an import is
  * idempotent), entries skipped (LiteLLM non-chat entries, entries without token prices). A LiteLLM
  * price is set as pricing_admin_set does, from `from` (unix seconds; < 0 = now, or all history for
- * a model not priced yet); CSV rows keep their own effective ranges (an overlap is an error). */
+ * a model not priced yet). A CSV row without effective_to is set the same way, from its own
+ * effective_from, else from `from`, else as for LiteLLM (so a newer price list supersedes the
+ * prices in force); a CSV row with effective_to is history, inserted as it is (an overlap is an
+ * error). */
 struct pricing_import_stats {
     size_t imported, unchanged, skipped;
 };

@@ -707,7 +707,7 @@ static int upsert_pattern(sqlite3 *db, const char *match_provider, const char *g
 }
 
 /* One data row: 1 written, 0 unchanged, -1 error (err says why, without the position). */
-static int csv_row(sqlite3 *db, char **v, struct error *err)
+static int csv_row(sqlite3 *db, char **v, int64_t undated_from, struct error *err)
 {
     const char *kind = v[C_KIND];
     const char *src = v[C_SOURCE];
@@ -751,6 +751,15 @@ static int csv_row(sqlite3 *db, char **v, struct error *err)
         if (check_price(&p, err) != 0)
             return -1;
         const char *tenant = *v[C_TENANT] ? v[C_TENANT] : NULL;
+        /* An open-ended row is a price list's current price: like `set`, it takes over from the
+         * open price it follows (closed at its start) and is unchanged when the same prices are
+         * in force; an undated one starts at --from, else now (or at 0 for a new model). A
+         * closed row is history and goes in as it is, overlaps refused. */
+        if (p.effective_to == OPEN_END) {
+            if (!*v[C_FROM])
+                p.effective_from = undated_from >= 0 ? undated_from : -1;
+            return set_in_tx(db, &p, tenant, src, err);
+        }
         int ex = price_exists(db, &p, tenant, src, err);
         if (ex != 0)
             return ex < 0 ? -1 : 0;
@@ -792,7 +801,7 @@ static int csv_row(sqlite3 *db, char **v, struct error *err)
     return error_set(err, "unknown kind '%s' (want price, discount, alias or pattern)", kind);
 }
 
-static int import_csv(sqlite3 *db, const char *file, char *text, size_t len,
+static int import_csv(sqlite3 *db, const char *file, char *text, size_t len, int64_t from,
                       struct pricing_import_stats *stats, struct error *err)
 {
     struct csv_reader r = {.p = text, .end = text + len, .line = 1};
@@ -851,7 +860,7 @@ static int import_csv(sqlite3 *db, const char *file, char *text, size_t len,
             v[c] = empty;
         for (int i = 0; i < n; i++)
             v[map[i]] = trim(fields[i]);
-        int w = csv_row(db, v, err);
+        int w = csv_row(db, v, from, err);
         if (w < 0) {
             error_prefix(err, "%s:row %d: ", file, row);
             rc = -1;
@@ -1045,7 +1054,7 @@ int pricing_admin_import_ex(const char *db_path, const char *file, int64_t from,
         return -1;
     }
     int rc = json ? import_litellm(db, file, from, stats, err)
-                  : import_csv(db, file, text, len, stats, err);
+                  : import_csv(db, file, text, len, from, stats, err);
     free(text);
     if (rc != 0)
         memset(stats, 0, sizeof *stats);

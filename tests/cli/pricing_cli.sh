@@ -191,9 +191,14 @@ example,other,1,2,2025-01-01,2025-03-01
 example,other,1,2,2025-02-01,
 EOF
 bad_csv overlap_db 'overlap_db\.csv:row 3: effective range overlaps the existing openai gpt-4o price \[2025-06-01, open\)' <<'EOF'
+provider,model,input_usd_per_mtok,output_usd_per_mtok,effective_from,effective_to
+example,newmodel,1,2,,
+openai,gpt-4o,1,2,2025-07-01,2025-08-01
+EOF
+bad_csv before_open 'before_open\.csv:row 3: effective range overlaps the existing openai gpt-4o price \[1970-01-01, 2025-06-01\)' <<'EOF'
 provider,model,input_usd_per_mtok,output_usd_per_mtok,effective_from
 example,newmodel,1,2,
-openai,gpt-4o,1,2,2025-07-01
+openai,gpt-4o,1,2,2025-05-01
 EOF
 bad_csv number "number\.csv:row 2: bad number 'cheap' in output_usd_per_mtok" <<'EOF'
 provider,model,input_usd_per_mtok,output_usd_per_mtok
@@ -204,6 +209,30 @@ provider,model,input_usd_per_mtok,output_usd_per_mtok
 example,newmodel,1,2
 example,other,1
 EOF
+
+# --- a newer price list supersedes the prices in force ---------------------------------------
+cat >"$TMP/newer.csv" <<'EOF'
+provider,model,input_usd_per_mtok,output_usd_per_mtok,effective_from
+openai,gpt-4o,4,16,2025-09-01
+EOF
+p --db "$DB" import "$TMP/newer.csv"
+expect_rc 0 "a dated open-ended CSV row after the open price imports"
+expect_out "1 imported" "newer CSV counts"
+p --db "$DB" history gpt-4o
+expect_out "^openai +gpt-4o +- +USD +3 .* 2025-06-01 +2025-09-01$" "the open price is closed where the CSV row starts"
+expect_out "^openai +gpt-4o +- +USD +4 .* 2025-09-01 +-$" "the CSV row is open from its effective_from"
+p --db "$DB" import "$TMP/newer.csv"
+expect_out "0 imported, 1 unchanged" "importing the same price list again changes nothing"
+cat >"$TMP/undated.csv" <<'EOF'
+provider,model,input_usd_per_mtok,output_usd_per_mtok
+openai,gpt-4o,5,20
+EOF
+p --db "$DB" import "$TMP/undated.csv" --from 2025-10-01
+expect_rc 0 "an undated CSV row with --from imports"
+p --db "$DB" --json quote gpt-4o --input-tokens 1000000 --output-tokens 1000000 --at 2025-09-30T23:59:59Z
+expect_json 'j.cost === 20' "undated row: the previous price until --from"
+p --db "$DB" --json quote gpt-4o --input-tokens 1000000 --output-tokens 1000000 --at 2025-10-01
+expect_json 'j.cost === 25' "undated row: its price from --from"
 
 # --- LiteLLM JSON ---------------------------------------------------------------------------
 DB3=$TMP/litellm.db
