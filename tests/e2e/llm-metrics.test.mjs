@@ -17,7 +17,7 @@ import { freePort, waitForPort } from './lib/ports.mjs';
 import { startWithConfigFile, collectorKeeps } from './lib/tailsampling.mjs';
 import { stopLlmotlp } from './lib/llmotlp.mjs';
 import { createSdk, shutdownSdk } from './lib/sdk.mjs';
-import { startPrometheus, scrape } from './lib/prometheus.mjs';
+import { startPrometheus, scrape, sumOf } from './lib/prometheus.mjs';
 import { seedDb, readCsv, SEED_CSV, seedPrice, expectedCost } from './lib/genai.mjs';
 import { scaled, sleep } from './lib/util.mjs';
 import { dashboardExpressions } from '../../deploy/grafana/check-dashboard.mjs';
@@ -359,3 +359,81 @@ test('llm_metrics: Prometheus sees the exact totals of every call while tail sam
   scenario('cumulative'));
 
 test('llm_metrics (delta temporality): the exported deltas add up to the same exact totals', () => scenario('delta'));
+
+test("llm_metrics: the repository's config.yaml counts every LLM call on :8889 and keeps every error trace", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmotlp-llmm-default-'));
+  const db = path.join(dir, 'prices.db');
+  seedDb(db);
+  const seed = readCsv(SEED_CSV);
+  const sink = await new Sink().start();
+  const [port, httpPort, healthPort, metricsPort, promPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+  const llm = await startWithConfigFile(path.join(REPO_ROOT, 'config.yaml'), {
+    port,
+    metricsPort,
+    env: {
+      OTLP_GRPC_ENDPOINT: `127.0.0.1:${port}`,
+      OTLP_HTTP_ENDPOINT: `127.0.0.1:${httpPort}`,
+      LLMOTLP_HEALTH_ENDPOINT: `127.0.0.1:${healthPort}`,
+      LLMOTLP_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
+      LLMOTLP_PROMETHEUS_ENDPOINT: `127.0.0.1:${promPort}`,
+      LLMOTLP_EXPORTERS: '[otlp]',
+      OTLP_ENDPOINT: sink.endpoint,
+      LLMOTLP_PRICING_DB: db,
+    },
+    // the default's 15 s export interval, shortened so the test does not wait for it
+    args: ['--set', 'connectors::llm_metrics::export_interval=500ms'],
+  }).catch(async (e) => {
+    await sink.stop();
+    throw e;
+  });
+  let ok = false;
+  try {
+    const sdk = createSdk({ url: `http://127.0.0.1:${port}`, signals: ['traces'] });
+    const calls = plan(Date.now() - 60000).slice(0, 40);
+    emit(sdk, calls);
+    await shutdownSdk(sdk);
+    const url = `http://127.0.0.1:${promPort}/metrics`;
+    let page;
+    const end = Date.now() + scaled(15000);
+    do {
+      page = await scrape(url);
+      if (sumOf(page.samples, 'llmproxy_request_count_total') === calls.length) break;
+      await sleep(200);
+    } while (Date.now() < end);
+    assert.equal(page.status, 200);
+    assert.equal(sumOf(page.samples, 'llmproxy_request_count_total'), calls.length, 'every call counted on :8889');
+    const errors = calls.filter((c) => c.error);
+    assert.equal(sumOf(page.samples, 'llmproxy_request_count_total', { status: 'error' }), errors.length, 'failed calls');
+    const priceOf = new Map(TARGETS.map(([, p, m]) => [`${p}/${m}`, seedPrice(seed, p, m)]));
+    for (const tenant of TENANTS) {
+      const want = calls
+        .filter((c) => !c.error && c.tenant === tenant)
+        .reduce((a, c) => a + 100 * expectedCost(priceOf.get(`${c.provider}/${c.model}`), c), 0);
+      const got = sumOf(page.samples, 'llmproxy_cost_estimated_total', { tenant });
+      assert.ok(Math.abs(got - want) <= 1e-9 * Math.max(1, want), `cost of ${tenant}: ${got} cents, sent ${want}`);
+    }
+
+    // SIGTERM decides the traces still waiting (decision_wait 10 s): every error trace is kept
+    const exit = await stopLlmotlp(llm, scaled(20000));
+    assert.deepEqual(exit, { code: 0, signal: null });
+    const arrived = new Set(sink.spans().map((a) => Buffer.from(a.span.trace_id).toString('hex')));
+    const sentIds = [...new Set(sdk.sent.spans.map((s) => s.spanContext().traceId))];
+    const errorIds = new Set(
+      sdk.sent.spans.filter((s) => s.status.code === SpanStatusCode.ERROR).map((s) => s.spanContext().traceId),
+    );
+    assert.equal(errorIds.size, errors.length);
+    for (const id of errorIds) assert.ok(arrived.has(id), `error trace ${id} kept`);
+    assert.ok(arrived.size < sentIds.length, `not every trace is kept (${arrived.size} of ${sentIds.length})`);
+    // and the LLM metrics also left over OTLP through the default metrics pipeline
+    assert.ok(
+      sink.metricPoints().some((p) => p.metric.name === 'llmproxy.request.count'),
+      'llmproxy.request.count reached the OTLP exporter',
+    );
+    ok = true;
+  } finally {
+    if (!ok) llm.dumpLog('test failed');
+    if (llm.alive) await stopLlmotlp(llm);
+    await sink.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

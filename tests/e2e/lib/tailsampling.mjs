@@ -394,12 +394,12 @@ export function collectorKeeps(traceId, pct, salt = 'default-hash-seed') {
  * the environment; resolves once `port` (the gRPC receiver the env points at) accepts
  * connections. `metricsPort` names the /metrics port the env sets, for the handle's metricsUrl.
  */
-export async function startWithConfigFile(configPath, { port, metricsPort, env = {} }) {
+export async function startWithConfigFile(configPath, { port, metricsPort, env = {}, args = [] }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmotlp-e2e-'));
   const logPath = path.join(dir, 'llmotlp.log');
   const logFd = fs.openSync(logPath, 'a');
   // Run in the temp dir: relative paths of the config (the pricing DB) land there, not in the repo.
-  const proc = spawn(binaryPath(), ['--config', configPath], {
+  const proc = spawn(binaryPath(), ['--config', configPath, ...args], {
     cwd: dir,
     stdio: ['ignore', logFd, logFd],
     env: { ...process.env, ...env },
