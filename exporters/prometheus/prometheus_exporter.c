@@ -6,12 +6,12 @@
  * instance, scope, sorted attributes, const labels, all translated and escaped), so looking a
  * series up, keeping it and rendering it are the same string: consume() builds that text once
  * per point and folds the point into what is held (a cumulative point replaces, a delta point is
- * added), and a scrape only sorts and prints. One mutex guards the whole state; nothing borrowed
- * from a batch outlives consume(). */
+ * added), and a scrape only prints, in the key order each table keeps until a node is added or
+ * removed. One mutex guards the whole state; nothing borrowed from a batch outlives consume(). */
 #include "exporters/prometheus/prometheus_exporter.h"
 #include "exporters/prometheus/prometheus_internal.h"
 
-#include <inttypes.h>
+#include <stdint.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -112,27 +112,63 @@ struct prom_node {
     struct prom_node *next;
     uint64_t hash;
     char *key;
+    size_t klen;
+};
+
+/* The nodes of a table in key order, as a scrape prints them, kept from scrape to scrape: a
+ * scrape of an unchanged table sorts nothing, nodes added since are sorted among themselves and
+ * merged in, and only a removal makes the next scrape sort everything again. */
+struct prom_order {
+    struct prom_node **v; /* when valid: n in key order, then `added` in any order */
+    size_t n, added, cap;
+    bool valid;
 };
 
 struct prom_table {
     struct prom_node **b;
     size_t nb, n;
+    struct prom_order order;
 };
 
-static uint64_t hash_str(const char *s)
+/* Eight bytes per multiply in two independent lanes (a label text is ~300 bytes), then a final
+ * mix: the buckets are the low bits. */
+static uint64_t hash_bytes(const char *p, size_t n)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
+    const uint64_t k = 0x9e3779b97f4a7c15ull;
+    uint64_t h = 14695981039346656037ull ^ n, g = 0x6a09e667f3bcc909ull, w, v;
+    for (; n >= 16; p += 16, n -= 16) {
+        memcpy(&w, p, 8);
+        memcpy(&v, p + 8, 8);
+        h = (h ^ w) * k;
+        g = (g ^ v) * k;
+        h ^= h >> 29;
+        g ^= g >> 29;
+    }
+    if (n >= 8) {
+        memcpy(&w, p, 8);
+        h = (h ^ w) * k;
+        h ^= h >> 29;
+        p += 8;
+        n -= 8;
+    }
+    w = 0;
+    if (n)
+        memcpy(&w, p, n);
+    h = (h ^ w ^ g) * k;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 33);
 }
 
-static struct prom_node *table_find(const struct prom_table *t, const char *key, uint64_t h)
+static struct prom_node *table_find(const struct prom_table *t, const char *key, size_t len,
+                                    uint64_t h)
 {
     if (!t->nb)
         return NULL;
     for (struct prom_node *e = t->b[h & (t->nb - 1)]; e; e = e->next)
-        if (e->hash == h && strcmp(e->key, key) == 0)
+        if (e->hash == h && e->klen == len && memcmp(e->key, key, len) == 0)
             return e;
     return NULL;
 }
@@ -161,6 +197,19 @@ static int table_insert(struct prom_table *t, struct prom_node *e)
     e->next = t->b[i];
     t->b[i] = e;
     t->n++;
+    struct prom_order *o = &t->order;
+    if (o->valid && o->n + o->added == o->cap) {
+        size_t cap = o->cap ? 2 * o->cap : 16;
+        struct prom_node **v = realloc(o->v, cap * sizeof *v);
+        if (v) {
+            o->v = v;
+            o->cap = cap;
+        } else {
+            o->valid = false; /* the next scrape sorts the whole table */
+        }
+    }
+    if (o->valid)
+        o->v[o->n + o->added++] = e;
     return 0;
 }
 
@@ -172,7 +221,15 @@ static void table_unlink(struct prom_table *t, struct prom_node *e)
     if (*p) {
         *p = e->next;
         t->n--;
+        t->order.valid = false;
     }
+}
+
+static void table_free(struct prom_table *t)
+{
+    free(t->b);
+    free(t->order.v);
+    memset(t, 0, sizeof *t);
 }
 
 /* Every node, for iteration (malloc'd, *n set); NULL when empty or out of memory. */
@@ -193,6 +250,56 @@ static struct prom_node **table_list(const struct prom_table *t, size_t *n)
 static int node_key_cmp(const void *a, const void *b)
 {
     return strcmp((*(struct prom_node *const *)a)->key, (*(struct prom_node *const *)b)->key);
+}
+
+/* Sorts the nodes added since the last scrape and merges them into the sorted ones, from the
+ * back, where the array has their room. False when out of memory. */
+static bool order_merge(struct prom_order *o)
+{
+    struct prom_node **add = malloc(o->added * sizeof *add);
+    if (!add)
+        return false;
+    memcpy(add, o->v + o->n, o->added * sizeof *add);
+    if (o->added > 1)
+        qsort(add, o->added, sizeof *add, node_key_cmp);
+    size_t i = o->n, j = o->added, k = o->n + o->added;
+    while (j > 0) {
+        if (i > 0 && strcmp(o->v[i - 1]->key, add[j - 1]->key) > 0)
+            o->v[--k] = o->v[--i];
+        else
+            o->v[--k] = add[--j];
+    }
+    free(add);
+    o->n += o->added;
+    o->added = 0;
+    return true;
+}
+
+/* Brings t->order up to date (t->order.v, t->order.n); -1 when out of memory. */
+static int table_sorted(struct prom_table *t)
+{
+    struct prom_order *o = &t->order;
+    if (o->valid && (!o->added || order_merge(o)))
+        return 0;
+    if (t->n > o->cap) {
+        size_t cap = o->cap ? o->cap : 16;
+        while (cap < t->n)
+            cap *= 2;
+        struct prom_node **v = realloc(o->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        o->v = v;
+        o->cap = cap;
+    }
+    o->n = 0;
+    o->added = 0;
+    for (size_t i = 0; i < t->nb; i++)
+        for (struct prom_node *e = t->b[i]; e; e = e->next)
+            o->v[o->n++] = e;
+    if (o->n > 1)
+        qsort(o->v, o->n, sizeof *o->v, node_key_cmp);
+    o->valid = true;
+    return 0;
 }
 
 /* ---- state ----------------------------------------------------------------------------------- */
@@ -222,7 +329,7 @@ struct prom_target {
 };
 
 struct prom_series {
-    struct prom_node node; /* key: label text without braces */
+    struct prom_node node; /* key: label text without braces, kept right after the struct */
     struct prom_target *target;
     int64_t updated_ns;    /* our clock, for expiration */
     uint64_t time_ns;      /* the point's time */
@@ -242,11 +349,30 @@ struct prom_family {
     char *help;
     enum prom_type type;
     struct prom_table series;
+    int64_t oldest_ns;     /* at most the oldest updated_ns of its series: sweep skips until due */
     bool conflict_logged;
 };
 
 struct const_label {
     char *name, *value;
+};
+
+/* One attribute of a point on its way to a label. The name, and a value that is not a string
+ * of the request, live in the scratch store by offset, as the store moves while it grows; a
+ * string value is borrowed from the request. */
+struct lbl {
+    const char *key;   /* original attribute key, orders values joined under one name */
+    const char *name;  /* set by lbls_sort, once the store has stopped growing */
+    const char *value; /* borrowed, or set by lbls_sort */
+    size_t name_off, value_off;
+};
+
+/* The labels of one point, reused from point to point (under the exporter's lock). */
+struct lbls {
+    struct lbl *v;
+    size_t n, cap;
+    struct prom_buf store;
+    bool oom;
 };
 
 struct prom_exporter {
@@ -263,6 +389,10 @@ struct prom_exporter {
     int64_t last_sweep_ns;
     int64_t (*now_ns)(void);
     bool logged[DROP_COUNT];
+    struct lbls lbls;               /* consume()'s scratch: the point's labels, */
+    struct prom_buf text;           /* its label text, */
+    struct prom_buf head;           /* and the head labels of the current scope */
+    size_t render_len;              /* the last scrape's size */
     struct admin_http *http;
     _Atomic uint64_t *sent;
     _Atomic uint64_t *dropped[DROP_COUNT];
@@ -290,8 +420,9 @@ static struct prom_target *target_ref(struct prom_exporter *x, const char *label
 {
     if (!labels)
         return NULL;
-    uint64_t h = hash_str(labels);
-    struct prom_target *t = (struct prom_target *)table_find(&x->targets, labels, h);
+    size_t len = strlen(labels);
+    uint64_t h = hash_bytes(labels, len);
+    struct prom_target *t = (struct prom_target *)table_find(&x->targets, labels, len, h);
     if (t) {
         t->refs++;
         return t;
@@ -301,6 +432,7 @@ static struct prom_target *target_ref(struct prom_exporter *x, const char *label
         return NULL;
     t->node.key = strdup(labels);
     t->node.hash = h;
+    t->node.klen = len;
     t->refs = 1;
     if (!t->node.key || table_insert(&x->targets, &t->node) != 0) {
         free(t->node.key);
@@ -325,8 +457,7 @@ static void series_remove(struct prom_exporter *x, struct prom_family *f, struct
     table_unlink(&f->series, &s->node);
     target_unref(x, s->target);
     series_free_data(s);
-    free(s->node.key);
-    free(s);
+    free(s); /* the key lives in the same block */
     x->n_series--;
 }
 
@@ -337,7 +468,7 @@ static void family_free(struct prom_exporter *x, struct prom_family *f)
     for (size_t i = 0; i < n; i++)
         series_remove(x, f, (struct prom_series *)all[i]);
     free(all);
-    free(f->series.b);
+    table_free(&f->series);
     free(f->help);
     free(f->node.key);
     free(f);
@@ -351,49 +482,48 @@ static void family_drop_if_empty(struct prom_exporter *x, struct prom_family *f)
     family_free(x, f);
 }
 
-/* Forgets every series not updated for metric_expiration. Under mu. */
+/* Forgets every series not updated for metric_expiration. Under mu. Walks the buckets in
+ * place: removing a node leaves the saved next node and the bucket arrays as they were. */
 static void sweep(struct prom_exporter *x, int64_t now)
 {
     x->last_sweep_ns = now;
     int64_t limit = x->cfg->pub.metric_expiration;
-    size_t nf;
-    struct prom_node **fams = table_list(&x->families, &nf);
-    for (size_t i = 0; i < nf; i++) {
-        struct prom_family *f = (struct prom_family *)fams[i];
-        size_t ns;
-        struct prom_node **all = table_list(&f->series, &ns);
-        for (size_t k = 0; k < ns; k++) {
-            struct prom_series *s = (struct prom_series *)all[k];
-            if (now - s->updated_ns > limit)
-                series_remove(x, f, s);
+    for (size_t i = 0; i < x->families.nb; i++) {
+        for (struct prom_node *fe = x->families.b[i], *fnext; fe; fe = fnext) {
+            fnext = fe->next;
+            struct prom_family *f = (struct prom_family *)fe;
+            if (now - f->oldest_ns <= limit)
+                continue;
+            int64_t oldest = INT64_MAX;
+            for (size_t k = 0; k < f->series.nb; k++) {
+                for (struct prom_node *se = f->series.b[k], *snext; se; se = snext) {
+                    snext = se->next;
+                    struct prom_series *s = (struct prom_series *)se;
+                    if (now - s->updated_ns > limit)
+                        series_remove(x, f, s);
+                    else if (s->updated_ns < oldest)
+                        oldest = s->updated_ns;
+                }
+            }
+            f->oldest_ns = oldest;
+            family_drop_if_empty(x, f);
         }
-        free(all);
-        family_drop_if_empty(x, f);
     }
-    free(fams);
 }
 
 /* ---- labels ---------------------------------------------------------------------------------- */
 
-struct lbl {
-    char *name;
-    const char *key; /* original attribute key, orders values joined under one name */
-    char *value;
-};
-
-struct lbls {
-    struct lbl *v;
-    size_t n, cap;
-    bool oom;
-};
+static void lbls_reset(struct lbls *l)
+{
+    l->n = 0;
+    l->oom = false;
+    prom_buf_clear(&l->store);
+}
 
 static void lbls_free(struct lbls *l)
 {
-    for (size_t i = 0; i < l->n; i++) {
-        free(l->v[i].name);
-        free(l->v[i].value);
-    }
     free(l->v);
+    prom_buf_free(&l->store);
     memset(l, 0, sizeof *l);
 }
 
@@ -413,35 +543,37 @@ static void lbls_add_kv(struct lbls *l, const char *prefix, const KeyValue *kv)
     }
     if (!name[0])
         return;
-    struct prom_buf vb = {0};
-    prom_attr_text(&vb, kv->value);
-    char *value = prom_buf_take(&vb, NULL);
-    if (!value) {
-        l->oom = true;
-        return;
+    struct lbl e = {.key = kv->key};
+    const AnyValue *v = kv->value;
+    if (v && v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE) {
+        if (!v->string_value || !v->string_value[0])
+            return;
+        e.value = v->string_value; /* its text is itself */
+    } else {
+        size_t at = l->store.len;
+        prom_attr_text(&l->store, v);
+        if (l->store.len == at && !l->store.oom)
+            return;
+        prom_buf_putc(&l->store, '\0');
+        e.value_off = at;
     }
-    if (!value[0]) {
-        free(value);
+    e.name_off = l->store.len;
+    prom_buf_put(&l->store, name, strlen(name) + 1);
+    if (l->store.oom) {
+        l->oom = true;
         return;
     }
     if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 8;
-        struct lbl *v = realloc(l->v, cap * sizeof *v);
-        if (!v) {
-            free(value);
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        struct lbl *nv = realloc(l->v, cap * sizeof *nv);
+        if (!nv) {
             l->oom = true;
             return;
         }
-        l->v = v;
+        l->v = nv;
         l->cap = cap;
     }
-    char *nm = strdup(name);
-    if (!nm) {
-        free(value);
-        l->oom = true;
-        return;
-    }
-    l->v[l->n++] = (struct lbl){nm, kv->key, value};
+    l->v[l->n++] = e;
 }
 
 static int lbl_cmp(const void *a, const void *b)
@@ -451,32 +583,26 @@ static int lbl_cmp(const void *a, const void *b)
     return c ? c : strcmp(x->key, y->key);
 }
 
-/* Sorts by name and joins the values of attributes that became the same name with ';', in the
- * order of their original keys, as the Collector does. */
-static void lbls_finish(struct lbls *l)
+/* Sorts by name, then by original key. A point has a handful of labels: insertion sort, which
+ * is stable as glibc's qsort (a merge sort) is, so even repeated keys keep their order. */
+static void lbls_sort(struct lbls *l)
 {
-    if (l->n > 1)
-        qsort(l->v, l->n, sizeof *l->v, lbl_cmp);
-    size_t k = 0;
     for (size_t i = 0; i < l->n; i++) {
-        if (k && strcmp(l->v[k - 1].name, l->v[i].name) == 0) {
-            struct lbl *d = &l->v[k - 1];
-            size_t a = strlen(d->value), b = strlen(l->v[i].value);
-            char *j = realloc(d->value, a + b + 2);
-            if (!j) {
-                l->oom = true;
-            } else {
-                j[a] = ';';
-                memcpy(j + a + 1, l->v[i].value, b + 1);
-                d->value = j;
-            }
-            free(l->v[i].name);
-            free(l->v[i].value);
-            continue;
-        }
-        l->v[k++] = l->v[i];
+        l->v[i].name = l->store.p + l->v[i].name_off;
+        if (!l->v[i].value)
+            l->v[i].value = l->store.p + l->v[i].value_off;
     }
-    l->n = k;
+    if (l->n > 16) {
+        qsort(l->v, l->n, sizeof *l->v, lbl_cmp);
+        return;
+    }
+    for (size_t i = 1; i < l->n; i++) {
+        struct lbl t = l->v[i];
+        size_t j = i;
+        for (; j > 0 && lbl_cmp(&l->v[j - 1], &t) > 0; j--)
+            l->v[j] = l->v[j - 1];
+        l->v[j] = t;
+    }
 }
 
 static bool lbls_has(const struct lbls *l, const char *name)
@@ -495,15 +621,20 @@ static bool lbls_has(const struct lbls *l, const char *name)
     return false;
 }
 
-static void put_label(struct prom_buf *b, bool *first, const char *name, const char *value)
+static void put_label_name(struct prom_buf *b, bool *first, const char *name)
 {
-    if (!value || !*value)
-        return;
     if (!*first)
         prom_buf_putc(b, ',');
     *first = false;
     prom_buf_puts(b, name);
-    prom_buf_puts(b, "=\"");
+    prom_buf_put(b, "=\"", 2);
+}
+
+static void put_label(struct prom_buf *b, bool *first, const char *name, const char *value)
+{
+    if (!value || !*value)
+        return;
+    put_label_name(b, first, name);
     prom_escape_label_value(b, value);
     prom_buf_putc(b, '"');
 }
@@ -515,27 +646,45 @@ struct label_head {
 
 static bool head_takes(const struct label_head *h, const char *name)
 {
+    if (name[0] != 'j' && name[0] != 'i' && name[0] != 'o')
+        return false;
     return (h->job && *h->job && strcmp(name, "job") == 0) ||
            (h->instance && *h->instance && strcmp(name, "instance") == 0) ||
            (h->scope_name && *h->scope_name && strcmp(name, "otel_scope_name") == 0) ||
            (h->scope_version && *h->scope_version && strcmp(name, "otel_scope_version") == 0);
 }
 
-/* job, instance, otel_scope_name, otel_scope_version, then the sorted attributes, then the
- * const labels; a name already given is not given again (the earlier one wins), and `reserved`
- * (le, quantile) is left to the renderer. */
-static void labels_text(struct prom_buf *b, const struct label_head *h, const struct lbls *l,
-                        const struct const_label *consts, size_t n_consts, const char *reserved)
+/* job, instance, otel_scope_name, otel_scope_version: the same for every point of a scope. */
+static void head_text(struct prom_buf *b, const struct label_head *h)
 {
     bool first = true;
     put_label(b, &first, "job", h->job);
     put_label(b, &first, "instance", h->instance);
     put_label(b, &first, "otel_scope_name", h->scope_name);
     put_label(b, &first, "otel_scope_version", h->scope_version);
-    for (size_t i = 0; i < l->n; i++) {
-        if (head_takes(h, l->v[i].name) || (reserved && strcmp(l->v[i].name, reserved) == 0))
+}
+
+/* After the head text of h, which b holds: the sorted attributes, then the const labels. A
+ * name already given is not given again (the earlier one wins); the values of attributes that
+ * became the same name are joined with ';' in the order of their original keys, as the
+ * Collector does; `reserved` (le, quantile) is left to the renderer. */
+static void labels_text(struct prom_buf *b, const struct label_head *h, const struct lbls *l,
+                        const struct const_label *consts, size_t n_consts, const char *reserved)
+{
+    bool first = b->len == 0;
+    for (size_t i = 0, j; i < l->n; i = j) {
+        const char *name = l->v[i].name;
+        for (j = i + 1; j < l->n && strcmp(l->v[j].name, name) == 0; j++)
+            ;
+        if (head_takes(h, name) || (reserved && strcmp(name, reserved) == 0))
             continue;
-        put_label(b, &first, l->v[i].name, l->v[i].value);
+        put_label_name(b, &first, name);
+        for (size_t k = i; k < j; k++) {
+            if (k > i)
+                prom_buf_putc(b, ';');
+            prom_escape_label_value(b, l->v[k].value);
+        }
+        prom_buf_putc(b, '"');
     }
     for (size_t i = 0; i < n_consts; i++) {
         if (head_takes(h, consts[i].name) || lbls_has(l, consts[i].name) ||
@@ -560,6 +709,9 @@ struct scope_ctx {
     const char *name, *version;
     KeyValue **attrs;
     size_t n_attrs;
+    const char *head;          /* head_text of the resource and scope (the exporter's scratch) */
+    size_t head_len;
+    bool oom;
 };
 
 static const KeyValue *find_attr(KeyValue **kv, size_t n, const char *key)
@@ -610,28 +762,31 @@ static void res_ctx_init(struct prom_exporter *x, struct res_ctx *rc,
     if (x->cfg->pub.resource_to_telemetry_conversion.enabled)
         return;
 
-    struct lbls l = {0};
+    struct lbls *l = &x->lbls;
+    lbls_reset(l);
     for (size_t i = 0; i < n; i++) {
         const char *k = kv[i] ? kv[i]->key : NULL;
         if (!k || strcmp(k, "service.name") == 0 || strcmp(k, "service.namespace") == 0 ||
             strcmp(k, "service.instance.id") == 0)
             continue;
-        lbls_add_kv(&l, NULL, kv[i]);
+        lbls_add_kv(l, NULL, kv[i]);
     }
-    lbls_finish(&l);
     struct label_head h = {.job = rc->job, .instance = rc->instance};
-    struct prom_buf b = {0};
-    labels_text(&b, &h, &l, NULL, 0, NULL);
-    if (l.oom)
-        rc->oom = true;
-    lbls_free(&l);
-    rc->target = prom_buf_take(&b, NULL);
-    if (!rc->target) {
-        rc->oom = true;
-    } else if (!rc->target[0]) {
-        free(rc->target); /* a resource with nothing to say has no target_info */
-        rc->target = NULL;
+    struct prom_buf *b = &x->text;
+    prom_buf_clear(b);
+    if (!l->oom) {
+        lbls_sort(l);
+        head_text(b, &h);
+        labels_text(b, &h, l, NULL, 0, NULL);
     }
+    if (l->oom || b->oom) {
+        rc->oom = true;
+    } else if (b->len) { /* a resource with nothing to say has no target_info */
+        rc->target = strdup(b->p);
+        if (!rc->target)
+            rc->oom = true;
+    }
+    prom_buf_clear(b);
 }
 
 static void res_ctx_fini(struct res_ctx *rc)
@@ -641,44 +796,60 @@ static void res_ctx_fini(struct res_ctx *rc)
     free(rc->target);
 }
 
-/* The label text of one point (malloc'd); NULL when out of memory. */
-static char *point_labels(struct prom_exporter *x, const struct res_ctx *rc,
-                          const struct scope_ctx *sc, KeyValue **attrs, size_t n_attrs,
-                          const char *reserved)
+/* The head labels of a scope's points, in the exporter's scratch (sc->head). */
+static void scope_head(struct prom_exporter *x, const struct res_ctx *rc, struct scope_ctx *sc)
 {
-    struct lbls l = {0};
+    struct label_head h = {rc->job, rc->instance, sc->name, sc->version};
+    prom_buf_clear(&x->head);
+    head_text(&x->head, &h);
+    sc->oom = x->head.oom;
+    sc->head = x->head.p ? x->head.p : "";
+    sc->head_len = x->head.len;
+}
+
+/* The label text of one point, in the exporter's scratch until the next call (*len set); NULL
+ * when out of memory. */
+static const char *point_labels(struct prom_exporter *x, const struct res_ctx *rc,
+                                const struct scope_ctx *sc, KeyValue **attrs, size_t n_attrs,
+                                const char *reserved, size_t *len)
+{
+    struct lbls *l = &x->lbls;
+    lbls_reset(l);
     for (size_t i = 0; i < n_attrs; i++)
-        lbls_add_kv(&l, NULL, attrs[i]);
+        lbls_add_kv(l, NULL, attrs[i]);
     if (x->cfg->pub.resource_to_telemetry_conversion.enabled) {
         /* A point's own attribute wins over the resource attribute of the same key. */
         for (size_t i = 0; i < rc->n_attrs; i++)
             if (rc->attrs[i] && rc->attrs[i]->key &&
                 !find_attr(attrs, n_attrs, rc->attrs[i]->key))
-                lbls_add_kv(&l, NULL, rc->attrs[i]);
+                lbls_add_kv(l, NULL, rc->attrs[i]);
     }
     for (size_t i = 0; i < sc->n_attrs; i++)
-        lbls_add_kv(&l, "otel_scope_", sc->attrs[i]);
-    lbls_finish(&l);
+        lbls_add_kv(l, "otel_scope_", sc->attrs[i]);
+    if (l->oom)
+        return NULL;
+    lbls_sort(l);
     struct label_head h = {rc->job, rc->instance, sc->name, sc->version};
-    struct prom_buf b = {0};
-    labels_text(&b, &h, &l, x->consts, x->n_consts, reserved);
-    bool oom = l.oom;
-    lbls_free(&l);
-    char *s = prom_buf_take(&b, NULL);
-    if (oom) {
-        free(s);
+    struct prom_buf *b = &x->text;
+    prom_buf_clear(b);
+    prom_buf_put(b, sc->head, sc->head_len);
+    labels_text(b, &h, l, x->consts, x->n_consts, reserved);
+    if (b->oom) {
+        prom_buf_clear(b);
         return NULL;
     }
-    return s;
+    *len = b->len;
+    return b->p ? b->p : "";
 }
 
-/* Finds or creates the series of labels in f (the target reference follows the newest point).
- * *created tells which. NULL when out of memory. */
+/* Finds or creates the series of labels (len bytes) in f (the target reference follows the
+ * newest point). *created tells which. NULL when out of memory. */
 static struct prom_series *series_get(struct prom_exporter *x, struct prom_family *f,
-                                      const char *labels, const char *target, bool *created)
+                                      const char *labels, size_t len, const char *target,
+                                      bool *created)
 {
-    uint64_t h = hash_str(labels);
-    struct prom_series *s = (struct prom_series *)table_find(&f->series, labels, h);
+    uint64_t h = hash_bytes(labels, len);
+    struct prom_series *s = (struct prom_series *)table_find(&f->series, labels, len, h);
     *created = false;
     if (s) {
         if (!(s->target ? target && strcmp(s->target->node.key, target) == 0 : !target)) {
@@ -688,13 +859,15 @@ static struct prom_series *series_get(struct prom_exporter *x, struct prom_famil
         }
         return s;
     }
-    s = calloc(1, sizeof *s);
+    /* One block for the series and its key: a lookup that finds it reads both. */
+    s = calloc(1, sizeof *s + len + 1);
     if (!s)
         return NULL;
-    s->node.key = strdup(labels);
+    s->node.key = (char *)(s + 1);
+    memcpy(s->node.key, labels, len + 1);
     s->node.hash = h;
-    if (!s->node.key || table_insert(&f->series, &s->node) != 0) {
-        free(s->node.key);
+    s->node.klen = len;
+    if (table_insert(&f->series, &s->node) != 0) {
         free(s);
         return NULL;
     }
@@ -704,10 +877,11 @@ static struct prom_series *series_get(struct prom_exporter *x, struct prom_famil
     return s;
 }
 
-static void series_forget(struct prom_exporter *x, struct prom_family *f, const char *labels)
+static void series_forget(struct prom_exporter *x, struct prom_family *f, const char *labels,
+                          size_t len)
 {
     struct prom_series *s =
-        (struct prom_series *)table_find(&f->series, labels, hash_str(labels));
+        (struct prom_series *)table_find(&f->series, labels, len, hash_bytes(labels, len));
     if (s)
         series_remove(x, f, s);
 }
@@ -733,28 +907,34 @@ struct metric_ctx {
     bool delta;
 };
 
+static void series_touch(struct metric_ctx *mc, struct prom_series *s)
+{
+    s->updated_ns = mc->now;
+    if (mc->now < mc->f->oldest_ns)
+        mc->f->oldest_ns = mc->now;
+}
+
 static void apply_number(struct metric_ctx *mc, const NumberDataPoint *p)
 {
-    char *labels = point_labels(mc->x, mc->rc, mc->sc, p->attributes, p->n_attributes, NULL);
+    size_t len = 0;
+    const char *labels =
+        point_labels(mc->x, mc->rc, mc->sc, p->attributes, p->n_attributes, NULL, &len);
     if (!labels) {
         mc->t->dropped[DROP_INVALID_POINT]++;
         return;
     }
     if (p->flags & NO_RECORDED_VALUE) {
-        series_forget(mc->x, mc->f, labels);
+        series_forget(mc->x, mc->f, labels, len);
         mc->t->sent++;
-        free(labels);
         return;
     }
     bool is_int = p->value_case == VALUE_AS_INT;
     if (!is_int && p->value_case != VALUE_AS_DOUBLE) {
         mc->t->dropped[DROP_INVALID_POINT]++;
-        free(labels);
         return;
     }
     bool created;
-    struct prom_series *s = series_get(mc->x, mc->f, labels, mc->rc->target, &created);
-    free(labels);
+    struct prom_series *s = series_get(mc->x, mc->f, labels, len, mc->rc->target, &created);
     if (!s) {
         mc->t->dropped[DROP_INVALID_POINT]++;
         return;
@@ -777,7 +957,7 @@ static void apply_number(struct metric_ctx *mc, const NumberDataPoint *p)
         s->dval = is_int ? 0 : p->as_double;
     }
     s->time_ns = p->time_unix_nano;
-    s->updated_ns = mc->now;
+    series_touch(mc, s);
     mc->t->sent++;
 }
 
@@ -831,25 +1011,24 @@ static bool histogram_set(struct prom_series *s, const HistogramDataPoint *p)
 
 static void apply_histogram(struct metric_ctx *mc, const HistogramDataPoint *p)
 {
-    char *labels = point_labels(mc->x, mc->rc, mc->sc, p->attributes, p->n_attributes, "le");
+    size_t len = 0;
+    const char *labels =
+        point_labels(mc->x, mc->rc, mc->sc, p->attributes, p->n_attributes, "le", &len);
     if (!labels) {
         mc->t->dropped[DROP_INVALID_POINT]++;
         return;
     }
     if (p->flags & NO_RECORDED_VALUE) {
-        series_forget(mc->x, mc->f, labels);
+        series_forget(mc->x, mc->f, labels, len);
         mc->t->sent++;
-        free(labels);
         return;
     }
     if (!histogram_valid(p)) {
         mc->t->dropped[DROP_INVALID_POINT]++;
-        free(labels);
         return;
     }
     bool created;
-    struct prom_series *s = series_get(mc->x, mc->f, labels, mc->rc->target, &created);
-    free(labels);
+    struct prom_series *s = series_get(mc->x, mc->f, labels, len, mc->rc->target, &created);
     if (!s) {
         mc->t->dropped[DROP_INVALID_POINT]++;
         return;
@@ -876,7 +1055,7 @@ static void apply_histogram(struct metric_ctx *mc, const HistogramDataPoint *p)
         return;
     }
     s->time_ns = p->time_unix_nano;
-    s->updated_ns = mc->now;
+    series_touch(mc, s);
     mc->t->sent++;
 }
 
@@ -891,28 +1070,26 @@ static int quantile_cmp(const void *a, const void *b)
 
 static void apply_summary(struct metric_ctx *mc, const SummaryDataPoint *p)
 {
-    char *labels =
-        point_labels(mc->x, mc->rc, mc->sc, p->attributes, p->n_attributes, "quantile");
+    size_t len = 0;
+    const char *labels =
+        point_labels(mc->x, mc->rc, mc->sc, p->attributes, p->n_attributes, "quantile", &len);
     if (!labels) {
         mc->t->dropped[DROP_INVALID_POINT]++;
         return;
     }
     if (p->flags & NO_RECORDED_VALUE) {
-        series_forget(mc->x, mc->f, labels);
+        series_forget(mc->x, mc->f, labels, len);
         mc->t->sent++;
-        free(labels);
         return;
     }
     for (size_t i = 0; i < p->n_quantile_values; i++) {
         if (!p->quantile_values[i] || isnan(p->quantile_values[i]->quantile)) {
             mc->t->dropped[DROP_INVALID_POINT]++;
-            free(labels);
             return;
         }
     }
     bool created;
-    struct prom_series *s = series_get(mc->x, mc->f, labels, mc->rc->target, &created);
-    free(labels);
+    struct prom_series *s = series_get(mc->x, mc->f, labels, len, mc->rc->target, &created);
     if (!s) {
         mc->t->dropped[DROP_INVALID_POINT]++;
         return;
@@ -946,7 +1123,7 @@ static void apply_summary(struct metric_ctx *mc, const SummaryDataPoint *p)
     s->count = p->count;
     s->sum = p->sum;
     s->time_ns = p->time_unix_nano;
-    s->updated_ns = mc->now;
+    series_touch(mc, s);
     mc->t->sent++;
 }
 
@@ -1029,8 +1206,9 @@ static void consume_metric(struct prom_exporter *x, const struct res_ctx *rc,
         return;
     }
 
-    uint64_t h = hash_str(name);
-    struct prom_family *f = (struct prom_family *)table_find(&x->families, name, h);
+    size_t name_len = strlen(name);
+    uint64_t h = hash_bytes(name, name_len);
+    struct prom_family *f = (struct prom_family *)table_find(&x->families, name, name_len, h);
     if (f && f->type != type) {
         t->dropped[DROP_TYPE_CONFLICT] += npoints;
         if (!f->conflict_logged) {
@@ -1047,6 +1225,8 @@ static void consume_metric(struct prom_exporter *x, const struct res_ctx *rc,
         if (f) {
             f->node.key = strdup(name);
             f->node.hash = h;
+            f->node.klen = name_len;
+            f->oldest_ns = now;
             f->help = strdup(m->description ? m->description : "");
             f->type = type;
         }
@@ -1116,8 +1296,10 @@ static enum consume_status prom_consume(void *self, struct batch *b)
                 sc.attrs = sm->scope->attributes;
                 sc.n_attrs = sm->scope->n_attributes;
             }
+            if (!rc.oom)
+                scope_head(x, &rc, &sc);
             for (size_t i = 0; i < sm->n_metrics; i++) {
-                if (rc.oom)
+                if (rc.oom || sc.oom)
                     t.dropped[DROP_INVALID_POINT] += metric_points(sm->metrics[i]);
                 else
                     consume_metric(x, &rc, &sc, sm->metrics[i], now, &t);
@@ -1139,43 +1321,51 @@ static enum consume_status prom_consume(void *self, struct batch *b)
 
 static void put_sample_end(struct prom_buf *b, const struct prom_exporter *x, uint64_t time_ns)
 {
-    if (x->cfg->pub.send_timestamps)
-        prom_buf_printf(b, " %" PRIu64, time_ns / 1000000u);
+    if (x->cfg->pub.send_timestamps) {
+        prom_buf_putc(b, ' ');
+        prom_format_uint(b, time_ns / 1000000u);
+    }
     prom_buf_putc(b, '\n');
 }
 
 /* name+suffix{labels[,extra="v"]} — the head of a sample line. */
-static void put_head(struct prom_buf *b, const char *name, const char *suffix,
-                     const char *labels, const char *extra, double extra_v)
+static void put_head(struct prom_buf *b, const struct prom_node *name, const char *suffix,
+                     const struct prom_node *labels, const char *extra, double extra_v)
 {
-    prom_buf_puts(b, name);
+    prom_buf_put(b, name->key, name->klen);
     prom_buf_puts(b, suffix);
-    if (!*labels && !extra)
+    if (!labels->klen && !extra)
         return;
     prom_buf_putc(b, '{');
-    prom_buf_puts(b, labels);
+    prom_buf_put(b, labels->key, labels->klen);
     if (extra) {
-        if (*labels)
+        if (labels->klen)
             prom_buf_putc(b, ',');
         prom_buf_puts(b, extra);
-        prom_buf_puts(b, "=\"");
+        prom_buf_put(b, "=\"", 2);
         prom_format_value(b, extra_v);
         prom_buf_putc(b, '"');
     }
     prom_buf_putc(b, '}');
 }
 
+static void put_count(struct prom_buf *b, uint64_t v)
+{
+    prom_buf_putc(b, ' ');
+    prom_format_uint(b, v);
+}
+
 static void render_series(struct prom_buf *b, const struct prom_exporter *x,
                           const struct prom_family *f, const struct prom_series *s)
 {
-    const char *name = f->node.key, *labels = s->node.key;
+    const struct prom_node *name = &f->node, *labels = &s->node;
     switch (f->type) {
     case PROM_COUNTER:
     case PROM_GAUGE:
         put_head(b, name, "", labels, NULL, 0);
         prom_buf_putc(b, ' ');
         if (s->is_int)
-            prom_buf_printf(b, "%" PRId64, s->ival);
+            prom_format_int(b, s->ival);
         else
             prom_format_value(b, s->dval);
         put_sample_end(b, x, s->time_ns);
@@ -1185,18 +1375,18 @@ static void render_series(struct prom_buf *b, const struct prom_exporter *x,
         for (size_t i = 0; s->counts && i < s->n; i++) {
             cum += s->counts[i];
             put_head(b, name, "_bucket", labels, "le", s->keys[i]);
-            prom_buf_printf(b, " %" PRIu64, cum);
+            put_count(b, cum);
             put_sample_end(b, x, s->time_ns);
         }
         put_head(b, name, "_bucket", labels, "le", INFINITY);
-        prom_buf_printf(b, " %" PRIu64, s->count);
+        put_count(b, s->count);
         put_sample_end(b, x, s->time_ns);
         put_head(b, name, "_sum", labels, NULL, 0);
         prom_buf_putc(b, ' ');
         prom_format_value(b, s->sum);
         put_sample_end(b, x, s->time_ns);
         put_head(b, name, "_count", labels, NULL, 0);
-        prom_buf_printf(b, " %" PRIu64, s->count);
+        put_count(b, s->count);
         put_sample_end(b, x, s->time_ns);
         break;
     }
@@ -1212,14 +1402,14 @@ static void render_series(struct prom_buf *b, const struct prom_exporter *x,
         prom_format_value(b, s->sum);
         put_sample_end(b, x, s->time_ns);
         put_head(b, name, "_count", labels, NULL, 0);
-        prom_buf_printf(b, " %" PRIu64, s->count);
+        put_count(b, s->count);
         put_sample_end(b, x, s->time_ns);
         break;
     }
 }
 
 static void render_family(struct prom_buf *b, const struct prom_exporter *x,
-                          const struct prom_family *f)
+                          struct prom_family *f)
 {
     if (f->help && *f->help) {
         prom_buf_printf(b, "# HELP %s ", f->node.key);
@@ -1227,41 +1417,28 @@ static void render_family(struct prom_buf *b, const struct prom_exporter *x,
         prom_buf_putc(b, '\n');
     }
     prom_buf_printf(b, "# TYPE %s %s\n", f->node.key, prom_type_names[f->type]);
-    size_t n;
-    struct prom_node **all = table_list(&f->series, &n);
-    if (f->series.n && !all) {
+    if (table_sorted(&f->series) != 0) {
         b->oom = true;
         return;
     }
-    if (n > 1)
-        qsort(all, n, sizeof *all, node_key_cmp);
-    for (size_t i = 0; i < n; i++)
-        render_series(b, x, f, (const struct prom_series *)all[i]);
-    free(all);
+    for (size_t i = 0; i < f->series.order.n; i++)
+        render_series(b, x, f, (const struct prom_series *)f->series.order.v[i]);
 }
 
-static void render_targets(struct prom_buf *b, const struct prom_exporter *x)
+static void render_targets(struct prom_buf *b, struct prom_exporter *x)
 {
-    size_t n;
-    struct prom_node **all = table_list(&x->targets, &n);
-    if (x->targets.n && !all) {
+    if (table_sorted(&x->targets) != 0) {
         b->oom = true;
         return;
     }
     prom_buf_printf(b, "# HELP %s Target metadata\n# TYPE %s gauge\n", x->target_name,
                     x->target_name);
-    if (n > 1)
-        qsort(all, n, sizeof *all, node_key_cmp);
-    for (size_t i = 0; i < n; i++)
-        prom_buf_printf(b, "%s{%s} 1\n", x->target_name, all[i]->key);
-    free(all);
-}
-
-static int family_ptr_cmp(const void *a, const void *b)
-{
-    const struct prom_node *x = *(const struct prom_node *const *)a;
-    const struct prom_node *y = *(const struct prom_node *const *)b;
-    return strcmp(x->key, y->key);
+    for (size_t i = 0; i < x->targets.order.n; i++) {
+        prom_buf_puts(b, x->target_name);
+        prom_buf_putc(b, '{');
+        prom_buf_puts(b, x->targets.order.v[i]->key);
+        prom_buf_put(b, "} 1\n", 4);
+    }
 }
 
 char *prometheus_exporter_render(void *exporter, size_t *len)
@@ -1269,15 +1446,14 @@ char *prometheus_exporter_render(void *exporter, size_t *len)
     struct prom_exporter *x = exporter;
     struct prom_buf b = {0};
     pthread_mutex_lock(&x->mu);
+    prom_buf_grow(&b, x->render_len); /* the last scrape's size: no doubling on the way */
     sweep(x, x->now_ns());
     telemetry_set(x->series_gauge, (int64_t)x->n_series);
-    size_t n;
-    struct prom_node **fams = table_list(&x->families, &n);
-    if (x->families.n && !fams) {
+    if (table_sorted(&x->families) != 0) {
         b.oom = true;
     } else {
-        if (n > 1)
-            qsort(fams, n, sizeof *fams, family_ptr_cmp);
+        size_t n = x->families.order.n;
+        struct prom_node **fams = x->families.order.v;
         bool targets = !x->cfg->pub.resource_to_telemetry_conversion.enabled && x->targets.n;
         for (size_t i = 0; i <= n; i++) {
             /* target_info takes its place in name order among the families. */
@@ -1286,11 +1462,12 @@ char *prometheus_exporter_render(void *exporter, size_t *len)
                 targets = false;
             }
             if (i < n)
-                render_family(&b, x, (const struct prom_family *)fams[i]);
+                render_family(&b, x, (struct prom_family *)fams[i]);
         }
     }
+    if (!b.oom)
+        x->render_len = b.len;
     pthread_mutex_unlock(&x->mu);
-    free(fams);
     size_t l = 0;
     char *text = prom_buf_take(&b, &l);
     if (len)
@@ -1422,13 +1599,16 @@ static void prom_destroy(void *self)
     for (size_t i = 0; i < n; i++)
         family_free(x, (struct prom_family *)fams[i]);
     free(fams);
-    free(x->families.b);
-    free(x->targets.b);
+    table_free(&x->families);
+    table_free(&x->targets);
     for (size_t i = 0; i < x->n_consts; i++) {
         free(x->consts[i].name);
         free(x->consts[i].value);
     }
     free(x->consts);
+    lbls_free(&x->lbls);
+    prom_buf_free(&x->text);
+    prom_buf_free(&x->head);
     pthread_mutex_destroy(&x->mu);
     free(x->log_name);
     free(x);

@@ -10,7 +10,8 @@
 #include "exporters/prometheus/prometheus_internal.h"
 
 #include <ctype.h>
-#include <inttypes.h>
+#include <float.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,36 +26,36 @@ typedef Opentelemetry__Proto__Common__V1__KeyValue KeyValue;
 
 /* ---- text buffer ----------------------------------------------------------------------------- */
 
-void prom_buf_put(struct prom_buf *b, const char *s, size_t n)
+bool prom_buf_grow(struct prom_buf *b, size_t n)
 {
     if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
+        return false;
+    if (b->len + n + 1 <= b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + n + 1)
+        cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) {
+        b->oom = true;
+        b->cap = 0; /* the inline appends now always call here, and stop */
+        return false;
     }
-    if (n)
-        memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
+    b->p = p;
+    b->cap = cap;
+    p[b->len] = '\0';
+    return true;
 }
 
-void prom_buf_puts(struct prom_buf *b, const char *s)
+void prom_buf_clear(struct prom_buf *b)
 {
-    prom_buf_put(b, s, strlen(s));
-}
-
-void prom_buf_putc(struct prom_buf *b, char c)
-{
-    prom_buf_put(b, &c, 1);
+    if (b->oom) {
+        prom_buf_free(b);
+        return;
+    }
+    b->len = 0;
+    if (b->p)
+        b->p[0] = '\0';
 }
 
 void prom_buf_printf(struct prom_buf *b, const char *fmt, ...)
@@ -111,15 +112,92 @@ void prom_buf_free(struct prom_buf *b)
 
 /* ---- numbers --------------------------------------------------------------------------------- */
 
+void prom_format_uint(struct prom_buf *b, uint64_t v)
+{
+    char buf[20], *p = buf + sizeof buf;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    prom_buf_put(b, p, (size_t)(buf + sizeof buf - p));
+}
+
+void prom_format_int(struct prom_buf *b, int64_t v)
+{
+    if (v < 0) {
+        prom_buf_putc(b, '-');
+        prom_format_uint(b, -(uint64_t)v); /* INT64_MIN too: negated in unsigned arithmetic */
+        return;
+    }
+    prom_format_uint(b, (uint64_t)v);
+}
+
+/* Every power of ten a double holds exactly. */
+static const double pow10_exact[] = {
+    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
 /* The fewest significant digits that read back as v (finite, > 0): digits without the point,
- * and the decimal exponent of the first one. */
+ * and the decimal exponent of the first one.
+ *
+ * A double has at most one decimal of 15 or fewer significant digits that reads back as it (15
+ * digits survive decimal -> double -> decimal, DBL_DIG), and when there is one it is the
+ * shortest. So:
+ * - Most values are short decimals (0.25, 37.13918): m / 10^k for the first k where v * 10^k
+ *   rounds to an integer m below 10^15 and m / 10^k, one correctly rounded division of exact
+ *   operands, is v again. No printf, no strtod.
+ * - Otherwise the 15-digit rounding, if it reads back, is that decimal with trailing zeros;
+ *   failing that 16 digits, and 17 always read back. This gives what trying 1, 2, ... 17
+ *   digits in turn gives, with at most three conversions. Subnormals, which hold fewer bits,
+ *   still try every length. */
 static size_t shortest_digits(double v, char digits[24], int *exp10)
 {
-    char buf[40];
-    for (int p = 1; p <= 17; p++) {
-        snprintf(buf, sizeof buf, "%.*e", p - 1, v);
-        if (strtod(buf, NULL) == v)
+    for (int k = 0; k < (int)(sizeof pow10_exact / sizeof pow10_exact[0]); k++) {
+        double t = v * pow10_exact[k];
+        if (t >= 1e15)
             break;
+        if (t < 0.5)
+            continue;
+        uint64_t m = (uint64_t)(t + 0.5);
+        if ((double)m / pow10_exact[k] != v)
+            continue;
+        int e = -k;
+        while (m % 10 == 0) {
+            m /= 10;
+            e++;
+        }
+        char buf[20], *p = buf + sizeof buf;
+        do {
+            *--p = (char)('0' + m % 10);
+            m /= 10;
+        } while (m);
+        size_t n = (size_t)(buf + sizeof buf - p);
+        memcpy(digits, p, n);
+        digits[n] = '\0';
+        *exp10 = e + (int)n - 1;
+        return n;
+    }
+
+    char buf[40];
+    /* From 1e-8 to 1e15 the loop above has tried every decimal of 15 or fewer digits (at most
+     * 22 places), so the 15-digit rounding cannot read back either. */
+    bool tried15 = v >= 1e-8 && v < 1e15;
+    if (v < DBL_MIN) {
+        /* Subnormals carry fewer than 53 bits, so 15 digits are no longer unique: try all. */
+        for (int p = 1; p <= 17; p++) {
+            snprintf(buf, sizeof buf, "%.*e", p - 1, v);
+            if (strtod(buf, NULL) == v)
+                break;
+        }
+    } else {
+        if (!tried15)
+            snprintf(buf, sizeof buf, "%.14e", v);
+        if (tried15 || strtod(buf, NULL) != v) {
+            snprintf(buf, sizeof buf, "%.15e", v);
+            if (strtod(buf, NULL) != v)
+                snprintf(buf, sizeof buf, "%.16e", v);
+        }
     }
     size_t n = 0;
     const char *c = buf;
@@ -172,7 +250,7 @@ void prom_format_value(struct prom_buf *b, double v)
     if (put_special(b, v))
         return;
     if (v == trunc(v) && fabs(v) < 9007199254740992.0) {
-        prom_buf_printf(b, "%.0f", v);
+        prom_format_int(b, (int64_t)v); /* exact: |v| < 2^53; -0 was written as 0 above */
         return;
     }
     if (v < 0)
@@ -186,7 +264,13 @@ void prom_format_value(struct prom_buf *b, double v)
             prom_buf_putc(b, '.');
             prom_buf_put(b, d + 1, n - 1);
         }
-        prom_buf_printf(b, "e%c%02d", e < 0 ? '-' : '+', e < 0 ? -e : e);
+        /* printf's e%+03d: sign, then at least two digits */
+        prom_buf_putc(b, 'e');
+        prom_buf_putc(b, e < 0 ? '-' : '+');
+        int ae = e < 0 ? -e : e;
+        if (ae < 10)
+            prom_buf_putc(b, '0');
+        prom_format_uint(b, (uint64_t)ae);
         return;
     }
     put_plain_digits(b, d, n, e);
@@ -206,30 +290,38 @@ void prom_format_plain(struct prom_buf *b, double v)
 
 /* ---- escaping and attribute text ------------------------------------------------------------- */
 
+/* Copies the runs between the characters that need escaping in one append each: label values
+ * rarely hold any. */
 void prom_escape_label_value(struct prom_buf *b, const char *v)
 {
-    for (const char *s = v; s && *s; s++) {
-        if (*s == '\\')
-            prom_buf_puts(b, "\\\\");
-        else if (*s == '"')
-            prom_buf_puts(b, "\\\"");
-        else if (*s == '\n')
-            prom_buf_puts(b, "\\n");
-        else
-            prom_buf_putc(b, *s);
+    if (!v)
+        return;
+    const char *run = v, *s = v;
+    for (; *s; s++) {
+        char c = *s;
+        if (c != '\\' && c != '"' && c != '\n')
+            continue;
+        prom_buf_put(b, run, (size_t)(s - run));
+        prom_buf_put(b, c == '\\' ? "\\\\" : c == '"' ? "\\\"" : "\\n", 2);
+        run = s + 1;
     }
+    prom_buf_put(b, run, (size_t)(s - run));
 }
 
 void prom_escape_help(struct prom_buf *b, const char *v)
 {
-    for (const char *s = v; s && *s; s++) {
-        if (*s == '\\')
-            prom_buf_puts(b, "\\\\");
-        else if (*s == '\n')
-            prom_buf_puts(b, "\\n");
-        else
-            prom_buf_putc(b, *s);
+    if (!v)
+        return;
+    const char *run = v, *s = v;
+    for (; *s; s++) {
+        char c = *s;
+        if (c != '\\' && c != '\n')
+            continue;
+        prom_buf_put(b, run, (size_t)(s - run));
+        prom_buf_put(b, c == '\\' ? "\\\\" : "\\n", 2);
+        run = s + 1;
     }
+    prom_buf_put(b, run, (size_t)(s - run));
 }
 
 static void put_base64(struct prom_buf *b, const uint8_t *p, size_t n)
@@ -290,7 +382,7 @@ static void put_json_value(struct prom_buf *b, const AnyValue *v, int depth)
         prom_buf_puts(b, v->bool_value ? "true" : "false");
         break;
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE:
-        prom_buf_printf(b, "%" PRId64, v->int_value);
+        prom_format_int(b, v->int_value);
         break;
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE:
         prom_format_plain(b, v->double_value);
@@ -352,7 +444,7 @@ void prom_attr_text(struct prom_buf *b, const AnyValue *v)
         prom_buf_puts(b, v->bool_value ? "true" : "false");
         break;
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE:
-        prom_buf_printf(b, "%" PRId64, v->int_value);
+        prom_format_int(b, v->int_value);
         break;
     case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE:
         prom_format_plain(b, v->double_value);
@@ -687,20 +779,11 @@ char *prometheus_metric_name(const char *ns, const char *name, const char *unit,
     return out;
 }
 
-/* The label characters of key, one per character (a UTF-8 sequence is one character): itself
- * when allowed, '_' otherwise. Writes the first `max` of them to out; returns how many there are
- * in all. */
-static size_t label_chars(const char *key, char *out, size_t max)
+/* Whether c is a UTF-8 continuation byte after a non-ASCII byte, i.e. part of the character
+ * before it. */
+static bool label_continues(const unsigned char *c, const unsigned char *start)
 {
-    size_t n = 0;
-    for (const unsigned char *c = (const unsigned char *)key; *c; c++) {
-        if ((*c & 0xC0) == 0x80 && c > (const unsigned char *)key && c[-1] >= 0x80)
-            continue;
-        if (n < max)
-            out[n] = unit_char(*c) ? (char)*c : '_';
-        n++;
-    }
-    return n;
+    return (*c & 0xC0) == 0x80 && c > start && c[-1] >= 0x80;
 }
 
 char *prometheus_label_name(const char *key, char *out, size_t len)
@@ -710,22 +793,37 @@ char *prometheus_label_name(const char *key, char *out, size_t len)
     out[0] = '\0';
     if (!key || !*key)
         return out;
-    /* Sanitised first; then a leading digit gets "key_" and a leading single '_' gets "key"
-     * ("__" is Prometheus' reserved prefix, which the Collector leaves alone). */
+    /* Each character (a UTF-8 sequence is one) becomes itself when allowed, '_' otherwise; then
+     * a leading digit gets "key_" and a leading single '_' gets "key" ("__" is Prometheus'
+     * reserved prefix, which the Collector leaves alone). The first two characters decide the
+     * prefix, so the rest is written once, in place after it. */
+    const unsigned char *start = (const unsigned char *)key, *c = start;
     char first[2] = {0, 0};
-    size_t n = label_chars(key, first, 2);
+    for (size_t i = 0; *c && i < 2; c++) {
+        if (!label_continues(c, start))
+            first[i++] = unit_char(*c) ? (char)*c : '_';
+    }
     const char *prefix = "";
     if (isdigit((unsigned char)first[0]))
         prefix = "key_";
     else if (first[0] == '_' && first[1] != '_')
         prefix = "key";
-    size_t plen = strlen(prefix);
-    if (plen + n + 1 > len)
+    size_t plen = strlen(prefix), n = plen;
+    bool named = plen > 0; /* nothing but underscores is no name */
+    memcpy(out, prefix, plen < len ? plen : 0);
+    for (c = start; *c; c++) {
+        if (label_continues(c, start))
+            continue;
+        char ch = unit_char(*c) ? (char)*c : '_';
+        named |= ch != '_';
+        if (n + 1 < len)
+            out[n] = ch;
+        n++;
+    }
+    if (n + 1 > len || !named) {
+        out[0] = '\0';
         return out;
-    memcpy(out, prefix, plen);
-    label_chars(key, out + plen, n);
-    out[plen + n] = '\0';
-    if (strspn(out, "_") == plen + n)
-        out[0] = '\0'; /* nothing but underscores is no name */
+    }
+    out[n] = '\0';
     return out;
 }

@@ -3,7 +3,8 @@
  * each metric type from hand-built OTLP requests (HELP/TYPE, cumulative buckets, +Inf, labels
  * job/instance/scope, escaping, target_info), then the state rules (cumulative replaces, delta
  * adds, NO_RECORDED_VALUE, expiration on an injected clock, type conflicts, drops counted), the
- * config keys, and a real scrape over HTTP with libcurl.
+ * order a scrape keeps while series come and go, the config keys, and a real scrape over HTTP
+ * with libcurl.
  *
  * The idea: every expectation is the literal exposition text Prometheus would read, so a test
  * fails on any byte that differs from what the Collector's exporter writes. */
@@ -666,6 +667,31 @@ static void test_number_format(void **state)
         {0.30000000000000004, "0.30000000000000004", "0.30000000000000004"},
         {1.0 / 3, "0.3333333333333333", "0.3333333333333333"},
         {9007199254740991.0, "9007199254740991", "9007199254740991"},
+        /* Past the integer path: 2^53 and beyond are doubles like any other. */
+        {-9007199254740991.0, "-9007199254740991", "-9007199254740991"},
+        {9007199254740992.0, "9.007199254740992e+15", "9007199254740992"},
+        {-9007199254740992.0, "-9.007199254740992e+15", "-9007199254740992"},
+        {-1, "-1", "-1"},
+        {1e15, "1000000000000000", "1000000000000000"},
+        {1e15 + 0.5, "1.0000000000000005e+15", "1000000000000000.5"},
+        {123456789012345678.0, "1.2345678901234568e+17", "123456789012345680"},
+        {-9223372036854775808.0, "-9.223372036854776e+18", "-9223372036854776000"},
+        {1e22, "1e+22", "10000000000000000000000"},
+        {1e23, "1e+23", "100000000000000000000000"},
+        {1.7976931348623157e308, "1.7976931348623157e+308", NULL}, /* plain: checked below */
+        /* Short decimals, and those that need 16 or 17 digits to read back. */
+        {0.015, "0.015", "0.015"},
+        {12345.678, "12345.678", "12345.678"},
+        {999999.5, "999999.5", "999999.5"},
+        {37.000510000000006, "37.000510000000006", "37.000510000000006"},
+        {999999999999999.9, "9.999999999999999e+14", "999999999999999.9"},
+        /* Around 1e-8, where the short-decimal search stops, and subnormals. */
+        {1e-7, "1e-07", "0.0000001"},
+        {1.23456789012345e-8, "1.23456789012345e-08", "0.0000000123456789012345"},
+        {1.5e-9, "1.5e-09", "0.0000000015"},
+        {2.5e-5, "2.5e-05", "0.000025"},
+        {5e-324, "5e-324", NULL},
+        {-2.2250738585072014e-308, "-2.2250738585072014e-308", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct prom_buf b = {0};
@@ -676,7 +702,7 @@ static void test_number_format(void **state)
         free(s);
         prom_format_plain(&b, cases[i].v);
         s = prom_buf_take(&b, NULL);
-        if (strcmp(s, cases[i].plain) != 0)
+        if (cases[i].plain && strcmp(s, cases[i].plain) != 0)
             fail_msg("plain %.17g: got %s, want %s", cases[i].v, s, cases[i].plain);
         free(s);
     }
@@ -689,6 +715,77 @@ static void test_number_format(void **state)
     char *s = prom_buf_take(&b, NULL);
     assert_string_equal(s, "NaN +Inf -Inf");
     free(s);
+
+    /* The largest double in plain digits: its 17 digits, then 292 zeros. */
+    prom_format_plain(&b, 1.7976931348623157e308);
+    s = prom_buf_take(&b, NULL);
+    assert_int_equal(strlen(s), 309);
+    assert_memory_equal(s, "17976931348623157", 17);
+    assert_int_equal(strspn(s + 17, "0"), 292);
+    free(s);
+
+    /* Integers, as printf writes them, at both ends of their range. */
+    prom_format_int(&b, INT64_MIN);
+    prom_buf_putc(&b, ' ');
+    prom_format_int(&b, INT64_MAX);
+    prom_buf_putc(&b, ' ');
+    prom_format_int(&b, -1);
+    prom_buf_putc(&b, ' ');
+    prom_format_int(&b, 0);
+    prom_buf_putc(&b, ' ');
+    prom_format_uint(&b, UINT64_MAX);
+    prom_buf_putc(&b, ' ');
+    prom_format_uint(&b, 10);
+    s = prom_buf_take(&b, NULL);
+    assert_string_equal(s, "-9223372036854775808 9223372036854775807 -1 0 "
+                           "18446744073709551615 10");
+    free(s);
+}
+
+/* Every short decimal m / 10^k (up to 15 digits) and its neighbours on either side spelled as
+ * %.17g reads them: the shortest text must read back as the same double, and no shorter
+ * spelling may (checked by asking strtod about every shorter rounding). */
+static void test_number_format_round_trips(void **state)
+{
+    (void)state;
+    uint64_t r = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < 20000; i++) {
+        r ^= r << 13;
+        r ^= r >> 7;
+        r ^= r << 17;
+        int digits = 1 + (int)(r % 17), exp10 = (int)((r >> 8) % 40) - 20;
+        uint64_t m = (r >> 16) % 100000000000000000ull, lim = 1;
+        for (int d = 0; d < digits; d++)
+            lim *= 10;
+        m = m % lim ? m % lim : 1;
+        char in[64];
+        snprintf(in, sizeof in, "%llue%d", (unsigned long long)m, exp10);
+        double v = strtod(in, NULL);
+        if (i % 3 == 1)
+            v = nextafter(v, INFINITY);
+        else if (i % 3 == 2)
+            v = -nextafter(v, 0);
+        struct prom_buf b = {0};
+        prom_format_value(&b, v);
+        char *s = prom_buf_take(&b, NULL);
+        if (strtod(s, NULL) != v)
+            fail_msg("%.17g written as %s, which reads back as %.17g", v, s, strtod(s, NULL));
+        /* Significant digits: those of the mantissa without leading and trailing zeros. */
+        char dig[40];
+        size_t nd = 0;
+        for (const char *c = s; *c && *c != 'e' && nd < sizeof dig; c++)
+            if (*c >= '0' && *c <= '9' && (nd || *c != '0'))
+                dig[nd++] = *c;
+        while (nd && dig[nd - 1] == '0')
+            nd--;
+        for (int p = 1; p < (int)nd; p++) {
+            char shorter[40];
+            snprintf(shorter, sizeof shorter, "%.*e", p - 1, v);
+            if (strtod(shorter, NULL) == v)
+                fail_msg("%.17g written as %s, but %s is shorter", v, s, shorter);
+        }
+        free(s);
+    }
 }
 
 /* ---- rendering ------------------------------------------------------------------------------- */
@@ -986,6 +1083,276 @@ static void test_label_collisions(void **state)
     assert_no(text, "attr");
     check_exposition(text);
     free(text);
+    fx_close(&e);
+}
+
+static void test_escape_runs(void **state)
+{
+    (void)state;
+    struct tu_exp e;
+    fx_open(&e, "endpoint: 127.0.0.1:0\n");
+    struct mb b;
+    mb_begin(&b);
+    mb_resource(&b, NULL, 0);
+    mb_scope(&b, NULL, NULL);
+    /* Escapes alone, at the start, at the end, in runs; HELP escapes \\ and \n only. */
+    Metric *m = mb_metric(&b, "v", "\\\nhelp \"quoted\"\n\\", "", GAUGE, 0, false);
+    pt_int(&b, m, 1, T0,
+           kvs(&b, 6, kv_s(&b, "a", "\\\"\n"), kv_s(&b, "b", "\"start"), kv_s(&b, "c", "end\n"),
+               kv_s(&b, "d", "x\\\\y\"\"z\n\n"), kv_s(&b, "e", "plain"), kv_s(&b, "f", "\\")),
+           6);
+    /* Two keys that are one label name: each value escaped, joined with ';'. */
+    pt_int(&b, m, 2, T0, kvs(&b, 2, kv_s(&b, "k_1", "\\y"), kv_s(&b, "k.1", "x\"")), 2);
+    feed(&e, mb_end(&b));
+
+    char *text = render(&e);
+    assert_text(text,
+                "# HELP v \\\\\\nhelp \"quoted\"\\n\\\\\n"
+                "# TYPE v gauge\n"
+                "v{a=\"\\\\\\\"\\n\",b=\"\\\"start\",c=\"end\\n\","
+                "d=\"x\\\\\\\\y\\\"\\\"z\\n\\n\",e=\"plain\",f=\"\\\\\"} 1\n"
+                "v{k_1=\"x\\\";\\\\y\"} 2\n");
+    check_exposition(text);
+    free(text);
+    fx_close(&e);
+}
+
+static void test_integer_samples(void **state)
+{
+    (void)state;
+    struct tu_exp e;
+    fx_open(&e, "endpoint: 127.0.0.1:0\n");
+    struct mb b;
+    mb_begin(&b);
+    mb_resource(&b, NULL, 0);
+    mb_scope(&b, NULL, NULL);
+    Metric *g = mb_metric(&b, "g", "", "", GAUGE, 0, false);
+    pt_int(&b, g, INT64_MIN, T0, kvs(&b, 1, kv_s(&b, "k", "a")), 1);
+    pt_int(&b, g, INT64_MAX, T0, kvs(&b, 1, kv_s(&b, "k", "b")), 1);
+    pt_int(&b, g, -1, T0, kvs(&b, 1, kv_s(&b, "k", "c")), 1);
+    pt_dbl(&b, g, -0.0, T0, kvs(&b, 1, kv_s(&b, "k", "d")), 1);
+    pt_dbl(&b, g, 9007199254740992.0, T0, kvs(&b, 1, kv_s(&b, "k", "e")), 1);
+    pt_dbl(&b, g, -9007199254740991.0, T0, kvs(&b, 1, kv_s(&b, "k", "f")), 1);
+    pt_dbl(&b, g, -1, T0, kvs(&b, 1, kv_s(&b, "k", "g")), 1);
+    pt_int(&b, g, 0, T0, kvs(&b, 1, kv_i(&b, "k", -1234567890123)), 1);
+    Metric *h = mb_metric(&b, "h", "", "", HIST, CUMULATIVE, false);
+    const double bounds[] = {-1, 0, 9007199254740992.0};
+    const uint64_t counts[] = {0, 1, 2, UINT64_MAX - 3};
+    pt_hist(&b, h, bounds, 3, counts, 1e21, T0, NULL, 0);
+    feed(&e, mb_end(&b));
+
+    char *text = render(&e);
+    assert_text(text,
+                "# TYPE g gauge\n"
+                "g{k=\"-1234567890123\"} 0\n"
+                "g{k=\"a\"} -9223372036854775808\n"
+                "g{k=\"b\"} 9223372036854775807\n"
+                "g{k=\"c\"} -1\n"
+                "g{k=\"d\"} 0\n"
+                "g{k=\"e\"} 9.007199254740992e+15\n"
+                "g{k=\"f\"} -9007199254740991\n"
+                "g{k=\"g\"} -1\n"
+                "# TYPE h histogram\n"
+                "h_bucket{le=\"-1\"} 0\n"
+                "h_bucket{le=\"0\"} 1\n"
+                "h_bucket{le=\"9.007199254740992e+15\"} 3\n"
+                "h_bucket{le=\"+Inf\"} 18446744073709551615\n"
+                "h_sum 1e+21\n"
+                "h_count 18446744073709551615\n");
+    check_exposition(text);
+    free(text);
+    fx_close(&e);
+}
+
+/* Labels past the handful a point usually has, in reverse order, with one name made twice:
+ * sorted by name, and the two values joined in the order of their keys. A point's attribute
+ * named like a head label is dropped when the head has that label, kept otherwise. */
+static void test_many_labels(void **state)
+{
+    (void)state;
+    struct tu_exp e;
+    fx_open(&e, "endpoint: 127.0.0.1:0\n");
+    struct mb b;
+    mb_begin(&b);
+    mb_resource(&b, NULL, 0);
+    mb_scope(&b, "sc", "1");
+    Metric *m = mb_metric(&b, "v", "", "", GAUGE, 0, false);
+    KeyValue **kv = kvs(&b, 0);
+    kv = arena_alloc(b.a, 22 * sizeof *kv);
+    for (int i = 0; i < 20; i++) {
+        char key[8], val[8];
+        snprintf(key, sizeof key, "l%02d", 19 - i);
+        snprintf(val, sizeof val, "v%d", 19 - i);
+        kv[i] = kv_s(&b, key, val);
+    }
+    kv[20] = kv_s(&b, "l05_", "late");
+    kv[21] = kv_s(&b, "l05.", "early");
+    pt_int(&b, m, 1, T0, kv, 22);
+    /* The same key twice in one point: joined in the order given. */
+    pt_int(&b, m, 2, T0,
+           kvs(&b, 5, kv_s(&b, "dup", "first"), kv_s(&b, "otel.scope.name", "attr"),
+               kv_s(&b, "dup", "second"), kv_s(&b, "instance", "i-1"),
+               kv_s(&b, "otel_scope_version", "attr")),
+           5);
+    feed(&e, mb_end(&b));
+
+    char *text = render(&e);
+    assert_text(text,
+                "# TYPE v gauge\n"
+                "v{otel_scope_name=\"sc\",otel_scope_version=\"1\",dup=\"first;second\","
+                "instance=\"i-1\"} 2\n"
+                "v{otel_scope_name=\"sc\",otel_scope_version=\"1\",l00=\"v0\",l01=\"v1\",l02=\"v2\",l03=\"v3\",l04=\"v4\",l05=\"v5\","
+                "l05_=\"early;late\",l06=\"v6\",l07=\"v7\",l08=\"v8\",l09=\"v9\",l10=\"v10\","
+                "l11=\"v11\",l12=\"v12\",l13=\"v13\",l14=\"v14\",l15=\"v15\",l16=\"v16\","
+                "l17=\"v17\",l18=\"v18\",l19=\"v19\"} 1\n");
+    check_exposition(text);
+    free(text);
+    fx_close(&e);
+}
+
+static struct batch *one_gauge(const char *name, const char *service, const char *k, int64_t v,
+                               uint64_t t, uint32_t flags)
+{
+    struct mb b;
+    mb_begin(&b);
+    mb_resource(&b, kvs(&b, 2, kv_s(&b, "service.name", service), kv_s(&b, "host", service)), 2);
+    mb_scope(&b, NULL, NULL);
+    pt_int(&b, mb_metric(&b, name, "", "", GAUGE, 0, false), v, t, kvs(&b, 1, kv_s(&b, "k", k)),
+           1)->flags = flags;
+    return mb_end(&b);
+}
+
+/* A scrape prints in an order kept from the last one: series, families and target_info lines
+ * that come or go in between must still land in their place. */
+static void test_order_kept_between_scrapes(void **state)
+{
+    (void)state;
+    struct tu_exp e;
+    fx_open(&e, "endpoint: 127.0.0.1:0\n");
+    feed(&e, one_gauge("m", "s1", "b", 1, T0, 0));
+    feed(&e, one_gauge("m", "s1", "d", 2, T0, 0));
+    const char *first = "# TYPE m gauge\n"
+                        "m{job=\"s1\",k=\"b\"} 1\n"
+                        "m{job=\"s1\",k=\"d\"} 2\n"
+                        "# HELP target_info Target metadata\n"
+                        "# TYPE target_info gauge\n"
+                        "target_info{job=\"s1\",host=\"s1\"} 1\n";
+    char *text = render(&e);
+    assert_text(text, first);
+    free(text);
+    text = render(&e); /* nothing changed: the same text */
+    assert_text(text, first);
+    free(text);
+
+    /* Series before, between and after; a family before; a second target. */
+    feed(&e, one_gauge("m", "s1", "c", 3, T0, 0));
+    feed(&e, one_gauge("m", "s1", "a", 4, T0, 0));
+    feed(&e, one_gauge("m", "s0", "z", 5, T0, 0));
+    feed(&e, one_gauge("a", "s1", "x", 6, T0, 0));
+    text = render(&e);
+    assert_text(text,
+                "# TYPE a gauge\n"
+                "a{job=\"s1\",k=\"x\"} 6\n"
+                "# TYPE m gauge\n"
+                "m{job=\"s0\",k=\"z\"} 5\n"
+                "m{job=\"s1\",k=\"a\"} 4\n"
+                "m{job=\"s1\",k=\"b\"} 1\n"
+                "m{job=\"s1\",k=\"c\"} 3\n"
+                "m{job=\"s1\",k=\"d\"} 2\n"
+                "# HELP target_info Target metadata\n"
+                "# TYPE target_info gauge\n"
+                "target_info{job=\"s0\",host=\"s0\"} 1\n"
+                "target_info{job=\"s1\",host=\"s1\"} 1\n");
+    free(text);
+
+    /* Gone again: a series in the middle, the first family, the second target (with its only
+     * series); an update changes no order. */
+    feed(&e, one_gauge("m", "s1", "b", 0, T0 + 1, 1));
+    feed(&e, one_gauge("a", "s1", "x", 0, T0 + 1, 1));
+    feed(&e, one_gauge("m", "s0", "z", 0, T0 + 1, 1));
+    feed(&e, one_gauge("m", "s1", "d", 7, T0 + 1, 0));
+    text = render(&e);
+    assert_text(text,
+                "# TYPE m gauge\n"
+                "m{job=\"s1\",k=\"a\"} 4\n"
+                "m{job=\"s1\",k=\"c\"} 3\n"
+                "m{job=\"s1\",k=\"d\"} 7\n"
+                "# HELP target_info Target metadata\n"
+                "# TYPE target_info gauge\n"
+                "target_info{job=\"s1\",host=\"s1\"} 1\n");
+    free(text);
+    assert_int_equal(tu_exp_value(&e, "llmotlp_prometheus_series"), 3);
+    fx_close(&e);
+}
+
+/* Series come and go at random between scrapes (several per batch, some batches only adding,
+ * some also removing): every scrape lists exactly the live series, in key order. */
+static void test_order_random(void **state)
+{
+    (void)state;
+    enum { KEYS = 60 };
+    struct tu_exp e;
+    fx_open(&e, "endpoint: 127.0.0.1:0\n");
+    bool live[KEYS] = {false};
+    char names[KEYS][8];
+    uint64_t r = 12345;
+    for (int i = 0; i < KEYS;) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        /* Distinct keys sharing prefixes ("ab" before "abc"), from a small alphabet. */
+        int len = 1 + (int)((r >> 33) % 5);
+        for (int c = 0; c < len; c++)
+            names[i][c] = "abc"[(r >> (40 + 2 * c)) % 3];
+        names[i][len] = '\0';
+        bool dup = false;
+        for (int j = 0; j < i; j++)
+            dup |= strcmp(names[j], names[i]) == 0;
+        i += !dup;
+    }
+    for (int round = 0; round < 40; round++) {
+        struct mb b;
+        mb_begin(&b);
+        mb_resource(&b, NULL, 0);
+        mb_scope(&b, NULL, NULL);
+        Metric *m = mb_metric(&b, "m", "", "", GAUGE, 0, false);
+        for (int op = 0; op < 8; op++) {
+            r = r * 6364136223846793005ull + 1442695040888963407ull;
+            int k = (int)((r >> 33) % KEYS);
+            bool remove = round % 3 == 2 && (r >> 60) % 2;
+            NumberDataPoint *p = pt_int(&b, m, round, T0 + (uint64_t)round, kvs(&b, 1,
+                                        kv_s(&b, "k", names[k])), 1);
+            if (remove)
+                p->flags = 1;
+            live[k] = !remove;
+        }
+        feed(&e, mb_end(&b));
+        char *text = render(&e);
+        const char *at = text, *prev = NULL;
+        size_t prev_len = 0;
+        int seen = 0;
+        while ((at = strstr(at, "\nm{k=\"")) != NULL) {
+            at += 6;
+            size_t n = strcspn(at, "\"");
+            if (prev) {
+                int c = strncmp(prev, at, prev_len < n ? prev_len : n);
+                if (c > 0 || (c == 0 && prev_len >= n))
+                    fail_msg("round %d: %.*s listed before %.*s", round, (int)prev_len, prev,
+                             (int)n, at);
+            }
+            bool found = false;
+            for (int i = 0; i < KEYS; i++)
+                found |= live[i] && strlen(names[i]) == n && strncmp(names[i], at, n) == 0;
+            if (!found)
+                fail_msg("round %d: %.*s is not live", round, (int)n, at);
+            prev = at;
+            prev_len = n;
+            seen++;
+        }
+        int want = 0;
+        for (int i = 0; i < KEYS; i++)
+            want += live[i];
+        assert_int_equal(seen, want);
+        free(text);
+    }
     fx_close(&e);
 }
 
@@ -1359,6 +1726,49 @@ static void test_expiration(void **state)
     fx_close(&e);
 }
 
+/* Series of one family that age apart: each goes on its own time, whether a scrape or a
+ * consume comes first, and a clock set back keeps what it has. */
+static void test_expiration_within_family(void **state)
+{
+    (void)state;
+    struct tu_exp e;
+    fx_open(&e, "endpoint: 127.0.0.1:0\nmetric_expiration: 1m\n");
+    fake_now = 1000LL * 1000000000LL;
+    prometheus_exporter_set_clock(e.x, fake_clock);
+    feed(&e, one_gauge("m", "s", "old", 1, T0, 0));
+    feed(&e, one_gauge("m", "s", "new", 2, T0, 0));
+    fake_now += 40LL * 1000000000LL;
+    feed(&e, one_gauge("m", "s", "new", 3, T0 + 1, 0));
+    fake_now += 21LL * 1000000000LL; /* old: 61 s, new: 21 s */
+    char *text = render(&e);
+    assert_text(text,
+                "# TYPE m gauge\n"
+                "m{job=\"s\",k=\"new\"} 3\n"
+                "# HELP target_info Target metadata\n"
+                "# TYPE target_info gauge\n"
+                "target_info{job=\"s\",host=\"s\"} 1\n");
+    free(text);
+    fake_now += 38LL * 1000000000LL; /* new: 59 s */
+    text = render(&e);
+    assert_line(text, "m{job=\"s\",k=\"new\"} 3");
+    free(text);
+    /* Set back 100 s: a series updated then is the oldest of the family. */
+    fake_now -= 100LL * 1000000000LL;
+    feed(&e, one_gauge("m", "s", "back", 4, T0 + 2, 0));
+    fake_now += 71LL * 1000000000LL; /* new: 30 s, back: 71 s */
+    text = render(&e);
+    assert_line(text, "m{job=\"s\",k=\"new\"} 3");
+    assert_no(text, "back");
+    free(text);
+    fake_now += 31LL * 1000000000LL; /* new: 61 s */
+    text = render(&e);
+    assert_text(text, "");
+    free(text);
+    assert_int_equal(tu_exp_value(&e, "llmotlp_prometheus_series"), 0);
+    prometheus_exporter_set_clock(e.x, NULL);
+    fx_close(&e);
+}
+
 static void test_type_conflict(void **state)
 {
     (void)state;
@@ -1638,6 +2048,7 @@ int main(void)
         cmocka_unit_test(test_unit_words),
         cmocka_unit_test(test_label_names),
         cmocka_unit_test(test_number_format),
+        cmocka_unit_test(test_number_format_round_trips),
         cmocka_unit_test(test_render_counter),
         cmocka_unit_test(test_render_histogram),
         cmocka_unit_test(test_render_histogram_edges),
@@ -1645,6 +2056,11 @@ int main(void)
         cmocka_unit_test(test_render_gauges_and_values),
         cmocka_unit_test(test_label_values_and_escaping),
         cmocka_unit_test(test_label_collisions),
+        cmocka_unit_test(test_escape_runs),
+        cmocka_unit_test(test_integer_samples),
+        cmocka_unit_test(test_many_labels),
+        cmocka_unit_test(test_order_kept_between_scrapes),
+        cmocka_unit_test(test_order_random),
         cmocka_unit_test(test_scope_attributes_and_targets),
         cmocka_unit_test(test_namespace_and_const_labels),
         cmocka_unit_test(test_resource_to_telemetry),
@@ -1655,6 +2071,7 @@ int main(void)
         cmocka_unit_test(test_dropped_kinds),
         cmocka_unit_test(test_no_recorded_value),
         cmocka_unit_test(test_expiration),
+        cmocka_unit_test(test_expiration_within_family),
         cmocka_unit_test(test_type_conflict),
         cmocka_unit_test(test_concurrent_consume_and_render),
         cmocka_unit_test(test_config),
