@@ -1,12 +1,21 @@
 /* telemetry.c — the own-metrics registry: a mutex-guarded list of named series, each an atomic
- * cell that never moves, so hot paths update without the lock. */
+ * cell that never moves, so hot paths update without the lock. A histogram's cells (one per
+ * bucket, plus the sum as the bits of a double) live in one block allocated at registration. */
 #include "core/telemetry.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+
+struct telemetry_histogram {
+    size_t n;                     /* bounds */
+    const double *bounds;         /* after the buckets, in the same block */
+    _Atomic uint64_t sum_bits;    /* a double: C11 has no atomic add for floating types */
+    _Atomic uint64_t buckets[];   /* n + 1, not cumulative; the last is +Inf */
+};
 
 struct series {
     struct series *next;
@@ -15,6 +24,7 @@ struct series {
     union {
         _Atomic uint64_t counter;
         _Atomic int64_t gauge;
+        struct telemetry_histogram *hist;
     } v;
 };
 
@@ -40,6 +50,8 @@ void telemetry_free(struct telemetry *t)
         free(s->name);
         free(s->labels);
         free(s->help);
+        if (s->kind == TELEMETRY_HISTOGRAM)
+            free(s->v.hist);
         free(s);
     }
     pthread_mutex_destroy(&t->lock);
@@ -54,8 +66,35 @@ static struct series *find_locked(struct telemetry *t, const char *name, const c
     return NULL;
 }
 
+static struct telemetry_histogram *hist_new(const double *bounds, size_t n)
+{
+    struct telemetry_histogram *h =
+        calloc(1, sizeof *h + (n + 1) * sizeof h->buckets[0] + n * sizeof *bounds);
+    if (!h)
+        return NULL;
+    double *b = (double *)(void *)&h->buckets[n + 1];
+    if (n)
+        memcpy(b, bounds, n * sizeof *bounds);
+    h->n = n;
+    h->bounds = b;
+    return h;
+}
+
+/* A histogram family renders as name_bucket/_sum/_count: it cannot share its name with a
+ * counter or gauge family. */
+static bool kind_clash_locked(struct telemetry *t, enum telemetry_kind kind, const char *name)
+{
+    for (struct series *s = t->head; s; s = s->next)
+        if (s->kind != kind && (s->kind == TELEMETRY_HISTOGRAM || kind == TELEMETRY_HISTOGRAM) &&
+            strcmp(s->name, name) == 0)
+            return true;
+    return false;
+}
+
+/* bounds/n_bounds: a new histogram's (kind TELEMETRY_HISTOGRAM only). */
 static struct series *get(struct telemetry *t, enum telemetry_kind kind, const char *name,
-                          const char *labels, const char *help)
+                          const char *labels, const char *help, const double *bounds,
+                          size_t n_bounds)
 {
     if (!t)
         return NULL;
@@ -63,17 +102,21 @@ static struct series *get(struct telemetry *t, enum telemetry_kind kind, const c
         labels = "";
     pthread_mutex_lock(&t->lock);
     struct series *s = find_locked(t, name, labels);
-    if (!s) {
+    if (!s && !kind_clash_locked(t, kind, name)) {
         s = calloc(1, sizeof *s);
         if (s) {
             s->kind = kind;
             s->name = strdup(name);
             s->labels = strdup(labels);
             s->help = strdup(help ? help : "");
-            if (!s->name || !s->labels || !s->help) {
+            bool hist_ok = kind != TELEMETRY_HISTOGRAM ||
+                           (s->v.hist = hist_new(bounds, n_bounds)) != NULL;
+            if (!s->name || !s->labels || !s->help || !hist_ok) {
                 free(s->name);
                 free(s->labels);
                 free(s->help);
+                if (kind == TELEMETRY_HISTOGRAM)
+                    free(s->v.hist);
                 free(s);
                 s = NULL;
             } else if (t->tail) {
@@ -91,15 +134,61 @@ static struct series *get(struct telemetry *t, enum telemetry_kind kind, const c
 _Atomic uint64_t *telemetry_counter(struct telemetry *t, const char *name, const char *labels,
                                     const char *help)
 {
-    struct series *s = get(t, TELEMETRY_COUNTER, name, labels, help);
+    struct series *s = get(t, TELEMETRY_COUNTER, name, labels, help, NULL, 0);
     return s && s->kind == TELEMETRY_COUNTER ? &s->v.counter : NULL;
 }
 
 _Atomic int64_t *telemetry_gauge(struct telemetry *t, const char *name, const char *labels,
                                  const char *help)
 {
-    struct series *s = get(t, TELEMETRY_GAUGE, name, labels, help);
+    struct series *s = get(t, TELEMETRY_GAUGE, name, labels, help, NULL, 0);
     return s && s->kind == TELEMETRY_GAUGE ? &s->v.gauge : NULL;
+}
+
+struct telemetry_histogram *telemetry_histogram(struct telemetry *t, const char *name,
+                                                const char *labels, const char *help,
+                                                const double *bounds, size_t n)
+{
+    if (n && !bounds)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(bounds[i]) || (i > 0 && !(bounds[i - 1] < bounds[i])))
+            return NULL;
+    struct series *s = get(t, TELEMETRY_HISTOGRAM, name, labels, help, bounds, n);
+    return s && s->kind == TELEMETRY_HISTOGRAM ? s->v.hist : NULL;
+}
+
+void telemetry_observe(struct telemetry_histogram *h, double v)
+{
+    if (!h)
+        return;
+    /* First bound >= v; NaN compares false everywhere and lands in +Inf, as in Prometheus'
+     * clients. */
+    size_t lo = 0, hi = h->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v <= h->bounds[mid])
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    atomic_fetch_add_explicit(&h->buckets[lo], 1, memory_order_relaxed);
+    uint64_t old = atomic_load_explicit(&h->sum_bits, memory_order_relaxed), next;
+    do {
+        double d;
+        memcpy(&d, &old, sizeof d);
+        d += v;
+        memcpy(&next, &d, sizeof next);
+    } while (!atomic_compare_exchange_weak_explicit(&h->sum_bits, &old, next,
+                                                    memory_order_relaxed, memory_order_relaxed));
+}
+
+static uint64_t hist_count(const struct telemetry_histogram *h)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i <= h->n; i++)
+        n += atomic_load_explicit(&h->buckets[i], memory_order_relaxed);
+    return n;
 }
 
 int64_t telemetry_value(struct telemetry *t, const char *name, const char *labels)
@@ -109,7 +198,9 @@ int64_t telemetry_value(struct telemetry *t, const char *name, const char *label
     pthread_mutex_lock(&t->lock);
     struct series *s = find_locked(t, name, labels ? labels : "");
     int64_t v = 0;
-    if (s)
+    if (s && s->kind == TELEMETRY_HISTOGRAM)
+        v = (int64_t)hist_count(s->v.hist);
+    else if (s)
         v = s->kind == TELEMETRY_COUNTER ? (int64_t)atomic_load(&s->v.counter) : atomic_load(&s->v.gauge);
     pthread_mutex_unlock(&t->lock);
     return v;
@@ -218,11 +309,70 @@ static void write_help(FILE *out, const char *name, const char *help)
     fputc('\n', out);
 }
 
+/* A float as Prometheus' Go clients write it (strconv 'g', shortest): the fewest digits that read
+ * back the same, in exponent form below 1e-4 and from 1e6 (le="10000", le="0.5", 1.5e+07). */
+static void format_double(char *buf, size_t cap, double v)
+{
+    if (isnan(v)) {
+        snprintf(buf, cap, "NaN");
+        return;
+    }
+    if (isinf(v)) {
+        snprintf(buf, cap, "%s", v > 0 ? "+Inf" : "-Inf");
+        return;
+    }
+    if (v == 0) {
+        snprintf(buf, cap, "0");
+        return;
+    }
+    int digits = 1;
+    for (; digits < 17; digits++) {
+        snprintf(buf, cap, "%.*e", digits - 1, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    snprintf(buf, cap, "%.*e", digits - 1, v);
+    int exp = atoi(strchr(buf, 'e') + 1);
+    if (exp < -4 || exp >= 6)
+        return;
+    snprintf(buf, cap, "%.*f", digits - 1 - exp > 0 ? digits - 1 - exp : 0, v);
+}
+
+/* Cumulative buckets, each count read once, so that le="+Inf" and _count agree. */
+static void write_histogram(FILE *out, const struct series *s, const char *labels)
+{
+    const struct telemetry_histogram *h = s->v.hist;
+    const char *l = labels ? labels : "", *sep = labels ? "," : "";
+    char num[64];
+    uint64_t cum = 0;
+    for (size_t i = 0; i <= h->n; i++) {
+        cum += atomic_load_explicit(&h->buckets[i], memory_order_relaxed);
+        if (i < h->n)
+            format_double(num, sizeof num, h->bounds[i]);
+        else
+            snprintf(num, sizeof num, "+Inf");
+        fprintf(out, "%s_bucket{%s%sle=\"%s\"} %llu\n", s->name, l, sep, num,
+                (unsigned long long)cum);
+    }
+    uint64_t bits = atomic_load_explicit(&h->sum_bits, memory_order_relaxed);
+    double sum;
+    memcpy(&sum, &bits, sizeof sum);
+    format_double(num, sizeof num, sum);
+    fprintf(out, "%s_sum%s%s%s %s\n", s->name, labels ? "{" : "", l, labels ? "}" : "", num);
+    fprintf(out, "%s_count%s%s%s %llu\n", s->name, labels ? "{" : "", l, labels ? "}" : "",
+            (unsigned long long)cum);
+}
+
 static void write_series(FILE *out, const struct series *s)
 {
     char *labels = NULL;
     if (s->labels[0] && !(labels = labels_escaped(s->labels))) {
         fprintf(out, "# skipped a series of %s: labels are not name=\"value\" pairs\n", s->name);
+        return;
+    }
+    if (s->kind == TELEMETRY_HISTOGRAM) {
+        write_histogram(out, s, labels);
+        free(labels);
         return;
     }
     fprintf(out, "%s%s%s%s ", s->name, labels ? "{" : "", labels ? labels : "", labels ? "}" : "");
@@ -253,7 +403,10 @@ void telemetry_write_prometheus(struct telemetry *t, FILE *out)
         }
         if (s->help[0])
             write_help(out, s->name, s->help);
-        fprintf(out, "# TYPE %s %s\n", s->name, s->kind == TELEMETRY_COUNTER ? "counter" : "gauge");
+        fprintf(out, "# TYPE %s %s\n", s->name,
+                s->kind == TELEMETRY_COUNTER ? "counter"
+                : s->kind == TELEMETRY_GAUGE ? "gauge"
+                                             : "histogram");
         for (struct series *m = s; m; m = m->next)
             if (strcmp(m->name, s->name) == 0)
                 write_series(out, m);

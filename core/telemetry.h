@@ -1,16 +1,17 @@
-/* telemetry.h — llmotlp's own metrics: counters and gauges registered by name and labels,
- * updated with atomics on the hot path. The registry hands out stable pointers, so a component
- * looks a counter up once at create time and then only increments it.
+/* telemetry.h — llmotlp's own metrics: counters, gauges and histograms registered by name and
+ * labels, updated with atomics on the hot path. The registry hands out stable pointers, so a
+ * component looks a counter up once at create time and then only increments it.
  * Registration is thread-safe (mutex); updates are lock-free; the registry outlives every
  * component. Names follow the Collector's (otelcol_receiver_accepted_spans, ...). */
 #ifndef LLMOTLP_TELEMETRY_H
 #define LLMOTLP_TELEMETRY_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
-enum telemetry_kind { TELEMETRY_COUNTER, TELEMETRY_GAUGE };
+enum telemetry_kind { TELEMETRY_COUNTER, TELEMETRY_GAUGE, TELEMETRY_HISTOGRAM };
 
 struct telemetry;
 
@@ -36,9 +37,26 @@ static inline void telemetry_set(_Atomic int64_t *g, int64_t v)
         atomic_store_explicit(g, v, memory_order_relaxed);
 }
 
-/* Reads a value by name and labels; 0 if absent. For tests and shutdown summaries. */
+/* A histogram with explicit bucket bounds: one atomic counter per bucket and the sum of what was
+ * observed. An observation v lands in the first bucket whose bound b has v <= b (Prometheus'
+ * `le`), else in the +Inf bucket. */
+struct telemetry_histogram;
+
+/* Returns the histogram for (name, labels), creating it empty with a copy of bounds: n finite,
+ * strictly increasing values (n may be 0: a +Inf bucket only). A later call for the same series
+ * returns the first histogram, bounds and all. NULL on out of memory, on bad bounds, or when the
+ * name is registered as a counter or gauge; telemetry_observe ignores NULL. */
+struct telemetry_histogram *telemetry_histogram(struct telemetry *t, const char *name,
+                                                const char *labels, const char *help,
+                                                const double *bounds, size_t n);
+/* Records one observation. Lock-free. */
+void telemetry_observe(struct telemetry_histogram *h, double v);
+
+/* Reads a value by name and labels; 0 if absent; a histogram's count of observations. For tests
+ * and shutdown summaries. */
 int64_t telemetry_value(struct telemetry *t, const char *name, const char *labels);
-/* Prometheus text exposition of everything registered. */
+/* Prometheus text exposition of everything registered: a histogram as cumulative
+ * name_bucket{...,le="b"} series ending with le="+Inf", then name_sum and name_count. */
 void telemetry_write_prometheus(struct telemetry *t, FILE *out);
 
 #endif

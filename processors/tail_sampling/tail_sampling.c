@@ -26,6 +26,7 @@
 #include "processors/tail_sampling/ts_internal.h"
 
 #define NS_PER_MS 1000000LL
+#define NS_PER_SEC 1000000000LL
 #define PREFIX "otelcol_processor_tail_sampling_"
 
 static const char *const strategy_choices[] = {"trace-complete", "span-ingest", NULL};
@@ -118,7 +119,8 @@ struct ts_shared {
     _Atomic uint64_t **pol_count[2];  /* per policy: [0] sampled="false", [1] "true" */
     _Atomic uint64_t *global[2];
     _Atomic int64_t *on_memory, *buffered;
-    _Atomic uint64_t *too_early, *late, *cache_release[2], *too_large, *early[EARLY_COUNT];
+    _Atomic uint64_t *too_early, *cache_release[2], *too_large, *early[EARLY_COUNT];
+    struct telemetry_histogram *late_age;
     _Atomic uint64_t *refused;
 };
 
@@ -181,18 +183,16 @@ static void decide_locked(struct ts_shared *sh, struct ts_trace *t, int64_t now,
     if (d.sampled) {
         t->keeper = (int16_t)d.keeper;
         t->adjusted = (float)d.adjusted_count;
-        struct ts_cache_entry *e = ts_cache_put(&sh->kept, t->id);
+        struct ts_cache_entry *e = ts_cache_put(&sh->kept, t->id, now);
         if (e) {
             e->keeper = t->keeper;
             e->adjusted = t->adjusted;
-            if (t->prop_len && (e->prop = malloc(t->prop_len)) != NULL) {
-                memcpy(e->prop, t->prop, t->prop_len);
-                e->prop_len = t->prop_len;
-            }
+            /* Out of memory: late spans then go without the propagated attributes. */
+            (void)ts_cache_set_prop(&sh->kept, e, t->prop, t->prop_len);
         }
         release_push(&sh->store, rel, t);
     } else {
-        ts_cache_put(&sh->dropped, t->id);
+        ts_cache_put(&sh->dropped, t->id, now);
         ts_trace_free(&sh->store, t);
     }
 }
@@ -385,11 +385,13 @@ static struct ts_trace *forward_for(struct ts_shared *sh, struct forwards *f, co
         return NULL;
     if (e) {
         t->keeper = e->keeper;
-        t->adjusted = (float)e->adjusted;
-        if (e->prop_len && (t->prop = malloc(e->prop_len)) != NULL) {
-            memcpy(t->prop, e->prop, e->prop_len);
-            t->prop_len = e->prop_len;
-            sh->store.bytes += e->prop_len;
+        t->adjusted = e->adjusted;
+        uint32_t prop_len;
+        const uint8_t *prop = ts_cache_prop(e, &prop_len);
+        if (prop_len && (t->prop = malloc(prop_len)) != NULL) {
+            memcpy(t->prop, prop, prop_len);
+            t->prop_len = prop_len;
+            sh->store.bytes += prop_len;
         }
     }
     f->t[f->n++] = t;
@@ -405,6 +407,13 @@ struct ingest {
     uint64_t held, passed;          /* items kept in the store / forwarded without a trace */
     bool oom;
 };
+
+/* A late item's age: whole seconds since its trace's decision, truncated as the Collector's. */
+static void observe_late(struct ts_shared *sh, const struct ts_cache_entry *e, int64_t now)
+{
+    int64_t age = now > e->decided_ns ? now - e->decided_ns : 0;
+    telemetry_observe(sh->late_age, (double)(age / NS_PER_SEC));
+}
 
 /* Routes one item (span or log record field) to its trace, a forward group, or nowhere. */
 static void route_item(struct ingest *in, struct ts_env *env, const struct pb_field *f,
@@ -430,7 +439,7 @@ static void route_item(struct ingest *in, struct ts_env *env, const struct pb_fi
     if (!t) {
         struct ts_cache_entry *e = ts_cache_find(&sh->kept, info->trace_id);
         if (e) {
-            telemetry_add(sh->late, 1);
+            observe_late(sh, e, in->now);
             telemetry_add(sh->cache_release[1], 1);
             struct ts_trace *g = forward_for(sh, &in->fwd, info->trace_id, e);
             if (!g || ts_trace_append(&sh->store, g, span ? &g->sp : &g->lg, env, f->start,
@@ -442,8 +451,8 @@ static void route_item(struct ingest *in, struct ts_env *env, const struct pb_fi
                 g->logs++;
             return;
         }
-        if (ts_cache_find(&sh->dropped, info->trace_id)) {
-            telemetry_add(sh->late, 1);
+        if ((e = ts_cache_find(&sh->dropped, info->trace_id)) != NULL) {
+            observe_late(sh, e, in->now);
             telemetry_add(sh->cache_release[0], 1);
             return;
         }
@@ -484,7 +493,7 @@ static void route_item(struct ingest *in, struct ts_env *env, const struct pb_fi
         t->bytes > (uint64_t)sh->cfg.maximum_trace_size_bytes) {
         telemetry_add(sh->too_large, 1);
         ts_store_remove(&sh->store, t);
-        ts_cache_put(&sh->dropped, t->id);
+        ts_cache_put(&sh->dropped, t->id, in->now);
         ts_trace_free(&sh->store, t);
         return;
     }
@@ -685,8 +694,14 @@ static void register_metrics(struct ts_shared *sh, struct telemetry *tel)
                                    "Bytes retained by the trace store");
     sh->too_early = telemetry_counter(tel, PREFIX "sampling_trace_dropped_too_early", l,
                                       "Traces dropped without a decision");
-    sh->late = telemetry_counter(tel, PREFIX "sampling_late_span_age", l,
-                                 "Items that arrived after their trace was decided");
+    /* The Collector gives this histogram no bounds of its own: the OpenTelemetry SDK's
+     * default ones. */
+    static const double late_bounds[] = {0,   5,   10,   25,   50,   75,   100, 250,
+                                         500, 750, 1000, 2500, 5000, 7500, 10000};
+    sh->late_age = telemetry_histogram(
+        tel, PREFIX "sampling_late_span_age", l,
+        "Seconds from a trace's decision to the arrival of each late span or log record",
+        late_bounds, sizeof late_bounds / sizeof late_bounds[0]);
     sh->too_large = telemetry_counter(tel, PREFIX "traces_dropped_too_large", l,
                                       "Traces dropped for exceeding maximum_trace_size_bytes");
     static const char *const reasons[EARLY_COUNT] = {"num_traces", "max_buffered_bytes"};

@@ -6,7 +6,8 @@
  * trace's buffer behind a small header naming an interned resource+scope envelope; releasing a
  * trace lays envelope and span bytes end to end with computed lengths, since protobuf messages
  * are just concatenated fields. Every byte a trace retains (its struct, span buffers, propagated
- * attributes) and every envelope is counted in ts_store.bytes; the fixed-size tables are not. */
+ * attributes) and every envelope is counted in ts_store.bytes; the fixed-size tables are not, and
+ * the decision caches count theirs apart (ts_cache_mem). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -349,16 +350,21 @@ int ts_trace_add_prop(struct ts_store *s, struct ts_trace *t, int index, const u
 
 /* ---- decision caches ------------------------------------------------------------------------- */
 
+_Static_assert(sizeof(void *) != 8 || sizeof(struct ts_cache_entry) == 48,
+               "a decision cache entry costs every slot of both caches: keep it at 48 bytes");
+
 int ts_cache_init(struct ts_cache *c, size_t cap)
 {
     memset(c, 0, sizeof *c);
     if (cap == 0)
         return 0;
+    if (cap >= UINT32_MAX)
+        return -1;
     size_t slots = pow2_at_least(cap * 2);
-    c->ring = calloc(cap, sizeof *c->ring);
+    c->entries = malloc(cap * sizeof *c->entries);
     c->slots = calloc(slots, sizeof *c->slots);
-    if (!c->ring || !c->slots) {
-        free(c->ring);
+    if (!c->entries || !c->slots) {
+        free(c->entries);
         free(c->slots);
         memset(c, 0, sizeof *c);
         return -1;
@@ -370,32 +376,25 @@ int ts_cache_init(struct ts_cache *c, size_t cap)
 
 void ts_cache_free(struct ts_cache *c)
 {
-    for (size_t i = 0; c->ring && i < c->cap; i++)
-        free(c->ring[i].prop);
-    free(c->ring);
+    for (size_t i = 0; c->entries && i < c->count; i++)
+        free(c->entries[i].prop);
+    free(c->entries);
     free(c->slots);
     memset(c, 0, sizeof *c);
 }
 
 size_t ts_cache_mem(const struct ts_cache *c)
 {
-    return c->cap * sizeof *c->ring + (c->cap ? (c->smask + 1) * sizeof *c->slots : 0);
+    return c->cap * sizeof *c->entries + (c->cap ? (c->smask + 1) * sizeof *c->slots : 0) +
+           c->prop_bytes;
 }
 
 static size_t slot_of(const struct ts_cache *c, const uint8_t *id)
 {
     size_t i = id_hash(id) & c->smask;
-    while (c->slots[i] && memcmp(c->ring[c->slots[i] - 1].id, id, 16) != 0)
+    while (c->slots[i] && memcmp(c->entries[c->slots[i] - 1].id, id, 16) != 0)
         i = (i + 1) & c->smask;
     return i;
-}
-
-struct ts_cache_entry *ts_cache_find(struct ts_cache *c, const uint8_t *id)
-{
-    if (c->cap == 0)
-        return NULL;
-    size_t i = slot_of(c, id);
-    return c->slots[i] ? &c->ring[c->slots[i] - 1] : NULL;
 }
 
 /* Removes slot i by shifting back the entries of its probe run (linear probing, no tombstones). */
@@ -406,7 +405,7 @@ static void slot_delete(struct ts_cache *c, size_t i)
         j = (j + 1) & c->smask;
         if (!c->slots[j])
             break;
-        size_t home = id_hash(c->ring[c->slots[j] - 1].id) & c->smask;
+        size_t home = id_hash(c->entries[c->slots[j] - 1].id) & c->smask;
         bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
         if (stays)
             continue;
@@ -416,31 +415,108 @@ static void slot_delete(struct ts_cache *c, size_t i)
     c->slots[i] = 0;
 }
 
-struct ts_cache_entry *ts_cache_put(struct ts_cache *c, const uint8_t *id)
+/* Recency list, by entry index + 1. */
+static void lru_unlink(struct ts_cache *c, uint32_t ref)
+{
+    struct ts_cache_entry *e = &c->entries[ref - 1];
+    if (e->newer)
+        c->entries[e->newer - 1].older = e->older;
+    else
+        c->newest = e->older;
+    if (e->older)
+        c->entries[e->older - 1].newer = e->newer;
+    else
+        c->oldest = e->newer;
+    e->newer = e->older = 0;
+}
+
+static void lru_push_newest(struct ts_cache *c, uint32_t ref)
+{
+    struct ts_cache_entry *e = &c->entries[ref - 1];
+    e->newer = 0;
+    e->older = c->newest;
+    if (c->newest)
+        c->entries[c->newest - 1].newer = ref;
+    else
+        c->oldest = ref;
+    c->newest = ref;
+}
+
+static void lru_touch(struct ts_cache *c, uint32_t ref)
+{
+    if (c->newest == ref)
+        return;
+    lru_unlink(c, ref);
+    lru_push_newest(c, ref);
+}
+
+static void entry_drop_prop(struct ts_cache *c, struct ts_cache_entry *e)
+{
+    if (!e->prop)
+        return;
+    uint32_t len;
+    memcpy(&len, e->prop, sizeof len);
+    c->prop_bytes -= sizeof len + (size_t)len;
+    free(e->prop);
+    e->prop = NULL;
+}
+
+struct ts_cache_entry *ts_cache_find(struct ts_cache *c, const uint8_t *id)
+{
+    if (c->cap == 0)
+        return NULL;
+    uint32_t ref = c->slots[slot_of(c, id)];
+    if (!ref)
+        return NULL;
+    lru_touch(c, ref);
+    return &c->entries[ref - 1];
+}
+
+struct ts_cache_entry *ts_cache_put(struct ts_cache *c, const uint8_t *id, int64_t now_ns)
 {
     if (c->cap == 0)
         return NULL;
     size_t i = slot_of(c, id);
-    if (c->slots[i])
-        return &c->ring[c->slots[i] - 1];
-    size_t pos;
-    if (c->count < c->cap) {
-        pos = (c->head + c->count) % c->cap;
-        c->count++;
+    uint32_t ref = c->slots[i];
+    if (ref) {
+        lru_touch(c, ref);
+    } else if (c->count < c->cap) {
+        ref = (uint32_t)++c->count;
+        c->entries[ref - 1].prop = NULL;
+        lru_push_newest(c, ref);
+        c->slots[i] = ref;
     } else {
-        pos = c->head; /* forget the oldest */
-        c->head = (c->head + 1) % c->cap;
-        slot_delete(c, slot_of(c, c->ring[pos].id));
-        free(c->ring[pos].prop);
-        i = slot_of(c, id);
+        /* Forget the least recently used entry and reuse its place. */
+        ref = c->oldest;
+        slot_delete(c, slot_of(c, c->entries[ref - 1].id));
+        lru_touch(c, ref);
+        c->slots[slot_of(c, id)] = ref;
     }
-    struct ts_cache_entry *e = &c->ring[pos];
-    memset(e, 0, sizeof *e);
+    struct ts_cache_entry *e = &c->entries[ref - 1];
+    entry_drop_prop(c, e);
     memcpy(e->id, id, 16);
+    e->decided_ns = now_ns;
     e->keeper = -1;
     e->adjusted = 1;
-    c->slots[i] = (uint32_t)pos + 1;
     return e;
+}
+
+int ts_cache_set_prop(struct ts_cache *c, struct ts_cache_entry *e, const uint8_t *prop,
+                      uint32_t len)
+{
+    entry_drop_prop(c, e);
+    if (len == 0)
+        return 0;
+    if (len > UINT32_MAX - sizeof len)
+        return -1;
+    uint8_t *p = malloc(sizeof len + (size_t)len);
+    if (!p)
+        return -1;
+    memcpy(p, &len, sizeof len);
+    memcpy(p + sizeof len, prop, len);
+    e->prop = p;
+    c->prop_bytes += sizeof len + (size_t)len;
+    return 0;
 }
 
 /* ---- assembly -------------------------------------------------------------------------------- */

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/config.h"
 #include "core/error.h"
@@ -297,26 +298,52 @@ int ts_trace_append(struct ts_store *s, struct ts_trace *t, struct ts_segs *segs
 int ts_trace_add_prop(struct ts_store *s, struct ts_trace *t, int index, const uint8_t *kv,
                       size_t len);
 
-/* Count-bounded set of decided trace IDs, oldest forgotten first. */
+/* Count-bounded set of decided trace IDs, least recently used forgotten first, as the Collector's
+ * LRU decision caches: finding an entry (a late span of its trace) makes it the most recent, so
+ * a trace that keeps receiving late spans stays remembered. Entries live in one array allocated
+ * at init, on a doubly linked recency list of array indexes, behind an open-addressing table: a
+ * lookup, its touch and an eviction are O(1) and allocate nothing. Every slot of both caches is
+ * allocated up front, so the entry stays at 48 bytes on LP64: fields widest first, and the length
+ * of the attribute copy at the start of that copy rather than in the entry. */
 struct ts_cache_entry {
     uint8_t id[16];
+    uint8_t *prop;            /* propagated attributes: uint32 length (host order), then bytes in
+                               * ts_trace.prop format; NULL when none. Read with ts_cache_prop. */
+    int64_t decided_ns;       /* when the trace was decided (processor clock) */
+    uint32_t newer, older;    /* recency list: entry index + 1, 0 = none */
+    float adjusted;
     int16_t keeper;
-    double adjusted;
-    uint8_t *prop;
-    uint32_t prop_len;
 };
 struct ts_cache {
-    struct ts_cache_entry *ring;
-    size_t cap, head, count;
-    uint32_t *slots;          /* open addressing: ring index + 1, 0 = empty */
+    struct ts_cache_entry *entries;   /* cap of them; the first `count` are in use */
+    size_t cap, count;
+    uint32_t newest, oldest;  /* index + 1, 0 when empty */
+    uint32_t *slots;          /* open addressing: entry index + 1, 0 = empty */
     size_t smask;
+    size_t prop_bytes;        /* allocated for entries' prop */
 };
 int ts_cache_init(struct ts_cache *c, size_t cap);
 void ts_cache_free(struct ts_cache *c);
+/* The entry for id, made the most recent; NULL when absent. */
 struct ts_cache_entry *ts_cache_find(struct ts_cache *c, const uint8_t *id);
-/* Adds (or finds) id; NULL when the cache has no capacity. The entry's prop is freed when the
- * entry is forgotten. */
-struct ts_cache_entry *ts_cache_put(struct ts_cache *c, const uint8_t *id);
+/* Records id as decided at now_ns, as the most recent entry, forgetting the least recent one when
+ * full; an entry already there is reset (keeper -1, adjusted 1, no prop). NULL when the cache has
+ * no capacity. */
+struct ts_cache_entry *ts_cache_put(struct ts_cache *c, const uint8_t *id, int64_t now_ns);
+/* Replaces e's propagated attributes with a copy of prop (len 0: none). 0, or -1 on out of
+ * memory (e then has none). */
+int ts_cache_set_prop(struct ts_cache *c, struct ts_cache_entry *e, const uint8_t *prop,
+                      uint32_t len);
+static inline const uint8_t *ts_cache_prop(const struct ts_cache_entry *e, uint32_t *len)
+{
+    if (!e->prop) {
+        *len = 0;
+        return NULL;
+    }
+    memcpy(len, e->prop, sizeof *len);
+    return e->prop + sizeof *len;
+}
+/* Bytes the cache holds: its entry array and table, and the entries' attribute copies. */
 size_t ts_cache_mem(const struct ts_cache *c);
 
 /* Extra attributes for released items. */

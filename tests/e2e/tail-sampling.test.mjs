@@ -217,7 +217,9 @@ test('tail_sampling: a late span of a dropped trace is dropped (even an ERROR on
       assertTracesWhole(sender, arrived, [k.hex]);
       assert.equal(arrived.length, 2, 'only the marker trace arrived');
       assert.equal(arrived.filter((a) => hex(a.span.trace_id) === d.hex).length, 0, 'no span of the dropped trace');
-      assert.equal(await tsMetric(llm, 'sampling_late_span_age'), 1, 'the late span is counted');
+      // The late span age histogram (seconds since the decision): one observation.
+      assert.equal(await tsMetric(llm, 'sampling_late_span_age_count'), 1, 'the late span is counted');
+      assert.equal(await tsMetric(llm, 'sampling_late_span_age_bucket', { le: '+Inf' }), 1);
       assert.equal(await tsMetric(llm, 'early_releases_from_cache_decision', { sampled: 'false' }), 1, 'dropped by the cached decision');
       assert.equal(await tsMetric(llm, 'global_count_traces_sampled', { sampled: 'false' }), 1, 'the late span was not decided as a new trace');
       assert.equal(await tsMetric(llm, 'global_count_traces_sampled', { sampled: 'true' }), 1);

@@ -1,6 +1,7 @@
 /* test_tail_sampling.c — the tail_sampling processor as a black box: requests built with
  * protobuf-c go in through consume(), a recording downstream collects what comes out, and the
- * assertions decode it again. A fake clock and tail_sampling_tick() make decision times exact,
+ * assertions decode it again (the LRU decision caches are also checked on their own, against a
+ * plain recency list). A fake clock and tail_sampling_tick() make decision times exact,
  * so nothing here depends on how fast the machine is (one test uses the real timer and only
  * asserts that a decision happened). */
 #include <setjmp.h>
@@ -568,6 +569,295 @@ static void test_error_keeps_whole_trace_and_late_spans(void **state)
     fx_free(f);
 }
 
+struct prop_ctx {
+    size_t spans;
+};
+
+static void prop_fn(const ResourceSpans *rs, const Span *sp, void *ctx)
+{
+    (void)rs;
+    struct prop_ctx *c = ctx;
+    size_t times;
+    const AnyValue *v = span_attr(sp, "tenant.id", &times);
+    assert_non_null(v);
+    assert_int_equal(times, 1);
+    assert_string_equal(v->string_value, "acme");
+    c->spans++;
+}
+
+/* ---- decision caches ------------------------------------------------------------------------- */
+
+static void cache_id(uint8_t id[16], unsigned n)
+{
+    trace_id(id, n);
+}
+
+static bool cached(struct ts_cache *c, unsigned n)
+{
+    uint8_t id[16];
+    cache_id(id, n);
+    return ts_cache_find(c, id) != NULL;
+}
+
+static struct ts_cache_entry *cache_put(struct ts_cache *c, unsigned n, int64_t now)
+{
+    uint8_t id[16];
+    cache_id(id, n);
+    return ts_cache_put(c, id, now);
+}
+
+static void test_cache_hit_refreshes(void **state)
+{
+    (void)state;
+    struct ts_cache c;
+    assert_int_equal(ts_cache_init(&c, 3), 0);
+    size_t fixed = ts_cache_mem(&c);
+    for (unsigned n = 1; n <= 3; n++)
+        assert_non_null(cache_put(&c, n, (int64_t)n));
+    /* Touch the oldest, add one more: the touched one stays, the second oldest goes. */
+    assert_true(cached(&c, 1));
+    assert_non_null(cache_put(&c, 4, 4));
+    assert_false(cached(&c, 2));
+    assert_true(cached(&c, 1));
+    assert_true(cached(&c, 3));
+    assert_true(cached(&c, 4));
+    /* Those lookups left the recency 1, 3, 4 (oldest first); re-recording 3 refreshes it as
+     * well (1, 4, 3), so the next one forgets 1. */
+    struct ts_cache_entry *e = cache_put(&c, 3, 9);
+    assert_int_equal(e->decided_ns, 9);
+    assert_int_equal(e->keeper, -1);
+    assert_non_null(cache_put(&c, 5, 5));
+    assert_false(cached(&c, 1));
+    assert_true(cached(&c, 3));
+    assert_true(cached(&c, 4));
+    assert_true(cached(&c, 5));
+    /* A hit changes nothing but recency: the decision time stays. */
+    uint8_t id[16];
+    cache_id(id, 4);
+    assert_int_equal(ts_cache_find(&c, id)->decided_ns, 4);
+
+    /* Attribute copies are counted while held and freed with their entry. */
+    cache_id(id, 5);
+    e = ts_cache_find(&c, id);
+    static const uint8_t prop[] = {0, 3, 'a', 'b', 'c'};
+    assert_int_equal(ts_cache_set_prop(&c, e, prop, sizeof prop), 0);
+    uint32_t len;
+    const uint8_t *p = ts_cache_prop(e, &len);
+    assert_int_equal(len, sizeof prop);
+    assert_memory_equal(p, prop, sizeof prop);
+    assert_int_equal(ts_cache_mem(&c), fixed + 4 + sizeof prop);
+    assert_int_equal(ts_cache_set_prop(&c, e, prop, 2), 0); /* replaced, not added */
+    assert_int_equal(ts_cache_mem(&c), fixed + 4 + 2);
+    /* Recency 3, 4, 5: two more puts forget 3 and 4 and keep 5 with its copy (then 6, 7, 5). */
+    cache_put(&c, 6, 6);
+    cache_put(&c, 7, 7);
+    assert_int_equal(ts_cache_mem(&c), fixed + 4 + 2);
+    e = ts_cache_find(&c, id);
+    assert_non_null(e);
+    ts_cache_prop(e, &len);
+    assert_int_equal(len, 2);
+    /* Three more puts forget 5, which frees the copy. */
+    cache_put(&c, 8, 8);
+    cache_put(&c, 9, 9);
+    cache_put(&c, 10, 10);
+    assert_false(cached(&c, 5));
+    assert_int_equal(ts_cache_mem(&c), fixed);
+    /* Re-recording an entry drops its copy. */
+    e = cache_put(&c, 10, 11);
+    assert_int_equal(ts_cache_set_prop(&c, e, prop, sizeof prop), 0);
+    e = cache_put(&c, 10, 12);
+    ts_cache_prop(e, &len);
+    assert_int_equal(len, 0);
+    assert_int_equal(ts_cache_mem(&c), fixed);
+    assert_int_equal(ts_cache_set_prop(&c, e, prop, sizeof prop), 0);
+    ts_cache_free(&c); /* frees the copy still held (ASan checks) */
+
+    /* Size 0: remembers nothing. */
+    assert_int_equal(ts_cache_init(&c, 0), 0);
+    assert_null(cache_put(&c, 1, 1));
+    assert_false(cached(&c, 1));
+    ts_cache_free(&c);
+}
+
+/* Many operations against a plain recency list: same hits, same evictions (this also exercises
+ * the table's deletions with long probe runs). */
+static void test_cache_matches_reference(void **state)
+{
+    (void)state;
+    enum { CAP = 37, IDS = 120, OPS = 20000 };
+    struct ts_cache c;
+    assert_int_equal(ts_cache_init(&c, CAP), 0);
+    unsigned order[CAP]; /* most recent first */
+    size_t n = 0;
+    uint64_t x = 42;
+    for (int op = 0; op < OPS; op++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        unsigned id = (unsigned)(x >> 33) % IDS + 1;
+        bool put = (x >> 20) & 1;
+        size_t at = n;
+        for (size_t i = 0; i < n; i++)
+            if (order[i] == id)
+                at = i;
+        if (put) {
+            assert_non_null(cache_put(&c, id, op));
+        } else {
+            assert_int_equal(cached(&c, id), at < n);
+            if (at == n)
+                continue;
+        }
+        if (at == n) /* new: the least recent falls off when full */
+            at = n < CAP ? n++ : CAP - 1;
+        memmove(&order[1], &order[0], at * sizeof order[0]);
+        order[0] = id;
+    }
+    /* Everything the reference holds is cached, the rest not. */
+    for (unsigned id = 1; id <= IDS; id++) {
+        bool want = false;
+        for (size_t i = 0; i < n; i++)
+            want |= order[i] == id;
+        assert_int_equal(cached(&c, id), want);
+    }
+    ts_cache_free(&c);
+}
+
+static void test_kept_cache_is_lru(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("decision_wait: 1s\n"
+                          "decision_cache: {sampled_cache_size: 2, non_sampled_cache_size: 2}\n"
+                          "propagate_attributes: [tenant.id]\n"
+                          "policies:\n"
+                          "  - {name: errors, type: status_code, status_code: {status_codes: [ERROR]}}\n",
+                          false);
+    struct attr tenant = {"tenant.id", "acme", 0};
+    for (unsigned t = 1; t <= 2; t++) {
+        struct span_spec root = {t, 1, 0, 2, 0, 10, &tenant, 1};
+        feed(f, trace_req("svc", &root, 1));
+    }
+    fake_now_ns += 2 * SEC;
+    assert_int_equal(tail_sampling_tick(f->proc), 2);
+    assert_int_equal(rec_items(&f->traces), 2);
+    /* A late span of trace 1, the oldest decision: released, and trace 1 is now the most
+     * recent. */
+    feed(f, one_span(1, 2, 1, 0));
+    assert_int_equal(rec_items(&f->traces), 3);
+    /* A third kept trace fills the cache past its size: trace 2 is forgotten, not trace 1. */
+    struct span_spec root3 = {3, 1, 0, 2, 0, 10, &tenant, 1};
+    feed(f, trace_req("svc", &root3, 1));
+    fake_now_ns += 2 * SEC;
+    assert_int_equal(tail_sampling_tick(f->proc), 1);
+    assert_int_equal(rec_items(&f->traces), 4);
+    feed(f, one_span(1, 3, 1, 0));
+    assert_int_equal(rec_items(&f->traces), 5); /* still follows the decision, at once */
+    feed(f, one_span(2, 2, 1, 0));
+    assert_int_equal(rec_items(&f->traces), 5); /* forgotten: held as a new trace */
+    assert_int_equal(metric(f, M("sampling_traces_on_memory"), NULL), 1);
+    assert_int_equal(metric(f, M("early_releases_from_cache_decision"), "sampled=\"true\""), 2);
+    /* The late spans of trace 1 went out like the rest of it: its policy, its tenant. */
+    struct count_ctx c = {0};
+    rec_each_span(&f->traces, count_fn, &c);
+    assert_int_equal(c.counts[1], 3);
+    assert_int_equal(c.counts[2], 1);
+    assert_int_equal(c.counts[3], 1);
+    struct policy_ctx pc = {"errors", 0};
+    rec_each_span(&f->traces, policy_fn, &pc);
+    assert_int_equal(pc.spans, 5);
+    struct prop_ctx prc = {0};
+    rec_each_span(&f->traces, prop_fn, &prc);
+    assert_int_equal(prc.spans, 5);
+    fx_free(f);
+}
+
+static void test_dropped_cache_is_lru(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("decision_wait: 1s\n"
+                          "decision_cache: {sampled_cache_size: 2, non_sampled_cache_size: 2}\n"
+                          "policies:\n"
+                          "  - {name: errors, type: status_code, status_code: {status_codes: [ERROR]}}\n",
+                          false);
+    feed(f, one_span(11, 1, 0, 0));
+    feed(f, one_span(12, 1, 0, 0));
+    fake_now_ns += 2 * SEC;
+    assert_int_equal(tail_sampling_tick(f->proc), 2);
+    /* A late ERROR span of trace 11, the oldest: dropped by the cached decision, and 11 becomes
+     * the most recent. */
+    feed(f, one_span(11, 2, 1, 2));
+    feed(f, one_span(13, 1, 0, 0));
+    fake_now_ns += 2 * SEC;
+    assert_int_equal(tail_sampling_tick(f->proc), 1);
+    /* 13 pushed out 12, not 11: 11's late ERROR span is still dropped, 12's starts a new trace,
+     * which that span keeps. */
+    feed(f, one_span(11, 3, 1, 2));
+    feed(f, one_span(12, 2, 1, 2));
+    assert_int_equal(metric(f, M("early_releases_from_cache_decision"), "sampled=\"false\""), 2);
+    assert_int_equal(metric(f, M("sampling_traces_on_memory"), NULL), 1);
+    fake_now_ns += 2 * SEC;
+    assert_int_equal(tail_sampling_tick(f->proc), 1);
+    struct count_ctx c = {0};
+    rec_each_span(&f->traces, count_fn, &c);
+    assert_int_equal(c.counts[11], 0);
+    assert_int_equal(c.counts[12], 1);
+    assert_int_equal(rec_items(&f->traces), 1);
+    fx_free(f);
+}
+
+static void assert_has_line(const char *text, const char *line)
+{
+    char want[512];
+    snprintf(want, sizeof want, "\n%s\n", line);
+    if (!strstr(text, want))
+        fail_msg("no line \"%s\" in:\n%s", line, text);
+}
+
+static void test_late_span_age_histogram(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("decision_wait: 1s\n"
+                          "decision_cache: {sampled_cache_size: 10, non_sampled_cache_size: 10}\n"
+                          "policies:\n"
+                          "  - {name: errors, type: status_code, status_code: {status_codes: [ERROR]}}\n",
+                          false);
+    feed(f, one_span(5, 1, 0, 2)); /* kept */
+    feed(f, one_span(6, 1, 0, 0)); /* dropped */
+    fake_now_ns += 2 * SEC;
+    int64_t decided = fake_now_ns;
+    assert_int_equal(tail_sampling_tick(f->proc), 2);
+    /* Whole seconds since the decision, truncated: 0, 7, 30 (dropped trace), 30 (a hit does not
+     * move the decision time). */
+    fake_now_ns = decided + 500 * MS;
+    feed(f, one_span(5, 2, 1, 0));
+    fake_now_ns = decided + 7900 * MS;
+    feed(f, one_span(5, 3, 1, 0));
+    fake_now_ns = decided + 30 * SEC;
+    feed(f, one_span(6, 2, 1, 0));
+    fake_now_ns = decided + 30999 * MS;
+    feed(f, one_span(5, 4, 1, 0));
+    assert_int_equal(rec_items(&f->traces), 4);
+    assert_int_equal(metric(f, M("sampling_late_span_age"), NULL), 4);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    telemetry_write_prometheus(f->tel, out);
+    fclose(out);
+#define AGE M("sampling_late_span_age")
+#define L "processor=\"tail_sampling\""
+    assert_has_line(text, "# TYPE " AGE " histogram");
+    assert_has_line(text, AGE "_bucket{" L ",le=\"0\"} 1");
+    assert_has_line(text, AGE "_bucket{" L ",le=\"5\"} 1");
+    assert_has_line(text, AGE "_bucket{" L ",le=\"10\"} 2");
+    assert_has_line(text, AGE "_bucket{" L ",le=\"25\"} 2");
+    assert_has_line(text, AGE "_bucket{" L ",le=\"50\"} 4");
+    assert_has_line(text, AGE "_bucket{" L ",le=\"10000\"} 4");
+    assert_has_line(text, AGE "_bucket{" L ",le=\"+Inf\"} 4");
+    assert_has_line(text, AGE "_sum{" L "} 67");
+    assert_has_line(text, AGE "_count{" L "} 4");
+#undef AGE
+#undef L
+    free(text);
+    fx_free(f);
+}
+
 static void test_evict_over_num_traces_decides_early(void **state)
 {
     (void)state;
@@ -775,22 +1065,6 @@ static void test_probabilistic_deterministic_with_adjusted_count(void **state)
     }
 }
 
-struct prop_ctx {
-    size_t spans;
-};
-
-static void prop_fn(const ResourceSpans *rs, const Span *sp, void *ctx)
-{
-    (void)rs;
-    struct prop_ctx *c = ctx;
-    size_t times;
-    const AnyValue *v = span_attr(sp, "tenant.id", &times);
-    assert_non_null(v);
-    assert_int_equal(times, 1);
-    assert_string_equal(v->string_value, "acme");
-    c->spans++;
-}
-
 static void test_propagate_attributes(void **state)
 {
     (void)state;
@@ -977,6 +1251,11 @@ int main(void)
         cmocka_unit_test(test_whole_trace_released_together),
         cmocka_unit_test(test_release_retries_under_backpressure),
         cmocka_unit_test(test_error_keeps_whole_trace_and_late_spans),
+        cmocka_unit_test(test_cache_hit_refreshes),
+        cmocka_unit_test(test_cache_matches_reference),
+        cmocka_unit_test(test_kept_cache_is_lru),
+        cmocka_unit_test(test_dropped_cache_is_lru),
+        cmocka_unit_test(test_late_span_age_histogram),
         cmocka_unit_test(test_evict_over_num_traces_decides_early),
         cmocka_unit_test(test_evict_over_max_buffered_bytes),
         cmocka_unit_test(test_drop_beats_keep),

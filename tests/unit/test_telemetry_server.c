@@ -2,7 +2,7 @@
  * selects (address, the first pull/prometheus reader, level none), GET /metrics over real HTTP
  * with component counters and process metrics, a busy port failing the start, and the
  * exposition text checked line by line against the Prometheus text format (families grouped,
- * one TYPE each, label values and HELP escaped).
+ * one TYPE each, label values and HELP escaped, histograms as cumulative buckets, sum and count).
  * The idea: every check reads what a scraper would read, parsed, never the registry directly. */
 #include <regex.h>
 #include <setjmp.h>
@@ -75,7 +75,9 @@ static struct reply get(uint16_t port, const char *path)
 
 /* Checks text against the Prometheus text format 0.0.4: every line a HELP, a TYPE or a sample
  * `name{label="value",...} number`; at most one TYPE per name, before its samples; the samples
- * of a name contiguous. Fails the test with the offending line. */
+ * of a name contiguous. A histogram family's samples are name_bucket (with `le`, counts not
+ * decreasing, ending at le="+Inf"), name_sum and name_count (equal to the +Inf bucket). Fails the
+ * test with the offending line. */
 static void check_exposition(const char *text)
 {
     regex_t sample, help, type;
@@ -97,9 +99,11 @@ static void check_exposition(const char *text)
     char *names[512];
     size_t n_names = 0;
     char current[256] = "";
+    bool histogram = false;
+    double last_bucket = -1, inf_bucket = -1;
     for (char *save = NULL, *line = strtok_r(copy, "\n", &save); line;
          line = strtok_r(NULL, "\n", &save)) {
-        regmatch_t m[2];
+        regmatch_t m[3];
         char name[256];
         if (strncmp(line, "# HELP ", 7) == 0) {
             if (regexec(&help, line, 0, NULL, 0) != 0)
@@ -107,8 +111,10 @@ static void check_exposition(const char *text)
             continue;
         }
         if (strncmp(line, "# TYPE ", 7) == 0) {
-            if (regexec(&type, line, 2, m, 0) != 0)
+            if (regexec(&type, line, 3, m, 0) != 0)
                 fail_msg("bad TYPE line: %s", line);
+            histogram = strncmp(line + m[2].rm_so, "histogram", 9) == 0;
+            last_bucket = inf_bucket = -1;
             snprintf(name, sizeof name, "%.*s", (int)(m[1].rm_eo - m[1].rm_so), line + m[1].rm_so);
             for (size_t i = 0; i < n_names; i++)
                 if (strcmp(names[i], name) == 0)
@@ -122,8 +128,33 @@ static void check_exposition(const char *text)
         if (regexec(&sample, line, 2, m, 0) != 0)
             fail_msg("bad sample line: %s", line);
         snprintf(name, sizeof name, "%.*s", (int)(m[1].rm_eo - m[1].rm_so), line + m[1].rm_so);
-        if (strcmp(name, current) != 0)
+        if (histogram) {
+            size_t n = strlen(current);
+            const char *suffix = name + n;
+            if (strncmp(name, current, n) != 0 ||
+                (strcmp(suffix, "_bucket") != 0 && strcmp(suffix, "_sum") != 0 &&
+                 strcmp(suffix, "_count") != 0))
+                fail_msg("sample of %s outside its histogram family %s", name, current);
+            double v = strtod(strrchr(line, ' ') + 1, NULL);
+            if (strcmp(suffix, "_bucket") == 0) {
+                const char *le = strstr(line, "le=\"");
+                if (!le)
+                    fail_msg("bucket without le: %s", line);
+                if (last_bucket < 0 || inf_bucket >= 0)
+                    last_bucket = inf_bucket = -1; /* the next series of the family */
+                if (v < last_bucket)
+                    fail_msg("bucket counts go down: %s", line);
+                last_bucket = v;
+                if (strncmp(le, "le=\"+Inf\"}", 10) == 0)
+                    inf_bucket = v;
+            } else if (strcmp(suffix, "_count") == 0) {
+                if (inf_bucket < 0 || v != inf_bucket)
+                    fail_msg("count without a matching le=\"+Inf\" bucket: %s", line);
+                last_bucket = inf_bucket = -1;
+            }
+        } else if (strcmp(name, current) != 0) {
             fail_msg("sample of %s outside its family (current family: %s)", name, current);
+        }
     }
     for (size_t i = 0; i < n_names; i++)
         free(names[i]);
@@ -397,6 +428,51 @@ static void test_exposition_format(void **state)
     telemetry_free(t);
 }
 
+static void test_exposition_histogram(void **state)
+{
+    (void)state;
+    struct telemetry *t = telemetry_new();
+    static const double bounds[] = {0, 5, 10};
+    /* interleaved with a counter, as components register them; two series of one family */
+    struct telemetry_histogram *a =
+        telemetry_histogram(t, "x_age", "processor=\"a\"", "Age.\nIn seconds.", bounds, 3);
+    telemetry_add(telemetry_counter(t, "x_sent", "exporter=\"a\"", "Sent."), 1);
+    struct telemetry_histogram *b =
+        telemetry_histogram(t, "x_age", "processor=\"q\"uote\"", NULL, bounds, 3);
+    telemetry_observe(a, 3);
+    telemetry_observe(a, 12);
+    telemetry_observe(b, 0);
+
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    telemetry_write_prometheus(t, f);
+    fclose(f);
+    check_exposition(text);
+    const char *want = "# HELP x_age Age.\\nIn seconds.\n"
+                       "# TYPE x_age histogram\n"
+                       "x_age_bucket{processor=\"a\",le=\"0\"} 0\n"
+                       "x_age_bucket{processor=\"a\",le=\"5\"} 1\n"
+                       "x_age_bucket{processor=\"a\",le=\"10\"} 1\n"
+                       "x_age_bucket{processor=\"a\",le=\"+Inf\"} 2\n"
+                       "x_age_sum{processor=\"a\"} 15\n"
+                       "x_age_count{processor=\"a\"} 2\n"
+                       "x_age_bucket{processor=\"q\\\"uote\",le=\"0\"} 1\n"
+                       "x_age_bucket{processor=\"q\\\"uote\",le=\"5\"} 1\n"
+                       "x_age_bucket{processor=\"q\\\"uote\",le=\"10\"} 1\n"
+                       "x_age_bucket{processor=\"q\\\"uote\",le=\"+Inf\"} 1\n"
+                       "x_age_sum{processor=\"q\\\"uote\"} 0\n"
+                       "x_age_count{processor=\"q\\\"uote\"} 1\n"
+                       "# HELP x_sent Sent.\n"
+                       "# TYPE x_sent counter\n"
+                       "x_sent{exporter=\"a\"} 1\n";
+    if (strcmp(text, want) != 0)
+        fail_msg("exposition:\n%s\nexpected:\n%s", text, want);
+    assert_true(sample_value(text, "x_age_count{processor=\"a\"}") == 2);
+    free(text);
+    telemetry_free(t);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_ALL);
@@ -405,6 +481,7 @@ int main(void)
         cmocka_unit_test(test_scrape),
         cmocka_unit_test(test_busy_port_fails_start),
         cmocka_unit_test(test_exposition_format),
+        cmocka_unit_test(test_exposition_histogram),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
