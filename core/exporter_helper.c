@@ -5,19 +5,31 @@
  * send_failed with a logged reason — because one place (deliver) owns a batch from the moment it
  * leaves the queue until it is settled, and shutdown settles whatever the queue still holds. All
  * waits (full queue, backoff sleep, drain) are condition-variable waits on the monotonic clock, so
- * shutdown can cut them short. */
+ * shutdown can cut them short.
+ *
+ * The persistent queue adds one rule: a batch's record is on disk from before consume() answers
+ * OK until the batch is settled (sent, or given up and counted), and only a settled batch's
+ * record is removed. So whatever stops the process (SIGKILL, a shutdown deadline) leaves on disk
+ * exactly the accepted batches not yet settled, and the next start queues them again, in the
+ * order of their sequence numbers. A batch sent just before a crash, whose record was not yet
+ * removed, is sent again: delivery across a crash is at least once, as in the Collector. */
 #include "core/exporter_helper.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
+
+#include <zlib.h>
 
 #include "core/log.h"
 #include "core/telemetry.h"
+#include "extensions/file_storage/file_storage.h"
 
 /* ---- config tables --------------------------------------------------------------------------- */
 
@@ -67,7 +79,8 @@ const struct config_field queue_config_fields[] = {
      .doc = "accepted for compatibility and ignored: the caller is answered once the batch is "
             "queued"},
     {.name = "storage", .type = CFG_STRING, .offset = offsetof(struct queue_config, storage),
-     .doc = "persistent queue storage extension; not supported yet (the queue stays in memory)"},
+     .doc = "ID of a file_storage extension (listed in service.extensions) that keeps the queue "
+            "on disk, so accepted batches survive a crash or restart"},
     {.name = "batch", .type = CFG_RAW, .offset = offsetof(struct queue_config, batch),
      .doc = "exporter-side batching; not supported yet (use the batch processor)"},
     {.name = NULL},
@@ -145,6 +158,12 @@ int64_t retry_next_delay(struct retry_state *st, const struct retry_config *cfg,
 static const char *const item_metric_suffix[SIGNAL_COUNT] = {"spans", "metric_points",
                                                              "log_records"};
 
+/* One queued batch; seq is its record's sequence number with storage, 0 without. */
+struct qitem {
+    struct batch *b;
+    uint64_t seq;
+};
+
 struct exporter_helper {
     char *log_name;
     char *id;
@@ -159,8 +178,11 @@ struct exporter_helper {
     pthread_cond_t wake;        /* backoff sleeps; broadcast on cancel */
     pthread_cond_t idle;        /* shutdown waits for consumers and callers to finish */
 
-    struct batch **ring;
-    size_t cap, head, len;
+    struct qitem *ring;
+    size_t cap;                 /* slots in ring: queue_size, or more after a large recovery */
+    size_t limit;               /* queue_size: no new batch while len + reserved reaches it */
+    size_t head, len;
+    size_t reserved;            /* slots promised to callers writing their record */
 
     pthread_t *threads;
     size_t nthreads;
@@ -172,10 +194,22 @@ struct exporter_helper {
     bool cancelled;             /* deadline reached: retries stop */
     bool shut;
 
+    /* Persistent queue (storage set and resolved); the clients and lock_fd are fixed after
+     * start, next_seq and kept_* are under mu. */
+    bool persistent;
+    struct file_storage *storage;
+    struct file_storage_client *client[SIGNAL_COUNT];
+    int lock_fd;
+    bool opened;                /* records loaded: new ones may be written */
+    uint64_t next_seq;
+    uint64_t kept_items[SIGNAL_COUNT], kept_batches[SIGNAL_COUNT];
+
     _Atomic uint64_t *sent[SIGNAL_COUNT];
     _Atomic uint64_t *send_failed[SIGNAL_COUNT];
     _Atomic uint64_t *enqueue_failed[SIGNAL_COUNT];
     _Atomic uint64_t *partial_rejected[SIGNAL_COUNT];
+    _Atomic uint64_t *recovered[SIGNAL_COUNT];
+    _Atomic uint64_t *corrupt;
     _Atomic int64_t *queue_size_g;
     _Atomic int64_t *queue_capacity_g;
 
@@ -252,9 +286,277 @@ static bool should_log(_Atomic int64_t *at, _Atomic uint64_t *suppressed, uint64
     return true;
 }
 
+/* ---- records of the persistent queue --------------------------------------------------------- */
+
+#define PQ_MAGIC "LOQB"
+#define PQ_VERSION 1
+#define PQ_HEADER 32
+#define PQ_SUFFIX ".batch"
+
+static void put_le(uint8_t *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n; i-- > 0;)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+/* CRC-32 of the header's first 24 bytes and the payload: a flipped bit anywhere, or a file cut
+ * short, fails the check. */
+static uint32_t pq_crc(const uint8_t *hdr, const uint8_t *payload, size_t len)
+{
+    uLong c = crc32(0L, Z_NULL, 0);
+    c = crc32(c, hdr, 24);
+    return (uint32_t)crc32_z(c, payload, len);
+}
+
+static void pq_header(uint8_t hdr[PQ_HEADER], enum signal s, uint64_t items, const uint8_t *payload,
+                      size_t len)
+{
+    memcpy(hdr, PQ_MAGIC, 4);
+    put_le(hdr + 4, PQ_VERSION, 2);
+    put_le(hdr + 6, (uint64_t)s, 2);
+    put_le(hdr + 8, items, 8);
+    put_le(hdr + 16, (uint64_t)len, 8);
+    put_le(hdr + 24, pq_crc(hdr, payload, len), 4);
+    put_le(hdr + 28, 0, 4);
+}
+
+/* Checks a record read back; on success *items and *payload_len describe the payload at
+ * data + PQ_HEADER. NULL, or why it is not a record of signal s. */
+static const char *pq_check(const uint8_t *data, size_t len, enum signal s, uint64_t *items,
+                            size_t *payload_len)
+{
+    if (len < PQ_HEADER)
+        return "shorter than its header (torn write)";
+    if (memcmp(data, PQ_MAGIC, 4) != 0)
+        return "not a queue record (bad magic)";
+    if (get_le(data + 4, 2) != PQ_VERSION)
+        return "unknown record version";
+    if (get_le(data + 6, 2) != (uint64_t)s)
+        return "record of another signal";
+    uint64_t plen = get_le(data + 16, 8);
+    if (plen != len - PQ_HEADER)
+        return "length does not match the file (torn write)";
+    if (get_le(data + 24, 4) != pq_crc(data, data + PQ_HEADER, (size_t)plen))
+        return "checksum mismatch";
+    *items = get_le(data + 8, 8);
+    *payload_len = (size_t)plen;
+    return NULL;
+}
+
+static void pq_name(uint64_t seq, char *buf, size_t len)
+{
+    snprintf(buf, len, "%020" PRIu64 PQ_SUFFIX, seq);
+}
+
+/* Sequence number of a record's file name ("<digits>.batch", or that plus ".corrupt" when
+ * aside is true); 0 when the name is not one. */
+static uint64_t pq_seq_of(const char *name, bool aside)
+{
+    const char *p = name;
+    uint64_t v = 0;
+    size_t digits = 0;
+    for (; *p >= '0' && *p <= '9'; p++, digits++) {
+        if (v > (UINT64_MAX - 9) / 10)
+            return 0;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    if (digits == 0 || strncmp(p, PQ_SUFFIX, strlen(PQ_SUFFIX)) != 0)
+        return 0;
+    p += strlen(PQ_SUFFIX);
+    return strcmp(p, aside ? ".corrupt" : "") == 0 ? v : 0;
+}
+
+/* Writes b's record. Called without the lock. 0 or -1 with err. */
+static int pq_write(struct exporter_helper *h, struct batch *b, uint64_t seq, struct error *err)
+{
+    const uint8_t *data;
+    size_t len;
+    if (batch_encoded(b, &data, &len, err) != 0)
+        return -1;
+    uint8_t hdr[PQ_HEADER];
+    pq_header(hdr, b->signal, b->items, data, len);
+    struct iovec iov[2] = {{.iov_base = hdr, .iov_len = sizeof hdr},
+                           {.iov_base = (void *)data, .iov_len = len}};
+    char name[64];
+    pq_name(seq, name, sizeof name);
+    return file_storage_put(h->client[b->signal], name, iov, 2, err);
+}
+
+static void pq_remove(struct exporter_helper *h, enum signal s, uint64_t seq)
+{
+    char name[64];
+    pq_name(seq, name, sizeof name);
+    struct error err;
+    error_clear(&err);
+    if (file_storage_delete(h->client[s], name, &err) != 0)
+        log_error(h->log_name, "%s (it will be sent again after a restart)", err.msg);
+}
+
+struct pq_found {
+    enum signal sig;
+    uint64_t seq;
+};
+
+static int pq_found_cmp(const void *a, const void *b)
+{
+    const struct pq_found *x = a, *y = b;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void pq_set_aside(struct exporter_helper *h, enum signal s, const char *name,
+                         const char *why)
+{
+    struct error err;
+    error_clear(&err);
+    telemetry_add(h->corrupt, 1);
+    if (file_storage_set_aside(h->client[s], name, &err) != 0)
+        log_error(h->log_name, "record %s/%s is unreadable (%s) and could not be set aside: %s",
+                  file_storage_client_path(h->client[s]), name, why, err.msg);
+    else
+        log_error(h->log_name, "record %s/%s is unreadable (%s); renamed to %s.corrupt, its data "
+                               "is lost", file_storage_client_path(h->client[s]), name, why, name);
+}
+
+/* Takes the lock, lists every signal's records, and queues them in sequence order. Called by
+ * start before any consumer runs and before consume may write (opened is false until then), so
+ * nothing else touches the ring. */
+static int pq_open(struct exporter_helper *h, struct error *err)
+{
+    h->lock_fd = file_storage_lock(h->storage, "exporter", h->id, err);
+    if (h->lock_fd < 0)
+        return -1;
+    struct pq_found *found = NULL;
+    size_t nfound = 0, capfound = 0;
+    uint64_t max_seq = 0;
+    int rc = 0;
+    for (int s = 0; s < SIGNAL_COUNT && rc == 0; s++) {
+        char **names, **aside;
+        size_t n, naside;
+        if (file_storage_list(h->client[s], &names, &n, &aside, &naside, err) != 0) {
+            rc = -1;
+            break;
+        }
+        for (size_t i = 0; i < naside; i++) {
+            uint64_t q = pq_seq_of(aside[i], true);
+            if (q > max_seq)
+                max_seq = q; /* a new record must not take the name of one set aside */
+        }
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            uint64_t q = pq_seq_of(names[i], false);
+            if (q == 0) {
+                if (strstr(names[i], PQ_SUFFIX)) /* looks like ours, but is not a record name */
+                    pq_set_aside(h, (enum signal)s, names[i], "malformed file name");
+                else
+                    log_debug(h->log_name, "ignoring %s/%s: not a queue record",
+                              file_storage_client_path(h->client[s]), names[i]);
+                continue;
+            }
+            if (q > max_seq)
+                max_seq = q;
+            if (nfound == capfound) {
+                size_t nc = capfound ? capfound * 2 : 64;
+                struct pq_found *nf = realloc(found, nc * sizeof *nf);
+                if (!nf) {
+                    rc = error_set(err, "out of memory listing the persistent queue");
+                    break;
+                }
+                found = nf;
+                capfound = nc;
+            }
+            found[nfound].sig = (enum signal)s;
+            found[nfound].seq = q;
+            nfound++;
+        }
+        file_storage_names_free(names, n);
+        file_storage_names_free(aside, naside);
+    }
+    if (rc == 0 && nfound > h->cap) {
+        struct qitem *nr = calloc(nfound, sizeof *nr);
+        if (!nr) {
+            rc = error_set(err, "out of memory for %zu recovered batches", nfound);
+        } else {
+            free(h->ring);
+            h->ring = nr;
+            h->cap = nfound;
+            h->head = 0;
+        }
+    }
+    if (rc == 0 && nfound > 0)
+        qsort(found, nfound, sizeof *found, pq_found_cmp);
+    uint64_t items[SIGNAL_COUNT] = {0}, batches[SIGNAL_COUNT] = {0};
+    for (size_t i = 0; rc == 0 && i < nfound; i++) {
+        enum signal s = found[i].sig;
+        char name[64];
+        pq_name(found[i].seq, name, sizeof name);
+        uint8_t *data;
+        size_t len;
+        struct error rerr;
+        error_clear(&rerr);
+        if (file_storage_get(h->client[s], name, &data, &len, &rerr) != 0) {
+            if (rerr.code == ENOENT)
+                continue;
+            pq_set_aside(h, s, name, rerr.msg);
+            continue;
+        }
+        uint64_t n_items;
+        size_t plen;
+        const char *bad = pq_check(data, len, s, &n_items, &plen);
+        if (bad) {
+            free(data);
+            pq_set_aside(h, s, name, bad);
+            continue;
+        }
+        memmove(data, data + PQ_HEADER, plen);
+        struct batch *b = batch_adopt_wire(s, data, plen, n_items);
+        if (!b) {
+            free(data);
+            rc = error_set(err, "out of memory loading the persistent queue");
+            break;
+        }
+        h->ring[(h->head + h->len) % h->cap] = (struct qitem){.b = b, .seq = found[i].seq};
+        h->len++;
+        items[s] += n_items;
+        batches[s]++;
+        telemetry_add(h->recovered[s], n_items);
+    }
+    free(found);
+    h->next_seq = max_seq + 1;
+    telemetry_set(h->queue_size_g, (int64_t)h->len);
+    if (rc != 0)
+        return -1;
+    for (int s = 0; s < SIGNAL_COUNT; s++)
+        if (batches[s])
+            log_info(h->log_name,
+                     "recovered %" PRIu64 " %s in %" PRIu64 " batch%s from %s, sending them first",
+                     items[s], signal_item_name((enum signal)s), batches[s],
+                     batches[s] == 1 ? "" : "es", file_storage_client_path(h->client[s]));
+    if (h->len > h->limit)
+        log_warn(h->log_name, "%zu recovered batches exceed queue_size %zu: new batches are "
+                              "refused until the queue is back under it", h->len, h->limit);
+    h->opened = true;
+    return 0;
+}
+
+/* ---- sending --------------------------------------------------------------------------------- */
+
+enum outcome {
+    OUT_SENT,       /* delivered */
+    OUT_FAILED,     /* given up on: counted as send_failed */
+    OUT_CUT,        /* cut by the shutdown deadline while its record stays on disk */
+};
+
 /* Sends one batch until it is settled: sent, permanently failed, given up, or cut by the shutdown
- * deadline. Called without the lock; the caller keeps its reference. */
-static void deliver(struct exporter_helper *h, struct batch *b)
+ * deadline. Called without the lock; the caller keeps its reference. A batch with a record on
+ * disk (persisted) is not given up at the deadline: it is left for the next start. */
+static enum outcome deliver(struct exporter_helper *h, struct batch *b, bool persisted)
 {
     struct retry_state st;
     int64_t start = clock_now_ns();
@@ -267,18 +569,18 @@ static void deliver(struct exporter_helper *h, struct batch *b)
         int64_t now = clock_now_ns();
         if (res == SEND_OK) {
             telemetry_add(h->sent[b->signal], b->items);
-            return;
+            return OUT_SENT;
         }
         if (res == SEND_PERMANENT) {
             char reason[1100];
             snprintf(reason, sizeof reason, "permanent error: %s", err.msg);
             settle_failed(h, b, st.attempts + 1, now - start, reason);
-            return;
+            return OUT_FAILED;
         }
         int64_t delay = retry_next_delay(&st, &h->r, now, throttle, rand01());
         if (delay < 0) {
             settle_failed(h, b, st.attempts, now - start, err.msg);
-            return;
+            return OUT_FAILED;
         }
         pthread_mutex_lock(&h->mu);
         bool cancelled = h->cancelled;
@@ -300,10 +602,12 @@ static void deliver(struct exporter_helper *h, struct batch *b)
         }
         pthread_mutex_unlock(&h->mu);
         if (cancelled) {
+            if (persisted)
+                return OUT_CUT;
             char reason[1100];
             snprintf(reason, sizeof reason, "shutdown deadline reached (last error: %s)", err.msg);
             settle_failed(h, b, st.attempts, clock_now_ns() - start, reason);
-            return;
+            return OUT_FAILED;
         }
     }
 }
@@ -313,12 +617,13 @@ static void *consumer_main(void *arg)
     struct exporter_helper *h = arg;
     pthread_mutex_lock(&h->mu);
     for (;;) {
-        while (h->len == 0 && !h->stopping)
+        /* While a caller still writes its record (reserved), stay: it is about to be queued. */
+        while (h->len == 0 && (!h->stopping || h->reserved > 0) && !h->cancelled)
             pthread_cond_wait(&h->not_empty, &h->mu);
         if (h->cancelled || h->len == 0)
             break;
-        struct batch *b = h->ring[h->head];
-        h->ring[h->head] = NULL;
+        struct qitem it = h->ring[h->head];
+        h->ring[h->head] = (struct qitem){0};
         h->head = (h->head + 1) % h->cap;
         h->len--;
         h->busy++;
@@ -326,10 +631,18 @@ static void *consumer_main(void *arg)
         pthread_cond_signal(&h->not_full);
         pthread_mutex_unlock(&h->mu);
 
-        deliver(h, b);
-        batch_unref(b);
+        enum signal sig = it.b->signal;
+        uint64_t items = it.b->items;
+        enum outcome out = deliver(h, it.b, it.seq != 0);
+        batch_unref(it.b);
+        if (it.seq && out != OUT_CUT)
+            pq_remove(h, sig, it.seq);
 
         pthread_mutex_lock(&h->mu);
+        if (out == OUT_CUT) {
+            h->kept_items[sig] += items;
+            h->kept_batches[sig]++;
+        }
         h->busy--;
         if (h->stopping)
             pthread_cond_broadcast(&h->idle);
@@ -351,20 +664,26 @@ struct exporter_helper *exporter_helper_new(const char *log_name, const char *id
         error_set(err, "out of memory");
         return NULL;
     }
+    h->lock_fd = -1;
     h->log_name = strdup(log_name ? log_name : "exporter");
     h->id = strdup(id ? id : "");
     h->q = *q;
     h->q.storage = NULL; /* not owned: the bound config owns it */
     h->q.batch = NULL;
+    h->q.storage_ext = NULL;
     h->r = *r;
     h->send = send;
     h->ctx = ctx;
+    if (!h->log_name || !h->id) {
+        error_set(err, "out of memory");
+        goto fail;
+    }
     if (h->q.enabled) {
         if (h->q.queue_size < 1 || h->q.num_consumers < 1) {
             error_set(err, "sending_queue: queue_size and num_consumers must be positive");
             goto fail;
         }
-        h->cap = (size_t)h->q.queue_size;
+        h->cap = h->limit = (size_t)h->q.queue_size;
         h->ring = calloc(h->cap, sizeof *h->ring);
         h->threads = calloc((size_t)h->q.num_consumers, sizeof *h->threads);
         if (!h->ring || !h->threads) {
@@ -372,9 +691,19 @@ struct exporter_helper *exporter_helper_new(const char *log_name, const char *id
             goto fail;
         }
     }
-    if (!h->log_name || !h->id) {
-        error_set(err, "out of memory");
-        goto fail;
+    if (q->storage && !q->enabled)
+        log_warn(h->log_name, "sending_queue.storage is ignored while sending_queue.enabled is "
+                              "false (batches are sent from the caller's thread)");
+    else if (q->storage && !q->storage_ext)
+        log_warn(h->log_name, "sending_queue.storage '%s' was not resolved to an extension; the "
+                              "queue stays in memory", q->storage);
+    else if (q->storage) {
+        h->persistent = true;
+        h->storage = q->storage_ext;
+        for (int s = 0; s < SIGNAL_COUNT; s++)
+            if (!(h->client[s] = file_storage_client_new(h->storage, "exporter", h->id,
+                                                         signal_name((enum signal)s), err)))
+                goto fail;
     }
 
     pthread_mutex_init(&h->mu, NULL);
@@ -407,16 +736,31 @@ struct exporter_helper *exporter_helper_new(const char *log_name, const char *id
         h->partial_rejected[s] = telemetry_counter(
             telemetry, name, labels,
             "Items the server rejected in an OK response (OTLP partial success); not retried.");
+        if (h->persistent) {
+            snprintf(name, sizeof name, "llmotlp_exporter_queue_recovered_%s",
+                     item_metric_suffix[s]);
+            h->recovered[s] = telemetry_counter(
+                telemetry, name, labels,
+                "Items loaded at start from the persistent sending queue, left by the previous "
+                "run.");
+        }
     }
+    if (h->persistent)
+        h->corrupt = telemetry_counter(
+            telemetry, "llmotlp_exporter_queue_corrupt_batches", labels,
+            "Records of the persistent sending queue found torn or corrupt at start and set "
+            "aside (*.corrupt); their items are lost.");
     h->queue_size_g = telemetry_gauge(telemetry, "otelcol_exporter_queue_size", labels,
                                       "Current size of the sending queue (batches).");
     h->queue_capacity_g = telemetry_gauge(telemetry, "otelcol_exporter_queue_capacity", labels,
                                           "Capacity of the sending queue (batches).");
     telemetry_set(h->queue_size_g, 0);
-    telemetry_set(h->queue_capacity_g, (int64_t)h->cap);
+    telemetry_set(h->queue_capacity_g, (int64_t)h->limit);
     return h;
 
 fail:
+    for (int s = 0; s < SIGNAL_COUNT; s++)
+        file_storage_client_free(h->client[s]);
     free(h->ring);
     free(h->threads);
     free(h->log_name);
@@ -430,6 +774,16 @@ int exporter_helper_start(struct exporter_helper *h, struct error *err)
     if (!h->q.enabled || h->started)
         return 0;
     pthread_mutex_lock(&h->mu);
+    if (h->persistent && !h->opened) {
+        /* ".../exporter_otlp__traces" -> ".../exporter_otlp__<signal>" */
+        const char *p = file_storage_client_path(h->client[SIGNAL_TRACES]);
+        log_info(h->log_name, "persistent sending queue in %.*s<signal>", (int)(strlen(p) - 6), p);
+    }
+    if (h->persistent && !h->opened && pq_open(h, err) != 0) {
+        pthread_mutex_unlock(&h->mu);
+        error_prefix(err, "sending_queue.storage: ");
+        return -1;
+    }
     h->started = true;
     for (size_t i = 0; i < (size_t)h->q.num_consumers; i++) {
         int rc = pthread_create(&h->threads[i], NULL, consumer_main, h);
@@ -466,17 +820,23 @@ enum consume_status exporter_helper_consume(struct exporter_helper *h, struct ba
     if (!h->q.enabled) {
         h->callers++;
         pthread_mutex_unlock(&h->mu);
-        deliver(h, b);
+        deliver(h, b, false);
         pthread_mutex_lock(&h->mu);
         h->callers--;
         pthread_cond_broadcast(&h->idle);
         pthread_mutex_unlock(&h->mu);
         return CONSUME_OK;
     }
-    if (h->len == h->cap) {
+    if (h->persistent && !h->opened) {
+        /* the records of the previous run are not loaded yet: a new one could take a name */
+        pthread_mutex_unlock(&h->mu);
+        count_refused(h, b, "the persistent queue is not open yet");
+        return CONSUME_RETRY;
+    }
+    if (h->len + h->reserved >= h->limit) {
         h->callers++;
         int64_t until = clock_now_ns() + h->q.overflow_wait;
-        while (h->len == h->cap && !h->stopping) {
+        while (h->len + h->reserved >= h->limit && !h->stopping) {
             if (h->q.block_on_overflow)
                 pthread_cond_wait(&h->not_full, &h->mu);
             else if (clock_now_ns() < until)
@@ -486,14 +846,40 @@ enum consume_status exporter_helper_consume(struct exporter_helper *h, struct ba
         }
         h->callers--;
         pthread_cond_broadcast(&h->idle);
-        if (h->len == h->cap || h->stopping) {
+        if (h->len + h->reserved >= h->limit || h->stopping) {
             bool stopping = h->stopping;
             pthread_mutex_unlock(&h->mu);
             count_refused(h, b, stopping ? "exporter is shutting down" : "sending queue is full");
             return CONSUME_RETRY;
         }
     }
-    h->ring[(h->head + h->len) % h->cap] = batch_ref(b);
+    uint64_t seq = 0;
+    if (h->persistent) {
+        /* The slot is promised before the lock is let go, so queue_size holds while the record
+         * is written; shutdown waits for this caller (callers) and a consumer waits for its
+         * batch (reserved). */
+        seq = h->next_seq++;
+        h->reserved++;
+        h->callers++;
+        pthread_mutex_unlock(&h->mu);
+        struct error err;
+        error_clear(&err);
+        int rc = pq_write(h, b, seq, &err);
+        pthread_mutex_lock(&h->mu);
+        h->reserved--;
+        h->callers--;
+        pthread_cond_broadcast(&h->idle);
+        if (rc != 0) {
+            pthread_cond_signal(&h->not_full);
+            pthread_cond_broadcast(&h->not_empty); /* a consumer may wait only for this one */
+            pthread_mutex_unlock(&h->mu);
+            char why[1100];
+            snprintf(why, sizeof why, "cannot write it to the persistent queue: %s", err.msg);
+            count_refused(h, b, why);
+            return CONSUME_RETRY;
+        }
+    }
+    h->ring[(h->head + h->len) % h->cap] = (struct qitem){.b = batch_ref(b), .seq = seq};
     h->len++;
     telemetry_set(h->queue_size_g, (int64_t)h->len);
     pthread_cond_signal(&h->not_empty);
@@ -528,28 +914,43 @@ void exporter_helper_shutdown(struct exporter_helper *h, int64_t deadline_ns)
     for (size_t i = 0; i < n; i++)
         pthread_join(h->threads[i], NULL);
 
-    /* Whatever is still queued was accepted and never attempted (or the helper never started). */
+    /* Whatever is still queued was accepted and never attempted (or the helper never started):
+     * lost, unless its record is on disk for the next start. */
     uint64_t left_items[SIGNAL_COUNT] = {0}, left_batches[SIGNAL_COUNT] = {0};
     pthread_mutex_lock(&h->mu);
     while (h->len > 0) {
-        struct batch *b = h->ring[h->head];
-        h->ring[h->head] = NULL;
+        struct qitem it = h->ring[h->head];
+        h->ring[h->head] = (struct qitem){0};
         h->head = (h->head + 1) % h->cap;
         h->len--;
-        telemetry_add(h->send_failed[b->signal], b->items);
-        left_items[b->signal] += b->items;
-        left_batches[b->signal]++;
-        batch_unref(b);
+        if (it.seq) {
+            h->kept_items[it.b->signal] += it.b->items;
+            h->kept_batches[it.b->signal]++;
+        } else {
+            telemetry_add(h->send_failed[it.b->signal], it.b->items);
+            left_items[it.b->signal] += it.b->items;
+            left_batches[it.b->signal]++;
+        }
+        batch_unref(it.b);
     }
     telemetry_set(h->queue_size_g, 0);
+    uint64_t kept_items[SIGNAL_COUNT], kept_batches[SIGNAL_COUNT];
+    memcpy(kept_items, h->kept_items, sizeof kept_items);
+    memcpy(kept_batches, h->kept_batches, sizeof kept_batches);
     pthread_mutex_unlock(&h->mu);
-    for (int s = 0; s < SIGNAL_COUNT; s++)
+    for (int s = 0; s < SIGNAL_COUNT; s++) {
         if (left_batches[s])
             log_error(h->log_name,
                       "dropping %" PRIu64 " %s in %" PRIu64
                       " queued batch%s never sent: shutdown deadline reached",
                       left_items[s], signal_item_name((enum signal)s), left_batches[s],
                       left_batches[s] == 1 ? "" : "es");
+        if (kept_batches[s])
+            log_warn(h->log_name,
+                     "%" PRIu64 " batch%s (%" PRIu64 " %s) kept in storage for the next start "
+                     "(%s)", kept_batches[s], kept_batches[s] == 1 ? "" : "es", kept_items[s],
+                     signal_item_name((enum signal)s), file_storage_client_path(h->client[s]));
+    }
 }
 
 void exporter_helper_free(struct exporter_helper *h)
@@ -562,6 +963,9 @@ void exporter_helper_free(struct exporter_helper *h)
     pthread_cond_destroy(&h->not_full);
     pthread_cond_destroy(&h->wake);
     pthread_cond_destroy(&h->idle);
+    for (int s = 0; s < SIGNAL_COUNT; s++)
+        file_storage_client_free(h->client[s]);
+    file_storage_unlock(h->lock_fd);
     free(h->ring);
     free(h->threads);
     free(h->log_name);

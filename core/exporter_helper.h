@@ -3,6 +3,15 @@
  * (honouring a server's throttle delay), and the counters of what was sent, retried and finally
  * given up. An exporter supplies only send(): one attempt to deliver one batch.
  *
+ * With `sending_queue.storage` naming a file_storage extension the queue is also on disk (the
+ * Collector's persistent queue): a batch is written before consume() answers CONSUME_OK, removed
+ * once it is settled, and whatever is still on disk at the next start (after a crash, or what a
+ * shutdown deadline left) is sent then. Records live in the extension's directory, one
+ * subdirectory per signal named as the Collector names the queue's storage client,
+ * `exporter_<type>_<name>_<signal>` (`exporter_otlp__traces` for `otlp`), one file per batch:
+ * `<20-digit sequence>.batch` = a 32-byte header (magic "LOQB", version, signal, items, length,
+ * CRC-32 of header and payload) and the batch's encoded request.
+ *
  * Thread-safety: consume() is called from any number of pipeline threads; send() is called from
  * the helper's consumer threads (or the caller's thread when the queue is disabled). */
 #ifndef LLMOTLP_EXPORTER_HELPER_H
@@ -17,6 +26,7 @@
 #include "core/error.h"
 
 struct cnode;
+struct file_storage;
 
 struct retry_config {
     bool enabled;
@@ -39,8 +49,15 @@ struct queue_config {
     /* Collector keys accepted for compatibility: */
     int sizer;                     /* index in {"requests", "items", "bytes"}; only requests works */
     bool wait_for_result;          /* ignored: consume() answers once the batch is queued */
-    char *storage;                 /* persistent queue extension ID; not supported yet */
+    char *storage;                 /* ID of the file_storage extension keeping the queue on
+                                      disk; NULL = in memory only */
     const struct cnode *batch;     /* exporter-side batching; not supported yet (CFG_RAW) */
+    /* Not a config key: the extension instance that `storage` names, set by the service between
+     * binding and creating the exporter (it finds this struct through the exporter's field
+     * table: the CFG_SECTION whose sub is queue_config_fields). NULL when storage is unset, or
+     * when a test binds an exporter's config without a service: the queue then stays in
+     * memory, with a warning. */
+    struct file_storage *storage_ext;
 };
 /* Field table for `sending_queue` (Collector defaults: true, 10, 1000). */
 extern const struct config_field queue_config_fields[];
@@ -78,20 +95,31 @@ typedef enum send_result (*export_send_fn)(void *ctx, struct batch *b, int64_t *
 
 struct exporter_helper;
 
-/* log_name: "exporter/otlp"; id: component ID used as the `exporter` label of the counters. */
+/* log_name: "exporter/otlp"; id: component ID used as the `exporter` label of the counters and,
+ * with storage, in the names of the queue's directories. */
 struct exporter_helper *exporter_helper_new(const char *log_name, const char *id,
                                             const struct queue_config *q,
                                             const struct retry_config *r, export_send_fn send,
                                             void *ctx, struct telemetry *telemetry,
                                             struct error *err);
+/* Starts the consumer threads. With storage, first takes the lock of this exporter's records
+ * (waiting up to the extension's timeout) and loads every record found, in sequence order, into
+ * the queue (counted in llmotlp_exporter_queue_recovered_<items>; a torn or corrupt record is
+ * renamed *.corrupt, counted in llmotlp_exporter_queue_corrupt_batches and logged). All records
+ * are loaded even beyond queue_size; queue_size then refuses new batches until the queue is back
+ * under it. */
 int exporter_helper_start(struct exporter_helper *h, struct error *err);
 /* Queues the batch (taking a ref) or, with the queue disabled, sends it now with retries (then
- * CONSUME_OK means settled: sent, or counted as send_failed and logged).
- * CONSUME_RETRY when the queue stays full past overflow_wait or the helper is shutting down;
- * those refusals are counted as enqueue_failed. */
+ * CONSUME_OK means settled: sent, or counted as send_failed and logged). With storage, the
+ * batch's record is on disk before CONSUME_OK is answered.
+ * CONSUME_RETRY when the queue stays full past overflow_wait, the helper is shutting down, or
+ * (with storage) the record cannot be written or the helper has not started yet; those refusals
+ * are counted as enqueue_failed. */
 enum consume_status exporter_helper_consume(struct exporter_helper *h, struct batch *b);
 /* Stops taking batches, lets consumers drain the queue and finish retries until deadline_ns,
- * then cancels: whatever is left is counted as send_failed and logged with its reason. */
+ * then cancels: whatever is left is counted as send_failed and logged with its reason, except
+ * that with storage it stays on disk for the next start (logged as kept, not counted as failed).
+ */
 void exporter_helper_shutdown(struct exporter_helper *h, int64_t deadline_ns);
 void exporter_helper_free(struct exporter_helper *h);
 /* Reports an OK answer's partial success (decoded Export*ServiceResponse; NULL = none): rejected

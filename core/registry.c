@@ -19,6 +19,7 @@ extern const struct component_factory forward_connector_factory;
 extern const struct component_factory llm_metrics_connector_factory;
 extern const struct component_factory prometheus_exporter_factory;
 extern const struct component_factory health_check_extension_factory;
+extern const struct component_factory file_storage_extension_factory;
 
 const struct component_factory *const component_factories[] = {
     &otlp_receiver_factory,
@@ -34,6 +35,7 @@ const struct component_factory *const component_factories[] = {
     &forward_connector_factory,
     &llm_metrics_connector_factory,
     &health_check_extension_factory,
+    &file_storage_extension_factory,
     NULL,
 };
 

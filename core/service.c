@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "core/component.h"
+#include "core/exporter_helper.h"
 #include "core/fanout.h"
 #include "core/log.h"
 #include "core/otlp.h"
@@ -63,7 +64,11 @@ struct comp_def {
     const struct component_factory *factory;
     void *cfg;                             /* bound by config_bind, owned */
     const struct cnode *key;               /* where it was defined */
+    const struct cnode *val;               /* its settings (may be NULL) */
     bool used;
+    /* Exporters: the file_storage extension their sending_queue.storage names (resolved and
+     * checked at load). */
+    struct comp_def *storage;
 };
 
 enum list_role { ROLE_RECEIVERS, ROLE_PROCESSORS, ROLE_EXPORTERS, ROLE_COUNT };
@@ -425,6 +430,7 @@ static int load_section(struct service *s, enum component_kind kind, const struc
         d->factory = f;
         d->cfg = cfg;
         d->key = key;
+        d->val = val;
         if (config_bind(f->fields ? f->fields : empty_fields, val, cfg, err) != 0)
             return -1;
         if (f->validate && f->validate(cfg, err) != 0) {
@@ -846,6 +852,66 @@ static int load_service(struct service *s, const struct cnode *svc, struct error
     return load_pipelines(s, cnode_get(svc, "pipelines"), err, svc);
 }
 
+/* The sending_queue section of a component's config, found through its field table (the
+ * section bound by queue_config_fields); NULL when it has none. */
+static const struct config_field *queue_field(const struct component_factory *f)
+{
+    for (const struct config_field *fl = f->fields; fl && fl->name; fl++)
+        if ((fl->type == CFG_SECTION || fl->type == CFG_PRESENCE) && fl->sub == queue_config_fields)
+            return fl;
+    return NULL;
+}
+
+static struct queue_config *queue_of(struct comp_def *d)
+{
+    const struct config_field *qf = queue_field(d->factory);
+    return qf ? (struct queue_config *)((char *)d->cfg + qf->offset) : NULL;
+}
+
+/* Each exporter in a pipeline whose sending_queue.storage is set must name a file_storage
+ * extension that service.extensions lists, as the Collector requires; errors point at the
+ * `storage` key. */
+static int check_storage_refs(struct service *s, struct error *err)
+{
+    for (size_t i = 0; i < s->defs.n; i++) {
+        struct comp_def *d = s->defs.v[i];
+        if (d->kind != COMPONENT_EXPORTER || !d->used)
+            continue;
+        struct queue_config *q = queue_of(d);
+        if (!q || !q->storage)
+            continue;
+        const struct config_field *qf = queue_field(d->factory);
+        const struct cnode *qmap = cnode_get(d->val, qf->name), *at = d->key;
+        for (size_t k = 0; qmap && qmap->kind == CNODE_MAP && k < qmap->n; k++)
+            if (qmap->keys[k]->value && strcmp(qmap->keys[k]->value, "storage") == 0)
+                at = qmap->keys[k];
+        struct error e;
+        error_clear(&e);
+        char *id = id_normalize(q->storage, &e);
+        if (!id)
+            return err_at(err, at, "exporter '%s': %s.storage: %s", d->id, qf->name, e.msg);
+        struct comp_def *x = find_def(s, COMPONENT_EXTENSION, id);
+        int rc = 0;
+        if (!x)
+            rc = err_at(err, at, "exporter '%s': %s.storage: extension '%s' is not defined in "
+                                 "'extensions'; expected the ID of a file_storage extension "
+                                 "listed in service.extensions", d->id, qf->name, id);
+        else if (strcmp(x->factory->type, "file_storage") != 0)
+            rc = err_at(err, at, "exporter '%s': %s.storage: extension '%s' is a %s extension; "
+                                 "expected a file_storage extension", d->id, qf->name, id,
+                        x->factory->type);
+        else if (!x->used)
+            rc = err_at(err, at, "exporter '%s': %s.storage: extension '%s' is not listed in "
+                                 "service.extensions; expected a file_storage extension listed "
+                                 "there", d->id, qf->name, id);
+        free(id);
+        if (rc != 0)
+            return -1;
+        d->storage = x;
+    }
+    return 0;
+}
+
 static void shutdown_timeout_from_env(struct service *s)
 {
     s->shutdown_timeout_ns = DEFAULT_SHUTDOWN_TIMEOUT_NS;
@@ -915,6 +981,8 @@ static struct service *service_from_tree(struct cnode *root, struct error *err)
         }
     }
     if (load_service(s, cnode_get(root, "service"), err) != 0)
+        goto fail;
+    if (check_storage_refs(s, err) != 0)
         goto fail;
     for (size_t i = 0; i < s->defs.n; i++) {
         struct comp_def *d = s->defs.v[i];
@@ -1011,6 +1079,9 @@ static enum consume_status refuse_consume(struct consumer *self, struct batch *b
     return CONSUME_REJECT;
 }
 
+static struct instance *find_instance(struct ptrvec *list, const struct comp_def *d,
+                                      enum signal sig, bool by_signal);
+
 static struct instance *instance_create(struct service *s, struct ptrvec *list, struct comp_def *d,
                                         const char *suffix, enum signal sig,
                                         struct consumer *const next[SIGNAL_COUNT],
@@ -1045,6 +1116,17 @@ static struct instance *instance_create(struct service *s, struct ptrvec *list, 
     };
     for (int i = 0; i < SIGNAL_COUNT; i++)
         env.next[i] = next ? next[i] : NULL;
+    if (d->storage) {
+        /* the exporter hands its sending_queue config to its helper, which finds the
+         * extension instance there; extensions are created before any pipeline */
+        struct instance *ext = find_instance(&s->extensions, d->storage, SIGNAL_TRACES, false);
+        if (!ext) {
+            error_set(err, "%s: storage extension '%s' was not created", in->log_name,
+                      d->storage->id);
+            return NULL;
+        }
+        queue_of(d)->storage_ext = ext->self;
+    }
     error_clear(err);
     in->self = f->create(d->cfg, &env, err);
     if (!in->self) {

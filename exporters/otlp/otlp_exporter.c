@@ -556,9 +556,6 @@ static void *otlp_create(const void *cfgp, const struct component_env *env, stru
         }
     }
 
-    if (cfg->sending_queue.storage)
-        log_warn(x->log_name, "sending_queue.storage is not supported yet; the queue stays in "
-                              "memory");
     if (raw_is_set(cfg->sending_queue.batch))
         log_warn(x->log_name, "sending_queue.batch is not supported yet; use the batch processor");
 

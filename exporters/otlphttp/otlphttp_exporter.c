@@ -810,9 +810,6 @@ static void *create_common(const void *cfgp, const struct component_env *env,
     if (str_set(cfg->profiles_endpoint))
         log_warn(x->log_name, "profiles_endpoint is ignored: profiles are not supported");
 
-    if (cfg->sending_queue.storage)
-        log_warn(x->log_name, "sending_queue.storage is not supported yet; the queue stays in "
-                              "memory");
     if (raw_is_set(cfg->sending_queue.batch))
         log_warn(x->log_name, "sending_queue.batch is not supported yet; use the batch processor");
 

@@ -1,7 +1,12 @@
 /* test_exporter_helper.c — the sending queue and retry loop, driven by a fake send() that
  * follows a script per batch (fail N times retryable, fail permanently, block on a gate, never
  * succeed). Asserts the end state of every batch in the counters: each accepted batch is sent
- * exactly once or counted as failed, and refusals are counted as enqueue failures. */
+ * exactly once or counted as failed, and refusals are counted as enqueue failures.
+ * The persistent queue (sending_queue.storage on a real file_storage extension in a temporary
+ * directory) is checked through the files it leaves: a record is on disk when consume answers
+ * OK, a helper freed without draining (a crash, as far as the disk can tell) leaves every
+ * record, the next helper on the same directory sends them once each in order and removes
+ * them, and a torn or corrupt record is set aside and counted without blocking the start. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,13 +14,20 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/batch.h"
+#include "core/config.h"
 #include "core/exporter_helper.h"
 #include "core/log.h"
 #include "core/telemetry.h"
@@ -501,6 +513,540 @@ static void test_config_validate(void **state)
     assert_non_null(strstr(err.msg, "sizer"));
 }
 
+/* ---- persistent queue ------------------------------------------------------------------------ */
+
+/* A file_storage extension built from its factory over a fresh temporary directory. */
+struct store {
+    char dir[64];
+    const struct component_factory *f;
+    struct cnode *tree;
+    void *cfg;
+    void *fs;
+};
+
+static void store_open(struct store *st, const char *extra_yaml)
+{
+    memset(st, 0, sizeof *st);
+    snprintf(st->dir, sizeof st->dir, "/tmp/llmotlp-pq-XXXXXX");
+    assert_non_null(mkdtemp(st->dir));
+    char yaml[512];
+    snprintf(yaml, sizeof yaml, "directory: %s\n%s", st->dir, extra_yaml ? extra_yaml : "");
+    struct error err = {0};
+    st->tree = config_parse_string(yaml, "storage.yaml", &err);
+    assert_non_null(st->tree);
+    st->f = component_find(COMPONENT_EXTENSION, "file_storage");
+    assert_non_null(st->f);
+    st->cfg = calloc(1, st->f->config_size);
+    if (config_bind(st->f->fields, st->tree, st->cfg, &err) != 0 || st->f->validate(st->cfg, &err))
+        fail_msg("file_storage config: %s", err.msg);
+    struct component_env env = {.id = "file_storage", .log_name = "extension/file_storage"};
+    st->fs = st->f->create(st->cfg, &env, &err);
+    assert_non_null(st->fs);
+    if (st->f->start(st->fs, &err) != 0)
+        fail_msg("file_storage start: %s", err.msg);
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void store_close(struct store *st)
+{
+    st->f->destroy(st->fs);
+    config_free_bound(st->f->fields, st->cfg);
+    free(st->cfg);
+    cnode_free(st->tree);
+    nftw(st->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static struct queue_config pqueue(struct store *st, int64_t size, int64_t consumers)
+{
+    struct queue_config q = queue(size, consumers, 0);
+    q.storage = "file_storage";
+    q.storage_ext = st->fs;
+    return q;
+}
+
+/* Files of one signal's queue directory whose names end in suffix. */
+static int count_files(struct store *st, const char *signal, const char *suffix)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/exporter_otlp_test_%s", st->dir, signal);
+    DIR *d = opendir(path);
+    if (!d)
+        return 0;
+    int n = 0;
+    struct dirent *e;
+    size_t sl = strlen(suffix);
+    while ((e = readdir(d)) != NULL) {
+        size_t l = strlen(e->d_name);
+        if (l > sl && strcmp(e->d_name + l - sl, suffix) == 0)
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+static uint8_t *read_file(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    fseek(fp, 0, SEEK_END);
+    long n = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    uint8_t *buf = malloc((size_t)n + 1);
+    assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
+    fclose(fp);
+    *len = (size_t)n;
+    return buf;
+}
+
+static void write_file(const char *path, const uint8_t *data, size_t len)
+{
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(data, 1, len, fp), len);
+    fclose(fp);
+}
+
+/* A batch whose bytes say which one it is ("payload-<i>"); the helper never decodes them. */
+static struct batch *tagged_batch(enum signal s, int i)
+{
+    char text[32];
+    int n = snprintf(text, sizeof text, "payload-%d", i);
+    uint8_t *wire = malloc((size_t)n);
+    memcpy(wire, text, (size_t)n);
+    struct batch *b = batch_adopt_wire(s, wire, (size_t)n, 10 + (uint64_t)i);
+    assert_non_null(b);
+    return b;
+}
+
+/* A send() that records what it delivered, in order, and can hold every attempt at a gate. */
+struct recorder {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    enum send_result answer;
+    bool gated, gate_open;
+    int attempts;
+    size_t n;
+    char got[64][32];         /* the payload text of each SEND_OK, in order */
+    enum signal sig[64];
+};
+
+static enum send_result recorder_send(void *ctx, struct batch *b, int64_t *throttle_ns,
+                                      struct error *err)
+{
+    (void)throttle_ns;
+    struct recorder *r = ctx;
+    pthread_mutex_lock(&r->mu);
+    r->attempts++;
+    pthread_cond_broadcast(&r->cv);
+    while (r->gated && !r->gate_open)
+        pthread_cond_wait(&r->cv, &r->mu);
+    enum send_result res = r->answer;
+    if (res == SEND_OK) {
+        const uint8_t *data;
+        size_t len;
+        assert_int_equal(batch_encoded(b, &data, &len, err), 0);
+        assert_true(r->n < 64 && len < 32);
+        memcpy(r->got[r->n], data, len);
+        r->got[r->n][len] = '\0';
+        r->sig[r->n] = b->signal;
+        r->n++;
+    } else {
+        error_set(err, "%s: scripted failure",
+                  res == SEND_PERMANENT ? "INVALID_ARGUMENT" : "UNAVAILABLE");
+    }
+    pthread_mutex_unlock(&r->mu);
+    return res;
+}
+
+static void recorder_init(struct recorder *r, enum send_result answer, bool gated)
+{
+    memset(r, 0, sizeof *r);
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    r->answer = answer;
+    r->gated = gated;
+}
+
+static void recorder_open_gate(struct recorder *r)
+{
+    pthread_mutex_lock(&r->mu);
+    r->gate_open = true;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void recorder_wait_attempts(struct recorder *r, int want)
+{
+    pthread_mutex_lock(&r->mu);
+    for (int i = 0; i < 400 && r->attempts < want; i++) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 5000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+    }
+    int got = r->attempts;
+    pthread_mutex_unlock(&r->mu);
+    assert_true(got >= want);
+}
+
+static void recorder_destroy(struct recorder *r)
+{
+    pthread_mutex_destroy(&r->mu);
+    pthread_cond_destroy(&r->cv);
+}
+
+static struct exporter_helper *pq_helper(struct store *st, int64_t size, int64_t consumers,
+                                         struct retry_config *r, struct recorder *rec,
+                                         struct telemetry *t)
+{
+    struct queue_config q = pqueue(st, size, consumers);
+    struct error err = {0};
+    struct exporter_helper *h =
+        exporter_helper_new("exporter/test", "otlp/test", &q, r, recorder_send, rec, t, &err);
+    if (!h)
+        fail_msg("exporter_helper_new: %s", err.msg);
+    if (exporter_helper_start(h, &err) != 0)
+        fail_msg("exporter_helper_start: %s", err.msg);
+    return h;
+}
+
+/* A backend that never answers: the helper is freed with everything still pending, as a crash
+ * would leave it; returns after `n` batches (traces, and every third one logs) are accepted. */
+static void leave_records(struct store *st, int n)
+{
+    struct telemetry *t = telemetry_new();
+    struct recorder rec;
+    recorder_init(&rec, SEND_RETRYABLE, false);
+    struct retry_config r = fast_retry(0);
+    r.initial_interval = r.max_interval = 60000 * MS; /* the first retry waits past the test */
+    struct exporter_helper *h = pq_helper(st, 100, 1, &r, &rec, t);
+    for (int i = 0; i < n; i++) {
+        struct batch *b = tagged_batch(i % 3 == 2 ? SIGNAL_LOGS : SIGNAL_TRACES, i);
+        assert_int_equal(exporter_helper_consume(h, b), CONSUME_OK);
+        batch_unref(b);
+    }
+    recorder_wait_attempts(&rec, 1);
+    exporter_helper_free(h);
+    assert_int_equal(value(t, "otelcol_exporter_send_failed_spans"), 0);
+    assert_int_equal(value(t, "otelcol_exporter_send_failed_log_records"), 0);
+    recorder_destroy(&rec);
+    telemetry_free(t);
+}
+
+/* The record is on disk, whole, when consume answers OK, before any send has ended. */
+static void test_storage_written_before_ok(void **state)
+{
+    (void)state;
+    struct store st;
+    store_open(&st, NULL);
+    struct telemetry *t = telemetry_new();
+    struct recorder rec;
+    recorder_init(&rec, SEND_OK, true);
+    struct retry_config r = fast_retry(0);
+    struct exporter_helper *h = pq_helper(&st, 10, 1, &r, &rec, t);
+    for (int i = 0; i < 3; i++) {
+        struct batch *b = tagged_batch(SIGNAL_TRACES, i);
+        assert_int_equal(exporter_helper_consume(h, b), CONSUME_OK);
+        assert_int_equal(count_files(&st, "traces", ".batch"), i + 1);
+        batch_unref(b);
+    }
+    /* sequence numbers start at 1; header then the batch's bytes */
+    char path[256];
+    snprintf(path, sizeof path, "%s/exporter_otlp_test_traces/00000000000000000002.batch", st.dir);
+    size_t len;
+    uint8_t *data = read_file(path, &len);
+    assert_int_equal(len, 32 + strlen("payload-1"));
+    assert_memory_equal(data, "LOQB", 4);
+    assert_int_equal(data[6], SIGNAL_TRACES);
+    assert_int_equal(data[8], 11); /* items, little-endian */
+    assert_memory_equal(data + 32, "payload-1", strlen("payload-1"));
+    free(data);
+
+    recorder_open_gate(&rec);
+    wait_counter(t, "otelcol_exporter_sent_spans", 10 + 11 + 12);
+    exporter_helper_shutdown(h, clock_now_ns() + 1000 * MS);
+    assert_int_equal(count_files(&st, "traces", ".batch"), 0);
+    assert_int_equal(rec.n, 3);
+    exporter_helper_free(h);
+    recorder_destroy(&rec);
+    telemetry_free(t);
+    store_close(&st);
+}
+
+/* Freed without a drain: the records stay; a new helper on the same directory sends each once,
+ * in the order they were accepted, counts them as recovered, and removes them. */
+static void test_storage_recovers_after_crash(void **state)
+{
+    (void)state;
+    struct store st;
+    store_open(&st, NULL);
+    leave_records(&st, 6); /* traces 0,1,3,4; logs 2,5 */
+    assert_int_equal(count_files(&st, "traces", ".batch"), 4);
+    assert_int_equal(count_files(&st, "logs", ".batch"), 2);
+
+    struct telemetry *t = telemetry_new();
+    struct recorder rec;
+    recorder_init(&rec, SEND_OK, false);
+    struct retry_config r = fast_retry(0);
+    struct exporter_helper *h = pq_helper(&st, 100, 1, &r, &rec, t);
+    assert_int_equal(value(t, "llmotlp_exporter_queue_recovered_spans"), 10 + 11 + 13 + 14);
+    assert_int_equal(value(t, "llmotlp_exporter_queue_recovered_log_records"), 12 + 15);
+    wait_counter(t, "otelcol_exporter_sent_spans", 10 + 11 + 13 + 14);
+    wait_counter(t, "otelcol_exporter_sent_log_records", 12 + 15);
+    exporter_helper_shutdown(h, clock_now_ns() + 1000 * MS);
+    assert_int_equal(rec.n, 6);
+    for (int i = 0; i < 6; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "payload-%d", i);
+        assert_string_equal(rec.got[i], want);
+        assert_int_equal(rec.sig[i], i % 3 == 2 ? SIGNAL_LOGS : SIGNAL_TRACES);
+    }
+    assert_int_equal(count_files(&st, "traces", ".batch"), 0);
+    assert_int_equal(count_files(&st, "logs", ".batch"), 0);
+    exporter_helper_free(h);
+    recorder_destroy(&rec);
+    telemetry_free(t);
+
+    /* nothing left: a third start has nothing to send */
+    t = telemetry_new();
+    recorder_init(&rec, SEND_OK, false);
+    h = pq_helper(&st, 100, 1, &r, &rec, t);
+    exporter_helper_shutdown(h, clock_now_ns() + 1000 * MS);
+    assert_int_equal(value(t, "llmotlp_exporter_queue_recovered_spans"), 0);
+    assert_int_equal(rec.n, 0);
+    exporter_helper_free(h);
+    recorder_destroy(&rec);
+    telemetry_free(t);
+    store_close(&st);
+}
+
+/* A permanent failure settles the batch: counted as failed, record removed. */
+static void test_storage_permanent_removes(void **state)
+{
+    (void)state;
+    struct store st;
+    store_open(&st, NULL);
+    struct telemetry *t = telemetry_new();
+    struct recorder rec;
+    recorder_init(&rec, SEND_PERMANENT, false);
+    struct retry_config r = fast_retry(0);
+    struct exporter_helper *h = pq_helper(&st, 10, 2, &r, &rec, t);
+    struct batch *b = tagged_batch(SIGNAL_METRICS, 3);
+    assert_int_equal(exporter_helper_consume(h, b), CONSUME_OK);
+    batch_unref(b);
+    wait_counter(t, "otelcol_exporter_send_failed_metric_points", 13);
+    exporter_helper_shutdown(h, clock_now_ns() + 1000 * MS);
+    assert_int_equal(count_files(&st, "metrics", ".batch"), 0);
+    assert_int_equal(rec.attempts, 1);
+    exporter_helper_free(h);
+    recorder_destroy(&rec);
+    telemetry_free(t);
+    store_close(&st);
+}
+
+/* The shutdown deadline cuts retries and leaves the queue: with storage nothing is counted as
+ * failed, every record stays, and the next start delivers them. */
+static void test_storage_shutdown_deadline_keeps(void **state)
+{
+    (void)state;
+    struct store st;
+    store_open(&st, NULL);
+    struct telemetry *t = telemetry_new();
+    struct recorder rec;
+    recorder_init(&rec, SEND_RETRYABLE, false);
+    struct retry_config r = fast_retry(0); /* retry forever */
+    struct exporter_helper *h = pq_helper(&st, 10, 1, &r, &rec, t);
+    for (int i = 0; i < 3; i++) {
+        struct batch *b = tagged_batch(SIGNAL_TRACES, i);
+        assert_int_equal(exporter_helper_consume(h, b), CONSUME_OK);
+        batch_unref(b);
+    }
+    recorder_wait_attempts(&rec, 2); /* the first batch is being retried */
+    exporter_helper_shutdown(h, clock_now_ns() + 30 * MS);
+    assert_int_equal(value(t, "otelcol_exporter_send_failed_spans"), 0);
+    assert_int_equal(value(t, "otelcol_exporter_sent_spans"), 0);
+    assert_int_equal(value(t, "otelcol_exporter_queue_size"), 0);
+    assert_int_equal(count_files(&st, "traces", ".batch"), 3);
+    struct batch *late = tagged_batch(SIGNAL_TRACES, 9);
+    assert_int_equal(exporter_helper_consume(h, late), CONSUME_RETRY);
+    assert_int_equal(count_files(&st, "traces", ".batch"), 3);
+    batch_unref(late);
+    exporter_helper_free(h);
+    recorder_destroy(&rec);
+    telemetry_free(t);
+
+    t = telemetry_new();
+    recorder_init(&rec, SEND_OK, false);
+    h = pq_helper(&st, 10, 1, &r, &rec, t);
+    wait_counter(t, "otelcol_exporter_sent_spans", 10 + 11 + 12);
+    exporter_helper_shutdown(h, clock_now_ns() + 1000 * MS);
+    assert_int_equal(rec.n, 3);
+    assert_string_equal(rec.got[0], "payload-0");
+    assert_string_equal(rec.got[2], "payload-2");
+    assert_int_equal(count_files(&st, "traces", ".batch"), 0);
+    exporter_helper_free(h);
+    recorder_destroy(&rec);
+    telemetry_free(t);
+    store_close(&st);
+}
+
+/* Torn, flipped and foreign records are renamed *.corrupt and counted; an interrupted write's
+ * temporary file is removed; the good records are still sent, and the start does not fail. */
+static void test_storage_corrupt_set_aside(void **state)
+{
+    (void)state;
+    struct store st;
+    store_open(&st, NULL);
+    leave_records(&st, 2); /* traces 1 and 2: payload-0, payload-1 */
+    char dir[128], good[256], p[256];
+    snprintf(dir, sizeof dir, "%s/exporter_otlp_test_traces", st.dir);
+    snprintf(good, sizeof good, "%s/00000000000000000002.batch", dir);
+    size_t len;
+    uint8_t *data = read_file(good, &len);
+    snprintf(p, sizeof p, "%s/00000000000000000010.batch", dir); /* torn: cut in the payload */
+    write_file(p, data, len - 3);
+    snprintf(p, sizeof p, "%s/00000000000000000011.batch", dir); /* one bit flipped */
+    data[34] ^= 0x10;
+    write_file(p, data, len);
+    snprintf(p, sizeof p, "%s/00000000000000000012.batch", dir); /* torn inside the header */
+    write_file(p, data, 20);
+    snprintf(p, sizeof p, "%s/00000000000000000099.batch", dir); /* not a record at all */
+    write_file(p, (const uint8_t *)"hello", 5);
+    snprintf(p, sizeof p, "%s/00000000000000000013.batch.tmp", dir); /* write never renamed */
+    write_file(p, data, len);
+    free(data);
+    /* a record of another signal misplaced in the logs directory */
+    char logs[128];
+    snprintf(logs, sizeof logs, "%s/exporter_otlp_test_logs", st.dir);
+    assert_int_equal(mkdir(logs, 0750), 0);
+    snprintf(p, sizeof p, "%s/00000000000000000020.batch", logs);
+    data = read_file(good, &len);
+    write_file(p, data, len);
+    free(data);
+
+    struct telemetry *t = telemetry_new();
+    struct recorder rec;
+    recorder_init(&rec, SEND_OK, false);
+    struct retry_config r = fast_retry(0);
+    struct exporter_helper *h = pq_helper(&st, 10, 1, &r, &rec, t);
+    assert_int_equal(value(t, "llmotlp_exporter_queue_corrupt_batches"), 5);
+    assert_int_equal(value(t, "llmotlp_exporter_queue_recovered_spans"), 10 + 11);
+    wait_counter(t, "otelcol_exporter_sent_spans", 10 + 11);
+    /* a new batch takes a sequence number past every name seen, set aside or not (99) */
+    pthread_mutex_lock(&rec.mu);
+    rec.gated = true;
+    pthread_mutex_unlock(&rec.mu);
+    struct batch *b = tagged_batch(SIGNAL_TRACES, 7);
+    assert_int_equal(exporter_helper_consume(h, b), CONSUME_OK);
+    batch_unref(b);
+    snprintf(p, sizeof p, "%s/00000000000000000100.batch", dir);
+    assert_int_equal(access(p, F_OK), 0);
+    recorder_open_gate(&rec);
+    wait_counter(t, "otelcol_exporter_sent_spans", 10 + 11 + 17);
+    exporter_helper_shutdown(h, clock_now_ns() + 1000 * MS);
+    assert_int_equal(rec.n, 3);
+    assert_string_equal(rec.got[0], "payload-0");
+    assert_string_equal(rec.got[1], "payload-1");
+    assert_string_equal(rec.got[2], "payload-7");
+    assert_int_equal(count_files(&st, "traces", ".batch"), 0);
+    assert_int_equal(count_files(&st, "traces", ".corrupt"), 4);
+    assert_int_equal(count_files(&st, "traces", ".tmp"), 0);
+    assert_int_equal(count_files(&st, "logs", ".corrupt"), 1);
+    exporter_helper_free(h);
+    recorder_destroy(&rec);
+    telemetry_free(t);
+
+    /* set aside once: a later start neither counts nor touches them again */
+    t = telemetry_new();
+    recorder_init(&rec, SEND_OK, false);
+    h = pq_helper(&st, 10, 1, &r, &rec, t);
+    exporter_helper_shutdown(h, clock_now_ns() + 1000 * MS);
+    assert_int_equal(value(t, "llmotlp_exporter_queue_corrupt_batches"), 0);
+    assert_int_equal(count_files(&st, "traces", ".corrupt"), 4);
+    assert_int_equal(rec.n, 0);
+    exporter_helper_free(h);
+    recorder_destroy(&rec);
+    telemetry_free(t);
+    store_close(&st);
+}
+
+/* More records than queue_size: all are loaded, and new batches are refused until the queue is
+ * back under queue_size. */
+static void test_storage_recovery_beyond_queue_size(void **state)
+{
+    (void)state;
+    struct store st;
+    store_open(&st, NULL);
+    leave_records(&st, 5);
+    struct telemetry *t = telemetry_new();
+    struct recorder rec;
+    recorder_init(&rec, SEND_OK, true);
+    struct retry_config r = fast_retry(0);
+    struct exporter_helper *h = pq_helper(&st, 2, 1, &r, &rec, t);
+    recorder_wait_attempts(&rec, 1); /* one batch held at the gate, four queued */
+    assert_int_equal(exporter_helper_queue_len(h), 4);
+    struct batch *b = tagged_batch(SIGNAL_TRACES, 8);
+    assert_int_equal(exporter_helper_consume(h, b), CONSUME_RETRY);
+    assert_int_equal(value(t, "otelcol_exporter_enqueue_failed_spans"), 18);
+    recorder_open_gate(&rec);
+    wait_counter(t, "otelcol_exporter_sent_spans", 10 + 11 + 13 + 14);
+    wait_counter(t, "otelcol_exporter_sent_log_records", 12);
+    assert_int_equal(exporter_helper_consume(h, b), CONSUME_OK);
+    batch_unref(b);
+    wait_counter(t, "otelcol_exporter_sent_spans", 10 + 11 + 13 + 14 + 18);
+    exporter_helper_shutdown(h, clock_now_ns() + 1000 * MS);
+    assert_int_equal(rec.n, 6);
+    assert_int_equal(count_files(&st, "traces", ".batch"), 0);
+    exporter_helper_free(h);
+    recorder_destroy(&rec);
+    telemetry_free(t);
+    store_close(&st);
+}
+
+/* Two helpers of one exporter ID on one directory (two processes sharing a volume): the second
+ * cannot start while the first holds the lock. */
+static void test_storage_locked(void **state)
+{
+    (void)state;
+    struct store st;
+    store_open(&st, "timeout: 20ms\n");
+    struct telemetry *t = telemetry_new();
+    struct recorder rec;
+    recorder_init(&rec, SEND_OK, false);
+    struct retry_config r = fast_retry(0);
+    struct exporter_helper *a = pq_helper(&st, 10, 1, &r, &rec, t);
+    struct queue_config q = pqueue(&st, 10, 1);
+    struct error err = {0};
+    struct exporter_helper *b =
+        exporter_helper_new("exporter/test", "otlp/test", &q, &r, recorder_send, &rec, t, &err);
+    assert_non_null(b);
+    assert_int_equal(exporter_helper_start(b, &err), -1);
+    assert_non_null(strstr(err.msg, "exporter_otlp_test.lock"));
+    assert_non_null(strstr(err.msg, "locked by another process"));
+    struct batch *x = tagged_batch(SIGNAL_TRACES, 1);
+    assert_int_equal(exporter_helper_consume(b, x), CONSUME_RETRY); /* never opened */
+    batch_unref(x);
+    exporter_helper_free(b);
+    exporter_helper_free(a);
+    /* released with the first: a new one starts */
+    b = pq_helper(&st, 10, 1, &r, &rec, t);
+    exporter_helper_free(b);
+    recorder_destroy(&rec);
+    telemetry_free(t);
+    store_close(&st);
+}
+
 int main(void)
 {
     log_set_level(LOG_ERROR);
@@ -515,6 +1061,13 @@ int main(void)
         cmocka_unit_test(test_queue_disabled),
         cmocka_unit_test(test_queue_disabled_shutdown),
         cmocka_unit_test(test_config_validate),
+        cmocka_unit_test(test_storage_written_before_ok),
+        cmocka_unit_test(test_storage_recovers_after_crash),
+        cmocka_unit_test(test_storage_permanent_removes),
+        cmocka_unit_test(test_storage_shutdown_deadline_keeps),
+        cmocka_unit_test(test_storage_corrupt_set_aside),
+        cmocka_unit_test(test_storage_recovery_beyond_queue_size),
+        cmocka_unit_test(test_storage_locked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,6 +56,9 @@ export function makeConfig({
   // health_check extension on 127.0.0.1:healthPort when given
   healthPort,
   healthPath,
+  // persistent sending queue: a file_storage extension ({directory, fsync, createDirectory})
+  // named by the exporter's sending_queue.storage
+  storage,
 }) {
   const lines = [
     'receivers:',
@@ -92,14 +95,24 @@ export function makeConfig({
     `      num_consumers: ${numConsumers}`,
     `      queue_size: ${queueSize}`,
     ...(overflowWait ? [`      overflow_wait: ${overflowWait}`] : []),
+    ...(storage ? ['      storage: file_storage'] : []),
   );
+  const extensions = [];
+  if (healthPort || storage) lines.push('extensions:');
   if (healthPort) {
-    lines.push('extensions:', '  health_check:', `    endpoint: 127.0.0.1:${healthPort}`);
+    lines.push('  health_check:', `    endpoint: 127.0.0.1:${healthPort}`);
     if (healthPath) lines.push(`    path: ${healthPath}`);
+    extensions.push('health_check');
+  }
+  if (storage) {
+    lines.push('  file_storage:', `    directory: ${JSON.stringify(storage.directory)}`);
+    if (storage.fsync) lines.push('    fsync: true');
+    if (storage.createDirectory) lines.push('    create_directory: true');
+    extensions.push('file_storage');
   }
   lines.push(
     'service:',
-    ...(healthPort ? ['  extensions: [health_check]'] : []),
+    ...(extensions.length ? [`  extensions: [${extensions.join(', ')}]`] : []),
     '  telemetry:',
     '    logs:',
     `      level: ${logLevel}`,
@@ -203,7 +216,8 @@ export class Llmotlp {
  * Start llmotlp with a generated config. `configOpts` go to makeConfig (receiverPort and
  * metricsPort are chosen here when absent; the handle's metricsUrl serves /metrics; `http: true`
  * and `health: true` add the HTTP receiver (httpUrl) and health_check (healthUrl) on free
- * ports). Resolves once the receiver ports accept connections.
+ * ports; `env` adds variables to the process's environment). Resolves once the receiver ports
+ * accept connections.
  */
 export async function startLlmotlp(configOpts) {
   const bin = binaryPath();
@@ -219,7 +233,7 @@ export async function startLlmotlp(configOpts) {
   const logFd = fs.openSync(logPath, 'a');
   const proc = spawn(bin, ['--config', configPath], {
     stdio: ['ignore', logFd, logFd],
-    env: process.env,
+    env: configOpts.env ? { ...process.env, ...configOpts.env } : process.env,
   });
   fs.closeSync(logFd);
   const handle = new Llmotlp(proc, { port, metricsPort, dir, logPath, configPath });
