@@ -19,6 +19,7 @@
 
 #include "connectors/llm_metrics/series.h"
 #include "core/arena.h"
+#include "core/attr.h"
 #include "core/batch.h"
 #include "core/log.h"
 #include "core/telemetry.h"
@@ -193,14 +194,6 @@ static int64_t lm_now_locked(const struct llm_metrics *lm)
 
 /* ---- reading spans --------------------------------------------------------------------------- */
 
-static const otlp_any *attr_find(otlp_kv *const *kvs, size_t n, const char *key)
-{
-    for (size_t i = 0; i < n; i++)
-        if (kvs[i] && kvs[i]->key && strcmp(kvs[i]->key, key) == 0)
-            return kvs[i]->value;
-    return NULL;
-}
-
 static const otlp_any *span_attr(const otlp_span *s, const char *key)
 {
     return attr_find(s->attributes, s->n_attributes, key);
@@ -211,13 +204,6 @@ static const otlp_any *res_attr(const otlp_resource *r, const char *key)
     return r ? attr_find(r->attributes, r->n_attributes, key) : NULL;
 }
 
-static const char *any_str(const otlp_any *v)
-{
-    return v && v->value_case == V_STRING && v->string_value && v->string_value[0]
-               ? v->string_value
-               : NULL;
-}
-
 /* A scalar as text (ints in decimal); NULL for an empty string, arrays, maps and bytes. */
 static const char *any_text(const otlp_any *v, char *buf, size_t len)
 {
@@ -225,7 +211,7 @@ static const char *any_text(const otlp_any *v, char *buf, size_t len)
         return NULL;
     switch (v->value_case) {
     case V_STRING:
-        return any_str(v);
+        return attr_str(v);
     case V_INT:
         snprintf(buf, len, "%" PRId64, v->int_value);
         return buf;
@@ -239,49 +225,6 @@ static const char *any_text(const otlp_any *v, char *buf, size_t len)
     }
 }
 
-/* An int, a double or a string that is wholly a number; finite only. */
-static bool any_number(const otlp_any *v, double *out)
-{
-    if (!v)
-        return false;
-    switch (v->value_case) {
-    case V_INT:
-        *out = (double)v->int_value;
-        return true;
-    case V_DOUBLE:
-        *out = v->double_value;
-        break;
-    case V_STRING: {
-        if (!v->string_value || !v->string_value[0])
-            return false;
-        char *end;
-        *out = strtod(v->string_value, &end);
-        while (*end == ' ')
-            end++;
-        if (end == v->string_value || *end != '\0')
-            return false;
-        break;
-    }
-    default:
-        return false;
-    }
-    return isfinite(*out);
-}
-
-/* Token counts: non-negative numbers, rounded to whole tokens. */
-static bool any_count(const otlp_any *v, int64_t *out)
-{
-    if (v && v->value_case == V_INT) {
-        *out = v->int_value;
-        return v->int_value >= 0;
-    }
-    double d;
-    if (!any_number(v, &d) || d < 0 || d > 9e18)
-        return false;
-    *out = llround(d);
-    return true;
-}
-
 /* The rate-limit figure: a number, or the first element of an array (the semconv form of
  * http.response.header.* attributes). */
 static bool any_ratelimit(const otlp_any *v, double *out)
@@ -289,9 +232,9 @@ static bool any_ratelimit(const otlp_any *v, double *out)
     if (v && v->value_case == V_ARRAY) {
         if (!v->array_value || v->array_value->n_values == 0)
             return false;
-        return any_number(v->array_value->values[0], out);
+        return attr_number(v->array_value->values[0], out);
     }
-    return any_number(v, out);
+    return attr_number(v, out);
 }
 
 static bool inference_operation(const char *op)
@@ -317,23 +260,23 @@ static bool span_read(const otlp_span *s, struct span_view *v)
 {
     memset(v, 0, sizeof *v);
     const otlp_any *op = span_attr(s, "gen_ai.operation.name");
-    v->op = any_str(op);
+    v->op = attr_str(op);
     if (v->op && !inference_operation(v->op))
         return false;
-    v->provider = any_str(span_attr(s, "gen_ai.provider.name"));
+    v->provider = attr_str(span_attr(s, "gen_ai.provider.name"));
     if (!v->provider)
-        v->provider = any_str(span_attr(s, "gen_ai.system"));
-    v->req_model = any_str(span_attr(s, "gen_ai.request.model"));
-    v->resp_model = any_str(span_attr(s, "gen_ai.response.model"));
+        v->provider = attr_str(span_attr(s, "gen_ai.system"));
+    v->req_model = attr_str(span_attr(s, "gen_ai.request.model"));
+    v->resp_model = attr_str(span_attr(s, "gen_ai.response.model"));
     if (!v->provider && !v->req_model && !v->resp_model)
         return false;
-    v->address = any_str(span_attr(s, "server.address"));
+    v->address = attr_str(span_attr(s, "server.address"));
     const otlp_any *port = span_attr(s, "server.port");
     double d;
     if (port && port->value_case == V_INT) {
         v->has_port = true;
         v->port = port->int_value;
-    } else if (any_number(port, &d) && d == floor(d) && d >= 0 && d <= 65535) {
+    } else if (attr_number(port, &d) && d == floor(d) && d >= 0 && d <= 65535) {
         v->has_port = true;
         v->port = (int64_t)d;
     }
@@ -429,10 +372,10 @@ static void span_updates(const struct llm_metrics *lm, struct recorder *r, const
                       ? (double)(s->end_time_unix_nano - s->start_time_unix_nano) / 1e9
                       : 0;
     int64_t in = 0, out = 0;
-    bool has_in = any_count(span_attr(s, "gen_ai.usage.input_tokens"), &in);
-    bool has_out = any_count(span_attr(s, "gen_ai.usage.output_tokens"), &out);
+    bool has_in = attr_count(span_attr(s, "gen_ai.usage.input_tokens"), &in);
+    bool has_out = attr_count(span_attr(s, "gen_ai.usage.output_tokens"), &out);
     double cost;
-    bool has_cost = any_number(span_attr(s, "gen_ai.usage.cost.amount"), &cost) && cost >= 0;
+    bool has_cost = attr_number(span_attr(s, "gen_ai.usage.cost.amount"), &cost) && cost >= 0;
     double remaining = 0;
     bool has_remaining = false;
     const struct config_str_list *rl = &cfg->attribute_names.ratelimit_remaining;

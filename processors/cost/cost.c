@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "core/arena.h"
+#include "core/attr.h"
 #include "core/batch.h"
 #include "core/log.h"
 #include "core/pricing.h"
@@ -205,60 +206,13 @@ static const char *provider_name(const char *v)
 
 /* ---- attribute values -------------------------------------------------------------------- */
 
-static const char *any_str(const otlp_any *v)
-{
-    return v && v->value_case == V_STRING && v->string_value && v->string_value[0]
-               ? v->string_value
-               : NULL;
-}
-
-static bool any_double(const otlp_any *v, double *out)
-{
-    if (!v)
-        return false;
-    switch (v->value_case) {
-    case V_DOUBLE:
-        *out = v->double_value;
-        break;
-    case V_INT:
-        *out = (double)v->int_value;
-        break;
-    case V_STRING: {
-        char *end;
-        if (!v->string_value || !v->string_value[0])
-            return false;
-        *out = strtod(v->string_value, &end);
-        if (*end != '\0')
-            return false;
-        break;
-    }
-    default:
-        return false;
-    }
-    return isfinite(*out);
-}
-
-/* Token counts: ints, or doubles and strings holding a whole number (legacy emitters). */
-static bool any_count(const otlp_any *v, int64_t *out)
-{
-    if (v && v->value_case == V_INT) {
-        *out = v->int_value;
-        return true;
-    }
-    double d;
-    if (!any_double(v, &d) || d != floor(d) || fabs(d) > 9e15)
-        return false;
-    *out = (int64_t)d;
-    return true;
-}
-
 static bool any_true(const otlp_any *v)
 {
     if (!v)
         return false;
     if (v->value_case == V_BOOL)
         return v->bool_value;
-    const char *s = any_str(v);
+    const char *s = attr_str(v);
     return s && (strcmp(s, "true") == 0 || strcmp(s, "True") == 0 || strcmp(s, "1") == 0);
 }
 
@@ -340,12 +294,12 @@ static void span_scan(const struct cost_proc *p, const otlp_span *s, struct span
 
 static const char *view_str(const struct span_view *v, enum field f)
 {
-    return v->kv[f] ? any_str(v->kv[f]->value) : NULL;
+    return v->kv[f] ? attr_str(v->kv[f]->value) : NULL;
 }
 
 static bool view_count(const struct span_view *v, enum field f, int64_t *out)
 {
-    return v->kv[f] && any_count(v->kv[f]->value, out);
+    return v->kv[f] && attr_count(v->kv[f]->value, out);
 }
 
 /* The model a span is priced by: the one that answered, else the one requested. */
@@ -358,7 +312,7 @@ static const char *view_model(const struct span_view *v)
 static bool view_has_cost(const struct span_view *v, double *amount)
 {
     double d;
-    if (!v->kv[F_COST] || !any_double(v->kv[F_COST]->value, &d) || d < 0)
+    if (!v->kv[F_COST] || !attr_number(v->kv[F_COST]->value, &d) || d < 0)
         return false;
     if (amount)
         *amount = d;
@@ -672,7 +626,7 @@ static const char *resource_tenant(const struct cost_proc *p,
     for (size_t i = 0; i < r->n_attributes; i++) {
         const otlp_kv *kv = r->attributes[i];
         if (kv && kv->key && strcmp(kv->key, p->cfg->tenant_attribute) == 0)
-            return any_str(kv->value);
+            return attr_str(kv->value);
     }
     return NULL;
 }

@@ -1910,50 +1910,6 @@ static void test_config(void **state)
 
 /* ---- HTTP ------------------------------------------------------------------------------------ */
 
-struct reply {
-    long status;
-    char *body;
-    size_t len;
-    char content_type[128];
-};
-
-static size_t collect(char *p, size_t size, size_t n, void *ud)
-{
-    struct reply *r = ud;
-    size_t len = size * n;
-    char *body = realloc(r->body, r->len + len + 1);
-    assert_non_null(body);
-    r->body = body;
-    memcpy(r->body + r->len, p, len);
-    r->len += len;
-    r->body[r->len] = '\0';
-    return len;
-}
-
-static struct reply get(uint16_t port, const char *path)
-{
-    struct reply r = {0};
-    char url[256];
-    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", (unsigned)port, path);
-    CURL *c = curl_easy_init();
-    assert_non_null(c);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-    if (curl_easy_perform(c) == CURLE_OK) {
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-        char *ct = NULL;
-        curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
-        if (ct)
-            snprintf(r.content_type, sizeof r.content_type, "%s", ct);
-    }
-    curl_easy_cleanup(c);
-    if (!r.body)
-        r.body = calloc(1, 1);
-    return r;
-}
-
 static void test_http_scrape(void **state)
 {
     (void)state;
@@ -1963,11 +1919,11 @@ static void test_http_scrape(void **state)
     uint16_t port = prometheus_exporter_port(e.x);
     assert_true(port > 0);
 
-    struct reply r = get(port, "/metrics");
+    struct tu_http_reply r = tu_http_get(port, "/metrics");
     assert_int_equal(r.status, 200);
     assert_string_equal(r.content_type, "text/plain; version=0.0.4; charset=utf-8");
     assert_string_equal(r.body, "");
-    free(r.body);
+    tu_http_reply_free(&r);
 
     struct mb b;
     mb_begin(&b);
@@ -1978,7 +1934,7 @@ static void test_http_scrape(void **state)
            120, T0, kvs(&b, 2, kv_s(&b, "tenant", "acme"), kv_s(&b, "model", "gpt-4o")), 2);
     feed(&e, mb_end(&b));
 
-    r = get(port, "/metrics");
+    r = tu_http_get(port, "/metrics");
     assert_int_equal(r.status, 200);
     assert_string_equal(r.content_type, "text/plain; version=0.0.4; charset=utf-8");
     assert_string_equal(r.body,
@@ -1993,20 +1949,20 @@ static void test_http_scrape(void **state)
     char *text = render(&e);
     assert_string_equal(r.body, text);
     free(text);
-    free(r.body);
+    tu_http_reply_free(&r);
 
-    r = get(port, "/other");
+    r = tu_http_get(port, "/other");
     assert_int_equal(r.status, 404);
-    free(r.body);
-    r = get(port, "/metrics/x");
+    tu_http_reply_free(&r);
+    r = tu_http_get(port, "/metrics/x");
     assert_int_equal(r.status, 404);
-    free(r.body);
+    tu_http_reply_free(&r);
     assert_int_equal(tu_exp_value(&e, "otelcol_exporter_sent_metric_points"), 1);
 
     tu_exp_stop(&e);
-    r = get(port, "/metrics");
+    r = tu_http_get(port, "/metrics");
     assert_int_equal(r.status, 0); /* nothing listens after shutdown */
-    free(r.body);
+    tu_http_reply_free(&r);
     tu_exp_free(&e);
 }
 

@@ -26,50 +26,7 @@
 #include "core/component.h"
 #include "core/service.h"
 #include "core/telemetry.h"
-
-/* ---- HTTP client ----------------------------------------------------------------------------- */
-
-struct reply {
-    long status; /* 0: no connection */
-    char *body;
-    size_t len;
-    char content_type[128];
-};
-
-static size_t collect(char *p, size_t size, size_t n, void *ud)
-{
-    struct reply *r = ud;
-    size_t len = size * n;
-    r->body = realloc(r->body, r->len + len + 1);
-    memcpy(r->body + r->len, p, len);
-    r->len += len;
-    r->body[r->len] = '\0';
-    return len;
-}
-
-static struct reply get(uint16_t port, const char *path)
-{
-    struct reply r = {0};
-    char url[256];
-    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", (unsigned)port, path);
-    CURL *c = curl_easy_init();
-    assert_non_null(c);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-    if (curl_easy_perform(c) == CURLE_OK) {
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-        char *ct = NULL;
-        curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
-        if (ct)
-            snprintf(r.content_type, sizeof r.content_type, "%s", ct);
-    }
-    curl_easy_cleanup(c);
-    if (!r.body)
-        r.body = calloc(1, 1);
-    return r;
-}
+#include "tests/unit/testutil.h"
 
 /* ---- exposition checks ----------------------------------------------------------------------- */
 
@@ -316,7 +273,7 @@ static void test_scrape(void **state)
     assert_int_equal(consumer_send(service_pipeline_entry(s, "traces"), b), CONSUME_OK);
     batch_unref(b);
 
-    struct reply r = get(port, "/metrics");
+    struct tu_http_reply r = tu_http_get(port, "/metrics");
     assert_int_equal(r.status, 200);
     assert_string_equal(r.content_type, "text/plain; version=0.0.4; charset=utf-8");
     check_exposition(r.body);
@@ -333,23 +290,23 @@ static void test_scrape(void **state)
     assert_true(sample_value(r.body, "otelcol_process_uptime") >= 0);
     assert_non_null(strstr(r.body, "# TYPE otelcol_process_memory_rss gauge\n"));
     assert_non_null(strstr(r.body, "# TYPE otelcol_process_cpu_seconds counter\n"));
-    free(r.body);
+    tu_http_reply_free(&r);
 
     b = spans(2);
     assert_int_equal(consumer_send(service_pipeline_entry(s, "traces"), b), CONSUME_OK);
     batch_unref(b);
-    r = get(port, "/metrics");
+    r = tu_http_get(port, "/metrics");
     assert_int_equal(sample_value(r.body, "otelcol_exporter_sent_spans{exporter=\"debug\"}"), 5);
-    free(r.body);
+    tu_http_reply_free(&r);
 
-    r = get(port, "/");
+    r = tu_http_get(port, "/");
     assert_int_equal(r.status, 404);
-    free(r.body);
+    tu_http_reply_free(&r);
 
     service_shutdown(s, clock_now_ns() + 5 * (int64_t)1000000000);
-    r = get(port, "/metrics");
+    r = tu_http_get(port, "/metrics");
     assert_int_equal(r.status, 0); /* stopped with the service */
-    free(r.body);
+    tu_http_reply_free(&r);
     service_free(s);
 }
 

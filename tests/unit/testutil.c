@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <curl/curl.h>
 
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
@@ -423,4 +424,51 @@ void tu_write_temp(char *path, const char *text)
     assert_true(fd >= 0);
     assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
     close(fd);
+}
+
+/* ---- HTTP GET ------------------------------------------------------------------------------ */
+
+static size_t http_collect(char *p, size_t size, size_t n, void *ud)
+{
+    struct tu_http_reply *r = ud;
+    size_t len = size * n;
+    char *body = realloc(r->body, r->len + len + 1);
+    assert_non_null(body);
+    r->body = body;
+    memcpy(r->body + r->len, p, len);
+    r->len += len;
+    r->body[r->len] = '\0';
+    return len;
+}
+
+struct tu_http_reply tu_http_get(uint16_t port, const char *path)
+{
+    struct tu_http_reply r = {0};
+    char url[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", (unsigned)port, path);
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    if (curl_easy_perform(c) == CURLE_OK) {
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
+        char *ct = NULL;
+        curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+        if (ct)
+            snprintf(r.content_type, sizeof r.content_type, "%s", ct);
+    }
+    curl_easy_cleanup(c);
+    if (!r.body)
+        r.body = calloc(1, 1);
+    assert_non_null(r.body);
+    return r;
+}
+
+void tu_http_reply_free(struct tu_http_reply *r)
+{
+    free(r->body);
+    r->body = NULL;
+    r->len = 0;
 }

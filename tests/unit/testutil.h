@@ -99,6 +99,19 @@ int64_t tu_exp_value(struct tu_exp *e, const char *name);
 /* Waits (bounded, generously) for a counter to reach want; asserts the value. */
 void tu_exp_wait_counter(struct tu_exp *e, const char *name, int64_t want);
 
+/* ---- HTTP GET (libcurl) ------------------------------------------------------------------- */
+
+/* What a GET of http://127.0.0.1:<port><path> answered: status 0 when nothing answered; body is
+ * malloc'd, NUL-terminated and never NULL (free it with tu_http_reply_free). */
+struct tu_http_reply {
+    long status;
+    char *body;
+    size_t len;
+    char content_type[128];
+};
+struct tu_http_reply tu_http_get(uint16_t port, const char *path);
+void tu_http_reply_free(struct tu_http_reply *r);
+
 /* ---- small helpers -------------------------------------------------------------------------- */
 
 void tu_sleep_ms(int ms);
