@@ -200,3 +200,11 @@ void admin_http_stop(struct admin_http *h)
     free(h->log_name);
     free(h);
 }
+
+void admin_http_not_found(struct admin_http_reply *reply)
+{
+    reply->status = 404;
+    reply->content_type = "text/plain; charset=utf-8";
+    reply->body = strdup("404 page not found\n");
+    reply->len = reply->body ? strlen(reply->body) : 0;
+}

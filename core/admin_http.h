@@ -26,6 +26,9 @@ struct admin_http_reply {
     size_t len;
 };
 
+/* Fills reply with the 404 every endpoint gives for a path it does not serve. */
+void admin_http_not_found(struct admin_http_reply *reply);
+
 /* Called on the server thread for each GET or HEAD request (other methods get 405 without a
  * call). path excludes the query string. Must not block for long: one thread serves all. */
 typedef void (*admin_http_handler)(void *ctx, const char *path, struct admin_http_reply *reply);

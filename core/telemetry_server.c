@@ -60,10 +60,7 @@ static void on_get(void *ctx, const char *path, struct admin_http_reply *reply)
 {
     struct telemetry_server *s = ctx;
     if (strcmp(path, "/metrics") != 0) {
-        reply->status = 404;
-        reply->content_type = "text/plain; charset=utf-8";
-        reply->body = strdup("404 page not found\n");
-        reply->len = reply->body ? strlen(reply->body) : 0;
+        admin_http_not_found(reply);
         return;
     }
     char *buf = NULL;

@@ -914,35 +914,57 @@ static void series_touch(struct metric_ctx *mc, struct prom_series *s)
         mc->f->oldest_ns = mc->now;
 }
 
+/* A point's label text, or NULL when the point is settled here: labels that cannot be built
+ * (counted) or the no-recorded-value flag (its series forgotten, as the Collector does). */
+static const char *point_begin(struct metric_ctx *mc, KeyValue **attrs, size_t n_attrs,
+                               const char *reserved, uint32_t flags, size_t *len)
+{
+    const char *labels = point_labels(mc->x, mc->rc, mc->sc, attrs, n_attrs, reserved, len);
+    if (!labels) {
+        mc->t->dropped[DROP_INVALID_POINT]++;
+        return NULL;
+    }
+    if (flags & NO_RECORDED_VALUE) {
+        series_forget(mc->x, mc->f, labels, *len);
+        mc->t->sent++;
+        return NULL;
+    }
+    return labels;
+}
+
+/* The series a valid point goes to, or NULL (counted) when it cannot be held or the point is
+ * older than what the series holds. */
+static struct prom_series *point_series(struct metric_ctx *mc, const char *labels, size_t len,
+                                        uint64_t time_ns, bool *created)
+{
+    struct prom_series *s = series_get(mc->x, mc->f, labels, len, mc->rc->target, created);
+    if (!s) {
+        mc->t->dropped[DROP_INVALID_POINT]++;
+        return NULL;
+    }
+    if (!*created && time_ns < s->time_ns) {
+        mc->t->dropped[DROP_STALE]++;
+        return NULL;
+    }
+    return s;
+}
+
 static void apply_number(struct metric_ctx *mc, const NumberDataPoint *p)
 {
     size_t len = 0;
     const char *labels =
-        point_labels(mc->x, mc->rc, mc->sc, p->attributes, p->n_attributes, NULL, &len);
-    if (!labels) {
-        mc->t->dropped[DROP_INVALID_POINT]++;
+        point_begin(mc, p->attributes, p->n_attributes, NULL, p->flags, &len);
+    if (!labels)
         return;
-    }
-    if (p->flags & NO_RECORDED_VALUE) {
-        series_forget(mc->x, mc->f, labels, len);
-        mc->t->sent++;
-        return;
-    }
     bool is_int = p->value_case == VALUE_AS_INT;
     if (!is_int && p->value_case != VALUE_AS_DOUBLE) {
         mc->t->dropped[DROP_INVALID_POINT]++;
         return;
     }
     bool created;
-    struct prom_series *s = series_get(mc->x, mc->f, labels, len, mc->rc->target, &created);
-    if (!s) {
-        mc->t->dropped[DROP_INVALID_POINT]++;
+    struct prom_series *s = point_series(mc, labels, len, p->time_unix_nano, &created);
+    if (!s)
         return;
-    }
-    if (!created && p->time_unix_nano < s->time_ns) {
-        mc->t->dropped[DROP_STALE]++;
-        return;
-    }
     if (!created && mc->delta) {
         if (s->is_int && is_int) {
             s->ival = (int64_t)((uint64_t)s->ival + (uint64_t)p->as_int);
@@ -1013,30 +1035,17 @@ static void apply_histogram(struct metric_ctx *mc, const HistogramDataPoint *p)
 {
     size_t len = 0;
     const char *labels =
-        point_labels(mc->x, mc->rc, mc->sc, p->attributes, p->n_attributes, "le", &len);
-    if (!labels) {
-        mc->t->dropped[DROP_INVALID_POINT]++;
+        point_begin(mc, p->attributes, p->n_attributes, "le", p->flags, &len);
+    if (!labels)
         return;
-    }
-    if (p->flags & NO_RECORDED_VALUE) {
-        series_forget(mc->x, mc->f, labels, len);
-        mc->t->sent++;
-        return;
-    }
     if (!histogram_valid(p)) {
         mc->t->dropped[DROP_INVALID_POINT]++;
         return;
     }
     bool created;
-    struct prom_series *s = series_get(mc->x, mc->f, labels, len, mc->rc->target, &created);
-    if (!s) {
-        mc->t->dropped[DROP_INVALID_POINT]++;
+    struct prom_series *s = point_series(mc, labels, len, p->time_unix_nano, &created);
+    if (!s)
         return;
-    }
-    if (!created && p->time_unix_nano < s->time_ns) {
-        mc->t->dropped[DROP_STALE]++;
-        return;
-    }
     bool ok = true;
     if (!created && mc->delta && same_bounds(s, p)) {
         for (size_t i = 0; i <= s->n; i++)
@@ -1072,16 +1081,9 @@ static void apply_summary(struct metric_ctx *mc, const SummaryDataPoint *p)
 {
     size_t len = 0;
     const char *labels =
-        point_labels(mc->x, mc->rc, mc->sc, p->attributes, p->n_attributes, "quantile", &len);
-    if (!labels) {
-        mc->t->dropped[DROP_INVALID_POINT]++;
+        point_begin(mc, p->attributes, p->n_attributes, "quantile", p->flags, &len);
+    if (!labels)
         return;
-    }
-    if (p->flags & NO_RECORDED_VALUE) {
-        series_forget(mc->x, mc->f, labels, len);
-        mc->t->sent++;
-        return;
-    }
     for (size_t i = 0; i < p->n_quantile_values; i++) {
         if (!p->quantile_values[i] || isnan(p->quantile_values[i]->quantile)) {
             mc->t->dropped[DROP_INVALID_POINT]++;
@@ -1089,15 +1091,9 @@ static void apply_summary(struct metric_ctx *mc, const SummaryDataPoint *p)
         }
     }
     bool created;
-    struct prom_series *s = series_get(mc->x, mc->f, labels, len, mc->rc->target, &created);
-    if (!s) {
-        mc->t->dropped[DROP_INVALID_POINT]++;
+    struct prom_series *s = point_series(mc, labels, len, p->time_unix_nano, &created);
+    if (!s)
         return;
-    }
-    if (!created && p->time_unix_nano < s->time_ns) {
-        mc->t->dropped[DROP_STALE]++;
-        return;
-    }
     series_free_data(s);
     size_t n = p->n_quantile_values;
     const Opentelemetry__Proto__Metrics__V1__SummaryDataPoint__ValueAtQuantile **q =
@@ -1481,10 +1477,7 @@ static void on_get(void *ctx, const char *path, struct admin_http_reply *reply)
 {
     struct prom_exporter *x = ctx;
     if (strcmp(path, "/metrics") != 0) {
-        reply->status = 404;
-        reply->content_type = "text/plain; charset=utf-8";
-        reply->body = strdup("404 page not found\n");
-        reply->len = reply->body ? strlen(reply->body) : 0;
+        admin_http_not_found(reply);
         return;
     }
     size_t len = 0;

@@ -144,10 +144,7 @@ static void on_get(void *ctx, const char *path, struct admin_http_reply *reply)
 {
     struct health_check *h = ctx;
     if (!path_matches(h->cfg->path, path)) {
-        reply->status = 404;
-        reply->content_type = "text/plain; charset=utf-8";
-        reply->body = strdup("404 page not found\n");
-        reply->len = reply->body ? strlen(reply->body) : 0;
+        admin_http_not_found(reply);
         return;
     }
     int state = h->state ? atomic_load(h->state) : SERVICE_READY;
