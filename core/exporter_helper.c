@@ -28,6 +28,7 @@
 #include <zlib.h>
 
 #include "core/log.h"
+#include "core/otlp_merge.h"
 #include "core/telemetry.h"
 #include "extensions/file_storage/file_storage.h"
 
@@ -55,6 +56,25 @@ const struct config_field retry_config_fields[] = {
 
 static const char *const sizer_choices[] = {"requests", "items", "bytes", NULL};
 
+const struct config_field queue_batch_config_fields[] = {
+    {.name = "flush_timeout", .type = CFG_DURATION,
+     .offset = offsetof(struct queue_batch_config, flush_timeout), .def = "200ms",
+     .doc = "send a pending batch this long after its first request joined, even below "
+            "min_size (must be positive)"},
+    {.name = "min_size", .type = CFG_INT, .offset = offsetof(struct queue_batch_config, min_size),
+     .def = "8192", .min = 0, .max = INT64_MAX,
+     .doc = "send as soon as this much is pending, in sizer units"},
+    {.name = "max_size", .type = CFG_INT, .offset = offsetof(struct queue_batch_config, max_size),
+     .def = "0", .min = 0, .max = INT64_MAX,
+     .doc = "cut merged requests larger than this, in sizer units (0 = no limit; else at least "
+            "min_size); a single item larger than a bytes limit is sent alone"},
+    {.name = "sizer", .type = CFG_ENUM, .offset = offsetof(struct queue_batch_config, sizer),
+     .def = "items", .choices = sizer_choices,
+     .doc = "unit of min_size and max_size: items (spans, data points, log records), bytes "
+            "(of the encoded requests) or requests"},
+    {.name = NULL},
+};
+
 const struct config_field queue_config_fields[] = {
     {.name = "enabled", .type = CFG_BOOL, .offset = offsetof(struct queue_config, enabled),
      .def = "true", .doc = "queue batches and send them from consumer threads"},
@@ -81,8 +101,12 @@ const struct config_field queue_config_fields[] = {
     {.name = "storage", .type = CFG_STRING, .offset = offsetof(struct queue_config, storage),
      .doc = "ID of a file_storage extension (listed in service.extensions) that keeps the queue "
             "on disk, so accepted batches survive a crash or restart"},
-    {.name = "batch", .type = CFG_RAW, .offset = offsetof(struct queue_config, batch),
-     .doc = "exporter-side batching; not supported yet (use the batch processor)"},
+    {.name = "batch", .type = CFG_PRESENCE, .offset = offsetof(struct queue_config, batch),
+     .present_offset = offsetof(struct queue_config, batch_enabled),
+     .sub = queue_batch_config_fields,
+     .doc = "merge queued requests before sending (`batch:` alone = defaults; absent = no "
+            "merging); with storage, each request is on disk before it is acknowledged and its "
+            "record is removed only once all its items are sent or counted failed"},
     {.name = NULL},
 };
 
@@ -116,6 +140,21 @@ int queue_config_validate(const struct queue_config *q, struct error *err)
                          sizer_choices[q->sizer]);
     if (q->overflow_wait < 0)
         return error_set(err, "overflow_wait must not be negative");
+    if (q->batch_enabled) {
+        const struct queue_batch_config *b = &q->batch;
+        if (b->flush_timeout <= 0)
+            return error_set(err, "batch.flush_timeout must be positive");
+        if (b->min_size < 0)
+            return error_set(err, "batch.min_size must not be negative");
+        if (b->max_size < 0)
+            return error_set(err, "batch.max_size must not be negative");
+        if (b->max_size > 0 && b->max_size < b->min_size)
+            return error_set(err, "batch.max_size (%lld) must be 0 (no limit) or at least "
+                             "batch.min_size (%lld)", (long long)b->max_size,
+                             (long long)b->min_size);
+        if (b->sizer < QUEUE_SIZER_REQUESTS || b->sizer > QUEUE_SIZER_BYTES)
+            return error_set(err, "batch.sizer: unknown sizer");
+    }
     return 0;
 }
 
@@ -164,6 +203,21 @@ struct qitem {
     uint64_t seq;
 };
 
+struct member {
+    struct batch *b;          /* one reference, owned by the group */
+    uint64_t seq;             /* record sequence number; 0 = in memory */
+    uint64_t off;             /* first item in the group's numbering; UINT64_MAX = settled apart */
+    uint64_t cut;             /* items left unsettled by the shutdown deadline */
+};
+
+struct group {
+    struct member *m;         /* &one, or a malloc'd array while batching */
+    size_t n, cap;
+    struct member one;
+    uint64_t size;            /* in batch.sizer units */
+    int64_t first_at;         /* when the first member joined (flush_timeout) */
+};
+
 struct exporter_helper {
     char *log_name;
     char *id;
@@ -171,6 +225,8 @@ struct exporter_helper {
     struct retry_config r;
     export_send_fn send;
     void *ctx;
+    bool batching;              /* sending_queue.batch present (and the queue enabled) */
+    struct queue_batch_config bc;
 
     pthread_mutex_t mu;
     pthread_cond_t not_empty;   /* consumers wait for work */
@@ -183,6 +239,7 @@ struct exporter_helper {
     size_t limit;               /* queue_size: no new batch while len + reserved reaches it */
     size_t head, len;
     size_t reserved;            /* slots promised to callers writing their record */
+    struct group pend[SIGNAL_COUNT]; /* batching: taken from the ring, waiting to be merged */
 
     pthread_t *threads;
     size_t nthreads;
@@ -218,6 +275,8 @@ struct exporter_helper {
     _Atomic uint64_t retry_log_suppressed;
     _Atomic int64_t overflow_log_at;
     _Atomic uint64_t overflow_log_suppressed;
+    _Atomic int64_t reject_log_at;
+    _Atomic uint64_t reject_log_suppressed;
 };
 
 static double rand01(void)
@@ -551,12 +610,44 @@ enum outcome {
     OUT_SENT,       /* delivered */
     OUT_FAILED,     /* given up on: counted as send_failed */
     OUT_CUT,        /* cut by the shutdown deadline while its record stays on disk */
+    OUT_REJECTED,   /* refused as bad data, not counted yet: the caller narrows it down */
 };
 
+/* Each level of poison isolation at least halves the request, so 64 levels reach single items of
+ * any request; the cap only guards against a split that would not make progress. */
+#define SPLIT_MAX_DEPTH 64
+
+static bool is_cancelled(struct exporter_helper *h)
+{
+    pthread_mutex_lock(&h->mu);
+    bool c = h->cancelled;
+    pthread_mutex_unlock(&h->mu);
+    return c;
+}
+
+/* Counts items the server refused as bad data: a single item refused alone (the poison), or a
+ * request that cannot be narrowed further. Logged at most once a second: a stream of bad data
+ * must not flood the log. */
+static void settle_poison(struct exporter_helper *h, struct batch *b, const char *reason)
+{
+    telemetry_add(h->send_failed[b->signal], b->items);
+    uint64_t skipped;
+    if (should_log(&h->reject_log_at, &h->reject_log_suppressed, &skipped)) {
+        char more[96] = "";
+        if (skipped)
+            snprintf(more, sizeof more, " (%" PRIu64 " other refusal%s not logged in the last "
+                     "second)", skipped, skipped == 1 ? "" : "s");
+        log_error(h->log_name, "dropping %" PRIu64 " %s the server refused as bad data: %s%s",
+                  b->items, signal_item_name(b->signal), reason, more);
+    }
+}
+
 /* Sends one batch until it is settled: sent, permanently failed, given up, or cut by the shutdown
- * deadline. Called without the lock; the caller keeps its reference. A batch with a record on
- * disk (persisted) is not given up at the deadline: it is left for the next start. */
-static enum outcome deliver(struct exporter_helper *h, struct batch *b, bool persisted)
+ * deadline; or, when may_split, returns OUT_REJECTED (not counted, reason in *why) for the caller
+ * to narrow down. Called without the lock; the caller keeps its reference. A batch with a record
+ * on disk (persisted) is not given up at the deadline: it is left for the next start. */
+static enum outcome deliver(struct exporter_helper *h, struct batch *b, bool persisted,
+                            bool may_split, struct error *why)
 {
     struct retry_state st;
     int64_t start = clock_now_ns();
@@ -570,6 +661,14 @@ static enum outcome deliver(struct exporter_helper *h, struct batch *b, bool per
         if (res == SEND_OK) {
             telemetry_add(h->sent[b->signal], b->items);
             return OUT_SENT;
+        }
+        if (res == SEND_REJECTED) {
+            if (may_split) {
+                *why = err;
+                return OUT_REJECTED;
+            }
+            settle_poison(h, b, err.msg);
+            return OUT_FAILED;
         }
         if (res == SEND_PERMANENT) {
             char reason[1100];
@@ -612,37 +711,406 @@ static enum outcome deliver(struct exporter_helper *h, struct batch *b, bool per
     }
 }
 
+/* ---- groups: what one consumer sends at a time ------------------------------------------------
+ * A group is one queued request, or (with batching) several merged into one. Its members keep
+ * their own records: items of the merged request are numbered in member order (merging and
+ * splitting both keep item order), so a piece sent, failed or cut is an item range, and a
+ * member whose range saw no cut is settled and its record removed when the group is done. */
+
+static uint64_t size_of(const struct exporter_helper *h, struct batch *b)
+{
+    switch (h->bc.sizer) {
+    case QUEUE_SIZER_REQUESTS:
+        return 1;
+    case QUEUE_SIZER_BYTES: {
+        const uint8_t *d;
+        size_t len;
+        struct error err;
+        return batch_encoded(b, &d, &len, &err) == 0 ? len : 0;
+    }
+    default:
+        return b->items;
+    }
+}
+
+/* Records that items [off, off + n) of the group were cut by the shutdown deadline. */
+static void group_mark_cut(struct group *g, uint64_t off, uint64_t n)
+{
+    for (size_t i = 0; i < g->n; i++) {
+        struct member *m = &g->m[i];
+        if (m->off == UINT64_MAX)
+            continue;
+        uint64_t a = m->off > off ? m->off : off;
+        uint64_t e1 = m->off + m->b->items, e2 = off + n;
+        uint64_t b = e1 < e2 ? e1 : e2;
+        if (b > a)
+            m->cut += b - a;
+    }
+}
+
+/* Delivers b (items [off, off + b->items) of the group); on a refusal as bad data, cuts it into
+ * halves and delivers each the same way, so only items refused alone fail. */
+static void deliver_tree(struct exporter_helper *h, struct group *g, struct batch *b, uint64_t off,
+                         int depth)
+{
+    if (is_cancelled(h)) {
+        /* pieces not attempted before the deadline: as a queued batch would be */
+        if (h->persistent) {
+            group_mark_cut(g, off, b->items);
+        } else {
+            telemetry_add(h->send_failed[b->signal], b->items);
+            log_error(h->log_name, "dropping %" PRIu64 " %s never sent: shutdown deadline reached",
+                      b->items, signal_item_name(b->signal));
+        }
+        return;
+    }
+    struct error why;
+    error_clear(&why);
+    enum outcome out =
+        deliver(h, b, h->persistent, b->items > 1 && depth < SPLIT_MAX_DEPTH, &why);
+    if (out == OUT_CUT)
+        group_mark_cut(g, off, b->items);
+    if (out != OUT_REJECTED)
+        return;
+
+    const uint8_t *data;
+    size_t len;
+    struct error err;
+    error_clear(&err);
+    struct otlp_chunk *chunks = NULL;
+    size_t n = 0;
+    if (batch_encoded(b, &data, &len, &err) != 0 ||
+        otlp_split(b->signal, data, len, (b->items + 1) / 2, &chunks, &n, &err) != 0) {
+        char reason[2200];
+        snprintf(reason, sizeof reason, "%s (cannot cut the request to find the bad items: %s)",
+                 why.msg, err.msg);
+        settle_poison(h, b, reason);
+        return;
+    }
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += chunks[i].items;
+    if (n < 2 || sum != b->items) {
+        /* items not where the count says (a request whose entries carry no items): no narrower
+         * piece exists */
+        otlp_chunks_free(chunks, n);
+        settle_poison(h, b, why.msg);
+        return;
+    }
+    uint64_t at = off;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t items = chunks[i].items;
+        struct batch *piece = batch_adopt_wire(b->signal, chunks[i].data, chunks[i].len, items);
+        chunks[i].data = NULL; /* adopted, or freed by batch_adopt_wire */
+        if (!piece) {
+            telemetry_add(h->send_failed[b->signal], items);
+            log_error(h->log_name, "dropping %" PRIu64 " %s: out of memory narrowing a refused "
+                      "request (%s)", items, signal_item_name(b->signal), why.msg);
+        } else {
+            deliver_tree(h, g, piece, at, depth + 1);
+            batch_unref(piece);
+        }
+        at += items;
+    }
+    otlp_chunks_free(chunks, n);
+}
+
+/* Appends pieces of at most max bytes of (data, len) to *l; a single item larger than max goes
+ * alone. The split counts items, so a piece still too large (items of uneven size) is cut again
+ * with fewer items: each round has fewer items than the last. */
+static int split_bytes(enum signal s, const uint8_t *data, size_t len, uint64_t items,
+                       uint64_t max, struct otlp_chunk **l, size_t *n, size_t *cap,
+                       struct error *err)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 8;
+        struct otlp_chunk *nl = realloc(*l, nc * sizeof *nl);
+        if (!nl)
+            return error_set(err, "out of memory");
+        *l = nl;
+        *cap = nc;
+    }
+    if (len <= max || items <= 1) {
+        uint8_t *copy = malloc(len ? len : 1);
+        if (!copy)
+            return error_set(err, "out of memory");
+        memcpy(copy, data, len);
+        (*l)[(*n)++] = (struct otlp_chunk){.data = copy, .len = len, .items = items};
+        return 0;
+    }
+    uint64_t per = (uint64_t)((double)items * (double)max / (double)len);
+    if (per < 1)
+        per = 1;
+    if (per >= items)
+        per = items - 1;
+    struct otlp_chunk *c;
+    size_t nc;
+    if (otlp_split(s, data, len, per, &c, &nc, err) != 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < nc && rc == 0; i++)
+        rc = split_bytes(s, c[i].data, c[i].len, c[i].items, max, l, n, cap, err);
+    otlp_chunks_free(c, nc);
+    return rc;
+}
+
+/* The group's request cut into pieces of at most batch.max_size (sizer units); 0 pieces when it
+ * needs no cut. */
+static int group_cut(struct exporter_helper *h, struct batch *top, struct otlp_chunk **chunks,
+                     size_t *n, struct error *err)
+{
+    *chunks = NULL;
+    *n = 0;
+    if (!h->batching || h->bc.max_size <= 0 || h->bc.sizer == QUEUE_SIZER_REQUESTS ||
+        size_of(h, top) <= (uint64_t)h->bc.max_size || top->items <= 1)
+        return 0;
+    const uint8_t *data;
+    size_t len;
+    if (batch_encoded(top, &data, &len, err) != 0)
+        return -1;
+    if (h->bc.sizer == QUEUE_SIZER_ITEMS)
+        return otlp_split(top->signal, data, len, (uint64_t)h->bc.max_size, chunks, n, err);
+    size_t cap = 0;
+    if (split_bytes(top->signal, data, len, top->items, (uint64_t)h->bc.max_size, chunks, n, &cap,
+                    err) != 0) {
+        otlp_chunks_free(*chunks, *n);
+        *chunks = NULL;
+        *n = 0;
+        return -1;
+    }
+    return 0;
+}
+
+/* Removes the records of members that are settled; a member with cut items keeps its record for
+ * the next start. Drops the group's references. */
+static void group_finish(struct exporter_helper *h, struct group *g)
+{
+    for (size_t i = 0; i < g->n; i++) {
+        struct member *m = &g->m[i];
+        if (m->seq && m->cut == 0) {
+            pq_remove(h, m->b->signal, m->seq);
+        } else if (m->seq) {
+            pthread_mutex_lock(&h->mu);
+            h->kept_items[m->b->signal] += m->b->items;
+            h->kept_batches[m->b->signal]++;
+            pthread_mutex_unlock(&h->mu);
+        }
+        batch_unref(m->b);
+    }
+    if (g->m != &g->one)
+        free(g->m);
+    g->m = NULL;
+    g->n = 0;
+}
+
+/* Sends a group until every item is settled, then settles its records. */
+static void send_group(struct exporter_helper *h, struct group *g)
+{
+    enum signal sig = g->m[0].b->signal;
+    struct batch *top = NULL;
+    if (g->n == 1) {
+        g->m[0].off = 0;
+        top = batch_ref(g->m[0].b);
+    } else {
+        struct otlp_buf buf = {0};
+        bool oom = false;
+        for (size_t i = 0; i < g->n && !oom; i++) {
+            struct member *m = &g->m[i];
+            const uint8_t *d;
+            size_t len;
+            struct error err;
+            error_clear(&err);
+            if (batch_encoded(m->b, &d, &len, &err) != 0) {
+                m->off = UINT64_MAX;
+                settle_failed(h, m->b, 0, 0, err.msg);
+                continue;
+            }
+            m->off = buf.items;
+            if (otlp_buf_append(&buf, d, len, m->b->items) != 0)
+                oom = true;
+        }
+        if (oom) {
+            /* no room for the merged copy: send the members one by one */
+            otlp_buf_free(&buf);
+            for (size_t i = 0; i < g->n; i++)
+                if (g->m[i].off != UINT64_MAX) {
+                    g->m[i].off = 0;
+                    struct group one = {.m = &g->m[i], .n = 1};
+                    deliver_tree(h, &one, g->m[i].b, 0, 0);
+                }
+            group_finish(h, g);
+            return;
+        }
+        uint8_t *data;
+        size_t len;
+        uint64_t items;
+        otlp_buf_release(&buf, &data, &len, &items);
+        top = batch_adopt_wire(sig, data, len, items);
+        if (!top) {
+            for (size_t i = 0; i < g->n; i++)
+                if (g->m[i].off != UINT64_MAX) {
+                    g->m[i].off = 0;
+                    struct group one = {.m = &g->m[i], .n = 1};
+                    deliver_tree(h, &one, g->m[i].b, 0, 0);
+                }
+            group_finish(h, g);
+            return;
+        }
+    }
+    struct otlp_chunk *chunks;
+    size_t n;
+    struct error err;
+    error_clear(&err);
+    if (group_cut(h, top, &chunks, &n, &err) != 0) {
+        log_warn(h->log_name, "cannot cut a batch of %" PRIu64 " %s at max_size, sending it "
+                 "whole: %s", top->items, signal_item_name(sig), err.msg);
+        n = 0;
+    }
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += chunks[i].items;
+    if (n == 0 || sum != top->items) {
+        deliver_tree(h, g, top, 0, 0);
+    } else {
+        uint64_t at = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t items = chunks[i].items;
+            struct batch *piece = batch_adopt_wire(sig, chunks[i].data, chunks[i].len, items);
+            chunks[i].data = NULL;
+            if (piece) {
+                deliver_tree(h, g, piece, at, 0);
+                batch_unref(piece);
+            } else {
+                telemetry_add(h->send_failed[sig], items);
+                log_error(h->log_name, "dropping %" PRIu64 " %s: out of memory cutting a batch",
+                          items, signal_item_name(sig));
+            }
+            at += items;
+        }
+    }
+    otlp_chunks_free(chunks, n);
+    batch_unref(top);
+    group_finish(h, g);
+}
+
+/* A group of one request, taking over the caller's reference. */
+static void group_single(struct group *g, struct batch *b, uint64_t seq)
+{
+    memset(g, 0, sizeof *g);
+    g->one = (struct member){.b = b, .seq = seq};
+    g->m = &g->one;
+    g->n = 1;
+}
+
+static struct qitem pop_locked(struct exporter_helper *h)
+{
+    struct qitem it = h->ring[h->head];
+    h->ring[h->head] = (struct qitem){0};
+    h->head = (h->head + 1) % h->cap;
+    h->len--;
+    telemetry_set(h->queue_size_g, (int64_t)h->len);
+    pthread_cond_signal(&h->not_full);
+    return it;
+}
+
+/* Adds a queued request to its signal's pending batch (mu held). 0, or -1 on out of memory. */
+static int pend_add(struct exporter_helper *h, struct qitem it)
+{
+    struct group *p = &h->pend[it.b->signal];
+    if (p->n == p->cap) {
+        size_t nc = p->cap ? p->cap * 2 : 16;
+        struct member *nm = realloc(p->m, nc * sizeof *nm);
+        if (!nm)
+            return -1;
+        p->m = nm;
+        p->cap = nc;
+    }
+    if (p->n == 0)
+        p->first_at = clock_now_ns();
+    p->m[p->n++] = (struct member){.b = it.b, .seq = it.seq};
+    p->size += size_of(h, it.b);
+    return 0;
+}
+
+/* Whether signal s's pending batch is due (mu held); else lowers *next to when it will be. */
+static bool pend_due(struct exporter_helper *h, int s, int64_t now, int64_t *next)
+{
+    struct group *p = &h->pend[s];
+    if (p->n == 0)
+        return false;
+    if (p->size >= (uint64_t)h->bc.min_size)
+        return true;
+    if (h->stopping && h->len == 0 && h->reserved == 0)
+        return true; /* shutting down: nothing more will come, flush now */
+    int64_t due = p->first_at + h->bc.flush_timeout;
+    if (now >= due)
+        return true;
+    if (due < *next)
+        *next = due;
+    return false;
+}
+
+/* Waits for the next group to send (mu held). false when the consumer should exit. */
+static bool take_work(struct exporter_helper *h, struct group *g)
+{
+    for (;;) {
+        if (h->cancelled)
+            return false;
+        if (!h->batching) {
+            if (h->len > 0) {
+                struct qitem it = pop_locked(h);
+                group_single(g, it.b, it.seq);
+                return true;
+            }
+            /* While a caller still writes its record (reserved), stay: it is about to be
+             * queued. */
+            if (h->stopping && h->reserved == 0)
+                return false;
+            pthread_cond_wait(&h->not_empty, &h->mu);
+            continue;
+        }
+        int64_t now = clock_now_ns(), next = INT64_MAX;
+        bool pending = false;
+        for (int s = 0; s < SIGNAL_COUNT; s++) {
+            if (pend_due(h, s, now, &next)) {
+                memset(g, 0, sizeof *g);
+                g->m = h->pend[s].m;
+                g->n = h->pend[s].n;
+                memset(&h->pend[s], 0, sizeof h->pend[s]);
+                return true;
+            }
+            pending |= h->pend[s].n > 0;
+        }
+        if (h->len > 0) {
+            struct qitem it = pop_locked(h);
+            if (pend_add(h, it) != 0) {
+                group_single(g, it.b, it.seq);
+                return true;
+            }
+            continue;
+        }
+        if (h->stopping && h->reserved == 0 && !pending)
+            return false;
+        if (next == INT64_MAX)
+            pthread_cond_wait(&h->not_empty, &h->mu);
+        else
+            cond_wait_until(&h->not_empty, &h->mu, next);
+    }
+}
+
 static void *consumer_main(void *arg)
 {
     struct exporter_helper *h = arg;
     pthread_mutex_lock(&h->mu);
-    for (;;) {
-        /* While a caller still writes its record (reserved), stay: it is about to be queued. */
-        while (h->len == 0 && (!h->stopping || h->reserved > 0) && !h->cancelled)
-            pthread_cond_wait(&h->not_empty, &h->mu);
-        if (h->cancelled || h->len == 0)
-            break;
-        struct qitem it = h->ring[h->head];
-        h->ring[h->head] = (struct qitem){0};
-        h->head = (h->head + 1) % h->cap;
-        h->len--;
+    struct group g;
+    while (take_work(h, &g)) {
         h->busy++;
-        telemetry_set(h->queue_size_g, (int64_t)h->len);
-        pthread_cond_signal(&h->not_full);
+        /* Another idle consumer takes over watching the flush timers of what stays pending. */
+        if (h->batching)
+            pthread_cond_signal(&h->not_empty);
         pthread_mutex_unlock(&h->mu);
-
-        enum signal sig = it.b->signal;
-        uint64_t items = it.b->items;
-        enum outcome out = deliver(h, it.b, it.seq != 0);
-        batch_unref(it.b);
-        if (it.seq && out != OUT_CUT)
-            pq_remove(h, sig, it.seq);
-
+        send_group(h, &g);
         pthread_mutex_lock(&h->mu);
-        if (out == OUT_CUT) {
-            h->kept_items[sig] += items;
-            h->kept_batches[sig]++;
-        }
         h->busy--;
         if (h->stopping)
             pthread_cond_broadcast(&h->idle);
@@ -669,8 +1137,9 @@ struct exporter_helper *exporter_helper_new(const char *log_name, const char *id
     h->id = strdup(id ? id : "");
     h->q = *q;
     h->q.storage = NULL; /* not owned: the bound config owns it */
-    h->q.batch = NULL;
     h->q.storage_ext = NULL;
+    h->bc = q->batch;
+    h->batching = q->batch_enabled && q->enabled;
     h->r = *r;
     h->send = send;
     h->ctx = ctx;
@@ -691,6 +1160,9 @@ struct exporter_helper *exporter_helper_new(const char *log_name, const char *id
             goto fail;
         }
     }
+    if (q->batch_enabled && !q->enabled)
+        log_warn(h->log_name, "sending_queue.batch is ignored while sending_queue.enabled is "
+                              "false (each batch is sent from the caller's thread as it comes)");
     if (q->storage && !q->enabled)
         log_warn(h->log_name, "sending_queue.storage is ignored while sending_queue.enabled is "
                               "false (batches are sent from the caller's thread)");
@@ -811,6 +1283,13 @@ static void count_refused(struct exporter_helper *h, struct batch *b, const char
 
 enum consume_status exporter_helper_consume(struct exporter_helper *h, struct batch *b)
 {
+    if (h->batching && h->bc.sizer == QUEUE_SIZER_BYTES) {
+        /* the encoded face is measured under the helper's lock later: build it here */
+        const uint8_t *d;
+        size_t len;
+        struct error err;
+        (void)batch_encoded(b, &d, &len, &err);
+    }
     pthread_mutex_lock(&h->mu);
     if (h->stopping) {
         pthread_mutex_unlock(&h->mu);
@@ -820,7 +1299,9 @@ enum consume_status exporter_helper_consume(struct exporter_helper *h, struct ba
     if (!h->q.enabled) {
         h->callers++;
         pthread_mutex_unlock(&h->mu);
-        deliver(h, b, false);
+        struct group g;
+        group_single(&g, batch_ref(b), 0);
+        send_group(h, &g);
         pthread_mutex_lock(&h->mu);
         h->callers--;
         pthread_cond_broadcast(&h->idle);
@@ -932,6 +1413,23 @@ void exporter_helper_shutdown(struct exporter_helper *h, int64_t deadline_ns)
             left_batches[it.b->signal]++;
         }
         batch_unref(it.b);
+    }
+    for (int s = 0; s < SIGNAL_COUNT; s++) {
+        struct group *p = &h->pend[s];
+        for (size_t i = 0; i < p->n; i++) {
+            struct batch *b = p->m[i].b;
+            if (p->m[i].seq) {
+                h->kept_items[s] += b->items;
+                h->kept_batches[s]++;
+            } else {
+                telemetry_add(h->send_failed[s], b->items);
+                left_items[s] += b->items;
+                left_batches[s]++;
+            }
+            batch_unref(b);
+        }
+        free(p->m);
+        memset(p, 0, sizeof *p);
     }
     telemetry_set(h->queue_size_g, 0);
     uint64_t kept_items[SIGNAL_COUNT], kept_batches[SIGNAL_COUNT];

@@ -1,7 +1,33 @@
 /* exporter_helper.h — what every exporter shares, as the Collector's exporterhelper: a bounded
- * sending queue drained by consumer threads, retry with exponential backoff and jitter
- * (honouring a server's throttle delay), and the counters of what was sent, retried and finally
- * given up. An exporter supplies only send(): one attempt to deliver one batch.
+ * sending queue drained by consumer threads, optional batching of queued requests, retry with
+ * exponential backoff and jitter (honouring a server's throttle delay), narrowing a permanent
+ * refusal down to the items that caused it, and the counters of what was sent, retried and
+ * finally given up. An exporter supplies only send(): one attempt to deliver one batch.
+ *
+ * Accounting: every item consume() accepts ends in exactly one of otelcol_exporter_sent_<items>
+ * or otelcol_exporter_send_failed_<items> (with a logged reason), or, with storage, stays on disk
+ * at shutdown for the next start (logged as kept). Items a server rejects inside an OK answer
+ * (OTLP partial success) are delivered as far as the sender can tell: they count as sent, and
+ * also in otelcol_exporter_partial_rejected_<items> with the server's message logged; such a
+ * request is never sent again (a resend would duplicate the accepted part).
+ *
+ * Poison isolation: when send() answers SEND_REJECTED (the downstream says the data is bad:
+ * gRPC INVALID_ARGUMENT, HTTP 400), the helper cuts the request in halves at the wire level
+ * (otlp_split: between resource entries, and by scope and item inside one) and sends each half
+ * with its own retries, recursively, down to single items. Only an item refused alone is counted
+ * as send_failed (logged with the server's reason, at most one line a second); every other item
+ * is delivered. k bad items among N cost O(k log N) extra sends; the depth is capped (64 levels:
+ * each level at least halves). Other permanent errors (SEND_PERMANENT: auth, not found,
+ * unimplemented) fail the whole request, since cutting it cannot help.
+ *
+ * Batching (`sending_queue.batch`, as the Collector's queue batcher): consumers take queued
+ * requests and merge them per signal (wire-level concatenation) until batch.min_size is reached
+ * or batch.flush_timeout has passed since the first one, then send the merged request, cut into
+ * requests of at most batch.max_size when it is set. batch.sizer counts items (default), bytes of
+ * the encoded requests, or requests. A queued request stays accounted as itself: its record
+ * (persistent queue) is removed only when every one of its items is settled, so batching happens
+ * after the durable write and a crash loses nothing acknowledged. At shutdown what is pending is
+ * flushed at once (without waiting for flush_timeout).
  *
  * With `sending_queue.storage` naming a file_storage extension the queue is also on disk (the
  * Collector's persistent queue): a batch is written before consume() answers CONSUME_OK, removed
@@ -10,7 +36,9 @@
  * subdirectory per signal named as the Collector names the queue's storage client,
  * `exporter_<type>_<name>_<signal>` (`exporter_otlp__traces` for `otlp`), one file per batch:
  * `<20-digit sequence>.batch` = a 32-byte header (magic "LOQB", version, signal, items, length,
- * CRC-32 of header and payload) and the batch's encoded request.
+ * CRC-32 of header and payload) and the batch's encoded request. A record whose items were
+ * partly sent when the process stopped is sent whole again at the next start: delivery across a
+ * crash is at least once.
  *
  * Thread-safety: consume() is called from any number of pipeline threads; send() is called from
  * the helper's consumer threads (or the caller's thread when the queue is disabled). */
@@ -39,6 +67,17 @@ struct retry_config {
 /* Field table for `retry_on_failure` (Collector defaults: true, 5s, 30s, 300s, 1.5, 0.5). */
 extern const struct config_field retry_config_fields[];
 
+/* `sending_queue.batch`: merging queued requests before sending. */
+enum queue_sizer { QUEUE_SIZER_REQUESTS = 0, QUEUE_SIZER_ITEMS, QUEUE_SIZER_BYTES };
+struct queue_batch_config {
+    int64_t flush_timeout;         /* ns a pending batch waits for more (> 0) */
+    int64_t min_size;              /* send once this much is pending (sizer units) */
+    int64_t max_size;              /* cut merged requests larger than this; 0 = no limit */
+    int sizer;                     /* enum queue_sizer */
+};
+/* Field table for `sending_queue.batch` (Collector defaults: 200ms, 8192, 0, items). */
+extern const struct config_field queue_batch_config_fields[];
+
 struct queue_config {
     bool enabled;
     int64_t num_consumers;
@@ -51,7 +90,8 @@ struct queue_config {
     bool wait_for_result;          /* ignored: consume() answers once the batch is queued */
     char *storage;                 /* ID of the file_storage extension keeping the queue on
                                       disk; NULL = in memory only */
-    const struct cnode *batch;     /* exporter-side batching; not supported yet (CFG_RAW) */
+    bool batch_enabled;            /* `batch` is present (even `batch:` or `batch: {}`) */
+    struct queue_batch_config batch;
     /* Not a config key: the extension instance that `storage` names, set by the service between
      * binding and creating the exporter (it finds this struct through the exporter's field
      * table: the CFG_SECTION whose sub is queue_config_fields). NULL when storage is unset, or
@@ -62,7 +102,7 @@ struct queue_config {
 /* Field table for `sending_queue` (Collector defaults: true, 10, 1000). */
 extern const struct config_field queue_config_fields[];
 
-/* Cross-field checks after binding (intervals positive, sizer, storage, batch). 0 or -1 with err
+/* Cross-field checks after binding (intervals positive, sizer, batch sizes). 0 or -1 with err
  * (message names the key, without the section prefix). */
 int retry_config_validate(const struct retry_config *r, struct error *err);
 int queue_config_validate(const struct queue_config *q, struct error *err);
@@ -86,10 +126,15 @@ void retry_begin(struct retry_state *st, const struct retry_config *cfg, int64_t
 int64_t retry_next_delay(struct retry_state *st, const struct retry_config *cfg, int64_t now_ns,
                          int64_t throttle_ns, double rand01);
 
-enum send_result { SEND_OK = 0, SEND_RETRYABLE, SEND_PERMANENT };
+/* SEND_PERMANENT: refused for a reason the request's content cannot change (authentication,
+ * permission, unknown endpoint, unimplemented): the whole request fails. SEND_REJECTED: refused
+ * permanently because the data is bad (gRPC INVALID_ARGUMENT, HTTP 400): the helper narrows the
+ * refusal to the items that cause it (see the top of this file). */
+enum send_result { SEND_OK = 0, SEND_RETRYABLE, SEND_PERMANENT, SEND_REJECTED };
 
 /* One delivery attempt. On SEND_RETRYABLE may set *throttle_ns (server-requested delay).
- * On failure fills err with the reason (logged by the helper when it gives up). */
+ * On failure fills err with the reason (logged by the helper when it gives up). Must not keep
+ * b past the call: the helper hands it pieces of requests it made itself. */
 typedef enum send_result (*export_send_fn)(void *ctx, struct batch *b, int64_t *throttle_ns,
                                            struct error *err);
 

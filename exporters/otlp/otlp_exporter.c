@@ -4,8 +4,10 @@
  * that holds a batch reference, so an untouched batch leaves as the bytes that arrived — never
  * decoded, never re-encoded, never copied. Everything else (queue, retry, counters) is the shared
  * exporter_helper; this file only maps a call's outcome to the OTLP retry table: retryable codes,
- * RESOURCE_EXHAUSTED only with RetryInfo, the server's RetryInfo delay as the throttle, and
- * partial success as delivered-with-a-warning. */
+ * RESOURCE_EXHAUSTED only with RetryInfo, the server's RetryInfo delay as the throttle,
+ * INVALID_ARGUMENT as "the data is bad" (SEND_REJECTED: the helper cuts the request down to the
+ * items the server refuses; other permanent codes fail the whole request), and partial success
+ * as delivered-with-a-warning (counted, never resent). */
 #include "exporters/otlp/otlp_exporter.h"
 
 #include <ctype.h>
@@ -62,7 +64,10 @@ const struct config_field otlp_exporter_fields[] = {
     {.name = "retry_on_failure", .type = CFG_SECTION, .offset = CFG_OFF(retry_on_failure),
      .sub = retry_config_fields, .doc = "retry with exponential backoff"},
     {.name = "sending_queue", .type = CFG_SECTION, .offset = CFG_OFF(sending_queue),
-     .sub = queue_config_fields, .doc = "in-memory queue drained by consumer threads"},
+     .sub = queue_config_fields,
+     .doc = "queue drained by consumer threads (on disk with storage, merged with batch); a "
+            "request refused with INVALID_ARGUMENT is cut down to the items the server refuses, "
+            "only those are dropped"},
     {.name = "keepalive", .type = CFG_PRESENCE, .offset = CFG_OFF(keepalive),
      .present_offset = CFG_OFF(keepalive_present), .sub = keepalive_fields,
      .doc = "HTTP/2 keepalive pings"},
@@ -427,6 +432,9 @@ static enum send_result otlp_send(void *ctx, struct batch *b, int64_t *throttle_
                 (status == GRPC_STATUS_RESOURCE_EXHAUSTED && retry_delay > 0)) {
                 *throttle_ns = retry_delay;
                 result = SEND_RETRYABLE;
+            } else if (status == GRPC_STATUS_INVALID_ARGUMENT) {
+                /* the data is bad: the helper narrows the refusal to the items that cause it */
+                result = SEND_REJECTED;
             } else {
                 result = SEND_PERMANENT;
             }
@@ -555,9 +563,6 @@ static void *otlp_create(const void *cfgp, const struct component_env *env, stru
             x->nmd++;
         }
     }
-
-    if (raw_is_set(cfg->sending_queue.batch))
-        log_warn(x->log_name, "sending_queue.batch is not supported yet; use the batch processor");
 
     x->helper = exporter_helper_new(x->log_name, env->id ? env->id : "otlp", &cfg->sending_queue,
                                     &cfg->retry_on_failure, otlp_send, x, env->telemetry, err);

@@ -6,7 +6,9 @@
  * exactly at the shutdown deadline instead of at its own timeout. Everything else (queue, retry,
  * counters) is the shared exporter_helper; this file maps an HTTP outcome to the OTLP/HTTP retry
  * rules: 429/502/503/504 and transport errors are retried (Retry-After as the throttle), other
- * statuses are permanent, a 2xx may carry a partial success that is logged and counted. */
+ * statuses are permanent — 400 and 413 as "the data is bad" (SEND_REJECTED: the helper cuts the
+ * request down to the items the server refuses), the rest for the whole request — and a 2xx may
+ * carry a partial success that is logged and counted, never resent. */
 #include "exporters/otlphttp/otlphttp_exporter.h"
 
 #include <ctype.h>
@@ -78,7 +80,10 @@ const struct config_field otlphttp_exporter_fields[] = {
     {.name = "retry_on_failure", .type = CFG_SECTION, .offset = CFG_OFF(retry_on_failure),
      .sub = retry_config_fields, .doc = "retry with exponential backoff"},
     {.name = "sending_queue", .type = CFG_SECTION, .offset = CFG_OFF(sending_queue),
-     .sub = queue_config_fields, .doc = "in-memory queue drained by consumer threads"},
+     .sub = queue_config_fields,
+     .doc = "queue drained by consumer threads (on disk with storage, merged with batch); a "
+            "request refused with 400 or 413 is cut down to the items the server refuses, only "
+            "those are dropped"},
     {.name = "read_buffer_size", .type = CFG_INT, .offset = CFG_OFF(read_buffer_size),
      .doc = "receive buffer in bytes (0 = libcurl default)", .min = 0, .max = INT32_MAX},
     {.name = "write_buffer_size", .type = CFG_INT, .offset = CFG_OFF(write_buffer_size),
@@ -558,6 +563,14 @@ static bool status_retryable(long code)
     return code == 429 || code == 502 || code == 503 || code == 504;
 }
 
+/* 400 (the data is bad) and 413 (too large): a smaller request can succeed, so the helper cuts
+ * the request down to the items the server refuses. 401/403/404/405/415 and the rest fail the
+ * whole request: no piece of it would fare better. */
+static bool status_bad_data(long code)
+{
+    return code == 400 || code == 413;
+}
+
 /* Runs the transfer on the slot; returns its result, or -1 when the shutdown deadline cut it. */
 static int run_transfer(struct otlphttp_exporter *x, struct conn *c)
 {
@@ -679,6 +692,8 @@ static enum send_result otlphttp_send(void *ctx, struct batch *b, int64_t *throt
                     *throttle_ns = after > 86400 ? 86400 * (int64_t)1000000000
                                                  : (int64_t)after * 1000000000;
                 result = SEND_RETRYABLE;
+            } else if (status_bad_data(code)) {
+                result = SEND_REJECTED;
             } else {
                 result = SEND_PERMANENT;
             }
@@ -809,9 +824,6 @@ static void *create_common(const void *cfgp, const struct component_env *env,
         goto fail;
     if (str_set(cfg->profiles_endpoint))
         log_warn(x->log_name, "profiles_endpoint is ignored: profiles are not supported");
-
-    if (raw_is_set(cfg->sending_queue.batch))
-        log_warn(x->log_name, "sending_queue.batch is not supported yet; use the batch processor");
 
     x->helper = exporter_helper_new(x->log_name, env->id ? env->id : default_name,
                                     &cfg->sending_queue, &cfg->retry_on_failure, otlphttp_send, x,
