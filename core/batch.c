@@ -42,15 +42,24 @@ struct batch *batch_from_wire(enum signal s, const uint8_t *data, size_t len, st
             err->code = 1;
         return NULL;
     }
-    uint8_t *copy = malloc(len ? len : 1);
-    if (!copy) {
-        error_set(err, "out of memory copying a %zu-byte request", len);
-        if (err)
-            err->code = 2;
-        return NULL;
+    uint8_t *copy = NULL;
+    if (r.bad_strings) {
+        if (otlp_repair_strings(s, data, len, &copy, &len, NULL, err) != 0) {
+            if (err)
+                err->code = 2;
+            return NULL;
+        }
+    } else {
+        copy = malloc(len ? len : 1);
+        if (!copy) {
+            error_set(err, "out of memory copying a %zu-byte request", len);
+            if (err)
+                err->code = 2;
+            return NULL;
+        }
+        if (len)
+            memcpy(copy, data, len);
     }
-    if (len)
-        memcpy(copy, data, len);
     struct batch *b = batch_adopt_wire(s, copy, len, r.items);
     if (!b) {
         error_set(err, "out of memory");

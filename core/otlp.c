@@ -1,15 +1,33 @@
 /* otlp.c — OTLP signals and the wire scanner.
  * The scanner validates a request in one pass over its bytes, steered by the same protobuf-c
  * descriptors that unpack uses: for each key it checks the wire type against the declared field
- * type, recurses into sub-messages (bounded depth), checks ID lengths and counts items. It never
- * allocates, so validating costs a fraction of unpack + pack, and a valid scan means unpack will
- * succeed. */
+ * type, recurses into sub-messages (bounded depth), checks ID lengths and UTF-8, and counts items.
+ * It never allocates, so validating costs a fraction of unpack + pack.
+ *
+ * The one idea: the scanner accepts exactly what protobuf-c's unpack accepts, and counts what
+ * unpack will hold, so no stage (scan, decode, a wire-level reader, the downstream) sees a different
+ * request. Where protobuf-c departs from protobuf's rules, the scanner is the stricter of the two:
+ * - keys and length prefixes are at most 5 bytes (protobuf-c refuses longer ones), lengths at most
+ *   INT_MAX; varint values at most 10 bytes;
+ * - a singular message field that appears twice in one message is refused: protobuf would merge
+ *   the two, protobuf-c merges some and fails on others (two empty AnyValues), and a oneof member
+ *   repeated is replaced, not merged. No OTLP exporter writes that, and refusing it keeps every
+ *   view of the request the same;
+ * - singular scalars (strings and bytes too) seen twice: the last wins, as in protobuf, in
+ *   protobuf-c and in every wire-level reader here;
+ * - two members of one oneof: the last wins, and only its items are counted (a Metric with a
+ *   gauge then a sum holds the sum's points);
+ * - a proto3 string that is not UTF-8, or holds a NUL, is accepted and reported (bad_strings):
+ *   protobuf-c checks neither (and cuts a C string at its NUL), strict proto3 decoders refuse the
+ *   whole request over one bad string, so the receivers repair it (otlp_repair_strings: each byte
+ *   that starts no valid sequence, and each NUL, becomes U+FFFD), as the OTLP/JSON decoder does. */
 #include "core/otlp.h"
 
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -70,6 +88,8 @@ struct scan {
     uint64_t resources;
     const char *item_kind; /* name of the current item message, for messages */
     struct error *err;
+    uint64_t bad_strings;
+    char bad_string_where[160];
 };
 
 static int is_item(const ProtobufCMessageDescriptor *d)
@@ -137,11 +157,13 @@ static inline const ProtobufCFieldDescriptor *field_of(const ProtobufCMessageDes
     return NULL;
 }
 
-static inline int read_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out)
+/* A varint of at most max_bytes bytes. */
+static inline int read_varint_n(const uint8_t **pp, const uint8_t *end, uint64_t *out,
+                                unsigned max_bytes)
 {
     const uint8_t *p = *pp;
     uint64_t v = 0;
-    for (unsigned shift = 0; shift < 70 && p < end; shift += 7) {
+    for (unsigned i = 0, shift = 0; i < max_bytes && p < end; i++, shift += 7) {
         uint8_t b = *p++;
         v |= (uint64_t)(b & 0x7f) << shift;
         if (!(b & 0x80)) {
@@ -151,6 +173,23 @@ static inline int read_varint(const uint8_t **pp, const uint8_t *end, uint64_t *
         }
     }
     return 0;
+}
+
+/* protobuf-c reads keys and length prefixes in at most 5 bytes, values in at most 10. */
+#define KEY_MAX_BYTES 5
+#define LEN_MAX_BYTES 5
+#define VARINT_MAX_BYTES 10
+
+static inline int read_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out)
+{
+    return read_varint_n(pp, end, out, VARINT_MAX_BYTES);
+}
+
+/* A length prefix as protobuf-c accepts it: 5 bytes at most, at most INT_MAX, within the end. */
+static inline int read_length(const uint8_t **pp, const uint8_t *end, uint64_t *out)
+{
+    return read_varint_n(pp, end, out, LEN_MAX_BYTES) && *out <= INT32_MAX &&
+           *out <= (uint64_t)(end - *pp);
 }
 
 /* Wire type that a non-packed field of this type must use. */
@@ -183,20 +222,89 @@ static int scan_fail(struct scan *sc, const char *fmt, ...)
     return error_set(sc->err, "%s", what);
 }
 
+/* Bytes of s that form valid UTF-8 without a NUL: protobuf-c holds strings as C strings, so a
+ * NUL would cut the decoded string short while the forwarded bytes keep the rest. */
+size_t otlp_string_valid_prefix(const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        /* ASCII without NUL eight bytes at a time: nearly every OTLP string is plain ASCII. */
+        while (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            uint64_t zero = (w - 0x0101010101010101ull) & ~w;
+            if ((w | zero) & 0x8080808080808080ull)
+                break;
+            i += 8;
+        }
+        if (i >= n)
+            break;
+        size_t k = otlp_utf8_seq(s + i, n - i);
+        if (k == 0)
+            return i;
+        i += k;
+    }
+    return n;
+}
+
+size_t otlp_utf8_seq(const uint8_t *s, size_t n)
+{
+    uint8_t c = s[0];
+    if (c < 0x80)
+        return c != 0;
+    size_t k;
+    uint8_t lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+        k = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        k = 3;
+        if (c == 0xE0)
+            lo = 0xA0; /* overlong */
+        else if (c == 0xED)
+            hi = 0x9F; /* surrogates */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        k = 4;
+        if (c == 0xF0)
+            lo = 0x90; /* overlong */
+        else if (c == 0xF4)
+            hi = 0x8F; /* past U+10FFFF */
+    } else {
+        return 0;
+    }
+    if (n < k || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t j = 2; j < k; j++)
+        if ((s[j] & 0xC0) != 0x80)
+            return 0;
+    return k;
+}
+
+/* Which oneof a field belongs to: its quantifier_offset (the oneof's case member) is shared by
+ * all its members. Up to 4 oneofs per message are tracked; OTLP messages have at most 4. */
+struct oneof_slot {
+    unsigned offset;
+    uint64_t items;  /* items counted under the member seen last */
+};
+
 static int scan_message(struct scan *sc, const ProtobufCMessageDescriptor *d, const uint8_t *p,
                         const uint8_t *end, int depth)
 {
     if (depth > OTLP_MAX_DEPTH)
         return scan_fail(sc, "message nesting deeper than %d levels", OTLP_MAX_DEPTH);
+    uint64_t seen = 0; /* singular message fields met so far, by index in d->fields */
+    struct oneof_slot oneofs[4];
+    unsigned n_oneofs = 0;
     while (p < end) {
         uint64_t key, v;
-        if (!read_varint(&p, end, &key))
-            return scan_fail(sc, "truncated field key in %s", d->short_name);
+        if (!read_varint_n(&p, end, &key, KEY_MAX_BYTES))
+            return scan_fail(sc, "bad field key in %s (truncated, or longer than %d bytes)",
+                             d->short_name, KEY_MAX_BYTES);
         uint64_t num = key >> 3;
         int wt = (int)(key & 7);
         if (num == 0 || num > 536870911u)
             return scan_fail(sc, "invalid field number %llu in %s", (unsigned long long)num, d->short_name);
         const ProtobufCFieldDescriptor *f = field_of(d, num);
+        uint64_t items_before = sc->items;
         if (f) {
             int want = wire_type_of(f->type);
             bool packed = f->label == PROTOBUF_C_LABEL_REPEATED && want != 2 && wt == 2;
@@ -204,8 +312,8 @@ static int scan_message(struct scan *sc, const ProtobufCMessageDescriptor *d, co
                 return scan_fail(sc, "field '%s' of %s has wire type %d, which does not match its type",
                                  f->name, d->short_name, wt);
             if (packed) {
-                if (!read_varint(&p, end, &v) || v > (uint64_t)(end - p))
-                    return scan_fail(sc, "truncated packed field '%s'", f->name);
+                if (!read_length(&p, end, &v))
+                    return scan_fail(sc, "bad length of packed field '%s'", f->name);
                 const uint8_t *q = p, *qend = p + v;
                 if (want == 0) {
                     uint64_t x;
@@ -219,11 +327,21 @@ static int scan_message(struct scan *sc, const ProtobufCMessageDescriptor *d, co
                 p = qend;
                 continue;
             }
+            if (f->type == PROTOBUF_C_TYPE_MESSAGE && f->label != PROTOBUF_C_LABEL_REPEATED) {
+                size_t idx = (size_t)(f - d->fields);
+                uint64_t bit = idx < 64 ? 1ull << idx : 0;
+                if (seen & bit)
+                    return scan_fail(sc, "field '%s' of %s appears twice (a singular message "
+                                         "field is refused rather than merged)",
+                                     f->name, d->short_name);
+                seen |= bit;
+            }
         }
         switch (wt) {
         case 0:
             if (!read_varint(&p, end, &v))
-                return scan_fail(sc, "truncated varint in %s", d->short_name);
+                return scan_fail(sc, "bad varint in %s (truncated, or longer than %d bytes)",
+                                 d->short_name, VARINT_MAX_BYTES);
             break;
         case 1:
             if (end - p < 8)
@@ -236,8 +354,9 @@ static int scan_message(struct scan *sc, const ProtobufCMessageDescriptor *d, co
             p += 4;
             break;
         case 2: {
-            if (!read_varint(&p, end, &v) || v > (uint64_t)(end - p))
-                return scan_fail(sc, "length past the end of the message in %s", d->short_name);
+            if (!read_length(&p, end, &v))
+                return scan_fail(sc, "bad length in %s (past the end of the message, or longer "
+                                     "than %d bytes)", d->short_name, LEN_MAX_BYTES);
             if (depth == 0 && num == 1)
                 sc->resources++;
             if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
@@ -256,12 +375,32 @@ static int scan_message(struct scan *sc, const ProtobufCMessageDescriptor *d, co
                 enum id_kind k = id_kind_of(f);
                 if (k != ID_NONE && v != 0 && v != (uint64_t)k)
                     return scan_fail(sc, "%s is %llu bytes, expected %d", f->name, (unsigned long long)v, (int)k);
+                if (f->type == PROTOBUF_C_TYPE_STRING && otlp_string_valid_prefix(p, v) != v) {
+                    if (sc->bad_strings++ == 0)
+                        snprintf(sc->bad_string_where, sizeof sc->bad_string_where, "%s%s#%llu: "
+                                 "field '%s' of %s", sc->item_kind ? sc->item_kind : "",
+                                 sc->item_kind ? " " : "", (unsigned long long)sc->items,
+                                 f->name, d->short_name);
+                }
             }
             p += v;
             break;
         }
         default:
             return scan_fail(sc, "unsupported wire type %d in %s", wt, d->short_name);
+        }
+        /* A later member of a oneof replaces the earlier one: so do its items. */
+        if (f && (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)) {
+            unsigned i = 0;
+            while (i < n_oneofs && oneofs[i].offset != f->quantifier_offset)
+                i++;
+            if (i == n_oneofs && n_oneofs < sizeof oneofs / sizeof oneofs[0])
+                oneofs[n_oneofs++] = (struct oneof_slot){.offset = f->quantifier_offset, .items = 0};
+            if (i < n_oneofs) {
+                uint64_t mine = sc->items - items_before;
+                sc->items -= oneofs[i].items; /* items_before included the replaced member's */
+                oneofs[i].items = mine;
+            }
         }
     }
     return 0;
@@ -271,7 +410,7 @@ int otlp_scan(enum signal s, const uint8_t *data, size_t len, struct otlp_scan_r
               struct error *err)
 {
     const ProtobufCMessageDescriptor *d = otlp_request_descriptor(s);
-    struct scan sc = {.items = 0, .resources = 0, .item_kind = NULL, .err = err};
+    struct scan sc = {.items = 0, .resources = 0, .item_kind = NULL, .err = err, .bad_strings = 0};
     if (!d)
         return error_set(err, "unknown signal");
     pthread_once(&id_fields_once, id_fields_init);
@@ -280,7 +419,158 @@ int otlp_scan(enum signal s, const uint8_t *data, size_t len, struct otlp_scan_r
     if (out) {
         out->items = sc.items;
         out->resources = sc.resources;
+        out->bad_strings = sc.bad_strings;
+        memcpy(out->bad_string_where, sc.bad_string_where, sizeof out->bad_string_where);
     }
+    return 0;
+}
+
+/* ---- string repair --------------------------------------------------------------------------- */
+
+struct rbuf {
+    uint8_t *p;
+    size_t len, cap;
+};
+
+static int rb_reserve(struct rbuf *b, size_t n)
+{
+    if (b->cap - b->len >= n)
+        return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap - b->len < n)
+        cap *= 2;
+    uint8_t *p = realloc(b->p, cap);
+    if (!p)
+        return -1;
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+static int rb_put(struct rbuf *b, const void *data, size_t n)
+{
+    if (rb_reserve(b, n))
+        return -1;
+    memcpy(b->p + b->len, data, n);
+    b->len += n;
+    return 0;
+}
+
+static size_t varint_put(uint8_t *o, uint64_t v)
+{
+    size_t k = 0;
+    while (v >= 0x80) {
+        o[k++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    o[k++] = (uint8_t)v;
+    return k;
+}
+
+/* Copies a scanned message, rewriting bad strings and the length prefixes around them. A
+ * sub-message is written after a 5-byte hole for its length, which is then closed up. */
+static int repair_message(struct rbuf *o, const ProtobufCMessageDescriptor *d, const uint8_t *p,
+                          const uint8_t *end, int depth, uint64_t *fixed)
+{
+    if (depth > OTLP_MAX_DEPTH)
+        return -1;
+    while (p < end) {
+        const uint8_t *field = p;
+        uint64_t key, v;
+        if (!read_varint_n(&p, end, &key, KEY_MAX_BYTES))
+            return -1;
+        const ProtobufCFieldDescriptor *f = d ? field_of(d, key >> 3) : NULL;
+        switch (key & 7) {
+        case 0:
+            if (!read_varint(&p, end, &v))
+                return -1;
+            break;
+        case 1:
+        case 5: {
+            size_t n = (key & 7) == 1 ? 8 : 4;
+            if ((size_t)(end - p) < n)
+                return -1;
+            p += n;
+            break;
+        }
+        case 2: {
+            const uint8_t *key_end = p;
+            if (!read_length(&p, end, &v))
+                return -1;
+            const uint8_t *body = p;
+            p += v;
+            if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
+                if (rb_put(o, field, (size_t)(key_end - field)) || rb_reserve(o, 5))
+                    return -1;
+                size_t at = o->len;
+                o->len += 5;
+                if (repair_message(o, f->descriptor, body, p, depth + 1, fixed))
+                    return -1;
+                size_t n = o->len - at - 5;
+                uint8_t len[5];
+                size_t k = varint_put(len, n);
+                memmove(o->p + at + k, o->p + at + 5, n);
+                memcpy(o->p + at, len, k);
+                o->len = at + k + n;
+                continue;
+            }
+            if (f && f->type == PROTOBUF_C_TYPE_STRING && otlp_string_valid_prefix(body, v) != v) {
+                size_t n = 0;
+                for (size_t i = 0; i < v;) {
+                    size_t k = otlp_utf8_seq(body + i, v - i);
+                    n += k ? k : 3;
+                    i += k ? k : 1;
+                }
+                uint8_t len[5];
+                size_t lk = varint_put(len, n);
+                if (rb_put(o, field, (size_t)(key_end - field)) || rb_put(o, len, lk) ||
+                    rb_reserve(o, n))
+                    return -1;
+                for (size_t i = 0; i < v;) {
+                    size_t k = otlp_utf8_seq(body + i, v - i);
+                    if (k) {
+                        memcpy(o->p + o->len, body + i, k);
+                        o->len += k;
+                        i += k;
+                    } else {
+                        memcpy(o->p + o->len, "\xEF\xBF\xBD", 3);
+                        o->len += 3;
+                        i++;
+                    }
+                }
+                (*fixed)++;
+                continue;
+            }
+            break;
+        }
+        default:
+            return -1;
+        }
+        if (rb_put(o, field, (size_t)(p - field)))
+            return -1;
+    }
+    return 0;
+}
+
+int otlp_repair_strings(enum signal s, const uint8_t *data, size_t len, uint8_t **out,
+                        size_t *out_len, uint64_t *fixed, struct error *err)
+{
+    const ProtobufCMessageDescriptor *d = otlp_request_descriptor(s);
+    struct rbuf o = {0};
+    uint64_t n = 0;
+    *out = NULL;
+    *out_len = 0;
+    if (!d)
+        return error_set(err, "unknown signal");
+    /* Each bad byte grows to 3, so a third more is room for a few bad strings. */
+    if (rb_reserve(&o, len + len / 3 + 64) || repair_message(&o, d, data, data + len, 0, &n)) {
+        free(o.p);
+        return error_set(err, "cannot repair strings of a %zu-byte %s request", len, signal_name(s));
+    }
+    *out = o.p;
+    *out_len = o.len;
+    if (fixed)
+        *fixed = n;
     return 0;
 }
 

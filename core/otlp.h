@@ -34,14 +34,33 @@ const char *otlp_grpc_method(enum signal s);
 #define OTLP_MAX_DEPTH 64
 
 struct otlp_scan_result {
-    uint64_t items;          /* spans, metric data points or log records */
+    uint64_t items;          /* spans, metric data points or log records, as unpack will hold */
     uint64_t resources;      /* top-level Resource* entries */
+    uint64_t bad_strings;    /* string fields that are not UTF-8 or hold a NUL: to repair */
+    char bad_string_where[160]; /* the first of them, e.g. "Span #3: field 'name' of Span" */
 };
 
-/* Validates and counts. Returns 0, or -1 with err describing the first problem found
- * (e.g. "span 3: trace_id is 15 bytes, expected 16"). */
+/* Validates and counts. Accepts exactly what protobuf-c unpacks (stricter where protobuf-c
+ * departs from protobuf: keys and length prefixes of at most 5 bytes, a singular message field at
+ * most once per message), and counts the items unpack will hold (the last member of a oneof
+ * wins). Returns 0, or -1 with err describing the first problem found
+ * (e.g. "Span #3: trace_id is 15 bytes, expected 16"). A request with bad_strings > 0 is valid
+ * but must go through otlp_repair_strings() before it is forwarded or decoded. */
 int otlp_scan(enum signal s, const uint8_t *data, size_t len, struct otlp_scan_result *out,
               struct error *err);
+
+/* Rewrites a scanned request with every string field that is not UTF-8, or holds a NUL, repaired:
+ * each byte that starts no valid UTF-8 sequence, and each NUL, becomes U+FFFD (as the OTLP/JSON
+ * decoder does); enclosing length prefixes are rewritten. *out is malloc'd (caller frees);
+ * *fixed counts the strings changed. 0, or -1 with err (malformed input, out of memory). */
+int otlp_repair_strings(enum signal s, const uint8_t *data, size_t len, uint8_t **out,
+                        size_t *out_len, uint64_t *fixed, struct error *err);
+
+/* Length (1..4) of the valid UTF-8 sequence that starts s (n > 0 bytes available), or 0 when
+ * the bytes there are not one (overlong forms, surrogates, past U+10FFFF) or s[0] is NUL. */
+size_t otlp_utf8_seq(const uint8_t *s, size_t n);
+/* Length of the longest prefix of s that is valid UTF-8 without NUL (n when all of it is). */
+size_t otlp_string_valid_prefix(const uint8_t *s, size_t n);
 
 /* Reads the partial_success of a decoded Export<Signal>ServiceResponse: rejected items and the
  * message (NULL when absent). Returns true when the response carries one. */

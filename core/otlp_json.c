@@ -231,25 +231,6 @@ static size_t type_size(ProtobufCType t)
     return 0;
 }
 
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 if the bytes there are not one
- * (overlong forms, surrogates and code points past U+10FFFF included). p is NUL-terminated,
- * and NUL is never a continuation byte, so reads stop in time. */
-static size_t utf8_seq(const unsigned char *p)
-{
-    unsigned c = p[0];
-    if (c >= 0xC2 && c <= 0xDF)
-        return (p[1] & 0xC0) == 0x80 ? 2 : 0;
-    if (c >= 0xE0 && c <= 0xEF) {
-        unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-        return p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 ? 3 : 0;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-        unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-        return p[1] >= lo && p[1] <= hi && (p[2] & 0xC0) == 0x80 && (p[3] & 0xC0) == 0x80 ? 4 : 0;
-    }
-    return 0;
-}
-
 /* ---- decoder ------------------------------------------------------------------------------- */
 
 /* JSON nesting the tokener accepts: each message level is an object, plus an array when it sits
@@ -540,15 +521,16 @@ static int get_base64(struct dec *dc, struct json_object *v, ProtobufCBinaryData
 static ProtobufCMessage *decode_message(struct dec *dc, const ProtobufCMessageDescriptor *d,
                                         struct json_object *obj, int depth);
 
-/* Arena copy of a parsed JSON string with invalid UTF-8 replaced by U+FFFD: json-c passes raw
- * bytes through, and a downstream proto3 decoder (the Collector's) rejects a whole request over
- * one bad string. s has a NUL at s[n]. */
+/* Arena copy of a parsed JSON string with invalid UTF-8 and NUL (\u0000) replaced by U+FFFD:
+ * json-c passes raw bytes through, a downstream proto3 decoder (the Collector's) rejects a whole
+ * request over one bad string, and protobuf-c would cut the string at a NUL. The binary path
+ * repairs the same way (otlp_repair_strings). s has a NUL at s[n]. */
 static char *copy_utf8(struct arena *a, const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str, *end = s + n;
     size_t out = 0;
     for (const unsigned char *p = s; p < end;) {
-        size_t k = *p < 0x80 ? 1 : utf8_seq(p);
+        size_t k = otlp_utf8_seq(p, (size_t)(end - p));
         out += k ? k : 3;
         p += k ? k : 1;
     }
@@ -561,7 +543,7 @@ static char *copy_utf8(struct arena *a, const char *str, size_t n)
     }
     char *o = d;
     for (const unsigned char *p = s; p < end;) {
-        size_t k = *p < 0x80 ? 1 : utf8_seq(p);
+        size_t k = otlp_utf8_seq(p, (size_t)(end - p));
         if (k) {
             memcpy(o, p, k);
             o += k;
@@ -869,7 +851,8 @@ static void sb_put_string(struct sb *b, const char *str)
             }
             p++;
         } else {
-            size_t n = utf8_seq(p);
+            /* 4 is safe: a NUL stops otlp_utf8_seq before it reads past it. */
+            size_t n = otlp_utf8_seq(p, 4);
             if (n) {
                 sb_put(b, p, n);
                 p += n;

@@ -271,6 +271,7 @@ struct otlp_transport {
     _Atomic uint64_t *accepted[SIGNAL_COUNT];
     _Atomic uint64_t *refused[SIGNAL_COUNT];
     _Atomic uint64_t *malformed;          /* requests refused before their items could be counted */
+    _Atomic uint64_t *repaired;           /* string fields repaired to valid UTF-8 */
 };
 
 struct otlp_receiver {
@@ -283,6 +284,8 @@ struct otlp_receiver {
     struct otlp_http_server *http;
     _Atomic int64_t last_warn_ns;         /* rate limit of the "refused" warning */
     atomic_uint_fast64_t warn_suppressed;
+    _Atomic int64_t last_repair_warn_ns;  /* and of the "repaired" one */
+    atomic_uint_fast64_t repair_suppressed;
 };
 
 static const char *const accepted_names[SIGNAL_COUNT] = {
@@ -328,6 +331,9 @@ static void *otlp_receiver_create(const void *cfgp, const struct component_env *
         }
         tp->malformed = telemetry_counter(env->telemetry, "llmotlp_receiver_malformed_requests", labels,
                                           "Requests refused as malformed (items not countable).");
+        tp->repaired = telemetry_counter(env->telemetry, "llmotlp_receiver_repaired_strings", labels,
+                                         "String fields that were not valid UTF-8 (or held a NUL), "
+                                         "accepted with each bad byte replaced by U+FFFD.");
     }
     grpc_common_init(); /* ref-counted; paired with grpc_common_shutdown in destroy */
     return r;
@@ -351,6 +357,23 @@ static void refused_log(struct otlp_receiver *r, enum signal s, const char *why)
                  signal_name(s), why, (unsigned long long)more);
     else
         log_warn(r->log_name, "refused %s request: %s", signal_name(s), why);
+}
+
+/* Once a second at most: a sender whose strings are not UTF-8 is told in the log, not refused. */
+static void repaired_log(struct otlp_receiver *r, enum signal s, uint64_t n, const char *where)
+{
+    int64_t now = clock_now_ns();
+    int64_t last = atomic_load_explicit(&r->last_repair_warn_ns, memory_order_relaxed);
+    if (now - last < 1000000000 ||
+        !atomic_compare_exchange_strong(&r->last_repair_warn_ns, &last, now)) {
+        atomic_fetch_add_explicit(&r->repair_suppressed, 1, memory_order_relaxed);
+        return;
+    }
+    uint64_t more = atomic_exchange(&r->repair_suppressed, 0);
+    log_warn(r->log_name, "%s request: %llu string field%s not valid UTF-8 (or holding a NUL), "
+             "each bad byte replaced by U+FFFD; first: %s%s", signal_name(s),
+             (unsigned long long)n, n == 1 ? "" : "s", where,
+             more ? " (more such requests since the last warning)" : "");
 }
 
 /* Packs Export*ServiceResponse{partial_success{rejected, message}}. NULL on OOM. */
@@ -434,6 +457,26 @@ static void otlp_export(void *user, enum signal s, uint8_t *data, size_t len,
     if (sr.items == 0) { /* empty, no resources, or nothing in them: success, as the Collector */
         free(data);
         return;
+    }
+    if (sr.bad_strings) {
+        /* Repaired, not refused: strict proto3 decoders downstream refuse a whole request over
+         * one bad string, and the OTLP/JSON path repairs the same way. */
+        uint8_t *fixed = NULL;
+        size_t flen = 0;
+        uint64_t n = 0;
+        if (otlp_repair_strings(s, data, len, &fixed, &flen, &n, &err) != 0) {
+            free(data);
+            result_set(res, GRPC_STATUS_UNAVAILABLE, "%s; retry later", err.msg);
+            res->retry_delay_ns = 1000000000;
+            telemetry_add(tp->refused[s], sr.items);
+            refused_log(r, s, res->message);
+            return;
+        }
+        free(data);
+        data = fixed;
+        len = flen;
+        telemetry_add(tp->repaired, n);
+        repaired_log(r, s, n, sr.bad_string_where);
     }
     struct batch *b = batch_adopt_wire(s, data, len, sr.items); /* frees data on failure */
     if (!b) {
