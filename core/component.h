@@ -17,7 +17,9 @@
 #include "core/error.h"
 #include "core/otlp.h"
 
+struct cnode;
 struct config_field;
+struct config_warn_sink;
 struct telemetry;
 
 enum consume_status {
@@ -85,6 +87,13 @@ struct component_factory {
     unsigned routes[SIGNAL_COUNT];
     /* Optional: checks across fields after binding. 0 or -1 with err. */
     int (*validate)(const void *cfg, struct error *err);
+    /* Optional, after validate succeeded: reports settings that are accepted but change nothing
+     * in this combination ("storage is ignored while enabled is false"), each with
+     * config_warnf(w, key node, key path, ...) at the key it is about; `node` is the settings as
+     * written (NULL when none), cnode_find_key() finds the key. Unconditional ones are declared
+     * in the field table instead (config_field.no_effect). Cannot fail: a setting that would
+     * mislead is an error of validate, not a warning. */
+    void (*warn)(const void *cfg, const struct cnode *node, const struct config_warn_sink *w);
     /* Builds an instance. cfg stays valid until destroy. Processors and connectors are created
      * once per pipeline they appear in; receivers, exporters and extensions once per ID. */
     void *(*create)(const void *cfg, const struct component_env *env, struct error *err);

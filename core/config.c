@@ -7,6 +7,9 @@
  * name is a small reference-counted string shared by all nodes that came from that file, so nodes
  * can move between trees (merge, --set) and still name their origin.
  *
+ * Warnings ride the same positions: a field marked no_effect is reported at its key when the
+ * key is present (config_bind_warn), so an accepted setting that changes nothing is never silent.
+ *
  * Hostile input is bounded: nesting deeper than CONFIG_MAX_DEPTH, documents (alias and merge-key
  * expansion included) of more than CONFIG_MAX_NODES nodes and maps of more than CONFIG_MAX_KEYS
  * keys are refused with an error, and the tree is built from events with an explicit stack, so
@@ -180,6 +183,39 @@ struct cnode *cnode_get(const struct cnode *map, const char *key)
         if (map->keys[i]->value && strcmp(map->keys[i]->value, key) == 0)
             return map->items[i];
     return NULL;
+}
+
+const struct cnode *cnode_key(const struct cnode *map, const char *key)
+{
+    if (!map || map->kind != CNODE_MAP || !key)
+        return NULL;
+    for (size_t i = 0; i < map->n; i++)
+        if (map->keys[i]->value && strcmp(map->keys[i]->value, key) == 0)
+            return map->keys[i];
+    return NULL;
+}
+
+const struct cnode *cnode_find_key(const struct cnode *map, const char *dotted)
+{
+    const struct cnode *key = NULL;
+    const char *p = dotted;
+    while (map && p && *p) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        key = NULL;
+        if (map->kind != CNODE_MAP)
+            return NULL;
+        for (size_t i = 0; i < map->n && !key; i++)
+            if (map->keys[i]->value && strlen(map->keys[i]->value) == n &&
+                memcmp(map->keys[i]->value, p, n) == 0) {
+                key = map->keys[i];
+                map = map->items[i];
+            }
+        if (!key)
+            return NULL;
+        p = dot ? dot + 1 : NULL;
+    }
+    return key;
 }
 
 const char *cnode_where(const struct cnode *n, char *buf, size_t len)
@@ -1101,9 +1137,47 @@ static void format_duration(int64_t ns, char *buf, size_t len)
     snprintf(buf, len, "%" PRId64 "ns", ns);
 }
 
+/* Where present no_effect keys are reported while binding: the sink and the key path of the
+ * bound node below the sink's path. NULL = not reported (also inside a no_effect section, which
+ * was reported once as a whole). */
+struct warn_ctx {
+    const struct config_warn_sink *w;
+    const char *base;
+};
+
+void config_warnf(const struct config_warn_sink *w, const struct cnode *at, const char *key,
+                  const char *fmt, ...)
+{
+    if (!w || !w->warn)
+        return;
+    char text[768], msg[1280];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    const char *path = w->path ? w->path : "";
+    const char *k = key ? key : "";
+    snprintf(msg, sizeof msg, "%s%s%s%s%s", path, *path && *k ? "." : "", k, *path || *k ? ": " : "",
+             text);
+    w->warn(w->ctx, at, msg);
+}
+
+/* A present no_effect key: "<base>.<path><name>: accepted but has no effect: <reason>". */
+static void warn_no_effect(const struct warn_ctx *wc, const struct config_field *f,
+                           const struct cnode *key, const char *path)
+{
+    if (!wc || !wc->w)
+        return;
+    char full[512];
+    const char *base = wc->base ? wc->base : "";
+    snprintf(full, sizeof full, "%s%s%s%s", base, *base ? "." : "", path, f->name);
+    config_warnf(wc->w, key, full, "accepted but has no effect: %s", f->no_effect);
+}
+
 /* Binds `node` (a map, null or NULL) into out; `at` is where a missing required key is reported. */
 static int bind_fields(const struct config_field *fields, const struct cnode *node,
-                       const struct cnode *at, char *out, const char *path, struct error *err);
+                       const struct cnode *at, char *out, const char *path,
+                       const struct warn_ctx *wc, struct error *err);
 
 static void append_choices(const char *const *choices, char *buf, size_t len)
 {
@@ -1299,7 +1373,7 @@ static struct cnode *parse_default(const struct config_field *f, const char *pat
 }
 
 static int bind_one(const struct config_field *f, const struct cnode *v, const struct cnode *parent,
-                    char *out, const char *path, struct error *err)
+                    char *out, const char *path, const struct warn_ctx *wc, struct error *err)
 {
     bool absent = !v || v->kind == CNODE_NULL;
     if (f->type == CFG_RAW) {
@@ -1315,12 +1389,13 @@ static int bind_one(const struct config_field *f, const struct cnode *v, const s
         int rc;
         if (absent && f->def) {
             struct cnode *d = parse_default(f, path, err);
-            rc = d ? bind_fields(f->sub, d, d, out + f->offset, sub_path, err) : -1;
+            rc = d ? bind_fields(f->sub, d, d, out + f->offset, sub_path, NULL, err) : -1;
             cnode_free(d);
         } else {
             /* An absent or null section is all defaults; a required key missing inside it is
              * reported where the section (or, when absent, its parent) is. */
-            rc = bind_fields(f->sub, v, v ? v : parent, out + f->offset, sub_path, err);
+            rc = bind_fields(f->sub, v, v ? v : parent, out + f->offset, sub_path,
+                             f->no_effect ? NULL : wc, err);
         }
         free(sub_path);
         return rc;
@@ -1341,7 +1416,8 @@ static int bind_one(const struct config_field *f, const struct cnode *v, const s
 }
 
 static int bind_fields(const struct config_field *fields, const struct cnode *node,
-                       const struct cnode *at, char *out, const char *path, struct error *err)
+                       const struct cnode *at, char *out, const char *path,
+                       const struct warn_ctx *wc, struct error *err)
 {
     const struct cnode *map = NULL;
     if (node && node->kind == CNODE_MAP) {
@@ -1384,20 +1460,30 @@ static int bind_fields(const struct config_field *fields, const struct cnode *no
                                  at->col, path, f->name);
             return error_set(err, "missing required key '%s%s'", path, f->name);
         }
-        if (bind_one(f, v, node ? node : at, out, path, err))
+        if (bind_one(f, v, node ? node : at, out, path, wc, err))
             return -1;
+        /* after binding, so a key that fails to bind is an error and not also a warning */
+        if (v && f->no_effect)
+            warn_no_effect(wc, f, cnode_key(map, f->name), path);
     }
     return 0;
 }
 
-int config_bind(const struct config_field *fields, const struct cnode *node, void *out,
-                struct error *err)
+int config_bind_warn(const struct config_field *fields, const struct cnode *node, void *out,
+                     const struct config_warn_sink *w, const char *path, struct error *err)
 {
     error_clear(err);
     const struct cnode *at = node;
     if (node && node->kind == CNODE_SCALAR && node->value[0] == '\0')
         node = NULL; /* `otlp: ${env:UNSET}` reads as "no settings", as a null value does */
-    return bind_fields(fields, node, at, out, "", err);
+    struct warn_ctx wc = {.w = w, .base = path};
+    return bind_fields(fields, node, at, out, "", w ? &wc : NULL, err);
+}
+
+int config_bind(const struct config_field *fields, const struct cnode *node, void *out,
+                struct error *err)
+{
+    return config_bind_warn(fields, node, out, NULL, NULL, err);
 }
 
 void config_free_bound(const struct config_field *fields, void *cfg)
@@ -1504,6 +1590,10 @@ void config_describe(const struct config_field *fields, FILE *out, int indent)
                 snprintf(extra, sizeof extra, " (range %s..%s)", lo, hi);
         } else if (f->type == CFG_PRESENCE) {
             snprintf(extra, sizeof extra, " (enabled when the key is present)");
+        }
+        if (f->no_effect) {
+            size_t e = strlen(extra);
+            snprintf(extra + e, sizeof extra - e, "  [no effect: %s]", f->no_effect);
         }
         if (n > 0 && (size_t)n < sizeof line)
             snprintf(line + n, sizeof line - (size_t)n, "%s%s%s%s%s%s", f->def ? "  default=" : "",

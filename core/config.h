@@ -7,6 +7,12 @@
  * "file:line:col: ... expected ...; known keys: ...", and the same table prints
  * `llmotlp components --describe TYPE` (config_describe).
  *
+ * No key is silently ignored: a field may be declared accepted-but-without-effect (`no_effect`,
+ * with the reason); binding then reports it as a warning at the key's file:line:col through a
+ * struct config_warn_sink, and a component's `warn` hook (component.h) reports the conditional
+ * ones ("storage is ignored while enabled is false") the same way. The service collects both, so
+ * `llmotlp validate` prints them and start logs them.
+ *
  * Env expansion (${env:VAR}, ${VAR}, ${env:VAR:-default}, $$ escapes) happens at load time in
  * scalar values, as the Collector's confmap does. Trees are immutable after load except through
  * config_apply_set(); nothing here is thread-safe, and nothing needs to be (config is read at
@@ -52,6 +58,11 @@ int config_apply_set(struct cnode *root, const char *assignment, struct error *e
 
 /* Map lookup; NULL when absent or when map is not a map. */
 struct cnode *cnode_get(const struct cnode *map, const char *key);
+/* The key node (not the value) of `key` in a map, for positions; NULL when absent. */
+const struct cnode *cnode_key(const struct cnode *map, const char *key);
+/* The key node at the end of a dotted path of map keys ("sending_queue.storage"); NULL when any
+ * step is absent or not a map. */
+const struct cnode *cnode_find_key(const struct cnode *map, const char *dotted);
 /* Position prefix "file:line:col" for messages. */
 const char *cnode_where(const struct cnode *n, char *buf, size_t len);
 
@@ -89,15 +100,41 @@ struct config_field {
     size_t present_offset;             /* CFG_PRESENCE */
     int64_t min, max;                  /* CFG_INT / CFG_DURATION bounds when min < max */
     bool required;                     /* absent key is an error */
+    /* Accepted for compatibility but without effect here: the reason ("gRPC core sizes its
+     * buffers itself"). The key still binds (type checks, defaults); when it is present in the
+     * YAML, binding reports "<path>: accepted but has no effect: <reason>" at the key. Inside a
+     * section marked so, keys are not reported again. */
+    const char *no_effect;
 };
+
+/* Where binding and validation report settings that are accepted but change nothing. The
+ * service's sink records "file:line:col: <msg>" for `validate` and the start-up log; a test's
+ * sink collects. A NULL sink (or NULL warn) discards: component code that binds again at create
+ * passes none, so each warning is reported once, at load. */
+struct config_warn_sink {
+    void (*warn)(void *ctx, const struct cnode *at, const char *msg);
+    void *ctx;
+    const char *path;   /* key path of the bound node, as messages spell keys ("exporters.otlp");
+                           prefixed to every key path; NULL = none */
+};
+
+/* Reports one warning at `at` (a key node, for its position): "<sink path>.<key>: <fmt...>".
+ * `key` is relative to the sink's path ("sending_queue.storage"); NULL or "" = the path itself. */
+void config_warnf(const struct config_warn_sink *w, const struct cnode *at, const char *key,
+                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Fills `out` (config_size bytes, zeroed by the caller) from `node` (a map, or NULL/null node
  * for "all defaults"). 0, or -1 with err naming position, key path and what was expected.
  * On failure, whatever was bound is still freed by config_free_bound(). */
 int config_bind(const struct config_field *fields, const struct cnode *node, void *out,
                 struct error *err);
+/* config_bind that reports present no_effect keys to `w` (may be NULL). `path` is the key path of
+ * `node` below the sink's path, for those messages only ("policies[0].string_attribute"; NULL =
+ * the node is the sink's path itself); error messages are config_bind's. */
+int config_bind_warn(const struct config_field *fields, const struct cnode *node, void *out,
+                     const struct config_warn_sink *w, const char *path, struct error *err);
 void config_free_bound(const struct config_field *fields, void *cfg);
-/* Prints the table: name, type, default, doc; nested sections indented. */
+/* Prints the table: name, type, default, doc, "[no effect: reason]"; nested sections indented. */
 void config_describe(const struct config_field *fields, FILE *out, int indent);
 
 /* Scalar conversions used by the binder, exposed for tests and component code. 0 or -1. */

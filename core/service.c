@@ -108,7 +108,9 @@ struct counted_next {
 
 /* service.telemetry, as the Collector spells it. logs.level and the metrics endpoint (level,
  * address, the first pull/prometheus reader) act; the rest is accepted so that a Collector
- * config loads unchanged. */
+ * config loads unchanged, and said to have no effect (no_effect below, or a conditional warning
+ * in load_telemetry where some values are what we do anyway). None of them is refused: our own
+ * telemetry is weaker than asked, but no data of the pipelines is at stake. */
 struct tel_logs {
     char *level;
     int encoding;
@@ -140,23 +142,29 @@ static const struct config_field tel_logs_fields[] = {
     {.name = "level", .type = CFG_STRING, .offset = offsetof(struct tel_logs, level), .def = "info",
      .doc = "log level: debug, info, warn, error"},
     {.name = "encoding", .type = CFG_ENUM, .offset = offsetof(struct tel_logs, encoding),
-     .def = "console", .choices = tel_encodings, .doc = "accepted; lines are always console form"},
+     .def = "console", .choices = tel_encodings,
+     .doc = "console only (json is warned about: lines are always console form)"},
     {.name = "development", .type = CFG_BOOL, .offset = offsetof(struct tel_logs, development),
-     .doc = "accepted, no effect"},
+     .doc = "zap's development mode", .no_effect = "there is no development mode"},
     {.name = "disable_caller", .type = CFG_BOOL,
-     .offset = offsetof(struct tel_logs, disable_caller), .doc = "accepted, no effect"},
+     .offset = offsetof(struct tel_logs, disable_caller),
+     .doc = "true only (lines never name their caller; false is warned about)"},
     {.name = "disable_stacktrace", .type = CFG_BOOL,
-     .offset = offsetof(struct tel_logs, disable_stacktrace), .doc = "accepted, no effect"},
+     .offset = offsetof(struct tel_logs, disable_stacktrace),
+     .doc = "true only (lines never carry a stack trace; false is warned about)"},
     {.name = "output_paths", .type = CFG_STRING_LIST,
-     .offset = offsetof(struct tel_logs, output_paths), .doc = "accepted; logs go to stderr"},
+     .offset = offsetof(struct tel_logs, output_paths),
+     .doc = "stderr only (logs always go to stderr; other paths are warned about)"},
     {.name = "error_output_paths", .type = CFG_STRING_LIST,
-     .offset = offsetof(struct tel_logs, error_output_paths), .doc = "accepted; logs go to stderr"},
+     .offset = offsetof(struct tel_logs, error_output_paths),
+     .doc = "stderr only (as output_paths)"},
     {.name = "sampling", .type = CFG_RAW, .offset = offsetof(struct tel_logs, sampling),
-     .doc = "accepted, no effect"},
+     .doc = "zap's log sampling", .no_effect = "log lines are never sampled"},
     {.name = "initial_fields", .type = CFG_RAW, .offset = offsetof(struct tel_logs, initial_fields),
-     .doc = "accepted, no effect"},
+     .doc = "fields added to every line", .no_effect = "log lines carry no extra fields"},
     {.name = "processors", .type = CFG_RAW, .offset = offsetof(struct tel_logs, processors),
-     .doc = "accepted, no effect"},
+     .doc = "exporters of the service's own logs",
+     .no_effect = "the service's own logs only go to stderr"},
     {.name = NULL},
 };
 
@@ -168,17 +176,20 @@ static const struct config_field tel_metrics_fields[] = {
     {.name = "readers", .type = CFG_RAW, .offset = offsetof(struct tel_metrics, readers),
      .doc = "metric readers (pull/periodic), as the Collector's"},
     {.name = "views", .type = CFG_RAW, .offset = offsetof(struct tel_metrics, views),
-     .doc = "accepted, no effect"},
+     .doc = "metric views", .no_effect = "own metrics are served as they are made"},
     {.name = NULL},
 };
 
 static const struct config_field tel_traces_fields[] = {
     {.name = "level", .type = CFG_ENUM, .offset = offsetof(struct tel_traces, level),
-     .def = "basic", .choices = tel_levels, .doc = "accepted, no effect"},
+     .def = "basic", .choices = tel_levels, .doc = "detail of the service's own traces",
+     .no_effect = "the service makes no traces of its own"},
     {.name = "propagators", .type = CFG_STRING_LIST,
-     .offset = offsetof(struct tel_traces, propagators), .doc = "accepted, no effect"},
+     .offset = offsetof(struct tel_traces, propagators), .doc = "context propagators",
+     .no_effect = "the service makes no traces of its own"},
     {.name = "processors", .type = CFG_RAW, .offset = offsetof(struct tel_traces, processors),
-     .doc = "accepted, no effect"},
+     .doc = "exporters of the service's own traces",
+     .no_effect = "the service makes no traces of its own"},
     {.name = NULL},
 };
 
@@ -190,7 +201,8 @@ static const struct config_field tel_fields[] = {
     {.name = "traces", .type = CFG_SECTION, .offset = offsetof(struct tel_cfg, traces),
      .sub = tel_traces_fields, .doc = "the service's own traces"},
     {.name = "resource", .type = CFG_RAW, .offset = offsetof(struct tel_cfg, resource),
-     .doc = "resource attributes of the service's own telemetry"},
+     .doc = "resource attributes of the service's own telemetry",
+     .no_effect = "own metrics are served without resource attributes"},
     {.name = NULL},
 };
 
@@ -258,6 +270,21 @@ static void add_warning(struct service *s, const struct cnode *n, const char *fm
     log_warn(SERVICE_LOG, "%s", line);
     if (ptrvec_push(&s->warnings, line) != 0)
         free(line);
+}
+
+/* The service's warning sink (config.h): binding's no_effect keys and the components' warn
+ * hooks land in the same list as the service's own warnings, each "file:line:col: msg". A
+ * warning without a position (a hook that found no key) is placed at `fallback`, the component's
+ * ID or the section it is about. */
+struct warn_target {
+    struct service *s;
+    const struct cnode *fallback;
+};
+
+static void service_warn(void *ctx, const struct cnode *at, const char *msg)
+{
+    struct warn_target *t = ctx;
+    add_warning(t->s, at ? at : t->fallback, "%s", msg);
 }
 
 static unsigned bit(enum signal sig)
@@ -431,7 +458,12 @@ static int load_section(struct service *s, enum component_kind kind, const struc
         d->cfg = cfg;
         d->key = key;
         d->val = val;
-        if (config_bind(f->fields ? f->fields : empty_fields, val, cfg, err) != 0)
+        /* warnings name keys from the top of the file: "exporters.otlp/x.sending_queue..." */
+        char wpath[512];
+        snprintf(wpath, sizeof wpath, "%s.%s", section, id);
+        struct warn_target wt = {.s = s, .fallback = key};
+        struct config_warn_sink sink = {.warn = service_warn, .ctx = &wt, .path = wpath};
+        if (config_bind_warn(f->fields ? f->fields : empty_fields, val, cfg, &sink, NULL, err) != 0)
             return -1;
         if (f->validate && f->validate(cfg, err) != 0) {
             char pos[512];
@@ -439,6 +471,8 @@ static int load_section(struct service *s, enum component_kind kind, const struc
                          component_kind_name(kind), id);
             return -1;
         }
+        if (f->warn)
+            f->warn(cfg, val, &sink);
     }
     return 0;
 }
@@ -447,10 +481,48 @@ static int load_section(struct service *s, enum component_kind kind, const struc
 
 static int load_metrics_endpoint(struct service *s, struct error *err);
 
+/* A log output list that says what we do anyway: every path is stderr. */
+static bool only_stderr(const struct config_str_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (strcmp(l->items[i], "stderr") != 0)
+            return false;
+    return true;
+}
+
+/* The telemetry keys whose effect depends on the value: the values we honour anyway (console
+ * lines on stderr, without caller or stack trace; level none or normal) pass in silence, the
+ * others are warned about. */
+static void warn_telemetry(const struct tel_cfg *t, const struct cnode *tel,
+                           const struct config_warn_sink *w)
+{
+    const struct cnode *k;
+    if (t->logs.encoding != 0 && (k = cnode_find_key(tel, "logs.encoding")))
+        config_warnf(w, k, "logs.encoding", "has no effect: lines are always in console form");
+    if (!t->logs.disable_caller && (k = cnode_find_key(tel, "logs.disable_caller")))
+        config_warnf(w, k, "logs.disable_caller", "false has no effect: lines never name their "
+                                                  "caller");
+    if (!t->logs.disable_stacktrace && (k = cnode_find_key(tel, "logs.disable_stacktrace")))
+        config_warnf(w, k, "logs.disable_stacktrace", "false has no effect: lines never carry a "
+                                                      "stack trace");
+    if (!only_stderr(&t->logs.output_paths) && (k = cnode_find_key(tel, "logs.output_paths")))
+        config_warnf(w, k, "logs.output_paths", "has no effect: logs always go to stderr");
+    if (!only_stderr(&t->logs.error_output_paths) &&
+        (k = cnode_find_key(tel, "logs.error_output_paths")))
+        config_warnf(w, k, "logs.error_output_paths", "has no effect: logs always go to stderr");
+    /* only "none" changes what is served: there is one set of own metrics */
+    if ((t->metrics.level == 1 || t->metrics.level == 3) &&
+        (k = cnode_find_key(tel, "metrics.level")))
+        config_warnf(w, k, "metrics.level", "%s serves the same metrics as normal (only none "
+                                            "differs)", tel_levels[t->metrics.level]);
+}
+
 static int load_telemetry(struct service *s, const struct cnode *tel, struct error *err)
 {
     s->tcfg_bound = true;
-    if (config_bind(tel_fields, tel, &s->tcfg, err) != 0)
+    struct warn_target wt = {.s = s, .fallback = tel};
+    struct config_warn_sink sink = {.warn = service_warn, .ctx = &wt, .path = "service.telemetry"};
+    if (config_bind_warn(tel_fields, tel, &s->tcfg, &sink, NULL, err) != 0)
         return -1;
     int lvl = log_level_parse(s->tcfg.logs.level ? s->tcfg.logs.level : "info");
     if (lvl < 0) {
@@ -459,6 +531,7 @@ static int load_telemetry(struct service *s, const struct cnode *tel, struct err
                               "info, warn or error", s->tcfg.logs.level);
     }
     log_set_level((enum log_level)lvl);
+    warn_telemetry(&s->tcfg, tel, &sink);
     return load_metrics_endpoint(s, err);
 }
 
@@ -496,6 +569,14 @@ static int load_metrics_endpoint(struct service *s, struct error *err)
             }
             if (prom->kind != CNODE_MAP && prom->kind != CNODE_NULL)
                 return err_at(err, prom, "prometheus reader: expected a map with host and port");
+            /* host and port make the endpoint; the OpenTelemetry schema's other keys
+             * (without_units, with_resource_constant_labels, ...) shape names we do not change */
+            for (size_t k = 0; prom->kind == CNODE_MAP && k < prom->n; k++) {
+                const char *kn = prom->keys[k]->value ? prom->keys[k]->value : "";
+                if (strcmp(kn, "host") != 0 && strcmp(kn, "port") != 0)
+                    add_warning(s, prom->keys[k], "service.telemetry.metrics.readers: prometheus "
+                                                  "reader key '%s' has no effect", kn);
+            }
             const struct cnode *host = cnode_get(prom, "host"), *port = cnode_get(prom, "port");
             if (host && host->kind != CNODE_SCALAR)
                 return err_at(err, host, "prometheus reader: host must be a string");
@@ -912,6 +993,119 @@ static int check_storage_refs(struct service *s, struct error *err)
     return 0;
 }
 
+/* The key node of `sending_queue.<key>` in an exporter's settings, for positions. */
+static const struct cnode *queue_key(const struct comp_def *d, const char *key)
+{
+    const struct config_field *qf = queue_field(d->factory);
+    const struct cnode *k = qf ? cnode_key(cnode_get(d->val, qf->name), key) : NULL;
+    return k ? k : d->key;
+}
+
+/* An exporter whose queue is on disk: what it answered OK for survives kill -9. */
+static bool queue_persistent(struct comp_def *d)
+{
+    struct queue_config *q = d->kind == COMPONENT_EXPORTER ? queue_of(d) : NULL;
+    return q && q->enabled && q->storage && d->storage;
+}
+
+/* Settings of the sending queue that act only together: storage needs the queue (with
+ * enabled: false the helper sends from the caller's thread and keeps nothing on disk). Checked
+ * here because every exporter embeds the same queue_config and the service finds it through the
+ * field table, as it does for storage itself. */
+static void warn_queues(struct service *s)
+{
+    for (size_t i = 0; i < s->defs.n; i++) {
+        struct comp_def *d = s->defs.v[i];
+        struct queue_config *q = d->kind == COMPONENT_EXPORTER && d->used ? queue_of(d) : NULL;
+        if (q && q->storage && !q->enabled)
+            add_warning(s, queue_key(d, "storage"), "exporters.%s.%s.storage: has no effect "
+                        "while %s.enabled is false: batches are sent from the caller's thread "
+                        "and nothing is kept on disk", d->id, queue_field(d->factory)->name,
+                        queue_field(d->factory)->name);
+    }
+}
+
+/* Exporters with a persistent queue reached from pipeline `pi`: its own, and through connectors
+ * those of the pipelines they feed. found[] is indexed like s->defs; via[] names the first
+ * connector on the way (NULL = direct). seen[] keeps each pipeline visited once (the graph is
+ * acyclic, checked by order_pipelines, but may be a diamond). */
+static void persistent_reach(struct service *s, size_t pi, bool *seen, bool *found,
+                             struct comp_def **via, struct comp_def *through)
+{
+    if (seen[pi])
+        return;
+    seen[pi] = true;
+    const struct pipeline *p = &s->pipes[pi];
+    for (size_t i = 0; i < p->n[ROLE_EXPORTERS]; i++) {
+        struct comp_def *d = p->refs[ROLE_EXPORTERS][i];
+        if (d->kind == COMPONENT_CONNECTOR) {
+            unsigned outs = connector_routes(d->factory, p->sig);
+            for (size_t q = 0; q < s->n_pipes; q++)
+                if ((outs & bit(s->pipes[q].sig)) && pipe_lists(&s->pipes[q], ROLE_RECEIVERS, d,
+                                                                 NULL))
+                    persistent_reach(s, q, seen, found, via, through ? through : d);
+            continue;
+        }
+        if (!queue_persistent(d))
+            continue;
+        for (size_t k = 0; k < s->defs.n; k++)
+            if (s->defs.v[k] == d && !found[k]) {
+                found[k] = true;
+                via[k] = through;
+            }
+    }
+}
+
+/* "OK is a promise": with a persistent queue the receiver's OK means "on disk", but a batch
+ * processor in front of the exporter answers OK when the data is in its buffer, which kill -9
+ * loses. The Collector's answer is to batch after the durable write (sending_queue.batch), so
+ * each batch entry of a pipeline that reaches such an exporter is warned about, at the entry. */
+static int warn_batch_before_persistent(struct service *s)
+{
+    bool *seen = calloc(s->n_pipes ? s->n_pipes : 1, sizeof *seen);
+    bool *found = calloc(s->defs.n ? s->defs.n : 1, sizeof *found);
+    struct comp_def **via = calloc(s->defs.n ? s->defs.n : 1, sizeof *via);
+    int rc = 0;
+    if (!seen || !found || !via) {
+        rc = -1;
+        goto done;
+    }
+    for (size_t pi = 0; pi < s->n_pipes; pi++) {
+        const struct pipeline *p = &s->pipes[pi];
+        bool any_batch = false;
+        for (size_t j = 0; j < p->n[ROLE_PROCESSORS]; j++)
+            any_batch |= strcmp(p->refs[ROLE_PROCESSORS][j]->factory->type, "batch") == 0;
+        if (!any_batch)
+            continue;
+        memset(seen, 0, s->n_pipes * sizeof *seen);
+        memset(found, 0, s->defs.n * sizeof *found);
+        persistent_reach(s, pi, seen, found, via, NULL);
+        for (size_t j = 0; j < p->n[ROLE_PROCESSORS]; j++) {
+            const struct comp_def *b = p->refs[ROLE_PROCESSORS][j];
+            if (strcmp(b->factory->type, "batch") != 0)
+                continue;
+            for (size_t k = 0; k < s->defs.n; k++) {
+                if (!found[k])
+                    continue;
+                const struct comp_def *x = s->defs.v[k];
+                char through[300] = "";
+                if (via[k])
+                    snprintf(through, sizeof through, " (through connector '%s')", via[k]->id);
+                add_warning(s, p->items[ROLE_PROCESSORS][j],
+                            "pipeline '%s': exporter '%s'%s has a persistent queue: a batch "
+                            "processor in front of it holds acknowledged data in memory; use "
+                            "sending_queue.batch on the exporter instead", p->id, x->id,
+                            through);
+            }
+        }
+    }
+done:
+    free(seen);
+    free(found);
+    free(via);
+    return rc;
+}
+
 static void shutdown_timeout_from_env(struct service *s)
 {
     s->shutdown_timeout_ns = DEFAULT_SHUTDOWN_TIMEOUT_NS;
@@ -984,6 +1178,11 @@ static struct service *service_from_tree(struct cnode *root, struct error *err)
         goto fail;
     if (check_storage_refs(s, err) != 0)
         goto fail;
+    warn_queues(s);
+    if (warn_batch_before_persistent(s) != 0) {
+        error_set(err, "out of memory");
+        goto fail;
+    }
     for (size_t i = 0; i < s->defs.n; i++) {
         struct comp_def *d = s->defs.v[i];
         if (d->used)
