@@ -513,8 +513,9 @@ static void warn_telemetry(const struct tel_cfg *t, const struct cnode *tel,
     /* only "none" changes what is served: there is one set of own metrics */
     if ((t->metrics.level == 1 || t->metrics.level == 3) &&
         (k = cnode_find_key(tel, "metrics.level")))
-        config_warnf(w, k, "metrics.level", "%s serves the same metrics as normal (only none "
-                                            "differs)", tel_levels[t->metrics.level]);
+        config_warnf(w, k, "metrics.level", "%s has no effect: it serves the same metrics as "
+                                            "normal (only none differs)",
+                     tel_levels[t->metrics.level]);
 }
 
 static int load_telemetry(struct service *s, const struct cnode *tel, struct error *err)

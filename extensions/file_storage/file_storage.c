@@ -5,7 +5,8 @@
  * of a fully written temporary file, so whatever a crash (SIGKILL, power loss with fsync: true)
  * interrupts, a reader finds each value whole or not at all. The Collector keeps a client in a
  * bbolt file and needs compaction to give space back; a file per value is freed by unlink, so
- * `compaction` is accepted for compatibility and has nothing to do. */
+ * `compaction` is accepted for compatibility, has nothing to do, and says so at validate and
+ * start (no_effect: a warning at the key). */
 #include "extensions/file_storage/file_storage.h"
 
 #include <dirent.h>
@@ -46,31 +47,33 @@ struct file_storage_config {
     struct file_storage_compaction compaction;
 };
 
+/* The Collector's keys, bound (and checked as it checks them) so that its configs load; the
+ * whole section is no_effect, reported once at the `compaction` key. */
 static const struct config_field compaction_fields[] = {
     {.name = "on_start", .type = CFG_BOOL,
      .offset = offsetof(struct file_storage_compaction, on_start), .def = "false",
-     .doc = "accepted; no effect (space of a removed value is freed at once)"},
+     .doc = "compact when the extension starts"},
     {.name = "on_rebound", .type = CFG_BOOL,
      .offset = offsetof(struct file_storage_compaction, on_rebound), .def = "false",
-     .doc = "accepted; no effect"},
+     .doc = "compact when usage falls back after a peak"},
     {.name = "directory", .type = CFG_STRING,
      .offset = offsetof(struct file_storage_compaction, directory),
-     .doc = "accepted; no effect (the Collector's scratch directory for compaction)"},
+     .doc = "the Collector's scratch directory for compaction"},
     {.name = "max_transaction_size", .type = CFG_INT,
      .offset = offsetof(struct file_storage_compaction, max_transaction_size), .def = "65536",
-     .doc = "accepted; no effect"},
+     .doc = "items per compaction transaction"},
     {.name = "rebound_needed_threshold_mib", .type = CFG_INT,
      .offset = offsetof(struct file_storage_compaction, rebound_needed_threshold_mib),
-     .def = "100", .doc = "accepted; no effect"},
+     .def = "100", .doc = "size past which a rebound is watched for"},
     {.name = "rebound_trigger_threshold_mib", .type = CFG_INT,
      .offset = offsetof(struct file_storage_compaction, rebound_trigger_threshold_mib),
-     .def = "10", .doc = "accepted; no effect"},
+     .def = "10", .doc = "size under which a rebound compacts"},
     {.name = "check_interval", .type = CFG_DURATION,
      .offset = offsetof(struct file_storage_compaction, check_interval), .def = "5s",
-     .doc = "accepted; no effect"},
+     .doc = "how often on_rebound looks"},
     {.name = "cleanup_on_start", .type = CFG_BOOL,
      .offset = offsetof(struct file_storage_compaction, cleanup_on_start), .def = "false",
-     .doc = "accepted; no effect"},
+     .doc = "remove compaction leftovers at start"},
     {.name = NULL},
 };
 
@@ -93,7 +96,9 @@ static const struct config_field file_storage_fields[] = {
      .doc = "octal mode of directories made by create_directory (minus the umask)"},
     {.name = "compaction", .type = CFG_SECTION,
      .offset = offsetof(struct file_storage_config, compaction), .sub = compaction_fields,
-     .doc = "the Collector's bbolt compaction; accepted, nothing to compact here"},
+     .doc = "the Collector's bbolt compaction",
+     .no_effect = "each value is a file of its own, whose space is freed as soon as it is "
+                  "removed: there is nothing to compact"},
     {.name = NULL},
 };
 
@@ -200,11 +205,7 @@ static void *file_storage_create(const void *cfgp, const struct component_env *e
         error_set(err, "out of memory");
         return NULL;
     }
-    fs->cfg = cfgp;
-    if (fs->cfg->compaction.on_start || fs->cfg->compaction.on_rebound ||
-        fs->cfg->compaction.cleanup_on_start)
-        log_warn(fs->log_name, "compaction is ignored: each value is a file of its own, whose "
-                               "space is freed as soon as it is removed");
+    fs->cfg = cfgp; /* compaction: reported at load, as no_effect */
     return fs;
 }
 

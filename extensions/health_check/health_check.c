@@ -51,9 +51,11 @@ static const struct config_field health_check_fields[] = {
     {.name = "response_body", .type = CFG_SECTION,
      .offset = offsetof(struct health_check_config, response_body), .sub = response_body_fields,
      .doc = "fixed bodies for the healthy and unhealthy answers"},
+    /* deprecated and a no-op in the Collector too; kept so its configs load, and said */
     {.name = "check_collector_pipeline", .type = CFG_RAW,
      .offset = offsetof(struct health_check_config, check_collector_pipeline),
-     .doc = "accepted, no effect (deprecated in the Collector)"},
+     .doc = "the Collector's pipeline check",
+     .no_effect = "deprecated in the Collector, where it does nothing either"},
     {.name = "tls", .type = CFG_RAW, .offset = offsetof(struct health_check_config, tls),
      .doc = "not supported: must be absent"},
     {.name = NULL},
@@ -180,9 +182,7 @@ static void *health_check_create(const void *cfgp, const struct component_env *e
         return NULL;
     }
     h->cfg = cfgp;
-    h->state = env->service_state;
-    if (h->cfg->check_collector_pipeline && h->cfg->check_collector_pipeline->kind != CNODE_NULL)
-        log_warn(h->log_name, "check_collector_pipeline is deprecated and has no effect");
+    h->state = env->service_state; /* check_collector_pipeline: reported at load (no_effect) */
     return h;
 }
 

@@ -85,7 +85,8 @@ static const struct config_field string_fields[] = {
     {F(string_cfg, key, CFG_STRING), .doc = "attribute key (span or resource)"},
     {F(string_cfg, values, CFG_STRING_LIST), .doc = "values (or regular expressions)"},
     {F(string_cfg, enabled_regex_matching, CFG_BOOL), .doc = "values are POSIX extended regexes"},
-    {F(string_cfg, cache_max_size, CFG_INT), .doc = "accepted for compatibility"},
+    {F(string_cfg, cache_max_size, CFG_INT), .doc = "the Collector's cache of regex results",
+     .no_effect = "no cache of regular-expression results is kept"},
     {F(string_cfg, invert_match, CFG_BOOL), .doc = "a match means not sampled"},
     {.name = NULL}};
 static const struct config_field boolean_fields[] = {
@@ -148,6 +149,7 @@ static const struct config_field *const type_fields[TSP_TYPE_COUNT] = {
 struct compiler {
     struct ts_policies *p;
     size_t cap_leaves;
+    const struct config_warn_sink *warn;   /* no_effect keys of the settings; may be NULL */
 };
 
 static int where_err(struct error *err, const struct cnode *n, const char *path, const char *fmt,
@@ -240,7 +242,7 @@ static int compile_settings(struct compiler *c, const struct cnode *n, const str
     memset(&u, 0, sizeof u);
     char spath[512];
     snprintf(spath, sizeof spath, "%s.%s", path, section_names[pol->type]);
-    if (config_bind(fields, sec, &u, err) != 0) {
+    if (config_bind_warn(fields, sec, &u, c->warn, spath, err) != 0) {
         error_prefix(err, "%s: ", spath);
         config_free_bound(fields, &u);
         return -1;
@@ -667,13 +669,22 @@ struct ts_policies *ts_policies_compile(const struct cnode *policies,
                                         const struct config_str_list *propagate,
                                         bool sample_on_first_match, struct error *err)
 {
+    return ts_policies_compile_warn(policies, propagate, sample_on_first_match, NULL, err);
+}
+
+struct ts_policies *ts_policies_compile_warn(const struct cnode *policies,
+                                             const struct config_str_list *propagate,
+                                             bool sample_on_first_match,
+                                             const struct config_warn_sink *warn,
+                                             struct error *err)
+{
     struct ts_policies *p = calloc(1, sizeof *p);
     if (!p) {
         error_set(err, "out of memory");
         return NULL;
     }
     p->sample_on_first_match = sample_on_first_match;
-    struct compiler c = {.p = p};
+    struct compiler c = {.p = p, .warn = warn};
     if (!policies || policies->kind == CNODE_NULL || (policies->kind == CNODE_SEQ && policies->n == 0)) {
         error_set(err, "policies: at least one policy is required");
         goto fail;

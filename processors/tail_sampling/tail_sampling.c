@@ -63,12 +63,14 @@ static const struct config_field ts_fields[] = {
      .offset = OFF(drop_pending_traces_on_shutdown), .def = "false",
      .doc = "drop undecided traces at shutdown instead of deciding them"},
     {.name = "block_on_overflow", .type = CFG_BOOL, .offset = OFF(block_on_overflow),
-     .def = "false", .doc = "accepted for compatibility: overflow decides the oldest trace early"},
+     .def = "false", .doc = "false only: overflow decides the oldest trace early (true is warned "
+                            "about)"},
     {.name = "sampling_strategy", .type = CFG_ENUM, .offset = OFF(sampling_strategy),
      .def = "trace-complete", .choices = strategy_choices,
      .doc = "trace-complete (span-ingest is not supported)"},
     {.name = "num_shards", .type = CFG_INT, .offset = OFF(num_shards), .def = "1", .min = 1,
-     .max = 1024, .doc = "accepted for compatibility; one store is used"},
+     .max = 1024, .doc = "the Collector's trace store shards",
+     .no_effect = "one trace store serves every pipeline thread"},
     {.name = "policies", .type = CFG_RAW, .offset = OFF(policies),
      .doc = "sampling policies (the Collector's list)"},
     {.name = "max_buffered_bytes", .type = CFG_INT, .offset = OFF(max_buffered_bytes),
@@ -91,6 +93,23 @@ static int ts_validate(const void *cfgp, struct error *err)
         return -1;
     ts_policies_free(p);
     return 0;
+}
+
+/* block_on_overflow: true asks for backpressure when the store is full; we decide the oldest
+ * trace early instead, which loses nothing but is not what was asked, so it is said (not
+ * refused: a Collector config with it still runs, with data flowing). The policies' no_effect
+ * keys are found by compiling them once more with the sink (validate compiled them without). */
+static void ts_warn(const void *cfgp, const struct cnode *node, const struct config_warn_sink *w)
+{
+    const struct tail_sampling_config *cfg = cfgp;
+    const struct cnode *k = cnode_find_key(node, "block_on_overflow");
+    if (cfg->block_on_overflow && k)
+        config_warnf(w, k, "block_on_overflow", "true has no effect: when num_traces or "
+                     "max_buffered_bytes is reached the oldest trace is decided early instead of "
+                     "making the sender wait");
+    struct error err;
+    ts_policies_free(ts_policies_compile_warn(cfg->policies, &cfg->propagate_attributes,
+                                              cfg->sample_on_first_match, w, &err));
 }
 
 /* ---- the shared store ------------------------------------------------------------------------ */
@@ -921,6 +940,7 @@ const struct component_factory tail_sampling_processor_factory = {
     .config_size = sizeof(struct tail_sampling_config),
     .signals = (1u << SIGNAL_TRACES) | (1u << SIGNAL_LOGS),
     .validate = ts_validate,
+    .warn = ts_warn,
     .create = ts_create,
     .start = ts_start,
     .shutdown = ts_shutdown,

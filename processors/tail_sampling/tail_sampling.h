@@ -30,9 +30,9 @@ struct tail_sampling_config {
     bool sample_on_first_match;
     int64_t maximum_trace_size_bytes;           /* a larger trace is dropped; 0 = no limit */
     bool drop_pending_traces_on_shutdown;
-    bool block_on_overflow;                     /* accepted; we decide early instead */
+    bool block_on_overflow;                     /* true is warned about: we decide early */
     int sampling_strategy;                      /* 0 = trace-complete (the only one) */
-    int64_t num_shards;                         /* accepted; one store */
+    int64_t num_shards;                         /* no_effect: one store */
     const struct cnode *policies;               /* the policy list, compiled at create */
     int64_t max_buffered_bytes;                 /* bound on retained bytes */
     struct config_str_list propagate_attributes;

@@ -157,6 +157,13 @@ struct ts_policies {
 struct ts_policies *ts_policies_compile(const struct cnode *policies,
                                         const struct config_str_list *propagate,
                                         bool sample_on_first_match, struct error *err);
+/* The same, reporting present no_effect keys of the policies' settings to `warn` (keys named
+ * "policies[i].<type>.<key>" below the sink's path). */
+struct ts_policies *ts_policies_compile_warn(const struct cnode *policies,
+                                             const struct config_str_list *propagate,
+                                             bool sample_on_first_match,
+                                             const struct config_warn_sink *warn,
+                                             struct error *err);
 void ts_policies_free(struct ts_policies *p);
 /* "always_sample, latency, ..." */
 const char *ts_policy_type_names(void);

@@ -77,15 +77,19 @@ static const struct config_field grpc_fields[] = {
     {.name = "max_concurrent_streams", .type = CFG_INT,
      .offset = offsetof(struct otlp_grpc_config, max_concurrent_streams), .def = "0",
      .doc = "calls in flight per connection (0 = unlimited)"},
+    /* Buffer sizes tune, include_metadata feeds components (batch's metadata_keys, header
+     * setters) that refuse or lack it here: none changes what is delivered, so they are
+     * no_effect warnings, not errors. */
     {.name = "read_buffer_size", .type = CFG_INT,
      .offset = offsetof(struct otlp_grpc_config, read_buffer_size), .def = "524288",
-     .doc = "accepted for compatibility; gRPC core sizes its read buffers itself"},
+     .doc = "read buffer in bytes", .no_effect = "gRPC core sizes its read buffers itself"},
     {.name = "write_buffer_size", .type = CFG_INT,
      .offset = offsetof(struct otlp_grpc_config, write_buffer_size), .def = "0",
-     .doc = "accepted for compatibility; gRPC core sizes its write buffers itself"},
+     .doc = "write buffer in bytes", .no_effect = "gRPC core sizes its write buffers itself"},
     {.name = "include_metadata", .type = CFG_BOOL,
      .offset = offsetof(struct otlp_grpc_config, include_metadata), .def = "false",
-     .doc = "accepted for compatibility; client metadata is not passed downstream yet"},
+     .doc = "pass client metadata downstream",
+     .no_effect = "client metadata is not passed downstream"},
     {.name = "keepalive", .type = CFG_SECTION, .offset = offsetof(struct otlp_grpc_config, keepalive),
      .sub = keepalive_fields, .doc = "connection keepalive and age limits"},
     {.name = "tls", .type = CFG_PRESENCE, .offset = offsetof(struct otlp_grpc_config, tls),
@@ -129,7 +133,8 @@ static const struct config_field http_fields[] = {
      .doc = "path for log exports"},
     {.name = "include_metadata", .type = CFG_BOOL,
      .offset = offsetof(struct otlp_http_config, include_metadata), .def = "false",
-     .doc = "accepted for compatibility; request headers are not passed downstream yet"},
+     .doc = "pass request headers downstream",
+     .no_effect = "request headers are not passed downstream"},
     {.name = "cors", .type = CFG_SECTION, .offset = offsetof(struct otlp_http_config, cors),
      .sub = cors_fields, .doc = "cross-origin requests from browsers"},
     {.name = "response_headers", .type = CFG_STRING_MAP,
@@ -137,7 +142,8 @@ static const struct config_field http_fields[] = {
     {.name = "compression_algorithms", .type = CFG_STRING_LIST,
      .offset = offsetof(struct otlp_http_config, compression_algorithms),
      .doc = "request encodings accepted (gzip, zlib, deflate; empty = all of them); "
-            "zstd, snappy and lz4 are accepted here but not served"},
+            "zstd, snappy and lz4 may be listed, as in the Collector's default, but are not "
+            "served (warned about)"},
     {.name = "read_timeout", .type = CFG_DURATION,
      .offset = offsetof(struct otlp_http_config, read_timeout),
      .doc = "connection inactivity limit (the HTTP server has one: the smallest timeout set)"},
@@ -256,6 +262,31 @@ static int otlp_receiver_validate(const void *cfgp, struct error *err)
         }
     }
     return 0;
+}
+
+/* compression_algorithms may name the Collector's whole default list; the encodings we cannot
+ * decode are warned about at their list item (a request using one is refused with 400), not
+ * refused as config errors, so that list keeps loading. */
+static void otlp_receiver_warn(const void *cfgp, const struct cnode *node,
+                               const struct config_warn_sink *w)
+{
+    const struct otlp_receiver_config *cfg = cfgp;
+    if (!cfg->protocols.has_http)
+        return;
+    const struct config_str_list *l = &cfg->protocols.http.compression_algorithms;
+    const char *key = "protocols.http.compression_algorithms";
+    const struct cnode *k = cnode_find_key(node, key);
+    const struct cnode *v = cnode_get(cnode_get(cnode_get(node, "protocols"), "http"),
+                                      "compression_algorithms");
+    for (size_t i = 0; i < l->n; i++) {
+        const char *a = l->items[i];
+        if (strcmp(a, "zstd") && strcmp(a, "snappy") && strcmp(a, "x-snappy-framed") &&
+            strcmp(a, "lz4"))
+            continue;
+        const struct cnode *at = v && v->kind == CNODE_SEQ && i < v->n ? v->items[i] : k;
+        config_warnf(w, at, key, "\"%s\" has no effect: only gzip, zlib and deflate are "
+                     "decoded; requests in %s are refused with 400", a, a);
+    }
 }
 
 /* ---- instance --------------------------------------------------------------------------------- */
@@ -619,6 +650,7 @@ const struct component_factory otlp_receiver_factory = {
     .config_size = sizeof(struct otlp_receiver_config),
     .signals = (1u << SIGNAL_TRACES) | (1u << SIGNAL_METRICS) | (1u << SIGNAL_LOGS),
     .validate = otlp_receiver_validate,
+    .warn = otlp_receiver_warn,
     .create = otlp_receiver_create,
     .start = otlp_receiver_start,
     .shutdown = otlp_receiver_shutdown,
