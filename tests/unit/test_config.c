@@ -964,6 +964,158 @@ static void test_describe(void **state)
     free(text);
 }
 
+/* ---- no_effect keys and the warning sink ---------------------------------------------------- */
+
+struct ne_inner { int64_t size; bool on; };
+struct ne_cfg {
+    int64_t used;
+    int64_t buffer;             /* no_effect */
+    struct ne_inner compaction; /* no_effect section */
+    struct ne_inner queue;      /* section with one no_effect key */
+};
+
+static const struct config_field ne_inner_fields[] = {
+    {.name = "size", .type = CFG_INT, .offset = offsetof(struct ne_inner, size), .def = "7"},
+    {.name = "on", .type = CFG_BOOL, .offset = offsetof(struct ne_inner, on),
+     .no_effect = "on is always on"},
+    {.name = NULL},
+};
+
+static const struct config_field ne_fields[] = {
+    {.name = "used", .type = CFG_INT, .offset = offsetof(struct ne_cfg, used)},
+    {.name = "buffer", .type = CFG_INT, .offset = offsetof(struct ne_cfg, buffer), .def = "64",
+     .doc = "buffer size", .no_effect = "buffers size themselves"},
+    {.name = "compaction", .type = CFG_SECTION, .offset = offsetof(struct ne_cfg, compaction),
+     .sub = ne_inner_fields, .no_effect = "nothing to compact"},
+    {.name = "queue", .type = CFG_SECTION, .offset = offsetof(struct ne_cfg, queue),
+     .sub = ne_inner_fields},
+    {.name = NULL},
+};
+
+/* A sink that keeps "file:line:col: msg" lines, as the service's does. */
+struct collected {
+    size_t n;
+    char lines[8][512];
+};
+
+static void collect(void *ctx, const struct cnode *at, const char *msg)
+{
+    struct collected *c = ctx;
+    char pos[256];
+    if (c->n < 8)
+        snprintf(c->lines[c->n], sizeof c->lines[0], "%s: %s", cnode_where(at, pos, sizeof pos),
+                 msg);
+    c->n++;
+}
+
+static void test_no_effect_warnings(void **state)
+{
+    (void)state;
+    struct error err;
+    struct cnode *root = config_parse_string("used: 1\n"                      /* 1 */
+                                             "buffer: 128\n"                  /* 2 */
+                                             "compaction:\n"                  /* 3 */
+                                             "  size: 3\n"                    /* 4 */
+                                             "  on: true\n"                   /* 5 */
+                                             "queue: {size: 2, on: false}\n", /* 6 */
+                                             "t.yaml", &err);
+    assert_non_null(root);
+    struct collected c = {0};
+    struct config_warn_sink w = {.warn = collect, .ctx = &c, .path = "exporters.x"};
+    struct ne_cfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    assert_int_equal(config_bind_warn(ne_fields, root, &cfg, &w, NULL, &err), 0);
+    /* bound as any key: the value is there, checked and defaulted as usual */
+    assert_int_equal(cfg.buffer, 128);
+    assert_int_equal(cfg.compaction.size, 3);
+    assert_true(cfg.compaction.on);
+    assert_int_equal(cfg.queue.size, 2);
+    /* one warning per present no_effect key, at the key; none for the keys inside compaction */
+    assert_int_equal(c.n, 3);
+    assert_string_equal(c.lines[0], "t.yaml:2:1: exporters.x.buffer: accepted but has no effect: "
+                                    "buffers size themselves");
+    assert_string_equal(c.lines[1], "t.yaml:3:1: exporters.x.compaction: accepted but has no "
+                                    "effect: nothing to compact");
+    assert_string_equal(c.lines[2], "t.yaml:6:18: exporters.x.queue.on: accepted but has no "
+                                    "effect: on is always on");
+    config_free_bound(ne_fields, &cfg);
+
+    /* a path below the sink's path, as a component binding a nested raw node gives */
+    c.n = 0;
+    struct ne_inner in;
+    memset(&in, 0, sizeof in);
+    assert_int_equal(config_bind_warn(ne_inner_fields, cnode_get(root, "queue"), &in, &w,
+                                      "policies[0].queue", &err), 0);
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.lines[0], "t.yaml:6:18: exporters.x.policies[0].queue.on: accepted but "
+                                    "has no effect: on is always on");
+
+    /* absent keys warn about nothing (defaults are not the user's); a NULL sink discards */
+    c.n = 0;
+    memset(&cfg, 0, sizeof cfg);
+    assert_int_equal(config_bind_warn(ne_fields, cnode_get(root, "nothing"), &cfg, &w, NULL, &err),
+                     0);
+    assert_int_equal(cfg.buffer, 64);
+    assert_int_equal(c.n, 0);
+    config_free_bound(ne_fields, &cfg);
+    memset(&cfg, 0, sizeof cfg);
+    assert_int_equal(config_bind(ne_fields, root, &cfg, &err), 0);
+    config_free_bound(ne_fields, &cfg);
+
+    /* a key that fails to bind is an error only */
+    struct cnode *bad = config_parse_string("buffer: lots\n", "b.yaml", &err);
+    c.n = 0;
+    memset(&cfg, 0, sizeof cfg);
+    assert_int_equal(config_bind_warn(ne_fields, bad, &cfg, &w, NULL, &err), -1);
+    assert_contains(err.msg, "b.yaml:1:9: 'buffer': expected an integer");
+    assert_int_equal(c.n, 0);
+    config_free_bound(ne_fields, &cfg);
+    cnode_free(bad);
+
+    /* config_warnf: the key path joins the sink's; conditional warnings from a component hook */
+    c.n = 0;
+    config_warnf(&w, cnode_find_key(root, "queue.on"), "queue.on", "false has no effect: %s",
+                 "always on");
+    struct config_warn_sink bare = {.warn = collect, .ctx = &c};
+    config_warnf(&bare, cnode_key(root, "used"), NULL, "plain");
+    config_warnf(NULL, NULL, "x", "discarded");
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.lines[0], "t.yaml:6:18: exporters.x.queue.on: false has no effect: "
+                                    "always on");
+    assert_string_equal(c.lines[1], "t.yaml:1:1: plain");
+
+    /* cnode_find_key: the key node at the end of a dotted path */
+    const struct cnode *k = cnode_find_key(root, "compaction.size");
+    assert_non_null(k);
+    assert_int_equal(k->line, 4);
+    assert_int_equal(k->col, 3);
+    assert_string_equal(k->value, "size");
+    assert_null(cnode_find_key(root, "compaction.nope"));
+    assert_null(cnode_find_key(root, "used.deeper"));
+    assert_null(cnode_find_key(NULL, "used"));
+    assert_null(cnode_key(root, "nope"));
+    cnode_free(root);
+}
+
+static void test_describe_no_effect(void **state)
+{
+    (void)state;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    config_describe(ne_fields, f, 0);
+    fclose(f);
+    assert_contains(text, "buffer size  [no effect: buffers size themselves]");
+    assert_contains(text, "[no effect: nothing to compact]");
+    assert_contains(text, "[no effect: on is always on]");
+    /* a field without no_effect is not marked */
+    const char *used = strstr(text, "used");
+    assert_non_null(used);
+    assert_true(strchr(used, '\n') < strstr(used, "[no effect"));
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -994,6 +1146,8 @@ int main(void)
         cmocka_unit_test(test_free_after_failed_bind),
         cmocka_unit_test(test_bind_loaded_file),
         cmocka_unit_test(test_describe),
+        cmocka_unit_test(test_no_effect_warnings),
+        cmocka_unit_test(test_describe_no_effect),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -834,6 +834,243 @@ static void test_fanout_single(void **state)
     assert_null(fanout_new(items, 0));
 }
 
+/* ---- warnings: accepted keys without effect ------------------------------------------------- */
+
+/* How many warnings contain every fragment given (NULL-terminated). */
+static size_t warnings_with(const struct service *s, ...)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < service_warning_count(s); i++) {
+        const char *w = service_warning(s, i);
+        bool all = true;
+        va_list ap;
+        va_start(ap, s);
+        for (const char *frag; all && (frag = va_arg(ap, const char *)) != NULL;)
+            all = strstr(w, frag) != NULL;
+        va_end(ap);
+        n += all;
+    }
+    return n;
+}
+
+static void dump_warnings(const struct service *s)
+{
+    for (size_t i = 0; i < service_warning_count(s); i++)
+        print_message("warning %zu: %s\n", i, service_warning(s, i));
+}
+
+/* Exactly one warning at `pos` ("<string>:L:C: ") naming `path`, and it says "has no effect". */
+static void assert_one_warning(const struct service *s, const char *pos, const char *path)
+{
+    char head[256];
+    snprintf(head, sizeof head, "<string>:%s: %s: ", pos, path);
+    if (warnings_with(s, head, "has no effect", (const char *)NULL) != 1) {
+        dump_warnings(s);
+        fail_msg("want exactly one warning starting \"%s\" saying \"has no effect\"", head);
+    }
+}
+
+/* Every key declared no_effect in a component's table or the telemetry table: one warning each,
+ * at the key, named by its path from the top of the file. Line numbers are those of the text. */
+static void test_no_effect_keys_warn(void **state)
+{
+    (void)state;
+    enum log_level before = log_get_level();
+    struct service *s = load_ok("receivers:\n"                                           /* 1 */
+                                "  otlp:\n"                                              /* 2 */
+                                "    protocols:\n"                                       /* 3 */
+                                "      grpc:\n"                                          /* 4 */
+                                "        endpoint: 127.0.0.1:0\n"                        /* 5 */
+                                "        read_buffer_size: 1024\n"                       /* 6 */
+                                "        write_buffer_size: 1024\n"                      /* 7 */
+                                "        include_metadata: true\n"                       /* 8 */
+                                "      http:\n"                                          /* 9 */
+                                "        endpoint: 127.0.0.1:0\n"                        /* 10 */
+                                "        include_metadata: false\n"                      /* 11 */
+                                "processors:\n"                                          /* 12 */
+                                "  tail_sampling:\n"                                     /* 13 */
+                                "    num_shards: 2\n"                                    /* 14 */
+                                "    policies:\n"                                        /* 15 */
+                                "      - name: s\n"                                      /* 16 */
+                                "        type: string_attribute\n"                       /* 17 */
+                                "        string_attribute:\n"                            /* 18 */
+                                "          {key: k, values: [v], cache_max_size: 9}\n"   /* 19 */
+                                "exporters:\n"                                           /* 20 */
+                                "  debug:\n"                                             /* 21 */
+                                "extensions:\n"                                          /* 22 */
+                                "  file_storage:\n"                                      /* 23 */
+                                "    directory: /tmp\n"                                  /* 24 */
+                                "    compaction: {on_start: true, directory: /tmp}\n"    /* 25 */
+                                "  health_check:\n"                                      /* 26 */
+                                "    endpoint: 127.0.0.1:0\n"                            /* 27 */
+                                "    check_collector_pipeline: {enabled: false}\n"       /* 28 */
+                                "service:\n"                                             /* 29 */
+                                "  extensions: [file_storage, health_check]\n"           /* 30 */
+                                "  telemetry:\n"                                         /* 31 */
+                                "    logs:\n"                                            /* 32 */
+                                "      development: false\n"                             /* 33 */
+                                "      sampling: {enabled: false}\n"                     /* 34 */
+                                "      initial_fields: {a: b}\n"                         /* 35 */
+                                "      processors: []\n"                                 /* 36 */
+                                "    metrics: {level: none, views: []}\n"                /* 37 */
+                                "    traces: {level: none, propagators: [tracecontext],\n" /* 38 */
+                                "             processors: []}\n"                         /* 39 */
+                                "    resource: {service.name: x}\n"                      /* 40 */
+                                "  pipelines:\n"                                         /* 41 */
+                                "    traces:\n"                                          /* 42 */
+                                "      receivers: [otlp]\n"                              /* 43 */
+                                "      processors: [tail_sampling]\n"                    /* 44 */
+                                "      exporters: [debug]\n");                           /* 45 */
+    assert_one_warning(s, "6:9", "receivers.otlp.protocols.grpc.read_buffer_size");
+    assert_one_warning(s, "7:9", "receivers.otlp.protocols.grpc.write_buffer_size");
+    assert_one_warning(s, "8:9", "receivers.otlp.protocols.grpc.include_metadata");
+    assert_one_warning(s, "11:9", "receivers.otlp.protocols.http.include_metadata");
+    assert_one_warning(s, "14:5", "processors.tail_sampling.num_shards");
+    assert_one_warning(s, "19:33",
+                       "processors.tail_sampling.policies[0].string_attribute.cache_max_size");
+    /* a no_effect section is one warning at its key, not one per key inside */
+    assert_one_warning(s, "25:5", "extensions.file_storage.compaction");
+    assert_one_warning(s, "28:5", "extensions.health_check.check_collector_pipeline");
+    assert_one_warning(s, "33:7", "service.telemetry.logs.development");
+    assert_one_warning(s, "34:7", "service.telemetry.logs.sampling");
+    assert_one_warning(s, "35:7", "service.telemetry.logs.initial_fields");
+    assert_one_warning(s, "36:7", "service.telemetry.logs.processors");
+    assert_one_warning(s, "37:28", "service.telemetry.metrics.views");
+    assert_one_warning(s, "38:14", "service.telemetry.traces.level");
+    assert_one_warning(s, "38:27", "service.telemetry.traces.propagators");
+    assert_one_warning(s, "39:14", "service.telemetry.traces.processors");
+    assert_one_warning(s, "40:5", "service.telemetry.resource");
+    if (service_warning_count(s) != 17) {
+        dump_warnings(s);
+        fail_msg("want 17 warnings, got %zu", service_warning_count(s));
+    }
+    service_free(s);
+    log_set_level(before);
+}
+
+/* Settings whose effect depends on another setting or on the value: warned about only when
+ * they change nothing, at the key (or the list item) concerned. */
+static void test_conditional_warnings(void **state)
+{
+    (void)state;
+    enum log_level before = log_get_level();
+    struct service *s = load_ok("receivers:\n"                                             /* 1 */
+                                "  otlp:\n"                                                /* 2 */
+                                "    protocols:\n"                                         /* 3 */
+                                "      http:\n"                                            /* 4 */
+                                "        endpoint: 127.0.0.1:0\n"                          /* 5 */
+                                "        compression_algorithms: [gzip, zstd, deflate]\n"  /* 6 */
+                                "processors:\n"                                            /* 7 */
+                                "  tail_sampling:\n"                                       /* 8 */
+                                "    block_on_overflow: true\n"                            /* 9 */
+                                "    policies: [{name: a, type: always_sample}]\n"         /* 10 */
+                                "  tail_sampling/quiet:\n"                                 /* 11 */
+                                "    block_on_overflow: false\n"                           /* 12 */
+                                "    policies: [{name: a, type: always_sample}]\n"         /* 13 */
+                                "exporters:\n"                                             /* 14 */
+                                "  otlp:\n"                                                /* 15 */
+                                "    endpoint: x:4317\n"                                   /* 16 */
+                                "    sending_queue: {enabled: false, storage: file_storage/fs}\n" /* 17 */
+                                "extensions:\n"                                            /* 18 */
+                                "  file_storage/fs: {directory: /tmp}\n"                   /* 19 */
+                                "service:\n"                                               /* 20 */
+                                "  extensions: [file_storage/fs]\n"                        /* 21 */
+                                "  telemetry:\n"                                           /* 22 */
+                                "    logs: {encoding: json, disable_caller: true,\n"       /* 23 */
+                                "           disable_stacktrace: false,\n"                  /* 24 */
+                                "           output_paths: [stderr], error_output_paths: [/x]}\n" /* 25 */
+                                "    metrics: {level: basic}\n"                            /* 26 */
+                                "  pipelines:\n"                                           /* 27 */
+                                "    traces:\n"                                            /* 28 */
+                                "      receivers: [otlp]\n"                                /* 29 */
+                                "      processors: [tail_sampling, tail_sampling/quiet]\n" /* 30 */
+                                "      exporters: [otlp]\n");                              /* 31 */
+    assert_one_warning(s, "6:40", "receivers.otlp.protocols.http.compression_algorithms");
+    assert_int_equal(warnings_with(s, "\"zstd\"", (const char *)NULL), 1);
+    assert_one_warning(s, "9:5", "processors.tail_sampling.block_on_overflow");
+    assert_int_equal(warnings_with(s, "tail_sampling/quiet", (const char *)NULL), 0);
+    assert_one_warning(s, "17:37", "exporters.otlp.sending_queue.storage");
+    assert_int_equal(warnings_with(s, "while sending_queue.enabled is false", (const char *)NULL),
+                     1);
+    assert_one_warning(s, "23:12", "service.telemetry.logs.encoding");
+    assert_one_warning(s, "24:12", "service.telemetry.logs.disable_stacktrace");
+    assert_one_warning(s, "25:36", "service.telemetry.logs.error_output_paths");
+    assert_one_warning(s, "26:15", "service.telemetry.metrics.level");
+    /* disable_caller: true and output_paths: [stderr] are what we do anyway */
+    if (service_warning_count(s) != 7) {
+        dump_warnings(s);
+        fail_msg("want 7 warnings, got %zu", service_warning_count(s));
+    }
+    service_free(s);
+    log_set_level(before);
+}
+
+/* A batch processor in front of an exporter with a persistent queue: one warning per batch
+ * entry, at the entry in the pipeline's list, naming the exporter and sending_queue.batch;
+ * through a connector too. The same graph with the queue in memory is silent. */
+static void test_batch_before_persistent_queue(void **state)
+{
+    (void)state;
+    static const char *const fmt =
+        RECEIVER                                                               /* 1-5 */
+        "processors:\n"                                                        /* 6 */
+        "  batch:\n"                                                           /* 7 */
+        "  batch/2:\n"                                                         /* 8 */
+        "exporters:\n"                                                         /* 9 */
+        "  otlp/disk:\n"                                                       /* 10 */
+        "    endpoint: x:4317\n"                                               /* 11 */
+        "    sending_queue: {%s}\n"                                            /* 12 */
+        "  debug:\n"                                                           /* 13 */
+        "connectors:\n"                                                        /* 14 */
+        "  forward:\n"                                                         /* 15 */
+        "extensions:\n"                                                        /* 16 */
+        "  file_storage: {directory: /tmp}\n"                                  /* 17 */
+        "service:\n"                                                           /* 18 */
+        "  extensions: [file_storage]\n"                                       /* 19 */
+        "  pipelines:\n"                                                       /* 20 */
+        "    traces:\n"                                                        /* 21 */
+        "      receivers: [otlp]\n"                                            /* 22 */
+        "      processors: [batch]\n"                                          /* 23 */
+        "      exporters: [debug, forward]\n"                                  /* 24 */
+        "    traces/disk:\n"                                                   /* 25 */
+        "      receivers: [forward]\n"                                         /* 26 */
+        "      processors: [batch/2]\n"                                        /* 27 */
+        "      exporters: [otlp/disk]\n"                                       /* 28 */
+        "    logs:\n"                                                          /* 29 */
+        "      receivers: [otlp]\n"                                            /* 30 */
+        "      processors: [batch]\n"                                          /* 31 */
+        "      exporters: [debug]\n";                                          /* 32 */
+    char yaml[2048];
+    snprintf(yaml, sizeof yaml, fmt, "storage: file_storage");
+    struct service *s = load_ok(yaml);
+    const char *tail = "has a persistent queue: a batch processor in front of it holds "
+                       "acknowledged data in memory; use sending_queue.batch on the exporter "
+                       "instead";
+    assert_int_equal(warnings_with(s, "<string>:27:20: pipeline 'traces/disk': exporter "
+                                      "'otlp/disk' has a persistent queue", tail,
+                                   (const char *)NULL), 1);
+    assert_int_equal(warnings_with(s, "<string>:23:20: pipeline 'traces': exporter 'otlp/disk' "
+                                      "(through connector 'forward') has a persistent queue",
+                                   tail, (const char *)NULL), 1);
+    if (service_warning_count(s) != 2) { /* the logs pipeline reaches no persistent queue */
+        dump_warnings(s);
+        fail_msg("want 2 warnings, got %zu", service_warning_count(s));
+    }
+    service_free(s);
+
+    /* in memory, or storage while the queue is off (warned about as such, not as batching) */
+    snprintf(yaml, sizeof yaml, fmt, "queue_size: 10");
+    s = load_ok(yaml);
+    assert_int_equal(service_warning_count(s), 0);
+    service_free(s);
+    snprintf(yaml, sizeof yaml, fmt, "enabled: false, storage: file_storage");
+    s = load_ok(yaml);
+    assert_int_equal(service_warning_count(s), 1);
+    assert_int_equal(warnings_with(s, "<string>:12:37: exporters.otlp/disk.sending_queue.storage",
+                                   (const char *)NULL), 1);
+    service_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -841,6 +1078,9 @@ int main(void)
         cmocka_unit_test(test_id_whitespace_trimmed),
         cmocka_unit_test(test_unused_components_warn),
         cmocka_unit_test(test_telemetry_section_accepted),
+        cmocka_unit_test(test_no_effect_keys_warn),
+        cmocka_unit_test(test_conditional_warnings),
+        cmocka_unit_test(test_batch_before_persistent_queue),
         cmocka_unit_test(test_error_unknown_top_level),
         cmocka_unit_test(test_error_unknown_type),
         cmocka_unit_test(test_error_bad_ids),
