@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# validate_cli.sh — runs the real `llmotlp validate` and `llmotlp describe` for the warnings of
+# accepted keys that change nothing: a config with such keys still validates (exit 0), and
+# stdout names each one as "warning: file:line:col: <key path>: ..."; a clean config prints no
+# warning line; describe marks no_effect keys. Ends with "N passed, M failed"; exits non-zero on
+# any failure.
+#
+# usage: validate_cli.sh path/to/llmotlp
+set -u
+BIN=${1:?usage: validate_cli.sh path/to/llmotlp}
+TMP=$(mktemp -d /tmp/validate_cli.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+
+passed=0
+failed=0
+rc=0
+
+bad() { failed=$((failed + 1)); echo "FAIL: $*"; echo "  stdout: $(head -c 1500 "$TMP/out")"; echo "  stderr: $(head -c 600 "$TMP/err")"; }
+good() { passed=$((passed + 1)); }
+run() { "$BIN" "$@" >"$TMP/out" 2>"$TMP/err"; rc=$?; }
+expect_rc() { if [ "$rc" = "$1" ]; then good; else bad "$2: exit $rc, want $1"; fi; }
+expect_out() { if grep -qF -- "$1" "$TMP/out"; then good; else bad "$2: stdout lacks '$1'"; fi; }
+expect_count() { n=$(grep -c -- "$1" "$TMP/out"); if [ "$n" = "$2" ]; then good; else bad "$3: $n lines match /$1/, want $2"; fi; }
+
+mkdir -p "$TMP/queue"
+cat >"$TMP/warn.yaml" <<YAML
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:0
+        read_buffer_size: 1024
+processors:
+  batch:
+exporters:
+  otlp:
+    endpoint: backend:4317
+    sending_queue: {storage: file_storage}
+extensions:
+  file_storage:
+    directory: $TMP/queue
+    compaction: {on_start: true}
+service:
+  extensions: [file_storage]
+  telemetry:
+    metrics: {level: none}
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [otlp]
+YAML
+
+run validate --config "$TMP/warn.yaml"
+expect_rc 0 "validate with no-effect keys"
+expect_out "config OK (3 warnings)" "summary line"
+expect_out "warning: $TMP/warn.yaml:6:9: receivers.otlp.protocols.grpc.read_buffer_size: accepted but has no effect" "read_buffer_size"
+expect_out "warning: $TMP/warn.yaml:16:5: extensions.file_storage.compaction: accepted but has no effect" "compaction"
+expect_out "warning: $TMP/warn.yaml:24:20: pipeline 'traces': exporter 'otlp' has a persistent queue" "batch before persistent queue"
+expect_out "use sending_queue.batch on the exporter instead" "batch warning names the setting"
+expect_count "^warning: " 3 "one line per warning"
+
+# --set moves a key in without a file position of its own; the warning still names the key
+run validate --config "$TMP/warn.yaml" --set "processors::batch=null" \
+    --set "service::pipelines::traces::processors=[]" \
+    --set "receivers::otlp::protocols::grpc::include_metadata=true"
+expect_rc 0 "validate with --set"
+expect_out "receivers.otlp.protocols.grpc.include_metadata: accepted but has no effect" "--set key warned"
+expect_count "persistent queue" 0 "no batch, no batch warning"
+
+cat >"$TMP/clean.yaml" <<YAML
+receivers:
+  otlp:
+    protocols: {grpc: {endpoint: 127.0.0.1:0}}
+processors:
+  batch:
+exporters:
+  debug:
+service:
+  telemetry: {metrics: {level: none}, logs: {disable_caller: true, output_paths: [stderr]}}
+  pipelines:
+    traces: {receivers: [otlp], processors: [batch], exporters: [debug]}
+YAML
+run validate --config "$TMP/clean.yaml"
+expect_rc 0 "validate clean"
+expect_out "config OK" "clean summary"
+expect_count "^warning: " 0 "clean config has no warning"
+expect_count "warning" 0 "clean config mentions no warning"
+
+run describe file_storage
+expect_rc 0 "describe file_storage"
+expect_out "[no effect: each value is a file of its own" "describe marks compaction"
+run components --describe otlp
+expect_rc 0 "describe otlp"
+expect_out "[no effect: gRPC core sizes its read buffers itself]" "describe marks read_buffer_size"
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
