@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <json-c/json.h>
 #include <math.h>
 #include <stdlib.h>
@@ -801,7 +802,7 @@ static int csv_row(sqlite3 *db, char **v, int64_t undated_from, struct error *er
     return error_set(err, "unknown kind '%s' (want price, discount, alias or pattern)", kind);
 }
 
-static int import_csv(sqlite3 *db, const char *file, char *text, size_t len, int64_t from,
+static int import_csv(sqlite3 *db, const char *file, const char *text, size_t len, int64_t from,
                       struct pricing_import_stats *stats, struct error *err)
 {
     struct csv_reader r = {.p = text, .end = text + len, .line = 1};
@@ -916,13 +917,22 @@ static int json_cost(json_object *o, const char *key, double *out)
     return 1;
 }
 
-static int import_litellm(sqlite3 *db, const char *file, int64_t from,
-                          struct pricing_import_stats *stats, struct error *err)
+static int import_litellm(sqlite3 *db, const char *file, const char *text, size_t len,
+                          int64_t from, struct pricing_import_stats *stats, struct error *err)
 {
-    json_object *root = json_object_from_file(file);
+    /* From the text already read (and size-checked), not a second read of the file. */
+    json_tokener *tok = json_tokener_new();
+    if (!tok)
+        return error_set(err, "out of memory");
+    json_object *root = len <= INT_MAX ? json_tokener_parse_ex(tok, text, (int)len) : NULL;
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    json_tokener_free(tok);
     if (!root || !json_object_is_type(root, json_type_object)) {
         json_object_put(root);
-        return error_set(err, "%s: not a JSON object (%s)", file, json_util_get_last_err());
+        return error_set(err, "%s: not a JSON object (%s)", file,
+                         root ? "another JSON value"
+                         : jerr == json_tokener_continue ? "unexpected end of file"
+                                                         : json_tokener_error_desc(jerr));
     }
     json_object *seen = json_object_new_object();
     int rc = 0;
@@ -935,8 +945,11 @@ static int import_litellm(sqlite3 *db, const char *file, int64_t from,
             continue;
         }
         json_object *v;
-        const char *mode = json_object_object_get_ex(val, "mode", &v) ? json_object_get_string(v)
-                                                                      : "chat";
+        /* "mode": null reads as absent (json_object_get_string(NULL) is NULL); any other
+         * non-string mode is no chat mode. */
+        const char *mode = "chat";
+        if (json_object_object_get_ex(val, "mode", &v) && v)
+            mode = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
         if (strcmp(mode, "chat") != 0 && strcmp(mode, "completion") != 0 &&
             strcmp(mode, "responses") != 0) {
             stats->skipped++;
@@ -1028,6 +1041,28 @@ static int import_litellm(sqlite3 *db, const char *file, int64_t from,
     return rc;
 }
 
+int pricing_import_text(sqlite3 *db, const char *name, const char *text, size_t len,
+                        enum pricing_import_kind kind, int64_t from,
+                        struct pricing_import_stats *stats, struct error *err)
+{
+    memset(stats, 0, sizeof *stats);
+    if (kind == PRICING_IMPORT_AUTO) {
+        const char *first = text;
+        while (first < text + len && isspace((unsigned char)*first))
+            first++;
+        kind = first < text + len && *first == '{' ? PRICING_IMPORT_LITELLM : PRICING_IMPORT_CSV;
+    }
+    int rc;
+    if (kind == PRICING_IMPORT_LITELLM) {
+        rc = import_litellm(db, name, text, len, from, stats, err);
+    } else {
+        rc = import_csv(db, name, text, len, from, stats, err);
+    }
+    if (rc != 0)
+        memset(stats, 0, sizeof *stats);
+    return rc;
+}
+
 int pricing_admin_import_ex(const char *db_path, const char *file, int64_t from,
                             struct pricing_import_stats *stats, struct error *err)
 {
@@ -1039,10 +1074,6 @@ int pricing_admin_import_ex(const char *db_path, const char *file, int64_t from,
     char *text = file_read(file, PRICING_FILE_MAX_BYTES, &len, err);
     if (!text)
         return -1;
-    const char *first = text;
-    while (first < text + len && isspace((unsigned char)*first))
-        first++;
-    bool json = first < text + len && *first == '{';
     sqlite3 *db;
     if (pricing_db_open(db_path, false, &db, err) != 0) {
         free(text);
@@ -1053,11 +1084,8 @@ int pricing_admin_import_ex(const char *db_path, const char *file, int64_t from,
         free(text);
         return -1;
     }
-    int rc = json ? import_litellm(db, file, from, stats, err)
-                  : import_csv(db, file, text, len, from, stats, err);
+    int rc = pricing_import_text(db, file, text, len, PRICING_IMPORT_AUTO, from, stats, err);
     free(text);
-    if (rc != 0)
-        memset(stats, 0, sizeof *stats);
     return finish(db, rc, err);
 }
 

@@ -16,4 +16,13 @@ int pricing_db_open(const char *path, bool create, sqlite3 **out, struct error *
 const char *pricing_price_columns(void);
 void pricing_row_to_price(sqlite3_stmt *st, int c, struct price *p);
 
+/* The importer behind pricing_admin_import_ex, on text in memory and inside a transaction the
+ * caller opened (and commits or rolls back): what the fuzz targets drive. `name` prefixes error
+ * messages. AUTO tells LiteLLM JSON (first non-blank byte '{') from our CSV. 0 or -1 with err
+ * (then *stats is zeroed). */
+enum pricing_import_kind { PRICING_IMPORT_AUTO, PRICING_IMPORT_CSV, PRICING_IMPORT_LITELLM };
+int pricing_import_text(sqlite3 *db, const char *name, const char *text, size_t len,
+                        enum pricing_import_kind kind, int64_t from,
+                        struct pricing_import_stats *stats, struct error *err);
+
 #endif
