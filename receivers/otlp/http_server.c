@@ -361,12 +361,31 @@ static enum MHD_Result respond_error(struct otlp_http_server *s, struct MHD_Conn
 
 /* ---- request steps ---------------------------------------------------------------------------- */
 
+/* The request headers the decision reads (NULL = absent): looked up from the MHD connection by
+ * on_access, or given directly by otlp_http_server_decide. */
+struct hs_head {
+    const char *content_type, *content_encoding, *content_length;
+    const char *origin, *ac_request_method, *ac_request_headers;
+};
+
+static struct hs_head head_of(struct MHD_Connection *c)
+{
+    return (struct hs_head){
+        .content_type = header(c, MHD_HTTP_HEADER_CONTENT_TYPE),
+        .content_encoding = header(c, MHD_HTTP_HEADER_CONTENT_ENCODING),
+        .content_length = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH),
+        .origin = header(c, "Origin"),
+        .ac_request_method = header(c, "Access-Control-Request-Method"),
+        .ac_request_headers = header(c, "Access-Control-Request-Headers"),
+    };
+}
+
 /* First call: everything the headers alone decide. */
-static void req_begin(struct otlp_http_server *s, struct hs_req *r, struct MHD_Connection *c,
+static void req_begin(struct otlp_http_server *s, struct hs_req *r, const struct hs_head *h,
                       const char *url, const char *method)
 {
     r->sig = -1;
-    const char *ct = header(c, MHD_HTTP_HEADER_CONTENT_TYPE);
+    const char *ct = h->content_type;
     if (ct && media_type_is(ct, "application/x-protobuf"))
         r->ct = CT_PROTO;
     else if (ct && media_type_is(ct, "application/json"))
@@ -380,16 +399,16 @@ static void req_begin(struct otlp_http_server *s, struct hs_req *r, struct MHD_C
         return;
     }
     if (strcmp(method, MHD_HTTP_METHOD_OPTIONS) == 0 && s->norigins &&
-        header(c, "Access-Control-Request-Method") && header(c, "Origin")) {
+        h->ac_request_method && h->origin) {
         r->preflight = true;
-        const char *origin = header(c, "Origin");
+        const char *origin = h->origin;
         if (!origin_allowed(s, origin))
             req_fail(s, r, MHD_HTTP_FORBIDDEN, GRPC_STATUS_PERMISSION_DENIED, false,
                      "CORS: origin %.200s is not allowed", origin);
-        else if (!token_is(header(c, "Access-Control-Request-Method"), "POST"))
+        else if (!token_is(h->ac_request_method, "POST"))
             req_fail(s, r, MHD_HTTP_FORBIDDEN, GRPC_STATUS_PERMISSION_DENIED, false,
                      "CORS: only POST is allowed");
-        else if (!request_headers_allowed(s, header(c, "Access-Control-Request-Headers")))
+        else if (!request_headers_allowed(s, h->ac_request_headers))
             req_fail(s, r, MHD_HTTP_FORBIDDEN, GRPC_STATUS_PERMISSION_DENIED, false,
                      "CORS: a requested header is not allowed");
         else
@@ -411,7 +430,7 @@ static void req_begin(struct otlp_http_server *s, struct hs_req *r, struct MHD_C
                  "415 unsupported media type, supported: [application/json, application/x-protobuf]");
         return;
     }
-    const char *ce = header(c, MHD_HTTP_HEADER_CONTENT_ENCODING);
+    const char *ce = h->content_encoding;
     if (!ce || token_is(ce, "") || token_is(ce, "identity"))
         r->comp = COMP_IDENTITY;
     else if (token_is(ce, "gzip") || token_is(ce, "x-gzip"))
@@ -428,7 +447,7 @@ static void req_begin(struct otlp_http_server *s, struct hs_req *r, struct MHD_C
                  "unsupported Content-Encoding \"%.100s\" (not in compression_algorithms)", ce);
         return;
     }
-    const char *cl = header(c, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *cl = h->content_length;
     unsigned long long want = 0;
     if (cl) {
         char *end;
@@ -550,8 +569,11 @@ static void req_body(struct otlp_http_server *s, struct hs_req *r, const char *d
     }
 }
 
-/* Last call: the body is complete; decode, export, answer. */
-static enum MHD_Result req_end(struct otlp_http_server *s, struct hs_req *r, struct MHD_Connection *c)
+/* The body is complete: checks the end of a compressed stream and turns JSON into protobuf.
+ * 0 with the request bytes in *data (malloc'd, taken by the caller; NULL when *len is 0), or -1
+ * with r->status set. */
+static int req_decode(struct otlp_http_server *s, struct hs_req *r, uint8_t **data_out,
+                      size_t *len_out)
 {
     enum signal sig = (enum signal)r->sig;
     if (r->z_live) {
@@ -563,7 +585,7 @@ static enum MHD_Result req_end(struct otlp_http_server *s, struct hs_req *r, str
                      "invalid %s body: truncated stream", r->comp == COMP_GZIP ? "gzip" : "zlib");
     }
     if (r->status)
-        return respond_error(s, c, r, r->status, r->code, r->msg, 0);
+        return -1;
 
     uint8_t *data = r->buf;
     size_t len = r->len;
@@ -578,7 +600,7 @@ static enum MHD_Result req_end(struct otlp_http_server *s, struct hs_req *r, str
         if (rc != 0) {
             req_fail(s, r, MHD_HTTP_BAD_REQUEST, GRPC_STATUS_INVALID_ARGUMENT, true, "%s",
                      err.msg[0] ? err.msg : "invalid JSON");
-            return respond_error(s, c, r, r->status, r->code, r->msg, 0);
+            return -1;
         }
         data = wire;
         len = wlen;
@@ -592,6 +614,43 @@ static enum MHD_Result req_end(struct otlp_http_server *s, struct hs_req *r, str
         if (fit)
             data = fit;
     }
+    *data_out = data;
+    *len_out = len;
+    return 0;
+}
+
+/* The JSON body of an OK answer: the handler's response message, rendered (takes
+ * res->response). NULL only on out of memory. */
+static char *ok_json_body(enum signal sig, struct otlp_export_result *res, size_t *jlen)
+{
+    char *json = NULL;
+    *jlen = 0;
+    if (res->response) {
+        ProtobufCMessage *m = protobuf_c_message_unpack(response_descriptor(sig), NULL,
+                                                        res->response_len, res->response);
+        struct error err = {0};
+        if (m) {
+            json = otlp_json_encode(m, jlen, &err);
+            protobuf_c_message_free_unpacked(m, NULL);
+        }
+        free(res->response);
+        res->response = NULL;
+    }
+    if (!json) {
+        json = strdup("{}");
+        *jlen = json ? 2 : 0;
+    }
+    return json;
+}
+
+/* Last call: the body is complete; decode, export, answer. */
+static enum MHD_Result req_end(struct otlp_http_server *s, struct hs_req *r, struct MHD_Connection *c)
+{
+    enum signal sig = (enum signal)r->sig;
+    uint8_t *data;
+    size_t len;
+    if (req_decode(s, r, &data, &len) != 0)
+        return respond_error(s, c, r, r->status, r->code, r->msg, 0);
     struct otlp_export_result res;
     s->fn(s->user, sig, data, len, &res);
     if (res.status != GRPC_STATUS_OK) {
@@ -601,23 +660,8 @@ static enum MHD_Result req_end(struct otlp_http_server *s, struct hs_req *r, str
     }
     if (r->ct == CT_PROTO)
         return respond(s, c, r, MHD_HTTP_OK, "application/x-protobuf", res.response, res.response_len, 0);
-    /* JSON: the same response message, rendered */
-    char *json = NULL;
     size_t jlen = 0;
-    if (res.response) {
-        ProtobufCMessage *m = protobuf_c_message_unpack(response_descriptor(sig), NULL, res.response_len,
-                                                        res.response);
-        struct error err = {0};
-        if (m) {
-            json = otlp_json_encode(m, &jlen, &err);
-            protobuf_c_message_free_unpacked(m, NULL);
-        }
-        free(res.response);
-    }
-    if (!json) {
-        json = strdup("{}");
-        jlen = json ? 2 : 0;
-    }
+    char *json = ok_json_body(sig, &res, &jlen);
     return respond(s, c, r, MHD_HTTP_OK, "application/json", (uint8_t *)json, jlen, 0);
 }
 
@@ -638,7 +682,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         pthread_mutex_lock(&s->mu);
         s->inflight++;
         pthread_mutex_unlock(&s->mu);
-        req_begin(s, r, c, url, method);
+        struct hs_head h = head_of(c);
+        req_begin(s, r, &h, url, method);
         /* Answer before the body when the client waits for `100 Continue` (it then never sends
          * the body) or when the announced body is too large to read and drop. */
         if (r->status && r->status != MHD_HTTP_NO_CONTENT) {
@@ -802,14 +847,11 @@ static unsigned timeout_seconds(const struct otlp_http_config *cfg)
     return sec > UINT_MAX ? UINT_MAX : (unsigned)sec;
 }
 
-struct otlp_http_server *otlp_http_server_start(const struct otlp_http_config *cfg, unsigned signals,
-                                                otlp_export_fn fn, otlp_refused_fn refused,
-                                                void *user, const char *log_name, struct error *err)
+/* Everything of a server but its socket, TLS and thread pool: what a request's decision reads. */
+static struct otlp_http_server *server_new(const struct otlp_http_config *cfg, unsigned signals,
+                                           otlp_export_fn fn, otlp_refused_fn refused, void *user,
+                                           const char *log_name, struct error *err)
 {
-    if (!cfg->endpoint || !*cfg->endpoint) {
-        error_set(err, "protocols.http.endpoint: must not be empty");
-        return NULL;
-    }
     struct otlp_http_server *s = calloc(1, sizeof *s);
     if (!s) {
         error_set(err, "out of memory");
@@ -871,6 +913,20 @@ struct otlp_http_server *otlp_http_server_start(const struct otlp_http_config *c
         server_release(s);
         return NULL;
     }
+    return s;
+}
+
+struct otlp_http_server *otlp_http_server_start(const struct otlp_http_config *cfg, unsigned signals,
+                                                otlp_export_fn fn, otlp_refused_fn refused,
+                                                void *user, const char *log_name, struct error *err)
+{
+    if (!cfg->endpoint || !*cfg->endpoint) {
+        error_set(err, "protocols.http.endpoint: must not be empty");
+        return NULL;
+    }
+    struct otlp_http_server *s = server_new(cfg, signals, fn, refused, user, log_name, err);
+    if (!s)
+        return NULL;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (cfg->has_tls) {
         s->tls_cert = tls_pem(cfg->tls.base.cert_pem, cfg->tls.base.cert_file, err);
@@ -931,6 +987,60 @@ struct otlp_http_server *otlp_http_server_start(const struct otlp_http_config *c
 }
 
 int otlp_http_server_port(const struct otlp_http_server *s) { return s ? s->port : 0; }
+
+int otlp_http_server_decide(const struct otlp_http_config *cfg, unsigned signals,
+                            otlp_export_fn fn, otlp_refused_fn refused, void *user,
+                            const struct otlp_http_request *q, struct error *err)
+{
+    struct otlp_http_server *s = server_new(cfg, signals, fn, refused, user, "otlp/fuzz", err);
+    if (!s)
+        return -1;
+    struct hs_req r = {0};
+    struct hs_head h = {.content_type = q->content_type, .content_encoding = q->content_encoding,
+                        .content_length = q->content_length, .origin = q->origin,
+                        .ac_request_method = q->ac_request_method,
+                        .ac_request_headers = q->ac_request_headers};
+    req_begin(s, &r, &h, q->url, q->method);
+    /* the body as MHD hands it over: in chunks, none once refused */
+    size_t chunk = q->chunk ? q->chunk : 32768;
+    for (size_t off = 0; off < q->body_len && !r.status; off += chunk)
+        req_body(s, &r, (const char *)q->body + off,
+                 q->body_len - off < chunk ? q->body_len - off : chunk);
+    int http;
+    size_t blen = 0;
+    const char *ctype = NULL;
+    uint8_t *body = NULL;
+    uint8_t *data;
+    size_t len;
+    if (r.status) {
+        if (r.z_live)
+            inflateEnd(&r.zs);
+        http = r.status;
+        if (http != MHD_HTTP_NO_CONTENT)
+            body = error_body(r.ct, r.code, r.msg, &blen, &ctype);
+    } else if (req_decode(s, &r, &data, &len) != 0) {
+        http = r.status;
+        body = error_body(r.ct, r.code, r.msg, &blen, &ctype);
+    } else {
+        struct otlp_export_result res;
+        s->fn(s->user, (enum signal)r.sig, data, len, &res);
+        if (res.status != GRPC_STATUS_OK) {
+            free(res.response);
+            http = http_status_of(res.status);
+            body = error_body(r.ct, res.status, res.message, &blen, &ctype);
+        } else {
+            http = MHD_HTTP_OK;
+            if (r.ct == CT_PROTO)
+                body = res.response;
+            else
+                body = (uint8_t *)ok_json_body((enum signal)r.sig, &res, &blen);
+        }
+    }
+    free(body);
+    free(r.buf);
+    server_release(s);
+    return http;
+}
 
 void otlp_http_server_shutdown(struct otlp_http_server *s, int64_t deadline_ns)
 {

@@ -144,6 +144,21 @@ struct otlp_http_server *otlp_http_server_start(const struct otlp_http_config *c
                                                 otlp_export_fn fn, otlp_refused_fn refused,
                                                 void *user, const char *log_name, struct error *err);
 int otlp_http_server_port(const struct otlp_http_server *s);
+/* One request as the server sees it once MHD has parsed it (headers NULL when absent). */
+struct otlp_http_request {
+    const char *method, *url;
+    const char *content_type, *content_encoding, *content_length;
+    const char *origin, *ac_request_method, *ac_request_headers; /* CORS preflight */
+    const uint8_t *body;
+    size_t body_len;
+    size_t chunk;                 /* body handed over in pieces of this size (0 = 32 KiB) */
+};
+/* The HTTP status a server configured by cfg would answer to q, by the very code the server runs
+ * (header checks, bounded inflation, JSON to protobuf, `fn`, the answer's body), without a socket
+ * or a thread: for the fuzz target fuzz/fuzz_http_request.c. -1 with err if cfg is unusable. */
+int otlp_http_server_decide(const struct otlp_http_config *cfg, unsigned signals,
+                            otlp_export_fn fn, otlp_refused_fn refused, void *user,
+                            const struct otlp_http_request *q, struct error *err);
 /* Stops accepting connections, lets requests in flight finish until deadline_ns
  * (CLOCK_MONOTONIC; responses then carry `Connection: close`), then closes every connection and
  * joins the threads, waiting for handlers still inside the pipeline. Idempotent. */
