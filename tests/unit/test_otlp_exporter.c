@@ -3,7 +3,9 @@
  * (signal, body bytes, metadata) and answers from a script: status codes, RetryInfo in
  * grpc-status-details-bin, partial success. The tests assert what arrived on the wire: the
  * batch's exact bytes, once after retries, headers as metadata, gzip on the wire, permanent
- * errors not retried, and delivery after the server was down for a while. */
+ * errors not retried, INVALID_ARGUMENT narrowed to the poisoned span (poison mode: the server
+ * decodes each request and refuses those holding a span with poison=true), and delivery after
+ * the server was down for a while. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -84,7 +86,36 @@ struct server {
     int nrec;
     struct action script[16];
     int nscript, pos;
+    /* poison mode: decode each trace request; INVALID_ARGUMENT when a span carries
+     * poison=true, else OK and count every span by its name "s<i>" */
+    bool poison;
+    int got[128];
 };
+
+/* Poison mode's answer to one trace request (mu held). */
+static void poison_answer(struct server *s, const struct request_rec *r, struct action *a)
+{
+    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req =
+        opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
+            NULL, r->len, r->data);
+    assert_non_null(req);
+    bool bad = false;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < req->n_resource_spans; i++)
+            for (size_t k = 0; k < req->resource_spans[i]->n_scope_spans; k++) {
+                Opentelemetry__Proto__Trace__V1__ScopeSpans *ss =
+                    req->resource_spans[i]->scope_spans[k];
+                for (size_t j = 0; j < ss->n_spans; j++) {
+                    if (pass == 0 && ss->spans[j]->n_attributes > 0)
+                        bad = true;
+                    if (pass == 1 && !bad)
+                        s->got[atoi(ss->spans[j]->name + 1) & 127]++;
+                }
+            }
+    opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(req,
+                                                                                            NULL);
+    a->code = bad ? GRPC_STATUS_INVALID_ARGUMENT : GRPC_STATUS_OK;
+}
 
 static const char *const methods[SIGNAL_COUNT] = {
     "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
@@ -196,6 +227,10 @@ static void handle(struct server *s, struct call_ctx *c)
             memcpy(r->data, GRPC_SLICE_START_PTR(all), r->len);
             grpc_slice_unref(all);
         }
+    }
+    if (s->poison && r->data) {
+        poison_answer(s, r, &a);
+        r->answered = a.code;
     }
     for (size_t i = 0; i < c->md.count; i++)
         if (grpc_slice_str_cmp(c->md.metadata[i].key, "x-test-header") == 0)
@@ -516,11 +551,12 @@ static void test_no_retry_info(void **state)
     server_stop(s);
 }
 
+/* PERMISSION_DENIED: permanent and not about the data, so the whole batch fails, unsplit. */
 static void test_permanent_not_retried(void **state)
 {
     (void)state;
     struct server *s = server_start(0, true);
-    struct action a[] = {{.code = GRPC_STATUS_INVALID_ARGUMENT}};
+    struct action a[] = {{.code = GRPC_STATUS_PERMISSION_DENIED}};
     server_script(s, a, 1);
     struct tu_exp e;
     exp_start(&e, BASE_CFG, s->port);
@@ -533,6 +569,78 @@ static void test_permanent_not_retried(void **state)
     assert_int_equal(tu_exp_value(&e, "otelcol_exporter_sent_log_records"), 0);
     tu_exp_free(&e);
     assert_int_equal(server_count(s), 1);
+    batch_unref(b);
+    server_stop(s);
+}
+
+/* One resource of 40 spans "s<i>", two scopes; span `poison` (or none: -1) carries
+ * poison=true. */
+static struct batch *poison_batch(int first, int n, int poison)
+{
+    Opentelemetry__Proto__Trace__V1__Span sp[40];
+    Opentelemetry__Proto__Trace__V1__Span *pp[2][40];
+    char names[40][16];
+    uint8_t tid[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    uint8_t sid[40][8];
+    Opentelemetry__Proto__Common__V1__AnyValue tv = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
+    tv.value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE;
+    tv.bool_value = true;
+    Opentelemetry__Proto__Common__V1__KeyValue kv = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
+    kv.key = "poison";
+    kv.value = &tv;
+    Opentelemetry__Proto__Common__V1__KeyValue *kvp = &kv;
+    Opentelemetry__Proto__Trace__V1__ScopeSpans ss[2];
+    Opentelemetry__Proto__Trace__V1__ScopeSpans *ssp[2] = {&ss[0], &ss[1]};
+    for (int k = 0; k < 2; k++) {
+        opentelemetry__proto__trace__v1__scope_spans__init(&ss[k]);
+        ss[k].spans = pp[k];
+    }
+    assert_true(n <= 40);
+    for (int i = 0; i < n; i++) {
+        opentelemetry__proto__trace__v1__span__init(&sp[i]);
+        snprintf(names[i], sizeof names[i], "s%d", first + i);
+        memset(sid[i], 0, 8);
+        sid[i][0] = (uint8_t)(first + i + 1);
+        sp[i].name = names[i];
+        sp[i].trace_id = (ProtobufCBinaryData){16, tid};
+        sp[i].span_id = (ProtobufCBinaryData){8, sid[i]};
+        if (first + i == poison) {
+            sp[i].n_attributes = 1;
+            sp[i].attributes = &kvp;
+        }
+        ss[i % 2].spans[ss[i % 2].n_spans++] = &sp[i];
+    }
+    Opentelemetry__Proto__Trace__V1__ResourceSpans rs = OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
+    rs.n_scope_spans = 2;
+    rs.scope_spans = ssp;
+    Opentelemetry__Proto__Trace__V1__ResourceSpans *rsp = &rs;
+    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest req =
+        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
+    req.n_resource_spans = 1;
+    req.resource_spans = &rsp;
+    return tu_pack_batch(SIGNAL_TRACES, &req.base);
+}
+
+/* INVALID_ARGUMENT is "the data is bad": the exporter's helper cuts the request until only the
+ * poisoned span is refused; the other 39 arrive once each, in few calls. */
+static void test_invalid_argument_poison_isolated(void **state)
+{
+    (void)state;
+    struct server *s = server_start(0, true);
+    s->poison = true;
+    struct tu_exp e;
+    exp_start(&e, BASE_CFG, s->port);
+    struct batch *b = poison_batch(0, 40, 31);
+    assert_int_equal(otlp_exporter_factory.consume(e.x, b), CONSUME_OK);
+    tu_exp_wait_counter(&e, "otelcol_exporter_send_failed_spans", 1);
+    tu_exp_wait_counter(&e, "otelcol_exporter_sent_spans", 39);
+    tu_exp_stop(&e);
+    tu_exp_free(&e);
+    pthread_mutex_lock(&s->mu);
+    for (int i = 0; i < 40; i++)
+        assert_int_equal(s->got[i], i == 31 ? 0 : 1);
+    pthread_mutex_unlock(&s->mu);
+    assert_true(server_count(s) <= 1 + 2 * 6);
     batch_unref(b);
     server_stop(s);
 }
@@ -805,6 +913,7 @@ int main(void)
         cmocka_unit_test(test_retry_info_honoured),
         cmocka_unit_test(test_no_retry_info),
         cmocka_unit_test(test_permanent_not_retried),
+        cmocka_unit_test(test_invalid_argument_poison_isolated),
         cmocka_unit_test(test_partial_success),
         cmocka_unit_test(test_gzip_on_the_wire),
         cmocka_unit_test(test_server_down_then_up),

@@ -3,8 +3,10 @@
  * headers, body) and answers from a script: status codes, Retry-After, partial success in proto
  * or JSON, google.rpc.Status bodies. The tests assert what arrived on the wire: the batch's exact
  * bytes (inflated from gzip, or converted back from JSON), the paths, the headers, once after
- * retries, permanent errors not retried, delivery after the server was down for a while, and a
- * shutdown that is not held up by a server that never answers. */
+ * retries, permanent errors not retried, a 400 narrowed to the poisoned span (poison mode: the
+ * server decodes each request and refuses those holding a span with poison=true), delivery after
+ * the server was down for a while, and a shutdown that is not held up by a server that never
+ * answers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -70,12 +72,50 @@ struct server {
     int nscript, pos;
     struct request_rec rec[MAX_REC];
     int nrec;
+    /* poison mode: decode each trace request; 400 with a google.rpc.Status when a span carries
+     * poison=true, else 200 and count every span by its name "s<i>" */
+    bool poison;
+    int got[128];
 };
 
 struct upload {
     uint8_t *data;
     size_t len;
 };
+
+/* Poison mode's answer to one uncompressed protobuf trace request (mu held). */
+static void poison_answer(struct server *s, const struct upload *u, struct action *a,
+                          uint8_t status_body[128])
+{
+    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req =
+        opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
+            NULL, u->len, u->data);
+    assert_non_null(req);
+    bool bad = false;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t r = 0; r < req->n_resource_spans; r++)
+            for (size_t k = 0; k < req->resource_spans[r]->n_scope_spans; k++) {
+                Opentelemetry__Proto__Trace__V1__ScopeSpans *ss =
+                    req->resource_spans[r]->scope_spans[k];
+                for (size_t i = 0; i < ss->n_spans; i++) {
+                    if (pass == 0 && ss->spans[i]->n_attributes > 0)
+                        bad = true;
+                    if (pass == 1 && !bad)
+                        s->got[atoi(ss->spans[i]->name + 1) & 127]++;
+                }
+            }
+    opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(req,
+                                                                                            NULL);
+    if (!bad)
+        return;
+    Google__Rpc__Status st = GOOGLE__RPC__STATUS__INIT;
+    st.code = 3;
+    st.message = "span carries poison=true";
+    a->status = 400;
+    a->content_type = "application/x-protobuf";
+    a->body = status_body;
+    a->body_len = google__rpc__status__pack(&st, status_body);
+}
 
 static void copy_header(struct MHD_Connection *c, const char *name, char *out, size_t cap)
 {
@@ -107,6 +147,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         a = s->script[s->pos++];
     if (!a.status)
         a.status = 200;
+    uint8_t status_body[128];
+    if (s->poison)
+        poison_answer(s, u, &a, status_body);
     if (s->nrec < MAX_REC) {
         struct request_rec *r = &s->rec[s->nrec++];
         snprintf(r->method, sizeof r->method, "%s", method);
@@ -529,16 +572,17 @@ static void test_429_and_502_backoff_retry(void **state)
     server_stop(s);
 }
 
-static void test_400_permanent(void **state)
+/* 403 (and 500): permanent, and not about the data, so the whole batch fails without a split. */
+static void test_403_permanent(void **state)
 {
     (void)state;
     Google__Rpc__Status st = GOOGLE__RPC__STATUS__INIT;
-    st.code = 3;
-    st.message = "bad trace id";
+    st.code = 7;
+    st.message = "not allowed";
     uint8_t body[128];
     size_t n = google__rpc__status__pack(&st, body);
     struct server *s = server_start(0);
-    struct action a[] = {{.status = 400, .content_type = "application/x-protobuf", .body = body,
+    struct action a[] = {{.status = 403, .content_type = "application/x-protobuf", .body = body,
                           .body_len = n},
                          {.status = 500, .content_type = "text/plain",
                           .body = (const uint8_t *)"boom", .body_len = 4}};
@@ -559,6 +603,76 @@ static void test_400_permanent(void **state)
     assert_int_equal(server_count(s), 2);
     batch_unref(b1);
     batch_unref(b2);
+    server_stop(s);
+}
+
+/* One resource of 40 spans "s<i>", two scopes; span `poison` (or none: -1) carries
+ * poison=true. */
+static struct batch *poison_batch(int first, int n, int poison)
+{
+    Opentelemetry__Proto__Trace__V1__Span sp[40];
+    Opentelemetry__Proto__Trace__V1__Span *pp[2][40];
+    char names[40][16];
+    uint8_t tid[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    uint8_t sid[40][8];
+    Opentelemetry__Proto__Common__V1__AnyValue tv = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
+    tv.value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE;
+    tv.bool_value = true;
+    Opentelemetry__Proto__Common__V1__KeyValue kv = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
+    kv.key = "poison";
+    kv.value = &tv;
+    Opentelemetry__Proto__Common__V1__KeyValue *kvp = &kv;
+    Opentelemetry__Proto__Trace__V1__ScopeSpans ss[2];
+    Opentelemetry__Proto__Trace__V1__ScopeSpans *ssp[2] = {&ss[0], &ss[1]};
+    for (int k = 0; k < 2; k++) {
+        opentelemetry__proto__trace__v1__scope_spans__init(&ss[k]);
+        ss[k].spans = pp[k];
+    }
+    assert_true(n <= 40);
+    for (int i = 0; i < n; i++) {
+        opentelemetry__proto__trace__v1__span__init(&sp[i]);
+        snprintf(names[i], sizeof names[i], "s%d", first + i);
+        memset(sid[i], 0, 8);
+        sid[i][0] = (uint8_t)(first + i + 1);
+        sp[i].name = names[i];
+        sp[i].trace_id = (ProtobufCBinaryData){16, tid};
+        sp[i].span_id = (ProtobufCBinaryData){8, sid[i]};
+        if (first + i == poison) {
+            sp[i].n_attributes = 1;
+            sp[i].attributes = &kvp;
+        }
+        ss[i % 2].spans[ss[i % 2].n_spans++] = &sp[i];
+    }
+    Opentelemetry__Proto__Trace__V1__ResourceSpans rs = OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT;
+    rs.n_scope_spans = 2;
+    rs.scope_spans = ssp;
+    Opentelemetry__Proto__Trace__V1__ResourceSpans *rsp = &rs;
+    Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest req =
+        OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
+    req.n_resource_spans = 1;
+    req.resource_spans = &rsp;
+    return tu_pack_batch(SIGNAL_TRACES, &req.base);
+}
+
+/* A 400 is "the data is bad": the exporter's helper cuts the request until only the poisoned
+ * span is refused; the other 39 arrive once each, in few requests. */
+static void test_400_poison_isolated(void **state)
+{
+    (void)state;
+    struct server *s = server_start(0);
+    s->poison = true;
+    struct tu_exp e;
+    exp_start(&e, BASE_CFG, s->port);
+    struct batch *b = poison_batch(0, 40, 17);
+    assert_int_equal(otlphttp_exporter_factory.consume(e.x, b), CONSUME_OK);
+    tu_exp_wait_counter(&e, "otelcol_exporter_send_failed_spans", 1);
+    tu_exp_wait_counter(&e, "otelcol_exporter_sent_spans", 39);
+    tu_exp_stop(&e);
+    tu_exp_free(&e);
+    for (int i = 0; i < 40; i++)
+        assert_int_equal(s->got[i], i == 17 ? 0 : 1);
+    assert_true(server_count(s) <= 1 + 2 * 6);
+    batch_unref(b);
     server_stop(s);
 }
 
@@ -859,7 +973,8 @@ int main(void)
         cmocka_unit_test(test_503_retry_after_then_ok),
         cmocka_unit_test(test_503_without_retry_after_gives_up),
         cmocka_unit_test(test_429_and_502_backoff_retry),
-        cmocka_unit_test(test_400_permanent),
+        cmocka_unit_test(test_403_permanent),
+        cmocka_unit_test(test_400_poison_isolated),
         cmocka_unit_test(test_partial_success_proto_and_json),
         cmocka_unit_test(test_server_down_then_up),
         cmocka_unit_test(test_shutdown_bounded_with_silent_server),
