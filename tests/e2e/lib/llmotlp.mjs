@@ -59,6 +59,8 @@ export function makeConfig({
   // persistent sending queue: a file_storage extension ({directory, fsync, createDirectory})
   // named by the exporter's sending_queue.storage
   storage,
+  // sending_queue.batch: an object of its keys ({flush_timeout, min_size, ...}); {} = defaults
+  queueBatch,
 }) {
   const lines = [
     'receivers:',
@@ -96,6 +98,9 @@ export function makeConfig({
     `      queue_size: ${queueSize}`,
     ...(overflowWait ? [`      overflow_wait: ${overflowWait}`] : []),
     ...(storage ? ['      storage: file_storage'] : []),
+    ...(queueBatch
+      ? [`      batch: {${Object.entries(queueBatch).map(([k, v]) => `${k}: ${v}`).join(', ')}}`]
+      : []),
   );
   const extensions = [];
   if (healthPort || storage) lines.push('extensions:');
