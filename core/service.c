@@ -1009,8 +1009,9 @@ static bool queue_persistent(struct comp_def *d)
     return q && q->enabled && q->storage && d->storage;
 }
 
-/* Settings of the sending queue that act only together: storage needs the queue (with
- * enabled: false the helper sends from the caller's thread and keeps nothing on disk). Checked
+/* Settings of the sending queue that act only together: storage and batch need the queue (with
+ * enabled: false the helper sends from the caller's thread, keeps nothing on disk and merges
+ * nothing). Checked
  * here because every exporter embeds the same queue_config and the service finds it through the
  * field table, as it does for storage itself. */
 static void warn_queues(struct service *s)
@@ -1018,11 +1019,17 @@ static void warn_queues(struct service *s)
     for (size_t i = 0; i < s->defs.n; i++) {
         struct comp_def *d = s->defs.v[i];
         struct queue_config *q = d->kind == COMPONENT_EXPORTER && d->used ? queue_of(d) : NULL;
-        if (q && q->storage && !q->enabled)
+        if (!q || q->enabled)
+            continue;
+        const char *qn = queue_field(d->factory)->name;
+        if (q->storage)
             add_warning(s, queue_key(d, "storage"), "exporters.%s.%s.storage: has no effect "
                         "while %s.enabled is false: batches are sent from the caller's thread "
-                        "and nothing is kept on disk", d->id, queue_field(d->factory)->name,
-                        queue_field(d->factory)->name);
+                        "and nothing is kept on disk", d->id, qn, qn);
+        if (q->batch_enabled)
+            add_warning(s, queue_key(d, "batch"), "exporters.%s.%s.batch: has no effect while "
+                        "%s.enabled is false: each batch is sent from the caller's thread as it "
+                        "comes", d->id, qn, qn);
     }
 }
 

@@ -1063,10 +1063,14 @@ static void test_batch_before_persistent_queue(void **state)
     s = load_ok(yaml);
     assert_int_equal(service_warning_count(s), 0);
     service_free(s);
-    snprintf(yaml, sizeof yaml, fmt, "enabled: false, storage: file_storage");
+    snprintf(yaml, sizeof yaml, fmt, "enabled: false, storage: file_storage, batch: {}");
     s = load_ok(yaml);
-    assert_int_equal(service_warning_count(s), 1);
-    assert_int_equal(warnings_with(s, "<string>:12:37: exporters.otlp/disk.sending_queue.storage",
+    assert_int_equal(service_warning_count(s), 2);
+    assert_int_equal(warnings_with(s, "<string>:12:37: exporters.otlp/disk.sending_queue.storage: "
+                                      "has no effect while sending_queue.enabled is false",
+                                   (const char *)NULL), 1);
+    assert_int_equal(warnings_with(s, "<string>:12:60: exporters.otlp/disk.sending_queue.batch: "
+                                      "has no effect while sending_queue.enabled is false",
                                    (const char *)NULL), 1);
     service_free(s);
 }
