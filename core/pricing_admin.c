@@ -802,6 +802,47 @@ static int csv_row(sqlite3 *db, char **v, int64_t undated_from, struct error *er
     return error_set(err, "unknown kind '%s' (want price, discount, alias or pattern)", kind);
 }
 
+/* A row that takes over a key (an open-ended price or discount, an alias, a pattern) may appear
+ * once per file: with two, the file contradicts itself, the last row wins, and importing the same
+ * file again would flip the key back and forth instead of finding it unchanged. 0 when the row's
+ * key is new (recorded in `seen` with its row), -1 with err naming the earlier row. */
+static int csv_dup(json_object *seen, char **v, int row, struct error *err)
+{
+    const char *kind = *v[C_KIND] ? v[C_KIND] : "price";
+    char key[600], match[200];
+    /* aliases and globs are stored lower(): ASCII-lowercased */
+    snprintf(match, sizeof match, "%s", v[C_MATCH]);
+    for (char *c = match; *c; c++)
+        if (*c >= 'A' && *c <= 'Z')
+            *c = (char)(*c - 'A' + 'a');
+    if (strcmp(kind, "alias") == 0)
+        snprintf(key, sizeof key, "alias\x1f%s", match);
+    else if (strcmp(kind, "pattern") == 0)
+        snprintf(key, sizeof key, "pattern\x1f%s\x1f%s",
+                 *v[C_MATCH_PROVIDER] ? v[C_MATCH_PROVIDER] : "*", match);
+    else if ((strcmp(kind, "price") == 0 || strcmp(kind, "discount") == 0) && !*v[C_TO])
+        snprintf(key, sizeof key, "%s\x1f%s\x1f%s\x1f%s", kind, v[C_PROVIDER],
+                 strcmp(kind, "discount") == 0 && strcmp(v[C_MODEL], "*") == 0 ? "" : v[C_MODEL],
+                 v[C_TENANT]);
+    else
+        return 0; /* history rows: the schema's overlap triggers judge those */
+    json_object *prev;
+    if (json_object_object_get_ex(seen, key, &prev))
+        return error_set(err, "%s %s%s%s%s%s is already set at row %d of this file (a file sets "
+                         "a key once%s)", kind,
+                         strcmp(kind, "alias") == 0 || strcmp(kind, "pattern") == 0
+                             ? v[C_MATCH] : v[C_PROVIDER],
+                         strcmp(kind, "alias") == 0 || strcmp(kind, "pattern") == 0 ? "" : "/",
+                         strcmp(kind, "alias") == 0 || strcmp(kind, "pattern") == 0 ? ""
+                                                                                    : v[C_MODEL],
+                         *v[C_TENANT] ? " for tenant " : "", v[C_TENANT],
+                         json_object_get_int(prev),
+                         kind[0] == 'a' || kind[1] == 'a' ? "" : "; end the earlier row with "
+                                                                 "effective_to");
+    json_object_object_add(seen, key, json_object_new_int(row));
+    return 0;
+}
+
 static int import_csv(sqlite3 *db, const char *file, const char *text, size_t len, int64_t from,
                       struct pricing_import_stats *stats, struct error *err)
 {
@@ -841,6 +882,9 @@ static int import_csv(sqlite3 *db, const char *file, const char *text, size_t le
     if (rc == 0 && (!seen[C_PROVIDER] || !seen[C_MODEL]))
         rc = error_set(err, "%s:row 1: the header needs the columns provider and model", file);
     char empty[1] = "";
+    json_object *seen_keys = json_object_new_object();
+    if (!seen_keys)
+        rc = error_set(err, "out of memory");
     while (rc == 0) {
         row = r.line;
         n = csv_record(&r, buf, cap, fields, C_COUNT + 1);
@@ -861,6 +905,11 @@ static int import_csv(sqlite3 *db, const char *file, const char *text, size_t le
             v[c] = empty;
         for (int i = 0; i < n; i++)
             v[map[i]] = trim(fields[i]);
+        if (csv_dup(seen_keys, v, row, err) != 0) {
+            error_prefix(err, "%s:row %d: ", file, row);
+            rc = -1;
+            break;
+        }
         int w = csv_row(db, v, from, err);
         if (w < 0) {
             error_prefix(err, "%s:row %d: ", file, row);
@@ -871,6 +920,7 @@ static int import_csv(sqlite3 *db, const char *file, const char *text, size_t le
             stats->unchanged++;
         }
     }
+    json_object_put(seen_keys);
     free(buf);
     return rc;
 }
