@@ -1,11 +1,13 @@
 # llmotlp — `make run` and `make test` do all set-up on a fresh Debian 12 machine.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 CONFIG     ?= config.yaml
 PRICING_DB ?= pricing/llmotlp.db
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build build-asan run test test-unit test-e2e test-asan bench bench-tail-sampling e2e-deps clean
+.PHONY: all deps build build-asan run test test-unit test-e2e test-asan bench bench-tail-sampling e2e-deps clean fuzz fuzz-deps fuzz-build
 
 all: build
 
@@ -49,5 +51,19 @@ bench: build
 bench-tail-sampling: build
 	$(BUILD)/tail_sampling_bench
 
+# libFuzzer targets of fuzz/ (clang + libclang-rt, installed here only): each runs FUZZ_SECONDS,
+# one after the other; new crashes go to fuzz/regressions/<target>/, which `make test` replays.
+FUZZ_TARGETS = fuzz_otlp_wire fuzz_otlp_json fuzz_config fuzz_pricing_csv fuzz_pricing_litellm \
+               fuzz_http_request
+fuzz-deps: deps
+	@bash scripts/install-deps.sh --fuzz
+
+fuzz-build: fuzz-deps
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLLMOTLP_FUZZ=ON >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(FUZZ_TARGETS)
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_TARGETS)
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages llmotlp builds and tests with, only those missing.
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config libgrpc-dev libprotobuf-c-dev protobuf-c-compiler
-      libyaml-dev libsqlite3-dev libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev
-      zlib1g-dev libssl-dev libjson-c-dev prometheus curl nodejs npm)
+# `--fuzz`: only what `make fuzz` adds (clang and libFuzzer's runtime); `make test` needs no clang.
+if [ "${1:-}" = "--fuzz" ]; then
+  pkgs=(clang libclang-rt-14-dev)
+else
+  pkgs=(build-essential cmake pkg-config libgrpc-dev libprotobuf-c-dev protobuf-c-compiler
+        libyaml-dev libsqlite3-dev libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev
+        zlib1g-dev libssl-dev libjson-c-dev prometheus curl nodejs npm)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
