@@ -1,15 +1,19 @@
 /* exporter_helper.c — the queue, consumer threads and retry loop shared by every exporter, as the
  * Collector's exporterhelper.
  *
- * The one idea: every batch that consume() accepts ends in exactly one counter — sent, or
- * send_failed with a logged reason — because one place (deliver) owns a batch from the moment it
- * leaves the queue until it is settled, and shutdown settles whatever the queue still holds. All
- * waits (full queue, backoff sleep, drain) are condition-variable waits on the monotonic clock, so
- * shutdown can cut them short.
+ * The one idea: every item that consume() accepts ends in exactly one counter — sent, or
+ * send_failed with a logged reason — because one place owns it from the moment it leaves the
+ * queue until it is settled (a consumer's group: one queued request, or several merged by the
+ * batcher), and shutdown settles whatever the queue and the batcher still hold. Inside a group,
+ * items are numbered in request order, and merging, cutting at max_size and halving a request
+ * refused as bad data all keep that order; so every piece sent, failed or cut is a range of those
+ * numbers, and a queued request is settled when its range is. All waits (full queue, backoff
+ * sleep, flush timer, drain) are condition-variable waits on the monotonic clock, so shutdown can
+ * cut them short.
  *
  * The persistent queue adds one rule: a batch's record is on disk from before consume() answers
- * OK until the batch is settled (sent, or given up and counted), and only a settled batch's
- * record is removed. So whatever stops the process (SIGKILL, a shutdown deadline) leaves on disk
+ * OK until every item of it is settled (sent, or given up and counted), and only a settled
+ * batch's record is removed — however its items were merged with others or cut apart. So whatever stops the process (SIGKILL, a shutdown deadline) leaves on disk
  * exactly the accepted batches not yet settled, and the next start queues them again, in the
  * order of their sequence numbers. A batch sent just before a crash, whose record was not yet
  * removed, is sent again: delivery across a crash is at least once, as in the Collector. */
@@ -277,6 +281,8 @@ struct exporter_helper {
     _Atomic uint64_t overflow_log_suppressed;
     _Atomic int64_t reject_log_at;
     _Atomic uint64_t reject_log_suppressed;
+    _Atomic int64_t partial_log_at;
+    _Atomic uint64_t partial_log_suppressed;
 };
 
 static double rand01(void)
@@ -1490,8 +1496,20 @@ void exporter_helper_partial_success(struct exporter_helper *h, const struct bat
         return;
     if (rejected > 0)
         telemetry_add(h->partial_rejected[b->signal], (uint64_t)rejected);
-    log_warn(h->log_name, "partial success: server rejected %" PRId64 " of %" PRIu64 " %s (not retried): %s",
-             rejected, b->items, signal_item_name(b->signal), msg && msg[0] ? msg : "(no message)");
+    /* The request counts as sent and is never sent again: the server kept the rest of it, so a
+     * resend would duplicate that. One line a second at most (a server rejecting something in
+     * every answer must not flood the log); the counter has every item. */
+    uint64_t skipped;
+    if (!should_log(&h->partial_log_at, &h->partial_log_suppressed, &skipped))
+        return;
+    char more[96] = "";
+    if (skipped)
+        snprintf(more, sizeof more, " (%" PRIu64 " other partial success%s not logged in the last "
+                 "second)", skipped, skipped == 1 ? "" : "es");
+    log_warn(h->log_name,
+             "partial success: server rejected %" PRId64 " of %" PRIu64 " %s (not retried): %s%s",
+             rejected, b->items, signal_item_name(b->signal), msg && msg[0] ? msg : "(no message)",
+             more);
 }
 
 int exporter_helper_validate(const struct retry_config *r, const struct queue_config *q,

@@ -161,15 +161,16 @@ int exporter_helper_start(struct exporter_helper *h, struct error *err);
  * (with storage) the record cannot be written or the helper has not started yet; those refusals
  * are counted as enqueue_failed. */
 enum consume_status exporter_helper_consume(struct exporter_helper *h, struct batch *b);
-/* Stops taking batches, lets consumers drain the queue and finish retries until deadline_ns,
- * then cancels: whatever is left is counted as send_failed and logged with its reason, except
+/* Stops taking batches, lets consumers drain the queue (what the batcher holds is sent at once,
+ * without waiting for flush_timeout) and finish retries until deadline_ns, then cancels: whatever is left is counted as send_failed and logged with its reason, except
  * that with storage it stays on disk for the next start (logged as kept, not counted as failed).
  */
 void exporter_helper_shutdown(struct exporter_helper *h, int64_t deadline_ns);
 void exporter_helper_free(struct exporter_helper *h);
 /* Reports an OK answer's partial success (decoded Export*ServiceResponse; NULL = none): rejected
- * items are counted in otelcol_exporter_partial_rejected_<items> and logged with the server's
- * message. Never retried, as the spec says. Thread-safe. */
+ * items are counted in otelcol_exporter_partial_rejected_<items> (they are also in sent: the
+ * request was delivered) and logged with the server's message, at most one line a second. Never
+ * retried, as the spec says: a resend would duplicate what the server kept. Thread-safe. */
 void exporter_helper_partial_success(struct exporter_helper *h, const struct batch *b,
                                      const ProtobufCMessage *resp);
 /* Current queue length (batches). */

@@ -51,7 +51,7 @@ static uint8_t *make_spans(int first, int n, int nscopes, bool (*poisoned)(int),
 {
     static uint8_t tid[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
     Span *spans = calloc((size_t)n, sizeof *spans);
-    char (*names)[16] = calloc((size_t)n, sizeof *names);
+    char (*names)[24] = calloc((size_t)n, sizeof *names);
     uint8_t (*sids)[8] = calloc((size_t)n, sizeof *sids);
     AnyValue tv = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
     tv.value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE;
@@ -64,7 +64,7 @@ static uint8_t *make_spans(int first, int n, int nscopes, bool (*poisoned)(int),
     Opentelemetry__Proto__Trace__V1__ScopeSpans **ssp = calloc((size_t)nscopes, sizeof *ssp);
     Opentelemetry__Proto__Common__V1__InstrumentationScope *sc =
         calloc((size_t)nscopes, sizeof *sc);
-    char (*scnames)[16] = calloc((size_t)nscopes, sizeof *scnames);
+    char (*scnames)[24] = calloc((size_t)nscopes, sizeof *scnames);
     for (int s = 0; s < nscopes; s++) {
         opentelemetry__proto__trace__v1__scope_spans__init(&ss[s]);
         opentelemetry__proto__common__v1__instrumentation_scope__init(&sc[s]);
