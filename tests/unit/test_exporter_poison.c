@@ -4,6 +4,7 @@
  * poison=true; it records every span it accepts by name. So each test can assert the one thing
  * that matters: every good span delivered exactly once, every poisoned span counted as failed,
  * and nothing else — with the number of sends bounded (O(k log N) for k poisons among N).
+ * Metrics and logs are narrowed the same way, down to one data point or one log record.
  * Batching is checked through what the downstream saw (how many requests, of what size) and,
  * with a persistent queue, through the records left on disk across a simulated crash. */
 #include <setjmp.h>
@@ -32,6 +33,8 @@
 #include "core/telemetry.h"
 #include "testutil.h"
 
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
+#include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 #include "opentelemetry/proto/trace/v1/trace.pb-c.h"
 
@@ -519,6 +522,117 @@ static void test_partial_success_not_resent(void **state)
     telemetry_free(t);
 }
 
+/* ---- metrics and logs: the same narrowing, cutting inside one metric or one scope ------------ */
+
+/* A downstream of data points (tu_make_metrics: value 7*i) or log records (tu_make_logs: time
+ * 9000+i) that refuses any request holding item `bad`, and counts the others by index. */
+struct other {
+    pthread_mutex_t mu;
+    int bad;
+    int got[64];
+    int sends;
+};
+
+static enum send_result other_send(void *ctx, struct batch *b, int64_t *throttle_ns,
+                                   struct error *err)
+{
+    (void)throttle_ns;
+    struct other *o = ctx;
+    const uint8_t *data;
+    size_t len;
+    assert_int_equal(batch_encoded(b, &data, &len, err), 0);
+    int idx[64];
+    int n = 0;
+    if (b->signal == SIGNAL_METRICS) {
+        Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest *r =
+            opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__unpack(
+                NULL, len, data);
+        assert_non_null(r);
+        for (size_t i = 0; i < r->n_resource_metrics; i++)
+            for (size_t k = 0; k < r->resource_metrics[i]->n_scope_metrics; k++) {
+                Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm =
+                    r->resource_metrics[i]->scope_metrics[k];
+                for (size_t m = 0; m < sm->n_metrics; m++)
+                    for (size_t p = 0; p < sm->metrics[m]->gauge->n_data_points; p++)
+                        idx[n++] = (int)(sm->metrics[m]->gauge->data_points[p]->as_int / 7);
+            }
+        opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__free_unpacked(
+            r, NULL);
+    } else {
+        Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest *r =
+            opentelemetry__proto__collector__logs__v1__export_logs_service_request__unpack(NULL, len,
+                                                                                          data);
+        assert_non_null(r);
+        for (size_t i = 0; i < r->n_resource_logs; i++)
+            for (size_t k = 0; k < r->resource_logs[i]->n_scope_logs; k++) {
+                Opentelemetry__Proto__Logs__V1__ScopeLogs *sl = r->resource_logs[i]->scope_logs[k];
+                for (size_t j = 0; j < sl->n_log_records; j++)
+                    idx[n++] = (int)(sl->log_records[j]->time_unix_nano - 9000);
+            }
+        opentelemetry__proto__collector__logs__v1__export_logs_service_request__free_unpacked(r,
+                                                                                              NULL);
+    }
+    assert_int_equal(n, (int)b->items);
+    pthread_mutex_lock(&o->mu);
+    o->sends++;
+    bool bad = false;
+    for (int i = 0; i < n; i++)
+        bad |= idx[i] == o->bad;
+    if (!bad)
+        for (int i = 0; i < n; i++)
+            o->got[idx[i]]++;
+    pthread_mutex_unlock(&o->mu);
+    if (bad)
+        error_set(err, "INVALID_ARGUMENT: item %d is bad", o->bad);
+    return bad ? SEND_REJECTED : SEND_OK;
+}
+
+static void other_case(enum signal s)
+{
+    struct telemetry *t = telemetry_new();
+    struct other o = {.bad = 13};
+    pthread_mutex_init(&o.mu, NULL);
+    struct queue_config q = queue(1);
+    q.enabled = false;
+    struct retry_config r = fast_retry();
+    struct error err = {0};
+    struct exporter_helper *h =
+        exporter_helper_new("exporter/test", "otlp/test", &q, &r, other_send, &o, t, &err);
+    assert_non_null(h);
+    size_t len;
+    uint8_t *wire = s == SIGNAL_METRICS ? tu_make_metrics(40, &len) : tu_make_logs(40, &len);
+    struct batch *b = batch_from_wire(s, wire, len, &err);
+    free(wire);
+    assert_non_null(b);
+    consume(h, b);
+    const char *sent = s == SIGNAL_METRICS ? "otelcol_exporter_sent_metric_points"
+                                           : "otelcol_exporter_sent_log_records";
+    const char *failed = s == SIGNAL_METRICS ? "otelcol_exporter_send_failed_metric_points"
+                                             : "otelcol_exporter_send_failed_log_records";
+    assert_int_equal(value(t, sent), 39);
+    assert_int_equal(value(t, failed), 1);
+    for (int i = 0; i < 40; i++)
+        assert_int_equal(o.got[i], i == 13 ? 0 : 1);
+    assert_true(o.sends <= 1 + 2 * 6);
+    exporter_helper_free(h);
+    pthread_mutex_destroy(&o.mu);
+    telemetry_free(t);
+}
+
+/* One gauge of 40 points, point 13 refused: the metric is sliced down to that point. */
+static void test_poison_metric_point(void **state)
+{
+    (void)state;
+    other_case(SIGNAL_METRICS);
+}
+
+/* One scope of 40 log records, record 13 refused. */
+static void test_poison_log_record(void **state)
+{
+    (void)state;
+    other_case(SIGNAL_LOGS);
+}
+
 /* ---- sending_queue.batch --------------------------------------------------------------------- */
 
 /* min_size 30 items: three requests of 10 leave as one, long before the 10 s flush timeout. */
@@ -884,6 +998,8 @@ int main(void)
         cmocka_unit_test(test_auth_error_not_split),
         cmocka_unit_test(test_poison_queue_disabled),
         cmocka_unit_test(test_partial_success_not_resent),
+        cmocka_unit_test(test_poison_metric_point),
+        cmocka_unit_test(test_poison_log_record),
         cmocka_unit_test(test_batch_min_size),
         cmocka_unit_test(test_batch_flush_timeout),
         cmocka_unit_test(test_batch_max_size_split),
