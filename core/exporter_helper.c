@@ -100,8 +100,8 @@ const struct config_field queue_config_fields[] = {
             "retryable (llmotlp extension)"},
     {.name = "wait_for_result", .type = CFG_BOOL,
      .offset = offsetof(struct queue_config, wait_for_result), .def = "false",
-     .doc = "accepted for compatibility and ignored: the caller is answered once the batch is "
-            "queued"},
+     .doc = "true is refused: the caller is answered once the batch is queued (or on disk with "
+            "storage); for an answer after delivery, set enabled: false"},
     {.name = "storage", .type = CFG_STRING, .offset = offsetof(struct queue_config, storage),
      .doc = "ID of a file_storage extension (listed in service.extensions) that keeps the queue "
             "on disk, so accepted batches survive a crash or restart"},
@@ -144,6 +144,10 @@ int queue_config_validate(const struct queue_config *q, struct error *err)
                          sizer_choices[q->sizer]);
     if (q->overflow_wait < 0)
         return error_set(err, "overflow_wait must not be negative");
+    if (q->wait_for_result)
+        return error_set(err, "wait_for_result: true is not supported: the caller is answered "
+                         "once the batch is queued (on disk with storage); set enabled: false "
+                         "for the caller to wait until the batch is delivered");
     if (q->batch_enabled) {
         const struct queue_batch_config *b = &q->batch;
         if (b->flush_timeout <= 0)
@@ -1166,12 +1170,10 @@ struct exporter_helper *exporter_helper_new(const char *log_name, const char *id
             goto fail;
         }
     }
-    if (q->batch_enabled && !q->enabled)
-        log_warn(h->log_name, "sending_queue.batch is ignored while sending_queue.enabled is "
-                              "false (each batch is sent from the caller's thread as it comes)");
+    /* batch or storage with the queue disabled: the service warned at load, with the key's
+     * position. */
     if (q->storage && !q->enabled)
-        log_warn(h->log_name, "sending_queue.storage is ignored while sending_queue.enabled is "
-                              "false (batches are sent from the caller's thread)");
+        ;
     else if (q->storage && !q->storage_ext)
         log_warn(h->log_name, "sending_queue.storage '%s' was not resolved to an extension; the "
                               "queue stays in memory", q->storage);

@@ -162,6 +162,22 @@ static int otlp_validate(const void *cfgp, struct error *err)
                               "pick_first", bal);
     if (tls_client_validate(&c->tls, "tls", err) != 0)
         return -1;
+    /* Refused, not ignored: a config that names a stricter TLS than the connection gets would
+     * look safer than it is. gRPC core's channel credentials negotiate TLS 1.2 to 1.3 with its
+     * own cipher and curve lists, and load certificates once. */
+    const struct tls_config *b = &c->tls.base;
+    if (b->min_version && *b->min_version && strcmp(b->min_version, "1.2") != 0)
+        return error_set(err, "tls.min_version: \"%s\" is not supported (gRPC core negotiates "
+                              "TLS 1.2 or 1.3; use 1.2)", b->min_version);
+    if (b->max_version && *b->max_version && strcmp(b->max_version, "1.3") != 0)
+        return error_set(err, "tls.max_version: \"%s\" is not supported (use 1.3 or leave "
+                              "empty)", b->max_version);
+    if (b->cipher_suites.n)
+        return error_set(err, "tls.cipher_suites: not supported by gRPC core; leave empty");
+    if (b->curve_preferences.n)
+        return error_set(err, "tls.curve_preferences: not supported by gRPC core; leave empty");
+    if (b->reload_interval)
+        return error_set(err, "tls.reload_interval: certificate reloading is not supported");
     for (size_t i = 0; i < c->headers.n; i++)
         if (check_header(c->headers.items[i].key, c->headers.items[i].value, err) != 0)
             return -1;
@@ -199,10 +215,6 @@ static grpc_channel_credentials *make_credentials(const struct otlp_exporter *x,
     const struct tls_config *b = &t->base;
     if (t->insecure && !tls_forced)
         return grpc_insecure_credentials_create();
-    if (b->min_version || b->max_version || b->cipher_suites.n || b->curve_preferences.n ||
-        b->reload_interval)
-        log_warn(x->log_name, "tls: min_version, max_version, cipher_suites, curve_preferences "
-                              "and reload_interval are ignored by gRPC core");
     char *ca = tls_pem(b->ca_pem, b->ca_file, err);
     if (!ca && err->msg[0])
         return NULL;

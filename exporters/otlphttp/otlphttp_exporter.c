@@ -62,7 +62,7 @@ const struct config_field otlphttp_exporter_fields[] = {
     {.name = "logs_endpoint", .type = CFG_STRING, .offset = CFG_OFF(logs_endpoint),
      .doc = "full URL for logs, used as is (overrides endpoint)"},
     {.name = "profiles_endpoint", .type = CFG_STRING, .offset = CFG_OFF(profiles_endpoint),
-     .doc = "accepted for compatibility; profiles are not supported"},
+     .doc = "profiles endpoint", .no_effect = "profiles are not supported"},
     {.name = "encoding", .type = CFG_ENUM, .offset = CFG_OFF(encoding), .def = "proto",
      .choices = encoding_choices, .doc = "request body: proto (application/x-protobuf) or json"},
     {.name = "compression", .type = CFG_STRING, .offset = CFG_OFF(compression), .def = "gzip",
@@ -87,24 +87,27 @@ const struct config_field otlphttp_exporter_fields[] = {
     {.name = "read_buffer_size", .type = CFG_INT, .offset = CFG_OFF(read_buffer_size),
      .doc = "receive buffer in bytes (0 = libcurl default)", .min = 0, .max = INT32_MAX},
     {.name = "write_buffer_size", .type = CFG_INT, .offset = CFG_OFF(write_buffer_size),
-     .def = "524288", .doc = "accepted; no effect (the body is handed to libcurl whole)", .min = 0,
+     .def = "524288", .doc = "write buffer size", .no_effect = "the body is handed to libcurl whole", .min = 0,
      .max = INT32_MAX},
     {.name = "max_idle_conns", .type = CFG_INT, .offset = CFG_OFF(max_idle_conns),
-     .doc = "accepted; no effect (each sender thread keeps one connection)"},
+     .doc = "idle connections kept", .no_effect = "each sender thread keeps one connection"},
     {.name = "max_idle_conns_per_host", .type = CFG_INT, .offset = CFG_OFF(max_idle_conns_per_host),
-     .doc = "accepted; no effect"},
+     .doc = "idle connections kept per host",
+     .no_effect = "each sender thread keeps one connection"},
     {.name = "max_conns_per_host", .type = CFG_INT, .offset = CFG_OFF(max_conns_per_host),
-     .doc = "accepted; no effect (connections = sending_queue.num_consumers)"},
+     .doc = "connections per host",
+     .no_effect = "connections = sending_queue.num_consumers"},
     {.name = "idle_conn_timeout", .type = CFG_DURATION, .offset = CFG_OFF(idle_conn_timeout),
      .def = "90s", .doc = "a connection idle longer than this is not reused (0 = no limit)"},
     {.name = "disable_keep_alives", .type = CFG_BOOL, .offset = CFG_OFF(disable_keep_alives),
      .def = "false", .doc = "open a new connection for every request"},
     {.name = "http2_read_idle_timeout", .type = CFG_DURATION,
-     .offset = CFG_OFF(http2_read_idle_timeout), .doc = "accepted; no effect"},
+     .offset = CFG_OFF(http2_read_idle_timeout), .doc = "HTTP/2 health-check interval",
+     .no_effect = "libcurl runs no HTTP/2 health checks"},
     {.name = "http2_ping_timeout", .type = CFG_DURATION, .offset = CFG_OFF(http2_ping_timeout),
-     .doc = "accepted; no effect"},
+     .doc = "HTTP/2 ping timeout", .no_effect = "libcurl runs no HTTP/2 health checks"},
     {.name = "force_attempt_http2", .type = CFG_BOOL, .offset = CFG_OFF(force_attempt_http2),
-     .doc = "accepted; libcurl offers HTTP/2 over TLS anyway"},
+     .doc = "try HTTP/2", .no_effect = "libcurl offers HTTP/2 over TLS anyway"},
     {.name = "cookies", .type = CFG_SECTION, .offset = CFG_OFF(cookies), .sub = cookies_fields,
      .doc = "cookie handling"},
     {.name = "auth", .type = CFG_RAW, .offset = CFG_OFF(auth),
@@ -251,6 +254,19 @@ static int otlphttp_validate(const void *cfgp, struct error *err)
     if (str_set(c->tls.base.max_version) && tls_version_code(c->tls.base.max_version, true, &code))
         return error_set(err, "tls.max_version: unknown version \"%s\"; expected 1.0, 1.1, 1.2 "
                               "or 1.3", c->tls.base.max_version);
+    /* Refused, not ignored: a config that asks for ciphers, curves or a server name the
+     * connection does not use would look safer than it is. */
+    if (c->tls.base.cipher_suites.n)
+        return error_set(err, "tls.cipher_suites: not supported by this exporter (OpenSSL's "
+                              "defaults apply); leave empty");
+    if (c->tls.base.curve_preferences.n)
+        return error_set(err, "tls.curve_preferences: not supported by this exporter (OpenSSL's "
+                              "defaults apply); leave empty");
+    if (c->tls.base.reload_interval)
+        return error_set(err, "tls.reload_interval: certificate reloading is not supported");
+    if (str_set(c->tls.server_name_override))
+        return error_set(err, "tls.server_name_override: not supported; the host of the URL is "
+                              "the name checked");
     for (size_t i = 0; i < c->headers.n; i++)
         if (check_header(c->headers.items[i].key, c->headers.items[i].value, err) != 0)
             return -1;
@@ -781,10 +797,6 @@ static int load_tls(struct otlphttp_exporter *x, struct error *err)
     if (str_set(b->max_version) && tls_version_code(b->max_version, true, &max) != 0)
         return error_set(err, "tls.max_version: unknown version \"%s\"", b->max_version);
     x->ssl_version = min | max;
-    if (b->cipher_suites.n || b->curve_preferences.n || b->reload_interval ||
-        str_set(t->server_name_override))
-        log_warn(x->log_name, "tls: cipher_suites, curve_preferences, reload_interval and "
-                              "server_name_override are ignored by this exporter");
     if (t->insecure_skip_verify)
         log_warn(x->log_name, "tls: insecure_skip_verify is set; the server is not "
                               "authenticated");
@@ -822,8 +834,6 @@ static void *create_common(const void *cfgp, const struct component_env *env,
     }
     if (load_tls(x, err) != 0)
         goto fail;
-    if (str_set(cfg->profiles_endpoint))
-        log_warn(x->log_name, "profiles_endpoint is ignored: profiles are not supported");
 
     x->helper = exporter_helper_new(x->log_name, env->id ? env->id : default_name,
                                     &cfg->sending_queue, &cfg->retry_on_failure, otlphttp_send, x,

@@ -872,7 +872,7 @@ static void test_config(void **state)
     assert_int_equal(exp_bind(&e,
                               "endpoint: https://collector:4317\n"
                               "tls: {insecure: false, min_version: \"1.2\"}\n"
-                              "sending_queue: {sizer: requests, wait_for_result: true, "
+                              "sending_queue: {sizer: requests, wait_for_result: false, "
                               "block_on_overflow: true, storage: file_storage/q}\n"
                               "keepalive: {time: 30s, timeout: 5s, permit_without_stream: true}\n"
                               "balancer_name: pick_first\nwait_for_ready: true\n",
@@ -892,6 +892,14 @@ static void test_config(void **state)
     expect_invalid("endpoint: c:4317\nheaders: {\"bad key\": x}\n", "headers");
     expect_invalid("endpoint: c:4317\ntls: {cert_file: a.pem}\n", "key");
     expect_invalid("endpoint: c:4317\nbogus: 1\n", "bogus");
+    /* refused rather than ignored: the connection would not be what the config says */
+    expect_invalid("endpoint: c:4317\nsending_queue: {wait_for_result: true}\n", "enabled: false");
+    expect_invalid("endpoint: c:4317\ntls: {min_version: \"1.3\"}\n", "min_version");
+    expect_invalid("endpoint: c:4317\ntls: {max_version: \"1.2\"}\n", "max_version");
+    expect_invalid("endpoint: c:4317\ntls: {cipher_suites: [TLS_AES_128_GCM_SHA256]}\n",
+                   "cipher_suites");
+    expect_invalid("endpoint: c:4317\ntls: {curve_preferences: [X25519]}\n", "curve_preferences");
+    expect_invalid("endpoint: c:4317\ntls: {reload_interval: 1m}\n", "reloading");
 
     bool tls;
     assert_string_equal(otlp_exporter_target("https://h:4317", &tls), "h:4317");

@@ -958,6 +958,16 @@ static void test_config_errors(void **state)
                         "Content-Length");
     expect_config_error("endpoint: http://c:4318\nheaders: {\"bad header\": x}\n", "bad header");
     expect_config_error("endpoint: http://c:4318\ntls: {min_version: \"1.4\"}\n", "min_version");
+    /* refused rather than ignored: the connection would not be what the config says */
+    expect_config_error("endpoint: http://c:4318\ntls: {cipher_suites: [TLS_AES_128_GCM_SHA256]}\n",
+                        "cipher_suites");
+    expect_config_error("endpoint: http://c:4318\ntls: {curve_preferences: [X25519]}\n",
+                        "curve_preferences");
+    expect_config_error("endpoint: http://c:4318\ntls: {reload_interval: 1m}\n", "reloading");
+    expect_config_error("endpoint: http://c:4318\ntls: {server_name_override: x}\n",
+                        "server_name_override");
+    expect_config_error("endpoint: http://c:4318\nsending_queue: {wait_for_result: true}\n",
+                        "wait_for_result");
     expect_config_error("endpoint: http://c:4318\nunknown_key: 1\n", "unknown_key");
     expect_config_error("endpoint: http://c:4318\nproxy_url: ftp://p:21\n", "proxy_url");
 }

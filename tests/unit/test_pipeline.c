@@ -948,6 +948,47 @@ static void test_no_effect_keys_warn(void **state)
     log_set_level(before);
 }
 
+/* The otlphttp exporter's keys without effect here (Go http.Transport knobs, profiles): one
+ * warning each at the key. */
+static void test_exporter_no_effect_keys_warn(void **state)
+{
+    (void)state;
+    enum log_level before = log_get_level();
+    struct service *s = load_ok("receivers:\n"                                           /* 1 */
+                                "  otlp:\n"                                              /* 2 */
+                                "    protocols: {grpc: {endpoint: 127.0.0.1:0}}\n"       /* 3 */
+                                "exporters:\n"                                           /* 4 */
+                                "  otlphttp:\n"                                          /* 5 */
+                                "    endpoint: http://127.0.0.1:1\n"                     /* 6 */
+                                "    profiles_endpoint: http://127.0.0.1:1/p\n"          /* 7 */
+                                "    write_buffer_size: 1024\n"                          /* 8 */
+                                "    max_idle_conns: 10\n"                               /* 9 */
+                                "    max_idle_conns_per_host: 2\n"                       /* 10 */
+                                "    max_conns_per_host: 2\n"                            /* 11 */
+                                "    http2_read_idle_timeout: 10s\n"                     /* 12 */
+                                "    http2_ping_timeout: 5s\n"                           /* 13 */
+                                "    force_attempt_http2: true\n"                        /* 14 */
+                                "    idle_conn_timeout: 30s\n"                           /* 15 */
+                                "service:\n"                                             /* 16 */
+                                "  telemetry: {metrics: {level: none}}\n"                /* 17 */
+                                "  pipelines:\n"                                         /* 18 */
+                                "    traces: {receivers: [otlp], exporters: [otlphttp]}\n");
+    assert_one_warning(s, "7:5", "exporters.otlphttp.profiles_endpoint");
+    assert_one_warning(s, "8:5", "exporters.otlphttp.write_buffer_size");
+    assert_one_warning(s, "9:5", "exporters.otlphttp.max_idle_conns");
+    assert_one_warning(s, "10:5", "exporters.otlphttp.max_idle_conns_per_host");
+    assert_one_warning(s, "11:5", "exporters.otlphttp.max_conns_per_host");
+    assert_one_warning(s, "12:5", "exporters.otlphttp.http2_read_idle_timeout");
+    assert_one_warning(s, "13:5", "exporters.otlphttp.http2_ping_timeout");
+    assert_one_warning(s, "14:5", "exporters.otlphttp.force_attempt_http2");
+    if (service_warning_count(s) != 8) {
+        dump_warnings(s);
+        fail_msg("want 8 warnings (idle_conn_timeout acts), got %zu", service_warning_count(s));
+    }
+    service_free(s);
+    log_set_level(before);
+}
+
 /* Settings whose effect depends on another setting or on the value: warned about only when
  * they change nothing, at the key (or the list item) concerned. */
 static void test_conditional_warnings(void **state)
@@ -1083,6 +1124,7 @@ int main(void)
         cmocka_unit_test(test_unused_components_warn),
         cmocka_unit_test(test_telemetry_section_accepted),
         cmocka_unit_test(test_no_effect_keys_warn),
+        cmocka_unit_test(test_exporter_no_effect_keys_warn),
         cmocka_unit_test(test_conditional_warnings),
         cmocka_unit_test(test_batch_before_persistent_queue),
         cmocka_unit_test(test_error_unknown_top_level),
