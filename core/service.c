@@ -516,6 +516,11 @@ static void warn_telemetry(const struct tel_cfg *t, const struct cnode *tel,
         config_warnf(w, k, "metrics.level", "%s has no effect: it serves the same metrics as "
                                             "normal (only none differs)",
                      tel_levels[t->metrics.level]);
+    /* as in the Collector, readers replace the endpoint that address names */
+    const struct cnode *rd = cnode_find_key(tel, "metrics.readers");
+    if (t->metrics.level != 0 && rd && (k = cnode_find_key(tel, "metrics.address")))
+        config_warnf(w, k, "metrics.address", "has no effect: metrics.readers are given and "
+                                              "replace it");
 }
 
 static int load_telemetry(struct service *s, const struct cnode *tel, struct error *err)

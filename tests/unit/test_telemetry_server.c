@@ -214,7 +214,9 @@ static void test_endpoint_from_config(void **state)
                          "        - pull: {exporter: {prometheus: {host: 127.0.0.3, port: 7778}}}\n"
                     PIPELINES);
     assert_string_equal(service_metrics_endpoint(s), "127.0.0.2:7777"); /* first pull wins */
-    assert_int_equal(service_warning_count(s), 2); /* periodic ignored, second pull ignored */
+    /* address replaced by readers, periodic ignored, second pull ignored */
+    assert_int_equal(service_warning_count(s), 3);
+    assert_non_null(strstr(service_warning(s, 0), "metrics.address: has no effect"));
     service_free(s);
 
     s = load_ok(PIPELINE "service:\n"
