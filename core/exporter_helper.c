@@ -32,6 +32,7 @@
 #include <zlib.h>
 
 #include "core/log.h"
+#include "core/membudget.h"
 #include "core/otlp_merge.h"
 #include "core/telemetry.h"
 #include "extensions/file_storage/file_storage.h"
@@ -85,11 +86,13 @@ const struct config_field queue_config_fields[] = {
     {.name = "num_consumers", .type = CFG_INT, .offset = offsetof(struct queue_config, num_consumers),
      .def = "10", .doc = "consumer threads sending concurrently", .min = 1, .max = 1024},
     {.name = "queue_size", .type = CFG_INT, .offset = offsetof(struct queue_config, queue_size),
-     .def = "1000", .doc = "capacity of the queue, in requests (batches)", .min = 1,
-     .max = 100000000},
+     .def = "1000", .doc = "capacity of the queue, in sizer units (requests, items or bytes)",
+     .min = 1, .max = INT64_MAX},
     {.name = "sizer", .type = CFG_ENUM, .offset = offsetof(struct queue_config, sizer),
      .def = "requests", .choices = sizer_choices,
-     .doc = "unit of queue_size; only requests is supported"},
+     .doc = "unit of queue_size: requests (batches), items (spans, data points, log records) or "
+            "bytes (of the encoded requests); a request larger than the whole queue is refused "
+            "as retryable and counted in enqueue_failed"},
     {.name = "block_on_overflow", .type = CFG_BOOL,
      .offset = offsetof(struct queue_config, block_on_overflow), .def = "false",
      .doc = "when the queue is full, make the caller wait for space (until shutdown) instead of "
@@ -139,9 +142,10 @@ int queue_config_validate(const struct queue_config *q, struct error *err)
         return error_set(err, "num_consumers must be positive");
     if (q->queue_size < 1)
         return error_set(err, "queue_size must be positive");
-    if (q->sizer != 0)
-        return error_set(err, "sizer: only \"requests\" is supported (got \"%s\")",
-                         sizer_choices[q->sizer]);
+    if (q->sizer < QUEUE_SIZER_REQUESTS || q->sizer > QUEUE_SIZER_BYTES)
+        return error_set(err, "sizer: unknown sizer");
+    if (q->sizer == QUEUE_SIZER_REQUESTS && q->queue_size > 100000000)
+        return error_set(err, "queue_size must be at most 100000000 with sizer: requests");
     if (q->overflow_wait < 0)
         return error_set(err, "overflow_wait must not be negative");
     if (q->wait_for_result)
@@ -205,10 +209,15 @@ int64_t retry_next_delay(struct retry_state *st, const struct retry_config *cfg,
 static const char *const item_metric_suffix[SIGNAL_COUNT] = {"spans", "metric_points",
                                                              "log_records"};
 
-/* One queued batch; seq is its record's sequence number with storage, 0 without. */
+/* One queued batch; seq is its record's sequence number with storage, 0 without. size is in
+ * sending_queue.sizer units; bytes is what it holds of the process's memory budget (released
+ * when the batch is settled, not when it leaves the ring: a batch being sent or retried is still
+ * in memory). */
 struct qitem {
     struct batch *b;
     uint64_t seq;
+    uint64_t size;
+    uint64_t bytes;
 };
 
 struct member {
@@ -216,6 +225,7 @@ struct member {
     uint64_t seq;             /* record sequence number; 0 = in memory */
     uint64_t off;             /* first item in the group's numbering; UINT64_MAX = settled apart */
     uint64_t cut;             /* items left unsettled by the shutdown deadline */
+    uint64_t bytes;           /* held of the memory budget until the member is settled */
 };
 
 struct group {
@@ -243,10 +253,12 @@ struct exporter_helper {
     pthread_cond_t idle;        /* shutdown waits for consumers and callers to finish */
 
     struct qitem *ring;
-    size_t cap;                 /* slots in ring: queue_size, or more after a large recovery */
-    size_t limit;               /* queue_size: no new batch while len + reserved reaches it */
+    size_t cap;                 /* slots in ring; grows (items, bytes sizers, recovery) */
+    uint64_t limit;             /* queue_size, in sizer units */
+    uint64_t used;              /* sizer units of the ring and of the reserved slots */
     size_t head, len;
     size_t reserved;            /* slots promised to callers writing their record */
+    struct membudget *budget;   /* the process's admission budget */
     struct group pend[SIGNAL_COUNT]; /* batching: taken from the ring, waiting to be merged */
 
     pthread_t *threads;
@@ -288,6 +300,43 @@ struct exporter_helper {
     _Atomic int64_t partial_log_at;
     _Atomic uint64_t partial_log_suppressed;
 };
+
+/* A batch's size in sending_queue.sizer units. Bytes are those of the encoded request, built
+ * here (cached on the batch, and what an OTLP exporter sends anyway). */
+static uint64_t qsize_of(const struct exporter_helper *h, struct batch *b)
+{
+    switch (h->q.sizer) {
+    case QUEUE_SIZER_ITEMS:
+        return b->items;
+    case QUEUE_SIZER_BYTES: {
+        const uint8_t *d;
+        size_t len;
+        struct error err;
+        return batch_encoded(b, &d, &len, &err) == 0 ? len : 0;
+    }
+    default:
+        return 1;
+    }
+}
+
+/* Room for one more batch in the ring (mu held): doubles it, unwrapping the contents. Only the
+ * items and bytes sizers grow it; with requests it has queue_size slots from the start. */
+static int ring_room(struct exporter_helper *h)
+{
+    if (h->len < h->cap)
+        return 0;
+    size_t nc = h->cap ? h->cap * 2 : 64;
+    struct qitem *nr = calloc(nc, sizeof *nr);
+    if (!nr)
+        return -1;
+    for (size_t i = 0; i < h->len; i++)
+        nr[i] = h->ring[(h->head + i) % h->cap];
+    free(h->ring);
+    h->ring = nr;
+    h->cap = nc;
+    h->head = 0;
+    return 0;
+}
 
 static double rand01(void)
 {
@@ -547,7 +596,8 @@ static int pq_open(struct exporter_helper *h, struct error *err)
         file_storage_names_free(names, n);
         file_storage_names_free(aside, naside);
     }
-    if (rc == 0 && nfound > h->cap) {
+    if (rc == 0 && nfound > h->cap - h->len) {
+        /* the ring is empty before start: no wrapped contents to keep */
         struct qitem *nr = calloc(nfound, sizeof *nr);
         if (!nr) {
             rc = error_set(err, "out of memory for %zu recovered batches", nfound);
@@ -590,15 +640,19 @@ static int pq_open(struct exporter_helper *h, struct error *err)
             rc = error_set(err, "out of memory loading the persistent queue");
             break;
         }
-        h->ring[(h->head + h->len) % h->cap] = (struct qitem){.b = b, .seq = found[i].seq};
+        uint64_t size = qsize_of(h, b);
+        h->ring[(h->head + h->len) % h->cap] =
+            (struct qitem){.b = b, .seq = found[i].seq, .size = size, .bytes = plen};
         h->len++;
+        h->used += size;
+        membudget_acquire(h->budget, plen); /* in memory already: counted, never refused */
         items[s] += n_items;
         batches[s]++;
         telemetry_add(h->recovered[s], n_items);
     }
     free(found);
     h->next_seq = max_seq + 1;
-    telemetry_set(h->queue_size_g, (int64_t)h->len);
+    telemetry_set(h->queue_size_g, (int64_t)h->used);
     if (rc != 0)
         return -1;
     for (int s = 0; s < SIGNAL_COUNT; s++)
@@ -607,9 +661,10 @@ static int pq_open(struct exporter_helper *h, struct error *err)
                      "recovered %" PRIu64 " %s in %" PRIu64 " batch%s from %s, sending them first",
                      items[s], signal_item_name((enum signal)s), batches[s],
                      batches[s] == 1 ? "" : "es", file_storage_client_path(h->client[s]));
-    if (h->len > h->limit)
-        log_warn(h->log_name, "%zu recovered batches exceed queue_size %zu: new batches are "
-                              "refused until the queue is back under it", h->len, h->limit);
+    if (h->used > h->limit)
+        log_warn(h->log_name, "%zu recovered batches (%" PRIu64 " %s) exceed queue_size %" PRIu64
+                 ": new batches are refused until the queue is back under it", h->len, h->used,
+                 sizer_choices[h->q.sizer], h->limit);
     h->opened = true;
     return 0;
 }
@@ -905,6 +960,7 @@ static void group_finish(struct exporter_helper *h, struct group *g)
             h->kept_batches[m->b->signal]++;
             pthread_mutex_unlock(&h->mu);
         }
+        membudget_release(h->budget, m->bytes);
         batch_unref(m->b);
     }
     if (g->m != &g->one)
@@ -1003,11 +1059,11 @@ static void send_group(struct exporter_helper *h, struct group *g)
     group_finish(h, g);
 }
 
-/* A group of one request, taking over the caller's reference. */
-static void group_single(struct group *g, struct batch *b, uint64_t seq)
+/* A group of one request, taking over the caller's reference (and its budget bytes). */
+static void group_single(struct group *g, struct batch *b, uint64_t seq, uint64_t bytes)
 {
     memset(g, 0, sizeof *g);
-    g->one = (struct member){.b = b, .seq = seq};
+    g->one = (struct member){.b = b, .seq = seq, .bytes = bytes};
     g->m = &g->one;
     g->n = 1;
 }
@@ -1018,8 +1074,13 @@ static struct qitem pop_locked(struct exporter_helper *h)
     h->ring[h->head] = (struct qitem){0};
     h->head = (h->head + 1) % h->cap;
     h->len--;
-    telemetry_set(h->queue_size_g, (int64_t)h->len);
-    pthread_cond_signal(&h->not_full);
+    h->used -= it.size;
+    telemetry_set(h->queue_size_g, (int64_t)h->used);
+    /* Sized sizers: the space freed may fit one waiter and not another, so all of them look. */
+    if (h->q.sizer == QUEUE_SIZER_REQUESTS)
+        pthread_cond_signal(&h->not_full);
+    else
+        pthread_cond_broadcast(&h->not_full);
     return it;
 }
 
@@ -1037,7 +1098,7 @@ static int pend_add(struct exporter_helper *h, struct qitem it)
     }
     if (p->n == 0)
         p->first_at = clock_now_ns();
-    p->m[p->n++] = (struct member){.b = it.b, .seq = it.seq};
+    p->m[p->n++] = (struct member){.b = it.b, .seq = it.seq, .bytes = it.bytes};
     p->size += size_of(h, it.b);
     return 0;
 }
@@ -1069,7 +1130,7 @@ static bool take_work(struct exporter_helper *h, struct group *g)
         if (!h->batching) {
             if (h->len > 0) {
                 struct qitem it = pop_locked(h);
-                group_single(g, it.b, it.seq);
+                group_single(g, it.b, it.seq, it.bytes);
                 return true;
             }
             /* While a caller still writes its record (reserved), stay: it is about to be
@@ -1094,7 +1155,7 @@ static bool take_work(struct exporter_helper *h, struct group *g)
         if (h->len > 0) {
             struct qitem it = pop_locked(h);
             if (pend_add(h, it) != 0) {
-                group_single(g, it.b, it.seq);
+                group_single(g, it.b, it.seq, it.bytes);
                 return true;
             }
             continue;
@@ -1144,6 +1205,7 @@ struct exporter_helper *exporter_helper_new(const char *log_name, const char *id
     }
     h->lock_fd = -1;
     h->log_name = strdup(log_name ? log_name : "exporter");
+    h->budget = membudget_process();
     h->id = strdup(id ? id : "");
     h->q = *q;
     h->q.storage = NULL; /* not owned: the bound config owns it */
@@ -1162,7 +1224,11 @@ struct exporter_helper *exporter_helper_new(const char *log_name, const char *id
             error_set(err, "sending_queue: queue_size and num_consumers must be positive");
             goto fail;
         }
-        h->cap = h->limit = (size_t)h->q.queue_size;
+        h->limit = (uint64_t)h->q.queue_size;
+        /* requests: every slot up front, as before; items and bytes: the ring grows */
+        h->cap = h->q.sizer == QUEUE_SIZER_REQUESTS ? (size_t)h->q.queue_size
+                 : h->q.queue_size < 64             ? (size_t)h->q.queue_size
+                                                    : 64;
         h->ring = calloc(h->cap, sizeof *h->ring);
         h->threads = calloc((size_t)h->q.num_consumers, sizeof *h->threads);
         if (!h->ring || !h->threads) {
@@ -1231,9 +1297,10 @@ struct exporter_helper *exporter_helper_new(const char *log_name, const char *id
             "Records of the persistent sending queue found torn or corrupt at start and set "
             "aside (*.corrupt); their items are lost.");
     h->queue_size_g = telemetry_gauge(telemetry, "otelcol_exporter_queue_size", labels,
-                                      "Current size of the sending queue (batches).");
+                                      "Current size of the sending queue, in sizer units "
+                                      "(requests, items or bytes).");
     h->queue_capacity_g = telemetry_gauge(telemetry, "otelcol_exporter_queue_capacity", labels,
-                                          "Capacity of the sending queue (batches).");
+                                          "Capacity of the sending queue, in sizer units.");
     telemetry_set(h->queue_size_g, 0);
     telemetry_set(h->queue_capacity_g, (int64_t)h->limit);
     return h;
@@ -1291,13 +1358,24 @@ static void count_refused(struct exporter_helper *h, struct batch *b, const char
 
 enum consume_status exporter_helper_consume(struct exporter_helper *h, struct batch *b)
 {
-    if (h->batching && h->bc.sizer == QUEUE_SIZER_BYTES) {
-        /* the encoded face is measured under the helper's lock later: build it here */
+    /* Sizes are measured before the lock: the encoded face may have to be built (and is cached
+     * on the batch for the send). The budget counts encoded bytes whenever a limit is set, or
+     * whenever the queue measures bytes anyway. */
+    bool measure = h->q.enabled && (h->q.sizer == QUEUE_SIZER_BYTES ||
+                                    (h->batching && h->bc.sizer == QUEUE_SIZER_BYTES) ||
+                                    membudget_limit(h->budget) > 0);
+    uint64_t bytes = 0;
+    if (measure) {
         const uint8_t *d;
         size_t len;
         struct error err;
-        (void)batch_encoded(b, &d, &len, &err);
+        if (batch_encoded(b, &d, &len, &err) == 0)
+            bytes = len;
     }
+    uint64_t size = !h->q.enabled                       ? 0
+                    : h->q.sizer == QUEUE_SIZER_BYTES  ? bytes
+                    : h->q.sizer == QUEUE_SIZER_ITEMS  ? b->items
+                                                       : 1;
     pthread_mutex_lock(&h->mu);
     if (h->stopping) {
         pthread_mutex_unlock(&h->mu);
@@ -1305,10 +1383,11 @@ enum consume_status exporter_helper_consume(struct exporter_helper *h, struct ba
         return CONSUME_RETRY;
     }
     if (!h->q.enabled) {
+        /* the caller waits for delivery: its request's bytes stay counted by the receiver */
         h->callers++;
         pthread_mutex_unlock(&h->mu);
         struct group g;
-        group_single(&g, batch_ref(b), 0);
+        group_single(&g, batch_ref(b), 0, 0);
         send_group(h, &g);
         pthread_mutex_lock(&h->mu);
         h->callers--;
@@ -1322,10 +1401,20 @@ enum consume_status exporter_helper_consume(struct exporter_helper *h, struct ba
         count_refused(h, b, "the persistent queue is not open yet");
         return CONSUME_RETRY;
     }
-    if (h->len + h->reserved >= h->limit) {
+    if (size > h->limit) {
+        /* It could never fit, however long it waited (the Collector's "element size too
+         * large"): refused at once, as retryable as any full queue. */
+        pthread_mutex_unlock(&h->mu);
+        char why[160];
+        snprintf(why, sizeof why, "the request (%" PRIu64 " %s) is larger than the whole queue "
+                 "(queue_size %" PRIu64 ")", size, sizer_choices[h->q.sizer], h->limit);
+        count_refused(h, b, why);
+        return CONSUME_RETRY;
+    }
+    if (h->used + size > h->limit) {
         h->callers++;
         int64_t until = clock_now_ns() + h->q.overflow_wait;
-        while (h->len + h->reserved >= h->limit && !h->stopping) {
+        while (h->used + size > h->limit && !h->stopping) {
             if (h->q.block_on_overflow)
                 pthread_cond_wait(&h->not_full, &h->mu);
             else if (clock_now_ns() < until)
@@ -1335,16 +1424,31 @@ enum consume_status exporter_helper_consume(struct exporter_helper *h, struct ba
         }
         h->callers--;
         pthread_cond_broadcast(&h->idle);
-        if (h->len + h->reserved >= h->limit || h->stopping) {
+        if (h->used + size > h->limit || h->stopping) {
             bool stopping = h->stopping;
             pthread_mutex_unlock(&h->mu);
             count_refused(h, b, stopping ? "exporter is shutting down" : "sending queue is full");
             return CONSUME_RETRY;
         }
     }
+    /* The process's budget, after the queue's own bound: a batch the queue could hold is still
+     * refused when the process as a whole holds too much (memory_limiter's soft limit). */
+    if (!membudget_try_acquire(h->budget, bytes)) {
+        pthread_cond_signal(&h->not_full); /* this caller leaves: let the next waiter look */
+        pthread_mutex_unlock(&h->mu);
+        count_refused(h, b, "the memory budget is exhausted (memory_limiter)");
+        return CONSUME_RETRY;
+    }
+    if (ring_room(h) != 0) {
+        pthread_mutex_unlock(&h->mu);
+        membudget_release(h->budget, bytes);
+        count_refused(h, b, "out of memory growing the sending queue");
+        return CONSUME_RETRY;
+    }
+    h->used += size;
     uint64_t seq = 0;
     if (h->persistent) {
-        /* The slot is promised before the lock is let go, so queue_size holds while the record
+        /* The space is promised before the lock is let go, so queue_size holds while the record
          * is written; shutdown waits for this caller (callers) and a consumer waits for its
          * batch (reserved). */
         seq = h->next_seq++;
@@ -1358,19 +1462,26 @@ enum consume_status exporter_helper_consume(struct exporter_helper *h, struct ba
         h->reserved--;
         h->callers--;
         pthread_cond_broadcast(&h->idle);
+        if (rc == 0 && ring_room(h) != 0) {
+            pq_remove(h, b->signal, seq);
+            rc = error_set(&err, "out of memory growing the sending queue");
+        }
         if (rc != 0) {
-            pthread_cond_signal(&h->not_full);
+            h->used -= size;
+            pthread_cond_broadcast(&h->not_full);
             pthread_cond_broadcast(&h->not_empty); /* a consumer may wait only for this one */
             pthread_mutex_unlock(&h->mu);
+            membudget_release(h->budget, bytes);
             char why[1100];
             snprintf(why, sizeof why, "cannot write it to the persistent queue: %s", err.msg);
             count_refused(h, b, why);
             return CONSUME_RETRY;
         }
     }
-    h->ring[(h->head + h->len) % h->cap] = (struct qitem){.b = batch_ref(b), .seq = seq};
+    h->ring[(h->head + h->len) % h->cap] =
+        (struct qitem){.b = batch_ref(b), .seq = seq, .size = size, .bytes = bytes};
     h->len++;
-    telemetry_set(h->queue_size_g, (int64_t)h->len);
+    telemetry_set(h->queue_size_g, (int64_t)h->used);
     pthread_cond_signal(&h->not_empty);
     pthread_mutex_unlock(&h->mu);
     return CONSUME_OK;
@@ -1420,6 +1531,7 @@ void exporter_helper_shutdown(struct exporter_helper *h, int64_t deadline_ns)
             left_items[it.b->signal] += it.b->items;
             left_batches[it.b->signal]++;
         }
+        membudget_release(h->budget, it.bytes);
         batch_unref(it.b);
     }
     for (int s = 0; s < SIGNAL_COUNT; s++) {
@@ -1434,11 +1546,13 @@ void exporter_helper_shutdown(struct exporter_helper *h, int64_t deadline_ns)
                 left_items[s] += b->items;
                 left_batches[s]++;
             }
+            membudget_release(h->budget, p->m[i].bytes);
             batch_unref(b);
         }
         free(p->m);
         memset(p, 0, sizeof *p);
     }
+    h->used = 0;
     telemetry_set(h->queue_size_g, 0);
     uint64_t kept_items[SIGNAL_COUNT], kept_batches[SIGNAL_COUNT];
     memcpy(kept_items, h->kept_items, sizeof kept_items);
@@ -1477,6 +1591,19 @@ void exporter_helper_free(struct exporter_helper *h)
     free(h->log_name);
     free(h->id);
     free(h);
+}
+
+void exporter_helper_set_budget(struct exporter_helper *h, struct membudget *b)
+{
+    h->budget = b ? b : membudget_process();
+}
+
+uint64_t exporter_helper_queue_used(struct exporter_helper *h)
+{
+    pthread_mutex_lock(&h->mu);
+    uint64_t n = h->used;
+    pthread_mutex_unlock(&h->mu);
+    return n;
 }
 
 size_t exporter_helper_queue_len(struct exporter_helper *h)

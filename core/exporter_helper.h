@@ -40,6 +40,14 @@
  * partly sent when the process stopped is sent whole again at the next start: delivery across a
  * crash is at least once.
  *
+ * Sizing (`sending_queue.sizer`, as the Collector's): queue_size counts requests (default), items
+ * or bytes of the encoded requests. A request larger than the whole queue is refused at once
+ * (retryable, counted in enqueue_failed, as the Collector's "element size too large"); the queue
+ * counts what waits in it, a request being sent or retried no longer does (as before). Every
+ * queued request also holds its encoded bytes of the process's memory budget (membudget.h) from
+ * consume() until it is settled: when memory_limiter set a limit and the budget is exhausted,
+ * consume() answers CONSUME_RETRY without waiting.
+ *
  * Thread-safety: consume() is called from any number of pipeline threads; send() is called from
  * the helper's consumer threads (or the caller's thread when the queue is disabled). */
 #ifndef LLMOTLP_EXPORTER_HELPER_H
@@ -81,12 +89,12 @@ extern const struct config_field queue_batch_config_fields[];
 struct queue_config {
     bool enabled;
     int64_t num_consumers;
-    int64_t queue_size;            /* batches */
+    int64_t queue_size;            /* capacity in sizer units */
     bool block_on_overflow;        /* Collector key; when true a full queue waits for space until
                                       shutdown instead of overflow_wait */
     int64_t overflow_wait;         /* ns a full queue makes the caller wait before CONSUME_RETRY */
     /* Collector keys accepted for compatibility: */
-    int sizer;                     /* index in {"requests", "items", "bytes"}; only requests works */
+    int sizer;                     /* enum queue_sizer: unit of queue_size */
     bool wait_for_result;          /* ignored: consume() answers once the batch is queued */
     char *storage;                 /* ID of the file_storage extension keeping the queue on
                                       disk; NULL = in memory only */
@@ -175,5 +183,10 @@ void exporter_helper_partial_success(struct exporter_helper *h, const struct bat
                                      const ProtobufCMessage *resp);
 /* Current queue length (batches). */
 size_t exporter_helper_queue_len(struct exporter_helper *h);
+/* What the queue holds, in sizer units (reserved slots of records being written included). */
+uint64_t exporter_helper_queue_used(struct exporter_helper *h);
+/* Counts queued bytes against budget b instead of the process's (tests); call before start. */
+struct membudget;
+void exporter_helper_set_budget(struct exporter_helper *h, struct membudget *b);
 
 #endif

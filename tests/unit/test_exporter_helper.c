@@ -508,9 +508,14 @@ static void test_config_validate(void **state)
     assert_non_null(strstr(err.msg, "max_interval"));
     struct queue_config q = queue(10, 1, 0);
     assert_int_equal(queue_config_validate(&q, &err), 0);
-    q.sizer = 1; /* items */
+    q.sizer = QUEUE_SIZER_ITEMS;
+    assert_int_equal(queue_config_validate(&q, &err), 0);
+    q.sizer = QUEUE_SIZER_BYTES;
+    q.queue_size = 1LL << 40; /* bytes: any size, the ring grows */
+    assert_int_equal(queue_config_validate(&q, &err), 0);
+    q.sizer = QUEUE_SIZER_REQUESTS; /* requests: one slot each, allocated up front */
     assert_int_equal(queue_config_validate(&q, &err), -1);
-    assert_non_null(strstr(err.msg, "sizer"));
+    assert_non_null(strstr(err.msg, "queue_size"));
 }
 
 /* ---- persistent queue ------------------------------------------------------------------------ */
@@ -1014,6 +1019,47 @@ static void test_storage_recovery_beyond_queue_size(void **state)
     store_close(&st);
 }
 
+/* sizer: bytes with storage: the records loaded at start count in bytes (beyond queue_size), and
+ * a new batch waits until what is queued is back under it. */
+static void test_storage_bytes_sizer(void **state)
+{
+    (void)state;
+    struct store st;
+    store_open(&st, NULL);
+    leave_records(&st, 5); /* "payload-0" .. "payload-4": 9 bytes each */
+    struct telemetry *t = telemetry_new();
+    struct recorder rec;
+    recorder_init(&rec, SEND_OK, true);
+    struct retry_config r = fast_retry(0);
+    struct queue_config q = pqueue(&st, 20, 1);
+    q.sizer = QUEUE_SIZER_BYTES;
+    struct error err = {0};
+    struct exporter_helper *h =
+        exporter_helper_new("exporter/test", "otlp/test", &q, &r, recorder_send, &rec, t, &err);
+    assert_non_null(h);
+    assert_int_equal(exporter_helper_start(h, &err), 0);
+    recorder_wait_attempts(&rec, 1); /* one held at the gate, four queued: 36 bytes > 20 */
+    assert_int_equal(exporter_helper_queue_used(h), 36);
+    assert_int_equal(value(t, "otelcol_exporter_queue_size"), 36);
+    assert_int_equal(value(t, "otelcol_exporter_queue_capacity"), 20);
+    struct batch *b = tagged_batch(SIGNAL_TRACES, 8);
+    assert_int_equal(exporter_helper_consume(h, b), CONSUME_RETRY);
+    assert_int_equal(value(t, "otelcol_exporter_enqueue_failed_spans"), 18);
+    recorder_open_gate(&rec);
+    wait_counter(t, "otelcol_exporter_sent_spans", 10 + 11 + 13 + 14);
+    wait_counter(t, "otelcol_exporter_sent_log_records", 12);
+    assert_int_equal(exporter_helper_consume(h, b), CONSUME_OK); /* written, then queued */
+    batch_unref(b);
+    wait_counter(t, "otelcol_exporter_sent_spans", 10 + 11 + 13 + 14 + 18);
+    exporter_helper_shutdown(h, clock_now_ns() + 1000 * MS);
+    assert_int_equal(exporter_helper_queue_used(h), 0);
+    assert_int_equal(count_files(&st, "traces", ".batch"), 0);
+    exporter_helper_free(h);
+    recorder_destroy(&rec);
+    telemetry_free(t);
+    store_close(&st);
+}
+
 /* Two helpers of one exporter ID on one directory (two processes sharing a volume): the second
  * cannot start while the first holds the lock. */
 static void test_storage_locked(void **state)
@@ -1068,6 +1114,7 @@ int main(void)
         cmocka_unit_test(test_storage_corrupt_set_aside),
         cmocka_unit_test(test_storage_recovery_beyond_queue_size),
         cmocka_unit_test(test_storage_locked),
+        cmocka_unit_test(test_storage_bytes_sizer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

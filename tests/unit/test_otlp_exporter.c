@@ -887,7 +887,7 @@ static void test_config(void **state)
     expect_invalid("endpoint: c:4317\ncompression: snappy\n", "snappy");
     expect_invalid("endpoint: c:4317\nauth: {authenticator: oauth2client}\n",
                    "auth extensions are not supported");
-    expect_invalid("endpoint: c:4317\nsending_queue: {sizer: items}\n", "sizer");
+    expect_invalid("endpoint: c:4317\nsending_queue: {sizer: parcels}\n", "sizer");
     expect_invalid("endpoint: c:4317\nretry_on_failure: {multiplier: 0.5}\n", "multiplier");
     expect_invalid("endpoint: c:4317\nheaders: {\"bad key\": x}\n", "headers");
     expect_invalid("endpoint: c:4317\ntls: {cert_file: a.pem}\n", "key");
