@@ -6,9 +6,15 @@
  * counted in `outstanding`, and only a worker handling one of those tags can create another. So
  * once the server is shut down and every call cancelled, `outstanding` falls to zero and stays
  * there, and only then are the queues shut down: no handler can ever start a batch on a queue
- * that is gone (which gRPC punishes with an abort). */
+ * that is gone (which gRPC punishes with an abort).
+ *
+ * Compressed requests are inflated here, not by gRPC core: core's decompression filter inflates a
+ * whole message before its size is checked, so a 1 MB gzip bomb would cost a GiB. Core is told not
+ * to decompress (its size limit then applies to the bytes on the wire) and otlp_grpc_read_message
+ * inflates into a buffer that may never grow past the limit + 1 byte. */
 #include <grpc/byte_buffer.h>
 #include <grpc/byte_buffer_reader.h>
+#include <grpc/compression.h>
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
 #include <grpc/slice.h>
@@ -20,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "core/component.h"
 #include "core/log.h"
@@ -47,6 +54,7 @@ struct otlp_grpc_server {
     otlp_export_fn fn;
     void *user;
     const char *log_name;
+    size_t max_recv;                  /* bytes, after decompression */
     int port;
     size_t nworkers;                  /* threads started */
     struct gs_worker *workers;
@@ -246,15 +254,10 @@ static void handle_generic(struct gs_call *c)
     finish(c, GRPC_STATUS_UNIMPLEMENTED, msg, NULL, 0, 0);
 }
 
-/* Copies the request message into one malloc'd buffer (NULL when empty), straight from the
- * slices core holds, which the export handler then adopts as the batch's bytes. Core has already
- * undone gzip and enforced the size limit. false if the buffer cannot be read or on OOM. */
-static bool read_message(grpc_byte_buffer *bb, uint8_t **out, size_t *len)
+/* Copies the slices of an uncompressed message into one malloc'd buffer (NULL when empty).
+ * false if the buffer cannot be read or on OOM. */
+static bool copy_slices(grpc_byte_buffer *bb, uint8_t **out, size_t *len)
 {
-    *out = NULL;
-    *len = 0;
-    if (!bb)
-        return true; /* the client sent no message: an empty request */
     size_t n = grpc_byte_buffer_length(bb);
     if (n == 0)
         return true;
@@ -284,13 +287,144 @@ static bool read_message(grpc_byte_buffer *bb, uint8_t **out, size_t *len)
     return true;
 }
 
+/* Inflates the slices of a compressed message (gRPC's "deflate" is the zlib format, as core
+ * writes it; "gzip" may hold several members, as RFC 1952 allows) into a buffer that grows by
+ * doubling but never past max + 1 bytes: the byte that proves the message too large. So a bomb
+ * costs at most the limit, and is refused the moment it passes it. */
+static int inflate_slices(grpc_byte_buffer *bb, bool gzip, size_t max, uint8_t **out, size_t *len,
+                          char *msg, size_t msglen)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    if (inflateInit2(&zs, gzip ? 16 + MAX_WBITS : MAX_WBITS) != Z_OK) {
+        snprintf(msg, msglen, "out of memory; retry later");
+        return GRPC_STATUS_UNAVAILABLE;
+    }
+    size_t bound = max + 1, wire = grpc_byte_buffer_length(bb);
+    /* first guess: 4x the wire size, which fits most OTLP payloads without a realloc */
+    size_t cap = wire < bound / 4 ? wire * 4 : bound;
+    if (cap < 4096)
+        cap = bound < 4096 ? bound : 4096;
+    uint8_t *buf = malloc(cap);
+    size_t n = 0;
+    bool done = false, seen = false;
+    int status = GRPC_STATUS_OK;
+    grpc_slice_buffer *sb = &bb->data.raw.slice_buffer;
+    for (size_t i = 0; buf && status == GRPC_STATUS_OK && i < sb->count; i++) {
+        zs.next_in = GRPC_SLICE_START_PTR(sb->slices[i]);
+        zs.avail_in = (uInt)GRPC_SLICE_LENGTH(sb->slices[i]);
+        while (zs.avail_in > 0 && status == GRPC_STATUS_OK) {
+            seen = true;
+            if (done) { /* data after a complete stream */
+                if (!gzip) {
+                    snprintf(msg, msglen, "invalid deflate message: data after the end of the stream");
+                    status = GRPC_STATUS_INVALID_ARGUMENT;
+                    break;
+                }
+                inflateReset(&zs);
+                done = false;
+            }
+            if (n == cap) {
+                if (cap >= bound) {
+                    status = GRPC_STATUS_RESOURCE_EXHAUSTED;
+                    break;
+                }
+                size_t ncap = cap * 2 < bound ? cap * 2 : bound;
+                uint8_t *nb = realloc(buf, ncap);
+                if (!nb) {
+                    snprintf(msg, msglen, "out of memory; retry later");
+                    status = GRPC_STATUS_UNAVAILABLE;
+                    break;
+                }
+                buf = nb;
+                cap = ncap;
+            }
+            zs.next_out = buf + n;
+            zs.avail_out = (uInt)(cap - n > UINT_MAX ? UINT_MAX : cap - n);
+            uInt before = zs.avail_out;
+            int rc = inflate(&zs, Z_NO_FLUSH);
+            n += before - zs.avail_out;
+            if (n > max) {
+                status = GRPC_STATUS_RESOURCE_EXHAUSTED;
+            } else if (rc == Z_STREAM_END) {
+                done = true;
+            } else if (rc == Z_BUF_ERROR && zs.avail_out == 0) {
+                continue; /* output full: grow and go on */
+            } else if (rc != Z_OK) {
+                snprintf(msg, msglen, "invalid %s message: %s", gzip ? "gzip" : "deflate",
+                         zs.msg ? zs.msg : "corrupt data");
+                status = GRPC_STATUS_INVALID_ARGUMENT;
+            }
+        }
+    }
+    inflateEnd(&zs);
+    if (!buf && status == GRPC_STATUS_OK) {
+        snprintf(msg, msglen, "out of memory; retry later");
+        status = GRPC_STATUS_UNAVAILABLE;
+    }
+    if (status == GRPC_STATUS_OK && seen && !done) {
+        snprintf(msg, msglen, "invalid %s message: truncated stream", gzip ? "gzip" : "deflate");
+        status = GRPC_STATUS_INVALID_ARGUMENT;
+    }
+    if (status == GRPC_STATUS_RESOURCE_EXHAUSTED)
+        snprintf(msg, msglen, "request message larger than max_recv_msg_size_mib after "
+                 "decompression: more than %zu bytes", max);
+    if (status != GRPC_STATUS_OK || n == 0) {
+        free(buf);
+        return status;
+    }
+    /* the batch keeps this buffer for its life: give back what doubling over-allocated */
+    uint8_t *fit = n < cap ? realloc(buf, n) : buf;
+    *out = fit ? fit : buf;
+    *len = n;
+    return GRPC_STATUS_OK;
+}
+
+int otlp_grpc_read_message(grpc_byte_buffer *bb, size_t max, uint8_t **out, size_t *len,
+                           char *msg, size_t msglen)
+{
+    *out = NULL;
+    *len = 0;
+    msg[0] = '\0';
+    if (!bb)
+        return GRPC_STATUS_OK; /* the client sent no message: an empty request */
+    grpc_compression_algorithm algo = bb->type == GRPC_BB_RAW ? bb->data.raw.compression
+                                                               : GRPC_COMPRESS_NONE;
+    if (algo == GRPC_COMPRESS_NONE) {
+        /* core's own limit already applied to these bytes; checked again for direct callers */
+        if (grpc_byte_buffer_length(bb) > max) {
+            snprintf(msg, msglen, "request message larger than max_recv_msg_size_mib: %zu bytes, "
+                     "the limit is %zu", grpc_byte_buffer_length(bb), max);
+            return GRPC_STATUS_RESOURCE_EXHAUSTED;
+        }
+        if (!copy_slices(bb, out, len)) {
+            snprintf(msg, msglen, "cannot read the request message; retry later");
+            return GRPC_STATUS_UNAVAILABLE;
+        }
+        return GRPC_STATUS_OK;
+    }
+    if (algo != GRPC_COMPRESS_GZIP && algo != GRPC_COMPRESS_DEFLATE) {
+        /* core refuses encodings it does not know before we see them; this is for any it
+         * learns later (as gRPC answers an algorithm it cannot decompress) */
+        const char *name = NULL;
+        grpc_compression_algorithm_name(algo, &name);
+        snprintf(msg, msglen, "compression algorithm \"%s\" is not supported (gzip, deflate)",
+                 name ? name : "?");
+        return GRPC_STATUS_UNIMPLEMENTED;
+    }
+    return inflate_slices(bb, algo == GRPC_COMPRESS_GZIP, max, out, len, msg, msglen);
+}
+
 static void handle_export(struct gs_call *c)
 {
     struct otlp_grpc_server *s = c->w->srv;
     uint8_t *data;
     size_t len;
-    if (!read_message(c->req, &data, &len)) {
-        finish(c, GRPC_STATUS_UNAVAILABLE, "cannot read the request message; retry later", NULL, 0, 0);
+    char msg[300];
+    int st = otlp_grpc_read_message(c->req, s->max_recv, &data, &len, msg, sizeof msg);
+    if (st != GRPC_STATUS_OK) {
+        log_debug(s->log_name, "gRPC %s request refused: %s", signal_name((enum signal)c->kind), msg);
+        finish(c, st, msg, NULL, 0, st == GRPC_STATUS_UNAVAILABLE ? 1000000000 : 0);
         return;
     }
     struct otlp_export_result res;
@@ -432,10 +566,14 @@ struct otlp_grpc_server *otlp_grpc_server_start(const struct otlp_grpc_config *c
     /* gRPC takes an int: anything from 2 GiB up means "no practical limit". */
     int64_t max_recv = cfg->max_recv_msg_size_mib >= 2048 ? INT_MAX
                                                           : cfg->max_recv_msg_size_mib * 1024 * 1024;
-    grpc_arg args[12];
+    grpc_arg args[16];
     size_t na = 0;
 #define INT_ARG(k, v) (args[na++] = (grpc_arg){.type = GRPC_ARG_INTEGER, .key = (char *)(k), .value.integer = (v)})
+    s->max_recv = (size_t)max_recv;
+    /* Core's limit then applies to the message as it is on the wire, and ours to what it
+     * inflates to (otlp_grpc_read_message): core itself would inflate a bomb whole first. */
     INT_ARG(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, max_recv > INT_MAX ? INT_MAX : (int)max_recv);
+    INT_ARG(GRPC_ARG_ENABLE_PER_MESSAGE_DECOMPRESSION, 0);
     /* Without this, a second instance could bind the same port and silently share it. */
     INT_ARG(GRPC_ARG_ALLOW_REUSEPORT, 0);
     if (cfg->max_concurrent_streams > 0)

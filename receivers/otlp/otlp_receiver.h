@@ -123,6 +123,14 @@ struct otlp_grpc_server *otlp_grpc_server_start(const struct otlp_grpc_config *c
                                                 otlp_export_fn fn, void *user,
                                                 const char *log_name, struct error *err);
 int otlp_grpc_server_port(const struct otlp_grpc_server *s);
+/* The request message of a call as the handler wants it: copied out of core's slices, and
+ * inflated here when compressed (gzip or deflate; core is told not to), never past `max` bytes.
+ * Returns a gRPC status: OK with *out malloc'd (NULL when *len is 0), RESOURCE_EXHAUSTED the
+ * moment the message passes `max`, INVALID_ARGUMENT for a corrupt stream, UNIMPLEMENTED for
+ * another algorithm, UNAVAILABLE when out of memory; msg says why. `bb` may be NULL (no message). */
+struct grpc_byte_buffer;
+int otlp_grpc_read_message(struct grpc_byte_buffer *bb, size_t max, uint8_t **out, size_t *len,
+                           char *msg, size_t msglen);
 /* Stops accepting, lets calls in flight finish until deadline_ns (CLOCK_MONOTONIC), then cancels
  * what is left, waits until no handler is running, and joins the worker threads. Idempotent. */
 void otlp_grpc_server_shutdown(struct otlp_grpc_server *s, int64_t deadline_ns);

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "core/batch.h"
 #include "core/component.h"
@@ -93,6 +94,20 @@ static grpc_channel *channel_to(int port, bool gzip)
     return ch;
 }
 
+/* A channel whose calls are compressed with `algo` (gzip or deflate). */
+static grpc_channel *channel_with_compression(int port, grpc_compression_algorithm algo)
+{
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%d", port);
+    grpc_arg a = {.type = GRPC_ARG_INTEGER, .key = GRPC_COMPRESSION_CHANNEL_DEFAULT_ALGORITHM,
+                  .value.integer = (int)algo};
+    grpc_channel_args args = {.num_args = 1, .args = &a};
+    grpc_channel_credentials *cr = grpc_insecure_credentials_create();
+    grpc_channel *ch = grpc_channel_create(target, cr, &args);
+    grpc_channel_credentials_release(cr);
+    return ch;
+}
+
 /* Starts a receiver from YAML with the recording consumer on the signals in `signals`. */
 static struct fx *fx_start(const char *yaml, unsigned signals)
 {
@@ -130,6 +145,8 @@ static void fx_stop(struct fx *f)
 }
 
 static const char *const LOCAL_YAML = "protocols:\n  grpc:\n    endpoint: 127.0.0.1:0\n";
+static const char *const LOCAL_YAML_MIB1 =
+    "protocols:\n  grpc:\n    endpoint: 127.0.0.1:0\n    max_recv_msg_size_mib: 1\n";
 #define ALL_SIGNALS 7u
 
 /* ---- gRPC client ------------------------------------------------------------------------------ */
@@ -1029,6 +1046,178 @@ static void test_refusal_warnings_rate_limited(void **state)
     fx_stop(f);
 }
 
+/* ---- bounded inflation (otlp_grpc_read_message) ---------------------------------------------- */
+
+/* `in` compressed as gRPC's gzip (windowBits 31) or deflate (zlib format, 15). malloc'd. */
+static uint8_t *zcompress(const uint8_t *in, size_t n, bool gzip, size_t *out_len)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    assert_int_equal(deflateInit2(&zs, 9, Z_DEFLATED, gzip ? 31 : 15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    size_t cap = deflateBound(&zs, (uLong)n);
+    uint8_t *out = malloc(cap);
+    assert_non_null(out);
+    zs.next_in = (Bytef *)(uintptr_t)in;
+    zs.avail_in = (uInt)n;
+    zs.next_out = out;
+    zs.avail_out = (uInt)cap;
+    assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    *out_len = zs.total_out;
+    deflateEnd(&zs);
+    return out;
+}
+
+/* A compressed byte buffer as core hands it over with decompression off, cut in slices of
+ * `slice` bytes (so the inflater's loop over slices is exercised). */
+static grpc_byte_buffer *compressed_bb(const uint8_t *z, size_t n, grpc_compression_algorithm algo,
+                                       size_t slice)
+{
+    size_t ns = n / slice + 1;
+    grpc_slice *sl = calloc(ns, sizeof *sl);
+    size_t k = 0;
+    for (size_t off = 0; off < n; off += slice)
+        sl[k++] = grpc_slice_from_copied_buffer((const char *)z + off, n - off < slice ? n - off : slice);
+    grpc_byte_buffer *bb = grpc_raw_compressed_byte_buffer_create(sl, k, algo);
+    for (size_t i = 0; i < k; i++)
+        grpc_slice_unref(sl[i]);
+    free(sl);
+    return bb;
+}
+
+static int read_compressed(const uint8_t *plain, size_t n, bool gzip, size_t max, size_t slice,
+                           uint8_t **out, size_t *len, char *msg)
+{
+    size_t zn;
+    uint8_t *z = zcompress(plain, n, gzip, &zn);
+    grpc_byte_buffer *bb = compressed_bb(z, zn, gzip ? GRPC_COMPRESS_GZIP : GRPC_COMPRESS_DEFLATE, slice);
+    int st = otlp_grpc_read_message(bb, max, out, len, msg, 300);
+    grpc_byte_buffer_destroy(bb);
+    free(z);
+    return st;
+}
+
+static void test_inflate_bounded(void **state)
+{
+    (void)state;
+    char msg[300];
+    uint8_t *out;
+    size_t len;
+    /* a message that compresses well, in both encodings and several slice sizes */
+    size_t n = 300000;
+    uint8_t *plain = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        plain[i] = (uint8_t)((i * 7) % 13 + (i / 1000) % 3);
+    for (int gz = 0; gz < 2; gz++) {
+        for (size_t slice = 1; slice <= 1u << 20; slice *= 64) {
+            int st = read_compressed(plain, n, gz, n, slice, &out, &len, msg);
+            assert_int_equal(st, GRPC_STATUS_OK);
+            assert_int_equal(len, n);
+            assert_memory_equal(out, plain, n);
+            free(out);
+            /* one byte over the limit: refused, nothing handed out */
+            out = (uint8_t *)1;
+            st = read_compressed(plain, n, gz, n - 1, slice, &out, &len, msg);
+            assert_int_equal(st, GRPC_STATUS_RESOURCE_EXHAUSTED);
+            assert_null(out);
+            assert_non_null(strstr(msg, "max_recv_msg_size_mib"));
+        }
+    }
+    /* a bomb: 64 MiB of zeros (64 KiB compressed) against a 1 MiB limit */
+    size_t bn = (size_t)64 << 20;
+    uint8_t *zeros = calloc(1, bn);
+    int st = read_compressed(zeros, bn, true, (size_t)1 << 20, 16384, &out, &len, msg);
+    assert_int_equal(st, GRPC_STATUS_RESOURCE_EXHAUSTED);
+    free(zeros);
+    /* two gzip members make one message (RFC 1952); deflate has no such thing */
+    size_t z1n, z2n;
+    uint8_t *z1 = zcompress(plain, 1000, true, &z1n), *z2 = zcompress(plain + 1000, 2000, true, &z2n);
+    uint8_t *both = malloc(z1n + z2n);
+    memcpy(both, z1, z1n);
+    memcpy(both + z1n, z2, z2n);
+    grpc_byte_buffer *bb = compressed_bb(both, z1n + z2n, GRPC_COMPRESS_GZIP, 100);
+    assert_int_equal(otlp_grpc_read_message(bb, n, &out, &len, msg, sizeof msg), GRPC_STATUS_OK);
+    assert_int_equal(len, 3000);
+    assert_memory_equal(out, plain, 3000);
+    free(out);
+    grpc_byte_buffer_destroy(bb);
+    free(both);
+    free(z2);
+    uint8_t *d1 = zcompress(plain, 1000, false, &z1n);
+    both = malloc(z1n * 2);
+    memcpy(both, d1, z1n);
+    memcpy(both + z1n, d1, z1n);
+    bb = compressed_bb(both, z1n * 2, GRPC_COMPRESS_DEFLATE, 100);
+    assert_int_equal(otlp_grpc_read_message(bb, n, &out, &len, msg, sizeof msg), GRPC_STATUS_INVALID_ARGUMENT);
+    grpc_byte_buffer_destroy(bb);
+    free(both);
+    free(d1);
+    /* truncated and corrupt streams */
+    bb = compressed_bb(z1, z1n / 2, GRPC_COMPRESS_GZIP, 7);
+    assert_int_equal(otlp_grpc_read_message(bb, n, &out, &len, msg, sizeof msg), GRPC_STATUS_INVALID_ARGUMENT);
+    assert_non_null(strstr(msg, "truncated"));
+    grpc_byte_buffer_destroy(bb);
+    memset(z1 + 10, 0xff, 20);
+    bb = compressed_bb(z1, z1n, GRPC_COMPRESS_GZIP, 7);
+    assert_int_equal(otlp_grpc_read_message(bb, n, &out, &len, msg, sizeof msg), GRPC_STATUS_INVALID_ARGUMENT);
+    grpc_byte_buffer_destroy(bb);
+    free(z1);
+    /* an empty compressed message is an empty request; no message at all too */
+    bb = compressed_bb(NULL, 0, GRPC_COMPRESS_GZIP, 1);
+    assert_int_equal(otlp_grpc_read_message(bb, n, &out, &len, msg, sizeof msg), GRPC_STATUS_OK);
+    assert_null(out);
+    assert_int_equal(len, 0);
+    grpc_byte_buffer_destroy(bb);
+    assert_int_equal(otlp_grpc_read_message(NULL, n, &out, &len, msg, sizeof msg), GRPC_STATUS_OK);
+    assert_null(out);
+    /* uncompressed: copied, and the limit still holds */
+    grpc_slice one = grpc_slice_from_copied_buffer((const char *)plain, 5000);
+    bb = grpc_raw_byte_buffer_create(&one, 1);
+    grpc_slice_unref(one);
+    assert_int_equal(otlp_grpc_read_message(bb, 5000, &out, &len, msg, sizeof msg), GRPC_STATUS_OK);
+    assert_int_equal(len, 5000);
+    assert_memory_equal(out, plain, 5000);
+    free(out);
+    assert_int_equal(otlp_grpc_read_message(bb, 4999, &out, &len, msg, sizeof msg),
+                     GRPC_STATUS_RESOURCE_EXHAUSTED);
+    grpc_byte_buffer_destroy(bb);
+    free(plain);
+}
+
+/* Over the wire: a gzip bomb from a gRPC core client (which compresses what it sends) is refused
+ * with RESOURCE_EXHAUSTED and never reaches the pipeline; deflate works as gzip does. */
+static void test_grpc_bomb_and_deflate(void **state)
+{
+    (void)state;
+    struct fx *f = fx_start(LOCAL_YAML_MIB1, ALL_SIGNALS);
+    grpc_channel *gz = channel_to(f->port, true);
+    size_t bn = (size_t)32 << 20;
+    uint8_t *zeros = calloc(1, bn);
+    struct rpc r;
+    rpc_sync(gz, M_TRACES, zeros, bn, &r);
+    assert_int_equal(r.status, GRPC_STATUS_RESOURCE_EXHAUSTED);
+    assert_int_equal(f->rec.calls, 0);
+    rpc_clear(&r);
+    free(zeros);
+    size_t len;
+    uint8_t *req = make_traces(50, 16, 300, &len);
+    rpc_sync(gz, M_TRACES, req, len, &r);
+    assert_int_equal(r.status, GRPC_STATUS_OK);
+    assert_int_equal(f->rec.calls, 1);
+    assert_memory_equal(f->rec.last, req, len);
+    rpc_clear(&r);
+    grpc_channel_destroy(gz);
+    grpc_channel *df = channel_with_compression(f->port, GRPC_COMPRESS_DEFLATE);
+    rpc_sync(df, M_TRACES, req, len, &r);
+    assert_int_equal(r.status, GRPC_STATUS_OK);
+    assert_int_equal(f->rec.calls, 2);
+    assert_int_equal(f->rec.last_len, len);
+    assert_memory_equal(f->rec.last, req, len);
+    rpc_clear(&r);
+    grpc_channel_destroy(df);
+    free(req);
+    fx_stop(f);
+}
+
 int main(void)
 {
     /* The refusals these tests provoke would warn; TEST_LOG_LEVEL=debug shows everything. */
@@ -1039,6 +1228,8 @@ int main(void)
         cmocka_unit_test(test_config_defaults_and_validation),
         cmocka_unit_test(test_three_signals_delivered_intact),
         cmocka_unit_test(test_gzip_request),
+        cmocka_unit_test(test_inflate_bounded),
+        cmocka_unit_test(test_grpc_bomb_and_deflate),
         cmocka_unit_test(test_malformed_then_valid),
         cmocka_unit_test(test_short_trace_id),
         cmocka_unit_test(test_nesting_bomb),
