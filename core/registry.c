@@ -8,6 +8,7 @@
 
 extern const struct component_factory otlp_receiver_factory;
 extern const struct component_factory batch_processor_factory;
+extern const struct component_factory memory_limiter_processor_factory;
 extern const struct component_factory tail_sampling_processor_factory;
 extern const struct component_factory genai_semconv_processor_factory;
 extern const struct component_factory cost_processor_factory;
@@ -24,6 +25,7 @@ extern const struct component_factory file_storage_extension_factory;
 const struct component_factory *const component_factories[] = {
     &otlp_receiver_factory,
     &batch_processor_factory,
+    &memory_limiter_processor_factory,
     &tail_sampling_processor_factory,
     &genai_semconv_processor_factory,
     &cost_processor_factory,
