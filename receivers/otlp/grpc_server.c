@@ -30,6 +30,7 @@
 
 #include "core/component.h"
 #include "core/log.h"
+#include "core/membudget.h"
 #include "core/tls_config.h"
 #include "google/protobuf/any.pb-c.h"
 #include "google/protobuf/duration.pb-c.h"
@@ -421,14 +422,36 @@ static void handle_export(struct gs_call *c)
     uint8_t *data;
     size_t len;
     char msg[300];
+    /* Admission budget (core/membudget.h): the message as received is held before it is copied
+     * or inflated, and what inflating added once its size is known; given back after the
+     * pipeline answered (a queue that kept the batch holds its own share). */
+    struct membudget *mb = membudget_process();
+    uint64_t held = c->req ? grpc_byte_buffer_length(c->req) : 0;
+    if (!membudget_try_acquire(mb, held)) {
+        finish(c, GRPC_STATUS_UNAVAILABLE, "memory budget exhausted (memory_limiter); retry later",
+               NULL, 0, 1000000000);
+        return;
+    }
     int st = otlp_grpc_read_message(c->req, s->max_recv, &data, &len, msg, sizeof msg);
     if (st != GRPC_STATUS_OK) {
+        membudget_release(mb, held);
         log_debug(s->log_name, "gRPC %s request refused: %s", signal_name((enum signal)c->kind), msg);
         finish(c, st, msg, NULL, 0, st == GRPC_STATUS_UNAVAILABLE ? 1000000000 : 0);
         return;
     }
+    if (len > held) {
+        if (!membudget_try_acquire(mb, len - held)) {
+            free(data);
+            membudget_release(mb, held);
+            finish(c, GRPC_STATUS_UNAVAILABLE, "memory budget exhausted (memory_limiter); retry "
+                   "later", NULL, 0, 1000000000);
+            return;
+        }
+        held = len;
+    }
     struct otlp_export_result res;
     s->fn(s->user, (enum signal)c->kind, data, len, &res);
+    membudget_release(mb, held);
     finish(c, res.status, res.message, res.response, res.response_len, res.retry_delay_ns);
 }
 

@@ -33,6 +33,7 @@
 
 #include "core/component.h"
 #include "core/log.h"
+#include "core/membudget.h"
 #include "core/otlp_json.h"
 #include "core/tls_config.h"
 #include "google/rpc/status.pb-c.h"
@@ -94,6 +95,8 @@ struct hs_req {
     size_t len, cap;
     z_stream zs;
     bool z_live, z_done;
+    uint64_t held;                    /* bytes of the admission budget held for buf */
+    int64_t retry_ns;                 /* Retry-After of a refusal (the budget's) */
 };
 
 /* ---- helpers ---------------------------------------------------------------------------------- */
@@ -115,12 +118,29 @@ static void req_fail(struct otlp_http_server *s, struct hs_req *r, int http, int
     free(r->buf);
     r->buf = NULL;
     r->len = r->cap = 0;
+    membudget_release(membudget_process(), r->held);
+    r->held = 0;
     if (r->z_live) {
         inflateEnd(&r->zs);
         r->z_live = false;
     }
     if (count && s->refused && r->sig >= 0)
         s->refused(s->user, (enum signal)r->sig, r->msg);
+}
+
+/* Admission budget (core/membudget.h): the bytes of r->buf are acquired before they are
+ * allocated and held until the request is done, so a request over the budget is refused (503,
+ * Retry-After) before anything of it is buffered or inflated. false = refused. */
+static bool budget_take(struct otlp_http_server *s, struct hs_req *r, uint64_t n)
+{
+    if (membudget_try_acquire(membudget_process(), n)) {
+        r->held += n;
+        return true;
+    }
+    req_fail(s, r, MHD_HTTP_SERVICE_UNAVAILABLE, GRPC_STATUS_UNAVAILABLE, false,
+             "memory budget exhausted (memory_limiter); retry later");
+    r->retry_ns = 1000000000;
+    return false;
 }
 
 static const char *header(struct MHD_Connection *c, const char *name)
@@ -355,6 +375,8 @@ static enum MHD_Result respond_error(struct otlp_http_server *s, struct MHD_Conn
         return respond(s, c, r, http, NULL, NULL, 0, 0);
     size_t len = 0;
     const char *ctype = NULL;
+    if (retry_ns == 0 && r && r->retry_ns > 0 && http == r->status)
+        retry_ns = r->retry_ns;
     uint8_t *body = error_body(r ? r->ct : CT_NONE, code, msg, &len, &ctype);
     return respond(s, c, r, http, body ? ctype : NULL, body, len, retry_ns);
 }
@@ -471,6 +493,8 @@ static void req_begin(struct otlp_http_server *s, struct hs_req *r, const struct
         }
         r->z_live = true;
     } else if (want > 0) {
+        if (!budget_take(s, r, want))
+            return;
         r->buf = malloc((size_t)want); /* exact: the batch keeps this very buffer */
         r->cap = r->buf ? (size_t)want : 0;
     }
@@ -490,6 +514,8 @@ static bool grow(struct otlp_http_server *s, struct hs_req *r, size_t need)
         n = HS_MIN_GROW;
     if (n > bound)
         n = bound;
+    if (n > r->held && !budget_take(s, r, n - r->held))
+        return false;
     uint8_t *b = realloc(r->buf, n);
     if (!b)
         return false;
@@ -723,6 +749,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (r->z_live)
         inflateEnd(&r->zs);
     free(r->buf);
+    membudget_release(membudget_process(), r->held);
     free(r);
     pthread_mutex_lock(&s->mu);
     if (--s->inflight == 0)
@@ -1038,6 +1065,7 @@ int otlp_http_server_decide(const struct otlp_http_config *cfg, unsigned signals
     }
     free(body);
     free(r.buf);
+    membudget_release(membudget_process(), r.held);
     server_release(s);
     return http;
 }

@@ -42,6 +42,8 @@ export function makeConfig({
   maxElapsedTime = '60s',
   numConsumers = 2,
   queueSize = 1000,
+  // sending_queue.sizer: requests (default), items or bytes; queue_size is in that unit
+  queueSizer,
   logLevel = 'debug',
   // OTLP/HTTP receiver protocol, served next to gRPC when httpPort is given
   httpPort,
@@ -96,6 +98,7 @@ export function makeConfig({
     '      enabled: true',
     `      num_consumers: ${numConsumers}`,
     `      queue_size: ${queueSize}`,
+    ...(queueSizer ? [`      sizer: ${queueSizer}`] : []),
     ...(overflowWait ? [`      overflow_wait: ${overflowWait}`] : []),
     ...(storage ? ['      storage: file_storage'] : []),
     ...(queueBatch
