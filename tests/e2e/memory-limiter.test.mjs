@@ -1,7 +1,8 @@
 // memory-limiter.test.mjs — 10x overload with large requests into a slow backend, with
 // memory_limiter and a byte-sized sending queue: llmotlp's RSS stays under the configured limit
-// plus a stated margin for the whole run, senders get retryable answers (503 + Retry-After),
-// and every request answered 200 reaches the backend.
+// plus a stated margin for the whole run, senders get retryable answers (HTTP 503 + Retry-After,
+// gRPC UNAVAILABLE), and every request answered OK reaches the backend. One sender in five uses
+// OTLP/gRPC, the rest OTLP/HTTP.
 // The one idea: the backend's capacity is fixed by the exporter (num_consumers calls in flight,
 // each held delayMs by the sink), so "10x" is a request rate the test paces itself; the queue is
 // sized far beyond the memory limit (queue_size 256 MiB of bytes), so what holds memory down is
@@ -16,6 +17,8 @@ import { Sink } from './lib/sink.mjs';
 import { startLlmotlp, stopLlmotlp } from './lib/llmotlp.mjs';
 import { memoryOf } from './lib/httpclient.mjs';
 import { traceRequest } from './lib/requests.mjs';
+import { rawClient, rawCall, status as grpcStatus } from './lib/rawclient.mjs';
+import { exportPath } from './lib/proto.mjs';
 import { SLOW, hex, scaled, sleep } from './lib/util.mjs';
 
 const MIB = 1024 * 1024;
@@ -125,22 +128,32 @@ test('10x overload with 256 KiB requests: RSS bounded, retryable refusals, nothi
   const t0 = Date.now();
   try {
     await Promise.all(
-      Array.from({ length: SENDERS }, async () => {
-        const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      Array.from({ length: SENDERS }, async (_, k) => {
+        const useGrpc = k % 5 === 0;
+        const agent = useGrpc ? null : new http.Agent({ keepAlive: true, maxSockets: 1 });
+        const client = useGrpc ? rawClient(llm.endpoint) : null;
         let next = Date.now();
         while (Date.now() < end) {
           const { body, id } = fresh();
           attempts++;
-          const r = await post(agent, url, body);
-          statuses[r.status] = (statuses[r.status] ?? 0) + 1;
-          if (r.status === 200) acked.add(id);
-          else if ((r.status === 503 || r.status === 429) && !r.retryAfter) noRetryAfter++;
+          if (useGrpc) {
+            const r = await rawCall(client, exportPath('traces'), body, { deadlineMs: scaled(20000) });
+            const key = `grpc ${r.code}`;
+            statuses[key] = (statuses[key] ?? 0) + 1;
+            if (r.code === grpcStatus.OK) acked.add(id);
+          } else {
+            const r = await post(agent, url, body);
+            statuses[r.status] = (statuses[r.status] ?? 0) + 1;
+            if (r.status === 200) acked.add(id);
+            else if ((r.status === 503 || r.status === 429) && !r.retryAfter) noRetryAfter++;
+          }
           next += periodMs;
           const wait = next - Date.now();
           if (wait > 0) await sleep(wait);
           else next = Date.now(); // behind: no burst to catch up
         }
-        agent.destroy();
+        agent?.destroy();
+        client?.close();
       }),
     );
     const elapsed = (Date.now() - t0) / 1000;
@@ -166,8 +179,10 @@ test('10x overload with 256 KiB requests: RSS bounded, retryable refusals, nothi
 
     assert.ok(offeredRps >= 5 * CAPACITY_RPS, `not overloaded: ${report}`);
     for (const s of Object.keys(statuses))
-      assert.ok(['200', '503', '429'].includes(s), `unexpected status ${s}: ${report}`);
-    assert.ok((statuses[503] ?? 0) + (statuses[429] ?? 0) > 0, `no retryable refusal: ${report}`);
+      assert.ok(['200', '503', '429', 'grpc 0', 'grpc 14'].includes(s), `unexpected status ${s}: ${report}`);
+    assert.ok((statuses[503] ?? 0) + (statuses[429] ?? 0) > 0, `no retryable refusal over HTTP: ${report}`);
+    assert.ok((statuses['grpc 14'] ?? 0) > 0, `no UNAVAILABLE over gRPC: ${report}`);
+    assert.ok((statuses['grpc 0'] ?? 0) > 0, `nothing accepted over gRPC: ${report}`);
     assert.equal(noRetryAfter, 0, 'a retryable refusal without Retry-After');
     assert.ok(acked.size > 0, `nothing accepted: ${report}`);
     assert.deepEqual(lost.slice(0, 5), [], `${lost.length} acknowledged requests never arrived: ${report}`);
