@@ -75,6 +75,13 @@ COPY pricing/prices.csv /usr/share/llmotlp/prices.csv
 COPY --from=build --chown=10001:10001 /out/llmotlp.db /var/lib/llmotlp/llmotlp.db
 
 ENV LLMOTLP_PRICING_DB=/var/lib/llmotlp/llmotlp.db
+# config.yaml listens on loopback by default, as the Collector does; in a container the published
+# ports reach the container's interface, not its loopback, so the image says every interface here.
+ENV OTLP_GRPC_ENDPOINT=0.0.0.0:4317 \
+    OTLP_HTTP_ENDPOINT=0.0.0.0:4318 \
+    LLMOTLP_METRICS_ADDRESS=0.0.0.0:8888 \
+    LLMOTLP_PROMETHEUS_ENDPOINT=0.0.0.0:8889 \
+    LLMOTLP_HEALTH_ENDPOINT=0.0.0.0:13133
 USER 10001:10001
 WORKDIR /var/lib/llmotlp
 

@@ -29,7 +29,8 @@
 
 #define SERVICE_LOG "service"
 #define DEFAULT_SHUTDOWN_TIMEOUT_NS (10 * (int64_t)1000000000)
-#define DEFAULT_METRICS_ADDRESS "0.0.0.0:8888"
+/* Loopback by default, as the Collector since it stopped exposing its own metrics everywhere. */
+#define DEFAULT_METRICS_ADDRESS "localhost:8888"
 
 /* ---- small vector of pointers ---------------------------------------------------------------- */
 
@@ -544,7 +545,7 @@ static int load_telemetry(struct service *s, const struct cnode *tel, struct err
 /* The Prometheus endpoint of service.telemetry.metrics: none at level none; else the first
  * `readers: [{pull: {exporter: {prometheus: {host, port}}}}]` (the newer form; host defaults to
  * localhost and port to 9464, as in the OpenTelemetry config schema); else `address`, whose
- * default is 0.0.0.0:8888. Readers given without a pull/prometheus one mean no endpoint, as in
+ * default is localhost:8888. Readers given without a pull/prometheus one mean no endpoint, as in
  * the Collector, where readers replace the default one. */
 static int load_metrics_endpoint(struct service *s, struct error *err)
 {

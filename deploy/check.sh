@@ -157,9 +157,10 @@ def apt_packages(stage):
     return pkgs
 build_pkgs, run_pkgs = apt_packages(build), apt_packages(run)
 deps_sh = open(os.path.join(root, "scripts/install-deps.sh")).read()
-m = re.search(r"pkgs=\(([^)]*)\)", deps_sh)
-deps = m.group(1).split() if m else []
-test_only = {"libcmocka-dev", "prometheus", "curl", "nodejs", "npm"}
+# the main list (the script also has a --fuzz list for make fuzz)
+lists = [l.split() for l in re.findall(r"pkgs=\(([^)]*)\)", deps_sh)]
+deps = next((l for l in lists if "cmake" in l), [])
+test_only = {"libcmocka-dev", "prometheus", "curl", "nodejs", "npm", "clang", "libclang-rt-14-dev"}
 check(set(build_pkgs) == set(deps) - test_only,
       "Dockerfile build stage installs scripts/install-deps.sh's packages minus the test-only ones",
       f"extra {sorted(set(build_pkgs) - set(deps))}, missing {sorted(set(deps) - test_only - set(build_pkgs))}")
@@ -213,9 +214,16 @@ seed_path = seed_copy[0][-1] if seed_copy else ""
 cfg_text = open(os.path.join(root, "config.yaml")).read()
 cfg_vars = set(re.findall(r"\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)", cfg_text))
 # The ports of the default config's listeners (host:port defaults).
-cfg_ports = {int(p) for p in re.findall(r":-[0-9.]+:(\d+)\}", cfg_text)}
+cfg_ports = {int(p) for p in re.findall(r":-[A-Za-z0-9.]+:(\d+)\}", cfg_text)}
 check(cfg_ports == {4317, 4318, 8888, 8889, 13133}, "config.yaml listens on 4317 4318 8888 8889 13133",
       str(sorted(cfg_ports)))
+# Loopback by default, as the Collector; the image, Compose and Kubernetes open every interface.
+listen_vars = {v: p for v, p in re.findall(r"\$\{env:([A-Z_]+):-localhost:(\d+)\}", cfg_text)}
+check(set(int(p) for p in listen_vars.values()) == {4317, 4318, 8888, 8889, 13133},
+      "config.yaml listens on localhost unless told otherwise", str(listen_vars))
+docker_text = open(os.path.join(root, "Dockerfile")).read()
+for v, p in listen_vars.items():
+    check(f"{v}=0.0.0.0:{p}" in docker_text, f"Dockerfile sets {v}=0.0.0.0:{p}")
 
 def host_of(endpoint):
     e = re.sub(r"^[a-z]+://", "", str(endpoint))

@@ -63,7 +63,7 @@ static const struct config_field r2t_fields[] = {
 };
 
 static const struct config_field prom_fields[] = {
-    {.name = "endpoint", .type = CFG_STRING, .offset = PUB_OFF(endpoint), .def = "0.0.0.0:8889",
+    {.name = "endpoint", .type = CFG_STRING, .offset = PUB_OFF(endpoint), .def = "localhost:8889",
      .doc = "host:port of the scrape endpoint (path /metrics)"},
     {.name = "namespace", .type = CFG_STRING, .offset = PUB_OFF(namespace_),
      .doc = "prefix <namespace>_ of every metric name"},

@@ -32,7 +32,7 @@
 #include "core/config.h"
 
 struct prometheus_exporter_config {
-    char *endpoint;                   /* default "0.0.0.0:8889"; served path /metrics */
+    char *endpoint;                   /* default "localhost:8889"; served path /metrics */
     char *namespace_;                 /* `namespace`: prefix "<ns>_" of every metric name */
     struct config_kv_list const_labels; /* added to every series */
     bool send_timestamps;             /* default false */

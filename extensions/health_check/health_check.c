@@ -45,7 +45,9 @@ static const struct config_field response_body_fields[] = {
 
 static const struct config_field health_check_fields[] = {
     {.name = "endpoint", .type = CFG_STRING, .offset = offsetof(struct health_check_config, endpoint),
-     .def = "0.0.0.0:13133", .doc = "host:port to listen on"},
+     .def = "localhost:13133",
+     .doc = "host:port to listen on (0.0.0.0:port = every interface; loopback by default, as the "
+            "Collector's)"},
     {.name = "path", .type = CFG_STRING, .offset = offsetof(struct health_check_config, path),
      .def = "/", .doc = "URL path of the health check (a path ending in '/' also answers below it)"},
     {.name = "response_body", .type = CFG_SECTION,

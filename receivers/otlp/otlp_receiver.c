@@ -68,7 +68,9 @@ static const struct config_field keepalive_fields[] = {
 
 static const struct config_field grpc_fields[] = {
     {.name = "endpoint", .type = CFG_STRING, .offset = offsetof(struct otlp_grpc_config, endpoint),
-     .def = "0.0.0.0:4317", .doc = "host:port to listen on (\":port\" = all interfaces)"},
+     .def = "localhost:4317",
+     .doc = "host:port to listen on (\":port\" or 0.0.0.0:port = every interface; the default "
+            "is loopback only, as the Collector's)"},
     {.name = "transport", .type = CFG_STRING, .offset = offsetof(struct otlp_grpc_config, transport),
      .def = "tcp", .doc = "tcp, tcp4, tcp6 or unix (endpoint is then a socket path)"},
     {.name = "max_recv_msg_size_mib", .type = CFG_INT,
@@ -117,7 +119,9 @@ static const struct config_field cors_fields[] = {
 
 static const struct config_field http_fields[] = {
     {.name = "endpoint", .type = CFG_STRING, .offset = offsetof(struct otlp_http_config, endpoint),
-     .def = "0.0.0.0:4318", .doc = "host:port to listen on"},
+     .def = "localhost:4318",
+     .doc = "host:port to listen on (0.0.0.0:port = every interface; the default is loopback "
+            "only, as the Collector's)"},
     {.name = "max_request_body_size", .type = CFG_INT,
      .offset = offsetof(struct otlp_http_config, max_request_body_size), .def = "20971520",
      .doc = "largest request body in bytes, before and after decompression (0 = 20 MiB); "

@@ -258,7 +258,7 @@ static void test_config(void **state)
     assert_non_null(f);
     bool endpoint_default = false, path_default = false;
     for (const struct config_field *fl = f->fields; fl->name; fl++) {
-        endpoint_default |= strcmp(fl->name, "endpoint") == 0 && strcmp(fl->def, "0.0.0.0:13133") == 0;
+        endpoint_default |= strcmp(fl->name, "endpoint") == 0 && strcmp(fl->def, "localhost:13133") == 0;
         path_default |= strcmp(fl->name, "path") == 0 && strcmp(fl->def, "/") == 0;
     }
     assert_true(endpoint_default && path_default);

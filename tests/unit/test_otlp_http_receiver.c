@@ -1052,7 +1052,7 @@ static void test_config(void **state)
     struct error err = {0};
     assert_int_equal(bind_yaml("protocols:\n  http:\n", &cfg, &err), 0);
     const struct otlp_http_config *h = &cfg.protocols.http;
-    assert_string_equal(h->endpoint, "0.0.0.0:4318");
+    assert_string_equal(h->endpoint, "localhost:4318");
     assert_int_equal(h->max_request_body_size, 20971520);
     assert_string_equal(h->traces_url_path, "/v1/traces");
     assert_string_equal(h->metrics_url_path, "/v1/metrics");

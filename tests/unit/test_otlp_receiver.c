@@ -786,7 +786,7 @@ static void test_config_defaults_and_validation(void **state)
     assert_int_equal(bind_yaml("protocols:\n  grpc:\n", &cfg, &err), 0);
     assert_true(cfg.protocols.has_grpc);
     assert_false(cfg.protocols.has_http);
-    assert_string_equal(cfg.protocols.grpc.endpoint, "0.0.0.0:4317");
+    assert_string_equal(cfg.protocols.grpc.endpoint, "localhost:4317");
     assert_int_equal(cfg.protocols.grpc.max_recv_msg_size_mib, 4);
     assert_int_equal(cfg.protocols.grpc.num_threads, 2);
     assert_string_equal(cfg.protocols.grpc.transport, "tcp");

@@ -136,7 +136,7 @@ static char *write_temp(const char *content)
     "      grpc:\n"                                                                              \
     "        endpoint: 127.0.0.1:0\n"
 
-/* Services these tests start serve no /metrics: the default 0.0.0.0:8888 may be taken by
+/* Services these tests start serve no /metrics: the default localhost:8888 may be taken by
  * another process on the machine (test_telemetry_server covers the endpoint). */
 #define NO_METRICS "  telemetry: {metrics: {level: none}}\n"
 

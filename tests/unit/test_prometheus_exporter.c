@@ -1853,7 +1853,7 @@ static void test_config(void **state)
     struct error err = {0};
     assert_int_equal(tu_exp_bind(&e, &prometheus_exporter_factory, LABELS, "{}\n", &err), 0);
     const struct prometheus_exporter_config *c = e.cfg;
-    assert_string_equal(c->endpoint, "0.0.0.0:8889");
+    assert_string_equal(c->endpoint, "localhost:8889");
     assert_null(c->namespace_);
     assert_int_equal(c->const_labels.n, 0);
     assert_false(c->send_timestamps);

@@ -196,7 +196,7 @@ static void test_endpoint_from_config(void **state)
 {
     (void)state;
     struct service *s = load_ok(PIPELINE "service:\n" PIPELINES);
-    assert_string_equal(service_metrics_endpoint(s), "0.0.0.0:8888");
+    assert_string_equal(service_metrics_endpoint(s), "localhost:8888");
     service_free(s);
 
     s = load_ok(PIPELINE "service:\n"
