@@ -414,6 +414,9 @@ int otlp_scan(enum signal s, const uint8_t *data, size_t len, struct otlp_scan_r
     if (!d)
         return error_set(err, "unknown signal");
     pthread_once(&id_fields_once, id_fields_init);
+    static const uint8_t empty[1];
+    if (!data) /* NULL + 0 is undefined in C */
+        data = empty;
     if (scan_message(&sc, d, data, data + len, 0))
         return -1;
     if (out) {

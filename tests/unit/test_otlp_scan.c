@@ -421,6 +421,19 @@ static void test_json_repairs_the_same_way(void **state)
     free(wire);
 }
 
+/* An empty request may come as NULL: valid, no items (and no NULL + 0 for UBSan to flag). */
+static void test_empty_null(void **state)
+{
+    (void)state;
+    struct otlp_scan_result r;
+    struct error err = {0};
+    for (int s = 0; s < SIGNAL_COUNT; s++) {
+        assert_int_equal(otlp_scan((enum signal)s, NULL, 0, &r, &err), 0);
+        assert_int_equal(r.items, 0);
+        assert_int_equal(r.bad_strings, 0);
+    }
+}
+
 /* Seeded mutations of valid requests of each signal (flips, inserted varint bytes, cuts,
  * duplicated slices): every variant keeps the rule, and some are accepted, some refused. */
 static void test_mutations_agree(void **state)
@@ -487,6 +500,7 @@ int main(void)
         cmocka_unit_test(test_wrong_wire_types),
         cmocka_unit_test(test_bad_strings_repaired),
         cmocka_unit_test(test_json_repairs_the_same_way),
+        cmocka_unit_test(test_empty_null),
         cmocka_unit_test(test_mutations_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
