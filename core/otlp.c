@@ -223,8 +223,9 @@ static int scan_fail(struct scan *sc, const char *fmt, ...)
 }
 
 /* Bytes of s that form valid UTF-8 without a NUL: protobuf-c holds strings as C strings, so a
- * NUL would cut the decoded string short while the forwarded bytes keep the rest. */
-size_t otlp_string_valid_prefix(const uint8_t *s, size_t n)
+ * NUL would cut the decoded string short while the forwarded bytes keep the rest. Inline: the
+ * scanner calls it for every string field, most of them a few ASCII bytes long. */
+static inline size_t string_valid_prefix(const uint8_t *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
@@ -239,6 +240,10 @@ size_t otlp_string_valid_prefix(const uint8_t *s, size_t n)
         }
         if (i >= n)
             break;
+        if ((uint8_t)(s[i] - 1) < 0x7f) { /* ASCII but NUL: the tail of a short string */
+            i++;
+            continue;
+        }
         size_t k = otlp_utf8_seq(s + i, n - i);
         if (k == 0)
             return i;
@@ -246,6 +251,8 @@ size_t otlp_string_valid_prefix(const uint8_t *s, size_t n)
     }
     return n;
 }
+
+size_t otlp_string_valid_prefix(const uint8_t *s, size_t n) { return string_valid_prefix(s, n); }
 
 size_t otlp_utf8_seq(const uint8_t *s, size_t n)
 {
@@ -375,7 +382,7 @@ static int scan_message(struct scan *sc, const ProtobufCMessageDescriptor *d, co
                 enum id_kind k = id_kind_of(f);
                 if (k != ID_NONE && v != 0 && v != (uint64_t)k)
                     return scan_fail(sc, "%s is %llu bytes, expected %d", f->name, (unsigned long long)v, (int)k);
-                if (f->type == PROTOBUF_C_TYPE_STRING && otlp_string_valid_prefix(p, v) != v) {
+                if (f->type == PROTOBUF_C_TYPE_STRING && string_valid_prefix(p, v) != v) {
                     if (sc->bad_strings++ == 0)
                         snprintf(sc->bad_string_where, sizeof sc->bad_string_where, "%s%s#%llu: "
                                  "field '%s' of %s", sc->item_kind ? sc->item_kind : "",
@@ -390,7 +397,8 @@ static int scan_message(struct scan *sc, const ProtobufCMessageDescriptor *d, co
             return scan_fail(sc, "unsupported wire type %d in %s", wt, d->short_name);
         }
         /* A later member of a oneof replaces the earlier one: so do its items. */
-        if (f && (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)) {
+        if (f && (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+            (f->type == PROTOBUF_C_TYPE_MESSAGE || n_oneofs)) { /* only messages hold items */
             unsigned i = 0;
             while (i < n_oneofs && oneofs[i].offset != f->quantifier_offset)
                 i++;
@@ -517,7 +525,7 @@ static int repair_message(struct rbuf *o, const ProtobufCMessageDescriptor *d, c
                 o->len = at + k + n;
                 continue;
             }
-            if (f && f->type == PROTOBUF_C_TYPE_STRING && otlp_string_valid_prefix(body, v) != v) {
+            if (f && f->type == PROTOBUF_C_TYPE_STRING && string_valid_prefix(body, v) != v) {
                 size_t n = 0;
                 for (size_t i = 0; i < v;) {
                     size_t k = otlp_utf8_seq(body + i, v - i);
