@@ -31,11 +31,11 @@ const SENDERS = 20;
 const OVERLOAD_MS = SLOW ? 20000 : 30000;
 // The release build idles at ~15 MiB RSS; ASan adds shadow memory and a quarantine of freed
 // blocks, so its limits are higher (and its quarantine capped below).
-const LIMIT_MIB = SLOW ? 384 : 128;
-const SPIKE_MIB = SLOW ? 64 : 32;
+const LIMIT_MIB = SLOW ? 192 : 128;
+const SPIKE_MIB = SLOW ? 48 : 32;
 // What the accounting does not see: gRPC core's and libmicrohttpd's buffers, the exporter's
 // serialized copy of each request in flight, allocator slack. Stated, and asserted.
-const MARGIN_MIB = SLOW ? 128 : 32;
+const MARGIN_MIB = SLOW ? 96 : 32;
 
 /** One request with a keep-alive agent; resolves {status, retryAfter} (0 = no answer). */
 function post(agent, url, body) {
