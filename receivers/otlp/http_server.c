@@ -8,7 +8,16 @@
  * zlib into one buffer that may never grow past max_request_body_size + 1 bytes, so a
  * decompression bomb is refused after inflating at most the limit. Once anything is refused the
  * rest of the body is read and dropped (bounded), so the client always gets a real answer rather
- * than a reset connection. The buffer then goes, as is, to the receiver's export handler. */
+ * than a reset connection. The buffer then goes, as is, to the receiver's export handler.
+ *
+ * Slow clients are cut by deadlines, not by an inactivity limit (which a client dripping one byte
+ * every few seconds never trips): each connection, learnt from MHD's connection notifications,
+ * carries the deadline of the phase it is in (headers: read_header_timeout; body: read_timeout;
+ * answer: write_timeout; kept alive between requests: idle_timeout), moved by the request
+ * callbacks, and one sweeper thread shuts down the socket of any connection past it, which makes
+ * MHD close it in its own thread. Connection counts are MHD's own limits (max_connections, per
+ * source address). With tls.client_ca_file, a connection whose client certificate does not verify
+ * against that CA gets 401 before anything of its request is read. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grpc/status.h>
@@ -26,8 +35,11 @@
 #include <unistd.h>
 
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <zlib.h>
 
@@ -48,6 +60,8 @@
  * streaming forever cannot hold a thread. */
 #define HS_DISCARD_MAX ((uint64_t)64 << 20)
 #define HS_MIN_GROW ((size_t)64 << 10)
+#define HS_DEFAULT_MAX_CONNECTIONS 2048 /* when the key is 0 (the table's default says the same) */
+#define HS_WARN_EVERY_NS ((int64_t)10 * 1000000000) /* cut/refused connections: one warning per */
 
 enum hs_ctype { CT_NONE, CT_PROTO, CT_JSON };         /* CT_NONE: absent or not OTLP */
 enum hs_comp { COMP_IDENTITY, COMP_GZIP, COMP_ZLIB };
@@ -79,6 +93,37 @@ struct otlp_http_server {
     pthread_cond_t idle;
     long inflight;                    /* requests between first call and completion, under mu */
     bool shut_down;
+    /* connection deadlines (ns, 0 = none) and the sweeper that enforces them */
+    int64_t hdr_ns, read_ns, write_ns, idle_ns;
+    pthread_mutex_t conns_mu;
+    pthread_cond_t sweep_cv;          /* wakes the sweeper to stop */
+    struct hs_conn *conns;            /* every open connection, under conns_mu */
+    pthread_t sweeper;
+    bool sweeper_running, sweep_stop;
+    int64_t sweep_every_ns;
+    atomic_uint_fast64_t cut[4];      /* connections cut, by enum hs_phase */
+    atomic_uint_fast64_t over_limit;  /* connections MHD refused at max_connections(_per_client) */
+    uint64_t cut_told[4], over_told;  /* sweeper only: what the last warnings counted */
+    int64_t last_cut_warn_ns, last_over_warn_ns;
+    char *client_ca;                  /* PEM; set = a verified client certificate is required */
+};
+
+enum hs_phase { PH_HEADERS, PH_BODY, PH_ANSWER, PH_IDLE };
+static const char *const phase_key[4] = {"read_header_timeout", "read_timeout", "write_timeout",
+                                         "idle_timeout"};
+
+/* One connection: MHD's socket context for it. Only `deadline` and `phase` change after it is
+ * listed (atomically: the request callbacks write them, the sweeper reads them). */
+struct hs_conn {
+    struct hs_conn *prev, *next;
+    int fd;
+    int64_t opened_ns;
+    _Atomic int64_t deadline_ns;      /* 0 = none */
+    _Atomic int phase;
+    int64_t headers_ns;               /* when the current request's headers were complete */
+    bool first_request_done;
+    bool cut;                         /* under conns_mu: shut down once */
+    int cert_ok;                      /* client certificate: 0 unchecked, 1 verified, -1 refused */
 };
 
 struct hs_req {
@@ -691,6 +736,219 @@ static enum MHD_Result req_end(struct otlp_http_server *s, struct hs_req *r, str
     return respond(s, c, r, MHD_HTTP_OK, "application/json", (uint8_t *)json, jlen, 0);
 }
 
+/* ---- connection deadlines and client certificates --------------------------------------------- */
+
+static int64_t deadline_after(int64_t from, int64_t d) { return d > 0 ? from + d : 0; }
+
+/* The earlier of two deadlines, 0 meaning none. */
+static int64_t deadline_min(int64_t a, int64_t b) { return !a ? b : !b ? a : a < b ? a : b; }
+
+static void conn_set(struct hs_conn *hc, enum hs_phase ph, int64_t deadline)
+{
+    atomic_store(&hc->phase, (int)ph);
+    atomic_store(&hc->deadline_ns, deadline);
+}
+
+static struct hs_conn *conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* MHD's connection notifications: list a connection with its header deadline from the moment it
+ * is accepted (a TLS handshake counts against it, as in Go), unlist it before MHD closes its
+ * socket, so the sweeper never shuts down a descriptor number that has been reused. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct otlp_http_server *s = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct hs_conn *hc = calloc(1, sizeof *hc);
+        if (!hc || !ci) {
+            free(hc);
+            return; /* unlisted: no deadline, still served */
+        }
+        hc->fd = ci->connect_fd;
+        hc->opened_ns = clock_now_ns();
+        conn_set(hc, PH_HEADERS, deadline_after(hc->opened_ns, s->hdr_ns));
+        pthread_mutex_lock(&s->conns_mu);
+        hc->next = s->conns;
+        if (s->conns)
+            s->conns->prev = hc;
+        s->conns = hc;
+        pthread_mutex_unlock(&s->conns_mu);
+        *socket_context = hc;
+        return;
+    }
+    struct hs_conn *hc = *socket_context;
+    if (!hc)
+        return;
+    *socket_context = NULL; /* a second CLOSED for the same connection finds nothing */
+    pthread_mutex_lock(&s->conns_mu);
+    if (hc->prev)
+        hc->prev->next = hc->next;
+    else
+        s->conns = hc->next;
+    if (hc->next)
+        hc->next->prev = hc->prev;
+    pthread_mutex_unlock(&s->conns_mu);
+    free(hc);
+}
+
+/* The client certificate of a TLS connection, verified once per connection against client_ca
+ * (chain, validity dates, and the TLS client purpose when the certificate names purposes, as
+ * Go's RequireAndVerifyClientCert checks). 0 when fine, else -1 with why. */
+static int verify_client_cert(struct MHD_Connection *c, char *why, size_t whylen)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    gnutls_session_t tls = ci ? (gnutls_session_t)ci->tls_session : NULL;
+    if (!tls) {
+        snprintf(why, whylen, "a client certificate is required (no TLS session)");
+        return -1;
+    }
+    unsigned int n = 0;
+    if (!gnutls_certificate_get_peers(tls, &n) || n == 0) {
+        snprintf(why, whylen, "a client certificate is required");
+        return -1;
+    }
+    gnutls_typed_vdata_st purpose = {.type = GNUTLS_DT_KEY_PURPOSE_OID,
+                                     .data = (unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT};
+    unsigned int status = 0;
+    int rc = gnutls_certificate_verify_peers(tls, &purpose, 1, &status);
+    if (rc < 0) {
+        snprintf(why, whylen, "client certificate not verified: %s", gnutls_strerror(rc));
+        return -1;
+    }
+    if (status) {
+        gnutls_datum_t out = {0};
+        if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &out, 0) == 0) {
+            snprintf(why, whylen, "client certificate not trusted: %s", (const char *)out.data);
+            gnutls_free(out.data);
+        } else {
+            snprintf(why, whylen, "client certificate not trusted (status 0x%x)", status);
+        }
+        return -1;
+    }
+    return 0;
+}
+
+/* A request's headers are complete (first access call): its deadline becomes the body's
+ * (read_timeout, from the connection's accept for its first request, from the end of the headers
+ * for later ones) and the answer's (write_timeout, from the end of the headers, as Go resets it
+ * there), whichever comes first. With a client CA, a connection without a verified certificate is
+ * refused here: true with r set to 401, to be answered at once. */
+static bool conn_request_started(struct otlp_http_server *s, struct hs_req *r, struct MHD_Connection *c,
+                                 const struct hs_head *h)
+{
+    struct hs_conn *hc = conn_of(c);
+    int64_t now = clock_now_ns();
+    if (hc) {
+        hc->headers_ns = now;
+        int64_t from = hc->first_request_done ? now : hc->opened_ns;
+        conn_set(hc, PH_BODY, deadline_min(deadline_after(from, s->read_ns), deadline_after(now, s->write_ns)));
+    }
+    if (!s->client_ca || (hc && hc->cert_ok > 0))
+        return false;
+    char why[300];
+    if (hc && hc->cert_ok < 0)
+        snprintf(why, sizeof why, "client certificate not verified");
+    else if (verify_client_cert(c, why, sizeof why) == 0) {
+        if (hc)
+            hc->cert_ok = 1;
+        return false;
+    }
+    if (hc)
+        hc->cert_ok = -1;
+    r->sig = -1;
+    if (h->content_type && media_type_is(h->content_type, "application/x-protobuf"))
+        r->ct = CT_PROTO;
+    else if (h->content_type && media_type_is(h->content_type, "application/json"))
+        r->ct = CT_JSON;
+    req_fail(s, r, MHD_HTTP_UNAUTHORIZED, GRPC_STATUS_UNAUTHENTICATED, false, "%s", why);
+    log_debug(s->log_name, "HTTP request refused: %s", why);
+    return true;
+}
+
+/* The body is complete: only the answer's deadline is left. */
+static void conn_body_done(struct otlp_http_server *s, struct MHD_Connection *c)
+{
+    struct hs_conn *hc = conn_of(c);
+    if (hc)
+        conn_set(hc, PH_ANSWER, deadline_after(hc->headers_ns, s->write_ns));
+}
+
+/* The answer is sent: a kept-alive connection waits for its next request, which has idle_timeout
+ * to begin and read_header_timeout to finish its headers, counted together from now (MHD does not
+ * tell when the first byte of the next request arrives). */
+static void conn_request_done(struct otlp_http_server *s, struct MHD_Connection *c)
+{
+    struct hs_conn *hc = conn_of(c);
+    if (!hc)
+        return;
+    hc->first_request_done = true;
+    int64_t now = clock_now_ns();
+    int64_t d = s->idle_ns > 0 && s->hdr_ns > 0 ? now + s->idle_ns + s->hdr_ns
+                : deadline_after(now, s->idle_ns > 0 ? s->idle_ns : s->hdr_ns);
+    conn_set(hc, PH_IDLE, d);
+}
+
+/* Warns about cut connections, and about refused ones, each at most once per HS_WARN_EVERY_NS
+ * with the counts since its last warning: a flood costs a line, not a line per connection. */
+static void sweep_warn(struct otlp_http_server *s, int64_t now)
+{
+    if (now - s->last_cut_warn_ns >= HS_WARN_EVERY_NS) {
+        char line[400];
+        size_t at = 0;
+        for (int p = 0; p < 4; p++) {
+            uint64_t v = atomic_load(&s->cut[p]), d = v - s->cut_told[p];
+            s->cut_told[p] = v;
+            if (d && at < sizeof line)
+                at += (size_t)snprintf(line + at, sizeof line - at, "%s%llu past %s", at ? ", " : "",
+                                       (unsigned long long)d, phase_key[p]);
+        }
+        if (at) {
+            log_warn(s->log_name, "slow HTTP clients: connections cut: %s", line);
+            s->last_cut_warn_ns = now;
+        }
+    }
+    if (now - s->last_over_warn_ns >= HS_WARN_EVERY_NS) {
+        uint64_t o = atomic_load(&s->over_limit), od = o - s->over_told;
+        s->over_told = o;
+        if (od) {
+            log_warn(s->log_name, "%llu HTTP connection(s) refused: max_connections or "
+                     "max_connections_per_client reached", (unsigned long long)od);
+            s->last_over_warn_ns = now;
+        }
+    }
+}
+
+/* Every sweep_every_ns, shuts down the socket of each connection past its deadline. shutdown()
+ * leaves the descriptor to MHD (it sees end of file and closes the connection in its own thread);
+ * the list lock keeps the connection listed, so its descriptor open, while we do it. */
+static void *sweeper_main(void *arg)
+{
+    struct otlp_http_server *s = arg;
+    pthread_mutex_lock(&s->conns_mu);
+    while (!s->sweep_stop) {
+        int64_t now = clock_now_ns();
+        for (struct hs_conn *hc = s->conns; hc; hc = hc->next) {
+            int64_t d = atomic_load(&hc->deadline_ns);
+            if (!hc->cut && d && now > d) {
+                hc->cut = true;
+                shutdown(hc->fd, SHUT_RDWR);
+                atomic_fetch_add(&s->cut[atomic_load(&hc->phase) & 3], 1);
+            }
+        }
+        sweep_warn(s, now);
+        int64_t until = now + s->sweep_every_ns;
+        struct timespec ts = {.tv_sec = until / 1000000000, .tv_nsec = until % 1000000000};
+        pthread_cond_timedwait(&s->sweep_cv, &s->conns_mu, &ts);
+    }
+    pthread_mutex_unlock(&s->conns_mu);
+    return NULL;
+}
+
 /* ---- libmicrohttpd callbacks ------------------------------------------------------------------ */
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -709,6 +967,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         s->inflight++;
         pthread_mutex_unlock(&s->mu);
         struct hs_head h = head_of(c);
+        if (conn_request_started(s, r, c, &h))
+            return respond_error(s, c, r, r->status, r->code, r->msg, 0);
         req_begin(s, r, &h, url, method);
         /* Answer before the body when the client waits for `100 Continue` (it then never sends
          * the body) or when the announced body is too large to read and drop. */
@@ -731,6 +991,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         req_body(s, r, upload_data, n);
         return MHD_YES;
     }
+    conn_body_done(s, c);
     if (r->status)
         return respond_error(s, c, r, r->status, r->code, r->msg, 0);
     return req_end(s, r, c);
@@ -743,6 +1004,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)toe;
     struct otlp_http_server *s = cls;
     struct hs_req *r = *con_cls;
+    conn_request_done(s, c);
     if (!r)
         return;
     *con_cls = NULL;
@@ -762,6 +1024,9 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     struct otlp_http_server *s = cls;
     char line[512];
     vsnprintf(line, sizeof line, fmt, ap);
+    /* MHD's only word on a connection refused at its limits; counted for the sweeper's warning */
+    if (strstr(line, "reached connection limit"))
+        atomic_fetch_add(&s->over_limit, 1);
     size_t n = strlen(line);
     while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
         line[--n] = '\0';
@@ -809,7 +1074,7 @@ static int listen_on(const char *endpoint, int *port, struct error *err)
         }
         int one = 1;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one); /* TIME_WAIT only; not REUSEPORT */
-        if (bind(fd, a->ai_addr, a->ai_addrlen) != 0 || listen(fd, 128) != 0) {
+        if (bind(fd, a->ai_addr, a->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
             last_errno = errno;
             close(fd);
             fd = -1;
@@ -857,21 +1122,34 @@ static void server_release(struct otlp_http_server *s)
     free(s->headers);
     free(s->tls_cert);
     tls_pem_free(s->tls_key);
+    free(s->client_ca);
     pthread_cond_destroy(&s->idle);
     pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->sweep_cv);
+    pthread_mutex_destroy(&s->conns_mu);
     free(s);
 }
 
-static unsigned timeout_seconds(const struct otlp_http_config *cfg)
+/* Open connections need descriptors: like Go's runtime (so the Collector), raise the soft limit
+ * of open files toward the hard one when it is below what max_connections needs, so the limit
+ * that applies is the one configured and not a default of 1024 descriptors. */
+static void raise_fd_limit(struct otlp_http_server *s, uint64_t max_connections)
 {
-    /* MHD has one inactivity timeout per connection: the tightest of the configured ones. */
-    int64_t t = 0;
-    const int64_t v[] = {cfg->idle_timeout, cfg->read_timeout, cfg->read_header_timeout, cfg->write_timeout};
-    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
-        if (v[i] > 0 && (t == 0 || v[i] < t))
-            t = v[i];
-    int64_t sec = (t + 999999999) / 1000000000;
-    return sec > UINT_MAX ? UINT_MAX : (unsigned)sec;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t want = (rlim_t)max_connections + 1024; /* the rest of the process: gRPC, files, ... */
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        rlim_t to = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+        struct rlimit nrl = {.rlim_cur = to, .rlim_max = rl.rlim_max};
+        if (to > rl.rlim_cur && setrlimit(RLIMIT_NOFILE, &nrl) == 0)
+            rl.rlim_cur = to;
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
+        log_warn(s->log_name, "open files limit is %llu (hard %llu): fewer than the %llu HTTP "
+                 "connections of max_connections may be served; raise it (ulimit -n)",
+                 (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max,
+                 (unsigned long long)max_connections);
 }
 
 /* Everything of a server but its socket, TLS and thread pool: what a request's decision reads. */
@@ -891,6 +1169,28 @@ static struct otlp_http_server *server_new(const struct otlp_http_config *cfg, u
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&s->idle, &ca);
     pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&s->conns_mu, NULL);
+    pthread_condattr_t sca;
+    pthread_condattr_init(&sca);
+    pthread_condattr_setclock(&sca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->sweep_cv, &sca);
+    pthread_condattr_destroy(&sca);
+    /* Go's rules, as confighttp hands them to net/http: read_header_timeout 0 takes read_timeout;
+     * idle_timeout 0 takes read_timeout. */
+    s->read_ns = cfg->read_timeout > 0 ? cfg->read_timeout : 0;
+    s->hdr_ns = cfg->read_header_timeout > 0 ? cfg->read_header_timeout : s->read_ns;
+    s->write_ns = cfg->write_timeout > 0 ? cfg->write_timeout : 0;
+    s->idle_ns = cfg->idle_timeout > 0 ? cfg->idle_timeout : s->read_ns;
+    /* sweep often enough that a deadline is overshot by at most ~1/8 of the shortest one */
+    int64_t shortest = 0;
+    const int64_t all[] = {s->hdr_ns, s->read_ns, s->write_ns, s->idle_ns};
+    for (size_t i = 0; i < 4; i++)
+        shortest = deadline_min(shortest, all[i]);
+    s->sweep_every_ns = shortest / 8;
+    if (s->sweep_every_ns < 10000000)
+        s->sweep_every_ns = 10000000;
+    if (s->sweep_every_ns > 500000000)
+        s->sweep_every_ns = 500000000;
     s->signals = signals;
     s->fn = fn;
     s->refused = refused;
@@ -971,6 +1271,11 @@ struct otlp_http_server *otlp_http_server_start(const struct otlp_http_config *c
             server_release(s);
             return NULL;
         }
+        s->client_ca = tls_pem(NULL, cfg->tls.client_ca_file, err);
+        if (!s->client_ca && err->msg[0]) {
+            server_release(s);
+            return NULL;
+        }
         flags |= MHD_USE_TLS;
     }
     s->listen_fd = listen_on(cfg->endpoint, &s->port, err);
@@ -979,7 +1284,9 @@ struct otlp_http_server *otlp_http_server_start(const struct otlp_http_config *c
         return NULL;
     }
     unsigned threads = cfg->num_threads > 0 ? (unsigned)cfg->num_threads : 2;
-    struct MHD_OptionItem opts[12];
+    raise_fd_limit(s, cfg->max_connections > 0 ? (uint64_t)cfg->max_connections
+                                               : (uint64_t)HS_DEFAULT_MAX_CONNECTIONS);
+    struct MHD_OptionItem opts[16];
     size_t no = 0;
 #define OPT(o, v, p) (opts[no++] = (struct MHD_OptionItem){(o), (intptr_t)(v), (p)})
     OPT(MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, s); /* first: it logs the others */
@@ -988,14 +1295,25 @@ struct otlp_http_server *otlp_http_server_start(const struct otlp_http_config *c
     OPT(MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s);
     /* room for large header sets and 32 KiB+ body chunks per read */
     OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)128 << 10, NULL);
-    unsigned tmo = timeout_seconds(cfg);
-    if (tmo)
-        OPT(MHD_OPTION_CONNECTION_TIMEOUT, tmo, NULL);
+    /* No MHD inactivity timeout: the sweeper's deadlines cover every phase of a connection. */
+    OPT(MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s);
+    unsigned maxc = cfg->max_connections > 0 ? (cfg->max_connections > UINT_MAX / 2 ? UINT_MAX / 2
+                                                                                     : (unsigned)cfg->max_connections)
+                                             : HS_DEFAULT_MAX_CONNECTIONS;
+    OPT(MHD_OPTION_CONNECTION_LIMIT, maxc, NULL);
+    if (cfg->max_connections_per_client > 0)
+        OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+            cfg->max_connections_per_client > UINT_MAX / 2 ? UINT_MAX / 2
+                                                            : (unsigned)cfg->max_connections_per_client,
+            NULL);
     if (cfg->has_tls) {
         OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert);
         OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key);
         /* TLS 1.2 and 1.3 only, as the gRPC side and the Collector's default minimum */
         OPT(MHD_OPTION_HTTPS_PRIORITIES, 0, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2");
+        /* MHD then asks every client for a certificate; conn_request_started requires it */
+        if (s->client_ca)
+            OPT(MHD_OPTION_HTTPS_MEM_TRUST, 0, s->client_ca);
     }
     OPT(MHD_OPTION_END, 0, NULL);
 #undef OPT
@@ -1006,9 +1324,20 @@ struct otlp_http_server *otlp_http_server_start(const struct otlp_http_config *c
         if (fcntl(s->listen_fd, F_GETFD) == -1)
             s->listen_fd = -1;
         error_set(err, "cannot start the HTTP server on %s%s", cfg->endpoint,
-                  cfg->has_tls ? " (is the TLS certificate or key valid?)" : "");
+                  cfg->has_tls ? " (is the TLS certificate, key or client CA valid?)" : "");
         server_release(s);
         return NULL;
+    }
+    if (s->hdr_ns || s->read_ns || s->write_ns || s->idle_ns) {
+        if (pthread_create(&s->sweeper, NULL, sweeper_main, s) != 0) {
+            error_set(err, "cannot start the HTTP connection sweeper thread");
+            MHD_stop_daemon(s->daemon);
+            s->daemon = NULL;
+            s->listen_fd = -1; /* MHD closed it */
+            server_release(s);
+            return NULL;
+        }
+        s->sweeper_running = true;
     }
     return s;
 }
@@ -1101,6 +1430,14 @@ void otlp_http_server_shutdown(struct otlp_http_server *s, int64_t deadline_ns)
     s->daemon = NULL;
     if (!s->quiesced)
         s->listen_fd = -1; /* MHD closed it */
+    if (s->sweeper_running) { /* after MHD: deadlines hold while requests drain */
+        pthread_mutex_lock(&s->conns_mu);
+        s->sweep_stop = true;
+        pthread_cond_signal(&s->sweep_cv);
+        pthread_mutex_unlock(&s->conns_mu);
+        pthread_join(s->sweeper, NULL);
+        s->sweeper_running = false;
+    }
 }
 
 void otlp_http_server_free(struct otlp_http_server *s)

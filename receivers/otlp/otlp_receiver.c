@@ -148,18 +148,33 @@ static const struct config_field http_fields[] = {
      .doc = "request encodings accepted (gzip, zlib, deflate; empty = all of them); "
             "zstd, snappy and lz4 may be listed, as in the Collector's default, but are not "
             "served (warned about)"},
+    /* Deadlines, not inactivity limits: a client dripping a byte every few seconds is cut when
+     * its deadline passes (http_server.c's sweeper). Defaults are confighttp's. */
     {.name = "read_timeout", .type = CFG_DURATION,
-     .offset = offsetof(struct otlp_http_config, read_timeout),
-     .doc = "connection inactivity limit (the HTTP server has one: the smallest timeout set)"},
+     .offset = offsetof(struct otlp_http_config, read_timeout), .def = "0s",
+     .doc = "deadline to read a whole request, headers and body (0 = none); the connection is "
+            "closed when it passes"},
     {.name = "read_header_timeout", .type = CFG_DURATION,
-     .offset = offsetof(struct otlp_http_config, read_header_timeout),
-     .doc = "folded into the connection inactivity limit, as read_timeout"},
+     .offset = offsetof(struct otlp_http_config, read_header_timeout), .def = "1m",
+     .doc = "deadline to read a request's headers, from the connection's accept (TLS handshake "
+            "included); 0 = read_timeout"},
     {.name = "write_timeout", .type = CFG_DURATION,
-     .offset = offsetof(struct otlp_http_config, write_timeout),
-     .doc = "folded into the connection inactivity limit, as read_timeout"},
+     .offset = offsetof(struct otlp_http_config, write_timeout), .def = "30s",
+     .doc = "deadline from the end of a request's headers to the end of its answer (0 = none)"},
     {.name = "idle_timeout", .type = CFG_DURATION,
      .offset = offsetof(struct otlp_http_config, idle_timeout), .def = "1m",
-     .doc = "keep-alive idle timeout (folded into the inactivity limit, as read_timeout)"},
+     .doc = "how long a kept-alive connection may wait for its next request (its headers then "
+            "have read_header_timeout more); 0 = read_timeout"},
+    {.name = "max_connections", .type = CFG_INT,
+     .offset = offsetof(struct otlp_http_config, max_connections), .def = "2048", .min = 1,
+     .max = 1000000,
+     .doc = "open connections at once (ours); more wait in the listen backlog until one "
+            "closes. The soft open-files limit is raised to fit, as Go does for the Collector"},
+    {.name = "max_connections_per_client", .type = CFG_INT,
+     .offset = offsetof(struct otlp_http_config, max_connections_per_client), .def = "512",
+     .min = 0, .max = 1000000,
+     .doc = "open connections from one source address (ours; 0 = no limit); more are accepted "
+            "and closed at once, so one client cannot take every connection"},
     {.name = "keep_alives_enabled", .type = CFG_BOOL,
      .offset = offsetof(struct otlp_http_config, keep_alives_enabled), .def = "true",
      .doc = "HTTP keep-alive"},
@@ -260,9 +275,6 @@ static int otlp_receiver_validate(const void *cfgp, struct error *err)
         if (h->has_tls) {
             if (validate_tls("protocols.http.tls", &h->tls, err))
                 return -1;
-            if (tls_set(h->tls.client_ca_file))
-                return error_set(err, "protocols.http.tls.client_ca_file: client certificate "
-                                 "verification is not supported for OTLP/HTTP; use gRPC for mutual TLS");
         }
     }
     return 0;

@@ -60,7 +60,9 @@ struct otlp_http_config {
     struct otlp_cors_config cors;
     struct config_kv_list response_headers;
     struct config_str_list compression_algorithms;
-    int64_t read_timeout, read_header_timeout, write_timeout, idle_timeout; /* ns */
+    int64_t read_timeout, read_header_timeout, write_timeout, idle_timeout; /* ns, 0 = none */
+    int64_t max_connections;        /* open connections at once (0 = libmicrohttpd's default) */
+    int64_t max_connections_per_client; /* from one source address, 0 = unlimited */
     bool keep_alives_enabled;
     struct tls_server_config tls;
     bool has_tls;

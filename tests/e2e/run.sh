@@ -21,4 +21,6 @@ fi
 # A bound per test file, so a hung llmotlp fails the run instead of stalling it.
 timeout_ms=180000
 if [[ "${LLMOTLP_SLOW:-}" == "1" ]]; then timeout_ms=540000; fi
+# http-slow-loris opens ~2,100 sockets of its own: lift the soft open-files limit to the hard one.
+ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || true
 exec node --test --test-concurrency=1 --test-timeout="$timeout_ms" --test-reporter=tap ./*.test.mjs

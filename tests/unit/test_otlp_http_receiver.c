@@ -171,6 +171,7 @@ struct hreq {
     bool chunked;                   /* send the body with Transfer-Encoding: chunked */
     const char *scheme_host;        /* NULL = "http://127.0.0.1" */
     const char *cafile;
+    const char *certfile, *keyfile; /* client certificate (mutual TLS) */
 };
 
 struct hresp {
@@ -241,6 +242,10 @@ static void http_do(int port, const struct hreq *q, struct hresp *r)
     curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
     if (q->cafile)
         curl_easy_setopt(c, CURLOPT_CAINFO, q->cafile);
+    if (q->certfile) {
+        curl_easy_setopt(c, CURLOPT_SSLCERT, q->certfile);
+        curl_easy_setopt(c, CURLOPT_SSLKEY, q->keyfile);
+    }
     struct curl_slist *h = NULL;
     char line[256];
     if (q->ctype) {
@@ -1066,9 +1071,31 @@ static void test_config(void **state)
     config_free_bound(otlp_receiver_factory.fields, &cfg);
     assert_int_not_equal(bind_yaml("protocols:\n  http:\n    num_threads: 0\n", &cfg, &err), 0);
     config_free_bound(otlp_receiver_factory.fields, &cfg);
+    /* mutual TLS is served (the files are read at start) */
+    assert_int_equal(bind_yaml("protocols:\n  http:\n    tls:\n      cert_file: /c\n      key_file: /k\n"
+                               "      client_ca_file: /ca\n", &cfg, &err), 0);
+    config_free_bound(otlp_receiver_factory.fields, &cfg);
     assert_int_not_equal(bind_yaml("protocols:\n  http:\n    tls:\n      cert_file: /c\n      key_file: /k\n"
-                                   "      client_ca_file: /ca\n", &cfg, &err), 0);
-    assert_non_null(strstr(err.msg, "client_ca_file"));
+                                   "      client_ca_file: /ca\n      client_ca_file_reload: true\n", &cfg, &err), 0);
+    config_free_bound(otlp_receiver_factory.fields, &cfg);
+    /* deadlines and connection limits: confighttp's defaults, ours for the limits */
+    assert_int_equal(bind_yaml("protocols:\n  http:\n", &cfg, &err), 0);
+    assert_int_equal(cfg.protocols.http.read_header_timeout, 60000000000LL);
+    assert_int_equal(cfg.protocols.http.write_timeout, 30000000000LL);
+    assert_int_equal(cfg.protocols.http.idle_timeout, 60000000000LL);
+    assert_int_equal(cfg.protocols.http.read_timeout, 0);
+    assert_int_equal(cfg.protocols.http.max_connections, 2048);
+    assert_int_equal(cfg.protocols.http.max_connections_per_client, 512);
+    config_free_bound(otlp_receiver_factory.fields, &cfg);
+    assert_int_equal(bind_yaml("protocols:\n  http:\n    max_connections: 10\n    max_connections_per_client: 0\n"
+                               "    read_header_timeout: 250ms\n", &cfg, &err), 0);
+    assert_int_equal(cfg.protocols.http.max_connections, 10);
+    assert_int_equal(cfg.protocols.http.max_connections_per_client, 0);
+    assert_int_equal(cfg.protocols.http.read_header_timeout, 250000000);
+    config_free_bound(otlp_receiver_factory.fields, &cfg);
+    assert_int_not_equal(bind_yaml("protocols:\n  http:\n    max_connections: 0\n", &cfg, &err), 0);
+    config_free_bound(otlp_receiver_factory.fields, &cfg);
+    assert_int_not_equal(bind_yaml("protocols:\n  http:\n    max_connections_per_client: -1\n", &cfg, &err), 0);
     config_free_bound(otlp_receiver_factory.fields, &cfg);
 }
 
@@ -1127,6 +1154,298 @@ static void test_tls(void **state)
     unlink(key);
 }
 
+/* ---- deadlines and connection limits (raw sockets) ------------------------------------------- */
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A TCP connection to 127.0.0.1:port from source address `src` (NULL = any). */
+static int raw_connect(int port, const char *src)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    if (src) {
+        struct sockaddr_in a = {.sin_family = AF_INET};
+        inet_pton(AF_INET, src, &a.sin_addr);
+        assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    }
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+    assert_int_equal(connect(fd, (struct sockaddr *)&to, sizeof to), 0);
+    return fd;
+}
+
+/* Waits up to ms for the server to close fd (end of file or reset; data is skipped). true if it
+ * did. */
+static bool closed_within(int fd, int ms)
+{
+    int64_t until = now_ms() + ms;
+    for (;;) {
+        struct timeval tv = {.tv_sec = 0, .tv_usec = 20000};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        char b[512];
+        ssize_t n = recv(fd, b, sizeof b, 0);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+            return true;
+        if (now_ms() > until)
+            return false;
+    }
+}
+
+/* Sends one byte every `every_ms` until the server closes the connection or `max_ms` pass;
+ * returns the ms it took (or -1: never closed). */
+static int64_t drip_until_closed(int fd, const char *text, int every_ms, int max_ms)
+{
+    int64_t t0 = now_ms();
+    for (size_t i = 0; now_ms() - t0 < max_ms; i++) {
+        char ch = text[i % strlen(text)];
+        if (send(fd, &ch, 1, MSG_NOSIGNAL) < 0)
+            return now_ms() - t0;
+        if (closed_within(fd, every_ms))
+            return now_ms() - t0;
+    }
+    return -1;
+}
+
+static void post_raw(int fd, const uint8_t *body, size_t len, bool keep_alive)
+{
+    char head[256];
+    int n = snprintf(head, sizeof head,
+                     "POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+                     "Content-Length: %zu\r\n%s\r\n", len, keep_alive ? "" : "Connection: close\r\n");
+    assert_int_equal(send(fd, head, (size_t)n, MSG_NOSIGNAL), n);
+    assert_int_equal(send(fd, body, len, MSG_NOSIGNAL), (ssize_t)len);
+}
+
+/* Reads one answer's status line ("HTTP/1.1 200"); the status, or -1. */
+static int read_status(int fd)
+{
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char b[2048];
+    ssize_t n = recv(fd, b, sizeof b - 1, 0);
+    if (n < 12)
+        return -1;
+    b[n] = '\0';
+    return atoi(b + 9);
+}
+
+/* A client dripping its headers a byte at a time is cut at read_header_timeout (an inactivity
+ * limit would never trip), while a normal client is served meanwhile; a slow body is cut at
+ * read_timeout, a kept-alive connection that sends nothing more at idle_timeout +
+ * read_header_timeout. */
+static void test_slow_clients_cut_at_deadlines(void **state)
+{
+    (void)state;
+    struct fx *f = fx_start("protocols:\n  http:\n    endpoint: 127.0.0.1:0\n"
+                            "    read_header_timeout: 400ms\n    read_timeout: 900ms\n"
+                            "    idle_timeout: 300ms\n", ALL_SIGNALS);
+    int loris = raw_connect(f->port, NULL);
+    int64_t t0 = now_ms();
+    const char *head = "POST /v1/traces HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+    assert_int_equal(send(loris, head, 10, MSG_NOSIGNAL), 10);
+    assert_still_serving(f); /* served while the loris drips */
+    assert_true(drip_until_closed(loris, "abcdefgh", 50, 5000) >= 0);
+    int64_t took = now_ms() - t0;
+    assert_true(took >= 350);
+    assert_true(took < 1500);
+    close(loris);
+
+    /* headers in time, body dripping: cut at read_timeout (from the accept) */
+    size_t len;
+    uint8_t *req = make_traces(2, &len);
+    int slow_body = raw_connect(f->port, NULL);
+    t0 = now_ms();
+    char h2[200];
+    int n = snprintf(h2, sizeof h2, "POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                     "application/x-protobuf\r\nContent-Length: %zu\r\n\r\n", len);
+    assert_int_equal(send(slow_body, h2, (size_t)n, MSG_NOSIGNAL), n);
+    took = drip_until_closed(slow_body, "\x0a", 50, 5000);
+    assert_true(took >= 800);
+    assert_true(took < 2000);
+    close(slow_body);
+
+    /* a kept-alive connection: answered, then closed when idle past idle + header deadlines */
+    int ka = raw_connect(f->port, NULL);
+    post_raw(ka, req, len, true);
+    assert_int_equal(read_status(ka), 200);
+    t0 = now_ms();
+    assert_true(closed_within(ka, 3000));
+    took = now_ms() - t0;
+    assert_true(took >= 600);
+    close(ka);
+    free(req);
+    assert_int_equal(f->rec.calls, 2); /* assert_still_serving's and the kept-alive one */
+    fx_stop(f);
+}
+
+/* max_connections_per_client: past it, a connection from that address is accepted and closed at
+ * once, while another address is served; max_connections: past it, anyone's waits (MHD stops
+ * accepting) until a connection closes. */
+static void test_connection_limits(void **state)
+{
+    (void)state;
+    struct fx *f = fx_start("protocols:\n  http:\n    endpoint: 127.0.0.1:0\n    num_threads: 1\n"
+                            "    max_connections: 6\n    max_connections_per_client: 3\n", ALL_SIGNALS);
+    int held[6];
+    for (int i = 0; i < 3; i++)
+        held[i] = raw_connect(f->port, "127.0.0.2");
+    for (int i = 0; i < 3; i++)
+        assert_false(closed_within(held[i], 100));
+    int extra = raw_connect(f->port, "127.0.0.2");
+    assert_true(closed_within(extra, 2000));
+    close(extra);
+    /* another client is served */
+    size_t len;
+    uint8_t *req = make_traces(1, &len);
+    int other = raw_connect(f->port, "127.0.0.3");
+    post_raw(other, req, len, false);
+    assert_int_equal(read_status(other), 200);
+    close(other);
+    /* fill the server: 3 more from two other addresses, then anyone is refused */
+    held[3] = raw_connect(f->port, "127.0.0.4");
+    held[4] = raw_connect(f->port, "127.0.0.4");
+    held[5] = raw_connect(f->port, "127.0.0.5");
+    assert_false(closed_within(held[5], 100));
+    /* past max_connections a new connection waits in the listen backlog, unanswered, and is
+     * served once a connection closes */
+    int over = raw_connect(f->port, "127.0.0.6");
+    post_raw(over, req, len, false);
+    struct timeval tv = {.tv_sec = 0, .tv_usec = 300000};
+    setsockopt(over, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char b[64];
+    assert_true(recv(over, b, sizeof b, 0) < 0);
+    close(held[0]);
+    assert_int_equal(read_status(over), 200);
+    close(over);
+    for (int i = 1; i < 6; i++)
+        close(held[i]);
+    free(req);
+    fx_stop(f);
+}
+
+/* ---- mutual TLS ------------------------------------------------------------------------------- */
+
+struct pki {
+    char dir[64];
+    char ca[128], server_cert[128], server_key[128], client_cert[128], client_key[128];
+    char rogue_cert[128], rogue_key[128];
+};
+
+/* A CA, a server certificate for localhost and a client certificate signed by it, and a rogue
+ * self-signed client certificate, all made by openssl in a temporary directory. */
+static void make_pki(struct pki *p)
+{
+    snprintf(p->dir, sizeof p->dir, "/tmp/llmotlp-mtls-XXXXXX");
+    assert_non_null(mkdtemp(p->dir));
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "cd %s && exec >/dev/null 2>&1 && "
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 "
+             "  -subj /CN=test-ca -keyout ca.key -out ca.pem && "
+             "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost "
+             "  -keyout server.key -out server.csr && "
+             "printf 'subjectAltName=DNS:localhost\\nextendedKeyUsage=serverAuth\\n' > server.ext && "
+             "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
+             "  -extfile server.ext -out server.pem && "
+             "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=gateway "
+             "  -keyout client.key -out client.csr && "
+             "printf 'extendedKeyUsage=clientAuth\\n' > client.ext && "
+             "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
+             "  -extfile client.ext -out client.pem && "
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 "
+             "  -subj /CN=rogue -keyout rogue.key -out rogue.pem",
+             p->dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(p->ca, sizeof p->ca, "%s/ca.pem", p->dir);
+    snprintf(p->server_cert, sizeof p->server_cert, "%s/server.pem", p->dir);
+    snprintf(p->server_key, sizeof p->server_key, "%s/server.key", p->dir);
+    snprintf(p->client_cert, sizeof p->client_cert, "%s/client.pem", p->dir);
+    snprintf(p->client_key, sizeof p->client_key, "%s/client.key", p->dir);
+    snprintf(p->rogue_cert, sizeof p->rogue_cert, "%s/rogue.pem", p->dir);
+    snprintf(p->rogue_key, sizeof p->rogue_key, "%s/rogue.key", p->dir);
+}
+
+static void free_pki(struct pki *p)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", p->dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_mutual_tls(void **state)
+{
+    (void)state;
+    struct pki p;
+    make_pki(&p);
+    char yaml[1024];
+    snprintf(yaml, sizeof yaml,
+             "protocols:\n  http:\n    endpoint: 127.0.0.1:0\n    tls:\n      cert_file: %s\n"
+             "      key_file: %s\n      client_ca_file: %s\n", p.server_cert, p.server_key, p.ca);
+    struct fx *f = fx_start(yaml, ALL_SIGNALS);
+    size_t len;
+    uint8_t *req = make_traces(2, &len);
+    struct hresp r;
+    /* the right certificate: delivered */
+    http_do(f->port, &(struct hreq){.scheme_host = "https://localhost", .cafile = p.ca,
+                                    .certfile = p.client_cert, .keyfile = p.client_key,
+                                    .ctype = "application/x-protobuf", .body = req, .len = len}, &r);
+    assert_int_equal(r.cc, CURLE_OK);
+    assert_int_equal(r.status, 200);
+    hresp_clear(&r);
+    assert_int_equal(f->rec.calls, 1);
+    assert_memory_equal(f->rec.last, req, len);
+    /* no certificate, or one the CA did not sign: 401 with a Status, nothing delivered */
+    http_do(f->port, &(struct hreq){.scheme_host = "https://localhost", .cafile = p.ca,
+                                    .ctype = "application/x-protobuf", .body = req, .len = len}, &r);
+    if (r.cc == CURLE_OK) {
+        assert_int_equal(r.status, 401);
+        assert_status_pb(&r, "client certificate");
+    }
+    hresp_clear(&r);
+    http_do(f->port, &(struct hreq){.scheme_host = "https://localhost", .cafile = p.ca,
+                                    .certfile = p.rogue_cert, .keyfile = p.rogue_key,
+                                    .ctype = "application/json", .body = (const uint8_t *)"{}", .len = 2}, &r);
+    if (r.cc == CURLE_OK) {
+        assert_int_equal(r.status, 401);
+        assert_status_json(&r, "not trusted");
+    }
+    hresp_clear(&r);
+    assert_int_equal(f->rec.calls, 1);
+    /* and the right one still works */
+    http_do(f->port, &(struct hreq){.scheme_host = "https://localhost", .cafile = p.ca,
+                                    .certfile = p.client_cert, .keyfile = p.client_key,
+                                    .ctype = "application/x-protobuf", .body = req, .len = len}, &r);
+    assert_int_equal(r.status, 200);
+    hresp_clear(&r);
+    assert_int_equal(f->rec.calls, 2);
+    free(req);
+    fx_stop(f);
+    /* a client CA that cannot be read fails the start */
+    snprintf(yaml, sizeof yaml,
+             "protocols:\n  http:\n    endpoint: 127.0.0.1:0\n    tls:\n      cert_file: %s\n"
+             "      key_file: %s\n      client_ca_file: %s/nope.pem\n", p.server_cert, p.server_key, p.dir);
+    struct otlp_receiver_config cfg;
+    struct error err = {0};
+    assert_int_equal(bind_yaml(yaml, &cfg, &err), 0);
+    struct component_env env = {.id = "otlp", .log_name = "receiver/otlp"};
+    struct tu_rec rec;
+    tu_rec_init(&rec);
+    env.next[SIGNAL_TRACES] = &rec.base;
+    void *rx = otlp_receiver_factory.create(&cfg, &env, &err);
+    assert_non_null(rx);
+    assert_int_not_equal(otlp_receiver_factory.start(rx, &err), 0);
+    assert_non_null(strstr(err.msg, "nope.pem"));
+    otlp_receiver_factory.destroy(rx);
+    tu_rec_fini(&rec);
+    config_free_bound(otlp_receiver_factory.fields, &cfg);
+    free_pki(&p);
+}
+
 int main(void)
 {
     log_set_level(LOG_ERROR);
@@ -1150,6 +1469,9 @@ int main(void)
         cmocka_unit_test(test_grpc_and_http_together),
         cmocka_unit_test(test_port_in_use),
         cmocka_unit_test(test_tls),
+        cmocka_unit_test(test_slow_clients_cut_at_deadlines),
+        cmocka_unit_test(test_connection_limits),
+        cmocka_unit_test(test_mutual_tls),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

@@ -50,6 +50,8 @@ export function makeConfig({
   maxRequestBodySize,
   corsAllowedOrigins,
   corsAllowedHeaders,
+  // more keys under protocols.http, as YAML lines indented for that level ('read_header_timeout: 2s')
+  httpYaml = [],
   // 'otlp' (gRPC) or 'otlphttp'; for otlphttp exporterEndpoint is a base URL
   exporter = 'otlp',
   encoding,
@@ -75,6 +77,7 @@ export function makeConfig({
   if (httpPort) {
     lines.push('      http:', `        endpoint: 127.0.0.1:${httpPort}`);
     if (maxRequestBodySize !== undefined) lines.push(`        max_request_body_size: ${maxRequestBodySize}`);
+    for (const l of httpYaml) lines.push(`        ${l}`);
     if (corsAllowedOrigins) {
       lines.push('        cors:', `          allowed_origins: ${JSON.stringify(corsAllowedOrigins)}`);
       if (corsAllowedHeaders) lines.push(`          allowed_headers: ${JSON.stringify(corsAllowedHeaders)}`);
