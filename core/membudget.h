@@ -1,6 +1,6 @@
 /* membudget.h — the one process-wide admission budget: bytes of requests held by the receivers
- * (bodies being read, inflated payloads, gRPC messages being copied) and bytes queued in the
- * exporters' sending queues count against one limit, which the receivers check *before* they
+ * (bodies being read, inflated payloads, gRPC messages being copied), bytes queued in the
+ * exporters' sending queues and bytes tail_sampling retains count against one limit, which the receivers check *before* they
  * buffer or inflate a request and the queues check before they take a batch.
  *
  * The one idea: admission is a compare-and-swap on one counter. try_acquire(n) succeeds only if

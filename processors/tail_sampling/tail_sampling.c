@@ -20,6 +20,7 @@
 
 #include "core/batch.h"
 #include "core/log.h"
+#include "core/membudget.h"
 #include "core/otlp_merge.h"
 #include "core/telemetry.h"
 #include "core/ticker.h"
@@ -141,6 +142,7 @@ struct ts_shared {
     _Atomic uint64_t *too_early, *cache_release[2], *too_large, *early[EARLY_COUNT];
     struct telemetry_histogram *late_age;
     _Atomic uint64_t *refused;
+    uint64_t budget_held;             /* store bytes counted in the process's memory budget */
 };
 
 struct ts_proc {
@@ -181,6 +183,15 @@ static void update_gauges_locked(struct ts_shared *sh)
 {
     telemetry_set(sh->on_memory, (int64_t)sh->store.count);
     telemetry_set(sh->buffered, (int64_t)sh->store.bytes);
+    /* What the store retains counts in the one memory budget (core/membudget.h), so that with
+     * memory_limiter the receivers refuse new requests while buffered traces fill it. Counted,
+     * never refused here: the store is bounded by its own max_buffered_bytes. */
+    uint64_t b = sh->store.bytes;
+    if (b > sh->budget_held)
+        membudget_acquire(membudget_process(), b - sh->budget_held);
+    else
+        membudget_release(membudget_process(), sh->budget_held - b);
+    sh->budget_held = b;
 }
 
 /* Decides t (in the store) now: kept ones go to rel, dropped ones are freed. */
@@ -672,6 +683,7 @@ static void shared_free(struct ts_shared *sh)
     if (!sh)
         return;
     ts_store_free(&sh->store);
+    membudget_release(membudget_process(), sh->budget_held);
     ts_cache_free(&sh->kept);
     ts_cache_free(&sh->dropped);
     ts_policies_free(sh->pol);
