@@ -10,6 +10,7 @@
 #define LLMOTLP_COMPONENT_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -106,6 +107,12 @@ struct component_factory {
     /* Processors, exporters, connectors. Same contract as struct consumer. */
     enum consume_status (*consume)(void *self, struct batch *b);
     void (*destroy)(void *self);
+    /* Extensions only, optional: interfaces the extension serves to other components, by name
+     * (core/auth.h's AUTH_SERVER_INTERFACE, AUTH_CLIENT_INTERFACE). `provides` answers from the
+     * bound config at load, so that naming an extension that cannot serve is a config error with
+     * its position; `interface` returns the created instance's (NULL if none). */
+    bool (*provides)(const void *cfg, const char *iface);
+    void *(*interface)(void *self, const char *iface);
 };
 
 /* The registry (registry.c): every factory compiled in. NULL-terminated. */

@@ -21,6 +21,8 @@ extern const struct component_factory llm_metrics_connector_factory;
 extern const struct component_factory prometheus_exporter_factory;
 extern const struct component_factory health_check_extension_factory;
 extern const struct component_factory file_storage_extension_factory;
+extern const struct component_factory bearertokenauth_extension_factory;
+extern const struct component_factory basicauth_extension_factory;
 
 const struct component_factory *const component_factories[] = {
     &otlp_receiver_factory,
@@ -38,6 +40,8 @@ const struct component_factory *const component_factories[] = {
     &llm_metrics_connector_factory,
     &health_check_extension_factory,
     &file_storage_extension_factory,
+    &bearertokenauth_extension_factory,
+    &basicauth_extension_factory,
     NULL,
 };
 

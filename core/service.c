@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/auth.h"
 #include "core/component.h"
 #include "core/exporter_helper.h"
 #include "core/fanout.h"
@@ -70,6 +71,15 @@ struct comp_def {
     /* Exporters: the file_storage extension their sending_queue.storage names (resolved and
      * checked at load). */
     struct comp_def *storage;
+    /* Receivers and exporters: their `auth:` sections, each with the authenticator extension it
+     * names (resolved and checked at load; the interface is handed over at create). */
+    struct auth_ref *auth;
+    size_t n_auth;
+};
+
+struct auth_ref {
+    struct auth_config *cfg;               /* inside the component's bound config */
+    struct comp_def *ext;
 };
 
 enum list_role { ROLE_RECEIVERS, ROLE_PROCESSORS, ROLE_EXPORTERS, ROLE_COUNT };
@@ -1000,6 +1010,101 @@ static int check_storage_refs(struct service *s, struct error *err)
     return 0;
 }
 
+/* One `auth:` section of a receiver (server side) or an exporter (client side): its
+ * authenticator must name an extension that is defined, listed in service.extensions, and able to
+ * serve that side, as the Collector checks at start; errors point at the `authenticator` key. */
+static int resolve_auth(struct comp_def *d, struct service *s, struct auth_config *a,
+                        const struct cnode *node, const struct cnode *key, const char *path,
+                        struct error *err)
+{
+    const struct cnode *at = cnode_key(node, "authenticator");
+    if (!at)
+        at = key ? key : d->key;
+    const char *kind = component_kind_name(d->kind);
+    if (!a->authenticator || !a->authenticator[0])
+        return err_at(err, at, "%s '%s': %s.authenticator: must name an authenticator extension "
+                               "(bearertokenauth, basicauth) listed in service.extensions", kind,
+                      d->id, path);
+    struct error e;
+    error_clear(&e);
+    char *id = id_normalize(a->authenticator, &e);
+    if (!id)
+        return err_at(err, at, "%s '%s': %s.authenticator: %s", kind, d->id, path, e.msg);
+    bool server = d->kind == COMPONENT_RECEIVER;
+    const char *iface = server ? AUTH_SERVER_INTERFACE : AUTH_CLIENT_INTERFACE;
+    struct comp_def *x = find_def(s, COMPONENT_EXTENSION, id);
+    int rc = 0;
+    if (!x)
+        rc = err_at(err, at, "%s '%s': %s.authenticator: extension '%s' is not defined in "
+                             "'extensions'; expected the ID of an authenticator extension "
+                             "(bearertokenauth, basicauth) listed in service.extensions", kind,
+                    d->id, path, id);
+    else if (!x->factory->provides)
+        rc = err_at(err, at, "%s '%s': %s.authenticator: extension '%s' is a %s extension, not "
+                             "an authenticator (bearertokenauth, basicauth)", kind, d->id, path,
+                    id, x->factory->type);
+    else if (!x->factory->provides(x->cfg, iface))
+        rc = err_at(err, at, "%s '%s': %s.authenticator: extension '%s' cannot authenticate %s "
+                             "(%s)", kind, d->id, path, id,
+                    server ? "incoming requests" : "outgoing requests",
+                    strcmp(x->factory->type, "basicauth") == 0
+                        ? (server ? "a basicauth for receivers needs htpasswd"
+                                  : "a basicauth for exporters needs client_auth")
+                        : "it is not a server authenticator");
+    else if (!x->used)
+        rc = err_at(err, at, "%s '%s': %s.authenticator: extension '%s' is not listed in "
+                             "service.extensions; list it there", kind, d->id, path, id);
+    free(id);
+    if (rc != 0)
+        return -1;
+    struct auth_ref *v = realloc(d->auth, (d->n_auth + 1) * sizeof *v);
+    if (!v)
+        return error_set(err, "out of memory");
+    d->auth = v;
+    d->auth[d->n_auth++] = (struct auth_ref){.cfg = a, .ext = x};
+    return 0;
+}
+
+/* Finds the `auth:` sections of a component's config by their field tables (core/auth.h's),
+ * wherever they nest (protocols.grpc.auth, auth), skipping sections that are absent. */
+static int walk_auth(struct service *s, struct comp_def *d, const struct config_field *fields,
+                     void *base, const struct cnode *node, const char *path, struct error *err)
+{
+    for (const struct config_field *f = fields; f && f->name; f++) {
+        if ((f->type != CFG_SECTION && f->type != CFG_PRESENCE) || !f->sub)
+            continue;
+        if (f->type == CFG_PRESENCE && !*(bool *)((char *)base + f->present_offset))
+            continue;
+        char sub[256];
+        snprintf(sub, sizeof sub, "%s%s%s", path, path[0] ? "." : "", f->name);
+        void *sub_base = (char *)base + f->offset;
+        const struct cnode *sub_node = cnode_get(node, f->name);
+        int rc;
+        if (f->sub == auth_config_fields || f->sub == auth_http_server_config_fields) {
+            if (f->type == CFG_SECTION && !sub_node)
+                continue; /* an optional section left out: no authentication */
+            rc = resolve_auth(d, s, sub_base, sub_node, cnode_key(node, f->name), sub, err);
+        } else {
+            rc = walk_auth(s, d, f->sub, sub_base, sub_node, sub, err);
+        }
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int check_auth_refs(struct service *s, struct error *err)
+{
+    for (size_t i = 0; i < s->defs.n; i++) {
+        struct comp_def *d = s->defs.v[i];
+        if ((d->kind != COMPONENT_RECEIVER && d->kind != COMPONENT_EXPORTER) || !d->used)
+            continue;
+        if (walk_auth(s, d, d->factory->fields, d->cfg, d->val, "", err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* The key node of `sending_queue.<key>` in an exporter's settings, for positions. */
 static const struct cnode *queue_key(const struct comp_def *d, const char *key)
 {
@@ -1192,6 +1297,8 @@ static struct service *service_from_tree(struct cnode *root, struct error *err)
         goto fail;
     if (check_storage_refs(s, err) != 0)
         goto fail;
+    if (check_auth_refs(s, err) != 0)
+        goto fail;
     warn_queues(s);
     if (warn_batch_before_persistent(s) != 0) {
         error_set(err, "out of memory");
@@ -1339,6 +1446,23 @@ static struct instance *instance_create(struct service *s, struct ptrvec *list, 
             return NULL;
         }
         queue_of(d)->storage_ext = ext->self;
+    }
+    for (size_t i = 0; i < d->n_auth; i++) {
+        /* as for storage: the interface goes into the component's own config before create */
+        struct instance *ext = find_instance(&s->extensions, d->auth[i].ext, SIGNAL_TRACES, false);
+        const char *iface = d->kind == COMPONENT_RECEIVER ? AUTH_SERVER_INTERFACE
+                                                          : AUTH_CLIENT_INTERFACE;
+        void *x = ext && ext->def->factory->interface ? ext->def->factory->interface(ext->self, iface)
+                                                      : NULL;
+        if (!x) {
+            error_set(err, "%s: authenticator extension '%s' was not created", in->log_name,
+                      d->auth[i].ext->id);
+            return NULL;
+        }
+        if (d->kind == COMPONENT_RECEIVER)
+            d->auth[i].cfg->server = x;
+        else
+            d->auth[i].cfg->client = x;
     }
     error_clear(err);
     in->self = f->create(d->cfg, &env, err);
@@ -1657,6 +1781,7 @@ void service_free(struct service *s)
             free(d->cfg);
         }
         free(d->id);
+        free(d->auth);
         free(d);
     }
     ptrvec_free(&s->defs);
