@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <zlib.h>
 
 #include "core/component.h"
@@ -55,6 +56,7 @@ struct otlp_grpc_server {
     otlp_export_fn fn;
     void *user;
     const char *log_name;
+    const struct auth_config *auth;   /* protocols.grpc.auth; NULL = none */
     size_t max_recv;                  /* bytes, after decompression */
     int port;
     size_t nworkers;                  /* threads started */
@@ -484,6 +486,61 @@ static void *worker_main(void *arg)
 
 /* ---- set-up ----------------------------------------------------------------------------------- */
 
+/* ---- authentication --------------------------------------------------------------------------- */
+
+/* A call's metadata as the authenticator reads it: values copied out of their slices into
+ * NUL-terminated strings, freed after the decision. Keys are lowercase on the wire. */
+struct gs_auth_src {
+    const grpc_metadata *md;
+    size_t n;
+    char *copies[4];
+    size_t ncopies;
+};
+
+static const char *auth_md(void *ctx, const char *name)
+{
+    struct gs_auth_src *a = ctx;
+    size_t nl = strlen(name);
+    for (size_t i = 0; i < a->n; i++) {
+        grpc_slice k = a->md[i].key;
+        if (GRPC_SLICE_LENGTH(k) != nl || strncasecmp((const char *)GRPC_SLICE_START_PTR(k), name, nl))
+            continue;
+        if (a->ncopies == sizeof a->copies / sizeof a->copies[0])
+            return NULL;
+        size_t vl = GRPC_SLICE_LENGTH(a->md[i].value);
+        char *v = malloc(vl + 1);
+        if (!v)
+            return NULL;
+        memcpy(v, GRPC_SLICE_START_PTR(a->md[i].value), vl);
+        v[vl] = '\0';
+        a->copies[a->ncopies++] = v;
+        return v;
+    }
+    return NULL;
+}
+
+/* gRPC core's auth metadata processor: it runs in the server's auth filter on the call's initial
+ * metadata, before the call is matched to a posted request and before its message is assembled,
+ * so a refused call is answered UNAUTHENTICATED and its stream reset: what the client already
+ * sent is dropped by the transport as it arrives, never gathered, inflated or decoded. */
+static void auth_process(void *state, grpc_auth_context *context, const grpc_metadata *md,
+                         size_t num_md, grpc_process_auth_metadata_done_cb cb, void *user_data)
+{
+    (void)context;
+    struct otlp_grpc_server *s = state;
+    struct gs_auth_src src = {.md = md, .n = num_md};
+    char why[256] = "";
+    int rc = otlp_receiver_authenticate(s->user, s->auth, auth_md, &src, why, sizeof why);
+    for (size_t i = 0; i < src.ncopies; i++) {
+        explicit_bzero(src.copies[i], strlen(src.copies[i]));
+        free(src.copies[i]);
+    }
+    if (rc == 0)
+        cb(user_data, NULL, 0, NULL, 0, GRPC_STATUS_OK, NULL);
+    else
+        cb(user_data, NULL, 0, NULL, 0, GRPC_STATUS_UNAUTHENTICATED, why);
+}
+
 static grpc_server_credentials *make_credentials(const struct otlp_grpc_config *cfg, struct error *err)
 {
     if (!cfg->has_tls)
@@ -638,6 +695,11 @@ struct otlp_grpc_server *otlp_grpc_server_start(const struct otlp_grpc_config *c
     char addr[1100];
     listen_address(cfg, addr, sizeof addr);
     grpc_server_credentials *cr = make_credentials(cfg, err);
+    if (cr && cfg->has_auth && cfg->auth.server) {
+        s->auth = &cfg->auth;
+        grpc_server_credentials_set_auth_metadata_processor(
+            cr, (grpc_auth_metadata_processor){.process = auth_process, .state = s});
+    }
     if (!cr) {
         server_release(s);
         return NULL;

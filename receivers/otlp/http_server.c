@@ -87,6 +87,7 @@ struct otlp_http_server {
     int64_t max_age;
     const struct config_kv_list *response_headers;
     bool keep_alive;
+    const struct auth_config *auth;   /* protocols.http.auth; NULL = none */
     char *tls_cert, *tls_key;         /* PEM text handed to MHD; kept until free */
     atomic_bool stopping;
     pthread_mutex_t mu;
@@ -377,6 +378,8 @@ static enum MHD_Result respond(struct otlp_http_server *s, struct MHD_Connection
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     if (http == MHD_HTTP_METHOD_NOT_ALLOWED)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "POST");
+    if (http == MHD_HTTP_UNAUTHORIZED && s->auth && s->auth->server && s->auth->server->challenge)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, s->auth->server->challenge);
     if (retry_ns > 0) {
         char v[32];
         snprintf(v, sizeof v, "%lld", (long long)((retry_ns + 999999999) / 1000000000));
@@ -951,6 +954,51 @@ static void *sweeper_main(void *arg)
 
 /* ---- libmicrohttpd callbacks ------------------------------------------------------------------ */
 
+/* What the authenticator reads: a header, or for a name in auth.request_params the query
+ * parameter of that name when present (confighttp's request_params). */
+struct hs_auth_src {
+    struct MHD_Connection *c;
+    const struct config_str_list *params;
+};
+
+static const char *auth_source(void *ctx, const char *name)
+{
+    struct hs_auth_src *a = ctx;
+    for (size_t i = 0; i < a->params->n; i++) {
+        if (strcasecmp(a->params->items[i], name) != 0)
+            continue;
+        const char *q = MHD_lookup_connection_value(a->c, MHD_GET_ARGUMENT_KIND, a->params->items[i]);
+        if (q)
+            return q;
+    }
+    return header(a->c, name);
+}
+
+/* The authenticator decides from the headers before req_begin allocates anything: a refused
+ * request gets 401 with nothing of its body kept (what it sends is read and dropped, bounded, or
+ * never sent when it waits for `100 Continue`). A CORS preflight carries no credentials and is
+ * answered without them, as the Collector's CORS handler sits in front of its auth. */
+static bool auth_refused(struct otlp_http_server *s, struct hs_req *r, struct MHD_Connection *c,
+                         const struct hs_head *h, const char *method)
+{
+    if (!s->auth || !s->auth->server)
+        return false;
+    if (strcmp(method, MHD_HTTP_METHOD_OPTIONS) == 0 && s->norigins && h->ac_request_method &&
+        h->origin)
+        return false;
+    struct hs_auth_src src = {.c = c, .params = &s->auth->request_params};
+    char why[256] = "";
+    if (otlp_receiver_authenticate(s->user, s->auth, auth_source, &src, why, sizeof why) == 0)
+        return false;
+    r->sig = -1;
+    if (h->content_type && media_type_is(h->content_type, "application/x-protobuf"))
+        r->ct = CT_PROTO;
+    else if (h->content_type && media_type_is(h->content_type, "application/json"))
+        r->ct = CT_JSON;
+    req_fail(s, r, MHD_HTTP_UNAUTHORIZED, GRPC_STATUS_UNAUTHENTICATED, false, "%s", why);
+    return true;
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                  const char *version, const char *upload_data, size_t *upload_data_size,
                                  void **con_cls)
@@ -969,7 +1017,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         struct hs_head h = head_of(c);
         if (conn_request_started(s, r, c, &h))
             return respond_error(s, c, r, r->status, r->code, r->msg, 0);
-        req_begin(s, r, &h, url, method);
+        if (!auth_refused(s, r, c, &h, method))
+            req_begin(s, r, &h, url, method);
         /* Answer before the body when the client waits for `100 Continue` (it then never sends
          * the body) or when the announced body is too large to read and drop. */
         if (r->status && r->status != MHD_HTTP_NO_CONTENT) {
@@ -1200,6 +1249,7 @@ static struct otlp_http_server *server_new(const struct otlp_http_config *cfg, u
                                                  : (uint64_t)HS_DEFAULT_MAX_BODY;
     s->response_headers = &cfg->response_headers;
     s->keep_alive = cfg->keep_alives_enabled;
+    s->auth = cfg->has_auth ? &cfg->auth : NULL;
     s->max_age = cfg->cors.max_age;
     bool oom = false;
     s->paths[SIGNAL_TRACES] = path_dup(cfg->traces_url_path, "/v1/traces");

@@ -100,6 +100,10 @@ static const struct config_field grpc_fields[] = {
     {.name = "num_threads", .type = CFG_INT, .offset = offsetof(struct otlp_grpc_config, num_threads),
      .def = "2", .min = 1, .max = 64,
      .doc = "worker threads, each with its own completion queue; the pipeline runs on them"},
+    {.name = "auth", .type = CFG_PRESENCE, .offset = offsetof(struct otlp_grpc_config, auth),
+     .present_offset = offsetof(struct otlp_grpc_config, has_auth), .sub = auth_config_fields,
+     .doc = "authenticate calls with an authenticator extension (UNAUTHENTICATED before the "
+            "message is read)"},
     {.name = NULL},
 };
 
@@ -184,6 +188,10 @@ static const struct config_field http_fields[] = {
     {.name = "num_threads", .type = CFG_INT, .offset = offsetof(struct otlp_http_config, num_threads),
      .def = "2", .min = 1, .max = 64,
      .doc = "HTTP server threads (libmicrohttpd pool); the pipeline runs on them"},
+    {.name = "auth", .type = CFG_PRESENCE, .offset = offsetof(struct otlp_http_config, auth),
+     .present_offset = offsetof(struct otlp_http_config, has_auth),
+     .sub = auth_http_server_config_fields,
+     .doc = "authenticate requests with an authenticator extension (401 before the body is read)"},
     {.name = NULL},
 };
 
@@ -319,6 +327,7 @@ struct otlp_transport {
     _Atomic uint64_t *refused[SIGNAL_COUNT];
     _Atomic uint64_t *malformed;          /* requests refused before their items could be counted */
     _Atomic uint64_t *repaired;           /* string fields repaired to valid UTF-8 */
+    _Atomic uint64_t *unauthenticated;    /* requests refused by the authenticator */
 };
 
 struct otlp_receiver {
@@ -333,6 +342,8 @@ struct otlp_receiver {
     atomic_uint_fast64_t warn_suppressed;
     _Atomic int64_t last_repair_warn_ns;  /* and of the "repaired" one */
     atomic_uint_fast64_t repair_suppressed;
+    _Atomic int64_t last_auth_warn_ns;    /* and of the "unauthenticated" one */
+    atomic_uint_fast64_t auth_suppressed;
 };
 
 static const char *const accepted_names[SIGNAL_COUNT] = {
@@ -381,6 +392,10 @@ static void *otlp_receiver_create(const void *cfgp, const struct component_env *
         tp->repaired = telemetry_counter(env->telemetry, "llmotlp_receiver_repaired_strings", labels,
                                          "String fields that were not valid UTF-8 (or held a NUL), "
                                          "accepted with each bad byte replaced by U+FFFD.");
+        tp->unauthenticated = telemetry_counter(env->telemetry,
+                                                "llmotlp_receiver_unauthenticated_requests", labels,
+                                                "Requests refused by the authenticator (401 / "
+                                                "UNAUTHENTICATED) before their body was read.");
     }
     grpc_common_init(); /* ref-counted; paired with grpc_common_shutdown in destroy */
     return r;
@@ -421,6 +436,35 @@ static void repaired_log(struct otlp_receiver *r, enum signal s, uint64_t n, con
              "each bad byte replaced by U+FFFD; first: %s%s", signal_name(s),
              (unsigned long long)n, n == 1 ? "" : "s", where,
              more ? " (more such requests since the last warning)" : "");
+}
+
+int otlp_receiver_authenticate(void *user, const struct auth_config *a, auth_header_fn get,
+                               void *ctx, char *why, size_t why_len)
+{
+    if (!a || !a->server)
+        return 0;
+    if (a->server->authenticate(a->server, get, ctx, why, why_len) == 0)
+        return 0;
+    struct otlp_transport *tp = user;
+    struct otlp_receiver *r = tp->r;
+    telemetry_add(tp->unauthenticated, 1);
+    const char *proto = tp == &r->tp[TP_GRPC] ? "gRPC" : "HTTP";
+    log_debug(r->log_name, "refused unauthenticated %s request: %s", proto, why);
+    /* once a second at most, as refused_log: a scanner hammering the port costs one line */
+    int64_t now = clock_now_ns();
+    int64_t last = atomic_load_explicit(&r->last_auth_warn_ns, memory_order_relaxed);
+    if (now - last < 1000000000 ||
+        !atomic_compare_exchange_strong(&r->last_auth_warn_ns, &last, now)) {
+        atomic_fetch_add_explicit(&r->auth_suppressed, 1, memory_order_relaxed);
+        return -1;
+    }
+    uint64_t more = atomic_exchange(&r->auth_suppressed, 0);
+    if (more)
+        log_warn(r->log_name, "refused unauthenticated %s request: %s (and %llu more since the "
+                 "last warning)", proto, why, (unsigned long long)more);
+    else
+        log_warn(r->log_name, "refused unauthenticated %s request: %s", proto, why);
+    return -1;
 }
 
 /* Packs Export*ServiceResponse{partial_success{rejected, message}}. NULL on OOM. */

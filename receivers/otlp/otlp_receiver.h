@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/auth.h"
 #include "core/config.h"
 #include "core/error.h"
 #include "core/otlp.h"
@@ -44,6 +45,8 @@ struct otlp_grpc_config {
     struct tls_server_config tls;
     bool has_tls;                   /* `tls:` key present */
     int64_t num_threads;            /* worker threads, each with its own completion queue */
+    struct auth_config auth;        /* auth.authenticator; auth.server set by the service */
+    bool has_auth;
 };
 
 struct otlp_cors_config {
@@ -67,6 +70,9 @@ struct otlp_http_config {
     struct tls_server_config tls;
     bool has_tls;
     int64_t num_threads;            /* libmicrohttpd thread pool; the pipeline runs on them */
+    struct auth_config auth;        /* auth.authenticator, request_params; auth.server set by the
+                                       service */
+    bool has_auth;
 };
 
 struct otlp_protocols_config {
@@ -112,6 +118,14 @@ typedef void (*otlp_export_fn)(void *user, enum signal s, uint8_t *data, size_t 
  * reach the handler (undecodable JSON or gzip, body too large, unsupported content type or
  * encoding), for its counters and its rate-limited warning. Thread-safe. */
 typedef void (*otlp_refused_fn)(void *user, enum signal s, const char *why);
+
+/* Authentication of one request from its headers, before anything of its body is read or
+ * decoded (protocols.*.auth): asks the authenticator in `a` (none set: 0 at once), and on refusal
+ * counts it (llmotlp_receiver_unauthenticated_requests) and logs it, rate-limited. `user` must be
+ * what the receiver gave the server as its handler's user (its transport). 0 = let in; -1 =
+ * refuse, with `why` for the answer. Thread-safe. */
+int otlp_receiver_authenticate(void *user, const struct auth_config *a, auth_header_fn get,
+                               void *ctx, char *why, size_t why_len);
 
 /* ---- grpc_server.c ---------------------------------------------------------------------------- */
 
