@@ -2,8 +2,10 @@
  * collector: every check_interval it measures the memory in use and, above the soft limit
  * (limit − spike), refuses data with CONSUME_RETRY (the receiver answers UNAVAILABLE / 503 with
  * Retry-After), as the Collector does. Where the Collector forces a GC (above the hard limit, and
- * once on entering the soft limit), we ask glibc to give freed memory back to the OS
- * (malloc_trim), at most once per min_gc_interval_when_{soft,hard}_limited.
+ * on entering the soft limit), we ask glibc to give freed memory back to the OS (malloc_trim):
+ * above the hard limit at most once per min_gc_interval_when_hard_limited, and while above the
+ * soft limit (not only on entering it: no collector frees our heap by itself) at most once per
+ * min_gc_interval_when_soft_limited.
  *
  * The one idea: memory is judged from two sides. The admission budget (core/membudget.c) counts
  * the bytes llmotlp itself holds — requests being read or inflated, queued batches — and its
@@ -308,7 +310,10 @@ static void ml_check(void *ctx)
     }
     bool was = atomic_load(&m->refusing);
     bool refuse = use >= m->soft;
-    if (refuse && !was && now - m->last_trim_ns >= m->cfg.min_gc_interval_when_soft_limited) {
+    /* The Collector forces a GC on entering the soft limit; Go's collector then keeps running by
+     * itself. Nothing frees our heap by itself, so the trim is repeated while refusing, at most
+     * once per min_gc_interval_when_soft_limited. */
+    if (refuse && now - m->last_trim_ns >= m->cfg.min_gc_interval_when_soft_limited) {
         rss = trim(m, now);
         use = ml_usage(rss, m->baseline, acc);
         refuse = use >= m->soft;
