@@ -83,8 +83,10 @@ const struct config_field otlp_exporter_fields[] = {
      .max = INT32_MAX},
     {.name = "read_buffer_size", .type = CFG_INT, .offset = CFG_OFF(read_buffer_size),
      .doc = "TCP read chunk in bytes (0 = gRPC default)", .min = 0, .max = INT32_MAX},
-    {.name = "auth", .type = CFG_RAW, .offset = CFG_OFF(auth),
-     .doc = "authenticator extension; not supported (use headers)"},
+    {.name = "auth", .type = CFG_PRESENCE, .offset = CFG_OFF(auth),
+     .present_offset = CFG_OFF(has_auth), .sub = auth_config_fields,
+     .doc = "authenticator extension whose header every call carries (bearertokenauth, "
+            "basicauth with client_auth); wins over a header of the same name"},
     {.name = "middlewares", .type = CFG_RAW, .offset = CFG_OFF(middlewares),
      .doc = "middleware extensions; not supported"},
     {.name = NULL},
@@ -107,6 +109,9 @@ const char *otlp_exporter_target(const char *endpoint, bool *tls_forced)
     }
     return endpoint;
 }
+
+/* Configured headers plus the authenticator's, per call (more headers are refused with auth). */
+#define AUTH_MD_MAX 64
 
 static bool raw_is_set(const struct cnode *n)
 {
@@ -151,9 +156,6 @@ static int otlp_validate(const void *cfgp, struct error *err)
         return error_set(err, "compression: unknown value \"%s\"; expected gzip or none", comp);
     if (c->timeout < 0)
         return error_set(err, "timeout: must not be negative");
-    if (raw_is_set(c->auth))
-        return error_set(err, "auth: auth extensions are not supported (send credentials with "
-                              "headers, e.g. authorization)");
     if (raw_is_set(c->middlewares))
         return error_set(err, "middlewares: middleware extensions are not supported");
     const char *bal = c->balancer_name ? c->balancer_name : "";
@@ -181,7 +183,23 @@ static int otlp_validate(const void *cfgp, struct error *err)
     for (size_t i = 0; i < c->headers.n; i++)
         if (check_header(c->headers.items[i].key, c->headers.items[i].value, err) != 0)
             return -1;
+    if (c->has_auth && c->headers.n >= AUTH_MD_MAX)
+        return error_set(err, "headers: at most %d headers together with auth", AUTH_MD_MAX - 1);
     return exporter_helper_validate(&c->retry_on_failure, &c->sending_queue, err);
+}
+
+/* A token over plaintext is what `headers: {authorization: ...}` does too; the Collector's gRPC
+ * client refuses the combination at call time, so it is said here rather than silently done. */
+static void otlp_warn(const void *cfgp, const struct cnode *node, const struct config_warn_sink *w)
+{
+    const struct otlp_exporter_config *c = cfgp;
+    bool tls_forced = false;
+    if (c->endpoint)
+        otlp_exporter_target(c->endpoint, &tls_forced);
+    if (c->has_auth && c->tls.insecure && !tls_forced)
+        config_warnf(w, cnode_find_key(node, "auth"), "auth",
+                     "credentials are sent in plaintext (tls.insecure is true); the Collector "
+                     "refuses per-call credentials without TLS");
 }
 
 /* ---- instance -------------------------------------------------------------------------------- */
@@ -387,11 +405,47 @@ static enum send_result otlp_send(void *ctx, struct batch *b, int64_t *throttle_
     grpc_slice details = grpc_empty_slice();
     const char *dbg = NULL;
 
+    /* auth: the authenticator's header, asked per call so a rotated token is used at once,
+     * in place of a configured header of the same name */
+    grpc_metadata *md = x->md;
+    size_t nmd = x->nmd;
+    grpc_metadata auth_md[AUTH_MD_MAX];
+    bool auth_set = false;
+    if (x->cfg->has_auth && x->cfg->auth.client) {
+        const char *name = NULL;
+        char *value = NULL;
+        if (x->cfg->auth.client->header(x->cfg->auth.client, &name, &value, err) != 0) {
+            grpc_byte_buffer_destroy(req);
+            grpc_call_unref(call);
+            grpc_completion_queue_shutdown(cq);
+            while (grpc_completion_queue_pluck(cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME),
+                                               NULL).type != GRPC_QUEUE_SHUTDOWN)
+                ;
+            grpc_completion_queue_destroy(cq);
+            error_prefix(err, "auth: ");
+            return SEND_RETRYABLE;
+        }
+        char key[128];
+        snprintf(key, sizeof key, "%s", name);
+        for (char *p = key; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        nmd = 0;
+        for (size_t i = 0; i < x->nmd && nmd + 1 < AUTH_MD_MAX; i++)
+            if (grpc_slice_str_cmp(x->md[i].key, key) != 0)
+                auth_md[nmd++] = x->md[i];
+        auth_md[nmd].key = grpc_slice_from_copied_string(key);
+        auth_md[nmd++].value = grpc_slice_from_copied_buffer(value, strlen(value));
+        explicit_bzero(value, strlen(value));
+        free(value);
+        md = auth_md;
+        auth_set = true;
+    }
+
     grpc_op ops[6];
     memset(ops, 0, sizeof ops);
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    ops[0].data.send_initial_metadata.count = x->nmd;
-    ops[0].data.send_initial_metadata.metadata = x->md;
+    ops[0].data.send_initial_metadata.count = nmd;
+    ops[0].data.send_initial_metadata.metadata = md;
     if (x->cfg->wait_for_ready)
         ops[0].flags = GRPC_INITIAL_METADATA_WAIT_FOR_READY |
                        GRPC_INITIAL_METADATA_WAIT_FOR_READY_EXPLICITLY_SET;
@@ -473,6 +527,10 @@ static enum send_result otlp_send(void *ctx, struct batch *b, int64_t *throttle_
     grpc_metadata_array_destroy(&initial_md);
     grpc_metadata_array_destroy(&trailing_md);
     grpc_slice_unref(details);
+    if (auth_set) {
+        grpc_slice_unref(md[nmd - 1].key);
+        grpc_slice_unref(md[nmd - 1].value);
+    }
     gpr_free((void *)dbg);
     return result;
 }
@@ -673,6 +731,7 @@ const struct component_factory otlp_exporter_factory = {
     .config_size = sizeof(struct otlp_exporter_config),
     .signals = (1u << SIGNAL_TRACES) | (1u << SIGNAL_METRICS) | (1u << SIGNAL_LOGS),
     .validate = otlp_validate,
+    .warn = otlp_warn,
     .create = otlp_create,
     .start = otlp_start,
     .shutdown = otlp_shutdown,

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/auth.h"
 #include "core/component.h"
 #include "core/config.h"
 #include "core/exporter_helper.h"
@@ -37,7 +38,8 @@ struct otlp_exporter_config {
     bool wait_for_ready;           /* wait for a connection instead of failing fast */
     int64_t write_buffer_size;     /* bytes; 0 = gRPC default */
     int64_t read_buffer_size;      /* bytes; 0 = gRPC default */
-    const struct cnode *auth;      /* rejected when set: no auth extensions yet */
+    struct auth_config auth;       /* auth.authenticator; auth.client set by the service */
+    bool has_auth;
     const struct cnode *middlewares; /* rejected when set */
 };
 

@@ -110,8 +110,10 @@ const struct config_field otlphttp_exporter_fields[] = {
      .doc = "try HTTP/2", .no_effect = "libcurl offers HTTP/2 over TLS anyway"},
     {.name = "cookies", .type = CFG_SECTION, .offset = CFG_OFF(cookies), .sub = cookies_fields,
      .doc = "cookie handling"},
-    {.name = "auth", .type = CFG_RAW, .offset = CFG_OFF(auth),
-     .doc = "authenticator extension; not supported (use headers)"},
+    {.name = "auth", .type = CFG_PRESENCE, .offset = CFG_OFF(auth),
+     .present_offset = CFG_OFF(has_auth), .sub = auth_config_fields,
+     .doc = "authenticator extension whose header every request carries (bearertokenauth, "
+            "basicauth with client_auth); wins over a header of the same name"},
     {.name = "middlewares", .type = CFG_RAW, .offset = CFG_OFF(middlewares),
      .doc = "middleware extensions; not supported"},
     {.name = NULL},
@@ -240,9 +242,6 @@ static int otlphttp_validate(const void *cfgp, struct error *err)
         return error_set(err, "timeout: must not be negative");
     if (c->idle_conn_timeout < 0)
         return error_set(err, "idle_conn_timeout: must not be negative");
-    if (raw_is_set(c->auth))
-        return error_set(err, "auth: auth extensions are not supported (send credentials with "
-                              "headers, e.g. authorization)");
     if (raw_is_set(c->middlewares))
         return error_set(err, "middlewares: middleware extensions are not supported");
     if (tls_client_validate(&c->tls, "tls", err) != 0)
@@ -625,6 +624,53 @@ static int run_transfer(struct otlphttp_exporter *x, struct conn *c)
     return result;
 }
 
+/* The exporter's headers with the authenticator's in place of any of the same name, asked per
+ * request so a rotated token is sent at once (the Collector's RoundTripper sets it the same way).
+ * 0, or -1 with err. */
+static int auth_header_list(struct otlphttp_exporter *x, struct curl_slist **out, struct error *err)
+{
+    const char *name = NULL;
+    char *value = NULL;
+    if (x->cfg->auth.client->header(x->cfg->auth.client, &name, &value, err) != 0) {
+        error_prefix(err, "auth: ");
+        return -1;
+    }
+    size_t nl = strlen(name);
+    struct curl_slist *l = NULL;
+    bool ok = true;
+    for (struct curl_slist *h = x->headers; h && ok; h = h->next) {
+        size_t kl = strcspn(h->data, ":;");
+        if (kl == nl && strncasecmp(h->data, name, nl) == 0)
+            continue;
+        struct curl_slist *n = curl_slist_append(l, h->data);
+        ok = n != NULL;
+        if (ok)
+            l = n;
+    }
+    if (ok) {
+        size_t vl = strlen(value);
+        char *line = malloc(nl + vl + 3);
+        ok = line != NULL;
+        if (ok) {
+            snprintf(line, nl + vl + 3, "%s: %s", name, value);
+            struct curl_slist *n = curl_slist_append(l, line);
+            ok = n != NULL;
+            if (ok)
+                l = n;
+            explicit_bzero(line, nl + vl + 2);
+            free(line);
+        }
+    }
+    explicit_bzero(value, strlen(value));
+    free(value);
+    if (!ok) {
+        curl_slist_free_all(l);
+        return error_set(err, "out of memory");
+    }
+    *out = l;
+    return 0;
+}
+
 static enum send_result otlphttp_send(void *ctx, struct batch *b, int64_t *throttle_ns,
                                       struct error *err)
 {
@@ -668,6 +714,16 @@ static enum send_result otlphttp_send(void *ctx, struct batch *b, int64_t *throt
         free(json);
         free(packed);
         return SEND_RETRYABLE;
+    }
+    struct curl_slist *auth_headers = NULL;
+    if (cfg->has_auth && cfg->auth.client) {
+        if (auth_header_list(x, &auth_headers, err) != 0) {
+            conn_release(x, c);
+            free(json);
+            free(packed);
+            return SEND_RETRYABLE;
+        }
+        curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, auth_headers);
     }
     struct response r = {0};
     long timeout_ms = cfg->timeout > 0 ? (long)((cfg->timeout + 999999) / 1000000) : 0;
@@ -717,6 +773,12 @@ static enum send_result otlphttp_send(void *ctx, struct batch *b, int64_t *throt
     }
     /* Forget the body pointer before the buffer goes away. */
     curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, NULL);
+    if (auth_headers) {
+        curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, x->headers);
+        for (struct curl_slist *h = auth_headers; h; h = h->next)
+            explicit_bzero(h->data, strlen(h->data));
+        curl_slist_free_all(auth_headers);
+    }
     curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, NULL);
     conn_release(x, c);
     free(r.data);

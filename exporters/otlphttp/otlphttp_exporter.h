@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/auth.h"
 #include "core/component.h"
 #include "core/config.h"
 #include "core/exporter_helper.h"
@@ -52,7 +53,8 @@ struct otlphttp_exporter_config {
     int64_t http2_ping_timeout;    /* accepted; no effect */
     bool force_attempt_http2;      /* accepted; libcurl negotiates HTTP/2 over TLS by itself */
     struct otlphttp_cookies cookies;
-    const struct cnode *auth;      /* rejected when set: no auth extensions yet */
+    struct auth_config auth;       /* auth.authenticator; auth.client set by the service */
+    bool has_auth;
     const struct cnode *middlewares; /* rejected when set */
 };
 

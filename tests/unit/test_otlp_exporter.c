@@ -885,8 +885,8 @@ static void test_config(void **state)
     expect_invalid("tls: {insecure: true}\n", "endpoint");
     expect_invalid("endpoint: c:4317\ncompression: zstd\n", "gzip");
     expect_invalid("endpoint: c:4317\ncompression: snappy\n", "snappy");
-    expect_invalid("endpoint: c:4317\nauth: {authenticator: oauth2client}\n",
-                   "auth extensions are not supported");
+    /* auth binds here; the service resolves the ID (test_auth.c) */
+    expect_invalid("endpoint: c:4317\nauth: {authenticatorr: oauth2client}\n", "authenticatorr");
     expect_invalid("endpoint: c:4317\nsending_queue: {sizer: parcels}\n", "sizer");
     expect_invalid("endpoint: c:4317\nretry_on_failure: {multiplier: 0.5}\n", "multiplier");
     expect_invalid("endpoint: c:4317\nheaders: {\"bad key\": x}\n", "headers");

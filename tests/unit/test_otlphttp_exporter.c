@@ -953,7 +953,9 @@ static void test_config_errors(void **state)
     expect_config_error("endpoint: http://c:4318\nlogs_endpoint: c:4318/v1/logs\n",
                         "logs_endpoint");
     expect_config_error("endpoint: http://c:4318\nencoding: protobuf\n", "encoding");
-    expect_config_error("endpoint: http://c:4318\nauth: {authenticator: basicauth}\n", "auth");
+    /* auth binds here; the service resolves the ID (test_auth.c) */
+    expect_config_error("endpoint: http://c:4318\nauth: {authenticatorr: basicauth}\n",
+                        "authenticatorr");
     expect_config_error("endpoint: http://c:4318\nheaders: {Content-Length: \"5\"}\n",
                         "Content-Length");
     expect_config_error("endpoint: http://c:4318\nheaders: {\"bad header\": x}\n", "bad header");
