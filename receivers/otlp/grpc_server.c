@@ -54,6 +54,7 @@ struct otlp_grpc_server {
     void *method[SIGNAL_COUNT];       /* registered handles; NULL = signal not served */
     unsigned signals;
     otlp_export_fn fn;
+    otlp_refused_fn refused;          /* transport-level refusals, for counters; may be NULL */
     void *user;
     const char *log_name;
     const struct auth_config *auth;   /* protocols.grpc.auth; NULL = none */
@@ -438,6 +439,8 @@ static void handle_export(struct gs_call *c)
     if (st != GRPC_STATUS_OK) {
         membudget_release(mb, held);
         log_debug(s->log_name, "gRPC %s request refused: %s", signal_name((enum signal)c->kind), msg);
+        if (s->refused && st != GRPC_STATUS_UNAVAILABLE)
+            s->refused(s->user, (enum signal)c->kind, msg);
         finish(c, st, msg, NULL, 0, st == GRPC_STATUS_UNAVAILABLE ? 1000000000 : 0);
         return;
     }
@@ -622,8 +625,9 @@ static void server_release(struct otlp_grpc_server *s)
 }
 
 struct otlp_grpc_server *otlp_grpc_server_start(const struct otlp_grpc_config *cfg, unsigned signals,
-                                                otlp_export_fn fn, void *user,
-                                                const char *log_name, struct error *err)
+                                                otlp_export_fn fn, otlp_refused_fn refused,
+                                                void *user, const char *log_name,
+                                                struct error *err)
 {
     if (!cfg->endpoint || !*cfg->endpoint) {
         error_set(err, "protocols.grpc.endpoint: must not be empty");
@@ -638,6 +642,7 @@ struct otlp_grpc_server *otlp_grpc_server_start(const struct otlp_grpc_config *c
     }
     s->signals = signals;
     s->fn = fn;
+    s->refused = refused;
     s->user = user;
     s->log_name = log_name;
     pthread_mutex_init(&s->mu, NULL);

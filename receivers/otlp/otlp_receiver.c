@@ -615,7 +615,8 @@ static void otlp_export(void *user, enum signal s, uint8_t *data, size_t len,
     batch_unref(b);
 }
 
-/* A request refused by the HTTP transport before the handler saw it. */
+/* A request refused by a transport before the handler saw it (HTTP: undecodable body, too
+ * large, bad content type; gRPC: a compressed message past the limit or corrupt). */
 static void otlp_refused(void *user, enum signal s, const char *why)
 {
     struct otlp_transport *tp = user;
@@ -632,7 +633,8 @@ static int otlp_receiver_start(void *self, struct error *err)
         if (r->next[s])
             signals |= 1u << s;
     if (p->has_grpc) {
-        r->grpc = otlp_grpc_server_start(&p->grpc, signals, otlp_export, &r->tp[TP_GRPC], r->log_name, err);
+        r->grpc = otlp_grpc_server_start(&p->grpc, signals, otlp_export, otlp_refused,
+                                         &r->tp[TP_GRPC], r->log_name, err);
         if (!r->grpc)
             return -1;
         if (p->grpc.transport && strcmp(p->grpc.transport, "unix") == 0)

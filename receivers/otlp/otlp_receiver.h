@@ -135,9 +135,12 @@ struct otlp_grpc_server;
  * `signals` (1 << SIGNAL_x) through `fn`; calls of other signals are answered UNIMPLEMENTED
  * "no pipeline for <signal>". `log_name` must outlive the server. Needs grpc_common_init() done by
  * the caller. NULL with err ("cannot listen on <endpoint>", ...) on failure. */
+/* Requests refused before the handler saw them (a bomb past the limit, a corrupt compressed
+ * stream, an unknown compression) are reported to `refused` (may be NULL), as on HTTP. */
 struct otlp_grpc_server *otlp_grpc_server_start(const struct otlp_grpc_config *cfg, unsigned signals,
-                                                otlp_export_fn fn, void *user,
-                                                const char *log_name, struct error *err);
+                                                otlp_export_fn fn, otlp_refused_fn refused,
+                                                void *user, const char *log_name,
+                                                struct error *err);
 int otlp_grpc_server_port(const struct otlp_grpc_server *s);
 /* The request message of a call as the handler wants it: copied out of core's slices, and
  * inflated here when compressed (gzip or deflate; core is told not to), never past `max` bytes.

@@ -15,6 +15,7 @@ import { traceRequest } from './lib/requests.mjs';
 import { exportPath } from './lib/proto.mjs';
 import { flatten, assertSameItems, spanKey } from './lib/compare.mjs';
 import { scaled, SLOW } from './lib/util.mjs';
+import { scrape, sumOf } from './lib/prometheus.mjs';
 
 const MIB = 1024 * 1024;
 const LIMIT_MIB = 4; // max_recv_msg_size_mib, the default
@@ -149,6 +150,10 @@ test('gRPC decompression bomb: RESOURCE_EXHAUSTED within 1 s, RSS grows by about
     const over = traceRequest({ n: 1, tag: 'edge-over', padBytes: pad + 1 });
     const ores = await rawGrpc(llm.endpoint, exportPath('traces'), zlib.gzipSync(over.bytes), { encoding: 'gzip' });
     assert.equal(ores.code, 8, `just over the limit: ${ores.code} ${ores.details}`);
+    // every refusal above is counted, as HTTP's are: 3 gzip bombs, the deflate bomb, the
+    // corrupt and the truncated stream, the request just over the limit
+    const { samples } = await scrape(llm.metricsUrl);
+    assert.equal(sumOf(samples, 'llmotlp_receiver_malformed_requests', { transport: 'grpc' }), 7);
 
     await sink.waitFor((s) => s.spans().length >= delivered.length, scaled(10000));
     assertSameItems('span', sink.spans(), delivered, spanKey, (s) => s);
