@@ -374,6 +374,8 @@ static enum consume_status ml_consume(void *self, struct batch *b)
     struct memory_limiter *m = self;
     if (atomic_load(&m->refusing)) {
         telemetry_add(m->refused, b->items);
+        /* the reason the receiver gives the sender with its retryable status */
+        batch_reject(b, 0, "memory usage is above the soft limit (memory_limiter)");
         return CONSUME_RETRY;
     }
     enum consume_status st = consumer_send(m->next, b);

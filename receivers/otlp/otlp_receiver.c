@@ -600,7 +600,10 @@ static void otlp_export(void *user, enum signal s, uint8_t *data, size_t len,
     }
     case CONSUME_RETRY:
         telemetry_add(tp->refused[s], items);
-        result_set(res, GRPC_STATUS_UNAVAILABLE, "downstream is full; retry later");
+        /* a stage that says why it refuses (memory_limiter) is quoted, unless the message is
+         * about items dropped on purpose; else a queue stayed full */
+        result_set(res, GRPC_STATUS_UNAVAILABLE, "%s; retry later",
+                   why[0] && atomic_load(&b->rejected) == 0 ? why : "downstream is full");
         res->retry_delay_ns = 1000000000;
         refused_log(r, s, res->message);
         break;

@@ -121,6 +121,7 @@ test('10x overload with 256 KiB requests: RSS bounded, retryable refusals, nothi
 
   const acked = new Set();
   const statuses = {};
+  const grpcReasons = new Set(); // the details of gRPC refusals: the sender is told why
   let attempts = 0;
   let noRetryAfter = 0;
   const periodMs = (SENDERS * 1000) / (OVERLOAD * CAPACITY_RPS); // 100 ms per sender
@@ -141,6 +142,7 @@ test('10x overload with 256 KiB requests: RSS bounded, retryable refusals, nothi
             const key = `grpc ${r.code}`;
             statuses[key] = (statuses[key] ?? 0) + 1;
             if (r.code === grpcStatus.OK) acked.add(id);
+            else grpcReasons.add(r.details);
           } else {
             const r = await post(agent, url, body);
             statuses[r.status] = (statuses[r.status] ?? 0) + 1;
@@ -182,6 +184,8 @@ test('10x overload with 256 KiB requests: RSS bounded, retryable refusals, nothi
       assert.ok(['200', '503', '429', 'grpc 0', 'grpc 14'].includes(s), `unexpected status ${s}: ${report}`);
     assert.ok((statuses[503] ?? 0) + (statuses[429] ?? 0) > 0, `no retryable refusal over HTTP: ${report}`);
     assert.ok((statuses['grpc 14'] ?? 0) > 0, `no UNAVAILABLE over gRPC: ${report}`);
+    assert.ok([...grpcReasons].some((d) => /memory_limiter/.test(d)),
+      `no gRPC refusal names memory_limiter: ${JSON.stringify([...grpcReasons])}`);
     assert.ok((statuses['grpc 0'] ?? 0) > 0, `nothing accepted over gRPC: ${report}`);
     assert.equal(noRetryAfter, 0, 'a retryable refusal without Retry-After');
     assert.ok(acked.size > 0, `nothing accepted: ${report}`);
