@@ -12,7 +12,8 @@
  *
  * usage: loadgen (--endpoint HOST:PORT | --http URL) [--concurrency 8]
  *                [--spans 500 | --spans-min A --spans-max B] [--pool 32]
- *                [--duration 10 | --requests R] [--seed 1] [--timeout-ms 30000] */
+ *                [--duration 10 | --requests R] [--seed 1] [--timeout-ms 30000]
+ *                [--authorization VALUE]   (sent as `authorization` metadata / header) */
 #include <curl/curl.h>
 #include <grpc/byte_buffer.h>
 #include <grpc/grpc.h>
@@ -61,7 +62,9 @@ static struct {
     double duration;
     uint64_t requests, seed;
     long timeout_ms;
-} opt = {NULL, NULL, 8, 500, 500, 32, 10, 0, 1, 30000};
+    const char *authorization;    /* NULL = no credential sent */
+} opt = {NULL, NULL, 8, 500, 500, 32, 10, 0, 1, 30000, NULL};
+static grpc_metadata auth_md[1];  /* gRPC: the authorization metadata, when given */
 
 /* What a finished request means for the run. */
 enum outcome { OUT_OK, OUT_BACKPRESSURE, OUT_FAILED };
@@ -85,7 +88,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: loadgen (--endpoint HOST:PORT | --http URL) [--concurrency N] [--spans N | --spans-min A "
                     "--spans-max B] [--pool N] [--duration SEC | --requests N] [--seed N] "
-                    "[--timeout-ms MS]\n");
+                    "[--timeout-ms MS] [--authorization VALUE]\n");
     exit(2);
 }
 
@@ -115,6 +118,8 @@ static void parse_args(int argc, char **argv)
             opt.seed = (uint64_t)bench_atol("--seed", v, 1, 1L << 62);
         else if ((v = bench_opt(argc, argv, &i, "--timeout-ms")))
             opt.timeout_ms = bench_atol("--timeout-ms", v, 1, 3600000);
+        else if ((v = bench_opt(argc, argv, &i, "--authorization")))
+            opt.authorization = v;
         else
             usage();
     }
@@ -139,6 +144,10 @@ static void grpc_start(struct slot *s)
     grpc_op ops[6];
     memset(ops, 0, sizeof ops);
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    if (opt.authorization) {
+        ops[0].data.send_initial_metadata.count = 1;
+        ops[0].data.send_initial_metadata.metadata = auth_md;
+    }
     ops[1].op = GRPC_OP_SEND_MESSAGE;
     ops[1].data.send_message.send_message = s->send;
     ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
@@ -345,9 +354,18 @@ int main(int argc, char **argv)
         curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)opt.concurrency);
         http_headers = curl_slist_append(NULL, "Content-Type: application/x-protobuf");
         http_headers = curl_slist_append(http_headers, "Expect:"); /* no 100-continue round trip */
+        if (opt.authorization) {
+            char line[4096];
+            snprintf(line, sizeof line, "Authorization: %s", opt.authorization);
+            http_headers = curl_slist_append(http_headers, line);
+        }
     } else {
         tp = &grpc_transport;
         grpc_init();
+        if (opt.authorization) {
+            auth_md[0].key = grpc_slice_from_static_string("authorization");
+            auth_md[0].value = grpc_slice_from_static_string(opt.authorization);
+        }
         for (unsigned i = 0; i < opt.pool; i++) /* the slice borrows the pool buffer */
             pool[i].slice = grpc_slice_new(pool[i].buf, pool[i].len, borrowed);
         grpc_arg args[] = {
