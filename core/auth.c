@@ -6,9 +6,16 @@
  * leading bytes of a guess were right. */
 #include "core/auth.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#include "core/component.h"
+#include "core/file.h"
+
+#define AUTH_FILE_MAX ((size_t)1 << 20)
 
 const struct config_field auth_config_fields[] = {
     {.name = "authenticator", .type = CFG_STRING, .offset = offsetof(struct auth_config, authenticator),
@@ -116,4 +123,69 @@ unsigned char *auth_base64_decode(const char *text, size_t len, size_t *out_len)
     out[o] = '\0';
     *out_len = o;
     return out;
+}
+
+/* ---- watched files --------------------------------------------------------------------------- */
+
+int auth_file_init(struct auth_file *f, const char *path, int64_t interval_ns)
+{
+    memset(f, 0, sizeof *f);
+    f->path = strdup(path);
+    if (!f->path)
+        return -1;
+    f->interval_ns = interval_ns;
+    pthread_mutex_init(&f->mu, NULL);
+    return 0;
+}
+
+void auth_file_destroy(struct auth_file *f)
+{
+    if (!f->path)
+        return;
+    free(f->path);
+    f->path = NULL;
+    pthread_mutex_destroy(&f->mu);
+}
+
+bool auth_file_due(struct auth_file *f)
+{
+    int64_t now = clock_now_ns();
+    int64_t next = atomic_load_explicit(&f->next_poll_ns, memory_order_relaxed);
+    return now >= next &&
+           atomic_compare_exchange_strong(&f->next_poll_ns, &next, now + f->interval_ns);
+}
+
+int auth_file_reload(struct auth_file *f, bool force, auth_file_apply_fn apply, void *ctx,
+                     struct error *err)
+{
+    pthread_mutex_lock(&f->mu);
+    int rc = -1;
+    struct stat st;
+    if (stat(f->path, &st) != 0) {
+        error_set(err, "cannot read %s: %s", f->path, strerror(errno));
+        goto done;
+    }
+    if (!force && f->have_id && f->dev == st.st_dev && f->ino == st.st_ino &&
+        f->size == st.st_size && f->mtim.tv_sec == st.st_mtim.tv_sec &&
+        f->mtim.tv_nsec == st.st_mtim.tv_nsec && f->ctim.tv_sec == st.st_ctim.tv_sec &&
+        f->ctim.tv_nsec == st.st_ctim.tv_nsec) {
+        rc = 0;
+        goto done;
+    }
+    size_t len = 0;
+    char *text = file_read(f->path, AUTH_FILE_MAX, &len, err);
+    if (!text)
+        goto done;
+    f->have_id = true;
+    f->dev = st.st_dev;
+    f->ino = st.st_ino;
+    f->size = st.st_size;
+    f->mtim = st.st_mtim;
+    f->ctim = st.st_ctim;
+    rc = apply(ctx, text, len, err) == 0 ? 1 : -1;
+    explicit_bzero(text, len);
+    free(text);
+done:
+    pthread_mutex_unlock(&f->mu);
+    return rc;
 }

@@ -16,8 +16,13 @@
 #ifndef LLMOTLP_AUTH_H
 #define LLMOTLP_AUTH_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "core/config.h"
 #include "core/error.h"
@@ -68,6 +73,39 @@ extern const struct config_field auth_http_server_config_fields[];
 /* Whether two byte strings are equal, in time that depends only on the lengths (never on where
  * they first differ), so a secret cannot be guessed byte by byte from response times. */
 bool auth_equal(const void *a, size_t alen, const void *b, size_t blen);
+
+/* A secret kept in a file that an operator (or Kubernetes, by a symlink swap) replaces while
+ * llmotlp runs: polled by the requests that need it, at most once per `interval_ns` for the whole
+ * process (one caller wins the check), and re-read only when its identity (device, inode, size,
+ * mtime, ctime) changed. No thread, no inotify descriptor to re-arm after a rename. */
+struct auth_file {
+    char *path;
+    int64_t interval_ns;
+    _Atomic int64_t next_poll_ns;
+    pthread_mutex_t mu;                 /* one read at a time; guards the identity below */
+    bool have_id;
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtim, ctim;
+};
+
+/* The content of a file that changed, handed to the reader's `apply` under the file's lock (so
+ * two reloads never publish out of order). 0, or -1 with err: the content is refused and the
+ * caller keeps what it had. */
+typedef int (*auth_file_apply_fn)(void *ctx, const char *text, size_t len, struct error *err);
+
+/* 0, or -1 with err (out of memory). */
+int auth_file_init(struct auth_file *f, const char *path, int64_t interval_ns);
+void auth_file_destroy(struct auth_file *f);
+/* Reads the file and hands it to `apply` if its identity changed since the last read (always
+ * when `force`, as at start). 1 = applied, 0 = unchanged, -1 = unreadable or refused by apply
+ * (err says which; the identity is remembered all the same when the file could be read, so a
+ * bad file is not re-read every interval, and its next change is). The text is wiped after. */
+int auth_file_reload(struct auth_file *f, bool force, auth_file_apply_fn apply, void *ctx,
+                     struct error *err);
+/* Whether the caller should look now: true for one caller once per interval. */
+bool auth_file_due(struct auth_file *f);
 
 /* Standard base64 (RFC 4648, with padding). encode: malloc'd NUL-terminated text, NULL on OOM.
  * decode: malloc'd bytes (NUL-terminated too, *out_len without it); NULL on bad input or OOM. */

@@ -342,6 +342,8 @@ struct ba_htpasswd_config {
 struct ba_client_config {
     char *username;
     char *password;
+    char *username_file;
+    char *password_file;
 };
 
 struct ba_config {
@@ -364,6 +366,12 @@ static const struct config_field ba_client_fields[] = {
      .doc = "user name sent by exporters"},
     {.name = "password", .type = CFG_STRING, .offset = offsetof(struct ba_client_config, password),
      .doc = "password sent by exporters"},
+    {.name = "username_file", .type = CFG_STRING,
+     .offset = offsetof(struct ba_client_config, username_file),
+     .doc = "file holding the user name (wins over username; re-read when it changes)"},
+    {.name = "password_file", .type = CFG_STRING,
+     .offset = offsetof(struct ba_client_config, password_file),
+     .doc = "file holding the password (wins over password; re-read when it changes)"},
     {.name = NULL},
 };
 
@@ -383,10 +391,122 @@ struct basicauth {
     const struct ba_config *cfg;
     char *log_name;
     struct basicauth_htpasswd *users;   /* server side, after start */
+    /* client side: the credentials in force and the header value made of them */
+    pthread_rwlock_t lock;              /* guards user, password, client_value */
+    char *user, *password;
     char *client_value;                 /* "Basic base64(user:password)" */
+    struct auth_file user_file, password_file; /* when username_file / password_file are set */
 };
 
+/* How often, at most, the credential files' identity is looked at (on an exporter's request). */
+#define BA_POLL_NS ((int64_t)1000000000)
+
 static bool set(const char *s) { return s && *s; }
+
+static void wipe_free(char *s)
+{
+    if (s) {
+        explicit_bzero(s, strlen(s));
+        free(s);
+    }
+}
+
+/* A credential becomes part of a header value: no control characters (no header smuggling),
+ * and a user name without ':' (the separator). NULL when fine, else what is wrong. */
+static const char *credential_problem(const char *v, bool user)
+{
+    for (const char *p = v; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return "holds a control character";
+    if (user && strchr(v, ':'))
+        return "must not contain ':'";
+    return NULL;
+}
+
+/* Rebuilds the header value from user and password; under the write lock. 0 or -1 (OOM). */
+static int client_value_rebuild(struct basicauth *b)
+{
+    char *pair = NULL;
+    if (asprintf(&pair, "%s:%s", b->user ? b->user : "", b->password ? b->password : "") < 0)
+        return -1;
+    char *enc = auth_base64_encode(pair, strlen(pair));
+    wipe_free(pair);
+    char *v = NULL;
+    if (!enc || asprintf(&v, "Basic %s", enc) < 0) {
+        wipe_free(enc);
+        return -1;
+    }
+    wipe_free(enc);
+    wipe_free(b->client_value);
+    b->client_value = v;
+    return 0;
+}
+
+/* A credential file's content: the text without its trailing line break(s); spaces kept, they
+ * may belong to a password. */
+static int apply_credential(struct basicauth *b, char **slot, bool user, const char *text,
+                            size_t len, struct error *err)
+{
+    while (len && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+        len--;
+    char *v = strndup(text, len);
+    if (!v)
+        return error_set(err, "out of memory");
+    const char *why = strlen(v) != len ? "holds a NUL byte" : credential_problem(v, user);
+    if (why) {
+        wipe_free(v);
+        return error_set(err, "%s %s", user ? "the user name" : "the password", why);
+    }
+    pthread_rwlock_wrlock(&b->lock);
+    char *old = *slot;
+    *slot = v;
+    int rc = client_value_rebuild(b);
+    if (rc != 0) {
+        *slot = old;
+        old = v;
+    }
+    pthread_rwlock_unlock(&b->lock);
+    wipe_free(old);
+    if (rc != 0)
+        return error_set(err, "out of memory");
+    log_info(b->log_name, "client_auth.%s (re)loaded", user ? "username_file" : "password_file");
+    return 0;
+}
+
+static int apply_user(void *ctx, const char *text, size_t len, struct error *err)
+{
+    struct basicauth *b = ctx;
+    return apply_credential(b, &b->user, true, text, len, err);
+}
+
+static int apply_password(void *ctx, const char *text, size_t len, struct error *err)
+{
+    struct basicauth *b = ctx;
+    return apply_credential(b, &b->password, false, text, len, err);
+}
+
+/* On an exporter's request: at most one stat per file per poll interval. */
+static void client_poll(struct basicauth *b)
+{
+    struct auth_file *files[2] = {&b->user_file, &b->password_file};
+    auth_file_apply_fn apply[2] = {apply_user, apply_password};
+    for (int i = 0; i < 2; i++) {
+        if (!files[i]->path || !auth_file_due(files[i]))
+            continue;
+        struct error err = {0};
+        if (auth_file_reload(files[i], false, apply[i], b, &err) < 0)
+            log_warn(b->log_name, "client_auth: %s; keeping the credentials loaded before",
+                     err.msg);
+    }
+}
+
+void basicauth_check_files(void *ext)
+{
+    struct basicauth *b = ext;
+    atomic_store(&b->user_file.next_poll_ns, 0);
+    atomic_store(&b->password_file.next_poll_ns, 0);
+    client_poll(b);
+}
 
 static int ba_validate(const void *cfgp, struct error *err)
 {
@@ -399,16 +519,13 @@ static int ba_validate(const void *cfgp, struct error *err)
     if (c->has_htpasswd && !set(c->htpasswd.file) && !set(c->htpasswd.inline_text))
         return error_set(err, "htpasswd: set file or inline");
     if (c->has_client_auth) {
-        const char *u = c->client_auth.username ? c->client_auth.username : "";
-        if (strchr(u, ':'))
-            return error_set(err, "client_auth.username: must not contain ':'");
-        const char *p = c->client_auth.password ? c->client_auth.password : "";
-        for (const char *s = u; *s; s++)
-            if ((unsigned char)*s < 0x20)
-                return error_set(err, "client_auth.username: holds a control character");
-        for (const char *s = p; *s; s++)
-            if ((unsigned char)*s < 0x20)
-                return error_set(err, "client_auth.password: holds a control character");
+        const char *why = credential_problem(c->client_auth.username ? c->client_auth.username : "",
+                                             true);
+        if (why)
+            return error_set(err, "client_auth.username: %s", why);
+        why = credential_problem(c->client_auth.password ? c->client_auth.password : "", false);
+        if (why)
+            return error_set(err, "client_auth.password: %s", why);
     }
     return 0;
 }
@@ -452,11 +569,14 @@ static int ba_authenticate(struct auth_server *self, auth_header_fn get, void *c
 static int ba_header(struct auth_client *self, const char **name, char **value, struct error *err)
 {
     struct basicauth *b = (struct basicauth *)((char *)self - offsetof(struct basicauth, client));
-    if (!b->client_value)
-        return error_set(err, "%s: no client_auth configured", b->log_name);
-    *value = strdup(b->client_value);
+    client_poll(b);
+    pthread_rwlock_rdlock(&b->lock);
+    *value = b->client_value ? strdup(b->client_value) : NULL;
+    bool none = !b->client_value;
+    pthread_rwlock_unlock(&b->lock);
     if (!*value)
-        return error_set(err, "out of memory");
+        return error_set(err, none ? "%s: no client_auth configured" : "out of memory",
+                         b->log_name);
     *name = "Authorization";
     return 0;
 }
@@ -474,25 +594,20 @@ static void *ba_create(const void *cfgp, const struct component_env *env, struct
     b->server.authenticate = ba_authenticate;
     b->server.challenge = "Basic realm=\"OTLP\", charset=\"UTF-8\"";
     b->client.header = ba_header;
+    pthread_rwlock_init(&b->lock, NULL);
     b->log_name = strdup(env && env->log_name ? env->log_name : "extension/basicauth");
     if (!b->log_name)
         goto oom;
     if (b->cfg->has_client_auth) {
         const struct ba_client_config *c = &b->cfg->client_auth;
-        char *pair = NULL;
-        if (asprintf(&pair, "%s:%s", c->username ? c->username : "",
-                     c->password ? c->password : "") < 0)
+        b->user = strdup(c->username ? c->username : "");
+        b->password = strdup(c->password ? c->password : "");
+        if (!b->user || !b->password || client_value_rebuild(b) != 0)
             goto oom;
-        char *enc = auth_base64_encode(pair, strlen(pair));
-        explicit_bzero(pair, strlen(pair));
-        free(pair);
-        if (!enc || asprintf(&b->client_value, "Basic %s", enc) < 0) {
-            b->client_value = NULL;
-            free(enc);
+        if ((set(c->username_file) && auth_file_init(&b->user_file, c->username_file, BA_POLL_NS)) ||
+            (set(c->password_file) &&
+             auth_file_init(&b->password_file, c->password_file, BA_POLL_NS)))
             goto oom;
-        }
-        explicit_bzero(enc, strlen(enc));
-        free(enc);
     }
     return b;
 oom:
@@ -505,6 +620,18 @@ oom:
 static int ba_start(void *self, struct error *err)
 {
     struct basicauth *b = self;
+    /* credential files are read at start, so a missing one stops llmotlp before it sends */
+    struct auth_file *files[2] = {&b->user_file, &b->password_file};
+    auth_file_apply_fn apply[2] = {apply_user, apply_password};
+    for (int i = 0; i < 2; i++) {
+        if (!files[i]->path)
+            continue;
+        if (auth_file_reload(files[i], true, apply[i], b, err) < 0) {
+            error_prefix(err, "client_auth.%s: ", i ? "password_file" : "username_file");
+            return -1;
+        }
+        atomic_store(&files[i]->next_poll_ns, clock_now_ns() + BA_POLL_NS);
+    }
     if (!b->cfg->has_htpasswd)
         return 0;
     const struct ba_htpasswd_config *c = &b->cfg->htpasswd;
@@ -541,10 +668,12 @@ static void ba_destroy(void *self)
     if (!b)
         return;
     basicauth_htpasswd_free(b->users);
-    if (b->client_value) {
-        explicit_bzero(b->client_value, strlen(b->client_value));
-        free(b->client_value);
-    }
+    wipe_free(b->client_value);
+    wipe_free(b->user);
+    wipe_free(b->password);
+    auth_file_destroy(&b->user_file);
+    auth_file_destroy(&b->password_file);
+    pthread_rwlock_destroy(&b->lock);
     free(b->log_name);
     free(b);
 }

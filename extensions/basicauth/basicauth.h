@@ -1,7 +1,7 @@
 /* basicauth.h — the `basicauth` extension (the Collector contrib's basicauthextension): HTTP Basic
  * authentication. With `htpasswd` (file and/or inline, inline lines winning) it is a server
- * authenticator for receivers; with `client_auth` (username, password) a client authenticator
- * for exporters; never both. The factory is basicauth_extension_factory (registry.c).
+ * authenticator for receivers; with `client_auth` (username, password, or username_file /
+ * password_file re-read when they change) a client authenticator for exporters; never both. The factory is basicauth_extension_factory (registry.c).
  *
  * Exposed for tests: the htpasswd verifier alone, without a service. */
 #ifndef LLMOTLP_BASICAUTH_H
@@ -28,6 +28,10 @@ int basicauth_htpasswd_add(struct basicauth_htpasswd *h, const char *text, size_
 bool basicauth_htpasswd_match(struct basicauth_htpasswd *h, const char *user, const char *password);
 size_t basicauth_htpasswd_count(const struct basicauth_htpasswd *h);
 void basicauth_htpasswd_free(struct basicauth_htpasswd *h);
+
+/* For tests: looks at client_auth.username_file / password_file now (regardless of the poll
+ * interval, 1 s) and reloads what changed. `ext` is the instance the factory created. */
+void basicauth_check_files(void *ext);
 
 /* SHA-1 of data (20 bytes into out), for {SHA} and {SSHA} entries. */
 void basicauth_sha1(const void *data, size_t len, unsigned char out[20]);

@@ -1,11 +1,11 @@
 /* bearertokenauth.c — the `bearertokenauth` extension: static bearer tokens, or tokens read from
  * a file that an operator (or Kubernetes, through a symlink swap) rotates while llmotlp runs.
  *
- * The one idea: the file is watched by the requests themselves. Whoever needs the token (a
- * receiver checking a header, an exporter adding one) first asks "has a poll interval passed?";
- * one of them wins a compare-and-swap and stats the file, and only when its identity (device,
- * inode, size, mtime, ctime) changed is it read again and the token list swapped under a write
- * lock. No thread, no inotify descriptor to re-arm when a symlink is replaced, and a rotation is
+ * The one idea: the file is watched by the requests themselves (core/auth.h's auth_file).
+ * Whoever needs the token (a receiver checking a header, an exporter adding one) first asks "has
+ * a poll interval passed?"; one of them wins a compare-and-swap and stats the file, and only when
+ * its identity (device, inode, size, mtime, ctime) changed is it read again and the token list
+ * swapped under a write lock. No thread, no inotify descriptor to re-arm when a symlink is replaced, and a rotation is
  * seen within BEARERTOKENAUTH_POLL_NS of the first request after it.
  *
  * Compatibility: keys, defaults and the file format (one token a line, trimmed) are the
@@ -15,7 +15,6 @@
  * regard to case, as RFC 9110 says; the token in constant time. */
 #include "extensions/bearertokenauth/bearertokenauth.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -23,15 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 #include "core/auth.h"
 #include "core/component.h"
 #include "core/config.h"
-#include "core/file.h"
 #include "core/log.h"
-
-#define BTA_MAX_FILE ((size_t)1 << 20)
 
 struct bta_config {
     char *header;
@@ -63,13 +58,6 @@ struct bta_tokens {
     size_t *len;
 };
 
-struct bta_file_id {
-    dev_t dev;
-    ino_t ino;
-    off_t size;
-    struct timespec mtim, ctim;
-};
-
 struct bearertokenauth {
     struct auth_server server;          /* interfaces handed out by bta_interface */
     struct auth_client client;
@@ -78,11 +66,7 @@ struct bearertokenauth {
     char challenge[64];
     pthread_rwlock_t lock;              /* guards tokens */
     struct bta_tokens *tokens;
-    /* the file, when filename is set */
-    pthread_mutex_t file_mu;            /* one reload at a time; guards id */
-    struct bta_file_id id;
-    bool have_id;
-    _Atomic int64_t next_poll_ns;
+    struct auth_file file;              /* when filename is set */
 };
 
 /* ---- config ---------------------------------------------------------------------------------- */
@@ -244,67 +228,34 @@ static void tokens_publish(struct bearertokenauth *b, struct bta_tokens *t)
 
 /* ---- the token file -------------------------------------------------------------------------- */
 
-static bool same_id(const struct bta_file_id *a, const struct bta_file_id *b)
+static int apply_tokens(void *ctx, const char *text, size_t len, struct error *err)
 {
-    return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-           a->mtim.tv_sec == b->mtim.tv_sec && a->mtim.tv_nsec == b->mtim.tv_nsec &&
-           a->ctim.tv_sec == b->ctim.tv_sec && a->ctim.tv_nsec == b->ctim.tv_nsec;
-}
-
-/* Reads the file if its identity changed since the last read (always when `force_read`).
- * 0 when the tokens in force are the file's (reloaded or unchanged), -1 with err otherwise (the
- * previous tokens stay). */
-static int file_reload(struct bearertokenauth *b, bool force_read, struct error *err)
-{
-    const char *path = b->cfg->filename;
-    pthread_mutex_lock(&b->file_mu);
-    int rc = -1;
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        error_set(err, "filename: cannot read %s: %s", path, strerror(errno));
-        goto done;
-    }
-    struct bta_file_id id = {.dev = st.st_dev, .ino = st.st_ino, .size = st.st_size,
-                             .mtim = st.st_mtim, .ctim = st.st_ctim};
-    if (!force_read && b->have_id && same_id(&id, &b->id)) {
-        rc = 0;
-        goto done;
-    }
-    size_t len = 0;
-    char *text = file_read(path, BTA_MAX_FILE, &len, err);
-    if (!text) {
-        error_prefix(err, "filename: ");
-        goto done;
-    }
-    /* Remembered even if the content is bad: the same bad file is not re-read every second,
-     * and the next write to it changes the identity. */
-    b->id = id;
-    b->have_id = true;
+    struct bearertokenauth *b = ctx;
     struct bta_tokens *t = tokens_parse(text, len, err);
-    explicit_bzero(text, len);
-    free(text);
-    if (!t) {
-        error_prefix(err, "filename: %s: ", path);
-        goto done;
-    }
+    if (!t)
+        return -1;
     size_t n = t->n;
     tokens_publish(b, t);
-    log_info(b->log_name, "token file %s (re)loaded: %zu token%s", path, n, n == 1 ? "" : "s");
-    rc = 0;
-done:
-    pthread_mutex_unlock(&b->file_mu);
-    return rc;
+    log_info(b->log_name, "token file %s (re)loaded: %zu token%s", b->cfg->filename, n,
+             n == 1 ? "" : "s");
+    return 0;
+}
+
+/* 0 when the tokens in force are the file's (reloaded or unchanged), -1 with err otherwise (the
+ * previous tokens stay). */
+static int file_reload(struct bearertokenauth *b, bool force, struct error *err)
+{
+    if (auth_file_reload(&b->file, force, apply_tokens, b, err) < 0) {
+        error_prefix(err, "filename: ");
+        return -1;
+    }
+    return 0;
 }
 
 /* On the request path: at most one stat per poll interval for the whole process. */
 static void file_poll(struct bearertokenauth *b)
 {
-    if (!set(b->cfg->filename))
-        return;
-    int64_t now = clock_now_ns();
-    int64_t next = atomic_load_explicit(&b->next_poll_ns, memory_order_relaxed);
-    if (now < next ||
-        !atomic_compare_exchange_strong(&b->next_poll_ns, &next, now + BEARERTOKENAUTH_POLL_NS))
+    if (!set(b->cfg->filename) || !auth_file_due(&b->file))
         return;
     struct error err = {0};
     if (file_reload(b, false, &err) != 0)
@@ -314,7 +265,7 @@ static void file_poll(struct bearertokenauth *b)
 void bearertokenauth_check_file(void *ext)
 {
     struct bearertokenauth *b = ext;
-    atomic_store(&b->next_poll_ns, 0);
+    atomic_store(&b->file.next_poll_ns, 0);
     file_poll(b);
 }
 
@@ -388,7 +339,6 @@ static void *bta_create(const void *cfgp, const struct component_env *env, struc
     }
     b->cfg = cfgp;
     pthread_rwlock_init(&b->lock, NULL);
-    pthread_mutex_init(&b->file_mu, NULL);
     b->server.authenticate = bta_authenticate;
     b->client.header = bta_header;
     const char *scheme = set(b->cfg->scheme) ? b->cfg->scheme : "Bearer";
@@ -396,6 +346,12 @@ static void *bta_create(const void *cfgp, const struct component_env *env, struc
     b->server.challenge = b->challenge;
     b->log_name = strdup(env && env->log_name ? env->log_name : "extension/bearertokenauth");
     if (!b->log_name) {
+        error_set(err, "out of memory");
+        bta_destroy(b);
+        return NULL;
+    }
+    if (set(b->cfg->filename) &&
+        auth_file_init(&b->file, b->cfg->filename, BEARERTOKENAUTH_POLL_NS) != 0) {
         error_set(err, "out of memory");
         bta_destroy(b);
         return NULL;
@@ -419,7 +375,7 @@ static int bta_start(void *self, struct error *err)
         return 0;
     if (file_reload(b, true, err) != 0)
         return -1;
-    atomic_store(&b->next_poll_ns, clock_now_ns() + BEARERTOKENAUTH_POLL_NS);
+    atomic_store(&b->file.next_poll_ns, clock_now_ns() + BEARERTOKENAUTH_POLL_NS);
     return 0;
 }
 
@@ -430,7 +386,7 @@ static void bta_destroy(void *self)
         return;
     tokens_free(b->tokens);
     pthread_rwlock_destroy(&b->lock);
-    pthread_mutex_destroy(&b->file_mu);
+    auth_file_destroy(&b->file);
     free(b->log_name);
     free(b);
 }

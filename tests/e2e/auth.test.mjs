@@ -318,19 +318,22 @@ test('basicauth (htpasswd with bcrypt and plain entries) on both protocols', asy
   }
 });
 
-test('exporters send the authenticator header: otlp and otlphttp, bearer token rotated, basic credentials', async (t) => {
+test('exporters send the authenticator header: otlp and otlphttp, bearer token and basic password files rotated', async (t) => {
   const sink = await new Sink().start();
   const httpSink = await new HttpSink().start();
   let tokenFile;
+  let passwordFile;
   const h = await start((p, dir) => {
     tokenFile = path.join(dir, 'token');
     fs.writeFileSync(tokenFile, 'out-one\n');
+    passwordFile = path.join(dir, 'password');
+    fs.writeFileSync(passwordFile, 'pa:ss w0rd\n');
     return `
 extensions:
   bearertokenauth/out:
     filename: ${tokenFile}
   basicauth/out:
-    client_auth: {username: exporter, password: "pa:ss w0rd"}
+    client_auth: {username: exporter, password_file: ${passwordFile}}
 receivers:
   otlp:
     protocols:
@@ -371,8 +374,9 @@ service:
     assert.equal(byUrl(false)[0].headers.authorization, 'Bearer out-one');
     assert.equal(byUrl(true)[0].headers.authorization, basic('exporter', 'pa:ss w0rd'));
 
-    // rotate: the next exports carry the new token, without a restart
+    // rotate: the next exports carry the new token and password, without a restart
     rotate(tokenFile, 'out-two\n');
+    rotate(passwordFile, 'second password\n');
     await sleep(1200);
     assert.equal((await grpcCall(endpoint, traceRequest({ tag: 'two' }).bytes)).code, grpc.status.OK);
     await sink.waitFor((s) => s.accepted('traces').length >= 2, scaled(10000));
@@ -380,7 +384,7 @@ service:
     const last = sink.accepted('traces').at(-1);
     assert.equal(last.metadata.authorization, 'Bearer out-two');
     assert.equal(byUrl(false).at(-1).headers.authorization, 'Bearer out-two');
-    assert.equal(byUrl(true).at(-1).headers.authorization, basic('exporter', 'pa:ss w0rd'));
+    assert.equal(byUrl(true).at(-1).headers.authorization, basic('exporter', 'second password'));
     assert.deepEqual(await stopLlmotlp(h), { code: 0, signal: null });
   } catch (err) {
     h.dumpLog(err.message);

@@ -484,6 +484,57 @@ static void test_basicauth_client_and_errors(void **state)
     ext_close(&e);
 }
 
+static void test_basicauth_client_files(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/llmotlp-auth-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char upath[256], ppath[256], yaml[768];
+    snprintf(upath, sizeof upath, "%s/user", dir);
+    snprintf(ppath, sizeof ppath, "%s/pass", dir);
+    write_file(upath, "user\n");
+    write_file(ppath, "pass"); /* no line break, as a Kubernetes secret file */
+    snprintf(yaml, sizeof yaml,
+             "client_auth: {username: ignored, password: ignored, username_file: %s, "
+             "password_file: %s}\n",
+             upath, ppath);
+    struct ext e;
+    struct error err = {0};
+    assert_int_equal(ext_open(&e, "basicauth", yaml, &err), 0);
+    struct auth_client *c = client_of(&e);
+    const char *name;
+    char *value;
+    assert_int_equal(c->header(c, &name, &value, &err), 0);
+    assert_string_equal(value, "Basic dXNlcjpwYXNz"); /* user:pass, the files win */
+    free(value);
+    /* rotated password: sent from the next request on */
+    write_file(ppath, "pass 2\r\n");
+    basicauth_check_files(e.self);
+    assert_int_equal(c->header(c, &name, &value, &err), 0);
+    char *want = auth_base64_encode("user:pass 2", 11);
+    char line[128];
+    snprintf(line, sizeof line, "Basic %s", want);
+    assert_string_equal(value, line);
+    free(want);
+    free(value);
+    /* a user name with ':' is refused; the credentials in force stay */
+    write_file(upath, "a:b\n");
+    basicauth_check_files(e.self);
+    assert_int_equal(c->header(c, &name, &value, &err), 0);
+    assert_string_equal(value, line);
+    free(value);
+    ext_close(&e);
+
+    /* a missing file fails the start */
+    snprintf(yaml, sizeof yaml, "client_auth: {username: u, password_file: %s/none}\n", dir);
+    assert_int_not_equal(ext_open(&e, "basicauth", yaml, &err), 0);
+    assert_non_null(strstr(err.msg, "password_file"));
+    ext_close(&e);
+    unlink(upath);
+    unlink(ppath);
+    rmdir(dir);
+}
+
 /* ---- the service's checks -------------------------------------------------------------------- */
 
 static const char *load_error(const char *yaml, struct error *err)
@@ -731,6 +782,7 @@ int main(void)
         cmocka_unit_test(test_htpasswd),
         cmocka_unit_test(test_basicauth_server),
         cmocka_unit_test(test_basicauth_client_and_errors),
+        cmocka_unit_test(test_basicauth_client_files),
         cmocka_unit_test(test_service_checks),
         cmocka_unit_test(test_http_receiver),
     };
