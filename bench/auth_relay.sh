@@ -19,7 +19,14 @@ SPANS=${BENCH_SPANS:-500}
 HZ=$(getconf CLK_TCK)
 TOKEN=e1b2c3d4-0000-4bad-8f00-0123456789ab
 
-die() { echo "auth_relay: FAIL: $*" >&2; exit 1; }
+# Each run is a command substitution (a subshell, which does not run the EXIT trap): a failure
+# there stops the run's own processes before leaving.
+die() {
+    echo "auth_relay: FAIL: $*" >&2
+    local pid
+    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    exit 1
+}
 for p in llmotlp loadgen sink; do [ -x "$BUILD/$p" ] || die "$BUILD/$p not built"; done
 TMP=$(mktemp -d /tmp/llmotlp-auth-relay.XXXXXX)
 PIDS=()
