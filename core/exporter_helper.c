@@ -969,6 +969,18 @@ static void group_finish(struct exporter_helper *h, struct group *g)
     g->n = 0;
 }
 
+/* Out of memory for the merged copy: each member still unsettled goes on its own. */
+static void send_members_apart(struct exporter_helper *h, struct group *g)
+{
+    for (size_t i = 0; i < g->n; i++)
+        if (g->m[i].off != UINT64_MAX) {
+            g->m[i].off = 0;
+            struct group one = {.m = &g->m[i], .n = 1};
+            deliver_tree(h, &one, g->m[i].b, 0, 0);
+        }
+    group_finish(h, g);
+}
+
 /* Sends a group until every item is settled, then settles its records. */
 static void send_group(struct exporter_helper *h, struct group *g)
 {
@@ -998,13 +1010,7 @@ static void send_group(struct exporter_helper *h, struct group *g)
         if (oom) {
             /* no room for the merged copy: send the members one by one */
             otlp_buf_free(&buf);
-            for (size_t i = 0; i < g->n; i++)
-                if (g->m[i].off != UINT64_MAX) {
-                    g->m[i].off = 0;
-                    struct group one = {.m = &g->m[i], .n = 1};
-                    deliver_tree(h, &one, g->m[i].b, 0, 0);
-                }
-            group_finish(h, g);
+            send_members_apart(h, g);
             return;
         }
         uint8_t *data;
@@ -1013,13 +1019,7 @@ static void send_group(struct exporter_helper *h, struct group *g)
         otlp_buf_release(&buf, &data, &len, &items);
         top = batch_adopt_wire(sig, data, len, items);
         if (!top) {
-            for (size_t i = 0; i < g->n; i++)
-                if (g->m[i].off != UINT64_MAX) {
-                    g->m[i].off = 0;
-                    struct group one = {.m = &g->m[i], .n = 1};
-                    deliver_tree(h, &one, g->m[i].b, 0, 0);
-                }
-            group_finish(h, g);
+            send_members_apart(h, g);
             return;
         }
     }
