@@ -40,7 +40,8 @@
      .offset = offsetof(T, base.curve_preferences),                                                \
      .doc = "key exchange curves, in order of preference"},                                        \
     {.name = "reload_interval", .type = CFG_DURATION, .offset = offsetof(T, base.reload_interval), \
-     .doc = "re-read certificates this often (0 = once, at start)"}
+     .doc = "servers: poll cert_file and key_file this often, at a new handshake, and serve them "  \
+            "anew when they changed (0 = read once, at start); refused by the exporters"}
 
 const struct config_field tls_client_fields[] = {
     {.name = "insecure", .type = CFG_BOOL, .offset = offsetof(struct tls_client_config, insecure),
@@ -66,7 +67,7 @@ const struct config_field tls_server_fields[] = {
      .doc = "CA that client certificates must chain to; set = mutual TLS required"},
     {.name = "client_ca_file_reload", .type = CFG_BOOL,
      .offset = offsetof(struct tls_server_config, client_ca_file_reload), .def = "false",
-     .doc = "reload client_ca_file when it changes"},
+     .doc = "re-read client_ca_file when it changes (polled once a second, at a new handshake)"},
     {.name = NULL},
 };
 

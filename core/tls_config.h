@@ -3,8 +3,8 @@
  *
  * The one idea: keys, parsing and the checks that hold for any TLS stack (a certificate needs a
  * key, a file or an inline PEM but not both) live here once; what a particular stack cannot do
- * (gRPC core ignores cipher_suites, versions, curves, reloading) is checked by the component that
- * uses that stack, because only it knows.
+ * (gRPC core ignores cipher_suites, versions, curves) is checked by the component that uses that
+ * stack, because only it knows. Re-reading changed files is core/tls_reload.h.
  *
  * Ownership: the structs are filled by config_bind() with a table below and freed by
  * config_free_bound() with the same table (the enclosing component's table does both when it

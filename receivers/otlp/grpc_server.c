@@ -11,7 +11,11 @@
  * Compressed requests are inflated here, not by gRPC core: core's decompression filter inflates a
  * whole message before its size is checked, so a 1 MB gzip bomb would cost a GiB. Core is told not
  * to decompress (its size limit then applies to the bytes on the wire) and otlp_grpc_read_message
- * inflates into a buffer that may never grow past the limit + 1 byte. */
+ * inflates into a buffer that may never grow past the limit + 1 byte.
+ *
+ * TLS is served through core's certificate config fetcher, asked at every new handshake: it hands
+ * core a new config only when tls.reload_interval / client_ca_file_reload found changed files
+ * that load (core/tls_reload.c), so a rotation reaches new connections and never breaks them. */
 #include <grpc/byte_buffer.h>
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/compression.h>
@@ -33,6 +37,7 @@
 #include "core/log.h"
 #include "core/membudget.h"
 #include "core/tls_config.h"
+#include "core/tls_reload.h"
 #include "google/protobuf/any.pb-c.h"
 #include "google/protobuf/duration.pb-c.h"
 #include "google/rpc/status.pb-c.h"
@@ -69,6 +74,10 @@ struct otlp_grpc_server {
     long outstanding;                 /* tags owned by gRPC on worker queues, under mu */
     bool shut_down;
     bool started;
+    /* TLS: the watched files, and the generation gRPC core last took from them (only touched by
+     * the fetcher, which core calls under its own lock) */
+    struct tls_reload tls;
+    uint64_t tls_seen;
 };
 
 struct gs_call {
@@ -544,33 +553,52 @@ static void auth_process(void *state, grpc_auth_context *context, const grpc_met
         cb(user_data, NULL, 0, NULL, 0, GRPC_STATUS_UNAUTHENTICATED, why);
 }
 
-static grpc_server_credentials *make_credentials(const struct otlp_grpc_config *cfg, struct error *err)
+/* Builds the config gRPC core asked for from the current set (core copies the strings). */
+static int make_cert_config(void *ctx, const struct tls_material *m)
+{
+    grpc_ssl_server_certificate_config **out = ctx;
+    grpc_ssl_pem_key_cert_pair pair = {.private_key = m->key, .cert_chain = m->cert};
+    /* Core 1.51 asserts that a fetched config has root certificates even when clients are not
+     * asked for one: without a client CA, the server's own chain stands in (a well-formed PEM
+     * that nothing verifies against, as the request type is then DONT_REQUEST). */
+    *out = grpc_ssl_server_certificate_config_create(m->ca ? m->ca : m->cert, &pair, 1);
+    return *out ? 0 : -1;
+}
+
+/* gRPC core's certificate config fetcher, called at every new handshake (and once when the port
+ * is added, which must answer NEW): NEW with a fresh config when the watched files brought a set
+ * that core has not seen, UNCHANGED otherwise. A set that fails to load never becomes current
+ * (tls_reload keeps the old one and warns), so core is not asked to swap to a broken one. */
+static grpc_ssl_certificate_config_reload_status fetch_cert_config(
+    void *user, grpc_ssl_server_certificate_config **config)
+{
+    struct otlp_grpc_server *s = user;
+    *config = NULL;
+    int rc = tls_reload_check(&s->tls, &s->tls_seen, make_cert_config, config);
+    return rc > 0 ? GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_NEW
+           : rc == 0 ? GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_UNCHANGED
+                     : GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_FAIL;
+}
+
+/* TLS always goes through the fetcher, reloading or not: one path, and without reload_interval
+ * or client_ca_file_reload the set simply never changes. */
+static grpc_server_credentials *make_credentials(struct otlp_grpc_server *s,
+                                                 const struct otlp_grpc_config *cfg,
+                                                 struct error *err)
 {
     if (!cfg->has_tls)
         return grpc_insecure_server_credentials_create();
     const struct tls_server_config *t = &cfg->tls;
-    char *cert = tls_pem(t->base.cert_pem, t->base.cert_file, err);
-    bool failed = !cert && err->msg[0];
-    char *key = failed ? NULL : tls_pem(t->base.key_pem, t->base.key_file, err);
-    failed = failed || (!key && err->msg[0]);
-    char *ca = failed ? NULL : tls_pem(NULL, t->client_ca_file, err);
-    failed = failed || (!ca && err->msg[0]);
-    grpc_server_credentials *cr = NULL;
-    if (!failed && (!cert || !key))
-        error_set(err, "protocols.grpc.tls: certificate and key are required");
-    else if (!failed) {
-        grpc_ssl_pem_key_cert_pair pair = {.private_key = key, .cert_chain = cert};
-        cr = grpc_ssl_server_credentials_create_ex(
-            ca, &pair, 1,
-            ca ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
-               : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE,
-            NULL);
-        if (!cr)
-            error_set(err, "protocols.grpc.tls: gRPC refused the certificate or key");
-    }
-    free(cert);
-    tls_pem_free(key);
-    free(ca);
+    if (tls_reload_init(&s->tls, t, "protocols.grpc.tls", s->log_name, err) != 0)
+        return NULL;
+    grpc_ssl_server_credentials_options *o =
+        grpc_ssl_server_credentials_create_options_using_config_fetcher(
+            tls_set(t->client_ca_file) ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                                       : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE,
+            fetch_cert_config, s);
+    grpc_server_credentials *cr = o ? grpc_ssl_server_credentials_create_with_options(o) : NULL;
+    if (!cr)
+        error_set(err, "protocols.grpc.tls: gRPC refused the certificate or key");
     return cr;
 }
 
@@ -618,6 +646,7 @@ static void server_release(struct otlp_grpc_server *s)
             ;
         grpc_completion_queue_destroy(s->shutdown_cq);
     }
+    tls_reload_destroy(&s->tls); /* after the server: no handshake can ask the fetcher now */
     pthread_cond_destroy(&s->idle);
     pthread_mutex_destroy(&s->mu);
     free(s->workers);
@@ -699,7 +728,7 @@ struct otlp_grpc_server *otlp_grpc_server_start(const struct otlp_grpc_config *c
 
     char addr[1100];
     listen_address(cfg, addr, sizeof addr);
-    grpc_server_credentials *cr = make_credentials(cfg, err);
+    grpc_server_credentials *cr = make_credentials(s, cfg, err);
     if (cr && cfg->has_auth && cfg->auth.server) {
         s->auth = &cfg->auth;
         grpc_server_credentials_set_auth_metadata_processor(

@@ -212,7 +212,7 @@ static const struct config_field otlp_receiver_fields[] = {
 };
 
 /* What gRPC core 1.51's server credentials cannot do (see grpc_server.c: one key pair, an optional
- * client CA, no version, cipher or curve settings, no reloading), refused rather than ignored so a
+ * client CA, no version, cipher or curve settings), refused rather than ignored so a
  * config never looks more secure than the server it runs. `where` is the tls section's path. */
 static int validate_tls(const char *where, const struct tls_server_config *t, struct error *err)
 {
@@ -229,8 +229,15 @@ static int validate_tls(const char *where, const struct tls_server_config *t, st
         return error_set(err, "%s.cipher_suites: not supported by gRPC core; leave empty", where);
     if (b->curve_preferences.n)
         return error_set(err, "%s.curve_preferences: not supported by gRPC core; leave empty", where);
-    if (b->reload_interval || t->client_ca_file_reload)
-        return error_set(err, "%s: certificate reloading is not supported", where);
+    /* reloading is served on both protocols (core/tls_reload.c); only a setting with nothing to
+     * reload is refused, as it would look like rotation that never happens */
+    if (b->reload_interval < 0)
+        return error_set(err, "%s.reload_interval: must be >= 0", where);
+    if (b->reload_interval && !tls_set(b->cert_file) && !tls_set(b->key_file))
+        return error_set(err, "%s.reload_interval: nothing to reload: the certificate and key are "
+                         "inline (cert_pem, key_pem); use cert_file and key_file", where);
+    if (t->client_ca_file_reload && !tls_set(t->client_ca_file))
+        return error_set(err, "%s.client_ca_file_reload: needs client_ca_file", where);
     return 0;
 }
 

@@ -1075,8 +1075,18 @@ static void test_config(void **state)
     assert_int_equal(bind_yaml("protocols:\n  http:\n    tls:\n      cert_file: /c\n      key_file: /k\n"
                                "      client_ca_file: /ca\n", &cfg, &err), 0);
     config_free_bound(otlp_receiver_factory.fields, &cfg);
+    /* reloading is served: the keys are accepted, a setting with nothing to reload is not */
+    assert_int_equal(bind_yaml("protocols:\n  http:\n    tls:\n      cert_file: /c\n      key_file: /k\n"
+                               "      client_ca_file: /ca\n      client_ca_file_reload: true\n"
+                               "      reload_interval: 1s\n", &cfg, &err), 0);
+    config_free_bound(otlp_receiver_factory.fields, &cfg);
     assert_int_not_equal(bind_yaml("protocols:\n  http:\n    tls:\n      cert_file: /c\n      key_file: /k\n"
-                                   "      client_ca_file: /ca\n      client_ca_file_reload: true\n", &cfg, &err), 0);
+                                   "      client_ca_file_reload: true\n", &cfg, &err), 0);
+    assert_non_null(strstr(err.msg, "needs client_ca_file"));
+    config_free_bound(otlp_receiver_factory.fields, &cfg);
+    assert_int_not_equal(bind_yaml("protocols:\n  grpc:\n    tls:\n      cert_pem: C\n      key_pem: K\n"
+                                   "      reload_interval: 1s\n", &cfg, &err), 0);
+    assert_non_null(strstr(err.msg, "nothing to reload"));
     config_free_bound(otlp_receiver_factory.fields, &cfg);
     /* deadlines and connection limits: confighttp's defaults, ours for the limits */
     assert_int_equal(bind_yaml("protocols:\n  http:\n", &cfg, &err), 0);

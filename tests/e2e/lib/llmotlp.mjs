@@ -52,6 +52,8 @@ export function makeConfig({
   corsAllowedHeaders,
   // more keys under protocols.http, as YAML lines indented for that level ('read_header_timeout: 2s')
   httpYaml = [],
+  // more keys under protocols.grpc, as YAML lines indented for that level ('tls:', '  cert_file: f')
+  grpcYaml = [],
   // 'otlp' (gRPC) or 'otlphttp'; for otlphttp exporterEndpoint is a base URL
   exporter = 'otlp',
   encoding,
@@ -74,6 +76,7 @@ export function makeConfig({
     `        endpoint: 127.0.0.1:${receiverPort}`,
   ];
   if (maxRecvMsgSizeMib !== undefined) lines.push(`        max_recv_msg_size_mib: ${maxRecvMsgSizeMib}`);
+  for (const l of grpcYaml) lines.push(`        ${l}`);
   if (httpPort) {
     lines.push('      http:', `        endpoint: 127.0.0.1:${httpPort}`);
     if (maxRequestBodySize !== undefined) lines.push(`        max_request_body_size: ${maxRequestBodySize}`);
