@@ -215,7 +215,7 @@ test('bearertokenauth on both protocols: missing or wrong token refused before t
     // rotation: the file is replaced while running; within the poll interval (1 s) the new
     // token is in and the old one out, on both protocols, without a restart
     rotate(tokenFile, 'tok-two\n');
-    await sleep(1200);
+    await sleep(2000); // past any look at the file in progress when it was replaced
     await postOtlp(h.httpUrl, 'traces', traceRequest({ tag: 'poll' }).bytes, { headers: { Authorization: 'Bearer tok-two' } });
     assert.equal((await grpcCall(endpoint, traceRequest({ tag: 'rot-old' }).bytes, { authorization: 'Bearer tok-one' })).code, grpc.status.UNAUTHENTICATED);
     assert.equal((await postOtlp(h.httpUrl, 'traces', traceRequest({ tag: 'rot-old' }).bytes, { headers: { Authorization: 'Bearer tok-one' } })).status, 401);
