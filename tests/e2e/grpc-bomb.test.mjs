@@ -115,7 +115,9 @@ test('gRPC decompression bomb: RESOURCE_EXHAUSTED within 1 s, RSS grows by about
       // At most the limit inflated, plus the bomb's own bytes held by gRPC while it is read.
       // Under ASan freed buffers sit in its quarantine (and have shadow memory): a looser bound,
       // still a hundredth of the GiB.
-      const bound = SLOW ? 4 * LIMIT_MIB * MIB : LIMIT_MIB * MIB + bomb.length;
+      // Plus 2 MiB of slack: gRPC's own read buffers and the allocator's rounding of a buffer
+      // that grows to the limit (seen at +5.0 MiB against a 5.0 MiB bound on a loaded machine).
+      const bound = SLOW ? 4 * LIMIT_MIB * MIB : LIMIT_MIB * MIB + bomb.length + 2 * MIB;
       assert.ok(grew < bound, `peak RSS grew by ${(grew / MIB).toFixed(1)} MiB`);
       assert.ok(llm.alive, 'llmotlp is alive');
     }
