@@ -147,18 +147,10 @@ void auth_file_destroy(struct auth_file *f)
     pthread_mutex_destroy(&f->mu);
 }
 
-bool auth_file_due(struct auth_file *f)
+/* Caller holds f->mu. */
+static int reload_locked(struct auth_file *f, bool force, auth_file_apply_fn apply, void *ctx,
+                         struct error *err)
 {
-    int64_t now = clock_now_ns();
-    int64_t next = atomic_load_explicit(&f->next_poll_ns, memory_order_relaxed);
-    return now >= next &&
-           atomic_compare_exchange_strong(&f->next_poll_ns, &next, now + f->interval_ns);
-}
-
-int auth_file_reload(struct auth_file *f, bool force, auth_file_apply_fn apply, void *ctx,
-                     struct error *err)
-{
-    pthread_mutex_lock(&f->mu);
     int rc = -1;
     struct stat st;
     if (stat(f->path, &st) != 0) {
@@ -186,6 +178,36 @@ int auth_file_reload(struct auth_file *f, bool force, auth_file_apply_fn apply, 
     explicit_bzero(text, len);
     free(text);
 done:
+    return rc;
+}
+
+int auth_file_reload(struct auth_file *f, bool force, auth_file_apply_fn apply, void *ctx,
+                     struct error *err)
+{
+    pthread_mutex_lock(&f->mu);
+    int rc = reload_locked(f, force, apply, ctx, err);
+    pthread_mutex_unlock(&f->mu);
+    return rc;
+}
+
+int auth_file_poll(struct auth_file *f, auth_file_apply_fn apply, void *ctx, struct error *err)
+{
+    if (clock_now_ns() < atomic_load_explicit(&f->next_poll_ns, memory_order_acquire))
+        return 0;
+    /* Due. next_poll_ns moves only when a look has finished, so every caller that arrives while
+     * one is in progress finds it due too, and waits here for it rather than go on with the
+     * secret of before. */
+    if (pthread_mutex_trylock(&f->mu) != 0) {
+        pthread_mutex_lock(&f->mu);
+        pthread_mutex_unlock(&f->mu);
+        return 0;
+    }
+    int rc = 0;
+    if (clock_now_ns() >= atomic_load_explicit(&f->next_poll_ns, memory_order_acquire)) {
+        rc = reload_locked(f, false, apply, ctx, err);
+        atomic_store_explicit(&f->next_poll_ns, clock_now_ns() + f->interval_ns,
+                              memory_order_release);
+    }
     pthread_mutex_unlock(&f->mu);
     return rc;
 }

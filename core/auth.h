@@ -104,8 +104,12 @@ void auth_file_destroy(struct auth_file *f);
  * bad file is not re-read every interval, and its next change is). The text is wiped after. */
 int auth_file_reload(struct auth_file *f, bool force, auth_file_apply_fn apply, void *ctx,
                      struct error *err);
-/* Whether the caller should look now: true for one caller once per interval. */
-bool auth_file_due(struct auth_file *f);
+/* On the request path: when the interval has passed, one caller looks at the file
+ * (auth_file_reload) while the others that find it due wait for that look to finish, so no
+ * request that comes an interval after a change is served what the file held before. Otherwise
+ * returns at once (one atomic load). Returns what auth_file_reload returned, 0 when it did not
+ * look. */
+int auth_file_poll(struct auth_file *f, auth_file_apply_fn apply, void *ctx, struct error *err);
 
 /* Standard base64 (RFC 4648, with padding). encode: malloc'd NUL-terminated text, NULL on OOM.
  * decode: malloc'd bytes (NUL-terminated too, *out_len without it); NULL on bad input or OOM. */

@@ -491,10 +491,10 @@ static void client_poll(struct basicauth *b)
     struct auth_file *files[2] = {&b->user_file, &b->password_file};
     auth_file_apply_fn apply[2] = {apply_user, apply_password};
     for (int i = 0; i < 2; i++) {
-        if (!files[i]->path || !auth_file_due(files[i]))
+        if (!files[i]->path)
             continue;
         struct error err = {0};
-        if (auth_file_reload(files[i], false, apply[i], b, &err) < 0)
+        if (auth_file_poll(files[i], apply[i], b, &err) < 0)
             log_warn(b->log_name, "client_auth: %s; keeping the credentials loaded before",
                      err.msg);
     }

@@ -255,11 +255,11 @@ static int file_reload(struct bearertokenauth *b, bool force, struct error *err)
 /* On the request path: at most one stat per poll interval for the whole process. */
 static void file_poll(struct bearertokenauth *b)
 {
-    if (!set(b->cfg->filename) || !auth_file_due(&b->file))
+    if (!set(b->cfg->filename))
         return;
     struct error err = {0};
-    if (file_reload(b, false, &err) != 0)
-        log_warn(b->log_name, "%s; keeping the tokens loaded before", err.msg);
+    if (auth_file_poll(&b->file, apply_tokens, b, &err) < 0)
+        log_warn(b->log_name, "filename: %s; keeping the tokens loaded before", err.msg);
 }
 
 void bearertokenauth_check_file(void *ext)
