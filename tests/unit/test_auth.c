@@ -6,7 +6,9 @@
  * WWW-Authenticate before any body is taken.
  * The idea: the extensions are driven through their factories and the interfaces they hand out,
  * exactly as the service wires them, with headers served by a small table. */
+#include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -31,6 +33,7 @@
 #include "core/service.h"
 #include "extensions/basicauth/basicauth.h"
 #include "extensions/bearertokenauth/bearertokenauth.h"
+#include "tests/unit/testutil.h"
 
 /* ---- helpers --------------------------------------------------------------------------------- */
 
@@ -322,6 +325,76 @@ static void test_bearer_file_reload(void **state)
     "$6$saltsalt$mWAMOREZDFRtyHQ/2l8CD1gheYC8Wm6zTIcP0g42M246F8eQECl5qGwamlcNGcl3UY4OZG46cuFMLo" \
     "DjQLhoj0"
 #define MD5_HASH "$1$saltsalt$w8FbCI7eIHqVDYsBSCrn1."
+
+/* auth_file_poll: a caller that finds the file due while another caller is reading it waits for
+ * that read, so it never goes on with the secret of before (CI saw an exporter send the old
+ * token an interval after a rotation while another thread was re-reading the file). */
+struct slow_apply {
+    atomic_int entered;       /* the reader is inside apply */
+    atomic_llong applied_ns;  /* when apply returned */
+};
+
+static int slow_apply_fn(void *ctx, const char *text, size_t len, struct error *err)
+{
+    (void)text, (void)len, (void)err;
+    struct slow_apply *s = ctx;
+    atomic_store(&s->entered, 1);
+    usleep(300 * 1000);
+    atomic_store(&s->applied_ns, (long long)clock_now_ns());
+    return 0;
+}
+
+static int noop_apply_fn(void *ctx, const char *text, size_t len, struct error *err)
+{
+    (void)ctx, (void)text, (void)len, (void)err;
+    return 0;
+}
+
+struct poll_arg {
+    struct auth_file *f;
+    struct slow_apply *s;
+};
+
+static void *poll_slowly(void *arg)
+{
+    struct poll_arg *a = arg;
+    struct error err = {0};
+    auth_file_poll(a->f, slow_apply_fn, a->s, &err);
+    return NULL;
+}
+
+static void test_auth_file_poll_waits_for_a_read_in_progress(void **state)
+{
+    (void)state;
+    char path[64] = "/tmp/llmotlp-auth-poll-XXXXXX";
+    tu_write_temp(path, "secret-one\n");
+    struct auth_file f;
+    assert_int_equal(auth_file_init(&f, path, 1000000000LL), 0);
+    struct error err = {0};
+    /* not due: returns at once without reading */
+    atomic_store(&f.next_poll_ns, clock_now_ns() + 60000000000LL);
+    assert_int_equal(auth_file_poll(&f, noop_apply_fn, NULL, &err), 0);
+
+    atomic_store(&f.next_poll_ns, 0); /* due */
+    struct slow_apply s;
+    atomic_init(&s.entered, 0);
+    atomic_init(&s.applied_ns, 0);
+    struct poll_arg a = {.f = &f, .s = &s};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, poll_slowly, &a), 0);
+    while (!atomic_load(&s.entered))
+        usleep(1000);
+    /* another caller while the read is in progress: it must wait for the read to finish */
+    assert_int_equal(auth_file_poll(&f, noop_apply_fn, NULL, &err), 0);
+    long long back = (long long)clock_now_ns();
+    assert_true(atomic_load(&s.applied_ns) != 0);
+    assert_true(back >= atomic_load(&s.applied_ns));
+    pthread_join(t, NULL);
+    /* the read moved the next look an interval ahead: not due now */
+    assert_true(atomic_load(&f.next_poll_ns) > clock_now_ns());
+    auth_file_destroy(&f);
+    unlink(path);
+}
 
 static void test_sha1(void **state)
 {
@@ -773,6 +846,7 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_equal),
+        cmocka_unit_test(test_auth_file_poll_waits_for_a_read_in_progress),
         cmocka_unit_test(test_base64),
         cmocka_unit_test(test_bearer_static),
         cmocka_unit_test(test_bearer_tokens_scheme_header),
