@@ -31,6 +31,7 @@
 #include "core/exporter_helper.h"
 #include "core/log.h"
 #include "core/telemetry.h"
+#include "tests/unit/testutil.h"
 
 #define MS 1000000LL
 #define LABELS "exporter=\"otlp/test\""
@@ -521,54 +522,7 @@ static void test_config_validate(void **state)
 /* ---- persistent queue ------------------------------------------------------------------------ */
 
 /* A file_storage extension built from its factory over a fresh temporary directory. */
-struct store {
-    char dir[64];
-    const struct component_factory *f;
-    struct cnode *tree;
-    void *cfg;
-    void *fs;
-};
-
-static void store_open(struct store *st, const char *extra_yaml)
-{
-    memset(st, 0, sizeof *st);
-    snprintf(st->dir, sizeof st->dir, "/tmp/llmotlp-pq-XXXXXX");
-    assert_non_null(mkdtemp(st->dir));
-    char yaml[512];
-    snprintf(yaml, sizeof yaml, "directory: %s\n%s", st->dir, extra_yaml ? extra_yaml : "");
-    struct error err = {0};
-    st->tree = config_parse_string(yaml, "storage.yaml", &err);
-    assert_non_null(st->tree);
-    st->f = component_find(COMPONENT_EXTENSION, "file_storage");
-    assert_non_null(st->f);
-    st->cfg = calloc(1, st->f->config_size);
-    if (config_bind(st->f->fields, st->tree, st->cfg, &err) != 0 || st->f->validate(st->cfg, &err))
-        fail_msg("file_storage config: %s", err.msg);
-    struct component_env env = {.id = "file_storage", .log_name = "extension/file_storage"};
-    st->fs = st->f->create(st->cfg, &env, &err);
-    assert_non_null(st->fs);
-    if (st->f->start(st->fs, &err) != 0)
-        fail_msg("file_storage start: %s", err.msg);
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static void store_close(struct store *st)
-{
-    st->f->destroy(st->fs);
-    config_free_bound(st->f->fields, st->cfg);
-    free(st->cfg);
-    cnode_free(st->tree);
-    nftw(st->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static struct queue_config pqueue(struct store *st, int64_t size, int64_t consumers)
+static struct queue_config pqueue(struct tu_store *st, int64_t size, int64_t consumers)
 {
     struct queue_config q = queue(size, consumers, 0);
     q.storage = "file_storage";
@@ -577,7 +531,7 @@ static struct queue_config pqueue(struct store *st, int64_t size, int64_t consum
 }
 
 /* Files of one signal's queue directory whose names end in suffix. */
-static int count_files(struct store *st, const char *signal, const char *suffix)
+static int count_files(struct tu_store *st, const char *signal, const char *suffix)
 {
     char path[256];
     snprintf(path, sizeof path, "%s/exporter_otlp_test_%s", st->dir, signal);
@@ -711,7 +665,7 @@ static void recorder_destroy(struct recorder *r)
     pthread_cond_destroy(&r->cv);
 }
 
-static struct exporter_helper *pq_helper(struct store *st, int64_t size, int64_t consumers,
+static struct exporter_helper *pq_helper(struct tu_store *st, int64_t size, int64_t consumers,
                                          struct retry_config *r, struct recorder *rec,
                                          struct telemetry *t)
 {
@@ -728,7 +682,7 @@ static struct exporter_helper *pq_helper(struct store *st, int64_t size, int64_t
 
 /* A backend that never answers: the helper is freed with everything still pending, as a crash
  * would leave it; returns after `n` batches (traces, and every third one logs) are accepted. */
-static void leave_records(struct store *st, int n)
+static void leave_records(struct tu_store *st, int n)
 {
     struct telemetry *t = telemetry_new();
     struct recorder rec;
@@ -753,8 +707,8 @@ static void leave_records(struct store *st, int n)
 static void test_storage_written_before_ok(void **state)
 {
     (void)state;
-    struct store st;
-    store_open(&st, NULL);
+    struct tu_store st;
+    tu_store_open(&st, NULL);
     struct telemetry *t = telemetry_new();
     struct recorder rec;
     recorder_init(&rec, SEND_OK, true);
@@ -786,7 +740,7 @@ static void test_storage_written_before_ok(void **state)
     exporter_helper_free(h);
     recorder_destroy(&rec);
     telemetry_free(t);
-    store_close(&st);
+    tu_store_close(&st);
 }
 
 /* Freed without a drain: the records stay; a new helper on the same directory sends each once,
@@ -794,8 +748,8 @@ static void test_storage_written_before_ok(void **state)
 static void test_storage_recovers_after_crash(void **state)
 {
     (void)state;
-    struct store st;
-    store_open(&st, NULL);
+    struct tu_store st;
+    tu_store_open(&st, NULL);
     leave_records(&st, 6); /* traces 0,1,3,4; logs 2,5 */
     assert_int_equal(count_files(&st, "traces", ".batch"), 4);
     assert_int_equal(count_files(&st, "logs", ".batch"), 2);
@@ -833,15 +787,15 @@ static void test_storage_recovers_after_crash(void **state)
     exporter_helper_free(h);
     recorder_destroy(&rec);
     telemetry_free(t);
-    store_close(&st);
+    tu_store_close(&st);
 }
 
 /* A permanent failure settles the batch: counted as failed, record removed. */
 static void test_storage_permanent_removes(void **state)
 {
     (void)state;
-    struct store st;
-    store_open(&st, NULL);
+    struct tu_store st;
+    tu_store_open(&st, NULL);
     struct telemetry *t = telemetry_new();
     struct recorder rec;
     recorder_init(&rec, SEND_PERMANENT, false);
@@ -857,7 +811,7 @@ static void test_storage_permanent_removes(void **state)
     exporter_helper_free(h);
     recorder_destroy(&rec);
     telemetry_free(t);
-    store_close(&st);
+    tu_store_close(&st);
 }
 
 /* The shutdown deadline cuts retries and leaves the queue: with storage nothing is counted as
@@ -865,8 +819,8 @@ static void test_storage_permanent_removes(void **state)
 static void test_storage_shutdown_deadline_keeps(void **state)
 {
     (void)state;
-    struct store st;
-    store_open(&st, NULL);
+    struct tu_store st;
+    tu_store_open(&st, NULL);
     struct telemetry *t = telemetry_new();
     struct recorder rec;
     recorder_init(&rec, SEND_RETRYABLE, false);
@@ -903,7 +857,7 @@ static void test_storage_shutdown_deadline_keeps(void **state)
     exporter_helper_free(h);
     recorder_destroy(&rec);
     telemetry_free(t);
-    store_close(&st);
+    tu_store_close(&st);
 }
 
 /* Torn, flipped and foreign records are renamed *.corrupt and counted; an interrupted write's
@@ -911,8 +865,8 @@ static void test_storage_shutdown_deadline_keeps(void **state)
 static void test_storage_corrupt_set_aside(void **state)
 {
     (void)state;
-    struct store st;
-    store_open(&st, NULL);
+    struct tu_store st;
+    tu_store_open(&st, NULL);
     leave_records(&st, 2); /* traces 1 and 2: payload-0, payload-1 */
     char dir[128], good[256], p[256];
     snprintf(dir, sizeof dir, "%s/exporter_otlp_test_traces", st.dir);
@@ -983,7 +937,7 @@ static void test_storage_corrupt_set_aside(void **state)
     exporter_helper_free(h);
     recorder_destroy(&rec);
     telemetry_free(t);
-    store_close(&st);
+    tu_store_close(&st);
 }
 
 /* More records than queue_size: all are loaded, and new batches are refused until the queue is
@@ -991,8 +945,8 @@ static void test_storage_corrupt_set_aside(void **state)
 static void test_storage_recovery_beyond_queue_size(void **state)
 {
     (void)state;
-    struct store st;
-    store_open(&st, NULL);
+    struct tu_store st;
+    tu_store_open(&st, NULL);
     leave_records(&st, 5);
     struct telemetry *t = telemetry_new();
     struct recorder rec;
@@ -1016,7 +970,7 @@ static void test_storage_recovery_beyond_queue_size(void **state)
     exporter_helper_free(h);
     recorder_destroy(&rec);
     telemetry_free(t);
-    store_close(&st);
+    tu_store_close(&st);
 }
 
 /* sizer: bytes with storage: the records loaded at start count in bytes (beyond queue_size), and
@@ -1024,8 +978,8 @@ static void test_storage_recovery_beyond_queue_size(void **state)
 static void test_storage_bytes_sizer(void **state)
 {
     (void)state;
-    struct store st;
-    store_open(&st, NULL);
+    struct tu_store st;
+    tu_store_open(&st, NULL);
     leave_records(&st, 5); /* "payload-0" .. "payload-4": 9 bytes each */
     struct telemetry *t = telemetry_new();
     struct recorder rec;
@@ -1057,7 +1011,7 @@ static void test_storage_bytes_sizer(void **state)
     exporter_helper_free(h);
     recorder_destroy(&rec);
     telemetry_free(t);
-    store_close(&st);
+    tu_store_close(&st);
 }
 
 /* Two helpers of one exporter ID on one directory (two processes sharing a volume): the second
@@ -1065,8 +1019,8 @@ static void test_storage_bytes_sizer(void **state)
 static void test_storage_locked(void **state)
 {
     (void)state;
-    struct store st;
-    store_open(&st, "timeout: 20ms\n");
+    struct tu_store st;
+    tu_store_open(&st, "timeout: 20ms\n");
     struct telemetry *t = telemetry_new();
     struct recorder rec;
     recorder_init(&rec, SEND_OK, false);
@@ -1090,7 +1044,7 @@ static void test_storage_locked(void **state)
     exporter_helper_free(b);
     recorder_destroy(&rec);
     telemetry_free(t);
-    store_close(&st);
+    tu_store_close(&st);
 }
 
 int main(void)

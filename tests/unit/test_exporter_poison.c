@@ -31,6 +31,7 @@
 #include "core/log.h"
 #include "core/otlp_merge.h"
 #include "core/telemetry.h"
+#include "tests/unit/testutil.h"
 #include "testutil.h"
 
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
@@ -782,54 +783,7 @@ static void test_batch_shutdown_flushes(void **state)
 
 /* ---- persistent queue with batching ---------------------------------------------------------- */
 
-struct store {
-    char dir[64];
-    const struct component_factory *f;
-    struct cnode *tree;
-    void *cfg;
-    void *fs;
-};
-
-static void store_open(struct store *st)
-{
-    memset(st, 0, sizeof *st);
-    snprintf(st->dir, sizeof st->dir, "/tmp/llmotlp-pqb-XXXXXX");
-    assert_non_null(mkdtemp(st->dir));
-    char yaml[256];
-    snprintf(yaml, sizeof yaml, "directory: %s\n", st->dir);
-    struct error err = {0};
-    st->tree = config_parse_string(yaml, "storage.yaml", &err);
-    assert_non_null(st->tree);
-    st->f = component_find(COMPONENT_EXTENSION, "file_storage");
-    assert_non_null(st->f);
-    st->cfg = calloc(1, st->f->config_size);
-    if (config_bind(st->f->fields, st->tree, st->cfg, &err) != 0 || st->f->validate(st->cfg, &err))
-        fail_msg("file_storage config: %s", err.msg);
-    struct component_env env = {.id = "file_storage", .log_name = "extension/file_storage"};
-    st->fs = st->f->create(st->cfg, &env, &err);
-    assert_non_null(st->fs);
-    if (st->f->start(st->fs, &err) != 0)
-        fail_msg("file_storage start: %s", err.msg);
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static void store_close(struct store *st)
-{
-    st->f->destroy(st->fs);
-    config_free_bound(st->f->fields, st->cfg);
-    free(st->cfg);
-    cnode_free(st->tree);
-    nftw(st->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static int count_records(struct store *st)
+static int count_records(struct tu_store *st)
 {
     char path[256];
     snprintf(path, sizeof path, "%s/exporter_otlp_test_traces", st->dir);
@@ -854,8 +808,8 @@ static int count_records(struct store *st)
 static void test_batch_storage_crash_replay(void **state)
 {
     (void)state;
-    struct store st;
-    store_open(&st);
+    struct tu_store st;
+    tu_store_open(&st, NULL);
     struct telemetry *t = telemetry_new();
     struct strict f;
     strict_init(&f);
@@ -901,15 +855,15 @@ static void test_batch_storage_crash_replay(void **state)
     assert_int_equal(count_records(&st), 0);
     exporter_helper_free(h);
     telemetry_free(t);
-    store_close(&st);
+    tu_store_close(&st);
 }
 
 /* A merged request in flight keeps every member's record until it is settled. */
 static void test_batch_storage_removed_after_settle(void **state)
 {
     (void)state;
-    struct store st;
-    store_open(&st);
+    struct tu_store st;
+    tu_store_open(&st, NULL);
     struct telemetry *t = telemetry_new();
     struct strict f;
     strict_init(&f);
@@ -937,7 +891,7 @@ static void test_batch_storage_removed_after_settle(void **state)
     assert_delivered_once(&f, 0, 30, NULL);
     exporter_helper_free(h);
     telemetry_free(t);
-    store_close(&st);
+    tu_store_close(&st);
 }
 
 /* ---- config ---------------------------------------------------------------------------------- */

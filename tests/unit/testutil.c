@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <ftw.h>
+#include <sys/stat.h>
 #include <curl/curl.h>
 
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
@@ -471,4 +473,45 @@ void tu_http_reply_free(struct tu_http_reply *r)
     free(r->body);
     r->body = NULL;
     r->len = 0;
+}
+
+/* ---- file_storage on a temporary directory ---- */
+
+void tu_store_open(struct tu_store *st, const char *extra_yaml)
+{
+    memset(st, 0, sizeof *st);
+    snprintf(st->dir, sizeof st->dir, "/tmp/llmotlp-pq-XXXXXX");
+    assert_non_null(mkdtemp(st->dir));
+    char yaml[512];
+    snprintf(yaml, sizeof yaml, "directory: %s\n%s", st->dir, extra_yaml ? extra_yaml : "");
+    struct error err = {0};
+    st->tree = config_parse_string(yaml, "storage.yaml", &err);
+    assert_non_null(st->tree);
+    st->f = component_find(COMPONENT_EXTENSION, "file_storage");
+    assert_non_null(st->f);
+    st->cfg = calloc(1, st->f->config_size);
+    if (config_bind(st->f->fields, st->tree, st->cfg, &err) != 0 || st->f->validate(st->cfg, &err))
+        fail_msg("file_storage config: %s", err.msg);
+    struct component_env env = {.id = "file_storage", .log_name = "extension/file_storage"};
+    st->fs = st->f->create(st->cfg, &env, &err);
+    assert_non_null(st->fs);
+    if (st->f->start(st->fs, &err) != 0)
+        fail_msg("file_storage start: %s", err.msg);
+}
+
+static int tu_rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void tu_store_close(struct tu_store *st)
+{
+    st->f->destroy(st->fs);
+    config_free_bound(st->f->fields, st->cfg);
+    free(st->cfg);
+    cnode_free(st->tree);
+    nftw(st->dir, tu_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

@@ -112,6 +112,21 @@ struct tu_http_reply {
 struct tu_http_reply tu_http_get(uint16_t port, const char *path);
 void tu_http_reply_free(struct tu_http_reply *r);
 
+/* ---- a file_storage extension on a fresh temporary directory ------------------------------ */
+
+struct tu_store {
+    char dir[64];
+    const struct component_factory *f;
+    struct cnode *tree;
+    void *cfg;
+    void *fs;             /* the started extension instance */
+};
+/* Binds, creates and starts file_storage on a new /tmp directory; extra_yaml (may be NULL) adds
+ * keys after `directory:`. Fails the test on any error. */
+void tu_store_open(struct tu_store *st, const char *extra_yaml);
+/* Destroys the extension and removes its directory with everything in it. */
+void tu_store_close(struct tu_store *st);
+
 /* ---- small helpers -------------------------------------------------------------------------- */
 
 void tu_sleep_ms(int ms);
