@@ -31,7 +31,6 @@
 #include "core/log.h"
 #include "core/otlp_merge.h"
 #include "core/telemetry.h"
-#include "tests/unit/testutil.h"
 #include "testutil.h"
 
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
