@@ -943,58 +943,202 @@ int config_apply_set(struct cnode *root, const char *assignment, struct error *e
     return 0;
 }
 
-/* ---- scalar conversions ------------------------------------------------------------------------ */
+/* ---- scalar conversions ------------------------------------------------------------------------
+ * The Collector reads YAML with go-yaml v3 into untyped values, then mapstructure converts them
+ * into typed fields. So a plain scalar is an integer when go-yaml resolves it as one: underscores
+ * removed anywhere, then Go's strconv.ParseInt with base 0 (0x, 0o, 0b prefixes and a leading 0
+ * for octal, as "0755"), then ParseUint, then a float of the form [-+]?(.d+|d+(.d*)?)([eE]..d+)?,
+ * which mapstructure truncates toward zero into an integer field (we take whole ones only, see
+ * config_parse_int). Booleans are the six spellings
+ * go-yaml knows (true/True/TRUE/false/False/FALSE); "yes", "on" or "tRuE" are strings there and so
+ * refused for a boolean here too. A quoted scalar is a string there and refused for a number; we
+ * accept it (a user who quotes a number means it), which is the one place we are more lenient. */
+
+/* Removes every '_' (go-yaml does before parsing a number). -1 when the text does not fit. */
+static int strip_underscores(const char *s, char *out, size_t len)
+{
+    size_t n = 0;
+    for (; *s; s++) {
+        if (*s == '_')
+            continue;
+        if (n + 1 >= len)
+            return -1;
+        out[n++] = *s;
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+/* Go's strconv.ParseUint(s, 0, 64) on an unsigned, underscore-free text: a 0x/0o/0b prefix or a
+ * leading 0 (octal) picks the base; every digit must be valid in it; overflow fails. */
+static int go_parse_uint(const char *s, uint64_t *v)
+{
+    unsigned base = 10;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+        base = 16, s += 2;
+    else if (s[0] == '0' && (s[1] == 'o' || s[1] == 'O'))
+        base = 8, s += 2;
+    else if (s[0] == '0' && (s[1] == 'b' || s[1] == 'B'))
+        base = 2, s += 2;
+    else if (s[0] == '0' && s[1])
+        base = 8, s += 1;
+    if (!*s)
+        return -1;
+    uint64_t x = 0;
+    for (; *s; s++) {
+        unsigned d;
+        if (*s >= '0' && *s <= '9')
+            d = (unsigned)(*s - '0');
+        else if (*s >= 'a' && *s <= 'f')
+            d = (unsigned)(*s - 'a' + 10);
+        else if (*s >= 'A' && *s <= 'F')
+            d = (unsigned)(*s - 'A' + 10);
+        else
+            return -1;
+        if (d >= base || x > (UINT64_MAX - d) / base)
+            return -1;
+        x = x * base + d;
+    }
+    *v = x;
+    return 0;
+}
+
+/* go-yaml's float form (yamlStyleFloat), then strtod; finite values only. */
+static int yaml_float(const char *s, double *v)
+{
+    const char *p = s;
+    if (*p == '+' || *p == '-')
+        p++;
+    bool digits = false;
+    while (isdigit((unsigned char)*p))
+        p++, digits = true;
+    if (*p == '.') {
+        p++;
+        bool frac = false;
+        while (isdigit((unsigned char)*p))
+            p++, frac = true;
+        if (!digits && !frac)
+            return -1;
+    } else if (!digits) {
+        return -1;
+    }
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '+' || *p == '-')
+            p++;
+        if (!isdigit((unsigned char)*p))
+            return -1;
+        while (isdigit((unsigned char)*p))
+            p++;
+    }
+    if (*p)
+        return -1;
+    char *end;
+    errno = 0;
+    double x = strtod(s, &end);
+    if (*end || !isfinite(x))
+        return -1;
+    *v = x;
+    return 0;
+}
 
 int config_parse_bool(const char *s, bool *v)
 {
     if (!s)
         return -1;
-    if (strcasecmp(s, "true") == 0) {
+    if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE")) {
         *v = true;
         return 0;
     }
-    if (strcasecmp(s, "false") == 0) {
+    if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE")) {
         *v = false;
         return 0;
     }
     return -1;
 }
 
-int config_parse_int(const char *s, int64_t *v)
+/* go-yaml's integer forms on an underscore-free text: a sign, then Go's base-0 digits. 1 when it
+ * is one and fits an int64, 0 when it is not an integer, -1 when it is one out of range. */
+static int yaml_int(const char *plain, int64_t *v)
 {
-    if (!s)
-        return -1;
-    const char *p = s;
+    const char *p = plain;
+    bool neg = *p == '-';
     if (*p == '+' || *p == '-')
         p++;
-    if (!isdigit((unsigned char)*p))
+    uint64_t u;
+    if (*p == '+' || *p == '-' || go_parse_uint(p, &u) != 0)
+        return 0;
+    if (!neg && u <= (uint64_t)INT64_MAX)
+        *v = (int64_t)u;
+    else if (neg && u <= (uint64_t)INT64_MAX + 1)
+        *v = u == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)u;
+    else
         return -1;
-    for (const char *q = p; *q; q++)
-        if (!isdigit((unsigned char)*q))
+    return 1;
+}
+
+/* go-yaml looks for a number only in a text that starts with a sign or a digit ('.' starts a
+ * float, read without removing underscores): "_1" is a string there. */
+static bool number_hint(const char *s)
+{
+    return *s == '+' || *s == '-' || isdigit((unsigned char)*s);
+}
+
+int config_parse_int(const char *s, int64_t *v)
+{
+    char plain[128];
+    if (!s || !*s)
+        return -1;
+    if (*s == '.') {
+        double d;
+        if (yaml_float(s, &d) != 0 || d != trunc(d))
             return -1;
-    errno = 0;
-    long long x = strtoll(s, NULL, 10);
-    if (errno == ERANGE)
+        *v = (int64_t)d;
+        return 0;
+    }
+    if (!number_hint(s) || strip_underscores(s, plain, sizeof plain))
         return -1;
-    *v = (int64_t)x;
+    int r = yaml_int(plain, v);
+    if (r)
+        return r > 0 ? 0 : -1;
+    double d;
+    /* A float into an integer field: the Collector truncates (mapstructure's int64(f)), so 1e6 is
+     * 1000000 there and here; 1.5 would silently be 1, which no one means, so a number that is
+     * not whole is refused instead. */
+    if (yaml_float(plain, &d) != 0 || !(d > -9223372036854775808.0 && d < 9223372036854775808.0) ||
+        d != trunc(d))
+        return -1;
+    *v = (int64_t)d;
     return 0;
 }
 
+/* A number for a float field: any integer form above, or go-yaml's float form. A text starting
+ * with '.' is parsed as it is (go-yaml does not strip underscores there). */
 static int parse_double(const char *s, double *v)
 {
-    if (!s || !*s || isspace((unsigned char)*s))
+    char plain[128];
+    if (!s || !*s)
         return -1;
-    for (const char *q = s; *q; q++)
-        if (!(isdigit((unsigned char)*q) || *q == '.' || *q == 'e' || *q == 'E' || *q == '+' ||
-              *q == '-'))
-            return -1; /* no hex, inf or nan: configs say numbers in decimal */
-    char *end;
-    errno = 0;
-    double x = strtod(s, &end);
-    if (*end || errno == ERANGE || !isfinite(x))
+    if (*s == '.')
+        return yaml_float(s, v);
+    if (!number_hint(s) || strip_underscores(s, plain, sizeof plain))
         return -1;
-    *v = x;
-    return 0;
+    int64_t i;
+    int r = yaml_int(plain, &i);
+    if (r > 0) {
+        *v = (double)i;
+        return 0;
+    }
+    if (r < 0) {
+        /* beyond int64, go-yaml tries ParseUint, then a float; both give a finite double */
+        uint64_t u;
+        const char *p = plain[0] == '+' ? plain + 1 : plain;
+        if (plain[0] != '-' && go_parse_uint(p, &u) == 0) {
+            *v = (double)u;
+            return 0;
+        }
+    }
+    return yaml_float(plain, v);
 }
 
 /* Go's time.ParseDuration, to the same limits: components are summed in uint64 and the total
@@ -1214,6 +1358,10 @@ static int convert(const struct config_field *f, const struct cnode *v, char *ou
     case CFG_INT: {
         int64_t x;
         if (require_scalar(v, path, f, "an integer", err) || config_parse_int(v->value, &x)) {
+            double d;
+            if (v->kind == CNODE_SCALAR && parse_double(v->value, &d) == 0 && d != trunc(d))
+                return type_error(err, v, path, f, "a whole number (the Collector would truncate "
+                                  "it to %.0f; write that if it is meant)", trunc(d));
             if (v->kind == CNODE_SCALAR && ranged)
                 return type_error(err, v, path, f, "an integer between %" PRId64 " and %" PRId64,
                                   f->min, f->max);
@@ -1303,11 +1451,23 @@ static int convert(const struct config_field *f, const struct cnode *v, char *ou
         l->n = 0;
         l->items = NULL;
         if (v->kind == CNODE_SCALAR) {
-            /* One scalar is a one-item list; an empty one (an unset ${env:...}) is no item. */
+            /* As the Collector's decoder (mapstructure's StringToSliceHookFunc(",")): one string
+             * is split at every comma, nothing trimmed; an empty one (an unset ${env:...}) is no
+             * item. */
             if (*v->value) {
-                l->items = xcalloc(1, sizeof *l->items);
-                l->items[0] = xstrdup(v->value);
-                l->n = 1;
+                size_t n = 1;
+                for (const char *c = v->value; *c; c++)
+                    n += *c == ',';
+                l->items = xcalloc(n, sizeof *l->items);
+                const char *start = v->value;
+                for (;;) {
+                    const char *comma = strchr(start, ',');
+                    size_t len = comma ? (size_t)(comma - start) : strlen(start);
+                    l->items[l->n++] = xstrndup(start, len);
+                    if (!comma)
+                        break;
+                    start = comma + 1;
+                }
             }
             return 0;
         }
