@@ -70,13 +70,15 @@ const char *cnode_where(const struct cnode *n, char *buf, size_t len);
 
 enum config_type {
     CFG_BOOL,          /* bool */
-    CFG_INT,           /* int64_t; min/max enforced when min < max */
+    CFG_INT,           /* int64_t (100_000, 0x10, 1e3 as the Collector reads them); min/max
+                          enforced when min < max */
     CFG_DOUBLE,        /* double */
     CFG_STRING,        /* char *, malloc'd (NULL when absent and no default) */
     CFG_DURATION,      /* int64_t ns; Go syntax "1h2m3.5s", "200ms", "10us", or a bare integer of ns */
     CFG_ENUM,          /* int: index into choices */
     CFG_STRING_MAP,    /* struct config_kv_list (e.g. headers) */
-    CFG_STRING_LIST,   /* struct config_str_list */
+    CFG_STRING_LIST,   /* struct config_str_list; one string is split at commas, as the
+                          Collector's decoder does */
     CFG_DOUBLE_LIST,   /* struct config_double_list; one number is a one-item list */
     CFG_SECTION,       /* nested struct at offset, bound by `sub`; absent = defaults */
     CFG_PRESENCE,      /* like CFG_SECTION, and bool at present_offset is true when the key
@@ -137,7 +139,11 @@ void config_free_bound(const struct config_field *fields, void *cfg);
 /* Prints the table: name, type, default, doc, "[no effect: reason]"; nested sections indented. */
 void config_describe(const struct config_field *fields, FILE *out, int indent);
 
-/* Scalar conversions used by the binder, exposed for tests and component code. 0 or -1. */
+/* Scalar conversions used by the binder, exposed for tests and component code. 0 or -1.
+ * They follow the Collector's rules (go-yaml v3, then mapstructure): integers may carry
+ * underscores (100_000) and Go's base prefixes (0x1F, 0o17, 0b101, and 0755 is octal); a whole
+ * float (1e3) is an integer, a fraction is refused (the Collector would truncate it); booleans are
+ * true/True/TRUE/false/False/FALSE only; a duration is Go's "1h2m3.5s" or a bare integer of ns. */
 int config_parse_duration(const char *s, int64_t *ns);
 int config_parse_bool(const char *s, bool *v);
 int config_parse_int(const char *s, int64_t *v);

@@ -13,7 +13,7 @@ import { postOtlp } from './lib/httpclient.mjs';
 import { traceRequest } from './lib/requests.mjs';
 import { exportPath } from './lib/proto.mjs';
 import { createSdk, shutdownSdk, emitWorkload } from './lib/sdk.mjs';
-import { scaled } from './lib/util.mjs';
+import { scaled, sleep } from './lib/util.mjs';
 
 test('prometheus: a real Prometheus scrapes /metrics and shows what was sent', async () => {
   await withStack({ config: { http: true } }, async ({ sink, llm }) => {
@@ -52,8 +52,14 @@ test('prometheus: a real Prometheus scrapes /metrics and shows what was sent', a
       assert.equal(sink.spans().length, totalSpans, 'spans at the backend');
       assert.equal(sink.logRecords().length, totalLogs, 'log records at the backend');
 
-      // What llmotlp serves directly (names as the Collector's; labelled by component).
-      const direct = await scrape(llm.metricsUrl);
+      // What llmotlp serves directly (names as the Collector's; labelled by component). The
+      // exporter counts a send once the backend's answer is back, which may be just after the
+      // sink has recorded the request: scrape until it has.
+      let direct = await scrape(llm.metricsUrl);
+      for (const end = Date.now() + scaled(10000); Date.now() < end; direct = await scrape(llm.metricsUrl)) {
+        if (sumOf(direct.samples, 'otelcol_exporter_sent_spans', { exporter: 'otlp' }) >= totalSpans) break;
+        await sleep(50);
+      }
       assert.equal(direct.status, 200);
       assert.match(direct.contentType ?? '', /^text\/plain/);
       assert.equal(direct.types.otelcol_receiver_accepted_spans, 'counter');
@@ -62,7 +68,7 @@ test('prometheus: a real Prometheus scrapes /metrics and shows what was sent', a
 
       // What Prometheus shows, once a scrape after the sends has landed.
       const accepted = await prom.waitForValue('sum(otelcol_receiver_accepted_spans)', (v) => v === totalSpans);
-      assert.equal(accepted, totalSpans, 'otelcol_receiver_accepted_spans in Prometheus');
+      assert.equal(accepted, totalSpans, `otelcol_receiver_accepted_spans in Prometheus; targets: ${JSON.stringify(await prom.targets())}\n${prom.log()}`);
       assert.equal(await prom.queryValue('sum(otelcol_receiver_accepted_spans{transport="grpc"})'), grpcSpans);
       assert.equal(await prom.queryValue('sum(otelcol_receiver_accepted_spans{transport="http"})'), httpSpans);
       assert.equal(await prom.waitForValue('sum(otelcol_exporter_sent_spans{exporter="otlp"})', (v) => v === totalSpans), totalSpans);
