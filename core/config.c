@@ -1763,7 +1763,8 @@ void config_describe(const struct config_field *fields, FILE *out, int indent)
         while (len > 0 && line[len - 1] == ' ')
             line[--len] = '\0';
         fprintf(out, "%s\n", line);
-        if ((f->type == CFG_SECTION || f->type == CFG_PRESENCE) && f->sub)
+        /* A raw field may declare the shape of its items (a list of maps) for describe only. */
+        if ((f->type == CFG_SECTION || f->type == CFG_PRESENCE || f->type == CFG_RAW) && f->sub)
             config_describe(f->sub, out, indent + 2);
     }
 }

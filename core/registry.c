@@ -11,6 +11,7 @@ extern const struct component_factory batch_processor_factory;
 extern const struct component_factory memory_limiter_processor_factory;
 extern const struct component_factory tail_sampling_processor_factory;
 extern const struct component_factory genai_semconv_processor_factory;
+extern const struct component_factory gen_ai_normalizer_processor_factory;
 extern const struct component_factory cost_processor_factory;
 extern const struct component_factory otlp_exporter_factory;
 extern const struct component_factory otlphttp_exporter_factory;
@@ -30,6 +31,7 @@ const struct component_factory *const component_factories[] = {
     &memory_limiter_processor_factory,
     &tail_sampling_processor_factory,
     &genai_semconv_processor_factory,
+    &gen_ai_normalizer_processor_factory,
     &cost_processor_factory,
     &otlp_exporter_factory,
     &otlphttp_exporter_factory,

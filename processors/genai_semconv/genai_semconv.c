@@ -24,6 +24,7 @@
 #include "processors/genai_semconv/genai_semconv.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -629,6 +630,245 @@ static size_t map_attrs(const struct gs_proc *p, struct edit *e, unsigned signal
         }
     }
     return changes;
+}
+
+/* ---- the gen_ai_normalizer's rename pass ----------------------------------------------------- */
+
+/* Go's strconv.ParseInt(s, 10, 64): an optional sign and decimal digits, nothing else. */
+static bool go_parse_int(const char *s, int64_t *out)
+{
+    const char *d = s + (*s == '+' || *s == '-');
+    if (!*d)
+        return false;
+    for (const char *c = d; *c; c++)
+        if (!isdigit((unsigned char)*c))
+            return false;
+    errno = 0;
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Go's strconv.ParseFloat: the whole string, no surrounding space. */
+static bool go_parse_float(const char *s, double *out)
+{
+    if (!*s || isspace((unsigned char)*s))
+        return false;
+    char *end;
+    errno = 0;
+    double d = strtod(s, &end);
+    if (*end || (errno == ERANGE && isinf(d)))
+        return false;
+    *out = d;
+    return true;
+}
+
+static bool go_parse_bool(const char *s, bool *out)
+{
+    static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
+    static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        if (strcmp(s, yes[i]) == 0)
+            return *out = true, true;
+        if (strcmp(s, no[i]) == 0)
+            return *out = false, true;
+    }
+    return false;
+}
+
+/* A double as the Collector writes it as a string (pcommon's AsString, JSON's number form): the
+ * shortest digits that read back the same, positional unless below 1e-6 or from 1e21 on. */
+static void go_double_string(double d, char *out, size_t len)
+{
+    char e[40];
+    int p = 1;
+    for (; p <= 17; p++) {
+        snprintf(e, sizeof e, "%.*e", p - 1, d);
+        if (strtod(e, NULL) == d)
+            break;
+    }
+    double ad = fabs(d);
+    if (ad != 0 && (ad < 1e-6 || ad >= 1e21)) {
+        /* "1.5e+21", "1e-07" → "1e-7" as Go does */
+        char *x = strchr(e, 'e');
+        int exp = x ? atoi(x + 1) : 0;
+        if (x)
+            *x = '\0';
+        snprintf(out, len, "%se%c%d", e, exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
+        return;
+    }
+    int exp = atoi(strchr(e, 'e') + 1);
+    int decimals = p - 1 - exp;
+    snprintf(out, len, "%.*f", decimals > 0 ? decimals : 0, d);
+}
+
+/* Coerces `in` to `type` as the Collector's gen_ai_normalizer does: 0 and *out (possibly `in`
+ * itself), or -1 when it does not coerce. */
+static int coerce_collector(enum gs_xform type, AnyValue *in, struct arena *a, AnyValue **out)
+{
+    int vc = in ? in->value_case : 0;
+    AnyValue *v;
+    switch (type) {
+    case GS_X_INT: {
+        int64_t i;
+        if (vc == V_INT)
+            return *out = in, 0;
+        if (vc == V_DOUBLE) {
+            double d = in->double_value;
+            if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0) ||
+                (double)(int64_t)d != d)
+                return -1;
+            i = (int64_t)d;
+        } else if (vc != V_STRING || !go_parse_int(in->string_value, &i)) {
+            return -1;
+        }
+        if (!(v = value_new(a, V_INT)))
+            return -1;
+        v->int_value = i;
+        break;
+    }
+    case GS_X_DOUBLE:
+    case GS_X_MS_TO_S: {
+        double d;
+        if (vc == V_DOUBLE)
+            return *out = in, 0;
+        if (vc == V_INT)
+            d = (double)in->int_value;
+        else if (vc != V_STRING || !go_parse_float(in->string_value, &d))
+            return -1;
+        if (!(v = value_new(a, V_DOUBLE)))
+            return -1;
+        v->double_value = d;
+        break;
+    }
+    case GS_X_STRING: {
+        char buf[64];
+        if (vc == V_STRING)
+            return *out = in, 0;
+        if (vc == V_BOOL)
+            snprintf(buf, sizeof buf, "%s", in->bool_value ? "true" : "false");
+        else if (vc == V_INT)
+            snprintf(buf, sizeof buf, "%" PRId64, in->int_value);
+        else if (vc == V_DOUBLE)
+            go_double_string(in->double_value, buf, sizeof buf);
+        else
+            return -1; /* maps, arrays, bytes are not stringified */
+        if (!(v = value_new(a, V_STRING)) || !(v->string_value = arena_strdup(a, buf)))
+            return -1;
+        break;
+    }
+    case GS_X_STRING_ARRAY:
+        if (vc == V_ARRAY) {
+            const ArrayValue *arr = in->array_value;
+            for (size_t i = 0; arr && i < arr->n_values; i++)
+                if (!arr->values[i] || arr->values[i]->value_case != V_STRING)
+                    return -1;
+            return *out = in, 0;
+        }
+        if (vc != V_STRING || !(v = string_array_value(a, &in->string_value, 1)))
+            return -1;
+        break;
+    case GS_X_BOOL: {
+        bool b;
+        if (vc == V_BOOL)
+            return *out = in, 0;
+        if (vc != V_STRING || !go_parse_bool(in->string_value, &b) || !(v = value_new(a, V_BOOL)))
+            return -1;
+        v->bool_value = b;
+        break;
+    }
+    case GS_X_NONE:
+    default:
+        return *out = in, 0;
+    }
+    *out = v;
+    return 0;
+}
+
+/* The value rules' replacement for a string written to `to`, or NULL. */
+static const char *source_value(const struct gs_source_rules *r, const char *to, const char *s)
+{
+    if (r->builtin >= 0) {
+        if (strcmp(to, A_OPERATION) != 0)
+            return NULL;
+        return gs_value_lookup(gs_source_operation_values((enum gs_source)r->builtin), s);
+    }
+    for (size_t i = 0; i < r->n_values; i++)
+        if (strcmp(r->values[i].target, to) == 0 && strcmp(r->values[i].from, s) == 0)
+            return r->values[i].to;
+    return NULL;
+}
+
+static const char *source_target(const struct gs_source_rules *r, const char *key)
+{
+    if (r->builtin >= 0) {
+        const struct gs_mapping *m = gs_source_find((enum gs_source)r->builtin, key);
+        return m ? m->to : NULL;
+    }
+    for (size_t i = 0; i < r->n_renames; i++)
+        if (strcmp(r->renames[i].from, key) == 0)
+            return r->renames[i].to;
+    return NULL;
+}
+
+int gs_source_apply(const struct gs_source_rules *r, struct arena *a, KeyValue ***kvp, size_t *np)
+{
+    struct edit e;
+    if (edit_begin(&e, a, *kvp, *np) != 0)
+        return -1;
+    /* A dry run coerces into a scratch arena: whether a value coerces is part of the answer. */
+    struct arena *scratch = a ? NULL : arena_new(0);
+    struct arena *va = a ? a : scratch;
+    if (!va)
+        return -1;
+    int wrote = 0;
+    size_t n0 = e.n;
+    for (size_t i = 0; i < n0; i++) {
+        KeyValue *kv = e.kv[i];
+        if (!kv || !kv->key || edit_gone(&e, i))
+            continue;
+        const char *to = source_target(r, kv->key);
+        if (!to || !kv->value)
+            continue;
+        long j = edit_find(&e, to);
+        if (j >= 0 && !r->overwrite)
+            continue;
+        AnyValue *nv = NULL;
+        if (coerce_collector(gs_semconv_type(to), kv->value, va, &nv) != 0)
+            continue;
+        if (nv && nv->value_case == V_STRING && nv->string_value) {
+            const char *mapped = source_value(r, to, nv->string_value);
+            if (mapped && strcmp(mapped, nv->string_value) != 0) {
+                AnyValue *mv = value_new(va, V_STRING);
+                if (!mv)
+                    continue;
+                mv->string_value = (char *)mapped;
+                nv = mv;
+            }
+        }
+        wrote++;
+        if (!a)
+            break;
+        if (j >= 0) {
+            /* A new KeyValue: the original one may be shared with the request's other face. */
+            KeyValue *nk = kv_new(a, e.kv[j]->key, nv);
+            if (!nk)
+                return -1;
+            e.kv[j] = nk;
+        } else if (edit_append(&e, to, nv, -1) != 0) {
+            return -1;
+        }
+        if (r->remove_originals)
+            e.gone[i] = true;
+    }
+    if (scratch)
+        arena_free(scratch);
+    if (a && wrote)
+        edit_finish(&e, kvp, np);
+    return wrote;
 }
 
 /* ---- spans ----------------------------------------------------------------------------------- */

@@ -18,8 +18,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/arena.h"
 #include "core/component.h"
 #include "core/config.h"
+
+#include "opentelemetry/proto/common/v1/common.pb-c.h"
 
 /* ---- config ---------------------------------------------------------------------------------- */
 
@@ -87,7 +90,19 @@ struct gs_mapping {
     unsigned targets;     /* GS_FOR_* */
     unsigned signals;     /* GS_ON_* */
     const char *origin;   /* who emits it, for `describe` and the docs */
+    /* gen_ai_normalizer built-in sources whose table holds this rename (GS_SRC_*); 0: none. Such
+     * a source uses `from` and `to` only: its values are coerced by the target's semconv type
+     * and its operation names folded by the source's own table (gs_source_operation_values). */
+    unsigned sources;
+    /* Too generic a name to tell an LLM span by ("session.id", "tool.name"): renamed on spans
+     * that are LLM spans for another reason. */
+    bool weak;
 };
+
+/* The gen_ai_normalizer's built-in sources (the Collector contrib processor's tables). */
+enum gs_source { GS_SOURCE_OPENINFERENCE = 0, GS_SOURCE_OPENLLMETRY = 1, GS_SOURCE_COUNT = 2 };
+#define GS_SRC_OPENINFERENCE (1u << GS_SOURCE_OPENINFERENCE)
+#define GS_SRC_OPENLLMETRY (1u << GS_SOURCE_OPENLLMETRY)
 
 /* The rows, in precedence order: when two legacy names on one span map to the same target, the
  * earlier row's value wins (a current attribute present on the span wins over both). */
@@ -98,6 +113,15 @@ const struct gs_mapping *gs_mapping_find(enum gs_target t, const char *key);
 bool gs_mapping_known(const char *key);
 /* The row's index in gs_mapping_rows() (its precedence). */
 size_t gs_mapping_index(const struct gs_mapping *m);
+
+/* The row of built-in source `s` renaming `key` (NULL when none): a hash lookup. */
+const struct gs_mapping *gs_source_find(enum gs_source s, const char *key);
+/* The operation-name folding of built-in source `s` (openinference.span.kind, traceloop.span.kind
+ * and llm.request.type values; case-insensitive, unknown values kept). */
+const struct gs_value_map *gs_source_operation_values(enum gs_source s);
+/* The type semantic conventions v1.40.0 give a gen_ai.* attribute, as the transform that
+ * produces it (GS_X_NONE for "any" and for names it does not define). */
+enum gs_xform gs_semconv_type(const char *key);
 
 /* Renamed value, or NULL when `v` is not in the map (after the dotted-prefix fallback). */
 const char *gs_value_lookup(const struct gs_value_map *m, const char *v);
@@ -114,5 +138,39 @@ struct gs_host_rule {
     const char *provider;
 };
 const struct gs_host_rule *gs_host_rules(size_t *n);
+
+/* ---- the gen_ai_normalizer's rename pass (genai_semconv.c) ----------------------------------- */
+
+/* One source of the gen_ai_normalizer processor, as the Collector contrib processor of that name
+ * applies it: every attribute the source renames is written to its target (coerced to the
+ * target's semantic-conventions v1.40.0 type, then folded through the value rules), unless the
+ * target is already present and `overwrite` is false, or the value does not coerce; in both
+ * cases the original stays. A written original is removed when `remove_originals` is set.
+ * Attributes are taken in their order on the span, so when two names of one source land on one
+ * target the first wins (the last, with overwrite). */
+struct gs_rename {
+    const char *from, *to;
+};
+struct gs_value_rule {
+    const char *target;   /* applies to string values written to this attribute */
+    const char *from;     /* matched exactly */
+    const char *to;
+};
+struct gs_source_rules {
+    int builtin;          /* enum gs_source, or -1: the renames and value rules below */
+    const struct gs_rename *renames;
+    size_t n_renames;
+    const struct gs_value_rule *values;
+    size_t n_values;
+    bool overwrite;
+    bool remove_originals;
+};
+
+/* Applies `r` to the attributes (*kv, *n). With a == NULL it only looks: returns 1 when it would
+ * write anything, else 0. With an arena it edits (the array is replaced by one from the arena,
+ * the KeyValue objects of kept attributes are reused) and returns how many attributes it wrote;
+ * -1 when the arena is out of memory (attributes unchanged). Thread-safe; keeps no state. */
+int gs_source_apply(const struct gs_source_rules *r, struct arena *a,
+                    Opentelemetry__Proto__Common__V1__KeyValue ***kv, size_t *n);
 
 #endif

@@ -9,7 +9,8 @@
  * Sources: semantic-conventions v1.41.0 model/gen-ai/deprecated/registry-deprecated.yaml;
  * semantic-conventions-genai (cache_write, reasoning.level, audio tokens, top_k as int);
  * OpenLLMetry semconv_ai; OpenInference semconv trace; OpenLIT semcov; LiteLLM opentelemetry.py;
- * Vercel AI SDK telemetry (as ingested by Langfuse). */
+ * Vercel AI SDK telemetry (as ingested by Langfuse); the Collector contrib gen_ai_normalizer
+ * processor's openinference and openllmetry tables (rows marked with their GS_SRC_* bit). */
 #include "processors/genai_semconv/genai_semconv.h"
 
 #include <pthread.h>
@@ -93,6 +94,66 @@ static const struct gs_value_map vercel_operation_values = {
     .name = "vercel_operation", .pairs = vercel_operation_pairs,
     .n = sizeof vercel_operation_pairs / sizeof vercel_operation_pairs[0], .strict = true};
 
+/* llm.request.type as OpenLLMetry writes it (rerank spans are retrievals, as the Collector's
+ * gen_ai_normalizer folds them). */
+static const struct gs_value_pair request_type_pairs[] = {
+    {"completion", "text_completion"},
+    {"embedding", "embeddings"},
+    {"rerank", "retrieval"},
+    {"chat", "chat"},
+    {"text_completion", "text_completion"},
+    {"embeddings", "embeddings"},
+    {"generate_content", "generate_content"},
+};
+static const struct gs_value_map request_type_values = {
+    .name = "request_type", .pairs = request_type_pairs,
+    .n = sizeof request_type_pairs / sizeof request_type_pairs[0], .strict = false};
+
+/* The span kinds of OpenInference and OpenLLMetry as operation names, pair for pair the Collector
+ * gen_ai_normalizer's tables. That processor keeps a kind it does not know as the operation name
+ * ("GUARDRAIL"); genai_semconv leaves such a span's kind alone (strict), since an operation name
+ * outside the convention's list is worse than none. */
+static const struct gs_value_pair oi_kind_pairs[] = {
+    {"llm", "chat"},
+    {"embedding", "embeddings"},
+    {"chain", "invoke_agent"},
+    {"retriever", "retrieval"},
+    {"reranker", "retrieval"},
+    {"tool", "execute_tool"},
+    {"agent", "invoke_agent"},
+    {"prompt", "text_completion"},
+};
+static const struct gs_value_map oi_kind_values = {
+    .name = "openinference_span_kind", .pairs = oi_kind_pairs,
+    .n = sizeof oi_kind_pairs / sizeof oi_kind_pairs[0], .strict = true};
+static const struct gs_value_map oi_source_operation_values = {
+    .name = "openinference_operation", .pairs = oi_kind_pairs,
+    .n = sizeof oi_kind_pairs / sizeof oi_kind_pairs[0], .strict = false};
+
+/* The Collector's openllmetry source folds traceloop.span.kind and llm.request.type through one
+ * table, whichever of the two names the value came from; the first four are the span kinds. */
+static const struct gs_value_pair oll_kind_pairs[] = {
+    {"workflow", "invoke_workflow"},
+    {"task", "invoke_agent"},
+    {"agent", "invoke_agent"},
+    {"tool", "execute_tool"},
+    {"completion", "text_completion"},
+    {"chat", "chat"},
+    {"rerank", "retrieval"},
+    {"embedding", "embeddings"},
+};
+static const struct gs_value_map traceloop_kind_values = {
+    .name = "traceloop_span_kind", .pairs = oll_kind_pairs, .n = 4, .strict = true};
+static const struct gs_value_map oll_source_operation_values = {
+    .name = "openllmetry_operation", .pairs = oll_kind_pairs,
+    .n = sizeof oll_kind_pairs / sizeof oll_kind_pairs[0], .strict = false};
+
+const struct gs_value_map *gs_source_operation_values(enum gs_source s)
+{
+    return s == GS_SOURCE_OPENLLMETRY ? &oll_source_operation_values
+                                      : &oi_source_operation_values;
+}
+
 /* gen_ai.openai.request.response_format → gen_ai.output.type. */
 static const struct gs_value_pair output_type_pairs[] = {
     {"json_object", "json"},
@@ -105,7 +166,12 @@ static const struct gs_value_map output_type_values = {
 
 /* ---- the mapping table ----------------------------------------------------------------------- */
 
-#define ROW(f, t, x, v, tg, origin) {f, t, x, v, tg, GS_ON_ALL, origin}
+#define ROW(f, t, x, v, tg, origin) {f, t, x, v, tg, GS_ON_ALL, origin, 0, false}
+/* A row the gen_ai_normalizer's built-in source(s) `src` share; WEAK: see gs_mapping.weak. */
+#define SROW(f, t, x, v, tg, src, origin) {f, t, x, v, tg, GS_ON_ALL, origin, src, false}
+#define WEAK(f, t, x, v, tg, src, origin) {f, t, x, v, tg, GS_ON_ALL, origin, src, true}
+#define OI GS_SRC_OPENINFERENCE
+#define OLL GS_SRC_OPENLLMETRY
 #define IN_TOKENS "gen_ai.usage.input_tokens"
 #define OUT_TOKENS "gen_ai.usage.output_tokens"
 #define CACHE_READ "gen_ai.usage.cache_read.input_tokens"
@@ -159,42 +225,61 @@ static const struct gs_mapping rows[] = {
         GS_FOR_LATEST, "OpenLLMetry"),
     /* OpenLLMetry llm.* */
     ROW("llm.vendor", PROVIDER, GS_X_STRING, &gs_provider_values, GS_FOR_ALL, "OpenLLMetry-2023"),
-    ROW("llm.request.type", "gen_ai.operation.name", GS_X_STRING, &gs_operation_values,
-        GS_FOR_ALL, "OpenLLMetry, LiteLLM"),
-    ROW("llm.request.model", "gen_ai.request.model", GS_X_STRING, NULL, GS_FOR_ALL,
+    SROW("llm.request.type", "gen_ai.operation.name", GS_X_STRING, &request_type_values,
+        GS_FOR_ALL, OLL, "OpenLLMetry, LiteLLM"),
+    SROW("llm.request.model", "gen_ai.request.model", GS_X_STRING, NULL, GS_FOR_ALL, OLL,
         "OpenLLMetry-2023"),
-    ROW("llm.response.model", "gen_ai.response.model", GS_X_STRING, NULL, GS_FOR_ALL,
+    SROW("llm.response.model", "gen_ai.response.model", GS_X_STRING, NULL, GS_FOR_ALL, OLL,
         "OpenLLMetry-2023"),
-    ROW("llm.request.max_tokens", "gen_ai.request.max_tokens", GS_X_INT, NULL, GS_FOR_ALL,
+    SROW("llm.request.max_tokens", "gen_ai.request.max_tokens", GS_X_INT, NULL, GS_FOR_ALL, OLL,
         "OpenLLMetry"),
     ROW("llm.temperature", "gen_ai.request.temperature", GS_X_DOUBLE, NULL, GS_FOR_ALL,
         "OpenLLMetry"),
     ROW("llm.top_p", "gen_ai.request.top_p", GS_X_DOUBLE, NULL, GS_FOR_ALL, "OpenLLMetry"),
-    ROW("llm.top_k", "gen_ai.request.top_k", GS_X_DOUBLE, NULL, GS_FOR_V141, "OpenLLMetry"),
+    SROW("llm.top_k", "gen_ai.request.top_k", GS_X_DOUBLE, NULL, GS_FOR_V141, OLL, "OpenLLMetry"),
     ROW("llm.top_k", "gen_ai.request.top_k", GS_X_INT, NULL, GS_FOR_LATEST, "OpenLLMetry"),
-    ROW("llm.frequency_penalty", "gen_ai.request.frequency_penalty", GS_X_DOUBLE, NULL,
-        GS_FOR_ALL, "OpenLLMetry"),
-    ROW("llm.presence_penalty", "gen_ai.request.presence_penalty", GS_X_DOUBLE, NULL, GS_FOR_ALL,
-        "OpenLLMetry"),
-    ROW("llm.chat.stop_sequences", "gen_ai.request.stop_sequences", GS_X_STRING_ARRAY, NULL,
-        GS_FOR_ALL, "OpenLLMetry"),
-    ROW("llm.usage.prompt_tokens", IN_TOKENS, GS_X_INT, NULL, GS_FOR_ALL, "OpenLLMetry"),
-    ROW("llm.usage.completion_tokens", OUT_TOKENS, GS_X_INT, NULL, GS_FOR_ALL, "OpenLLMetry"),
+    SROW("llm.frequency_penalty", "gen_ai.request.frequency_penalty", GS_X_DOUBLE, NULL,
+        GS_FOR_ALL, OLL, "OpenLLMetry"),
+    SROW("llm.presence_penalty", "gen_ai.request.presence_penalty", GS_X_DOUBLE, NULL, GS_FOR_ALL,
+         OLL, "OpenLLMetry"),
+    SROW("llm.chat.stop_sequences", "gen_ai.request.stop_sequences", GS_X_STRING_ARRAY, NULL,
+        GS_FOR_ALL, OLL, "OpenLLMetry"),
+    SROW("llm.usage.prompt_tokens", IN_TOKENS, GS_X_INT, NULL, GS_FOR_ALL, OLL, "OpenLLMetry"),
+    SROW("llm.usage.completion_tokens", OUT_TOKENS, GS_X_INT, NULL, GS_FOR_ALL, OLL, "OpenLLMetry"),
     ROW("llm.usage.reasoning_tokens", REASONING, GS_X_INT, NULL, GS_FOR_ALL, "OpenLLMetry"),
     ROW("llm.is_streaming", "gen_ai.request.stream", GS_X_BOOL, NULL, GS_FOR_ALL,
         "OpenLLMetry, LiteLLM"),
-    ROW("llm.response.finish_reason", FINISH, GS_X_STRING_ARRAY, NULL, GS_FOR_ALL, "OpenLLMetry"),
+    SROW("llm.response.finish_reason", FINISH, GS_X_STRING_ARRAY, NULL, GS_FOR_ALL, OLL,
+         "OpenLLMetry"),
+    SROW("llm.response.stop_reason", FINISH, GS_X_STRING_ARRAY, NULL, GS_FOR_ALL, OLL,
+         "OpenLLMetry"),
+    SROW("llm.request.temperature", "gen_ai.request.temperature", GS_X_DOUBLE, NULL, GS_FOR_ALL,
+         OLL, "OpenLLMetry"),
+    SROW("llm.request.top_p", "gen_ai.request.top_p", GS_X_DOUBLE, NULL, GS_FOR_ALL, OLL,
+         "OpenLLMetry"),
+    SROW("llm.request.functions", "gen_ai.tool.definitions", GS_X_NONE, NULL, GS_FOR_ALL, OLL,
+         "OpenLLMetry"),
+    SROW("traceloop.span.kind", "gen_ai.operation.name", GS_X_STRING, &traceloop_kind_values,
+         GS_FOR_ALL, OLL, "OpenLLMetry"),
+    SROW("traceloop.entity.name", "gen_ai.agent.name", GS_X_STRING, NULL, GS_FOR_ALL, OLL,
+         "OpenLLMetry"),
+    SROW("traceloop.entity.input", "gen_ai.input.messages", GS_X_NONE, NULL, GS_FOR_ALL, OLL,
+         "OpenLLMetry"),
+    SROW("traceloop.entity.output", "gen_ai.output.messages", GS_X_NONE, NULL, GS_FOR_ALL, OLL,
+         "OpenLLMetry"),
     /* OpenInference (Arize): llm.provider before llm.system, since "azure" + "openai" is Azure */
-    ROW("llm.provider", PROVIDER, GS_X_STRING, &gs_provider_values, GS_FOR_ALL, "OpenInference"),
+    SROW("llm.provider", PROVIDER, GS_X_STRING, &gs_provider_values, GS_FOR_ALL, OI,
+         "OpenInference"),
     ROW("llm.system", PROVIDER, GS_X_STRING, &gs_provider_values, GS_FOR_ALL, "OpenInference"),
-    ROW("llm.model_name", "gen_ai.request.model", GS_X_STRING, NULL, GS_FOR_ALL, "OpenInference"),
+    SROW("llm.model_name", "gen_ai.request.model", GS_X_STRING, NULL, GS_FOR_ALL, OI,
+         "OpenInference"),
     ROW("llm.request.model_name", "gen_ai.request.model", GS_X_STRING, NULL, GS_FOR_ALL,
         "OpenInference"),
     ROW("llm.response.model_name", "gen_ai.response.model", GS_X_STRING, NULL, GS_FOR_ALL,
         "OpenInference"),
     ROW("llm.finish_reason", FINISH, GS_X_STRING_ARRAY, NULL, GS_FOR_ALL, "OpenInference"),
-    ROW("llm.token_count.prompt", IN_TOKENS, GS_X_INT, NULL, GS_FOR_ALL, "OpenInference"),
-    ROW("llm.token_count.completion", OUT_TOKENS, GS_X_INT, NULL, GS_FOR_ALL, "OpenInference"),
+    SROW("llm.token_count.prompt", IN_TOKENS, GS_X_INT, NULL, GS_FOR_ALL, OI, "OpenInference"),
+    SROW("llm.token_count.completion", OUT_TOKENS, GS_X_INT, NULL, GS_FOR_ALL, OI, "OpenInference"),
     ROW("llm.token_count.prompt_details.cache_read", CACHE_READ, GS_X_INT, NULL, GS_FOR_ALL,
         "OpenInference"),
     ROW("llm.token_count.prompt_details.cache_write", CACHE_CREATION, GS_X_INT, NULL, GS_FOR_V141,
@@ -207,6 +292,26 @@ static const struct gs_mapping rows[] = {
         GS_FOR_LATEST, "OpenInference"),
     ROW("llm.token_count.completion_details.audio", "gen_ai.usage.audio.output_tokens", GS_X_INT,
         NULL, GS_FOR_LATEST, "OpenInference"),
+    SROW("embedding.model_name", "gen_ai.request.model", GS_X_STRING, NULL, GS_FOR_ALL, OI,
+         "OpenInference"),
+    SROW("reranker.model_name", "gen_ai.request.model", GS_X_STRING, NULL, GS_FOR_ALL, OI,
+         "OpenInference"),
+    SROW("openinference.span.kind", "gen_ai.operation.name", GS_X_STRING, &oi_kind_values,
+         GS_FOR_ALL, OI, "OpenInference"),
+    SROW("llm.input_messages", "gen_ai.input.messages", GS_X_NONE, NULL, GS_FOR_ALL, OI,
+         "OpenInference"),
+    SROW("llm.output_messages", "gen_ai.output.messages", GS_X_NONE, NULL, GS_FOR_ALL, OI,
+         "OpenInference"),
+    WEAK("tool.name", "gen_ai.tool.name", GS_X_STRING, NULL, GS_FOR_ALL, OI, "OpenInference"),
+    WEAK("tool.description", "gen_ai.tool.description", GS_X_STRING, NULL, GS_FOR_ALL, OI,
+         "OpenInference"),
+    WEAK("tool_call.function.arguments", "gen_ai.tool.call.arguments", GS_X_NONE, NULL,
+         GS_FOR_ALL, OI, "OpenInference"),
+    WEAK("tool_call.id", "gen_ai.tool.call.id", GS_X_STRING, NULL, GS_FOR_ALL, OI,
+         "OpenInference"),
+    WEAK("agent.name", "gen_ai.agent.name", GS_X_STRING, NULL, GS_FOR_ALL, OI, "OpenInference"),
+    WEAK("session.id", "gen_ai.conversation.id", GS_X_STRING, NULL, GS_FOR_ALL, OI,
+         "OpenInference"),
     /* Vercel AI SDK (v4 and v5 usage names) */
     ROW("ai.model.provider", PROVIDER, GS_X_STRING, &gs_provider_values, GS_FOR_ALL, "Vercel AI"),
     ROW("ai.model.id", "gen_ai.request.model", GS_X_STRING, NULL, GS_FOR_ALL, "Vercel AI"),
@@ -280,7 +385,13 @@ size_t gs_mapping_index(const struct gs_mapping *m)
 #define SLOTS 512
 _Static_assert(SLOTS >= 2 * NROWS, "mapping hash too small for the table");
 
-enum { IDX_V141 = GS_TARGET_V141, IDX_LATEST = GS_TARGET_LATEST, IDX_ANY, IDX_COUNT };
+enum {
+    IDX_V141 = GS_TARGET_V141,
+    IDX_LATEST = GS_TARGET_LATEST,
+    IDX_ANY,
+    IDX_SRC,
+    IDX_COUNT = IDX_SRC + GS_SOURCE_COUNT
+};
 static uint16_t index_slots[IDX_COUNT][SLOTS];
 /* First bytes of every from-name: most keys of a non-LLM span are ruled out without hashing. */
 static bool first_byte[256];
@@ -311,6 +422,11 @@ static void build_indexes(void)
         for (int t = 0; t < GS_TARGET_COUNT; t++)
             if (rows[r].targets & (1u << t))
                 index_put(index_slots[t], r);
+        for (int s = 0; s < GS_SOURCE_COUNT; s++)
+            if (rows[r].sources & (1u << s))
+                index_put(index_slots[IDX_SRC + s], r);
+        if (rows[r].weak)
+            continue; /* renamed, but no sign of an LLM span */
         index_put(index_slots[IDX_ANY], r);
         first_byte[(uint8_t)rows[r].from[0]] = true;
     }
@@ -335,6 +451,13 @@ const struct gs_mapping *gs_mapping_find(enum gs_target t, const char *key)
     if ((int)t < 0 || t >= GS_TARGET_COUNT || !key)
         return NULL;
     return index_get((int)t, key);
+}
+
+const struct gs_mapping *gs_source_find(enum gs_source s, const char *key)
+{
+    if ((int)s < 0 || s >= GS_SOURCE_COUNT || !key)
+        return NULL;
+    return index_get(IDX_SRC + (int)s, key);
 }
 
 bool gs_mapping_known(const char *key)
@@ -426,4 +549,65 @@ const char *gs_provider_from_host(const char *host)
         if (host_match(host_rules[i].pattern, host, hlen))
             return host_rules[i].provider;
     return NULL;
+}
+
+/* ---- semantic-conventions v1.40.0 types of gen_ai.* ------------------------------------------ */
+
+/* The registry's non-deprecated gen_ai.* attributes and their types: the Collector's
+ * gen_ai_normalizer coerces every value it writes to its target's type (the release it was built
+ * against). Those of type "any" (messages, tool definitions and call arguments, ...) are absent,
+ * and so written as they come. */
+static const struct {
+    const char *key;
+    enum gs_xform type;
+} semconv_types[] = {
+    {"gen_ai.agent.description", GS_X_STRING},
+    {"gen_ai.agent.id", GS_X_STRING},
+    {"gen_ai.agent.name", GS_X_STRING},
+    {"gen_ai.agent.version", GS_X_STRING},
+    {"gen_ai.conversation.id", GS_X_STRING},
+    {"gen_ai.data_source.id", GS_X_STRING},
+    {"gen_ai.embeddings.dimension.count", GS_X_INT},
+    {"gen_ai.evaluation.explanation", GS_X_STRING},
+    {"gen_ai.evaluation.name", GS_X_STRING},
+    {"gen_ai.evaluation.score.label", GS_X_STRING},
+    {"gen_ai.evaluation.score.value", GS_X_DOUBLE},
+    {"gen_ai.operation.name", GS_X_STRING},
+    {"gen_ai.output.type", GS_X_STRING},
+    {"gen_ai.prompt.name", GS_X_STRING},
+    {"gen_ai.provider.name", GS_X_STRING},
+    {"gen_ai.request.choice.count", GS_X_INT},
+    {"gen_ai.request.encoding_formats", GS_X_STRING_ARRAY},
+    {"gen_ai.request.frequency_penalty", GS_X_DOUBLE},
+    {"gen_ai.request.max_tokens", GS_X_INT},
+    {"gen_ai.request.model", GS_X_STRING},
+    {"gen_ai.request.presence_penalty", GS_X_DOUBLE},
+    {"gen_ai.request.seed", GS_X_INT},
+    {"gen_ai.request.stop_sequences", GS_X_STRING_ARRAY},
+    {"gen_ai.request.temperature", GS_X_DOUBLE},
+    {"gen_ai.request.top_k", GS_X_DOUBLE},
+    {"gen_ai.request.top_p", GS_X_DOUBLE},
+    {"gen_ai.response.finish_reasons", GS_X_STRING_ARRAY},
+    {"gen_ai.response.id", GS_X_STRING},
+    {"gen_ai.response.model", GS_X_STRING},
+    {"gen_ai.retrieval.query.text", GS_X_STRING},
+    {"gen_ai.token.type", GS_X_STRING},
+    {"gen_ai.tool.call.id", GS_X_STRING},
+    {"gen_ai.tool.description", GS_X_STRING},
+    {"gen_ai.tool.name", GS_X_STRING},
+    {"gen_ai.tool.type", GS_X_STRING},
+    {"gen_ai.usage.cache_creation.input_tokens", GS_X_INT},
+    {"gen_ai.usage.cache_read.input_tokens", GS_X_INT},
+    {"gen_ai.usage.input_tokens", GS_X_INT},
+    {"gen_ai.usage.output_tokens", GS_X_INT},
+};
+
+enum gs_xform gs_semconv_type(const char *key)
+{
+    if (!key || strncmp(key, "gen_ai.", 7) != 0)
+        return GS_X_NONE;
+    for (size_t i = 0; i < sizeof semconv_types / sizeof semconv_types[0]; i++)
+        if (strcmp(semconv_types[i].key, key) == 0)
+            return semconv_types[i].type;
+    return GS_X_NONE;
 }

@@ -470,15 +470,18 @@ static void test_every_mapping_row(void **state)
                 continue;
             /* The hash finds exactly this row: no duplicate from-name within a target. */
             assert_ptr_equal(gs_mapping_find((enum gs_target)t, m->from), m);
-            assert_true(gs_mapping_known(m->from));
+            /* A weak name ("session.id") is no sign of an LLM span by itself. */
+            assert_true(gs_mapping_known(m->from) == !m->weak);
             for (int keep = 0; keep < 2; keep++) {
                 char yaml[200];
                 snprintf(yaml, sizeof yaml, "target: %s\nkeep_original: %s\non_violation: pass\n",
                          targets[t], keep ? "true" : "false");
                 struct fx *f = fx_new(yaml);
-                /* A neutral scope: the legacy or gen_ai.* name alone must mark the LLM span. */
+                /* A neutral scope: the legacy or gen_ai.* name alone must mark the LLM span
+                 * (a weak one is renamed on a span of an LLM scope). */
                 struct tv tv = sample_for(m);
-                struct span_def d = {.scope = APP_SCOPE, .attrs = &tv, .n = 1};
+                struct span_def d = {.scope = m->weak ? LLM_SCOPE : APP_SCOPE, .attrs = &tv,
+                                     .n = 1};
                 struct batch *in = traces(&d, 1);
                 assert_int_equal(run(f, in), CONSUME_OK);
                 batch_unref(in);
@@ -517,6 +520,42 @@ static void test_every_mapping_row(void **state)
         }
     }
     assert_true(runs >= 2 * n);
+}
+
+/* session.id, tool.name and the like are renamed on LLM spans only: alone on a span of an
+ * application scope they change nothing, and are no violation either. */
+static void test_weak_names_do_not_mark_llm_spans(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(NULL);
+    struct tv tv[] = {S("session.id", "s-1"), S("tool.name", "search")};
+    struct span_def d = {.scope = APP_SCOPE, .attrs = tv, .n = 2};
+    Span *sp = one_span(f, &d);
+    assert_str(attr(sp, "session.id"), "s-1");
+    assert_str(attr(sp, "tool.name"), "search");
+    assert_null(attr(sp, "gen_ai.conversation.id"));
+    assert_null(attr(sp, GS_VIOLATIONS_ATTR));
+    assert_int_equal(counter(f, "llm_spans", NULL), 0);
+    fx_free(f);
+    /* With an OpenInference span kind the span is an LLM span, and both are renamed. */
+    f = fx_new("on_violation: pass\n");
+    struct tv tv2[] = {S("openinference.span.kind", "TOOL"), S("session.id", "s-1"),
+                       S("tool.name", "search")};
+    struct span_def d2 = {.scope = APP_SCOPE, .attrs = tv2, .n = 3};
+    sp = one_span(f, &d2);
+    assert_str(attr(sp, "gen_ai.operation.name"), "execute_tool");
+    assert_str(attr(sp, "gen_ai.conversation.id"), "s-1");
+    assert_str(attr(sp, "gen_ai.tool.name"), "search");
+    assert_null(attr(sp, "session.id"));
+    fx_free(f);
+    /* genai_semconv does not invent operation names: an unknown kind stays where it was. */
+    f = fx_new("on_violation: pass\n");
+    struct tv tv3[] = {S("openinference.span.kind", "GUARDRAIL"), S("llm.model_name", "m")};
+    struct span_def d3 = {.scope = APP_SCOPE, .attrs = tv3, .n = 2};
+    sp = one_span(f, &d3);
+    assert_str(attr(sp, "openinference.span.kind"), "GUARDRAIL");
+    assert_null(attr(sp, "gen_ai.operation.name"));
+    fx_free(f);
 }
 
 /* A value that does not convert leaves the legacy attribute as it was, and is counted. */
@@ -1200,6 +1239,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_mapping_row),
+        cmocka_unit_test(test_weak_names_do_not_mark_llm_spans),
         cmocka_unit_test(test_rows_with_unconvertible_values),
         cmocka_unit_test(test_provider_value_renames),
         cmocka_unit_test(test_operation_values),
