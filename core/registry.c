@@ -13,6 +13,7 @@ extern const struct component_factory tail_sampling_processor_factory;
 extern const struct component_factory genai_semconv_processor_factory;
 extern const struct component_factory cost_processor_factory;
 extern const struct component_factory otlp_exporter_factory;
+extern const struct component_factory otlp_grpc_exporter_factory;
 extern const struct component_factory otlphttp_exporter_factory;
 extern const struct component_factory otlp_http_exporter_factory;
 extern const struct component_factory debug_exporter_factory;
@@ -32,6 +33,7 @@ const struct component_factory *const component_factories[] = {
     &genai_semconv_processor_factory,
     &cost_processor_factory,
     &otlp_exporter_factory,
+    &otlp_grpc_exporter_factory,
     &otlphttp_exporter_factory,
     &otlp_http_exporter_factory,
     &debug_exporter_factory,
