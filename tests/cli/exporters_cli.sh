@@ -65,5 +65,20 @@ run describe otlp_grpc
 expect_rc 0 "describe otlp_grpc"
 expect_out "balancer_name" "otlp_grpc has the otlp fields"
 
+# ---- debug: output_paths, only without the internal logger (as the Collector validates) ---------
+config "  debug:
+    use_internal_logger: false
+    output_paths: [stderr, $TMP/debug.log]" "debug" >"$TMP/debug.yaml"
+run validate --config "$TMP/debug.yaml"
+expect_rc 0 "debug output_paths"
+expect_count "^warning: " 0 "debug output_paths has no warning"
+
+config "  debug:
+    output_paths: [stderr]" "debug" >"$TMP/debug_bad.yaml"
+run validate --config "$TMP/debug_bad.yaml"
+expect_rc 1 "output_paths with the internal logger"
+expect_err "debug_bad.yaml:6:" "output_paths error has file:line"
+expect_err "output_paths: not supported when use_internal_logger is true" "output_paths error says why"
+
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
