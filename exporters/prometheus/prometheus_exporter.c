@@ -23,6 +23,7 @@
 #include "core/batch.h"
 #include "core/log.h"
 #include "core/telemetry.h"
+#include "core/tls_config.h"
 
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 
@@ -47,11 +48,19 @@ typedef Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceReques
 
 /* ---- config ---------------------------------------------------------------------------------- */
 
-/* The public config plus the keys accepted only to be refused (kept out of the contract). */
+/* The public config plus the keys only this file reads. */
 struct prom_config {
     struct prometheus_exporter_config pub;
-    bool enable_open_metrics;
+    char *translation_strategy;       /* NULL/"" = unset: add_metric_suffixes decides */
+    bool enable_open_metrics;         /* OpenMetrics 1.0.0 to scrapers that ask for it */
+    struct tls_server_config tls;     /* confighttp's tls: the scrape endpoint over HTTPS */
+    bool has_tls;
+    enum prometheus_translation strategy; /* effective, set by validate */
 };
+
+static const char *const strategy_names[] = {
+    "UnderscoreEscapingWithSuffixes", "UnderscoreEscapingWithoutSuffixes",
+    "NoUTF8EscapingWithSuffixes", "NoTranslation", NULL};
 
 #define PUB_OFF(f) offsetof(struct prom_config, pub.f)
 
@@ -78,19 +87,81 @@ static const struct config_field prom_fields[] = {
     {.name = "resource_to_telemetry_conversion", .type = CFG_SECTION,
      .offset = PUB_OFF(resource_to_telemetry_conversion), .sub = r2t_fields,
      .doc = "resource attributes as labels of every series"},
+    {.name = "translation_strategy", .type = CFG_STRING,
+     .offset = offsetof(struct prom_config, translation_strategy),
+     .doc = "UnderscoreEscapingWithSuffixes, UnderscoreEscapingWithoutSuffixes, "
+            "NoUTF8EscapingWithSuffixes or NoTranslation; when set, add_metric_suffixes is ignored"},
     {.name = "enable_open_metrics", .type = CFG_BOOL,
      .offset = offsetof(struct prom_config, enable_open_metrics), .def = "false",
-     .doc = "accepted for compatibility; only false works (text format 0.0.4 is served)"},
+     .doc = "serve OpenMetrics 1.0.0 (with exemplars) to scrapers whose Accept asks for it"},
+    {.name = "tls", .type = CFG_PRESENCE, .offset = offsetof(struct prom_config, tls),
+     .present_offset = offsetof(struct prom_config, has_tls), .sub = tls_server_fields,
+     .doc = "serve the scrape endpoint over HTTPS (confighttp server TLS settings)"},
     {.name = NULL},
 };
 
+/* The TLS settings the scrape server honours: versions 1.0 to 1.3 become GnuTLS priorities;
+ * cipher and curve lists have no faithful GnuTLS spelling here and are refused rather than
+ * ignored, so the endpoint never looks stricter than it is. */
+static int validate_tls(const struct tls_server_config *t, struct error *err)
+{
+    if (tls_server_validate(t, "tls", err))
+        return -1;
+    const struct tls_config *b = &t->base;
+    static const char *const versions[] = {"1.0", "1.1", "1.2", "1.3", NULL};
+    const char *v[2] = {b->min_version, b->max_version};
+    int idx[2] = {-1, -1};
+    for (int k = 0; k < 2; k++) {
+        if (!tls_set(v[k]))
+            continue;
+        for (int i = 0; versions[i]; i++)
+            if (strcmp(v[k], versions[i]) == 0)
+                idx[k] = i;
+        if (idx[k] < 0)
+            return error_set(err, "tls.%s: \"%s\" is not a TLS version; expected 1.0, 1.1, 1.2 or "
+                             "1.3", k ? "max_version" : "min_version", v[k]);
+    }
+    if (idx[0] >= 0 && idx[1] >= 0 && idx[1] < idx[0])
+        return error_set(err, "tls.max_version: %s is below min_version %s", v[1], v[0]);
+    if (b->cipher_suites.n)
+        return error_set(err, "tls.cipher_suites: not supported; leave empty (GnuTLS' defaults "
+                         "for the allowed versions are used)");
+    if (b->curve_preferences.n)
+        return error_set(err, "tls.curve_preferences: not supported; leave empty");
+    if (b->reload_interval < 0)
+        return error_set(err, "tls.reload_interval: must be >= 0");
+    if (b->reload_interval && !tls_set(b->cert_file) && !tls_set(b->key_file))
+        return error_set(err, "tls.reload_interval: nothing to reload: the certificate and key are "
+                         "inline (cert_pem, key_pem); use cert_file and key_file");
+    if (t->client_ca_file_reload && !tls_set(t->client_ca_file))
+        return error_set(err, "tls.client_ca_file_reload: needs client_ca_file");
+    return 0;
+}
+
 static int prom_validate(const void *cfgp, struct error *err)
 {
-    const struct prom_config *c = cfgp;
-    if (c->enable_open_metrics) {
-        error_set(err, "enable_open_metrics: not supported: the text format 0.0.4 is served");
-        return -1;
+    struct prom_config *c = (struct prom_config *)cfgp;
+    /* the Collector: an explicit strategy wins; unset, add_metric_suffixes picks one of the
+     * underscore strategies */
+    c->strategy = c->pub.add_metric_suffixes ? PROM_UNDERSCORE_ESCAPING_WITH_SUFFIXES
+                                             : PROM_UNDERSCORE_ESCAPING_WITHOUT_SUFFIXES;
+    if (c->translation_strategy && *c->translation_strategy) {
+        int i = 0;
+        while (strategy_names[i] && strcmp(strategy_names[i], c->translation_strategy) != 0)
+            i++;
+        if (!strategy_names[i])
+            return error_set(err, "translation_strategy: invalid \"%s\"; expected "
+                             "UnderscoreEscapingWithSuffixes, UnderscoreEscapingWithoutSuffixes, "
+                             "NoUTF8EscapingWithSuffixes or NoTranslation", c->translation_strategy);
+        c->strategy = (enum prometheus_translation)i;
     }
+    if (c->has_tls && validate_tls(&c->tls, err))
+        return -1;
+    if (c->has_tls)
+        return error_set(err, "tls: not supported yet: the scrape endpoint is plain HTTP");
+    if (c->enable_open_metrics)
+        return error_set(err, "enable_open_metrics: not supported yet: the text format 0.0.4 is "
+                         "served");
     const char *ep = c->pub.endpoint;
     const char *colon = ep ? strrchr(ep, ':') : NULL;
     char *end = NULL;
@@ -104,6 +175,23 @@ static int prom_validate(const void *cfgp, struct error *err)
         return -1;
     }
     return 0;
+}
+
+/* What differs from the Collector in a setting that is honoured otherwise. */
+static void prom_warn(const void *cfgp, const struct cnode *node, const struct config_warn_sink *w)
+{
+    const struct prom_config *c = cfgp;
+    const struct cnode *k;
+    if ((c->strategy == PROM_NO_UTF8_ESCAPING_WITH_SUFFIXES || c->strategy == PROM_NO_TRANSLATION) &&
+        (k = cnode_find_key(node, "translation_strategy")))
+        config_warnf(w, k, "translation_strategy",
+                     "%s: names are kept as written, then served with every character outside "
+                     "[a-zA-Z0-9_:] escaped to '_' (the Collector's answer to a scraper that does "
+                     "not negotiate escaping=allow-utf-8); UTF-8 names are never served",
+                     strategy_names[c->strategy]);
+    if (c->translation_strategy && *c->translation_strategy &&
+        (k = cnode_find_key(node, "add_metric_suffixes")))
+        config_warnf(w, k, "add_metric_suffixes", "has no effect: translation_strategy is set");
 }
 
 /* ---- a string-keyed hash table of intrusive nodes -------------------------------------------- */
@@ -369,6 +457,7 @@ struct lbl {
 
 /* The labels of one point, reused from point to point (under the exporter's lock). */
 struct lbls {
+    enum prometheus_translation strategy; /* how attribute keys become label names */
     struct lbl *v;
     size_t n, cap;
     struct prom_buf store;
@@ -537,9 +626,9 @@ static void lbls_add_kv(struct lbls *l, const char *prefix, const KeyValue *kv)
     if (prefix) {
         char full[NAME_MAX_LEN];
         snprintf(full, sizeof full, "%s%s", prefix, kv->key);
-        prometheus_label_name(full, name, sizeof name);
+        prometheus_translate_label_name(l->strategy, full, name, sizeof name);
     } else {
-        prometheus_label_name(kv->key, name, sizeof name);
+        prometheus_translate_label_name(l->strategy, kv->key, name, sizeof name);
     }
     if (!name[0])
         return;
@@ -1190,8 +1279,8 @@ static void consume_metric(struct prom_exporter *x, const struct res_ctx *rc,
     }
 
     char name[NAME_MAX_LEN];
-    prometheus_metric_name(x->ns, m->name, m->unit, (int)m->data_case, monotonic,
-                           x->cfg->pub.add_metric_suffixes, name, sizeof name);
+    prometheus_translate_metric_name(x->cfg->strategy, x->ns, m->name, m->unit,
+                                     (int)m->data_case, monotonic, name, sizeof name);
     bool target_clash = !x->cfg->pub.resource_to_telemetry_conversion.enabled &&
                         strcmp(name, x->target_name) == 0;
     if (!name[0] || target_clash) {
@@ -1516,7 +1605,7 @@ static void *prom_create(const void *cfgp, const struct component_env *env, stru
         goto oom;
     for (size_t i = 0; i < cl->n; i++) {
         char name[NAME_MAX_LEN];
-        prometheus_label_name(cl->items[i].key, name, sizeof name);
+        prometheus_translate_label_name(x->cfg->strategy, cl->items[i].key, name, sizeof name);
         const char *v = cl->items[i].value ? cl->items[i].value : "";
         if (!name[0] || !*v)
             continue;
@@ -1528,14 +1617,24 @@ static void *prom_create(const void *cfgp, const struct component_env *env, stru
     }
     if (x->n_consts > 1)
         qsort(x->consts, x->n_consts, sizeof *x->consts, const_cmp);
-    /* The namespace as words of a metric name, so "my.ns" prefixes "my_ns_". */
-    prometheus_metric_name(NULL, x->cfg->pub.namespace_ ? x->cfg->pub.namespace_ : "", "",
-                           OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE, false, true,
-                           x->ns, sizeof x->ns);
-    if (x->ns[0] == '_')
-        memmove(x->ns, x->ns + 1, strlen(x->ns)); /* a namespace is a prefix, digits and all */
-    snprintf(x->target_name, sizeof x->target_name, "%s%starget_info", x->ns,
-             x->ns[0] ? "_" : "");
+    x->lbls.strategy = x->cfg->strategy;
+    const char *ns = x->cfg->pub.namespace_ ? x->cfg->pub.namespace_ : "";
+    if (x->cfg->strategy == PROM_NO_UTF8_ESCAPING_WITH_SUFFIXES ||
+        x->cfg->strategy == PROM_NO_TRANSLATION) {
+        /* the UTF-8 namers prefix the namespace as written; the whole name is escaped after */
+        snprintf(x->ns, sizeof x->ns, "%s", ns);
+        char raw[NAME_MAX_LEN + sizeof "_target_info"];
+        snprintf(raw, sizeof raw, "%s%starget_info", ns, *ns ? "_" : "");
+        prometheus_escape_name(raw, false, x->target_name, sizeof x->target_name);
+    } else {
+        /* The namespace as words of a metric name, so "my.ns" prefixes "my_ns_". */
+        prometheus_metric_name(NULL, ns, "", OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE,
+                               false, true, x->ns, sizeof x->ns);
+        if (x->ns[0] == '_')
+            memmove(x->ns, x->ns + 1, strlen(x->ns)); /* a namespace is a prefix, digits and all */
+        snprintf(x->target_name, sizeof x->target_name, "%s%starget_info", x->ns,
+                 x->ns[0] ? "_" : "");
+    }
 
     char labels[512];
     snprintf(labels, sizeof labels, "exporter=\"%s\"", env->id ? env->id : "prometheus");
@@ -1630,6 +1729,7 @@ const struct component_factory prometheus_exporter_factory = {
     .config_size = sizeof(struct prom_config),
     .signals = 1u << SIGNAL_METRICS,
     .validate = prom_validate,
+    .warn = prom_warn,
     .create = prom_create,
     .start = prom_start,
     .shutdown = prom_shutdown,
