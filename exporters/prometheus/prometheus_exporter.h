@@ -86,6 +86,11 @@ char *prometheus_translate_label_name(enum prometheus_translation t, const char 
 
 /* The text a scrape would get now (malloc'd, *len set); NULL on out of memory. For tests. */
 char *prometheus_exporter_render(void *exporter, size_t *len);
+/* The same in OpenMetrics 1.0.0 when openmetrics (what a scraper that asks for it gets with
+ * enable_open_metrics): counter families named without "_total" and samples with it, floats
+ * with ".0" when integral, timestamps in seconds, "# EOF" last. Exemplars and _created lines
+ * are not written (the Collector writes _created only when its handler is told to). */
+char *prometheus_exporter_render_format(void *exporter, bool openmetrics, size_t *len);
 /* The port actually bound after start (for endpoints with port 0). */
 uint16_t prometheus_exporter_port(void *exporter);
 /* For tests: the clock (ns, CLOCK_MONOTONIC scale) that metric_expiration is measured with;

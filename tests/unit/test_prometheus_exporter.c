@@ -990,6 +990,59 @@ static void test_render_histogram(void **state)
     fx_close(&e);
 }
 
+/* OpenMetrics as client_golang writes it for the Collector with enable_open_metrics: the
+ * counter family without "_total", samples with it, floats with ".0" when integral, counts as
+ * integers, '"' escaped in HELP, "# EOF" last. */
+static void test_render_openmetrics(void **state)
+{
+    (void)state;
+    struct tu_exp e;
+    fx_open(&e, "endpoint: 127.0.0.1:0\nenable_open_metrics: true\n");
+    struct mb b;
+    mb_begin(&b);
+    mb_resource(&b, kvs(&b, 1, kv_s(&b, "service.name", "svc")), 1);
+    mb_scope(&b, NULL, NULL);
+    Metric *m = mb_metric(&b, "llmproxy.request.duration", "Duration of \"requests\"", "s", HIST,
+                          CUMULATIVE, false);
+    const double bounds[] = {0.1, 1, 60};
+    const uint64_t counts[] = {1, 2, 3, 4};
+    pt_hist(&b, m, bounds, 3, counts, 123.5, T0, NULL, 0);
+    pt_int(&b, mb_metric(&b, "llmproxy.request.count", "Requests", "{request}", SUM, CUMULATIVE,
+                         true),
+           9, T0, NULL, 0);
+    pt_dbl(&b, mb_metric(&b, "load", "", "1", GAUGE, 0, false), 0.25, T0, NULL, 0);
+    feed(&e, mb_end(&b));
+    size_t len = 0;
+    char *text = prometheus_exporter_render_format(e.x, true, &len);
+    assert_non_null(text);
+    assert_string_equal(text,
+                        "# HELP llmproxy_request_count Requests\n"
+                        "# TYPE llmproxy_request_count counter\n"
+                        "llmproxy_request_count_total{job=\"svc\"} 9.0\n"
+                        "# HELP llmproxy_request_duration_seconds Duration of \\\"requests\\\"\n"
+                        "# TYPE llmproxy_request_duration_seconds histogram\n"
+                        "llmproxy_request_duration_seconds_bucket{job=\"svc\",le=\"0.1\"} 1\n"
+                        "llmproxy_request_duration_seconds_bucket{job=\"svc\",le=\"1.0\"} 3\n"
+                        "llmproxy_request_duration_seconds_bucket{job=\"svc\",le=\"60.0\"} 6\n"
+                        "llmproxy_request_duration_seconds_bucket{job=\"svc\",le=\"+Inf\"} 10\n"
+                        "llmproxy_request_duration_seconds_sum{job=\"svc\"} 123.5\n"
+                        "llmproxy_request_duration_seconds_count{job=\"svc\"} 10\n"
+                        "# TYPE load_ratio gauge\n"
+                        "load_ratio{job=\"svc\"} 0.25\n"
+                        "# HELP target_info Target metadata\n"
+                        "# TYPE target_info gauge\n"
+                        "target_info{job=\"svc\"} 1.0\n"
+                        "# EOF\n");
+    assert_int_equal(len, strlen(text));
+    free(text);
+    /* the text format is unchanged for a scraper that does not ask */
+    text = render(&e);
+    assert_line(text, "llmproxy_request_count_total{job=\"svc\"} 9");
+    assert_null(strstr(text, "# EOF"));
+    free(text);
+    fx_close(&e);
+}
+
 static void test_render_histogram_edges(void **state)
 {
     (void)state;
@@ -1998,10 +2051,29 @@ static void test_config(void **state)
     assert_true(c->resource_to_telemetry_conversion.enabled);
     tu_exp_unbind(&e);
 
+    /* the Collector's configtls checks, and what the scrape server cannot honour */
     assert_int_equal(tu_exp_bind(&e, &prometheus_exporter_factory, LABELS,
-                                 "enable_open_metrics: true\n", &err),
+                                 "tls: {cert_file: /x.crt}\n", &err),
                      -1);
-    assert_non_null(strstr(err.msg, "enable_open_metrics: not supported yet"));
+    assert_non_null(strstr(err.msg, "tls"));
+    tu_exp_unbind(&e);
+    assert_int_equal(tu_exp_bind(&e, &prometheus_exporter_factory, LABELS,
+                                 "tls: {cert_file: /x.crt, key_file: /x.key, min_version: \"1.4\"}\n",
+                                 &err),
+                     -1);
+    assert_non_null(strstr(err.msg, "tls.min_version: \"1.4\" is not a TLS version"));
+    tu_exp_unbind(&e);
+    assert_int_equal(tu_exp_bind(&e, &prometheus_exporter_factory, LABELS,
+                                 "tls: {cert_file: /x.crt, key_file: /x.key, "
+                                 "cipher_suites: [TLS_AES_128_GCM_SHA256]}\n", &err),
+                     -1);
+    assert_non_null(strstr(err.msg, "tls.cipher_suites: not supported"));
+    tu_exp_unbind(&e);
+    assert_int_equal(tu_exp_bind(&e, &prometheus_exporter_factory, LABELS,
+                                 "tls: {cert_file: /x.crt, key_file: /x.key, min_version: \"1.3\", "
+                                 "max_version: \"1.2\"}\n", &err),
+                     -1);
+    assert_non_null(strstr(err.msg, "below min_version"));
     tu_exp_unbind(&e);
     assert_int_equal(tu_exp_bind(&e, &prometheus_exporter_factory, LABELS,
                                  "translation_strategy: Underscores\n", &err),
@@ -2153,6 +2225,7 @@ int main(void)
         cmocka_unit_test(test_type_conflict),
         cmocka_unit_test(test_concurrent_consume_and_render),
         cmocka_unit_test(test_config),
+        cmocka_unit_test(test_render_openmetrics),
         cmocka_unit_test(test_translation_strategies),
         cmocka_unit_test(test_translation_strategy_config),
         cmocka_unit_test(test_http_scrape),
