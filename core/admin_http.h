@@ -4,7 +4,9 @@
  *
  * The listening socket is bound here, before libmicrohttpd sees it, so that a busy port is an
  * error the caller can word ("cannot listen on 0.0.0.0:8888: address in use") rather than a log
- * line from inside the library. */
+ * line from inside the library. admin_http_start_tls serves the same over HTTPS with the
+ * Collector's server TLS settings (core/tls_config.h), the certificate re-read as tls_reload
+ * says. */
 #ifndef LLMOTLP_ADMIN_HTTP_H
 #define LLMOTLP_ADMIN_HTTP_H
 
@@ -14,12 +16,15 @@
 #include <netinet/in.h>
 
 #include "core/error.h"
+#include "core/tls_config.h"
 
 struct admin_http;
 
 /* What a handler answers. body is malloc'd by the handler (or NULL for an empty body) and freed
  * by the server; content_type must be a static string (or NULL for none). */
 struct admin_http_reply {
+    const char *accept;         /* in: the request's Accept header (NULL when none); valid
+                                   during the handler call only */
     unsigned status;
     const char *content_type;
     char *body;
@@ -43,6 +48,16 @@ int admin_http_parse_endpoint(const char *endpoint, struct sockaddr_in *out, str
  * outlive the server. */
 struct admin_http *admin_http_start(const char *endpoint, const char *log_name,
                                     admin_http_handler handler, void *ctx, struct error *err);
+/* admin_http_start over TLS when tls is not NULL (borrowed; must outlive the server): the
+ * certificate and key (re-read per reload_interval), min_version/max_version (default 1.2 and
+ * 1.3), and with client_ca_file every request needs a client certificate that verifies against
+ * it (401 otherwise). `where` names the section in messages ("tls"). The caller validated tls
+ * (tls_server_validate; cipher_suites, curve_preferences and client_ca_file_reload are not
+ * served here). NULL with err when the certificate set is unusable or the port is busy. */
+struct admin_http *admin_http_start_tls(const char *endpoint, const char *log_name,
+                                        admin_http_handler handler, void *ctx,
+                                        const struct tls_server_config *tls, const char *where,
+                                        struct error *err);
 /* The port actually bound (useful when the endpoint asked for port 0). */
 uint16_t admin_http_port(const struct admin_http *h);
 /* Stops serving (open connections are closed) and frees. NULL is a no-op. */

@@ -4,15 +4,21 @@
  *
  * The one idea: rendering is a pure function of a decoded request into a FILE* (debug_format), so
  * the exporter renders into a memory stream and then hands the text, line by line, to the logger
- * (or stdout) under one lock; tests render into any stream and read it back. */
+ * (or, with use_internal_logger: false, whole to each of output_paths) under one lock; tests
+ * render into any stream and read it back. */
 #include "exporters/debug/debug_exporter.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <ctype.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/batch.h"
 #include "core/component.h"
@@ -713,22 +719,130 @@ static const struct config_field debug_fields[] = {
      .max = INT64_MAX, .doc = "after sampling_initial, print every Nth request of the second"},
     {.name = "use_internal_logger", .type = CFG_BOOL,
      .offset = offsetof(struct debug_exporter_config, use_internal_logger), .def = "true",
-     .doc = "print through the service logger (sampled); false: plain lines on stdout"},
+     .doc = "print through the service logger; false: plain text to output_paths"},
+    {.name = "output_paths", .type = CFG_STRING_LIST,
+     .offset = offsetof(struct debug_exporter_config, output_paths),
+     .doc = "with use_internal_logger: false, where the text goes: stdout, stderr, file paths "
+            "(appended) or file:///abs URLs; default [stdout]"},
     {.name = NULL},
+};
+
+/* What a path of output_paths opens: zap's sink rules, which the Collector's exporter uses.
+ * "stdout" and "stderr" are the streams; a path with no URL scheme is a file; "file:" URLs must
+ * name an absolute path and nothing else (no host but localhost, no query or fragment); any
+ * other scheme has no sink. Returns the file path (a pointer into p), "" for the streams, or NULL
+ * with why. */
+static const char *debug_sink_path(const char *p, const char **why)
+{
+    if (!*p) {
+        *why = "an empty path";
+        return NULL;
+    }
+    if (strcmp(p, "stdout") == 0 || strcmp(p, "stderr") == 0)
+        return "";
+    /* A URL scheme as Go's url.Parse reads one: a letter, then letters, digits, + - . up to ':' */
+    size_t n = 0;
+    if ((p[0] >= 'a' && p[0] <= 'z') || (p[0] >= 'A' && p[0] <= 'Z'))
+        while (p[n] && (isalnum((unsigned char)p[n]) || p[n] == '+' || p[n] == '-' || p[n] == '.'))
+            n++;
+    if (n == 0 || p[n] != ':')
+        return p;
+    if (n != 4 || strncasecmp(p, "file", 4) != 0) {
+        *why = "no sink for this URL scheme (only file: URLs and plain paths are files)";
+        return NULL;
+    }
+    const char *rest = p + 5;
+    if (strncmp(rest, "//", 2) == 0) {
+        rest += 2;
+        const char *slash = strchr(rest, '/');
+        size_t hl = slash ? (size_t)(slash - rest) : strlen(rest);
+        if (hl && !(hl == 9 && strncmp(rest, "localhost", 9) == 0)) {
+            *why = "a file: URL may not name a host other than localhost";
+            return NULL;
+        }
+        rest += hl;
+    }
+    if (rest[0] != '/' || strpbrk(rest, "?#")) {
+        *why = "a file: URL must be an absolute path, without query or fragment";
+        return NULL;
+    }
+    return rest;
+}
+
+static int debug_validate(const void *cfgp, struct error *err)
+{
+    const struct debug_exporter_config *c = cfgp;
+    const struct config_str_list *l = &c->output_paths;
+    if (c->use_internal_logger) {
+        if (l->items)
+            return error_set(err, "output_paths: not supported when use_internal_logger is true "
+                             "(the text then goes to the service log); set use_internal_logger: "
+                             "false");
+        return 0;
+    }
+    if (l->items && l->n == 0)
+        return error_set(err, "output_paths: must not be empty when use_internal_logger is false");
+    for (size_t i = 0; i < l->n; i++) {
+        const char *why = NULL;
+        if (!debug_sink_path(l->items[i], &why))
+            return error_set(err, "output_paths[%zu]: \"%s\": %s", i, l->items[i], why);
+    }
+    return 0;
+}
+
+/* One destination of the text: a stream of the process, or a file we opened. */
+struct debug_sink {
+    FILE *stream;                  /* stdout / stderr; NULL for a file */
+    int fd;                        /* a file opened O_APPEND; -1 for a stream */
 };
 
 struct debug_exporter {
     struct debug_exporter_config cfg;
     char *log_name;
     pthread_mutex_t lock;          /* keeps one request's lines together; guards sampling */
-    int64_t window_start_ns;
-    uint64_t window_count;
+    /* zap's sampler counts per message and the summary message differs by signal, so each
+     * signal has its own one-second window */
+    int64_t window_start_ns[SIGNAL_COUNT];
+    uint64_t window_count[SIGNAL_COUNT];
+    struct debug_sink *sinks;      /* use_internal_logger: false */
+    size_t nsinks;
     _Atomic uint64_t *sent[SIGNAL_COUNT];
 };
 
 static const char *const sent_names[SIGNAL_COUNT] = {
     "otelcol_exporter_sent_spans", "otelcol_exporter_sent_metric_points",
     "otelcol_exporter_sent_log_records"};
+
+static void debug_destroy(void *self);
+
+/* Opens output_paths at create, as zap builds its sinks when the Collector creates the exporter:
+ * a file that cannot be opened fails the start, not the first export. */
+static int debug_open_sinks(struct debug_exporter *d, struct error *err)
+{
+    const struct config_str_list *l = &d->cfg.output_paths;
+    static char *const def[] = {(char *)"stdout"};
+    char *const *paths = l->items ? l->items : def;
+    size_t n = l->items ? l->n : 1;
+    d->sinks = calloc(n ? n : 1, sizeof *d->sinks);
+    if (!d->sinks)
+        return error_set(err, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const char *why = NULL;
+        const char *file = debug_sink_path(paths[i], &why);
+        if (!file)
+            return error_set(err, "output_paths[%zu]: \"%s\": %s", i, paths[i], why);
+        struct debug_sink *k = &d->sinks[d->nsinks];
+        k->fd = -1;
+        if (!*file) {
+            k->stream = strcmp(paths[i], "stdout") == 0 ? stdout : stderr;
+        } else if ((k->fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666)) < 0) {
+            return error_set(err, "output_paths[%zu]: cannot open %s: %s", i, file,
+                             strerror(errno));
+        }
+        d->nsinks++;
+    }
+    return 0;
+}
 
 static void *debug_create(const void *cfg, const struct component_env *env, struct error *err)
 {
@@ -745,6 +859,10 @@ static void *debug_create(const void *cfg, const struct component_env *env, stru
         return NULL;
     }
     pthread_mutex_init(&d->lock, NULL);
+    if (!d->cfg.use_internal_logger && debug_open_sinks(d, err) != 0) {
+        debug_destroy(d);
+        return NULL;
+    }
     char labels[512];
     snprintf(labels, sizeof labels, "exporter=\"%s\"", env->id ? env->id : "debug");
     for (int s = 0; s < SIGNAL_COUNT; s++)
@@ -757,14 +875,14 @@ static void *debug_create(const void *cfg, const struct component_env *env, stru
 
 /* zap's sampler as the Collector configures it: per one-second window, the first `initial`
  * messages pass, then every `thereafter`-th. Called under d->lock. */
-static bool debug_sample(struct debug_exporter *d)
+static bool debug_sample(struct debug_exporter *d, enum signal s)
 {
     int64_t now = clock_now_ns();
-    if (d->window_count == 0 || now - d->window_start_ns >= 1000000000) {
-        d->window_start_ns = now;
-        d->window_count = 0;
+    if (d->window_count[s] == 0 || now - d->window_start_ns[s] >= 1000000000) {
+        d->window_start_ns[s] = now;
+        d->window_count[s] = 0;
     }
-    uint64_t n = ++d->window_count;
+    uint64_t n = ++d->window_count[s];
     if (n <= (uint64_t)d->cfg.sampling_initial)
         return true;
     if (d->cfg.sampling_thereafter <= 0)
@@ -772,12 +890,31 @@ static bool debug_sample(struct debug_exporter *d)
     return (n - (uint64_t)d->cfg.sampling_initial) % (uint64_t)d->cfg.sampling_thereafter == 0;
 }
 
-/* Hands each line of text to the logger at info level, or to stdout. */
+/* Hands each line of text to the logger at info level, or the whole text to every sink: a file
+ * gets it in one append, so requests printed by two instances sharing a file never interleave
+ * within a request's text. A sink that fails is logged and the others still get the text. */
 static void debug_emit(struct debug_exporter *d, const char *text, size_t len)
 {
     if (!d->cfg.use_internal_logger) {
-        fwrite(text, 1, len, stdout);
-        fflush(stdout);
+        for (size_t i = 0; i < d->nsinks; i++) {
+            struct debug_sink *k = &d->sinks[i];
+            if (k->stream) {
+                fwrite(text, 1, len, k->stream);
+                fflush(k->stream);
+                continue;
+            }
+            for (size_t off = 0; off < len;) {
+                ssize_t w = write(k->fd, text + off, len - off);
+                if (w < 0 && errno == EINTR)
+                    continue;
+                if (w <= 0) {
+                    log_warn(d->log_name, "output_paths[%zu]: write failed: %s", i,
+                             w < 0 ? strerror(errno) : "nothing written");
+                    break;
+                }
+                off += (size_t)w;
+            }
+        }
         return;
     }
     const char *p = text, *end = text + len;
@@ -796,7 +933,8 @@ static enum consume_status debug_consume(void *self, struct batch *b)
     if (d->cfg.use_internal_logger && !log_enabled(LOG_INFO))
         goto done;
     pthread_mutex_lock(&d->lock);
-    bool print = !d->cfg.use_internal_logger || debug_sample(d);
+    /* the Collector samples both ways: its own logger is built with the same sampling */
+    bool print = s >= 0 && s < SIGNAL_COUNT && debug_sample(d, s);
     pthread_mutex_unlock(&d->lock);
     if (!print)
         goto done;
@@ -828,11 +966,15 @@ done:
     return CONSUME_OK;
 }
 
+/* zap's Sync at shutdown: what was written reaches the disk before the process exits. */
 static void debug_shutdown(void *self, int64_t deadline_ns)
 {
-    (void)self;
+    struct debug_exporter *d = self;
     (void)deadline_ns;
     fflush(stdout);
+    for (size_t i = 0; i < d->nsinks; i++)
+        if (d->sinks[i].fd >= 0)
+            fsync(d->sinks[i].fd);
 }
 
 static void debug_destroy(void *self)
@@ -840,6 +982,10 @@ static void debug_destroy(void *self)
     struct debug_exporter *d = self;
     if (!d)
         return;
+    for (size_t i = 0; i < d->nsinks; i++)
+        if (d->sinks[i].fd >= 0)
+            close(d->sinks[i].fd);
+    free(d->sinks);
     pthread_mutex_destroy(&d->lock);
     free(d->log_name);
     free(d);
@@ -852,6 +998,7 @@ const struct component_factory debug_exporter_factory = {
     .fields = debug_fields,
     .config_size = sizeof(struct debug_exporter_config),
     .signals = (1u << SIGNAL_TRACES) | (1u << SIGNAL_METRICS) | (1u << SIGNAL_LOGS),
+    .validate = debug_validate,
     .create = debug_create,
     .shutdown = debug_shutdown,
     .consume = debug_consume,

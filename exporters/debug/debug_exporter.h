@@ -13,6 +13,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "core/component.h"
+#include "core/config.h"
 #include "core/otlp.h"
 
 /* Collector's `verbosity` values, in the order of the config enum. */
@@ -23,7 +24,12 @@ struct debug_exporter_config {
     int verbosity;                 /* enum debug_verbosity; default basic */
     int64_t sampling_initial;      /* default 2: messages per second before sampling */
     int64_t sampling_thereafter;   /* default 1: then every Nth; 0 = none */
-    bool use_internal_logger;      /* default true: service logger (sampled); false: stdout */
+    bool use_internal_logger;      /* default true: service logger; false: output_paths */
+    /* Where the text goes without the service logger: "stdout", "stderr", a file path (created,
+     * appended to) or a file:///absolute URL. Absent = stdout; items is NULL only when the key is
+     * absent (config_bind allocates for an empty list), so validate can refuse `[]` and the key
+     * next to use_internal_logger: true, as the Collector does. */
+    struct config_str_list output_paths;
 };
 
 extern const struct component_factory debug_exporter_factory;

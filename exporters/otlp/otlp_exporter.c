@@ -537,7 +537,11 @@ static enum send_result otlp_send(void *ctx, struct batch *b, int64_t *throttle_
 
 static void otlp_destroy(void *self);
 
-static void *otlp_create(const void *cfgp, const struct component_env *env, struct error *err)
+/* `otlp_grpc` and `otlp` are one exporter under two names: default_name only names an instance
+ * created without an ID (tests); the service always passes the ID as the user wrote it, so logs
+ * and the `exporter` label say `otlp_grpc/backend` or `otlp/backend` as configured. */
+static void *create_common(const void *cfgp, const struct component_env *env,
+                           const char *default_name, struct error *err)
 {
     const struct otlp_exporter_config *cfg = cfgp;
     struct otlp_exporter *x = calloc(1, sizeof *x);
@@ -553,7 +557,9 @@ static void *otlp_create(const void *cfgp, const struct component_env *env, stru
     pthread_condattr_setclock(&ca_attr, CLOCK_MONOTONIC);
     pthread_cond_init(&x->calls_cv, &ca_attr);
     pthread_condattr_destroy(&ca_attr);
-    x->log_name = strdup(env->log_name ? env->log_name : "exporter/otlp");
+    char fallback[64];
+    snprintf(fallback, sizeof fallback, "exporter/%s", default_name);
+    x->log_name = strdup(env->log_name ? env->log_name : fallback);
     if (!x->log_name) {
         error_set(err, "out of memory");
         goto fail;
@@ -634,7 +640,8 @@ static void *otlp_create(const void *cfgp, const struct component_env *env, stru
         }
     }
 
-    x->helper = exporter_helper_new(x->log_name, env->id ? env->id : "otlp", &cfg->sending_queue,
+    x->helper = exporter_helper_new(x->log_name, env->id ? env->id : default_name,
+                                    &cfg->sending_queue,
                                     &cfg->retry_on_failure, otlp_send, x, env->telemetry, err);
     if (!x->helper)
         goto fail;
@@ -645,6 +652,17 @@ static void *otlp_create(const void *cfgp, const struct component_env *env, stru
 fail:
     otlp_destroy(x);
     return NULL;
+}
+
+static void *otlp_create(const void *cfgp, const struct component_env *env, struct error *err)
+{
+    return create_common(cfgp, env, "otlp", err);
+}
+
+static void *otlp_grpc_create(const void *cfgp, const struct component_env *env,
+                              struct error *err)
+{
+    return create_common(cfgp, env, "otlp_grpc", err);
 }
 
 static int otlp_start(void *self, struct error *err)
@@ -723,18 +741,24 @@ static void otlp_destroy(void *self)
     grpc_common_shutdown();
 }
 
+#define OTLP_FACTORY_COMMON                                                                        \
+    .kind = COMPONENT_EXPORTER, .fields = otlp_exporter_fields,                                    \
+    .config_size = sizeof(struct otlp_exporter_config),                                            \
+    .signals = (1u << SIGNAL_TRACES) | (1u << SIGNAL_METRICS) | (1u << SIGNAL_LOGS),               \
+    .validate = otlp_validate, .warn = otlp_warn, .start = otlp_start,                             \
+    .shutdown = otlp_shutdown, .consume = otlp_consume, .destroy = otlp_destroy
+
 const struct component_factory otlp_exporter_factory = {
     .type = "otlp",
-    .kind = COMPONENT_EXPORTER,
     .doc = "OTLP/gRPC exporter (Collector otlp exporter keys): queue, retry, gzip, TLS",
-    .fields = otlp_exporter_fields,
-    .config_size = sizeof(struct otlp_exporter_config),
-    .signals = (1u << SIGNAL_TRACES) | (1u << SIGNAL_METRICS) | (1u << SIGNAL_LOGS),
-    .validate = otlp_validate,
-    .warn = otlp_warn,
     .create = otlp_create,
-    .start = otlp_start,
-    .shutdown = otlp_shutdown,
-    .consume = otlp_consume,
-    .destroy = otlp_destroy,
+    OTLP_FACTORY_COMMON,
+};
+
+/* The Collector's primary name of the same exporter since v0.144 (`otlp` stays as its alias). */
+const struct component_factory otlp_grpc_exporter_factory = {
+    .type = "otlp_grpc",
+    .doc = "the otlp exporter under its newer Collector name",
+    .create = otlp_grpc_create,
+    OTLP_FACTORY_COMMON,
 };

@@ -45,6 +45,9 @@ struct otlp_exporter_config {
 
 extern const struct config_field otlp_exporter_fields[];
 extern const struct component_factory otlp_exporter_factory;
+/* The same exporter under the Collector's newer type name `otlp_grpc` (config, fields, behaviour
+ * identical; only the name differs). */
+extern const struct component_factory otlp_grpc_exporter_factory;
 
 /* The gRPC target for an endpoint after removing the scheme prefixes the Collector accepts;
  * *tls_forced is set for https://. Returns a pointer into endpoint. */

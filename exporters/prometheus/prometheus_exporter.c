@@ -18,11 +18,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/admin_http.h"
 #include "core/batch.h"
 #include "core/log.h"
 #include "core/telemetry.h"
+#include "core/tls_config.h"
 
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 
@@ -47,11 +49,19 @@ typedef Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceReques
 
 /* ---- config ---------------------------------------------------------------------------------- */
 
-/* The public config plus the keys accepted only to be refused (kept out of the contract). */
+/* The public config plus the keys only this file reads. */
 struct prom_config {
     struct prometheus_exporter_config pub;
-    bool enable_open_metrics;
+    char *translation_strategy;       /* NULL/"" = unset: add_metric_suffixes decides */
+    bool enable_open_metrics;         /* OpenMetrics 1.0.0 to scrapers that ask for it */
+    struct tls_server_config tls;     /* confighttp's tls: the scrape endpoint over HTTPS */
+    bool has_tls;
+    enum prometheus_translation strategy; /* effective, set by validate */
 };
+
+static const char *const strategy_names[] = {
+    "UnderscoreEscapingWithSuffixes", "UnderscoreEscapingWithoutSuffixes",
+    "NoUTF8EscapingWithSuffixes", "NoTranslation", NULL};
 
 #define PUB_OFF(f) offsetof(struct prom_config, pub.f)
 
@@ -78,19 +88,78 @@ static const struct config_field prom_fields[] = {
     {.name = "resource_to_telemetry_conversion", .type = CFG_SECTION,
      .offset = PUB_OFF(resource_to_telemetry_conversion), .sub = r2t_fields,
      .doc = "resource attributes as labels of every series"},
+    {.name = "translation_strategy", .type = CFG_STRING,
+     .offset = offsetof(struct prom_config, translation_strategy),
+     .doc = "UnderscoreEscapingWithSuffixes, UnderscoreEscapingWithoutSuffixes, "
+            "NoUTF8EscapingWithSuffixes or NoTranslation; when set, add_metric_suffixes is ignored"},
     {.name = "enable_open_metrics", .type = CFG_BOOL,
      .offset = offsetof(struct prom_config, enable_open_metrics), .def = "false",
-     .doc = "accepted for compatibility; only false works (text format 0.0.4 is served)"},
+     .doc = "serve OpenMetrics 1.0.0 (with exemplars) to scrapers whose Accept asks for it"},
+    {.name = "tls", .type = CFG_PRESENCE, .offset = offsetof(struct prom_config, tls),
+     .present_offset = offsetof(struct prom_config, has_tls), .sub = tls_server_fields,
+     .doc = "serve the scrape endpoint over HTTPS (confighttp server TLS settings)"},
     {.name = NULL},
 };
 
+/* The TLS settings the scrape server honours: versions 1.0 to 1.3 become GnuTLS priorities;
+ * cipher and curve lists have no faithful GnuTLS spelling here and are refused rather than
+ * ignored, so the endpoint never looks stricter than it is. */
+static int validate_tls(const struct tls_server_config *t, struct error *err)
+{
+    if (tls_server_validate(t, "tls", err))
+        return -1;
+    const struct tls_config *b = &t->base;
+    static const char *const versions[] = {"1.0", "1.1", "1.2", "1.3", NULL};
+    const char *v[2] = {b->min_version, b->max_version};
+    int idx[2] = {-1, -1};
+    for (int k = 0; k < 2; k++) {
+        if (!tls_set(v[k]))
+            continue;
+        for (int i = 0; versions[i]; i++)
+            if (strcmp(v[k], versions[i]) == 0)
+                idx[k] = i;
+        if (idx[k] < 0)
+            return error_set(err, "tls.%s: \"%s\" is not a TLS version; expected 1.0, 1.1, 1.2 or "
+                             "1.3", k ? "max_version" : "min_version", v[k]);
+    }
+    if (idx[0] >= 0 && idx[1] >= 0 && idx[1] < idx[0])
+        return error_set(err, "tls.max_version: %s is below min_version %s", v[1], v[0]);
+    if (b->cipher_suites.n)
+        return error_set(err, "tls.cipher_suites: not supported; leave empty (GnuTLS' defaults "
+                         "for the allowed versions are used)");
+    if (b->curve_preferences.n)
+        return error_set(err, "tls.curve_preferences: not supported; leave empty");
+    if (b->reload_interval < 0)
+        return error_set(err, "tls.reload_interval: must be >= 0");
+    if (b->reload_interval && !tls_set(b->cert_file) && !tls_set(b->key_file))
+        return error_set(err, "tls.reload_interval: nothing to reload: the certificate and key are "
+                         "inline (cert_pem, key_pem); use cert_file and key_file");
+    if (t->client_ca_file_reload)
+        return error_set(err, "tls.client_ca_file_reload: not supported on the scrape endpoint; "
+                         "the client CA is read at start (restart to change it)");
+    return 0;
+}
+
 static int prom_validate(const void *cfgp, struct error *err)
 {
-    const struct prom_config *c = cfgp;
-    if (c->enable_open_metrics) {
-        error_set(err, "enable_open_metrics: not supported: the text format 0.0.4 is served");
-        return -1;
+    struct prom_config *c = (struct prom_config *)cfgp;
+    /* the Collector: an explicit strategy wins; unset, add_metric_suffixes picks one of the
+     * underscore strategies */
+    c->strategy = c->pub.add_metric_suffixes ? PROM_UNDERSCORE_ESCAPING_WITH_SUFFIXES
+                                             : PROM_UNDERSCORE_ESCAPING_WITHOUT_SUFFIXES;
+    if (c->translation_strategy && *c->translation_strategy) {
+        int i = 0;
+        while (strategy_names[i] && strcmp(strategy_names[i], c->translation_strategy) != 0)
+            i++;
+        if (!strategy_names[i])
+            return error_set(err, "translation_strategy: invalid \"%s\"; expected "
+                             "UnderscoreEscapingWithSuffixes, UnderscoreEscapingWithoutSuffixes, "
+                             "NoUTF8EscapingWithSuffixes or NoTranslation", c->translation_strategy);
+        c->strategy = (enum prometheus_translation)i;
     }
+    if (c->has_tls && validate_tls(&c->tls, err))
+        return -1;
+
     const char *ep = c->pub.endpoint;
     const char *colon = ep ? strrchr(ep, ':') : NULL;
     char *end = NULL;
@@ -104,6 +173,23 @@ static int prom_validate(const void *cfgp, struct error *err)
         return -1;
     }
     return 0;
+}
+
+/* What differs from the Collector in a setting that is honoured otherwise. */
+static void prom_warn(const void *cfgp, const struct cnode *node, const struct config_warn_sink *w)
+{
+    const struct prom_config *c = cfgp;
+    const struct cnode *k;
+    if ((c->strategy == PROM_NO_UTF8_ESCAPING_WITH_SUFFIXES || c->strategy == PROM_NO_TRANSLATION) &&
+        (k = cnode_find_key(node, "translation_strategy")))
+        config_warnf(w, k, "translation_strategy",
+                     "%s: names are kept as written, then served with every character outside "
+                     "[a-zA-Z0-9_:] escaped to '_' (the Collector's answer to a scraper that does "
+                     "not negotiate escaping=allow-utf-8); UTF-8 names are never served",
+                     strategy_names[c->strategy]);
+    if (c->translation_strategy && *c->translation_strategy &&
+        (k = cnode_find_key(node, "add_metric_suffixes")))
+        config_warnf(w, k, "add_metric_suffixes", "has no effect: translation_strategy is set");
 }
 
 /* ---- a string-keyed hash table of intrusive nodes -------------------------------------------- */
@@ -369,6 +455,7 @@ struct lbl {
 
 /* The labels of one point, reused from point to point (under the exporter's lock). */
 struct lbls {
+    enum prometheus_translation strategy; /* how attribute keys become label names */
     struct lbl *v;
     size_t n, cap;
     struct prom_buf store;
@@ -393,6 +480,7 @@ struct prom_exporter {
     struct prom_buf text;           /* its label text, */
     struct prom_buf head;           /* and the head labels of the current scope */
     size_t render_len;              /* the last scrape's size */
+    bool om;                        /* the render in progress is OpenMetrics; under mu */
     struct admin_http *http;
     _Atomic uint64_t *sent;
     _Atomic uint64_t *dropped[DROP_COUNT];
@@ -537,9 +625,9 @@ static void lbls_add_kv(struct lbls *l, const char *prefix, const KeyValue *kv)
     if (prefix) {
         char full[NAME_MAX_LEN];
         snprintf(full, sizeof full, "%s%s", prefix, kv->key);
-        prometheus_label_name(full, name, sizeof name);
+        prometheus_translate_label_name(l->strategy, full, name, sizeof name);
     } else {
-        prometheus_label_name(kv->key, name, sizeof name);
+        prometheus_translate_label_name(l->strategy, kv->key, name, sizeof name);
     }
     if (!name[0])
         return;
@@ -1190,8 +1278,8 @@ static void consume_metric(struct prom_exporter *x, const struct res_ctx *rc,
     }
 
     char name[NAME_MAX_LEN];
-    prometheus_metric_name(x->ns, m->name, m->unit, (int)m->data_case, monotonic,
-                           x->cfg->pub.add_metric_suffixes, name, sizeof name);
+    prometheus_translate_metric_name(x->cfg->strategy, x->ns, m->name, m->unit,
+                                     (int)m->data_case, monotonic, name, sizeof name);
     bool target_clash = !x->cfg->pub.resource_to_telemetry_conversion.enabled &&
                         strcmp(name, x->target_name) == 0;
     if (!name[0] || target_clash) {
@@ -1315,20 +1403,49 @@ static enum consume_status prom_consume(void *self, struct batch *b)
 
 /* ---- render ---------------------------------------------------------------------------------- */
 
+/* Timestamps are milliseconds in the text format and seconds in OpenMetrics. */
 static void put_sample_end(struct prom_buf *b, const struct prom_exporter *x, uint64_t time_ns)
 {
     if (x->cfg->pub.send_timestamps) {
         prom_buf_putc(b, ' ');
-        prom_format_uint(b, time_ns / 1000000u);
+        uint64_t ms = time_ns / 1000000u;
+        if (x->om)
+            prom_buf_printf(b, "%llu.%03llu", (unsigned long long)(ms / 1000),
+                            (unsigned long long)(ms % 1000));
+        else
+            prom_format_uint(b, ms);
     }
     prom_buf_putc(b, '\n');
 }
 
+/* A float as client_golang's OpenMetrics writer spells it: the text format's digits, with ".0"
+ * after an integral value (OpenMetrics tells floats from integers by it). */
+static void put_om_float(struct prom_buf *b, double v)
+{
+    size_t at = b->len;
+    prom_format_value(b, v);
+    if (b->oom)
+        return;
+    for (size_t i = at; i < b->len; i++)
+        if (b->p[i] == '.' || b->p[i] == 'e' || b->p[i] == 'I' || b->p[i] == 'N')
+            return;
+    prom_buf_put(b, ".0", 2);
+}
+
+static void put_value(struct prom_buf *b, const struct prom_exporter *x, double v)
+{
+    if (x->om)
+        put_om_float(b, v);
+    else
+        prom_format_value(b, v);
+}
+
 /* name+suffix{labels[,extra="v"]} — the head of a sample line. */
-static void put_head(struct prom_buf *b, const struct prom_node *name, const char *suffix,
+static void put_head(struct prom_buf *b, const struct prom_exporter *x,
+                     const struct prom_node *name, size_t name_len, const char *suffix,
                      const struct prom_node *labels, const char *extra, double extra_v)
 {
-    prom_buf_put(b, name->key, name->klen);
+    prom_buf_put(b, name->key, name_len);
     prom_buf_puts(b, suffix);
     if (!labels->klen && !extra)
         return;
@@ -1339,7 +1456,7 @@ static void put_head(struct prom_buf *b, const struct prom_node *name, const cha
             prom_buf_putc(b, ',');
         prom_buf_puts(b, extra);
         prom_buf_put(b, "=\"", 2);
-        prom_format_value(b, extra_v);
+        put_value(b, x, extra_v);
         prom_buf_putc(b, '"');
     }
     prom_buf_putc(b, '}');
@@ -1351,16 +1468,28 @@ static void put_count(struct prom_buf *b, uint64_t v)
     prom_format_uint(b, v);
 }
 
+/* OpenMetrics names a counter family without "_total" and writes "_total" on its samples. */
+static size_t om_family_len(const struct prom_exporter *x, const struct prom_family *f)
+{
+    size_t n = f->node.klen;
+    if (x->om && f->type == PROM_COUNTER && n > 6 && strcmp(f->node.key + n - 6, "_total") == 0)
+        return n - 6;
+    return n;
+}
+
 static void render_series(struct prom_buf *b, const struct prom_exporter *x,
                           const struct prom_family *f, const struct prom_series *s)
 {
     const struct prom_node *name = &f->node, *labels = &s->node;
+    size_t nl = om_family_len(x, f);
     switch (f->type) {
     case PROM_COUNTER:
     case PROM_GAUGE:
-        put_head(b, name, "", labels, NULL, 0);
+        put_head(b, x, name, nl, x->om && f->type == PROM_COUNTER ? "_total" : "", labels, NULL, 0);
         prom_buf_putc(b, ' ');
-        if (s->is_int)
+        if (x->om)
+            put_om_float(b, s->is_int ? (double)s->ival : s->dval);
+        else if (s->is_int)
             prom_format_int(b, s->ival);
         else
             prom_format_value(b, s->dval);
@@ -1370,34 +1499,34 @@ static void render_series(struct prom_buf *b, const struct prom_exporter *x,
         uint64_t cum = 0;
         for (size_t i = 0; s->counts && i < s->n; i++) {
             cum += s->counts[i];
-            put_head(b, name, "_bucket", labels, "le", s->keys[i]);
+            put_head(b, x, name, nl, "_bucket", labels, "le", s->keys[i]);
             put_count(b, cum);
             put_sample_end(b, x, s->time_ns);
         }
-        put_head(b, name, "_bucket", labels, "le", INFINITY);
+        put_head(b, x, name, nl, "_bucket", labels, "le", INFINITY);
         put_count(b, s->count);
         put_sample_end(b, x, s->time_ns);
-        put_head(b, name, "_sum", labels, NULL, 0);
+        put_head(b, x, name, nl, "_sum", labels, NULL, 0);
         prom_buf_putc(b, ' ');
-        prom_format_value(b, s->sum);
+        put_value(b, x, s->sum);
         put_sample_end(b, x, s->time_ns);
-        put_head(b, name, "_count", labels, NULL, 0);
+        put_head(b, x, name, nl, "_count", labels, NULL, 0);
         put_count(b, s->count);
         put_sample_end(b, x, s->time_ns);
         break;
     }
     case PROM_SUMMARY:
         for (size_t i = 0; i < s->n; i++) {
-            put_head(b, name, "", labels, "quantile", s->keys[i]);
+            put_head(b, x, name, nl, "", labels, "quantile", s->keys[i]);
             prom_buf_putc(b, ' ');
-            prom_format_value(b, s->vals[i]);
+            put_value(b, x, s->vals[i]);
             put_sample_end(b, x, s->time_ns);
         }
-        put_head(b, name, "_sum", labels, NULL, 0);
+        put_head(b, x, name, nl, "_sum", labels, NULL, 0);
         prom_buf_putc(b, ' ');
-        prom_format_value(b, s->sum);
+        put_value(b, x, s->sum);
         put_sample_end(b, x, s->time_ns);
-        put_head(b, name, "_count", labels, NULL, 0);
+        put_head(b, x, name, nl, "_count", labels, NULL, 0);
         put_count(b, s->count);
         put_sample_end(b, x, s->time_ns);
         break;
@@ -1407,12 +1536,16 @@ static void render_series(struct prom_buf *b, const struct prom_exporter *x,
 static void render_family(struct prom_buf *b, const struct prom_exporter *x,
                           struct prom_family *f)
 {
+    int nl = (int)om_family_len(x, f);
     if (f->help && *f->help) {
-        prom_buf_printf(b, "# HELP %s ", f->node.key);
-        prom_escape_help(b, f->help);
+        prom_buf_printf(b, "# HELP %.*s ", nl, f->node.key);
+        if (x->om)
+            prom_escape_label_value(b, f->help); /* OpenMetrics escapes '"' in HELP too */
+        else
+            prom_escape_help(b, f->help);
         prom_buf_putc(b, '\n');
     }
-    prom_buf_printf(b, "# TYPE %s %s\n", f->node.key, prom_type_names[f->type]);
+    prom_buf_printf(b, "# TYPE %.*s %s\n", nl, f->node.key, prom_type_names[f->type]);
     if (table_sorted(&f->series) != 0) {
         b->oom = true;
         return;
@@ -1433,15 +1566,21 @@ static void render_targets(struct prom_buf *b, struct prom_exporter *x)
         prom_buf_puts(b, x->target_name);
         prom_buf_putc(b, '{');
         prom_buf_puts(b, x->targets.order.v[i]->key);
-        prom_buf_put(b, "} 1\n", 4);
+        prom_buf_puts(b, x->om ? "} 1.0\n" : "} 1\n");
     }
 }
 
 char *prometheus_exporter_render(void *exporter, size_t *len)
 {
+    return prometheus_exporter_render_format(exporter, false, len);
+}
+
+char *prometheus_exporter_render_format(void *exporter, bool openmetrics, size_t *len)
+{
     struct prom_exporter *x = exporter;
     struct prom_buf b = {0};
     pthread_mutex_lock(&x->mu);
+    x->om = openmetrics;
     prom_buf_grow(&b, x->render_len); /* the last scrape's size: no doubling on the way */
     sweep(x, x->now_ns());
     telemetry_set(x->series_gauge, (int64_t)x->n_series);
@@ -1461,8 +1600,11 @@ char *prometheus_exporter_render(void *exporter, size_t *len)
                 render_family(&b, x, (struct prom_family *)fams[i]);
         }
     }
+    if (openmetrics)
+        prom_buf_puts(&b, "# EOF\n");
     if (!b.oom)
         x->render_len = b.len;
+    x->om = false;
     pthread_mutex_unlock(&x->mu);
     size_t l = 0;
     char *text = prom_buf_take(&b, &l);
@@ -1473,6 +1615,81 @@ char *prometheus_exporter_render(void *exporter, size_t *len)
 
 /* ---- life cycle ------------------------------------------------------------------------------ */
 
+/* One media range of an Accept header: its type, version parameter and q. */
+static void accept_item(const char *p, size_t n, char *type, size_t tlen, char *ver, size_t vlen,
+                        double *q)
+{
+    *q = 1.0;
+    ver[0] = '\0';
+    size_t i = 0;
+    while (i < n && (p[i] == ' ' || p[i] == '\t'))
+        i++;
+    size_t t0 = i;
+    while (i < n && p[i] != ';' && p[i] != ' ' && p[i] != '\t')
+        i++;
+    snprintf(type, tlen, "%.*s", (int)(i - t0), p + t0);
+    while (i < n) {
+        while (i < n && (p[i] == ';' || p[i] == ' ' || p[i] == '\t'))
+            i++;
+        size_t k0 = i;
+        while (i < n && p[i] != '=' && p[i] != ';')
+            i++;
+        size_t klen = i - k0;
+        if (i >= n || p[i] != '=')
+            continue;
+        size_t v0 = ++i;
+        while (i < n && p[i] != ';')
+            i++;
+        size_t ve = i;
+        while (ve > v0 && (p[ve - 1] == ' ' || p[ve - 1] == '\t'))
+            ve--;
+        if (klen == 7 && strncasecmp(p + k0, "version", 7) == 0)
+            snprintf(ver, vlen, "%.*s", (int)(ve - v0), p + v0);
+        else if (klen == 1 && (p[k0] == 'q' || p[k0] == 'Q'))
+            *q = strtod(p + v0, NULL);
+    }
+}
+
+/* expfmt's negotiation restricted to what is served here: the acceptable range with the highest
+ * q (the first on a tie) decides; OpenMetrics 1.0.0 or 0.0.1 only when enable_open_metrics,
+ * else (and for anything else, protobuf included) the text format 0.0.4. Returns the
+ * Content-Type. */
+static const char *negotiate(const char *accept, bool om_enabled, bool *om)
+{
+    static const char *const text_ct = "text/plain; version=0.0.4; charset=utf-8";
+    *om = false;
+    if (!om_enabled || !accept)
+        return text_ct;
+    double best_q = -1;
+    const char *best = text_ct;
+    const char *p = accept;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        char type[64], ver[32];
+        double q;
+        accept_item(p, n, type, sizeof type, ver, sizeof ver, &q);
+        const char *ct = NULL;
+        bool is_om = false;
+        if (strcasecmp(type, "application/openmetrics-text") == 0) {
+            if (!ver[0] || strcmp(ver, "1.0.0") == 0)
+                ct = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+            else if (strcmp(ver, "0.0.1") == 0)
+                ct = "application/openmetrics-text; version=0.0.1; charset=utf-8";
+            is_om = ct != NULL;
+        } else if (strcasecmp(type, "text/plain") == 0 && (!ver[0] || strcmp(ver, "0.0.4") == 0)) {
+            ct = text_ct;
+        }
+        if (ct && q > 0 && q > best_q) {
+            best_q = q;
+            best = ct;
+            *om = is_om;
+        }
+        p = end ? end + 1 : p + n;
+    }
+    return best;
+}
+
 static void on_get(void *ctx, const char *path, struct admin_http_reply *reply)
 {
     struct prom_exporter *x = ctx;
@@ -1480,14 +1697,16 @@ static void on_get(void *ctx, const char *path, struct admin_http_reply *reply)
         admin_http_not_found(reply);
         return;
     }
+    bool om = false;
+    const char *ct = negotiate(reply->accept, x->cfg->enable_open_metrics, &om);
     size_t len = 0;
-    char *text = prometheus_exporter_render(x, &len);
+    char *text = prometheus_exporter_render_format(x, om, &len);
     if (!text) {
         reply->status = 500;
         return;
     }
     reply->status = 200;
-    reply->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    reply->content_type = ct;
     reply->body = text;
     reply->len = len;
 }
@@ -1516,7 +1735,7 @@ static void *prom_create(const void *cfgp, const struct component_env *env, stru
         goto oom;
     for (size_t i = 0; i < cl->n; i++) {
         char name[NAME_MAX_LEN];
-        prometheus_label_name(cl->items[i].key, name, sizeof name);
+        prometheus_translate_label_name(x->cfg->strategy, cl->items[i].key, name, sizeof name);
         const char *v = cl->items[i].value ? cl->items[i].value : "";
         if (!name[0] || !*v)
             continue;
@@ -1528,14 +1747,24 @@ static void *prom_create(const void *cfgp, const struct component_env *env, stru
     }
     if (x->n_consts > 1)
         qsort(x->consts, x->n_consts, sizeof *x->consts, const_cmp);
-    /* The namespace as words of a metric name, so "my.ns" prefixes "my_ns_". */
-    prometheus_metric_name(NULL, x->cfg->pub.namespace_ ? x->cfg->pub.namespace_ : "", "",
-                           OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE, false, true,
-                           x->ns, sizeof x->ns);
-    if (x->ns[0] == '_')
-        memmove(x->ns, x->ns + 1, strlen(x->ns)); /* a namespace is a prefix, digits and all */
-    snprintf(x->target_name, sizeof x->target_name, "%s%starget_info", x->ns,
-             x->ns[0] ? "_" : "");
+    x->lbls.strategy = x->cfg->strategy;
+    const char *ns = x->cfg->pub.namespace_ ? x->cfg->pub.namespace_ : "";
+    if (x->cfg->strategy == PROM_NO_UTF8_ESCAPING_WITH_SUFFIXES ||
+        x->cfg->strategy == PROM_NO_TRANSLATION) {
+        /* the UTF-8 namers prefix the namespace as written; the whole name is escaped after */
+        snprintf(x->ns, sizeof x->ns, "%s", ns);
+        char raw[NAME_MAX_LEN + sizeof "_target_info"];
+        snprintf(raw, sizeof raw, "%s%starget_info", ns, *ns ? "_" : "");
+        prometheus_escape_name(raw, false, x->target_name, sizeof x->target_name);
+    } else {
+        /* The namespace as words of a metric name, so "my.ns" prefixes "my_ns_". */
+        prometheus_metric_name(NULL, ns, "", OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE,
+                               false, true, x->ns, sizeof x->ns);
+        if (x->ns[0] == '_')
+            memmove(x->ns, x->ns + 1, strlen(x->ns)); /* a namespace is a prefix, digits and all */
+        snprintf(x->target_name, sizeof x->target_name, "%s%starget_info", x->ns,
+                 x->ns[0] ? "_" : "");
+    }
 
     char labels[512];
     snprintf(labels, sizeof labels, "exporter=\"%s\"", env->id ? env->id : "prometheus");
@@ -1565,7 +1794,8 @@ oom:
 static int prom_start(void *self, struct error *err)
 {
     struct prom_exporter *x = self;
-    x->http = admin_http_start(x->cfg->pub.endpoint, x->log_name, on_get, x, err);
+    x->http = admin_http_start_tls(x->cfg->pub.endpoint, x->log_name, on_get, x,
+                                   x->cfg->has_tls ? &x->cfg->tls : NULL, "tls", err);
     if (!x->http)
         return -1;
     log_info(x->log_name, "serving Prometheus metrics on http://%s/metrics (port %u)",
@@ -1625,11 +1855,13 @@ void prometheus_exporter_set_clock(void *exporter, int64_t (*now_ns)(void))
 const struct component_factory prometheus_exporter_factory = {
     .type = "prometheus",
     .kind = COMPONENT_EXPORTER,
-    .doc = "serves the metrics it receives for Prometheus to scrape (GET /metrics, text 0.0.4)",
+    .doc = "serves the metrics it receives for Prometheus to scrape (GET /metrics, text 0.0.4 or "
+           "OpenMetrics, HTTP or HTTPS)",
     .fields = prom_fields,
     .config_size = sizeof(struct prom_config),
     .signals = 1u << SIGNAL_METRICS,
     .validate = prom_validate,
+    .warn = prom_warn,
     .create = prom_create,
     .start = prom_start,
     .shutdown = prom_shutdown,

@@ -31,6 +31,17 @@
 #include "core/component.h"
 #include "core/config.h"
 
+/* translation_strategy: how names are made (the Collector's four values). The UTF-8 ones keep
+ * names as written; since the text formats served here are not UTF-8 aware, such a name is then
+ * escaped character by character to '_' (what the Collector serves a scraper that does not
+ * negotiate escaping=allow-utf-8). */
+enum prometheus_translation {
+    PROM_UNDERSCORE_ESCAPING_WITH_SUFFIXES,    /* default; add_metric_suffixes: true */
+    PROM_UNDERSCORE_ESCAPING_WITHOUT_SUFFIXES, /* add_metric_suffixes: false */
+    PROM_NO_UTF8_ESCAPING_WITH_SUFFIXES,
+    PROM_NO_TRANSLATION,
+};
+
 struct prometheus_exporter_config {
     char *endpoint;                   /* default "localhost:8889"; served path /metrics */
     char *namespace_;                 /* `namespace`: prefix "<ns>_" of every metric name */
@@ -55,8 +66,31 @@ char *prometheus_metric_name(const char *ns, const char *name, const char *unit,
  * Pure. */
 char *prometheus_label_name(const char *key, char *out, size_t len);
 
+/* The UTF-8 namer's metric name (NoUTF8EscapingWithSuffixes, NoTranslation): "<ns>_" + name
+ * unchanged, then with add_suffixes the unit words (unless the name already ends with them),
+ * "_per_<unit>", "_total" for monotonic sums, "_ratio" for gauges of unit "1", each moved to
+ * the end if already there. "" when name is empty or the result does not fit. Pure. */
+char *prometheus_metric_name_utf8(const char *ns, const char *name, const char *unit, int kind,
+                                  bool monotonic, bool add_suffixes, char *out, size_t len);
+/* Prometheus' underscore escaping of a name for a scraper without UTF-8 names: each character
+ * (a UTF-8 sequence is one) outside [a-zA-Z0-9_:] (labels: [a-zA-Z0-9_]) becomes '_', a leading
+ * digit too; nothing is collapsed. "" when nothing but '_' results or it does not fit. Pure. */
+char *prometheus_escape_name(const char *in, bool label, char *out, size_t len);
+/* The served names under a strategy: the two underscore strategies are
+ * prometheus_metric_name / prometheus_label_name; the UTF-8 ones are the UTF-8 name escaped. */
+char *prometheus_translate_metric_name(enum prometheus_translation t, const char *ns,
+                                       const char *name, const char *unit, int kind,
+                                       bool monotonic, char *out, size_t len);
+char *prometheus_translate_label_name(enum prometheus_translation t, const char *key, char *out,
+                                      size_t len);
+
 /* The text a scrape would get now (malloc'd, *len set); NULL on out of memory. For tests. */
 char *prometheus_exporter_render(void *exporter, size_t *len);
+/* The same in OpenMetrics 1.0.0 when openmetrics (what a scraper that asks for it gets with
+ * enable_open_metrics): counter families named without "_total" and samples with it, floats
+ * with ".0" when integral, timestamps in seconds, "# EOF" last. Exemplars and _created lines
+ * are not written (the Collector writes _created only when its handler is told to). */
+char *prometheus_exporter_render_format(void *exporter, bool openmetrics, size_t *len);
 /* The port actually bound after start (for endpoints with port 0). */
 uint16_t prometheus_exporter_port(void *exporter);
 /* For tests: the clock (ns, CLOCK_MONOTONIC scale) that metric_expiration is measured with;

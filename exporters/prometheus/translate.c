@@ -827,3 +827,141 @@ char *prometheus_label_name(const char *key, char *out, size_t len)
     out[n] = '\0';
     return out;
 }
+
+/* ---- UTF-8 strategies ------------------------------------------------------------------------ */
+
+/* Whether name ends with suffix after at least one more character and a delimiter: the
+ * Collector's trimSuffixAndDelimiter, which drops both so the suffix can be appended last. */
+static size_t trim_suffix_and_delimiter(const char *name, size_t n, const char *suffix)
+{
+    size_t s = strlen(suffix);
+    if (n > s + 1 && memcmp(name + n - s, suffix, s) == 0)
+        return n - s - 1;
+    return n;
+}
+
+static bool ends_with(const char *name, size_t n, const char *suffix)
+{
+    size_t s = strlen(suffix);
+    return n >= s && memcmp(name + n - s, suffix, s) == 0;
+}
+
+/* One side of a unit as the UTF-8 namer reads it: trimmed, nothing when it holds a '{' or '}',
+ * else its word from tab or itself (no character is changed). Writes at most len bytes. */
+static void unit_side_raw(const struct unit_word *tab, const char *p, size_t n, char *out,
+                          size_t len)
+{
+    out[0] = '\0';
+    trim_span(&p, &n);
+    if (n == 0 || memchr(p, '{', n) || memchr(p, '}', n))
+        return;
+    const char *word = unit_lookup(tab, p, n);
+    if (word)
+        snprintf(out, len, "%s", word);
+    else
+        snprintf(out, len, "%.*s", (int)n, p);
+}
+
+char *prometheus_metric_name_utf8(const char *ns, const char *name, const char *unit, int kind,
+                                  bool monotonic, bool add_suffixes, char *out, size_t len)
+{
+    if (!out || len == 0)
+        return out;
+    out[0] = '\0';
+    if (!name || !*name)
+        return out;
+    if (!unit)
+        unit = "";
+    struct prom_buf b = {0};
+    if (ns && *ns) {
+        prom_buf_puts(&b, ns);
+        prom_buf_putc(&b, '_');
+    }
+    prom_buf_puts(&b, name);
+    if (add_suffixes && !b.oom) {
+        bool ratio = strcmp(unit, "1") == 0 && kind == OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE;
+        bool total = kind == OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM && monotonic;
+        /* Suffixes already at the end are taken off and put back in the order
+         * <name>[_<unit>][_per_<unit>][_total|_ratio]. */
+        if (ratio)
+            b.len = trim_suffix_and_delimiter(b.p, b.len, "ratio");
+        if (total)
+            b.len = trim_suffix_and_delimiter(b.p, b.len, "total");
+        char main_word[128], per_word[128] = "", per[160] = "";
+        const char *slash = strchr(unit, '/');
+        unit_side_raw(unit_words, unit, slash ? (size_t)(slash - unit) : strlen(unit), main_word,
+                      sizeof main_word);
+        if (slash && slash[1]) {
+            unit_side_raw(per_unit_words, slash + 1, strlen(slash + 1), per_word, sizeof per_word);
+            if (per_word[0])
+                snprintf(per, sizeof per, "per_%s", per_word);
+        }
+        if (per[0])
+            b.len = trim_suffix_and_delimiter(b.p, b.len, per);
+        b.p[b.len] = '\0';
+        if (main_word[0] && !ends_with(b.p, b.len, main_word)) {
+            prom_buf_putc(&b, '_');
+            prom_buf_puts(&b, main_word);
+        }
+        if (per[0]) {
+            prom_buf_putc(&b, '_');
+            prom_buf_puts(&b, per);
+        }
+        if (total)
+            prom_buf_puts(&b, "_total");
+        if (ratio)
+            prom_buf_puts(&b, "_ratio");
+    }
+    if (!b.oom && b.p && b.len < len)
+        memcpy(out, b.p, b.len + 1);
+    prom_buf_free(&b);
+    return out;
+}
+
+char *prometheus_escape_name(const char *in, bool label, char *out, size_t len)
+{
+    if (!out || len == 0)
+        return out;
+    out[0] = '\0';
+    if (!in)
+        return out;
+    const unsigned char *start = (const unsigned char *)in;
+    size_t n = 0;
+    bool named = false;
+    for (const unsigned char *c = start; *c; c++) {
+        if (label_continues(c, start))
+            continue; /* one '_' per character, not per byte */
+        bool ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || *c == '_' ||
+                  (*c == ':' && !label) || (*c >= '0' && *c <= '9' && n > 0);
+        char ch = ok ? (char)*c : '_';
+        named |= ch != '_';
+        if (n + 1 >= len) {
+            out[0] = '\0';
+            return out;
+        }
+        out[n++] = ch;
+    }
+    out[named ? n : 0] = '\0';
+    return out;
+}
+
+char *prometheus_translate_metric_name(enum prometheus_translation t, const char *ns,
+                                       const char *name, const char *unit, int kind,
+                                       bool monotonic, char *out, size_t len)
+{
+    bool suffixes = t == PROM_UNDERSCORE_ESCAPING_WITH_SUFFIXES ||
+                    t == PROM_NO_UTF8_ESCAPING_WITH_SUFFIXES;
+    if (t == PROM_UNDERSCORE_ESCAPING_WITH_SUFFIXES || t == PROM_UNDERSCORE_ESCAPING_WITHOUT_SUFFIXES)
+        return prometheus_metric_name(ns, name, unit, kind, monotonic, suffixes, out, len);
+    char raw[1024];
+    prometheus_metric_name_utf8(ns, name, unit, kind, monotonic, suffixes, raw, sizeof raw);
+    return prometheus_escape_name(raw, false, out, len);
+}
+
+char *prometheus_translate_label_name(enum prometheus_translation t, const char *key, char *out,
+                                      size_t len)
+{
+    if (t == PROM_UNDERSCORE_ESCAPING_WITH_SUFFIXES || t == PROM_UNDERSCORE_ESCAPING_WITHOUT_SUFFIXES)
+        return prometheus_label_name(key, out, len);
+    return prometheus_escape_name(key, true, out, len);
+}

@@ -575,6 +575,128 @@ static void test_exporter_detailed_logs_each_line(void **state)
     free(cfg);
 }
 
+/* Validates a config the way the service does: bind, then the factory's validate. 0 or -1. */
+static int validate_yaml(const char *yaml, struct error *err)
+{
+    void *cfg = calloc(1, debug_exporter_factory.config_size);
+    struct cnode *n = config_parse_string(yaml, "test.yaml", err);
+    assert_non_null(n);
+    int rc = config_bind(debug_exporter_factory.fields, n, cfg, err);
+    if (rc == 0)
+        rc = debug_exporter_factory.validate(cfg, err);
+    config_free_bound(debug_exporter_factory.fields, cfg);
+    cnode_free(n);
+    free(cfg);
+    return rc;
+}
+
+static char *read_all(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char *buf = calloc(1, 1 << 16);
+    size_t n = fread(buf, 1, (1 << 16) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* The Collector's rules for output_paths (debugexporter Config.Validate and zap's sinks): only
+ * without the internal logger, never an empty list, files as plain paths or file:///abs URLs,
+ * no other URL scheme. */
+static void test_output_paths_validation(void **state)
+{
+    (void)state;
+    struct error err = {0};
+    assert_int_equal(validate_yaml("use_internal_logger: false\n", &err), 0);
+    assert_int_equal(validate_yaml("use_internal_logger: false\noutput_paths: [stderr, stdout, "
+                                   "out.log, /tmp/x.log, 'file:///tmp/y.log', "
+                                   "'file://localhost/tmp/z.log']\n", &err), 0);
+    assert_int_equal(validate_yaml("output_paths: [stderr]\n", &err), -1);
+    assert_non_null(strstr(err.msg, "output_paths: not supported when use_internal_logger is true"));
+    assert_int_equal(validate_yaml("use_internal_logger: true\noutput_paths: [stdout]\n", &err), -1);
+    assert_int_equal(validate_yaml("use_internal_logger: false\noutput_paths: []\n", &err), -1);
+    assert_non_null(strstr(err.msg, "must not be empty when use_internal_logger is false"));
+    assert_int_equal(validate_yaml("use_internal_logger: false\noutput_paths: ['http://x/y']\n",
+                                   &err), -1);
+    assert_non_null(strstr(err.msg, "output_paths[0]: \"http://x/y\": no sink for this URL scheme"));
+    assert_int_equal(validate_yaml("use_internal_logger: false\noutput_paths: [stdout, "
+                                   "'file://host/tmp/x']\n", &err), -1);
+    assert_non_null(strstr(err.msg, "output_paths[1]:"));
+    assert_int_equal(validate_yaml("use_internal_logger: false\noutput_paths: ['file:rel.log']\n",
+                                   &err), -1);
+    assert_non_null(strstr(err.msg, "absolute path"));
+    assert_int_equal(validate_yaml("use_internal_logger: false\noutput_paths: ['']\n", &err), -1);
+}
+
+/* use_internal_logger: false with a file path and a file:/// URL: each file gets every printed
+ * request, appended after what it already held, and nothing goes to stdout. */
+static void test_output_paths_files(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_debug_pathsXXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char a[256], b[256], yaml[1024];
+    snprintf(a, sizeof a, "%s/a.log", dir);
+    snprintf(b, sizeof b, "%s/b.log", dir);
+    FILE *f = fopen(a, "w");
+    fputs("kept line\n", f);
+    fclose(f);
+    snprintf(yaml, sizeof yaml, "verbosity: normal\nuse_internal_logger: false\n"
+                                "output_paths: [%s, 'file://%s']\n", a, b);
+    struct error err = {0};
+    assert_int_equal(validate_yaml(yaml, &err), 0);
+    struct telemetry *tel = telemetry_new();
+    struct component_env env = {.id = "debug/f", .log_name = "exporter/debug/f", .telemetry = tel};
+    void *cfg = bind_cfg(yaml);
+    void *exp = debug_exporter_factory.create(cfg, &env, &err);
+    assert_non_null(exp);
+    char *out = capture(exp, STDOUT_FILENO, 2);
+    assert_string_equal(out, "");
+    debug_exporter_factory.shutdown(exp, clock_now_ns());
+    debug_exporter_factory.destroy(exp);
+    char *ta = read_all(a), *tb = read_all(b);
+    assert_true(strncmp(ta, "kept line\n", 10) == 0);
+    assert_int_equal(count(ta, "Traces: resource spans: 1, spans: 2\n"), 2);
+    assert_int_equal(count(ta, "deadbeef00112233"), 2);
+    assert_string_equal(ta + 10, tb);
+    assert_int_equal(telemetry_value(tel, "otelcol_exporter_sent_spans", "exporter=\"debug/f\""), 4);
+    free(ta);
+    free(tb);
+    free(out);
+    config_free_bound(debug_exporter_factory.fields, cfg);
+    free(cfg);
+    telemetry_free(tel);
+    unlink(a);
+    unlink(b);
+    rmdir(dir);
+}
+
+/* A file that cannot be opened fails create with its path (the start fails, as when zap cannot
+ * build its sink), and sampling applies without the internal logger too. */
+static void test_output_paths_open_error_and_sampling(void **state)
+{
+    (void)state;
+    struct component_env env = {.id = "debug", .log_name = "exporter/debug"};
+    void *cfg = bind_cfg("use_internal_logger: false\noutput_paths: [/nonexistent-dir/x.log]\n");
+    struct error err = {0};
+    assert_null(debug_exporter_factory.create(cfg, &env, &err));
+    assert_non_null(strstr(err.msg, "output_paths[0]: cannot open /nonexistent-dir/x.log"));
+    config_free_bound(debug_exporter_factory.fields, cfg);
+    free(cfg);
+
+    /* two per second, none after: ten requests print two to four times */
+    cfg = bind_cfg("use_internal_logger: false\nsampling_initial: 2\nsampling_thereafter: 0\n");
+    void *exp = debug_exporter_factory.create(cfg, &env, &err);
+    assert_non_null(exp);
+    char *out = capture(exp, STDOUT_FILENO, 10);
+    size_t printed = count(out, "Traces: resource spans: 1, spans: 2\n");
+    assert_true(printed >= 2 && printed <= 4);
+    free(out);
+    debug_exporter_factory.destroy(exp);
+    free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -587,6 +709,9 @@ int main(void)
         cmocka_unit_test(test_exporter_stdout_and_counter),
         cmocka_unit_test(test_exporter_logger_is_sampled),
         cmocka_unit_test(test_exporter_detailed_logs_each_line),
+        cmocka_unit_test(test_output_paths_validation),
+        cmocka_unit_test(test_output_paths_files),
+        cmocka_unit_test(test_output_paths_open_error_and_sampling),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -848,6 +848,35 @@ static void expect_invalid(const char *yaml, const char *needle)
     tu_exp_unbind(&e);
 }
 
+/* `otlp_grpc` (the Collector's name since v0.144) is the same exporter as `otlp`: found in the
+ * registry under both names, same fields, and an instance named otlp_grpc/backend delivers and
+ * counts under the ID as written, so dashboards see the name the config uses. */
+static void test_otlp_grpc_name(void **state)
+{
+    (void)state;
+    const struct component_factory *f = component_find(COMPONENT_EXPORTER, "otlp_grpc");
+    assert_ptr_equal(f, &otlp_grpc_exporter_factory);
+    assert_ptr_equal(component_find(COMPONENT_EXPORTER, "otlp"), &otlp_exporter_factory);
+    assert_ptr_equal(f->fields, otlp_exporter_fields);
+    assert_ptr_equal(f->validate, otlp_exporter_factory.validate);
+
+    struct server *s = server_start(0, true);
+    struct tu_exp e;
+    char yaml[2048];
+    snprintf(yaml, sizeof yaml, BASE_CFG, s->port);
+    tu_exp_start_yaml(&e, f, "otlp_grpc/backend", "exporter=\"otlp_grpc/backend\"", yaml);
+    struct batch *t = trace_batch(4, 7);
+    assert_int_equal(f->consume(e.x, t), CONSUME_OK);
+    tu_exp_wait_counter(&e, "otelcol_exporter_sent_spans", 4);
+    tu_exp_stop(&e);
+    tu_exp_free(&e);
+    assert_int_equal(server_count(s), 1);
+    assert_string_equal(s->rec[0].header, "hello-llmotlp");
+    assert_same_bytes(t, &s->rec[0]);
+    batch_unref(t);
+    server_stop(s);
+}
+
 static void test_config(void **state)
 {
     (void)state;
@@ -928,6 +957,7 @@ int main(void)
         cmocka_unit_test(test_shutdown_counts_undelivered),
         cmocka_unit_test(test_shutdown_cancels_call_in_flight),
         cmocka_unit_test(test_tls),
+        cmocka_unit_test(test_otlp_grpc_name),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     grpc_shutdown();

@@ -603,6 +603,123 @@ static void test_unit_words(void **state)
     assert_string_equal(tiny, "x_y_seconds");
 }
 
+/* translation_strategy, one case per rule, expected by hand from the Collector's namers
+ * (otlptranslator MetricNamer: escaping and suffix rules; prometheus/common's underscore
+ * escaping for a scraper without UTF-8 names). */
+struct strategy_case {
+    enum prometheus_translation t;
+    const char *ns, *name, *unit;
+    int kind;
+    bool monotonic;
+    const char *want;
+};
+
+static void test_translation_strategies(void **state)
+{
+    (void)state;
+    enum prometheus_translation US = PROM_UNDERSCORE_ESCAPING_WITH_SUFFIXES,
+                                UN = PROM_UNDERSCORE_ESCAPING_WITHOUT_SUFFIXES,
+                                NS = PROM_NO_UTF8_ESCAPING_WITH_SUFFIXES, NT = PROM_NO_TRANSLATION;
+    static const struct strategy_case cases[] = {
+        /* the namer's own examples */
+        {PROM_UNDERSCORE_ESCAPING_WITH_SUFFIXES, NULL, "http.server.duration", "s", HIST, false,
+         "http_server_duration_seconds"},
+        {PROM_UNDERSCORE_ESCAPING_WITH_SUFFIXES, NULL, "requests.count", "1", SUM, true,
+         "requests_count_total"},
+        {PROM_UNDERSCORE_ESCAPING_WITH_SUFFIXES, NULL, "memory.usage", "By", GAUGE, false,
+         "memory_usage_bytes"},
+        /* without suffixes: runs of invalid characters become one '_', underscores stay */
+        {PROM_UNDERSCORE_ESCAPING_WITHOUT_SUFFIXES, NULL, "http.server.duration", "s", HIST, false,
+         "http_server_duration"},
+        {PROM_UNDERSCORE_ESCAPING_WITHOUT_SUFFIXES, NULL, "a..b__c", "", SUM, true, "a_b__c"},
+        {PROM_UNDERSCORE_ESCAPING_WITHOUT_SUFFIXES, "ns", "x", "", GAUGE, false, "ns_x"},
+        /* UTF-8 with suffixes: the name as written plus suffixes, then each invalid character
+         * escaped on its own (no collapsing) */
+        {PROM_NO_UTF8_ESCAPING_WITH_SUFFIXES, NULL, "http.server.duration", "s", HIST, false,
+         "http_server_duration_seconds"},
+        {PROM_NO_UTF8_ESCAPING_WITH_SUFFIXES, NULL, "a..b", "", SUM, true, "a__b_total"},
+        {PROM_NO_UTF8_ESCAPING_WITH_SUFFIXES, NULL, "requests.total", "", SUM, true,
+         "requests_total"},
+        {PROM_NO_UTF8_ESCAPING_WITH_SUFFIXES, NULL, "cpu.utilization", "1", GAUGE, false,
+         "cpu_utilization_ratio"},
+        {PROM_NO_UTF8_ESCAPING_WITH_SUFFIXES, NULL, "io", "By/s", GAUGE, false,
+         "io_bytes_per_second"},
+        {PROM_NO_UTF8_ESCAPING_WITH_SUFFIXES, NULL, "req_bytes", "By", GAUGE, false, "req_bytes"},
+        {PROM_NO_UTF8_ESCAPING_WITH_SUFFIXES, NULL, "q", "{req}/s", SUM, true, "q_per_second_total"},
+        {PROM_NO_UTF8_ESCAPING_WITH_SUFFIXES, NULL, "2xx", "", GAUGE, false, "_xx"},
+        /* no translation: no suffix at all, the namespace as written */
+        {PROM_NO_TRANSLATION, NULL, "http.server.duration", "s", HIST, false,
+         "http_server_duration"},
+        {PROM_NO_TRANSLATION, "my.ns", "c", "By", SUM, true, "my_ns_c"},
+        {PROM_NO_TRANSLATION, NULL, "caf\xc3\xa9", "", GAUGE, false, "caf_"},
+    };
+    char out[256];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const struct strategy_case *c = &cases[i];
+        prometheus_translate_metric_name(c->t, c->ns, c->name, c->unit, c->kind, c->monotonic, out,
+                                         sizeof out);
+        if (strcmp(out, c->want) != 0)
+            fail_msg("case %zu (%s, %s): got \"%s\", want \"%s\"", i, c->name, c->unit, out,
+                     c->want);
+    }
+    /* the UTF-8 names before escaping */
+    prometheus_metric_name_utf8(NULL, "http.server.duration", "s", HIST, false, true, out,
+                                sizeof out);
+    assert_string_equal(out, "http.server.duration_seconds");
+    prometheus_metric_name_utf8(NULL, "rps.total", "1/s", SUM, true, true, out, sizeof out);
+    assert_string_equal(out, "rps_per_second_total");
+    /* label names: the underscore strategies keep their rules, the UTF-8 ones escape each
+     * character */
+    prometheus_translate_label_name(US, "http.method", out, sizeof out);
+    assert_string_equal(out, "http_method");
+    prometheus_translate_label_name(UN, "1a", out, sizeof out);
+    assert_string_equal(out, "key_1a");
+    prometheus_translate_label_name(NS, "1a", out, sizeof out);
+    assert_string_equal(out, "_a");
+    prometheus_translate_label_name(NT, "a:b", out, sizeof out);
+    assert_string_equal(out, "a_b");
+    prometheus_translate_label_name(NT, "..", out, sizeof out);
+    assert_string_equal(out, "");
+}
+
+/* translation_strategy wins over add_metric_suffixes, as in the Collector; unset, the old key
+ * decides. */
+static void test_translation_strategy_config(void **state)
+{
+    (void)state;
+    struct tu_exp e;
+    fx_open(&e, "endpoint: 127.0.0.1:0\nadd_metric_suffixes: true\n"
+                "translation_strategy: NoTranslation\nnamespace: app\n");
+    struct mb b;
+    mb_begin(&b);
+    mb_resource(&b, kvs(&b, 1, kv_s(&b, "service.name", "svc")), 1);
+    mb_scope(&b, NULL, NULL);
+    pt_int(&b, mb_metric(&b, "llm.requests", "", "{request}", SUM, CUMULATIVE, true), 3, T0,
+           kvs(&b, 1, kv_s(&b, "gen_ai.system", "openai")), 1);
+    feed(&e, mb_end(&b));
+    char *text = render(&e);
+    assert_text(text,
+                "# TYPE app_llm_requests counter\n"
+                "app_llm_requests{job=\"svc\",gen_ai_system=\"openai\"} 3\n"
+                "# HELP app_target_info Target metadata\n"
+                "# TYPE app_target_info gauge\n"
+                "app_target_info{job=\"svc\"} 1\n");
+    free(text);
+    fx_close(&e);
+
+    fx_open(&e, "endpoint: 127.0.0.1:0\nadd_metric_suffixes: false\n"
+                "translation_strategy: UnderscoreEscapingWithSuffixes\n");
+    mb_begin(&b);
+    mb_resource(&b, NULL, 0);
+    mb_scope(&b, NULL, NULL);
+    pt_int(&b, mb_metric(&b, "llm.requests", "", "", SUM, CUMULATIVE, true), 3, T0, NULL, 0);
+    feed(&e, mb_end(&b));
+    text = render(&e);
+    assert_line(text, "llm_requests_total 3");
+    free(text);
+    fx_close(&e);
+}
+
 static void test_label_names(void **state)
 {
     (void)state;
@@ -869,6 +986,59 @@ static void test_render_histogram(void **state)
                 "# TYPE target_info gauge\n"
                 "target_info{job=\"svc\"} 1\n");
     check_exposition(text);
+    free(text);
+    fx_close(&e);
+}
+
+/* OpenMetrics as client_golang writes it for the Collector with enable_open_metrics: the
+ * counter family without "_total", samples with it, floats with ".0" when integral, counts as
+ * integers, '"' escaped in HELP, "# EOF" last. */
+static void test_render_openmetrics(void **state)
+{
+    (void)state;
+    struct tu_exp e;
+    fx_open(&e, "endpoint: 127.0.0.1:0\nenable_open_metrics: true\n");
+    struct mb b;
+    mb_begin(&b);
+    mb_resource(&b, kvs(&b, 1, kv_s(&b, "service.name", "svc")), 1);
+    mb_scope(&b, NULL, NULL);
+    Metric *m = mb_metric(&b, "llmproxy.request.duration", "Duration of \"requests\"", "s", HIST,
+                          CUMULATIVE, false);
+    const double bounds[] = {0.1, 1, 60};
+    const uint64_t counts[] = {1, 2, 3, 4};
+    pt_hist(&b, m, bounds, 3, counts, 123.5, T0, NULL, 0);
+    pt_int(&b, mb_metric(&b, "llmproxy.request.count", "Requests", "{request}", SUM, CUMULATIVE,
+                         true),
+           9, T0, NULL, 0);
+    pt_dbl(&b, mb_metric(&b, "load", "", "1", GAUGE, 0, false), 0.25, T0, NULL, 0);
+    feed(&e, mb_end(&b));
+    size_t len = 0;
+    char *text = prometheus_exporter_render_format(e.x, true, &len);
+    assert_non_null(text);
+    assert_string_equal(text,
+                        "# HELP llmproxy_request_count Requests\n"
+                        "# TYPE llmproxy_request_count counter\n"
+                        "llmproxy_request_count_total{job=\"svc\"} 9.0\n"
+                        "# HELP llmproxy_request_duration_seconds Duration of \\\"requests\\\"\n"
+                        "# TYPE llmproxy_request_duration_seconds histogram\n"
+                        "llmproxy_request_duration_seconds_bucket{job=\"svc\",le=\"0.1\"} 1\n"
+                        "llmproxy_request_duration_seconds_bucket{job=\"svc\",le=\"1.0\"} 3\n"
+                        "llmproxy_request_duration_seconds_bucket{job=\"svc\",le=\"60.0\"} 6\n"
+                        "llmproxy_request_duration_seconds_bucket{job=\"svc\",le=\"+Inf\"} 10\n"
+                        "llmproxy_request_duration_seconds_sum{job=\"svc\"} 123.5\n"
+                        "llmproxy_request_duration_seconds_count{job=\"svc\"} 10\n"
+                        "# TYPE load_ratio gauge\n"
+                        "load_ratio{job=\"svc\"} 0.25\n"
+                        "# HELP target_info Target metadata\n"
+                        "# TYPE target_info gauge\n"
+                        "target_info{job=\"svc\"} 1.0\n"
+                        "# EOF\n");
+    assert_int_equal(len, strlen(text));
+    free(text);
+    /* the text format is unchanged for a scraper that does not ask */
+    text = render(&e);
+    assert_line(text, "llmproxy_request_count_total{job=\"svc\"} 9");
+    assert_null(strstr(text, "# EOF"));
     free(text);
     fx_close(&e);
 }
@@ -1881,10 +2051,34 @@ static void test_config(void **state)
     assert_true(c->resource_to_telemetry_conversion.enabled);
     tu_exp_unbind(&e);
 
+    /* the Collector's configtls checks, and what the scrape server cannot honour */
     assert_int_equal(tu_exp_bind(&e, &prometheus_exporter_factory, LABELS,
-                                 "enable_open_metrics: true\n", &err),
+                                 "tls: {cert_file: /x.crt}\n", &err),
                      -1);
-    assert_non_null(strstr(err.msg, "not supported: the text format 0.0.4 is served"));
+    assert_non_null(strstr(err.msg, "tls"));
+    tu_exp_unbind(&e);
+    assert_int_equal(tu_exp_bind(&e, &prometheus_exporter_factory, LABELS,
+                                 "tls: {cert_file: /x.crt, key_file: /x.key, min_version: \"1.4\"}\n",
+                                 &err),
+                     -1);
+    assert_non_null(strstr(err.msg, "tls.min_version: \"1.4\" is not a TLS version"));
+    tu_exp_unbind(&e);
+    assert_int_equal(tu_exp_bind(&e, &prometheus_exporter_factory, LABELS,
+                                 "tls: {cert_file: /x.crt, key_file: /x.key, "
+                                 "cipher_suites: [TLS_AES_128_GCM_SHA256]}\n", &err),
+                     -1);
+    assert_non_null(strstr(err.msg, "tls.cipher_suites: not supported"));
+    tu_exp_unbind(&e);
+    assert_int_equal(tu_exp_bind(&e, &prometheus_exporter_factory, LABELS,
+                                 "tls: {cert_file: /x.crt, key_file: /x.key, min_version: \"1.3\", "
+                                 "max_version: \"1.2\"}\n", &err),
+                     -1);
+    assert_non_null(strstr(err.msg, "below min_version"));
+    tu_exp_unbind(&e);
+    assert_int_equal(tu_exp_bind(&e, &prometheus_exporter_factory, LABELS,
+                                 "translation_strategy: Underscores\n", &err),
+                     -1);
+    assert_non_null(strstr(err.msg, "translation_strategy: invalid \"Underscores\"; expected"));
     tu_exp_unbind(&e);
     assert_int_equal(tu_exp_bind(&e, &prometheus_exporter_factory, LABELS,
                                  "endpoint: nowhere\n", &err),
@@ -2031,6 +2225,9 @@ int main(void)
         cmocka_unit_test(test_type_conflict),
         cmocka_unit_test(test_concurrent_consume_and_render),
         cmocka_unit_test(test_config),
+        cmocka_unit_test(test_render_openmetrics),
+        cmocka_unit_test(test_translation_strategies),
+        cmocka_unit_test(test_translation_strategy_config),
         cmocka_unit_test(test_http_scrape),
         cmocka_unit_test(test_busy_port_fails_start),
     };

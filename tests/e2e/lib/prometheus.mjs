@@ -147,9 +147,11 @@ export class Prometheus {
 
 /**
  * Start Prometheus on a free port of 127.0.0.1 scraping `targets` (host:port list) at
- * `metricsPath` every `scrapeInterval`. Resolves once its HTTP API answers ready.
+ * `metricsPath` every `scrapeInterval`; with `caFile`, over HTTPS verifying the target's
+ * certificate against that CA (`serverName` is the name checked). Resolves once its HTTP API
+ * answers ready.
  */
-export async function startPrometheus({ targets, metricsPath = '/metrics', scrapeInterval = '1s' }) {
+export async function startPrometheus({ targets, metricsPath = '/metrics', scrapeInterval = '1s', caFile, serverName }) {
   if (!fs.existsSync(PROMETHEUS_BIN)) throw new Error(`${PROMETHEUS_BIN} not found (Debian package prometheus; scripts/install-deps.sh)`);
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmotlp-prom-'));
@@ -166,6 +168,9 @@ export async function startPrometheus({ targets, metricsPath = '/metrics', scrap
       `    scrape_interval: ${scrapeInterval}`,
       `    scrape_timeout: ${scrapeInterval}`,
       `    metrics_path: ${metricsPath}`,
+      ...(caFile
+        ? ['    scheme: https', '    tls_config:', `      ca_file: ${caFile}`, ...(serverName ? [`      server_name: ${serverName}`] : [])]
+        : []),
       '    static_configs:',
       `      - targets: [${targets.map((t) => `'${t}'`).join(', ')}]`,
       '',
