@@ -330,6 +330,11 @@ static void otlp_receiver_warn(const void *cfgp, const struct cnode *node,
                                const struct config_warn_sink *w)
 {
     const struct otlp_receiver_config *cfg = cfgp;
+    const char *gt = cfg->protocols.grpc.transport;
+    if (cfg->protocols.has_grpc && gt && (strcmp(gt, "tcp4") == 0 || strcmp(gt, "tcp6") == 0))
+        config_warnf(w, cnode_find_key(node, "protocols.grpc.transport"), "protocols.grpc.transport",
+                     "\"%s\" has no effect: gRPC core listens on every address family the "
+                     "endpoint resolves to (write an IPv4 or IPv6 address to choose one)", gt);
     if (!cfg->protocols.has_http)
         return;
     const struct config_str_list *l = &cfg->protocols.http.compression_algorithms;
