@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "core/service.h"
 #include "core/unix_socket.h"
 
 static char dir[64];
@@ -195,6 +196,52 @@ static void test_nothing_there_and_bad_paths(void **state)
     assert_int_equal(unix_socket_adopt(at("none.sock"), &s), -1);
 }
 
+/* The receiver's transport key, as config: the Collector's stream networks only, a socket path
+ * that fits, and tcp4/tcp6 on gRPC (which gRPC core cannot honour) said to have no effect. */
+static void load_fails(const char *yaml, const char *frag)
+{
+    struct error err = {0};
+    struct service *s = service_load_string(yaml, &err);
+    if (s) {
+        service_free(s);
+        fail_msg("config should be rejected:\n%s", yaml);
+    }
+    if (!strstr(err.msg, frag))
+        fail_msg("error \"%s\" lacks \"%s\"", err.msg, frag);
+}
+
+#define RX(proto, keys)                                                                          \
+    "receivers:\n  otlp:\n    protocols:\n      " proto ": {" keys "}\n"                        \
+    "exporters:\n  debug:\nservice:\n  pipelines:\n"                                           \
+    "    traces: {receivers: [otlp], exporters: [debug]}\n"
+
+static void test_transport_config(void **state)
+{
+    (void)state;
+    load_fails(RX("http", "transport: udp"),
+               "protocols.http.transport: \"udp\" is not supported; expected tcp, tcp4, tcp6 or unix");
+    load_fails(RX("grpc", "transport: unixgram, endpoint: /tmp/x.sock"),
+               "protocols.grpc.transport: \"unixgram\" is not supported");
+    char yaml[1024], longp[160];
+    memset(longp, 'p', sizeof longp - 1);
+    longp[0] = '/';
+    longp[sizeof longp - 1] = '\0';
+    snprintf(yaml, sizeof yaml, RX("http", "transport: unix, endpoint: %s"), longp);
+    load_fails(yaml, "protocols.http.endpoint: socket path");
+    struct error err = {0};
+    struct service *s = service_load_string(RX("grpc", "transport: tcp6, endpoint: \"[::1]:0\""), &err);
+    if (!s)
+        fail_msg("load: %s", err.msg);
+    assert_int_equal(service_warning_count(s), 1);
+    assert_non_null(strstr(service_warning(s, 0), "protocols.grpc.transport: \"tcp6\" has no effect"));
+    service_free(s);
+    s = service_load_string(RX("http", "transport: tcp6, endpoint: \"[::1]:0\""), &err);
+    if (!s)
+        fail_msg("load: %s", err.msg);
+    assert_int_equal(service_warning_count(s), 0); /* honoured on HTTP */
+    service_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -204,6 +251,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_regular_file_is_never_removed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replaced_file_is_not_removed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nothing_there_and_bad_paths, setup, teardown),
+        cmocka_unit_test(test_transport_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
