@@ -111,13 +111,19 @@ static void render_heap(FILE *f)
     struct mallinfo2 mi = mallinfo2();
     fputs("# llmotlp heap summary: glibc mallinfo2() and the kernel's counters, in bytes.\n"
           "# Plain text, not a Go pprof profile: there are no allocation stacks.\n", f);
-    fprintf(f, "heap_in_use %zu\n", mi.uordblks);
-    fprintf(f, "heap_free %zu\n", mi.fordblks);
-    fprintf(f, "heap_arena %zu\n", mi.arena);
-    fprintf(f, "mmap_in_use %zu\n", mi.hblkhd);
-    fprintf(f, "mmap_regions %zu\n", mi.hblks);
-    fprintf(f, "free_chunks %zu\n", mi.ordblks);
-    fprintf(f, "releasable %zu\n", mi.keepcost);
+    if (mi.arena == 0 && mi.hblkhd == 0) {
+        /* glibc's allocator has served nothing: another one (a sanitizer's, jemalloc) is in
+         * use, and zeros would read as an empty heap */
+        fputs("# glibc's malloc is not the allocator of this process: no heap totals\n", f);
+    } else {
+        fprintf(f, "heap_in_use %zu\n", mi.uordblks);
+        fprintf(f, "heap_free %zu\n", mi.fordblks);
+        fprintf(f, "heap_arena %zu\n", mi.arena);
+        fprintf(f, "mmap_in_use %zu\n", mi.hblkhd);
+        fprintf(f, "mmap_regions %zu\n", mi.hblks);
+        fprintf(f, "free_chunks %zu\n", mi.ordblks);
+        fprintf(f, "releasable %zu\n", mi.keepcost);
+    }
     char st[8192];
     if (read_file("/proc/self/status", st, sizeof st)) {
         static const char *const keys[] = {"VmRSS", "VmHWM", "VmSize", "VmData", NULL};
