@@ -22,6 +22,7 @@ struct cnode;
 struct config_field;
 struct config_warn_sink;
 struct telemetry;
+struct service;
 
 enum consume_status {
     CONSUME_OK = 0,     /* taken: delivered, queued, or deliberately dropped and counted */
@@ -71,6 +72,10 @@ struct component_env {
     /* enum service_state, updated by the service; read with atomic_load from any thread. Never
      * NULL when created by the service; may be NULL when a test creates a component directly. */
     const _Atomic int *service_state;
+    /* The running service, for read-only introspection through service.h (the zpages pages):
+     * its pipelines and extensions do not change while any component lives. NULL when a test
+     * creates a component directly. */
+    const struct service *service;
 };
 
 struct component_factory {

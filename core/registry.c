@@ -22,6 +22,8 @@ extern const struct component_factory forward_connector_factory;
 extern const struct component_factory llm_metrics_connector_factory;
 extern const struct component_factory prometheus_exporter_factory;
 extern const struct component_factory health_check_extension_factory;
+extern const struct component_factory zpages_extension_factory;
+extern const struct component_factory pprof_extension_factory;
 extern const struct component_factory file_storage_extension_factory;
 extern const struct component_factory bearertokenauth_extension_factory;
 extern const struct component_factory basicauth_extension_factory;
@@ -43,6 +45,8 @@ const struct component_factory *const component_factories[] = {
     &forward_connector_factory,
     &llm_metrics_connector_factory,
     &health_check_extension_factory,
+    &zpages_extension_factory,
+    &pprof_extension_factory,
     &file_storage_extension_factory,
     &bearertokenauth_extension_factory,
     &basicauth_extension_factory,

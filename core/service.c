@@ -1433,6 +1433,7 @@ static struct instance *instance_create(struct service *s, struct ptrvec *list, 
         .signal = sig,
         .telemetry = s->telemetry,
         .service_state = &s->state,
+        .service = s,
     };
     for (int i = 0; i < SIGNAL_COUNT; i++)
         env.next[i] = next ? next[i] : NULL;
@@ -1852,6 +1853,35 @@ const char *service_pipeline_describe(const struct service *s, size_t i, char *b
         appendf(buf, len, &n, "]");
     }
     return buf;
+}
+
+const char *service_pipeline_id(const struct service *s, size_t i)
+{
+    return i < s->n_pipes ? s->pipes[i].id : NULL;
+}
+
+_Static_assert((int)SERVICE_ROLE_RECEIVERS == (int)ROLE_RECEIVERS &&
+                   (int)SERVICE_ROLE_PROCESSORS == (int)ROLE_PROCESSORS &&
+                   (int)SERVICE_ROLE_EXPORTERS == (int)ROLE_EXPORTERS,
+               "service.h's roles index the pipeline's lists");
+
+const char *service_pipeline_member(const struct service *s, size_t i, enum service_role role,
+                                    size_t j)
+{
+    if (i >= s->n_pipes || (int)role < 0 || (int)role >= (int)ROLE_COUNT)
+        return NULL;
+    const struct pipeline *p = &s->pipes[i];
+    return j < p->n[role] ? p->refs[role][j]->id : NULL;
+}
+
+size_t service_extension_count(const struct service *s)
+{
+    return s->ext_enabled.n;
+}
+
+const char *service_extension_id(const struct service *s, size_t i)
+{
+    return i < s->ext_enabled.n ? ((const struct comp_def *)s->ext_enabled.v[i])->id : NULL;
 }
 
 size_t service_warning_count(const struct service *s)

@@ -53,6 +53,17 @@ void *service_extension(struct service *s, const char *id);
 size_t service_pipeline_count(const struct service *s);
 /* Writes a description of pipeline i: "traces/x: [otlp] -> [batch] -> [debug, otlp/2]". */
 const char *service_pipeline_describe(const struct service *s, size_t i, char *buf, size_t len);
+/* The same, item by item (the zpages extension's pages). These read what the config built, which
+ * does not change from load to service_free, so any thread may call them while the service
+ * lives. Each returns NULL past the end. */
+enum service_role { SERVICE_ROLE_RECEIVERS, SERVICE_ROLE_PROCESSORS, SERVICE_ROLE_EXPORTERS };
+const char *service_pipeline_id(const struct service *s, size_t i);     /* "traces/x" */
+/* The j-th component ID of `role` in pipeline i, in config order. */
+const char *service_pipeline_member(const struct service *s, size_t i, enum service_role role,
+                                    size_t j);
+/* Extensions enabled in service.extensions, in that order. */
+size_t service_extension_count(const struct service *s);
+const char *service_extension_id(const struct service *s, size_t i);
 /* Number of warnings produced while loading (unused components, ...). */
 size_t service_warning_count(const struct service *s);
 const char *service_warning(const struct service *s, size_t i);

@@ -17,9 +17,9 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/service.h"
+#include "core/version.h"
 #include "cmd/llmotlp/pricing_cmd.h"
 
-#define LLMOTLP_VERSION "0.1.0"
 #define MAIN_LOG "main"
 #define MAX_ARGS 64
 

@@ -38,6 +38,7 @@
 #include "core/membudget.h"
 #include "core/tls_config.h"
 #include "core/tls_reload.h"
+#include "core/unix_socket.h"
 #include "google/protobuf/any.pb-c.h"
 #include "google/protobuf/duration.pb-c.h"
 #include "google/rpc/status.pb-c.h"
@@ -78,6 +79,7 @@ struct otlp_grpc_server {
      * the fetcher, which core calls under its own lock) */
     struct tls_reload tls;
     uint64_t tls_seen;
+    struct unix_socket sock_file;     /* transport unix: the socket file gRPC core made */
 };
 
 struct gs_call {
@@ -647,6 +649,7 @@ static void server_release(struct otlp_grpc_server *s)
         grpc_completion_queue_destroy(s->shutdown_cq);
     }
     tls_reload_destroy(&s->tls); /* after the server: no handshake can ask the fetcher now */
+    unix_socket_remove(&s->sock_file); /* a start that failed after the bind */
     pthread_cond_destroy(&s->idle);
     pthread_mutex_destroy(&s->mu);
     free(s->workers);
@@ -738,6 +741,14 @@ struct otlp_grpc_server *otlp_grpc_server_start(const struct otlp_grpc_config *c
         server_release(s);
         return NULL;
     }
+    /* gRPC core removes any socket file at the path, even one a live process serves; the
+     * check first makes that a stale one only, and says why when it is not. */
+    const char *upath = strncmp(addr, "unix:", 5) == 0 ? addr + 5 : NULL;
+    if (upath && unix_socket_clear_stale(upath, err) != 0) {
+        grpc_server_credentials_release(cr);
+        server_release(s);
+        return NULL;
+    }
     s->port = grpc_server_add_http2_port(s->server, addr, cr);
     grpc_server_credentials_release(cr);
     if (s->port <= 0) {
@@ -745,6 +756,8 @@ struct otlp_grpc_server *otlp_grpc_server_start(const struct otlp_grpc_config *c
         server_release(s);
         return NULL;
     }
+    if (upath)
+        unix_socket_adopt(upath, &s->sock_file);
     grpc_server_start(s->server);
     s->started = true;
 
@@ -789,6 +802,8 @@ void otlp_grpc_server_shutdown(struct otlp_grpc_server *s, int64_t deadline_ns)
         left = 0;
     gpr_timespec until = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_nanos(left, GPR_TIMESPAN));
     grpc_event ev = grpc_completion_queue_pluck(s->shutdown_cq, &shutdown_tag, until, NULL);
+    /* listeners are closed once shutdown was asked; the path is free for a new instance */
+    unix_socket_remove(&s->sock_file);
     if (ev.type == GRPC_QUEUE_TIMEOUT) {
         log_info(s->log_name, "shutdown deadline reached: cancelling gRPC calls still open");
         grpc_server_cancel_all_calls(s->server);

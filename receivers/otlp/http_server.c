@@ -52,6 +52,7 @@
 #include "core/otlp_json.h"
 #include "core/tls_config.h"
 #include "core/tls_reload.h"
+#include "core/unix_socket.h"
 #include "google/rpc/status.pb-c.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
@@ -73,6 +74,7 @@ enum hs_comp { COMP_IDENTITY, COMP_GZIP, COMP_ZLIB };
 struct otlp_http_server {
     struct MHD_Daemon *daemon;
     int listen_fd;                    /* ours until MHD starts; closed by us after a quiesce */
+    struct unix_socket sock_file;     /* transport unix: the socket file, removed at shutdown */
     bool quiesced;
     int port;
     unsigned signals;
@@ -1143,9 +1145,21 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 /* ---- set-up ----------------------------------------------------------------------------------- */
 
 /* Binds and listens on "host:port", "[v6]:port" or ":port" (every IPv4 interface, as the gRPC
- * side does). Returns the socket, or -1 with err "cannot listen on <endpoint>: <reason>". */
-static int listen_on(const char *endpoint, int *port, struct error *err)
+ * side does), with transport tcp4 / tcp6 on that address family only (as Go's networks of those
+ * names), or with transport unix on the socket path `endpoint` (its file recorded in *file).
+ * Returns the socket, or -1 with err "cannot listen on <endpoint>: <reason>". */
+static int listen_on(const char *endpoint, const char *transport, int *port,
+                     struct unix_socket *file, struct error *err)
 {
+    if (transport && strcmp(transport, "unix") == 0) {
+        *port = 0;
+        return unix_socket_listen(endpoint, 1024, file, err);
+    }
+    int family = AF_UNSPEC;
+    if (transport && strcmp(transport, "tcp4") == 0)
+        family = AF_INET;
+    else if (transport && strcmp(transport, "tcp6") == 0)
+        family = AF_INET6;
     const char *colon = strrchr(endpoint, ':');
     if (!colon || colon[1] == '\0') {
         error_set(err, "cannot listen on %s: expected host:port", endpoint);
@@ -1164,10 +1178,11 @@ static int listen_on(const char *endpoint, int *port, struct error *err)
     }
     memcpy(host, h, hl);
     host[hl] = '\0';
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = family, .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *ai = NULL;
-    int rc = getaddrinfo(hl ? host : "0.0.0.0", colon + 1, &hints, &ai);
+    /* an empty host is every interface of the family asked for */
+    int rc = getaddrinfo(hl ? host : family == AF_INET6 ? "::" : "0.0.0.0", colon + 1, &hints, &ai);
     if (rc != 0) {
         error_set(err, "cannot listen on %s: %s", endpoint, gai_strerror(rc));
         return -1;
@@ -1181,6 +1196,8 @@ static int listen_on(const char *endpoint, int *port, struct error *err)
         }
         int one = 1;
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one); /* TIME_WAIT only; not REUSEPORT */
+        if (family == AF_INET6) /* tcp6: IPv6 only, as Go sets it for that network */
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
         if (bind(fd, a->ai_addr, a->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
             last_errno = errno;
             close(fd);
@@ -1290,6 +1307,7 @@ static void server_release(struct otlp_http_server *s)
 {
     if (s->listen_fd >= 0)
         close(s->listen_fd);
+    unix_socket_remove(&s->sock_file); /* no-op once shutdown removed it */
     for (int k = 0; k < SIGNAL_COUNT; k++)
         free(s->paths[k]);
     for (size_t i = 0; i < s->norigins; i++)
@@ -1458,7 +1476,7 @@ struct otlp_http_server *otlp_http_server_start(const struct otlp_http_config *c
         }
         flags |= MHD_USE_TLS;
     }
-    s->listen_fd = listen_on(cfg->endpoint, &s->port, err);
+    s->listen_fd = listen_on(cfg->endpoint, cfg->transport, &s->port, &s->sock_file, err);
     if (s->listen_fd < 0) {
         server_release(s);
         return NULL;
@@ -1601,6 +1619,9 @@ void otlp_http_server_shutdown(struct otlp_http_server *s, int64_t deadline_ns)
         s->quiesced = true;
         shutdown(fd, SHUT_RDWR);
     }
+    /* As Go's listener Close: the path no longer names a server (a client now gets ENOENT, not
+     * a socket that never answers), and a new instance may take it at once. */
+    unix_socket_remove(&s->sock_file);
     struct timespec until = {.tv_sec = deadline_ns / 1000000000, .tv_nsec = deadline_ns % 1000000000};
     pthread_mutex_lock(&s->mu);
     while (s->inflight > 0 && clock_now_ns() < deadline_ns)

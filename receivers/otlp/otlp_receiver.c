@@ -22,6 +22,7 @@
 #include "core/grpc_common.h"
 #include "core/log.h"
 #include "core/telemetry.h"
+#include "core/unix_socket.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
@@ -72,7 +73,9 @@ static const struct config_field grpc_fields[] = {
      .doc = "host:port to listen on (\":port\" or 0.0.0.0:port = every interface; the default "
             "is loopback only, as the Collector's)"},
     {.name = "transport", .type = CFG_STRING, .offset = offsetof(struct otlp_grpc_config, transport),
-     .def = "tcp", .doc = "tcp, tcp4, tcp6 or unix (endpoint is then a socket path)"},
+     .def = "tcp",
+     .doc = "tcp, tcp4, tcp6 or unix (endpoint is then a socket path; a stale socket file is "
+            "replaced, and the file is removed at shutdown)"},
     {.name = "max_recv_msg_size_mib", .type = CFG_INT,
      .offset = offsetof(struct otlp_grpc_config, max_recv_msg_size_mib), .def = "4",
      .doc = "largest request accepted, after decompression (MiB); larger = RESOURCE_EXHAUSTED"},
@@ -125,7 +128,11 @@ static const struct config_field http_fields[] = {
     {.name = "endpoint", .type = CFG_STRING, .offset = offsetof(struct otlp_http_config, endpoint),
      .def = "localhost:4318",
      .doc = "host:port to listen on (0.0.0.0:port = every interface; the default is loopback "
-            "only, as the Collector's)"},
+            "only, as the Collector's), or the socket path with transport unix"},
+    {.name = "transport", .type = CFG_STRING, .offset = offsetof(struct otlp_http_config, transport),
+     .def = "tcp",
+     .doc = "tcp, tcp4 (IPv4 only), tcp6 (IPv6 only) or unix (endpoint is then a socket path; "
+            "a stale socket file is replaced, and the file is removed at shutdown)"},
     {.name = "max_request_body_size", .type = CFG_INT,
      .offset = offsetof(struct otlp_http_config, max_request_body_size), .def = "20971520",
      .doc = "largest request body in bytes, before and after decompression (0 = 20 MiB); "
@@ -241,6 +248,25 @@ static int validate_tls(const char *where, const struct tls_server_config *t, st
     return 0;
 }
 
+/* The Collector's confignet takes every Go network name; a stream server can serve only the
+ * stream ones, so the datagram and raw ones (udp, ip, unixgram, unixpacket) are refused here as
+ * the Collector refuses them when it starts listening. */
+static int validate_transport(const char *where, const char *t, const char *endpoint,
+                              struct error *err)
+{
+    if (strcmp(t, "tcp") && strcmp(t, "tcp4") && strcmp(t, "tcp6") && strcmp(t, "unix"))
+        return error_set(err, "%s.transport: \"%s\" is not supported; expected tcp, tcp4, tcp6 "
+                         "or unix", where, t);
+    if (strcmp(t, "unix") == 0) {
+        const char *path = endpoint && strncmp(endpoint, "unix:", 5) == 0 ? endpoint + 5 : endpoint;
+        if (unix_socket_check_path(path, err) != 0) {
+            error_prefix(err, "%s.endpoint: ", where);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int otlp_receiver_validate(const void *cfgp, struct error *err)
 {
     const struct otlp_receiver_config *cfg = cfgp;
@@ -260,9 +286,8 @@ static int otlp_receiver_validate(const void *cfgp, struct error *err)
         if (g->num_threads < 1 || g->num_threads > 64)
             return error_set(err, "protocols.grpc.num_threads: must be 1..64");
         const char *t = g->transport ? g->transport : "tcp";
-        if (strcmp(t, "tcp") && strcmp(t, "tcp4") && strcmp(t, "tcp6") && strcmp(t, "unix"))
-            return error_set(err, "protocols.grpc.transport: \"%s\" is not supported; expected tcp, "
-                             "tcp4, tcp6 or unix", t);
+        if (validate_transport("protocols.grpc", t, g->endpoint, err))
+            return -1;
         if (g->has_tls && validate_tls("protocols.grpc.tls", &g->tls, err))
             return -1;
     }
@@ -274,6 +299,9 @@ static int otlp_receiver_validate(const void *cfgp, struct error *err)
             return error_set(err, "protocols.http.endpoint: must not be empty");
         if (h->num_threads < 1 || h->num_threads > 64)
             return error_set(err, "protocols.http.num_threads: must be 1..64");
+        if (validate_transport("protocols.http", h->transport ? h->transport : "tcp", h->endpoint,
+                               err))
+            return -1;
         if (h->cors.max_age < 0)
             return error_set(err, "protocols.http.cors.max_age: must be >= 0");
         static const char *const known[] = {"", "identity", "gzip", "zlib", "deflate", "zstd",
@@ -302,6 +330,11 @@ static void otlp_receiver_warn(const void *cfgp, const struct cnode *node,
                                const struct config_warn_sink *w)
 {
     const struct otlp_receiver_config *cfg = cfgp;
+    const char *gt = cfg->protocols.grpc.transport;
+    if (cfg->protocols.has_grpc && gt && (strcmp(gt, "tcp4") == 0 || strcmp(gt, "tcp6") == 0))
+        config_warnf(w, cnode_find_key(node, "protocols.grpc.transport"), "protocols.grpc.transport",
+                     "\"%s\" has no effect: gRPC core listens on every address family the "
+                     "endpoint resolves to (write an IPv4 or IPv6 address to choose one)", gt);
     if (!cfg->protocols.has_http)
         return;
     const struct config_str_list *l = &cfg->protocols.http.compression_algorithms;
@@ -672,8 +705,12 @@ static int otlp_receiver_start(void *self, struct error *err)
             }
             return -1;
         }
-        log_info(r->log_name, "serving OTLP/HTTP on %s (port %d)%s", h->endpoint,
-                 otlp_http_server_port(r->http), h->has_tls ? " with TLS" : "");
+        if (h->transport && strcmp(h->transport, "unix") == 0)
+            log_info(r->log_name, "serving OTLP/HTTP on unix socket %s%s", h->endpoint,
+                     h->has_tls ? " with TLS" : "");
+        else
+            log_info(r->log_name, "serving OTLP/HTTP on %s (port %d)%s", h->endpoint,
+                     otlp_http_server_port(r->http), h->has_tls ? " with TLS" : "");
     }
     return 0;
 }

@@ -56,7 +56,8 @@ struct otlp_cors_config {
 };
 
 struct otlp_http_config {
-    char *endpoint;
+    char *endpoint;                 /* "host:port", or a socket path with transport unix */
+    char *transport;                /* tcp, tcp4, tcp6, unix */
     int64_t max_request_body_size;
     char *traces_url_path, *metrics_url_path, *logs_url_path;
     bool include_metadata;
@@ -92,7 +93,8 @@ struct otlp_receiver_config {
  * 1 for a unix socket (gRPC's answer), 0 when gRPC is not serving. `self` is what the factory's
  * create() returned. Thread-safe after start(). */
 int otlp_receiver_grpc_port(void *self);
-/* The same for the HTTP server: its TCP port after start(), 0 when HTTP is not serving. */
+/* The same for the HTTP server: its TCP port after start(), 0 when HTTP is not serving or
+ * serves a unix socket. */
 int otlp_receiver_http_port(void *self);
 
 /* ---- the export handler, shared by the protocols ---------------------------------------------- */

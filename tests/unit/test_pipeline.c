@@ -265,8 +265,8 @@ static void test_error_unknown_type(void **state)
                "<string>:7:3: unknown connector type 'spanmetrics'; known types: forward", NULL);
     load_fails(RECEIVER
                "extensions:\n"
-               "  zpages:\n",
-               "<string>:7:3: unknown extension type 'zpages'; known types: health_check", NULL);
+               "  sigv4auth:\n",
+               "<string>:7:3: unknown extension type 'sigv4auth'; known types: health_check", NULL);
 }
 
 static void test_error_bad_ids(void **state)
