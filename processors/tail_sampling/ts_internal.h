@@ -11,7 +11,6 @@
 #ifndef LLMOTLP_TS_INTERNAL_H
 #define LLMOTLP_TS_INTERNAL_H
 
-#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,6 +18,7 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "core/regex.h"
 
 /* ---- wire reader (wire.c) -------------------------------------------------------------------- */
 
@@ -110,7 +110,7 @@ struct ts_policy {
     size_t n_values;
     char **values;            /* string_attribute / trace_state values */
     size_t *value_lens;
-    regex_t *regexes;         /* string_attribute with enabled_regex_matching */
+    struct regex **regexes;   /* string_attribute with enabled_regex_matching (RE2, Go syntax) */
     char *ts_key;             /* trace_state key */
     unsigned status_set;      /* status_code: bit (1 << code) for UNSET=0, OK=1, ERROR=2 */
     /* trace-level */
