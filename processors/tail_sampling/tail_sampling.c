@@ -5,8 +5,8 @@
  * The one idea: ingest, decision and release all work on encoded bytes. consume() walks the
  * request's wire form, reads the few fields policies need (policies.c) and copies each span's
  * bytes into its trace (trace_store.c); a timer thread decides traces in arrival order and
- * assembles requests from the stored bytes, adding `sampling.policy` and the propagated
- * attributes as extra KeyValue fields. Pipelines of different signals that name the same
+ * assembles requests from the stored bytes, adding the propagated attributes (and, when
+ * decision_attributes asks, `sampling.policy`) as extra KeyValue fields. Pipelines of different signals that name the same
  * processor ID share one store, so logs can follow their trace. The store's lock is never held
  * while calling downstream. */
 #include "processors/tail_sampling/tail_sampling.h"
@@ -79,6 +79,10 @@ static const struct config_field ts_fields[] = {
      .doc = "bytes retained at most; past it the oldest trace is decided early"},
     {.name = "propagate_attributes", .type = CFG_STRING_LIST, .offset = OFF(propagate_attributes),
      .doc = "span attributes copied onto every kept span and log record of the trace"},
+    {.name = "decision_attributes", .type = CFG_BOOL, .offset = OFF(decision_attributes),
+     .def = "false",
+     .doc = "llmotlp extension: every kept span gets sampling.policy (the policy that kept its "
+            "trace) and, when only probabilistic policies kept it, sampling.adjusted_count"},
     {.name = NULL},
 };
 #undef OFF
@@ -307,10 +311,11 @@ static void send_released(struct ts_shared *sh, struct release_list *rel)
     next_logs = sh->next[SIGNAL_LOGS];
     pthread_mutex_unlock(&sh->lock);
     for (struct ts_trace *t = rel->head; t; t = t->next) {
-        /* sampling.policy and sampling.adjusted_count, as span attribute fields (Span.9). */
+        /* sampling.policy and sampling.adjusted_count, as span attribute fields (Span.9), only
+         * when asked: the Collector adds no attribute of its own to a kept span. */
         uint8_t common[1024];
         size_t clen = 0;
-        if (t->keeper >= 0) {
+        if (t->keeper >= 0 && sh->cfg.decision_attributes) {
             const char *name = sh->pol->items[t->keeper].name;
             size_t kv = pb_kv_string(NULL, "sampling.policy", name);
             if (kv + 16 <= sizeof common) {

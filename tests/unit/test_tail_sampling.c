@@ -534,6 +534,7 @@ static void test_error_keeps_whole_trace_and_late_spans(void **state)
     (void)state;
     struct fx *f = fx_new("decision_wait: 1s\n"
                           "decision_cache: {sampled_cache_size: 100, non_sampled_cache_size: 100}\n"
+                          "decision_attributes: true\n"
                           "policies:\n"
                           "  - {name: errors, type: status_code, status_code: {status_codes: [ERROR]}}\n"
                           "  - {name: none, type: probabilistic, probabilistic: {sampling_percentage: 0}}\n",
@@ -725,6 +726,7 @@ static void test_kept_cache_is_lru(void **state)
     (void)state;
     struct fx *f = fx_new("decision_wait: 1s\n"
                           "decision_cache: {sampled_cache_size: 2, non_sampled_cache_size: 2}\n"
+                          "decision_attributes: true\n"
                           "propagate_attributes: [tenant.id]\n"
                           "policies:\n"
                           "  - {name: errors, type: status_code, status_code: {status_codes: [ERROR]}}\n",
@@ -1039,6 +1041,7 @@ static void test_probabilistic_deterministic_with_adjusted_count(void **state)
     (void)state;
     for (int round = 0; round < 2; round++) {
         struct fx *f = fx_new("decision_wait: 1s\n"
+                              "decision_attributes: true\n"
                               "policies:\n"
                               "  - {name: quarter, type: probabilistic, probabilistic: "
                               "{sampling_percentage: 25, hash_salt: s1}}\n",
@@ -1063,6 +1066,48 @@ static void test_probabilistic_deterministic_with_adjusted_count(void **state)
         assert_true(expect > 20 && expect < 120);
         fx_free(f);
     }
+}
+
+struct bare_ctx {
+    size_t spans;
+};
+
+/* A kept span leaves with exactly the attributes it came with, and its scope with none. */
+static void bare_fn(const ResourceSpans *rs, const Span *sp, void *ctx)
+{
+    struct bare_ctx *c = ctx;
+    for (size_t i = 0; i < sp->n_attributes; i++)
+        fail_msg("unexpected span attribute %s", sp->attributes[i]->key);
+    for (size_t j = 0; j < rs->n_scope_spans; j++)
+        if (rs->scope_spans[j]->scope)
+            assert_int_equal(rs->scope_spans[j]->scope->n_attributes, 0);
+    c->spans++;
+}
+
+/* The Collector adds no attribute to what it keeps (its `tailsampling.policy` needs the
+ * recordpolicy feature gate); decision_attributes is off unless asked for. */
+static void test_no_decision_attributes_by_default(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("decision_wait: 1s\n"
+                          "decision_cache: {sampled_cache_size: 100}\n"
+                          "policies:\n"
+                          "  - {name: errors, type: status_code, status_code: {status_codes: [ERROR]}}\n"
+                          "  - {name: half, type: probabilistic, probabilistic: {sampling_percentage: 50}}\n",
+                          false);
+    for (unsigned t = 1; t <= 64; t++)
+        feed(f, one_span(t, 1, 0, t == 1 ? 2 : 0));
+    fake_now_ns += 2 * SEC;
+    assert_int_equal(tail_sampling_tick(f->proc), 64);
+    size_t kept = rec_items(&f->traces);
+    /* The error trace, and some kept by the probabilistic policy alone. */
+    assert_true(kept > 1 && kept < 64);
+    feed(f, one_span(1, 2, 1, 0)); /* late span: follows the cached decision */
+    assert_int_equal(rec_items(&f->traces), kept + 1);
+    struct bare_ctx c = {0};
+    rec_each_span(&f->traces, bare_fn, &c);
+    assert_int_equal(c.spans, kept + 1);
+    fx_free(f);
 }
 
 static void test_propagate_attributes(void **state)
@@ -1263,6 +1308,7 @@ int main(void)
         cmocka_unit_test(test_sub_second_decision_wait),
         cmocka_unit_test(test_early_decision_after_root),
         cmocka_unit_test(test_probabilistic_deterministic_with_adjusted_count),
+        cmocka_unit_test(test_no_decision_attributes_by_default),
         cmocka_unit_test(test_propagate_attributes),
         cmocka_unit_test(test_logs_follow_their_trace),
         cmocka_unit_test(test_shutdown_flushes_pending),
