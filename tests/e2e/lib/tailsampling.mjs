@@ -4,8 +4,9 @@
 // The one idea: the test builds every span itself and keeps the decoded form of exactly the
 // bytes it sent, with the time it sent them; what the sink received is then compared with that
 // truth span by span (IDs, content, attributes, nothing missing, nothing twice), and the
-// attributes the processor adds (sampling.policy, sampling.adjusted_count, propagated
-// attributes) are checked on their own and stripped before the comparison.
+// attributes a test asked the processor to add (sampling.policy and sampling.adjusted_count with
+// decision_attributes, propagated attributes) are checked on their own and stripped before the
+// comparison; by default nothing is added, as in the Collector.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { spawn } from 'node:child_process';
@@ -307,7 +308,7 @@ function dropDefaults(v) {
  * The spans of `traceHexes` that arrived are exactly the ones sent (each once, intact apart
  * from the attributes in `added`). Returns the arrived items.
  */
-export function assertTracesWhole(sender, arrived, traceHexes, { added = ['sampling.policy', 'sampling.adjusted_count'], proto3 = false } = {}) {
+export function assertTracesWhole(sender, arrived, traceHexes, { added = [], proto3 = false } = {}) {
   const want = new Set(traceHexes);
   const got = arrived.filter((a) => want.has(hex(a.span.trace_id)));
   const seen = new Set();
