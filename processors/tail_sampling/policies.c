@@ -1142,6 +1142,7 @@ static enum ts_verdict eval(struct ts_policy *pol, const struct ts_summary *s, i
                 pol->comp_total_used + spans <= pol->comp_max_total) {
                 pol->comp_used[i] += spans;
                 pol->comp_total_used += spans;
+                pol->comp_last = i;
                 *factor = sub;
                 return TSV_SAMPLED;
             }

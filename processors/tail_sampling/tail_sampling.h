@@ -37,6 +37,7 @@ struct tail_sampling_config {
     int64_t max_buffered_bytes;                 /* bound on retained bytes */
     struct config_str_list propagate_attributes;
     bool decision_attributes;                   /* llmotlp: sampling.policy on kept spans */
+    bool record_policy;                         /* the Collector's recordpolicy gate: scopes */
 };
 
 extern const struct component_factory tail_sampling_processor_factory;
