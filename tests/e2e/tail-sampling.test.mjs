@@ -149,6 +149,55 @@ test('tail_sampling: an ERROR span or error.type keeps the whole trace; a late s
   });
 });
 
+test("tail_sampling: record_policy writes the Collector's tailsampling.* scope attributes, the cached decision included", async () => {
+  const waitMs = scaled(500);
+  const config = tsConfig({
+    decisionWait: `${waitMs}ms`,
+    sampledCache: 1000,
+    policies: [
+      { name: 'errors', type: 'status_code', status_code: { status_codes: ['ERROR'] } },
+      {
+        name: 'routes',
+        type: 'string_attribute',
+        // Go's regexp: \d is a digit, the match is unanchored unless the pattern anchors it.
+        string_attribute: { key: 'http.route', values: ['^/v1/name/\\d+$', '(?i)chat'], enabled_regex_matching: true },
+      },
+    ],
+    extra: { record_policy: true },
+  });
+  const SCOPE_ADDED = ['tailsampling.policy', 'tailsampling.composite_policy', 'tailsampling.cached_decision'];
+  await withStack({ config }, async ({ sink, llm }) => {
+    await withSender(llm, async (sender) => {
+      const e = makeTrace({ n: 3, errorAt: 1, tag: 'rec-err' });
+      const digits = makeTrace({ n: 2, tag: 'rec-digits', attrsAt: { 1: { 'http.route': '/v1/name/123' } } });
+      const chat = makeTrace({ n: 2, tag: 'rec-chat', attrsAt: { 0: { 'http.route': '/api/CHAT/completions' } } });
+      const letters = makeTrace({ n: 2, tag: 'rec-letters', attrsAt: { 1: { 'http.route': '/v1/name/ddd' } } });
+      for (const t of [e, digits, chat, letters]) await sender.sendEach(t.spans.slice(0, 2));
+      assert.equal(await waitMetric(llm, 'global_count_traces_sampled', {}, (v) => v >= 4), 4);
+      await sink.waitFor((s) => s.spans().length >= 6, scaled(10000));
+      await sender.sendSpans([e.spans[2]]); // late: released by the cached decision
+      await sink.waitFor((s) => s.spans().length >= 7, scaled(10000));
+      await sleep(scaled(300));
+
+      const arrived = arrivedSpans(sink);
+      assertTracesWhole(sender, arrived, [e.hex, digits.hex, chat.hex], { scopeAdded: SCOPE_ADDED });
+      const groups = byTrace(arrived);
+      assert.equal(groups.get(letters.hex), undefined, '\\d does not match letters');
+      const scopeOf = (a) => attrsOnce(a.scope.attributes, `scope of span ${hex(a.span.span_id)}`);
+      for (const a of groups.get(e.hex)) {
+        const late = hex(a.span.span_id) === hex(e.spans[2].span_id);
+        assert.deepEqual(scopeOf(a)['tailsampling.policy'], { type: 'string_value', value: 'errors' });
+        assert.deepEqual(scopeOf(a)['tailsampling.cached_decision'], late ? { type: 'bool_value', value: true } : undefined);
+        assert.equal(attrsOnce(a.span.attributes, 'span')['sampling.policy'], undefined, 'no llmotlp span attribute');
+      }
+      for (const t of [digits, chat]) {
+        assert.equal(groups.get(t.hex)?.length, 2, `${t.spans[0].name} kept whole`);
+        for (const a of groups.get(t.hex)) assert.deepEqual(scopeOf(a)['tailsampling.policy'], { type: 'string_value', value: 'routes' });
+      }
+    });
+  });
+});
+
 /** One run of `ids` (3 spans each, one span per request) through the error policies. */
 async function probabilisticRun(ids, tag) {
   const waitMs = scaled(500);

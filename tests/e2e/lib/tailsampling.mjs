@@ -278,11 +278,14 @@ export function attrsOnce(kvList, what) {
  * A copy of an arrived item without the attributes named in `added` that the sent item did
  * not have (those the processor may add); an attribute that was sent must arrive as sent.
  */
-function stripped(item, field, added, sent) {
+function stripped(item, field, added, sent, scopeAdded = []) {
   const had = new Set((sent[field].attributes ?? []).map((kv) => kv.key));
   const drop = added.filter((k) => !had.has(k));
   const inner = { ...item[field], attributes: (item[field].attributes ?? []).filter((kv) => !drop.includes(kv.key)) };
-  return normalize({ resource: item.resource, scope: item.scope, [field]: inner });
+  const scopeHad = new Set((sent.scope?.attributes ?? []).map((kv) => kv.key));
+  const scopeDrop = scopeAdded.filter((k) => !scopeHad.has(k));
+  const scope = item.scope && { ...item.scope, attributes: (item.scope.attributes ?? []).filter((kv) => !scopeDrop.includes(kv.key)) };
+  return normalize({ resource: item.resource, scope, [field]: inner });
 }
 
 /** proto3 view: fields holding their default value (and messages left empty) are dropped, so a
@@ -306,9 +309,10 @@ function dropDefaults(v) {
 
 /**
  * The spans of `traceHexes` that arrived are exactly the ones sent (each once, intact apart
- * from the attributes in `added`). Returns the arrived items.
+ * from the span attributes in `added` and the scope attributes in `scopeAdded`). Returns the
+ * arrived items.
  */
-export function assertTracesWhole(sender, arrived, traceHexes, { added = [], proto3 = false } = {}) {
+export function assertTracesWhole(sender, arrived, traceHexes, { added = [], scopeAdded = [], proto3 = false } = {}) {
   const want = new Set(traceHexes);
   const got = arrived.filter((a) => want.has(hex(a.span.trace_id)));
   const seen = new Set();
@@ -319,7 +323,7 @@ export function assertTracesWhole(sender, arrived, traceHexes, { added = [], pro
     const sent = sender.spans.get(k);
     assert.ok(sent, `span ${k} arrived but was never sent`);
     const view = proto3 ? dropDefaults : (x) => x;
-    assert.deepEqual(view(stripped(a, 'span', added, sent.item)), view(normalize(sent.item)), `span ${k} arrived changed`);
+    assert.deepEqual(view(stripped(a, 'span', added, sent.item, scopeAdded)), view(normalize(sent.item)), `span ${k} arrived changed`);
   }
   for (const [k] of sender.spans) {
     if (want.has(k.slice(0, 32))) assert.ok(seen.has(k), `span ${k} of a kept trace is missing`);
