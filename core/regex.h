@@ -4,11 +4,13 @@
  * The one idea: Go's regexp and RE2 share one syntax and one linear-time engine, so a thin shim
  * that sets RE2's options to Go's defaults (UTF-8, Perl classes \d \w \s, \b, (?flags), leftmost-
  * first rather than leftmost-longest, `.` not matching \n unless (?s)) gives the same matches.
- * The two differences left are closed here rather than documented away:
+ * The differences left are closed here rather than documented away:
  *   - Go reads an invalid UTF-8 byte of the subject as U+FFFD, which `.` and [^x] match; RE2 in
  *     UTF-8 mode matches nothing there. A subject that is not valid UTF-8 is matched as a copy
  *     with each such byte replaced by U+FFFD, exactly as Go decodes it (one byte at a time).
  *   - RE2 accepts `\C` (any byte); Go rejects it, and so does regex_compile.
+ *   - Go 1.22 names a group `(?<name>...)`, which this RE2 release does not know; it is read
+ *     as the `(?P<name>...)` both accept.
  * Compilation is bounded (REGEX_MAX_MEM): a pattern whose program would need more fails to
  * compile with RE2's message instead of growing without limit; matching is linear in the
  * subject whatever the pattern.
