@@ -19,7 +19,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config \
       libgrpc-dev libprotobuf-c-dev protobuf-c-compiler \
-      libyaml-dev libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev \
+      libre2-dev libyaml-dev libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev \
       zlib1g-dev libssl-dev libjson-c-dev \
  && rm -rf /var/lib/apt/lists/*
 
@@ -54,7 +54,7 @@ FROM debian:12-slim
 # the otlphttp exporter use the system roots.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      ca-certificates libcurl4 libgrpc29 libjson-c5 libmicrohttpd12 libprotobuf-c1 \
+      ca-certificates libcurl4 libgrpc29 libjson-c5 libmicrohttpd12 libprotobuf-c1 libre2-9 \
       libsqlite3-0 libyaml-0-2 zlib1g \
  && rm -rf /var/lib/apt/lists/*
 

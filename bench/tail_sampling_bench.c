@@ -53,6 +53,7 @@ static const char *const ts_yaml =
     "  sampled_cache_size: 100000\n"
     "  non_sampled_cache_size: 100000\n"
     "propagate_attributes: [tenant.id]\n"
+    "decision_attributes: true\n"
     "policies:\n"
     "  - name: errors\n"
     "    type: status_code\n"

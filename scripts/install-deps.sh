@@ -6,7 +6,7 @@ if [ "${1:-}" = "--fuzz" ]; then
   pkgs=(clang libclang-rt-14-dev)
 else
   pkgs=(build-essential cmake pkg-config libgrpc-dev libprotobuf-c-dev protobuf-c-compiler
-        libyaml-dev libsqlite3-dev libcmocka-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev
+        libre2-dev libyaml-dev libsqlite3-dev libcmocka-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev
         zlib1g-dev libssl-dev libjson-c-dev prometheus curl nodejs npm)
 fi
 missing=()

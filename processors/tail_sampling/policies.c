@@ -84,9 +84,11 @@ static const struct config_field numeric_fields[] = {
 static const struct config_field string_fields[] = {
     {F(string_cfg, key, CFG_STRING), .doc = "attribute key (span or resource)"},
     {F(string_cfg, values, CFG_STRING_LIST), .doc = "values (or regular expressions)"},
-    {F(string_cfg, enabled_regex_matching, CFG_BOOL), .doc = "values are POSIX extended regexes"},
-    {F(string_cfg, cache_max_size, CFG_INT), .doc = "the Collector's cache of regex results",
-     .no_effect = "no cache of regular-expression results is kept"},
+    {F(string_cfg, enabled_regex_matching, CFG_BOOL), .doc = "values are regular expressions (Go's RE2 syntax), each searched anywhere in the value "
+               "unless anchored with ^ and $"},
+    {F(string_cfg, cache_max_size, CFG_INT), .doc = "the Collector's LRU cache of regex results",
+     .no_effect = "regex results are not cached: every value is matched (RE2, linear time), which "
+                  "gives the same decisions"},
     {F(string_cfg, invert_match, CFG_BOOL), .doc = "a match means not sampled"},
     {.name = NULL}};
 static const struct config_field boolean_fields[] = {
@@ -292,32 +294,28 @@ static int compile_settings(struct compiler *c, const struct cnode *n, const str
                 rc = error_set(err, "out of memory");
                 break;
             }
-            for (size_t i = 0; i < pol->n_values; i++) {
+            for (size_t i = 0; i < pol->n_values && rc == 0; i++) {
                 pol->values[i] = strdup(u.str.values.items[i]);
                 pol->value_lens[i] = strlen(u.str.values.items[i]);
+                if (!pol->values[i])
+                    rc = error_set(err, "out of memory");
             }
-            if (u.str.enabled_regex_matching && pol->n_values > 0) {
+            if (rc == 0 && u.str.enabled_regex_matching && pol->n_values > 0) {
                 pol->regexes = calloc(pol->n_values, sizeof *pol->regexes);
                 if (!pol->regexes) {
                     rc = error_set(err, "out of memory");
                     break;
                 }
-                for (size_t i = 0; i < pol->n_values; i++) {
-                    int r = regcomp(&pol->regexes[i], pol->values[i], REG_EXTENDED | REG_NOSUB);
-                    if (r != 0) {
-                        char msg[256];
-                        regerror(r, &pol->regexes[i], msg, sizeof msg);
-                        /* Free what compiled so far; mark the rest absent. */
-                        for (size_t j = 0; j < i; j++)
-                            regfree(&pol->regexes[j]);
-                        free(pol->regexes);
-                        pol->regexes = NULL;
+                for (size_t i = 0; i < pol->n_values && rc == 0; i++) {
+                    struct error rerr = {0};
+                    pol->regexes[i] = regex_compile(pol->values[i], pol->value_lens[i], &rerr);
+                    if (!pol->regexes[i]) {
+                        /* policy_free releases the ones compiled so far. */
                         const struct cnode *vals = sec ? cnode_get(sec, "values") : NULL;
                         const struct cnode *vn =
                             vals && vals->kind == CNODE_SEQ && i < vals->n ? vals->items[i] : at;
                         rc = where_err(err, vn, spath, "invalid regular expression '%s': %s",
-                                       u.str.values.items[i], msg);
-                        break;
+                                       u.str.values.items[i], rerr.msg);
                     }
                 }
             }
@@ -637,7 +635,7 @@ static void policy_free(struct ts_policy *pol)
     free(pol->value_lens);
     if (pol->regexes) {
         for (size_t i = 0; i < pol->n_values; i++)
-            regfree(&pol->regexes[i]);
+            regex_free(pol->regexes[i]);
         free(pol->regexes);
     }
     free(pol->ts_key);
@@ -768,29 +766,31 @@ static void read_anyvalue(const uint8_t *data, size_t len, struct anyvalue *v)
     }
 }
 
-static bool string_matches(const struct ts_policy *pol, const uint8_t *s, size_t len)
+/* The Collector's string_attribute matcher reads the value as pcommon's Value.Str(): the
+ * string, or "" for any other type. A span attribute whose value is "" never matches; a
+ * resource attribute's is matched as it is. Exact values skip "" (it is never among them);
+ * regular expressions search the value as Go's MatchString does (unanchored unless the pattern
+ * anchors itself). */
+static bool string_matches(const struct ts_policy *pol, const struct anyvalue *v, bool resource)
 {
+    const char *s = v->kind == 1 ? (const char *)v->s : "";
+    size_t len = v->kind == 1 ? v->slen : 0;
+    if (len == 0 && !resource)
+        return false;
     if (!pol->regexes) {
         for (size_t i = 0; i < pol->n_values; i++)
-            if (pol->value_lens[i] == len && memcmp(pol->values[i], s, len) == 0)
+            if (pol->value_lens[i] == len && len > 0 && memcmp(pol->values[i], s, len) == 0)
                 return true;
         return false;
     }
-    char stackbuf[256];
-    char *buf = len < sizeof stackbuf ? stackbuf : malloc(len + 1);
-    if (!buf)
-        return false;
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    bool hit = false;
-    for (size_t i = 0; i < pol->n_values && !hit; i++)
-        hit = regexec(&pol->regexes[i], buf, 0, NULL, 0) == 0;
-    if (buf != stackbuf)
-        free(buf);
-    return hit;
+    for (size_t i = 0; i < pol->n_values; i++)
+        if (regex_search(pol->regexes[i], s, len))
+            return true;
+    return false;
 }
 
-static bool leaf_matches_value(const struct ts_policy *pol, const struct anyvalue *v)
+static bool leaf_matches_value(const struct ts_policy *pol, const struct anyvalue *v,
+                               bool resource)
 {
     switch (pol->type) {
     case TSP_NUMERIC_ATTRIBUTE: {
@@ -808,7 +808,7 @@ static bool leaf_matches_value(const struct ts_policy *pol, const struct anyvalu
         return true;
     }
     case TSP_STRING_ATTRIBUTE:
-        return v->kind == 1 && string_matches(pol, v->s, v->slen);
+        return string_matches(pol, v, resource);
     case TSP_BOOLEAN_ATTRIBUTE:
         return v->kind == 2 && (v->i != 0) == pol->bool_value;
     default:
@@ -819,7 +819,7 @@ static bool leaf_matches_value(const struct ts_policy *pol, const struct anyvalu
 /* One KeyValue body: sets the bits of the attribute predicates it matches and records it when
  * its key is propagated. */
 static void read_kv(const struct ts_policies *p, const uint8_t *kv, size_t len, uint64_t *mask,
-                    struct ts_span_info *info)
+                    struct ts_span_info *info, bool resource)
 {
     struct pb_reader r;
     struct pb_field f;
@@ -853,7 +853,7 @@ static void read_kv(const struct ts_policies *p, const uint8_t *kv, size_t len, 
         read_anyvalue(val, vlen, &v);
     for (size_t i = 0; i < p->n_leaves; i++) {
         const struct ts_policy *pol = p->leaves[i];
-        if (pol->key == (int)k && leaf_matches_value(pol, &v))
+        if (pol->key == (int)k && leaf_matches_value(pol, &v, resource))
             *mask |= 1ull << pol->bit;
     }
 }
@@ -929,7 +929,7 @@ int ts_read_span(const struct ts_policies *p, const uint8_t *span, size_t len,
             break;
         case 9:
             if (f.wt == PB_LEN && p->n_keys > 0)
-                read_kv(p, f.data, f.len, &out->mask, out);
+                read_kv(p, f.data, f.len, &out->mask, out, false);
             break;
         case 15:
             if (f.wt == PB_LEN) {
@@ -983,7 +983,7 @@ int ts_read_log(const struct ts_policies *p, const uint8_t *rec, size_t len,
                 out->trace_id = f.data;
         } else if (f.num == 6 && f.wt == PB_LEN && p->n_prop > 0) {
             uint64_t ignored = 0;
-            read_kv(p, f.data, f.len, &ignored, out);
+            read_kv(p, f.data, f.len, &ignored, out, false);
         }
     }
     return rc < 0 ? -1 : 0;
@@ -999,7 +999,7 @@ uint64_t ts_resource_mask(const struct ts_policies *p, const uint8_t *resource, 
     pb_init(&r, resource, len);
     while (pb_next(&r, &f) == 1)
         if (f.num == 1 && f.wt == PB_LEN)
-            read_kv(p, f.data, f.len, &mask, NULL);
+            read_kv(p, f.data, f.len, &mask, NULL, true);
     return mask;
 }
 
@@ -1142,6 +1142,7 @@ static enum ts_verdict eval(struct ts_policy *pol, const struct ts_summary *s, i
                 pol->comp_total_used + spans <= pol->comp_max_total) {
                 pol->comp_used[i] += spans;
                 pol->comp_total_used += spans;
+                pol->comp_last = i;
                 *factor = sub;
                 return TSV_SAMPLED;
             }

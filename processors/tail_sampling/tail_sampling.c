@@ -5,8 +5,8 @@
  * The one idea: ingest, decision and release all work on encoded bytes. consume() walks the
  * request's wire form, reads the few fields policies need (policies.c) and copies each span's
  * bytes into its trace (trace_store.c); a timer thread decides traces in arrival order and
- * assembles requests from the stored bytes, adding `sampling.policy` and the propagated
- * attributes as extra KeyValue fields. Pipelines of different signals that name the same
+ * assembles requests from the stored bytes, adding the propagated attributes (and, when
+ * decision_attributes asks, `sampling.policy`) as extra KeyValue fields. Pipelines of different signals that name the same
  * processor ID share one store, so logs can follow their trace. The store's lock is never held
  * while calling downstream. */
 #include "processors/tail_sampling/tail_sampling.h"
@@ -79,6 +79,15 @@ static const struct config_field ts_fields[] = {
      .doc = "bytes retained at most; past it the oldest trace is decided early"},
     {.name = "propagate_attributes", .type = CFG_STRING_LIST, .offset = OFF(propagate_attributes),
      .doc = "span attributes copied onto every kept span and log record of the trace"},
+    {.name = "decision_attributes", .type = CFG_BOOL, .offset = OFF(decision_attributes),
+     .def = "false",
+     .doc = "llmotlp extension: every kept span gets sampling.policy (the policy that kept its "
+            "trace) and, when only probabilistic policies kept it, sampling.adjusted_count"},
+    {.name = "record_policy", .type = CFG_BOOL, .offset = OFF(record_policy), .def = "false",
+     .doc = "the Collector's processor.tailsamplingprocessor.recordpolicy feature gate as a key: "
+            "the scope of every kept span gets tailsampling.policy, tailsampling.composite_policy "
+            "(a composite's sub-policy that sampled) and tailsampling.cached_decision (late spans "
+            "released by the decision cache)"},
     {.name = NULL},
 };
 #undef OFF
@@ -213,6 +222,17 @@ static void decide_locked(struct ts_shared *sh, struct ts_trace *t, int64_t now,
     if (d.sampled) {
         t->keeper = (int16_t)d.keeper;
         t->adjusted = (float)d.adjusted_count;
+        /* The mask is spent: its bytes now say which composite sub-policy sampled. Each
+         * composite that samples names its sub-policy, the last one evaluated winning, as each
+         * overwrites the Collector's scope attribute in turn. */
+        t->rec.comp_top = 0;
+        t->rec.comp_sub = 0;
+        t->rec.cached = 0;
+        for (size_t i = 0; i < sh->pol->n; i++)
+            if (sh->pol->items[i].type == TSP_COMPOSITE && sh->verdicts[i] == TSV_SAMPLED) {
+                t->rec.comp_top = (uint16_t)(i + 1);
+                t->rec.comp_sub = (uint32_t)sh->pol->items[i].comp_last;
+            }
         struct ts_cache_entry *e = ts_cache_put(&sh->kept, t->id, now);
         if (e) {
             e->keeper = t->keeper;
@@ -296,6 +316,22 @@ static void send_one(struct ts_shared *sh, enum signal s, uint8_t *data, size_t 
     batch_unref(b);
 }
 
+/* Appends InstrumentationScope attribute field (3) key = value (a string, or true when value is
+ * NULL) to buf at *len, when it fits in cap. */
+static bool scope_kv(uint8_t *buf, size_t cap, size_t *len, const char *key, const char *value)
+{
+    size_t kv = value ? pb_kv_string(NULL, key, value) : pb_kv_bool(NULL, key, true);
+    if (*len + pb_len_prefix_size(3, kv) + kv > cap)
+        return false;
+    uint8_t *w = pb_put_len_prefix(buf + *len, 3, kv);
+    if (value)
+        pb_kv_string(w, key, value);
+    else
+        pb_kv_bool(w, key, true);
+    *len = (size_t)(w + kv - buf);
+    return true;
+}
+
 /* Assembles and sends every released trace, then frees them. Called without the lock. */
 static void send_released(struct ts_shared *sh, struct release_list *rel)
 {
@@ -307,10 +343,11 @@ static void send_released(struct ts_shared *sh, struct release_list *rel)
     next_logs = sh->next[SIGNAL_LOGS];
     pthread_mutex_unlock(&sh->lock);
     for (struct ts_trace *t = rel->head; t; t = t->next) {
-        /* sampling.policy and sampling.adjusted_count, as span attribute fields (Span.9). */
+        /* sampling.policy and sampling.adjusted_count, as span attribute fields (Span.9), only
+         * when asked: the Collector adds no attribute of its own to a kept span. */
         uint8_t common[1024];
         size_t clen = 0;
-        if (t->keeper >= 0) {
+        if (t->keeper >= 0 && sh->cfg.decision_attributes) {
             const char *name = sh->pol->items[t->keeper].name;
             size_t kv = pb_kv_string(NULL, "sampling.policy", name);
             if (kv + 16 <= sizeof common) {
@@ -325,8 +362,31 @@ static void send_released(struct ts_shared *sh, struct release_list *rel)
                 clen = (size_t)(w + kv - common);
             }
         }
+        /* record_policy: the Collector's scope attributes, replacing the same keys. */
+        uint8_t scope[2048];
+        size_t slen = 0;
+        const char *keys[3];
+        size_t nkeys = 0;
+        if (sh->cfg.record_policy) {
+            const char *comp = NULL;
+            if (!t->rec.cached && t->rec.comp_top > 0) {
+                const struct ts_policy *c = &sh->pol->items[t->rec.comp_top - 1];
+                if (t->rec.comp_sub < c->n_subs)
+                    comp = c->subs[t->rec.comp_sub].name;
+            }
+            if (t->keeper >= 0 &&
+                scope_kv(scope, sizeof scope, &slen, "tailsampling.policy",
+                         sh->pol->items[t->keeper].name))
+                keys[nkeys++] = "tailsampling.policy";
+            if (comp && scope_kv(scope, sizeof scope, &slen, "tailsampling.composite_policy", comp))
+                keys[nkeys++] = "tailsampling.composite_policy";
+            if (t->rec.cached &&
+                scope_kv(scope, sizeof scope, &slen, "tailsampling.cached_decision", NULL))
+                keys[nkeys++] = "tailsampling.cached_decision";
+        }
         struct ts_extra x = {.common = common, .common_len = clen, .prop = t->prop,
-                             .prop_len = t->prop_len, .pol = sh->pol};
+                             .prop_len = t->prop_len, .pol = sh->pol, .scope_attrs = scope,
+                             .scope_attrs_len = slen, .scope_keys = keys, .n_scope_keys = nkeys};
         uint8_t *data;
         size_t len;
         uint64_t items;
@@ -416,6 +476,7 @@ static struct ts_trace *forward_for(struct ts_shared *sh, struct forwards *f, co
     if (e) {
         t->keeper = e->keeper;
         t->adjusted = e->adjusted;
+        t->rec.cached = 1;
         uint32_t prop_len;
         const uint8_t *prop = ts_cache_prop(e, &prop_len);
         if (prop_len && (t->prop = malloc(prop_len)) != NULL) {

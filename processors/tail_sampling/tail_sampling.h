@@ -36,6 +36,8 @@ struct tail_sampling_config {
     const struct cnode *policies;               /* the policy list, compiled at create */
     int64_t max_buffered_bytes;                 /* bound on retained bytes */
     struct config_str_list propagate_attributes;
+    bool decision_attributes;                   /* llmotlp: sampling.policy on kept spans */
+    bool record_policy;                         /* the Collector's recordpolicy gate: scopes */
 };
 
 extern const struct component_factory tail_sampling_processor_factory;

@@ -573,6 +573,70 @@ static uint8_t *write_missing(uint8_t *w, uint32_t attr_field, const struct ts_e
     return w;
 }
 
+/* Whether KeyValue body kv has one of the keys in x->scope_keys. */
+static bool scope_key_replaced(const uint8_t *kv, size_t len, const struct ts_extra *x)
+{
+    struct pb_reader r;
+    struct pb_field f;
+    pb_init(&r, kv, len);
+    while (pb_next(&r, &f) == 1)
+        if (f.num == 1 && f.wt == PB_LEN) {
+            for (size_t i = 0; i < x->n_scope_keys; i++)
+                if (strlen(x->scope_keys[i]) == f.len &&
+                    memcmp(x->scope_keys[i], f.data, f.len) == 0)
+                    return true;
+            return false;
+        }
+    return false;
+}
+
+/* A ScopeX envelope (its fields but the items) with x's scope attributes upserted into its
+ * InstrumentationScope (field 1; created when absent), written to out (NULL: size only).
+ * Returns the size. */
+static size_t scope_rewrite(uint8_t *out, const uint8_t *env, size_t len, const struct ts_extra *x)
+{
+    struct pb_reader r;
+    struct pb_field f;
+    size_t n = 0;
+    bool had_scope = false;
+    pb_init(&r, env, len);
+    while (pb_next(&r, &f) == 1) {
+        if (f.num != 1 || f.wt != PB_LEN) {
+            if (out)
+                memcpy(out + n, f.start, f.total);
+            n += f.total;
+            continue;
+        }
+        had_scope = true;
+        size_t body = x->scope_attrs_len;
+        struct pb_reader sr;
+        struct pb_field sf;
+        pb_init(&sr, f.data, f.len);
+        while (pb_next(&sr, &sf) == 1)
+            if (!(sf.num == 3 && sf.wt == PB_LEN && scope_key_replaced(sf.data, sf.len, x)))
+                body += sf.total;
+        if (out) {
+            uint8_t *w = pb_put_len_prefix(out + n, 1, body);
+            pb_init(&sr, f.data, f.len);
+            while (pb_next(&sr, &sf) == 1)
+                if (!(sf.num == 3 && sf.wt == PB_LEN && scope_key_replaced(sf.data, sf.len, x))) {
+                    memcpy(w, sf.start, sf.total);
+                    w += sf.total;
+                }
+            memcpy(w, x->scope_attrs, x->scope_attrs_len);
+        }
+        n += pb_len_prefix_size(1, body) + body;
+    }
+    if (!had_scope) {
+        if (out) {
+            uint8_t *w = pb_put_len_prefix(out + n, 1, x->scope_attrs_len);
+            memcpy(w, x->scope_attrs, x->scope_attrs_len);
+        }
+        n += pb_len_prefix_size(1, x->scope_attrs_len) + x->scope_attrs_len;
+    }
+    return n;
+}
+
 int ts_assemble(const struct ts_segs *segs, uint32_t attr_field, const struct ts_extra *x,
                 uint8_t **out, size_t *out_len, uint64_t *items)
 {
@@ -608,7 +672,11 @@ int ts_assemble(const struct ts_segs *segs, uint32_t attr_field, const struct ts
             struct ts_seg_hdr h;
             memcpy(&h, segs->data + off, sizeof h);
             const uint8_t *p = segs->data + off + sizeof h;
-            size_t scope_body = h.env->scope_len;
+            const uint8_t *scope_env = h.env->bytes + h.env->res_len;
+            size_t scope_env_len = x->scope_attrs_len
+                                       ? scope_rewrite(NULL, scope_env, h.env->scope_len, x)
+                                       : h.env->scope_len;
+            size_t scope_body = scope_env_len;
             size_t k0 = k;
             struct pb_reader r;
             struct pb_field f;
@@ -633,8 +701,11 @@ int ts_assemble(const struct ts_segs *segs, uint32_t attr_field, const struct ts
             memcpy(w, h.env->bytes, h.env->res_len);
             w += h.env->res_len;
             w = pb_put_len_prefix(w, 2, scope_body);
-            memcpy(w, h.env->bytes + h.env->res_len, h.env->scope_len);
-            w += h.env->scope_len;
+            if (x->scope_attrs_len)
+                scope_rewrite(w, scope_env, h.env->scope_len, x);
+            else
+                memcpy(w, scope_env, h.env->scope_len);
+            w += scope_env_len;
             if (plain) {
                 memcpy(w, p, h.len);
                 w += h.len;

@@ -11,7 +11,6 @@
 #ifndef LLMOTLP_TS_INTERNAL_H
 #define LLMOTLP_TS_INTERNAL_H
 
-#include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,6 +18,7 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "core/regex.h"
 
 /* ---- wire reader (wire.c) -------------------------------------------------------------------- */
 
@@ -59,6 +59,7 @@ uint8_t *pb_put_len_prefix(uint8_t *p, uint32_t num, size_t len);
  * only). Returns the body length. */
 size_t pb_kv_string(uint8_t *buf, const char *key, const char *value);
 size_t pb_kv_double(uint8_t *buf, const char *key, double value);
+size_t pb_kv_bool(uint8_t *buf, const char *key, bool value);
 
 /* ---- policies (policies.c) ------------------------------------------------------------------- */
 
@@ -110,7 +111,7 @@ struct ts_policy {
     size_t n_values;
     char **values;            /* string_attribute / trace_state values */
     size_t *value_lens;
-    regex_t *regexes;         /* string_attribute with enabled_regex_matching */
+    struct regex **regexes;   /* string_attribute with enabled_regex_matching (RE2, Go syntax) */
     char *ts_key;             /* trace_state key */
     unsigned status_set;      /* status_code: bit (1 << code) for UNSET=0, OK=1, ERROR=2 */
     /* trace-level */
@@ -129,6 +130,7 @@ struct ts_policy {
     int64_t *comp_used;
     int64_t comp_total_used;
     int64_t comp_second;
+    size_t comp_last;               /* sub-policy that sampled at its last evaluation */
 };
 
 struct ts_key {               /* an attribute key some policy or propagate_attributes names */
@@ -252,7 +254,16 @@ struct ts_trace {
     struct ts_trace *rprev, *rnext;     /* root order, when decision_wait_after_root is on */
     int64_t arrival_ns, root_ns;
     uint64_t first_start, last_end;
-    uint64_t mask;
+    /* The mask is read only until the decision; a released trace holds in its place what
+     * record_policy writes on its scopes (no extra bytes per buffered trace). */
+    union {
+        uint64_t mask;
+        struct {
+            uint32_t comp_sub;          /* index in the composite's subs */
+            uint16_t comp_top;          /* top-level composite that sampled + 1; 0: none */
+            uint8_t cached;             /* released by the kept-decision cache */
+        } rec;
+    };
     uint8_t *prop;                      /* entries: index byte, varint length, KeyValue body */
     struct ts_segs sp, lg;
     /* Narrow fields, packed together: this struct is most of the per-span memory overhead
@@ -357,6 +368,12 @@ size_t ts_cache_mem(const struct ts_cache *c);
 struct ts_extra {
     const uint8_t *common;    /* attribute fields (key + length + KeyValue) added to every item */
     size_t common_len;
+    /* InstrumentationScope attribute fields (field 3) upserted into every scope, replacing any
+     * attribute of the same key, as the Collector's SetAttrOnScopeSpans; scope_keys names them. */
+    const uint8_t *scope_attrs;
+    size_t scope_attrs_len;
+    const char *const *scope_keys;
+    size_t n_scope_keys;
     const uint8_t *prop;      /* ts_trace.prop format: added to items that lack the key */
     size_t prop_len;
     const struct ts_policies *pol;

@@ -128,6 +128,13 @@ size_t pb_kv_string(uint8_t *buf, const char *key, const char *value)
     return kv_with_value(buf, key, av, (size_t)(p + vlen - av));
 }
 
+size_t pb_kv_bool(uint8_t *buf, const char *key, bool value)
+{
+    /* AnyValue { bool_value = 2 (varint) } */
+    uint8_t av[2] = {(uint8_t)(2 << 3 | PB_VARINT), value ? 1 : 0};
+    return kv_with_value(buf, key, av, sizeof av);
+}
+
 size_t pb_kv_double(uint8_t *buf, const char *key, double value)
 {
     /* AnyValue { double_value = 4 (fixed64) } */

@@ -94,5 +94,39 @@ run components --describe otlp
 expect_rc 0 "describe otlp"
 expect_out "[no effect: gRPC core sizes its read buffers itself]" "describe marks read_buffer_size"
 
+# tail_sampling's string_attribute regexes are Go's (RE2): a bad one is an error at its own line
+# with RE2's reason; cache_max_size is accepted with a warning at its line.
+cat >"$TMP/regex.yaml" <<YAML
+receivers:
+  otlp:
+    protocols: {grpc: {endpoint: 127.0.0.1:0}}
+processors:
+  tail_sampling:
+    policies:
+      - name: routes
+        type: string_attribute
+        string_attribute:
+          key: http.route
+          enabled_regex_matching: true
+          cache_max_size: 500
+          values:
+            - '^/v1/name/\d+$'
+            - '(?i)^/health'
+exporters:
+  debug:
+service:
+  telemetry: {metrics: {level: none}}
+  pipelines:
+    traces: {receivers: [otlp], processors: [tail_sampling], exporters: [debug]}
+YAML
+run validate --config "$TMP/regex.yaml"
+expect_rc 0 "validate Go regexes"
+expect_out "warning: $TMP/regex.yaml:12:11: processors.tail_sampling.policies[0].string_attribute.cache_max_size: accepted but has no effect" "cache_max_size warned"
+expect_count "^warning: " 1 "only cache_max_size is warned"
+sed -i "s#'(?i)^/health'#'^/v1/(chat|embeddings'#" "$TMP/regex.yaml"
+run validate --config "$TMP/regex.yaml"
+if [ "$rc" != 0 ]; then good; else bad "bad regex: exit 0"; fi
+if grep -qF -- "$TMP/regex.yaml:15:15: " "$TMP/err" "$TMP/out" && grep -qF -- "missing )" "$TMP/err" "$TMP/out"; then good; else bad "bad regex: no file:line:col or reason"; fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -2,8 +2,9 @@
 // records) in over OTLP/gRPC, one span per request where it matters, and what reaches the sink.
 // The one idea: every span is built by the test and kept as decoded from the bytes sent, so each
 // behaviour is checked on identities and content — which traces arrived, each span once and
-// intact, with the attributes the processor adds (sampling.policy, sampling.adjusted_count,
-// propagated tenant.id) — plus llmotlp's own counters where the behaviour is "counted".
+// intact: unchanged by default, as the Collector leaves them, or with the attributes asked for
+// (sampling.policy and sampling.adjusted_count with decision_attributes, propagated tenant.id) —
+// plus llmotlp's own counters where the behaviour is "counted".
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -50,6 +51,10 @@ const ERROR_POLICIES = [
   { name: 'sample-10', type: 'probabilistic', probabilistic: { sampling_percentage: 10 } },
 ];
 
+// llmotlp's decision attributes on kept spans: off by default (the Collector adds none).
+const DECISION_ATTRS = { decision_attributes: true };
+const DECISION_ADDED = ['sampling.policy', 'sampling.adjusted_count'];
+
 const policyOf = (a) => attrsOnce(a.span.attributes, `span ${hex(a.span.span_id)}`)['sampling.policy'];
 const adjustedOf = (a) => attrsOnce(a.span.attributes, `span ${hex(a.span.span_id)}`)['sampling.adjusted_count'];
 const notProbabilistic = (id) => !collectorKeeps(id, 10);
@@ -67,7 +72,7 @@ async function withSender(llm, body) {
 
 test('tail_sampling: a trace sent one span per request leaves whole, once, after decision_wait', async () => {
   const waitMs = scaled(1000);
-  const config = tsConfig({ decisionWait: `${waitMs}ms`, policies: KEEP_ALL });
+  const config = tsConfig({ decisionWait: `${waitMs}ms`, policies: KEEP_ALL, extra: DECISION_ATTRS });
   await withStack({ config }, async ({ sink, llm }) => {
     await withSender(llm, async (sender) => {
       const traces = [0, 1, 2].map((i) => makeTrace({ n: 12, tag: `whole-${i}` }));
@@ -77,7 +82,7 @@ test('tail_sampling: a trace sent one span per request leaves whole, once, after
       await sleep(scaled(300)); // duplicates arriving late are seen too
       const arrived = arrivedSpans(sink);
       assert.equal(arrived.length, 36, 'spans delivered');
-      assertTracesWhole(sender, arrived, traces.map((t) => t.hex));
+      assertTracesWhole(sender, arrived, traces.map((t) => t.hex), { added: DECISION_ADDED });
       const groups = byTrace(arrived);
       for (const t of traces) {
         const mine = groups.get(t.hex);
@@ -102,7 +107,7 @@ test('tail_sampling: a trace sent one span per request leaves whole, once, after
 
 test('tail_sampling: an ERROR span or error.type keeps the whole trace; a late span follows the cached decision', async () => {
   const waitMs = scaled(500);
-  const config = tsConfig({ decisionWait: `${waitMs}ms`, sampledCache: 10000, nonSampledCache: 10000, policies: ERROR_POLICIES });
+  const config = tsConfig({ decisionWait: `${waitMs}ms`, sampledCache: 10000, nonSampledCache: 10000, policies: ERROR_POLICIES, extra: DECISION_ATTRS });
   await withStack({ config }, async ({ sink, llm }) => {
     await withSender(llm, async (sender) => {
       // Trace IDs the 10% policy would not keep, so that only the error policies can.
@@ -124,7 +129,7 @@ test('tail_sampling: an ERROR span or error.type keeps the whole trace; a late s
       await sleep(scaled(300));
 
       const arrived = arrivedSpans(sink);
-      assertTracesWhole(sender, arrived, [a.hex, b.hex]);
+      assertTracesWhole(sender, arrived, [a.hex, b.hex], { added: DECISION_ADDED });
       const groups = byTrace(arrived);
       assert.equal(groups.get(a.hex)?.length, 11, 'the ERROR trace arrived whole, late span included');
       assert.equal(groups.get(b.hex)?.length, 5, 'the error.type trace arrived whole');
@@ -144,10 +149,59 @@ test('tail_sampling: an ERROR span or error.type keeps the whole trace; a late s
   });
 });
 
+test("tail_sampling: record_policy writes the Collector's tailsampling.* scope attributes, the cached decision included", async () => {
+  const waitMs = scaled(500);
+  const config = tsConfig({
+    decisionWait: `${waitMs}ms`,
+    sampledCache: 1000,
+    policies: [
+      { name: 'errors', type: 'status_code', status_code: { status_codes: ['ERROR'] } },
+      {
+        name: 'routes',
+        type: 'string_attribute',
+        // Go's regexp: \d is a digit, the match is unanchored unless the pattern anchors it.
+        string_attribute: { key: 'http.route', values: ['^/v1/name/\\d+$', '(?i)chat'], enabled_regex_matching: true },
+      },
+    ],
+    extra: { record_policy: true },
+  });
+  const SCOPE_ADDED = ['tailsampling.policy', 'tailsampling.composite_policy', 'tailsampling.cached_decision'];
+  await withStack({ config }, async ({ sink, llm }) => {
+    await withSender(llm, async (sender) => {
+      const e = makeTrace({ n: 3, errorAt: 1, tag: 'rec-err' });
+      const digits = makeTrace({ n: 2, tag: 'rec-digits', attrsAt: { 1: { 'http.route': '/v1/name/123' } } });
+      const chat = makeTrace({ n: 2, tag: 'rec-chat', attrsAt: { 0: { 'http.route': '/api/CHAT/completions' } } });
+      const letters = makeTrace({ n: 2, tag: 'rec-letters', attrsAt: { 1: { 'http.route': '/v1/name/ddd' } } });
+      for (const t of [e, digits, chat, letters]) await sender.sendEach(t.spans.slice(0, 2));
+      assert.equal(await waitMetric(llm, 'global_count_traces_sampled', {}, (v) => v >= 4), 4);
+      await sink.waitFor((s) => s.spans().length >= 6, scaled(10000));
+      await sender.sendSpans([e.spans[2]]); // late: released by the cached decision
+      await sink.waitFor((s) => s.spans().length >= 7, scaled(10000));
+      await sleep(scaled(300));
+
+      const arrived = arrivedSpans(sink);
+      assertTracesWhole(sender, arrived, [e.hex, digits.hex, chat.hex], { scopeAdded: SCOPE_ADDED });
+      const groups = byTrace(arrived);
+      assert.equal(groups.get(letters.hex), undefined, '\\d does not match letters');
+      const scopeOf = (a) => attrsOnce(a.scope.attributes, `scope of span ${hex(a.span.span_id)}`);
+      for (const a of groups.get(e.hex)) {
+        const late = hex(a.span.span_id) === hex(e.spans[2].span_id);
+        assert.deepEqual(scopeOf(a)['tailsampling.policy'], { type: 'string_value', value: 'errors' });
+        assert.deepEqual(scopeOf(a)['tailsampling.cached_decision'], late ? { type: 'bool_value', value: true } : undefined);
+        assert.equal(attrsOnce(a.span.attributes, 'span')['sampling.policy'], undefined, 'no llmotlp span attribute');
+      }
+      for (const t of [digits, chat]) {
+        assert.equal(groups.get(t.hex)?.length, 2, `${t.spans[0].name} kept whole`);
+        for (const a of groups.get(t.hex)) assert.deepEqual(scopeOf(a)['tailsampling.policy'], { type: 'string_value', value: 'routes' });
+      }
+    });
+  });
+});
+
 /** One run of `ids` (3 spans each, one span per request) through the error policies. */
 async function probabilisticRun(ids, tag) {
   const waitMs = scaled(500);
-  const config = tsConfig({ decisionWait: `${waitMs}ms`, policies: ERROR_POLICIES });
+  const config = tsConfig({ decisionWait: `${waitMs}ms`, policies: ERROR_POLICIES, extra: DECISION_ATTRS });
   let kept;
   await withStack({ config }, async ({ sink, llm }) => {
     await withSender(llm, async (sender) => {
@@ -161,7 +215,7 @@ async function probabilisticRun(ids, tag) {
       const arrived = arrivedSpans(sink);
       const groups = byTrace(arrived);
       assert.equal(groups.size, keptCount, 'traces delivered = traces counted as sampled');
-      assertTracesWhole(sender, arrived, [...groups.keys()]);
+      assertTracesWhole(sender, arrived, [...groups.keys()], { added: DECISION_ADDED });
       for (const [id, spans] of groups) {
         assert.equal(spans.length, 3, `kept trace ${id} arrived whole`);
         for (const a of spans) {
@@ -317,7 +371,8 @@ test('tail_sampling: a drop policy beats always_sample (span or resource attribu
       const arrived = arrivedSpans(sink);
       assertTracesWhole(sender, arrived, chat.map((t) => t.hex));
       assert.deepEqual([...byTrace(arrived).keys()].sort(), chat.map((t) => t.hex).sort(), 'only the non-healthcheck traces arrived');
-      for (const a of arrived) assert.deepEqual(policyOf(a), { type: 'string_value', value: 'keep-all' });
+      // Without decision_attributes, as in the Collector, a kept span gets no attribute.
+      for (const a of arrived) assert.equal(policyOf(a), undefined);
       assert.equal(await tsMetric(llm, 'global_count_traces_sampled', { sampled: 'false' }), 5);
       assert.equal(await tsMetric(llm, 'global_count_traces_sampled', { sampled: 'true' }), 5);
     });
@@ -348,6 +403,7 @@ test('tail_sampling: a composite budget bounds the spans kept per second', async
         },
       },
     ],
+    extra: DECISION_ATTRS,
   });
   await withStack({ config }, async ({ sink, llm }) => {
     await withSender(llm, async (sender) => {
@@ -367,7 +423,7 @@ test('tail_sampling: a composite budget bounds the spans kept per second', async
       assert.ok(arrived.length > 0, 'the budget keeps something');
       assert.ok(arrived.length <= perSecond * seconds, `${arrived.length} spans kept from a burst of 200 over ~${seconds} s at ${perSecond}/s`);
       const groups = byTrace(arrived);
-      assertTracesWhole(sender, arrived, [...groups.keys()]);
+      assertTracesWhole(sender, arrived, [...groups.keys()], { added: DECISION_ADDED });
       for (const [, spans] of groups) assert.equal(spans.length, 2, 'kept traces are whole');
       for (const a of arrived) assert.deepEqual(policyOf(a), { type: 'string_value', value: 'budget' });
       t.diagnostic(`${arrived.length} of 200 spans kept; burst sent in ${sendMs} ms`);
@@ -522,7 +578,7 @@ test('tail_sampling: SIGTERM decides and flushes pending traces before exit 0', 
       assert.deepEqual(exit, { code: 0, signal: null }, 'exit after SIGTERM');
       assertTracesWhole(sender, atExit, errs.map((t) => t.hex));
       assert.deepEqual([...byTrace(atExit).keys()].sort(), errs.map((t) => t.hex).sort(), 'the error traces arrived, decided; the others were dropped');
-      for (const a of atExit) assert.deepEqual(policyOf(a), { type: 'string_value', value: 'errors' });
+      for (const a of atExit) assert.equal(policyOf(a), undefined, 'no decision attribute by default');
     });
   });
 });
@@ -569,15 +625,15 @@ test('tail_sampling: logs follow their trace; logs without a trace pass at once;
       await sleep(scaled(300));
 
       const spans = arrivedSpans(sink);
-      assertTracesWhole(sender, spans, [k.hex], { added: ['sampling.policy', 'sampling.adjusted_count', 'tenant.id'] });
+      assertTracesWhole(sender, spans, [k.hex], { added: ['tenant.id'] });
       assert.equal(spans.length, 4, 'the kept trace only');
       for (const a of spans) {
         const attrs = attrsOnce(a.span.attributes, `span ${hex(a.span.span_id)}`);
         assert.deepEqual(attrs['tenant.id'], { type: 'string_value', value: 'acme' }, `span ${attrs['e2e.index'].value} carries tenant.id`);
-        assert.deepEqual(attrs['sampling.policy'], { type: 'string_value', value: 'errors' });
+        assert.equal(attrs['sampling.policy'], undefined, 'no decision attribute by default');
       }
       const logs = arrivedLogs(sink);
-      const added = ['tenant.id', 'sampling.policy', 'sampling.adjusted_count'];
+      const added = ['tenant.id'];
       const kLogs = assertLogsArrived(sender, logs, ['k-log-1', 'k-log-2', 'k-log-late'], { added });
       for (const l of kLogs) {
         const attrs = attrsOnce(l.record.attributes, `log ${l.record.body.string_value}`);

@@ -97,6 +97,11 @@ struct span_spec {
     size_t n_attrs;
 };
 
+/* Attributes every request's scope gets (none unless a test sets them). */
+static const struct attr *scope_attrs_all;
+static size_t n_scope_attrs_all;
+static bool omit_scope;      /* requests without a scope field */
+
 /* One request: one resource (service.name = svc), one scope, the given spans. */
 static struct wire trace_req(const char *svc, const struct span_spec *specs, size_t n)
 {
@@ -115,6 +120,12 @@ static struct wire trace_req(const char *svc, const struct span_spec *specs, siz
     res.n_attributes = 1;
     res.attributes = &res_kv;
     scope.name = "test-scope";
+    if (n_scope_attrs_all) {
+        scope.n_attributes = n_scope_attrs_all;
+        scope.attributes = calloc(n_scope_attrs_all, sizeof *scope.attributes);
+        for (size_t k = 0; k < n_scope_attrs_all; k++)
+            scope.attributes[k] = mk_attr(&scope_attrs_all[k]);
+    }
     ResourceSpans *rsp = &rs;
     ScopeSpans *ssp = &ss;
     req.n_resource_spans = 1;
@@ -123,7 +134,7 @@ static struct wire trace_req(const char *svc, const struct span_spec *specs, siz
     rs.n_scope_spans = 1;
     rs.scope_spans = &ssp;
     rs.schema_url = "https://example.com/schema";
-    ss.scope = &scope;
+    ss.scope = omit_scope ? NULL : &scope;
     ss.n_spans = n;
     ss.spans = calloc(n + 1, sizeof *ss.spans);
     uint8_t (*tids)[16] = calloc(n + 1, 16);
@@ -169,6 +180,8 @@ static struct wire trace_req(const char *svc, const struct span_spec *specs, siz
             free_attrs(spans[i].attributes, spans[i].n_attributes);
     free(res_kv->value);
     free(res_kv);
+    if (scope.n_attributes)
+        free_attrs(scope.attributes, scope.n_attributes);
     free(spans);
     free(st);
     free(ss.spans);
@@ -534,6 +547,7 @@ static void test_error_keeps_whole_trace_and_late_spans(void **state)
     (void)state;
     struct fx *f = fx_new("decision_wait: 1s\n"
                           "decision_cache: {sampled_cache_size: 100, non_sampled_cache_size: 100}\n"
+                          "decision_attributes: true\n"
                           "policies:\n"
                           "  - {name: errors, type: status_code, status_code: {status_codes: [ERROR]}}\n"
                           "  - {name: none, type: probabilistic, probabilistic: {sampling_percentage: 0}}\n",
@@ -725,6 +739,7 @@ static void test_kept_cache_is_lru(void **state)
     (void)state;
     struct fx *f = fx_new("decision_wait: 1s\n"
                           "decision_cache: {sampled_cache_size: 2, non_sampled_cache_size: 2}\n"
+                          "decision_attributes: true\n"
                           "propagate_attributes: [tenant.id]\n"
                           "policies:\n"
                           "  - {name: errors, type: status_code, status_code: {status_codes: [ERROR]}}\n",
@@ -1039,6 +1054,7 @@ static void test_probabilistic_deterministic_with_adjusted_count(void **state)
     (void)state;
     for (int round = 0; round < 2; round++) {
         struct fx *f = fx_new("decision_wait: 1s\n"
+                              "decision_attributes: true\n"
                               "policies:\n"
                               "  - {name: quarter, type: probabilistic, probabilistic: "
                               "{sampling_percentage: 25, hash_salt: s1}}\n",
@@ -1061,6 +1077,226 @@ static void test_probabilistic_deterministic_with_adjusted_count(void **state)
         }
         assert_int_equal(c.n, expect);
         assert_true(expect > 20 && expect < 120);
+        fx_free(f);
+    }
+}
+
+struct bare_ctx {
+    size_t spans;
+};
+
+/* A kept span leaves with exactly the attributes it came with, and its scope with none. */
+static void bare_fn(const ResourceSpans *rs, const Span *sp, void *ctx)
+{
+    struct bare_ctx *c = ctx;
+    for (size_t i = 0; i < sp->n_attributes; i++)
+        fail_msg("unexpected span attribute %s", sp->attributes[i]->key);
+    for (size_t j = 0; j < rs->n_scope_spans; j++)
+        if (rs->scope_spans[j]->scope)
+            assert_int_equal(rs->scope_spans[j]->scope->n_attributes, 0);
+    c->spans++;
+}
+
+/* The Collector adds no attribute to what it keeps (its `tailsampling.policy` needs the
+ * recordpolicy feature gate); decision_attributes is off unless asked for. */
+static void test_no_decision_attributes_by_default(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("decision_wait: 1s\n"
+                          "decision_cache: {sampled_cache_size: 100}\n"
+                          "policies:\n"
+                          "  - {name: errors, type: status_code, status_code: {status_codes: [ERROR]}}\n"
+                          "  - {name: half, type: probabilistic, probabilistic: {sampling_percentage: 50}}\n",
+                          false);
+    for (unsigned t = 1; t <= 64; t++)
+        feed(f, one_span(t, 1, 0, t == 1 ? 2 : 0));
+    fake_now_ns += 2 * SEC;
+    assert_int_equal(tail_sampling_tick(f->proc), 64);
+    size_t kept = rec_items(&f->traces);
+    /* The error trace, and some kept by the probabilistic policy alone. */
+    assert_true(kept > 1 && kept < 64);
+    feed(f, one_span(1, 2, 1, 0)); /* late span: follows the cached decision */
+    assert_int_equal(rec_items(&f->traces), kept + 1);
+    struct bare_ctx c = {0};
+    rec_each_span(&f->traces, bare_fn, &c);
+    assert_int_equal(c.spans, kept + 1);
+    fx_free(f);
+}
+
+/* What one kept span's scope says under record_policy. */
+struct scope_rec {
+    unsigned trace, span;
+    const char *policy, *composite, *upstream;
+    bool cached;
+    size_t policy_times;
+};
+
+/* Calls fn on every span with its scope's attributes read into a scope_rec. */
+static void rec_each_scope(struct rec *r, void (*fn)(const struct scope_rec *, void *), void *ctx)
+{
+    pthread_mutex_lock(&r->lock);
+    for (size_t b = 0; b < r->n; b++) {
+        TraceRequest *req = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
+            NULL, r->got[b].len, r->got[b].data);
+        assert_non_null(req);
+        for (size_t i = 0; i < req->n_resource_spans; i++)
+            for (size_t j = 0; j < req->resource_spans[i]->n_scope_spans; j++) {
+                const ScopeSpans *ss = req->resource_spans[i]->scope_spans[j];
+                struct scope_rec sr = {0};
+                assert_non_null(ss->scope);
+                assert_string_equal(ss->scope->name, "test-scope");
+                for (size_t a = 0; a < ss->scope->n_attributes; a++) {
+                    const KeyValue *kv = ss->scope->attributes[a];
+                    if (strcmp(kv->key, "tailsampling.policy") == 0) {
+                        sr.policy = kv->value->string_value;
+                        sr.policy_times++;
+                    } else if (strcmp(kv->key, "tailsampling.composite_policy") == 0) {
+                        sr.composite = kv->value->string_value;
+                    } else if (strcmp(kv->key, "tailsampling.cached_decision") == 0) {
+                        assert_int_equal(kv->value->value_case,
+                                         OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE);
+                        sr.cached = kv->value->bool_value;
+                    } else if (strcmp(kv->key, "upstream") == 0) {
+                        sr.upstream = kv->value->string_value;
+                    } else {
+                        fail_msg("unexpected scope attribute %s", kv->key);
+                    }
+                }
+                for (size_t k = 0; k < ss->n_spans; k++) {
+                    const Span *sp = ss->spans[k];
+                    /* The spans themselves are untouched. */
+                    assert_int_equal(sp->n_attributes, 0);
+                    sr.trace = span_trace(sp);
+                    sr.span = sp->span_id.data[0];
+                    fn(&sr, ctx);
+                }
+            }
+        opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(req, NULL);
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
+struct scope_want {
+    size_t seen;
+};
+
+static void scope_fn(const struct scope_rec *sr, void *ctx)
+{
+    struct scope_want *w = ctx;
+    w->seen++;
+    /* Upserted: the upstream value of the key is replaced, other scope attributes stay. */
+    assert_int_equal(sr->policy_times, 1);
+    assert_string_equal(sr->upstream, "kept");
+    if (sr->trace == 1 && sr->span == 3) {
+        /* The late span: the cached decision, its policy, no composite. */
+        assert_string_equal(sr->policy, "errors");
+        assert_null(sr->composite);
+        assert_true(sr->cached);
+    } else if (sr->trace == 1) {
+        /* Kept by "errors"; the composite after it sampled too and names its sub-policy, as in
+         * the Collector, where every composite that samples writes the attribute. */
+        assert_string_equal(sr->policy, "errors");
+        assert_string_equal(sr->composite, "c-err");
+        assert_false(sr->cached);
+    } else {
+        assert_int_equal(sr->trace, 2);
+        assert_string_equal(sr->policy, "budget");
+        assert_string_equal(sr->composite, "c-all");
+        assert_false(sr->cached);
+    }
+}
+
+/* record_policy: the Collector's recordpolicy feature gate, on the scopes of kept spans. */
+static void test_record_policy_scope_attributes(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("decision_wait: 1s\n"
+                          "decision_cache: {sampled_cache_size: 100}\n"
+                          "record_policy: true\n"
+                          "policies:\n"
+                          "  - {name: errors, type: status_code, status_code: {status_codes: [ERROR]}}\n"
+                          "  - name: budget\n"
+                          "    type: composite\n"
+                          "    composite:\n"
+                          "      max_total_spans_per_second: 1000\n"
+                          "      policy_order: [c-err, c-all]\n"
+                          "      composite_sub_policy:\n"
+                          "        - {name: c-err, type: status_code, status_code: {status_codes: [ERROR]}}\n"
+                          "        - {name: c-all, type: always_sample}\n"
+                          "      rate_allocation: [{policy: c-err, percent: 50}, {policy: c-all, percent: 50}]\n",
+                          false);
+    static const struct attr up[] = {{"tailsampling.policy", "from-upstream", 0},
+                                     {"upstream", "kept", 0}};
+    scope_attrs_all = up;
+    n_scope_attrs_all = 2;
+    feed(f, one_span(1, 1, 0, 0));
+    feed(f, one_span(1, 2, 1, 2));
+    feed(f, one_span(2, 1, 0, 0));
+    fake_now_ns += 2 * SEC;
+    assert_int_equal(tail_sampling_tick(f->proc), 2);
+    assert_int_equal(rec_items(&f->traces), 3);
+    feed(f, one_span(1, 3, 1, 0));
+    assert_int_equal(rec_items(&f->traces), 4);
+    scope_attrs_all = NULL;
+    n_scope_attrs_all = 0;
+    struct scope_want w = {0};
+    rec_each_scope(&f->traces, scope_fn, &w);
+    assert_int_equal(w.seen, 4);
+    fx_free(f);
+}
+
+static void no_scope_attr_fn(const struct scope_rec *sr, void *ctx)
+{
+    size_t *n = ctx;
+    assert_null(sr->policy);
+    assert_null(sr->composite);
+    assert_false(sr->cached);
+    (*n)++;
+}
+
+/* A scope with no attributes of its own, or no scope field at all, gets them; without
+ * record_policy nothing is written (checked on the same spans). */
+static void test_record_policy_off_and_empty_scope(void **state)
+{
+    (void)state;
+    for (int on = 0; on < 2; on++) {
+        struct fx *f = fx_new(on ? "decision_wait: 1s\nrecord_policy: true\n"
+                                   "policies: [{name: all, type: always_sample}]\n"
+                                 : "decision_wait: 1s\npolicies: [{name: all, type: always_sample}]\n",
+                              false);
+        feed(f, one_span(5, 1, 0, 0));
+        size_t n = 0;
+        if (on) {
+            omit_scope = true;
+            feed(f, one_span(6, 1, 0, 0));
+            omit_scope = false;
+        }
+        fake_now_ns += 2 * SEC;
+        assert_int_equal(tail_sampling_tick(f->proc), on ? 2 : 1);
+        if (on) {
+            assert_int_equal(rec_batches(&f->traces), 2);
+            for (size_t b = 0; b < 2; b++) {
+                pthread_mutex_lock(&f->traces.lock);
+                TraceRequest *req = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
+                    NULL, f->traces.got[b].len, f->traces.got[b].data);
+                pthread_mutex_unlock(&f->traces.lock);
+                assert_non_null(req);
+                const ScopeSpans *ss = req->resource_spans[0]->scope_spans[0];
+                assert_int_equal(ss->n_spans, 1);
+                unsigned t = span_trace(ss->spans[0]);
+                assert_non_null(ss->scope);
+                /* The sent scope keeps its name; a missing one is created for the attribute. */
+                assert_string_equal(ss->scope->name, t == 5 ? "test-scope" : "");
+                assert_int_equal(ss->scope->n_attributes, 1);
+                assert_string_equal(ss->scope->attributes[0]->key, "tailsampling.policy");
+                assert_string_equal(ss->scope->attributes[0]->value->string_value, "all");
+                assert_string_equal(req->resource_spans[0]->schema_url, "https://example.com/schema");
+                opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(req, NULL);
+            }
+        } else {
+            rec_each_scope(&f->traces, no_scope_attr_fn, &n);
+            assert_int_equal(n, 1);
+        }
         fx_free(f);
     }
 }
@@ -1263,6 +1499,9 @@ int main(void)
         cmocka_unit_test(test_sub_second_decision_wait),
         cmocka_unit_test(test_early_decision_after_root),
         cmocka_unit_test(test_probabilistic_deterministic_with_adjusted_count),
+        cmocka_unit_test(test_no_decision_attributes_by_default),
+        cmocka_unit_test(test_record_policy_scope_attributes),
+        cmocka_unit_test(test_record_policy_off_and_empty_scope),
         cmocka_unit_test(test_propagate_attributes),
         cmocka_unit_test(test_logs_follow_their_trace),
         cmocka_unit_test(test_shutdown_flushes_pending),

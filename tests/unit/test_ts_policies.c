@@ -267,6 +267,158 @@ static void test_string_attribute_and_resource(void **state)
     pol_free(&r);
 }
 
+/* Encoded Resource with one attribute key = value (a string, or an int when s is NULL). */
+static size_t resource_bytes(uint8_t *buf, const char *key, const char *s, int64_t i)
+{
+    Opentelemetry__Proto__Resource__V1__Resource res;
+    opentelemetry__proto__resource__v1__resource__init(&res);
+    KeyValue kv;
+    AnyValue av;
+    opentelemetry__proto__common__v1__key_value__init(&kv);
+    opentelemetry__proto__common__v1__any_value__init(&av);
+    kv.key = (char *)key;
+    kv.value = &av;
+    if (s) {
+        av.value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+        av.string_value = (char *)s;
+    } else {
+        av.value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
+        av.int_value = i;
+    }
+    KeyValue *kvp = &kv;
+    res.n_attributes = 1;
+    res.attributes = &kvp;
+    return protobuf_c_message_pack(&res.base, buf);
+}
+
+static bool str_kept(struct ts_policies *p, const char *key, const char *value)
+{
+    struct sattr a = {key, V_STR, value, 0, 0};
+    return kept1(p, (struct sspec){.attrs = &a, .n_attrs = 1});
+}
+
+/* enabled_regex_matching as the Collector does it: Go's regexp (RE2 syntax) and MatchString,
+ * which finds a match anywhere in the value unless the pattern anchors itself. */
+static void test_string_attribute_regex_is_go(void **state)
+{
+    (void)state;
+    struct pol r = compile("policies: [{name: s, type: string_attribute, string_attribute: "
+                           "{key: http.route, values: ['^/v1/name/\\d+$'], "
+                           "enabled_regex_matching: true}}]",
+                           NULL, 0, false);
+    assert_true(str_kept(r.p, "http.route", "/v1/name/123"));
+    /* POSIX ERE read \d as the letter d: this one was kept before. */
+    assert_false(str_kept(r.p, "http.route", "/v1/name/ddd"));
+    assert_false(str_kept(r.p, "http.route", "/v1/name/123/x"));
+    pol_free(&r);
+
+    r = compile("policies: [{name: s, type: string_attribute, string_attribute: "
+                "{key: m, values: ['(?i)^gpt-4', 'claude'], enabled_regex_matching: true}}]",
+                NULL, 0, false);
+    assert_true(str_kept(r.p, "m", "GPT-4o"));
+    assert_false(str_kept(r.p, "m", "openai/GPT-4o"));
+    /* Unanchored: found inside the value. */
+    assert_true(str_kept(r.p, "m", "anthropic/claude-sonnet"));
+    assert_false(str_kept(r.p, "m", "Claude"));
+    pol_free(&r);
+
+    /* Values are compared whole when regex matching is off, metacharacters included. */
+    r = compile("policies: [{name: s, type: string_attribute, string_attribute: "
+                "{key: m, values: ['gpt-4.*']}}]",
+                NULL, 0, false);
+    assert_true(str_kept(r.p, "m", "gpt-4.*"));
+    assert_false(str_kept(r.p, "m", "gpt-4o"));
+    pol_free(&r);
+}
+
+static void test_string_attribute_invert_regex(void **state)
+{
+    (void)state;
+    /* invert_match: a match anywhere is INVERT_NOT_SAMPLED, which vetoes always_sample; a trace
+     * without one is INVERT_SAMPLED. */
+    struct pol r = compile("policies:\n"
+                           "  - {name: all, type: always_sample}\n"
+                           "  - {name: nohealth, type: string_attribute, string_attribute: "
+                           "{key: http.route, values: ['^/health', '(?i)ping$'], "
+                           "enabled_regex_matching: true, invert_match: true}}\n",
+                           NULL, 0, false);
+    struct sattr health = {"http.route", V_STR, "/healthz", 0, 0},
+                 ping = {"http.route", V_STR, "/PING", 0, 0},
+                 chat = {"http.route", V_STR, "/v1/chat/completions", 0, 0};
+    enum ts_verdict v[2];
+    struct sspec s = {.attrs = &health, .n_attrs = 1};
+    assert_false(decide(r.p, &s, 1, 0, v).sampled);
+    assert_int_equal(v[1], TSV_INVERT_NOT_SAMPLED);
+    s.attrs = &ping;
+    assert_false(decide(r.p, &s, 1, 0, v).sampled);
+    s.attrs = &chat;
+    assert_true(decide(r.p, &s, 1, 0, v).sampled);
+    assert_int_equal(v[1], TSV_INVERT_SAMPLED);
+    /* One matching span among others is enough to veto the trace. */
+    struct sspec two[2] = {{.attrs = &chat, .n_attrs = 1}, {.attrs = &health, .n_attrs = 1}};
+    assert_false(decide(r.p, two, 2, 0, NULL).sampled);
+    pol_free(&r);
+}
+
+/* The Collector reads the attribute with Value.Str(): "" for a non-string value, and skips a span
+ * attribute whose string is empty but not a resource attribute's. Exact values never match "". */
+static void test_string_attribute_empty_values(void **state)
+{
+    (void)state;
+    struct pol r = compile("policies: [{name: s, type: string_attribute, string_attribute: "
+                           "{key: k, values: ['^$'], enabled_regex_matching: true}}]",
+                           NULL, 0, false);
+    assert_false(str_kept(r.p, "k", ""));
+    struct sattr num = {"k", V_INT, NULL, 7, 0};
+    assert_false(kept1(r.p, (struct sspec){.attrs = &num, .n_attrs = 1}));
+    uint8_t buf[128];
+    assert_int_not_equal(ts_resource_mask(r.p, buf, resource_bytes(buf, "k", "", 0)), 0);
+    assert_int_not_equal(ts_resource_mask(r.p, buf, resource_bytes(buf, "k", NULL, 7)), 0);
+    assert_int_equal(ts_resource_mask(r.p, buf, resource_bytes(buf, "k", "x", 0)), 0);
+    pol_free(&r);
+
+    r = compile("policies: [{name: s, type: string_attribute, string_attribute: "
+                "{key: k, values: ['', a]}}]",
+                NULL, 0, false);
+    assert_false(str_kept(r.p, "k", ""));
+    assert_true(str_kept(r.p, "k", "a"));
+    assert_int_equal(ts_resource_mask(r.p, buf, resource_bytes(buf, "k", "", 0)), 0);
+    pol_free(&r);
+}
+
+/* A bad pattern is a config error at the pattern's own line and column, with RE2's reason. */
+static void test_string_attribute_bad_regex(void **state)
+{
+    (void)state;
+    const char *yaml = "policies:\n"
+                       "  - name: s\n"
+                       "    type: string_attribute\n"
+                       "    string_attribute:\n"
+                       "      key: m\n"
+                       "      enabled_regex_matching: true\n"
+                       "      values:\n"
+                       "        - ok.*\n"
+                       "        - 'gpt-(4|5'\n";
+    struct error err = {0};
+    struct cnode *root = config_parse_string(yaml, "cfg.yaml", &err);
+    assert_non_null(root);
+    struct ts_policies *p = ts_policies_compile(cnode_get(root, "policies"), NULL, false, &err);
+    assert_null(p);
+    if (strncmp(err.msg, "cfg.yaml:9:11: ", 15) != 0 || !strstr(err.msg, "gpt-(4|5") ||
+        !strstr(err.msg, "missing )"))
+        fail_msg("unexpected error: %s", err.msg);
+    cnode_free(root);
+    /* Patterns Go refuses are refused too, even where RE2 alone would accept them. */
+    root = config_parse_string("policies: [{name: s, type: string_attribute, string_attribute: "
+                               "{key: m, values: ['a\\Cb'], enabled_regex_matching: true}}]",
+                               "cfg.yaml", &err);
+    assert_non_null(root);
+    p = ts_policies_compile(cnode_get(root, "policies"), NULL, false, &err);
+    assert_null(p);
+    assert_non_null(strstr(err.msg, "invalid escape sequence"));
+    cnode_free(root);
+}
+
 static void test_boolean_attribute(void **state)
 {
     (void)state;
@@ -536,6 +688,10 @@ int main(void)
         cmocka_unit_test(test_latency),
         cmocka_unit_test(test_numeric_attribute),
         cmocka_unit_test(test_string_attribute_and_resource),
+        cmocka_unit_test(test_string_attribute_regex_is_go),
+        cmocka_unit_test(test_string_attribute_invert_regex),
+        cmocka_unit_test(test_string_attribute_empty_values),
+        cmocka_unit_test(test_string_attribute_bad_regex),
         cmocka_unit_test(test_boolean_attribute),
         cmocka_unit_test(test_status_code),
         cmocka_unit_test(test_probabilistic),

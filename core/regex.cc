@@ -1,0 +1,228 @@
+/* regex.cc — the C shim over RE2 declared in core/regex.h; the only C++ in llmotlp.
+ *
+ * The one idea: RE2 is already Go's engine and syntax; this file only fixes the options to Go's
+ * defaults, turns the few remaining differences into Go's behaviour before RE2 sees the text
+ * (invalid UTF-8 in the subject, `\C` and `(?<name>` in the pattern), and keeps C++ exceptions
+ * from crossing into C. */
+#include "core/regex.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <new>
+#include <string>
+
+#include <re2/re2.h>
+
+struct regex {
+    RE2 *re;
+    std::string pattern;
+};
+
+/* Length of the valid UTF-8 sequence at s (n > 0 bytes left), or 0 when Go's utf8.DecodeRune
+ * would return (RuneError, 1) there: a stray continuation byte, C0/C1/F5..FF, an overlong form,
+ * a surrogate, a code point above U+10FFFF, or a truncated sequence. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t need;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+        need = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        need = 3;
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 4;
+        if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+    } else {
+        return 0;
+    }
+    if (n < need || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < need; i++)
+        if (s[i] < 0x80 || s[i] > 0xBF)
+            return 0;
+    return need;
+}
+
+/* Offset of the first byte Go would decode as RuneError, or len when s is valid UTF-8. */
+static size_t utf8_first_invalid(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        if (s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k = utf8_seq_len(s + i, len - i);
+        if (k == 0)
+            return i;
+        i += k;
+    }
+    return len;
+}
+
+/* The pattern as RE2 should read it: Go's `(?<name>` (Go 1.22) spelled `(?P<name>`, which this
+ * RE2 release also knows. NULL with err when the pattern holds `\C`, which RE2 reads as "any byte"
+ * and Go refuses. \Q...\E quotes and [...] classes are skipped as Go's parser does. */
+static bool go_to_re2(const char *p, size_t len, std::string &out, struct error *err)
+{
+    out.reserve(len + 8);
+    bool in_class = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = p[i];
+        if (c == '\\' && i + 1 < len) {
+            char e = p[i + 1];
+            if (e == 'C') {
+                error_set(err, "invalid escape sequence: \\C");
+                return false;
+            }
+            if (e == 'Q' && !in_class) {
+                /* Literal text up to \E (or the end), copied unchanged. */
+                const char *end = NULL;
+                for (size_t j = i + 2; j + 1 < len; j++)
+                    if (p[j] == '\\' && p[j + 1] == 'E') {
+                        end = p + j + 2;
+                        break;
+                    }
+                size_t stop = end ? (size_t)(end - p) : len;
+                out.append(p + i, stop - i);
+                i = stop - 1;
+                continue;
+            }
+            out.push_back(c);
+            out.push_back(e);
+            i++;
+            continue;
+        }
+        if (in_class) {
+            if (c == ']')
+                in_class = false;
+            out.push_back(c);
+            continue;
+        }
+        if (c == '[') {
+            in_class = true;
+            out.push_back(c);
+            /* A ']' right after '[' or '[^' is a literal member, not the end. */
+            if (i + 1 < len && p[i + 1] == '^') {
+                out.push_back('^');
+                i++;
+            }
+            if (i + 1 < len && p[i + 1] == ']') {
+                out.push_back(']');
+                i++;
+            }
+            continue;
+        }
+        if (c == '(' && i + 3 < len && p[i + 1] == '?' && p[i + 2] == '<' && p[i + 3] != '=' &&
+            p[i + 3] != '!') {
+            out.append("(?P<");
+            i += 2;
+            continue;
+        }
+        out.push_back(c);
+    }
+    return true;
+}
+
+extern "C" struct regex *regex_compile(const char *pattern, size_t len, struct error *err)
+{
+    struct regex *r = NULL;
+    try {
+        std::string re2_pattern;
+        if (!go_to_re2(pattern, len, re2_pattern, err))
+            return NULL;
+        RE2::Options o;
+        o.set_encoding(RE2::Options::EncodingUTF8);
+        o.set_posix_syntax(false);      /* Perl syntax: \d \w \s \b \A \z (?flags), as Go */
+        o.set_perl_classes(true);
+        o.set_word_boundary(true);
+        o.set_longest_match(false);     /* leftmost-first, as Go's (non-POSIX) regexp */
+        o.set_literal(false);
+        o.set_never_nl(false);
+        o.set_dot_nl(false);            /* `.` skips \n unless (?s) */
+        o.set_never_capture(false);
+        o.set_case_sensitive(true);     /* (?i) turns it off per pattern */
+        o.set_one_line(false);          /* ^ $ are text anchors unless (?m); Perl mode ignores it */
+        o.set_max_mem(REGEX_MAX_MEM);
+        o.set_log_errors(false);        /* errors are returned, never printed */
+        r = new struct regex;
+        r->re = NULL;
+        r->pattern.assign(pattern, len);
+        r->re = new RE2(re2::StringPiece(re2_pattern.data(), re2_pattern.size()), o);
+        if (!r->re->ok()) {
+            error_set(err, "%s", r->re->error().c_str());
+            regex_free(r);
+            return NULL;
+        }
+        return r;
+    } catch (const std::bad_alloc &) {
+        regex_free(r);
+        error_set(err, "out of memory compiling a regular expression");
+        return NULL;
+    } catch (...) {
+        regex_free(r);
+        error_set(err, "cannot compile regular expression");
+        return NULL;
+    }
+}
+
+static bool run(const struct regex *r, const char *s, size_t len, RE2::Anchor anchor)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t bad = utf8_first_invalid(u, len);
+    if (bad == len)
+        return r->re->Match(re2::StringPiece(s, len), 0, len, anchor, NULL, 0);
+    /* Go's view of the text: every byte that does not start a valid sequence is U+FFFD. */
+    try {
+        std::string t;
+        t.reserve(len + 16);
+        t.append(s, bad);
+        for (size_t i = bad; i < len;) {
+            size_t k = u[i] < 0x80 ? 1 : utf8_seq_len(u + i, len - i);
+            if (k == 0) {
+                t.append("\xEF\xBF\xBD");
+                i++;
+            } else {
+                t.append(s + i, k);
+                i += k;
+            }
+        }
+        return r->re->Match(re2::StringPiece(t.data(), t.size()), 0, t.size(), anchor, NULL, 0);
+    } catch (...) {
+        return false;
+    }
+}
+
+extern "C" bool regex_search(const struct regex *re, const char *s, size_t len)
+{
+    return run(re, s, len, RE2::UNANCHORED);
+}
+
+extern "C" bool regex_full_match(const struct regex *re, const char *s, size_t len)
+{
+    return run(re, s, len, RE2::ANCHOR_BOTH);
+}
+
+extern "C" const char *regex_pattern(const struct regex *re)
+{
+    return re->pattern.c_str();
+}
+
+extern "C" void regex_free(struct regex *re)
+{
+    if (!re)
+        return;
+    delete re->re;
+    delete re;
+}
