@@ -172,6 +172,8 @@ static void write_json(enum log_level level, const char *component, const struct
     size_t n = w > 0 ? (size_t)w : 0;
     bool is_component = false;
     char tail[2048];
+    if (component && strcmp(component, "service") == 0)
+        component = NULL; /* the Collector's service lines carry no logger name */
     size_t tail_n = 0;
     if (component)
         is_component = component_fields(tail, sizeof tail, &tail_n, component);

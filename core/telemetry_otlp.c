@@ -13,6 +13,7 @@
 
 #include "core/arena.h"
 #include "core/otlp.h"
+#include "core/telemetry_server.h"
 
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 
@@ -305,8 +306,32 @@ static void add_series(void *ctx, const struct telemetry_point *p)
         b->oom = true;
 }
 
+/* A process family as the /metrics endpoint writes it, as one more Metric. */
+static void add_process(struct build *b, const char *name, const char *help, bool sum, double v)
+{
+    struct telemetry_point p = {.kind = sum ? TELEMETRY_COUNTER : TELEMETRY_GAUGE, .name = name,
+                                .labels = "", .help = help};
+    add_series(b, &p);
+    if (b->oom)
+        return;
+    for (size_t i = 0; i < b->n_fam; i++) {
+        metric_t *m = b->fam[i].m;
+        if (strcmp(m->name, name) != 0)
+            continue;
+        num_point_t *np = sum ? m->sum->data_points[m->sum->n_data_points - 1]
+                              : m->gauge->data_points[m->gauge->n_data_points - 1];
+        if (sum) {
+            np->value_case = OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_DOUBLE;
+            np->as_double = v;
+        } else {
+            np->as_int = (int64_t)v;
+        }
+    }
+}
+
 struct batch *telemetry_otlp_batch(struct telemetry *t, const struct telemetry_resource *res,
-                                   const char *scope_version, int64_t now_ns, struct error *err)
+                                   const char *scope_version, int64_t now_ns, bool process,
+                                   struct error *err)
 {
     struct build b = {.a = arena_new(16384), .start_ns = (uint64_t)telemetry_start_time(t),
                       .now_ns = (uint64_t)now_ns};
@@ -316,6 +341,17 @@ struct batch *telemetry_otlp_batch(struct telemetry *t, const struct telemetry_r
     }
     if (telemetry_foreach(t, add_series, &b) < 0)
         b.oom = true;
+    if (process && !b.oom) {
+        double cpu, rss;
+        telemetry_process_read(&cpu, &rss);
+        double up = (double)(now_ns - telemetry_start_time(t)) / 1e9;
+        add_process(&b, "otelcol_process_uptime", "Uptime of the process in seconds.", true,
+                    up > 0 ? up : 0);
+        add_process(&b, "otelcol_process_cpu_seconds",
+                    "Total CPU user and system time in seconds.", true, cpu);
+        add_process(&b, "otelcol_process_memory_rss",
+                    "Total physical memory (resident set size) in bytes.", false, rss);
+    }
     Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest *req =
         arena_alloc(b.a, sizeof *req);
     Opentelemetry__Proto__Metrics__V1__ResourceMetrics *rm = arena_alloc(b.a, sizeof *rm);

@@ -10,6 +10,7 @@
 #ifndef LLMOTLP_TELEMETRY_OTLP_H
 #define LLMOTLP_TELEMETRY_OTLP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,10 +29,14 @@ struct telemetry_resource {
 #define TELEMETRY_OTLP_SCOPE "llmotlp"
 
 /* One ExportMetricsServiceRequest of everything registered in t, points stamped now_ns
- * (CLOCK_REALTIME), as a SIGNAL_METRICS batch (one ref, the caller's). A registry with no series
- * gives a request with one resource and no metrics. NULL with err on out of memory. */
+ * (CLOCK_REALTIME), as a SIGNAL_METRICS batch (one ref, the caller's). With `process`, the
+ * process families the /metrics endpoint adds at scrape time come last, read now:
+ * otelcol_process_uptime and otelcol_process_cpu_seconds (double cumulative sums, seconds),
+ * otelcol_process_memory_rss (gauge, bytes). A registry with no series gives a request with one
+ * resource and no metrics (but these). NULL with err on out of memory. */
 struct batch *telemetry_otlp_batch(struct telemetry *t, const struct telemetry_resource *res,
-                                   const char *scope_version, int64_t now_ns, struct error *err);
+                                   const char *scope_version, int64_t now_ns, bool process,
+                                   struct error *err);
 
 /* Parses Prometheus label text `a="x",b="y"` (values escaped or not, as telemetry.c accepts them)
  * calling fn for each pair with the unescaped value. -1 when the text is not such a list. */

@@ -19,7 +19,7 @@
 #include "core/service.h"
 #include "cmd/llmotlp/pricing_cmd.h"
 
-#define LLMOTLP_VERSION "0.1.0"
+#include "core/version.h"
 #define MAIN_LOG "main"
 #define MAX_ARGS 64
 

@@ -23,11 +23,13 @@
 typedef Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest req_t;
 typedef Opentelemetry__Proto__Metrics__V1__Metric metric_t;
 
+static bool process;
+
 static req_t *roundtrip(struct telemetry *t, const struct telemetry_resource *res, int64_t now)
 {
     struct error err;
     error_clear(&err);
-    struct batch *b = telemetry_otlp_batch(t, res, "9.9.9", now, &err);
+    struct batch *b = telemetry_otlp_batch(t, res, "9.9.9", now, process, &err);
     assert_non_null(b);
     const uint8_t *data;
     size_t len;
@@ -180,6 +182,29 @@ static void test_many_series_grow(void **state)
     telemetry_free(t);
 }
 
+static void test_process_families(void **state)
+{
+    (void)state;
+    struct telemetry *t = telemetry_new();
+    telemetry_add(telemetry_counter(t, "c", "", ""), 1);
+    process = true;
+    req_t *r = roundtrip(t, NULL, telemetry_start_time(t) + 2500000000);
+    process = false;
+    assert_int_equal(r->resource_metrics[0]->scope_metrics[0]->n_metrics, 4);
+    const metric_t *m = find(r, "otelcol_process_uptime");
+    assert_int_equal(m->data_case, OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM);
+    assert_int_equal(m->sum->data_points[0]->value_case,
+                     OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_DOUBLE);
+    assert_true(m->sum->data_points[0]->as_double == 2.5);
+    m = find(r, "otelcol_process_cpu_seconds");
+    assert_true(m->sum->data_points[0]->as_double >= 0);
+    m = find(r, "otelcol_process_memory_rss");
+    assert_int_equal(m->data_case, OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE);
+    assert_true(m->gauge->data_points[0]->as_int > 0);
+    opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__free_unpacked(r, NULL);
+    telemetry_free(t);
+}
+
 static int n_pairs;
 static void count_pair(void *ctx, const char *k, size_t kl, const char *v, size_t vl)
 {
@@ -205,6 +230,7 @@ int main(void)
         cmocka_unit_test(test_empty_registry),
         cmocka_unit_test(test_many_series_grow),
         cmocka_unit_test(test_labels_parse_refuses_garbage),
+        cmocka_unit_test(test_process_families),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
