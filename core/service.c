@@ -241,6 +241,8 @@ struct service {
     size_t *order;                         /* pipeline indices, downstream first */
     struct ptrvec ext_enabled;             /* struct comp_def *, service.extensions */
     struct ptrvec warnings;                /* char * */
+    size_t warnings_logged;                /* the first ones, logged once loading ended */
+    bool loaded;
     struct telemetry *telemetry;
     struct tel_cfg tcfg;
     bool tcfg_bound;
@@ -294,9 +296,21 @@ static void add_warning(struct service *s, const struct cnode *n, const char *fm
     char *line = NULL;
     if (asprintf(&line, "%s: %s", where(n, pos, sizeof pos), msg) < 0)
         return;
-    log_warn(SERVICE_LOG, "%s", line);
+    if (s->loaded)
+        log_warn(SERVICE_LOG, "%s", line);
     if (ptrvec_push(&s->warnings, line) != 0)
         free(line);
+    else if (s->loaded)
+        s->warnings_logged = s->warnings.n;
+}
+
+/* Warnings found while loading are logged once service.telemetry.logs has set the format, so
+ * that a JSON log has JSON lines only. */
+static void log_load_warnings(struct service *s)
+{
+    s->loaded = true;
+    for (; s->warnings_logged < s->warnings.n; s->warnings_logged++)
+        log_warn(SERVICE_LOG, "%s", (const char *)s->warnings.v[s->warnings_logged]);
 }
 
 /* The service's warning sink (config.h): binding's no_effect keys and the components' warn
@@ -1649,8 +1663,11 @@ static struct service *service_from_tree(struct cnode *root, struct error *err)
         error_set(err, "out of memory");
         goto fail;
     }
+    log_load_warnings(s);
     return s;
 fail:
+    if (s)
+        log_load_warnings(s);
     service_free(s);
     return NULL;
 }
