@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include "core/auth.h"
 #include "core/component.h"
@@ -26,7 +28,10 @@
 #include "core/fanout.h"
 #include "core/log.h"
 #include "core/otlp.h"
+#include "core/telemetry_otlp.h"
+#include "core/telemetry_reader.h"
 #include "core/telemetry_server.h"
+#include "core/version.h"
 
 #define SERVICE_LOG "service"
 #define DEFAULT_SHUTDOWN_TIMEOUT_NS (10 * (int64_t)1000000000)
@@ -117,15 +122,16 @@ struct counted_next {
     _Atomic uint64_t *items_out;
 };
 
-/* service.telemetry, as the Collector spells it. logs.level and the metrics endpoint (level,
- * address, the first pull/prometheus reader) act; the rest is accepted so that a Collector
+/* service.telemetry, as the Collector spells it. logs.level, logs.encoding, logs.initial_fields,
+ * the resource, the metrics endpoint (level, address, the first pull/prometheus reader) and the
+ * periodic OTLP readers act; the rest is accepted so that a Collector
  * config loads unchanged, and said to have no effect (no_effect below, or a conditional warning
  * in load_telemetry where some values are what we do anyway). None of them is refused: our own
  * telemetry is weaker than asked, but no data of the pipelines is at stake. */
 struct tel_logs {
     char *level;
     int encoding;
-    bool development, disable_caller, disable_stacktrace;
+    bool development, disable_caller, disable_stacktrace, disable_zap_resource;
     struct config_str_list output_paths, error_output_paths;
     const struct cnode *sampling, *initial_fields, *processors;
 };
@@ -154,7 +160,9 @@ static const struct config_field tel_logs_fields[] = {
      .doc = "log level: debug, info, warn, error"},
     {.name = "encoding", .type = CFG_ENUM, .offset = offsetof(struct tel_logs, encoding),
      .def = "console", .choices = tel_encodings,
-     .doc = "console only (json is warned about: lines are always console form)"},
+     .doc = "console (time, level, [component], message) or json (one object per line with "
+            "zap's keys: level, ts, logger, msg, the initial fields, resource, "
+            "otelcol.component.*)"},
     {.name = "development", .type = CFG_BOOL, .offset = offsetof(struct tel_logs, development),
      .doc = "zap's development mode", .no_effect = "there is no development mode"},
     {.name = "disable_caller", .type = CFG_BOOL,
@@ -172,7 +180,11 @@ static const struct config_field tel_logs_fields[] = {
     {.name = "sampling", .type = CFG_RAW, .offset = offsetof(struct tel_logs, sampling),
      .doc = "zap's log sampling", .no_effect = "log lines are never sampled"},
     {.name = "initial_fields", .type = CFG_RAW, .offset = offsetof(struct tel_logs, initial_fields),
-     .doc = "fields added to every line", .no_effect = "log lines carry no extra fields"},
+     .doc = "fields added to every JSON line, keys sorted (console lines do not carry them: "
+            "warned about)"},
+    {.name = "disable_zap_resource", .type = CFG_BOOL,
+     .offset = offsetof(struct tel_logs, disable_zap_resource),
+     .doc = "JSON lines without the \"resource\" field"},
     {.name = "processors", .type = CFG_RAW, .offset = offsetof(struct tel_logs, processors),
      .doc = "exporters of the service's own logs",
      .no_effect = "the service's own logs only go to stderr"},
@@ -185,7 +197,8 @@ static const struct config_field tel_metrics_fields[] = {
     {.name = "address", .type = CFG_STRING, .offset = offsetof(struct tel_metrics, address),
      .doc = "older form of readers (host:port of the Prometheus endpoint)"},
     {.name = "readers", .type = CFG_RAW, .offset = offsetof(struct tel_metrics, readers),
-     .doc = "metric readers (pull/periodic), as the Collector's"},
+     .doc = "metric readers, as the Collector's: pull (prometheus) and periodic (otlp with "
+            "protocol http/protobuf, http/json or grpc; otlp_http; otlp_grpc)"},
     {.name = "views", .type = CFG_RAW, .offset = offsetof(struct tel_metrics, views),
      .doc = "metric views", .no_effect = "own metrics are served as they are made"},
     {.name = NULL},
@@ -212,8 +225,9 @@ static const struct config_field tel_fields[] = {
     {.name = "traces", .type = CFG_SECTION, .offset = offsetof(struct tel_cfg, traces),
      .sub = tel_traces_fields, .doc = "the service's own traces"},
     {.name = "resource", .type = CFG_RAW, .offset = offsetof(struct tel_cfg, resource),
-     .doc = "resource attributes of the service's own telemetry",
-     .no_effect = "own metrics are served without resource attributes"},
+     .doc = "resource attributes of the service's own telemetry (periodic readers, JSON log "
+            "lines): service.name, service.version, service.instance.id by default; a null "
+            "value removes one"},
     {.name = NULL},
 };
 
@@ -227,10 +241,14 @@ struct service {
     size_t *order;                         /* pipeline indices, downstream first */
     struct ptrvec ext_enabled;             /* struct comp_def *, service.extensions */
     struct ptrvec warnings;                /* char * */
+    size_t warnings_logged;                /* the first ones, logged once loading ended */
+    bool loaded;
     struct telemetry *telemetry;
     struct tel_cfg tcfg;
     bool tcfg_bound;
     char *metrics_endpoint;                /* host:port of /metrics; NULL = not served */
+    struct ptrvec readers;                 /* struct telemetry_reader *, periodic readers */
+    struct telemetry_resource resource;    /* of own telemetry */
     struct telemetry_server *tserver;
     _Atomic int state;                     /* enum service_state, read by extensions */
     int64_t shutdown_timeout_ns;
@@ -278,9 +296,21 @@ static void add_warning(struct service *s, const struct cnode *n, const char *fm
     char *line = NULL;
     if (asprintf(&line, "%s: %s", where(n, pos, sizeof pos), msg) < 0)
         return;
-    log_warn(SERVICE_LOG, "%s", line);
+    if (s->loaded)
+        log_warn(SERVICE_LOG, "%s", line);
     if (ptrvec_push(&s->warnings, line) != 0)
         free(line);
+    else if (s->loaded)
+        s->warnings_logged = s->warnings.n;
+}
+
+/* Warnings found while loading are logged once service.telemetry.logs has set the format, so
+ * that a JSON log has JSON lines only. */
+static void log_load_warnings(struct service *s)
+{
+    s->loaded = true;
+    for (; s->warnings_logged < s->warnings.n; s->warnings_logged++)
+        log_warn(SERVICE_LOG, "%s", (const char *)s->warnings.v[s->warnings_logged]);
 }
 
 /* The service's warning sink (config.h): binding's no_effect keys and the components' warn
@@ -508,8 +538,10 @@ static void warn_telemetry(const struct tel_cfg *t, const struct cnode *tel,
                            const struct config_warn_sink *w)
 {
     const struct cnode *k;
-    if (t->logs.encoding != 0 && (k = cnode_find_key(tel, "logs.encoding")))
-        config_warnf(w, k, "logs.encoding", "has no effect: lines are always in console form");
+    if (t->logs.encoding == 0 && t->logs.initial_fields &&
+        t->logs.initial_fields->kind != CNODE_NULL && (k = cnode_find_key(tel, "logs.initial_fields")))
+        config_warnf(w, k, "logs.initial_fields", "has no effect with encoding console: only "
+                                                  "JSON lines carry them");
     if (!t->logs.disable_caller && (k = cnode_find_key(tel, "logs.disable_caller")))
         config_warnf(w, k, "logs.disable_caller", "false has no effect: lines never name their "
                                                   "caller");
@@ -534,6 +566,288 @@ static void warn_telemetry(const struct tel_cfg *t, const struct cnode *tel,
                                               "replace it");
 }
 
+/* ---- own telemetry: resource and JSON log fields ------------------------------------------- */
+
+/* Sets (v != NULL) or removes a resource attribute; keys stay sorted, as an attribute set. */
+static int resource_set(struct telemetry_resource *r, const char *k, const char *v)
+{
+    size_t i = 0;
+    while (i < r->n && strcmp(r->keys[i], k) < 0)
+        i++;
+    bool found = i < r->n && strcmp(r->keys[i], k) == 0;
+    if (found) {
+        if (v) {
+            char *nv = strdup(v);
+            if (!nv)
+                return -1;
+            free(r->values[i]);
+            r->values[i] = nv;
+            return 0;
+        }
+        free(r->keys[i]);
+        free(r->values[i]);
+        memmove(r->keys + i, r->keys + i + 1, (r->n - i - 1) * sizeof *r->keys);
+        memmove(r->values + i, r->values + i + 1, (r->n - i - 1) * sizeof *r->values);
+        r->n--;
+        return 0;
+    }
+    if (!v)
+        return 0;
+    char **nk = realloc(r->keys, (r->n + 1) * sizeof *nk);
+    if (!nk)
+        return -1;
+    r->keys = nk;
+    char **nv = realloc(r->values, (r->n + 1) * sizeof *nv);
+    if (!nv)
+        return -1;
+    r->values = nv;
+    char *kk = strdup(k), *vv = strdup(v);
+    if (!kk || !vv) {
+        free(kk);
+        free(vv);
+        return -1;
+    }
+    memmove(r->keys + i + 1, r->keys + i, (r->n - i) * sizeof *r->keys);
+    memmove(r->values + i + 1, r->values + i, (r->n - i) * sizeof *r->values);
+    r->keys[i] = kk;
+    r->values[i] = vv;
+    r->n++;
+    return 0;
+}
+
+static void resource_free(struct telemetry_resource *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        free(r->keys[i]);
+        free(r->values[i]);
+    }
+    free(r->keys);
+    free(r->values);
+    memset(r, 0, sizeof *r);
+}
+
+/* service.instance.id: a random (version 4) UUID per process, as the Collector makes one. */
+static void uuid4(char out[37])
+{
+    unsigned char b[16];
+    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        for (size_t i = 0; i < sizeof b; i++)
+            b[i] = (unsigned char)((uint64_t)ts.tv_nsec >> (i % 8 * 8) ^ (uint64_t)getpid() >> i);
+    }
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+}
+
+/* service.telemetry.resource: the Collector's inline map (`key: value`, a null value removes a
+ * default), or the configuration schema's `attributes: [{name, value}]` and `attributes_list`. */
+static int load_resource(struct service *s, const struct cnode *res,
+                         const struct config_warn_sink *w, struct error *err)
+{
+    struct telemetry_resource *r = &s->resource;
+    char id[37];
+    uuid4(id);
+    if (resource_set(r, "service.name", "llmotlp") || resource_set(r, "service.version", LLMOTLP_VERSION) ||
+        resource_set(r, "service.instance.id", id))
+        return error_set(err, "out of memory");
+    if (!res || res->kind == CNODE_NULL)
+        return 0;
+    if (res->kind != CNODE_MAP)
+        return err_at(err, res, "service.telemetry.resource: expected a map of attributes");
+    const struct cnode *attrs = cnode_get(res, "attributes");
+    if (attrs && attrs->kind == CNODE_SEQ) {
+        /* the schema's form */
+        for (size_t k = 0; k < res->n; k++) {
+            const char *kn = res->keys[k]->value;
+            if (strcmp(kn, "attributes") == 0 || strcmp(kn, "attributes_list") == 0)
+                continue;
+            if (strcmp(kn, "schema_url") == 0 || strcmp(kn, "detection/development") == 0)
+                config_warnf(w, res->keys[k], kn, "has no effect: the resource is the attributes "
+                                                  "given");
+            else
+                return err_at(err, res->keys[k], "service.telemetry.resource: unknown key '%s'; "
+                                                 "known keys: attributes, attributes_list, "
+                                                 "schema_url, detection/development", kn);
+        }
+        const struct cnode *al = cnode_get(res, "attributes_list");
+        if (al && al->kind == CNODE_SCALAR) {
+            /* lower priority than attributes: applied first */
+            char *copy = strdup(al->value), *save = NULL;
+            if (!copy)
+                return error_set(err, "out of memory");
+            for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+                char *eq = strchr(tok, '=');
+                if (!eq) {
+                    free(copy);
+                    return err_at(err, al, "service.telemetry.resource.attributes_list: expected "
+                                           "\"key=value,key=value\"");
+                }
+                *eq = '\0';
+                while (*tok == ' ')
+                    tok++;
+                if (resource_set(r, tok, eq + 1)) {
+                    free(copy);
+                    return error_set(err, "out of memory");
+                }
+            }
+            free(copy);
+        }
+        for (size_t i = 0; i < attrs->n; i++) {
+            const struct cnode *it = attrs->items[i];
+            const struct cnode *name = cnode_get(it, "name"), *val = cnode_get(it, "value");
+            if (it->kind != CNODE_MAP || !name || name->kind != CNODE_SCALAR ||
+                (val && val->kind != CNODE_SCALAR && val->kind != CNODE_NULL))
+                return err_at(err, it, "service.telemetry.resource.attributes[%zu]: expected "
+                                       "{name: ..., value: ...} with a scalar value", i);
+            if (resource_set(r, name->value, val && val->kind == CNODE_SCALAR ? val->value : NULL))
+                return error_set(err, "out of memory");
+        }
+        return 0;
+    }
+    for (size_t k = 0; k < res->n; k++) {
+        const struct cnode *v = res->items[k];
+        if (v->kind != CNODE_SCALAR && v->kind != CNODE_NULL)
+            return err_at(err, v, "service.telemetry.resource.%s: expected a string or null",
+                          res->keys[k]->value);
+        if (resource_set(r, res->keys[k]->value, v->kind == CNODE_SCALAR ? v->value : NULL))
+            return error_set(err, "out of memory");
+    }
+    return 0;
+}
+
+static void json_string(FILE *f, const char *s)
+{
+    size_t n = strlen(s);
+    char *buf = malloc(6 * n + 1);
+    if (!buf)
+        return;
+    log_json_escape(buf, 6 * n + 1, s, n);
+    fprintf(f, "\"%s\"", buf);
+    free(buf);
+}
+
+static const struct cnode *sort_map;
+static int by_key(const void *a, const void *b)
+{
+    return strcmp(sort_map->keys[*(const size_t *)a]->value, sort_map->keys[*(const size_t *)b]->value);
+}
+
+/* A YAML value as zap writes a field of that Go value: strings, numbers, booleans, null, and
+ * maps with their keys sorted (encoding/json's order). */
+static void json_value(FILE *f, const struct cnode *n)
+{
+    if (!n || n->kind == CNODE_NULL) {
+        fputs("null", f);
+    } else if (n->kind == CNODE_SCALAR) {
+        const char *v = n->value;
+        int64_t iv;
+        char *end;
+        if (n->quoted) {
+            json_string(f, v);
+        } else if (!v[0] || strcmp(v, "~") == 0 || strcasecmp(v, "null") == 0) {
+            fputs("null", f);
+        } else if (strcmp(v, "true") == 0 || strcmp(v, "True") == 0 || strcmp(v, "TRUE") == 0) {
+            fputs("true", f);
+        } else if (strcmp(v, "false") == 0 || strcmp(v, "False") == 0 ||
+                   strcmp(v, "FALSE") == 0) {
+            fputs("false", f);
+        } else if (config_parse_int(v, &iv) == 0) {
+            fprintf(f, "%lld", (long long)iv);
+        } else {
+            double d = strtod(v, &end);
+            if (*end == '\0' && end != v && d == d && d - d == 0) {
+                char num[64];
+                for (int p = 1; p <= 17; p++) {
+                    snprintf(num, sizeof num, "%.*g", p, d);
+                    if (strtod(num, NULL) == d)
+                        break;
+                }
+                fputs(num, f);
+            } else {
+                json_string(f, v);
+            }
+        }
+    } else if (n->kind == CNODE_SEQ) {
+        fputc('[', f);
+        for (size_t i = 0; i < n->n; i++) {
+            if (i)
+                fputc(',', f);
+            json_value(f, n->items[i]);
+        }
+        fputc(']', f);
+    } else {
+        size_t *idx = malloc((n->n ? n->n : 1) * sizeof *idx);
+        if (!idx)
+            return;
+        for (size_t i = 0; i < n->n; i++)
+            idx[i] = i;
+        sort_map = n;
+        qsort(idx, n->n, sizeof *idx, by_key);
+        fputc('{', f);
+        for (size_t i = 0; i < n->n; i++) {
+            if (i)
+                fputc(',', f);
+            json_string(f, n->keys[idx[i]]->value);
+            fputc(':', f);
+            json_value(f, n->items[idx[i]]);
+        }
+        fputc('}', f);
+        free(idx);
+    }
+}
+
+/* logs.encoding json: the fields after "msg" — the initial fields (sorted by key, as zap sorts
+ * them), then the resource (unless disable_zap_resource), as the Collector's logger adds it. */
+static int apply_log_encoding(struct service *s, const struct cnode *tel, struct error *err)
+{
+    if (s->tcfg.logs.encoding != 1)
+        return log_set_encoding(LOG_ENCODING_CONSOLE, NULL) == 0 ? 0 : error_set(err, "out of memory");
+    const struct cnode *init = s->tcfg.logs.initial_fields;
+    if (init && init->kind != CNODE_NULL && init->kind != CNODE_MAP)
+        return err_at(err, init, "service.telemetry.logs.initial_fields: expected a map of "
+                                 "fields");
+    (void)tel;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return error_set(err, "out of memory");
+    bool first = true;
+    if (init && init->kind == CNODE_MAP && init->n) {
+        /* "{...}" without its braces */
+        char *obj = NULL;
+        size_t olen = 0;
+        FILE *o = open_memstream(&obj, &olen);
+        if (o) {
+            json_value(o, init);
+            fclose(o);
+            if (olen > 2)
+                fwrite(obj + 1, 1, olen - 2, f);
+            first = olen <= 2;
+        }
+        free(obj);
+    }
+    if (!s->tcfg.logs.disable_zap_resource && s->resource.n) {
+        fprintf(f, "%s\"resource\":{", first ? "" : ",");
+        for (size_t i = 0; i < s->resource.n; i++) {
+            if (i)
+                fputc(',', f);
+            json_string(f, s->resource.keys[i]);
+            fputc(':', f);
+            json_string(f, s->resource.values[i]);
+        }
+        fputc('}', f);
+    }
+    fclose(f);
+    int rc = log_set_encoding(LOG_ENCODING_JSON, buf);
+    free(buf);
+    return rc == 0 ? 0 : error_set(err, "out of memory");
+}
+
 static int load_telemetry(struct service *s, const struct cnode *tel, struct error *err)
 {
     s->tcfg_bound = true;
@@ -549,7 +863,16 @@ static int load_telemetry(struct service *s, const struct cnode *tel, struct err
     }
     log_set_level((enum log_level)lvl);
     warn_telemetry(&s->tcfg, tel, &sink);
-    return load_metrics_endpoint(s, err);
+    if (load_resource(s, s->tcfg.resource, &sink, err) != 0 ||
+        apply_log_encoding(s, tel, err) != 0 || load_metrics_endpoint(s, err) != 0)
+        return -1;
+    const struct cnode *k = cnode_find_key(tel, "resource");
+    if (k && s->tcfg.resource && s->tcfg.resource->kind != CNODE_NULL &&
+        s->tcfg.logs.encoding != 1 && s->readers.n == 0)
+        config_warnf(&sink, k, "resource", "has no effect: only periodic readers and JSON log "
+                                           "lines carry it (the Prometheus endpoint serves own "
+                                           "metrics without it)");
+    return 0;
 }
 
 /* The Prometheus endpoint of service.telemetry.metrics: none at level none; else the first
@@ -573,10 +896,30 @@ static int load_metrics_endpoint(struct service *s, struct error *err)
                 return err_at(err, it, "service.telemetry.metrics.readers: expected a map with "
                                        "'pull' or 'periodic'");
             const struct cnode *pull = cnode_get(it, "pull");
+            const struct cnode *periodic = cnode_get(it, "periodic");
+            if (pull && periodic)
+                return err_at(err, it, "service.telemetry.metrics.readers[%zu]: must not specify "
+                                       "multiple metric reader types", i);
+            if (periodic) {
+                char where_r[96];
+                snprintf(where_r, sizeof where_r, "service.telemetry.metrics.readers[%zu].periodic",
+                         i);
+                struct warn_target wt = {.s = s, .fallback = it};
+                struct config_warn_sink sink = {.warn = service_warn, .ctx = &wt};
+                struct telemetry_reader *r = NULL;
+                if (telemetry_reader_load(periodic, where_r, &sink, &r, err) != 0)
+                    return -1;
+                if (r && ptrvec_push(&s->readers, r) != 0) {
+                    telemetry_reader_free(r);
+                    return error_set(err, "out of memory");
+                }
+                continue;
+            }
             const struct cnode *prom = cnode_get(cnode_get(pull, "exporter"), "prometheus");
             if (!prom) {
-                add_warning(s, it, "service.telemetry.metrics.readers: only pull readers with a "
-                                   "prometheus exporter are supported; this reader is ignored");
+                add_warning(s, it, "service.telemetry.metrics.readers: only periodic readers and "
+                                   "pull readers with a prometheus exporter are supported; this "
+                                   "reader is ignored");
                 continue;
             }
             if (s->metrics_endpoint) {
@@ -1320,8 +1663,11 @@ static struct service *service_from_tree(struct cnode *root, struct error *err)
         error_set(err, "out of memory");
         goto fail;
     }
+    log_load_warnings(s);
     return s;
 fail:
+    if (s)
+        log_load_warnings(s);
     service_free(s);
     return NULL;
 }
@@ -1670,6 +2016,14 @@ int service_start(struct service *s, struct error *err)
         log_info(SERVICE_LOG, "own metrics at http://%s/metrics (port %u)", s->metrics_endpoint,
                  (unsigned)telemetry_server_port(s->tserver));
     }
+    for (size_t i = 0; i < s->readers.n; i++) {
+        if (telemetry_reader_start(s->readers.v[i], s->telemetry, &s->resource, LLMOTLP_VERSION,
+                                   err) != 0) {
+            error_prefix(err, "service.telemetry.metrics.readers: ");
+            return -1;
+        }
+        log_info(SERVICE_LOG, "own metrics sent to %s", telemetry_reader_target(s->readers.v[i]));
+    }
     if (service_build(s, err) != 0)
         return -1;
     s->started = true;
@@ -1728,6 +2082,9 @@ void service_shutdown(struct service *s, int64_t deadline_ns)
     stop_list(&s->processors, deadline_ns);
     stop_list(&s->exporters, deadline_ns);
     stop_list(&s->extensions, deadline_ns);
+    /* after the drain, so the last export carries its counts */
+    for (size_t i = 0; i < s->readers.n; i++)
+        telemetry_reader_stop(s->readers.v[i], deadline_ns);
     /* last, so a scrape during the drain still sees the counters move */
     telemetry_server_stop(s->tserver);
     s->tserver = NULL;
@@ -1793,6 +2150,10 @@ void service_free(struct service *s)
         free(s->warnings.v[i]);
     ptrvec_free(&s->warnings);
     free(s->metrics_endpoint);
+    for (size_t i = 0; i < s->readers.n; i++)
+        telemetry_reader_free(s->readers.v[i]);
+    ptrvec_free(&s->readers);
+    resource_free(&s->resource);
     if (s->telemetry)
         telemetry_free(s->telemetry);
     cnode_free(s->root);

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct telemetry_histogram {
     size_t n;                     /* bounds */
@@ -30,14 +31,19 @@ struct series {
 
 struct telemetry {
     pthread_mutex_t lock;
+    int64_t start_ns;             /* CLOCK_REALTIME at telemetry_new */
     struct series *head, *tail;   /* registration order, so output groups by first use */
 };
 
 struct telemetry *telemetry_new(void)
 {
     struct telemetry *t = calloc(1, sizeof *t);
-    if (t)
+    if (t) {
         pthread_mutex_init(&t->lock, NULL);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        t->start_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    }
     return t;
 }
 
@@ -412,4 +418,54 @@ void telemetry_write_prometheus(struct telemetry *t, FILE *out)
                 write_series(out, m);
     }
     pthread_mutex_unlock(&t->lock);
+}
+
+/* ---- snapshot ------------------------------------------------------------------------------ */
+
+int64_t telemetry_start_time(const struct telemetry *t) { return t ? t->start_ns : 0; }
+
+long telemetry_foreach(struct telemetry *t, void (*fn)(void *ctx, const struct telemetry_point *p),
+                       void *ctx)
+{
+    if (!t)
+        return 0;
+    long shown = 0;
+    uint64_t *buckets = NULL;
+    size_t cap = 0;
+    pthread_mutex_lock(&t->lock);
+    for (struct series *s = t->head; s; s = s->next) {
+        struct telemetry_point p = {.kind = s->kind, .name = s->name, .labels = s->labels,
+                                    .help = s->help};
+        if (s->kind == TELEMETRY_COUNTER) {
+            p.counter = atomic_load_explicit(&s->v.counter, memory_order_relaxed);
+        } else if (s->kind == TELEMETRY_GAUGE) {
+            p.gauge = atomic_load_explicit(&s->v.gauge, memory_order_relaxed);
+        } else {
+            const struct telemetry_histogram *h = s->v.hist;
+            if (h->n + 1 > cap) {
+                uint64_t *nb = realloc(buckets, (h->n + 1) * sizeof *nb);
+                if (!nb) {
+                    shown = -1;
+                    break;
+                }
+                buckets = nb;
+                cap = h->n + 1;
+            }
+            /* each bucket read once, so that count is their sum */
+            for (size_t i = 0; i <= h->n; i++) {
+                buckets[i] = atomic_load_explicit(&h->buckets[i], memory_order_relaxed);
+                p.count += buckets[i];
+            }
+            uint64_t bits = atomic_load_explicit(&h->sum_bits, memory_order_relaxed);
+            memcpy(&p.sum, &bits, sizeof p.sum);
+            p.n_bounds = h->n;
+            p.bounds = h->bounds;
+            p.buckets = buckets;
+        }
+        fn(ctx, &p);
+        shown++;
+    }
+    pthread_mutex_unlock(&t->lock);
+    free(buckets);
+    return shown;
 }

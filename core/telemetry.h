@@ -59,4 +59,25 @@ int64_t telemetry_value(struct telemetry *t, const char *name, const char *label
  * name_bucket{...,le="b"} series ending with le="+Inf", then name_sum and name_count. */
 void telemetry_write_prometheus(struct telemetry *t, FILE *out);
 
+/* One series as telemetry_foreach shows it: values read once (a histogram's buckets are not
+ * cumulative, n_bounds + 1 of them, the last +Inf; count is their sum). Pointers are valid
+ * during the callback only. */
+struct telemetry_point {
+    enum telemetry_kind kind;
+    const char *name, *labels, *help;
+    uint64_t counter;
+    int64_t gauge;
+    size_t n_bounds;
+    const double *bounds;
+    const uint64_t *buckets;
+    double sum;
+    uint64_t count;
+};
+/* Calls fn for every series in registration order, under the registry's lock: fn must not call
+ * into t. Returns the number of series shown, or -1 on out of memory (then fn saw a prefix). */
+long telemetry_foreach(struct telemetry *t, void (*fn)(void *ctx, const struct telemetry_point *p),
+                       void *ctx);
+/* When the registry was made (CLOCK_REALTIME, ns): the start of every cumulative series. */
+int64_t telemetry_start_time(const struct telemetry *t);
+
 #endif

@@ -41,6 +41,12 @@ static double cpu_seconds(void)
            (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
+void telemetry_process_read(double *cpu, double *rss)
+{
+    *cpu = cpu_seconds();
+    *rss = rss_bytes();
+}
+
 void telemetry_write_process(FILE *out, int64_t start_ns)
 {
     double up = (double)(clock_now_ns() - start_ns) / 1e9;

@@ -25,5 +25,7 @@ void telemetry_server_stop(struct telemetry_server *s);
 
 /* Writes the process metric families, uptime counted from start_ns (CLOCK_MONOTONIC). */
 void telemetry_write_process(FILE *out, int64_t start_ns);
+/* The same process figures, read now: CPU seconds (user + system) and resident bytes. */
+void telemetry_process_read(double *cpu_seconds, double *rss_bytes);
 
 #endif

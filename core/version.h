@@ -1,5 +1,6 @@
 /* version.h — the one place the release number of llmotlp is written: `--version`, the start-up
- * log line and the zpages extension's servicez page all print it. */
+ * log line, the zpages servicez page and the resource of the service's own telemetry
+ * (service.version, and the scope version of its metrics). */
 #ifndef LLMOTLP_VERSION_H
 #define LLMOTLP_VERSION_H
 

@@ -25,11 +25,19 @@ struct health_check_response_body {
     char *unhealthy;
 };
 
+/* The Collector's keys and types; the Collector reads them and ignores them (its pipeline check
+ * was removed as broken), and so do we: no_effect on the section says so. */
+struct health_check_pipeline_check {
+    bool enabled;
+    char *interval;
+    int64_t exporter_failure_threshold;
+};
+
 struct health_check_config {
     char *endpoint;
     char *path;
     struct health_check_response_body response_body;
-    const struct cnode *check_collector_pipeline;
+    struct health_check_pipeline_check check_collector_pipeline;
     const struct cnode *tls;
 };
 
@@ -43,6 +51,19 @@ static const struct config_field response_body_fields[] = {
     {.name = NULL},
 };
 
+static const struct config_field pipeline_check_fields[] = {
+    {.name = "enabled", .type = CFG_BOOL,
+     .offset = offsetof(struct health_check_pipeline_check, enabled), .def = "false",
+     .doc = "the Collector's pipeline check switch"},
+    {.name = "interval", .type = CFG_STRING,
+     .offset = offsetof(struct health_check_pipeline_check, interval), .def = "5m",
+     .doc = "window of exporter failures counted"},
+    {.name = "exporter_failure_threshold", .type = CFG_INT,
+     .offset = offsetof(struct health_check_pipeline_check, exporter_failure_threshold),
+     .def = "5", .doc = "failures in the window that make it unhealthy"},
+    {.name = NULL},
+};
+
 static const struct config_field health_check_fields[] = {
     {.name = "endpoint", .type = CFG_STRING, .offset = offsetof(struct health_check_config, endpoint),
      .def = "localhost:13133",
@@ -53,11 +74,14 @@ static const struct config_field health_check_fields[] = {
     {.name = "response_body", .type = CFG_SECTION,
      .offset = offsetof(struct health_check_config, response_body), .sub = response_body_fields,
      .doc = "fixed bodies for the healthy and unhealthy answers"},
-    /* deprecated and a no-op in the Collector too; kept so its configs load, and said */
-    {.name = "check_collector_pipeline", .type = CFG_RAW,
+    /* a no-op in the Collector too (its code was removed as broken; the keys stay "for
+     * backwards compatibility, but otherwise ignored"): typed, so a misspelt key is still an
+     * error, and said */
+    {.name = "check_collector_pipeline", .type = CFG_SECTION,
      .offset = offsetof(struct health_check_config, check_collector_pipeline),
-     .doc = "the Collector's pipeline check",
-     .no_effect = "deprecated in the Collector, where it does nothing either"},
+     .sub = pipeline_check_fields, .doc = "the Collector's pipeline check",
+     .no_effect = "the Collector ignores it too (its pipeline check was removed as broken); "
+                  "health follows the service's state only"},
     {.name = "tls", .type = CFG_RAW, .offset = offsetof(struct health_check_config, tls),
      .doc = "not supported: must be absent"},
     {.name = NULL},

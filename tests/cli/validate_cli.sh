@@ -127,6 +127,47 @@ sed -i "s#'(?i)^/health'#'^/v1/(chat|embeddings'#" "$TMP/regex.yaml"
 run validate --config "$TMP/regex.yaml"
 if [ "$rc" != 0 ]; then good; else bad "bad regex: exit 0"; fi
 if grep -qF -- "$TMP/regex.yaml:15:15: " "$TMP/err" "$TMP/out" && grep -qF -- "missing )" "$TMP/err" "$TMP/out"; then good; else bad "bad regex: no file:line:col or reason"; fi
+# service.telemetry: the keys that stay without effect are each named with their place; the
+# ones that act (encoding json, a periodic reader) are not; a reader that cannot be honoured
+# fails validate with its place.
+cat >"$TMP/tel.yaml" <<YAML
+receivers:
+  otlp:
+    protocols: {grpc: {endpoint: 127.0.0.1:0}}
+exporters:
+  debug:
+service:
+  telemetry:
+    logs:
+      encoding: json
+      processors: []
+    metrics:
+      level: detailed
+      views: []
+      readers:
+        - periodic:
+            exporter:
+              otlp: {protocol: http/protobuf, endpoint: "http://127.0.0.1:1"}
+    traces:
+      processors: []
+  pipelines:
+    traces: {receivers: [otlp], exporters: [debug]}
+YAML
+run validate --config "$TMP/tel.yaml"
+expect_rc 0 "validate telemetry keys"
+expect_out "warning: $TMP/tel.yaml:10:7: service.telemetry.logs.processors: accepted but has no effect" "logs.processors"
+expect_out "warning: $TMP/tel.yaml:13:7: service.telemetry.metrics.views: accepted but has no effect" "metrics.views"
+expect_out "warning: $TMP/tel.yaml:19:7: service.telemetry.traces.processors: accepted but has no effect" "traces.processors"
+expect_out "warning: $TMP/tel.yaml:12:7: service.telemetry.metrics.level: detailed has no effect" "metrics.level detailed"
+expect_count "encoding" 0 "encoding json acts: no warning"
+expect_count "readers" 0 "a periodic reader acts: no warning"
+expect_count "^warning: " 4 "four telemetry warnings"
+# with encoding json, the start-up log of those warnings is JSON lines too
+if [ "$(grep -c '^{"level":"warn",' "$TMP/err")" = 4 ] && ! grep -q $'\twarn\t' "$TMP/err"; then good; else bad "warnings logged as JSON lines"; fi
+sed -i 's|http/protobuf|http/xml|' "$TMP/tel.yaml"
+run validate --config "$TMP/tel.yaml"
+expect_rc 1 "validate an unknown reader protocol"
+if grep -qF -- "$TMP/tel.yaml:17:32: service.telemetry.metrics.readers[0].periodic.exporter.otlp.protocol: unsupported protocol 'http/xml'" "$TMP/err" "$TMP/out"; then good; else bad "reader protocol error names its place"; fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -62,11 +62,16 @@ export function makeConfig({
   // health_check extension on 127.0.0.1:healthPort when given
   healthPort,
   healthPath,
+  // more health_check keys, as YAML lines indented for that level
+  healthYaml,
   // persistent sending queue: a file_storage extension ({directory, fsync, createDirectory})
   // named by the exporter's sending_queue.storage
   storage,
   // sending_queue.batch: an object of its keys ({flush_timeout, min_size, ...}); {} = defaults
   queueBatch,
+  // YAML lines under service.telemetry (indented for that level), replacing the default logs
+  // level and metrics address
+  telemetryYaml,
 }) {
   const lines = [
     'receivers:',
@@ -116,6 +121,7 @@ export function makeConfig({
   if (healthPort) {
     lines.push('  health_check:', `    endpoint: 127.0.0.1:${healthPort}`);
     if (healthPath) lines.push(`    path: ${healthPath}`);
+    for (const l of healthYaml ?? []) lines.push(`    ${l}`);
     extensions.push('health_check');
   }
   if (storage) {
@@ -128,11 +134,15 @@ export function makeConfig({
     'service:',
     ...(extensions.length ? [`  extensions: [${extensions.join(', ')}]`] : []),
     '  telemetry:',
-    '    logs:',
-    `      level: ${logLevel}`,
-    // own metrics on a port of this test's, never the default :8888 another run may hold
-    '    metrics:',
-    ...(metricsPort ? [`      address: 127.0.0.1:${metricsPort}`] : ['      level: none']),
+    ...(telemetryYaml
+      ? telemetryYaml.map((l) => `    ${l}`)
+      : [
+          '    logs:',
+          `      level: ${logLevel}`,
+          // own metrics on a port of this test's, never the default :8888 another run may hold
+          '    metrics:',
+          ...(metricsPort ? [`      address: 127.0.0.1:${metricsPort}`] : ['      level: none']),
+        ]),
     '  pipelines:',
   );
   for (const signal of ['traces', 'metrics', 'logs']) {
