@@ -22,6 +22,7 @@
 
 #include "core/auth.h"
 #include "core/component.h"
+#include "core/config_source.h"
 #include "core/exporter_helper.h"
 #include "core/fanout.h"
 #include "core/log.h"
@@ -1326,32 +1327,31 @@ fail:
     return NULL;
 }
 
-struct service *service_load(const char *const *config_paths, size_t n_paths,
+/* Warnings of resolving the sources (unset variables), kept until the service exists. */
+static void keep_source_warning(void *ctx, const char *msg)
+{
+    char *line = strdup(msg);
+    if (line && ptrvec_push(ctx, line) != 0)
+        free(line);
+}
+
+struct service *service_load(const char *const *config_uris, size_t n_uris,
                              const char *const *sets, size_t n_sets, struct error *err)
 {
-    if (n_paths == 0) {
-        error_set(err, "no config file given (use --config FILE)");
-        return NULL;
-    }
-    struct cnode *root = config_load_file(config_paths[0], err);
-    if (!root)
-        return NULL;
-    for (size_t i = 1; i < n_paths; i++) {
-        struct cnode *more = config_load_file(config_paths[i], err);
-        if (!more) {
-            cnode_free(root);
-            return NULL;
+    struct ptrvec early = {0};
+    struct cnode *root = config_source_resolve(config_uris, n_uris, sets, n_sets,
+                                               keep_source_warning, &early, err);
+    struct service *s = root ? service_from_tree(root, err) : NULL;
+    for (size_t i = 0; i < early.n; i++) {
+        if (s) {
+            log_warn(SERVICE_LOG, "%s", (char *)early.v[i]);
+            if (ptrvec_push(&s->warnings, early.v[i]) == 0)
+                continue;
         }
-        config_merge(root, more);
+        free(early.v[i]);
     }
-    for (size_t i = 0; i < n_sets; i++) {
-        if (config_apply_set(root, sets[i], err) != 0) {
-            error_prefix(err, "in --set '%s': ", sets[i]);
-            cnode_free(root);
-            return NULL;
-        }
-    }
-    return service_from_tree(root, err);
+    ptrvec_free(&early);
+    return s;
 }
 
 struct service *service_load_string(const char *yaml, struct error *err)
