@@ -56,7 +56,7 @@ const struct config_field otlp_exporter_fields[] = {
     {.name = "tls", .type = CFG_SECTION, .offset = CFG_OFF(tls), .sub = tls_client_fields,
      .doc = "TLS settings; TLS is on unless insecure: true"},
     {.name = "headers", .type = CFG_STRING_MAP, .offset = CFG_OFF(headers),
-     .doc = "metadata sent with every call (keys lowercased)"},
+     .doc = "metadata sent with every call (keys lowercased)", .secret = true},
     {.name = "compression", .type = CFG_STRING, .offset = CFG_OFF(compression), .def = "gzip",
      .doc = "gzip or none (snappy and zstd are not available in gRPC core)"},
     {.name = "timeout", .type = CFG_DURATION, .offset = CFG_OFF(timeout), .def = "5s",

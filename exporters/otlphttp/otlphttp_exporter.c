@@ -70,7 +70,7 @@ const struct config_field otlphttp_exporter_fields[] = {
     {.name = "compression_params", .type = CFG_SECTION, .offset = CFG_OFF(compression_params),
      .sub = compression_params_fields, .doc = "compression settings"},
     {.name = "headers", .type = CFG_STRING_MAP, .offset = CFG_OFF(headers),
-     .doc = "HTTP headers sent with every request"},
+     .doc = "HTTP headers sent with every request", .secret = true},
     {.name = "timeout", .type = CFG_DURATION, .offset = CFG_OFF(timeout), .def = "30s",
      .doc = "time limit of each attempt (0 = none)"},
     {.name = "tls", .type = CFG_SECTION, .offset = CFG_OFF(tls), .sub = tls_client_fields,
