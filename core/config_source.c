@@ -86,11 +86,12 @@ static struct cnode *load_yaml(const char *uri, struct error *err)
 {
     char name[YAML_NAME_MAX + 8];
     size_t n = strlen(uri);
-    /* The name stands before ":line:col" in messages: a long fragment is named by its start. */
+    /* The name stands before ":line:col" in messages: quoted, so that the fragment's own colons
+     * do not read as the position; a long fragment is named by its start. */
     if (n > YAML_NAME_MAX)
-        snprintf(name, sizeof name, "%.*s...", YAML_NAME_MAX, uri);
+        snprintf(name, sizeof name, "'%.*s...'", YAML_NAME_MAX, uri);
     else
-        snprintf(name, sizeof name, "%s", uri);
+        snprintf(name, sizeof name, "'%s'", uri);
     for (char *p = name; *p; p++)
         if (*p == '\n' || *p == '\r')
             *p = ' ';

@@ -1343,11 +1343,9 @@ struct service *service_load(const char *const *config_uris, size_t n_uris,
                                                keep_source_warning, &early, err);
     struct service *s = root ? service_from_tree(root, err) : NULL;
     for (size_t i = 0; i < early.n; i++) {
-        if (s) {
-            log_warn(SERVICE_LOG, "%s", (char *)early.v[i]);
-            if (ptrvec_push(&s->warnings, early.v[i]) == 0)
-                continue;
-        }
+        log_warn(SERVICE_LOG, "%s", (char *)early.v[i]); /* also when invalid: it may say why */
+        if (s && ptrvec_push(&s->warnings, early.v[i]) == 0)
+            continue;
         free(early.v[i]);
     }
     ptrvec_free(&early);
