@@ -15,7 +15,7 @@
 
 #include "core/featuregate.h"
 
-#define YAML_NAME_MAX 48 /* a yaml: source longer than this is named by its start */
+#define YAML_NAME_MAX 64 /* a yaml: source longer than this is named by its start */
 
 /* The scheme of `uri` as the Collector's resolver sees one: a letter then letters, digits, '+',
  * '.' or '-' (two characters at least, so "C:\..." stays a path), then ':'. 0 when none. */

@@ -11,7 +11,8 @@
  * nested keys, as confmap's key delimiter does.
  *
  * Nodes name their source in positions: a file by its path, other sources by their URI
- * ("env:LLMOTLP_CFG:3:5: ...", "'yaml:a::b: x':1:4: ..."; a long yaml: fragment is shortened).
+ * ("env:LLMOTLP_CFG:3:5: ...", "'yaml:a::b: x':1:4: ..."; columns count in the fragment, and
+ * a long one is shortened).
  *
  * Nothing here is thread-safe or needs to be: config is resolved once, at start-up. Errors are
  * returned in err, warnings handed to the caller's callback; nothing is printed. */
