@@ -279,6 +279,12 @@ static void add_warning(struct service *s, const struct cnode *n, const char *fm
     char *line = NULL;
     if (asprintf(&line, "%s: %s", where(n, pos, sizeof pos), msg) < 0)
         return;
+    /* Once each: a check that runs per pipeline or per use must not repeat itself. */
+    for (size_t i = 0; i < s->warnings.n; i++)
+        if (strcmp(s->warnings.v[i], line) == 0) {
+            free(line);
+            return;
+        }
     log_warn(SERVICE_LOG, "%s", line);
     if (ptrvec_push(&s->warnings, line) != 0)
         free(line);

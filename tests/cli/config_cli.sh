@@ -108,6 +108,27 @@ env -u LLMOTLP_T_UNSET_ENDPOINT "$BIN" validate --config "$TMP/base.yaml" --conf
     >"$TMP/out" 2>"$TMP/err"; rc=$?
 expect_count "LLMOTLP_T_UNSET_ENDPOINT" 0 "overridden unset variable not warned"
 
+# runtime-only notices are warnings of validate too, each once though the exporter serves two
+# pipelines
+cat >"$TMP/skip.yaml" <<'YAML'
+exporters:
+  otlp:
+    endpoint: backend:4317
+    tls: {insecure_skip_verify: true}
+  otlphttp:
+    endpoint: https://backend:4318
+    tls: {insecure_skip_verify: true}
+service:
+  pipelines:
+    traces: {receivers: [otlp], exporters: [otlp, otlphttp]}
+    logs: {receivers: [otlp], exporters: [otlp]}
+YAML
+run validate --config "$TMP/base.yaml" --config "$TMP/skip.yaml"
+expect_rc 0 "insecure_skip_verify validates"
+expect_out "warning: $TMP/skip.yaml:4:11: exporters.otlp.tls.insecure_skip_verify: true: the server is not authenticated" "otlp skip verify warned at validate"
+expect_out "warning: $TMP/skip.yaml:7:11: exporters.otlphttp.tls.insecure_skip_verify: true" "otlphttp skip verify warned at validate"
+expect_count "insecure_skip_verify" 2 "each warning once"
+
 # --- feature gates ------------------------------------------------------------------------
 run validate --config "$TMP/base.yaml" --feature-gates=no.such.gate
 expect_rc 1 "unknown gate"
