@@ -162,6 +162,7 @@ static void node_clear(struct cnode *n)
     free(n->keys);
     free(n->items);
     free(n->value);
+    free(n->unset_env);
     cfile_unref(n->file);
     memset(n, 0, sizeof *n);
     n->kind = CNODE_NULL;
@@ -173,6 +174,21 @@ void cnode_free(struct cnode *n)
         return;
     node_clear(n);
     free(n);
+}
+
+struct cnode *cnode_new_at(enum cnode_kind kind, const struct cnode *at, int col_offset,
+                           const char *value)
+{
+    struct cnode *n = node_new(kind, at ? at->file : NULL, at ? at->line : 0,
+                               (at ? at->col : 0) + col_offset);
+    if (value)
+        n->value = xstrdup(value);
+    return n;
+}
+
+void cnode_append(struct cnode *n, struct cnode *key, struct cnode *item)
+{
+    node_append(n, n->kind == CNODE_MAP ? key : NULL, item);
 }
 
 struct cnode *cnode_get(const struct cnode *map, const char *key)
@@ -277,8 +293,10 @@ static bool env_name_ok(const char *s, size_t n)
 
 /* Expands ${env:VAR}, ${VAR}, ${env:VAR:-default} and $$ in `s`. Returns a malloc'd string, or
  * NULL with err. *whole tells whether `s` was exactly one reference (then the Collector parses
- * the result as YAML). Only an unset variable takes the default, as the env provider does. */
-static char *env_expand(const char *s, const struct cnode *at, bool *whole, struct error *err)
+ * the result as YAML). Only an unset variable takes the default, as the env provider does.
+ * Names of unset variables without a default are appended to *unset ("A, B"). */
+static char *env_expand(const char *s, const struct cnode *at, bool *whole, char **unset,
+                        struct error *err)
 {
     struct sbuf out = {0};
     size_t len = strlen(s);
@@ -349,9 +367,17 @@ static char *env_expand(const char *s, const struct cnode *at, bool *whole, stru
             sbuf_add(&out, val, strlen(val));
         } else if (def) {
             sbuf_add(&out, def, dlen);
-        } else {
-            log_warn(LOG_NAME, "%s:%d:%d: environment variable '%s' is not set and has no default; "
-                     "using an empty value", at->file, at->line, at->col, vname);
+        } else if (unset) {
+            /* Reported by whoever keeps the node (the service warns at load), so a value that a
+             * later --config overrides is not reported, as the Collector expands after merging. */
+            if (!*unset) {
+                *unset = vname;
+                vname = NULL;
+            } else {
+                char *both = xrealloc(*unset, strlen(*unset) + 2 + nlen + 1);
+                strcat(strcat(both, ", "), vname);
+                *unset = both;
+            }
         }
         free(vname);
         if (i == 0 && (size_t)(close - s) == len - 1)
@@ -503,7 +529,7 @@ static int on_scalar(struct builder *b, const yaml_event_t *ev)
     }
     if (!null && !is_key && b->expand && strchr(n->value, '$')) {
         bool whole;
-        char *v = env_expand(n->value, n, &whole, b->err);
+        char *v = env_expand(n->value, n, &whole, &n->unset_env, b->err);
         if (!v) {
             cnode_free(n);
             return -1;
@@ -635,6 +661,8 @@ static struct cnode *node_copy(const struct cnode *src)
     n->quoted = src->quoted;
     if (src->value)
         n->value = xstrdup(src->value);
+    if (src->unset_env)
+        n->unset_env = xstrdup(src->unset_env);
     for (size_t i = 0; i < src->n; i++)
         node_append(n, src->keys ? node_copy(src->keys[i]) : NULL, node_copy(src->items[i]));
     return n;
@@ -1754,6 +1782,10 @@ void config_describe(const struct config_field *fields, FILE *out, int indent)
         if (f->no_effect) {
             size_t e = strlen(extra);
             snprintf(extra + e, sizeof extra - e, "  [no effect: %s]", f->no_effect);
+        }
+        if (f->secret) {
+            size_t e = strlen(extra);
+            snprintf(extra + e, sizeof extra - e, "  [secret: print-config shows [REDACTED]]");
         }
         if (n > 0 && (size_t)n < sizeof line)
             snprintf(line + n, sizeof line - (size_t)n, "%s%s%s%s%s%s", f->def ? "  default=" : "",

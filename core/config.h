@@ -40,14 +40,23 @@ struct cnode {
     size_t n;
     struct cnode **keys;   /* CNODE_MAP */
     struct cnode **items;  /* CNODE_MAP values / CNODE_SEQ items */
+    char *unset_env;       /* CNODE_SCALAR: names of the variables its ${...} referenced that
+                              were unset with no default ("A, B"); NULL when none */
 };
 
 /* Parses one YAML file (or string, named `name` in messages) and expands env references.
- * Unset variables without a default expand to "" with a warning logged. NULL with err
+ * Unset variables without a default expand to "" and are named in the node's unset_env (the
+ * service warns about those left after merging). NULL with err
  * ("file:line:col: <what>") on YAML syntax errors or bad ${...} syntax. */
 struct cnode *config_load_file(const char *path, struct error *err);
 struct cnode *config_parse_string(const char *yaml, const char *name, struct error *err);
 void cnode_free(struct cnode *n);
+/* A new node placed at `at`'s file and line, `col_offset` columns right of it (for key parts);
+ * `value` (may be NULL) is copied. For code that reshapes a tree (config_source.c). */
+struct cnode *cnode_new_at(enum cnode_kind kind, const struct cnode *at, int col_offset,
+                           const char *value);
+/* Appends (key, item) to a map, or item to a sequence (key NULL); the node takes both. */
+void cnode_append(struct cnode *n, struct cnode *key, struct cnode *item);
 
 /* Deep-merges `src` into `dst` (maps merged key by key, other nodes replaced), as the Collector
  * merges several --config files. Takes ownership of src. */
@@ -107,6 +116,10 @@ struct config_field {
      * YAML, binding reports "<path>: accepted but has no effect: <reason>" at the key. Inside a
      * section marked so, keys are not reported again. */
     const char *no_effect;
+    /* Opaque as the Collector's configopaque fields (tokens, passwords, header values, inline
+     * PEM): `llmotlp print-config` shows "[REDACTED]" instead of the value (each value of a
+     * CFG_STRING_MAP, each item of a CFG_STRING_LIST). */
+    bool secret;
 };
 
 /* Where binding and validation report settings that are accepted but change nothing. The
@@ -136,7 +149,8 @@ int config_bind(const struct config_field *fields, const struct cnode *node, voi
 int config_bind_warn(const struct config_field *fields, const struct cnode *node, void *out,
                      const struct config_warn_sink *w, const char *path, struct error *err);
 void config_free_bound(const struct config_field *fields, void *cfg);
-/* Prints the table: name, type, default, doc, "[no effect: reason]"; nested sections indented. */
+/* Prints the table: name, type, default, doc, "[no effect: reason]", "[secret: ...]"; nested
+ * sections indented. */
 void config_describe(const struct config_field *fields, FILE *out, int indent);
 
 /* Scalar conversions used by the binder, exposed for tests and component code. 0 or -1.

@@ -24,6 +24,7 @@
 
 #include "core/auth.h"
 #include "core/component.h"
+#include "core/config_source.h"
 #include "core/exporter_helper.h"
 #include "core/fanout.h"
 #include "core/log.h"
@@ -296,6 +297,12 @@ static void add_warning(struct service *s, const struct cnode *n, const char *fm
     char *line = NULL;
     if (asprintf(&line, "%s: %s", where(n, pos, sizeof pos), msg) < 0)
         return;
+    /* Once each: a check that runs per pipeline or per use must not repeat itself. */
+    for (size_t i = 0; i < s->warnings.n; i++)
+        if (strcmp(s->warnings.v[i], line) == 0) {
+            free(line);
+            return;
+        }
     if (s->loaded)
         log_warn(SERVICE_LOG, "%s", line);
     if (ptrvec_push(&s->warnings, line) != 0)
@@ -1672,32 +1679,29 @@ fail:
     return NULL;
 }
 
-struct service *service_load(const char *const *config_paths, size_t n_paths,
+/* Warnings of resolving the sources (unset variables), kept until the service exists. */
+static void keep_source_warning(void *ctx, const char *msg)
+{
+    char *line = strdup(msg);
+    if (line && ptrvec_push(ctx, line) != 0)
+        free(line);
+}
+
+struct service *service_load(const char *const *config_uris, size_t n_uris,
                              const char *const *sets, size_t n_sets, struct error *err)
 {
-    if (n_paths == 0) {
-        error_set(err, "no config file given (use --config FILE)");
-        return NULL;
+    struct ptrvec early = {0};
+    struct cnode *root = config_source_resolve(config_uris, n_uris, sets, n_sets,
+                                               keep_source_warning, &early, err);
+    struct service *s = root ? service_from_tree(root, err) : NULL;
+    for (size_t i = 0; i < early.n; i++) {
+        log_warn(SERVICE_LOG, "%s", (char *)early.v[i]); /* also when invalid: it may say why */
+        if (s && ptrvec_push(&s->warnings, early.v[i]) == 0)
+            continue;
+        free(early.v[i]);
     }
-    struct cnode *root = config_load_file(config_paths[0], err);
-    if (!root)
-        return NULL;
-    for (size_t i = 1; i < n_paths; i++) {
-        struct cnode *more = config_load_file(config_paths[i], err);
-        if (!more) {
-            cnode_free(root);
-            return NULL;
-        }
-        config_merge(root, more);
-    }
-    for (size_t i = 0; i < n_sets; i++) {
-        if (config_apply_set(root, sets[i], err) != 0) {
-            error_prefix(err, "in --set '%s': ", sets[i]);
-            cnode_free(root);
-            return NULL;
-        }
-    }
-    return service_from_tree(root, err);
+    ptrvec_free(&early);
+    return s;
 }
 
 struct service *service_load_string(const char *yaml, struct error *err)

@@ -20,10 +20,12 @@
 
 struct service;
 
-/* Loads and merges config files, applies --set overrides, binds every component's config and
- * checks the graph. Warnings (defined but unused components, unset env vars) are logged.
- * NULL with err (first error, with file:line:col) when the config is invalid. */
-struct service *service_load(const char *const *config_paths, size_t n_paths,
+/* Resolves and merges the --config sources (config_source.h: file paths, file:, env:, yaml:),
+ * applies --set overrides, binds every component's config and checks the graph. Warnings
+ * (defined but unused components, unset env vars, keys without effect) are logged and kept for
+ * service_warning(). NULL with err (first error, with source:line:col) when the config is
+ * invalid. */
+struct service *service_load(const char *const *config_uris, size_t n_uris,
                              const char *const *sets, size_t n_sets, struct error *err);
 /* Same, from YAML text (tests). */
 struct service *service_load_string(const char *yaml, struct error *err);

@@ -18,15 +18,15 @@
     {.name = "ca_file", .type = CFG_STRING, .offset = offsetof(T, base.ca_file),                  \
      .doc = ca_doc},                                                                               \
     {.name = "ca_pem", .type = CFG_STRING, .offset = offsetof(T, base.ca_pem),                    \
-     .doc = "the same, inline PEM"},                                                               \
+     .doc = "the same, inline PEM", .secret = true},                                                \
     {.name = "cert_file", .type = CFG_STRING, .offset = offsetof(T, base.cert_file),              \
      .doc = own_doc " certificate chain (PEM file)"},                                              \
     {.name = "cert_pem", .type = CFG_STRING, .offset = offsetof(T, base.cert_pem),                \
-     .doc = "the same, inline PEM"},                                                               \
+     .doc = "the same, inline PEM", .secret = true},                                                \
     {.name = "key_file", .type = CFG_STRING, .offset = offsetof(T, base.key_file),                \
      .doc = own_doc " private key (PEM file)"},                                                    \
     {.name = "key_pem", .type = CFG_STRING, .offset = offsetof(T, base.key_pem),                  \
-     .doc = "the same, inline PEM"},                                                               \
+     .doc = "the same, inline PEM", .secret = true},                                                \
     {.name = "include_system_ca_certs_pool", .type = CFG_BOOL,                                     \
      .offset = offsetof(T, base.include_system_ca_certs_pool), .def = "false",                     \
      .doc = "add the system roots to ca_file/ca_pem"},                                             \

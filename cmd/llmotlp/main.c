@@ -1,5 +1,7 @@
-/* main.c — the llmotlp command line, shaped like otelcol's: run a config, `validate` one, list
- * the `components` compiled in and `describe` their settings.
+/* main.c — the llmotlp command line, shaped like otelcol's: run a config, `validate` one,
+ * `print-config` it, list the `components` compiled in and `describe` their settings, list the
+ * `featuregate`s. Config comes only from --config sources (file, env:, yaml:), as the
+ * Collector's: with none, nothing starts.
  *
  * The one idea for signals: SIGINT and SIGTERM are blocked before anything can start a thread
  * (gRPC starts its own at init), so every thread inherits the mask and the main thread alone
@@ -8,13 +10,18 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "core/component.h"
 #include "core/config.h"
+#include "core/config_print.h"
+#include "core/config_source.h"
+#include "core/featuregate.h"
 #include "core/log.h"
 #include "core/service.h"
 #include "core/version.h"
@@ -26,27 +33,43 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: llmotlp [--config FILE]... [--set KEY=VALUE]...      run the service\n"
-            "       llmotlp validate --config FILE [--set KEY=VALUE]...  check a config\n"
-            "       llmotlp components [--describe TYPE]                 list components\n"
-            "       llmotlp describe TYPE                                a component's settings\n"
-            "       llmotlp pricing COMMAND                              the pricing store (--help)\n"
+            "usage: llmotlp --config URI... [--set KEY=VALUE]... [--feature-gates LIST]\n"
+            "                                                 run the service\n"
+            "       llmotlp validate --config URI... [--set ...] [--feature-gates ...]\n"
+            "                                                 check a config\n"
+            "       llmotlp print-config --config URI... [--mode redacted|unredacted]\n"
+            "               [--format yaml|json] [--validate=false]\n"
+            "                                                 print the resolved config\n"
+            "       llmotlp components [--describe TYPE]     list components\n"
+            "       llmotlp describe TYPE                    a component's settings\n"
+            "       llmotlp featuregate [ID]                 list feature gates\n"
+            "       llmotlp pricing COMMAND                  the pricing store (--help)\n"
             "       llmotlp --help | --version\n"
             "\n"
-            "  --config FILE    Collector-style YAML config; several are merged in order\n"
-            "                   (default: ./config.yaml when it exists)\n"
+            "  --config URI     a config source, at least one; several merge in order (maps key\n"
+            "                   by key, lists replaced): PATH or file:PATH, env:VAR (the YAML in\n"
+            "                   a variable), yaml:a::b: value (an inline fragment)\n"
             "  --set KEY=VALUE  override one setting, e.g. --set exporters::otlp::endpoint=h:4317\n"
+            "  --feature-gates  comma list of gate ids: 'id' or '+id' enables, '-id' disables\n"
+            "  print-config     --mode redacted (default) masks secrets as [REDACTED];\n"
+            "                   --validate=false prints a config that does not validate\n"
             "\n"
             "environment: LLMOTLP_SHUTDOWN_TIMEOUT (default 10s) bounds the graceful shutdown.\n");
 }
 
 struct args {
-    const char *command;                   /* NULL (run), "validate", "components", "describe" */
+    const char *command; /* NULL (run), "validate", "print-config", "components", "describe",
+                            "featuregate" */
     const char *configs[MAX_ARGS];
     size_t n_configs;
     const char *sets[MAX_ARGS];
     size_t n_sets;
-    const char *describe;
+    const char *gates[MAX_ARGS];
+    size_t n_gates;
+    const char *describe;  /* describe TYPE, or featuregate ID */
+    const char *mode;      /* print-config */
+    const char *format;    /* print-config */
+    bool validate;         /* print-config */
 };
 
 /* Matches "--name VALUE" and "--name=VALUE"; advances *i past what it consumed. */
@@ -71,9 +94,22 @@ static int take_value(int argc, char **argv, int *i, const char *name, const cha
     return 1;
 }
 
+static bool is_command(const char *arg)
+{
+    static const char *const commands[] = {"validate", "components", "describe", "print-config",
+                                           "print-initial-config", "featuregate", NULL};
+    for (size_t i = 0; commands[i]; i++)
+        if (strcmp(arg, commands[i]) == 0)
+            return true;
+    return false;
+}
+
 /* 0 ok, 1 --help/--version handled, 2 usage error */
 static int parse_args(int argc, char **argv, struct args *a)
 {
+    a->mode = "redacted";
+    a->format = "yaml";
+    a->validate = true;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *v = NULL;
         int missing = 0;
@@ -85,31 +121,50 @@ static int parse_args(int argc, char **argv, struct args *a)
             printf("llmotlp version %s\n", LLMOTLP_VERSION);
             return 1;
         }
+        bool print = a->command && strcmp(a->command, "print-config") == 0;
         if (take_value(argc, argv, &i, "--config", &v, &missing)) {
             if (missing || a->n_configs == MAX_ARGS)
                 goto bad;
-            /* otelcol accepts config URIs; "file:" is the one that names a file */
-            if (strncmp(v, "file:", 5) == 0)
-                v += 5;
             a->configs[a->n_configs++] = v;
         } else if (take_value(argc, argv, &i, "--set", &v, &missing)) {
             if (missing || a->n_sets == MAX_ARGS)
                 goto bad;
             a->sets[a->n_sets++] = v;
+        } else if (take_value(argc, argv, &i, "--feature-gates", &v, &missing)) {
+            if (missing || a->n_gates == MAX_ARGS)
+                goto bad;
+            a->gates[a->n_gates++] = v;
         } else if (take_value(argc, argv, &i, "--describe", &v, &missing)) {
             if (missing)
                 goto bad;
             if (!a->command)
                 a->command = "components";
             a->describe = v;
+        } else if (print && take_value(argc, argv, &i, "--mode", &v, &missing)) {
+            if (missing)
+                goto bad;
+            a->mode = v;
+        } else if (print && take_value(argc, argv, &i, "--format", &v, &missing)) {
+            if (missing)
+                goto bad;
+            a->format = v;
+        } else if (print && (strcmp(arg, "--validate") == 0 ||
+                             strncmp(arg, "--validate=", 11) == 0)) {
+            /* a boolean flag, as Go's: bare means true, a value only with '=' */
+            bool b = true;
+            if (arg[10] == '=' && config_parse_bool(arg + 11, &b) != 0) {
+                fprintf(stderr, "llmotlp: invalid argument \"%s\" for --validate: expected true "
+                                "or false\n", arg + 11);
+                goto bad;
+            }
+            a->validate = b;
         } else if (arg[0] == '-') {
             fprintf(stderr, "llmotlp: unknown flag '%s'\n", arg);
             goto bad;
-        } else if (!a->command && (strcmp(arg, "validate") == 0 ||
-                                   strcmp(arg, "components") == 0 ||
-                                   strcmp(arg, "describe") == 0)) {
-            a->command = arg;
-        } else if (a->command && strcmp(a->command, "describe") == 0 && !a->describe) {
+        } else if (!a->command && is_command(arg)) {
+            a->command = strcmp(arg, "print-initial-config") == 0 ? "print-config" : arg;
+        } else if (a->command && !a->describe && (strcmp(a->command, "describe") == 0 ||
+                                                  strcmp(a->command, "featuregate") == 0)) {
             a->describe = arg;
         } else {
             fprintf(stderr, "llmotlp: unexpected argument '%s'\n", arg);
@@ -127,9 +182,6 @@ static int parse_args(int argc, char **argv, struct args *a)
         usage(stderr);
         return 2;
     }
-    if (a->n_configs == 0 && (!a->command || strcmp(a->command, "validate") == 0) &&
-        access("config.yaml", R_OK) == 0)
-        a->configs[a->n_configs++] = "config.yaml";
     return 0;
 }
 
@@ -214,17 +266,112 @@ static int cmd_components(const char *describe)
     return 0;
 }
 
+/* The Collector refuses to run or validate without a config flag; so do we (no implicit
+ * ./config.yaml, which would make the same command behave differently by directory). */
+static bool have_config(const struct args *a)
+{
+    if (a->n_configs > 0)
+        return true;
+    fprintf(stderr, "llmotlp: at least one config flag must be provided (--config URI)\n");
+    usage(stderr);
+    return false;
+}
+
 static struct service *load(const struct args *a, struct error *err)
 {
-    if (a->n_configs == 0) {
-        error_set(err, "no config: pass --config FILE (./config.yaml does not exist)");
-        return NULL;
-    }
     return service_load(a->configs, a->n_configs, a->sets, a->n_sets, err);
+}
+
+static void warn_stderr(void *ctx, const char *msg)
+{
+    (void)ctx;
+    fprintf(stderr, "llmotlp: warning: %s\n", msg);
+}
+
+static int cmd_featuregate(const char *id)
+{
+    if (id) {
+        const struct featuregate *g = featuregate_find(id);
+        if (!g) {
+            fprintf(stderr, "llmotlp: feature \"%s\" not found\n", id);
+            return 1;
+        }
+        printf("Feature: %s\nEnabled: %s\nStage: %s\nDescription: %s\nFrom Version: %s\n", g->id,
+               featuregate_enabled(g->id) ? "true" : "false", featuregate_stage_name(g->stage),
+               g->description, g->from_version ? g->from_version : "");
+        if (g->to_version)
+            printf("To Version: %s\n", g->to_version);
+        return 0;
+    }
+    size_t w = strlen("ID");
+    for (size_t i = 0; i < featuregate_count(); i++)
+        if (strlen(featuregate_at(i)->id) > w)
+            w = strlen(featuregate_at(i)->id);
+    printf("%-*s  %-7s  %-10s  %s\n", (int)w, "ID", "Enabled", "Stage", "Description");
+    for (size_t i = 0; i < featuregate_count(); i++) {
+        const struct featuregate *g = featuregate_at(i);
+        printf("%-*s  %-7s  %-10s  %s\n", (int)w, g->id,
+               featuregate_enabled(g->id) ? "true" : "false", featuregate_stage_name(g->stage),
+               g->description);
+    }
+    return 0;
+}
+
+static int cmd_print_config(const struct args *a)
+{
+    if (!featuregate_enabled(FEATUREGATE_PRINT_CONFIG)) {
+        fprintf(stderr, "llmotlp: print-config is currently experimental, use the "
+                        "otelcol.printInitialConfig feature gate to enable this command\n");
+        return 1;
+    }
+    bool redact;
+    if (strcasecmp(a->mode, "redacted") == 0) {
+        redact = true;
+    } else if (strcasecmp(a->mode, "unredacted") == 0) {
+        redact = false;
+    } else {
+        fprintf(stderr, "llmotlp: invalid mode \"%s\": modes are: redacted, unredacted\n", a->mode);
+        return 1;
+    }
+    bool json = strcasecmp(a->format, "json") == 0;
+    if (!json && strcasecmp(a->format, "yaml") != 0) {
+        fprintf(stderr, "llmotlp: unrecognized print format: %s\n", a->format);
+        return 1;
+    }
+    if (!have_config(a))
+        return 1;
+    struct error err = {0};
+    if (a->validate) {
+        /* Validation first, as the Collector's: an invalid config is not printed. */
+        struct service *s = load(a, &err);
+        if (!s) {
+            fprintf(stderr, "llmotlp: invalid configuration: %s\n", err.msg);
+            return 1;
+        }
+        service_free(s);
+    }
+    /* Warnings were logged by the validation above; without it, say them here. */
+    struct cnode *root = config_source_resolve(a->configs, a->n_configs, a->sets, a->n_sets,
+                                               a->validate ? NULL : warn_stderr, NULL, &err);
+    if (!root) {
+        fprintf(stderr, "llmotlp: %s\n", err.msg);
+        return 1;
+    }
+    if (redact)
+        config_print_redact(root);
+    int rc = json ? config_print_json(root, stdout, &err) : config_print_yaml(root, stdout, &err);
+    cnode_free(root);
+    if (rc != 0) {
+        fprintf(stderr, "llmotlp: %s\n", err.msg);
+        return 1;
+    }
+    return fflush(stdout) == 0 ? 0 : 1;
 }
 
 static int cmd_validate(const struct args *a)
 {
+    if (!have_config(a))
+        return 1;
     struct error err = {0};
     struct service *s = load(a, &err);
     if (!s) {
@@ -261,6 +408,8 @@ static void *second_signal_watch(void *arg)
 
 static int cmd_run(const struct args *a)
 {
+    if (!have_config(a))
+        return 1;
     struct error err = {0};
     struct service *s = load(a, &err);
     if (!s) {
@@ -312,8 +461,19 @@ int main(int argc, char **argv)
         return 0;
     if (rc == 2)
         return 2;
+    for (size_t i = 0; i < a.n_gates; i++) {
+        struct error err = {0};
+        if (featuregate_apply(a.gates[i], warn_stderr, NULL, &err) != 0) {
+            fprintf(stderr, "llmotlp: %s\n", err.msg);
+            return 1;
+        }
+    }
     if (a.command && strcmp(a.command, "validate") == 0)
         return cmd_validate(&a);
+    if (a.command && strcmp(a.command, "print-config") == 0)
+        return cmd_print_config(&a);
+    if (a.command && strcmp(a.command, "featuregate") == 0)
+        return cmd_featuregate(a.describe);
     if (a.command && (strcmp(a.command, "components") == 0 || strcmp(a.command, "describe") == 0))
         return cmd_components(a.describe);
     return cmd_run(&a);

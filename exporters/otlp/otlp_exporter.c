@@ -56,7 +56,7 @@ const struct config_field otlp_exporter_fields[] = {
     {.name = "tls", .type = CFG_SECTION, .offset = CFG_OFF(tls), .sub = tls_client_fields,
      .doc = "TLS settings; TLS is on unless insecure: true"},
     {.name = "headers", .type = CFG_STRING_MAP, .offset = CFG_OFF(headers),
-     .doc = "metadata sent with every call (keys lowercased)"},
+     .doc = "metadata sent with every call (keys lowercased)", .secret = true},
     {.name = "compression", .type = CFG_STRING, .offset = CFG_OFF(compression), .def = "gzip",
      .doc = "gzip or none (snappy and zstd are not available in gRPC core)"},
     {.name = "timeout", .type = CFG_DURATION, .offset = CFG_OFF(timeout), .def = "5s",
@@ -200,6 +200,10 @@ static void otlp_warn(const void *cfgp, const struct cnode *node, const struct c
         config_warnf(w, cnode_find_key(node, "auth"), "auth",
                      "credentials are sent in plaintext (tls.insecure is true); the Collector "
                      "refuses per-call credentials without TLS");
+    /* Said here rather than logged at create, so that validate shows it too. */
+    if (c->tls.insecure_skip_verify && (!c->tls.insecure || tls_forced))
+        config_warnf(w, cnode_find_key(node, "tls.insecure_skip_verify"),
+                     "tls.insecure_skip_verify", "true: the server is not authenticated");
 }
 
 /* ---- instance -------------------------------------------------------------------------------- */
@@ -271,8 +275,7 @@ static grpc_channel_credentials *make_credentials(const struct otlp_exporter *x,
         grpc_tls_credentials_options_set_certificate_verifier(o, v);
         grpc_tls_certificate_verifier_release(v);
         grpc_tls_credentials_options_set_check_call_host(o, 0);
-        creds = grpc_tls_credentials_create(o);
-        log_warn(x->log_name, "tls: insecure_skip_verify is set; the server is not authenticated");
+        creds = grpc_tls_credentials_create(o); /* otlp_warn said it at load */
     } else {
         grpc_ssl_pem_key_cert_pair pair = {.private_key = key, .cert_chain = cert};
         creds = grpc_ssl_credentials_create(ca, cert ? &pair : NULL, NULL, NULL);

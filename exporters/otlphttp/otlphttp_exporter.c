@@ -70,7 +70,7 @@ const struct config_field otlphttp_exporter_fields[] = {
     {.name = "compression_params", .type = CFG_SECTION, .offset = CFG_OFF(compression_params),
      .sub = compression_params_fields, .doc = "compression settings"},
     {.name = "headers", .type = CFG_STRING_MAP, .offset = CFG_OFF(headers),
-     .doc = "HTTP headers sent with every request"},
+     .doc = "HTTP headers sent with every request", .secret = true},
     {.name = "timeout", .type = CFG_DURATION, .offset = CFG_OFF(timeout), .def = "30s",
      .doc = "time limit of each attempt (0 = none)"},
     {.name = "tls", .type = CFG_SECTION, .offset = CFG_OFF(tls), .sub = tls_client_fields,
@@ -858,11 +858,18 @@ static int load_tls(struct otlphttp_exporter *x, struct error *err)
         return error_set(err, "tls.min_version: unknown version \"%s\"", b->min_version);
     if (str_set(b->max_version) && tls_version_code(b->max_version, true, &max) != 0)
         return error_set(err, "tls.max_version: unknown version \"%s\"", b->max_version);
-    x->ssl_version = min | max;
-    if (t->insecure_skip_verify)
-        log_warn(x->log_name, "tls: insecure_skip_verify is set; the server is not "
-                              "authenticated");
+    x->ssl_version = min | max; /* insecure_skip_verify: otlphttp_warn said it at load */
     return 0;
+}
+
+/* Said at load rather than logged at create, so that validate shows it too. */
+static void otlphttp_warn(const void *cfgp, const struct cnode *node,
+                          const struct config_warn_sink *w)
+{
+    const struct otlphttp_exporter_config *c = cfgp;
+    if (c->tls.insecure_skip_verify)
+        config_warnf(w, cnode_find_key(node, "tls.insecure_skip_verify"),
+                     "tls.insecure_skip_verify", "true: the server is not authenticated");
 }
 
 static void *create_common(const void *cfgp, const struct component_env *env,
@@ -977,7 +984,8 @@ static void otlphttp_destroy(void *self)
     .kind = COMPONENT_EXPORTER, .fields = otlphttp_exporter_fields,                                \
     .config_size = sizeof(struct otlphttp_exporter_config),                                        \
     .signals = (1u << SIGNAL_TRACES) | (1u << SIGNAL_METRICS) | (1u << SIGNAL_LOGS),               \
-    .validate = otlphttp_validate, .start = otlphttp_start, .shutdown = otlphttp_shutdown,         \
+    .validate = otlphttp_validate, .warn = otlphttp_warn, .start = otlphttp_start,                 \
+    .shutdown = otlphttp_shutdown,                                                                 \
     .consume = otlphttp_consume, .destroy = otlphttp_destroy
 
 const struct component_factory otlphttp_exporter_factory = {

@@ -365,7 +365,7 @@ static const struct config_field ba_client_fields[] = {
     {.name = "username", .type = CFG_STRING, .offset = offsetof(struct ba_client_config, username),
      .doc = "user name sent by exporters"},
     {.name = "password", .type = CFG_STRING, .offset = offsetof(struct ba_client_config, password),
-     .doc = "password sent by exporters"},
+     .doc = "password sent by exporters", .secret = true},
     {.name = "username_file", .type = CFG_STRING,
      .offset = offsetof(struct ba_client_config, username_file),
      .doc = "file holding the user name (wins over username; re-read when it changes)"},

@@ -42,9 +42,10 @@ static const struct config_field bta_fields[] = {
     {.name = "scheme", .type = CFG_STRING, .offset = offsetof(struct bta_config, scheme),
      .def = "Bearer", .doc = "auth scheme put before the token (\"\" = the token alone)"},
     {.name = "token", .type = CFG_STRING, .offset = offsetof(struct bta_config, token),
-     .doc = "the token"},
+     .doc = "the token", .secret = true},
     {.name = "tokens", .type = CFG_STRING_LIST, .offset = offsetof(struct bta_config, tokens),
-     .doc = "several tokens, any of which a receiver accepts (an exporter sends the first)"},
+     .doc = "several tokens, any of which a receiver accepts (an exporter sends the first)",
+     .secret = true},
     {.name = "filename", .type = CFG_STRING, .offset = offsetof(struct bta_config, filename),
      .doc = "file holding the token(s), one a line; re-read when it changes (wins over "
             "token/tokens)"},

@@ -153,7 +153,8 @@ static const struct config_field http_fields[] = {
     {.name = "cors", .type = CFG_SECTION, .offset = offsetof(struct otlp_http_config, cors),
      .sub = cors_fields, .doc = "cross-origin requests from browsers"},
     {.name = "response_headers", .type = CFG_STRING_MAP,
-     .offset = offsetof(struct otlp_http_config, response_headers), .doc = "headers added to responses"},
+     .offset = offsetof(struct otlp_http_config, response_headers), .doc = "headers added to responses",
+     .secret = true},
     {.name = "compression_algorithms", .type = CFG_STRING_LIST,
      .offset = offsetof(struct otlp_http_config, compression_algorithms),
      .doc = "request encodings accepted (gzip, zlib, deflate; empty = all of them); "
