@@ -5,8 +5,9 @@
  * copy of the pipeline graph and cannot drift from it. Pages are plain HTML tables like the
  * Collector's: servicez (build and run-time facts, links), pipelinez (each pipeline's receivers,
  * processors and exporters), extensionz (the extensions of service.extensions), featurez (the
- * feature gates: llmotlp has none, and says so), tracez (llmotlp makes no traces of its own, and
- * the page says so instead of showing an empty span table). /debug/rpcz is not served, as in
+ * feature gates llmotlp knows and their state, as `llmotlp featuregate` lists them), tracez
+ * (llmotlp makes no traces of its own, and the page says so instead of showing an empty span
+ * table). /debug/rpcz is not served, as in
  * current Collectors (it went with OpenCensus), and neither is /debug/expvarz (Go runtime
  * variables; see `expvar`). */
 #include "extensions/zpages/zpages.h"
@@ -23,6 +24,7 @@
 #include "core/admin_http.h"
 #include "core/component.h"
 #include "core/config.h"
+#include "core/featuregate.h"
 #include "core/log.h"
 #include "core/service.h"
 #include "core/version.h"
@@ -275,9 +277,18 @@ static void render_extensionz(const struct zpages *z, FILE *f)
 static void render_featurez(FILE *f)
 {
     page_head(f, "llmotlp: feature gates");
-    fputs("<table>\n<tr><th>ID</th><th>Enabled</th><th>Stage</th><th>Description</th></tr>\n"
-          "</table>\n<p>llmotlp has no feature gates: every behaviour is chosen by the "
-          "configuration.</p>\n", f);
+    fputs("<table>\n<tr><th>ID</th><th>Enabled</th><th>Stage</th><th>Description</th></tr>\n", f);
+    for (size_t i = 0; i < featuregate_count(); i++) {
+        const struct featuregate *g = featuregate_at(i);
+        fputs("<tr><td>", f);
+        put_escaped(f, g->id);
+        fprintf(f, "</td><td>%s</td><td>", featuregate_enabled(g->id) ? "true" : "false");
+        put_escaped(f, featuregate_stage_name(g->stage));
+        fputs("</td><td>", f);
+        put_escaped(f, g->description);
+        fputs("</td></tr>\n", f);
+    }
+    fputs("</table>\n", f);
     page_tail(f);
 }
 

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "core/batch.h"
+#include "core/featuregate.h"
 #include "core/log.h"
 #include "core/membudget.h"
 #include "core/otlp_merge.h"
@@ -84,7 +85,8 @@ static const struct config_field ts_fields[] = {
      .doc = "llmotlp extension: every kept span gets sampling.policy (the policy that kept its "
             "trace) and, when only probabilistic policies kept it, sampling.adjusted_count"},
     {.name = "record_policy", .type = CFG_BOOL, .offset = OFF(record_policy), .def = "false",
-     .doc = "the Collector's processor.tailsamplingprocessor.recordpolicy feature gate as a key: "
+     .doc = "the Collector's processor.tailsamplingprocessor.recordpolicy feature gate as a key "
+            "(--feature-gates=processor.tailsamplingprocessor.recordpolicy turns it on too): "
             "the scope of every kept span gets tailsampling.policy, tailsampling.composite_policy "
             "(a composite's sub-policy that sampled) and tailsampling.cached_decision (late spans "
             "released by the decision cache)"},
@@ -819,6 +821,9 @@ static struct ts_shared *shared_new(const struct tail_sampling_config *cfg,
     sh->cfg = *cfg;
     sh->cfg.policies = NULL;
     sh->cfg.propagate_attributes = (struct config_str_list){0};
+    /* the Collector's switch for the same behaviour is this gate (--feature-gates) */
+    if (featuregate_enabled(FEATUREGATE_TAILSAMPLING_RECORDPOLICY))
+        sh->cfg.record_policy = true;
     sh->id = strdup(env->id ? env->id : "tail_sampling");
     sh->log_name = strdup(env->log_name ? env->log_name : "processor/tail_sampling");
     sh->now = default_now;

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/featuregate.h"
 #include "core/batch.h"
 #include "core/component.h"
 #include "core/config.h"
@@ -1254,6 +1255,33 @@ static void no_scope_attr_fn(const struct scope_rec *sr, void *ctx)
     (*n)++;
 }
 
+/* --feature-gates=processor.tailsamplingprocessor.recordpolicy, the Collector's switch, turns
+ * record_policy on without the key. */
+static void test_record_policy_feature_gate(void **state)
+{
+    (void)state;
+    struct error err = {0};
+    assert_int_equal(featuregate_apply(FEATUREGATE_TAILSAMPLING_RECORDPOLICY, NULL, NULL, &err), 0);
+    struct fx *f = fx_new("decision_wait: 1s\npolicies: [{name: keep, type: always_sample}]\n", false);
+    feed(f, one_span(7, 1, 0, 0));
+    fake_now_ns += 2 * SEC;
+    assert_int_equal(tail_sampling_tick(f->proc), 1);
+    assert_int_equal(rec_batches(&f->traces), 1);
+    pthread_mutex_lock(&f->traces.lock);
+    TraceRequest *req = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
+        NULL, f->traces.got[0].len, f->traces.got[0].data);
+    pthread_mutex_unlock(&f->traces.lock);
+    assert_non_null(req);
+    const ScopeSpans *ss = req->resource_spans[0]->scope_spans[0];
+    assert_non_null(ss->scope);
+    assert_int_equal(ss->scope->n_attributes, 1);
+    assert_string_equal(ss->scope->attributes[0]->key, "tailsampling.policy");
+    assert_string_equal(ss->scope->attributes[0]->value->string_value, "keep");
+    opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(req, NULL);
+    fx_free(f);
+    featuregate_reset();
+}
+
 /* A scope with no attributes of its own, or no scope field at all, gets them; without
  * record_policy nothing is written (checked on the same spans). */
 static void test_record_policy_off_and_empty_scope(void **state)
@@ -1502,6 +1530,7 @@ int main(void)
         cmocka_unit_test(test_no_decision_attributes_by_default),
         cmocka_unit_test(test_record_policy_scope_attributes),
         cmocka_unit_test(test_record_policy_off_and_empty_scope),
+        cmocka_unit_test(test_record_policy_feature_gate),
         cmocka_unit_test(test_propagate_attributes),
         cmocka_unit_test(test_logs_follow_their_trace),
         cmocka_unit_test(test_shutdown_flushes_pending),

@@ -234,7 +234,10 @@ static void test_pages_in_service(void **state)
 
     r = get(zp, "/debug/featurez");
     assert_int_equal(r.status, 200);
-    assert_non_null(strstr(r.body, "no feature gates"));
+    /* the gates of the registry, with their state */
+    assert_non_null(strstr(r.body, "<td>processor.tailsamplingprocessor.recordpolicy</td>"
+                                   "<td>false</td><td>Alpha</td>"));
+    assert_non_null(strstr(r.body, "<td>otelcol.printInitialConfig</td><td>true</td><td>Beta</td>"));
     r = get(zp, "/debug/tracez");
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body, "no traces of its own"));
