@@ -121,9 +121,10 @@ const struct config_field otlphttp_exporter_fields[] = {
     {.name = NULL},
 };
 
+/* Set and not empty: `middlewares: []` (or null) asks for nothing, as in the Collector. */
 static bool raw_is_set(const struct cnode *n)
 {
-    return n && n->kind != CNODE_NULL;
+    return n && n->kind != CNODE_NULL && !(n->kind == CNODE_SEQ && n->n == 0);
 }
 
 static bool str_set(const char *s)
