@@ -61,6 +61,13 @@ const struct config_field retry_config_fields[] = {
 
 static const char *const sizer_choices[] = {"requests", "items", "bytes", NULL};
 
+static const struct config_field queue_partition_fields[] = {
+    {.name = "metadata_keys", .type = CFG_STRING_LIST,
+     .offset = offsetof(struct queue_partition_config, metadata_keys),
+     .doc = "client metadata keys whose values select the batch (case-insensitive)"},
+    {.name = NULL},
+};
+
 const struct config_field queue_batch_config_fields[] = {
     {.name = "flush_timeout", .type = CFG_DURATION,
      .offset = offsetof(struct queue_batch_config, flush_timeout), .def = "200ms",
@@ -77,6 +84,12 @@ const struct config_field queue_batch_config_fields[] = {
      .def = "items", .choices = sizer_choices,
      .doc = "unit of min_size and max_size: items (spans, data points, log records), bytes "
             "(of the encoded requests) or requests"},
+    {.name = "partition", .type = CFG_SECTION,
+     .offset = offsetof(struct queue_batch_config, partition), .sub = queue_partition_fields,
+     .doc = "batch apart the requests of each combination of client metadata values",
+     .no_effect = "the receivers pass no client metadata downstream, so every request is in the "
+                  "one partition of requests without metadata (as in the Collector when "
+                  "include_metadata is false)"},
     {.name = NULL},
 };
 
@@ -119,18 +132,24 @@ const struct config_field queue_config_fields[] = {
 
 int retry_config_validate(const struct retry_config *r, struct error *err)
 {
+    /* The Collector's rules (configretry), no stricter: what it loads loads here. A max_interval
+     * below initial_interval is fine (the first wait is initial_interval, the others are capped),
+     * and so is a multiplier below 1 (shrinking waits). */
     if (!r->enabled)
         return 0;
-    if (r->initial_interval <= 0)
-        return error_set(err, "initial_interval must be positive");
-    if (r->max_interval < r->initial_interval)
-        return error_set(err, "max_interval must not be less than initial_interval");
-    if (r->max_elapsed_time < 0)
-        return error_set(err, "max_elapsed_time must not be negative");
-    if (!(r->multiplier >= 1.0))
-        return error_set(err, "multiplier must be at least 1");
+    if (r->initial_interval < 0)
+        return error_set(err, "initial_interval must not be negative");
     if (!(r->randomization_factor >= 0.0 && r->randomization_factor <= 1.0))
         return error_set(err, "randomization_factor must be between 0 and 1");
+    if (!(r->multiplier >= 0.0))
+        return error_set(err, "multiplier must not be negative");
+    if (r->max_interval < 0)
+        return error_set(err, "max_interval must not be negative");
+    if (r->max_elapsed_time < 0)
+        return error_set(err, "max_elapsed_time must not be negative");
+    /* The Collector also refuses a max_elapsed_time below initial_interval or max_interval;
+     * here it loads and means what it says (the batch is given up once the next wait would pass
+     * it), which tests rely on to give up at once. */
     return 0;
 }
 
@@ -166,6 +185,11 @@ int queue_config_validate(const struct queue_config *q, struct error *err)
                              (long long)b->min_size);
         if (b->sizer < QUEUE_SIZER_REQUESTS || b->sizer > QUEUE_SIZER_BYTES)
             return error_set(err, "batch.sizer: unknown sizer");
+        /* As the Collector: a queue that cannot hold min_size would only ever send on timeout. */
+        if (b->sizer == q->sizer && b->min_size > q->queue_size)
+            return error_set(err, "batch.min_size (%lld) must not exceed queue_size (%lld) when "
+                             "both are counted in the same sizer", (long long)b->min_size,
+                             (long long)q->queue_size);
     }
     return 0;
 }

@@ -77,11 +77,17 @@ extern const struct config_field retry_config_fields[];
 
 /* `sending_queue.batch`: merging queued requests before sending. */
 enum queue_sizer { QUEUE_SIZER_REQUESTS = 0, QUEUE_SIZER_ITEMS, QUEUE_SIZER_BYTES };
+/* `sending_queue.batch.partition`: bound and warned about (no_effect), since no request carries
+ * client metadata. */
+struct queue_partition_config {
+    struct config_str_list metadata_keys;
+};
 struct queue_batch_config {
     int64_t flush_timeout;         /* ns a pending batch waits for more (> 0) */
     int64_t min_size;              /* send once this much is pending (sizer units) */
     int64_t max_size;              /* cut merged requests larger than this; 0 = no limit */
     int sizer;                     /* enum queue_sizer */
+    struct queue_partition_config partition;
 };
 /* Field table for `sending_queue.batch` (Collector defaults: 200ms, 8192, 0, items). */
 extern const struct config_field queue_batch_config_fields[];

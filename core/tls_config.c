@@ -14,6 +14,18 @@
 
 /* ---- field tables ----------------------------------------------------------------------------- */
 
+static const struct config_field tls_tpm_fields[] = {
+    {.name = "enabled", .type = CFG_BOOL, .offset = offsetof(struct tls_tpm_config, enabled),
+     .def = "false", .doc = "load key_file/key_pem through a TPM; true is refused (no TPM support)"},
+    {.name = "path", .type = CFG_STRING, .offset = offsetof(struct tls_tpm_config, path),
+     .doc = "TPM device or socket (/dev/tpmrm0); unused while enabled is false"},
+    {.name = "owner_auth", .type = CFG_STRING, .offset = offsetof(struct tls_tpm_config, owner_auth),
+     .doc = "TPM owner password; unused while enabled is false"},
+    {.name = "auth", .type = CFG_STRING, .offset = offsetof(struct tls_tpm_config, auth),
+     .doc = "key password; unused while enabled is false"},
+    {.name = NULL},
+};
+
 #define TLS_CONFIG_FIELDS(T, ca_doc, own_doc)                                                      \
     {.name = "ca_file", .type = CFG_STRING, .offset = offsetof(T, base.ca_file),                  \
      .doc = ca_doc},                                                                               \
@@ -41,7 +53,9 @@
      .doc = "key exchange curves, in order of preference"},                                        \
     {.name = "reload_interval", .type = CFG_DURATION, .offset = offsetof(T, base.reload_interval), \
      .doc = "servers: poll cert_file and key_file this often, at a new handshake, and serve them "  \
-            "anew when they changed (0 = read once, at start); refused by the exporters"}
+            "anew when they changed (0 = read once, at start); refused by the exporters"},     \
+    {.name = "tpm", .type = CFG_SECTION, .offset = offsetof(T, base.tpm), .sub = tls_tpm_fields,  \
+     .doc = "the Collector's TPM-held private key (enabled: false only)"}
 
 const struct config_field tls_client_fields[] = {
     {.name = "insecure", .type = CFG_BOOL, .offset = offsetof(struct tls_client_config, insecure),
@@ -101,6 +115,11 @@ void tls_pem_free(char *pem)
 
 static int check_sources(const struct tls_config *c, const char *where, struct error *err)
 {
+    /* Refused rather than warned: the key file then holds a TPM key blob, which no TLS stack
+     * here can load, so the connection could never work as configured. */
+    if (c->tpm.enabled)
+        return error_set(err, "%s.tpm.enabled: private keys held in a TPM are not supported; "
+                              "use a key_file or key_pem", where);
     if (tls_set(c->ca_file) && tls_set(c->ca_pem))
         return error_set(err, "%s: set ca_file or ca_pem, not both", where);
     if (tls_set(c->cert_file) && tls_set(c->cert_pem))

@@ -19,6 +19,14 @@
 #include "core/config.h"
 #include "core/error.h"
 
+/* configtls.TPMConfig: a private key held in a Trusted Platform Module. Bound so that the
+ * Collector's configs load; enabled: true is refused by tls_*_validate (no TPM stack here), and
+ * with enabled false the Collector ignores the other keys too. */
+struct tls_tpm_config {
+    bool enabled;
+    char *path, *owner_auth, *auth;
+};
+
 /* configtls.Config: what a client and a server share. A string that is NULL or "" is unset. */
 struct tls_config {
     char *ca_file, *ca_pem;              /* CA bundle: a file or inline PEM */
@@ -29,6 +37,7 @@ struct tls_config {
     struct config_str_list cipher_suites;
     struct config_str_list curve_preferences;
     int64_t reload_interval;             /* ns; 0 = read once */
+    struct tls_tpm_config tpm;
 };
 
 /* configtls.ClientConfig. */
@@ -68,7 +77,8 @@ static inline bool tls_set(const char *s) { return s && *s; }
 /* Checks that hold for any TLS stack. `where` is the key path of the section ("tls",
  * "protocols.grpc.tls") that starts every message. 0, or -1 with err.
  * Client: ca/cert/key each from a file or inline, not both; a certificate needs a key and a key a
- * certificate. Server: the same, and a certificate and a key are required. */
+ * certificate. Server: the same, and a certificate and a key are required. Both: tpm.enabled is
+ * refused (keys held in a TPM cannot be used here). */
 int tls_client_validate(const struct tls_client_config *t, const char *where, struct error *err);
 int tls_server_validate(const struct tls_server_config *t, const char *where, struct error *err);
 

@@ -41,7 +41,8 @@ static const char *const encoding_choices[] = {"proto", "json", NULL};
 
 static const struct config_field compression_params_fields[] = {
     {.name = "level", .type = CFG_INT, .offset = offsetof(struct otlphttp_compression_params, level),
-     .doc = "gzip/deflate level 1..9 (0 = zlib default)", .min = 0, .max = 9},
+     .doc = "gzip/zlib/deflate: 1..9, 0 or -1 = the default, -2 = Huffman only; zstd: any; "
+            "snappy, lz4: 0 only", .min = INT32_MIN, .max = INT32_MAX},
     {.name = NULL},
 };
 
@@ -66,7 +67,8 @@ const struct config_field otlphttp_exporter_fields[] = {
     {.name = "encoding", .type = CFG_ENUM, .offset = CFG_OFF(encoding), .def = "proto",
      .choices = encoding_choices, .doc = "request body: proto (application/x-protobuf) or json"},
     {.name = "compression", .type = CFG_STRING, .offset = CFG_OFF(compression), .def = "gzip",
-     .doc = "gzip, deflate or none (zstd, snappy, lz4 are not available)"},
+     .doc = "gzip, zlib, deflate or none (\"\" = none); zstd, snappy, x-snappy-framed and lz4 "
+            "are sent as gzip, with a warning (no library for them here)"},
     {.name = "compression_params", .type = CFG_SECTION, .offset = CFG_OFF(compression_params),
      .sub = compression_params_fields, .doc = "compression settings"},
     {.name = "headers", .type = CFG_STRING_MAP, .offset = CFG_OFF(headers),
@@ -119,9 +121,10 @@ const struct config_field otlphttp_exporter_fields[] = {
     {.name = NULL},
 };
 
+/* Set and not empty: `middlewares: []` (or null) asks for nothing, as in the Collector. */
 static bool raw_is_set(const struct cnode *n)
 {
-    return n && n->kind != CNODE_NULL;
+    return n && n->kind != CNODE_NULL && !(n->kind == CNODE_SEQ && n->n == 0);
 }
 
 static bool str_set(const char *s)
@@ -208,6 +211,54 @@ static int tls_version_code(const char *v, bool max, long *out)
     return -1;
 }
 
+/* gzip, zlib and deflate: what zlib writes. zlib and deflate are the same bytes (the zlib
+ * format), told apart only by the Content-Encoding the Collector sends: its own name. */
+static bool is_zlib_family(const char *comp)
+{
+    return strcmp(comp, "gzip") == 0 || strcmp(comp, "zlib") == 0 || strcmp(comp, "deflate") == 0;
+}
+
+/* Encodings the Collector offers that no library here writes: such requests go out as gzip,
+ * which every OTLP/HTTP server must accept, and validate says so. */
+static bool is_substituted(const char *comp)
+{
+    return strcmp(comp, "zstd") == 0 || strcmp(comp, "snappy") == 0 ||
+           strcmp(comp, "x-snappy-framed") == 0 || strcmp(comp, "lz4") == 0;
+}
+
+/* The encoding requests are written in: gzip for the substituted ones; "" = uncompressed. */
+static const char *wire_compression(const struct otlphttp_exporter_config *c)
+{
+    const char *comp = c->compression ? c->compression : "";
+    if (is_zlib_family(comp))
+        return comp;
+    if (is_substituted(comp))
+        return "gzip";
+    return "";
+}
+
+/* Said at load rather than logged at create, so that validate shows them too. */
+static void otlphttp_warn(const void *cfgp, const struct cnode *node,
+                          const struct config_warn_sink *w)
+{
+    const struct otlphttp_exporter_config *c = cfgp;
+    if (c->tls.insecure_skip_verify)
+        config_warnf(w, cnode_find_key(node, "tls.insecure_skip_verify"),
+                     "tls.insecure_skip_verify", "true: the server is not authenticated");
+    const char *comp = c->compression ? c->compression : "";
+    if (is_substituted(comp))
+        config_warnf(w, cnode_find_key(node, "compression"), "compression",
+                     "%s is not available here (no %s library); requests are sent "
+                     "gzip-compressed instead (Content-Encoding: gzip, which OTLP/HTTP servers "
+                     "accept)", comp, strcmp(comp, "x-snappy-framed") == 0 ? "snappy" : comp);
+    else if (!comp[0] || strcmp(comp, "none") == 0) {
+        /* the Collector checks the level only when compressing, and then ignores it too */
+        if (c->compression_params.level != 0)
+            config_warnf(w, cnode_find_key(node, "compression_params.level"),
+                         "compression_params.level", "has no effect: compression is none");
+    }
+}
+
 static int otlphttp_validate(const void *cfgp, struct error *err)
 {
     const struct otlphttp_exporter_config *c = cfgp;
@@ -230,14 +281,23 @@ static int otlphttp_validate(const void *cfgp, struct error *err)
                                   "socks5://", p);
     }
     const char *comp = c->compression ? c->compression : "";
-    if (strcmp(comp, "zstd") == 0 || strcmp(comp, "snappy") == 0 || strcmp(comp, "lz4") == 0 ||
-        strcmp(comp, "x-snappy-framed") == 0 || strcmp(comp, "zlib") == 0)
-        return error_set(err, "compression: \"%s\" is not supported by this exporter; use gzip, "
-                              "deflate or none", comp);
-    if (comp[0] && strcmp(comp, "gzip") != 0 && strcmp(comp, "deflate") != 0 &&
-        strcmp(comp, "none") != 0)
-        return error_set(err, "compression: unknown value \"%s\"; expected gzip, deflate or none",
-                         comp);
+    int64_t level = c->compression_params.level;
+    /* configcompression's values and levels, checked as it checks them */
+    if (is_zlib_family(comp)) {
+        if (level < -2 || level > 9)
+            return error_set(err, "compression_params.level: %lld is not a %s level; expected "
+                                  "1..9, 0 or -1 (default) or -2 (Huffman only)",
+                             (long long)level, comp);
+    } else if (strcmp(comp, "zstd") == 0) {
+        /* any level: zstd maps it to the nearest one it has */
+    } else if (is_substituted(comp)) {
+        if (level != 0)
+            return error_set(err, "compression_params.level: %s takes no level (got %lld)", comp,
+                             (long long)level);
+    } else if (comp[0] && strcmp(comp, "none") != 0) {
+        return error_set(err, "compression: unknown value \"%s\"; expected gzip, zlib, deflate, "
+                              "zstd, snappy, x-snappy-framed, lz4 or none", comp);
+    }
     if (c->timeout < 0)
         return error_set(err, "timeout: must not be negative");
     if (c->idle_conn_timeout < 0)
@@ -443,14 +503,17 @@ static void conn_release(struct otlphttp_exporter *x, struct conn *c)
     pthread_mutex_unlock(&x->mu);
 }
 
-/* gzip (RFC 1952) or deflate (the zlib format, RFC 1950, which is what HTTP calls deflate). */
+/* gzip (RFC 1952) or deflate/zlib (the zlib format, RFC 1950, which is what HTTP calls deflate).
+ * Levels as Go's compress packages read them: 0 and -1 the default (the Collector replaces an
+ * unset 0 by the default), -2 Huffman coding only, for zlib a strategy rather than a level. */
 static int compress_body(const uint8_t *in, size_t len, bool gzip, int level, uint8_t **out,
                          size_t *out_len, struct error *err)
 {
     z_stream z;
     memset(&z, 0, sizeof z);
+    int strategy = level == -2 ? Z_HUFFMAN_ONLY : Z_DEFAULT_STRATEGY;
     if (deflateInit2(&z, level > 0 ? level : Z_DEFAULT_COMPRESSION, Z_DEFLATED,
-                     gzip ? 15 + 16 : 15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+                     gzip ? 15 + 16 : 15, 8, strategy) != Z_OK)
         return error_set(err, "cannot start compression");
     size_t cap = deflateBound(&z, (uLong)len);
     uint8_t *buf = malloc(cap ? cap : 1);
@@ -698,10 +761,11 @@ static enum send_result otlphttp_send(void *ctx, struct batch *b, int64_t *throt
         }
         data = (const uint8_t *)json;
     }
-    const char *comp = cfg->compression ? cfg->compression : "";
-    if (strcmp(comp, "gzip") == 0 || strcmp(comp, "deflate") == 0) {
-        if (compress_body(data, len, comp[0] == 'g', (int)cfg->compression_params.level, &packed,
-                          &len, err) != 0) {
+    const char *comp = wire_compression(cfg);
+    if (comp[0]) {
+        /* a substituted encoding's level is not a gzip level: gzip's default then */
+        int level = comp == cfg->compression ? (int)cfg->compression_params.level : 0;
+        if (compress_body(data, len, comp[0] == 'g', level, &packed, &len, err) != 0) {
             free(json);
             return SEND_PERMANENT;
         }
@@ -819,14 +883,13 @@ static int add_header(struct curl_slist **list, const char *key, const char *val
 static int build_headers(struct otlphttp_exporter *x)
 {
     const struct otlphttp_exporter_config *cfg = x->cfg;
-    const char *comp = cfg->compression ? cfg->compression : "";
+    const char *comp = wire_compression(cfg);
     bool json = cfg->encoding == OTLPHTTP_ENCODING_JSON;
     if (!has_header(cfg, "Content-Type") &&
         add_header(&x->headers, "Content-Type",
                    json ? "application/json" : "application/x-protobuf") != 0)
         return -1;
-    if ((strcmp(comp, "gzip") == 0 || strcmp(comp, "deflate") == 0) &&
-        add_header(&x->headers, "Content-Encoding", comp) != 0)
+    if (comp[0] && add_header(&x->headers, "Content-Encoding", comp) != 0)
         return -1;
     /* A large body would otherwise wait a second for "100 Continue" that OTLP servers skip. */
     if (!has_header(cfg, "Expect") && !(x->headers = curl_slist_append(x->headers, "Expect:")))
@@ -860,16 +923,6 @@ static int load_tls(struct otlphttp_exporter *x, struct error *err)
         return error_set(err, "tls.max_version: unknown version \"%s\"", b->max_version);
     x->ssl_version = min | max; /* insecure_skip_verify: otlphttp_warn said it at load */
     return 0;
-}
-
-/* Said at load rather than logged at create, so that validate shows it too. */
-static void otlphttp_warn(const void *cfgp, const struct cnode *node,
-                          const struct config_warn_sink *w)
-{
-    const struct otlphttp_exporter_config *c = cfgp;
-    if (c->tls.insecure_skip_verify)
-        config_warnf(w, cnode_find_key(node, "tls.insecure_skip_verify"),
-                     "tls.insecure_skip_verify", "true: the server is not authenticated");
 }
 
 static void *create_common(const void *cfgp, const struct component_env *env,
@@ -909,7 +962,7 @@ static void *create_common(const void *cfgp, const struct component_env *env,
                                     env->telemetry, err);
     if (!x->helper)
         goto fail;
-    const char *comp = cfg->compression && cfg->compression[0] ? cfg->compression : "none";
+    const char *comp = wire_compression(cfg)[0] ? wire_compression(cfg) : "none";
     for (int s = 0; s < SIGNAL_COUNT; s++)
         log_debug(x->log_name, "%s to %s (%s, compression %s)", signal_name((enum signal)s),
                   x->url[s] ? x->url[s] : "(no URL)",

@@ -20,7 +20,8 @@
 enum otlphttp_encoding { OTLPHTTP_ENCODING_PROTO = 0, OTLPHTTP_ENCODING_JSON = 1 };
 
 struct otlphttp_compression_params {
-    int64_t level;                 /* 1..9 for gzip/deflate; 0 = zlib's default */
+    int64_t level;                 /* zlib levels 1..9, -1 or 0 = default, -2 = Huffman only;
+                                      zstd: any (unused: sent as gzip) */
 };
 
 struct otlphttp_cookies {

@@ -44,6 +44,7 @@ struct file_storage_config {
     bool fsync;
     bool create_directory;
     char *directory_permissions;
+    bool recreate;
     struct file_storage_compaction compaction;
 };
 
@@ -94,6 +95,11 @@ static const struct config_field file_storage_fields[] = {
     {.name = "directory_permissions", .type = CFG_STRING,
      .offset = offsetof(struct file_storage_config, directory_permissions), .def = "0750",
      .doc = "octal mode of directories made by create_directory (minus the umask)"},
+    {.name = "recreate", .type = CFG_BOOL, .offset = offsetof(struct file_storage_config, recreate),
+     .def = "false",
+     .doc = "the Collector's: rename a corrupt bbolt file aside and start empty (false: fail)",
+     .no_effect = "a corrupt value is always renamed aside (<name>.corrupt) and the others are "
+                  "kept, whether recreate is true or false; nothing ever fails to open"},
     {.name = "compaction", .type = CFG_SECTION,
      .offset = offsetof(struct file_storage_config, compaction), .sub = compaction_fields,
      .doc = "the Collector's bbolt compaction",

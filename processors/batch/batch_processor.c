@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "core/batch.h"
@@ -39,10 +40,13 @@ static const struct config_field batch_fields[] = {
      .max = INT64_MAX, .doc = "time after the first pending item when pending data is sent"},
     {.name = "metadata_keys", .type = CFG_STRING_LIST,
      .offset = offsetof(struct batch_processor_config, metadata_keys),
-     .doc = "client metadata keys to batch by (not supported: must be empty)"},
+     .doc = "client metadata keys to batch by (case-insensitive, no duplicates); the receivers "
+            "pass no client metadata, so every request falls in one batch (warned about)"},
     {.name = "metadata_cardinality_limit", .type = CFG_INT,
      .offset = offsetof(struct batch_processor_config, metadata_cardinality_limit), .def = "1000",
-     .min = 0, .max = INT64_MAX, .doc = "accepted for compatibility; unused without metadata_keys"},
+     .min = 0, .max = INT64_MAX,
+     .doc = "distinct metadata_keys value combinations batched apart at most (only one ever "
+            "occurs: no request carries client metadata)"},
     {.name = NULL},
 };
 
@@ -54,11 +58,28 @@ static int batch_validate(const void *cfgp, struct error *err)
                          "send_batch_max_size (%" PRId64 ") must be greater or equal to "
                          "send_batch_size (%" PRId64 ")",
                          cfg->send_batch_max_size, cfg->send_batch_size);
-    if (cfg->metadata_keys.n > 0)
-        return error_set(err, "metadata_keys: batching by client metadata is not supported; "
-                              "remove metadata_keys (%s, ...)",
-                         cfg->metadata_keys.items[0]);
+    /* As the Collector: keys are case-insensitive, and a key listed twice is a mistake. */
+    for (size_t i = 0; i < cfg->metadata_keys.n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcasecmp(cfg->metadata_keys.items[i], cfg->metadata_keys.items[j]) == 0)
+                return error_set(err, "metadata_keys: duplicate entry \"%s\" (keys are "
+                                      "case-insensitive)", cfg->metadata_keys.items[i]);
     return 0;
+}
+
+/* metadata_keys is accepted: in the Collector a request whose receiver does not include client
+ * metadata has no value for any key, and all such requests share one batch. Our receivers never
+ * pass client metadata (their include_metadata has no effect), so that is what happens here for
+ * every request, and the user, who asked for one batch per tenant, is told. */
+static void batch_warn(const void *cfgp, const struct cnode *node, const struct config_warn_sink *w)
+{
+    const struct batch_processor_config *cfg = cfgp;
+    if (cfg->metadata_keys.n == 0)
+        return;
+    config_warnf(w, cnode_find_key(node, "metadata_keys"), "metadata_keys",
+                 "every request is batched together: the receivers pass no client metadata "
+                 "downstream, so no request has a value for these keys (as in the Collector "
+                 "when include_metadata is false)");
 }
 
 struct batch_processor {
@@ -511,6 +532,7 @@ const struct component_factory batch_processor_factory = {
     .config_size = sizeof(struct batch_processor_config),
     .signals = (1u << SIGNAL_TRACES) | (1u << SIGNAL_METRICS) | (1u << SIGNAL_LOGS),
     .validate = batch_validate,
+    .warn = batch_warn,
     .create = batch_create,
     .start = batch_start,
     .shutdown = batch_shutdown,

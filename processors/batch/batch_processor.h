@@ -16,7 +16,7 @@ struct batch_processor_config {
     int64_t send_batch_size;            /* items that trigger a send; 0 = only the timeout does */
     int64_t send_batch_max_size;        /* items per output request; 0 = no limit */
     int64_t timeout;                    /* ns after the first pending item; 0 = send at once */
-    struct config_str_list metadata_keys;   /* accepted for compatibility; must be empty */
+    struct config_str_list metadata_keys;   /* accepted; no request carries client metadata */
     int64_t metadata_cardinality_limit;     /* accepted for compatibility; unused */
 };
 

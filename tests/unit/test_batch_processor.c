@@ -692,10 +692,61 @@ static void test_validate(void **state)
     assert_int_equal(batch_processor_factory.validate(&cfg, &err), 0);
     cfg.send_batch_max_size = 0;
     assert_int_equal(batch_processor_factory.validate(&cfg, &err), 0);
-    char *keys[] = {"tenant"};
-    cfg.metadata_keys = (struct config_str_list){1, keys};
+    /* metadata_keys loads, as in the Collector; a key listed twice, in any case, does not */
+    char *keys[] = {"tenant", "region"};
+    cfg.metadata_keys = (struct config_str_list){2, keys};
+    assert_int_equal(batch_processor_factory.validate(&cfg, &err), 0);
+    char *dup[] = {"X-Tenant", "x-tenant"};
+    cfg.metadata_keys = (struct config_str_list){2, dup};
     assert_int_equal(batch_processor_factory.validate(&cfg, &err), -1);
-    assert_non_null(strstr(err.msg, "metadata_keys"));
+    assert_non_null(strstr(err.msg, "metadata_keys: duplicate entry \"x-tenant\""));
+}
+
+struct warn_log {
+    int n;
+    char last[512];
+    int line;
+};
+
+static void collect_warn(void *ctx, const struct cnode *at, const char *msg)
+{
+    struct warn_log *w = ctx;
+    w->n++;
+    snprintf(w->last, sizeof w->last, "%s", msg);
+    w->line = at ? at->line : 0;
+}
+
+/* No request carries client metadata, so metadata_keys puts every request in one batch: loaded,
+ * and said at the key; without metadata_keys nothing is said. */
+static void test_metadata_keys_warned(void **state)
+{
+    (void)state;
+    struct error err = {0};
+    struct cnode *root = config_parse_string("timeout: 1s\nmetadata_keys: [tenant]\n", "b.yaml",
+                                             &err);
+    assert_non_null(root);
+    struct batch_processor_config cfg = {0};
+    assert_int_equal(config_bind(batch_processor_factory.fields, root, &cfg, &err), 0);
+    assert_int_equal(batch_processor_factory.validate(&cfg, &err), 0);
+    struct warn_log log = {0};
+    struct config_warn_sink sink = {.warn = collect_warn, .ctx = &log, .path = "processors.batch"};
+    batch_processor_factory.warn(&cfg, root, &sink);
+    assert_int_equal(log.n, 1);
+    assert_int_equal(log.line, 2);
+    assert_non_null(strstr(log.last, "processors.batch.metadata_keys: every request is batched "
+                                     "together"));
+    config_free_bound(batch_processor_factory.fields, &cfg);
+    cnode_free(root);
+
+    root = config_parse_string("timeout: 1s\n", "b.yaml", &err);
+    assert_non_null(root);
+    memset(&cfg, 0, sizeof cfg);
+    assert_int_equal(config_bind(batch_processor_factory.fields, root, &cfg, &err), 0);
+    log.n = 0;
+    batch_processor_factory.warn(&cfg, root, &sink);
+    assert_int_equal(log.n, 0);
+    config_free_bound(batch_processor_factory.fields, &cfg);
+    cnode_free(root);
 }
 
 static void test_config_defaults_and_binding(void **state)
@@ -949,6 +1000,7 @@ int main(void)
         cmocka_unit_test(test_metrics_count_data_points),
         cmocka_unit_test(test_concurrent_consumers_lose_nothing),
         cmocka_unit_test(test_validate),
+        cmocka_unit_test(test_metadata_keys_warned),
         cmocka_unit_test(test_config_defaults_and_binding),
         cmocka_unit_test(test_walker_and_malformed),
         cmocka_unit_test(test_split_metric_points),

@@ -500,13 +500,29 @@ static void test_config_validate(void **state)
     struct error err;
     struct retry_config r = fast_retry(0);
     assert_int_equal(retry_config_validate(&r, &err), 0);
+    /* configretry's rules, no stricter: shrinking waits, a max_interval below
+     * initial_interval and a zero initial_interval load in the Collector, so they load here */
     r.multiplier = 0.5;
+    assert_int_equal(retry_config_validate(&r, &err), 0);
+    r = fast_retry(0);
+    r.max_interval = 0;
+    assert_int_equal(retry_config_validate(&r, &err), 0);
+    r.initial_interval = 0;
+    assert_int_equal(retry_config_validate(&r, &err), 0);
+    r = fast_retry(0);
+    r.multiplier = -1;
     assert_int_equal(retry_config_validate(&r, &err), -1);
     assert_non_null(strstr(err.msg, "multiplier"));
     r = fast_retry(0);
-    r.max_interval = 0;
+    r.randomization_factor = 1.5;
     assert_int_equal(retry_config_validate(&r, &err), -1);
-    assert_non_null(strstr(err.msg, "max_interval"));
+    assert_non_null(strstr(err.msg, "randomization_factor"));
+    r = fast_retry(0);
+    r.max_elapsed_time = -1;
+    assert_int_equal(retry_config_validate(&r, &err), -1);
+    assert_non_null(strstr(err.msg, "max_elapsed_time"));
+    r.enabled = false; /* nothing is checked when retrying is off */
+    assert_int_equal(retry_config_validate(&r, &err), 0);
     struct queue_config q = queue(10, 1, 0);
     assert_int_equal(queue_config_validate(&q, &err), 0);
     q.sizer = QUEUE_SIZER_ITEMS;
@@ -517,6 +533,19 @@ static void test_config_validate(void **state)
     q.sizer = QUEUE_SIZER_REQUESTS; /* requests: one slot each, allocated up front */
     assert_int_equal(queue_config_validate(&q, &err), -1);
     assert_non_null(strstr(err.msg, "queue_size"));
+    /* batch.min_size beyond what the queue holds, in the same unit, is refused (Collector) */
+    q = queue(1000, 1, 0);
+    q.sizer = QUEUE_SIZER_ITEMS;
+    q.batch_enabled = true;
+    q.batch = (struct queue_batch_config){.flush_timeout = MS, .min_size = 1001,
+                                          .sizer = QUEUE_SIZER_ITEMS};
+    assert_int_equal(queue_config_validate(&q, &err), -1);
+    assert_non_null(strstr(err.msg, "batch.min_size (1001) must not exceed queue_size (1000)"));
+    q.batch.min_size = 1000;
+    assert_int_equal(queue_config_validate(&q, &err), 0);
+    q.batch.min_size = 8192; /* another unit: not comparable, as in the Collector */
+    q.batch.sizer = QUEUE_SIZER_BYTES;
+    assert_int_equal(queue_config_validate(&q, &err), 0);
 }
 
 /* ---- persistent queue ------------------------------------------------------------------------ */

@@ -917,7 +917,7 @@ static void test_config(void **state)
     /* auth binds here; the service resolves the ID (test_auth.c) */
     expect_invalid("endpoint: c:4317\nauth: {authenticatorr: oauth2client}\n", "authenticatorr");
     expect_invalid("endpoint: c:4317\nsending_queue: {sizer: parcels}\n", "sizer");
-    expect_invalid("endpoint: c:4317\nretry_on_failure: {multiplier: 0.5}\n", "multiplier");
+    expect_invalid("endpoint: c:4317\nretry_on_failure: {multiplier: -1}\n", "multiplier");
     expect_invalid("endpoint: c:4317\nheaders: {\"bad key\": x}\n", "headers");
     expect_invalid("endpoint: c:4317\ntls: {cert_file: a.pem}\n", "key");
     expect_invalid("endpoint: c:4317\nbogus: 1\n", "bogus");

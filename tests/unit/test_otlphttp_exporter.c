@@ -430,6 +430,98 @@ static void test_deflate(void **state)
     server_stop(s);
 }
 
+/* The Collector's zlib: the zlib format, as deflate, announced by its own name; and the
+ * encodings without a library here (zstd) go out as gzip, announced as gzip, so the server can
+ * read them. Both with levels Go reads (-2: Huffman only; zstd's 11 is not a gzip level). */
+static void test_zlib_and_substituted_zstd(void **state)
+{
+    (void)state;
+    struct server *s = server_start(0);
+    struct tu_exp e;
+    exp_start(&e, "endpoint: http://127.0.0.1:%d\ncompression: zlib\n"
+                  "compression_params: {level: -2}\n", s->port);
+    struct batch *l = tu_log_batch(5);
+    assert_int_equal(otlphttp_exporter_factory.consume(e.x, l), CONSUME_OK);
+    tu_exp_wait_counter(&e, "otelcol_exporter_sent_log_records", 5);
+    tu_exp_stop(&e);
+    tu_exp_free(&e);
+    assert_int_equal(server_count(s), 1);
+    assert_string_equal(s->rec[0].content_encoding, "zlib");
+    size_t n;
+    uint8_t *plain = inflate_body(s->rec[0].data, s->rec[0].len, 15, &n);
+    tu_assert_batch_bytes(l, plain, n);
+    free(plain);
+    batch_unref(l);
+    server_stop(s);
+
+    s = server_start(0);
+    exp_start(&e, "endpoint: http://127.0.0.1:%d\ncompression: zstd\n"
+                  "compression_params: {level: 11}\n", s->port);
+    l = tu_log_batch(3);
+    assert_int_equal(otlphttp_exporter_factory.consume(e.x, l), CONSUME_OK);
+    tu_exp_wait_counter(&e, "otelcol_exporter_sent_log_records", 3);
+    tu_exp_stop(&e);
+    tu_exp_free(&e);
+    assert_int_equal(server_count(s), 1);
+    assert_string_equal(s->rec[0].content_encoding, "gzip");
+    plain = inflate_body(s->rec[0].data, s->rec[0].len, 31, &n);
+    tu_assert_batch_bytes(l, plain, n);
+    free(plain);
+    batch_unref(l);
+    server_stop(s);
+}
+
+struct warn_log {
+    int n;
+    char last[512];
+};
+
+static void collect_warn(void *ctx, const struct cnode *at, const char *msg)
+{
+    (void)at;
+    struct warn_log *w = ctx;
+    w->n++;
+    snprintf(w->last, sizeof w->last, "%s", msg);
+}
+
+static void expect_warning(const char *yaml, const char *needle)
+{
+    struct error err;
+    struct cnode *root = config_parse_string(yaml, "x.yaml", &err);
+    assert_non_null(root);
+    struct otlphttp_exporter_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    assert_int_equal(config_bind(otlphttp_exporter_fields, root, &cfg, &err), 0);
+    assert_int_equal(otlphttp_exporter_factory.validate(&cfg, &err), 0);
+    struct warn_log log = {0};
+    struct config_warn_sink sink = {.warn = collect_warn, .ctx = &log, .path = "exporters.otlphttp"};
+    otlphttp_exporter_factory.warn(&cfg, root, &sink);
+    if (needle) {
+        assert_int_equal(log.n, 1);
+        if (!strstr(log.last, needle))
+            fail_msg("warning \"%s\" does not mention \"%s\"", log.last, needle);
+    } else {
+        assert_int_equal(log.n, 0);
+    }
+    config_free_bound(otlphttp_exporter_fields, &cfg);
+    cnode_free(root);
+}
+
+static void test_compression_warnings(void **state)
+{
+    (void)state;
+    expect_warning("endpoint: http://c:4318\ncompression: snappy\n",
+                   "exporters.otlphttp.compression: snappy is not available here");
+    expect_warning("endpoint: http://c:4318\ncompression: x-snappy-framed\n",
+                   "sent gzip-compressed instead");
+    expect_warning("endpoint: http://c:4318\ncompression: lz4\n", "lz4 is not available");
+    expect_warning("endpoint: http://c:4318\ncompression: none\ncompression_params: {level: 5}\n",
+                   "compression_params.level: has no effect: compression is none");
+    expect_warning("endpoint: http://c:4318\ncompression: zlib\ncompression_params: {level: 9}\n",
+                   NULL);
+    expect_warning("endpoint: http://c:4318\ncompression: \"\"\n", NULL);
+}
+
 static void test_json_encoding(void **state)
 {
     (void)state;
@@ -946,8 +1038,14 @@ static void expect_config_error(const char *yaml, const char *needle)
 static void test_config_errors(void **state)
 {
     (void)state;
-    expect_config_error("endpoint: http://c:4318\ncompression: zstd\n", "zstd");
     expect_config_error("endpoint: http://c:4318\ncompression: brotli\n", "brotli");
+    /* configcompression's level rules */
+    expect_config_error("endpoint: http://c:4318\ncompression: gzip\n"
+                        "compression_params: {level: 10}\n", "not a gzip level");
+    expect_config_error("endpoint: http://c:4318\ncompression: deflate\n"
+                        "compression_params: {level: -3}\n", "not a deflate level");
+    expect_config_error("endpoint: http://c:4318\ncompression: snappy\n"
+                        "compression_params: {level: 1}\n", "snappy takes no level");
     expect_config_error("compression: gzip\n", "endpoint");
     expect_config_error("endpoint: c:4318\n", "http://");
     expect_config_error("endpoint: http://c:4318\nlogs_endpoint: c:4318/v1/logs\n",
@@ -980,6 +1078,8 @@ int main(void)
         cmocka_unit_test(test_proto_paths_headers),
         cmocka_unit_test(test_gzip_default_and_trailing_slash),
         cmocka_unit_test(test_deflate),
+        cmocka_unit_test(test_zlib_and_substituted_zstd),
+        cmocka_unit_test(test_compression_warnings),
         cmocka_unit_test(test_json_encoding),
         cmocka_unit_test(test_signal_endpoint_override),
         cmocka_unit_test(test_503_retry_after_then_ok),

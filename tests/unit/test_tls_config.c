@@ -186,6 +186,37 @@ static void test_validate(void **state)
     assert_string_equal(err.msg, "x: set key_file or key_pem, not both");
 }
 
+/* configtls's tpm section binds for clients and servers; enabled: false loads (its other keys
+ * then do nothing, in the Collector too), enabled: true is refused at validate, by key path. */
+static void test_tpm(void **state)
+{
+    (void)state;
+    struct error err = {0};
+    struct cnode *n = config_parse_string(
+        "tpm: {enabled: false, path: /dev/tpmrm0, owner_auth: o, auth: a}\n", "t.yaml", &err);
+    assert_non_null(n);
+    struct tls_client_config c = {0};
+    assert_int_equal(config_bind(tls_client_fields, n, &c, &err), 0);
+    assert_false(c.base.tpm.enabled);
+    assert_string_equal(c.base.tpm.path, "/dev/tpmrm0");
+    assert_string_equal(c.base.tpm.owner_auth, "o");
+    assert_int_equal(tls_client_validate(&c, "tls", &err), 0);
+    config_free_bound(tls_client_fields, &c);
+    cnode_free(n);
+
+    n = config_parse_string("cert_file: c.pem\nkey_file: k.pem\ntpm: {enabled: true, path: /dev/tpm0}\n",
+                            "t.yaml", &err);
+    assert_non_null(n);
+    struct tls_server_config s = {0};
+    assert_int_equal(config_bind(tls_server_fields, n, &s, &err), 0);
+    assert_true(s.base.tpm.enabled);
+    assert_int_not_equal(tls_server_validate(&s, "protocols.grpc.tls", &err), 0);
+    assert_non_null(strstr(err.msg, "protocols.grpc.tls.tpm.enabled: private keys held in a TPM "
+                                    "are not supported"));
+    config_free_bound(tls_server_fields, &s);
+    cnode_free(n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -194,6 +225,7 @@ int main(void)
         cmocka_unit_test(test_read_file),
         cmocka_unit_test(test_pem),
         cmocka_unit_test(test_validate),
+        cmocka_unit_test(test_tpm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
