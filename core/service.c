@@ -1281,6 +1281,50 @@ static int load_pipelines(struct service *s, const struct cnode *pl, struct erro
     return order_pipelines(s, err);
 }
 
+/* A string where the Collector expects a list of component IDs is split at commas (its decoder's
+ * string-to-slice rule; each ID is trimmed when parsed): `receivers: otlp, otlp/2` is a list of
+ * two. The tree is the service's own, so the scalar is replaced by a sequence in place; each part
+ * keeps the string's line and, for a plain one-line scalar, its own column. */
+static void split_id_string(struct cnode *parent, size_t k)
+{
+    struct cnode *str = parent->items[k];
+    if (!str || str->kind != CNODE_SCALAR)
+        return;
+    struct cnode *seq = cnode_new_at(CNODE_SEQ, str, 0, NULL);
+    const char *v = str->value ? str->value : "";
+    for (const char *start = v; *v;) {
+        const char *comma = strchr(start, ',');
+        size_t len = comma ? (size_t)(comma - start) : strlen(start);
+        char *part = strndup(start, len);
+        int off = str->quoted ? 0 : (int)(start - v);
+        if (part)
+            cnode_append(seq, NULL, cnode_new_at(CNODE_SCALAR, str, off, part));
+        free(part);
+        if (!comma)
+            break;
+        start = comma + 1;
+    }
+    parent->items[k] = seq;
+    cnode_free(str);
+}
+
+static void split_id_strings(struct cnode *svc)
+{
+    for (size_t i = 0; svc && svc->kind == CNODE_MAP && i < svc->n; i++) {
+        const char *k = svc->keys[i]->value ? svc->keys[i]->value : "";
+        if (strcmp(k, "extensions") == 0)
+            split_id_string(svc, i);
+        struct cnode *pl = svc->items[i];
+        if (strcmp(k, "pipelines") != 0 || !pl || pl->kind != CNODE_MAP)
+            continue;
+        for (size_t p = 0; p < pl->n; p++) {
+            struct cnode *roles = pl->items[p];
+            for (size_t r = 0; roles && roles->kind == CNODE_MAP && r < roles->n; r++)
+                split_id_string(roles, r);
+        }
+    }
+}
+
 static int load_service(struct service *s, const struct cnode *svc, struct error *err)
 {
     if (!svc || svc->kind == CNODE_NULL)
@@ -1293,6 +1337,7 @@ static int load_service(struct service *s, const struct cnode *svc, struct error
             return err_at(err, svc->keys[i], "unknown key 'service.%s'; known keys: extensions, "
                                              "pipelines, telemetry", k);
     }
+    split_id_strings(cnode_get(s->root, "service"));
     if (load_telemetry(s, cnode_get(svc, "telemetry"), err) != 0)
         return -1;
     if (load_service_extensions(s, cnode_get(svc, "extensions"), err) != 0)

@@ -169,5 +169,32 @@ run validate --config "$TMP/tel.yaml"
 expect_rc 1 "validate an unknown reader protocol"
 if grep -qF -- "$TMP/tel.yaml:17:32: service.telemetry.metrics.readers[0].periodic.exporter.otlp.protocol: unsupported protocol 'http/xml'" "$TMP/err" "$TMP/out"; then good; else bad "reader protocol error names its place"; fi
 
+# A string where the Collector expects a list of component IDs is split at commas, as its decoder
+# does: the pipeline gets both processors, and an unknown one is named at its own column.
+cat >"$TMP/idstr.yaml" <<YAML
+receivers:
+  otlp:
+    protocols: {grpc: {endpoint: 127.0.0.1:0}}
+processors:
+  batch:
+  batch/2:
+exporters:
+  debug:
+service:
+  telemetry: {metrics: {level: none}}
+  pipelines:
+    logs:
+      receivers: otlp
+      processors: batch, batch/2
+      exporters: "debug"
+YAML
+run validate --config "$TMP/idstr.yaml"
+expect_rc 0 "validate comma-string component lists"
+expect_out "logs: [otlp] -> [batch, batch/2] -> [debug]" "comma string split into IDs"
+sed -i 's#batch, batch/2#batch,nope#' "$TMP/idstr.yaml"
+run validate --config "$TMP/idstr.yaml"
+expect_rc 1 "validate an unknown ID in a comma string"
+if grep -qF -- "$TMP/idstr.yaml:14:25: pipeline 'logs' references processor 'nope'" "$TMP/err"; then good; else bad "unknown ID in a comma string named at its column"; fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
