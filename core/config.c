@@ -1642,6 +1642,8 @@ static int bind_fields(const struct config_field *fields, const struct cnode *no
         const struct cnode *v = cnode_get(map, f->name);
         if (f->type == CFG_PRESENCE)
             *(bool *)(void *)(out + f->present_offset) = v != NULL;
+        if (f->track_set)
+            *(bool *)(void *)(out + f->set_offset) = v != NULL && v->kind != CNODE_NULL;
         if (!v && f->required) {
             if (at)
                 return error_set(err, "%s:%d:%d: missing required key '%s%s'", at->file, at->line,

@@ -120,6 +120,12 @@ struct config_field {
      * PEM): `llmotlp print-config` shows "[REDACTED]" instead of the value (each value of a
      * CFG_STRING_MAP, each item of a CFG_STRING_LIST). */
     bool secret;
+    /* When true, binding writes a bool at set_offset: whether the key was written in the YAML
+     * with a value (its default was not used), for settings whose meaning depends on being set
+     * at all, as the Collector's conf.IsSet() checks (a batch sizer follows the queue's only when
+     * it is not written itself). */
+    bool track_set;
+    size_t set_offset;
 };
 
 /* Where binding and validation report settings that are accepted but change nothing. The

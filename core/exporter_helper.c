@@ -81,9 +81,11 @@ const struct config_field queue_batch_config_fields[] = {
      .doc = "cut merged requests larger than this, in sizer units (0 = no limit; else at least "
             "min_size); a single item larger than a bytes limit is sent alone"},
     {.name = "sizer", .type = CFG_ENUM, .offset = offsetof(struct queue_batch_config, sizer),
-     .def = "items", .choices = sizer_choices,
+     .def = "items", .choices = sizer_choices, .track_set = true,
+     .set_offset = offsetof(struct queue_batch_config, sizer_set),
      .doc = "unit of min_size and max_size: items (spans, data points, log records), bytes "
-            "(of the encoded requests) or requests"},
+            "(of the encoded requests) or requests; when not written, sending_queue.sizer if "
+            "that is written (as in the Collector), else items"},
     {.name = "partition", .type = CFG_SECTION,
      .offset = offsetof(struct queue_batch_config, partition), .sub = queue_partition_fields,
      .doc = "batch apart the requests of each combination of client metadata values",
@@ -102,7 +104,8 @@ const struct config_field queue_config_fields[] = {
      .def = "1000", .doc = "capacity of the queue, in sizer units (requests, items or bytes)",
      .min = 1, .max = INT64_MAX},
     {.name = "sizer", .type = CFG_ENUM, .offset = offsetof(struct queue_config, sizer),
-     .def = "requests", .choices = sizer_choices,
+     .def = "requests", .choices = sizer_choices, .track_set = true,
+     .set_offset = offsetof(struct queue_config, sizer_set),
      .doc = "unit of queue_size: requests (batches), items (spans, data points, log records) or "
             "bytes (of the encoded requests); a request larger than the whole queue is refused "
             "as retryable and counted in enqueue_failed"},
@@ -123,7 +126,8 @@ const struct config_field queue_config_fields[] = {
             "on disk, so accepted batches survive a crash or restart"},
     {.name = "batch", .type = CFG_PRESENCE, .offset = offsetof(struct queue_config, batch),
      .present_offset = offsetof(struct queue_config, batch_enabled),
-     .sub = queue_batch_config_fields,
+     .sub = queue_batch_config_fields, .track_set = true,
+     .set_offset = offsetof(struct queue_config, batch_written),
      .doc = "merge queued requests before sending (`batch:` alone = defaults; absent = no "
             "merging); with storage, each request is on disk before it is acknowledged and its "
             "record is removed only once all its items are sent or counted failed"},
@@ -151,6 +155,15 @@ int retry_config_validate(const struct retry_config *r, struct error *err)
      * here it loads and means what it says (the batch is given up once the next wait would pass
      * it), which tests rely on to give up at once. */
     return 0;
+}
+
+int queue_batch_sizer(const struct queue_config *q)
+{
+    /* The Collector's rule (QueueBatchConfig.Unmarshal): a written queue sizer carries over to a
+     * written, non-empty batch section that does not name its own. */
+    if (q->sizer_set && q->batch_written && !q->batch.sizer_set)
+        return q->sizer;
+    return q->batch.sizer;
 }
 
 int queue_config_validate(const struct queue_config *q, struct error *err)
@@ -183,10 +196,11 @@ int queue_config_validate(const struct queue_config *q, struct error *err)
             return error_set(err, "batch.max_size (%lld) must be 0 (no limit) or at least "
                              "batch.min_size (%lld)", (long long)b->max_size,
                              (long long)b->min_size);
-        if (b->sizer < QUEUE_SIZER_REQUESTS || b->sizer > QUEUE_SIZER_BYTES)
+        int bs = queue_batch_sizer(q);
+        if (bs < QUEUE_SIZER_REQUESTS || bs > QUEUE_SIZER_BYTES)
             return error_set(err, "batch.sizer: unknown sizer");
         /* As the Collector: a queue that cannot hold min_size would only ever send on timeout. */
-        if (b->sizer == q->sizer && b->min_size > q->queue_size)
+        if (bs == q->sizer && b->min_size > q->queue_size)
             return error_set(err, "batch.min_size (%lld) must not exceed queue_size (%lld) when "
                              "both are counted in the same sizer", (long long)b->min_size,
                              (long long)q->queue_size);
@@ -1235,6 +1249,7 @@ struct exporter_helper *exporter_helper_new(const char *log_name, const char *id
     h->q.storage = NULL; /* not owned: the bound config owns it */
     h->q.storage_ext = NULL;
     h->bc = q->batch;
+    h->bc.sizer = queue_batch_sizer(q);
     h->batching = q->batch_enabled && q->enabled;
     h->r = *r;
     h->send = send;

@@ -86,7 +86,9 @@ struct queue_batch_config {
     int64_t flush_timeout;         /* ns a pending batch waits for more (> 0) */
     int64_t min_size;              /* send once this much is pending (sizer units) */
     int64_t max_size;              /* cut merged requests larger than this; 0 = no limit */
-    int sizer;                     /* enum queue_sizer */
+    int sizer;                     /* enum queue_sizer; follows sending_queue.sizer when that is
+                                      written and this is not (queue_batch_sizer) */
+    bool sizer_set;                /* `sizer` was written */
     struct queue_partition_config partition;
 };
 /* Field table for `sending_queue.batch` (Collector defaults: 200ms, 8192, 0, items). */
@@ -101,10 +103,12 @@ struct queue_config {
     int64_t overflow_wait;         /* ns a full queue makes the caller wait before CONSUME_RETRY */
     /* Collector keys accepted for compatibility: */
     int sizer;                     /* enum queue_sizer: unit of queue_size */
+    bool sizer_set;                /* `sizer` was written */
     bool wait_for_result;          /* ignored: consume() answers once the batch is queued */
     char *storage;                 /* ID of the file_storage extension keeping the queue on
                                       disk; NULL = in memory only */
     bool batch_enabled;            /* `batch` is present (even `batch:` or `batch: {}`) */
+    bool batch_written;            /* `batch` has a value (not `batch:` alone) */
     struct queue_batch_config batch;
     /* Not a config key: the extension instance that `storage` names, set by the service between
      * binding and creating the exporter (it finds this struct through the exporter's field
@@ -120,6 +124,9 @@ extern const struct config_field queue_config_fields[];
  * (message names the key, without the section prefix). */
 int retry_config_validate(const struct retry_config *r, struct error *err);
 int queue_config_validate(const struct queue_config *q, struct error *err);
+/* The sizer `sending_queue.batch` counts in: its own when written, else the queue's when that is
+ * written and the batch section has a value, else items (the Collector's rule). */
+int queue_batch_sizer(const struct queue_config *q);
 
 /* Checks retry_on_failure and sending_queue together, prefixing errors with their section name,
  * as every exporter's validate() does. 0 or -1 with err. */

@@ -548,6 +548,46 @@ static void test_config_validate(void **state)
     assert_int_equal(queue_config_validate(&q, &err), 0);
 }
 
+/* sending_queue.batch counts in the queue's sizer when the queue names one and the batch section
+ * (written, not empty) does not: the Collector's QueueBatchConfig.Unmarshal rule, read from YAML
+ * through the same field table the exporters use. */
+static int bound_batch_sizer(const char *yaml, int *min_size_ok)
+{
+    struct error err = {0};
+    struct cnode *n = config_parse_string(yaml, "q.yaml", &err);
+    assert_non_null(n);
+    struct queue_config q = {0};
+    assert_int_equal(config_bind(queue_config_fields, n, &q, &err), 0);
+    *min_size_ok = queue_config_validate(&q, &err) == 0;
+    int sizer = q.batch_enabled ? queue_batch_sizer(&q) : -1;
+    config_free_bound(queue_config_fields, &q);
+    cnode_free(n);
+    return sizer;
+}
+
+static void test_batch_sizer_follows_queue(void **state)
+{
+    (void)state;
+    int ok;
+    assert_int_equal(bound_batch_sizer("sizer: bytes\nqueue_size: 1000000\nbatch: {min_size: 65536}\n", &ok),
+                     QUEUE_SIZER_BYTES);
+    assert_true(ok);
+    assert_int_equal(bound_batch_sizer("sizer: bytes\nqueue_size: 1000000\nbatch: {sizer: items}\n", &ok),
+                     QUEUE_SIZER_ITEMS);
+    assert_int_equal(bound_batch_sizer("batch: {min_size: 10}\n", &ok), QUEUE_SIZER_ITEMS);
+    /* `batch:` alone has no value to carry the sizer into: the default, items */
+    assert_int_equal(bound_batch_sizer("sizer: bytes\nqueue_size: 1000000\nbatch:\n", &ok),
+                     QUEUE_SIZER_ITEMS);
+    assert_int_equal(bound_batch_sizer("sizer: items\nbatch: {}\n", &ok), QUEUE_SIZER_ITEMS);
+    /* the inherited sizer makes min_size comparable with queue_size, so it is checked */
+    assert_int_equal(bound_batch_sizer("sizer: items\nqueue_size: 100\nbatch: {min_size: 200}\n", &ok),
+                     QUEUE_SIZER_ITEMS);
+    assert_false(ok);
+    /* without the queue's sizer written, requests vs items: not comparable, accepted */
+    bound_batch_sizer("queue_size: 100\nbatch: {min_size: 200}\n", &ok);
+    assert_true(ok);
+}
+
 /* ---- persistent queue ------------------------------------------------------------------------ */
 
 /* A file_storage extension built from its factory over a fresh temporary directory. */
@@ -1090,6 +1130,7 @@ int main(void)
         cmocka_unit_test(test_queue_disabled),
         cmocka_unit_test(test_queue_disabled_shutdown),
         cmocka_unit_test(test_config_validate),
+        cmocka_unit_test(test_batch_sizer_follows_queue),
         cmocka_unit_test(test_storage_written_before_ok),
         cmocka_unit_test(test_storage_recovers_after_crash),
         cmocka_unit_test(test_storage_permanent_removes),
