@@ -29,6 +29,7 @@
 #include "core/config.h"
 #include "core/service.h"
 #include "extensions/health_check/health_check.h"
+#include "tests/unit/testutil.h"
 
 /* ---- HTTP client ----------------------------------------------------------------------------- */
 
@@ -193,18 +194,6 @@ static void test_response_body_and_subtree(void **state)
 
 /* ---- config checks --------------------------------------------------------------------------- */
 
-static void load_fails(const char *yaml, const char *frag)
-{
-    struct error err = {0};
-    struct service *s = service_load_string(yaml, &err);
-    if (s) {
-        service_free(s);
-        fail_msg("config should be rejected:\n%s", yaml);
-    }
-    if (!strstr(err.msg, frag))
-        fail_msg("error \"%s\" lacks \"%s\"", err.msg, frag);
-}
-
 #define PIPELINE                                                                                 \
     "receivers:\n"                                                                               \
     "  otlp:\n"                                                                                  \
@@ -217,7 +206,7 @@ static void load_fails(const char *yaml, const char *frag)
 static void test_config(void **state)
 {
     (void)state;
-    load_fails(PIPELINE "extensions:\n"
+    tu_load_fails(PIPELINE "extensions:\n"
                         "  health_check:\n"
                         "    tls: {cert_file: a.pem, key_file: a.key}\n"
                         "service:\n"
@@ -225,14 +214,14 @@ static void test_config(void **state)
                         "  pipelines:\n"
                         "    traces: {receivers: [otlp], exporters: [debug]}\n",
                "tls is not supported");
-    load_fails(PIPELINE "extensions:\n"
+    tu_load_fails(PIPELINE "extensions:\n"
                         "  health_check:\n"
                         "    path: health\n"
                         "service:\n"
                         "  pipelines:\n"
                         "    traces: {receivers: [otlp], exporters: [debug]}\n",
                "path must start with '/'");
-    load_fails(PIPELINE "extensions:\n"
+    tu_load_fails(PIPELINE "extensions:\n"
                         "  health_check:\n"
                         "    port: 1\n"
                         "service:\n"

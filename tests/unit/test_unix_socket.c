@@ -22,6 +22,7 @@
 
 #include "core/service.h"
 #include "core/unix_socket.h"
+#include "tests/unit/testutil.h"
 
 static char dir[64];
 
@@ -198,18 +199,6 @@ static void test_nothing_there_and_bad_paths(void **state)
 
 /* The receiver's transport key, as config: the Collector's stream networks only, a socket path
  * that fits, and tcp4/tcp6 on gRPC (which gRPC core cannot honour) said to have no effect. */
-static void load_fails(const char *yaml, const char *frag)
-{
-    struct error err = {0};
-    struct service *s = service_load_string(yaml, &err);
-    if (s) {
-        service_free(s);
-        fail_msg("config should be rejected:\n%s", yaml);
-    }
-    if (!strstr(err.msg, frag))
-        fail_msg("error \"%s\" lacks \"%s\"", err.msg, frag);
-}
-
 #define RX(proto, keys)                                                                          \
     "receivers:\n  otlp:\n    protocols:\n      " proto ": {" keys "}\n"                        \
     "exporters:\n  debug:\nservice:\n  pipelines:\n"                                           \
@@ -218,16 +207,16 @@ static void load_fails(const char *yaml, const char *frag)
 static void test_transport_config(void **state)
 {
     (void)state;
-    load_fails(RX("http", "transport: udp"),
+    tu_load_fails(RX("http", "transport: udp"),
                "protocols.http.transport: \"udp\" is not supported; expected tcp, tcp4, tcp6 or unix");
-    load_fails(RX("grpc", "transport: unixgram, endpoint: /tmp/x.sock"),
+    tu_load_fails(RX("grpc", "transport: unixgram, endpoint: /tmp/x.sock"),
                "protocols.grpc.transport: \"unixgram\" is not supported");
     char yaml[1024], longp[160];
     memset(longp, 'p', sizeof longp - 1);
     longp[0] = '/';
     longp[sizeof longp - 1] = '\0';
     snprintf(yaml, sizeof yaml, RX("http", "transport: unix, endpoint: %s"), longp);
-    load_fails(yaml, "protocols.http.endpoint: socket path");
+    tu_load_fails(yaml, "protocols.http.endpoint: socket path");
     struct error err = {0};
     struct service *s = service_load_string(RX("grpc", "transport: tcp6, endpoint: \"[::1]:0\""), &err);
     if (!s)

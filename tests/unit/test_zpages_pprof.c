@@ -26,6 +26,7 @@
 #include "core/version.h"
 #include "extensions/pprof/pprof.h"
 #include "extensions/zpages/zpages.h"
+#include "tests/unit/testutil.h"
 
 struct reply {
     long status; /* 0: no connection */
@@ -34,35 +35,16 @@ struct reply {
     char content_type[128];
 };
 
-static size_t collect(char *p, size_t size, size_t n, void *ud)
-{
-    struct reply *r = ud;
-    size_t len = size * n, room = sizeof r->body - 1 - r->len;
-    memcpy(r->body + r->len, p, len < room ? len : room);
-    r->len += len < room ? len : room;
-    r->body[r->len] = '\0';
-    return len;
-}
-
+/* testutil's GET, into a fixed buffer so that assertions need no free */
 static struct reply get(uint16_t port, const char *path)
 {
-    struct reply r = {0};
-    char url[256];
-    snprintf(url, sizeof url, "http://127.0.0.1:%u%s", (unsigned)port, path);
-    CURL *c = curl_easy_init();
-    assert_non_null(c);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-    if (curl_easy_perform(c) == CURLE_OK) {
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-        char *ct = NULL;
-        curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
-        if (ct)
-            snprintf(r.content_type, sizeof r.content_type, "%s", ct);
-    }
-    curl_easy_cleanup(c);
+    struct tu_http_reply t = tu_http_get(port, path);
+    struct reply r = {.status = t.status};
+    r.len = t.len < sizeof r.body - 1 ? t.len : sizeof r.body - 1;
+    memcpy(r.body, t.body, r.len);
+    r.body[r.len] = '\0';
+    snprintf(r.content_type, sizeof r.content_type, "%s", t.content_type);
+    tu_http_reply_free(&t);
     return r;
 }
 
@@ -77,18 +59,6 @@ static struct reply get(uint16_t port, const char *path)
     "exporters:\n"                                                                               \
     "  debug:\n"                                                                                 \
     "  debug/2:\n"
-
-static void load_fails(const char *yaml, const char *frag)
-{
-    struct error err = {0};
-    struct service *s = service_load_string(yaml, &err);
-    if (s) {
-        service_free(s);
-        fail_msg("config should be rejected:\n%s", yaml);
-    }
-    if (!strstr(err.msg, frag))
-        fail_msg("error \"%s\" lacks \"%s\"", err.msg, frag);
-}
 
 static const char *field_default(const char *type, const char *name)
 {
@@ -120,27 +90,27 @@ static void test_config(void **state)
     assert_string_equal(field_default("pprof", "endpoint"), "localhost:1777");
 
     /* what would make the pages look safer than they are is refused */
-    load_fails(PIPELINE "extensions:\n  zpages:\n    tls: {cert_file: a.pem, key_file: a.key}\n"
+    tu_load_fails(PIPELINE "extensions:\n  zpages:\n    tls: {cert_file: a.pem, key_file: a.key}\n"
                         "service:\n  pipelines:\n    traces: {receivers: [otlp], exporters: [debug]}\n",
                "tls is not supported");
-    load_fails(PIPELINE "extensions:\n  zpages:\n    auth: {authenticator: basicauth}\n"
+    tu_load_fails(PIPELINE "extensions:\n  zpages:\n    auth: {authenticator: basicauth}\n"
                         "service:\n  pipelines:\n    traces: {receivers: [otlp], exporters: [debug]}\n",
                "auth is not supported");
     /* the Collector's own check on endpoint */
-    load_fails(PIPELINE "extensions:\n  zpages:\n    endpoint: \"\"\n"
+    tu_load_fails(PIPELINE "extensions:\n  zpages:\n    endpoint: \"\"\n"
                         "service:\n  pipelines:\n    traces: {receivers: [otlp], exporters: [debug]}\n",
                "\"endpoint\" is required when using the \"zpages\" extension");
-    load_fails(PIPELINE "extensions:\n  pprof:\n    endpoint: \"\"\n"
+    tu_load_fails(PIPELINE "extensions:\n  pprof:\n    endpoint: \"\"\n"
                         "service:\n  pipelines:\n    traces: {receivers: [otlp], exporters: [debug]}\n",
                "\"endpoint\" is required when using the \"pprof\" extension");
     /* typed as in the Collector: a fraction is an int, a timeout a duration */
-    load_fails(PIPELINE "extensions:\n  pprof:\n    mutex_profile_fraction: lots\n"
+    tu_load_fails(PIPELINE "extensions:\n  pprof:\n    mutex_profile_fraction: lots\n"
                         "service:\n  pipelines:\n    traces: {receivers: [otlp], exporters: [debug]}\n",
                "mutex_profile_fraction");
-    load_fails(PIPELINE "extensions:\n  zpages:\n    idle_timeout: soon\n"
+    tu_load_fails(PIPELINE "extensions:\n  zpages:\n    idle_timeout: soon\n"
                         "service:\n  pipelines:\n    traces: {receivers: [otlp], exporters: [debug]}\n",
                "idle_timeout");
-    load_fails(PIPELINE "extensions:\n  pprof:\n    sampling_rate: 3\n"
+    tu_load_fails(PIPELINE "extensions:\n  pprof:\n    sampling_rate: 3\n"
                         "service:\n  pipelines:\n    traces: {receivers: [otlp], exporters: [debug]}\n",
                "sampling_rate");
 

@@ -21,6 +21,7 @@
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
+#include "core/service.h"
 #include "tests/unit/testutil.h"
 
 #define TU_MS 1000000LL
@@ -514,4 +515,16 @@ void tu_store_close(struct tu_store *st)
     free(st->cfg);
     cnode_free(st->tree);
     nftw(st->dir, tu_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void tu_load_fails(const char *yaml, const char *frag)
+{
+    struct error err = {0};
+    struct service *s = service_load_string(yaml, &err);
+    if (s) {
+        service_free(s);
+        fail_msg("config should be rejected:\n%s", yaml);
+    }
+    if (!strstr(err.msg, frag))
+        fail_msg("error \"%s\" lacks \"%s\"", err.msg, frag);
 }

@@ -130,6 +130,9 @@ void tu_store_close(struct tu_store *st);
 /* ---- small helpers -------------------------------------------------------------------------- */
 
 void tu_sleep_ms(int ms);
+/* Loads `yaml` as the service would (service_load_string) and fails the test unless it is
+ * refused with an error containing `frag`. */
+void tu_load_fails(const char *yaml, const char *frag);
 /* mkstemp(path) (a "...XXXXXX" template, rewritten in place) and writes `text` into it. */
 void tu_write_temp(char *path, const char *text);
 /* PEM of a self-signed certificate for "localhost" and its private key, for TLS tests. */
