@@ -7,23 +7,9 @@
 # "N passed, M failed"; exits non-zero on any failure.
 #
 # usage: config_cli.sh path/to/llmotlp
-set -u
 BIN=$(realpath "${1:?usage: config_cli.sh path/to/llmotlp}")
-TMP=$(mktemp -d /tmp/config_cli.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
-
-passed=0
-failed=0
-rc=0
-
-bad() { failed=$((failed + 1)); echo "FAIL: $*"; echo "  stdout: $(head -c 1500 "$TMP/out")"; echo "  stderr: $(head -c 800 "$TMP/err")"; }
-good() { passed=$((passed + 1)); }
-run() { "$BIN" "$@" >"$TMP/out" 2>"$TMP/err"; rc=$?; }
-expect_rc() { if [ "$rc" = "$1" ]; then good; else bad "$2: exit $rc, want $1"; fi; }
-expect_out() { if grep -qF -- "$1" "$TMP/out"; then good; else bad "$2: stdout lacks '$1'"; fi; }
-expect_err() { if grep -qF -- "$1" "$TMP/err"; then good; else bad "$2: stderr lacks '$1'"; fi; }
-expect_no_out() { if grep -qF -- "$1" "$TMP/out"; then bad "$2: stdout has '$1'"; else good; fi; }
-expect_count() { n=$(grep -c -- "$1" "$TMP/out"); if [ "$n" = "$2" ]; then good; else bad "$3: $n lines match /$1/, want $2"; fi; }
+. "$(dirname "$0")/lib.sh"
+cli_init config_cli
 
 cat >"$TMP/base.yaml" <<'YAML'
 receivers:
@@ -178,5 +164,4 @@ expect_err "otelcol.printInitialConfig feature gate" "gate named"
 run print-initial-config --config "$TMP/base.yaml"
 expect_rc 0 "print-initial-config alias"
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+cli_done

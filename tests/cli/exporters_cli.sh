@@ -5,22 +5,9 @@
 # failed"; exits non-zero on any failure.
 #
 # usage: exporters_cli.sh path/to/llmotlp
-set -u
 BIN=${1:?usage: exporters_cli.sh path/to/llmotlp}
-TMP=$(mktemp -d /tmp/exporters_cli.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
-
-passed=0
-failed=0
-rc=0
-
-bad() { failed=$((failed + 1)); echo "FAIL: $*"; echo "  stdout: $(head -c 1500 "$TMP/out")"; echo "  stderr: $(head -c 600 "$TMP/err")"; }
-good() { passed=$((passed + 1)); }
-run() { "$BIN" "$@" >"$TMP/out" 2>"$TMP/err"; rc=$?; }
-expect_rc() { if [ "$rc" = "$1" ]; then good; else bad "$2: exit $rc, want $1"; fi; }
-expect_out() { if grep -qF -- "$1" "$TMP/out"; then good; else bad "$2: stdout lacks '$1'"; fi; }
-expect_err() { if grep -qF -- "$1" "$TMP/err"; then good; else bad "$2: stderr lacks '$1'"; fi; }
-expect_count() { n=$(grep -c -- "$1" "$TMP/out"); if [ "$n" = "$2" ]; then good; else bad "$3: $n lines match /$1/, want $2"; fi; }
+. "$(dirname "$0")/lib.sh"
+cli_init exporters_cli
 
 # A config with the exporters of the pipeline ($1: the exporters section, indented by 2).
 config() {
@@ -80,5 +67,4 @@ expect_rc 1 "output_paths with the internal logger"
 expect_err "debug_bad.yaml:6:" "output_paths error has file:line"
 expect_err "output_paths: not supported when use_internal_logger is true" "output_paths error says why"
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+cli_done

@@ -8,20 +8,9 @@
 # "N passed, M failed"; exits non-zero on any failure.
 #
 # usage: gen_ai_normalizer_cli.sh path/to/llmotlp
-set -u
 BIN=${1:?usage: gen_ai_normalizer_cli.sh path/to/llmotlp}
-TMP=$(mktemp -d /tmp/gen_ai_normalizer_cli.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
-
-passed=0
-failed=0
-rc=0
-bad() { failed=$((failed + 1)); echo "FAIL: $*"; echo "  stdout: $(head -c 1500 "$TMP/out")"; echo "  stderr: $(head -c 600 "$TMP/err")"; }
-good() { passed=$((passed + 1)); }
-run() { "$BIN" "$@" >"$TMP/out" 2>"$TMP/err"; rc=$?; }
-expect_rc() { if [ "$rc" = "$1" ]; then good; else bad "$2: exit $rc, want $1"; fi; }
-expect_out() { if grep -qF -- "$1" "$TMP/out"; then good; else bad "$2: stdout lacks '$1'"; fi; }
-expect_err() { if grep -qF -- "$1" "$TMP/err"; then good; else bad "$2: stderr lacks '$1'"; fi; }
+. "$(dirname "$0")/lib.sh"
+cli_init gen_ai_normalizer_cli
 
 # $1: file, $2: the processors section (indented two spaces), $3: the processor IDs in the pipeline
 config() {
@@ -119,5 +108,4 @@ expect_rc 0 "describe"
 expect_out "remove_originals" "describe lists the source fields"
 expect_out "value_mappings" "describe lists value_mappings"
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+cli_done

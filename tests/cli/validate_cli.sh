@@ -6,21 +6,9 @@
 # any failure.
 #
 # usage: validate_cli.sh path/to/llmotlp
-set -u
 BIN=${1:?usage: validate_cli.sh path/to/llmotlp}
-TMP=$(mktemp -d /tmp/validate_cli.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
-
-passed=0
-failed=0
-rc=0
-
-bad() { failed=$((failed + 1)); echo "FAIL: $*"; echo "  stdout: $(head -c 1500 "$TMP/out")"; echo "  stderr: $(head -c 600 "$TMP/err")"; }
-good() { passed=$((passed + 1)); }
-run() { "$BIN" "$@" >"$TMP/out" 2>"$TMP/err"; rc=$?; }
-expect_rc() { if [ "$rc" = "$1" ]; then good; else bad "$2: exit $rc, want $1"; fi; }
-expect_out() { if grep -qF -- "$1" "$TMP/out"; then good; else bad "$2: stdout lacks '$1'"; fi; }
-expect_count() { n=$(grep -c -- "$1" "$TMP/out"); if [ "$n" = "$2" ]; then good; else bad "$3: $n lines match /$1/, want $2"; fi; }
+. "$(dirname "$0")/lib.sh"
+cli_init validate_cli
 
 mkdir -p "$TMP/queue"
 cat >"$TMP/warn.yaml" <<YAML
@@ -196,5 +184,4 @@ run validate --config "$TMP/idstr.yaml"
 expect_rc 1 "validate an unknown ID in a comma string"
 if grep -qF -- "$TMP/idstr.yaml:14:25: pipeline 'logs' references processor 'nope'" "$TMP/err"; then good; else bad "unknown ID in a comma string named at its column"; fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+cli_done
