@@ -172,6 +172,21 @@ void batch_edit_done(struct batch *b)
     b->items = otlp_count_items(b->signal, b->msg);
 }
 
+void batch_edit_release(struct batch *b, struct batch *copy)
+{
+    if (!copy || copy == b)
+        return;
+    uint64_t rejected = atomic_load(&copy->rejected);
+    if (rejected) {
+        char why[sizeof copy->reject_msg];
+        pthread_mutex_lock(&copy->lock);
+        memcpy(why, copy->reject_msg, sizeof why);
+        pthread_mutex_unlock(&copy->lock);
+        batch_reject(b, rejected, why[0] ? why : NULL);
+    }
+    batch_unref(copy);
+}
+
 int batch_encoded(struct batch *b, const uint8_t **data, size_t *len, struct error *err)
 {
     pthread_mutex_lock(&b->lock);

@@ -53,6 +53,10 @@ const ProtobufCMessage *batch_decoded(struct batch *b, struct error *err);
  * otherwise *out = b. Call batch_edit_done() after editing to recount items. */
 ProtobufCMessage *batch_edit(struct batch *b, struct batch **out, struct error *err);
 void batch_edit_done(struct batch *b);
+/* After sending `copy` (what batch_edit put in *out) downstream: when it is a private copy of b,
+ * the items rejected downstream on it are recorded on b (the sender sees partial success through
+ * its own batch) and the copy's ref is dropped; when copy == b, nothing. Thread-safe. */
+void batch_edit_release(struct batch *b, struct batch *copy);
 /* Encoded face; 0 on success. The bytes stay valid while the caller holds a ref. */
 int batch_encoded(struct batch *b, const uint8_t **data, size_t *len, struct error *err);
 

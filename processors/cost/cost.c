@@ -789,18 +789,7 @@ static enum consume_status cost_consume(void *self, struct batch *b)
     stats_publish(p, &st);
 
     enum consume_status rc = consumer_send(p->next, out);
-    if (out != b) {
-        /* The sender sees partial success through its own batch. */
-        uint64_t rejected = atomic_load(&out->rejected);
-        if (rejected) {
-            char why[sizeof out->reject_msg];
-            pthread_mutex_lock(&out->lock);
-            memcpy(why, out->reject_msg, sizeof why);
-            pthread_mutex_unlock(&out->lock);
-            batch_reject(b, rejected, why[0] ? why : NULL);
-        }
-        batch_unref(out);
-    }
+    batch_edit_release(b, out);
     return rc;
 }
 

@@ -373,13 +373,7 @@ static enum consume_status gan_consume(void *self, struct batch *b)
     telemetry_add(p->spans, spans);
     telemetry_add(p->written, written);
     enum consume_status st = consumer_send(p->next, nb);
-    if (nb != b) {
-        /* Rejections downstream recorded on the private copy belong to the sender's batch. */
-        uint64_t rej = atomic_load(&nb->rejected);
-        if (rej)
-            batch_reject(b, rej, nb->reject_msg);
-        batch_unref(nb);
-    }
+    batch_edit_release(b, nb);
     return st;
 }
 

@@ -1262,13 +1262,7 @@ static enum consume_status gs_consume(void *self, struct batch *b)
     enum consume_status st = CONSUME_OK;
     if (nb->items > 0 || t.dropped == 0)
         st = consumer_send(p->next, nb);
-    if (nb != b) {
-        /* Rejections downstream recorded on the private copy belong to the sender's batch. */
-        uint64_t rej = atomic_load(&nb->rejected);
-        if (rej)
-            batch_reject(b, rej, nb->reject_msg);
-        batch_unref(nb);
-    }
+    batch_edit_release(b, nb);
     return st;
 }
 
