@@ -20,8 +20,9 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 TMP=$(mktemp -d /tmp/compat.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 
-# What the configs reference: a directory that exists (file_storage, token and password files)
-# and variables set, and some deliberately left unset for the ${env:VAR:-default} forms.
+# What the configs reference: a directory that exists (file_storage, token and password files,
+# certificates, socket paths) and variables set, and some deliberately left unset for the
+# ${env:VAR:-default} forms.
 export COMPAT_DIR=$TMP/data
 mkdir -p "$COMPAT_DIR"
 printf 'secret-token\n' >"$COMPAT_DIR/token"
@@ -30,6 +31,18 @@ printf 'wonderland\n' >"$COMPAT_DIR/password"
 printf 'carol:{SHA}fEqNCco3Yq9h5ZUglD3CZJT4lBs=\n' >"$COMPAT_DIR/htpasswd"
 export COMPAT_TOKEN=secret-token
 unset COMPAT_API_KEY COMPAT_PASSWORD COMPAT_USER COMPAT_HTTP_ENDPOINT COMPAT_UNSET
+unset COMPAT_ENV COMPAT_NAMESPACE COMPAT_TRANSPORT
+# A CA and a server certificate it signed, for the configs that serve TLS (prometheus-tls): real
+# files, so the configs stay valid should validate start reading them.
+if ! (cd "$COMPAT_DIR" && key='-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes' &&
+    openssl req -x509 $key -days 2 -subj /CN=compat-ca -keyout ca.key -out ca.pem &&
+    openssl req $key -subj /CN=localhost -keyout server.key -out server.csr &&
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+        -out server.pem) >"$TMP/openssl.log" 2>&1; then
+    echo "FAIL: openssl could not make the test certificates:"
+    sed 's/^/  /' "$TMP/openssl.log"
+    exit 1
+fi
 
 names=("$@")
 if [ ${#names[@]} = 0 ]; then
