@@ -26,13 +26,15 @@ const PER_CLIENT = 512; // max_connections_per_client, the default
  */
 function slowClient(port, localAddress, dripMs) {
   return new Promise((resolve) => {
+    // Taken before connecting: the server cannot start its timer earlier, whereas the 'connect'
+    // event may run late on a busy event loop (1,500 sockets opening) and make a connection
+    // look cut early.
+    const opened = Date.now();
     const s = net.connect({ host: '127.0.0.1', port, localAddress });
-    let opened = 0;
     let timer = null;
     let gotData = false;
     s.setNoDelay(true);
     s.on('connect', () => {
-      opened = Date.now();
       s.write('POST /v1/traces HTTP/1.1\r\nHost: loris\r\nX-Drip: ');
       timer = setInterval(() => s.write('a'), dripMs);
     });
