@@ -724,6 +724,12 @@ static const struct config_field debug_fields[] = {
      .offset = offsetof(struct debug_exporter_config, output_paths),
      .doc = "with use_internal_logger: false, where the text goes: stdout, stderr, file paths "
             "(appended) or file:///abs URLs; default [stdout]"},
+    {.name = "sending_queue", .type = CFG_PRESENCE,
+     .offset = offsetof(struct debug_exporter_config, sending_queue),
+     .present_offset = offsetof(struct debug_exporter_config, has_sending_queue),
+     .sub = queue_config_fields,
+     .doc = "the Collector's optional queue; accepted, the output is written synchronously "
+            "(warned when enabled)"},
     {.name = NULL},
 };
 
@@ -773,6 +779,10 @@ static int debug_validate(const void *cfgp, struct error *err)
 {
     const struct debug_exporter_config *c = cfgp;
     const struct config_str_list *l = &c->output_paths;
+    if (c->has_sending_queue && queue_config_validate(&c->sending_queue, err)) {
+        error_prefix(err, "sending_queue: ");
+        return -1;
+    }
     if (c->use_internal_logger) {
         if (l->items)
             return error_set(err, "output_paths: not supported when use_internal_logger is true "
@@ -788,6 +798,18 @@ static int debug_validate(const void *cfgp, struct error *err)
             return error_set(err, "output_paths[%zu]: \"%s\": %s", i, l->items[i], why);
     }
     return 0;
+}
+
+/* An enabled sending_queue would put the writing on a worker thread; here the text is written
+ * by the thread that consumes, so the key changes nothing but is not silent. */
+static void debug_warn(const void *cfgp, const struct cnode *node, const struct config_warn_sink *w)
+{
+    const struct debug_exporter_config *c = cfgp;
+    const struct cnode *k;
+    if (c->has_sending_queue && c->sending_queue.enabled &&
+        (k = cnode_find_key(node, "sending_queue")))
+        config_warnf(w, k, "sending_queue", "has no effect: the debug output is written "
+                     "synchronously by the pipeline thread, without a queue");
 }
 
 /* One destination of the text: a stream of the process, or a file we opened. */
@@ -999,6 +1021,7 @@ const struct component_factory debug_exporter_factory = {
     .config_size = sizeof(struct debug_exporter_config),
     .signals = (1u << SIGNAL_TRACES) | (1u << SIGNAL_METRICS) | (1u << SIGNAL_LOGS),
     .validate = debug_validate,
+    .warn = debug_warn,
     .create = debug_create,
     .shutdown = debug_shutdown,
     .consume = debug_consume,

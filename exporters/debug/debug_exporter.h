@@ -13,6 +13,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "core/component.h"
+#include "core/exporter_helper.h"
 #include "core/config.h"
 #include "core/otlp.h"
 
@@ -30,6 +31,11 @@ struct debug_exporter_config {
      * absent (config_bind allocates for an empty list), so validate can refuse `[]` and the key
      * next to use_internal_logger: true, as the Collector does. */
     struct config_str_list output_paths;
+    /* The Collector's optional sending_queue (exporterhelper's QueueBatchConfig): bound with its
+     * types and checks; the output is written synchronously either way, so an enabled queue is
+     * warned about. */
+    struct queue_config sending_queue;
+    bool has_sending_queue;        /* the key appears */
 };
 
 extern const struct component_factory debug_exporter_factory;

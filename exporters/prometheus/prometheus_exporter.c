@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include "core/admin_http.h"
+#include "core/exporter_helper.h"
 #include "core/batch.h"
 #include "core/log.h"
 #include "core/telemetry.h"
@@ -56,7 +57,28 @@ struct prom_config {
     bool enable_open_metrics;         /* OpenMetrics 1.0.0 to scrapers that ask for it */
     struct tls_server_config tls;     /* confighttp's tls: the scrape endpoint over HTTPS */
     bool has_tls;
+    /* The rest of confighttp.ServerConfig, which the Collector's exporter embeds: read, and
+     * warned about where the scrape server does something else (prom_warn). */
+    struct {
+        struct config_str_list allowed_origins, allowed_headers;
+        int64_t max_age;
+    } cors;
+    int64_t max_request_body_size;
+    bool include_metadata;
+    struct config_kv_list response_headers;
+    struct config_str_list compression_algorithms;
+    int64_t read_timeout, read_header_timeout, write_timeout, idle_timeout;
+    bool keep_alives_enabled;
+    const struct cnode *auth;         /* refused when it names an authenticator */
+    const struct cnode *middlewares;  /* refused when not empty */
+    struct queue_config sending_queue;
+    bool has_sending_queue;
     enum prometheus_translation strategy; /* effective, set by validate */
+    /* Set by validate: the resource-label settings in force (resource_constant_labels when
+     * written, else resource_to_telemetry_conversion), and whether they put every attribute on
+     * every series (the older `enabled`, which also drops target_info). */
+    const struct prometheus_resource_labels *res_labels;
+    bool res_all;
 };
 
 static const char *const strategy_names[] = {
@@ -65,10 +87,35 @@ static const char *const strategy_names[] = {
 
 #define PUB_OFF(f) offsetof(struct prom_config, pub.f)
 
-static const struct config_field r2t_fields[] = {
-    /* The section's struct is anonymous; `enabled` is its first and only member. */
-    {.name = "enabled", .type = CFG_BOOL, .offset = 0, .def = "false",
-     .doc = "put every resource attribute on every series (instead of target_info)"},
+#define RL_OFF(f) offsetof(struct prometheus_resource_labels, f)
+
+static const struct config_field res_label_fields[] = {
+    {.name = "enabled", .type = CFG_BOOL, .offset = RL_OFF(enabled), .def = "false",
+     .doc = "put every resource attribute on every series (instead of target_info); "
+            "resource_to_telemetry_conversion only"},
+    {.name = "exclude_service_attributes", .type = CFG_BOOL,
+     .offset = RL_OFF(exclude_service_attributes), .def = "false",
+     .doc = "with enabled: leave out service.name, service.namespace and service.instance.id "
+            "(already job and instance); resource_to_telemetry_conversion only"},
+    {.name = "included", .type = CFG_STRING_LIST, .offset = RL_OFF(included),
+     .doc = "key patterns ('*' any run, '?' one character) of the resource attributes to put on "
+            "every series; target_info stays"},
+    {.name = "excluded", .type = CFG_STRING_LIST, .offset = RL_OFF(excluded),
+     .doc = "key patterns to leave out, winning over included; alone, every other key is put"},
+    {.name = NULL},
+};
+
+#define CFG_OFF(f) offsetof(struct prom_config, f)
+
+static const struct config_field cors_fields[] = {
+    {.name = "allowed_origins", .type = CFG_STRING_LIST, .offset = 0,
+     .doc = "origins allowed to read across origins (warned: no CORS headers are sent)"},
+    {.name = "allowed_headers", .type = CFG_STRING_LIST,
+     .offset = offsetof(struct prom_config, cors.allowed_headers) - CFG_OFF(cors),
+     .doc = "request headers allowed in CORS requests"},
+    {.name = "max_age", .type = CFG_INT,
+     .offset = offsetof(struct prom_config, cors.max_age) - CFG_OFF(cors),
+     .doc = "seconds a browser may cache a preflight answer"},
     {.name = NULL},
 };
 
@@ -86,8 +133,15 @@ static const struct config_field prom_fields[] = {
     {.name = "add_metric_suffixes", .type = CFG_BOOL, .offset = PUB_OFF(add_metric_suffixes),
      .def = "true", .doc = "append unit words, _total and _ratio to metric names"},
     {.name = "resource_to_telemetry_conversion", .type = CFG_SECTION,
-     .offset = PUB_OFF(resource_to_telemetry_conversion), .sub = r2t_fields,
-     .doc = "resource attributes as labels of every series"},
+     .offset = PUB_OFF(resource_to_telemetry_conversion), .sub = res_label_fields,
+     .doc = "resource attributes as labels of every series (the older form of "
+            "resource_constant_labels)"},
+    {.name = "resource_constant_labels", .type = CFG_SECTION,
+     .offset = PUB_OFF(resource_constant_labels), .sub = res_label_fields,
+     .doc = "the resource attributes (included/excluded key patterns) put on every series; wins "
+            "over resource_to_telemetry_conversion"},
+    {.name = "without_scope_info", .type = CFG_BOOL, .offset = PUB_OFF(without_scope_info),
+     .def = "false", .doc = "leave out otel_scope_name, otel_scope_version and otel_scope_* labels"},
     {.name = "translation_strategy", .type = CFG_STRING,
      .offset = offsetof(struct prom_config, translation_strategy),
      .doc = "UnderscoreEscapingWithSuffixes, UnderscoreEscapingWithoutSuffixes, "
@@ -98,6 +152,35 @@ static const struct config_field prom_fields[] = {
     {.name = "tls", .type = CFG_PRESENCE, .offset = offsetof(struct prom_config, tls),
      .present_offset = offsetof(struct prom_config, has_tls), .sub = tls_server_fields,
      .doc = "serve the scrape endpoint over HTTPS (confighttp server TLS settings)"},
+    {.name = "cors", .type = CFG_SECTION, .offset = CFG_OFF(cors), .sub = cors_fields,
+     .doc = "confighttp CORS settings (warned when origins are set: no CORS headers are sent)"},
+    {.name = "auth", .type = CFG_RAW, .offset = CFG_OFF(auth),
+     .doc = "refused when it names an authenticator: the scrape endpoint cannot check one"},
+    {.name = "max_request_body_size", .type = CFG_INT, .offset = CFG_OFF(max_request_body_size),
+     .doc = "bytes of a request body (a scrape has none)"},
+    {.name = "include_metadata", .type = CFG_BOOL, .offset = CFG_OFF(include_metadata),
+     .def = "false", .doc = "client metadata for the pipeline (a scrape feeds none)"},
+    {.name = "response_headers", .type = CFG_STRING_MAP, .offset = CFG_OFF(response_headers),
+     .doc = "headers added to every answer (warned: not sent by the scrape server)"},
+    {.name = "compression_algorithms", .type = CFG_STRING_LIST,
+     .offset = CFG_OFF(compression_algorithms),
+     .doc = "request body encodings accepted (a scrape has no body)"},
+    {.name = "read_timeout", .type = CFG_DURATION, .offset = CFG_OFF(read_timeout),
+     .doc = "warned: connections close after 30s without traffic, whatever the phase"},
+    {.name = "read_header_timeout", .type = CFG_DURATION, .offset = CFG_OFF(read_header_timeout),
+     .doc = "warned, as read_timeout"},
+    {.name = "write_timeout", .type = CFG_DURATION, .offset = CFG_OFF(write_timeout),
+     .doc = "warned, as read_timeout"},
+    {.name = "idle_timeout", .type = CFG_DURATION, .offset = CFG_OFF(idle_timeout),
+     .doc = "warned, as read_timeout"},
+    {.name = "keep_alives_enabled", .type = CFG_BOOL, .offset = CFG_OFF(keep_alives_enabled),
+     .def = "true", .doc = "HTTP keep-alive (warned when false: connections are kept alive)"},
+    {.name = "middlewares", .type = CFG_RAW, .offset = CFG_OFF(middlewares),
+     .doc = "refused when not empty: no middleware extension runs here"},
+    {.name = "sending_queue", .type = CFG_PRESENCE, .offset = CFG_OFF(sending_queue),
+     .present_offset = CFG_OFF(has_sending_queue), .sub = queue_config_fields,
+     .doc = "the Collector's optional queue (warned when enabled: points are folded into the "
+            "served state as they come)"},
     {.name = NULL},
 };
 
@@ -140,9 +223,122 @@ static int validate_tls(const struct tls_server_config *t, struct error *err)
     return 0;
 }
 
+/* Go's regexp of pkg/resourcetotelemetry's glob: '*' is ".*" and '?' is ".", anchored, so
+ * neither crosses a newline and '?' is one UTF-8 character. */
+static bool glob_match(const char *p, const char *k)
+{
+    const char *star = NULL, *resume = NULL;
+    while (*k) {
+        if (*p == '*') {
+            star = ++p;
+            resume = k;
+            continue;
+        }
+        if (*p && *k != '\n' && (*p == '?' || *p == *k)) {
+            if (*p == '?')
+                while ((unsigned char)k[1] >= 0x80 && ((unsigned char)k[1] & 0xC0) == 0x80)
+                    k++;
+            p++;
+            k++;
+            continue;
+        }
+        if (!star || *resume == '\n')
+            return false;
+        p = star; /* let the last '*' take one more byte */
+        k = ++resume;
+    }
+    while (*p == '*')
+        p++;
+    return *p == '\0';
+}
+
+static bool is_service_key(const char *k)
+{
+    return strcmp(k, "service.name") == 0 || strcmp(k, "service.namespace") == 0 ||
+           strcmp(k, "service.instance.id") == 0;
+}
+
+bool prometheus_resource_label_matches(const struct prometheus_resource_labels *r,
+                                       const char *key)
+{
+    if (r->included.n || r->excluded.n) {
+        for (size_t i = 0; i < r->excluded.n; i++)
+            if (glob_match(r->excluded.items[i], key))
+                return false;
+        if (!r->included.n)
+            return true;
+        for (size_t i = 0; i < r->included.n; i++)
+            if (glob_match(r->included.items[i], key))
+                return true;
+        return false;
+    }
+    return r->enabled && !(r->exclude_service_attributes && is_service_key(key));
+}
+
+static bool res_labels_empty(const struct prometheus_resource_labels *r)
+{
+    return !r->enabled && !r->exclude_service_attributes && !r->included.n && !r->excluded.n;
+}
+
+/* An error at a node's position ("file:line:col: key: ..."), which the service's prefix (the
+ * exporter's ID) leaves readable. */
+static int error_at(struct error *err, const struct cnode *at, const char *key, const char *msg)
+{
+    char pos[300];
+    return error_set(err, "%s: %s: %s", cnode_where(at, pos, sizeof pos), key, msg);
+}
+
+/* The server keys that would make the endpoint look different from what it is are refused
+ * where they are written: an authenticator the scrape server cannot call, middlewares. */
+static int validate_server(const struct prom_config *c, struct error *err)
+{
+    const struct cnode *a = c->auth;
+    if (a && a->kind == CNODE_MAP && cnode_get(a, "authenticator")) {
+        const struct cnode *v = cnode_get(a, "authenticator");
+        if (v->kind != CNODE_NULL && !(v->kind == CNODE_SCALAR && !*v->value))
+            return error_at(err, cnode_key(a, "authenticator"), "auth.authenticator",
+                            "not supported on the scrape endpoint: it cannot ask an "
+                            "authenticator, and an endpoint that looks protected but is not "
+                            "would be worse; remove auth, or protect the scrape with tls."
+                            "client_ca_file (client certificates)");
+    } else if (a && a->kind != CNODE_NULL && a->kind != CNODE_MAP) {
+        return error_at(err, a, "auth", "expected a map (authenticator: <extension ID>)");
+    }
+    const struct cnode *m = c->middlewares;
+    if (m && m->kind != CNODE_NULL && !(m->kind == CNODE_SEQ && m->n == 0))
+        return error_at(err, m, "middlewares",
+                        "not supported on the scrape endpoint: no middleware extension runs "
+                        "here; leave it empty");
+    if (c->has_sending_queue && queue_config_validate(&c->sending_queue, err)) {
+        error_prefix(err, "sending_queue: ");
+        return -1;
+    }
+    return 0;
+}
+
+/* pkg/resourcetotelemetry's rules: the older enabled/exclude_service_attributes do not mix with
+ * patterns, and resource_constant_labels takes patterns only. */
+static int validate_res_labels(struct prom_config *c, struct error *err)
+{
+    const struct prometheus_resource_labels *r2t = &c->pub.resource_to_telemetry_conversion;
+    const struct prometheus_resource_labels *rcl = &c->pub.resource_constant_labels;
+    if (rcl->enabled || rcl->exclude_service_attributes)
+        return error_set(err, "resource_constant_labels: enabled and exclude_service_attributes "
+                         "are not supported here; use included and excluded (included: [\"*\"] "
+                         "for every attribute)");
+    if ((r2t->enabled || r2t->exclude_service_attributes) && (r2t->included.n || r2t->excluded.n))
+        return error_set(err, "resource_to_telemetry_conversion: enabled/exclude_service_attributes "
+                         "and included/excluded patterns cannot be combined");
+    c->res_labels = res_labels_empty(rcl) ? r2t : rcl;
+    c->res_all = c->res_labels == r2t && r2t->enabled && !r2t->included.n && !r2t->excluded.n;
+    return 0;
+}
+
 static int prom_validate(const void *cfgp, struct error *err)
 {
     struct prom_config *c = (struct prom_config *)cfgp;
+    if (validate_server(c, err) || validate_res_labels(c, err))
+        return -1;
     /* the Collector: an explicit strategy wins; unset, add_metric_suffixes picks one of the
      * underscore strategies */
     c->strategy = c->pub.add_metric_suffixes ? PROM_UNDERSCORE_ESCAPING_WITH_SUFFIXES
@@ -190,6 +386,36 @@ static void prom_warn(const void *cfgp, const struct cnode *node, const struct c
     if (c->translation_strategy && *c->translation_strategy &&
         (k = cnode_find_key(node, "add_metric_suffixes")))
         config_warnf(w, k, "add_metric_suffixes", "has no effect: translation_strategy is set");
+    const struct prometheus_resource_labels *r2t = &c->pub.resource_to_telemetry_conversion;
+    if (c->res_labels != r2t && !res_labels_empty(r2t) &&
+        (k = cnode_find_key(node, "resource_to_telemetry_conversion")))
+        config_warnf(w, k, "resource_to_telemetry_conversion",
+                     "has no effect: resource_constant_labels is set and wins");
+    else if (r2t->exclude_service_attributes && !r2t->enabled &&
+             (k = cnode_find_key(node, "resource_to_telemetry_conversion.exclude_service_attributes")))
+        config_warnf(w, k, "resource_to_telemetry_conversion.exclude_service_attributes",
+                     "has no effect while enabled is false (as in the Collector)");
+
+    /* The confighttp server keys, where the scrape server does something else. */
+    if (c->cors.allowed_origins.n && (k = cnode_find_key(node, "cors")))
+        config_warnf(w, k, "cors", "has no effect: the scrape endpoint sends no CORS headers, so "
+                     "a browser page of another origin cannot read it");
+    if (c->response_headers.n && (k = cnode_find_key(node, "response_headers")))
+        config_warnf(w, k, "response_headers", "has no effect: the scrape server sends only its "
+                     "own headers");
+    static const char *const timeouts[] = {"read_timeout", "read_header_timeout", "write_timeout",
+                                           "idle_timeout", NULL};
+    for (int i = 0; timeouts[i]; i++)
+        if ((k = cnode_find_key(node, timeouts[i])))
+            config_warnf(w, k, timeouts[i], "has no effect: the scrape server closes a connection "
+                         "after 30s without traffic, in any phase");
+    if (!c->keep_alives_enabled && (k = cnode_find_key(node, "keep_alives_enabled")))
+        config_warnf(w, k, "keep_alives_enabled", "false has no effect: connections are kept "
+                     "alive");
+    if (c->has_sending_queue && c->sending_queue.enabled &&
+        (k = cnode_find_key(node, "sending_queue")))
+        config_warnf(w, k, "sending_queue", "has no effect: points are folded into the served "
+                     "state by the pipeline thread, which never waits on a scrape");
 }
 
 /* ---- a string-keyed hash table of intrusive nodes -------------------------------------------- */
@@ -847,7 +1073,7 @@ static void res_ctx_init(struct prom_exporter *x, struct res_ctx *rc,
         free(ns);
     }
     rc->instance = attr_string(find_attr(kv, n, "service.instance.id"), &rc->oom);
-    if (x->cfg->pub.resource_to_telemetry_conversion.enabled)
+    if (x->cfg->res_all)
         return;
 
     struct lbls *l = &x->lbls;
@@ -888,6 +1114,8 @@ static void res_ctx_fini(struct res_ctx *rc)
 static void scope_head(struct prom_exporter *x, const struct res_ctx *rc, struct scope_ctx *sc)
 {
     struct label_head h = {rc->job, rc->instance, sc->name, sc->version};
+    if (x->cfg->pub.without_scope_info)
+        h.scope_name = h.scope_version = NULL;
     prom_buf_clear(&x->head);
     head_text(&x->head, &h);
     sc->oom = x->head.oom;
@@ -903,21 +1131,29 @@ static const char *point_labels(struct prom_exporter *x, const struct res_ctx *r
 {
     struct lbls *l = &x->lbls;
     lbls_reset(l);
+    /* The Collector copies the selected resource attributes into each point, replacing a
+     * point attribute of the same key: the resource's value wins. */
+    const struct prometheus_resource_labels *sel = x->cfg->res_labels;
+    bool any = false;
+    for (size_t i = 0; i < rc->n_attrs; i++)
+        if (rc->attrs[i] && rc->attrs[i]->key &&
+            prometheus_resource_label_matches(sel, rc->attrs[i]->key)) {
+            lbls_add_kv(l, NULL, rc->attrs[i]);
+            any = true;
+        }
     for (size_t i = 0; i < n_attrs; i++)
-        lbls_add_kv(l, NULL, attrs[i]);
-    if (x->cfg->pub.resource_to_telemetry_conversion.enabled) {
-        /* A point's own attribute wins over the resource attribute of the same key. */
-        for (size_t i = 0; i < rc->n_attrs; i++)
-            if (rc->attrs[i] && rc->attrs[i]->key &&
-                !find_attr(attrs, n_attrs, rc->attrs[i]->key))
-                lbls_add_kv(l, NULL, rc->attrs[i]);
-    }
-    for (size_t i = 0; i < sc->n_attrs; i++)
-        lbls_add_kv(l, "otel_scope_", sc->attrs[i]);
+        if (!any || !attrs[i] || !attrs[i]->key || !find_attr(rc->attrs, rc->n_attrs, attrs[i]->key) ||
+            !prometheus_resource_label_matches(sel, attrs[i]->key))
+            lbls_add_kv(l, NULL, attrs[i]);
+    if (!x->cfg->pub.without_scope_info)
+        for (size_t i = 0; i < sc->n_attrs; i++)
+            lbls_add_kv(l, "otel_scope_", sc->attrs[i]);
     if (l->oom)
         return NULL;
     lbls_sort(l);
     struct label_head h = {rc->job, rc->instance, sc->name, sc->version};
+    if (x->cfg->pub.without_scope_info)
+        h.scope_name = h.scope_version = NULL;
     struct prom_buf *b = &x->text;
     prom_buf_clear(b);
     prom_buf_put(b, sc->head, sc->head_len);
@@ -1280,7 +1516,7 @@ static void consume_metric(struct prom_exporter *x, const struct res_ctx *rc,
     char name[NAME_MAX_LEN];
     prometheus_translate_metric_name(x->cfg->strategy, x->ns, m->name, m->unit,
                                      (int)m->data_case, monotonic, name, sizeof name);
-    bool target_clash = !x->cfg->pub.resource_to_telemetry_conversion.enabled &&
+    bool target_clash = !x->cfg->res_all &&
                         strcmp(name, x->target_name) == 0;
     if (!name[0] || target_clash) {
         t->dropped[DROP_INVALID_NAME] += npoints;
@@ -1589,7 +1825,7 @@ char *prometheus_exporter_render_format(void *exporter, bool openmetrics, size_t
     } else {
         size_t n = x->families.order.n;
         struct prom_node **fams = x->families.order.v;
-        bool targets = !x->cfg->pub.resource_to_telemetry_conversion.enabled && x->targets.n;
+        bool targets = !x->cfg->res_all && x->targets.n;
         for (size_t i = 0; i <= n; i++) {
             /* target_info takes its place in name order among the families. */
             if (targets && (i == n || strcmp(x->target_name, fams[i]->key) < 0)) {

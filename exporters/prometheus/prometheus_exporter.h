@@ -11,9 +11,12 @@
  * (any other "total" word moves to the end). Histograms become
  * _bucket{le=...}/_sum/_count, summaries quantile series; exponential histograms are dropped and
  * counted. Each series carries job (service.namespace/service.name) and instance
- * (service.instance.id) from its resource, and otel_scope_name / otel_scope_version; each
- * resource gives one target_info series holding its other attributes (or all of them on every
- * series with resource_to_telemetry_conversion.enabled).
+ * (service.instance.id) from its resource, and otel_scope_name / otel_scope_version (none with
+ * without_scope_info); each resource gives one target_info series holding its other attributes
+ * (or all of them on every series with resource_to_telemetry_conversion.enabled). The resource
+ * attributes that resource_constant_labels (or the older key's patterns) select are labels of
+ * every series too, the resource's value winning over a point's, as the Collector copies them
+ * into each point.
  *
  * The one idea: the exporter keeps the latest state of every series (a cumulative point
  * replaces, a delta point is added to what is held) and a scrape only renders that state, so the
@@ -42,6 +45,17 @@ enum prometheus_translation {
     PROM_NO_TRANSLATION,
 };
 
+/* Which resource attributes become labels of every series (pkg/resourcetotelemetry's Settings,
+ * read under resource_to_telemetry_conversion and resource_constant_labels). included/excluded
+ * are key patterns where '*' matches any run of characters and '?' one character, whole key;
+ * excluded wins; excluded alone includes every other key. enabled takes every key (without the
+ * three service.* ones with exclude_service_attributes). The two forms exclude each other. */
+struct prometheus_resource_labels {
+    bool enabled;                     /* default false */
+    bool exclude_service_attributes;  /* default false */
+    struct config_str_list included, excluded;
+};
+
 struct prometheus_exporter_config {
     char *endpoint;                   /* default "localhost:8889"; served path /metrics */
     char *namespace_;                 /* `namespace`: prefix "<ns>_" of every metric name */
@@ -49,10 +63,14 @@ struct prometheus_exporter_config {
     bool send_timestamps;             /* default false */
     int64_t metric_expiration;        /* ns; default 5m */
     bool add_metric_suffixes;         /* default true */
-    struct {
-        bool enabled;                 /* default false */
-    } resource_to_telemetry_conversion;
+    struct prometheus_resource_labels resource_to_telemetry_conversion; /* the older key */
+    struct prometheus_resource_labels resource_constant_labels; /* wins when both are set */
+    bool without_scope_info;          /* default false: no otel_scope_* labels when true */
 };
+
+/* Whether resource attribute `key` becomes a label under r; false when r selects nothing. Pure. */
+bool prometheus_resource_label_matches(const struct prometheus_resource_labels *r,
+                                       const char *key);
 
 extern const struct component_factory prometheus_exporter_factory;
 

@@ -629,6 +629,23 @@ static void test_output_paths_validation(void **state)
     assert_int_equal(validate_yaml("use_internal_logger: false\noutput_paths: ['']\n", &err), -1);
 }
 
+/* sending_queue, which the Collector's debug exporter accepts (exporterhelper's QueueBatchConfig):
+ * bound with the queue's own checks; warned about at load when enabled (compat suite
+ * debug-sending_queue), since the output is written synchronously. */
+static void test_sending_queue(void **state)
+{
+    (void)state;
+    struct error err = {0};
+    assert_int_equal(validate_yaml("sending_queue:\n  enabled: true\n  num_consumers: 2\n"
+                                   "  queue_size: 100\n  batch:\n    flush_timeout: 1s\n", &err), 0);
+    assert_int_equal(validate_yaml("sending_queue: {enabled: false}\n", &err), 0);
+    assert_int_equal(validate_yaml("sending_queue: {num_consumers: 0}\n", &err), -1);
+    if (!strstr(err.msg, "test.yaml:1:32: 'sending_queue.num_consumers'"))
+        fail_msg("%s", err.msg);
+    assert_int_equal(validate_yaml("sending_queue: {queue_sise: 1}\n", &err), -1);
+    assert_non_null(strstr(err.msg, "queue_sise"));
+}
+
 /* use_internal_logger: false with a file path and a file:/// URL: each file gets every printed
  * request, appended after what it already held, and nothing goes to stdout. */
 static void test_output_paths_files(void **state)
@@ -710,6 +727,7 @@ int main(void)
         cmocka_unit_test(test_exporter_logger_is_sampled),
         cmocka_unit_test(test_exporter_detailed_logs_each_line),
         cmocka_unit_test(test_output_paths_validation),
+        cmocka_unit_test(test_sending_queue),
         cmocka_unit_test(test_output_paths_files),
         cmocka_unit_test(test_output_paths_open_error_and_sampling),
     };

@@ -1600,9 +1600,106 @@ static void test_resource_to_telemetry(void **state)
            kvs(&b, 1, kv_s(&b, "tier", "point")), 1);
     feed(&e, mb_end(&b));
     char *text = render(&e);
+    /* The Collector copies each resource attribute into the point, over one of the same key:
+     * the resource's tier wins. No target_info with enabled. */
     assert_text(text,
                 "# TYPE g gauge\n"
-                "g{job=\"svc\",region=\"eu\",service_name=\"svc\",tier=\"point\"} 1\n");
+                "g{job=\"svc\",region=\"eu\",service_name=\"svc\",tier=\"gold\"} 1\n");
+    free(text);
+    fx_close(&e);
+
+    /* exclude_service_attributes leaves out the three service.* keys (job and instance stay). */
+    fx_open(&e, "endpoint: 127.0.0.1:0\nresource_to_telemetry_conversion:\n  enabled: true\n"
+                "  exclude_service_attributes: true\n");
+    mb_begin(&b);
+    mb_resource(&b, kvs(&b, 4, kv_s(&b, "service.name", "svc"), kv_s(&b, "service.namespace", "ns"),
+                        kv_s(&b, "service.instance.id", "i-1"), kv_s(&b, "region", "eu")),
+                4);
+    mb_scope(&b, NULL, NULL);
+    pt_int(&b, mb_metric(&b, "g", "", "", GAUGE, 0, false), 1, T0, NULL, 0);
+    feed(&e, mb_end(&b));
+    text = render(&e);
+    assert_text(text,
+                "# TYPE g gauge\n"
+                "g{job=\"ns/svc\",instance=\"i-1\",region=\"eu\"} 1\n");
+    free(text);
+    fx_close(&e);
+}
+
+/* resource_constant_labels: the keys matching included and no excluded pattern become labels of
+ * every series, the resource value winning over the point's; target_info stays. */
+static void test_resource_constant_labels(void **state)
+{
+    (void)state;
+    struct tu_exp e;
+    fx_open(&e, "endpoint: 127.0.0.1:0\nresource_constant_labels:\n"
+                "  included: [\"service*\", \"k8s.pod.*\", \"?one\"]\n"
+                "  excluded: [service.instance.id]\n");
+    struct mb b;
+    mb_begin(&b);
+    mb_resource(&b, kvs(&b, 6, kv_s(&b, "service.name", "svc"), kv_s(&b, "service.instance.id", "i-1"),
+                        kv_s(&b, "k8s.pod.name", "p-1"), kv_s(&b, "k8s.node.name", "n-1"),
+                        kv_s(&b, "zone", "z"), kv_s(&b, "\xc3\xa9one", "accent")),
+                6);
+    mb_scope(&b, NULL, NULL);
+    pt_int(&b, mb_metric(&b, "g", "", "", GAUGE, 0, false), 1, T0,
+           kvs(&b, 3, kv_s(&b, "k8s.pod.name", "from-point"), kv_s(&b, "zone", "point-zone"),
+               kv_s(&b, "tier", "t")),
+           3);
+    feed(&e, mb_end(&b));
+    char *text = render(&e);
+    assert_text(text,
+                "# TYPE g gauge\n"
+                "g{job=\"svc\",instance=\"i-1\",k8s_pod_name=\"p-1\",key_one=\"accent\","
+                "service_name=\"svc\",tier=\"t\",zone=\"z\"} 1\n"
+                "# HELP target_info Target metadata\n"
+                "# TYPE target_info gauge\n"
+                "target_info{job=\"svc\",instance=\"i-1\",k8s_node_name=\"n-1\","
+                "k8s_pod_name=\"p-1\",key_one=\"accent\",zone=\"z\"} 1\n");
+    free(text);
+    fx_close(&e);
+
+    /* The matcher alone: '*' any run, '?' one character, whole key; excluded alone includes the
+     * rest; nothing set selects nothing. */
+    struct prometheus_resource_labels r = {0};
+    assert_false(prometheus_resource_label_matches(&r, "service.name"));
+    char *ex[] = {"k8s.*"};
+    r.excluded = (struct config_str_list){1, ex};
+    assert_true(prometheus_resource_label_matches(&r, "service.name"));
+    assert_false(prometheus_resource_label_matches(&r, "k8s.pod.name"));
+    char *in[] = {"a?c", "x*y*z"};
+    r.included = (struct config_str_list){2, in};
+    r.excluded = (struct config_str_list){0, NULL};
+    assert_true(prometheus_resource_label_matches(&r, "abc"));
+    assert_false(prometheus_resource_label_matches(&r, "abbc"));
+    assert_false(prometheus_resource_label_matches(&r, "abcd"));
+    assert_true(prometheus_resource_label_matches(&r, "x--y--z"));
+    assert_true(prometheus_resource_label_matches(&r, "xyz"));
+    assert_false(prometheus_resource_label_matches(&r, "x\ny z")); /* Go's '.' skips newlines */
+}
+
+/* without_scope_info: no otel_scope_name, otel_scope_version nor otel_scope_<attribute>. */
+static void test_without_scope_info(void **state)
+{
+    (void)state;
+    struct tu_exp e;
+    fx_open(&e, "endpoint: 127.0.0.1:0\nwithout_scope_info: true\n");
+    struct mb b;
+    mb_begin(&b);
+    mb_resource(&b, kvs(&b, 1, kv_s(&b, "service.name", "svc")), 1);
+    mb_scope(&b, "lib", "1.2");
+    b.sm->scope->attributes = kvs(&b, 1, kv_s(&b, "feature", "x"));
+    b.sm->scope->n_attributes = 1;
+    pt_int(&b, mb_metric(&b, "g", "", "", GAUGE, 0, false), 1, T0,
+           kvs(&b, 1, kv_s(&b, "model", "m")), 1);
+    feed(&e, mb_end(&b));
+    char *text = render(&e);
+    assert_text(text,
+                "# TYPE g gauge\n"
+                "g{job=\"svc\",model=\"m\"} 1\n"
+                "# HELP target_info Target metadata\n"
+                "# TYPE target_info gauge\n"
+                "target_info{job=\"svc\"} 1\n");
     free(text);
     fx_close(&e);
 }
@@ -2102,6 +2199,54 @@ static void test_config(void **state)
                      &prometheus_exporter_factory);
 }
 
+/* The confighttp server keys: read with their types; an authenticator and middlewares are
+ * refused at their own file:line; the resource-label rules of pkg/resourcetotelemetry. */
+static void test_server_keys_config(void **state)
+{
+    (void)state;
+    struct tu_exp e;
+    struct error err = {0};
+    assert_int_equal(tu_exp_bind(&e, &prometheus_exporter_factory, LABELS,
+                                 "endpoint: 127.0.0.1:0\ncors:\n  allowed_origins: [a]\n"
+                                 "  max_age: 7\nmax_request_body_size: 10\ninclude_metadata: true\n"
+                                 "response_headers: {X-A: b}\ncompression_algorithms: gzip,zstd\n"
+                                 "read_timeout: 1s\nidle_timeout: 2\nkeep_alives_enabled: false\n"
+                                 "middlewares: []\nauth:\nsending_queue: {enabled: true}\n",
+                                 &err),
+                     0);
+    tu_exp_unbind(&e);
+    assert_int_equal(tu_exp_bind(&e, &prometheus_exporter_factory, LABELS,
+                                 "endpoint: 127.0.0.1:0\nauth:\n  authenticator: bearertokenauth\n",
+                                 &err),
+                     -1);
+    if (!strstr(err.msg, "test.yaml:3:3: auth.authenticator: not supported on the scrape endpoint"))
+        fail_msg("%s", err.msg);
+    tu_exp_unbind(&e);
+    assert_int_equal(tu_exp_bind(&e, &prometheus_exporter_factory, LABELS,
+                                 "endpoint: 127.0.0.1:0\nmiddlewares: [{id: m}]\n", &err),
+                     -1);
+    if (!strstr(err.msg, "test.yaml:2:14: middlewares: not supported"))
+        fail_msg("%s", err.msg);
+    tu_exp_unbind(&e);
+    assert_int_equal(tu_exp_bind(&e, &prometheus_exporter_factory, LABELS,
+                                 "sending_queue: {queue_size: -1}\n", &err),
+                     -1);
+    if (!strstr(err.msg, "queue_size"))
+        fail_msg("%s", err.msg);
+    tu_exp_unbind(&e);
+    assert_int_equal(tu_exp_bind(&e, &prometheus_exporter_factory, LABELS,
+                                 "resource_constant_labels: {enabled: true}\n", &err),
+                     -1);
+    assert_non_null(strstr(err.msg, "use included and excluded"));
+    tu_exp_unbind(&e);
+    assert_int_equal(tu_exp_bind(&e, &prometheus_exporter_factory, LABELS,
+                                 "resource_to_telemetry_conversion: {enabled: true, included: [a]}\n",
+                                 &err),
+                     -1);
+    assert_non_null(strstr(err.msg, "cannot be combined"));
+    tu_exp_unbind(&e);
+}
+
 /* ---- HTTP ------------------------------------------------------------------------------------ */
 
 static void test_http_scrape(void **state)
@@ -2214,6 +2359,9 @@ int main(void)
         cmocka_unit_test(test_scope_attributes_and_targets),
         cmocka_unit_test(test_namespace_and_const_labels),
         cmocka_unit_test(test_resource_to_telemetry),
+        cmocka_unit_test(test_resource_constant_labels),
+        cmocka_unit_test(test_without_scope_info),
+        cmocka_unit_test(test_server_keys_config),
         cmocka_unit_test(test_send_timestamps_and_no_suffixes),
         cmocka_unit_test(test_cumulative_replaces),
         cmocka_unit_test(test_delta_accumulates),
