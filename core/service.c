@@ -272,6 +272,27 @@ static const char *where(const struct cnode *n, char *buf, size_t len)
 }
 
 /* error at node n: "file:line:col: msg" */
+/* Where a component's validate error belongs: validate sees the bound struct, not the YAML, so
+ * its messages start with the key path they are about ("tls.cipher_suites: not supported");
+ * when that key is written in the component's settings, the error is placed at it, else at the
+ * component's ID. */
+static const struct cnode *validate_error_at(const struct cnode *val, const char *msg,
+                                             const struct cnode *fallback)
+{
+    char path[256];
+    size_t n = 0;
+    while (msg[n] && n + 1 < sizeof path &&
+           (isalnum((unsigned char)msg[n]) || msg[n] == '_' || msg[n] == '.' || msg[n] == '-')) {
+        path[n] = msg[n];
+        n++;
+    }
+    path[n] = '\0';
+    if (n == 0 || (msg[n] != ':' && msg[n] != ' '))
+        return fallback;
+    const struct cnode *k = cnode_find_key(val, path);
+    return k ? k : fallback;
+}
+
 static int err_at(struct error *err, const struct cnode *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static int err_at(struct error *err, const struct cnode *n, const char *fmt, ...)
@@ -515,7 +536,8 @@ static int load_section(struct service *s, enum component_kind kind, const struc
             return -1;
         if (f->validate && f->validate(cfg, err) != 0) {
             char pos[512];
-            error_prefix(err, "%s: %s '%s': ", where(key, pos, sizeof pos),
+            error_prefix(err, "%s: %s '%s': ", where(validate_error_at(val, err->msg, key), pos,
+                                                     sizeof pos),
                          component_kind_name(kind), id);
             return -1;
         }

@@ -160,7 +160,9 @@ static int where_err(struct error *err, const struct cnode *n, const char *path,
     char pos[256];
     cnode_where(n, pos, sizeof pos);
     char what[768];
-    snprintf(what, sizeof what, fmt, a ? a : "", b ? b : "");
+    /* a long pattern and message are cut: the position and path matter more */
+    if (snprintf(what, sizeof what, fmt, a ? a : "", b ? b : "") < 0)
+        what[0] = '\0';
     return error_set(err, "%s: %s: %s", pos, path, what);
 }
 

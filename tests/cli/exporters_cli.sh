@@ -64,7 +64,7 @@ config "  debug:
     output_paths: [stderr]" "debug" >"$TMP/debug_bad.yaml"
 run validate --config "$TMP/debug_bad.yaml"
 expect_rc 1 "output_paths with the internal logger"
-expect_err "debug_bad.yaml:6:" "output_paths error has file:line"
+expect_err "debug_bad.yaml:7:5: exporter 'debug': output_paths:" "output_paths error is at the key"
 expect_err "output_paths: not supported when use_internal_logger is true" "output_paths error says why"
 
 cli_done

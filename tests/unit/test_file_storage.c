@@ -433,7 +433,7 @@ static void test_service_storage_refs(void **state)
     char missing[128];
     snprintf(missing, sizeof missing, "%s/none", dir);
     load_fails(service_yaml(yaml, sizeof yaml, missing, "otlp", "file_storage", "[file_storage]"),
-               "<string>:7:3: extension 'file_storage': directory ", "none does not exist", NULL);
+               "<string>:7:18: extension 'file_storage': directory ", "none does not exist", NULL);
 
     /* an exporter that no pipeline uses is not checked (it is only warned about) */
     snprintf(yaml, sizeof yaml,
