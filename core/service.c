@@ -165,7 +165,8 @@ static const struct config_field tel_logs_fields[] = {
             "zap's keys: level, ts, logger, msg, the initial fields, resource, "
             "otelcol.component.*)"},
     {.name = "development", .type = CFG_BOOL, .offset = offsetof(struct tel_logs, development),
-     .doc = "zap's development mode", .no_effect = "there is no development mode"},
+     .doc = "zap's development mode", .no_effect = "there is no development mode",
+     .harmless = "false"},
     {.name = "disable_caller", .type = CFG_BOOL,
      .offset = offsetof(struct tel_logs, disable_caller),
      .doc = "true only (lines never name their caller; false is warned about)"},
@@ -188,7 +189,7 @@ static const struct config_field tel_logs_fields[] = {
      .doc = "JSON lines without the \"resource\" field"},
     {.name = "processors", .type = CFG_RAW, .offset = offsetof(struct tel_logs, processors),
      .doc = "exporters of the service's own logs",
-     .no_effect = "the service's own logs only go to stderr"},
+     .no_effect = "the service's own logs only go to stderr", .harmless = "[]"},
     {.name = NULL},
 };
 
@@ -201,20 +202,21 @@ static const struct config_field tel_metrics_fields[] = {
      .doc = "metric readers, as the Collector's: pull (prometheus) and periodic (otlp with "
             "protocol http/protobuf, http/json or grpc; otlp_http; otlp_grpc)"},
     {.name = "views", .type = CFG_RAW, .offset = offsetof(struct tel_metrics, views),
-     .doc = "metric views", .no_effect = "own metrics are served as they are made"},
+     .doc = "metric views", .no_effect = "own metrics are served as they are made",
+     .harmless = "[]"},
     {.name = NULL},
 };
 
 static const struct config_field tel_traces_fields[] = {
     {.name = "level", .type = CFG_ENUM, .offset = offsetof(struct tel_traces, level),
      .def = "basic", .choices = tel_levels, .doc = "detail of the service's own traces",
-     .no_effect = "the service makes no traces of its own"},
+     .no_effect = "the service makes no traces of its own", .harmless = "none"},
     {.name = "propagators", .type = CFG_STRING_LIST,
      .offset = offsetof(struct tel_traces, propagators), .doc = "context propagators",
-     .no_effect = "the service makes no traces of its own"},
+     .no_effect = "the service makes no traces of its own", .harmless = "[]"},
     {.name = "processors", .type = CFG_RAW, .offset = offsetof(struct tel_traces, processors),
      .doc = "exporters of the service's own traces",
-     .no_effect = "the service makes no traces of its own"},
+     .no_effect = "the service makes no traces of its own", .harmless = "[]"},
     {.name = NULL},
 };
 

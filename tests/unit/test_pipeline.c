@@ -871,7 +871,9 @@ static void assert_one_warning(const struct service *s, const char *pos, const c
 }
 
 /* Every key declared no_effect in a component's table or the telemetry table: one warning each,
- * at the key, named by its path from the top of the file. Line numbers are those of the text. */
+ * at the key, named by its path from the top of the file. Line numbers are those of the text.
+ * Each is written at a value that asks for something not done here (see the next test for the
+ * values that are what is done anyway). */
 static void test_no_effect_keys_warn(void **state)
 {
     (void)state;
@@ -886,7 +888,7 @@ static void test_no_effect_keys_warn(void **state)
                                 "        include_metadata: true\n"                       /* 8 */
                                 "      http:\n"                                          /* 9 */
                                 "        endpoint: 127.0.0.1:0\n"                        /* 10 */
-                                "        include_metadata: false\n"                      /* 11 */
+                                "        include_metadata: true\n"                       /* 11 */
                                 "processors:\n"                                          /* 12 */
                                 "  tail_sampling:\n"                                     /* 13 */
                                 "    num_shards: 2\n"                                    /* 14 */
@@ -908,13 +910,13 @@ static void test_no_effect_keys_warn(void **state)
                                 "  extensions: [file_storage, health_check]\n"           /* 30 */
                                 "  telemetry:\n"                                         /* 31 */
                                 "    logs:\n"                                            /* 32 */
-                                "      development: false\n"                             /* 33 */
+                                "      development: true\n"                              /* 33 */
                                 "      sampling: {enabled: false}\n"                     /* 34 */
                                 "      initial_fields: {a: b}\n"                         /* 35 */
-                                "      processors: []\n"                                 /* 36 */
-                                "    metrics: {level: none, views: []}\n"                /* 37 */
-                                "    traces: {level: none, propagators: [tracecontext],\n" /* 38 */
-                                "             processors: []}\n"                         /* 39 */
+                                "      processors: [x]\n"                                /* 36 */
+                                "    metrics: {level: none, views: [x]}\n"               /* 37 */
+                                "    traces: {level: basic, propagators: [tracecontext],\n" /* 38 */
+                                "             processors: [x]}\n"                        /* 39 */
                                 "    resource: {service.name: x}\n"                      /* 40 */
                                 "  pipelines:\n"                                         /* 41 */
                                 "    traces:\n"                                          /* 42 */
@@ -937,12 +939,67 @@ static void test_no_effect_keys_warn(void **state)
     assert_one_warning(s, "36:7", "service.telemetry.logs.processors");
     assert_one_warning(s, "37:28", "service.telemetry.metrics.views");
     assert_one_warning(s, "38:14", "service.telemetry.traces.level");
-    assert_one_warning(s, "38:27", "service.telemetry.traces.propagators");
+    assert_one_warning(s, "38:28", "service.telemetry.traces.propagators");
     assert_one_warning(s, "39:14", "service.telemetry.traces.processors");
     assert_one_warning(s, "40:5", "service.telemetry.resource");
     if (service_warning_count(s) != 17) {
         dump_warnings(s);
         fail_msg("want 17 warnings, got %zu", service_warning_count(s));
+    }
+    service_free(s);
+    log_set_level(before);
+}
+
+/* The same keys written at the value that asks for what llmotlp does anyway (no client
+ * metadata, keep-alive on, profiles off at a fraction of 0 or below, one trace store, no HTTP/2
+ * health checks, no own traces, ...): the Collector would do the same, so nothing is warned. */
+static void test_no_effect_keys_quiet_at_harmless_values(void **state)
+{
+    (void)state;
+    enum log_level before = log_get_level();
+    struct service *s = load_ok("receivers:\n"
+                                "  otlp:\n"
+                                "    protocols:\n"
+                                "      grpc: {endpoint: 127.0.0.1:0, include_metadata: false}\n"
+                                "      http: {endpoint: 127.0.0.1:0, include_metadata: false}\n"
+                                "processors:\n"
+                                "  tail_sampling:\n"
+                                "    num_shards: 1\n"
+                                "    policies:\n"
+                                "      - name: s\n"
+                                "        type: string_attribute\n"
+                                "        string_attribute:\n"
+                                "          {key: k, values: [v], cache_max_size: 0}\n"
+                                "exporters:\n"
+                                "  otlphttp:\n"
+                                "    endpoint: http://127.0.0.1:1\n"
+                                "    http2_read_idle_timeout: 0s\n"
+                                "    http2_ping_timeout: 0\n"
+                                "    force_attempt_http2: true\n"
+                                "extensions:\n"
+                                "  zpages:\n"
+                                "    endpoint: 127.0.0.1:0\n"
+                                "    include_metadata: false\n"
+                                "    keep_alives_enabled: true\n"
+                                "  pprof:\n"
+                                "    endpoint: 127.0.0.1:0\n"
+                                "    block_profile_fraction: 0\n"
+                                "    mutex_profile_fraction: -1\n"
+                                "    save_to_file: \"\"\n"
+                                "service:\n"
+                                "  extensions: [zpages, pprof]\n"
+                                "  telemetry:\n"
+                                "    logs: {development: false, processors: []}\n"
+                                "    metrics: {level: none, views: []}\n"
+                                "    traces: {level: none, propagators: [], processors: []}\n"
+                                "  pipelines:\n"
+                                "    traces:\n"
+                                "      receivers: [otlp]\n"
+                                "      processors: [tail_sampling]\n"
+                                "      exporters: [otlphttp]\n");
+    if (service_warning_count(s) != 0) {
+        dump_warnings(s);
+        fail_msg("want no warnings, got %zu", service_warning_count(s));
     }
     service_free(s);
     log_set_level(before);
@@ -967,7 +1024,7 @@ static void test_exporter_no_effect_keys_warn(void **state)
                                 "    max_conns_per_host: 2\n"                            /* 11 */
                                 "    http2_read_idle_timeout: 10s\n"                     /* 12 */
                                 "    http2_ping_timeout: 5s\n"                           /* 13 */
-                                "    force_attempt_http2: true\n"                        /* 14 */
+                                "    force_attempt_http2: false\n"                       /* 14 */
                                 "    idle_conn_timeout: 30s\n"                           /* 15 */
                                 "service:\n"                                             /* 16 */
                                 "  telemetry: {metrics: {level: none}}\n"                /* 17 */
@@ -1128,6 +1185,7 @@ int main(void)
         cmocka_unit_test(test_telemetry_section_accepted),
         cmocka_unit_test(test_no_effect_keys_warn),
         cmocka_unit_test(test_exporter_no_effect_keys_warn),
+        cmocka_unit_test(test_no_effect_keys_quiet_at_harmless_values),
         cmocka_unit_test(test_conditional_warnings),
         cmocka_unit_test(test_batch_before_persistent_queue),
         cmocka_unit_test(test_error_unknown_top_level),
