@@ -1005,6 +1005,117 @@ static void test_no_effect_keys_quiet_at_harmless_values(void **state)
     log_set_level(before);
 }
 
+#define TEL_PIPE                                                                               \
+    "receivers: {otlp: {protocols: {grpc: {endpoint: 127.0.0.1:0}}}}\n"                     \
+    "exporters: {debug: {}}\n"                                                              \
+    "service:\n"                                                                            \
+    "  pipelines: {traces: {receivers: [otlp], exporters: [debug]}}\n"                      \
+    "  telemetry:\n"
+
+/* service.telemetry.resource.attributes_list: the schema's form even without `attributes`, read
+ * as the OpenTelemetry SDK reads OTEL_RESOURCE_ATTRIBUTES (split at commas, key and value
+ * trimmed, the value percent-decoded or kept as written when that fails, an entry without '='
+ * skipped with a warning); `attributes` outranks it; schema_url is warned at its own path. */
+static void test_telemetry_resource_attributes_list(void **state)
+{
+    (void)state;
+    enum log_level before = log_get_level();
+    struct service *s = load_ok(TEL_PIPE
+                                "    metrics: {level: none}\n"
+                                "    resource:\n"                                          /* 7 */
+                                "      attributes_list: team=platform,region=eu-west-1\n");
+    assert_string_equal(service_resource_attribute(s, "team"), "platform");
+    assert_string_equal(service_resource_attribute(s, "region"), "eu-west-1");
+    assert_null(service_resource_attribute(s, "attributes_list"));
+    assert_string_equal(service_resource_attribute(s, "service.name"), "llmotlp");
+    service_free(s);
+
+    s = load_ok(TEL_PIPE
+                "    metrics: {level: none}\n"
+                "    resource:\n"                                                          /* 7 */
+                "      attributes_list: ' a = x%20y , b=%zz,bad, c=1=2,service.name=l'\n"  /* 8 */
+                "      schema_url: https://opentelemetry.io/schemas/1.26.0\n"              /* 9 */
+                "      attributes: [{name: service.name, value: from-attributes}]\n");
+    assert_string_equal(service_resource_attribute(s, "a"), "x y");
+    assert_string_equal(service_resource_attribute(s, "b"), "%zz");
+    assert_string_equal(service_resource_attribute(s, "c"), "1=2");
+    assert_null(service_resource_attribute(s, "bad"));
+    assert_string_equal(service_resource_attribute(s, "service.name"), "from-attributes");
+    assert_int_equal(warnings_with(s, "<string>:8:7: service.telemetry.resource.attributes_list: "
+                                      "entry \"bad\" is not key=value: skipped",
+                                   (const char *)NULL), 1);
+    assert_int_equal(warnings_with(s, "<string>:9:7: service.telemetry.resource.schema_url: has no "
+                                      "effect", (const char *)NULL), 1);
+    service_free(s);
+
+    /* the Collector's inline map is still a map of attributes */
+    s = load_ok(TEL_PIPE
+                "    metrics: {level: none}\n"
+                "    resource: {team: platform, service.name: ~}\n");
+    assert_string_equal(service_resource_attribute(s, "team"), "platform");
+    assert_null(service_resource_attribute(s, "service.name"));
+    service_free(s);
+    log_set_level(before);
+}
+
+/* The pull reader's naming options: quiet at the values the endpoint serves (those of the
+ * Collector's default reader), warned at the key with what is served otherwise; a value of the
+ * wrong type is an error at its position. */
+static void test_telemetry_prometheus_reader_options(void **state)
+{
+    (void)state;
+    enum log_level before = log_get_level();
+    struct service *s = load_ok(TEL_PIPE
+                                "    metrics:\n"                                           /* 6 */
+                                "      readers:\n"                                         /* 7 */
+                                "        - pull:\n"                                        /* 8 */
+                                "            exporter:\n"                                  /* 9 */
+                                "              prometheus:\n"                              /* 10 */
+                                "                host: 127.0.0.1\n"                        /* 11 */
+                                "                port: 0\n"                                /* 12 */
+                                "                without_units: true\n"                    /* 13 */
+                                "                without_type_suffix: true\n"              /* 14 */
+                                "                without_scope_info: true\n"               /* 15 */
+                                "                with_resource_constant_labels:\n"         /* 16 */
+                                "                  included: []\n");                       /* 17 */
+    if (service_warning_count(s) != 0) {
+        dump_warnings(s);
+        fail_msg("want no warnings, got %zu", service_warning_count(s));
+    }
+    service_free(s);
+
+    s = load_ok(TEL_PIPE
+                "    metrics:\n"                                                           /* 6 */
+                "      readers:\n"                                                         /* 7 */
+                "        - pull:\n"                                                        /* 8 */
+                "            exporter:\n"                                                  /* 9 */
+                "              prometheus:\n"                                              /* 10 */
+                "                host: 127.0.0.1\n"                                        /* 11 */
+                "                without_units: false\n"                                   /* 12 */
+                "                without_type_suffix: false\n"                             /* 13 */
+                "                without_scope_info: false\n"                              /* 14 */
+                "                with_resource_constant_labels: {excluded: [a]}\n");       /* 15 */
+    const char *p = "service.telemetry.metrics.readers[0].pull.exporter.prometheus";
+    char head[256];
+    snprintf(head, sizeof head, "<string>:12:17: %s.without_units: false has no effect: ", p);
+    assert_int_equal(warnings_with(s, head, "unit suffix", (const char *)NULL), 1);
+    snprintf(head, sizeof head, "<string>:13:17: %s.without_type_suffix: false has no effect: ", p);
+    assert_int_equal(warnings_with(s, head, "_total", (const char *)NULL), 1);
+    snprintf(head, sizeof head, "<string>:14:17: %s.without_scope_info: false has no effect: ", p);
+    assert_int_equal(warnings_with(s, head, "otel_scope", (const char *)NULL), 1);
+    snprintf(head, sizeof head, "<string>:15:17: %s.with_resource_constant_labels: has no effect: ",
+             p);
+    assert_int_equal(warnings_with(s, head, "not added as labels", (const char *)NULL), 1);
+    assert_int_equal(service_warning_count(s), 4);
+    service_free(s);
+
+    load_fails(TEL_PIPE
+               "    metrics:\n"
+               "      readers: [{pull: {exporter: {prometheus: {without_units: maybe}}}}]\n",
+               "<string>:7:", "without_units: expected true or false", (const char *)NULL);
+    log_set_level(before);
+}
+
 /* The otlphttp exporter's keys without effect here (Go http.Transport knobs, profiles): one
  * warning each at the key. */
 static void test_exporter_no_effect_keys_warn(void **state)
@@ -1186,6 +1297,8 @@ int main(void)
         cmocka_unit_test(test_no_effect_keys_warn),
         cmocka_unit_test(test_exporter_no_effect_keys_warn),
         cmocka_unit_test(test_no_effect_keys_quiet_at_harmless_values),
+        cmocka_unit_test(test_telemetry_resource_attributes_list),
+        cmocka_unit_test(test_telemetry_prometheus_reader_options),
         cmocka_unit_test(test_conditional_warnings),
         cmocka_unit_test(test_batch_before_persistent_queue),
         cmocka_unit_test(test_error_unknown_top_level),
