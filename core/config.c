@@ -1346,6 +1346,84 @@ static void warn_no_effect(const struct warn_ctx *wc, const struct config_field 
     config_warnf(wc->w, key, full, "accepted but has no effect: %s", f->no_effect);
 }
 
+static struct cnode *parse_default(const struct config_field *f, const char *path, struct error *err);
+static int convert(const struct config_field *f, const struct cnode *v, char *out, const char *path,
+                   struct error *err);
+
+/* Whether the value bound for f in `out` (v: its node) is f->harmless (config.h). The harmless
+ * text is converted as a value from the file would be, into a scratch slot, and compared; text
+ * the field cannot read is never harmless, so a mistake in a table shows as a warning. */
+static bool is_harmless(const struct config_field *f, const struct cnode *v, const char *out)
+{
+    const char *h = f->harmless;
+    if (!h)
+        return false;
+    const void *slot = out + f->offset;
+    if (strcmp(h, "[]") == 0 || strcmp(h, "{}") == 0) {
+        switch (f->type) {
+        case CFG_STRING_LIST:
+            return ((const struct config_str_list *)slot)->n == 0;
+        case CFG_STRING_MAP:
+            return ((const struct config_kv_list *)slot)->n == 0;
+        case CFG_DOUBLE_LIST:
+            return ((const struct config_double_list *)slot)->n == 0;
+        case CFG_RAW:
+            return !v || v->kind == CNODE_NULL ||
+                   ((v->kind == CNODE_SEQ || v->kind == CNODE_MAP) && v->n == 0);
+        default:
+            return false;
+        }
+    }
+    bool at_most = strncmp(h, "<=", 2) == 0;
+    if (at_most && f->type != CFG_INT && f->type != CFG_DOUBLE && f->type != CFG_DURATION)
+        return false;
+    struct config_field g = *f;
+    g.offset = 0;
+    g.min = g.max = 0;
+    g.def = at_most ? h + 2 : h;
+    struct error e;
+    struct cnode *hn = parse_default(&g, "", &e);
+    if (!hn)
+        return false;
+    union {
+        bool b;
+        int64_t i;
+        double d;
+        int e;
+        char *s;
+    } u;
+    memset(&u, 0, sizeof u);
+    bool same = false;
+    if (hn->kind == CNODE_SCALAR && convert(&g, hn, (char *)&u, "", &e) == 0) {
+        switch (f->type) {
+        case CFG_BOOL:
+            same = *(const bool *)slot == u.b;
+            break;
+        case CFG_INT:
+        case CFG_DURATION:
+            same = at_most ? *(const int64_t *)slot <= u.i : *(const int64_t *)slot == u.i;
+            break;
+        case CFG_DOUBLE:
+            same = at_most ? *(const double *)slot <= u.d : *(const double *)slot == u.d;
+            break;
+        case CFG_ENUM:
+            same = *(const int *)slot == u.e;
+            break;
+        case CFG_STRING: {
+            const char *bound = *(char *const *)slot;
+            same = strcmp(bound ? bound : "", u.s ? u.s : "") == 0;
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    if (f->type == CFG_STRING)
+        free(u.s);
+    cnode_free(hn);
+    return same;
+}
+
 /* Binds `node` (a map, null or NULL) into out; `at` is where a missing required key is reported. */
 static int bind_fields(const struct config_field *fields, const struct cnode *node,
                        const struct cnode *at, char *out, const char *path,
@@ -1653,7 +1731,7 @@ static int bind_fields(const struct config_field *fields, const struct cnode *no
         if (bind_one(f, v, node ? node : at, out, path, wc, err))
             return -1;
         /* after binding, so a key that fails to bind is an error and not also a warning */
-        if (v && f->no_effect)
+        if (v && f->no_effect && !is_harmless(f, v, out))
             warn_no_effect(wc, f, cnode_key(map, f->name), path);
     }
     return 0;
@@ -1783,7 +1861,11 @@ void config_describe(const struct config_field *fields, FILE *out, int indent)
         }
         if (f->no_effect) {
             size_t e = strlen(extra);
-            snprintf(extra + e, sizeof extra - e, "  [no effect: %s]", f->no_effect);
+            if (f->harmless)
+                snprintf(extra + e, sizeof extra - e, "  [no effect (%s is what llmotlp does): %s]", f->harmless,
+                         f->no_effect);
+            else
+                snprintf(extra + e, sizeof extra - e, "  [no effect: %s]", f->no_effect);
         }
         if (f->secret) {
             size_t e = strlen(extra);

@@ -116,6 +116,13 @@ struct config_field {
      * YAML, binding reports "<path>: accepted but has no effect: <reason>" at the key. Inside a
      * section marked so, keys are not reported again. */
     const char *no_effect;
+    /* With no_effect: the value at which the key asks for what llmotlp does anyway, so a key
+     * written at it is not reported ("false" for a feature we lack, "<=0" for a rate that is off
+     * at zero or below). YAML text compared with the bound value after conversion, so the
+     * default applies to a null value; "<=N" (CFG_INT, CFG_DOUBLE, CFG_DURATION) is any value at
+     * most N; "[]" or "{}" is an empty list or map (also a CFG_RAW left empty or null). NULL =
+     * every value is reported. */
+    const char *harmless;
     /* Opaque as the Collector's configopaque fields (tokens, passwords, header values, inline
      * PEM): `llmotlp print-config` shows "[REDACTED]" instead of the value (each value of a
      * CFG_STRING_MAP, each item of a CFG_STRING_LIST). */
@@ -155,7 +162,8 @@ int config_bind(const struct config_field *fields, const struct cnode *node, voi
 int config_bind_warn(const struct config_field *fields, const struct cnode *node, void *out,
                      const struct config_warn_sink *w, const char *path, struct error *err);
 void config_free_bound(const struct config_field *fields, void *cfg);
-/* Prints the table: name, type, default, doc, "[no effect: reason]", "[secret: ...]"; nested
+/* Prints the table: name, type, default, doc, "[no effect: reason]" (with "(X is what
+ * llmotlp does)" when a harmless value is declared), "[secret: ...]"; nested
  * sections indented. */
 void config_describe(const struct config_field *fields, FILE *out, int indent);
 

@@ -165,7 +165,8 @@ static const struct config_field tel_logs_fields[] = {
             "zap's keys: level, ts, logger, msg, the initial fields, resource, "
             "otelcol.component.*)"},
     {.name = "development", .type = CFG_BOOL, .offset = offsetof(struct tel_logs, development),
-     .doc = "zap's development mode", .no_effect = "there is no development mode"},
+     .doc = "zap's development mode", .no_effect = "there is no development mode",
+     .harmless = "false"},
     {.name = "disable_caller", .type = CFG_BOOL,
      .offset = offsetof(struct tel_logs, disable_caller),
      .doc = "true only (lines never name their caller; false is warned about)"},
@@ -188,7 +189,7 @@ static const struct config_field tel_logs_fields[] = {
      .doc = "JSON lines without the \"resource\" field"},
     {.name = "processors", .type = CFG_RAW, .offset = offsetof(struct tel_logs, processors),
      .doc = "exporters of the service's own logs",
-     .no_effect = "the service's own logs only go to stderr"},
+     .no_effect = "the service's own logs only go to stderr", .harmless = "[]"},
     {.name = NULL},
 };
 
@@ -201,20 +202,21 @@ static const struct config_field tel_metrics_fields[] = {
      .doc = "metric readers, as the Collector's: pull (prometheus) and periodic (otlp with "
             "protocol http/protobuf, http/json or grpc; otlp_http; otlp_grpc)"},
     {.name = "views", .type = CFG_RAW, .offset = offsetof(struct tel_metrics, views),
-     .doc = "metric views", .no_effect = "own metrics are served as they are made"},
+     .doc = "metric views", .no_effect = "own metrics are served as they are made",
+     .harmless = "[]"},
     {.name = NULL},
 };
 
 static const struct config_field tel_traces_fields[] = {
     {.name = "level", .type = CFG_ENUM, .offset = offsetof(struct tel_traces, level),
      .def = "basic", .choices = tel_levels, .doc = "detail of the service's own traces",
-     .no_effect = "the service makes no traces of its own"},
+     .no_effect = "the service makes no traces of its own", .harmless = "none"},
     {.name = "propagators", .type = CFG_STRING_LIST,
      .offset = offsetof(struct tel_traces, propagators), .doc = "context propagators",
-     .no_effect = "the service makes no traces of its own"},
+     .no_effect = "the service makes no traces of its own", .harmless = "[]"},
     {.name = "processors", .type = CFG_RAW, .offset = offsetof(struct tel_traces, processors),
      .doc = "exporters of the service's own traces",
-     .no_effect = "the service makes no traces of its own"},
+     .no_effect = "the service makes no traces of its own", .harmless = "[]"},
     {.name = NULL},
 };
 
@@ -672,8 +674,87 @@ static void uuid4(char out[37])
              b[14], b[15]);
 }
 
+/* Percent-decodes `s` in place as Go's url.PathUnescape does; -1 (s unchanged) on a bad escape. */
+static int percent_decode(char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '%' && (i + 2 >= n || !isxdigit((unsigned char)s[i + 1]) ||
+                            !isxdigit((unsigned char)s[i + 2])))
+            return -1;
+    char *w = s;
+    for (const char *r = s; *r; r++) {
+        if (*r == '%') {
+            char hex[3] = {r[1], r[2], '\0'};
+            *w++ = (char)strtol(hex, NULL, 16);
+            r += 2;
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = '\0';
+    return 0;
+}
+
+static char *trim_space(char *s)
+{
+    while (*s && isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+/* The schema's attributes_list: "key=value,key=value" in the format of OTEL_RESOURCE_ATTRIBUTES
+ * (W3C baggage without properties), read as the OpenTelemetry Go SDK reads that variable: split at
+ * commas, key and value trimmed, the value percent-decoded (kept as written when that fails). An
+ * entry without '=' is skipped with a warning, as the SDK reports it and keeps the others. */
+static int load_attributes_list(struct telemetry_resource *r, const struct cnode *al,
+                                const struct cnode *al_key, const struct config_warn_sink *w,
+                                struct error *err)
+{
+    char *copy = strdup(al->value);
+    if (!copy)
+        return error_set(err, "out of memory");
+    char *entry = copy;
+    for (;;) {
+        char *comma = strchr(entry, ',');
+        if (comma)
+            *comma = '\0';
+        char *eq = strchr(entry, '=');
+        if (!eq) {
+            config_warnf(w, al_key, "resource.attributes_list",
+                         "entry \"%s\" is not key=value: skipped (as the OpenTelemetry SDK "
+                         "skips it)", entry);
+        } else {
+            *eq = '\0';
+            char *key = trim_space(entry), *val = trim_space(eq + 1);
+            char *raw = strdup(val);
+            if (!raw) {
+                free(copy);
+                return error_set(err, "out of memory");
+            }
+            if (percent_decode(val) != 0)
+                strcpy(val, raw);
+            free(raw);
+            if (resource_set(r, key, val)) {
+                free(copy);
+                return error_set(err, "out of memory");
+            }
+        }
+        if (!comma)
+            break;
+        entry = comma + 1;
+    }
+    free(copy);
+    return 0;
+}
+
 /* service.telemetry.resource: the Collector's inline map (`key: value`, a null value removes a
- * default), or the configuration schema's `attributes: [{name, value}]` and `attributes_list`. */
+ * default), or the configuration schema's form: `attributes: [{name, value}]` and/or
+ * `attributes_list` (either one alone is the schema's form too), with `schema_url` and
+ * `detection/development` accepted. */
 static int load_resource(struct service *s, const struct cnode *res,
                          const struct config_warn_sink *w, struct error *err)
 {
@@ -688,44 +769,33 @@ static int load_resource(struct service *s, const struct cnode *res,
     if (res->kind != CNODE_MAP)
         return err_at(err, res, "service.telemetry.resource: expected a map of attributes");
     const struct cnode *attrs = cnode_get(res, "attributes");
-    if (attrs && attrs->kind == CNODE_SEQ) {
+    const struct cnode *al = cnode_get(res, "attributes_list");
+    if ((attrs && attrs->kind == CNODE_SEQ) || ((!attrs || attrs->kind == CNODE_NULL) && al && al->kind == CNODE_SCALAR)) {
         /* the schema's form */
         for (size_t k = 0; k < res->n; k++) {
             const char *kn = res->keys[k]->value;
             if (strcmp(kn, "attributes") == 0 || strcmp(kn, "attributes_list") == 0)
                 continue;
-            if (strcmp(kn, "schema_url") == 0 || strcmp(kn, "detection/development") == 0)
-                config_warnf(w, res->keys[k], kn, "has no effect: the resource is the attributes "
-                                                  "given");
+            if (strcmp(kn, "schema_url") == 0)
+                config_warnf(w, res->keys[k], "resource.schema_url",
+                             "has no effect: own telemetry is sent without a schema URL");
+            else if (strcmp(kn, "detection/development") == 0)
+                config_warnf(w, res->keys[k], "resource.detection/development",
+                             "has no effect: no resource detectors run; the resource is the "
+                             "attributes given");
             else
                 return err_at(err, res->keys[k], "service.telemetry.resource: unknown key '%s'; "
                                                  "known keys: attributes, attributes_list, "
                                                  "schema_url, detection/development", kn);
         }
-        const struct cnode *al = cnode_get(res, "attributes_list");
-        if (al && al->kind == CNODE_SCALAR) {
-            /* lower priority than attributes: applied first */
-            char *copy = strdup(al->value), *save = NULL;
-            if (!copy)
-                return error_set(err, "out of memory");
-            for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-                char *eq = strchr(tok, '=');
-                if (!eq) {
-                    free(copy);
-                    return err_at(err, al, "service.telemetry.resource.attributes_list: expected "
-                                           "\"key=value,key=value\"");
-                }
-                *eq = '\0';
-                while (*tok == ' ')
-                    tok++;
-                if (resource_set(r, tok, eq + 1)) {
-                    free(copy);
-                    return error_set(err, "out of memory");
-                }
-            }
-            free(copy);
-        }
-        for (size_t i = 0; i < attrs->n; i++) {
+        /* lower priority than attributes: applied first */
+        if (al && al->kind != CNODE_SCALAR && al->kind != CNODE_NULL)
+            return err_at(err, al, "service.telemetry.resource.attributes_list: expected "
+                                   "\"key=value,key=value\"");
+        if (al && al->kind == CNODE_SCALAR &&
+            load_attributes_list(r, al, cnode_key(res, "attributes_list"), w, err) != 0)
+            return -1;
+        for (size_t i = 0; attrs && attrs->kind == CNODE_SEQ && i < attrs->n; i++) {
             const struct cnode *it = attrs->items[i];
             const struct cnode *name = cnode_get(it, "name"), *val = cnode_get(it, "value");
             if (it->kind != CNODE_MAP || !name || name->kind != CNODE_SCALAR ||
@@ -904,6 +974,67 @@ static int load_telemetry(struct service *s, const struct cnode *tel, struct err
     return 0;
 }
 
+/* The pull reader's naming options of the OpenTelemetry configuration schema. The endpoint
+ * serves own metrics as the Collector's default reader does (without_units, without_type_suffix,
+ * without_scope_info true, with_resource_constant_labels.included empty): names without unit or
+ * _total suffixes, no otel_scope_* labels or otel_scope_info, no resource labels. So those values
+ * are quiet, and the others are warned at their key with what is served instead. */
+static int prometheus_reader_keys(struct service *s, const struct cnode *prom, size_t idx,
+                                  struct error *err)
+{
+    static const struct {
+        const char *key, *instead;
+    } flags[] = {
+        {"without_units", "own metric names never carry a unit suffix "
+                          "(otelcol_process_uptime, not otelcol_process_uptime_seconds)"},
+        {"without_type_suffix", "counters are served without the _total suffix"},
+        {"without_scope_info", "no otel_scope_info metric and no otel_scope_* labels are "
+                               "served"},
+    };
+    char base[128];
+    snprintf(base, sizeof base, "service.telemetry.metrics.readers[%zu].pull.exporter.prometheus",
+             idx);
+    for (size_t k = 0; prom->kind == CNODE_MAP && k < prom->n; k++) {
+        const struct cnode *key = prom->keys[k], *v = prom->items[k];
+        const char *kn = key->value ? key->value : "";
+        if (strcmp(kn, "host") == 0 || strcmp(kn, "port") == 0)
+            continue;
+        size_t f = 0;
+        while (f < sizeof flags / sizeof flags[0] && strcmp(kn, flags[f].key) != 0)
+            f++;
+        if (f < sizeof flags / sizeof flags[0]) {
+            bool b = false;
+            if (v->kind == CNODE_NULL)
+                continue; /* a null pointer in the schema: the reader's default */
+            if (v->kind != CNODE_SCALAR || config_parse_bool(v->value, &b) != 0)
+                return err_at(err, v, "%s.%s: expected true or false", base, kn);
+            if (!b)
+                add_warning(s, key, "%s.%s: false has no effect: %s (as with true, the "
+                                    "Collector's default reader)", base, kn, flags[f].instead);
+            continue;
+        }
+        if (strcmp(kn, "with_resource_constant_labels") == 0) {
+            /* no labels unless keys are included; excluded alone would label with all others */
+            const struct cnode *inc = cnode_get(v, "included");
+            bool none = v->kind == CNODE_NULL ||
+                        (v->kind == CNODE_MAP && !cnode_get(v, "excluded") &&
+                         (!inc || inc->kind == CNODE_NULL ||
+                          (inc->kind == CNODE_SEQ && inc->n == 0) ||
+                          (inc->kind == CNODE_SCALAR && !*inc->value)));
+            if (!none)
+                add_warning(s, key, "%s.%s: has no effect: resource attributes are not added as "
+                                    "labels to own metrics (as with included: [], the "
+                                    "Collector's default reader)", base, kn);
+            continue;
+        }
+        add_warning(s, key, "%s.%s: has no effect: not an option of the prometheus pull "
+                            "exporter that llmotlp knows (host, port, without_units, "
+                            "without_type_suffix, without_scope_info, "
+                            "with_resource_constant_labels)", base, kn);
+    }
+    return 0;
+}
+
 /* The Prometheus endpoint of service.telemetry.metrics: none at level none; else the first
  * `readers: [{pull: {exporter: {prometheus: {host, port}}}}]` (the newer form; host defaults to
  * localhost and port to 9464, as in the OpenTelemetry config schema); else `address`, whose
@@ -958,14 +1089,8 @@ static int load_metrics_endpoint(struct service *s, struct error *err)
             }
             if (prom->kind != CNODE_MAP && prom->kind != CNODE_NULL)
                 return err_at(err, prom, "prometheus reader: expected a map with host and port");
-            /* host and port make the endpoint; the OpenTelemetry schema's other keys
-             * (without_units, with_resource_constant_labels, ...) shape names we do not change */
-            for (size_t k = 0; prom->kind == CNODE_MAP && k < prom->n; k++) {
-                const char *kn = prom->keys[k]->value ? prom->keys[k]->value : "";
-                if (strcmp(kn, "host") != 0 && strcmp(kn, "port") != 0)
-                    add_warning(s, prom->keys[k], "service.telemetry.metrics.readers: prometheus "
-                                                  "reader key '%s' has no effect", kn);
-            }
+            if (prometheus_reader_keys(s, prom, i, err) != 0)
+                return -1;
             const struct cnode *host = cnode_get(prom, "host"), *port = cnode_get(prom, "port");
             if (host && host->kind != CNODE_SCALAR)
                 return err_at(err, host, "prometheus reader: host must be a string");
@@ -2314,6 +2439,14 @@ size_t service_extension_count(const struct service *s)
 const char *service_extension_id(const struct service *s, size_t i)
 {
     return i < s->ext_enabled.n ? ((const struct comp_def *)s->ext_enabled.v[i])->id : NULL;
+}
+
+const char *service_resource_attribute(const struct service *s, const char *key)
+{
+    for (size_t i = 0; s && i < s->resource.n; i++)
+        if (strcmp(s->resource.keys[i], key) == 0)
+            return s->resource.values[i];
+    return NULL;
 }
 
 size_t service_warning_count(const struct service *s)

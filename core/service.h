@@ -66,6 +66,10 @@ const char *service_pipeline_member(const struct service *s, size_t i, enum serv
 /* Extensions enabled in service.extensions, in that order. */
 size_t service_extension_count(const struct service *s);
 const char *service_extension_id(const struct service *s, size_t i);
+/* The value of an attribute of the resource of own telemetry (service.telemetry.resource and
+ * the defaults service.name, service.version, service.instance.id); NULL when absent. Valid until
+ * service_free. */
+const char *service_resource_attribute(const struct service *s, const char *key);
 /* Number of warnings produced while loading (unused components, ...). */
 size_t service_warning_count(const struct service *s);
 const char *service_warning(const struct service *s, size_t i);

@@ -54,16 +54,19 @@ static const struct config_field pprof_fields[] = {
     {.name = "block_profile_fraction", .type = CFG_INT,
      .offset = offsetof(struct pprof_config, block_profile_fraction), .def = "0",
      .doc = "Go's runtime.SetBlockProfileRate",
-     .no_effect = "a Go runtime setting; there is no block profile (/debug/pprof/block is 501)"},
+     .no_effect = "a Go runtime setting; there is no block profile (/debug/pprof/block is 501)",
+     .harmless = "<=0"},
     {.name = "mutex_profile_fraction", .type = CFG_INT,
      .offset = offsetof(struct pprof_config, mutex_profile_fraction), .def = "0",
      .doc = "Go's runtime.SetMutexProfileFraction",
-     .no_effect = "a Go runtime setting; there is no mutex profile (/debug/pprof/mutex is 501)"},
+     .no_effect = "a Go runtime setting; there is no mutex profile (/debug/pprof/mutex is 501)",
+     .harmless = "<=0"},
     {.name = "save_to_file", .type = CFG_STRING,
      .offset = offsetof(struct pprof_config, save_to_file),
      .doc = "file for a CPU profile of the whole run",
      .no_effect = "no CPU profile is made and no file is written; profile llmotlp with perf "
-                  "record -p <pid> instead"},
+                  "record -p <pid> instead",
+     .harmless = "\"\""},
     {.name = NULL},
 };
 

@@ -81,7 +81,7 @@ static const struct config_field zpages_fields[] = {
      .no_effect = ZP_NO_BODY},
     {.name = "include_metadata", .type = CFG_BOOL,
      .offset = offsetof(struct zpages_config, include_metadata), .doc = "client metadata",
-     .no_effect = "no data passes through the pages"},
+     .no_effect = "no data passes through the pages", .harmless = "false"},
     {.name = "compression_algorithms", .type = CFG_STRING_LIST,
      .offset = offsetof(struct zpages_config, compression_algorithms),
      .doc = "request encodings", .no_effect = ZP_NO_BODY},
@@ -98,7 +98,8 @@ static const struct config_field zpages_fields[] = {
      .no_effect = ZP_TIMEOUTS},
     {.name = "keep_alives_enabled", .type = CFG_BOOL,
      .offset = offsetof(struct zpages_config, keep_alives_enabled), .def = "true",
-     .doc = "HTTP keep-alive", .no_effect = "keep-alive is always on"},
+     .doc = "HTTP keep-alive", .no_effect = "keep-alive is always on",
+     .harmless = "true"},
     {.name = NULL},
 };
 

@@ -88,7 +88,8 @@ static const struct config_field string_fields[] = {
                "unless anchored with ^ and $"},
     {F(string_cfg, cache_max_size, CFG_INT), .doc = "the Collector's LRU cache of regex results",
      .no_effect = "regex results are not cached: every value is matched (RE2, linear time), which "
-                  "gives the same decisions"},
+                  "gives the same decisions",
+     .harmless = "<=0"},
     {F(string_cfg, invert_match, CFG_BOOL), .doc = "a match means not sampled"},
     {.name = NULL}};
 static const struct config_field boolean_fields[] = {

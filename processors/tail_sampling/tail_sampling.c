@@ -72,7 +72,7 @@ static const struct config_field ts_fields[] = {
      .doc = "trace-complete (span-ingest is not supported)"},
     {.name = "num_shards", .type = CFG_INT, .offset = OFF(num_shards), .def = "1", .min = 1,
      .max = 1024, .doc = "the Collector's trace store shards",
-     .no_effect = "one trace store serves every pipeline thread"},
+     .no_effect = "one trace store serves every pipeline thread", .harmless = "1"},
     {.name = "policies", .type = CFG_RAW, .offset = OFF(policies),
      .doc = "sampling policies (the Collector's list)"},
     {.name = "max_buffered_bytes", .type = CFG_INT, .offset = OFF(max_buffered_bytes),

@@ -115,7 +115,8 @@ sed -i "s#'(?i)^/health'#'^/v1/(chat|embeddings'#" "$TMP/regex.yaml"
 run validate --config "$TMP/regex.yaml"
 if [ "$rc" != 0 ]; then good; else bad "bad regex: exit 0"; fi
 if grep -qF -- "$TMP/regex.yaml:15:15: " "$TMP/err" "$TMP/out" && grep -qF -- "missing )" "$TMP/err" "$TMP/out"; then good; else bad "bad regex: no file:line:col or reason"; fi
-# service.telemetry: the keys that stay without effect are each named with their place; the
+# service.telemetry: the keys that stay without effect (written non-empty: an empty list is what
+# is done anyway, and quiet) are each named with their place; the
 # ones that act (encoding json, a periodic reader) are not; a reader that cannot be honoured
 # fails validate with its place.
 cat >"$TMP/tel.yaml" <<YAML
@@ -128,16 +129,16 @@ service:
   telemetry:
     logs:
       encoding: json
-      processors: []
+      processors: [{batch: {exporter: {console: {}}}}]
     metrics:
       level: detailed
-      views: []
+      views: [{selector: {instrument_name: x}, stream: {name: y}}]
       readers:
         - periodic:
             exporter:
               otlp: {protocol: http/protobuf, endpoint: "http://127.0.0.1:1"}
     traces:
-      processors: []
+      processors: [{batch: {exporter: {console: {}}}}]
   pipelines:
     traces: {receivers: [otlp], exporters: [debug]}
 YAML

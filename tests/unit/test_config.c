@@ -1183,6 +1183,124 @@ static void test_no_effect_warnings(void **state)
     cnode_free(root);
 }
 
+/* Keys whose harmless value (config.h) is what is done anyway: one of every comparison. */
+struct hl_cfg {
+    bool metadata, keep_alive;
+    int64_t fraction;
+    double ratio;
+    int64_t interval;
+    int level;
+    char *file;
+    struct config_str_list keys;
+    struct config_kv_list headers;
+    const struct cnode *views;
+    bool typo;
+};
+
+static const char *const hl_levels[] = {"none", "basic", NULL};
+
+static const struct config_field hl_fields[] = {
+    {.name = "metadata", .type = CFG_BOOL, .offset = offsetof(struct hl_cfg, metadata),
+     .def = "false", .no_effect = "no metadata", .harmless = "false"},
+    {.name = "keep_alive", .type = CFG_BOOL, .offset = offsetof(struct hl_cfg, keep_alive),
+     .def = "true", .no_effect = "always on", .harmless = "true"},
+    {.name = "fraction", .type = CFG_INT, .offset = offsetof(struct hl_cfg, fraction),
+     .no_effect = "no profile", .harmless = "<=0"},
+    {.name = "ratio", .type = CFG_DOUBLE, .offset = offsetof(struct hl_cfg, ratio),
+     .no_effect = "no ratio", .harmless = "<=0.5"},
+    {.name = "interval", .type = CFG_DURATION, .offset = offsetof(struct hl_cfg, interval),
+     .no_effect = "no checks", .harmless = "0s"},
+    {.name = "level", .type = CFG_ENUM, .offset = offsetof(struct hl_cfg, level),
+     .choices = hl_levels, .def = "basic", .no_effect = "no traces", .harmless = "none"},
+    {.name = "file", .type = CFG_STRING, .offset = offsetof(struct hl_cfg, file),
+     .no_effect = "no file", .harmless = "\"\""},
+    {.name = "keys", .type = CFG_STRING_LIST, .offset = offsetof(struct hl_cfg, keys),
+     .no_effect = "no keys", .harmless = "[]"},
+    {.name = "headers", .type = CFG_STRING_MAP, .offset = offsetof(struct hl_cfg, headers),
+     .no_effect = "no headers", .harmless = "{}"},
+    {.name = "views", .type = CFG_RAW, .offset = offsetof(struct hl_cfg, views),
+     .no_effect = "no views", .harmless = "[]"},
+    /* a harmless text the field cannot read is never harmless: the key is reported */
+    {.name = "typo", .type = CFG_BOOL, .offset = offsetof(struct hl_cfg, typo),
+     .no_effect = "typo", .harmless = "maybe"},
+    {.name = NULL},
+};
+
+/* Binds `yaml` with hl_fields and returns how many warnings it gave; each key name that warned
+ * is appended to `keys` (space-separated). */
+static size_t hl_warnings(const char *yaml, char *keys, size_t len)
+{
+    struct error err;
+    struct cnode *root = config_parse_string(yaml, "h.yaml", &err);
+    assert_non_null(root);
+    struct collected c = {0};
+    struct config_warn_sink w = {.warn = collect, .ctx = &c, .path = "x"};
+    struct hl_cfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    assert_int_equal(config_bind_warn(hl_fields, root, &cfg, &w, NULL, &err), 0);
+    keys[0] = '\0';
+    for (size_t i = 0; i < c.n && i < 8; i++) {
+        const char *k = strstr(c.lines[i], ": x.");
+        assert_non_null(k);
+        k += 4;
+        size_t n = strlen(keys);
+        snprintf(keys + n, len - n, "%s%.*s", n ? " " : "", (int)strcspn(k, ":"), k);
+    }
+    config_free_bound(hl_fields, &cfg);
+    cnode_free(root);
+    return c.n;
+}
+
+static void test_no_effect_harmless_values(void **state)
+{
+    (void)state;
+    char keys[512];
+    /* at the harmless value (or a null value whose default is it): nothing is reported */
+    assert_int_equal(hl_warnings("metadata: false\nkeep_alive: true\nfraction: 0\nratio: 0.5\n"
+                                 "interval: 0\nlevel: NONE\nfile: ''\nkeys: []\nheaders: {}\n"
+                                 "views: []\n", keys, sizeof keys), 0);
+    assert_int_equal(hl_warnings("metadata:\nkeep_alive: ~\nfraction: -1\nratio: -3\n"
+                                 "interval: 0s\nkeys: ''\nviews:\n", keys, sizeof keys), 0);
+    /* any other value has no effect: reported at the key, as a plain no_effect key */
+    assert_int_equal(hl_warnings("metadata: true\nkeep_alive: false\nfraction: 1\n"
+                                 "ratio: 0.75\ninterval: 1ms\nlevel: basic\nfile: cpu.prof\n"
+                                 "keys: [a]\nheaders: {a: b}\nviews: [{}]\ntypo: false\n", keys,
+                                 sizeof keys), 11);
+    assert_string_equal(keys, "metadata keep_alive fraction ratio interval level file keys");
+    /* the message is the no_effect one */
+    struct error err;
+    struct cnode *root = config_parse_string("a: 1\nfraction: 5\n", "h.yaml", &err);
+    assert_non_null(root);
+    struct collected c = {0};
+    struct config_warn_sink w = {.warn = collect, .ctx = &c, .path = "extensions.pprof"};
+    struct hl_cfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    assert_int_equal(config_bind_warn(hl_fields, cnode_get(root, "nothing"), &cfg, &w, NULL, &err),
+                     0);
+    assert_int_equal(c.n, 0);
+    config_free_bound(hl_fields, &cfg);
+    struct cnode *sub = config_parse_string("fraction: 5\n", "h.yaml", &err);
+    memset(&cfg, 0, sizeof cfg);
+    assert_int_equal(config_bind_warn(hl_fields, sub, &cfg, &w, NULL, &err), 0);
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.lines[0], "h.yaml:1:1: extensions.pprof.fraction: accepted but has no "
+                                    "effect: no profile");
+    config_free_bound(hl_fields, &cfg);
+    cnode_free(sub);
+    cnode_free(root);
+
+    /* describe names the value that acts */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    config_describe(hl_fields, f, 0);
+    fclose(f);
+    assert_contains(text, "[no effect (<=0 is what llmotlp does): no profile]");
+    assert_contains(text, "[no effect (false is what llmotlp does): no metadata]");
+    free(text);
+}
+
 static void test_describe_no_effect(void **state)
 {
     (void)state;
@@ -1236,6 +1354,7 @@ int main(void)
         cmocka_unit_test(test_describe),
         cmocka_unit_test(test_no_effect_warnings),
         cmocka_unit_test(test_describe_no_effect),
+        cmocka_unit_test(test_no_effect_harmless_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -871,7 +871,9 @@ static void assert_one_warning(const struct service *s, const char *pos, const c
 }
 
 /* Every key declared no_effect in a component's table or the telemetry table: one warning each,
- * at the key, named by its path from the top of the file. Line numbers are those of the text. */
+ * at the key, named by its path from the top of the file. Line numbers are those of the text.
+ * Each is written at a value that asks for something not done here (see the next test for the
+ * values that are what is done anyway). */
 static void test_no_effect_keys_warn(void **state)
 {
     (void)state;
@@ -886,7 +888,7 @@ static void test_no_effect_keys_warn(void **state)
                                 "        include_metadata: true\n"                       /* 8 */
                                 "      http:\n"                                          /* 9 */
                                 "        endpoint: 127.0.0.1:0\n"                        /* 10 */
-                                "        include_metadata: false\n"                      /* 11 */
+                                "        include_metadata: true\n"                       /* 11 */
                                 "processors:\n"                                          /* 12 */
                                 "  tail_sampling:\n"                                     /* 13 */
                                 "    num_shards: 2\n"                                    /* 14 */
@@ -908,13 +910,13 @@ static void test_no_effect_keys_warn(void **state)
                                 "  extensions: [file_storage, health_check]\n"           /* 30 */
                                 "  telemetry:\n"                                         /* 31 */
                                 "    logs:\n"                                            /* 32 */
-                                "      development: false\n"                             /* 33 */
+                                "      development: true\n"                              /* 33 */
                                 "      sampling: {enabled: false}\n"                     /* 34 */
                                 "      initial_fields: {a: b}\n"                         /* 35 */
-                                "      processors: []\n"                                 /* 36 */
-                                "    metrics: {level: none, views: []}\n"                /* 37 */
-                                "    traces: {level: none, propagators: [tracecontext],\n" /* 38 */
-                                "             processors: []}\n"                         /* 39 */
+                                "      processors: [x]\n"                                /* 36 */
+                                "    metrics: {level: none, views: [x]}\n"               /* 37 */
+                                "    traces: {level: basic, propagators: [tracecontext],\n" /* 38 */
+                                "             processors: [x]}\n"                        /* 39 */
                                 "    resource: {service.name: x}\n"                      /* 40 */
                                 "  pipelines:\n"                                         /* 41 */
                                 "    traces:\n"                                          /* 42 */
@@ -937,7 +939,7 @@ static void test_no_effect_keys_warn(void **state)
     assert_one_warning(s, "36:7", "service.telemetry.logs.processors");
     assert_one_warning(s, "37:28", "service.telemetry.metrics.views");
     assert_one_warning(s, "38:14", "service.telemetry.traces.level");
-    assert_one_warning(s, "38:27", "service.telemetry.traces.propagators");
+    assert_one_warning(s, "38:28", "service.telemetry.traces.propagators");
     assert_one_warning(s, "39:14", "service.telemetry.traces.processors");
     assert_one_warning(s, "40:5", "service.telemetry.resource");
     if (service_warning_count(s) != 17) {
@@ -945,6 +947,172 @@ static void test_no_effect_keys_warn(void **state)
         fail_msg("want 17 warnings, got %zu", service_warning_count(s));
     }
     service_free(s);
+    log_set_level(before);
+}
+
+/* The same keys written at the value that asks for what llmotlp does anyway (no client
+ * metadata, keep-alive on, profiles off at a fraction of 0 or below, one trace store, no HTTP/2
+ * health checks, no own traces, ...): the Collector would do the same, so nothing is warned. */
+static void test_no_effect_keys_quiet_at_harmless_values(void **state)
+{
+    (void)state;
+    enum log_level before = log_get_level();
+    struct service *s = load_ok("receivers:\n"
+                                "  otlp:\n"
+                                "    protocols:\n"
+                                "      grpc: {endpoint: 127.0.0.1:0, include_metadata: false}\n"
+                                "      http: {endpoint: 127.0.0.1:0, include_metadata: false}\n"
+                                "processors:\n"
+                                "  tail_sampling:\n"
+                                "    num_shards: 1\n"
+                                "    policies:\n"
+                                "      - name: s\n"
+                                "        type: string_attribute\n"
+                                "        string_attribute:\n"
+                                "          {key: k, values: [v], cache_max_size: 0}\n"
+                                "exporters:\n"
+                                "  otlphttp:\n"
+                                "    endpoint: http://127.0.0.1:1\n"
+                                "    http2_read_idle_timeout: 0s\n"
+                                "    http2_ping_timeout: 0\n"
+                                "    force_attempt_http2: true\n"
+                                "extensions:\n"
+                                "  zpages:\n"
+                                "    endpoint: 127.0.0.1:0\n"
+                                "    include_metadata: false\n"
+                                "    keep_alives_enabled: true\n"
+                                "  pprof:\n"
+                                "    endpoint: 127.0.0.1:0\n"
+                                "    block_profile_fraction: 0\n"
+                                "    mutex_profile_fraction: -1\n"
+                                "    save_to_file: \"\"\n"
+                                "service:\n"
+                                "  extensions: [zpages, pprof]\n"
+                                "  telemetry:\n"
+                                "    logs: {development: false, processors: []}\n"
+                                "    metrics: {level: none, views: []}\n"
+                                "    traces: {level: none, propagators: [], processors: []}\n"
+                                "  pipelines:\n"
+                                "    traces:\n"
+                                "      receivers: [otlp]\n"
+                                "      processors: [tail_sampling]\n"
+                                "      exporters: [otlphttp]\n");
+    if (service_warning_count(s) != 0) {
+        dump_warnings(s);
+        fail_msg("want no warnings, got %zu", service_warning_count(s));
+    }
+    service_free(s);
+    log_set_level(before);
+}
+
+#define TEL_PIPE                                                                               \
+    "receivers: {otlp: {protocols: {grpc: {endpoint: 127.0.0.1:0}}}}\n"                     \
+    "exporters: {debug: {}}\n"                                                              \
+    "service:\n"                                                                            \
+    "  pipelines: {traces: {receivers: [otlp], exporters: [debug]}}\n"                      \
+    "  telemetry:\n"
+
+/* service.telemetry.resource.attributes_list: the schema's form even without `attributes`, read
+ * as the OpenTelemetry SDK reads OTEL_RESOURCE_ATTRIBUTES (split at commas, key and value
+ * trimmed, the value percent-decoded or kept as written when that fails, an entry without '='
+ * skipped with a warning); `attributes` outranks it; schema_url is warned at its own path. */
+static void test_telemetry_resource_attributes_list(void **state)
+{
+    (void)state;
+    enum log_level before = log_get_level();
+    struct service *s = load_ok(TEL_PIPE
+                                "    metrics: {level: none}\n"
+                                "    resource:\n"                                          /* 7 */
+                                "      attributes_list: team=platform,region=eu-west-1\n");
+    assert_string_equal(service_resource_attribute(s, "team"), "platform");
+    assert_string_equal(service_resource_attribute(s, "region"), "eu-west-1");
+    assert_null(service_resource_attribute(s, "attributes_list"));
+    assert_string_equal(service_resource_attribute(s, "service.name"), "llmotlp");
+    service_free(s);
+
+    s = load_ok(TEL_PIPE
+                "    metrics: {level: none}\n"
+                "    resource:\n"                                                          /* 7 */
+                "      attributes_list: ' a = x%20y , b=%zz,bad, c=1=2,service.name=l'\n"  /* 8 */
+                "      schema_url: https://opentelemetry.io/schemas/1.26.0\n"              /* 9 */
+                "      attributes: [{name: service.name, value: from-attributes}]\n");
+    assert_string_equal(service_resource_attribute(s, "a"), "x y");
+    assert_string_equal(service_resource_attribute(s, "b"), "%zz");
+    assert_string_equal(service_resource_attribute(s, "c"), "1=2");
+    assert_null(service_resource_attribute(s, "bad"));
+    assert_string_equal(service_resource_attribute(s, "service.name"), "from-attributes");
+    assert_int_equal(warnings_with(s, "<string>:8:7: service.telemetry.resource.attributes_list: "
+                                      "entry \"bad\" is not key=value: skipped",
+                                   (const char *)NULL), 1);
+    assert_int_equal(warnings_with(s, "<string>:9:7: service.telemetry.resource.schema_url: has no "
+                                      "effect", (const char *)NULL), 1);
+    service_free(s);
+
+    /* the Collector's inline map is still a map of attributes */
+    s = load_ok(TEL_PIPE
+                "    metrics: {level: none}\n"
+                "    resource: {team: platform, service.name: ~}\n");
+    assert_string_equal(service_resource_attribute(s, "team"), "platform");
+    assert_null(service_resource_attribute(s, "service.name"));
+    service_free(s);
+    log_set_level(before);
+}
+
+/* The pull reader's naming options: quiet at the values the endpoint serves (those of the
+ * Collector's default reader), warned at the key with what is served otherwise; a value of the
+ * wrong type is an error at its position. */
+static void test_telemetry_prometheus_reader_options(void **state)
+{
+    (void)state;
+    enum log_level before = log_get_level();
+    struct service *s = load_ok(TEL_PIPE
+                                "    metrics:\n"                                           /* 6 */
+                                "      readers:\n"                                         /* 7 */
+                                "        - pull:\n"                                        /* 8 */
+                                "            exporter:\n"                                  /* 9 */
+                                "              prometheus:\n"                              /* 10 */
+                                "                host: 127.0.0.1\n"                        /* 11 */
+                                "                port: 0\n"                                /* 12 */
+                                "                without_units: true\n"                    /* 13 */
+                                "                without_type_suffix: true\n"              /* 14 */
+                                "                without_scope_info: true\n"               /* 15 */
+                                "                with_resource_constant_labels:\n"         /* 16 */
+                                "                  included: []\n");                       /* 17 */
+    if (service_warning_count(s) != 0) {
+        dump_warnings(s);
+        fail_msg("want no warnings, got %zu", service_warning_count(s));
+    }
+    service_free(s);
+
+    s = load_ok(TEL_PIPE
+                "    metrics:\n"                                                           /* 6 */
+                "      readers:\n"                                                         /* 7 */
+                "        - pull:\n"                                                        /* 8 */
+                "            exporter:\n"                                                  /* 9 */
+                "              prometheus:\n"                                              /* 10 */
+                "                host: 127.0.0.1\n"                                        /* 11 */
+                "                without_units: false\n"                                   /* 12 */
+                "                without_type_suffix: false\n"                             /* 13 */
+                "                without_scope_info: false\n"                              /* 14 */
+                "                with_resource_constant_labels: {excluded: [a]}\n");       /* 15 */
+    const char *p = "service.telemetry.metrics.readers[0].pull.exporter.prometheus";
+    char head[256];
+    snprintf(head, sizeof head, "<string>:12:17: %s.without_units: false has no effect: ", p);
+    assert_int_equal(warnings_with(s, head, "unit suffix", (const char *)NULL), 1);
+    snprintf(head, sizeof head, "<string>:13:17: %s.without_type_suffix: false has no effect: ", p);
+    assert_int_equal(warnings_with(s, head, "_total", (const char *)NULL), 1);
+    snprintf(head, sizeof head, "<string>:14:17: %s.without_scope_info: false has no effect: ", p);
+    assert_int_equal(warnings_with(s, head, "otel_scope", (const char *)NULL), 1);
+    snprintf(head, sizeof head, "<string>:15:17: %s.with_resource_constant_labels: has no effect: ",
+             p);
+    assert_int_equal(warnings_with(s, head, "not added as labels", (const char *)NULL), 1);
+    assert_int_equal(service_warning_count(s), 4);
+    service_free(s);
+
+    load_fails(TEL_PIPE
+               "    metrics:\n"
+               "      readers: [{pull: {exporter: {prometheus: {without_units: maybe}}}}]\n",
+               "<string>:7:", "without_units: expected true or false", (const char *)NULL);
     log_set_level(before);
 }
 
@@ -967,7 +1135,7 @@ static void test_exporter_no_effect_keys_warn(void **state)
                                 "    max_conns_per_host: 2\n"                            /* 11 */
                                 "    http2_read_idle_timeout: 10s\n"                     /* 12 */
                                 "    http2_ping_timeout: 5s\n"                           /* 13 */
-                                "    force_attempt_http2: true\n"                        /* 14 */
+                                "    force_attempt_http2: false\n"                       /* 14 */
                                 "    idle_conn_timeout: 30s\n"                           /* 15 */
                                 "service:\n"                                             /* 16 */
                                 "  telemetry: {metrics: {level: none}}\n"                /* 17 */
@@ -1128,6 +1296,9 @@ int main(void)
         cmocka_unit_test(test_telemetry_section_accepted),
         cmocka_unit_test(test_no_effect_keys_warn),
         cmocka_unit_test(test_exporter_no_effect_keys_warn),
+        cmocka_unit_test(test_no_effect_keys_quiet_at_harmless_values),
+        cmocka_unit_test(test_telemetry_resource_attributes_list),
+        cmocka_unit_test(test_telemetry_prometheus_reader_options),
         cmocka_unit_test(test_conditional_warnings),
         cmocka_unit_test(test_batch_before_persistent_queue),
         cmocka_unit_test(test_error_unknown_top_level),
