@@ -188,9 +188,22 @@ void config_source_unflatten(struct cnode *root)
 
 /* ---- merge ----------------------------------------------------------------------------------- */
 
-static bool same_scalar(const struct cnode *a, const struct cnode *b)
+/* Whether two list items are the same value, as Go's reflect.DeepEqual sees the decoded YAML:
+ * scalars by text, lists item by item, maps key by key in any order. A list of maps (such as
+ * service.telemetry.metrics.readers) needs this as much as a list of IDs. */
+static bool same_value(const struct cnode *a, const struct cnode *b)
 {
-    return a->kind == CNODE_SCALAR && b->kind == CNODE_SCALAR && strcmp(a->value, b->value) == 0;
+    if (a->kind != b->kind || a->n != b->n)
+        return false;
+    if (a->kind == CNODE_SCALAR)
+        return strcmp(a->value, b->value) == 0;
+    for (size_t i = 0; i < a->n; i++) {
+        const struct cnode *other = a->kind == CNODE_MAP ? cnode_get(b, a->keys[i]->value)
+                                                         : b->items[i];
+        if (!other || !same_value(a->items[i], other))
+            return false;
+    }
+    return true;
 }
 
 /* Makes every sequence of src that has a sequence at the same place in dst hold dst's items and
@@ -214,7 +227,7 @@ static void append_lists(struct cnode *dst, struct cnode *src)
     for (size_t i = 0; i < src->n; i++) {
         bool dup = false;
         for (size_t j = 0; j < all->n && !dup; j++)
-            dup = same_scalar(all->items[j], src->items[i]);
+            dup = same_value(all->items[j], src->items[i]);
         if (dup)
             cnode_free(src->items[i]);
         else
