@@ -5,7 +5,10 @@
  * The one idea: the shim promises Go's reading of the subject, where each byte that does not
  * start a valid UTF-8 sequence is one U+FFFD. fuzz_utf8_as_go() (fuzz_util.h) writes that text
  * out from the definition, so matching the raw subject and matching the reference text must give
- * the same answer for every pattern, with search and with full match. Besides: a pattern that
+ * the same answer for every pattern, with search and with full match. A fuzzed pattern rarely
+ * counts characters, so two probes do on every subject: in Go's reading it has N characters of
+ * which M are U+FFFD, so `\A(?s:.){N}\z` and a pattern with exactly M U+FFFD must match the raw
+ * subject (when N is small enough to spell as a repeat). Besides: a pattern that
  * does not compile says why, a compiled one gives its pattern back byte for byte, a full match is
  * also a match, and memory stays bounded (run.sh gives this target a malloc limit well above
  * REGEX_MAX_MEM, so a compile or match that escapes the cap is a finding). */
@@ -15,6 +18,30 @@
 
 #include "core/regex.h"
 #include "fuzz/fuzz_util.h"
+
+#define PROBE_MAX 200 /* repeats up to this stay cheap to compile on every input */
+
+/* The raw subject fully matches `pattern`, which is built for Go's reading of it. */
+static void probe(const char *pattern, const char *subj, size_t slen, const char *what)
+{
+    struct error err = {0};
+    struct regex *re = regex_compile(pattern, strlen(pattern), &err);
+    FUZZ_CHECK(re, "probe %s does not compile: %s", pattern, err.msg);
+    FUZZ_CHECK(regex_full_match(re, subj, slen), "the subject is not %s in Go's reading", what);
+    regex_free(re);
+}
+
+/* Characters (n) and U+FFFD (m) in Go's reading, counted on the reference text. */
+static void count_chars(const uint8_t *go, size_t glen, size_t *n, size_t *m)
+{
+    *n = *m = 0;
+    for (size_t i = 0; i < glen; i++) {
+        if ((go[i] & 0xC0) != 0x80)
+            (*n)++;
+        if (i + 2 < glen && go[i] == 0xEF && go[i + 1] == 0xBF && go[i + 2] == 0xBD)
+            (*m)++;
+    }
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -56,6 +83,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(f_raw == f_go, "full match: raw subject %d, subject as Go reads it %d", f_raw,
                f_go);
     FUZZ_CHECK(!f_raw || s_raw, "full match without a match");
+
+    size_t n, m;
+    count_chars(go, glen, &n, &m);
+    char probe_re[96], what[64];
+    if (n <= PROBE_MAX) {
+        snprintf(probe_re, sizeof probe_re, "\\A(?s:.){%zu}\\z", n);
+        snprintf(what, sizeof what, "%zu characters", n);
+        probe(probe_re, subj, slen, what);
+    }
+    if (m <= PROBE_MAX) {
+        snprintf(probe_re, sizeof probe_re,
+                 "\\A(?s:[^\\x{FFFD}]*\\x{FFFD}){%zu}(?s:[^\\x{FFFD}])*\\z", m);
+        snprintf(what, sizeof what, "%zu U+FFFD", m);
+        probe(probe_re, subj, slen, what);
+    }
     free(go);
     regex_free(re);
     return 0;
