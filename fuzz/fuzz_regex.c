@@ -8,7 +8,7 @@
  * the same answer for every pattern, with search and with full match. A fuzzed pattern rarely
  * counts characters, so two probes do on every subject: in Go's reading it has N characters of
  * which M are U+FFFD, so `\A(?s:.){N}\z` and a pattern with exactly M U+FFFD must match the raw
- * subject (when N is small enough to spell as a repeat). Besides: a pattern that
+ * subject (for counts up to PROBE_MAX). Besides: a pattern that
  * does not compile says why, a compiled one gives its pattern back byte for byte, a full match is
  * also a match, and memory stays bounded (run.sh gives this target a malloc limit well above
  * REGEX_MAX_MEM, so a compile or match that escapes the cap is a finding). */
@@ -19,16 +19,28 @@
 #include "core/regex.h"
 #include "fuzz/fuzz_util.h"
 
-#define PROBE_MAX 200 /* repeats up to this stay cheap to compile on every input */
+/* Probes are compiled once per count and kept: compiling a repeat on every input would cost more
+ * than the rest of the target. Subjects with more characters or U+FFFD skip that probe. */
+#define PROBE_MAX 64
 
-/* The raw subject fully matches `pattern`, which is built for Go's reading of it. */
-static void probe(const char *pattern, const char *subj, size_t slen, const char *what)
+/* The raw subject fully matches the probe `kind` (0: characters, 1: U+FFFD) for `count`. */
+static void probe(int kind, size_t count, const char *subj, size_t slen)
 {
-    struct error err = {0};
-    struct regex *re = regex_compile(pattern, strlen(pattern), &err);
-    FUZZ_CHECK(re, "probe %s does not compile: %s", pattern, err.msg);
-    FUZZ_CHECK(regex_full_match(re, subj, slen), "the subject is not %s in Go's reading", what);
-    regex_free(re);
+    static struct regex *cache[2][PROBE_MAX + 1];
+    struct regex **re = &cache[kind][count];
+    if (!*re) {
+        char pattern[96];
+        if (kind == 0)
+            snprintf(pattern, sizeof pattern, "\\A(?s:.){%zu}\\z", count);
+        else
+            snprintf(pattern, sizeof pattern,
+                     "\\A(?s:[^\\x{FFFD}]*\\x{FFFD}){%zu}(?s:[^\\x{FFFD}])*\\z", count);
+        struct error err = {0};
+        *re = regex_compile(pattern, strlen(pattern), &err);
+        FUZZ_CHECK(*re, "probe %s does not compile: %s", pattern, err.msg);
+    }
+    FUZZ_CHECK(regex_full_match(*re, subj, slen), "the subject does not have %zu %s in Go's reading",
+               count, kind == 0 ? "characters" : "U+FFFD");
 }
 
 /* Characters (n) and U+FFFD (m) in Go's reading, counted on the reference text. */
@@ -55,24 +67,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *subj = pat + plen;
     size_t slen = size - 1 - plen;
 
+    uint8_t *go = malloc(3 * slen + 1);
+    FUZZ_CHECK(go, "out of memory");
+    size_t glen = fuzz_utf8_as_go((const uint8_t *)subj, slen, go);
+    size_t n, m;
+    count_chars(go, glen, &n, &m);
+    if (n <= PROBE_MAX)
+        probe(0, n, subj, slen);
+    if (m <= PROBE_MAX)
+        probe(1, m, subj, slen);
+
     struct error err = {0};
     struct regex *re = regex_compile(pat, plen, &err);
     if (getenv("FUZZ_VERBOSE"))
         fprintf(stderr, "%s\n", re ? "compiled" : err.msg);
     if (!re) {
         FUZZ_CHECK(err.msg[0], "pattern refused without a message");
+        free(go);
         return 0;
     }
     const char *back = regex_pattern(re);
     FUZZ_CHECK(memcmp(back, pat, plen) == 0 && back[plen] == '\0',
                "regex_pattern does not give the pattern back");
 
-    uint8_t *go = malloc(3 * slen + 1);
-    if (!go) {
-        regex_free(re);
-        return 0;
-    }
-    size_t glen = fuzz_utf8_as_go((const uint8_t *)subj, slen, go);
     bool s_raw = regex_search(re, subj, slen);
     bool s_go = regex_search(re, (const char *)go, glen);
     bool f_raw = regex_full_match(re, subj, slen);
@@ -83,21 +100,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(f_raw == f_go, "full match: raw subject %d, subject as Go reads it %d", f_raw,
                f_go);
     FUZZ_CHECK(!f_raw || s_raw, "full match without a match");
-
-    size_t n, m;
-    count_chars(go, glen, &n, &m);
-    char probe_re[96], what[64];
-    if (n <= PROBE_MAX) {
-        snprintf(probe_re, sizeof probe_re, "\\A(?s:.){%zu}\\z", n);
-        snprintf(what, sizeof what, "%zu characters", n);
-        probe(probe_re, subj, slen, what);
-    }
-    if (m <= PROBE_MAX) {
-        snprintf(probe_re, sizeof probe_re,
-                 "\\A(?s:[^\\x{FFFD}]*\\x{FFFD}){%zu}(?s:[^\\x{FFFD}])*\\z", m);
-        snprintf(what, sizeof what, "%zu U+FFFD", m);
-        probe(probe_re, subj, slen, what);
-    }
     free(go);
     regex_free(re);
     return 0;
