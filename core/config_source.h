@@ -7,8 +7,8 @@
  * an error naming the scheme. Sources merge in order as the Collector's confmap merges them:
  * maps key by key, everything else (lists included) replaced by the later source; with the
  * `confmap.enableMergeAppendOption` feature gate, lists under `service` are appended instead
- * (items already present, maps and lists compared by value, are not repeated). In every source a key holding `::` is split into
- * nested keys, as confmap's key delimiter does.
+ * (items already present, maps and lists compared by value, are not repeated). In every source
+ * a key holding `::` is split into nested keys, as confmap's key delimiter does.
  *
  * Nodes name their source in positions: a file by its path, other sources by their URI
  * ("env:LLMOTLP_CFG:3:5: ...", "'yaml:a::b: x':1:4: ..."; columns count in the fragment, and
