@@ -16,6 +16,7 @@
 #include "core/featuregate.h"
 
 #define YAML_NAME_MAX 64 /* a yaml: source longer than this is named by its start */
+#define UNFLATTEN_MAX_DEPTH 256 /* the parser's nesting limit (CONFIG_MAX_DEPTH in config.c) */
 
 /* The scheme of `uri` as the Collector's resolver sees one: a letter then letters, digits, '+',
  * '.' or '-' (two characters at least, so "C:\..." stays a path), then ':'. 0 when none. */
@@ -121,8 +122,10 @@ struct cnode *config_source_load(const char *uri, config_source_warn_fn warn, vo
                   "env: or yaml:", uri, (int)sl, uri);
         return NULL;
     }
-    if (root)
-        config_source_unflatten(root);
+    if (root && config_source_unflatten(root, err) != 0) {
+        cnode_free(root);
+        return NULL;
+    }
     return root;
 }
 
@@ -144,26 +147,50 @@ static void insert_entry(struct cnode *map, size_t i, struct cnode *key, struct 
     map->items[i] = item;
 }
 
-void config_source_unflatten(struct cnode *root)
+/* How many parts `key` splits into at "::", found left to right and not overlapping, as Go's
+ * strings.Split finds them ("a:::b" is "a" and ":b"). */
+static size_t key_parts(const char *key)
 {
-    if (!root || root->kind != CNODE_MAP)
-        return;
-    for (size_t i = 0; i < root->n; i++)
-        config_source_unflatten(root->items[i]);
-    for (size_t i = 0; i < root->n;) {
-        struct cnode *key = root->keys[i];
-        const char *sep = key->value ? strstr(key->value, "::") : NULL;
-        if (!sep) {
+    size_t n = 1;
+    for (const char *p = key ? strstr(key, "::") : NULL; p; p = strstr(p + 2, "::"))
+        n++;
+    return n;
+}
+
+/* `map` sits `depth` levels down in the split tree (the root is 1). Each of its values lands
+ * one level down per part of its key, which is where its own keys are split. */
+static int unflatten_at(struct cnode *map, int depth, struct error *err)
+{
+    if (!map || map->kind != CNODE_MAP)
+        return 0;
+    for (size_t i = 0; i < map->n; i++) {
+        size_t parts = key_parts(map->keys[i]->value);
+        /* The parser refuses nesting deeper than this; splitting a key must not get around
+         * that, or a long key would make every later walk of the tree recurse without bound. */
+        if (parts > 1 && (size_t)depth + parts > UNFLATTEN_MAX_DEPTH + 1) {
+            char pos[512];
+            return error_set(err, "%s: key '%.40s%s' nests deeper than %d levels once split at "
+                             "'::'", cnode_where(map->keys[i], pos, sizeof pos),
+                             map->keys[i]->value, strlen(map->keys[i]->value) > 40 ? "..." : "",
+                             UNFLATTEN_MAX_DEPTH);
+        }
+        if (unflatten_at(map->items[i], depth + (int)parts, err) != 0)
+            return -1;
+    }
+    for (size_t i = 0; i < map->n;) {
+        struct cnode *key = map->keys[i];
+        size_t parts = key_parts(key->value);
+        if (parts == 1) {
             i++;
             continue;
         }
         /* "a::b::c: v" becomes "a: {b: {c: v}}"; the parts keep their columns in the key,
          * built from the last part outwards. */
-        struct cnode *value = root->items[i];
-        remove_entry(root, i);
+        struct cnode *value = map->items[i];
+        remove_entry(map, i);
         char *text = key->value;
-        size_t cuts[64], nc = 0; /* offsets of the "::" separators, left to right as Go splits */
-        for (const char *p = strstr(text, "::"); p && nc < 64; p = strstr(p + 2, "::"))
+        size_t cuts[UNFLATTEN_MAX_DEPTH], nc = 0; /* offsets of the separators, left to right */
+        for (const char *p = strstr(text, "::"); p; p = strstr(p + 2, "::"))
             cuts[nc++] = (size_t)(p - text);
         size_t last = strlen(text);
         while (nc > 0) {
@@ -175,22 +202,41 @@ void config_source_unflatten(struct cnode *root)
             last = start - 2;
         }
         text[last] = '\0';
-        struct cnode *same = cnode_get(root, text);
+        struct cnode *same = cnode_get(map, text);
         if (same) {
             config_merge(same, value);
             cnode_free(key);
         } else {
-            insert_entry(root, i, key, value);
+            insert_entry(map, i, key, value);
             i++;
         }
     }
+    return 0;
+}
+
+int config_source_unflatten(struct cnode *root, struct error *err)
+{
+    return unflatten_at(root, 1, err);
 }
 
 /* ---- merge ----------------------------------------------------------------------------------- */
 
-static bool same_scalar(const struct cnode *a, const struct cnode *b)
+/* Whether two list items are the same value, as Go's reflect.DeepEqual sees the decoded YAML:
+ * scalars by text, lists item by item, maps key by key in any order. A list of maps (such as
+ * service.telemetry.metrics.readers) needs this as much as a list of IDs. */
+static bool same_value(const struct cnode *a, const struct cnode *b)
 {
-    return a->kind == CNODE_SCALAR && b->kind == CNODE_SCALAR && strcmp(a->value, b->value) == 0;
+    if (a->kind != b->kind || a->n != b->n)
+        return false;
+    if (a->kind == CNODE_SCALAR)
+        return strcmp(a->value, b->value) == 0;
+    for (size_t i = 0; i < a->n; i++) {
+        const struct cnode *other = a->kind == CNODE_MAP ? cnode_get(b, a->keys[i]->value)
+                                                         : b->items[i];
+        if (!other || !same_value(a->items[i], other))
+            return false;
+    }
+    return true;
 }
 
 /* Makes every sequence of src that has a sequence at the same place in dst hold dst's items and
@@ -214,7 +260,7 @@ static void append_lists(struct cnode *dst, struct cnode *src)
     for (size_t i = 0; i < src->n; i++) {
         bool dup = false;
         for (size_t j = 0; j < all->n && !dup; j++)
-            dup = same_scalar(all->items[j], src->items[i]);
+            dup = same_value(all->items[j], src->items[i]);
         if (dup)
             cnode_free(src->items[i]);
         else

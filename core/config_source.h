@@ -7,8 +7,8 @@
  * an error naming the scheme. Sources merge in order as the Collector's confmap merges them:
  * maps key by key, everything else (lists included) replaced by the later source; with the
  * `confmap.enableMergeAppendOption` feature gate, lists under `service` are appended instead
- * (items already present are not repeated). In every source a key holding `::` is split into
- * nested keys, as confmap's key delimiter does.
+ * (items already present, maps and lists compared by value, are not repeated). In every source
+ * a key holding `::` is split into nested keys, as confmap's key delimiter does.
  *
  * Nodes name their source in positions: a file by its path, other sources by their URI
  * ("env:LLMOTLP_CFG:3:5: ...", "'yaml:a::b: x':1:4: ..."; columns count in the fragment, and
@@ -40,9 +40,11 @@ struct cnode *config_source_resolve(const char *const *uris, size_t n_uris,
                                     const char *const *sets, size_t n_sets,
                                     config_source_warn_fn warn, void *ctx, struct error *err);
 
-/* Splits every map key holding `::` into nested maps, merging into a sibling of the same first
- * part. Sequences are not entered (confmap does not split keys inside lists). */
-void config_source_unflatten(struct cnode *root);
+/* Splits every map key holding `::` into nested maps (at every `::`, as confmap does), merging
+ * into a sibling of the same first part. Sequences are not entered (confmap does not split keys
+ * inside lists). -1 with err ("where: key '...' nests deeper than 256 levels ...") when a split
+ * would nest maps deeper than the parser allows; the tree may then be partly split (free it). */
+int config_source_unflatten(struct cnode *root, struct error *err);
 
 /* Merges src into dst (taking src) as config_merge does, except that sequences under `service`
  * present in both are appended: dst's items, then src's items not already there. */

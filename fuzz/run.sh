@@ -14,10 +14,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 secs=${FUZZ_SECONDS:-60}
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(fuzz_otlp_wire fuzz_otlp_json fuzz_config fuzz_pricing_csv
-                                      fuzz_pricing_litellm fuzz_http_request)
+                                      fuzz_pricing_litellm fuzz_http_request fuzz_regex
+                                      fuzz_log_json fuzz_config_source)
 # -max_len per target: big enough for a realistic request or file, small enough to stay fast.
 declare -A maxlen=([fuzz_otlp_wire]=8192 [fuzz_otlp_json]=16384 [fuzz_config]=8192
-                   [fuzz_pricing_csv]=8192 [fuzz_pricing_litellm]=8192 [fuzz_http_request]=16384)
+                   [fuzz_pricing_csv]=8192 [fuzz_pricing_litellm]=8192 [fuzz_http_request]=16384
+                   [fuzz_regex]=4096 [fuzz_log_json]=4096 [fuzz_config_source]=8192)
+# The regex shim promises bounded memory (REGEX_MAX_MEM, 8 MiB per pattern): a single allocation
+# above 64 MiB, or 1 GiB in all (ASan included), is reported as a finding rather than tolerated.
+declare -A limits=([fuzz_regex]="-malloc_limit_mb=64 -rss_limit_mb=1024")
 scratch=${FUZZ_WORK:-$build/fuzz-work}
 summary=()
 for t in "${targets[@]}"; do
@@ -31,7 +36,8 @@ for t in "${targets[@]}"; do
   # ASan's leak check at exit would flag the few process-lifetime tables; leaks per input are
   # still caught by libFuzzer's -detect_leaks (on by default).
   "$bin" "$scratch/$t" "$here/corpus/$t" "${dict[@]}" \
-      -max_total_time="$secs" -max_len="${maxlen[$t]:-8192}" -timeout=10 -rss_limit_mb=2048 \
+      -max_total_time="$secs" -max_len="${maxlen[$t]:-8192}" -timeout=10 \
+      ${limits[$t]:--rss_limit_mb=2048} \
       -print_final_stats=1 -artifact_prefix="$here/regressions/$t/" \
       -close_fd_mask=3 >"$log" 2>&1
   rc=$?

@@ -224,6 +224,60 @@ static void test_merge_append_gate(void **state)
     cnode_free(t);
 }
 
+/* A key is split at every `::`, however many (confmap splits them all); a key that would nest
+ * deeper than the parser allows is refused at its position rather than left half split. */
+static void test_long_keys_split_fully_or_refused(void **state)
+{
+    (void)state;
+    char uri[1024] = "yaml:";
+    for (int i = 0; i < 99; i++)
+        strcat(uri, "k::");
+    strcat(uri, "end: v");
+    struct error err = {0};
+    struct cnode *t = config_source_load(uri, NULL, NULL, &err);
+    assert_non_null(t);
+    const struct cnode *n = t;
+    for (int i = 0; i < 99; i++) {
+        assert_int_equal(n->kind, CNODE_MAP);
+        assert_int_equal(n->n, 1);
+        assert_string_equal(n->keys[0]->value, "k");
+        n = n->items[0];
+    }
+    assert_non_null(cnode_get(n, "end"));
+    assert_string_equal(cnode_get(n, "end")->value, "v");
+    cnode_free(t);
+
+    strcpy(uri, "yaml:a:\n  ");
+    for (int i = 0; i < 256; i++)
+        strcat(uri, "k::");
+    strcat(uri, "end: v");
+    assert_null(config_source_load(uri, NULL, NULL, &err));
+    if (!strstr(err.msg, ":2:3: key 'k::k::") || !strstr(err.msg, "deeper than 256 levels"))
+        fail_msg("%s", err.msg);
+}
+
+/* A list of maps under service (metrics readers) is appended like a list of IDs: an item equal
+ * to one already there, key order aside, is not repeated (Go's reflect.DeepEqual), a different one
+ * is added. Merging a config over itself therefore changes nothing. */
+static void test_merge_append_lists_of_maps(void **state)
+{
+    (void)state;
+    struct error err = {0};
+    assert_int_equal(featuregate_apply("confmap.enableMergeAppendOption", NULL, NULL, &err), 0);
+    const char *uris[] = {
+        "yaml:service::telemetry::metrics::readers: [{pull: {exporter: {prometheus: "
+        "{host: localhost, port: 8888}}}}]",
+        "yaml:service::telemetry::metrics::readers: [{pull: {exporter: {prometheus: "
+        "{port: 8888, host: localhost}}}}, {pull: {exporter: {prometheus: {port: 9999}}}}]",
+    };
+    struct cnode *t = config_source_resolve(uris, 2, NULL, 0, NULL, NULL, &err);
+    assert_non_null(t);
+    assert_tree(t, "service: {telemetry: {metrics: {readers: ["
+                   "{pull: {exporter: {prometheus: {host: localhost, port: 8888}}}}, "
+                   "{pull: {exporter: {prometheus: {port: 9999}}}}]}}}\n");
+    cnode_free(t);
+}
+
 static void test_unset_variables_warned_after_merge(void **state)
 {
     (void)state;
@@ -253,6 +307,8 @@ int main(void)
         cmocka_unit_test_setup(test_other_schemes_refused, reset),
         cmocka_unit_test_setup(test_merge_replaces_lists, reset),
         cmocka_unit_test_setup(test_merge_append_gate, reset),
+        cmocka_unit_test_setup(test_merge_append_lists_of_maps, reset),
+        cmocka_unit_test_setup(test_long_keys_split_fully_or_refused, reset),
         cmocka_unit_test_setup(test_unset_variables_warned_after_merge, reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
