@@ -5,7 +5,12 @@
  * (component_env.service_state) at each request. Extensions start first and stop last, so the
  * endpoint exists for the whole life of the pipelines and says 503 both before they are all up
  * and while they drain. Replies are the Collector's: {"status":"Server available","upSince":...,
- * "uptime":...} or {"status":"Server not available",...}, unless response_body overrides them. */
+ * "uptime":...} or {"status":"Server not available",...}, unless response_body overrides them.
+ *
+ * The Collector's health_check embeds confighttp.ServerConfig, so its server keys are read here
+ * too: `tls` serves the check over HTTPS (core/admin_http), `auth` and `middlewares` are refused
+ * (extensions/admin_server), and the others are warned about only for values that would act
+ * differently than here. */
 #include "extensions/health_check/health_check.h"
 
 #include <stdbool.h>
@@ -19,6 +24,8 @@
 #include "core/component.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/tls_config.h"
+#include "extensions/admin_server/admin_server_config.h"
 
 struct health_check_response_body {
     char *healthy;
@@ -33,12 +40,28 @@ struct health_check_pipeline_check {
     int64_t exporter_failure_threshold;
 };
 
+/* confighttp.CORSConfig: typed so that a misspelt key is an error, as in the Collector. */
+struct health_check_cors {
+    struct config_str_list allowed_origins, allowed_headers;
+    int64_t max_age;
+};
+
 struct health_check_config {
     char *endpoint;
     char *path;
     struct health_check_response_body response_body;
     struct health_check_pipeline_check check_collector_pipeline;
-    const struct cnode *tls;
+    /* confighttp.ServerConfig, beside endpoint */
+    struct tls_server_config tls;
+    bool has_tls;
+    const struct cnode *auth, *middlewares;
+    struct health_check_cors cors;
+    struct config_kv_list response_headers;
+    int64_t max_request_body_size;
+    bool include_metadata;
+    struct config_str_list compression_algorithms;
+    int64_t read_timeout, read_header_timeout, write_timeout, idle_timeout;
+    bool keep_alives_enabled;
 };
 
 static const struct config_field response_body_fields[] = {
@@ -64,6 +87,22 @@ static const struct config_field pipeline_check_fields[] = {
     {.name = NULL},
 };
 
+static const struct config_field cors_fields[] = {
+    {.name = "allowed_origins", .type = CFG_STRING_LIST,
+     .offset = offsetof(struct health_check_cors, allowed_origins),
+     .doc = "origins browsers may read the answer from (warned when set: no CORS headers are "
+            "sent)"},
+    {.name = "allowed_headers", .type = CFG_STRING_LIST,
+     .offset = offsetof(struct health_check_cors, allowed_headers),
+     .doc = "request headers allowed in cross-origin requests"},
+    {.name = "max_age", .type = CFG_INT, .offset = offsetof(struct health_check_cors, max_age),
+     .doc = "seconds a browser may cache a preflight answer"},
+    {.name = NULL},
+};
+
+#define HC_NO_BODY "the health check reads no request body (GET and HEAD only)"
+#define HC_TIMEOUTS "connections are closed after 30 s without traffic"
+
 static const struct config_field health_check_fields[] = {
     {.name = "endpoint", .type = CFG_STRING, .offset = offsetof(struct health_check_config, endpoint),
      .def = "localhost:13133",
@@ -82,8 +121,46 @@ static const struct config_field health_check_fields[] = {
      .sub = pipeline_check_fields, .doc = "the Collector's pipeline check",
      .no_effect = "the Collector ignores it too (its pipeline check was removed as broken); "
                   "health follows the service's state only"},
-    {.name = "tls", .type = CFG_RAW, .offset = offsetof(struct health_check_config, tls),
-     .doc = "not supported: must be absent"},
+    {.name = "tls", .type = CFG_PRESENCE, .offset = offsetof(struct health_check_config, tls),
+     .present_offset = offsetof(struct health_check_config, has_tls), .sub = tls_server_fields,
+     .doc = "serve the check over HTTPS (certificate, key, client_ca_file, versions, "
+            "reload_interval)"},
+    {.name = "auth", .type = CFG_RAW, .offset = offsetof(struct health_check_config, auth),
+     .doc = "not supported: must be absent (use tls.client_ca_file to require client "
+            "certificates)"},
+    {.name = "middlewares", .type = CFG_RAW,
+     .offset = offsetof(struct health_check_config, middlewares),
+     .doc = "not supported: must be absent or empty"},
+    {.name = "cors", .type = CFG_SECTION, .offset = offsetof(struct health_check_config, cors),
+     .sub = cors_fields, .doc = "cross-origin reads by browsers"},
+    {.name = "response_headers", .type = CFG_STRING_MAP,
+     .offset = offsetof(struct health_check_config, response_headers),
+     .doc = "headers added to answers (warned when set: answers carry only their content type)"},
+    {.name = "max_request_body_size", .type = CFG_INT,
+     .offset = offsetof(struct health_check_config, max_request_body_size),
+     .doc = "largest request body", .no_effect = HC_NO_BODY},
+    {.name = "include_metadata", .type = CFG_BOOL,
+     .offset = offsetof(struct health_check_config, include_metadata), .def = "false",
+     .doc = "client metadata in the request context (warned when true: no data passes through "
+            "the check)"},
+    {.name = "compression_algorithms", .type = CFG_STRING_LIST,
+     .offset = offsetof(struct health_check_config, compression_algorithms),
+     .doc = "request encodings", .no_effect = HC_NO_BODY},
+    {.name = "read_timeout", .type = CFG_DURATION,
+     .offset = offsetof(struct health_check_config, read_timeout), .doc = "request deadline",
+     .no_effect = HC_TIMEOUTS},
+    {.name = "read_header_timeout", .type = CFG_DURATION,
+     .offset = offsetof(struct health_check_config, read_header_timeout),
+     .doc = "headers deadline", .no_effect = HC_TIMEOUTS},
+    {.name = "write_timeout", .type = CFG_DURATION,
+     .offset = offsetof(struct health_check_config, write_timeout), .doc = "answer deadline",
+     .no_effect = HC_TIMEOUTS},
+    {.name = "idle_timeout", .type = CFG_DURATION,
+     .offset = offsetof(struct health_check_config, idle_timeout), .doc = "keep-alive wait",
+     .no_effect = HC_TIMEOUTS},
+    {.name = "keep_alives_enabled", .type = CFG_BOOL,
+     .offset = offsetof(struct health_check_config, keep_alives_enabled), .def = "true",
+     .doc = "HTTP keep-alive (warned when false: it is always on)"},
     {.name = NULL},
 };
 
@@ -102,14 +179,37 @@ struct health_check {
 static int health_check_validate(const void *cfgp, struct error *err)
 {
     const struct health_check_config *cfg = cfgp;
-    if (cfg->tls && cfg->tls->kind != CNODE_NULL)
-        return error_set(err, "tls is not supported by this health_check; serve it on a "
-                              "private interface instead");
+    if (admin_server_refuse_auth(cfg->auth, "the health check", err) ||
+        admin_server_refuse_middlewares(cfg->middlewares, err))
+        return -1;
+    if (cfg->has_tls && admin_server_tls_validate(&cfg->tls, err))
+        return -1;
     if (!cfg->path || cfg->path[0] != '/')
         return error_set(err, "path must start with '/'");
     if (!cfg->endpoint || !strchr(cfg->endpoint, ':'))
         return error_set(err, "endpoint '%s' must be host:port", cfg->endpoint ? cfg->endpoint : "");
     return 0;
+}
+
+/* The server keys whose effect depends on the value: the values that do what is done here
+ * anyway (no CORS origin, no extra header, no metadata, keep-alive on) pass in silence. */
+static void health_check_warn(const void *cfgp, const struct cnode *node,
+                              const struct config_warn_sink *w)
+{
+    const struct health_check_config *cfg = cfgp;
+    if (cfg->cors.allowed_origins.n)
+        config_warnf(w, cnode_find_key(node, "cors.allowed_origins"), "cors.allowed_origins",
+                     "has no effect: no CORS headers are sent, so browsers on other origins "
+                     "cannot read the answer");
+    if (cfg->response_headers.n)
+        config_warnf(w, cnode_find_key(node, "response_headers"), "response_headers",
+                     "has no effect: answers carry only their content type");
+    if (cfg->include_metadata)
+        config_warnf(w, cnode_find_key(node, "include_metadata"), "include_metadata",
+                     "true has no effect: no data passes through the health check");
+    if (!cfg->keep_alives_enabled)
+        config_warnf(w, cnode_find_key(node, "keep_alives_enabled"), "keep_alives_enabled",
+                     "false has no effect: keep-alive is always on");
 }
 
 /* Go's time.Duration.String() for d >= 0: "1h2m3.5s", "4.2s", "750ms". */
@@ -219,11 +319,12 @@ static int health_check_start(void *self, struct error *err)
     clock_gettime(CLOCK_REALTIME, &ts);
     h->up_since_wall = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
     h->up_since_ns = clock_now_ns();
-    h->http = admin_http_start(h->cfg->endpoint, h->log_name, on_get, h, err);
+    h->http = admin_http_start_tls(h->cfg->endpoint, h->log_name, on_get, h,
+                                   h->cfg->has_tls ? &h->cfg->tls : NULL, "tls", err);
     if (!h->http)
         return -1;
-    log_info(h->log_name, "health check at http://%s%s (port %u)", h->cfg->endpoint,
-             h->cfg->path, (unsigned)admin_http_port(h->http));
+    log_info(h->log_name, "health check at %s://%s%s (port %u)", h->cfg->has_tls ? "https" : "http",
+             h->cfg->endpoint, h->cfg->path, (unsigned)admin_http_port(h->http));
     return 0;
 }
 
@@ -256,6 +357,7 @@ const struct component_factory health_check_extension_factory = {
     .fields = health_check_fields,
     .config_size = sizeof(struct health_check_config),
     .validate = health_check_validate,
+    .warn = health_check_warn,
     .create = health_check_create,
     .start = health_check_start,
     .shutdown = health_check_shutdown,

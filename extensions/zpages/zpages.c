@@ -27,19 +27,23 @@
 #include "core/featuregate.h"
 #include "core/log.h"
 #include "core/service.h"
+#include "core/tls_config.h"
 #include "core/version.h"
+#include "extensions/admin_server/admin_server_config.h"
 
 struct zpages_expvar {
     bool enabled;
 };
 
-/* The Collector's zpages config is confighttp's server config plus `expvar`. Only endpoint acts
- * here; the server keys that make the pages safer (tls, auth, middlewares) are refused rather than
- * ignored, and the rest are accepted with the reason they change nothing. */
+/* The Collector's zpages config is confighttp's server config plus `expvar`. endpoint and tls
+ * act here; auth and middlewares are refused rather than ignored (the pages must not look more
+ * protected than they are), and the rest are accepted with the reason they change nothing. */
 struct zpages_config {
     char *endpoint;
     struct zpages_expvar expvar;
-    const struct cnode *tls, *auth, *middlewares, *cors, *response_headers;
+    struct tls_server_config tls;
+    bool has_tls;
+    const struct cnode *auth, *middlewares, *cors, *response_headers;
     int64_t max_request_body_size;
     bool include_metadata;
     struct config_str_list compression_algorithms;
@@ -64,12 +68,15 @@ static const struct config_field zpages_fields[] = {
             "as the Collector's)"},
     {.name = "expvar", .type = CFG_SECTION, .offset = offsetof(struct zpages_config, expvar),
      .sub = expvar_fields, .doc = "the Go expvar page"},
-    {.name = "tls", .type = CFG_RAW, .offset = offsetof(struct zpages_config, tls),
-     .doc = "not supported: must be absent (serve the pages on a private interface)"},
+    {.name = "tls", .type = CFG_PRESENCE, .offset = offsetof(struct zpages_config, tls),
+     .present_offset = offsetof(struct zpages_config, has_tls), .sub = tls_server_fields,
+     .doc = "serve the pages over HTTPS (certificate, key, client_ca_file, versions, "
+            "reload_interval)"},
     {.name = "auth", .type = CFG_RAW, .offset = offsetof(struct zpages_config, auth),
-     .doc = "not supported: must be absent"},
+     .doc = "not supported: must be absent (use tls.client_ca_file to require client "
+            "certificates)"},
     {.name = "middlewares", .type = CFG_RAW, .offset = offsetof(struct zpages_config, middlewares),
-     .doc = "not supported: must be absent"},
+     .doc = "not supported: must be absent or empty"},
     {.name = "cors", .type = CFG_RAW, .offset = offsetof(struct zpages_config, cors),
      .doc = "cross-origin reads by browsers",
      .no_effect = "no CORS headers are sent: other origins cannot read the pages"},
@@ -112,11 +119,6 @@ struct zpages {
     int64_t started_mono;
 };
 
-static bool present(const struct cnode *n)
-{
-    return n && n->kind != CNODE_NULL;
-}
-
 static int zpages_validate(const void *cfgp, struct error *err)
 {
     const struct zpages_config *cfg = cfgp;
@@ -125,14 +127,11 @@ static int zpages_validate(const void *cfgp, struct error *err)
         return error_set(err, "\"endpoint\" is required when using the \"zpages\" extension");
     if (!strchr(cfg->endpoint, ':'))
         return error_set(err, "endpoint '%s' must be host:port", cfg->endpoint);
-    if (present(cfg->tls))
-        return error_set(err, "tls is not supported by this zpages; serve it on a private "
-                              "interface instead");
-    if (present(cfg->auth))
-        return error_set(err, "auth is not supported by this zpages; serve it on a private "
-                              "interface instead");
-    if (present(cfg->middlewares))
-        return error_set(err, "middlewares are not supported by this zpages");
+    if (admin_server_refuse_auth(cfg->auth, "the pages", err) ||
+        admin_server_refuse_middlewares(cfg->middlewares, err))
+        return -1;
+    if (cfg->has_tls && admin_server_tls_validate(&cfg->tls, err))
+        return -1;
     return 0;
 }
 
@@ -367,10 +366,12 @@ static int zpages_start(void *self, struct error *err)
     clock_gettime(CLOCK_REALTIME, &ts);
     z->started_wall = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
     z->started_mono = clock_now_ns();
-    z->http = admin_http_start(z->cfg->endpoint, z->log_name, on_get, z, err);
+    z->http = admin_http_start_tls(z->cfg->endpoint, z->log_name, on_get, z,
+                                   z->cfg->has_tls ? &z->cfg->tls : NULL, "tls", err);
     if (!z->http)
         return -1;
-    log_info(z->log_name, "zpages at http://%s/debug/servicez (port %u)", z->cfg->endpoint,
+    log_info(z->log_name, "zpages at %s://%s/debug/servicez (port %u)",
+             z->cfg->has_tls ? "https" : "http", z->cfg->endpoint,
              (unsigned)admin_http_port(z->http));
     return 0;
 }

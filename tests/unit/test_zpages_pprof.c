@@ -89,13 +89,19 @@ static void test_config(void **state)
     assert_string_equal(field_default("zpages", "endpoint"), "localhost:55679");
     assert_string_equal(field_default("pprof", "endpoint"), "localhost:1777");
 
-    /* what would make the pages look safer than they are is refused */
-    tu_load_fails(PIPELINE "extensions:\n  zpages:\n    tls: {cert_file: a.pem, key_file: a.key}\n"
-                        "service:\n  pipelines:\n    traces: {receivers: [otlp], exporters: [debug]}\n",
-               "tls is not supported");
+    /* what would make the pages look safer than they are is refused, where it is written
+     * (line 13, the value's column), not only at the extension */
     tu_load_fails(PIPELINE "extensions:\n  zpages:\n    auth: {authenticator: basicauth}\n"
                         "service:\n  pipelines:\n    traces: {receivers: [otlp], exporters: [debug]}\n",
-               "auth is not supported");
+               "<string>:13:11: auth: not supported: the pages would be served without "
+               "authentication");
+    tu_load_fails(PIPELINE "extensions:\n  zpages:\n    middlewares: [{id: m}]\n"
+                        "service:\n  pipelines:\n    traces: {receivers: [otlp], exporters: [debug]}\n",
+               "<string>:13:18: middlewares: not supported");
+    tu_load_fails(PIPELINE "extensions:\n  zpages:\n    tls: {cert_file: a.pem, key_file: a.key, "
+                        "curve_preferences: [X25519]}\n"
+                        "service:\n  pipelines:\n    traces: {receivers: [otlp], exporters: [debug]}\n",
+               "tls.curve_preferences: not supported");
     /* the Collector's own check on endpoint */
     tu_load_fails(PIPELINE "extensions:\n  zpages:\n    endpoint: \"\"\n"
                         "service:\n  pipelines:\n    traces: {receivers: [otlp], exporters: [debug]}\n",
@@ -123,6 +129,8 @@ static void test_config(void **state)
                  "    read_header_timeout: 5s\n"
                  "  zpages/quiet:\n"
                  "    expvar: {enabled: false}\n"
+                 "    middlewares: []\n"
+                 "    auth:\n"
                  "  pprof:\n"
                  "    block_profile_fraction: 3\n"
                  "    mutex_profile_fraction: 5\n"
@@ -144,6 +152,78 @@ static void test_config(void **state)
     assert_int_equal(warning_with(s, "zpages/quiet", NULL), -1); /* expvar off: nothing to say */
     assert_int_equal(service_warning_count(s), 8); /* and batch, debug/2 unused */
     service_free(s);
+}
+
+/* tls: the pages over HTTPS, the certificate verified against the CA that signed it (made by
+ * openssl for the run). */
+static void test_pages_over_tls(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/llmotlp-zp-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "cd %s && exec >/dev/null 2>&1 && k='-newkey ec -pkeyopt ec_paramgen_curve:P-256 "
+             "-nodes' && openssl req -x509 $k -days 2 -subj /CN=zp-ca -keyout ca.key -out ca.pem && "
+             "openssl req $k -subj /CN=localhost -keyout server.key -out server.csr && "
+             "printf 'subjectAltName=DNS:localhost\\n' > server.ext && "
+             "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
+             "-extfile server.ext -out server.pem",
+             dir);
+    assert_int_equal(system(cmd), 0);
+    char yaml[2048];
+    snprintf(yaml, sizeof yaml,
+             PIPELINE "extensions:\n"
+                      "  zpages:\n"
+                      "    endpoint: 127.0.0.1:0\n"
+                      "    tls:\n"
+                      "      cert_file: %s/server.pem\n"
+                      "      key_file: %s/server.key\n"
+                      "service:\n"
+                      "  telemetry: {metrics: {level: none}}\n"
+                      "  extensions: [zpages]\n"
+                      "  pipelines:\n"
+                      "    traces: {receivers: [otlp], exporters: [debug]}\n",
+             dir, dir);
+    struct error err = {0};
+    struct service *s = service_load_string(yaml, &err);
+    if (!s)
+        fail_msg("load: %s", err.msg);
+    if (service_start(s, &err) != 0)
+        fail_msg("start: %s", err.msg);
+    uint16_t zp = zpages_port(service_extension(s, "zpages"));
+    assert_true(zp > 0);
+
+    char url[128], ca[128];
+    snprintf(url, sizeof url, "https://localhost:%u/debug/servicez", (unsigned)zp);
+    snprintf(ca, sizeof ca, "%s/ca.pem", dir);
+    char *body = NULL;
+    size_t len = 0;
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    FILE *f = open_memstream(&body, &len);
+    assert_non_null(f);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    CURLcode rc = curl_easy_perform(c);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    fclose(f);
+    if (rc != CURLE_OK)
+        fail_msg("https: %s", curl_easy_strerror(rc));
+    assert_int_equal(status, 200);
+    assert_non_null(body);
+    assert_non_null(strstr(body, "llmotlp: service"));
+    free(body);
+    assert_int_equal(get(zp, "/debug/servicez").status, 0); /* no plain HTTP on it */
+
+    service_shutdown(s, clock_now_ns() + 5 * (int64_t)1000000000);
+    service_free(s);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
 }
 
 static int count_threads(void)
@@ -280,6 +360,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_pages_in_service),
+        cmocka_unit_test(test_pages_over_tls),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
