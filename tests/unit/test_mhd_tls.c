@@ -20,30 +20,9 @@
 
 #include "core/file.h"
 #include "core/mhd_tls.h"
+#include "tests/unit/testutil.h"
 
 static char dir[64];
-
-static void sh(const char *fmt, ...)
-{
-    char cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    char full[2300];
-    snprintf(full, sizeof full, "set -e; cd %s; %s >/dev/null 2>&1", dir, cmd);
-    assert_int_equal(system(full), 0);
-}
-
-/* A path in the test directory; 16 slots in turn, so a config can keep its paths for a test. */
-static char *path(const char *name)
-{
-    static char p[16][128];
-    static int i;
-    i = (i + 1) % 16;
-    snprintf(p[i], sizeof p[i], "%s/%s", dir, name);
-    return p[i];
-}
 
 /* a.test and b.test signed by ca1. */
 static int setup(void **state)
@@ -51,26 +30,23 @@ static int setup(void **state)
     (void)state;
     snprintf(dir, sizeof dir, "/tmp/llmotlp-mhd-tls-XXXXXX");
     assert_non_null(mkdtemp(dir));
-    const char *key = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
-    sh("openssl req -x509 %s -days 2 -subj /CN=ca1 -keyout ca1.key -out ca1.pem", key);
-    for (const char *n = "a"; n; n = n[0] == 'a' ? "b" : NULL)
-        sh("openssl req %s -subj /CN=%s.test -keyout %s.key -out %s.csr; openssl x509 -req -in "
-           "%s.csr -CA ca1.pem -CAkey ca1.key -CAcreateserial -days 2 -out %s.pem",
-           key, n, n, n, n, n);
+    tu_make_ca(dir, "ca1");
+    tu_make_leaf(dir, "a", "ca1");
+    tu_make_leaf(dir, "b", "ca1");
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    sh("cd / && rm -rf %s", dir);
+    tu_sh(dir, "cd / && rm -rf %s", dir);
     return 0;
 }
 
 static char *slurp(const char *name)
 {
     struct error err = {0};
-    char *t = file_read(path(name), 1 << 20, NULL, &err);
+    char *t = file_read(tu_path(dir, name), 1 << 20, NULL, &err);
     assert_non_null(t);
     return t;
 }
@@ -99,10 +75,13 @@ static int call_back(gnutls_session_t s, gnutls_pcert_st **pcert, unsigned *n, g
     return mhd_tls_cert_callback(s, NULL, 0, NULL, 0, pcert, n, key);
 }
 
-static void nap_ms(int ms)
+/* A server TLS section with the certificate and key files of the test directory. */
+static struct tls_server_config cfg_of(const char *cert, const char *key)
 {
-    struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)ms * 1000000};
-    nanosleep(&ts, NULL);
+    struct tls_server_config cfg = {0};
+    cfg.base.cert_file = tu_path(dir, cert);
+    cfg.base.key_file = tu_path(dir, key);
+    return cfg;
 }
 
 /* The versions become MHD's priority string. The defaults give the very string the OTLP/HTTP
@@ -110,9 +89,7 @@ static void nap_ms(int ms)
 static void test_version_priorities(void **state)
 {
     (void)state;
-    struct tls_server_config cfg = {0};
-    cfg.base.cert_file = path("a.pem");
-    cfg.base.key_file = path("a.key");
+    struct tls_server_config cfg = cfg_of("a.pem", "a.key");
     struct error err = {0};
     struct mhd_tls t;
     assert_int_equal(mhd_tls_init(&t, &cfg, "tls", "test", &err), 0);
@@ -138,9 +115,7 @@ static void test_version_priorities(void **state)
 static void test_options_and_client_ca(void **state)
 {
     (void)state;
-    struct tls_server_config cfg = {0};
-    cfg.base.cert_file = path("a.pem");
-    cfg.base.key_file = path("a.key");
+    struct tls_server_config cfg = cfg_of("a.pem", "a.key");
     struct error err = {0};
     struct mhd_tls t;
     assert_int_equal(mhd_tls_init(&t, &cfg, "tls", "test", &err), 0);
@@ -153,7 +128,7 @@ static void test_options_and_client_ca(void **state)
     assert_ptr_equal(opts[0].ptr_value, t.priorities);
     mhd_tls_destroy(&t);
 
-    cfg.client_ca_file = path("ca1.pem");
+    cfg.client_ca_file = tu_path(dir, "ca1.pem");
     assert_int_equal(mhd_tls_init(&t, &cfg, "tls", "test", &err), 0);
     assert_true(mhd_tls_client_required(&t));
     n = 0;
@@ -174,10 +149,8 @@ static void test_options_and_client_ca(void **state)
 static void test_cert_callback_and_reload(void **state)
 {
     (void)state;
-    sh("cp a.pem cert.pem; cp a.key key.pem");
-    struct tls_server_config cfg = {0};
-    cfg.base.cert_file = path("cert.pem");
-    cfg.base.key_file = path("key.pem");
+    tu_sh(dir, "cp a.pem cert.pem; cp a.key key.pem");
+    struct tls_server_config cfg = cfg_of("cert.pem", "key.pem");
     cfg.base.reload_interval = 1000000; /* 1 ms */
     struct error err = {0};
     struct mhd_tls t;
@@ -197,8 +170,8 @@ static void test_cert_callback_and_reload(void **state)
     gnutls_pcert_st *first = pcert;
     gnutls_privkey_t first_key = key;
 
-    sh("cp b.pem cert.tmp && mv cert.tmp cert.pem; cp b.key key.tmp && mv key.tmp key.pem");
-    nap_ms(5);
+    tu_sh(dir, "cp b.pem cert.tmp && mv cert.tmp cert.pem; cp b.key key.tmp && mv key.tmp key.pem");
+    tu_sleep_ms(5);
     assert_int_equal(call_back(s, &pcert, &npcert, &key), 0);
     assert_serves(pcert, npcert, "b.pem");
     assert_ptr_not_equal(pcert, first);
@@ -206,8 +179,8 @@ static void test_cert_callback_and_reload(void **state)
     assert_serves(first, 1, "a.pem"); /* retired, not freed */
 
     /* a broken replacement keeps B serving */
-    sh("echo garbage > cert.tmp && mv cert.tmp cert.pem");
-    nap_ms(5);
+    tu_sh(dir, "echo garbage > cert.tmp && mv cert.tmp cert.pem");
+    tu_sleep_ms(5);
     gnutls_pcert_st *second = pcert;
     assert_int_equal(call_back(s, &pcert, &npcert, &key), 0);
     assert_ptr_equal(pcert, second);
@@ -221,9 +194,7 @@ static void test_cert_callback_and_reload(void **state)
 static void test_init_failure(void **state)
 {
     (void)state;
-    struct tls_server_config cfg = {0};
-    cfg.base.cert_file = path("missing.pem");
-    cfg.base.key_file = path("a.key");
+    struct tls_server_config cfg = cfg_of("missing.pem", "a.key");
     struct error err = {0};
     struct mhd_tls t;
     assert_int_equal(mhd_tls_init(&t, &cfg, "protocols.http.tls", "test", &err), -1);
@@ -233,8 +204,8 @@ static void test_init_failure(void **state)
     mhd_tls_destroy(&t);
     mhd_tls_destroy(&t);
 
-    cfg.base.cert_file = path("a.pem");
-    cfg.base.key_file = path("b.key"); /* not a.pem's key */
+    cfg.base.cert_file = tu_path(dir, "a.pem");
+    cfg.base.key_file = tu_path(dir, "b.key"); /* not a.pem's key */
     memset(&err, 0, sizeof err);
     assert_int_equal(mhd_tls_init(&t, &cfg, "protocols.http.tls", "test", &err), -1);
     assert_non_null(strstr(err.msg, "protocols.http.tls"));
