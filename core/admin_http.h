@@ -48,12 +48,13 @@ int admin_http_parse_endpoint(const char *endpoint, struct sockaddr_in *out, str
  * outlive the server. */
 struct admin_http *admin_http_start(const char *endpoint, const char *log_name,
                                     admin_http_handler handler, void *ctx, struct error *err);
-/* admin_http_start over TLS when tls is not NULL (borrowed; must outlive the server): the
- * certificate and key (re-read per reload_interval), min_version/max_version (default 1.2 and
- * 1.3), and with client_ca_file every request needs a client certificate that verifies against
- * it (401 otherwise). `where` names the section in messages ("tls"). The caller validated tls
- * (tls_server_validate; cipher_suites, curve_preferences and client_ca_file_reload are not
- * served here). NULL with err when the certificate set is unusable or the port is busy. */
+/* admin_http_start over TLS when tls is not NULL (borrowed; must outlive the server), served by
+ * core/mhd_tls.h: the certificate and key (re-read per reload_interval), min_version/max_version
+ * (default 1.2 and 1.3), and with client_ca_file every request needs a client certificate that
+ * verifies against it (401 otherwise). `where` names the section in messages ("tls"). The caller
+ * validated tls (tls_server_validate; cipher_suites and curve_preferences are not served here,
+ * and the callers refuse client_ca_file_reload). NULL with err when the certificate set is
+ * unusable or the port is busy. */
 struct admin_http *admin_http_start_tls(const char *endpoint, const char *log_name,
                                         admin_http_handler handler, void *ctx,
                                         const struct tls_server_config *tls, const char *where,

@@ -17,9 +17,9 @@
  * callbacks, and one sweeper thread shuts down the socket of any connection past it, which makes
  * MHD close it in its own thread. Connection counts are MHD's own limits (max_connections, per
  * source address). With tls.client_ca_file, a connection whose client certificate does not verify
- * against that CA gets 401 before anything of its request is read. The certificate is served by
- * GnuTLS's certificate callback from the set current at the handshake (core/tls_reload.c re-reads
- * changed files for reload_interval and client_ca_file_reload). */
+ * against that CA gets 401 before anything of its request is read. TLS itself (the certificate
+ * served from the set current at the handshake, re-read for reload_interval and
+ * client_ca_file_reload; the client certificate check) is core/mhd_tls.c's. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grpc/status.h>
@@ -40,18 +40,15 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
-#include <gnutls/abstract.h>
-#include <gnutls/gnutls.h>
-#include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <zlib.h>
 
 #include "core/component.h"
 #include "core/log.h"
 #include "core/membudget.h"
+#include "core/mhd_tls.h"
 #include "core/otlp_json.h"
 #include "core/tls_config.h"
-#include "core/tls_reload.h"
 #include "core/unix_socket.h"
 #include "google/rpc/status.pb-c.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
@@ -94,12 +91,7 @@ struct otlp_http_server {
     const struct config_kv_list *response_headers;
     bool keep_alive;
     const struct auth_config *auth;   /* protocols.http.auth; NULL = none */
-    /* TLS: served through GnuTLS's certificate callback from `keys`, the set built from the
-     * watched files (tls_reload) that was current at the last handshake */
-    bool tls_on;
-    struct tls_reload tls;
-    uint64_t tls_seen;                /* generation `keys` was built from; under tls.mu */
-    _Atomic(struct hs_keys *) keys;
+    struct mhd_tls tls;               /* protocols.http.tls; tls.on when served */
     atomic_bool stopping;
     pthread_mutex_t mu;
     pthread_cond_t idle;
@@ -117,18 +109,6 @@ struct otlp_http_server {
     atomic_uint_fast64_t over_limit;  /* connections MHD refused at max_connections(_per_client) */
     uint64_t cut_told[4], over_told;  /* sweeper only: what the last warnings counted */
     int64_t last_cut_warn_ns, last_over_warn_ns;
-    char *client_ca;                  /* PEM; set = a verified client certificate is required */
-};
-
-/* One certificate set in GnuTLS form. GnuTLS does not copy what the certificate callback returns
- * and keeps using it for the session, so a replaced set is retired, not freed: it stays on the
- * `older` list until the server is freed (a few KiB per file change, which is rare). */
-struct hs_keys {
-    struct hs_keys *older;
-    gnutls_pcert_st pcert[16];        /* the chain, leaf first */
-    unsigned npcert;
-    gnutls_privkey_t key;
-    gnutls_x509_trust_list_t trust;   /* client_ca_file_reload: the CA clients are verified with */
 };
 
 enum hs_phase { PH_HEADERS, PH_BODY, PH_ANSWER, PH_IDLE };
@@ -788,21 +768,8 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 {
     struct otlp_http_server *s = cls;
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-        if (s->tls_on) {
-            /* MHD creates the session before this notification and starts the handshake after
-             * it: the certificate callback, which has no argument of its own, finds the server
-             * through the session's user pointer (MHD does not use it). */
-            const union MHD_ConnectionInfo *ti =
-                MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-            if (ti && ti->tls_session) {
-                gnutls_session_set_ptr((gnutls_session_t)ti->tls_session, s);
-                /* with a reloaded client CA, the names MHD's trust list would advertise are the
-                 * first CA's: advertise none, so a client holding a certificate of the new CA
-                 * still sends it (verify_client_cert checks it against the current CA) */
-                if (s->tls.ca_every_ns)
-                    gnutls_certificate_send_x509_rdn_sequence((gnutls_session_t)ti->tls_session, 1);
-            }
-        }
+        /* MHD creates the session before this notification and starts the handshake after it */
+        mhd_tls_connection_started(&s->tls, c);
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
         struct hs_conn *hc = calloc(1, sizeof *hc);
         if (!hc || !ci) {
@@ -836,66 +803,6 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
     free(hc);
 }
 
-/* The client certificate of a TLS connection, verified once per connection against client_ca
- * (chain, validity dates, and the TLS client purpose when the certificate names purposes, as
- * Go's RequireAndVerifyClientCert checks). 0 when fine, else -1 with why. */
-static int verify_client_cert(struct otlp_http_server *s, struct MHD_Connection *c, char *why,
-                              size_t whylen)
-{
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-    gnutls_session_t tls = ci ? (gnutls_session_t)ci->tls_session : NULL;
-    if (!tls) {
-        snprintf(why, whylen, "a client certificate is required (no TLS session)");
-        return -1;
-    }
-    unsigned int n = 0;
-    if (!gnutls_certificate_get_peers(tls, &n) || n == 0) {
-        snprintf(why, whylen, "a client certificate is required");
-        return -1;
-    }
-    gnutls_typed_vdata_st purpose = {.type = GNUTLS_DT_KEY_PURPOSE_OID,
-                                     .data = (unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT};
-    unsigned int status = 0;
-    int rc;
-    struct hs_keys *k = s->tls.ca_every_ns ? atomic_load(&s->keys) : NULL;
-    if (k && k->trust) { /* client_ca_file_reload: the current CA, not the one MHD loaded */
-        const gnutls_datum_t *raw = gnutls_certificate_get_peers(tls, &n);
-        gnutls_x509_crt_t crts[16];
-        unsigned m = 0;
-        rc = 0;
-        while (m < n && m < 16 && rc >= 0) {
-            if ((rc = gnutls_x509_crt_init(&crts[m])) < 0)
-                break;
-            if ((rc = gnutls_x509_crt_import(crts[m], &raw[m], GNUTLS_X509_FMT_DER)) < 0)
-                gnutls_x509_crt_deinit(crts[m]);
-            else
-                m++;
-        }
-        if (rc >= 0)
-            rc = gnutls_x509_trust_list_verify_crt2(k->trust, crts, m, &purpose, 1, 0, &status,
-                                                    NULL);
-        for (unsigned i = 0; i < m; i++)
-            gnutls_x509_crt_deinit(crts[i]);
-    } else {
-        rc = gnutls_certificate_verify_peers(tls, &purpose, 1, &status);
-    }
-    if (rc < 0) {
-        snprintf(why, whylen, "client certificate not verified: %s", gnutls_strerror(rc));
-        return -1;
-    }
-    if (status) {
-        gnutls_datum_t out = {0};
-        if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &out, 0) == 0) {
-            snprintf(why, whylen, "client certificate not trusted: %s", (const char *)out.data);
-            gnutls_free(out.data);
-        } else {
-            snprintf(why, whylen, "client certificate not trusted (status 0x%x)", status);
-        }
-        return -1;
-    }
-    return 0;
-}
-
 /* A request's headers are complete (first access call): its deadline becomes the body's
  * (read_timeout, from the connection's accept for its first request, from the end of the headers
  * for later ones) and the answer's (write_timeout, from the end of the headers, as Go resets it
@@ -911,12 +818,12 @@ static bool conn_request_started(struct otlp_http_server *s, struct hs_req *r, s
         int64_t from = hc->first_request_done ? now : hc->opened_ns;
         conn_set(hc, PH_BODY, deadline_min(deadline_after(from, s->read_ns), deadline_after(now, s->write_ns)));
     }
-    if (!s->client_ca || (hc && hc->cert_ok > 0))
+    if (!mhd_tls_client_required(&s->tls) || (hc && hc->cert_ok > 0))
         return false;
     char why[300];
     if (hc && hc->cert_ok < 0)
         snprintf(why, sizeof why, "client certificate not verified");
-    else if (verify_client_cert(s, c, why, sizeof why) == 0) {
+    else if (mhd_tls_verify_client(&s->tls, c, why, sizeof why) == 0) { /* once per connection */
         if (hc)
             hc->cert_ok = 1;
         return false;
@@ -1232,77 +1139,6 @@ static char *path_dup(const char *p, const char *def)
     return d;
 }
 
-static void keys_free(struct hs_keys *k)
-{
-    for (unsigned i = 0; i < k->npcert; i++)
-        gnutls_pcert_deinit(&k->pcert[i]);
-    if (k->key)
-        gnutls_privkey_deinit(k->key);
-    if (k->trust)
-        gnutls_x509_trust_list_deinit(k->trust, 1);
-    free(k);
-}
-
-/* Builds the GnuTLS form of a set that became current (tls_reload_apply_fn, under tls.mu) and
- * makes it the one served; the previous one is retired (see struct hs_keys). */
-static int keys_apply(void *ctx, const struct tls_material *m)
-{
-    struct otlp_http_server *s = ctx;
-    struct hs_keys *k = calloc(1, sizeof *k);
-    if (!k)
-        return -1;
-    gnutls_datum_t cd = {(unsigned char *)m->cert, (unsigned)strlen(m->cert)};
-    gnutls_datum_t kd = {(unsigned char *)m->key, (unsigned)strlen(m->key)};
-    unsigned n = sizeof k->pcert / sizeof k->pcert[0];
-    int rc = gnutls_pcert_list_import_x509_raw(k->pcert, &n, &cd, GNUTLS_X509_FMT_PEM, 0);
-    if (rc >= 0) {
-        k->npcert = n;
-        rc = gnutls_privkey_init(&k->key);
-    }
-    if (rc >= 0)
-        rc = gnutls_privkey_import_x509_raw(k->key, &kd, GNUTLS_X509_FMT_PEM, NULL, 0);
-    if (rc >= 0 && m->ca && s->tls.ca_every_ns) {
-        gnutls_datum_t ad = {(unsigned char *)m->ca, (unsigned)strlen(m->ca)};
-        rc = gnutls_x509_trust_list_init(&k->trust, 0);
-        if (rc >= 0)
-            rc = gnutls_x509_trust_list_add_trust_mem(k->trust, &ad, NULL, GNUTLS_X509_FMT_PEM, 0, 0);
-        if (rc == 0)
-            rc = GNUTLS_E_NO_CERTIFICATE_FOUND;
-    }
-    if (rc < 0) {
-        log_warn(s->log_name, "protocols.http.tls: the new certificate set is not usable (%s); "
-                 "still serving the previous one", gnutls_strerror(rc));
-        keys_free(k);
-        return -1;
-    }
-    k->older = atomic_load(&s->keys);
-    atomic_store(&s->keys, k);
-    return 0;
-}
-
-/* GnuTLS's certificate callback (MHD_OPTION_HTTPS_CERT_CALLBACK), at every handshake: polls the
- * watched files when due, then serves the current set. */
-static int cert_callback(gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs,
-                         const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
-                         gnutls_pcert_st **pcert, unsigned int *pcert_length, gnutls_privkey_t *key)
-{
-    (void)req_ca_dn;
-    (void)nreqs;
-    (void)pk_algos;
-    (void)pk_algos_length;
-    struct otlp_http_server *s = gnutls_session_get_ptr(session);
-    if (!s)
-        return -1;
-    tls_reload_check(&s->tls, &s->tls_seen, keys_apply, s); /* a failure keeps the old set */
-    struct hs_keys *k = atomic_load(&s->keys);
-    if (!k)
-        return -1;
-    *pcert = k->pcert;
-    *pcert_length = k->npcert;
-    *key = k->key;
-    return 0;
-}
-
 static void server_release(struct otlp_http_server *s)
 {
     if (s->listen_fd >= 0)
@@ -1316,12 +1152,7 @@ static void server_release(struct otlp_http_server *s)
     for (size_t i = 0; i < s->nheaders; i++)
         free(s->headers[i]);
     free(s->headers);
-    for (struct hs_keys *k = atomic_load(&s->keys), *next; k; k = next) {
-        next = k->older;
-        keys_free(k);
-    }
-    tls_reload_destroy(&s->tls);
-    free(s->client_ca);
+    mhd_tls_destroy(&s->tls);
     pthread_cond_destroy(&s->idle);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->sweep_cv);
@@ -1457,20 +1288,7 @@ struct otlp_http_server *otlp_http_server_start(const struct otlp_http_config *c
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (cfg->has_tls) {
         /* The first set is read, checked and built here, so a bad file fails the start. */
-        if (tls_reload_init(&s->tls, &cfg->tls, "protocols.http.tls", log_name, err) != 0) {
-            server_release(s);
-            return NULL;
-        }
-        s->tls_on = true;
-        if (tls_reload_check(&s->tls, &s->tls_seen, keys_apply, s) != 1) {
-            error_set(err, "protocols.http.tls: GnuTLS refused the certificate or key");
-            server_release(s);
-            return NULL;
-        }
-        /* MHD's trust list only makes it ask clients for a certificate (verify_client_cert
-         * decides); its own copy, as MHD may keep the pointer */
-        if (s->tls.cur.ca && !(s->client_ca = strdup(s->tls.cur.ca))) {
-            error_set(err, "out of memory");
+        if (mhd_tls_init(&s->tls, &cfg->tls, "protocols.http.tls", log_name, err) != 0) {
             server_release(s);
             return NULL;
         }
@@ -1504,20 +1322,18 @@ struct otlp_http_server *otlp_http_server_start(const struct otlp_http_config *c
             cfg->max_connections_per_client > UINT_MAX / 2 ? UINT_MAX / 2
                                                             : (unsigned)cfg->max_connections_per_client,
             NULL);
-    if (cfg->has_tls) {
-        /* TLS 1.2 and 1.3 only, as the gRPC side and the Collector's default minimum */
-        OPT(MHD_OPTION_HTTPS_PRIORITIES, 0, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2");
-        /* MHD then asks every client for a certificate; conn_request_started requires it */
-        if (s->client_ca)
-            OPT(MHD_OPTION_HTTPS_MEM_TRUST, 0, s->client_ca);
-    }
+    /* TLS 1.2 and 1.3 only (validate_tls allows no other min_version/max_version: the section
+     * is shared with gRPC core); a client CA makes MHD ask for a certificate, which
+     * conn_request_started requires */
+    if (cfg->has_tls)
+        mhd_tls_add_options(&s->tls, opts, &no);
     OPT(MHD_OPTION_END, 0, NULL);
 #undef OPT
     /* the certificate callback after the array, as a plain vararg: its type is MHD's own */
     s->daemon = cfg->has_tls
                     ? MHD_start_daemon(flags, 0, NULL, NULL, on_access, s, MHD_OPTION_ARRAY, opts,
                                        MHD_OPTION_HTTPS_CERT_CALLBACK,
-                                       (gnutls_certificate_retrieve_function2 *)cert_callback,
+                                       mhd_tls_cert_callback,
                                        MHD_OPTION_END)
                     : MHD_start_daemon(flags, 0, NULL, NULL, on_access, s, MHD_OPTION_ARRAY, opts,
                                        MHD_OPTION_END);

@@ -19,30 +19,9 @@
 #include "core/file.h"
 #include "core/log.h"
 #include "core/tls_reload.h"
+#include "tests/unit/testutil.h"
 
 static char dir[64];
-
-static void sh(const char *fmt, ...)
-{
-    char cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    char full[2300];
-    snprintf(full, sizeof full, "set -e; cd %s; %s >/dev/null 2>&1", dir, cmd);
-    assert_int_equal(system(full), 0);
-}
-
-/* A path in the test directory; 64 slots in turn, so a config can keep its paths for a test. */
-static char *path(const char *name)
-{
-    static char p[64][128];
-    static int i;
-    i = (i + 1) % 64;
-    snprintf(p[i], sizeof p[i], "%s/%s", dir, name);
-    return p[i];
-}
 
 /* a.test and b.test signed by ca1; ca2 another CA. */
 static int setup(void **state)
@@ -55,14 +34,11 @@ static int setup(void **state)
     }
     snprintf(dir, sizeof dir, "/tmp/llmotlp-tls-reload-XXXXXX");
     assert_non_null(mkdtemp(dir));
-    const char *key = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
-    sh("openssl req -x509 %s -days 2 -subj /CN=ca1 -keyout ca1.key -out ca1.pem", key);
-    sh("openssl req -x509 %s -days 2 -subj /CN=ca2 -keyout ca2.key -out ca2.pem", key);
-    for (const char *n = "a"; n; n = n[0] == 'a' ? "b" : NULL)
-        sh("openssl req %s -subj /CN=%s.test -keyout %s.key -out %s.csr; openssl x509 -req -in "
-           "%s.csr -CA ca1.pem -CAkey ca1.key -CAcreateserial -days 2 -out %s.pem",
-           key, n, n, n, n, n);
-    sh("cp a.pem cert.pem; cp a.key key.pem; cp ca1.pem client_ca.pem");
+    tu_make_ca(dir, "ca1");
+    tu_make_ca(dir, "ca2");
+    tu_make_leaf(dir, "a", "ca1");
+    tu_make_leaf(dir, "b", "ca1");
+    tu_sh(dir, "cp a.pem cert.pem; cp a.key key.pem; cp ca1.pem client_ca.pem");
     return 0;
 }
 
@@ -70,14 +46,14 @@ static int teardown(void **state)
 {
     (void)state;
     if (dir[0])
-        sh("cd / && rm -rf %s", dir);
+        tu_sh(dir, "cd / && rm -rf %s", dir);
     return 0;
 }
 
 /* Replaces `dst` by renaming a copy of `src` over it (a new inode, as a rotation makes). */
 static void replace(const char *dst, const char *src)
 {
-    sh("cp %s %s.tmp && mv %s.tmp %s", src, dst, dst, dst);
+    tu_sh(dir, "cp %s %s.tmp && mv %s.tmp %s", src, dst, dst, dst);
 }
 
 static void nap_ms(int ms)
@@ -104,7 +80,7 @@ static int record(void *ctx, const struct tls_material *m)
 static char *slurp(const char *name)
 {
     struct error err = {0};
-    char *t = file_read(path(name), 1 << 20, NULL, &err);
+    char *t = file_read(tu_path(dir, name), 1 << 20, NULL, &err);
     assert_non_null(t);
     return t;
 }
@@ -119,10 +95,10 @@ static void assert_cert_is(const struct seen_set *s, const char *name)
 static void test_reload_interval(void **state)
 {
     (void)state;
-    sh("cp a.pem cert.pem; cp a.key key.pem");
+    tu_sh(dir, "cp a.pem cert.pem; cp a.key key.pem");
     struct tls_server_config cfg = {0};
-    cfg.base.cert_file = path("cert.pem");
-    cfg.base.key_file = path("key.pem");
+    cfg.base.cert_file = tu_path(dir, "cert.pem");
+    cfg.base.key_file = tu_path(dir, "key.pem");
     cfg.base.reload_interval = 20 * 1000000; /* 20 ms */
     struct tls_reload r;
     struct error err = {0};
@@ -135,27 +111,27 @@ static void test_reload_interval(void **state)
     assert_int_equal(tls_reload_check(&r, &seen, record, &s), 0);
 
     /* replaced: nothing before the interval, B after it */
-    replace(path("cert.pem"), path("b.pem"));
-    replace(path("key.pem"), path("b.key"));
+    replace(tu_path(dir, "cert.pem"), tu_path(dir, "b.pem"));
+    replace(tu_path(dir, "key.pem"), tu_path(dir, "b.key"));
     nap_ms(40);
     assert_int_equal(tls_reload_check(&r, &seen, record, &s), 1);
     assert_cert_is(&s, "b.pem");
     assert_int_equal(s.applied, 2);
 
     /* broken: garbage, then a certificate without its key; B stays */
-    sh("echo garbage > cert.tmp && mv cert.tmp cert.pem");
+    tu_sh(dir, "echo garbage > cert.tmp && mv cert.tmp cert.pem");
     nap_ms(40);
     assert_int_equal(tls_reload_check(&r, &seen, record, &s), 0);
-    replace(path("cert.pem"), path("a.pem"));
+    replace(tu_path(dir, "cert.pem"), tu_path(dir, "a.pem"));
     nap_ms(40);
     assert_int_equal(tls_reload_check(&r, &seen, record, &s), 0);
     /* a missing file too */
-    sh("rm key.pem");
+    tu_sh(dir, "rm key.pem");
     nap_ms(40);
     assert_int_equal(tls_reload_check(&r, &seen, record, &s), 0);
     assert_int_equal(s.applied, 2);
     /* the key lands: the pair (both re-read) is A */
-    sh("cp a.key key.pem");
+    tu_sh(dir, "cp a.key key.pem");
     nap_ms(40);
     assert_int_equal(tls_reload_check(&r, &seen, record, &s), 1);
     assert_cert_is(&s, "a.pem");
@@ -173,8 +149,8 @@ static void test_apply_failure_retried(void **state)
 {
     (void)state;
     struct tls_server_config cfg = {0};
-    cfg.base.cert_file = path("a.pem");
-    cfg.base.key_file = path("a.key");
+    cfg.base.cert_file = tu_path(dir, "a.pem");
+    cfg.base.key_file = tu_path(dir, "a.key");
     struct tls_reload r;
     struct error err = {0};
     assert_int_equal(tls_reload_init(&r, &cfg, "tls", "test", &err), 0);
@@ -192,11 +168,11 @@ static void test_apply_failure_retried(void **state)
 static void test_client_ca_reload(void **state)
 {
     (void)state;
-    sh("cp ca1.pem client_ca.pem");
+    tu_sh(dir, "cp ca1.pem client_ca.pem");
     struct tls_server_config cfg = {0};
-    cfg.base.cert_file = path("a.pem");
-    cfg.base.key_file = path("a.key");
-    cfg.client_ca_file = path("client_ca.pem");
+    cfg.base.cert_file = tu_path(dir, "a.pem");
+    cfg.base.key_file = tu_path(dir, "a.key");
+    cfg.client_ca_file = tu_path(dir, "client_ca.pem");
     cfg.client_ca_file_reload = true;
     struct tls_reload r;
     struct error err = {0};
@@ -209,12 +185,12 @@ static void test_client_ca_reload(void **state)
     assert_int_equal(tls_reload_check(&r, &seen, record, &s), 1);
     char *ca1 = slurp("ca1.pem"), *ca2 = slurp("ca2.pem");
     assert_string_equal(s.ca, ca1);
-    replace(path("client_ca.pem"), path("ca2.pem"));
+    replace(tu_path(dir, "client_ca.pem"), tu_path(dir, "ca2.pem"));
     nap_ms(40);
     assert_int_equal(tls_reload_check(&r, &seen, record, &s), 1);
     assert_string_equal(s.ca, ca2);
     assert_cert_is(&s, "a.pem"); /* the certificate is kept */
-    sh("echo nothing > client_ca.tmp && mv client_ca.tmp client_ca.pem");
+    tu_sh(dir, "echo nothing > client_ca.tmp && mv client_ca.tmp client_ca.pem");
     nap_ms(40);
     assert_int_equal(tls_reload_check(&r, &seen, record, &s), 0);
     assert_string_equal(s.ca, ca2);
@@ -229,15 +205,15 @@ static void test_init_errors(void **state)
     struct tls_server_config cfg = {0};
     struct tls_reload r;
     struct error err = {0};
-    cfg.base.cert_file = path("a.pem");
-    cfg.base.key_file = path("b.key");
+    cfg.base.cert_file = tu_path(dir, "a.pem");
+    cfg.base.key_file = tu_path(dir, "b.key");
     assert_int_not_equal(tls_reload_init(&r, &cfg, "protocols.grpc.tls", "test", &err), 0);
     assert_non_null(strstr(err.msg, "protocols.grpc.tls: certificate or key not usable"));
-    cfg.base.key_file = path("missing.key");
+    cfg.base.key_file = tu_path(dir, "missing.key");
     assert_int_not_equal(tls_reload_init(&r, &cfg, "tls", "test", &err), 0);
     assert_non_null(strstr(err.msg, "missing.key"));
-    cfg.base.key_file = path("a.key");
-    cfg.client_ca_file = path("a.key"); /* not a certificate */
+    cfg.base.key_file = tu_path(dir, "a.key");
+    cfg.client_ca_file = tu_path(dir, "a.key"); /* not a certificate */
     assert_int_not_equal(tls_reload_init(&r, &cfg, "tls", "test", &err), 0);
     assert_non_null(strstr(err.msg, "client CA"));
 }

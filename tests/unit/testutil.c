@@ -429,6 +429,44 @@ void tu_write_temp(char *path, const char *text)
     close(fd);
 }
 
+/* ---- certificates made by openssl ------------------------------------------------------------ */
+
+void tu_sh(const char *dir, const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    char full[2300];
+    snprintf(full, sizeof full, "set -e; cd %s; %s >/dev/null 2>&1", dir, cmd);
+    assert_int_equal(system(full), 0);
+}
+
+char *tu_path(const char *dir, const char *name)
+{
+    static char p[64][160];
+    static int i;
+    i = (i + 1) % 64;
+    snprintf(p[i], sizeof p[i], "%s/%s", dir, name);
+    return p[i];
+}
+
+#define TU_EC_KEY "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
+
+void tu_make_ca(const char *dir, const char *ca)
+{
+    tu_sh(dir, "openssl req -x509 " TU_EC_KEY " -days 2 -subj /CN=%s -keyout %s.key -out %s.pem",
+          ca, ca, ca);
+}
+
+void tu_make_leaf(const char *dir, const char *name, const char *ca)
+{
+    tu_sh(dir, "openssl req " TU_EC_KEY " -subj /CN=%s.test -keyout %s.key -out %s.csr; "
+          "openssl x509 -req -in %s.csr -CA %s.pem -CAkey %s.key -CAcreateserial -days 2 "
+          "-out %s.pem", name, name, name, name, ca, ca, name);
+}
+
 /* ---- HTTP GET ------------------------------------------------------------------------------ */
 
 static size_t http_collect(char *p, size_t size, size_t n, void *ud)

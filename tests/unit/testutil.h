@@ -139,4 +139,16 @@ void tu_write_temp(char *path, const char *text);
 extern const char tu_test_cert_pem[];
 extern const char tu_test_key_pem[];
 
+/* ---- certificates made by the openssl command, in a test's own directory ------------------ */
+
+/* Runs the printf-style shell command in dir, its output discarded; fails the test unless it
+ * exits 0. */
+void tu_sh(const char *dir, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "dir/name" in one of 64 buffers used in turn, so a config can keep its paths for a test. */
+char *tu_path(const char *dir, const char *name);
+/* In dir: <ca>.pem and <ca>.key, a self-signed P-256 CA (CN=<ca>) valid for 2 days. */
+void tu_make_ca(const char *dir, const char *ca);
+/* In dir: <name>.pem and <name>.key, CN=<name>.test, signed by <ca> (made by tu_make_ca). */
+void tu_make_leaf(const char *dir, const char *name, const char *ca);
+
 #endif
