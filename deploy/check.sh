@@ -160,7 +160,7 @@ deps_sh = open(os.path.join(root, "scripts/install-deps.sh")).read()
 # the main list (the script also has a --fuzz list for make fuzz)
 lists = [l.split() for l in re.findall(r"pkgs=\(([^)]*)\)", deps_sh)]
 deps = next((l for l in lists if "cmake" in l), [])
-test_only = {"libcmocka-dev", "prometheus", "curl", "nodejs", "npm", "clang", "libclang-rt-14-dev"}
+test_only = {"libcmocka-dev", "prometheus", "curl", "openssl", "nodejs", "npm", "clang", "libclang-rt-14-dev"}
 check(set(build_pkgs) == set(deps) - test_only,
       "Dockerfile build stage installs scripts/install-deps.sh's packages minus the test-only ones",
       f"extra {sorted(set(build_pkgs) - set(deps))}, missing {sorted(set(deps) - test_only - set(build_pkgs))}")
