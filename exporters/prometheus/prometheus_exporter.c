@@ -21,6 +21,7 @@
 #include <strings.h>
 
 #include "core/admin_http.h"
+#include "core/admin_http_config.h"
 #include "core/exporter_helper.h"
 #include "core/batch.h"
 #include "core/log.h"
@@ -184,45 +185,6 @@ static const struct config_field prom_fields[] = {
     {.name = NULL},
 };
 
-/* The TLS settings the scrape server honours: versions 1.0 to 1.3 become GnuTLS priorities;
- * cipher and curve lists have no faithful GnuTLS spelling here and are refused rather than
- * ignored, so the endpoint never looks stricter than it is. */
-static int validate_tls(const struct tls_server_config *t, struct error *err)
-{
-    if (tls_server_validate(t, "tls", err))
-        return -1;
-    const struct tls_config *b = &t->base;
-    static const char *const versions[] = {"1.0", "1.1", "1.2", "1.3", NULL};
-    const char *v[2] = {b->min_version, b->max_version};
-    int idx[2] = {-1, -1};
-    for (int k = 0; k < 2; k++) {
-        if (!tls_set(v[k]))
-            continue;
-        for (int i = 0; versions[i]; i++)
-            if (strcmp(v[k], versions[i]) == 0)
-                idx[k] = i;
-        if (idx[k] < 0)
-            return error_set(err, "tls.%s: \"%s\" is not a TLS version; expected 1.0, 1.1, 1.2 or "
-                             "1.3", k ? "max_version" : "min_version", v[k]);
-    }
-    if (idx[0] >= 0 && idx[1] >= 0 && idx[1] < idx[0])
-        return error_set(err, "tls.max_version: %s is below min_version %s", v[1], v[0]);
-    if (b->cipher_suites.n)
-        return error_set(err, "tls.cipher_suites: not supported; leave empty (GnuTLS' defaults "
-                         "for the allowed versions are used)");
-    if (b->curve_preferences.n)
-        return error_set(err, "tls.curve_preferences: not supported; leave empty");
-    if (b->reload_interval < 0)
-        return error_set(err, "tls.reload_interval: must be >= 0");
-    if (b->reload_interval && !tls_set(b->cert_file) && !tls_set(b->key_file))
-        return error_set(err, "tls.reload_interval: nothing to reload: the certificate and key are "
-                         "inline (cert_pem, key_pem); use cert_file and key_file");
-    if (t->client_ca_file_reload)
-        return error_set(err, "tls.client_ca_file_reload: not supported on the scrape endpoint; "
-                         "the client CA is read at start (restart to change it)");
-    return 0;
-}
-
 /* Go's regexp of pkg/resourcetotelemetry's glob: '*' is ".*" and '?' is ".", anchored, so
  * neither crosses a newline and '?' is one UTF-8 character. */
 static bool glob_match(const char *p, const char *k)
@@ -353,7 +315,7 @@ static int prom_validate(const void *cfgp, struct error *err)
                              "NoUTF8EscapingWithSuffixes or NoTranslation", c->translation_strategy);
         c->strategy = (enum prometheus_translation)i;
     }
-    if (c->has_tls && validate_tls(&c->tls, err))
+    if (c->has_tls && admin_http_tls_validate(&c->tls, err))
         return -1;
 
     const char *ep = c->pub.endpoint;

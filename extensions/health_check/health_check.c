@@ -9,7 +9,7 @@
  *
  * The Collector's health_check embeds confighttp.ServerConfig, so its server keys are read here
  * too: `tls` serves the check over HTTPS (core/admin_http), `auth` and `middlewares` are refused
- * (extensions/admin_server), and the others are warned about only for values that would act
+ * (core/admin_http_config), and the others are warned about only for values that would act
  * differently than here. */
 #include "extensions/health_check/health_check.h"
 
@@ -25,7 +25,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/tls_config.h"
-#include "extensions/admin_server/admin_server_config.h"
+#include "core/admin_http_config.h"
 
 struct health_check_response_body {
     char *healthy;
@@ -179,10 +179,10 @@ struct health_check {
 static int health_check_validate(const void *cfgp, struct error *err)
 {
     const struct health_check_config *cfg = cfgp;
-    if (admin_server_refuse_auth(cfg->auth, "the health check", err) ||
-        admin_server_refuse_middlewares(cfg->middlewares, err))
+    if (admin_http_refuse_auth(cfg->auth, "the health check", err) ||
+        admin_http_refuse_middlewares(cfg->middlewares, err))
         return -1;
-    if (cfg->has_tls && admin_server_tls_validate(&cfg->tls, err))
+    if (cfg->has_tls && admin_http_tls_validate(&cfg->tls, err))
         return -1;
     if (!cfg->path || cfg->path[0] != '/')
         return error_set(err, "path must start with '/'");

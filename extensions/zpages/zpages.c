@@ -29,7 +29,7 @@
 #include "core/service.h"
 #include "core/tls_config.h"
 #include "core/version.h"
-#include "extensions/admin_server/admin_server_config.h"
+#include "core/admin_http_config.h"
 
 struct zpages_expvar {
     bool enabled;
@@ -127,10 +127,10 @@ static int zpages_validate(const void *cfgp, struct error *err)
         return error_set(err, "\"endpoint\" is required when using the \"zpages\" extension");
     if (!strchr(cfg->endpoint, ':'))
         return error_set(err, "endpoint '%s' must be host:port", cfg->endpoint);
-    if (admin_server_refuse_auth(cfg->auth, "the pages", err) ||
-        admin_server_refuse_middlewares(cfg->middlewares, err))
+    if (admin_http_refuse_auth(cfg->auth, "the pages", err) ||
+        admin_http_refuse_middlewares(cfg->middlewares, err))
         return -1;
-    if (cfg->has_tls && admin_server_tls_validate(&cfg->tls, err))
+    if (cfg->has_tls && admin_http_tls_validate(&cfg->tls, err))
         return -1;
     return 0;
 }

@@ -1,13 +1,13 @@
-/* admin_server_config.c — the shared checks of the page servers' confighttp keys (see the
+/* admin_http_config.c — the shared checks of the admin_http servers' confighttp keys (see the
  * header). The one idea: refuse at the value the operator wrote, in words that say what to do
- * instead, because the service can only name the extension when validate fails. */
-#include "extensions/admin_server/admin_server_config.h"
+ * instead. */
+#include "core/admin_http_config.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-int admin_server_tls_validate(const struct tls_server_config *t, struct error *err)
+int admin_http_tls_validate(const struct tls_server_config *t, struct error *err)
 {
     if (tls_server_validate(t, "tls", err))
         return -1;
@@ -48,7 +48,7 @@ static bool present(const struct cnode *n)
     return n && n->kind != CNODE_NULL;
 }
 
-int admin_server_refuse_auth(const struct cnode *auth, const char *owner, struct error *err)
+int admin_http_refuse_auth(const struct cnode *auth, const char *owner, struct error *err)
 {
     if (!present(auth))
         return 0;
@@ -59,7 +59,7 @@ int admin_server_refuse_auth(const struct cnode *auth, const char *owner, struct
                      cnode_where(auth, pos, sizeof pos), owner);
 }
 
-int admin_server_refuse_middlewares(const struct cnode *middlewares, struct error *err)
+int admin_http_refuse_middlewares(const struct cnode *middlewares, struct error *err)
 {
     if (!present(middlewares))
         return 0;

@@ -1,5 +1,6 @@
-/* admin_server_config.h — the checks that the extensions serving pages through core/admin_http
- * (health_check, zpages) share for the confighttp.ServerConfig keys the Collector gives them.
+/* admin_http_config.h — the checks that the components serving through core/admin_http
+ * (health_check, zpages, the prometheus exporter's scrape endpoint) share for the
+ * confighttp.ServerConfig keys the Collector gives them.
  *
  * The one idea: a key of the page server either acts as in the Collector or is refused where it
  * is written, never accepted quietly. `tls` acts (admin_http_start_tls), so its values are checked
@@ -8,8 +9,8 @@
  * worse than an error, so they are refused with the position of their value.
  *
  * Everything here is reentrant and keeps no state; errors are returned in err, never printed. */
-#ifndef LLMOTLP_ADMIN_SERVER_CONFIG_H
-#define LLMOTLP_ADMIN_SERVER_CONFIG_H
+#ifndef LLMOTLP_ADMIN_HTTP_CONFIG_H
+#define LLMOTLP_ADMIN_HTTP_CONFIG_H
 
 #include "core/config.h"
 #include "core/error.h"
@@ -19,15 +20,15 @@
  * configtls checks, min_version/max_version among 1.0..1.3 and in order, reload_interval only
  * with files; cipher_suites, curve_preferences and client_ca_file_reload are refused (the
  * endpoint must not look stricter than it is). Messages start with "tls.<key>". 0, or -1. */
-int admin_server_tls_validate(const struct tls_server_config *t, struct error *err);
+int admin_http_tls_validate(const struct tls_server_config *t, struct error *err);
 
 /* Refuses `auth` (the raw value node; NULL or null = absent, and accepted) with
  * "<file:line:col>: auth: not supported ...", `owner` naming what is served ("the health check", "the pages").
  * 0 when absent, -1 with err otherwise. */
-int admin_server_refuse_auth(const struct cnode *auth, const char *owner, struct error *err);
+int admin_http_refuse_auth(const struct cnode *auth, const char *owner, struct error *err);
 
 /* Refuses a non-empty `middlewares` list the same way; absent, null and [] are what is done
  * anyway (no middleware) and pass. A value that is not a list is an error too. */
-int admin_server_refuse_middlewares(const struct cnode *middlewares, struct error *err);
+int admin_http_refuse_middlewares(const struct cnode *middlewares, struct error *err);
 
 #endif
