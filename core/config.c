@@ -281,7 +281,7 @@ static size_t node_count(const struct cnode *n)
 
 /* ---- env expansion ---------------------------------------------------------------------------- */
 
-static bool env_name_ok(const char *s, size_t n)
+bool config_env_name_ok(const char *s, size_t n)
 {
     if (n == 0 || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
         return false;
@@ -354,7 +354,7 @@ static char *env_expand(const char *s, const struct cnode *at, bool *whole, char
                 break;
             }
         }
-        if (!env_name_ok(name, nlen)) {
+        if (!config_env_name_ok(name, nlen)) {
             free(out.p);
             error_set(err, "%s:%d:%d: invalid environment variable name '%.*s' in '${%.*s}': names "
                       "must match ^[a-zA-Z_][a-zA-Z0-9_]*$", at->file, at->line, at->col,

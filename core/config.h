@@ -65,6 +65,10 @@ void config_merge(struct cnode *dst, struct cnode *src);
  * when no `::` appears). The value is parsed as YAML (so "[a,b]" is a list). 0 or -1 with err. */
 int config_apply_set(struct cnode *root, const char *assignment, struct error *err);
 
+/* Whether s[0..n) is an environment variable name as the Collector's ${env:...} takes it
+ * (a letter or '_', then letters, digits and '_'). */
+bool config_env_name_ok(const char *s, size_t n);
+
 /* Map lookup; NULL when absent or when map is not a map. */
 struct cnode *cnode_get(const struct cnode *map, const char *key);
 /* The key node (not the value) of `key` in a map, for positions; NULL when absent. */

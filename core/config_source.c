@@ -30,16 +30,6 @@ static size_t scheme_len(const char *uri)
     return i >= 2 && uri[i] == ':' ? i : 0;
 }
 
-static bool env_name_ok(const char *s, size_t n)
-{
-    if (n == 0 || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
-        return false;
-    for (size_t i = 1; i < n; i++)
-        if (!(isalnum((unsigned char)s[i]) || s[i] == '_'))
-            return false;
-    return true;
-}
-
 static void warnf(config_source_warn_fn warn, void *ctx, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void warnf(config_source_warn_fn warn, void *ctx, const char *fmt, ...)
@@ -60,7 +50,7 @@ static struct cnode *load_env(const char *uri, config_source_warn_fn warn, void 
     const char *name = uri + 4;
     const char *dash = strstr(name, ":-");
     size_t nlen = dash ? (size_t)(dash - name) : strlen(name);
-    if (!env_name_ok(name, nlen)) {
+    if (!config_env_name_ok(name, nlen)) {
         error_set(err, "--config %s: environment variable '%.*s' has an invalid name: names must "
                   "match ^[a-zA-Z_][a-zA-Z0-9_]*$", uri, (int)nlen, name);
         return NULL;
