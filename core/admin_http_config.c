@@ -48,29 +48,26 @@ static bool present(const struct cnode *n)
     return n && n->kind != CNODE_NULL;
 }
 
+/* The messages start with the key: the service places a validate error at the key it names. */
 int admin_http_refuse_auth(const struct cnode *auth, const char *owner, struct error *err)
 {
     if (!present(auth))
         return 0;
-    char pos[256];
-    return error_set(err, "%s: auth: not supported: %s would be served without authentication "
+    return error_set(err, "auth: not supported: %s would be served without authentication "
                      "(no authenticator can be asked here); require client certificates with "
-                     "tls.client_ca_file, or listen on a private interface",
-                     cnode_where(auth, pos, sizeof pos), owner);
+                     "tls.client_ca_file, or listen on a private interface", owner);
 }
 
 int admin_http_refuse_middlewares(const struct cnode *middlewares, struct error *err)
 {
     if (!present(middlewares))
         return 0;
-    char pos[256];
-    cnode_where(middlewares, pos, sizeof pos);
     if (middlewares->kind == CNODE_SCALAR && !middlewares->value[0])
         return 0; /* `${env:UNSET}`: an empty list, as the Collector reads it */
     if (middlewares->kind != CNODE_SEQ)
-        return error_set(err, "%s: middlewares: expected a list of middleware extensions", pos);
+        return error_set(err, "middlewares: expected a list of middleware extensions");
     if (middlewares->n == 0)
         return 0;
-    return error_set(err, "%s: middlewares: not supported: llmotlp has no HTTP middleware "
-                     "extensions; leave the list empty", pos);
+    return error_set(err, "middlewares: not supported: llmotlp has no HTTP middleware "
+                     "extensions; leave the list empty");
 }

@@ -6,7 +6,7 @@
  * is written, never accepted quietly. `tls` acts (admin_http_start_tls), so its values are checked
  * against what that server honours; `auth` and a non-empty `middlewares` cannot act (the page
  * server hands no request headers to a handler), and a page that looks protected but is not is
- * worse than an error, so they are refused with the position of their value.
+ * worse than an error, so they are refused, at their key.
  *
  * Everything here is reentrant and keeps no state; errors are returned in err, never printed. */
 #ifndef LLMOTLP_ADMIN_HTTP_CONFIG_H
@@ -23,8 +23,8 @@
 int admin_http_tls_validate(const struct tls_server_config *t, struct error *err);
 
 /* Refuses `auth` (the raw value node; NULL or null = absent, and accepted) with
- * "<file:line:col>: auth: not supported ...", `owner` naming what is served ("the health check", "the pages").
- * 0 when absent, -1 with err otherwise. */
+ * "auth: not supported ...", `owner` naming what is served ("the health check", "the pages"); the
+ * service places the error at the `auth` key. 0 when absent, -1 with err otherwise. */
 int admin_http_refuse_auth(const struct cnode *auth, const char *owner, struct error *err);
 
 /* Refuses a non-empty `middlewares` list the same way; absent, null and [] are what is done

@@ -270,8 +270,8 @@ static void test_config(void **state)
                         "  extensions: [bearertokenauth, health_check]\n"
                         "  pipelines:\n"
                         "    traces: {receivers: [otlp], exporters: [debug]}\n",
-               "<string>:12:11: auth: not supported: the health check would be served without "
-               "authentication");
+               "<string>:12:5: extension 'health_check': auth: not supported: the health check "
+               "would be served without authentication");
     tu_load_fails(PIPELINE "extensions:\n"
                         "  health_check:\n"
                         "    middlewares:\n"
@@ -280,7 +280,7 @@ static void test_config(void **state)
                         "  extensions: [health_check]\n"
                         "  pipelines:\n"
                         "    traces: {receivers: [otlp], exporters: [debug]}\n",
-               "<string>:11:7: middlewares: not supported");
+               "<string>:10:5: extension 'health_check': middlewares: not supported");
     tu_load_fails(PIPELINE "extensions:\n"
                         "  health_check:\n"
                         "    path: health\n"

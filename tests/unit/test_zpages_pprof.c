@@ -89,15 +89,15 @@ static void test_config(void **state)
     assert_string_equal(field_default("zpages", "endpoint"), "localhost:55679");
     assert_string_equal(field_default("pprof", "endpoint"), "localhost:1777");
 
-    /* what would make the pages look safer than they are is refused, where it is written
-     * (line 13, the value's column), not only at the extension */
+    /* what would make the pages look safer than they are is refused at its key (line 13), not
+     * only at the extension */
     tu_load_fails(PIPELINE "extensions:\n  zpages:\n    auth: {authenticator: basicauth}\n"
                         "service:\n  pipelines:\n    traces: {receivers: [otlp], exporters: [debug]}\n",
-               "<string>:13:11: auth: not supported: the pages would be served without "
-               "authentication");
+               "<string>:13:5: extension 'zpages': auth: not supported: the pages would be served "
+               "without authentication");
     tu_load_fails(PIPELINE "extensions:\n  zpages:\n    middlewares: [{id: m}]\n"
                         "service:\n  pipelines:\n    traces: {receivers: [otlp], exporters: [debug]}\n",
-               "<string>:13:18: middlewares: not supported");
+               "<string>:13:5: extension 'zpages': middlewares: not supported");
     tu_load_fails(PIPELINE "extensions:\n  zpages:\n    tls: {cert_file: a.pem, key_file: a.key, "
                         "curve_preferences: [X25519]}\n"
                         "service:\n  pipelines:\n    traces: {receivers: [otlp], exporters: [debug]}\n",
