@@ -26,6 +26,7 @@
 #include "core/log.h"
 #include "core/otlp_json.h"
 #include "core/telemetry.h"
+#include "core/tls_reload.h"
 #include "google/rpc/status.pb-c.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
@@ -198,6 +199,111 @@ static int check_header(const char *key, const char *value, struct error *err)
     return 0;
 }
 
+/* Go's crypto/tls names (tls.CipherSuites(), which the Collector accepts) and OpenSSL's for the
+ * TLS 1.2 ones. A TLS 1.3 name maps to NULL: Go applies the list to TLS 1.0-1.2 only and keeps
+ * its own TLS 1.3 suites, and so do we (OpenSSL's cipher list does not touch TLS 1.3 either). */
+static const struct {
+    const char *go, *openssl;
+} cipher_names[] = {
+    {"TLS_AES_128_GCM_SHA256", NULL},
+    {"TLS_AES_256_GCM_SHA384", NULL},
+    {"TLS_CHACHA20_POLY1305_SHA256", NULL},
+    {"TLS_RSA_WITH_AES_128_CBC_SHA", "AES128-SHA"},
+    {"TLS_RSA_WITH_AES_256_CBC_SHA", "AES256-SHA"},
+    {"TLS_RSA_WITH_AES_128_GCM_SHA256", "AES128-GCM-SHA256"},
+    {"TLS_RSA_WITH_AES_256_GCM_SHA384", "AES256-GCM-SHA384"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "ECDHE-ECDSA-AES128-SHA"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "ECDHE-ECDSA-AES256-SHA"},
+    {"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "ECDHE-RSA-AES128-SHA"},
+    {"TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "ECDHE-RSA-AES256-SHA"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256"},
+    {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "ECDHE-ECDSA-AES256-GCM-SHA384"},
+    {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256"},
+    {"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "ECDHE-RSA-AES256-GCM-SHA384"},
+    {"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-RSA-CHACHA20-POLY1305"},
+    {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305"},
+};
+
+/* The Collector's curve names (configtls) and OpenSSL's group names. */
+static const struct {
+    const char *go, *openssl;
+} curve_names[] = {
+    {"X25519", "X25519"}, {"P256", "P-256"}, {"P384", "P-384"}, {"P521", "P-521"},
+};
+
+/* Builds the OpenSSL TLS 1.2 cipher list for `suites` into *out (malloc'd; NULL when the
+ * list names no TLS 1.2 suite); out NULL only checks. An empty list leaves *out NULL: the
+ * defaults. 0, or -1 with err naming the first unknown suite. */
+static int tls_cipher_list(const struct config_str_list *suites, char **out, struct error *err)
+{
+    size_t cap = 1;
+    for (size_t i = 0; i < suites->n; i++) {
+        size_t k = 0, n = sizeof cipher_names / sizeof cipher_names[0];
+        while (k < n && strcmp(cipher_names[k].go, suites->items[i]) != 0)
+            k++;
+        if (k == n)
+            return error_set(err, "tls.cipher_suites: unknown cipher suite \"%s\"; expected a "
+                                  "name of Go's tls.CipherSuites() such as "
+                                  "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", suites->items[i]);
+        if (cipher_names[k].openssl)
+            cap += strlen(cipher_names[k].openssl) + 1;
+    }
+    if (!out)
+        return 0;
+    *out = NULL;
+    if (cap == 1)
+        return 0;
+    char *l = calloc(1, cap);
+    if (!l)
+        return error_set(err, "out of memory");
+    for (size_t i = 0; i < suites->n; i++)
+        for (size_t k = 0; k < sizeof cipher_names / sizeof cipher_names[0]; k++)
+            if (strcmp(cipher_names[k].go, suites->items[i]) == 0 && cipher_names[k].openssl) {
+                if (l[0])
+                    strcat(l, ":");
+                strcat(l, cipher_names[k].openssl);
+            }
+    *out = l;
+    return 0;
+}
+
+/* As tls_cipher_list, for curve_preferences and CURLOPT_SSL_EC_CURVES. X25519MLKEM768, which
+ * the Collector knows, is refused: the OpenSSL this links has no ML-KEM. */
+static int tls_curve_list(const struct config_str_list *curves, char **out, struct error *err)
+{
+    size_t cap = 1;
+    for (size_t i = 0; i < curves->n; i++) {
+        size_t k = 0, n = sizeof curve_names / sizeof curve_names[0];
+        while (k < n && strcmp(curve_names[k].go, curves->items[i]) != 0)
+            k++;
+        if (k == n && strcmp(curves->items[i], "X25519MLKEM768") == 0)
+            return error_set(err, "tls.curve_preferences: X25519MLKEM768 is not available "
+                                  "(no ML-KEM in this TLS library); use X25519, P256, P384 or "
+                                  "P521");
+        if (k == n)
+            return error_set(err, "tls.curve_preferences: unknown curve \"%s\"; expected "
+                                  "X25519, P256, P384 or P521", curves->items[i]);
+        cap += strlen(curve_names[k].openssl) + 1;
+    }
+    if (!out)
+        return 0;
+    *out = NULL;
+    if (cap == 1)
+        return 0;
+    char *l = calloc(1, cap);
+    if (!l)
+        return error_set(err, "out of memory");
+    for (size_t i = 0; i < curves->n; i++)
+        for (size_t k = 0; k < sizeof curve_names / sizeof curve_names[0]; k++)
+            if (strcmp(curve_names[k].go, curves->items[i]) == 0) {
+                if (l[0])
+                    strcat(l, ":");
+                strcat(l, curve_names[k].openssl);
+            }
+    *out = l;
+    return 0;
+}
+
 static int tls_version_code(const char *v, bool max, long *out)
 {
     static const char *const names[] = {"1.0", "1.1", "1.2", "1.3"};
@@ -315,19 +421,9 @@ static int otlphttp_validate(const void *cfgp, struct error *err)
     if (str_set(c->tls.base.max_version) && tls_version_code(c->tls.base.max_version, true, &code))
         return error_set(err, "tls.max_version: unknown version \"%s\"; expected 1.0, 1.1, 1.2 "
                               "or 1.3", c->tls.base.max_version);
-    /* Refused, not ignored: a config that asks for ciphers, curves or a server name the
-     * connection does not use would look safer than it is. */
-    if (c->tls.base.cipher_suites.n)
-        return error_set(err, "tls.cipher_suites: not supported by this exporter (OpenSSL's "
-                              "defaults apply); leave empty");
-    if (c->tls.base.curve_preferences.n)
-        return error_set(err, "tls.curve_preferences: not supported by this exporter (OpenSSL's "
-                              "defaults apply); leave empty");
-    if (c->tls.base.reload_interval)
-        return error_set(err, "tls.reload_interval: certificate reloading is not supported");
-    if (str_set(c->tls.server_name_override))
-        return error_set(err, "tls.server_name_override: not supported; the host of the URL is "
-                              "the name checked");
+    if (tls_cipher_list(&c->tls.base.cipher_suites, NULL, err) != 0 ||
+        tls_curve_list(&c->tls.base.curve_preferences, NULL, err) != 0)
+        return -1;
     for (size_t i = 0; i < c->headers.n; i++)
         if (check_header(c->headers.items[i].key, c->headers.items[i].value, err) != 0)
             return -1;
@@ -342,6 +438,7 @@ struct conn {
     CURLM *multi;
     CURL *easy;
     char errbuf[CURL_ERROR_SIZE];
+    uint64_t tls_seen;                /* reloading: generation of the certificate set in use */
     struct conn *next_free;
     struct conn *next_all;
 };
@@ -353,6 +450,18 @@ struct otlphttp_exporter {
     struct curl_slist *headers;
     char *ca, *cert, *key;            /* PEM text for the TLS blobs; NULL when unset */
     long ssl_version;
+    char *cipher_list, *curve_list;   /* OpenSSL names; NULL = the defaults */
+    /* server_name_override, per signal with an https:// URL: the URL with the override as its
+     * host (what TLS checks), the real host to connect to instead, and the header list with
+     * the URL's own authority as Host (what Go sends). NULL when not overridden. */
+    char *tls_url[SIGNAL_COUNT];
+    struct curl_slist *connect_to[SIGNAL_COUNT];
+    struct curl_slist *sig_headers[SIGNAL_COUNT];
+    /* reload_interval with a certificate from files: the set in use comes from here, and a
+     * slot that sees a newer one starts over with new handles (see conn_tls_check). */
+    bool reloading;
+    struct tls_server_config reload_cfg;
+    struct tls_reload reload;
     pthread_mutex_t mu;               /* guards the slot lists */
     struct conn *free_conns;
     struct conn *all_conns;
@@ -403,21 +512,13 @@ static void conn_free(struct conn *c)
 }
 
 /* Builds a slot with every per-exporter option set once; per-request options are set in send. */
-static struct conn *conn_new(struct otlphttp_exporter *x, struct error *err)
+static int conn_handles(struct otlphttp_exporter *x, struct conn *c, struct error *err)
 {
     const struct otlphttp_exporter_config *cfg = x->cfg;
-    struct conn *c = calloc(1, sizeof *c);
-    if (!c) {
-        error_set(err, "out of memory");
-        return NULL;
-    }
     c->multi = curl_multi_init();
     c->easy = curl_easy_init();
-    if (!c->multi || !c->easy) {
-        conn_free(c);
-        error_set(err, "cannot create a libcurl handle");
-        return NULL;
-    }
+    if (!c->multi || !c->easy)
+        return error_set(err, "cannot create a libcurl handle");
     CURL *e = c->easy;
     CURLcode rc = CURLE_OK;
 #define SET(opt, val)                                                                              \
@@ -468,13 +569,85 @@ static struct conn *conn_new(struct otlphttp_exporter *x, struct error *err)
         SET(CURLOPT_SSLKEY_BLOB, &b);
         SET(CURLOPT_SSLKEYTYPE, "PEM");
     }
+    if (x->cipher_list)
+        SET(CURLOPT_SSL_CIPHER_LIST, x->cipher_list);
+    if (x->curve_list)
+        SET(CURLOPT_SSL_EC_CURVES, x->curve_list);
 #undef SET
-    if (rc != CURLE_OK) {
-        error_set(err, "libcurl option not available: %s", curl_easy_strerror(rc));
+    if (rc != CURLE_OK)
+        return error_set(err, "libcurl option not available: %s", curl_easy_strerror(rc));
+    return 0;
+}
+
+static struct conn *conn_new(struct otlphttp_exporter *x, struct error *err)
+{
+    struct conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        error_set(err, "out of memory");
+        return NULL;
+    }
+    if (conn_handles(x, c, err) != 0) {
         conn_free(c);
         return NULL;
     }
     return c;
+}
+
+struct tls_apply {
+    struct otlphttp_exporter *x;
+    struct conn *c;
+    struct error *err;
+};
+
+/* Puts a certificate set on a slot. A slot that already used an older set gets new handles
+ * first: libcurl reads the client certificate only at a handshake, and a kept connection or a
+ * cached TLS session would go on presenting the old one. */
+static int tls_apply_set(void *ctx, const struct tls_material *m)
+{
+    struct tls_apply *a = ctx;
+    struct conn *c = a->c;
+    if (c->tls_seen) {
+        struct conn fresh = {0};
+        if (conn_handles(a->x, &fresh, a->err) != 0) {
+            if (fresh.easy)
+                curl_easy_cleanup(fresh.easy);
+            if (fresh.multi)
+                curl_multi_cleanup(fresh.multi);
+            return -1;
+        }
+        /* shutdown wakes slots' multi handles under this lock */
+        pthread_mutex_lock(&a->x->mu);
+        CURL *old_easy = c->easy;
+        CURLM *old_multi = c->multi;
+        c->easy = fresh.easy;
+        c->multi = fresh.multi;
+        pthread_mutex_unlock(&a->x->mu);
+        curl_easy_cleanup(old_easy);
+        curl_multi_cleanup(old_multi);
+        curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, c->errbuf);
+    }
+    struct curl_blob cb = {.data = m->cert, .len = strlen(m->cert), .flags = CURL_BLOB_COPY};
+    struct curl_blob kb = {.data = m->key, .len = strlen(m->key), .flags = CURL_BLOB_COPY};
+    if (curl_easy_setopt(c->easy, CURLOPT_SSLCERT_BLOB, &cb) != CURLE_OK ||
+        curl_easy_setopt(c->easy, CURLOPT_SSLCERTTYPE, "PEM") != CURLE_OK ||
+        curl_easy_setopt(c->easy, CURLOPT_SSLKEY_BLOB, &kb) != CURLE_OK ||
+        curl_easy_setopt(c->easy, CURLOPT_SSLKEYTYPE, "PEM") != CURLE_OK)
+        return error_set(a->err, "libcurl refused the client certificate");
+    return 0;
+}
+
+/* reload_interval: the slot presents the current certificate set (re-read when due). */
+static int conn_tls_check(struct otlphttp_exporter *x, struct conn *c, struct error *err)
+{
+    if (!x->reloading)
+        return 0;
+    struct tls_apply a = {.x = x, .c = c, .err = err};
+    if (tls_reload_check(&x->reload, &c->tls_seen, tls_apply_set, &a) < 0) {
+        if (!err->msg[0])
+            error_set(err, "tls: cannot use the client certificate");
+        return -1;
+    }
+    return 0;
 }
 
 static struct conn *conn_acquire(struct otlphttp_exporter *x, struct error *err)
@@ -692,7 +865,8 @@ static int run_transfer(struct otlphttp_exporter *x, struct conn *c)
 /* The exporter's headers with the authenticator's in place of any of the same name, asked per
  * request so a rotated token is sent at once (the Collector's RoundTripper sets it the same way).
  * 0, or -1 with err. */
-static int auth_header_list(struct otlphttp_exporter *x, struct curl_slist **out, struct error *err)
+static int auth_header_list(struct otlphttp_exporter *x, struct curl_slist *base,
+                            struct curl_slist **out, struct error *err)
 {
     const char *name = NULL;
     char *value = NULL;
@@ -703,7 +877,7 @@ static int auth_header_list(struct otlphttp_exporter *x, struct curl_slist **out
     size_t nl = strlen(name);
     struct curl_slist *l = NULL;
     bool ok = true;
-    for (struct curl_slist *h = x->headers; h && ok; h = h->next) {
+    for (struct curl_slist *h = base; h && ok; h = h->next) {
         size_t kl = strcspn(h->data, ":;");
         if (kl == nl && strncasecmp(h->data, name, nl) == 0)
             continue;
@@ -781,9 +955,18 @@ static enum send_result otlphttp_send(void *ctx, struct batch *b, int64_t *throt
         free(packed);
         return SEND_RETRYABLE;
     }
+    if (conn_tls_check(x, c, err) != 0) {
+        conn_release(x, c);
+        free(json);
+        free(packed);
+        return SEND_RETRYABLE;
+    }
+    struct curl_slist *base = x->sig_headers[b->signal] ? x->sig_headers[b->signal] : x->headers;
+    curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, base);
+    curl_easy_setopt(c->easy, CURLOPT_CONNECT_TO, x->connect_to[b->signal]);
     struct curl_slist *auth_headers = NULL;
     if (cfg->has_auth && cfg->auth.client) {
-        if (auth_header_list(x, &auth_headers, err) != 0) {
+        if (auth_header_list(x, base, &auth_headers, err) != 0) {
             conn_release(x, c);
             free(json);
             free(packed);
@@ -794,7 +977,7 @@ static enum send_result otlphttp_send(void *ctx, struct batch *b, int64_t *throt
     struct response r = {0};
     long timeout_ms = cfg->timeout > 0 ? (long)((cfg->timeout + 999999) / 1000000) : 0;
     c->errbuf[0] = '\0';
-    curl_easy_setopt(c->easy, CURLOPT_URL, url);
+    curl_easy_setopt(c->easy, CURLOPT_URL, x->tls_url[b->signal] ? x->tls_url[b->signal] : url);
     curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, (const char *)data);
     curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, &r);
@@ -904,6 +1087,69 @@ static int build_headers(struct otlphttp_exporter *x)
     return 0;
 }
 
+/* server_name_override for one signal's https:// URL: TLS (SNI and the certificate check) uses
+ * the override because it becomes the URL's host, CURLOPT_CONNECT_TO still sends the connection
+ * to the real host and port, and Host keeps the URL's own authority, as Go's client does (it
+ * only changes tls.Config.ServerName). A Host set in headers wins, as in the Collector. */
+static int override_server_name(struct otlphttp_exporter *x, enum signal s, struct error *err)
+{
+    const char *name = x->cfg->tls.server_name_override;
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL, *port = NULL, *given_port = NULL, *url = NULL;
+    int rc = -1;
+    if (!u) {
+        error_set(err, "out of memory");
+        goto out;
+    }
+    if (curl_url_set(u, CURLUPART_URL, x->url[s], 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
+        error_set(err, "%s: cannot parse the URL \"%s\"", signal_name(s), x->url[s]);
+        goto out;
+    }
+    if (strcasecmp(scheme, "https") != 0) { /* no TLS, nothing to name */
+        rc = 0;
+        goto out;
+    }
+    curl_url_get(u, CURLUPART_PORT, &given_port, 0); /* absent: Host has no port either */
+    if (curl_url_set(u, CURLUPART_HOST, name, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK) {
+        error_set(err, "tls.server_name_override: \"%s\" is not a host name", name);
+        goto out;
+    }
+    char line[1024];
+    snprintf(line, sizeof line, "%s:%s:%s:%s", name, port, host, port);
+    if (!(x->tls_url[s] = strdup(url)) ||
+        !(x->connect_to[s] = curl_slist_append(NULL, line))) {
+        error_set(err, "out of memory");
+        goto out;
+    }
+    struct curl_slist *h = NULL;
+    for (struct curl_slist *i = x->headers; i; i = i->next)
+        if (!(h = curl_slist_append(h, i->data)))
+            break;
+    if (!has_header(x->cfg, "Host")) {
+        snprintf(line, sizeof line, "Host: %s%s%s", host, given_port ? ":" : "",
+                 given_port ? given_port : "");
+        h = h ? curl_slist_append(h, line) : NULL;
+    }
+    if (!h) {
+        error_set(err, "out of memory");
+        goto out;
+    }
+    x->sig_headers[s] = h;
+    rc = 0;
+out:
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_free(given_port);
+    curl_free(url);
+    curl_url_cleanup(u);
+    return rc;
+}
+
 static int load_tls(struct otlphttp_exporter *x, struct error *err)
 {
     const struct tls_client_config *t = &x->cfg->tls;
@@ -911,18 +1157,39 @@ static int load_tls(struct otlphttp_exporter *x, struct error *err)
     x->ca = tls_pem(b->ca_pem, b->ca_file, err);
     if (!x->ca && err->msg[0])
         return -1;
-    x->cert = tls_pem(b->cert_pem, b->cert_file, err);
-    if (!x->cert && err->msg[0])
-        return -1;
-    x->key = tls_pem(b->key_pem, b->key_file, err);
-    if (!x->key && err->msg[0])
-        return -1;
+    /* As the Collector: only a certificate or key read from a file is re-read. */
+    x->reloading = b->reload_interval > 0 && (str_set(b->cert_pem) || str_set(b->cert_file)) &&
+                   (str_set(b->cert_file) || str_set(b->key_file));
+    if (x->reloading) {
+        x->reload_cfg.base = *b;
+        if (tls_reload_init(&x->reload, &x->reload_cfg, "tls", x->log_name, err) != 0) {
+            x->reloading = false;
+            return -1;
+        }
+    } else {
+        x->cert = tls_pem(b->cert_pem, b->cert_file, err);
+        if (!x->cert && err->msg[0])
+            return -1;
+        x->key = tls_pem(b->key_pem, b->key_file, err);
+        if (!x->key && err->msg[0])
+            return -1;
+    }
     error_clear(err);
     long min = CURL_SSLVERSION_TLSv1_2, max = CURL_SSLVERSION_MAX_DEFAULT;
     if (str_set(b->min_version) && tls_version_code(b->min_version, false, &min) != 0)
         return error_set(err, "tls.min_version: unknown version \"%s\"", b->min_version);
     if (str_set(b->max_version) && tls_version_code(b->max_version, true, &max) != 0)
         return error_set(err, "tls.max_version: unknown version \"%s\"", b->max_version);
+    if (tls_cipher_list(&b->cipher_suites, &x->cipher_list, err) != 0 ||
+        tls_curve_list(&b->curve_preferences, &x->curve_list, err) != 0)
+        return -1;
+    /* Only TLS 1.3 suites named: Go then offers no TLS 1.2 suite at all, which is TLS 1.3 only. */
+    if (b->cipher_suites.n && !x->cipher_list)
+        min = CURL_SSLVERSION_TLSv1_3;
+    if (str_set(t->server_name_override))
+        for (int s = 0; s < SIGNAL_COUNT; s++)
+            if (x->url[s] && override_server_name(x, (enum signal)s, err) != 0)
+                return -1;
     x->ssl_version = min | max; /* insecure_skip_verify: otlphttp_warn said it at load */
     return 0;
 }
@@ -1025,8 +1292,16 @@ static void otlphttp_destroy(void *self)
         conn_free(c);
     }
     curl_slist_free_all(x->headers);
-    for (int s = 0; s < SIGNAL_COUNT; s++)
+    for (int s = 0; s < SIGNAL_COUNT; s++) {
         free(x->url[s]);
+        free(x->tls_url[s]);
+        curl_slist_free_all(x->connect_to[s]);
+        curl_slist_free_all(x->sig_headers[s]);
+    }
+    if (x->reloading)
+        tls_reload_destroy(&x->reload);
+    free(x->cipher_list);
+    free(x->curve_list);
     free(x->ca);
     free(x->cert);
     tls_pem_free(x->key);
