@@ -642,11 +642,12 @@ static void test_signal_endpoint_override(void **state)
     server_stop(s);
 }
 
-/* The backoff here (10 s ± 50%) would cross max_elapsed_time (5 s) and give up at once; only the
- * server's Retry-After (1 or 2 s) makes another attempt happen. */
+/* The backoff here (60 s ± 50%) would cross max_elapsed_time (20 s) and give up at once; only the
+ * server's Retry-After (1 to 3 s) makes another attempt happen, well inside 20 s even on a loaded
+ * machine. */
 #define SLOW_RETRY_CFG                                                                             \
     "endpoint: http://127.0.0.1:%d\n"                                                              \
-    "retry_on_failure: {initial_interval: 10s, max_interval: 10s, max_elapsed_time: 5s}\n"
+    "retry_on_failure: {initial_interval: 60s, max_interval: 60s, max_elapsed_time: 20s}\n"
 
 static void test_503_retry_after_then_ok(void **state)
 {
