@@ -386,19 +386,9 @@ static void make_pki(struct pki *p)
 {
     snprintf(p->dir, sizeof p->dir, "/tmp/llmotlp-hc-XXXXXX");
     assert_non_null(mkdtemp(p->dir));
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd,
-             "cd %s && exec >/dev/null 2>&1 && k='-newkey ec -pkeyopt ec_paramgen_curve:P-256 "
-             "-nodes' && openssl req -x509 $k -days 2 -subj /CN=hc-ca -keyout ca.key -out ca.pem && "
-             "openssl req $k -subj /CN=localhost -keyout server.key -out server.csr && "
-             "printf 'subjectAltName=DNS:localhost\\n' > server.ext && "
-             "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
-             "-extfile server.ext -out server.pem && "
-             "openssl req $k -subj /CN=probe -keyout client.key -out client.csr && "
-             "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
-             "-out client.pem",
-             p->dir);
-    assert_int_equal(system(cmd), 0);
+    tu_make_ca(p->dir, "ca");
+    tu_make_localhost(p->dir, "server", "ca");
+    tu_make_leaf(p->dir, "client", "ca");
     snprintf(p->ca, sizeof p->ca, "%s/ca.pem", p->dir);
     snprintf(p->cert, sizeof p->cert, "%s/server.pem", p->dir);
     snprintf(p->key, sizeof p->key, "%s/server.key", p->dir);

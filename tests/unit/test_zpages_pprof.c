@@ -161,16 +161,8 @@ static void test_pages_over_tls(void **state)
     (void)state;
     char dir[] = "/tmp/llmotlp-zp-XXXXXX";
     assert_non_null(mkdtemp(dir));
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd,
-             "cd %s && exec >/dev/null 2>&1 && k='-newkey ec -pkeyopt ec_paramgen_curve:P-256 "
-             "-nodes' && openssl req -x509 $k -days 2 -subj /CN=zp-ca -keyout ca.key -out ca.pem && "
-             "openssl req $k -subj /CN=localhost -keyout server.key -out server.csr && "
-             "printf 'subjectAltName=DNS:localhost\\n' > server.ext && "
-             "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 "
-             "-extfile server.ext -out server.pem",
-             dir);
-    assert_int_equal(system(cmd), 0);
+    tu_make_ca(dir, "ca");
+    tu_make_localhost(dir, "server", "ca");
     char yaml[2048];
     snprintf(yaml, sizeof yaml,
              PIPELINE "extensions:\n"
@@ -222,8 +214,7 @@ static void test_pages_over_tls(void **state)
 
     service_shutdown(s, clock_now_ns() + 5 * (int64_t)1000000000);
     service_free(s);
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    tu_sh("/", "rm -rf %s", dir);
 }
 
 static int count_threads(void)

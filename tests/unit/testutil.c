@@ -467,6 +467,14 @@ void tu_make_leaf(const char *dir, const char *name, const char *ca)
           "-out %s.pem", name, name, name, name, ca, ca, name);
 }
 
+void tu_make_localhost(const char *dir, const char *name, const char *ca)
+{
+    tu_sh(dir, "openssl req " TU_EC_KEY " -subj /CN=localhost -keyout %s.key -out %s.csr; "
+          "printf 'subjectAltName=DNS:localhost\\n' > %s.ext; "
+          "openssl x509 -req -in %s.csr -CA %s.pem -CAkey %s.key -CAcreateserial -days 2 "
+          "-extfile %s.ext -out %s.pem", name, name, name, name, ca, ca, name, name);
+}
+
 /* ---- HTTP GET ------------------------------------------------------------------------------ */
 
 static size_t http_collect(char *p, size_t size, size_t n, void *ud)

@@ -150,5 +150,8 @@ char *tu_path(const char *dir, const char *name);
 void tu_make_ca(const char *dir, const char *ca);
 /* In dir: <name>.pem and <name>.key, CN=<name>.test, signed by <ca> (made by tu_make_ca). */
 void tu_make_leaf(const char *dir, const char *name, const char *ca);
+/* In dir: <name>.pem and <name>.key, a server certificate for localhost (CN and subjectAltName
+ * DNS:localhost), signed by <ca>. */
+void tu_make_localhost(const char *dir, const char *name, const char *ca);
 
 #endif
