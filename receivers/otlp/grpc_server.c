@@ -302,10 +302,51 @@ static bool copy_slices(grpc_byte_buffer *bb, uint8_t **out, size_t *len)
     return true;
 }
 
+/* How many more bytes the stream `zs` (now inside slice i of sb) inflates to, counting on a copy
+ * of its state into a small scratch buffer and stopping once past `budget`. Returns SIZE_MAX when
+ * the copy cannot be made or the data is corrupt: the caller's own pass then finds out. */
+static size_t inflated_rest(z_stream *zs, grpc_slice_buffer *sb, size_t i, bool gzip, size_t budget)
+{
+    z_stream z2;
+    if (inflateCopy(&z2, zs) != Z_OK)
+        return SIZE_MAX;
+    uint8_t scratch[16384];
+    size_t more = 0;
+    bool done = false, bad = false;
+    for (; !bad && more <= budget && i < sb->count; i++) {
+        if (z2.avail_in == 0) {
+            z2.next_in = GRPC_SLICE_START_PTR(sb->slices[i]);
+            z2.avail_in = (uInt)GRPC_SLICE_LENGTH(sb->slices[i]);
+        }
+        while (!bad && z2.avail_in > 0 && more <= budget) {
+            if (done) {
+                if (!gzip || inflateReset(&z2) != Z_OK) {
+                    bad = true;
+                    break;
+                }
+                done = false;
+            }
+            z2.next_out = scratch;
+            z2.avail_out = sizeof scratch;
+            int rc = inflate(&z2, Z_NO_FLUSH);
+            more += sizeof scratch - z2.avail_out;
+            if (rc == Z_STREAM_END)
+                done = true;
+            else if (rc != Z_OK && !(rc == Z_BUF_ERROR && z2.avail_out == 0))
+                bad = true;
+        }
+        z2.avail_in = 0; /* the next slice, if any */
+    }
+    inflateEnd(&z2);
+    return bad ? SIZE_MAX : more;
+}
+
 /* Inflates the slices of a compressed message (gRPC's "deflate" is the zlib format, as core
  * writes it; "gzip" may hold several members, as RFC 1952 allows) into a buffer that grows by
- * doubling but never past max + 1 bytes: the byte that proves the message too large. So a bomb
- * costs at most the limit, and is refused the moment it passes it. */
+ * doubling but never past max + 1 bytes: the byte that proves the message too large. Before the
+ * growth that would reach the limit, the rest of the stream is counted on a copy of zlib's state
+ * (inflated_rest): a bomb is then refused while the buffer holds half the limit, not after a
+ * realloc that holds both halves at once, and an honest message gets a buffer of its exact size. */
 static int inflate_slices(grpc_byte_buffer *bb, bool gzip, size_t max, uint8_t **out, size_t *len,
                           char *msg, size_t msglen)
 {
@@ -345,6 +386,15 @@ static int inflate_slices(grpc_byte_buffer *bb, bool gzip, size_t max, uint8_t *
                     break;
                 }
                 size_t ncap = cap * 2 < bound ? cap * 2 : bound;
+                if (ncap == bound) {
+                    size_t more = inflated_rest(&zs, sb, i, gzip, max - n);
+                    if (more != SIZE_MAX && more > max - n) {
+                        status = GRPC_STATUS_RESOURCE_EXHAUSTED;
+                        break;
+                    }
+                    if (more != SIZE_MAX)
+                        ncap = n + more + 1; /* +1: inflate's "output full" stays distinct */
+                }
                 uint8_t *nb = realloc(buf, ncap);
                 if (!nb) {
                     snprintf(msg, msglen, "out of memory; retry later");
