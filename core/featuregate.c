@@ -25,12 +25,25 @@ static const struct featuregate gates[] = {
      .stage = FEATUREGATE_BETA,
      .description = "if set to true, enable the print-config command",
      .from_version = "v0.120.0"},
+    {.id = FEATUREGATE_FILTER_ERROR_MODE_IGNORE,
+     .stage = FEATUREGATE_STABLE,
+     .description = "The filter processor's error_mode defaults to ignore instead of propagate",
+     .from_version = "v0.153.0"},
+    {.id = FEATUREGATE_TAILSAMPLING_ERROR_MODE_IGNORE,
+     .stage = FEATUREGATE_ALPHA,
+     .description = "The ottl_condition policy of tail_sampling defaults its error_mode to ignore "
+                    "instead of propagate",
+     .from_version = "v0.160.0"},
     {.id = FEATUREGATE_TAILSAMPLING_RECORDPOLICY,
      .stage = FEATUREGATE_ALPHA,
      .description = "When enabled, attaches the name of the policy (and if applicable, composite "
                     "policy) responsible for sampling a trace in the 'tailsampling.policy'/ "
                     "'tailsampling.composite_policy' attributes.",
      .from_version = "v0.125.0"},
+    {.id = FEATUREGATE_TRANSFORM_ERROR_MODE_IGNORE,
+     .stage = FEATUREGATE_STABLE,
+     .description = "The transform processor's error_mode defaults to ignore instead of propagate",
+     .from_version = "v0.153.0"},
 };
 #define N_GATES (sizeof gates / sizeof gates[0])
 

@@ -13,6 +13,11 @@
  * Gate ids a component reads (pass these to featuregate_enabled):
  *   processor.tailsamplingprocessor.recordpolicy  alpha: tail_sampling records the deciding
  *                                                  policy in tailsampling.policy
+ *   processor.tailsamplingprocessor.defaultErrorModeIgnore  alpha: ottl_condition's error_mode
+ *                                                  defaults to ignore (else propagate)
+ *   processor.filter.defaultErrorModeIgnore,
+ *   processor.transform.defaultErrorModeIgnore     stable: filter's and transform's error_mode
+ *                                                  defaults to ignore
  *   confmap.enableMergeAppendOption               alpha: several --config append service lists
  *   otelcol.printInitialConfig                    beta: the print-config command is available */
 #ifndef LLMOTLP_FEATUREGATE_H
@@ -26,6 +31,10 @@
 #define FEATUREGATE_TAILSAMPLING_RECORDPOLICY "processor.tailsamplingprocessor.recordpolicy"
 #define FEATUREGATE_MERGE_APPEND "confmap.enableMergeAppendOption"
 #define FEATUREGATE_PRINT_CONFIG "otelcol.printInitialConfig"
+#define FEATUREGATE_TAILSAMPLING_ERROR_MODE_IGNORE \
+    "processor.tailsamplingprocessor.defaultErrorModeIgnore"
+#define FEATUREGATE_FILTER_ERROR_MODE_IGNORE "processor.filter.defaultErrorModeIgnore"
+#define FEATUREGATE_TRANSFORM_ERROR_MODE_IGNORE "processor.transform.defaultErrorModeIgnore"
 
 enum featuregate_stage {
     FEATUREGATE_ALPHA,       /* off unless enabled */

@@ -12,7 +12,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/featuregate.h"
 #include "processors/tail_sampling/ts_internal.h"
+
+#include "opentelemetry/proto/common/v1/common.pb-c.h"
+#include "opentelemetry/proto/resource/v1/resource.pb-c.h"
+#include "opentelemetry/proto/trace/v1/trace.pb-c.h"
 
 #define MAX_DEPTH 6
 #define DEFAULT_SALT "default-hash-seed"
@@ -21,14 +26,14 @@ static const char *const type_names[TSP_TYPE_COUNT] = {
     "always_sample", "latency",    "numeric_attribute", "string_attribute", "boolean_attribute",
     "status_code",   "probabilistic", "rate_limiting",  "bytes_limiting",   "span_count",
     "trace_state",   "trace_flags", "and",              "not",              "drop",
-    "composite"};
+    "composite",     "ottl_condition"};
 
 /* The key holding each type's own settings, as in the Collector's PolicyCfg. */
 static const char *const section_names[TSP_TYPE_COUNT] = {
     NULL,           "latency",      "numeric_attribute", "string_attribute", "boolean_attribute",
     "status_code",  "probabilistic", "rate_limiting",    "bytes_limiting",   "span_count",
     "trace_state",  NULL,           "and",               "not",              "drop",
-    "composite"};
+    "composite",    "ottl_condition"};
 
 const char *ts_policy_type_names(void)
 {
@@ -69,6 +74,7 @@ struct composite_cfg {
     const struct cnode *rate_allocation;
 };
 struct alloc_cfg { char *policy; int64_t percent; };
+struct ottl_cfg { char *error_mode; struct config_str_list span, spanevent; };
 
 #define F(st, n, t) .name = #n, .type = t, .offset = offsetof(struct st, n)
 static const struct config_field latency_fields[] = {
@@ -135,6 +141,14 @@ static const struct config_field composite_fields[] = {
     {F(composite_cfg, composite_sub_policy, CFG_RAW), .doc = "the sub-policies"},
     {F(composite_cfg, rate_allocation, CFG_RAW), .doc = "[{policy, percent}] of the total"},
     {.name = NULL}};
+static const struct config_field ottl_fields[] = {
+    {F(ottl_cfg, error_mode, CFG_STRING),
+     .doc = "propagate (a failing condition makes the policy's decision an error: not sampled), "
+            "ignore (logged, the condition is false) or silent; default propagate, ignore with "
+            "--feature-gates=" FEATUREGATE_TAILSAMPLING_ERROR_MODE_IGNORE},
+    {F(ottl_cfg, span, CFG_STRING_LIST), .doc = "OTTL conditions on spans, ORed"},
+    {F(ottl_cfg, spanevent, CFG_STRING_LIST), .doc = "OTTL conditions on span events, ORed"},
+    {.name = NULL}};
 static const struct config_field alloc_fields[] = {
     {F(alloc_cfg, policy, CFG_STRING), .doc = "sub-policy name"},
     {F(alloc_cfg, percent, CFG_INT), .doc = "percent of max_total_spans_per_second"},
@@ -145,7 +159,7 @@ static const struct config_field *const type_fields[TSP_TYPE_COUNT] = {
     NULL,          latency_fields,     numeric_fields, string_fields, boolean_fields,
     status_fields, prob_fields,        rate_fields,    bytes_fields,  span_count_fields,
     trace_state_fields, NULL,          and_fields,     not_fields,    drop_fields,
-    composite_fields};
+    composite_fields, ottl_fields};
 
 /* ---- compiler ------------------------------------------------------------------------------- */
 
@@ -221,6 +235,82 @@ static int status_code_parse(const char *s)
 static int compile_one(struct compiler *c, const struct cnode *n, const char *path,
                        struct ts_policy *pol, int depth, bool top, struct error *err);
 
+/* Compiles one list of OTTL conditions (span or spanevent) of an ottl_condition policy; errors
+ * at the condition's own YAML node with the column inside it. */
+static int compile_conds(const struct cnode *sec, const char *key, enum ottl_context ctx,
+                         const struct config_str_list *texts, const char *spath,
+                         struct ottl_condition ***out, size_t *n_out, struct error *err)
+{
+    *out = calloc(texts->n ? texts->n : 1, sizeof **out);
+    if (!*out)
+        return error_set(err, "out of memory");
+    const struct cnode *list = sec ? cnode_get(sec, key) : NULL;
+    for (size_t i = 0; i < texts->n; i++) {
+        struct error perr = {0};
+        (*out)[i] = ottl_condition_parse(ctx, texts->items[i], &perr);
+        *n_out = i + 1;
+        if (!(*out)[i]) {
+            const struct cnode *at =
+                list && list->kind == CNODE_SEQ && i < list->n ? list->items[i] : (list ? list : sec);
+            char pos[256];
+            cnode_where(at, pos, sizeof pos);
+            if (perr.code > 0)
+                return error_set(err, "%s: %s.%s[%zu]: column %d: %s", pos, spath, key, i,
+                                 perr.code, perr.msg);
+            return error_set(err, "%s: %s.%s[%zu]: %s", pos, spath, key, i, perr.msg);
+        }
+    }
+    return 0;
+}
+
+static int compile_ottl(struct compiler *c, const struct cnode *at, const struct cnode *sec,
+                        const char *spath, struct ts_policy *pol, const struct ottl_cfg *cfg,
+                        struct error *err)
+{
+    /* The Collector's ottl.ErrorMode reads its text lower-cased; unset is propagate unless the
+     * feature gate says ignore. */
+    if (!cfg->error_mode || !cfg->error_mode[0]) {
+        pol->ottl_mode = featuregate_enabled(FEATUREGATE_TAILSAMPLING_ERROR_MODE_IGNORE)
+                             ? OTTL_ERROR_IGNORE
+                             : OTTL_ERROR_PROPAGATE;
+    } else {
+        int m = 0;
+        while (ottl_error_mode_names[m] && strcasecmp(ottl_error_mode_names[m], cfg->error_mode) != 0)
+            m++;
+        if (!ottl_error_mode_names[m]) {
+            const struct cnode *em = sec ? cnode_get(sec, "error_mode") : NULL;
+            return where_err(err, em ? em : at, spath,
+                             "unknown error mode '%s'; expected propagate, ignore or silent%s",
+                             cfg->error_mode, NULL);
+        }
+        pol->ottl_mode = (enum ottl_error_mode)m;
+    }
+    if (cfg->span.n == 0 && cfg->spanevent.n == 0)
+        return where_err(err, at, spath, "expected at least one OTTL condition to filter on (span "
+                                         "or spanevent)%s%s",
+                         NULL, NULL);
+    if (compile_conds(sec, "span", OTTL_CTX_SPAN, &cfg->span, spath, &pol->span_conds,
+                      &pol->n_span_conds, err) != 0 ||
+        compile_conds(sec, "spanevent", OTTL_CTX_SPANEVENT, &cfg->spanevent, spath,
+                      &pol->event_conds, &pol->n_event_conds, err) != 0)
+        return -1;
+    struct ts_policies *p = c->p;
+    if (p->n_bits >= 63)
+        return where_err(err, at, spath, "more than 64 span-level policy bits (attribute, "
+                                         "status_code, trace_state, trace_flags, ottl_condition "
+                                         "take one, ottl_condition two)%s%s",
+                         NULL, NULL);
+    struct ts_policy **o = realloc(p->ottl, (p->n_ottl + 1) * sizeof *o);
+    if (!o)
+        return error_set(err, "out of memory");
+    p->ottl = o;
+    p->ottl[p->n_ottl++] = pol;
+    if (add_leaf(c, pol, at, spath, err) != 0)
+        return -1;
+    pol->err_bit = p->n_bits++;
+    return 0;
+}
+
 /* Binds a type's settings section and compiles it into pol. */
 static int compile_settings(struct compiler *c, const struct cnode *n, const struct cnode *sec,
                             const char *path, struct ts_policy *pol, int depth, struct error *err)
@@ -243,6 +333,7 @@ static int compile_settings(struct compiler *c, const struct cnode *n, const str
         struct not_cfg not_;
         struct drop_cfg drop;
         struct composite_cfg comp;
+        struct ottl_cfg ottl;
     } u;
     memset(&u, 0, sizeof u);
     char spath[512];
@@ -535,6 +626,9 @@ static int compile_settings(struct compiler *c, const struct cnode *n, const str
         }
         break;
     }
+    case TSP_OTTL_CONDITION:
+        rc = compile_ottl(c, at, sec, spath, pol, &u.ottl, err);
+        break;
     default:
         break;
     }
@@ -546,6 +640,7 @@ static int compile_one(struct compiler *c, const struct cnode *n, const char *pa
                        struct ts_policy *pol, int depth, bool top, struct error *err)
 {
     pol->bit = -1;
+    pol->err_bit = -1;
     pol->key = -1;
     if (depth > MAX_DEPTH)
         return where_err(err, n, path, "policies nested too deeply%s%s", NULL, NULL);
@@ -583,10 +678,6 @@ static int compile_one(struct compiler *c, const struct cnode *n, const char *pa
     while (t < TSP_TYPE_COUNT && strcmp(type_names[t], type->value) != 0)
         t++;
     if (t == TSP_TYPE_COUNT) {
-        if (strcmp(type->value, "ottl_condition") == 0)
-            return where_err(err, type, path, "policy type 'ottl_condition' is not supported; "
-                                              "known types: %s%s",
-                             ts_policy_type_names(), NULL);
         return where_err(err, type, path, "unknown policy type '%s'; known types: %s",
                          type->value, ts_policy_type_names());
     }
@@ -643,6 +734,12 @@ static void policy_free(struct ts_policy *pol)
     }
     free(pol->ts_key);
     free(pol->salt);
+    for (size_t i = 0; i < pol->n_span_conds; i++)
+        ottl_condition_free(pol->span_conds[i]);
+    free(pol->span_conds);
+    for (size_t i = 0; i < pol->n_event_conds; i++)
+        ottl_condition_free(pol->event_conds[i]);
+    free(pol->event_conds);
     for (size_t i = 0; i < pol->n_subs; i++)
         policy_free(&pol->subs[i]);
     free(pol->subs);
@@ -663,6 +760,7 @@ void ts_policies_free(struct ts_policies *p)
     free(p->keys);
     free(p->prop_keys);
     free(p->leaves);
+    free(p->ottl);
     free(p);
 }
 
@@ -992,6 +1090,154 @@ int ts_read_log(const struct ts_policies *p, const uint8_t *rec, size_t len,
     return rc < 0 ? -1 : 0;
 }
 
+/* ---- ottl_condition at ingest --------------------------------------------------------------- */
+
+void ts_ottl_scope_reset(struct ts_ottl_scope *sc, bool scope_only)
+{
+    sc->scope_done = false;
+    sc->scope_msg = NULL;
+    sc->scope_url_s = NULL;
+    if (scope_only)
+        return;
+    sc->res_done = false;
+    sc->resource = NULL;
+    sc->res_url_s = NULL;
+    if (sc->arena)
+        arena_reset(sc->arena);
+}
+
+static char *ottl_str(struct arena *a, const uint8_t *p, size_t n)
+{
+    char *s = arena_alloc(a, n + 1);
+    if (s) {
+        if (n)
+            memcpy(s, p, n);
+        s[n] = '\0';
+    }
+    return s;
+}
+
+/* The resource and scope of the current envelope, decoded once for all its spans. An absent one
+ * is an empty message, as pdata shows it. */
+static bool ottl_envelope(struct ts_ottl_scope *sc)
+{
+    ProtobufCAllocator *al = arena_allocator(sc->arena);
+    if (!sc->res_done) {
+        sc->res_done = true;
+        sc->resource = sc->res ? opentelemetry__proto__resource__v1__resource__unpack(al, sc->res_len,
+                                                                                         sc->res)
+                               : NULL;
+        if (!sc->resource) {
+            Opentelemetry__Proto__Resource__V1__Resource *r = arena_alloc(sc->arena, sizeof *r);
+            if (r)
+                opentelemetry__proto__resource__v1__resource__init(r);
+            sc->resource = r;
+        }
+        sc->res_url_s = ottl_str(sc->arena, sc->res_url, sc->res_url ? sc->res_url_len : 0);
+    }
+    if (!sc->scope_done) {
+        sc->scope_done = true;
+        sc->scope_msg = sc->scope ? opentelemetry__proto__common__v1__instrumentation_scope__unpack(
+                                        al, sc->scope_len, sc->scope)
+                                  : NULL;
+        if (!sc->scope_msg) {
+            Opentelemetry__Proto__Common__V1__InstrumentationScope *m =
+                arena_alloc(sc->arena, sizeof *m);
+            if (m)
+                opentelemetry__proto__common__v1__instrumentation_scope__init(m);
+            sc->scope_msg = m;
+        }
+        sc->scope_url_s = ottl_str(sc->arena, sc->scope_url, sc->scope_url ? sc->scope_url_len : 0);
+    }
+    return sc->resource && sc->scope_msg && sc->res_url_s && sc->scope_url_s;
+}
+
+/* One condition list on one item: true at the first condition that holds. A failure under
+ * propagate ends the list with *failed; under ignore and silent the condition counts as false
+ * (logged by the processor for ignore). */
+static bool ottl_any(const struct ts_policy *pol, struct ottl_condition *const *conds, size_t n,
+                     struct ottl_item *it, struct ts_ottl_scope *sc, bool *failed)
+{
+    for (size_t i = 0; i < n; i++) {
+        bool r = false;
+        struct error err = {0};
+        it->n_cache = 0;
+        it->cache = NULL;
+        if (ottl_condition_eval(conds[i], it, &r, &err) != 0) {
+            sc->errors++;
+            /* a long message is cut: the policy and the condition come first */
+            if (!sc->first_error[0] &&
+                snprintf(sc->first_error, sizeof sc->first_error, "policy %s: %s: %s", pol->name,
+                         ottl_condition_text(conds[i]), err.msg) < 0)
+                sc->first_error[0] = '\0';
+            if (pol->ottl_mode == OTTL_ERROR_PROPAGATE) {
+                *failed = true;
+                return false;
+            }
+            if (pol->ottl_mode == OTTL_ERROR_IGNORE)
+                sc->log_errors = true;
+            continue;
+        }
+        if (r)
+            return true;
+    }
+    return false;
+}
+
+uint64_t ts_ottl_mask(const struct ts_policies *p, struct ts_ottl_scope *sc, const uint8_t *span,
+                      size_t len)
+{
+    if (p->n_ottl == 0)
+        return 0;
+    uint64_t mask = 0;
+    Opentelemetry__Proto__Trace__V1__Span *sp = NULL;
+    if (ottl_envelope(sc))
+        sp = opentelemetry__proto__trace__v1__span__unpack(arena_allocator(sc->span_arena), len,
+                                                            span);
+    if (!sp) {
+        sc->errors++;
+        if (!sc->first_error[0])
+            snprintf(sc->first_error, sizeof sc->first_error,
+                     "a span could not be decoded for the ottl_condition policies");
+        sc->log_errors = true;
+    }
+    for (size_t k = 0; sp && k < p->n_ottl; k++) {
+        const struct ts_policy *pol = p->ottl[k];
+        struct ottl_item it = {
+            .ctx = OTTL_CTX_SPAN,
+            .resource = sc->resource,
+            .resource_schema_url = &sc->res_url_s,
+            .scope = sc->scope_msg,
+            .scope_schema_url = &sc->scope_url_s,
+            .span = sp,
+            .arena = sc->span_arena,
+        };
+        bool failed = false;
+        bool hit = ottl_any(pol, pol->span_conds, pol->n_span_conds, &it, sc, &failed);
+        for (size_t e = 0; !hit && !failed && pol->n_event_conds && e < sp->n_events; e++) {
+            it.ctx = OTTL_CTX_SPANEVENT;
+            it.event = sp->events[e];
+            hit = ottl_any(pol, pol->event_conds, pol->n_event_conds, &it, sc, &failed);
+        }
+        if (hit)
+            mask |= 1ull << pol->bit;
+        else if (failed)
+            mask |= 1ull << pol->err_bit;
+    }
+    arena_reset(sc->span_arena);
+    return mask;
+}
+
+uint64_t ts_ottl_merge(const struct ts_policies *p, uint64_t trace_mask, uint64_t span_mask)
+{
+    for (size_t k = 0; k < p->n_ottl; k++) {
+        uint64_t pair = 1ull << p->ottl[k]->bit | 1ull << p->ottl[k]->err_bit;
+        if (trace_mask & pair)
+            span_mask &= ~pair;
+    }
+    return trace_mask | span_mask;
+}
+
 uint64_t ts_resource_mask(const struct ts_policies *p, const uint8_t *resource, size_t len)
 {
     uint64_t mask = 0;
@@ -1197,6 +1443,9 @@ struct ts_decision ts_decide(struct ts_policies *p, const struct ts_summary *s, 
         }
     }
     d.sampled = any && !veto;
+    for (size_t k = 0; k < p->n_ottl; k++)
+        if ((s->mask >> p->ottl[k]->err_bit) & 1u)
+            d.eval_errors++;
     if (!d.sampled)
         d.keeper = -1;
     else

@@ -151,6 +151,10 @@ struct ts_shared {
     _Atomic uint64_t *global[2];
     _Atomic int64_t *on_memory, *buffered;
     _Atomic uint64_t *too_early, *cache_release[2], *too_large, *early[EARLY_COUNT];
+    /* ottl_condition policies: their decoded envelope and span (under lock), failures counted
+     * as the Collector's sampling_policy_evaluation_error. */
+    struct arena *ottl_arena, *ottl_span_arena;
+    _Atomic uint64_t *eval_errors;
     struct telemetry_histogram *late_age;
     _Atomic uint64_t *refused;
     uint64_t budget_held;             /* store bytes counted in the process's memory budget */
@@ -221,6 +225,8 @@ static void decide_locked(struct ts_shared *sh, struct ts_trace *t, int64_t now,
             telemetry_add(sh->pol_count[yes][i], 1);
     }
     telemetry_add(sh->global[d.sampled], 1);
+    if (d.eval_errors)
+        telemetry_add(sh->eval_errors, d.eval_errors);
     if (d.sampled) {
         t->keeper = (int16_t)d.keeper;
         t->adjusted = (float)d.adjusted_count;
@@ -499,6 +505,7 @@ struct ingest {
     struct forwards fwd;
     uint64_t held, passed;          /* items kept in the store / forwarded without a trace */
     bool oom;
+    struct ts_ottl_scope ottl;      /* ottl_condition policies' view of the current envelope */
 };
 
 /* A late item's age: whole seconds since its trace's decision, truncated as the Collector's. */
@@ -568,7 +575,8 @@ static void route_item(struct ingest *in, struct ts_env *env, const struct pb_fi
             in->oom = true;
     if (span) {
         t->spans++;
-        t->mask |= info->mask | res_mask;
+        t->mask = sh->pol->n_ottl ? ts_ottl_merge(sh->pol, t->mask, info->mask | res_mask)
+                                  : t->mask | info->mask | res_mask;
         if (info->start_ns && info->start_ns < t->first_start)
             t->first_start = info->start_ns;
         if (info->end_ns > t->last_end)
@@ -609,6 +617,9 @@ static int ingest_request(struct ingest *in, const uint8_t *data, size_t len)
             continue;
         /* Resource envelope: every field but the scope list. */
         env.len = 0;
+        in->ottl.res = in->ottl.res_url = NULL;
+        if (sh->pol->n_ottl)
+            ts_ottl_scope_reset(&in->ottl, false);
         uint64_t res_mask = 0;
         struct pb_reader r;
         struct pb_field f;
@@ -621,12 +632,20 @@ static int ingest_request(struct ingest *in, const uint8_t *data, size_t len)
                 in->oom = true;
             if (f.num == 1 && f.wt == PB_LEN && in->signal == SIGNAL_TRACES)
                 res_mask = ts_resource_mask(sh->pol, f.data, f.len);
+            if (f.num == 1 && f.wt == PB_LEN) {
+                in->ottl.res = f.data;
+                in->ottl.res_len = f.len;
+            } else if (f.num == 3 && f.wt == PB_LEN) {
+                in->ottl.res_url = f.data;
+                in->ottl.res_url_len = f.len;
+            }
         }
         if (k < 0) {
             rc = -1;
             break;
         }
         size_t res_len = env.len;
+        bool ottl = in->signal == SIGNAL_TRACES && sh->pol->n_ottl > 0;
         pb_init(&r, rf.data, rf.len);
         while (rc == 0 && pb_next(&r, &f) == 1) {
             if (f.num != 2 || f.wt != PB_LEN)
@@ -635,9 +654,20 @@ static int ingest_request(struct ingest *in, const uint8_t *data, size_t len)
             struct pb_reader sr;
             struct pb_field sf;
             pb_init(&sr, f.data, f.len);
-            while ((k = pb_next(&sr, &sf)) == 1)
+            in->ottl.scope = in->ottl.scope_url = NULL;
+            while ((k = pb_next(&sr, &sf)) == 1) {
                 if (sf.num != 2 && scratch_put(&env, sf.start, sf.total) != 0)
                     in->oom = true;
+                if (sf.num == 1 && sf.wt == PB_LEN) {
+                    in->ottl.scope = sf.data;
+                    in->ottl.scope_len = sf.len;
+                } else if (sf.num == 3 && sf.wt == PB_LEN) {
+                    in->ottl.scope_url = sf.data;
+                    in->ottl.scope_url_len = sf.len;
+                }
+            }
+            if (ottl)
+                ts_ottl_scope_reset(&in->ottl, true);
             if (k < 0) {
                 rc = -1;
                 break;
@@ -654,6 +684,8 @@ static int ingest_request(struct ingest *in, const uint8_t *data, size_t len)
                     rc = -1;
                     break;
                 }
+                if (ottl)
+                    info.mask |= ts_ottl_mask(sh->pol, &in->ottl, sf.data, sf.len);
                 if (!e) {
                     e = ts_env_intern(&sh->store, env.data ? env.data : (const uint8_t *)"",
                                       (uint32_t)res_len, (uint32_t)(env.len - res_len));
@@ -695,7 +727,8 @@ static enum consume_status ts_consume(void *self, struct batch *b)
         pthread_mutex_unlock(&sh->lock);
         return next ? consumer_send(next, b) : CONSUME_OK;
     }
-    struct ingest in = {.sh = sh, .signal = p->signal, .now = sh->now(sh->now_ctx)};
+    struct ingest in = {.sh = sh, .signal = p->signal, .now = sh->now(sh->now_ctx),
+                        .ottl = {.arena = sh->ottl_arena, .span_arena = sh->ottl_span_arena}};
     int rc = ingest_request(&in, data, len);
     update_gauges_locked(sh);
     /* A logs request none of whose records has a trace ID goes on as it came. */
@@ -715,6 +748,13 @@ static enum consume_status ts_consume(void *self, struct batch *b)
     if (rc != 0)
         log_error(sh->log_name, "malformed %s request: part of it was not buffered",
                   signal_name(p->signal));
+    if (in.ottl.errors && in.ottl.log_errors)
+        log_warn(sh->log_name, "ottl_condition: %llu condition evaluation(s) failed in a request "
+                 "(error_mode ignore: counted as false), first: %s",
+                 (unsigned long long)in.ottl.errors, in.ottl.first_error);
+    else if (in.ottl.errors)
+        log_debug(sh->log_name, "ottl_condition: %llu condition evaluation(s) failed in a "
+                  "request, first: %s", (unsigned long long)in.ottl.errors, in.ottl.first_error);
     send_released(sh, &in.rel);
     if (whole)
         return next ? consumer_send(next, b) : CONSUME_OK;
@@ -750,6 +790,8 @@ static void shared_free(struct ts_shared *sh)
     ts_cache_free(&sh->kept);
     ts_cache_free(&sh->dropped);
     ts_policies_free(sh->pol);
+    arena_free(sh->ottl_arena);
+    arena_free(sh->ottl_span_arena);
     for (int k = 0; k < 2; k++)
         free(sh->pol_count[k]);
     free(sh->verdicts);
@@ -798,6 +840,10 @@ static void register_metrics(struct ts_shared *sh, struct telemetry *tel)
         late_bounds, sizeof late_bounds / sizeof late_bounds[0]);
     sh->too_large = telemetry_counter(tel, PREFIX "traces_dropped_too_large", l,
                                       "Traces dropped for exceeding maximum_trace_size_bytes");
+    sh->eval_errors = telemetry_counter(tel, PREFIX "sampling_policy_evaluation_error", l,
+                                        "Count of sampling policy evaluation errors "
+                                        "(ottl_condition conditions that failed under "
+                                        "error_mode propagate)");
     static const char *const reasons[EARLY_COUNT] = {"num_traces", "max_buffered_bytes"};
     for (int r = 0; r < EARLY_COUNT; r++) {
         char rl[700];
@@ -836,6 +882,12 @@ static struct ts_shared *shared_new(const struct tail_sampling_config *cfg,
         return NULL;
     }
     sh->verdicts = calloc(sh->pol->n, sizeof *sh->verdicts);
+    if (sh->pol->n_ottl && (!(sh->ottl_arena = arena_new(0)) ||
+                            !(sh->ottl_span_arena = arena_new(0)))) {
+        error_set(err, "out of memory");
+        shared_free(sh);
+        return NULL;
+    }
     /* Table sized for what one decision_wait holds, within num_traces. */
     int64_t expect = cfg->expected_new_traces_per_sec *
                      (cfg->decision_wait / 1000000000 + 1);

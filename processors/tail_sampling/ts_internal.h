@@ -18,6 +18,8 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "core/arena.h"
+#include "core/ottl/ottl.h"
 #include "core/regex.h"
 
 /* ---- wire reader (wire.c) -------------------------------------------------------------------- */
@@ -80,6 +82,7 @@ enum ts_policy_type {
     TSP_NOT,
     TSP_DROP,
     TSP_COMPOSITE,
+    TSP_OTTL_CONDITION,
     TSP_TYPE_COUNT
 };
 
@@ -113,6 +116,13 @@ struct ts_policy {
     size_t *value_lens;
     struct regex **regexes;   /* string_attribute with enabled_regex_matching (RE2, Go syntax) */
     char *ts_key;             /* trace_state key */
+    /* ottl_condition: conditions ORed, span ones then event ones, per span at ingest. The first
+     * outcome of a trace sticks, as the Collector's first-match-or-error walk: `bit` when a span
+     * matched, `err_bit` when (error_mode propagate) a condition failed first. */
+    int err_bit;
+    enum ottl_error_mode ottl_mode;
+    size_t n_span_conds, n_event_conds;
+    struct ottl_condition **span_conds, **event_conds;
     unsigned status_set;      /* status_code: bit (1 << code) for UNSET=0, OK=1, ERROR=2 */
     /* trace-level */
     int64_t lat_lo_ns, lat_hi_ns;   /* latency; hi 0 = no upper bound */
@@ -152,6 +162,9 @@ struct ts_policies {
     /* Span-level leaves, for evaluation at ingest. */
     size_t n_leaves;
     struct ts_policy **leaves;
+    /* ottl_condition leaves (also in leaves), evaluated on decoded spans. */
+    size_t n_ottl;
+    struct ts_policy **ottl;
 };
 
 /* Compiles the `policies` list (a CNODE_SEQ, positions used in errors) and the propagated
@@ -190,6 +203,33 @@ int ts_read_span(const struct ts_policies *p, const uint8_t *span, size_t len,
 /* Reads a LogRecord body: trace_id (field 9) and propagated attributes (field 6) only. */
 int ts_read_log(const struct ts_policies *p, const uint8_t *rec, size_t len,
                 struct ts_span_info *out);
+/* The ottl_condition policies' view of one ResourceSpans/ScopeSpans: the encoded resource and
+ * scope (and schema URLs), decoded on first need into `arena` for every span under them, and a
+ * second arena for the span being evaluated. The caller owns both arenas and resets `arena` at
+ * each new resource (ts_ottl_scope_reset). */
+struct ts_ottl_scope {
+    const uint8_t *res, *scope;
+    size_t res_len, scope_len;
+    const uint8_t *res_url, *scope_url;
+    size_t res_url_len, scope_url_len;
+    bool res_done, scope_done;
+    void *resource, *scope_msg;           /* decoded Resource / InstrumentationScope, or NULL */
+    char *res_url_s, *scope_url_s;
+    struct arena *arena, *span_arena;
+    uint64_t errors;                      /* conditions that failed (any error_mode) */
+    char first_error[256];                /* the first failure's message, for the log */
+    bool log_errors;                      /* some failure was under error_mode ignore */
+};
+/* Forgets what was decoded for the previous resource or scope (`scope_only`: keep the resource). */
+void ts_ottl_scope_reset(struct ts_ottl_scope *sc, bool scope_only);
+/* Bits of the ottl_condition policies for one Span body (bit or err_bit of each). 0 when the span
+ * does not decode (the wire reader has already accepted it; counted as an error). */
+uint64_t ts_ottl_mask(const struct ts_policies *p, struct ts_ottl_scope *sc, const uint8_t *span,
+                      size_t len);
+/* The span's bits merged into its trace's: an ottl_condition policy whose outcome the trace
+ * already has keeps it (the first outcome in arrival order wins). */
+uint64_t ts_ottl_merge(const struct ts_policies *p, uint64_t trace_mask, uint64_t span_mask);
+
 /* Attribute predicates that match a Resource body's attributes. */
 uint64_t ts_resource_mask(const struct ts_policies *p, const uint8_t *resource, size_t len);
 /* Whether the item (span or log record body) has an attribute `key` in field attr_field. */
@@ -210,6 +250,7 @@ struct ts_decision {
     bool dropped;             /* a drop policy matched */
     int keeper;               /* first top-level policy that sampled; -1 when none */
     double adjusted_count;    /* > 1 when only probabilistic policies kept the trace */
+    unsigned eval_errors;     /* ottl_condition policies whose evaluation failed on this trace */
 };
 
 /* Evaluates every policy (drop policies first; a drop wins). verdicts (n entries, may be NULL)

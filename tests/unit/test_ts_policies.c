@@ -656,7 +656,7 @@ static void test_compile_errors(void **state)
         {"policies: []", "at least one policy"},
         {"policies: [{type: always_sample}]", "must not be empty"},
         {"policies: [{name: a}]", "'type' is required"},
-        {"policies: [{name: a, type: ottl_condition}]", "not supported"},
+        {"policies: [{name: a, type: ottl_condition}]", "at least one OTTL condition"},
         {"policies: [{name: s, type: status_code, status_code: {status_codes: []}}]",
          "at least one"},
         {"policies: [{name: s, type: string_attribute, string_attribute: {values: [x]}}]",
