@@ -294,6 +294,65 @@ static void test_invalid_utf8_subject_as_go(void **state)
     assert_true(search("^....$", "\xf4\x90\x80\x80"));
 }
 
+/* ---- regex_each_match: Go's FindAllStringSubmatchIndex ---- */
+
+struct got {
+    long m[64];
+    size_t n;
+};
+
+static int record(const long *m, size_t n, void *ud)
+{
+    struct got *g = ud;
+    for (size_t i = 0; i < n && g->n < 64; i++)
+        g->m[g->n++] = m[i];
+    return 0;
+}
+
+static struct got find_all(const char *pattern, const char *s, size_t len)
+{
+    struct regex *re = must(pattern);
+    struct got g = { .n = 0 };
+    assert_int_equal(regex_each_match(re, s, len, record, &g), 0);
+    regex_free(re);
+    return g;
+}
+
+static void test_each_match_as_go(void **state)
+{
+    (void)state;
+    /* Go's documented FindAllStringSubmatchIndex example: a(x*)b on "-ab-axxb-". */
+    struct got g = find_all("a(x*)b", "-ab-axxb-", 9);
+    long want1[] = { 1, 3, 2, 2, 4, 8, 5, 7 };
+    assert_int_equal(g.n, 8);
+    assert_memory_equal(g.m, want1, sizeof want1);
+    /* Empty matches: one per rune, none right after a match. */
+    g = find_all("a*", "baaab", 5);
+    long want2[] = { 0, 0, 1, 4, 5, 5 };
+    assert_int_equal(g.n, 6);
+    assert_memory_equal(g.m, want2, sizeof want2);
+    /* A group that took no part is -1. */
+    g = find_all("(a)|b", "b", 1);
+    long want3[] = { 0, 1, -1, -1 };
+    assert_int_equal(g.n, 4);
+    assert_memory_equal(g.m, want3, sizeof want3);
+    /* Invalid UTF-8: the bad byte is one U+FFFD rune, offsets are the subject's. */
+    g = find_all(".", "a\xff" "b", 3);
+    long want4[] = { 0, 1, 1, 2, 2, 3 };
+    assert_int_equal(g.n, 6);
+    assert_memory_equal(g.m, want4, sizeof want4);
+    /* The subject's end is respected (bytes after it would match). */
+    g = find_all("x", "axx", 1);
+    assert_int_equal(g.n, 0);
+
+    struct regex *re = must("(?P<first>a)(b)(?<third>c)");
+    assert_int_equal(regex_num_groups(re), 3);
+    assert_int_equal(regex_group_index(re, "first", 5), 1);
+    assert_int_equal(regex_group_index(re, "third", 5), 3);
+    assert_int_equal(regex_group_index(re, "second", 6), -1);
+    regex_free(re);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -311,6 +370,7 @@ int main(void)
         cmocka_unit_test(test_subject_not_nul_terminated),
         cmocka_unit_test(test_pattern_not_nul_terminated),
         cmocka_unit_test(test_invalid_utf8_subject_as_go),
+        cmocka_unit_test(test_each_match_as_go),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
