@@ -288,9 +288,9 @@ static void test_compile_errors(void **state)
         const char *yaml, *want;
     } cases[] = {
         {"policies: [{name: a, type: ottl_condition, ottl_condition: {error_mode: ignore}}]",
-         "<p>:1:45: policies[0].ottl_condition: expected at least one OTTL condition"},
+         "<p>:1:60: policies[0].ottl_condition: expected at least one OTTL condition"},
         {"policies: [{name: a, type: ottl_condition, ottl_condition: {error_mode: loud, span: [x]}}]",
-         "<p>:1:74: policies[0].ottl_condition: unknown error mode 'loud'"},
+         "<p>:1:73: policies[0].ottl_condition: unknown error mode 'loud'"},
         {"policies:\n  - name: a\n    type: ottl_condition\n    ottl_condition:\n      span:\n"
          "        - 'name == \"a\"'\n        - 'Nope(name) == 1'\n",
          "<p>:7:11: policies[0].ottl_condition.span[1]: column "},
