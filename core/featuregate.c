@@ -25,6 +25,13 @@ static const struct featuregate gates[] = {
      .stage = FEATUREGATE_BETA,
      .description = "if set to true, enable the print-config command",
      .from_version = "v0.120.0"},
+    {.id = FEATUREGATE_FILTER_DEFAULT_IGNORE,
+     .stage = FEATUREGATE_STABLE,
+     .description = "Changes the default error_mode of the filter processor from propagate to "
+                    "ignore",
+     .from_version = "v0.150.0",
+     .to_version = "v0.159.0",
+     .reference_url = "https://github.com/open-telemetry/opentelemetry-collector-contrib/issues/47232"},
     {.id = FEATUREGATE_TAILSAMPLING_RECORDPOLICY,
      .stage = FEATUREGATE_ALPHA,
      .description = "When enabled, attaches the name of the policy (and if applicable, composite "

@@ -14,7 +14,9 @@
  *   processor.tailsamplingprocessor.recordpolicy  alpha: tail_sampling records the deciding
  *                                                  policy in tailsampling.policy
  *   confmap.enableMergeAppendOption               alpha: several --config append service lists
- *   otelcol.printInitialConfig                    beta: the print-config command is available */
+ *   otelcol.printInitialConfig                    beta: the print-config command is available
+ *   processor.filter.defaultErrorModeIgnore       stable: filter's error_mode defaults to ignore
+ *                                                  (kept so the flag is accepted) */
 #ifndef LLMOTLP_FEATUREGATE_H
 #define LLMOTLP_FEATUREGATE_H
 
@@ -26,6 +28,7 @@
 #define FEATUREGATE_TAILSAMPLING_RECORDPOLICY "processor.tailsamplingprocessor.recordpolicy"
 #define FEATUREGATE_MERGE_APPEND "confmap.enableMergeAppendOption"
 #define FEATUREGATE_PRINT_CONFIG "otelcol.printInitialConfig"
+#define FEATUREGATE_FILTER_DEFAULT_IGNORE "processor.filter.defaultErrorModeIgnore"
 
 enum featuregate_stage {
     FEATUREGATE_ALPHA,       /* off unless enabled */
