@@ -558,6 +558,12 @@ struct visit {
     bool matched;
     bool failed;        /* an error under propagate: the request is refused */
     char why[1200];
+    /* First walk: errors are held back (the second walk, if any, meets them again), and
+     * reported only when no second walk follows. */
+    bool quiet;
+    uint64_t errors;
+    const struct fcond *logged;   /* the first error to log (error_mode ignore) */
+    char logged_msg[512];
 };
 
 static enum ottl_visit visit_item(struct ottl_item *it, void *ud)
@@ -574,15 +580,19 @@ static enum ottl_visit visit_item(struct ottl_item *it, void *ud)
         bool hit = false;
         struct error err = {0};
         if (ottl_condition_eval(c->c, it, &hit, &err) != 0) {
-            telemetry_add(v->p->eval_errors, 1);
+            v->errors++;
             if (c->mode == OTTL_ERROR_PROPAGATE) {
                 v->failed = true;
                 snprintf(v->why, sizeof v->why, "failed to eval condition %.300s \"%.400s\": "
                          "%.400s", c->where, ottl_condition_text(c->c), err.msg);
                 return OTTL_VISIT_STOP;
             }
-            if (c->mode == OTTL_ERROR_IGNORE)
+            if (c->mode == OTTL_ERROR_IGNORE && !v->quiet)
                 log_eval_error(v->p, LOG_WARN, c, err.msg);
+            else if (c->mode == OTTL_ERROR_IGNORE && !v->logged) {
+                v->logged = c;
+                snprintf(v->logged_msg, sizeof v->logged_msg, "%.500s", err.msg);
+            }
             continue;   /* an error is a condition that does not hold */
         }
         if (hit) {
@@ -599,31 +609,46 @@ static enum ottl_context item_context(enum signal s)
     return s == SIGNAL_TRACES ? OTTL_CTX_SPAN : s == SIGNAL_METRICS ? OTTL_CTX_METRIC : OTTL_CTX_LOG;
 }
 
-/* Walks every level with conditions, widest first. Returns false when a propagated error
- * stopped it (v->why says which). */
-static bool run_levels(struct filter_proc *p, ProtobufCMessage *req, struct arena *scratch,
-                       bool drop, bool *matched, char *why, size_t why_len)
+/* What a walk over every level found. */
+struct outcome {
+    bool matched;
+    bool failed;                  /* an error under propagate stopped it */
+    uint64_t errors;
+    const struct fcond *logged;   /* first walk: an error held back for the log */
+    char logged_msg[512];
+    char why[1200];
+};
+
+/* Walks every level with conditions, widest first: the first walk (drop false) stops at the
+ * first match and holds its errors back; the second drops and reports. */
+static void run_levels(struct filter_proc *p, ProtobufCMessage *req, struct arena *scratch,
+                       bool drop, struct outcome *o)
 {
-    *matched = false;
+    memset(o, 0, sizeof *o);
     for (int c = 0; c < OTTL_CTX_COUNT; c++) {
         bool legacy_here = p->prog.legacy && c == (int)item_context(p->signal);
         if (!p->prog.lv[c].n && !legacy_here)
             continue;
-        struct visit v = {.p = p, .lv = &p->prog.lv[c], .drop = drop,
+        struct visit v = {.p = p, .lv = &p->prog.lv[c], .drop = drop, .quiet = !drop,
                           .legacy = legacy_here ? p->prog.legacy : NULL};
         ottl_walk(req, (enum ottl_context)c, scratch, visit_item, &v);
         arena_reset(scratch);
+        o->errors += v.errors;
+        if (v.logged && !o->logged) {
+            o->logged = v.logged;
+            memcpy(o->logged_msg, v.logged_msg, sizeof o->logged_msg);
+        }
         if (v.failed) {
-            snprintf(why, why_len, "%s", v.why);
-            return false;
+            o->failed = true;
+            memcpy(o->why, v.why, sizeof o->why);
+            return;
         }
         if (v.matched) {
-            *matched = true;
+            o->matched = true;
             if (!drop)
-                return true;   /* first walk: one match is enough to know */
+                return;   /* first walk: one match is enough to know */
         }
     }
-    return true;
 }
 
 /* ---- counting what went ------------------------------------------------------------------- */
@@ -735,17 +760,20 @@ static enum consume_status filter_consume(void *self, struct batch *b)
         log_error(p->log_name, "out of memory: cannot filter a request");
         return CONSUME_RETRY;
     }
-    char why[1200] = "";
-    bool matched = false;
     /* Conditions read only: walking the shared decoded face with visits that never drop leaves
      * it as it was (scratch values go to our own arena). */
-    if (!run_levels(p, (ProtobufCMessage *)(uintptr_t)ro, scratch, false, &matched, why,
-                    sizeof why)) {
+    struct outcome o;
+    run_levels(p, (ProtobufCMessage *)(uintptr_t)ro, scratch, false, &o);
+    if (o.failed) {
         arena_free(scratch);
-        return refuse(p, why);
+        telemetry_add(p->eval_errors, o.errors);
+        return refuse(p, o.why);
     }
-    if (!matched && !before.empty_container) {
+    if (!o.matched && !before.empty_container) {
         arena_free(scratch);
+        telemetry_add(p->eval_errors, o.errors);
+        if (o.logged)
+            log_eval_error(p, LOG_WARN, o.logged, o.logged_msg);
         return consumer_send(p->next, b);
     }
 
@@ -756,12 +784,13 @@ static enum consume_status filter_consume(void *self, struct batch *b)
         log_error(p->log_name, "cannot open a request for filtering: %s", err.msg);
         return CONSUME_RETRY;
     }
-    bool ok = run_levels(p, req, scratch, true, &matched, why, sizeof why);
+    run_levels(p, req, scratch, true, &o);
     arena_free(scratch);
     batch_edit_done(out);
-    if (!ok) {
+    telemetry_add(p->eval_errors, o.errors);
+    if (o.failed) {
         batch_edit_release(b, out);
-        return refuse(p, why);
+        return refuse(p, o.why);
     }
     struct tally after = count(p->signal, req, false);
     uint64_t items = before.items - after.items;
