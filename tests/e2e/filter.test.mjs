@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { SpanKind } from '@opentelemetry/api';
 import { withStack } from './lib/stack.mjs';
 import { createSdk, shutdownSdk } from './lib/sdk.mjs';
-import { expectedSpans, assertSpansMatch, attrMap } from './lib/compare.mjs';
+import { expectedSpans, assertSameItems, spanKey, attrMap } from './lib/compare.mjs';
 import { scrape, sumOf } from './lib/prometheus.mjs';
 import { scaled } from './lib/util.mjs';
 
@@ -61,6 +61,24 @@ function emit(sdk, rounds) {
   return health;
 }
 
+/**
+ * proto3 cannot tell a zero scalar from an absent one: the SDK writes some zeros (a resource's
+ * dropped_attributes_count: 0) and a request re-encoded after a drop does not. Zero scalars are
+ * dropped on both sides before comparing; every other field is compared as it is.
+ */
+function withoutZeros(v) {
+  if (Array.isArray(v)) return v.map(withoutZeros);
+  if (v && typeof v === 'object' && !Buffer.isBuffer(v) && !(v instanceof Uint8Array)) {
+    const out = {};
+    for (const [k, x] of Object.entries(v)) {
+      if (x === 0 || x === '0' || x === false || x === '') continue;
+      out[k] = withoutZeros(x);
+    }
+    return out;
+  }
+  return v;
+}
+
 test('filter: /health server spans are dropped, every other span arrives whole', async () => {
   const config = {
     processorsYaml: FILTER + '\n',
@@ -81,7 +99,7 @@ test('filter: /health server spans are dropped, every other span arrives whole',
     // A little longer, so a late /health span or a duplicate would be seen too.
     await new Promise((r) => setTimeout(r, scaled(500)));
     assert.equal(sink.spans().filter(isHealth).length, 0, 'a /health span got through');
-    assertSpansMatch(sink.spans(), want);
+    assertSameItems('span', sink.spans(), want, spanKey, (s) => withoutZeros({ resource: s.resource, scope: s.scope, span: s.span }));
 
     const m = await scrape(llm.metricsUrl);
     assert.equal(sumOf(m.samples, 'otelcol_processor_filter_spans_filtered', { processor: 'filter/health' }), health);
