@@ -655,8 +655,6 @@ static void run_levels(struct filter_proc *p, ProtobufCMessage *req, struct aren
 
 struct tally {
     uint64_t items, events, metrics;
-    bool empty_container;   /* a resource without scopes, a scope without items, a metric
-                               without points: the Collector removes those whenever it filters */
 };
 
 static size_t metric_points(const otlp_metric *m)
@@ -677,17 +675,15 @@ static size_t metric_points(const otlp_metric *m)
     }
 }
 
-static struct tally count(enum signal s, const ProtobufCMessage *msg, bool points_matter)
+static struct tally count(enum signal s, const ProtobufCMessage *msg)
 {
     struct tally t = {0};
     if (s == SIGNAL_TRACES) {
         const trace_request *r = (const trace_request *)msg;
         for (size_t i = 0; i < r->n_resource_spans; i++) {
             const Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = r->resource_spans[i];
-            t.empty_container |= rs->n_scope_spans == 0;
             for (size_t j = 0; j < rs->n_scope_spans; j++) {
                 const Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = rs->scope_spans[j];
-                t.empty_container |= ss->n_spans == 0;
                 t.items += ss->n_spans;
                 for (size_t k = 0; k < ss->n_spans; k++)
                     t.events += ss->spans[k]->n_events;
@@ -697,15 +693,12 @@ static struct tally count(enum signal s, const ProtobufCMessage *msg, bool point
         const metrics_request *r = (const metrics_request *)msg;
         for (size_t i = 0; i < r->n_resource_metrics; i++) {
             const Opentelemetry__Proto__Metrics__V1__ResourceMetrics *rm = r->resource_metrics[i];
-            t.empty_container |= rm->n_scope_metrics == 0;
             for (size_t j = 0; j < rm->n_scope_metrics; j++) {
                 const Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm = rm->scope_metrics[j];
-                t.empty_container |= sm->n_metrics == 0;
                 t.metrics += sm->n_metrics;
                 for (size_t k = 0; k < sm->n_metrics; k++) {
                     size_t n = metric_points(sm->metrics[k]);
                     t.items += n;
-                    t.empty_container |= points_matter && n == 0;
                 }
             }
         }
@@ -713,9 +706,7 @@ static struct tally count(enum signal s, const ProtobufCMessage *msg, bool point
         const logs_request *r = (const logs_request *)msg;
         for (size_t i = 0; i < r->n_resource_logs; i++) {
             const Opentelemetry__Proto__Logs__V1__ResourceLogs *rl = r->resource_logs[i];
-            t.empty_container |= rl->n_scope_logs == 0;
             for (size_t j = 0; j < rl->n_scope_logs; j++) {
-                t.empty_container |= rl->scope_logs[j]->n_log_records == 0;
                 t.items += rl->scope_logs[j]->n_log_records;
             }
         }
@@ -753,8 +744,7 @@ static enum consume_status filter_consume(void *self, struct batch *b)
         log_error(p->log_name, "cannot decode a request to filter it: %s", err.msg);
         return CONSUME_RETRY;
     }
-    bool points_matter = p->prog.lv[OTTL_CTX_DATAPOINT].n > 0;
-    struct tally before = count(p->signal, ro, points_matter);
+    struct tally before = count(p->signal, ro);
     struct arena *scratch = arena_new(0);
     if (!scratch) {
         log_error(p->log_name, "out of memory: cannot filter a request");
@@ -769,7 +759,7 @@ static enum consume_status filter_consume(void *self, struct batch *b)
         telemetry_add(p->eval_errors, o.errors);
         return refuse(p, o.why);
     }
-    if (!o.matched && !before.empty_container) {
+    if (!o.matched) {
         arena_free(scratch);
         telemetry_add(p->eval_errors, o.errors);
         if (o.logged)
@@ -792,7 +782,7 @@ static enum consume_status filter_consume(void *self, struct batch *b)
         batch_edit_release(b, out);
         return refuse(p, o.why);
     }
-    struct tally after = count(p->signal, req, false);
+    struct tally after = count(p->signal, req);
     uint64_t items = before.items - after.items;
     telemetry_add(p->dropped_items, items);
     if (p->signal == SIGNAL_TRACES)
