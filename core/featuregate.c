@@ -27,8 +27,11 @@ static const struct featuregate gates[] = {
      .from_version = "v0.120.0"},
     {.id = FEATUREGATE_FILTER_ERROR_MODE_IGNORE,
      .stage = FEATUREGATE_STABLE,
-     .description = "The filter processor's error_mode defaults to ignore instead of propagate",
-     .from_version = "v0.153.0"},
+     .description = "Changes the default error_mode of the filter processor from propagate to "
+                    "ignore",
+     .from_version = "v0.150.0",
+     .to_version = "v0.159.0",
+     .reference_url = "https://github.com/open-telemetry/opentelemetry-collector-contrib/issues/47232"},
     {.id = FEATUREGATE_TAILSAMPLING_ERROR_MODE_IGNORE,
      .stage = FEATUREGATE_ALPHA,
      .description = "The ottl_condition policy of tail_sampling defaults its error_mode to ignore "
@@ -42,8 +45,11 @@ static const struct featuregate gates[] = {
      .from_version = "v0.125.0"},
     {.id = FEATUREGATE_TRANSFORM_ERROR_MODE_IGNORE,
      .stage = FEATUREGATE_STABLE,
-     .description = "The transform processor's error_mode defaults to ignore instead of propagate",
-     .from_version = "v0.153.0"},
+     .description = "Changes the default error_mode of the transform processor from propagate to "
+                    "ignore",
+     .from_version = "v0.150.0",
+     .to_version = "v0.159.0",
+     .reference_url = "https://github.com/open-telemetry/opentelemetry-collector-contrib/issues/47231"},
 };
 #define N_GATES (sizeof gates / sizeof gates[0])
 

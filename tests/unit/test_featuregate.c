@@ -65,6 +65,7 @@ static void test_unknown_gate_is_an_error_and_applies_nothing(void **state)
     assert_non_null(strstr(err.msg, "no such feature gate \"also.nope\""));
     assert_non_null(strstr(err.msg, "known gates: confmap.enableMergeAppendOption, "
                                     "otelcol.printInitialConfig, "
+                                    "processor.filter.defaultErrorModeIgnore, "
                                     "processor.tailsamplingprocessor.recordpolicy"));
     assert_false(featuregate_enabled(FEATUREGATE_MERGE_APPEND));
     /* an empty item is no gate either */
@@ -89,6 +90,22 @@ static void test_registry_sorted_and_described(void **state)
     assert_null(featuregate_find("nope"));
 }
 
+/* The filter processor's default-ignore gate is stable in the Collector: on, and not to be
+ * turned off. */
+static void test_filter_gate_is_stable(void **state)
+{
+    (void)state;
+    featuregate_reset();
+    assert_true(featuregate_enabled(FEATUREGATE_FILTER_ERROR_MODE_IGNORE));
+    struct error err = {0};
+    assert_int_equal(featuregate_apply("-processor.filter.defaultErrorModeIgnore", NULL, NULL, &err),
+                     -1);
+    assert_true(featuregate_enabled(FEATUREGATE_FILTER_ERROR_MODE_IGNORE));
+    assert_int_equal(featuregate_apply("processor.filter.defaultErrorModeIgnore", NULL, NULL, &err),
+                     0);
+    featuregate_reset();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -96,6 +113,7 @@ int main(void)
         cmocka_unit_test_setup(test_enable_disable_prefixes, reset),
         cmocka_unit_test_setup(test_unknown_gate_is_an_error_and_applies_nothing, reset),
         cmocka_unit_test_setup(test_registry_sorted_and_described, reset),
+        cmocka_unit_test_setup(test_filter_gate_is_stable, reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

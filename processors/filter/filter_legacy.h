@@ -1,0 +1,30 @@
+/* filter_legacy.h — the filter processor's legacy include/exclude match properties (`spans`,
+ * `metrics.include`, `logs.exclude`, ...), as the Collector's filterspan / filtermetric /
+ * filterlog read them: an item is dropped when an include set does not match it or an exclude
+ * set does.
+ *
+ * Ownership: filter_legacy_compile gives the caller a matcher to free with filter_legacy_free.
+ * Thread-safety: a compiled matcher is immutable; any thread may ask filter_legacy_drops.
+ * Errors: compile errors name the file:line:col of the offending node and its key path. */
+#ifndef LLMOTLP_FILTER_LEGACY_H
+#define LLMOTLP_FILTER_LEGACY_H
+
+#include <stdbool.h>
+
+#include "core/config.h"
+#include "core/error.h"
+#include "core/otlp.h"
+#include "core/ottl/ottl.h"
+
+struct filter_legacy;
+
+/* Compiles the include and exclude properties (either may be NULL or a null node) of signal s;
+ * `path` is the section's key path ("spans", "metrics", "logs") for messages. *out is NULL when
+ * neither is present. 0, or -1 with err. */
+int filter_legacy_compile(enum signal s, const struct cnode *include, const struct cnode *exclude,
+                          const char *path, struct filter_legacy **out, struct error *err);
+/* Whether the item (a span, a metric or a log record with its resource and scope) is dropped. */
+bool filter_legacy_drops(const struct filter_legacy *l, const struct ottl_item *it);
+void filter_legacy_free(struct filter_legacy *l);
+
+#endif
