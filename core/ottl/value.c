@@ -373,8 +373,8 @@ static int cmp_bytes(const char *a, size_t an, const char *b, size_t bn)
 
 static bool is_nil(const struct ottl_value *v)
 {
-    /* A nil []byte is nil to compare.go; an empty one read from data has no bytes either. */
-    return v->t == OTTL_V_NIL || (v->t == OTTL_V_BYTES && v->s.p == NULL);
+    /* A nil []byte is nil to compare.go, and pcommon hands out empty bytes as a nil slice. */
+    return v->t == OTTL_V_NIL || (v->t == OTTL_V_BYTES && v->s.n == 0);
 }
 
 static bool value_equal(const struct ottl_value *a, const struct ottl_value *b);
@@ -787,7 +787,7 @@ static void fmt_json(struct sbuf *b, const struct ottl_value *v, int depth)
         fmt_json_string(b, v->s.p, v->s.n);
         break;
     case OTTL_V_BYTES:
-        if (!v->s.p) {
+        if (v->s.n == 0) {   /* AsRaw gives a nil []byte, which encoding/json writes as null */
             sb_str(b, "null");
             break;
         }
@@ -817,6 +817,8 @@ static void fmt_json(struct sbuf *b, const struct ottl_value *v, int depth)
     }
 }
 
+/* nil gives "" (String() itself answers nil; callers test for nil first). NaN and infinities,
+ * which encoding/json refuses, are written as strconv spells them rather than failing. */
 char *ottl_value_to_string(struct arena *a, const struct ottl_value *v, size_t *len)
 {
     struct sbuf b = { 0 };

@@ -268,6 +268,10 @@ static void test_compare(void **state)
     struct ottl_value b1 = vbytes("\x01\x02", 2), b2 = vbytes("\x01\x02\x00", 3);
     assert_true(ottl_value_compare(&b1, "<", &b2));
     assert_false(ottl_value_compare(&b1, "==", &b2));
+    /* empty bytes are a nil slice in pcommon: equal to nil */
+    struct ottl_value b0 = vbytes("", 0);
+    assert_true(ottl_value_compare(&b0, "==", &n));
+    assert_true(ottl_value_compare(&b1, "!=", &n));
 
     /* times and durations compare among themselves only */
     struct ottl_value t1 = vtime(10), t2 = vtime(20), du = vdur(10);
