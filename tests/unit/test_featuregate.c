@@ -66,7 +66,9 @@ static void test_unknown_gate_is_an_error_and_applies_nothing(void **state)
     assert_non_null(strstr(err.msg, "known gates: confmap.enableMergeAppendOption, "
                                     "otelcol.printInitialConfig, "
                                     "processor.filter.defaultErrorModeIgnore, "
-                                    "processor.tailsamplingprocessor.recordpolicy"));
+                                    "processor.tailsamplingprocessor.defaultErrorModeIgnore, "
+                                    "processor.tailsamplingprocessor.recordpolicy, "
+                                    "processor.transform.defaultErrorModeIgnore"));
     assert_false(featuregate_enabled(FEATUREGATE_MERGE_APPEND));
     /* an empty item is no gate either */
     assert_int_equal(featuregate_apply("confmap.enableMergeAppendOption,,", NULL, NULL, &err), -1);
