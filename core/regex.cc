@@ -9,8 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <map>
 #include <new>
 #include <string>
+#include <vector>
 
 #include <re2/re2.h>
 
@@ -212,6 +214,111 @@ extern "C" bool regex_search(const struct regex *re, const char *s, size_t len)
 extern "C" bool regex_full_match(const struct regex *re, const char *s, size_t len)
 {
     return run(re, s, len, RE2::ANCHOR_BOTH);
+}
+
+extern "C" int regex_num_groups(const struct regex *re)
+{
+    return re->re->NumberOfCapturingGroups();
+}
+
+extern "C" int regex_group_index(const struct regex *re, const char *name, size_t len)
+{
+    try {
+        const std::map<std::string, int> &g = re->re->NamedCapturingGroups();
+        auto it = g.find(std::string(name, len));
+        return it == g.end() ? -1 : it->second;
+    } catch (...) {
+        return -1;
+    }
+}
+
+/* Go's allMatches loop over a subject RE2 can read (valid UTF-8): `map`, when not empty, turns an
+ * offset of t into the offset of the original subject (t is then the U+FFFD copy). */
+static int each_match(const struct regex *r, const std::string *copy, const char *s, size_t len,
+                      const std::vector<long> &map, regex_match_fn fn, void *ud)
+{
+    const char *t = copy ? copy->data() : (s ? s : ""); /* offsets need a non-NULL base */
+    size_t tlen = copy ? copy->size() : len;
+    int ngroups = r->re->NumberOfCapturingGroups();
+    if (ngroups < 0)
+        return -1;
+    size_t nsub = (size_t)ngroups + 1;
+    std::vector<re2::StringPiece> sub(nsub);
+    std::vector<long> m(2 * nsub);
+    re2::StringPiece text(t, tlen);
+    size_t pos = 0;
+    long prev_end = -1;
+    while (pos <= tlen) {
+        if (!r->re->Match(text, pos, tlen, RE2::UNANCHORED, sub.data(), (int)nsub))
+            break;
+        long start = (long)(sub[0].data() - t), end = start + (long)sub[0].size();
+        bool accept = true;
+        if ((size_t)end == pos) {
+            /* An empty match: never right after the previous match; the search moves on by one
+             * rune (t is valid UTF-8 here). */
+            if (start == prev_end)
+                accept = false;
+            if (pos < tlen) {
+                size_t w = utf8_seq_len((const unsigned char *)t + pos, tlen - pos);
+                pos += w ? w : 1;
+            } else {
+                pos = tlen + 1;
+            }
+        } else {
+            pos = (size_t)end;
+        }
+        prev_end = end;
+        if (!accept)
+            continue;
+        for (size_t i = 0; i < nsub; i++) {
+            if (sub[i].data() == NULL) {
+                m[2 * i] = m[2 * i + 1] = -1;
+                continue;
+            }
+            long a = (long)(sub[i].data() - t), b = a + (long)sub[i].size();
+            m[2 * i] = map.empty() ? a : map[(size_t)a];
+            m[2 * i + 1] = map.empty() ? b : map[(size_t)b];
+        }
+        int rc = fn(m.data(), m.size(), ud);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+extern "C" int regex_each_match(const struct regex *re, const char *s, size_t len,
+                                regex_match_fn fn, void *ud)
+{
+    try {
+        const unsigned char *u = (const unsigned char *)s;
+        size_t bad = utf8_first_invalid(u, len);
+        std::vector<long> map;
+        if (bad == len)
+            return each_match(re, NULL, s, len, map, fn, ud);
+        /* Go's view of the text, as run() builds it, with where each byte of the copy came from:
+         * the three bytes of a U+FFFD stand for one byte of the subject. */
+        std::string t;
+        t.reserve(len + 16);
+        map.reserve(len + 17);
+        for (size_t i = 0; i < len;) {
+            size_t k = u[i] < 0x80 ? 1 : utf8_seq_len(u + i, len - i);
+            if (k == 0) {
+                t.append("\xEF\xBF\xBD");
+                for (int j = 0; j < 3; j++)
+                    map.push_back((long)i);
+                i++;
+            } else {
+                t.append(s + i, k);
+                for (size_t j = 0; j < k; j++)
+                    map.push_back((long)(i + j));
+                i += k;
+            }
+        }
+        map.push_back((long)len);
+        return each_match(re, &t, s, len, map, fn, ud);
+    } catch (...) {
+        return -1;
+    }
 }
 
 extern "C" const char *regex_pattern(const struct regex *re)

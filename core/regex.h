@@ -49,6 +49,27 @@ bool regex_search(const struct regex *re, const char *s, size_t len);
 /* Whether all of s[0, len) matches, as if the pattern were \A(?:pattern)\z. */
 bool regex_full_match(const struct regex *re, const char *s, size_t len);
 
+/* Go's NumSubexp: how many capturing groups the pattern has ((...) and (?P<name>...)). */
+int regex_num_groups(const struct regex *re);
+
+/* Go's SubexpIndex: the index (1-based) of the group named name[0, len), or -1 when none is. */
+int regex_group_index(const struct regex *re, const char *name, size_t len);
+
+/* One match: m[2*i], m[2*i+1] are the byte offsets in the subject of group i (0 = the whole
+ * match), both -1 for a group that took no part; n = 2 * (regex_num_groups + 1). Return 0 to go
+ * on, anything else to stop the walk (regex_each_match returns it). */
+typedef int (*regex_match_fn)(const long *m, size_t n, void *ud);
+
+/* Calls fn for every match of re in s[0, len), in order, exactly as Go's
+ * FindAllStringSubmatchIndex(s, -1) lists them (and as ReplaceAllString replaces them): leftmost-
+ * first, each search resuming where the previous match ended and seeing the text before it (for
+ * ^, \b), an empty match right after a previous match skipped, an empty match advancing one rune
+ * (one byte for an invalid UTF-8 byte, which is matched as U+FFFD; offsets are always those of
+ * the original subject). 0 after the last match, fn's non-zero answer when it stopped the walk,
+ * or -1 when memory runs out (a copy of an invalid-UTF-8 subject, the offsets array). */
+int regex_each_match(const struct regex *re, const char *s, size_t len, regex_match_fn fn,
+                     void *ud);
+
 /* The pattern as given to regex_compile, NUL-terminated. */
 const char *regex_pattern(const struct regex *re);
 
