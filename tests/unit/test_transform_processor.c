@@ -630,7 +630,11 @@ static void test_log_examples(void **state)
     fx_free(f);
 }
 
-/* The README's basic metric example, without the conversions the engine lacks. */
+/* The README's basic metric example, without the conversions the engine lacks, and its advanced
+ * one. metric.type is the data type as an int enum (METRIC_DATA_TYPE_SUM = 2) in the Collector's
+ * OTTL, so the basic example's `metric.type == "Sum"` (an int against a string) never holds: the
+ * description is left alone there, exactly as the Collector leaves it; the advanced example's
+ * enum comparison sets it on the Sum only. */
 static void test_metric_example(void **state)
 {
     (void)state;
@@ -645,8 +649,23 @@ static void test_metric_example(void **state)
     want_str(rm->resource->attributes, rm->resource->n_attributes, "host.name", "h1");
     const ScopeMetrics *sm = rm->scope_metrics[0];
     assert_int_equal(sm->n_metrics, 2);
+    for (size_t i = 0; i < 2; i++)
+        assert_true(!sm->metrics[i]->description || !sm->metrics[i]->description[0]);
+    fx_free(f);
+
+    f = fx_new(SIGNAL_METRICS,
+               "error_mode: ignore\n"
+               "metric_statements:\n"
+               "  - error_mode: propagate\n"
+               "    conditions:\n"
+               "      - metric.type == METRIC_DATA_TYPE_SUM\n"
+               "    statements:\n"
+               "      - set(metric.description, \"Sum\")\n");
+    r = run(f, metrics());
+    sm = r->resource_metrics[0]->scope_metrics[0];
     assert_string_equal(sm->metrics[0]->description, "Sum");
     assert_true(!sm->metrics[1]->description || !sm->metrics[1]->description[0]);
+    assert_int_equal(r->resource_metrics[0]->resource->n_attributes, 2);
     fx_free(f);
 }
 
