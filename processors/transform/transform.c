@@ -138,8 +138,16 @@ static int fail_at(struct error *err, const struct cnode *n, const char *path, c
 static int fail_ottl(struct error *err, const struct cnode *n, const char *path,
                      const struct error *e)
 {
-    if (e->code > 0)
-        return fail_at(err, n, path, "column %d: %s", e->code, e->msg);
+    if (e->code > 0) {
+        /* the column is said once, before the message: drop the engine's own " at column N" */
+        char tail[32];
+        int tn = snprintf(tail, sizeof tail, " at column %d", e->code);
+        size_t ml = strlen(e->msg);
+        int keep = (int)ml;
+        if (tn > 0 && ml >= (size_t)tn && strcmp(e->msg + ml - (size_t)tn, tail) == 0)
+            keep = (int)(ml - (size_t)tn);
+        return fail_at(err, n, path, "column %d: %.*s", e->code, keep, e->msg);
+    }
     return fail_at(err, n, path, "%s", e->msg);
 }
 
