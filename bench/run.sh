@@ -4,7 +4,8 @@
 # unpack + pack of the same requests, one process) measured in the same run; then the
 # tail_sampling processor alone against the codec floor of its own spans (tail_sampling_bench),
 # genai_semconv + cost (genai_bench) and the llm_metrics connector with the prometheus exporter
-# (llm_metrics_bench) the same way, when those are built.
+# (llm_metrics_bench) and the OTTL engine (ottl_bench: transform, filter conditions) the same way,
+# when those are built.
 # The one idea: CPU per span is read from the kernel's own accounting of the llmotlp process
 # (/proc/PID/stat utime+stime) across a run whose every span is proven delivered by the sink, so
 # the figure cannot hide losses, and it is set against a floor measured on this very machine.
@@ -322,6 +323,22 @@ if [ -x "$BUILD/llm_metrics_bench" ]; then
     LLMM_PREND_RATIO=$(jnum "$TMP/llmm.txt" prometheus_render_ratio)
 fi
 
+# ---- 7. OTTL: a 3-statement transform and 2 filter conditions, beside the codec floor -------
+# One process: request bytes -> batch_from_wire -> transform (or 2 span conditions through
+# ottl_walk, dropping on any) -> encoded face, against unpack + pack of the same requests (exits
+# non-zero unless every span out of transform matches its input edited by hand, and the filter
+# keeps exactly the spans neither condition picks).
+OTTL_T=""
+if [ -x "$BUILD/ottl_bench" ]; then
+    echo "== OTTL: transform (3 statements) and filter (2 conditions) (500 spans/request, one process)"
+    timeout 120 "$BUILD/ottl_bench" >"$TMP/ottl.txt" 2>&1 || { cat "$TMP/ottl.txt" >&2; die "ottl_bench failed"; }
+    grep -v '^{' "$TMP/ottl.txt" || true
+    OTTL_T=$(jnum "$TMP/ottl.txt" transform_cpu_s_per_million_spans)
+    OTTL_F=$(jnum "$TMP/ottl.txt" filter_cpu_s_per_million_spans)
+    OTTL_T_RATIO=$(jnum "$TMP/ottl.txt" transform_ratio)
+    OTTL_F_RATIO=$(jnum "$TMP/ottl.txt" filter_ratio)
+fi
+
 ratio() { calc "($1) / $FLOOR" 2; }
 row() { printf '%-46s %10s %9s %8s\n' "$@"; }
 echo
@@ -360,6 +377,10 @@ if [ -n "$LLMM_DEC" ]; then
          "$LLMM_SERIES_B heap bytes per series at 10k series; prometheus consume ${LLMM_PCONS_RATIO}x and" \
          "render ${LLMM_PREND_RATIO}x the codec floor of the export request, per point"
 fi
+if [ -n "$OTTL_T" ]; then
+    echo "OTTL: transform (3 statements) $OTTL_T CPU-s per million spans = ${OTTL_T_RATIO}x, filter" \
+         "(2 conditions) $OTTL_F = ${OTTL_F_RATIO}x the codec floor of the same spans (same process)"
+fi
 if [ -n "${BENCH_RESULTS:-}" ]; then
     jv() { if [ -n "${1:-}" ]; then echo "$1"; else echo null; fi; }   # null: line not run
     jr() { if [ -n "${1:-}" ]; then ratio "$1"; else echo null; fi; }
@@ -384,6 +405,10 @@ if [ -n "${BENCH_RESULTS:-}" ]; then
  "llm_metrics_decoded_ratio_same_run_floor": $(jv "${LLMM_DEC_RATIO:-}"),
  "llm_metrics_heap_bytes_per_series_10k": $(jv "${LLMM_SERIES_B:-}"),
  "prometheus_consume_ratio_export_floor": $(jv "${LLMM_PCONS_RATIO:-}"),
- "prometheus_render_ratio_export_floor": $(jv "${LLMM_PREND_RATIO:-}")}
+ "prometheus_render_ratio_export_floor": $(jv "${LLMM_PREND_RATIO:-}"),
+ "ottl_transform_cpu_s_per_million_spans": $(jv "${OTTL_T:-}"),
+ "ottl_transform_ratio_same_run_floor": $(jv "${OTTL_T_RATIO:-}"),
+ "ottl_filter_cpu_s_per_million_spans": $(jv "${OTTL_F:-}"),
+ "ottl_filter_ratio_same_run_floor": $(jv "${OTTL_F_RATIO:-}")}
 JSON
 fi

@@ -15,6 +15,7 @@ extern const struct component_factory gen_ai_normalizer_processor_factory;
 extern const struct component_factory cost_processor_factory;
 extern const struct component_factory resourcedetection_processor_factory;
 extern const struct component_factory filter_processor_factory;
+extern const struct component_factory transform_processor_factory;
 extern const struct component_factory otlp_exporter_factory;
 extern const struct component_factory otlp_grpc_exporter_factory;
 extern const struct component_factory otlphttp_exporter_factory;
@@ -40,6 +41,7 @@ const struct component_factory *const component_factories[] = {
     &cost_processor_factory,
     &resourcedetection_processor_factory,
     &filter_processor_factory,
+    &transform_processor_factory,
     &otlp_exporter_factory,
     &otlp_grpc_exporter_factory,
     &otlphttp_exporter_factory,

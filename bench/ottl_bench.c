@@ -1,0 +1,434 @@
+/* ottl_bench.c — the OTTL engine in one process: CPU per million spans through a 3-statement
+ * `transform` processor and through 2 filter conditions, from request bytes to request bytes,
+ * set against the codec floor (protobuf-c unpack + pack of the very same requests) measured in
+ * the same run.
+ *
+ * The one idea: each line is what the service does to a request between its receiver and its
+ * exporter — batch_from_wire (copy + otlp_scan), the OTTL work on the decoded face, then the
+ * encoded face an exporter sends — driven by one thread with no network, so the process's CPU
+ * clock sees that path and nothing else. "passthrough" is the same path with nothing in the
+ * middle (no decode at all), so the OTTL lines' own share is the difference to it.
+ *
+ * The lines:
+ *   transform: the `transform` processor through its factory, statements
+ *     set(span.attributes["llm.gateway.region"], "eu-west-1")
+ *     replace_pattern(span.attributes["tenant.id"], "^tenant-[0-9]+$", "tenant-***")
+ *     truncate_all(span.attributes, 16)
+ *   filter conditions: span.attributes["http.response.status_code"] == 429 or
+ *     IsMatch(span.name, "^chat gemini"), each compiled with ottl_condition_parse and evaluated
+ *     per span through ottl_walk, a span matching either one dropped — what the Collector's
+ *     filter processor does with two `traces.span` conditions. (The `filter` processor itself is
+ *     being written on another branch; this line measures the same engine work without it.)
+ * Figures are printed only after a checked pass: every span out of transform compared with its
+ * own input span (the new attribute, the tenant redacted, every string cut at 16 bytes, every
+ * other value as sent), and the filter line's survivors counted against the spans this program
+ * finds matching by itself.
+ *
+ * usage: ottl_bench [--spans 500] [--pool 32] [--seed 1] [--seconds 1] */
+#include <inttypes.h>
+
+#include "bench/bench_common.h"
+#include "core/batch.h"
+#include "core/component.h"
+#include "core/config.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/ottl/ottl.h"
+#include "core/telemetry.h"
+
+#define REQ_UNPACK opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack
+#define REQ_FREE opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked
+#define REQ_SIZE opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size
+#define REQ_PACK opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack
+
+typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest trace_req;
+
+#define V_STRING OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE
+#define V_INT OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
+#define V_DOUBLE OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE
+
+#define TRUNC 16
+
+static const char transform_yaml[] =
+    "error_mode: propagate\n"
+    "trace_statements:\n"
+    "  - set(span.attributes[\"llm.gateway.region\"], \"eu-west-1\")\n"
+    "  - replace_pattern(span.attributes[\"tenant.id\"], \"^tenant-[0-9]+$\", \"tenant-***\")\n"
+    "  - truncate_all(span.attributes, 16)\n";
+
+static const char *const filter_conditions[] = {
+    "span.attributes[\"http.response.status_code\"] == 429",
+    "IsMatch(span.name, \"^chat gemini\")",
+};
+
+static void die(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "ottl_bench: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n");
+    exit(1);
+}
+
+struct payload {
+    uint8_t *data;
+    size_t len;
+    unsigned spans;
+};
+
+/* ---- the end of the line: the encoded face, as an exporter asks for it -------------------- */
+
+struct sink {
+    struct consumer c;
+    uint64_t spans;
+    trace_req *last;   /* kept for the checked pass */
+    bool keep;
+};
+
+static enum consume_status sink_consume(struct consumer *c, struct batch *b)
+{
+    struct sink *k = (struct sink *)c;
+    const uint8_t *data;
+    size_t len;
+    struct error err = {0};
+    if (batch_encoded(b, &data, &len, &err) != 0)
+        die("batch_encoded: %s", err.msg);
+    int64_t n = bench_count_spans(data, len);
+    if (n < 0)
+        die("malformed bytes out%s", "");
+    k->spans += (uint64_t)n;
+    if (k->keep) {
+        if (k->last)
+            REQ_FREE(k->last, NULL);
+        k->last = REQ_UNPACK(NULL, len, data);
+        if (!k->last)
+            die("bytes out do not unpack%s", "");
+    }
+    return CONSUME_OK;
+}
+
+/* ---- transform: the processor through its factory ----------------------------------------- */
+
+struct hop {
+    struct consumer c;
+    const struct component_factory *f;
+    void *self;
+    void *cfg;
+    struct cnode *node;
+};
+
+static enum consume_status hop_consume(struct consumer *c, struct batch *b)
+{
+    struct hop *h = (struct hop *)c;
+    return h->f->consume(h->self, b);
+}
+
+static struct hop *hop_new(const char *type, const char *yaml, struct consumer *next,
+                           struct telemetry *tel)
+{
+    const struct component_factory *f = component_find(COMPONENT_PROCESSOR, type);
+    if (!f)
+        die("no %s processor in this build", type);
+    struct hop *h = calloc(1, sizeof *h);
+    h->f = f;
+    h->c.consume = hop_consume;
+    h->cfg = calloc(1, f->config_size);
+    struct error err = {0};
+    /* transform keeps pointers into its YAML (the statements): the tree lives with the hop */
+    h->node = config_parse_string(yaml, type, &err);
+    if (!h->node || config_bind(f->fields, h->node, h->cfg, &err) != 0 ||
+        (f->validate && f->validate(h->cfg, &err) != 0))
+        die("config: %s", err.msg);
+    struct component_env env = {.id = type, .log_name = type, .signal = SIGNAL_TRACES,
+                                .telemetry = tel};
+    env.next[SIGNAL_TRACES] = next;
+    h->self = f->create(h->cfg, &env, &err);
+    if (!h->self)
+        die("create: %s", err.msg);
+    return h;
+}
+
+static void hop_free(struct hop *h)
+{
+    h->f->destroy(h->self);
+    config_free_bound(h->f->fields, h->cfg);
+    cnode_free(h->node);
+    free(h->cfg);
+    free(h);
+}
+
+/* ---- filter conditions: ottl_walk + ottl_condition_eval, drop on any ---------------------- */
+
+struct filter {
+    struct consumer c;
+    struct ottl_condition *cond[2];
+    struct consumer *next;
+};
+
+static enum ottl_visit filter_visit(struct ottl_item *it, void *ud)
+{
+    struct filter *f = ud;
+    for (int i = 0; i < 2; i++) {
+        struct error err = {0};
+        bool hit = false;
+        if (ottl_condition_eval(f->cond[i], it, &hit, &err) != 0)
+            die("condition: %s", err.msg);
+        if (hit)
+            return OTTL_VISIT_DROP;
+    }
+    return OTTL_VISIT_KEEP;
+}
+
+static enum consume_status filter_consume(struct consumer *c, struct batch *b)
+{
+    struct filter *f = (struct filter *)c;
+    struct error err = {0};
+    struct batch *out = NULL;
+    ProtobufCMessage *req = batch_edit(b, &out, &err);
+    if (!req)
+        die("batch_edit: %s", err.msg);
+    if (ottl_walk(req, OTTL_CTX_SPAN, out->arena, filter_visit, f) < 0)
+        die("ottl_walk stopped%s", "");
+    batch_edit_done(out);
+    enum consume_status rc = consumer_send(f->next, out);
+    batch_edit_release(b, out);
+    return rc;
+}
+
+/* ---- checks --------------------------------------------------------------------------------- */
+
+static const bench_kv *find(const bench_span *s, const char *key)
+{
+    for (size_t i = 0; i < s->n_attributes; i++)
+        if (strcmp(s->attributes[i]->key, key) == 0)
+            return s->attributes[i];
+    return NULL;
+}
+
+static const Opentelemetry__Proto__Trace__V1__ScopeSpans *only_scope(const trace_req *r)
+{
+    if (r->n_resource_spans != 1 || r->resource_spans[0]->n_scope_spans != 1)
+        die("unexpected request shape%s", "");
+    return r->resource_spans[0]->scope_spans[0];
+}
+
+/* Every span out of transform against its input span; returns the number of differences. */
+static uint64_t check_transform(const trace_req *in, const trace_req *out)
+{
+    const Opentelemetry__Proto__Trace__V1__ScopeSpans *a = only_scope(in), *b = only_scope(out);
+    if (a->n_spans != b->n_spans)
+        return 1;
+    uint64_t bad = 0;
+    for (size_t i = 0; i < a->n_spans; i++) {
+        const bench_span *x = a->spans[i], *y = b->spans[i];
+        const bench_kv *reg = find(y, "llm.gateway.region");
+        if (!reg || reg->value->value_case != V_STRING ||
+            strcmp(reg->value->string_value, "eu-west-1") != 0 ||
+            y->n_attributes != x->n_attributes + 1 || strcmp(x->name, y->name) != 0) {
+            bad++;
+            continue;
+        }
+        for (size_t j = 0; j < x->n_attributes; j++) {
+            const bench_kv *kx = x->attributes[j], *ky = find(y, kx->key);
+            if (!ky || ky->value->value_case != kx->value->value_case) {
+                bad++;
+                continue;
+            }
+            if (kx->value->value_case == V_STRING) {
+                const char *want = strcmp(kx->key, "tenant.id") == 0 ? "tenant-***"
+                                                                      : kx->value->string_value;
+                size_t n = strlen(want) < TRUNC ? strlen(want) : TRUNC;
+                if (strlen(ky->value->string_value) != n ||
+                    memcmp(ky->value->string_value, want, n) != 0)
+                    bad++;
+            } else if (kx->value->value_case == V_INT) {
+                bad += kx->value->int_value != ky->value->int_value;
+            } else if (kx->value->value_case == V_DOUBLE) {
+                bad += kx->value->double_value != ky->value->double_value;
+            }
+        }
+    }
+    return bad;
+}
+
+/* Spans of `in` that neither condition picks: what the filter line must let through. */
+static uint64_t filter_survivors(const trace_req *in)
+{
+    const Opentelemetry__Proto__Trace__V1__ScopeSpans *a = only_scope(in);
+    uint64_t keep = 0;
+    for (size_t i = 0; i < a->n_spans; i++) {
+        const bench_kv *sc = find(a->spans[i], "http.response.status_code");
+        bool hit = (sc && sc->value->value_case == V_INT && sc->value->int_value == 429) ||
+                   strncmp(a->spans[i]->name, "chat gemini", 11) == 0;
+        keep += !hit;
+    }
+    return keep;
+}
+
+/* ---- passes ----------------------------------------------------------------------------------- */
+
+static uint64_t pipeline_pass(const struct payload *pool, unsigned n, struct consumer *first,
+                              struct sink *k)
+{
+    uint64_t spans = 0;
+    for (unsigned i = 0; i < n; i++) {
+        struct error err = {0};
+        struct batch *b = batch_from_wire(SIGNAL_TRACES, pool[i].data, pool[i].len, &err);
+        if (!b)
+            die("batch_from_wire: %s", err.msg);
+        if (consumer_send(first ? first : &k->c, b) != CONSUME_OK)
+            die("a request was refused%s", "");
+        batch_unref(b);
+        spans += pool[i].spans;
+    }
+    return spans;
+}
+
+static uint64_t floor_pass(const struct payload *pool, unsigned n, struct arena *a, uint8_t *out)
+{
+    uint64_t spans = 0;
+    for (unsigned i = 0; i < n; i++) {
+        trace_req *r = REQ_UNPACK(arena_allocator(a), pool[i].len, pool[i].data);
+        if (!r)
+            die("unpack failed%s", "");
+        size_t len = REQ_SIZE(r);
+        if (REQ_PACK(r, out) != len || len != pool[i].len)
+            die("pack size differs%s", "");
+        arena_reset(a);
+        spans += pool[i].spans;
+    }
+    return spans;
+}
+
+struct line {
+    const char *name;
+    struct consumer *first;   /* NULL = passthrough (or the floor) */
+    bool is_floor;
+    double cpu;
+    uint64_t spans;
+};
+
+int main(int argc, char **argv)
+{
+    unsigned nspans = 500, npool = 32;
+    uint64_t seed = 1;
+    double seconds = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if ((v = bench_opt(argc, argv, &i, "--spans")))
+            nspans = (unsigned)bench_atol("--spans", v, 2, 100000);
+        else if ((v = bench_opt(argc, argv, &i, "--pool")))
+            npool = (unsigned)bench_atol("--pool", v, 1, 10000);
+        else if ((v = bench_opt(argc, argv, &i, "--seed")))
+            seed = (uint64_t)bench_atol("--seed", v, 1, 1L << 62);
+        else if ((v = bench_opt(argc, argv, &i, "--seconds")))
+            seconds = (double)bench_atol("--seconds", v, 1, 600);
+        else {
+            fprintf(stderr, "usage: ottl_bench [--spans N] [--pool N] [--seed N] [--seconds S]\n");
+            return 2;
+        }
+    }
+    log_set_level(LOG_WARN);
+
+    struct payload *pool = calloc(npool, sizeof *pool);
+    size_t max_len = 0, wire = 0;
+    uint64_t rng = seed, pool_spans = 0;
+    for (unsigned i = 0; i < npool; i++) {
+        pool[i].data = bench_request_build(&rng, nspans, &pool[i].len);
+        if (!pool[i].data)
+            die("out of memory%s", "");
+        pool[i].spans = nspans;
+        max_len = pool[i].len > max_len ? pool[i].len : max_len;
+        wire += pool[i].len;
+        pool_spans += nspans;
+    }
+
+    struct telemetry *tel = telemetry_new();
+    struct sink sink = {.c.consume = sink_consume};
+    struct hop *transform = hop_new("transform", transform_yaml, &sink.c, tel);
+    struct filter filter = {.c.consume = filter_consume, .next = &sink.c};
+    for (int i = 0; i < 2; i++) {
+        struct error err = {0};
+        filter.cond[i] = ottl_condition_parse(OTTL_CTX_SPAN, filter_conditions[i], &err);
+        if (!filter.cond[i])
+            die("condition: %s", err.msg);
+    }
+
+    /* ---- checked passes: each request alone, compared with its own input ------------------ */
+    uint64_t bad = 0, want_kept = 0, kept = 0;
+    for (unsigned i = 0; i < npool; i++) {
+        trace_req *in = REQ_UNPACK(NULL, pool[i].len, pool[i].data);
+        if (!in)
+            die("unpack failed%s", "");
+        sink.keep = true;
+        pipeline_pass(&pool[i], 1, &transform->c, &sink);
+        bad += check_transform(in, sink.last);
+        sink.spans = 0;
+        pipeline_pass(&pool[i], 1, &filter.c, &sink);
+        kept += sink.spans;
+        want_kept += filter_survivors(in);
+        REQ_FREE(in, NULL);
+    }
+    if (sink.last)
+        REQ_FREE(sink.last, NULL);
+    sink.last = NULL;
+    sink.keep = false;
+    if (bad || kept != want_kept || kept == pool_spans || kept == 0) {
+        fprintf(stderr, "ottl_bench: transform: %" PRIu64 " differences; filter: %" PRIu64
+                        " spans kept, %" PRIu64 " expected of %" PRIu64 "\n",
+                bad, kept, want_kept, pool_spans);
+        return 1;
+    }
+    printf("== traffic: %u requests x %u spans, %.1f wire bytes/span; transform output checked "
+           "span by span; filter keeps %" PRIu64 " of %" PRIu64 " spans (%.2f%% dropped), as "
+           "expected\n",
+           npool, nspans, (double)wire / (double)pool_spans, kept, pool_spans,
+           100.0 * (double)(pool_spans - kept) / (double)pool_spans);
+
+    /* ---- timed passes, interleaved so that every line sees the same machine ----------------- */
+    uint8_t *out = malloc(max_len);
+    struct arena *arena = arena_new(max_len * 8);
+    struct line lines[] = {
+        {"transform: 3 statements (set, replace_pattern, truncate_all)", &transform->c, false, 0, 0},
+        {"filter: 2 span conditions (ottl_walk, drop on any)", &filter.c, false, 0, 0},
+        {"passthrough: batch_from_wire + encoded face", NULL, false, 0, 0},
+        {"codec floor: protobuf-c unpack + pack, arena", NULL, true, 0, 0},
+    };
+    const size_t nlines = sizeof lines / sizeof lines[0];
+    for (size_t l = 0; l < nlines; l++) /* warm */
+        if (lines[l].is_floor)
+            floor_pass(pool, npool, arena, out);
+        else
+            pipeline_pass(pool, npool, lines[l].first, &sink);
+    for (bool more = true; more;) {
+        more = false;
+        for (size_t l = 0; l < nlines; l++) {
+            double c0 = bench_cpu();
+            lines[l].spans += lines[l].is_floor ? floor_pass(pool, npool, arena, out)
+                                                : pipeline_pass(pool, npool, lines[l].first, &sink);
+            lines[l].cpu += bench_cpu() - c0;
+            if (lines[l].cpu < seconds)
+                more = true;
+        }
+    }
+    double m[4];
+    for (size_t l = 0; l < nlines; l++)
+        m[l] = lines[l].cpu / ((double)lines[l].spans / 1e6);
+    printf("%-62s %12s %10s %12s\n", "", "CPU-s/M spans", "x floor", "M spans/s");
+    for (size_t l = 0; l < nlines; l++)
+        printf("%-62s %12.4f %10.2f %12.2f\n", lines[l].name, m[l], m[l] / m[3], 1.0 / m[l]);
+    printf("{\"transform_cpu_s_per_million_spans\": %.4f, \"filter_cpu_s_per_million_spans\": %.4f, "
+           "\"passthrough_cpu_s_per_million_spans\": %.4f, \"codec_floor_cpu_s_per_million_spans\": "
+           "%.4f, \"transform_ratio\": %.3f, \"filter_ratio\": %.3f}\n",
+           m[0], m[1], m[2], m[3], m[0] / m[3], m[1] / m[3]);
+
+    for (int i = 0; i < 2; i++)
+        ottl_condition_free(filter.cond[i]);
+    hop_free(transform);
+    telemetry_free(tel);
+    arena_free(arena);
+    free(out);
+    for (unsigned i = 0; i < npool; i++)
+        free(pool[i].data);
+    free(pool);
+    return 0;
+}
