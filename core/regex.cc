@@ -11,12 +11,14 @@
 
 #include <new>
 #include <string>
+#include <vector>
 
 #include <re2/re2.h>
 
 struct regex {
     RE2 *re;
     std::string pattern;
+    std::vector<std::string> group_names;   /* [0] unused; "" for unnamed groups */
 };
 
 /* Length of the valid UTF-8 sequence at s (n > 0 bytes left), or 0 when Go's utf8.DecodeRune
@@ -165,6 +167,10 @@ extern "C" struct regex *regex_compile(const char *pattern, size_t len, struct e
             regex_free(r);
             return NULL;
         }
+        r->group_names.assign((size_t)r->re->NumberOfCapturingGroups() + 1, std::string());
+        for (const auto &g : r->re->CapturingGroupNames())
+            if (g.first > 0 && (size_t)g.first < r->group_names.size())
+                r->group_names[(size_t)g.first] = g.second;
         return r;
     } catch (const std::bad_alloc &) {
         regex_free(r);
@@ -212,6 +218,79 @@ extern "C" bool regex_search(const struct regex *re, const char *s, size_t len)
 extern "C" bool regex_full_match(const struct regex *re, const char *s, size_t len)
 {
     return run(re, s, len, RE2::ANCHOR_BOTH);
+}
+
+extern "C" int regex_num_groups(const struct regex *re)
+{
+    return re->re->NumberOfCapturingGroups();
+}
+
+extern "C" const char *regex_group_name(const struct regex *re, int i)
+{
+    if (i < 1 || (size_t)i >= re->group_names.size())
+        return NULL;
+    return re->group_names[(size_t)i].c_str();
+}
+
+extern "C" bool regex_submatch(const struct regex *r, const char *s, size_t len, long *starts,
+                               long *ends, int n)
+{
+    if (n <= 0)
+        return false;
+    try {
+        int groups = r->re->NumberOfCapturingGroups() + 1;
+        int want = n < groups ? n : groups;
+        std::vector<re2::StringPiece> sub((size_t)want);
+        const unsigned char *u = (const unsigned char *)s;
+        size_t bad = utf8_first_invalid(u, len);
+        std::string t;
+        std::vector<size_t> orig;   /* copy offset -> subject offset, when a copy is used */
+        const char *subj = s;
+        size_t subj_len = len;
+        if (bad != len) {
+            /* As run(): Go reads each byte that starts no valid sequence as U+FFFD. */
+            t.reserve(len + 16);
+            orig.reserve(len + 17);
+            for (size_t i = 0; i < len;) {
+                size_t k = u[i] < 0x80 ? 1 : utf8_seq_len(u + i, len - i);
+                if (k == 0) {
+                    t.append("\xEF\xBF\xBD");
+                    for (int j = 0; j < 3; j++)
+                        orig.push_back(i);
+                    i++;
+                } else {
+                    t.append(s + i, k);
+                    for (size_t j = 0; j < k; j++)
+                        orig.push_back(i + j);
+                    i += k;
+                }
+            }
+            orig.push_back(len);
+            subj = t.data();
+            subj_len = t.size();
+        }
+        if (!r->re->Match(re2::StringPiece(subj, subj_len), 0, subj_len, RE2::UNANCHORED,
+                          sub.data(), want))
+            return false;
+        for (int i = 0; i < n; i++) {
+            if (i >= want || sub[(size_t)i].data() == NULL) {
+                starts[i] = ends[i] = -1;
+                continue;
+            }
+            size_t b = (size_t)(sub[(size_t)i].data() - subj);
+            size_t e = b + sub[(size_t)i].size();
+            if (!orig.empty()) {
+                /* match boundaries fall between runes, so each maps back to a subject byte */
+                b = orig[b];
+                e = orig[e];
+            }
+            starts[i] = (long)b;
+            ends[i] = (long)e;
+        }
+        return true;
+    } catch (...) {
+        return false;
+    }
 }
 
 extern "C" const char *regex_pattern(const struct regex *re)
