@@ -251,10 +251,29 @@ static int shortest_digits(double d, char *digits, int *point)
     return n;
 }
 
+static void put_float_mode(struct sb *b, double d, bool as_json, bool plain_f, bool *bad);
+
+static void put_float(struct sb *b, double d, bool as_json, bool *bad)
+{
+    put_float_mode(b, d, as_json, false, bad);
+}
+
+size_t attraction_format_double_f(double d, char *out, size_t cap)
+{
+    struct sb b = {.p = out, .cap = cap ? cap - 1 : 0};
+    if (isnan(d) || isinf(d))
+        sb_puts(&b, isnan(d) ? "NaN" : d > 0 ? "+Inf" : "-Inf");
+    else
+        put_float_mode(&b, d, false, true, NULL);
+    if (cap)
+        out[b.len < cap - 1 ? b.len : cap - 1] = '\0';
+    return b.len;
+}
+
 /* Go's float64 formatting for AsString and encoding/json: ES6 number-to-string ('f' between
  * 1e-6 and 1e21, else 'e' with a two-digit-minimum exponent cleaned of a leading 0 when
  * negative). Non-finite values are what json refuses; AsString writes its error text then. */
-static void put_float(struct sb *b, double d, bool as_json, bool *bad)
+static void put_float_mode(struct sb *b, double d, bool as_json, bool plain_f, bool *bad)
 {
     char out[64];
     if (isnan(d) || isinf(d)) {
@@ -277,7 +296,7 @@ static void put_float(struct sb *b, double d, bool as_json, bool *bad)
     char dig[32];
     int point;
     int n = shortest_digits(a, dig, &point);
-    if (a < 1e-6 || a >= 1e21) {
+    if (!plain_f && (a < 1e-6 || a >= 1e21)) {
         int e = point - 1;
         sb_put(b, dig, 1);
         if (n > 1) {

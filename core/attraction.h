@@ -56,6 +56,10 @@ int attraction_apply(const struct attraction *a, struct arena *arena,
 size_t attraction_as_string(const Opentelemetry__Proto__Common__V1__AnyValue *v, char *out,
                             size_t cap);
 
+/* Go's strconv.FormatFloat(d, 'f', -1, 64): shortest round-trip digits, never an exponent
+ * ("NaN", "+Inf", "-Inf" for those). Same return and truncation as attraction_as_string. */
+size_t attraction_format_double_f(double d, char *out, size_t cap);
+
 /* Deep equality of two values, as the Collector's strict attribute matching compares them
  * (same type and value; NULL equals an empty value). */
 bool attraction_value_equal(const Opentelemetry__Proto__Common__V1__AnyValue *x,

@@ -13,6 +13,8 @@ extern const struct component_factory tail_sampling_processor_factory;
 extern const struct component_factory genai_semconv_processor_factory;
 extern const struct component_factory gen_ai_normalizer_processor_factory;
 extern const struct component_factory cost_processor_factory;
+extern const struct component_factory attributes_processor_factory;
+extern const struct component_factory resource_processor_factory;
 extern const struct component_factory otlp_exporter_factory;
 extern const struct component_factory otlp_grpc_exporter_factory;
 extern const struct component_factory otlphttp_exporter_factory;
@@ -36,6 +38,8 @@ const struct component_factory *const component_factories[] = {
     &genai_semconv_processor_factory,
     &gen_ai_normalizer_processor_factory,
     &cost_processor_factory,
+    &attributes_processor_factory,
+    &resource_processor_factory,
     &otlp_exporter_factory,
     &otlp_grpc_exporter_factory,
     &otlphttp_exporter_factory,
