@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { SpanKind } from '@opentelemetry/api';
 import { withStack } from './lib/stack.mjs';
-import { createSdk } from './lib/sdk.mjs';
+import { createSdk, shutdownSdk } from './lib/sdk.mjs';
 import { expectedSpans, spanKey, normalize, attrMap } from './lib/compare.mjs';
 import { scaled } from './lib/util.mjs';
 
@@ -104,7 +104,7 @@ test('attributes + resource: user.email hashed, llm.gateway inserted, debug.prom
       const bob = attrMap(got.find((g) => g.span.name === 'chat claude').span.attributes);
       assert.equal(bob['llm.gateway'].value, 'upstream-set');
     } finally {
-      await sdk.shutdown?.();
+      await shutdownSdk(sdk);
     }
   });
 });
