@@ -936,7 +936,7 @@ struct aa_cfg {
 };
 
 #define AOFF(f) offsetof(struct aa_cfg, f)
-static const struct config_field action_fields[] = {
+const struct config_field attraction_action_fields[] = {
     {.name = "key", .type = CFG_STRING, .offset = AOFF(key), .doc = "attribute to act upon"},
     {.name = "action", .type = CFG_STRING, .offset = AOFF(action),
      .doc = "insert, update, upsert, delete, hash, extract or convert (any case)"},
@@ -998,9 +998,9 @@ static int compile_one(struct attraction *A, const struct cnode *item, const cha
     struct aa_cfg c;
     memset(&c, 0, sizeof c);
     struct error berr = {0};
-    if (config_bind(action_fields, item, &c, &berr) != 0) {
+    if (config_bind(attraction_action_fields, item, &c, &berr) != 0) {
         error_set(err, "%s[%zu]: %s", path, i, berr.msg);
-        config_free_bound(action_fields, &c);
+        config_free_bound(attraction_action_fields, &c);
         return -1;
     }
     int rc = -1;
@@ -1178,7 +1178,7 @@ static int compile_one(struct attraction *A, const struct cnode *item, const cha
     }
     rc = 0;
 out:
-    config_free_bound(action_fields, &c);
+    config_free_bound(attraction_action_fields, &c);
     return rc;
 }
 

@@ -30,6 +30,9 @@
 
 struct attraction;
 
+/* The keys of one action, for `components --describe` (a list item is bound with them). */
+extern const struct config_field attraction_action_fields[];
+
 /* Compiles a sequence of action maps (`node`, a CFG_RAW value; NULL or null = no actions).
  * `path` names the list in messages ("actions", "attributes"). NULL with err on invalid input. */
 struct attraction *attraction_compile(const struct cnode *node, const char *path,

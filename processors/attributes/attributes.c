@@ -38,7 +38,7 @@ struct attributes_config {
 
 #define OFF(f) offsetof(struct attributes_config, f)
 static const struct config_field attributes_fields[] = {
-    {.name = "actions", .type = CFG_RAW, .offset = OFF(actions),
+    {.name = "actions", .type = CFG_RAW, .offset = OFF(actions), .sub = attraction_action_fields,
      .doc = "[{key, action, value|from_attribute|default_value, pattern, converted_type}] "
             "applied in order: insert, update, upsert, delete, hash (SHA-256), extract, convert"},
     {.name = "include", .type = CFG_RAW, .offset = OFF(include), .sub = matchprops_fields,

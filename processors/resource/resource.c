@@ -34,6 +34,7 @@ struct resource_config {
 
 static const struct config_field resource_fields[] = {
     {.name = "attributes", .type = CFG_RAW, .offset = offsetof(struct resource_config, attributes),
+     .sub = attraction_action_fields,
      .doc = "actions on resource attributes, as the attributes processor's `actions` (insert, "
             "update, upsert, delete, hash, extract, convert)"},
     {.name = NULL},
