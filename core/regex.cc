@@ -19,6 +19,7 @@
 struct regex {
     RE2 *re;
     std::string pattern;
+    std::vector<std::string> group_names;   /* [0] unused; "" for unnamed groups */
 };
 
 /* Length of the valid UTF-8 sequence at s (n > 0 bytes left), or 0 when Go's utf8.DecodeRune
@@ -167,6 +168,10 @@ extern "C" struct regex *regex_compile(const char *pattern, size_t len, struct e
             regex_free(r);
             return NULL;
         }
+        r->group_names.assign((size_t)r->re->NumberOfCapturingGroups() + 1, std::string());
+        for (const auto &g : r->re->CapturingGroupNames())
+            if (g.first > 0 && (size_t)g.first < r->group_names.size())
+                r->group_names[(size_t)g.first] = g.second;
         return r;
     } catch (const std::bad_alloc &) {
         regex_free(r);
@@ -319,6 +324,37 @@ extern "C" int regex_each_match(const struct regex *re, const char *s, size_t le
     } catch (...) {
         return -1;
     }
+}
+
+extern "C" const char *regex_group_name(const struct regex *re, int i)
+{
+    if (i < 1 || (size_t)i >= re->group_names.size())
+        return NULL;
+    return re->group_names[(size_t)i].c_str();
+}
+
+/* The first match of the walk: Go's FindStringSubmatchIndex is FindAllStringSubmatchIndex's
+ * first element. */
+struct first_match { long *starts, *ends; int n; };
+
+static int take_first(const long *m, size_t nm, void *ud)
+{
+    struct first_match *f = (struct first_match *)ud;
+    for (int i = 0; i < f->n; i++) {
+        bool have = (size_t)(2 * i + 1) < nm;
+        f->starts[i] = have ? m[2 * i] : -1;
+        f->ends[i] = have ? m[2 * i + 1] : -1;
+    }
+    return 1;
+}
+
+extern "C" bool regex_submatch(const struct regex *r, const char *s, size_t len, long *starts,
+                               long *ends, int n)
+{
+    if (n <= 0)
+        return false;
+    struct first_match f = {starts, ends, n};
+    return regex_each_match(r, s, len, take_first, &f) == 1;
 }
 
 extern "C" const char *regex_pattern(const struct regex *re)

@@ -70,6 +70,19 @@ typedef int (*regex_match_fn)(const long *m, size_t n, void *ud);
 int regex_each_match(const struct regex *re, const char *s, size_t len, regex_match_fn fn,
                      void *ud);
 
+/* Name of capturing group i (1..regex_num_groups), "" for an unnamed group, as Go's
+ * SubexpNames()[i]; NULL when i is out of range. Valid as long as re. */
+const char *regex_group_name(const struct regex *re, int i);
+
+/* Go's FindStringSubmatchIndex: the leftmost-first match anywhere in s[0, len). On a match,
+ * fills starts[i] / ends[i] (byte offsets into s) for the whole match (i = 0) and each group
+ * (i = 1..n-1), -1 for a group that took no part, and returns true; n may be smaller than
+ * regex_num_groups + 1 (later groups are not reported). False when nothing matches (or when the
+ * scratch copy an invalid-UTF-8 subject needs cannot be allocated). Offsets always fall on the
+ * original subject's bytes, as Go's do. */
+bool regex_submatch(const struct regex *re, const char *s, size_t len, long *starts, long *ends,
+                    int n);
+
 /* The pattern as given to regex_compile, NUL-terminated. */
 const char *regex_pattern(const struct regex *re);
 

@@ -16,6 +16,8 @@ extern const struct component_factory cost_processor_factory;
 extern const struct component_factory resourcedetection_processor_factory;
 extern const struct component_factory filter_processor_factory;
 extern const struct component_factory transform_processor_factory;
+extern const struct component_factory attributes_processor_factory;
+extern const struct component_factory resource_processor_factory;
 extern const struct component_factory otlp_exporter_factory;
 extern const struct component_factory otlp_grpc_exporter_factory;
 extern const struct component_factory otlphttp_exporter_factory;
@@ -42,6 +44,8 @@ const struct component_factory *const component_factories[] = {
     &resourcedetection_processor_factory,
     &filter_processor_factory,
     &transform_processor_factory,
+    &attributes_processor_factory,
+    &resource_processor_factory,
     &otlp_exporter_factory,
     &otlp_grpc_exporter_factory,
     &otlphttp_exporter_factory,

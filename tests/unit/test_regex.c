@@ -353,6 +353,37 @@ static void test_each_match_as_go(void **state)
     regex_free(re);
 }
 
+/* Group names and submatch offsets, as Go's SubexpNames and FindStringSubmatchIndex give them;
+ * offsets fall on the subject's own bytes even where Go read an invalid byte as U+FFFD. */
+static void test_submatch_as_go(void **state)
+{
+    (void)state;
+    struct error err = {0};
+    struct regex *re = regex_compile("(?P<a>.)b(c)?(?<d>d)?", 21, &err);
+    assert_non_null(re);
+    assert_int_equal(regex_num_groups(re), 3);
+    assert_string_equal(regex_group_name(re, 1), "a");
+    assert_string_equal(regex_group_name(re, 2), "");
+    assert_string_equal(regex_group_name(re, 3), "d");
+    assert_null(regex_group_name(re, 4));
+    long st[4], en[4];
+    assert_true(regex_submatch(re, "xxabd", 5, st, en, 4));
+    assert_int_equal(st[0], 2);
+    assert_int_equal(en[0], 5);
+    assert_int_equal(st[1], 2);
+    assert_int_equal(en[1], 3);
+    assert_int_equal(st[2], -1);
+    assert_int_equal(st[3], 4);
+    assert_int_equal(en[3], 5);
+    assert_true(regex_submatch(re, "\xff" "b", 2, st, en, 2));
+    assert_int_equal(st[0], 0);
+    assert_int_equal(en[0], 2);
+    assert_int_equal(st[1], 0);
+    assert_int_equal(en[1], 1);
+    assert_false(regex_submatch(re, "zzz", 3, st, en, 4));
+    regex_free(re);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -371,6 +402,7 @@ int main(void)
         cmocka_unit_test(test_pattern_not_nul_terminated),
         cmocka_unit_test(test_invalid_utf8_subject_as_go),
         cmocka_unit_test(test_each_match_as_go),
+        cmocka_unit_test(test_submatch_as_go),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
