@@ -253,6 +253,34 @@ static int bind_arg(struct cc *cc, const struct ottl_function *fn, const struct 
     return cfail(cc, e->col, "internal error: parameter kind %d", (int)pm->kind);
 }
 
+
+/* The Collector finds a named argument's field by strcase.ToCamel of the name written, so
+ * `replacement_format` and `replacementFormat` both name ReplacementFormat: names compare in that
+ * camel form (separators _ - . and space dropped, the letter after one and the first upper-cased). */
+static size_t camel_form(const char *s, size_t n, char *out, size_t cap)
+{
+    size_t k = 0;
+    bool up = true;
+    for (size_t i = 0; i < n && k < cap; i++) {
+        char c = s[i];
+        if (c == '_' || c == '-' || c == '.' || c == ' ') {
+            up = true;
+            continue;
+        }
+        out[k++] = up && c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c;
+        up = false;
+    }
+    return k;
+}
+
+static bool same_param_name(const char *param, const char *name, size_t len)
+{
+    char a[64], b[64];
+    size_t la = camel_form(param, strlen(param), a, sizeof a);
+    size_t lb = camel_form(name, len, b, sizeof b);
+    return len < sizeof b && la == lb && memcmp(a, b, la) == 0;
+}
+
 static int compile_call(struct cc *cc, struct ottl_expr *e, bool editor)
 {
     const struct ottl_function *fn = ottl_function_find(e->name, e->name_len);
@@ -278,8 +306,7 @@ static int compile_call(struct cc *cc, struct ottl_expr *e, bool editor)
         if (ax->name) {
             named_seen = true;
             for (idx = 0; idx < np; idx++)
-                if (strlen(fn->params[idx].name) == ax->name_len &&
-                    memcmp(fn->params[idx].name, ax->name, ax->name_len) == 0)
+                if (same_param_name(fn->params[idx].name, ax->name, ax->name_len))
                     break;
             if (idx == np) {
                 char names[400];

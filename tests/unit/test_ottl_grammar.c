@@ -313,6 +313,13 @@ static void test_statements_and_named_args(void **state)
     assert_true(run(f, "set(name, Concat([\"a\", name], \"-\")) where IsMatch(name, \"^GET\")"));
     assert_true(cond(f, "name == \"a-GET /health\""));
 
+    /* a name matches its parameter as the Collector's strcase.ToCamel finds fields: snake_case
+     * and camelCase spellings alike */
+    assert_true(run(f, "limit(attributes, 100, priority_keys = [\"x\"])"));
+    assert_true(run(f, "limit(attributes, 100, priorityKeys = [\"x\"])"));
+    assert_true(cond(f, "ConvertCase(\"AbC\", to_case = \"lower\") == \"abc\""));
+    assert_true(cond(f, "ConvertCase(\"AbC\", toCase = \"upper\") == \"ABC\""));
+    refused("limit(attributes, 100, priority__keyz = [\"x\"])", true, 24, "no parameter named");
     refused("set(target = attributes[\"y\"], \"v\")", true, 31, "positional argument after a named");
     refused("set(attributes[\"y\"], target = name)", true, 22, "given twice");
     refused("set(attributes[\"y\"], valu = 1)", true, 22, "no parameter named \"valu\"");
