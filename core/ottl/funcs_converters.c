@@ -638,7 +638,7 @@ static bool lit_is(const struct ottl_value *v, const char *s)
     return v->t == OTTL_V_STRING && v->s.n == strlen(s) && memcmp(v->s.p, s, v->s.n) == 0;
 }
 
-static int convert_case_check(const struct ottl_arg *args, size_t n, struct error *err)
+static int convert_case_check(struct ottl_arg *args, size_t n, struct error *err)
 {
     (void)n;
     const struct ottl_value *tc = &args[1].lit;

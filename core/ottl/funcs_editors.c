@@ -9,7 +9,6 @@
  * what pcommon's RemoveIf and MoveTo do. Literal arguments (limits, modes, strategies, patterns)
  * are checked once at compile time with the Collector's messages. */
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,7 +167,7 @@ static const struct ottl_param limit_params[] = {
     { "target", OTTL_P_GETSETTER, false }, { "limit", OTTL_P_INT, false },
     { "priority_keys", OTTL_P_STRING_LIST, false }, { NULL, 0, false } };
 
-static int limit_check(const struct ottl_arg *args, size_t n, struct error *err)
+static int limit_check(struct ottl_arg *args, size_t n, struct error *err)
 {
     (void)n;
     int64_t limit = args[1].lit.i;
@@ -225,7 +224,7 @@ static const struct ottl_param truncate_all_params[] = {
     { "utf8_safe", OTTL_P_BOOL, true }, { "truncation_marker", OTTL_P_STRING, true },
     { NULL, 0, false } };
 
-static int truncate_all_check(const struct ottl_arg *args, size_t n, struct error *err)
+static int truncate_all_check(struct ottl_arg *args, size_t n, struct error *err)
 {
     int64_t limit = args[1].lit.i;
     if (limit < 0)
@@ -286,7 +285,7 @@ static const struct ottl_param replace_pattern_params[] = {
     { "replacement", OTTL_P_ANY, false }, { "function", OTTL_P_FUNCTION, true },
     { "replacementFormat", OTTL_P_ANY, true }, { NULL, 0, false } };
 
-static int replace_pattern_check(const struct ottl_arg *args, size_t n, struct error *err)
+static int replace_pattern_check(struct ottl_arg *args, size_t n, struct error *err)
 {
     return n > 3 ? funcs_check_repl_function(&args[3], err) : 0;
 }
@@ -328,7 +327,7 @@ static bool lit_is(const struct ottl_value *v, const char *s)
     return v->t == OTTL_V_STRING && v->s.n == strlen(s) && memcmp(v->s.p, s, v->s.n) == 0;
 }
 
-static int replace_all_patterns_check(const struct ottl_arg *args, size_t n, struct error *err)
+static int replace_all_patterns_check(struct ottl_arg *args, size_t n, struct error *err)
 {
     const struct ottl_value *mode = &args[1].lit;
     if (!lit_is(mode, "key") && !lit_is(mode, "value"))
@@ -531,54 +530,14 @@ static struct regex *glob_compile(const char *g, size_t n, struct error *err)
     return re;
 }
 
-/* Compiled globs by pattern text: a statement's literal is compiled on first use and kept for
- * the process (check() cannot store into the compiled arguments). Bounded: past GLOB_CACHE
- * distinct patterns a glob is compiled for each call instead. */
-#define GLOB_CACHE 256
-static struct {
-    char *pattern;
-    size_t n;
-    struct regex *re;
-} glob_cache[GLOB_CACHE];
-static size_t glob_cached;
-static pthread_mutex_t glob_mu = PTHREAD_MUTEX_INITIALIZER;
-
-/* The compiled glob for g; *owned set when the caller must regex_free it. */
-static struct regex *glob_get(const char *g, size_t n, bool *owned, struct error *err)
-{
-    *owned = false;
-    pthread_mutex_lock(&glob_mu);
-    for (size_t i = 0; i < glob_cached; i++)
-        if (glob_cache[i].n == n && memcmp(glob_cache[i].pattern, g, n) == 0) {
-            struct regex *re = glob_cache[i].re;
-            pthread_mutex_unlock(&glob_mu);
-            return re;
-        }
-    struct regex *re = glob_compile(g, n, err);
-    if (re && glob_cached < GLOB_CACHE) {
-        char *p = malloc(n + 1);
-        if (p) {
-            memcpy(p, g, n);
-            p[n] = '\0';
-            glob_cache[glob_cached].pattern = p;
-            glob_cache[glob_cached].n = n;
-            glob_cache[glob_cached].re = re;
-            glob_cached++;
-            pthread_mutex_unlock(&glob_mu);
-            return re;
-        }
-    }
-    pthread_mutex_unlock(&glob_mu);
-    *owned = re != NULL;
-    return re;
-}
-
 static const struct ottl_param replace_match_params[] = {
     { "target", OTTL_P_GETSETTER, false }, { "pattern", OTTL_P_STRING, false },
     { "replacement", OTTL_P_ANY, false }, { "function", OTTL_P_FUNCTION, true },
     { "replacementFormat", OTTL_P_ANY, true }, { NULL, 0, false } };
 
-static int replace_match_check(const struct ottl_arg *args, size_t n, struct error *err)
+/* The glob is translated and compiled once, at compile time, into the pattern argument's re
+ * (owned by the compiled statement). */
+static int replace_match_check(struct ottl_arg *args, size_t n, struct error *err)
 {
     struct regex *re = glob_compile(args[1].lit.s.p, args[1].lit.s.n, err);
     if (!re) {
@@ -587,7 +546,7 @@ static int replace_match_check(const struct ottl_arg *args, size_t n, struct err
         return error_set(err, "the pattern supplied to replace_match is not a valid pattern: %s",
                          why);
     }
-    regex_free(re);
+    args[1].re = re;
     return n > 3 ? funcs_check_repl_function(&args[3], err) : 0;
 }
 
@@ -604,14 +563,7 @@ static int replace_match_call(const struct ottl_call *c, struct ottl_value *out,
         return -1;
     if (v.t != OTTL_V_STRING)
         return 0;
-    bool owned;
-    struct regex *re = glob_get(c->args[1].lit.s.p, c->args[1].lit.s.n, &owned, err);
-    if (!re)
-        return -1;
-    bool hit = regex_search(re, v.s.p, v.s.n);
-    if (owned)
-        regex_free(re);
-    if (!hit)
+    if (!regex_search(c->args[1].re, v.s.p, v.s.n))
         return 0;
     struct funcs_repl r = { c, 3, 4 };
     struct ottl_value nv;
@@ -634,10 +586,7 @@ static int replace_all_matches_call(const struct ottl_call *c, struct ottl_value
     size_t rn;
     if (funcs_get_string(c, 2, &repl, &rn, err) < 0)
         return -1;
-    bool owned;
-    struct regex *re = glob_get(c->args[1].lit.s.p, c->args[1].lit.s.n, &owned, err);
-    if (!re)
-        return -1;
+    const struct regex *re = c->args[1].re;
     struct funcs_repl r = { c, 3, 4 };
     KeyValue **kvs = *m.map.kv;
     int rc = 0;
@@ -654,8 +603,6 @@ static int replace_all_matches_call(const struct ottl_call *c, struct ottl_value
         else
             v->string_value = (char *)nv.s.p;
     }
-    if (owned)
-        regex_free(re);
     return rc;
 }
 
@@ -674,7 +621,7 @@ static const struct ottl_param merge_maps_params[] = {
     { "target", OTTL_P_GETSETTER, false }, { "source", OTTL_P_ANY, false },
     { "strategy", OTTL_P_STRING, false }, { NULL, 0, false } };
 
-static int merge_maps_check(const struct ottl_arg *args, size_t n, struct error *err)
+static int merge_maps_check(struct ottl_arg *args, size_t n, struct error *err)
 {
     (void)n;
     const struct ottl_value *s = &args[2].lit;
@@ -723,7 +670,7 @@ static const struct ottl_param flatten_params[] = {
     { "depth", OTTL_P_INT, true }, { "resolveConflicts", OTTL_P_BOOL, true },
     { NULL, 0, false } };
 
-static int flatten_check(const struct ottl_arg *args, size_t n, struct error *err)
+static int flatten_check(struct ottl_arg *args, size_t n, struct error *err)
 {
     if (n > 2 && args[2].present && args[2].lit.i < 0)
         return error_set(err, "invalid depth for flatten function, %" PRId64

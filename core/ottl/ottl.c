@@ -344,8 +344,14 @@ static int compile_call(struct cc *cc, struct ottl_expr *e, bool editor)
             return cfail(cc, e->col, "missing argument \"%s\" of %s (incorrect number of arguments: "
                                      "received %zu)",
                          fn->params[k].name, fn->name, e->argc);
-    if (fn->check && fn->check(args, np, cc->err) < 0)
-        return at_col(cc->err, e->col);
+    if (fn->check) {
+        int rc = fn->check(args, np, cc->err);
+        for (size_t k = 0; k < np; k++)
+            if (fn->params[k].kind != OTTL_P_REGEX && args[k].re && own(cc, NULL, args[k].re) < 0)
+                return -1;
+        if (rc < 0)
+            return at_col(cc->err, e->col);
+    }
     e->fn = fn;
     e->args = args;
     e->n_args = np;

@@ -162,8 +162,11 @@ struct ottl_function {
     bool editor;
     const struct ottl_param *params;    /* terminated by a NULL name */
     /* Optional, at compile time: checks literal arguments ("toCase must be lower, upper, snake or
-     * camel"). args are in parameter order, absent ones with present = false. 0 or -1 with err. */
-    int (*check)(const struct ottl_arg *args, size_t n, struct error *err);
+     * camel"). args are in parameter order, absent ones with present = false. It may also
+     * prepare a literal once for every run: a regex it compiles into args[i].re (a glob of
+     * replace_match translated to RE2) is owned by the compiled statement from then on, even when
+     * check then fails. 0 or -1 with err. */
+    int (*check)(struct ottl_arg *args, size_t n, struct error *err);
     /* Runs the function. Converters set *out; editors edit through their GETSETTER argument and
      * leave *out nil. 0, or -1 with err on a type or runtime error. */
     int (*call)(const struct ottl_call *c, struct ottl_value *out, struct error *err);

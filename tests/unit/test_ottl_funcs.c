@@ -165,6 +165,13 @@ static int run(const char *name, struct ottl_arg *args, size_t n, struct ottl_va
     int rc = f->call(&c, out, err);
     for (size_t i = 0; i < n; i++)
         args[i] = all[i]; /* editors write through constants */
+    /* what check prepared (a compiled glob) belongs to the "statement": this call */
+    for (size_t i = 0; i < np; i++)
+        if (f->params[i].kind != OTTL_P_REGEX && all[i].re) {
+            regex_free(all[i].re);
+            if (i < n)
+                args[i].re = NULL;
+        }
     return rc;
 }
 
