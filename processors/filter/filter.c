@@ -730,7 +730,9 @@ static enum consume_status refuse(struct filter_proc *p, const char *why)
     if (should_log(p, &skipped))
         log_error(p->log_name, "failed processing %s, the request is refused (error_mode "
                   "propagate): %s", signal_name(p->signal), why);
-    return CONSUME_REJECT;
+    /* As the Collector: a plain (not permanent) error, which its receivers answer with
+     * Unavailable / 503; the sender keeps the data and may retry. */
+    return CONSUME_RETRY;
 }
 
 static enum consume_status filter_consume(void *self, struct batch *b)

@@ -478,7 +478,7 @@ static void test_error_mode_propagate(void **state)
              "error_mode: propagate\n"
              "traces:\n"
              "  span: ['name == \"a1\"', " FAILING "]\n");
-    assert_int_equal(run(&f, readme_traces), CONSUME_REJECT);
+    assert_int_equal(run(&f, readme_traces), CONSUME_RETRY);
     assert_int_equal(f.rec.calls, 0);
     assert_int_equal(fx_value(&f, "llmotlp_processor_filter_refused_requests"), 1);
     assert_true(fx_value(&f, "llmotlp_processor_filter_condition_errors") >= 1);
@@ -527,7 +527,7 @@ static void test_group_error_mode(void **state)
              "  - error_mode: propagate\n"
              "    context: span\n"
              "    conditions: [" FAILING "]\n");
-    assert_int_equal(run(&f, readme_traces), CONSUME_REJECT);
+    assert_int_equal(run(&f, readme_traces), CONSUME_RETRY);
     fx_free(&f);
 }
 
