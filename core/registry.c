@@ -14,6 +14,7 @@ extern const struct component_factory genai_semconv_processor_factory;
 extern const struct component_factory gen_ai_normalizer_processor_factory;
 extern const struct component_factory cost_processor_factory;
 extern const struct component_factory resourcedetection_processor_factory;
+extern const struct component_factory resource_detection_processor_factory;
 extern const struct component_factory filter_processor_factory;
 extern const struct component_factory transform_processor_factory;
 extern const struct component_factory attributes_processor_factory;
@@ -42,6 +43,7 @@ const struct component_factory *const component_factories[] = {
     &gen_ai_normalizer_processor_factory,
     &cost_processor_factory,
     &resourcedetection_processor_factory,
+    &resource_detection_processor_factory,
     &filter_processor_factory,
     &transform_processor_factory,
     &attributes_processor_factory,

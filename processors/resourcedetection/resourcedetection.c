@@ -884,17 +884,22 @@ static void *rd_create(const void *cfgp, const struct component_env *env, struct
     return p;
 }
 
+#define RD_FACTORY_COMMON                                                                  \
+    .kind = COMPONENT_PROCESSOR, .fields = rd_fields, .config_size = sizeof(struct rd_config), \
+    .signals = (1u << SIGNAL_TRACES) | (1u << SIGNAL_METRICS) | (1u << SIGNAL_LOGS),          \
+    .validate = rd_validate, .create = rd_create, .start = rd_start, .consume = rd_consume,    \
+    .destroy = rd_destroy
+
 const struct component_factory resourcedetection_processor_factory = {
     .type = "resourcedetection",
-    .kind = COMPONENT_PROCESSOR,
     .doc = "the Collector's resourcedetection: detects the host's resource (env, system) at start "
            "and merges it into every resource",
-    .fields = rd_fields,
-    .config_size = sizeof(struct rd_config),
-    .signals = (1u << SIGNAL_TRACES) | (1u << SIGNAL_METRICS) | (1u << SIGNAL_LOGS),
-    .validate = rd_validate,
-    .create = rd_create,
-    .start = rd_start,
-    .consume = rd_consume,
-    .destroy = rd_destroy,
+    RD_FACTORY_COMMON,
+};
+
+/* The Collector's newer snake_case name of the same processor (`resourcedetection` stays). */
+const struct component_factory resource_detection_processor_factory = {
+    .type = "resource_detection",
+    .doc = "the resourcedetection processor under its newer Collector name",
+    RD_FACTORY_COMMON,
 };
