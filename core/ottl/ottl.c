@@ -554,8 +554,8 @@ static int infer_keys(struct infer *in, const struct ottl_keyx *k, size_t n)
     return 0;
 }
 
-/* The contexts where a function of this name can be called. A name known nowhere restricts
- * nothing: compiling the statement then refuses it with the list of known functions, a better
+/* The contexts where a function of this name can be called. A name known in no allowed
+ * context restricts nothing: compiling the statement then refuses it with the list of known functions, a better
  * message than "cannot infer a context". */
 static unsigned function_contexts(const struct infer *in, const char *name, size_t len)
 {
@@ -565,7 +565,7 @@ static unsigned function_contexts(const struct infer *in, const char *name, size
     for (int c = 0; in->extra && c < OTTL_CTX_COUNT; c++)
         if (find_in(in->extra[c], name, len))
             m |= 1u << c;
-    return m ? m : ~0u;
+    return (m & in->allowed) ? m : ~0u;
 }
 
 static void allowed_list(unsigned allowed, char *list, size_t cap)
