@@ -68,7 +68,24 @@ struct cc {
     enum ottl_context ctx;
     struct compiled *c;
     struct error *err;
+    const struct ottl_function *const *extra;   /* the component's own functions, or NULL */
 };
+
+static const struct ottl_function *find_in(const struct ottl_function *const *list,
+                                           const char *name, size_t len)
+{
+    for (size_t i = 0; list && list[i]; i++)
+        if (strlen(list[i]->name) == len && memcmp(list[i]->name, name, len) == 0)
+            return list[i];
+    return NULL;
+}
+
+/* The Collector merges a component's functions into the standard map: one namespace. */
+static const struct ottl_function *cc_find(const struct cc *cc, const char *name, size_t len)
+{
+    const struct ottl_function *f = find_in(cc->extra, name, len);
+    return f ? f : ottl_function_find(name, len);
+}
 
 /* Places an error that another module filled (paths, regexes, a function's check). */
 static int at_col(struct error *err, int col)
@@ -117,21 +134,23 @@ static int compile_keys(struct cc *cc, struct ottl_keyx *k, size_t n)
     return 0;
 }
 
-static void known_functions(char *buf, size_t cap, bool editors)
+static void known_functions(const struct cc *cc, char *buf, size_t cap, bool editors)
 {
     size_t l = 0;
     buf[0] = '\0';
-    for (size_t i = 0; ottl_functions[i]; i++) {
-        if (ottl_functions[i]->editor != editors)
-            continue;
-        int w = snprintf(buf + l, cap - l, "%s%s", l ? ", " : "", ottl_functions[i]->name);
-        if (w < 0 || (size_t)w >= cap - l) {
-            if (cap > 4)
-                memcpy(buf + cap - 4, "...", 4);
-            return;
+    const struct ottl_function *const *lists[2] = {ottl_functions, cc->extra};
+    for (size_t k = 0; k < 2; k++)
+        for (size_t i = 0; lists[k] && lists[k][i]; i++) {
+            if (lists[k][i]->editor != editors)
+                continue;
+            int w = snprintf(buf + l, cap - l, "%s%s", l ? ", " : "", lists[k][i]->name);
+            if (w < 0 || (size_t)w >= cap - l) {
+                if (cap > 4)
+                    memcpy(buf + cap - 4, "...", 4);
+                return;
+            }
+            l += (size_t)w;
         }
-        l += (size_t)w;
-    }
 }
 
 static bool is_literal(const struct ottl_expr *e)
@@ -239,10 +258,10 @@ static int bind_arg(struct cc *cc, const struct ottl_function *fn, const struct 
     case OTTL_P_FUNCTION: {
         const struct ottl_function *f = NULL;
         if (e->kind == N_ENUM)
-            f = ottl_function_find(e->name, e->name_len);
+            f = cc_find(cc, e->name, e->name_len);
         if (!f || f->editor) {
-            char known[700];
-            known_functions(known, sizeof known, false);
+            char known[900];
+            known_functions(cc, known, sizeof known, false);
             return cfail(cc, e->col, "argument \"%s\" of %s must name a converter; known: %s",
                          pm->name, fn->name, known);
         }
@@ -283,10 +302,10 @@ static bool same_param_name(const char *param, const char *name, size_t len)
 
 static int compile_call(struct cc *cc, struct ottl_expr *e, bool editor)
 {
-    const struct ottl_function *fn = ottl_function_find(e->name, e->name_len);
+    const struct ottl_function *fn = cc_find(cc, e->name, e->name_len);
     if (!fn || fn->editor != editor) {
-        char known[700];
-        known_functions(known, sizeof known, editor);
+        char known[900];
+        known_functions(cc, known, sizeof known, editor);
         return cfail(cc, e->col, "unknown %s \"%.*s\"; known: %s", editor ? "editor" : "converter",
                      (int)e->name_len, e->name, known);
     }
@@ -417,9 +436,29 @@ static int compiled_init(struct compiled *c, const char *text, struct error *err
     return 0;
 }
 
+/* A component's function named as a standard one would shadow it in one config and not in
+ * another: refused as the programming error it is. */
+static int check_extra(const struct ottl_function *const *extra, struct error *err)
+{
+    for (size_t i = 0; extra && extra[i]; i++)
+        if (ottl_function_find(extra[i]->name, strlen(extra[i]->name)))
+            return error_set(err, "internal error: function %s is already a standard OTTL "
+                                  "function", extra[i]->name);
+    return 0;
+}
+
 struct ottl_statement *ottl_statement_parse(enum ottl_context ctx, const char *text,
                                             struct error *err)
 {
+    return ottl_statement_parse_ex(ctx, text, NULL, err);
+}
+
+struct ottl_statement *ottl_statement_parse_ex(enum ottl_context ctx, const char *text,
+                                               const struct ottl_function *const *extra,
+                                               struct error *err)
+{
+    if (check_extra(extra, err) < 0)
+        return NULL;
     if ((unsigned)ctx >= OTTL_CTX_COUNT) {
         error_set(err, "unknown context %d", (int)ctx);
         return NULL;
@@ -435,7 +474,7 @@ struct ottl_statement *ottl_statement_parse(enum ottl_context ctx, const char *t
         free(s);
         return NULL;
     }
-    struct cc cc = {.ctx = ctx, .c = &s->c, .err = err};
+    struct cc cc = {.ctx = ctx, .c = &s->c, .err = err, .extra = extra};
     if (ottl_parse_statement(s->c.arena, s->c.text, &s->editor, &s->where, err) < 0 ||
         compile_call(&cc, s->editor, true) < 0 || (s->where && compile_expr(&cc, s->where) < 0)) {
         ottl_statement_free(s);
@@ -447,6 +486,15 @@ struct ottl_statement *ottl_statement_parse(enum ottl_context ctx, const char *t
 struct ottl_condition *ottl_condition_parse(enum ottl_context ctx, const char *text,
                                             struct error *err)
 {
+    return ottl_condition_parse_ex(ctx, text, NULL, err);
+}
+
+struct ottl_condition *ottl_condition_parse_ex(enum ottl_context ctx, const char *text,
+                                               const struct ottl_function *const *extra,
+                                               struct error *err)
+{
+    if (check_extra(extra, err) < 0)
+        return NULL;
     if ((unsigned)ctx >= OTTL_CTX_COUNT) {
         error_set(err, "unknown context %d", (int)ctx);
         return NULL;
@@ -462,7 +510,7 @@ struct ottl_condition *ottl_condition_parse(enum ottl_context ctx, const char *t
         free(c);
         return NULL;
     }
-    struct cc cc = {.ctx = ctx, .c = &c->c, .err = err};
+    struct cc cc = {.ctx = ctx, .c = &c->c, .err = err, .extra = extra};
     if (ottl_parse_condition(c->c.arena, c->c.text, &c->cond, err) < 0 ||
         compile_expr(&cc, c->cond) < 0) {
         ottl_condition_free(c);
@@ -491,7 +539,8 @@ void ottl_condition_free(struct ottl_condition *c)
 
 struct infer {
     unsigned allowed;
-    int best;
+    const struct ottl_function *const *const *extra;   /* by context, or NULL */
+    struct ottl_infer_hints *h;
     struct error *err;
 };
 
@@ -505,6 +554,33 @@ static int infer_keys(struct infer *in, const struct ottl_keyx *k, size_t n)
     return 0;
 }
 
+/* The contexts where a function of this name can be called. A name known in no allowed
+ * context restricts nothing: compiling the statement then refuses it with the list of known functions, a better
+ * message than "cannot infer a context". */
+static unsigned function_contexts(const struct infer *in, const char *name, size_t len)
+{
+    if (ottl_function_find(name, len))
+        return ~0u;
+    unsigned m = 0;
+    for (int c = 0; in->extra && c < OTTL_CTX_COUNT; c++)
+        if (find_in(in->extra[c], name, len))
+            m |= 1u << c;
+    return (m & in->allowed) ? m : ~0u;
+}
+
+static void allowed_list(unsigned allowed, char *list, size_t cap)
+{
+    size_t l = 0;
+    list[0] = '\0';
+    for (int k = 0; k < OTTL_CTX_COUNT; k++)
+        if (allowed & (1u << k)) {
+            int w = snprintf(list + l, cap - l, "%s%s", l ? ", " : "", ctx_names[k]);
+            if (w < 0 || (size_t)w >= cap - l)
+                break;
+            l += (size_t)w;
+        }
+}
+
 static int infer_walk(struct infer *in, const struct ottl_expr *e)
 {
     if (e->kind == N_PATH) {
@@ -512,27 +588,19 @@ static int infer_walk(struct infer *in, const struct ottl_expr *e)
         if (c >= 0) {
             if (c >= OTTL_CTX_COUNT || !(in->allowed & (1u << c))) {
                 char list[200];
-                size_t l = 0;
-                list[0] = '\0';
-                for (int k = 0; k < OTTL_CTX_COUNT; k++)
-                    if (in->allowed & (1u << k)) {
-                        int w = snprintf(list + l, sizeof list - l, "%s%s", l ? ", " : "",
-                                         ctx_names[k]);
-                        if (w < 0 || (size_t)w >= sizeof list - l)
-                            break;
-                        l += (size_t)w;
-                    }
+                allowed_list(in->allowed, list, sizeof list);
                 error_set(in->err, "path \"%s\" names the context \"%s\", which is not allowed here "
                                    "(allowed: %s)",
                           e->names[0], c < OTTL_CTX_COUNT ? ctx_names[c] : "?", list);
                 return at_col(in->err, e->col);
             }
-            if (c > in->best)
-                in->best = c;
+            if (c > in->h->named)
+                in->h->named = c;
         }
         return infer_keys(in, e->keys, e->n_keys);
     }
     if (e->kind == N_CALL) {
+        in->h->fn_contexts &= function_contexts(in, e->name, e->name_len);
         for (size_t i = 0; i < e->argc; i++)
             if (infer_walk(in, e->argv[i].e) < 0)
                 return -1;
@@ -544,8 +612,15 @@ static int infer_walk(struct infer *in, const struct ottl_expr *e)
     return 0;
 }
 
-int ottl_infer_context(const char *text, bool is_condition, unsigned allowed,
-                       enum ottl_context *out, struct error *err)
+void ottl_infer_hints_init(struct ottl_infer_hints *h)
+{
+    h->named = -1;
+    h->fn_contexts = ~0u;
+}
+
+int ottl_infer_hints_add(struct ottl_infer_hints *h, const char *text, bool is_condition,
+                         unsigned allowed, const struct ottl_function *const *const *extra,
+                         struct error *err)
 {
     if (err)
         err->code = 0;
@@ -557,18 +632,56 @@ int ottl_infer_context(const char *text, bool is_condition, unsigned allowed,
     struct ottl_expr *e1 = NULL, *e2 = NULL;
     int rc = is_condition ? ottl_parse_condition(a, text, &e1, err)
                           : ottl_parse_statement(a, text, &e1, &e2, err);
-    struct infer in = {.allowed = allowed, .best = -1, .err = err};
+    struct infer in = {.allowed = allowed, .extra = extra, .h = h, .err = err};
     if (rc == 0)
         rc = infer_walk(&in, e1);
     if (rc == 0 && e2)
         rc = infer_walk(&in, e2);
     arena_free(a);
-    if (rc < 0)
-        return -1;
-    if (in.best < 0)
+    return rc < 0 ? -1 : 0;
+}
+
+/* The Collector's priority among candidate contexts (pkg/ottl/context_inferrer.go): the first
+ * that supports every function named wins among the ones below the context the paths name. */
+static const enum ottl_context infer_priority[] = {
+    OTTL_CTX_LOG, OTTL_CTX_DATAPOINT, OTTL_CTX_METRIC, OTTL_CTX_SPANEVENT, OTTL_CTX_SPAN,
+    OTTL_CTX_RESOURCE, OTTL_CTX_SCOPE,
+};
+
+int ottl_infer_hints_choose(const struct ottl_infer_hints *h, unsigned allowed,
+                            enum ottl_context *out, struct error *err)
+{
+    if (h->named < 0)
         return 1;
-    *out = (enum ottl_context)in.best;
-    return 0;
+    if (h->fn_contexts & (1u << h->named)) {
+        *out = (enum ottl_context)h->named;
+        return 0;
+    }
+    /* Within one signal the allowed contexts form a chain, widest first in the enum: the
+     * contexts below the named one are the larger ones, and each of them reaches its paths. */
+    for (size_t i = 0; i < sizeof infer_priority / sizeof infer_priority[0]; i++) {
+        int c = (int)infer_priority[i];
+        if (c > h->named && (allowed & (1u << c)) && (h->fn_contexts & (1u << c))) {
+            *out = (enum ottl_context)c;
+            return 0;
+        }
+    }
+    char have[200];
+    allowed_list(h->fn_contexts & allowed, have, sizeof have);
+    return error_set(err, "cannot infer a context: the paths name \"%s\", where not every "
+                          "function used is available, nor in a context below it (every function "
+                          "used is available in: %s)",
+                     ctx_names[h->named], have[0] ? have : "no one context");
+}
+
+int ottl_infer_context(const char *text, bool is_condition, unsigned allowed,
+                       enum ottl_context *out, struct error *err)
+{
+    struct ottl_infer_hints h;
+    ottl_infer_hints_init(&h);
+    if (ottl_infer_hints_add(&h, text, is_condition, allowed, NULL, err) < 0)
+        return -1;
+    return ottl_infer_hints_choose(&h, allowed, out, err);
 }
 
 /* ---- running ------------------------------------------------------------------------------- */

@@ -60,6 +60,8 @@ enum ottl_error_mode { OTTL_ERROR_PROPAGATE, OTTL_ERROR_IGNORE, OTTL_ERROR_SILEN
 /* "propagate", "ignore", "silent": for config_field choices, in enum order. */
 extern const char *const ottl_error_mode_names[];
 
+struct ottl_metric_list;   /* walk.c: a scope's metrics, growable during a walk */
+
 /* One item and its parents, as a statement sees it. Fields below the item's context are NULL
  * (a span item has no event). The schema URL fields point into the ResourceX / ScopeX messages
  * so that set(resource.schema_url, ...) edits them; they may be NULL when absent from the data.
@@ -78,6 +80,9 @@ struct ottl_item {
      * SummaryDataPoint, as metric->data_case says. */
     void *datapoint;
     Opentelemetry__Proto__Logs__V1__LogRecord *log;
+    /* Metric and datapoint items walked by ottl_walk: the metric list of the item's scope, for
+     * the functions that add a metric (ottl_item_append_metric); NULL elsewhere. */
+    struct ottl_metric_list *metrics;
     Opentelemetry__Proto__Common__V1__KeyValue **cache;
     size_t n_cache;
     struct arena *arena;     /* where new values go: the batch's arena */
@@ -86,6 +91,9 @@ struct ottl_item {
 
 struct ottl_statement;
 struct ottl_condition;
+/* A function of the engine's table; a component that adds functions of its own (the transform
+ * processor's convert_sum_to_gauge, ...) defines them with core/ottl/ottl_internal.h. */
+struct ottl_function;
 
 /* Compiles `text` ("set(attributes[\"k\"], \"v\") where name == \"x\"") as a statement of context
  * ctx. NULL with err on a syntax error, an unknown path, function or enum, arguments that do not
@@ -96,6 +104,16 @@ struct ottl_statement *ottl_statement_parse(enum ottl_context ctx, const char *t
  * IsMatch(name, \"^GET\")") as a condition of context ctx. NULL with err as above. */
 struct ottl_condition *ottl_condition_parse(enum ottl_context ctx, const char *text,
                                             struct error *err);
+/* As the two above, with a component's own functions visible too: `extra` is a NULL-terminated
+ * list (NULL = none) looked up before the standard table, as the Collector merges a component's
+ * factories into one map with the standard ones. A name in `extra` that is already a standard
+ * function is a programming error, refused (NULL with err). `extra` must outlive the result. */
+struct ottl_statement *ottl_statement_parse_ex(enum ottl_context ctx, const char *text,
+                                               const struct ottl_function *const *extra,
+                                               struct error *err);
+struct ottl_condition *ottl_condition_parse_ex(enum ottl_context ctx, const char *text,
+                                               const struct ottl_function *const *extra,
+                                               struct error *err);
 void ottl_statement_free(struct ottl_statement *s);
 void ottl_condition_free(struct ottl_condition *c);
 
@@ -106,6 +124,27 @@ void ottl_condition_free(struct ottl_condition *c);
  * error or a named context outside `allowed`. `is_condition` selects the grammar. */
 int ottl_infer_context(const char *text, bool is_condition, unsigned allowed,
                        enum ottl_context *out, struct error *err);
+
+/* Inference over a group of texts, with functions of a component's own, as the Collector's
+ * priority inferrer does: the context the paths name (the narrowest, as above) is chosen when
+ * every function used is available there; else the first context below it (narrower, in the
+ * Collector's priority: log, datapoint, metric, spanevent, span, resource, scope) where they
+ * all are. `extra` is indexed by context: extra[ctx] lists the component's functions callable
+ * in ctx (NULL = none; the whole array NULL = standard functions only); standard functions are
+ * available everywhere, and a name known nowhere restricts nothing (compiling refuses it).
+ * Usage: init, add each text (statements and conditions), choose. add: 0, or -1 with err
+ * (column in err->code) as ottl_infer_context. choose: 0 and *out; 1 when no path names a
+ * context; -1 with err when no allowed context supports every function used. */
+struct ottl_infer_hints {
+    int named;              /* narrowest context a path names so far, -1 = none */
+    unsigned fn_contexts;   /* contexts (1u << ctx) where every function seen so far exists */
+};
+void ottl_infer_hints_init(struct ottl_infer_hints *h);
+int ottl_infer_hints_add(struct ottl_infer_hints *h, const char *text, bool is_condition,
+                         unsigned allowed, const struct ottl_function *const *const *extra,
+                         struct error *err);
+int ottl_infer_hints_choose(const struct ottl_infer_hints *h, unsigned allowed,
+                            enum ottl_context *out, struct error *err);
 
 /* Runs a statement on one item: the where clause, then the editor when it holds. 0 (and
  * *applied = whether the editor ran; applied may be NULL), or -1 with err on a runtime error
@@ -138,5 +177,20 @@ typedef enum ottl_visit (*ottl_visit_fn)(struct ottl_item *it, void *ud);
  * processor does. OTTL_VISIT_STOP ends the walk. Returns the number of items dropped, or -1 when
  * a visit stopped the walk. `req` must be editable (batch_edit) when fn may drop or edit. */
 long ottl_walk(ProtobufCMessage *req, enum ottl_context ctx, struct arena *arena, ottl_visit_fn fn, void *ud);
+
+/* Metrics added during a walk. A metric or datapoint walk visits the metrics of a scope as the
+ * Collector's loop `for k := 0; k < metrics.Len(); k++` does: a metric appended to the scope by a
+ * statement (extract_sum_metric, copy_metric, ...) is visited after the ones that were there,
+ * by the same group of statements. So that a statement that appends on every metric it sees
+ * (copy_metric() without a where clause) cannot grow a request without end, a scope takes at
+ * most OTTL_MAX_APPENDED_METRICS appended metrics per walk; past that, appending fails with an
+ * error (the caller's error_mode applies) and the walk ends with the scope's list. */
+#define OTTL_MAX_APPENDED_METRICS 4096
+
+/* Appends m (allocated in it->arena, as everything it points to) to the metric list of the item's
+ * scope. 0, or -1 with err when the item has no metric list (not walked by ottl_walk over
+ * metrics), the bound above is reached, or out of memory. */
+int ottl_item_append_metric(struct ottl_item *it, Opentelemetry__Proto__Metrics__V1__Metric *m,
+                            struct error *err);
 
 #endif

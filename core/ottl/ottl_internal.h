@@ -1,5 +1,7 @@
 /* ottl_internal.h — the seams inside the OTTL engine: values, paths and functions. Only
- * core/ottl/ and its tests include it; components use ottl.h.
+ * core/ottl/ and its tests include it; components use ottl.h, except to define functions of
+ * their own (struct ottl_function, passed to ottl_statement_parse_ex), as the transform
+ * processor does for the Collector's processor-specific functions.
  *
  * The one idea: every value a run handles is a struct ottl_value, and maps and lists are held
  * by reference to where they live (the KeyValue array of an item's attributes, the values of an

@@ -7,7 +7,11 @@
  * which is what RemoveIf over the children followed by RemoveIf over empty parents does in the
  * Collector for data that had children. A resource or scope absent from the data is visited as
  * an empty one on the stack and attached (in the arena) only if a statement wrote into it, so a
- * read-only walk never writes to a shared request. */
+ * read-only walk never writes to a shared request.
+ *
+ * Metrics appended to a scope during a walk (extract_sum_metric, copy_metric, ...) are visited
+ * too, after the others, because the compaction loop reads the array's live length: appends only
+ * go at the end, past the read index, so compacting and growing never meet. */
 #include <string.h>
 
 #include "core/ottl/ottl_internal.h"
@@ -21,6 +25,15 @@ typedef Opentelemetry__Proto__Common__V1__InstrumentationScope Scope;
 
 #define MD(x) OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_##x
 
+/* The metric list of the scope being walked: the ScopeMetrics, the capacity of its array (grown
+ * in the arena by doubling) and how many metrics this walk appended to it. */
+struct ottl_metric_list {
+    Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm;
+    struct arena *arena;
+    size_t cap;
+    size_t appended;
+};
+
 struct walker {
     enum ottl_context ctx;
     struct arena *arena;
@@ -31,6 +44,7 @@ struct walker {
     struct ottl_item it;      /* parents filled in as the walk descends */
     Resource tmp_resource;
     Scope tmp_scope;
+    struct ottl_metric_list ml;
 };
 
 /* Visits the current item; true when it is to be dropped. */
@@ -94,11 +108,12 @@ static void leave_scope(struct walker *w, Scope **slot)
 }
 
 /* Compacts ARR[0..*NP) keeping the elements for which KEEP_EXPR (with `e` the element) is true;
- * once the walk stopped, the rest is kept untouched. */
+ * once the walk stopped, the rest is kept untouched. *NP and ARR are read again at each step:
+ * KEEP_EXPR may append to the array (a metric list), and what it appends is walked too. */
 #define COMPACT(TYPE, ARR, NP, KEEP_EXPR)                                                   \
     do {                                                                                    \
-        size_t n_ = *(NP), w_ = 0;                                                          \
-        for (size_t r_ = 0; r_ < n_; r_++) {                                                \
+        size_t w_ = 0;                                                                      \
+        for (size_t r_ = 0; r_ < *(NP); r_++) {                                             \
             TYPE *e = (ARR)[r_];                                                            \
             if (w->stop || !e || (KEEP_EXPR))                                               \
                 (ARR)[w_++] = e;                                                            \
@@ -199,8 +214,11 @@ static bool keep_scope_metrics(struct walker *w,
         keep = !visit(w);
     } else {
         size_t had = sm->n_metrics;
+        w->ml = (struct ottl_metric_list){.sm = sm, .arena = w->arena, .cap = sm->n_metrics};
+        w->it.metrics = &w->ml;
         COMPACT(Opentelemetry__Proto__Metrics__V1__Metric, sm->metrics, &sm->n_metrics,
                 keep_metric(w, e));
+        w->it.metrics = NULL;
         keep = !(had > 0 && sm->n_metrics == 0);
     }
     w->it.metric = NULL;
@@ -300,4 +318,31 @@ long ottl_walk(ProtobufCMessage *req, enum ottl_context ctx, struct arena *arena
         return -1;
     }
     return w->stop ? -1 : w->dropped;
+}
+
+int ottl_item_append_metric(struct ottl_item *it, Opentelemetry__Proto__Metrics__V1__Metric *m,
+                            struct error *err)
+{
+    struct ottl_metric_list *l = it->metrics;
+    if (!l || !l->arena)
+        return error_set(err, "no metric list to add a metric to (not a metric walk)");
+    if (l->appended >= OTTL_MAX_APPENDED_METRICS)
+        return error_set(err, "too many metrics added to one scope in one walk (at most %d): "
+                              "does a statement add a metric for every metric it sees, its own "
+                              "additions included? give it a where clause",
+                         OTTL_MAX_APPENDED_METRICS);
+    Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm = l->sm;
+    if (sm->n_metrics + 1 > l->cap) {
+        size_t cap = l->cap < 4 ? 8 : l->cap * 2;
+        Opentelemetry__Proto__Metrics__V1__Metric **a = arena_alloc(l->arena, cap * sizeof *a);
+        if (!a)
+            return error_set(err, "out of memory");
+        if (sm->n_metrics)
+            memcpy(a, sm->metrics, sm->n_metrics * sizeof *a);
+        sm->metrics = a;
+        l->cap = cap;
+    }
+    sm->metrics[sm->n_metrics++] = m;
+    l->appended++;
+    return 0;
 }

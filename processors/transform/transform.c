@@ -25,6 +25,7 @@
 #include "core/batch.h"
 #include "core/log.h"
 #include "core/telemetry.h"
+#include "processors/transform/transform_funcs.h"
 
 /* ---- config ------------------------------------------------------------------------------ */
 
@@ -174,9 +175,9 @@ static int check_text_list(const struct cnode *seq, const char *path, struct err
     return 0;
 }
 
-/* Narrows *ctx (or sets it, *found) with the context the texts of seq name. */
+/* Adds the context hints of the texts of seq (paths named, functions used). */
 static int infer_list(const struct cnode *seq, const char *path, const size_t *idx,
-                      bool conditions, enum signal s, enum ottl_context *ctx, bool *found,
+                      bool conditions, enum signal s, struct ottl_infer_hints *h,
                       struct error *err)
 {
     if (is_null(seq))
@@ -184,18 +185,12 @@ static int infer_list(const struct cnode *seq, const char *path, const size_t *i
     for (size_t i = 0; i < seq->n; i++) {
         const struct cnode *it = seq->items[i];
         struct error e = {0};
-        enum ottl_context c;
-        int rc = ottl_infer_context(it->value, conditions, allowed_contexts(s), &c, &e);
-        if (rc < 0) {
+        /* group conditions see the standard functions only, as the Collector parses them */
+        if (ottl_infer_hints_add(h, it->value, conditions, allowed_contexts(s),
+                                 conditions ? NULL : transform_functions, &e) < 0) {
             char p[256];
             snprintf(p, sizeof p, "%s[%zu]", path, idx ? idx[i] : i);
             return fail_ottl(err, it, p, &e);
-        }
-        /* Within one signal the allowed contexts form a chain, widest first in the enum: the
-         * largest one named is the one that can reach every path named. */
-        if (rc == 0 && (!*found || c > *ctx)) {
-            *ctx = c;
-            *found = true;
         }
     }
     return 0;
@@ -248,11 +243,16 @@ static int compile_group(struct transform_program *p, enum signal s, const struc
                                ? "; llmotlp has no exemplar or profile context"
                                : "");
     } else {
-        bool found = false;
-        if (infer_list(stmts, stmts_path, stmt_idx, false, s, &ctx, &found, err) != 0 ||
-            infer_list(conds, conds_path, NULL, true, s, &ctx, &found, err) != 0)
+        struct ottl_infer_hints h;
+        ottl_infer_hints_init(&h);
+        if (infer_list(stmts, stmts_path, stmt_idx, false, s, &h, err) != 0 ||
+            infer_list(conds, conds_path, NULL, true, s, &h, err) != 0)
             return -1;
-        if (!found && ((stmts && stmts->n) || (conds && conds->n)))
+        struct error e = {0};
+        int rc = ottl_infer_hints_choose(&h, allowed_contexts(s), &ctx, &e);
+        if (rc < 0)
+            return fail_at(err, at, path, "%s", e.msg);
+        if (rc == 1 && ((stmts && stmts->n) || (conds && conds->n)))
             return fail_at(err, at, path,
                            "cannot infer the context: no path names one; prefix the paths with "
                            "a context (%s), or give the group a context", allowed_list(s));
@@ -280,7 +280,8 @@ static int compile_group(struct transform_program *p, enum signal s, const struc
     }
     for (size_t i = 0; i < ns; i++) {
         struct error e = {0};
-        g->stmts[i] = ottl_statement_parse(ctx, stmts->items[i]->value, &e);
+        g->stmts[i] = ottl_statement_parse_ex(ctx, stmts->items[i]->value,
+                                              transform_functions[ctx], &e);
         if (!g->stmts[i]) {
             char sp[256];
             snprintf(sp, sizeof sp, "%s[%zu]", stmts_path, stmt_idx ? stmt_idx[i] : i);

@@ -478,10 +478,12 @@ static void test_config_ottl_errors(void **state)
     if (try_config("trace_statements:\n  - context: span\n    statements:\n"
                    "      - set(attributes[\"x\"], \"y\")\n", &err) != 0)
         fail_msg("%s", err.msg);
-    /* the metric conversions are functions of the Collector's processor, not of OTTL: the
-     * engine does not have them, and says where */
-    refused("metric_statements:\n  - convert_sum_to_gauge() where metric.name == \"x\"\n",
-            "test.yaml:2:5: metric_statements[0]: column 1:", "convert_sum_to_gauge");
+    /* the README's context-inference counter-example: convert_sum_to_gauge exists in the
+     * metric context only, and the datapoint path of the same group leaves no context for both
+     * (processor functions are tested in test_transform_funcs.c) */
+    refused("metric_statements:\n  - convert_sum_to_gauge() where metric.name == \"x\"\n"
+            "  - limit(datapoint.attributes, 100, [\"host.name\"])\n",
+            "test.yaml:2:5: metric_statements:", "cannot infer a context");
     /* a condition's error is placed at the condition */
     refused("log_statements:\n  - context: log\n    conditions:\n      - body ==\n"
             "    statements: []\n", "test.yaml:4:9: log_statements[0].conditions[0]:", NULL);
@@ -630,8 +632,8 @@ static void test_log_examples(void **state)
     fx_free(f);
 }
 
-/* The README's basic metric example, without the conversions the engine lacks, and its advanced
- * one. metric.type is the data type as an int enum (METRIC_DATA_TYPE_SUM = 2) in the Collector's
+/* The README's basic metric example, without its conversions (test_transform_funcs.c runs
+ * them), and its advanced one. metric.type is the data type as an int enum (METRIC_DATA_TYPE_SUM = 2) in the Collector's
  * OTTL, so the basic example's `metric.type == "Sum"` (an int against a string) never holds: the
  * description is left alone there, exactly as the Collector leaves it; the advanced example's
  * enum comparison sets it on the Sum only. */
