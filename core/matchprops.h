@@ -59,6 +59,14 @@ struct matchprops_config {
         bool match_undefined;
     } log_severity_number;
     const struct cnode *attributes, *resources, *libraries;   /* lists of maps, as written */
+    /* Optional (not bound; set by a caller whose section spells these keys its own way, as the
+     * filter processor's logs do): the key names used in messages and to find positions. */
+    const struct matchprops_names *names;
+};
+
+/* Key names of a caller's section; a NULL member keeps matchprops' own name. */
+struct matchprops_names {
+    const char *attributes, *resources, *log_bodies, *log_severity_texts, *log_severity_number;
 };
 
 extern const struct config_field matchprops_fields[];
@@ -78,6 +86,18 @@ int matchprops_compile_node(const struct cnode *node, enum signal signal, const 
                             const struct config_warn_sink *w, struct matchprops **out,
                             struct error *err);
 void matchprops_free(struct matchprops *m);
+
+/* An attribute matcher alone (filtermatcher.NewAttributesMatcher), for the filter processor's
+ * metrics `resource_attributes`, which the Collector checks on the resource apart from the
+ * metric names: `list` ([{key, value}], NULL or empty = *out NULL, nothing to check) under the
+ * section's match_type; `key` names it in messages. 0, or -1 with err. */
+int matchprops_compile_attributes(const struct matchprops_config *cfg, const struct cnode *node,
+                                  const struct cnode *list, const char *key, const char *path,
+                                  struct matchprops **out, struct error *err);
+/* Whether `kvs` hold every key of such a matcher, with its value when one is given. */
+bool matchprops_match_attributes(const struct matchprops *m,
+                                 Opentelemetry__Proto__Common__V1__KeyValue *const *kvs,
+                                 size_t n);
 
 bool matchprops_match_span(const struct matchprops *m,
                            const Opentelemetry__Proto__Resource__V1__Resource *res,
