@@ -26,6 +26,7 @@
 #include "core/log.h"
 #include "core/ottl/ottl.h"
 #include "core/telemetry.h"
+#include "core/matchprops.h"
 #include "processors/filter/filter_legacy.h"
 
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
@@ -71,8 +72,10 @@ static const struct config_field regexp_fields[] = {
 
 static const struct config_field metrics_fields[] = {
     {.name = "include", .type = CFG_RAW, .offset = MOFF(include),
+     .sub = filter_legacy_metric_fields,
      .doc = "legacy: metrics not matching these properties are dropped"},
     {.name = "exclude", .type = CFG_RAW, .offset = MOFF(exclude),
+     .sub = filter_legacy_metric_fields,
      .doc = "legacy: metrics matching these properties are dropped"},
     {.name = "regexp", .type = CFG_SECTION, .offset = MOFF(regexp), .sub = regexp_fields,
      .doc = "legacy: regexp match options"},
@@ -88,8 +91,10 @@ static const struct config_field metrics_fields[] = {
 
 static const struct config_field logs_fields[] = {
     {.name = "include", .type = CFG_RAW, .offset = LOFF(include),
+     .sub = filter_legacy_log_fields,
      .doc = "legacy: log records not matching these properties are dropped"},
     {.name = "exclude", .type = CFG_RAW, .offset = LOFF(exclude),
+     .sub = filter_legacy_log_fields,
      .doc = "legacy: log records matching these properties are dropped"},
     {.name = "resource", .type = CFG_RAW, .offset = LOFF(resource),
      .doc = "OTTL resource conditions: a matching resource is dropped with all its records"},
@@ -100,8 +105,10 @@ static const struct config_field logs_fields[] = {
 
 static const struct config_field spans_fields[] = {
     {.name = "include", .type = CFG_RAW, .offset = SOFF(include),
+     .sub = matchprops_fields,
      .doc = "legacy: spans not matching these properties are dropped"},
     {.name = "exclude", .type = CFG_RAW, .offset = SOFF(exclude),
+     .sub = matchprops_fields,
      .doc = "legacy: spans matching these properties are dropped"},
     {.name = NULL},
 };

@@ -47,7 +47,7 @@ static const struct config_field regexp_fields[] = {
     {.name = NULL},
 };
 
-static const struct config_field metric_fields[] = {
+const struct config_field filter_legacy_metric_fields[] = {
     {.name = "match_type", .type = CFG_STRING, .offset = OFF(mp.match_type),
      .doc = "strict (equal names) or regexp (RE2, unanchored); expr is refused (no expr engine)"},
     {.name = "regexp", .type = CFG_SECTION, .offset = OFF(mp.regexp), .sub = regexp_fields,
@@ -69,7 +69,7 @@ static const struct config_field severity_fields[] = {
     {.name = NULL},
 };
 
-static const struct config_field log_fields[] = {
+const struct config_field filter_legacy_log_fields[] = {
     {.name = "match_type", .type = CFG_STRING, .offset = OFF(mp.match_type),
      .doc = "strict (equal strings) or regexp (RE2, unanchored)"},
     {.name = "resource_attributes", .type = CFG_RAW, .offset = OFF(mp.resources),
@@ -143,8 +143,8 @@ static int section_compile(enum signal s, const struct cnode *node, const char *
     if (!present(node))
         return 0;
     const struct config_field *fields = s == SIGNAL_TRACES    ? matchprops_fields
-                                        : s == SIGNAL_METRICS ? metric_fields
-                                                              : log_fields;
+                                        : s == SIGNAL_METRICS ? filter_legacy_metric_fields
+                                                              : filter_legacy_log_fields;
     struct legacy_cfg c;
     memset(&c, 0, sizeof c);
     /* spans bind straight into the matchprops_config at the start of struct legacy_cfg */

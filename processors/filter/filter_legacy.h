@@ -19,6 +19,11 @@
 
 struct filter_legacy;
 
+/* The keys of a `metrics` and a `logs` include/exclude section (for --describe); `spans` has
+ * matchprops_fields. */
+extern const struct config_field filter_legacy_metric_fields[];
+extern const struct config_field filter_legacy_log_fields[];
+
 /* Compiles the include and exclude properties (either may be NULL or a null node) of signal s;
  * `path` is the section's key path ("spans", "metrics", "logs") for messages. Settings accepted
  * without effect are reported to `w` (may be NULL). *out is NULL when nothing is left to check
