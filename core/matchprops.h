@@ -20,6 +20,11 @@
  * specified for trace spans", "services, span_names, and span_kinds are not valid for log
  * records", the "at least one of ..." messages).
  *
+ * The filter processor spells its logs and metrics sections its own way (`bodies`,
+ * `record_attributes`, `resource_attributes`, ...): it binds them into the same struct, names
+ * its keys through matchprops_config.names for messages, and checks metrics' resource attributes
+ * apart with matchprops_compile_attributes, as the Collector's filterprocessor does.
+ *
  * Use: bind a section with matchprops_fields into struct matchprops_config (or let
  * matchprops_compile_node do it), compile it for one signal, then ask matchprops_skip_*() with
  * the include and exclude of a processor: an item is skipped when include does not match it or
