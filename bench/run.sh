@@ -4,8 +4,8 @@
 # unpack + pack of the same requests, one process) measured in the same run; then the
 # tail_sampling processor alone against the codec floor of its own spans (tail_sampling_bench),
 # genai_semconv + cost (genai_bench) and the llm_metrics connector with the prometheus exporter
-# (llm_metrics_bench) and the OTTL engine (ottl_bench: transform, filter conditions) the same way,
-# when those are built.
+# (llm_metrics_bench) and the OTTL engine (ottl_bench: the transform and filter processors) the
+# same way, when those are built.
 # The one idea: CPU per span is read from the kernel's own accounting of the llmotlp process
 # (/proc/PID/stat utime+stime) across a run whose every span is proven delivered by the sink, so
 # the figure cannot hide losses, and it is set against a floor measured on this very machine.
@@ -323,14 +323,15 @@ if [ -x "$BUILD/llm_metrics_bench" ]; then
     LLMM_PREND_RATIO=$(jnum "$TMP/llmm.txt" prometheus_render_ratio)
 fi
 
-# ---- 7. OTTL: a 3-statement transform and 2 filter conditions, beside the codec floor -------
-# One process: request bytes -> batch_from_wire -> transform (or 2 span conditions through
-# ottl_walk, dropping on any) -> encoded face, against unpack + pack of the same requests (exits
-# non-zero unless every span out of transform matches its input edited by hand, and the filter
-# keeps exactly the spans neither condition picks).
+# ---- 7. OTTL: a 3-statement transform and a 2-condition filter, beside the codec floor -------
+# One process: request bytes -> batch_from_wire -> the transform processor (or the filter
+# processor with 2 traces.span conditions), each made through its factory -> encoded face,
+# against unpack + pack of the same requests (exits non-zero unless every span out of transform
+# matches its input edited by hand, and the filter keeps, request by request, exactly the spans
+# neither condition picks).
 OTTL_T=""
 if [ -x "$BUILD/ottl_bench" ]; then
-    echo "== OTTL: transform (3 statements) and filter (2 conditions) (500 spans/request, one process)"
+    echo "== OTTL: transform processor (3 statements) and filter processor (2 conditions) (500 spans/request, one process)"
     timeout 120 "$BUILD/ottl_bench" >"$TMP/ottl.txt" 2>&1 || { cat "$TMP/ottl.txt" >&2; die "ottl_bench failed"; }
     grep -v '^{' "$TMP/ottl.txt" || true
     OTTL_T=$(jnum "$TMP/ottl.txt" transform_cpu_s_per_million_spans)

@@ -157,6 +157,22 @@ struct cctx {
     struct error *err;
 };
 
+/* The name the caller's section gives `key` (matchprops_config.names), for messages and
+ * positions. */
+static const char *kname(const struct cctx *c, const char *key)
+{
+    const struct matchprops_names *n = c->cfg->names;
+    if (!n || !key)
+        return key;
+    const char *as = strcmp(key, "attributes") == 0            ? n->attributes
+                     : strcmp(key, "resources") == 0           ? n->resources
+                     : strcmp(key, "log_bodies") == 0          ? n->log_bodies
+                     : strcmp(key, "log_severity_texts") == 0  ? n->log_severity_texts
+                     : strcmp(key, "log_severity_number") == 0 ? n->log_severity_number
+                                                               : NULL;
+    return as ? as : key;
+}
+
 static int cerr(const struct cctx *c, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static int cerr(const struct cctx *c, const char *key, const char *fmt, ...)
@@ -166,6 +182,7 @@ static int cerr(const struct cctx *c, const char *key, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    key = kname(c, key);
     const struct cnode *at = key && c->node ? cnode_key(c->node, key) : NULL;
     if (!at)
         at = c->node;
@@ -243,6 +260,8 @@ static int attrs_make(struct matchprops *m, const struct cctx *c, const char *ke
                       const struct cnode *list, struct mp_attr **out, size_t *n_out)
 {
     char pos[300];
+    const char *what = strcmp(key, "resources") == 0 ? "resource" : "attribute";
+    const char *kn = kname(c, key);
     if (!list || list->kind == CNODE_NULL)
         return 0;
     if (list->kind != CNODE_SEQ)
@@ -259,10 +278,10 @@ static int attrs_make(struct matchprops *m, const struct cctx *c, const char *ke
         struct error berr = {0};
         if (!item || item->kind != CNODE_MAP)
             return error_set(c->err, "%s: %s.%s[%zu]: expected a map {key, value}",
-                             cnode_where(item ? item : list, pos, sizeof pos), c->path, key, i);
+                             cnode_where(item ? item : list, pos, sizeof pos), c->path, kn, i);
         if (config_bind(kv_fields, item, &k, &berr) != 0) {
             config_free_bound(kv_fields, &k);
-            return error_set(c->err, "%s.%s[%zu]: %s", c->path, key, i, berr.msg);
+            return error_set(c->err, "%s.%s[%zu]: %s", c->path, kn, i, berr.msg);
         }
         struct mp_attr *a = &(*out)[i];
         *n_out = i + 1;
@@ -270,8 +289,7 @@ static int attrs_make(struct matchprops *m, const struct cctx *c, const char *ke
         if (!k.key || !k.key[0]) {
             rc = error_set(c->err, "%s: %s.%s[%zu]: error creating %s filters: can't have "
                            "empty key in the list of attributes",
-                           cnode_where(item, pos, sizeof pos), c->path, key, i,
-                           strcmp(key, "resources") == 0 ? "resource" : "attribute");
+                           cnode_where(item, pos, sizeof pos), c->path, kn, i, what);
         } else if (!(a->key = strdup(k.key))) {
             rc = error_set(c->err, "out of memory");
         } else if (k.value && k.value->kind != CNODE_NULL) {
@@ -282,8 +300,7 @@ static int attrs_make(struct matchprops *m, const struct cctx *c, const char *ke
                 if (v->value_case != V_STR) {
                     rc = error_set(c->err, "%s: %s.%s[%zu]: error creating %s filters: "
                                    "match_type=regexp for \"%s\" only supports Str, but found %s",
-                                   cnode_where(k.value, pos, sizeof pos), c->path, key, i,
-                                   strcmp(key, "resources") == 0 ? "resource" : "attribute",
+                                   cnode_where(k.value, pos, sizeof pos), c->path, kn, i, what,
                                    a->key, type_name(v));
                 } else {
                     char *one = v->string_value;
@@ -294,8 +311,7 @@ static int attrs_make(struct matchprops *m, const struct cctx *c, const char *ke
                 if (strcmp(mt, "strict") != 0)
                     rc = cerr(c, cnode_key(c->node, "match_type") ? "match_type" : key,
                               "error creating %s filters: unrecognized match_type: '%s', valid "
-                              "types are: [regexp strict]",
-                              strcmp(key, "resources") == 0 ? "resource" : "attribute", mt);
+                              "types are: [regexp strict]", what, mt);
                 a->value = v;
             }
         }
@@ -398,7 +414,8 @@ static void noeffect(const struct cctx *c, const struct config_warn_sink *w, con
 {
     if (!present || !w)
         return;
-    char k[64];
+    char k[160];
+    key = kname(c, key);
     snprintf(k, sizeof k, "%s.%s", c->path, key);
     config_warnf(w, c->node ? cnode_key(c->node, key) : NULL, k, "has no effect for %s: %s",
                  c->signal == SIGNAL_METRICS ? "metrics" : c->signal == SIGNAL_TRACES ? "spans"
@@ -546,6 +563,30 @@ int matchprops_compile_node(const struct cnode *node, enum signal signal, const 
     return rc;
 }
 
+int matchprops_compile_attributes(const struct matchprops_config *cfg, const struct cnode *node,
+                                  const struct cnode *list, const char *key, const char *path,
+                                  struct matchprops **out, struct error *err)
+{
+    *out = NULL;
+    if (!list || list->kind == CNODE_NULL || (list->kind == CNODE_SEQ && !list->n))
+        return 0;
+    struct cctx c = {.cfg = cfg, .node = node, .path = path ? path : "", .signal = SIGNAL_METRICS,
+                     .err = err};
+    c.regexp = cfg->match_type && strcmp(cfg->match_type, "regexp") == 0;
+    struct matchprops *m = calloc(1, sizeof *m);
+    if (!m || !(m->arena = arena_new(0))) {
+        free(m);
+        return error_set(err, "out of memory");
+    }
+    m->signal = SIGNAL_METRICS;
+    if (attrs_make(m, &c, key, list, &m->attrs, &m->n_attrs) != 0) {
+        matchprops_free(m);
+        return -1;
+    }
+    *out = m;
+    return 0;
+}
+
 /* ---- matching ------------------------------------------------------------------------------ */
 
 static const any_t *find(Opentelemetry__Proto__Common__V1__KeyValue *const *kvs, size_t n,
@@ -602,6 +643,13 @@ static bool attrs_match(const struct mp_attr *a, size_t na,
         }
     }
     return true;
+}
+
+bool matchprops_match_attributes(const struct matchprops *m,
+                                 Opentelemetry__Proto__Common__V1__KeyValue *const *kvs,
+                                 size_t n)
+{
+    return attrs_match(m->attrs, m->n_attrs, kvs, n);
 }
 
 /* PropertiesMatcher.Match: libraries, then resources, then attributes. */

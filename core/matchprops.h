@@ -20,6 +20,11 @@
  * specified for trace spans", "services, span_names, and span_kinds are not valid for log
  * records", the "at least one of ..." messages).
  *
+ * The filter processor spells its logs and metrics sections its own way (`bodies`,
+ * `record_attributes`, `resource_attributes`, ...): it binds them into the same struct, names
+ * its keys through matchprops_config.names for messages, and checks metrics' resource attributes
+ * apart with matchprops_compile_attributes, as the Collector's filterprocessor does.
+ *
  * Use: bind a section with matchprops_fields into struct matchprops_config (or let
  * matchprops_compile_node do it), compile it for one signal, then ask matchprops_skip_*() with
  * the include and exclude of a processor: an item is skipped when include does not match it or
@@ -59,6 +64,14 @@ struct matchprops_config {
         bool match_undefined;
     } log_severity_number;
     const struct cnode *attributes, *resources, *libraries;   /* lists of maps, as written */
+    /* Optional (not bound; set by a caller whose section spells these keys its own way, as the
+     * filter processor's logs do): the key names used in messages and to find positions. */
+    const struct matchprops_names *names;
+};
+
+/* Key names of a caller's section; a NULL member keeps matchprops' own name. */
+struct matchprops_names {
+    const char *attributes, *resources, *log_bodies, *log_severity_texts, *log_severity_number;
 };
 
 extern const struct config_field matchprops_fields[];
@@ -78,6 +91,18 @@ int matchprops_compile_node(const struct cnode *node, enum signal signal, const 
                             const struct config_warn_sink *w, struct matchprops **out,
                             struct error *err);
 void matchprops_free(struct matchprops *m);
+
+/* An attribute matcher alone (filtermatcher.NewAttributesMatcher), for the filter processor's
+ * metrics `resource_attributes`, which the Collector checks on the resource apart from the
+ * metric names: `list` ([{key, value}], NULL or empty = *out NULL, nothing to check) under the
+ * section's match_type; `key` names it in messages. 0, or -1 with err. */
+int matchprops_compile_attributes(const struct matchprops_config *cfg, const struct cnode *node,
+                                  const struct cnode *list, const char *key, const char *path,
+                                  struct matchprops **out, struct error *err);
+/* Whether `kvs` hold every key of such a matcher, with its value when one is given. */
+bool matchprops_match_attributes(const struct matchprops *m,
+                                 Opentelemetry__Proto__Common__V1__KeyValue *const *kvs,
+                                 size_t n);
 
 bool matchprops_match_span(const struct matchprops *m,
                            const Opentelemetry__Proto__Resource__V1__Resource *res,

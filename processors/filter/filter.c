@@ -26,6 +26,7 @@
 #include "core/log.h"
 #include "core/ottl/ottl.h"
 #include "core/telemetry.h"
+#include "core/matchprops.h"
 #include "processors/filter/filter_legacy.h"
 
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
@@ -71,8 +72,10 @@ static const struct config_field regexp_fields[] = {
 
 static const struct config_field metrics_fields[] = {
     {.name = "include", .type = CFG_RAW, .offset = MOFF(include),
+     .sub = filter_legacy_metric_fields,
      .doc = "legacy: metrics not matching these properties are dropped"},
     {.name = "exclude", .type = CFG_RAW, .offset = MOFF(exclude),
+     .sub = filter_legacy_metric_fields,
      .doc = "legacy: metrics matching these properties are dropped"},
     {.name = "regexp", .type = CFG_SECTION, .offset = MOFF(regexp), .sub = regexp_fields,
      .doc = "legacy: regexp match options"},
@@ -88,8 +91,10 @@ static const struct config_field metrics_fields[] = {
 
 static const struct config_field logs_fields[] = {
     {.name = "include", .type = CFG_RAW, .offset = LOFF(include),
+     .sub = filter_legacy_log_fields,
      .doc = "legacy: log records not matching these properties are dropped"},
     {.name = "exclude", .type = CFG_RAW, .offset = LOFF(exclude),
+     .sub = filter_legacy_log_fields,
      .doc = "legacy: log records matching these properties are dropped"},
     {.name = "resource", .type = CFG_RAW, .offset = LOFF(resource),
      .doc = "OTTL resource conditions: a matching resource is dropped with all its records"},
@@ -100,8 +105,10 @@ static const struct config_field logs_fields[] = {
 
 static const struct config_field spans_fields[] = {
     {.name = "include", .type = CFG_RAW, .offset = SOFF(include),
+     .sub = matchprops_fields,
      .doc = "legacy: spans not matching these properties are dropped"},
     {.name = "exclude", .type = CFG_RAW, .offset = SOFF(exclude),
+     .sub = matchprops_fields,
      .doc = "legacy: spans matching these properties are dropped"},
     {.name = NULL},
 };
@@ -441,7 +448,7 @@ static int check_forms(const struct filter_config *cfg, struct error *err)
 
 /* Compiles what signal s runs. 0, or -1 with err (prog freed). */
 static int prog_compile(const struct filter_config *cfg, enum signal s, struct fprog *g,
-                        struct error *err)
+                        const struct config_warn_sink *w, struct error *err)
 {
     memset(g, 0, sizeof *g);
     enum ottl_error_mode mode = (enum ottl_error_mode)cfg->error_mode;
@@ -458,7 +465,7 @@ static int prog_compile(const struct filter_config *cfg, enum signal s, struct f
             rc = add_inferred_list(g, s, mode, cfg->trace_conditions, "trace_conditions", err);
         if (rc == 0)
             rc = filter_legacy_compile(SIGNAL_TRACES, cfg->spans.include, cfg->spans.exclude,
-                                       "spans", &g->legacy, err);
+                                       "spans", w, &g->legacy, err);
         break;
     case SIGNAL_METRICS:
         rc = add_list(g, OTTL_CTX_RESOURCE, mode, cfg->metrics.resource, "metrics.resource", err);
@@ -471,7 +478,7 @@ static int prog_compile(const struct filter_config *cfg, enum signal s, struct f
             rc = add_inferred_list(g, s, mode, cfg->metric_conditions, "metric_conditions", err);
         if (rc == 0)
             rc = filter_legacy_compile(SIGNAL_METRICS, cfg->metrics.include,
-                                       cfg->metrics.exclude, "metrics", &g->legacy, err);
+                                       cfg->metrics.exclude, "metrics", w, &g->legacy, err);
         break;
     default:
         rc = add_list(g, OTTL_CTX_RESOURCE, mode, cfg->logs.resource, "logs.resource", err);
@@ -481,7 +488,7 @@ static int prog_compile(const struct filter_config *cfg, enum signal s, struct f
             rc = add_inferred_list(g, s, mode, cfg->log_conditions, "log_conditions", err);
         if (rc == 0)
             rc = filter_legacy_compile(SIGNAL_LOGS, cfg->logs.include, cfg->logs.exclude, "logs",
-                                       &g->legacy, err);
+                                       w, &g->legacy, err);
         break;
     }
     if (rc != 0)
@@ -496,11 +503,31 @@ static int filter_validate(const void *cfgp, struct error *err)
         return -1;
     for (int s = 0; s < SIGNAL_COUNT; s++) {
         struct fprog g;
-        if (prog_compile(cfg, (enum signal)s, &g, err) != 0)
+        if (prog_compile(cfg, (enum signal)s, &g, NULL, err) != 0)
             return -1;
         prog_free(&g);
     }
     return 0;
+}
+
+/* What the legacy sections accept without effect (a regexp cache, `expressions` beside
+ * match_type strict, a logs section naming nothing), reported once at load. */
+static void filter_warn(const void *cfgp, const struct cnode *node,
+                        const struct config_warn_sink *w)
+{
+    const struct filter_config *cfg = cfgp;
+    (void)node;
+    struct error err = {0};
+    struct filter_legacy *l = NULL;
+    if (filter_legacy_compile(SIGNAL_TRACES, cfg->spans.include, cfg->spans.exclude, "spans", w,
+                              &l, &err) == 0)
+        filter_legacy_free(l);
+    if (filter_legacy_compile(SIGNAL_METRICS, cfg->metrics.include, cfg->metrics.exclude,
+                              "metrics", w, &l, &err) == 0)
+        filter_legacy_free(l);
+    if (filter_legacy_compile(SIGNAL_LOGS, cfg->logs.include, cfg->logs.exclude, "logs", w, &l,
+                              &err) == 0)
+        filter_legacy_free(l);
 }
 
 /* ---- the processor --------------------------------------------------------------------------- */
@@ -603,12 +630,6 @@ static enum ottl_visit visit_item(struct ottl_item *it, void *ud)
     return OTTL_VISIT_KEEP;
 }
 
-/* The context of signal s's items (where the legacy matchers apply). */
-static enum ottl_context item_context(enum signal s)
-{
-    return s == SIGNAL_TRACES ? OTTL_CTX_SPAN : s == SIGNAL_METRICS ? OTTL_CTX_METRIC : OTTL_CTX_LOG;
-}
-
 /* What a walk over every level found. */
 struct outcome {
     bool matched;
@@ -626,7 +647,7 @@ static void run_levels(struct filter_proc *p, ProtobufCMessage *req, struct aren
 {
     memset(o, 0, sizeof *o);
     for (int c = 0; c < OTTL_CTX_COUNT; c++) {
-        bool legacy_here = p->prog.legacy && c == (int)item_context(p->signal);
+        bool legacy_here = filter_legacy_acts(p->prog.legacy, (enum ottl_context)c);
         if (!p->prog.lv[c].n && !legacy_here)
             continue;
         struct visit v = {.p = p, .lv = &p->prog.lv[c], .drop = drop, .quiet = !drop,
@@ -853,7 +874,7 @@ static void *filter_create(const void *cfgp, const struct component_env *env, st
         error_set(err, "out of memory");
         return NULL;
     }
-    if (check_forms(cfg, err) != 0 || prog_compile(cfg, p->signal, &p->prog, err) != 0) {
+    if (check_forms(cfg, err) != 0 || prog_compile(cfg, p->signal, &p->prog, NULL, err) != 0) {
         filter_destroy(p);
         return NULL;
     }
@@ -887,6 +908,7 @@ const struct component_factory filter_processor_factory = {
     .config_size = sizeof(struct filter_config),
     .signals = 1u << SIGNAL_TRACES | 1u << SIGNAL_METRICS | 1u << SIGNAL_LOGS,
     .validate = filter_validate,
+    .warn = filter_warn,
     .create = filter_create,
     .consume = filter_consume,
     .destroy = filter_destroy,

@@ -2,7 +2,8 @@
 // gateway, sends LLM client spans and the HTTP server spans of its own routes, among them the
 // load balancer's `/health` probes, over OTLP/gRPC; llmotlp runs
 //   filter: traces: span: ['attributes["http.route"] == "/health"']
-// and a real OTLP sink receives the rest.
+// and a real OTLP sink receives the rest. The second case says the same with the Collector's
+// legacy form, `spans: exclude: {match_type: regexp, span_names: ['^GET /health$']}`.
 // The one idea: the truth is the SDK's own in-memory copy of every span; the expected set is
 // that copy minus the spans whose http.route is /health, and every span of it must arrive once
 // and whole (IDs, attributes with their types, events, resource, scope), nothing else.
@@ -103,5 +104,41 @@ test('filter: /health server spans are dropped, every other span arrives whole',
 
     const m = await scrape(llm.metricsUrl);
     assert.equal(sumOf(m.samples, 'otelcol_processor_filter_spans_filtered', { processor: 'filter/health' }), health);
+  });
+});
+
+const LEGACY = [
+  '  filter/legacy:',
+  '    spans:',
+  '      exclude:',
+  '        match_type: regexp',
+  '        span_names:',
+  `          - '^GET /health$'`,
+].join('\n');
+
+test('filter (legacy spans.exclude, span_names regexp): GET /health spans are dropped, the rest arrive whole', async () => {
+  const config = {
+    processorsYaml: LEGACY + '\n',
+    pipelineProcessors: { traces: ['filter/legacy'], metrics: [], logs: [] },
+  };
+  await withStack({ config }, async ({ sink, llm }) => {
+    const sdk = createSdk({ url: llm.url, signals: ['traces'] });
+    const health = emit(sdk, 20);
+    assert.deepEqual(await shutdownSdk(sdk), [], 'llmotlp refused some SDK exports');
+
+    const all = expectedSpans(sdk.sent.spans);
+    // The pattern is anchored: GET /healthz stays, only the exact probe name goes.
+    const isProbe = (s) => s.span.name === 'GET /health';
+    const want = all.filter((s) => !isProbe(s));
+    assert.equal(all.length - want.length, health);
+    assert.equal(want.length, 20 * 3);
+
+    await sink.waitFor((s) => s.spans().length >= want.length, scaled(15000));
+    await new Promise((r) => setTimeout(r, scaled(500)));
+    assert.equal(sink.spans().filter(isProbe).length, 0, 'a GET /health span got through');
+    assertSameItems('span', sink.spans(), want, spanKey, (s) => withoutZeros({ resource: s.resource, scope: s.scope, span: s.span }));
+
+    const m = await scrape(llm.metricsUrl);
+    assert.equal(sumOf(m.samples, 'otelcol_processor_filter_spans_filtered', { processor: 'filter/legacy' }), health);
   });
 });

@@ -613,6 +613,376 @@ static void test_config_forms_refused_together(void **state)
         "settings \"spans.include\", \"spans.exclude\" at the same time");
 }
 
+/* ---- legacy include/exclude match properties ------------------------------------------------ */
+
+#define KV_I(k, v) "{\"key\":\"" k "\",\"value\":{\"intValue\":\"" v "\"}}"
+#define RES_SPANS_LIB(rattrs, lib, ver, spans) \
+    "{\"resource\":{\"attributes\":[" rattrs "]},\"scopeSpans\":[{\"scope\":{\"name\":\"" lib \
+    "\",\"version\":\"" ver "\"},\"spans\":[" spans "]}]}"
+
+/* The README's `spans` example as written: include keeps app_3 only (a span without
+ * service.name is "<nil-service-name>" and goes too); its exclude cannot then match. */
+static const char *const readme_legacy_spans =
+    "spans:\n"
+    "  include:\n"
+    "    match_type: strict\n"
+    "    services:\n"
+    "      - app_3\n"
+    "  exclude:\n"
+    "    match_type: regexp\n"
+    "    services:\n"
+    "      - app_1\n"
+    "      - app_2\n"
+    "    span_names:\n"
+    "      - hello_world\n"
+    "      - hello/world\n"
+    "    attributes:\n"
+    "      - key: container.name\n"
+    "        value: (app_container_1|app_container_2)\n"
+    "    libraries:\n"
+    "      - name: opentelemetry\n"
+    "        version: 0.0-beta\n"
+    "    resources:\n"
+    "      - key: container.host\n"
+    "        value: (localhost|127.0.0.1)\n";
+
+static void test_legacy_readme_spans(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_start(&f, SIGNAL_TRACES, readme_legacy_spans);
+    assert_int_equal(run(&f, TRACES(
+        RES_SPANS(KV_S("service.name", "app_3"), SPAN("a", "", "") "," SPAN("b", "", ""))
+        "," RES_SPANS_LIB(KV_S("service.name", "app_1") "," KV_S("container.host", "localhost"),
+                          "opentelemetry", "0.0-beta",
+                          SPAN("hello_world", KV_S("container.name", "app_container_1"), ""))
+        "," RES_SPANS("", SPAN("x", "", "")))), CONSUME_OK);
+    assert_string_equal(outline(&f), "a b");
+    assert_int_equal(fx_value(&f, "otelcol_processor_filter_spans_filtered"), 2);
+    fx_free(&f);
+}
+
+/* The README's exclude alone: every property must match (services, names, attributes,
+ * libraries, resources), each list by any item, regexps unanchored. */
+static void test_legacy_spans_exclude_all_properties(void **state)
+{
+    (void)state;
+    struct fx f;
+    const char *cfg = strstr(readme_legacy_spans, "  exclude:\n");
+    char yaml[1024];
+    snprintf(yaml, sizeof yaml, "spans:\n%s", cfg);
+    fx_start(&f, SIGNAL_TRACES, yaml);
+    assert_int_equal(run(&f, TRACES(
+        RES_SPANS_LIB(KV_S("service.name", "app_1") "," KV_S("container.host", "localhost"),
+                      "opentelemetry", "0.0-beta",
+                      SPAN("hello_world", KV_S("container.name", "app_container_1"), "") ","
+                      SPAN("hello/world", KV_S("container.name", "app_container_3"), "") ","
+                      SPAN("hello_world2", KV_S("container.name", "app_container_2"), "") ","
+                      SPAN("other", KV_S("container.name", "app_container_1"), ""))
+        "," RES_SPANS_LIB(KV_S("service.name", "app_2") "," KV_S("container.host", "127.0.0.1"),
+                         "opentelemetry", "1.0",
+                         SPAN("hello_world", KV_S("container.name", "app_container_1"), "")))),
+        CONSUME_OK);
+    /* dropped: hello_world (all match), hello_world2 (span_names is a search); kept:
+     * app_container_3, "other", and the scope of version 1.0 */
+    assert_string_equal(outline(&f), "hello/world other hello_world");
+    assert_int_equal(fx_value(&f, "otelcol_processor_filter_spans_filtered"), 2);
+    fx_free(&f);
+}
+
+/* Span kinds, strict: the names of the Collector's traceutil.SpanKindStr. */
+static void test_legacy_span_kinds(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_start(&f, SIGNAL_TRACES,
+             "spans:\n  exclude:\n    match_type: strict\n    span_kinds: [SPAN_KIND_CLIENT]\n");
+    assert_int_equal(run(&f, TRACES(RES_SPANS("",
+        "{\"traceId\":\"0102030405060708090a0b0c0d0e0f10\",\"spanId\":\"0102030405060708\","
+        "\"name\":\"out\",\"kind\":3},"
+        "{\"traceId\":\"0102030405060708090a0b0c0d0e0f10\",\"spanId\":\"0102030405060709\","
+        "\"name\":\"in\",\"kind\":2}"))), CONSUME_OK);
+    assert_string_equal(outline(&f), "in");
+    fx_free(&f);
+}
+
+/* A legacy filter that matches nothing sends on the batch that arrived, its bytes untouched. */
+static void test_legacy_no_match_forwards_bytes(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_start(&f, SIGNAL_TRACES,
+             "spans:\n  exclude:\n    match_type: regexp\n    span_names: ['^health']\n");
+    uint8_t *wire;
+    size_t len;
+    struct batch *b = json_batch(SIGNAL_TRACES, readme_traces, &wire, &len);
+    assert_int_equal(FACTORY.consume(f.proc, b), CONSUME_OK);
+    assert_ptr_equal(f.seen, b);
+    assert_true(f.seen_had_wire);
+    assert_int_equal(f.rec.last_len, len);
+    assert_memory_equal(f.rec.last, wire, len);
+    batch_unref(b);
+    free(wire);
+    fx_free(&f);
+}
+
+/* The README's metrics filter/1: include regexp names with resource_attributes, exclude strict
+ * names. resource_attributes judge the resource on their own (a resource without
+ * container.name=app_container_1 goes whole); names are searched, not anchored. */
+static void test_legacy_readme_metrics(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_start(&f, SIGNAL_METRICS,
+             "metrics:\n"
+             "  include:\n"
+             "    match_type: regexp\n"
+             "    metric_names:\n"
+             "      - prefix/.*\n"
+             "      - prefix_.*\n"
+             "    resource_attributes:\n"
+             "      - key: container.name\n"
+             "        value: app_container_1\n"
+             "  exclude:\n"
+             "    match_type: strict\n"
+             "    metric_names:\n"
+             "      - hello_world\n"
+             "      - prefix_hello_world\n");
+    assert_int_equal(run(&f, METRICS(
+        RES_METRICS(KV_S("container.name", "app_container_1"),
+                    GAUGE("prefix/a", POINT("", "1")) ","
+                    GAUGE("prefix_b", POINT("", "1") "," POINT("", "2")) ","
+                    GAUGE("other", POINT("", "1")) ","
+                    GAUGE("my_prefix_c", POINT("", "1")) ","
+                    GAUGE("prefix_hello_world", POINT("", "1")))
+        "," RES_METRICS(KV_S("container.name", "app_container_2"),
+                        GAUGE("prefix/a", POINT("", "1"))))), CONSUME_OK);
+    assert_string_equal(outline(&f), "prefix/a(1) prefix_b(2) my_prefix_c(1)");
+    assert_int_equal(fx_value(&f, "llmotlp_processor_filter_metrics_filtered"), 3);
+    assert_int_equal(fx_value(&f, "otelcol_processor_filter_datapoints_filtered"), 3);
+    fx_free(&f);
+}
+
+/* The README's exclude by names and resource_attributes: as the Collector evaluates them, a
+ * resource with the attributes goes whole and the named metrics go everywhere (either one). An
+ * include with resource_attributes and no names filters at the resource level only. */
+static void test_legacy_metrics_resource_attributes(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_start(&f, SIGNAL_METRICS,
+             "metrics:\n"
+             "  exclude:\n"
+             "    match_type: strict\n"
+             "    metric_names: [hello_world, hello/world]\n"
+             "    resource_attributes:\n"
+             "      - key: container.name\n"
+             "        value: app_container_1\n");
+    assert_int_equal(run(&f, METRICS(
+        RES_METRICS(KV_S("container.name", "app_container_1"), GAUGE("x", POINT("", "1")))
+        "," RES_METRICS(KV_S("container.name", "app_container_2"),
+                        GAUGE("hello_world", POINT("", "1")) "," GAUGE("y", POINT("", "1"))))),
+        CONSUME_OK);
+    assert_string_equal(outline(&f), "y(1)");
+    fx_free(&f);
+
+    fx_start(&f, SIGNAL_METRICS,
+             "metrics:\n"
+             "  include:\n"
+             "    match_type: regexp\n"
+             "    resource_attributes:\n"
+             "      - key: container.name\n"
+             "        value: (app_container_1|app_container_2)\n");
+    assert_int_equal(run(&f, METRICS(
+        RES_METRICS(KV_S("container.name", "app_container_1"), GAUGE("a", POINT("", "1")))
+        "," RES_METRICS(KV_S("container.name", "app_container_3"), GAUGE("b", POINT("", "1")))
+        "," RES_METRICS(KV_I("container.name", "7"), GAUGE("c", POINT("", "1")))
+        "," RES_METRICS(KV_S("container.name", "app_container_2"), GAUGE("d", POINT("", "1"))))),
+        CONSUME_OK);
+    assert_string_equal(outline(&f), "a(1) d(1)");
+    assert_int_equal(fx_value(&f, "llmotlp_processor_filter_metrics_filtered"), 2);
+    fx_free(&f);
+}
+
+#define LOGX(body, sev, text, attrs) \
+    "{\"severityNumber\":" sev ",\"severityText\":\"" text "\",\"body\":{\"stringValue\":\"" \
+    body "\"},\"attributes\":[" attrs "]}"
+#define RES_LOGS(rattrs, ...) \
+    "{\"resource\":{\"attributes\":[" rattrs "]},\"scopeLogs\":[{\"logRecords\":[" __VA_ARGS__ \
+    "]}]}"
+#define LOGS_R(...) "{\"resourceLogs\":[" __VA_ARGS__ "]}"
+
+/* The Collector README's severity examples: include min INFO with match_undefined keeps INFO and
+ * above and the undefined; exclude min ERROR drops ERROR and FATAL. */
+static void test_legacy_logs_severity_number(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_start(&f, SIGNAL_LOGS,
+             "logs:\n  include:\n    severity_number:\n      min: \"INFO\"\n"
+             "      match_undefined: true\n");
+    const char *req = LOGS(LOG("trace", "1") "," LOG("debug4", "8") "," LOG("info", "9") ","
+                           LOG("undefined", "0") "," LOG("error", "17") "," LOG("fatal", "21"));
+    assert_int_equal(run(&f, req), CONSUME_OK);
+    assert_string_equal(outline(&f), "info undefined error fatal");
+    assert_int_equal(fx_value(&f, "otelcol_processor_filter_logs_filtered"), 2);
+    fx_free(&f);
+
+    fx_start(&f, SIGNAL_LOGS, "logs:\n  exclude:\n    severity_number:\n      min: \"error\"\n");
+    assert_int_equal(run(&f, req), CONSUME_OK);
+    /* match_undefined false: an undefined severity does not match, so it stays */
+    assert_string_equal(outline(&f), "trace debug4 info undefined");
+    fx_free(&f);
+}
+
+/* bodies (regexp), severity_texts, record_attributes and resource_attributes: all must match. */
+static void test_legacy_logs_properties(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_start(&f, SIGNAL_LOGS,
+             "logs:\n  include:\n    match_type: regexp\n    bodies:\n    - ^IMPORTANT RECORD\n");
+    assert_int_equal(run(&f, LOGS(LOG("IMPORTANT RECORD 1", "9") "," LOG("an IMPORTANT RECORD",
+                                  "9") "," LOG("IMPORTANT RECORD", "0"))), CONSUME_OK);
+    assert_string_equal(outline(&f), "IMPORTANT RECORD 1 IMPORTANT RECORD");
+    fx_free(&f);
+
+    fx_start(&f, SIGNAL_LOGS,
+             "logs:\n"
+             "  exclude:\n"
+             "    match_type: strict\n"
+             "    resource_attributes:\n"
+             "      - key: host.name\n"
+             "        value: just_this_one_hostname\n"
+             "    record_attributes:\n"
+             "      - key: record_attr\n"
+             "    severity_texts: [WARN, ERROR]\n");
+    assert_int_equal(run(&f, LOGS_R(
+        RES_LOGS(KV_S("host.name", "just_this_one_hostname"),
+                 LOGX("a", "13", "WARN", KV_S("record_attr", "x")) ","
+                 LOGX("b", "9", "INFO", KV_S("record_attr", "x")) ","
+                 LOGX("c", "17", "ERROR", KV_I("record_attr", "3")) ","
+                 LOGX("d", "17", "ERROR", KV_S("other", "x")))
+        "," RES_LOGS(KV_S("host.name", "other"), LOGX("e", "13", "WARN",
+                                                      KV_S("record_attr", "x"))))),
+        CONSUME_OK);
+    /* a and c match everything (record_attr without a value is presence only); b fails the
+     * severity text, d the record attribute, e the resource */
+    assert_string_equal(outline(&f), "b d e");
+    assert_int_equal(fx_value(&f, "otelcol_processor_filter_logs_filtered"), 2);
+    fx_free(&f);
+
+    fx_start(&f, SIGNAL_LOGS,
+             "logs:\n  include:\n    match_type: regexp\n    record_attributes:\n"
+             "      - key: record_attr\n        value: prefix_.*\n");
+    assert_int_equal(run(&f, LOGS(LOGX("yes", "9", "", KV_S("record_attr", "prefix_1")) ","
+                                  LOGX("no", "9", "", KV_S("record_attr", "other")))),
+                     CONSUME_OK);
+    assert_string_equal(outline(&f), "yes");
+    fx_free(&f);
+}
+
+/* Sections that select nothing are the Collector's no-ops: a logs section naming no property,
+ * a metrics section without metric_names or resource_attributes. */
+static void test_legacy_empty_sections(void **state)
+{
+    (void)state;
+    struct fx f;
+    fx_start(&f, SIGNAL_LOGS, "logs:\n  include:\n    match_type: strict\n");
+    assert_int_equal(run(&f, LOGS(LOG("x", "9"))), CONSUME_OK);
+    assert_string_equal(outline(&f), "x");
+    fx_free(&f);
+    fx_start(&f, SIGNAL_METRICS, "metrics:\n  include:\n    match_type: strict\n");
+    assert_int_equal(run(&f, METRICS(RES_METRICS("", GAUGE("m", POINT("", "1"))))), CONSUME_OK);
+    assert_string_equal(outline(&f), "m(1)");
+    fx_free(&f);
+}
+
+static void test_legacy_config_errors(void **state)
+{
+    (void)state;
+    const char *m = bind_error("metrics:\n  exclude:\n    match_type: expr\n"
+                               "    expressions: ['MetricName == \"my.metric\"']\n");
+    assert_non_null(strstr(m, "t.yaml:3:5: metrics.exclude.match_type: match_type expr is not "
+                              "supported: llmotlp has no expr engine"));
+    m = bind_error("logs:\n  include:\n    severity_number:\n      min: \"INVALID_SEVERITY\"\n");
+    assert_non_null(strstr(m, "t.yaml:3:5: logs.include.severity_number: min: "
+                              "'INVALID_SEVERITY' is not a valid severity"));
+    m = bind_error("logs:\n  include:\n    severity_number:\n      min: \"25\"\n");
+    assert_non_null(strstr(m, "is not a valid severity"));
+    m = bind_error("spans:\n  include:\n    match_type: strict\n");
+    assert_non_null(strstr(m, "spans.include: at least one of"));
+    m = bind_error("spans:\n  exclude:\n    match_type: strict\n    log_bodies: [a]\n");
+    assert_non_null(strstr(m, "t.yaml:4:5: spans.exclude.log_bodies: log_bodies should not be "
+                              "specified for trace spans"));
+    m = bind_error("spans:\n  exclude:\n    span_names: [a]\n");
+    assert_non_null(strstr(m, "unrecognized match_type: '', valid types are: [regexp strict]"));
+    m = bind_error("spans:\n  exclude:\n    match_type: strict\n    span_kinds: [CLIENT]\n");
+    assert_non_null(strstr(m, "span_kinds string must match one of the standard span kinds"));
+    /* the filter's logs say bodies: log_bodies is not one of its keys, as in the Collector */
+    m = bind_error("logs:\n  include:\n    match_type: strict\n    log_bodies: [a]\n");
+    assert_non_null(strstr(m, "logs.include: "));
+    assert_non_null(strstr(m, "log_bodies"));
+    m = bind_error("logs:\n  include:\n    match_type: regexp\n    record_attributes:\n"
+                   "      - key: n\n        value: 3\n");
+    assert_non_null(strstr(m, "logs.include.record_attributes[0]: error creating attribute "
+                              "filters: match_type=regexp for \"n\" only supports Str, but "
+                              "found Int"));
+    m = bind_error("metrics:\n  include:\n    match_type: regexp\n    metric_names: ['(']\n");
+    assert_non_null(strstr(m, "metrics.include.metric_names: error parsing regexp"));
+    m = bind_error("metrics:\n  include:\n    match_type: strict\n    resource_attributes:\n"
+                   "      - value: x\n");
+    assert_non_null(strstr(m, "metrics.include.resource_attributes[0]: error creating resource "
+                              "filters: can't have empty key"));
+    assert_string_equal(
+        bind_error("trace_conditions: ['span.name == \"a\"']\n"
+                   "spans:\n  exclude:\n    match_type: strict\n    span_names: [a]\n"),
+        "trace_conditions: cannot use context inferred trace conditions \"trace_conditions\" and "
+        "the span settings \"spans.include\", \"spans.exclude\" at the same time");
+}
+
+struct warns {
+    int n;
+    char all[2048];
+};
+
+static void collect_warn(void *ctx, const struct cnode *at, const char *msg)
+{
+    struct warns *w = ctx;
+    char pos[128] = "";
+    if (at)
+        cnode_where(at, pos, sizeof pos);
+    w->n++;
+    size_t len = strlen(w->all);
+    snprintf(w->all + len, sizeof w->all - len, "%s: %s\n", pos, msg);
+}
+
+/* Accepted without effect, said at the key: a span section's metric_names, expressions beside
+ * match_type strict, a regexp cache, a logs section naming nothing. */
+static void test_legacy_warnings(void **state)
+{
+    (void)state;
+    struct fx f;
+    assert_int_equal(fx_bind(&f,
+        "spans:\n  include:\n    match_type: strict\n    services: [a]\n    metric_names: [m]\n"
+        "metrics:\n  exclude:\n    match_type: regexp\n    regexp:\n      cacheenabled: true\n"
+        "    metric_names: [m]\n    expressions: ['MetricName == \"m\"']\n"
+        "logs:\n  exclude:\n    match_type: strict\n"), 0);
+    struct warns w = {0};
+    struct config_warn_sink sink = {.warn = collect_warn, .ctx = &w, .path = "processors.filter"};
+    FACTORY.warn(&f.cfg, f.tree, &sink);
+    assert_int_equal(w.n, 4);
+    assert_non_null(strstr(w.all, "t.yaml:5:5: processors.filter.spans.include.metric_names: "
+                                  "has no effect for spans"));
+    assert_non_null(strstr(w.all, "t.yaml:10:7: processors.filter.metrics.exclude.regexp."
+                                  "cacheenabled: "));
+    assert_non_null(strstr(w.all, "t.yaml:12:5: processors.filter.metrics.exclude.expressions: "
+                                  "has no effect"));
+    assert_non_null(strstr(w.all, "processors.filter.logs.exclude: has no effect"));
+    config_free_bound(FACTORY.fields, &f.cfg);
+    cnode_free(f.tree);
+}
+
 /* A pipeline of another signal passes through, as does a processor with nothing to check. */
 static void test_other_signal_passes(void **state)
 {
@@ -645,6 +1015,17 @@ int main(void)
         cmocka_unit_test(test_config_inferred_errors),
         cmocka_unit_test(test_config_forms_refused_together),
         cmocka_unit_test(test_other_signal_passes),
+        cmocka_unit_test(test_legacy_readme_spans),
+        cmocka_unit_test(test_legacy_spans_exclude_all_properties),
+        cmocka_unit_test(test_legacy_span_kinds),
+        cmocka_unit_test(test_legacy_no_match_forwards_bytes),
+        cmocka_unit_test(test_legacy_readme_metrics),
+        cmocka_unit_test(test_legacy_metrics_resource_attributes),
+        cmocka_unit_test(test_legacy_logs_severity_number),
+        cmocka_unit_test(test_legacy_logs_properties),
+        cmocka_unit_test(test_legacy_empty_sections),
+        cmocka_unit_test(test_legacy_config_errors),
+        cmocka_unit_test(test_legacy_warnings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

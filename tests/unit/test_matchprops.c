@@ -293,6 +293,71 @@ static void test_validation(void **state)
     fails("include:\n  match_type: strict\n  span_namez: [a]\n", SIGNAL_TRACES, "span_namez");
 }
 
+/* matchprops_compile_attributes: the attribute matcher alone, as the filter processor's metrics
+ * resource_attributes use it; strict compares value and type, regexp searches the text of a
+ * Str/Bool/Int/Double, no value is presence only, an empty list is nothing to check. */
+static void test_attributes_alone(void **state)
+{
+    (void)state;
+    struct error err = {0};
+    struct cnode *root = config_parse_string(
+        "include:\n  match_type: regexp\n  resources:\n    - key: container.name\n"
+        "      value: app_.*_1\n    - key: zone\n", "mp.yaml", &err);
+    assert_non_null(root);
+    const struct cnode *node = cnode_get(root, "include");
+    struct matchprops_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    assert_int_equal(config_bind(matchprops_fields, node, &cfg, &err), 0);
+    struct matchprops *m = NULL;
+    assert_int_equal(matchprops_compile_attributes(&cfg, node, cfg.resources, "resources",
+                                                   "include", &m, &err), 0);
+    assert_non_null(m);
+    kv_t *both[2] = {kv_s("container.name", "my_app_x_1"), kv_i("zone", 3)};
+    assert_true(matchprops_match_attributes(m, both, 2));
+    kv_t *no_zone[1] = {kv_s("container.name", "app_x_1")};
+    assert_false(matchprops_match_attributes(m, no_zone, 1));
+    kv_t *other[2] = {kv_s("container.name", "app_x_2"), kv_i("zone", 3)};
+    assert_false(matchprops_match_attributes(m, other, 2));
+    assert_false(matchprops_match_attributes(m, NULL, 0));
+    matchprops_free(m);
+
+    /* an empty list: nothing to check */
+    assert_int_equal(matchprops_compile_attributes(&cfg, node, cnode_get(node, "match_type"),
+                                                   "resources", "include", &m, &err), -1);
+    struct cnode *empty = config_parse_string("l: []\n", "e.yaml", &err);
+    assert_int_equal(matchprops_compile_attributes(&cfg, node, cnode_get(empty, "l"),
+                                                   "resources", "include", &m, &err), 0);
+    assert_null(m);
+    cnode_free(empty);
+    config_free_bound(matchprops_fields, &cfg);
+    cnode_free(root);
+}
+
+/* matchprops_config.names: a caller's own key names in messages and positions. */
+static void test_names_alias(void **state)
+{
+    (void)state;
+    struct error err = {0};
+    struct cnode *root = config_parse_string(
+        "include:\n  match_type: regexp\n  attributes:\n    - key: n\n      value: 3\n",
+        "mp.yaml", &err);
+    assert_non_null(root);
+    const struct cnode *node = cnode_get(root, "include");
+    struct matchprops_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    assert_int_equal(config_bind(matchprops_fields, node, &cfg, &err), 0);
+    static const struct matchprops_names names = {.attributes = "record_attributes"};
+    cfg.names = &names;
+    struct matchprops *m = NULL;
+    assert_int_equal(matchprops_compile(&cfg, node, SIGNAL_LOGS, "logs.include", NULL, &m, &err),
+                     -1);
+    assert_non_null(strstr(err.msg, "mp.yaml:5:14: logs.include.record_attributes[0]: error "
+                                    "creating attribute filters: match_type=regexp for \"n\" "
+                                    "only supports Str, but found Int"));
+    config_free_bound(matchprops_fields, &cfg);
+    cnode_free(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -303,6 +368,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_metrics_names_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_skip_include_then_exclude, setup, teardown),
         cmocka_unit_test_setup_teardown(test_validation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_attributes_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_names_alias, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
