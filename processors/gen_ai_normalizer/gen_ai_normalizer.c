@@ -12,10 +12,10 @@
  * semantic-conventions schema URL that processor targets. As in genai_semconv, a request is first
  * walked read-only and taken for editing only when something would be written.
  *
- * What the contrib processor does that this one does not: its openinference source rebuilds the
- * flattened llm.input_messages.N.message.* / llm.output_messages.N.message.* attributes into
- * gen_ai.input.messages / gen_ai.output.messages. That is said at validate and at start (warn)
- * for every openinference source, and those attributes pass unchanged. */
+ * The openinference source also rebuilds the flattened llm.input_messages.N.message.* /
+ * llm.output_messages.N.message.* attributes into gen_ai.input.messages / gen_ai.output.messages
+ * as the contrib processor writes them (messages.c, style GS_MSG_COLLECTOR), under the same
+ * overwrite / remove_originals rules as its renames. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,18 +285,6 @@ static void gan_warn(const void *cfgp, const struct cnode *node, const struct co
     struct error err;
     struct gan_sources *s = gan_sources_compile(cfg->sources, w, &err);
     (void)node;
-    for (size_t i = 0; s && i < s->n; i++) {
-        if (s->rules[i].builtin != GS_SOURCE_OPENINFERENCE)
-            continue;
-        char key[40];
-        snprintf(key, sizeof key, "sources[%zu].name", i);
-        config_warnf(w, cnode_key(cfg->sources->items[i], "name"), key,
-                     "openinference: the flattened llm.input_messages.N.message.* and "
-                     "llm.output_messages.N.message.* attributes are not rebuilt into "
-                     "gen_ai.input.messages and gen_ai.output.messages (the Collector's "
-                     "processor does); they pass unchanged, every other rename of the source "
-                     "applies");
-    }
     gan_sources_free(s);
 }
 

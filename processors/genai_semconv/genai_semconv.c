@@ -58,6 +58,15 @@ typedef Opentelemetry__Proto__Logs__V1__LogRecord LogRecord;
 #define A_PROVIDER "gen_ai.provider.name"
 #define A_OPERATION "gen_ai.operation.name"
 #define A_MODEL "gen_ai.request.model"
+#define A_INPUT_MESSAGES "gen_ai.input.messages"
+#define A_OUTPUT_MESSAGES "gen_ai.output.messages"
+#define A_SYSTEM_INSTRUCTIONS "gen_ai.system_instructions"
+#define A_FINISH_REASONS "gen_ai.response.finish_reasons"
+
+/* Where rebuilt messages come from, for the counters' source label. */
+enum { GS_MSG_SRC_OPENINFERENCE, GS_MSG_SRC_OPENLLMETRY, GS_MSG_SRC_EVENTS, GS_MSG_SOURCES };
+static const char *const msg_source_names[GS_MSG_SOURCES] = {"openinference", "openllmetry",
+                                                             "events"};
 
 /* ---- config ---------------------------------------------------------------------------------- */
 
@@ -113,12 +122,14 @@ struct gs_proc {
     _Atomic uint64_t *violations[GS_MAX_REQUIRED];
     _Atomic uint64_t *seen, *normalized, *renamed, *derived, *span_renames, *dropped;
     _Atomic uint64_t *unconvertible, *logs_seen, *logs_normalized;
+    _Atomic uint64_t *msg_rebuilt[GS_MSG_SOURCES], *msg_unparsed[GS_MSG_SOURCES];
 };
 
 /* What one walk over a request found or did; committed to the counters once per request. */
 struct tally {
     uint64_t seen, normalized, renamed, derived, span_renames, dropped, unconvertible;
     uint64_t logs_seen, logs_normalized;
+    uint64_t msg_rebuilt[GS_MSG_SOURCES], msg_unparsed[GS_MSG_SOURCES];
     uint64_t violations[GS_MAX_REQUIRED];
     uint32_t missing_union; /* bit per required attribute, for the reject message */
 };
@@ -136,6 +147,10 @@ static void tally_commit(struct gs_proc *p, const struct tally *t)
     telemetry_add(p->logs_normalized, t->logs_normalized);
     for (size_t i = 0; i < p->n_req; i++)
         telemetry_add(p->violations[i], t->violations[i]);
+    for (int i = 0; i < GS_MSG_SOURCES; i++) {
+        telemetry_add(p->msg_rebuilt[i], t->msg_rebuilt[i]);
+        telemetry_add(p->msg_unparsed[i], t->msg_unparsed[i]);
+    }
 }
 
 /* ---- values ---------------------------------------------------------------------------------- */
@@ -473,6 +488,8 @@ static int convert(const struct gs_mapping *m, AnyValue *in, struct arena *a, An
     return 1;
 }
 
+static bool llm_attrs(KeyValue *const *kv, size_t n);
+
 /* ---- attribute edits ------------------------------------------------------------------------- */
 
 /* The attributes of one span or log record. A dry run (a == NULL) reads the original array; a
@@ -496,7 +513,9 @@ static int edit_begin(struct edit *e, struct arena *a, KeyValue **kv, size_t n)
         e->made_by = NULL;
         return 0;
     }
-    e->cap = 2 * n + 4; /* keep_original may double it; + provider, error.type, violations */
+    /* keep_original may double it; + provider, error.type, violations, and the three rebuilt
+     * message attributes */
+    e->cap = 2 * n + 8;
     e->kv = arena_alloc(a, e->cap * sizeof *e->kv);
     e->gone = arena_alloc(a, e->cap * sizeof *e->gone);
     e->made_by = arena_alloc(a, e->cap * sizeof *e->made_by);
@@ -628,6 +647,164 @@ static size_t map_attrs(const struct gs_proc *p, struct edit *e, unsigned signal
             kv->value = nv;
             e->made_by[i] = idx;
         }
+    }
+    return changes;
+}
+
+/* ---- messages rebuilt (messages.c) ---------------------------------------------------------- */
+
+static const char *const family_starts[] = {"llm.input_messages.", "llm.output_messages.",
+                                            "gen_ai.prompt.", "gen_ai.completion."};
+
+/* Whether any attribute could belong to a flattened message family (cheap: prefixes only). */
+static bool has_message_keys(KeyValue *const *kv, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *k = kv[i] ? kv[i]->key : NULL;
+        if (!k || (k[0] != 'l' && k[0] != 'g'))
+            continue;
+        for (size_t f = 0; f < sizeof family_starts / sizeof family_starts[0]; f++)
+            if (strncmp(k, family_starts[f], strlen(family_starts[f])) == 0)
+                return true;
+    }
+    return false;
+}
+
+static bool has_message_events(Opentelemetry__Proto__Trace__V1__Span__Event *const *ev, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ev[i] && gs_msg_event_kind(ev[i]->name) >= 0)
+            return true;
+    return false;
+}
+
+static AnyValue *string_value(struct arena *a, char *s)
+{
+    AnyValue *v = value_new(a, V_STRING);
+    if (v)
+        v->string_value = s;
+    return v;
+}
+
+/* Writes the rebuilt JSON of one family (a current attribute already there wins). Returns the
+ * number of changes. */
+static size_t put_messages(const struct gs_proc *p, struct edit *e, bool output,
+                           const struct gs_msg_out *o)
+{
+    size_t changes = 0;
+    const char *target = output ? A_OUTPUT_MESSAGES : A_INPUT_MESSAGES;
+    if (o->messages && !edit_present(e, target) &&
+        edit_append(e, target, string_value(e->a, o->messages), -1) == 0)
+        changes++;
+    if (o->system && !edit_present(e, A_SYSTEM_INSTRUCTIONS) &&
+        edit_append(e, A_SYSTEM_INSTRUCTIONS, string_value(e->a, o->system), -1) == 0)
+        changes++;
+    (void)p;
+    return changes;
+}
+
+/* Rebuilds the flattened message families of a span or log record. Dry run (e->a == NULL): uses
+ * `scratch` to find out, returns at the first change. */
+static size_t rebuild_flat(const struct gs_proc *p, struct edit *e, struct arena *scratch,
+                           struct tally *t)
+{
+    size_t changes = 0;
+    if (!has_message_keys(e->kv, e->n))
+        return 0;
+    struct arena *a = e->a ? e->a : scratch;
+    if (!a)
+        return 0;
+    bool *used = arena_alloc(a, (e->n ? e->n : 1) * sizeof *used);
+    if (!used)
+        return 0;
+    long rj = edit_find(e, A_FINISH_REASONS);
+    const AnyValue *reasons = rj >= 0 ? e->kv[rj]->value : NULL;
+    for (int f = 0; f < GS_MSG_FAMILY_COUNT; f++) {
+        int src = f <= GS_MSG_OI_OUTPUT ? GS_MSG_SRC_OPENINFERENCE : GS_MSG_SRC_OPENLLMETRY;
+        memset(used, 0, (e->n ? e->n : 1) * sizeof *used);
+        struct gs_msg_out o = {0};
+        size_t n0 = e->n;
+        int rc = gs_msg_rebuild_flat((enum gs_msg_family)f, GS_MSG_SEMCONV, e->kv, n0, e->gone,
+                                     used, reasons, a, &o);
+        if (rc == -1)
+            t->msg_unparsed[src]++;
+        if (rc != 1)
+            continue;
+        if (!e->a)
+            return 1; /* something is written, or the flattened form removed */
+        t->msg_rebuilt[src]++;
+        changes += put_messages(p, e, gs_msg_family_is_output((enum gs_msg_family)f), &o);
+        if (p->cfg->keep_original)
+            continue;
+        for (size_t i = 0; i < n0; i++)
+            if (used[i]) {
+                e->gone[i] = true;
+                changes++;
+            }
+    }
+    return changes;
+}
+
+/* Rebuilds the deprecated per-message events of a span into its attributes and removes them
+ * (unless keep_original). */
+static size_t rebuild_events(const struct gs_proc *p, Span *sp, struct edit *e,
+                             struct arena *scratch, struct tally *t)
+{
+    if (!has_message_events(sp->events, sp->n_events))
+        return 0;
+    struct arena *a = e->a ? e->a : scratch;
+    if (!a)
+        return 0;
+    bool *used = arena_alloc(a, sp->n_events * sizeof *used);
+    if (!used)
+        return 0;
+    memset(used, 0, sp->n_events * sizeof *used);
+    long rj = edit_find(e, A_FINISH_REASONS);
+    struct gs_msg_out in = {0}, out = {0};
+    int rc = gs_msg_rebuild_events(sp->events, sp->n_events, rj >= 0 ? e->kv[rj]->value : NULL,
+                                   a, used, &in, &out);
+    if (rc == -1)
+        t->msg_unparsed[GS_MSG_SRC_EVENTS]++;
+    if (rc != 1)
+        return 0;
+    if (!e->a)
+        return 1;
+    t->msg_rebuilt[GS_MSG_SRC_EVENTS]++;
+    size_t changes = put_messages(p, e, false, &in) + put_messages(p, e, true, &out);
+    if (!p->cfg->keep_original) {
+        Opentelemetry__Proto__Trace__V1__Span__Event **kept =
+            arena_alloc(a, sp->n_events * sizeof *kept);
+        if (kept) {
+            size_t k = 0;
+            for (size_t i = 0; i < sp->n_events; i++)
+                if (!used[i])
+                    kept[k++] = sp->events[i];
+            changes += sp->n_events - k;
+            sp->events = kept;
+            sp->n_events = k;
+        }
+    }
+    return changes;
+}
+
+/* The renames applied to the attributes of a span's events too (events carry gen_ai.* names:
+ * gen_ai.system on the deprecated events, gen_ai.provider.name on evaluation events, ...). */
+static size_t map_events(const struct gs_proc *p, Span *sp, struct arena *a, struct tally *t)
+{
+    size_t changes = 0;
+    for (size_t i = 0; i < sp->n_events; i++) {
+        Opentelemetry__Proto__Trace__V1__Span__Event *ev = sp->events[i];
+        if (!ev || !llm_attrs(ev->attributes, ev->n_attributes))
+            continue;
+        struct edit e;
+        if (edit_begin(&e, a, ev->attributes, ev->n_attributes) != 0)
+            continue;
+        size_t c = map_attrs(p, &e, GS_ON_SPANS, t);
+        if (c && !a)
+            return c;
+        if (c)
+            edit_finish(&e, &ev->attributes, &ev->n_attributes);
+        changes += c;
     }
     return changes;
 }
@@ -864,6 +1041,38 @@ int gs_source_apply(const struct gs_source_rules *r, struct arena *a, KeyValue *
         if (r->remove_originals)
             e.gone[i] = true;
     }
+    /* The openinference source also rebuilds the flattened messages, after its renames. */
+    for (int f = GS_MSG_OI_INPUT; r->builtin == GS_SOURCE_OPENINFERENCE && f <= GS_MSG_OI_OUTPUT &&
+                                  (a || !wrote); f++) {
+        const char *to = f == GS_MSG_OI_INPUT ? A_INPUT_MESSAGES : A_OUTPUT_MESSAGES;
+        long j = edit_find(&e, to);
+        if (j >= 0 && !r->overwrite)
+            continue;
+        bool *used = arena_alloc(va, (e.n ? e.n : 1) * sizeof *used);
+        struct gs_msg_out o = {0};
+        if (!used)
+            break;
+        memset(used, 0, (e.n ? e.n : 1) * sizeof *used);
+        size_t n0 = e.n;
+        if (gs_msg_rebuild_flat((enum gs_msg_family)f, GS_MSG_COLLECTOR, e.kv, n0, e.gone, used,
+                                NULL, va, &o) != 1 || !o.messages)
+            continue;
+        wrote++;
+        if (!a)
+            break;
+        AnyValue *v = string_value(a, o.messages);
+        KeyValue *nk = v ? kv_new(a, to, v) : NULL;
+        if (!nk)
+            return -1;
+        if (j >= 0)
+            e.kv[j] = nk;
+        else if (edit_append(&e, to, v, -1) != 0)
+            return -1;
+        if (r->remove_originals)
+            for (size_t i = 0; i < n0; i++)
+                if (used[i])
+                    e.gone[i] = true;
+    }
     if (scratch)
         arena_free(scratch);
     if (a && wrote)
@@ -1013,6 +1222,22 @@ static struct span_out process_span(const struct gs_proc *p, Span *sp, struct ar
         return o; /* out of memory: the span goes on as it came */
     }
     size_t changes = map_attrs(p, &e, GS_ON_SPANS, t);
+    if (changes && !a)
+        return (struct span_out){.changed = true};
+
+    /* A dry run rebuilds into a scratch arena: whether the messages parse is part of the
+     * answer. */
+    struct arena *scratch = NULL;
+    if (!a && (has_message_keys(e.kv, e.n) || has_message_events(sp->events, sp->n_events)))
+        scratch = arena_new(0);
+    changes += rebuild_flat(p, &e, scratch, t);
+    if (!(changes && !a))
+        changes += rebuild_events(p, sp, &e, scratch, t);
+    if (scratch)
+        arena_free(scratch);
+    if (changes && !a)
+        return (struct span_out){.changed = true};
+    changes += map_events(p, sp, a, t);
     if (changes && !a)
         return (struct span_out){.changed = true};
 
@@ -1190,6 +1415,13 @@ static bool walk_logs(const struct gs_proc *p,
                 if (edit_begin(&e, a, lr->attributes, lr->n_attributes) != 0)
                     continue;
                 size_t changes = map_attrs(p, &e, GS_ON_LOGS, t);
+                if (!changes || a) {
+                    struct arena *scratch =
+                        !a && has_message_keys(e.kv, e.n) ? arena_new(0) : NULL;
+                    changes += rebuild_flat(p, &e, scratch, t);
+                    if (scratch)
+                        arena_free(scratch);
+                }
                 if (!changes)
                     continue;
                 if (!a)
@@ -1330,6 +1562,16 @@ static void *gs_create(const void *cfgp, const struct component_env *env, struct
         p->unconvertible = telemetry_counter(tel, PREFIX "unconvertible_attributes", l,
                                              "Legacy attributes left as they were: value "
                                              "not convertible");
+        for (int i = 0; i < GS_MSG_SOURCES; i++) {
+            char sl[400];
+            snprintf(sl, sizeof sl, "%s,source=\"%s\"", l, msg_source_names[i]);
+            p->msg_rebuilt[i] = telemetry_counter(tel, PREFIX "rebuilt_messages", sl,
+                                                  "Spans and log records whose messages were "
+                                                  "rebuilt into gen_ai.*_messages");
+            p->msg_unparsed[i] = telemetry_counter(tel, PREFIX "unparsed_messages", sl,
+                                                   "Message families left as they came: not "
+                                                   "in the expected shape");
+        }
         p->logs_seen = telemetry_counter(tel, PREFIX "llm_log_records", l,
                                          "GenAI log records seen");
         p->logs_normalized = telemetry_counter(tel, PREFIX "normalized_log_records", l,

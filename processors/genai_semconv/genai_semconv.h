@@ -23,6 +23,7 @@
 #include "core/config.h"
 
 #include "opentelemetry/proto/common/v1/common.pb-c.h"
+#include "opentelemetry/proto/trace/v1/trace.pb-c.h"
 
 /* ---- config ---------------------------------------------------------------------------------- */
 
@@ -172,5 +173,50 @@ struct gs_source_rules {
  * -1 when the arena is out of memory (attributes unchanged). Thread-safe; keeps no state. */
 int gs_source_apply(const struct gs_source_rules *r, struct arena *a,
                     Opentelemetry__Proto__Common__V1__KeyValue ***kv, size_t *n);
+
+/* ---- messages rebuilt into the JSON attributes (messages.c) ---------------------------------- */
+
+/* The flattened message families: OpenInference llm.{input,output}_messages.N.message.*,
+ * OpenLLMetry gen_ai.{prompt,completion}.N.*. */
+enum gs_msg_family {
+    GS_MSG_OI_INPUT, GS_MSG_OI_OUTPUT, GS_MSG_OLL_PROMPT, GS_MSG_OLL_COMPLETION,
+    GS_MSG_FAMILY_COUNT
+};
+/* SEMCONV: what genai_semconv writes (system messages apart, finish reasons on output messages,
+ * text beside tool calls); COLLECTOR: what the contrib gen_ai_normalizer writes for
+ * OpenInference (see messages.c). */
+enum gs_msg_style { GS_MSG_SEMCONV, GS_MSG_COLLECTOR };
+
+/* JSON strings in the arena; NULL when there is nothing of that kind. */
+struct gs_msg_out {
+    char *messages; /* gen_ai.input.messages or gen_ai.output.messages */
+    char *system;   /* gen_ai.system_instructions (SEMCONV, input families only) */
+};
+
+bool gs_msg_family_is_output(enum gs_msg_family f);
+
+/* Rebuilds family f from the attributes kv[0..n) (those with skip[i] set are not read; skip may
+ * be NULL). Returns 0 when no attribute of the family is there; 1 when built (*out filled, and
+ * used[i] set for each attribute read, when used != NULL); -1 when an attribute of the family is
+ * not as expected (nothing built: the caller leaves the family as it came and counts it); -2 out
+ * of memory. span_reasons (may be NULL): the span's finish reasons, for output messages that
+ * carry none. Pure; allocates from `a` only (json-c's own objects are freed before return). */
+int gs_msg_rebuild_flat(enum gs_msg_family f, enum gs_msg_style style,
+                        Opentelemetry__Proto__Common__V1__KeyValue *const *kv, size_t n,
+                        const bool *skip, bool *used,
+                        const Opentelemetry__Proto__Common__V1__AnyValue *span_reasons,
+                        struct arena *a, struct gs_msg_out *out);
+
+/* 0: an input-message event (gen_ai.{system,user,assistant,tool}.message), 1: gen_ai.choice,
+ * -1: another event. */
+int gs_msg_event_kind(const char *name);
+
+/* Rebuilds the deprecated per-message span events into *in (input messages and system
+ * instructions) and *out (output messages, choices in index order). Same returns as
+ * gs_msg_rebuild_flat; used[i] is set for each message event. */
+int gs_msg_rebuild_events(Opentelemetry__Proto__Trace__V1__Span__Event *const *ev, size_t n,
+                          const Opentelemetry__Proto__Common__V1__AnyValue *span_reasons,
+                          struct arena *a, bool *used, struct gs_msg_out *in,
+                          struct gs_msg_out *out);
 
 #endif

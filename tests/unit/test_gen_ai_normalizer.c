@@ -559,22 +559,19 @@ static void test_config_errors(void **state)
     expect_config_error("sources: {openinference: {}}\n", "expected a list of sources");
 }
 
-/* The openinference source's message rebuilding is not done: said at the source's name. */
+/* Nothing to warn about any more: the openinference source rebuilds the messages. */
 struct warns {
     int n;
-    char msg[600];
-    int line;
 };
 
 static void collect(void *ctx, const struct cnode *at, const char *msg)
 {
-    struct warns *w = ctx;
-    w->n++;
-    w->line = at ? at->line : 0;
-    snprintf(w->msg, sizeof w->msg, "%s", msg);
+    (void)at;
+    (void)msg;
+    ((struct warns *)ctx)->n++;
 }
 
-static void test_warns_message_rebuild(void **state)
+static void test_no_warning_for_openinference(void **state)
 {
     (void)state;
     const char *yaml = "sources:\n  - name: openllmetry\n  - name: openinference\n";
@@ -586,14 +583,77 @@ static void test_warns_message_rebuild(void **state)
     struct warns w = {0};
     struct config_warn_sink sink = {.warn = collect, .ctx = &w, .path = "processors.x"};
     FACTORY.warn(cfg, root, &sink);
-    assert_int_equal(w.n, 1);
-    assert_int_equal(w.line, 3);
-    assert_non_null(strstr(w.msg, "sources[1].name"));
-    assert_non_null(strstr(w.msg, "llm.input_messages.N.message.*"));
-    assert_non_null(strstr(w.msg, "gen_ai.input.messages"));
+    assert_int_equal(w.n, 0);
     config_free_bound(FACTORY.fields, cfg);
     free(cfg);
     cnode_free(root);
+}
+
+/* The contrib processor's own message cases (messages_test.go), expected JSON written by hand
+ * from its Go structs: role then parts; text {type, content}; tool_call {type, id, name,
+ * arguments} with the arguments re-encoded by encoding/json (sorted keys); a "user" message with
+ * a tool_call_id becomes a "tool" message with a tool_call_response part; HTML characters
+ * escaped as \u003c, \u003e, \u0026. */
+static void test_openinference_messages(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("sources:\n  - name: openinference\n    remove_originals: true\n");
+    const ScopeSpans *ss = run(f, NULL, ATTRS(
+        S("llm.input_messages.0.message.role", "user"),
+        S("llm.input_messages.0.message.content", "What is the weather?"),
+        S("llm.input_messages.1.message.role", "assistant"),
+        S("llm.input_messages.1.message.tool_calls.0.tool_call.id", "call_123"),
+        S("llm.input_messages.1.message.tool_calls.0.tool_call.function.name", "get_weather"),
+        S("llm.input_messages.1.message.tool_calls.0.tool_call.function.arguments",
+          "{\"location\":\"Seattle\",\"days\":2}"),
+        S("llm.input_messages.2.message.role", "user"),
+        S("llm.input_messages.2.message.tool_call_id", "call_123"),
+        S("llm.input_messages.2.message.content", "{\"weather\":\"sunny\"}"),
+        S("llm.output_messages.0.message.role", "assistant"),
+        S("llm.output_messages.0.message.content", "Sunny & <warm>")));
+    const AnyValue *in = attr(ss, "gen_ai.input.messages");
+    assert_non_null(in);
+    assert_string_equal(in->string_value,
+        "[{\"role\":\"user\",\"parts\":[{\"type\":\"text\",\"content\":\"What is the weather?\"}]},"
+        "{\"role\":\"assistant\",\"parts\":[{\"type\":\"tool_call\",\"id\":\"call_123\","
+        "\"name\":\"get_weather\",\"arguments\":{\"days\":2,\"location\":\"Seattle\"}}]},"
+        "{\"role\":\"tool\",\"parts\":[{\"type\":\"tool_call_response\",\"id\":\"call_123\","
+        "\"response\":\"{\\\"weather\\\":\\\"sunny\\\"}\"}]}]");
+    const AnyValue *out = attr(ss, "gen_ai.output.messages");
+    assert_non_null(out);
+    assert_string_equal(out->string_value,
+        "[{\"role\":\"assistant\",\"parts\":[{\"type\":\"text\",\"content\":"
+        "\"Sunny \\u0026 \\u003cwarm\\u003e\"}]}]");
+    assert_null(attr(ss, "llm.input_messages.0.message.role"));
+    assert_null(attr(ss, "llm.output_messages.0.message.content"));
+    assert_null(attr(ss, "gen_ai.system_instructions")); /* the contrib processor keeps system */
+    fx_free(f);
+}
+
+/* overwrite: false leaves a gen_ai.input.messages already there, and the originals with it. */
+static void test_openinference_messages_no_overwrite(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("sources:\n  - name: openinference\n    remove_originals: true\n");
+    const ScopeSpans *ss = run(f, NULL, ATTRS(
+        S("gen_ai.input.messages", "existing"),
+        S("llm.input_messages.0.message.role", "user"),
+        S("llm.input_messages.0.message.content", "Hello")));
+    assert_string_equal(attr(ss, "gen_ai.input.messages")->string_value, "existing");
+    assert_string_equal(attr(ss, "llm.input_messages.0.message.content")->string_value, "Hello");
+    fx_free(f);
+    f = fx_new("sources:\n  - name: openinference\n    overwrite: true\n");
+    ss = run(f, NULL, ATTRS(
+        S("gen_ai.input.messages", "existing"),
+        S("llm.input_messages.0.message.role", "system"),
+        S("llm.input_messages.0.message.content", "Be brief."),
+        S("llm.input_messages.1.message.role", "user")));
+    assert_string_equal(attr(ss, "gen_ai.input.messages")->string_value,
+                        "[{\"role\":\"system\",\"parts\":[{\"type\":\"text\",\"content\":"
+                        "\"Be brief.\"}]},{\"role\":\"user\",\"parts\":[]}]");
+    assert_string_equal(attr(ss, "llm.input_messages.0.message.content")->string_value,
+                        "Be brief."); /* remove_originals defaults to false */
+    fx_free(f);
 }
 
 /* Traces only, as the Collector's processor. */
@@ -628,7 +688,9 @@ int main(void)
         cmocka_unit_test(test_doubles_as_strings),
         cmocka_unit_test(test_schema_url),
         cmocka_unit_test(test_config_errors),
-        cmocka_unit_test(test_warns_message_rebuild),
+        cmocka_unit_test(test_no_warning_for_openinference),
+        cmocka_unit_test(test_openinference_messages),
+        cmocka_unit_test(test_openinference_messages_no_overwrite),
         cmocka_unit_test(test_traces_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
