@@ -29,6 +29,11 @@ static const struct gs_value_pair provider_pairs[] = {
     {"az.ai.inference", "azure.ai.inference"},/* semconv ≤ v1.36 */
     {"az.ai.openai", "azure.ai.openai"},      /* semconv ≤ v1.36, OpenLLMetry */
     {"azure", "azure.ai.openai"},             /* LiteLLM, OpenInference, OpenLLMetry "Azure" */
+    {"azure_openai", "azure.ai.openai"},      /* OpenLIT, LangChain "azure_openai" */
+    {"google_genai", "gcp.gen_ai"},           /* LangChain / OpenLIT google-genai SDK */
+    {"google_vertexai", "gcp.vertex_ai"},     /* LangChain "google_vertexai" */
+    {"vertex", "gcp.vertex_ai"},              /* LiteLLM model prefix "vertex/" */
+    {"aws_bedrock", "aws.bedrock"},           /* LangChain */
     {"azure_ai", "azure.ai.inference"},       /* LiteLLM */
     {"azure-openai", "azure.ai.openai"},      /* Vercel "azure-openai.chat" */
     {"xai", "x_ai"},                          /* semconv ≤ v1.36, LiteLLM, OpenInference */
@@ -308,6 +313,8 @@ static const struct gs_mapping rows[] = {
     WEAK("tool_call.function.arguments", "gen_ai.tool.call.arguments", GS_X_NONE, NULL,
          GS_FOR_ALL, OI, "OpenInference"),
     WEAK("tool_call.id", "gen_ai.tool.call.id", GS_X_STRING, NULL, GS_FOR_ALL, OI,
+         "OpenInference"),
+    WEAK("tool_call.function.name", "gen_ai.tool.name", GS_X_STRING, NULL, GS_FOR_ALL, 0,
          "OpenInference"),
     WEAK("agent.name", "gen_ai.agent.name", GS_X_STRING, NULL, GS_FOR_ALL, OI, "OpenInference"),
     WEAK("session.id", "gen_ai.conversation.id", GS_X_STRING, NULL, GS_FOR_ALL, OI,
