@@ -60,10 +60,12 @@ typedef Opentelemetry__Proto__Common__V1__AnyValue otlp_any;
 
 static const struct config_field cost_fields[] = {
     {.name = "database", .type = CFG_STRING, .offset = offsetof(struct cost_config, database),
-     .def = "pricing/llmotlp.db", .doc = "path of the SQLite pricing DB (see `llmotlp pricing`)"},
+     .def = "", .doc = "path of the SQLite pricing DB (see `llmotlp pricing`); empty: "
+                       "$LLMOTLP_PRICING_DB, else /var/lib/llmotlp/llmotlp.db when that folder is "
+                       "writable, else $XDG_DATA_HOME/llmotlp/llmotlp.db"},
     {.name = "create_database", .type = CFG_BOOL,
      .offset = offsetof(struct cost_config, create_database), .def = "true",
-     .doc = "create the DB from the compiled-in schema when it is missing"},
+     .doc = "create the DB when it is missing, with the reference prices compiled in"},
     {.name = "reload_interval", .type = CFG_DURATION,
      .offset = offsetof(struct cost_config, reload_interval), .def = "2s", .min = 0,
      .max = INT64_MAX, .doc = "how often the DB is checked for committed price updates; 0: never"},
@@ -78,8 +80,6 @@ static const struct config_field cost_fields[] = {
 static int cost_validate(const void *cfgp, struct error *err)
 {
     const struct cost_config *cfg = cfgp;
-    if (!cfg->database || !cfg->database[0])
-        return error_set(err, "database: a path is required");
     if (!cfg->tenant_attribute || !cfg->tenant_attribute[0])
         return error_set(err, "tenant_attribute: must not be empty");
     size_t n = cfg->currency ? strlen(cfg->currency) : 0;
@@ -888,9 +888,20 @@ static void *cost_create(const void *cfgp, const struct component_env *env, stru
     }
     snprintf(p->labels, ln, "processor=\"%s\"", id);
 
-    if (cfg->create_database)
-        make_parent_dirs(cfg->database); /* a failure shows as pricing_open's error */
-    p->store = pricing_open(cfg->database, cfg->create_database, err);
+    char path[4096];
+    if (cfg->database && cfg->database[0]) {
+        snprintf(path, sizeof path, "%s", cfg->database);
+    } else if (pricing_default_path(path, sizeof path, err) != 0) {
+        error_prefix(err, "pricing database: ");
+        cost_destroy(p);
+        return NULL;
+    }
+    if (cfg->create_database) {
+        make_parent_dirs(path); /* a failure shows as pricing_open's error */
+        p->store = pricing_open_seeded(path, err);
+    } else {
+        p->store = pricing_open(path, false, err);
+    }
     if (!p->store) {
         error_prefix(err, "pricing database: ");
         cost_destroy(p);
@@ -912,10 +923,9 @@ static void *cost_create(const void *cfgp, const struct component_env *env, stru
     size_t n = pricing_count(p->store);
     if (n == 0)
         log_warn(p->log_name, "%s has no prices: every LLM span stays unpriced until prices are "
-                 "added (llmotlp pricing --db %s import pricing/prices.csv)", cfg->database,
-                 cfg->database);
+                 "added (llmotlp pricing --db %s update)", path, path);
     else
-        log_info(p->log_name, "%zu prices loaded from %s", n, cfg->database);
+        log_info(p->log_name, "%zu prices loaded from %s", n, path);
     return p;
 }
 

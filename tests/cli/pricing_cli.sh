@@ -79,9 +79,21 @@ expect_err "no price for model 'no-such-model'" "show unknown names the model"
 p --db "$DB" quote gpt-4o --input-tokens 1000 --output-tokens 500
 expect_rc 0 "quote"
 expect_out "^cost +0\.0075 USD" "quote gpt-4o"
-# Anthropic-style counts: 100×3 + 2000×0.30 + 500×3.75 + 300×15 = 7275 µ$
-p --db "$DB" quote claude-sonnet-4 --input-tokens 2600 --output-tokens 300 --cached 2000 --cache-write 500
+# semconv counts (input includes the cache), said so: 100×3 + 2000×0.30 + 500×3.75 + 300×15 = 7275 µ$
+p --db "$DB" quote claude-sonnet-4 --input-tokens 2600 --output-tokens 300 --cached 2000 --cache-write 500 --cache-tokens-in-input included
 expect_out "^cost +0\.007275 USD" "quote with cache read and write"
+p --db "$DB" --json quote claude-sonnet-4 --input-tokens 2600 --output-tokens 300 --cached 2000 --cache-write 500 --cache-tokens-in-input included
+expect_json 'j.assumption === null' "no assumption when the convention is given"
+# auto on an Anthropic model: the cache is taken as counted apart (Anthropic's native usage), a guess
+# said so: input 2600 + 2500 → 2600×3 + 2000×0.30 + 500×3.75 + 300×15 = 14775 µ$
+p --db "$DB" --json quote claude-sonnet-4 --input-tokens 2600 --output-tokens 300 --cached 2000 --cache-write 500
+expect_json 'Math.abs(j.cost - 0.014775) < 1e-12 && j.assumption === "cache_tokens_excluded_from_input:anthropic_usage" && j.input_tokens === 5100' "auto: Anthropic counts apart, flagged"
+# auto elsewhere follows semconv (included), no guess: 500×2.5 + 500×1.25 + 100×10 = 2875 µ$
+p --db "$DB" --json quote gpt-4o --input-tokens 1000 --output-tokens 100 --cached 500
+expect_json 'Math.abs(j.cost - 0.002875) < 1e-12 && j.assumption === null' "auto: OpenAI counts included"
+# cache larger than input: evidently apart: (100 + 2000) → 100×2.5 + 2000×1.25 + 0 = 2750 µ$
+p --db "$DB" --json quote gpt-4o --input-tokens 100 --output-tokens 0 --cached 2000
+expect_json 'Math.abs(j.cost - 0.00275) < 1e-12 && j.assumption === "cache_tokens_excluded_from_input:cache_exceeds_input"' "auto: cache larger than input"
 # batch: 7500 × 0.5 = 3750 µ$
 p --db "$DB" --json quote gpt-4o --input-tokens 1000 --output-tokens 500 --batch
 expect_json 'j.cost === 0.00375 && j.batch === true && j.currency === "USD"' "quote --batch --json"
@@ -134,7 +146,7 @@ expect_out "^kind,provider,model,tenant" "export header"
 expect_out "^discount,anthropic,\*,acme" "export has the discount"
 expect_out "^alias,anthropic,claude-sonnet-4-20250514,.*claude-sonnet-4," "export has aliases"
 DB2=$TMP/copy.db
-p --db "$DB2" init
+p --db "$DB2" init --empty
 expect_rc 0 "init empty"
 p --db "$DB2" import "$TMP/export1.csv"
 expect_rc 0 "import the export"
@@ -236,7 +248,7 @@ expect_json 'j.cost === 25' "undated row: its price from --from"
 
 # --- LiteLLM JSON ---------------------------------------------------------------------------
 DB3=$TMP/litellm.db
-p --db "$DB3" init
+p --db "$DB3" init --empty
 p --db "$DB3" import "$DATA/litellm_sample.json"
 expect_rc 0 "import LiteLLM JSON"
 expect_out "4 imported, 0 unchanged, 4 skipped" "LiteLLM counts (sample_spec, embedding, image, audio skipped)"
@@ -275,7 +287,8 @@ expect_rc 2 "quote without --input-tokens"
 p --db "$DB" quote gpt-4o --input-tokens 5 --output-tokens 5 --at someday
 expect_rc 2 "bad --at"
 p --db "$DB" set openai x --input 1
-expect_rc 2 "set without --output"
+expect_rc 1 "a new price without --output"
+expect_err "openai x has no price yet: a new price needs output" "the refusal lists what is missing"
 p --db "$DB" set openai x --input -1 --output 1
 expect_rc 1 "set with a negative price"
 p --db "$TMP/missing-dir/x.db" list
