@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "core/pricing_internal.h"
+#include "core/pricing_names.h"
 
 /* pricing/schema.sql, embedded at build time by pricing/embed.cmake. */
 extern const char pricing_schema_sql[];
@@ -825,30 +826,27 @@ void pricing_normalize_model(const char *model, char *out, size_t cap, char *pre
     strip_date(out);
 }
 
-/* exact → alias → normalized (lowercase, "prefix/" stripped, date stripped; the prefix tried as
- * the provider) → patterns. */
+/* The name rules of core/pricing_names.c (each candidate as a price key, then as an alias), then
+ * the DB's patterns. */
 static bool resolve(const struct pricing_snapshot *sn, const char *provider, const char *model,
                     const char **rp, const char **rm)
 {
-    char low[256], stripped[256], dated[256], prefix[64];
+    struct pricing_candidate cand[PRICING_MAX_CANDIDATES];
+    size_t n = pricing_name_candidates(provider, model, cand, PRICING_MAX_CANDIDATES);
+    for (size_t i = 0; i < n; i++) {
+        const char *cp = cand[i].provider[0] ? cand[i].provider : NULL;
+        if (try_name(sn, cp, cand[i].model, rp, rm))
+            return true;
+        /* an alias names its own provider: tried once per name, under the span's provider */
+        if ((i == 0 || strcmp(cand[i].model, cand[i - 1].model) != 0) &&
+            try_alias(sn, cand[i].model, rp, rm))
+            return true;
+    }
+    char low[256], stripped[256], dated[256];
     lower_copy(low, sizeof low, model);
-    if (try_name(sn, provider, model, rp, rm) || try_alias(sn, low, rp, rm))
-        return true;
-    if (strcmp(low, model) != 0 && try_name(sn, provider, low, rp, rm))
-        return true;
     const char *slash = strrchr(low, '/');
     snprintf(dated, sizeof dated, "%s", slash ? slash + 1 : low);
-    pricing_normalize_model(model, stripped, sizeof stripped, prefix, sizeof prefix);
-    if (slash) {
-        if (try_name(sn, provider, dated, rp, rm) || try_alias(sn, dated, rp, rm) ||
-            (prefix[0] && try_name(sn, prefix, dated, rp, rm)))
-            return true;
-    }
-    if (strcmp(stripped, dated) != 0) {
-        if (try_name(sn, provider, stripped, rp, rm) || try_alias(sn, stripped, rp, rm) ||
-            (prefix[0] && try_name(sn, prefix, stripped, rp, rm)))
-            return true;
-    }
+    pricing_normalize_model(model, stripped, sizeof stripped, NULL, 0);
     for (size_t i = 0; i < sn->n_patterns; i++) {
         const struct pattern_row *r = &sn->patterns[i];
         if (strcmp(r->match_provider, "*") != 0 &&
