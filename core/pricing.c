@@ -124,11 +124,12 @@ double pricing_charge(const struct price *p, struct usage *u, enum pricing_cache
     bool apart = false;
     if (c == PRICING_CACHE_EXCLUDED) {
         apart = true;
+    } else if (cache > input) {
+        /* whatever the setting says, counts that cannot be parts of input were counted apart */
+        apart = true;
+        guess = PRICING_ASSUME_CACHE_EXCEEDS;
     } else if (c == PRICING_CACHE_AUTO && cache > 0) {
-        if (cache > input) {
-            apart = true;
-            guess = PRICING_ASSUME_CACHE_EXCEEDS;
-        } else if (is_anthropic_call(p, provider, model)) {
+        if (is_anthropic_call(p, provider, model)) {
             apart = true;
             guess = PRICING_ASSUME_CACHE_APART;
         }

@@ -83,9 +83,11 @@ enum pricing_cache_convention {
 /* The one function the service and `pricing quote` price a call with: settles the cache
  * convention on *u (adds the cache counts to input when they were counted apart), then
  * pricing_cost. `provider` / `model` are what the call named (may be NULL); p the price found.
- * With AUTO: cache counts larger than input are counted apart (evident); otherwise an Anthropic
- * model (provider anthropic, a price of provider anthropic, or a model named claude*) with cache
- * counts is taken as counting them apart, a guess; anything else follows semconv (included).
+ * Cache counts larger than input are counted apart whatever the setting (with INCLUDED or AUTO,
+ * said as an assumption: the counts contradict the convention). Otherwise, with AUTO, an
+ * Anthropic model (provider anthropic, a price of provider anthropic, or a model named claude*)
+ * with cache counts is taken as counting them apart (Anthropic's native usage), a guess; anything
+ * else follows semconv (included), no guess.
  * *assumption (may be NULL) gets a static string naming the guess, or NULL when none was made. */
 double pricing_charge(const struct price *p, struct usage *u, enum pricing_cache_convention c,
                       const char *provider, const char *model, const char **assumption);
