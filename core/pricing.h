@@ -188,9 +188,10 @@ int pricing_admin_export(const char *db_path, FILE *out, struct error *err);
 int pricing_admin_set(const char *db_path, const struct price *p, const char *tenant,
                       struct error *err);
 /* pricing_admin_set of the fields named in `fields` only (PRICING_F_* bits): the others keep
- * the value of the row in force at `from` (for a tenant without a row: the list price's). A key
+ * the value of the row in force at `from`. A tenant without a row starts from the list's input
+ * and output in force now, the rest left unset (inherited from the list price at lookup). A key
  * with no row to start from needs input and output: otherwise an error lists what is missing.
- * A field given as -1 (a price) is cleared. */
+ * A field given as -1 (a price) is cleared. An open row starting at the same second is replaced. */
 enum {
     PRICING_F_INPUT = 1u << 0, PRICING_F_OUTPUT = 1u << 1, PRICING_F_CACHE_READ = 1u << 2,
     PRICING_F_CACHE_WRITE = 1u << 3, PRICING_F_REASONING = 1u << 4, PRICING_F_LC_THRESHOLD = 1u << 5,

@@ -360,6 +360,24 @@ static int64_t default_from(sqlite3 *db, const char *table, const char *provider
     return from;
 }
 
+static int delete_open_at(sqlite3 *db, const char *provider, const char *model,
+                          const char *tenant, int64_t from, struct error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "DELETE FROM prices WHERE provider = ?1 AND model = ?2 AND tenant IS ?3 "
+                           "AND effective_from = ?4 AND effective_to IS NULL",
+                           -1, &st, NULL) != SQLITE_OK)
+        return error_set(err, "%s", sqlite3_errmsg(db));
+    sqlite3_bind_text(st, 1, provider, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, model, -1, SQLITE_TRANSIENT);
+    bind_text_or_null(st, 3, tenant);
+    sqlite3_bind_int64(st, 4, from);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : error_set(err, "%s", sqlite3_errmsg(db));
+}
+
 /* set semantics inside an open transaction: 1 written, 0 unchanged (same prices in force), 2
  * left alone (a reference row, p->reference, for a key whose row in force is the operator's). */
 static int set_in_tx(sqlite3 *db, const struct price *in, const char *tenant, const char *source,
@@ -382,6 +400,11 @@ static int set_in_tx(sqlite3 *db, const struct price *in, const char *tenant, co
         return 2;
     if (found && cur.effective_to == OPEN_END && same_prices(&cur, &p))
         return 0;
+    /* An open price that starts at the very same second is replaced (two sets within one
+     * second; a list's correction of its own row): it was never in force before `from`. */
+    if (found && cur.effective_to == OPEN_END && cur.effective_from == p.effective_from &&
+        delete_open_at(db, p.provider, p.model, tenant, p.effective_from, err) != 0)
+        return -1;
     if (close_open(db, "prices", p.provider, p.model, tenant, p.effective_from, err) != 0 ||
         insert_price(db, &p, tenant, source, err) != 0)
         return -1;
@@ -1492,8 +1515,20 @@ int pricing_admin_set_fields(const char *db_path, const struct price *in, unsign
     /* The row in force at `from` is the base; a tenant without one starts from the list price
      * (what it does not override stays the list's). */
     int found = price_at(db, in->provider, in->model, tenant, from, &base, err);
-    if (found == 0 && tenant)
-        found = price_at(db, in->provider, in->model, NULL, from, &base, err);
+    if (found == 0 && tenant) {
+        /* A tenant's first row copies the list's input and output in force now (the columns
+         * are required) and leaves the rest unset: the lookup fills those from the list price
+         * in force, so later list changes reach them. */
+        int64_t now = (int64_t)time(NULL);
+        struct price list;
+        found = price_at(db, in->provider, in->model, NULL, from > now ? from : now, &list, err);
+        if (found > 0) {
+            pricing_price_init(&base);
+            base.input = list.input;
+            base.output = list.output;
+            memcpy(base.currency, list.currency, sizeof base.currency);
+        }
+    }
     int rc = found < 0 ? -1 : 0;
     if (rc == 0 && !found) {
         char missing[64] = "";
