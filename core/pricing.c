@@ -455,8 +455,8 @@ static const char *const migrate_v2[] = {
     "ALTER TABLE aliases ADD COLUMN origin TEXT CHECK (origin IS NULL OR origin = 'reference')",
     "ALTER TABLE patterns ADD COLUMN origin TEXT CHECK (origin IS NULL OR origin = 'reference')",
     /* the three rules schema v1 inserted itself */
-    "UPDATE patterns SET origin = 'reference' WHERE (match_provider, glob) IN "
-    "(('azure.ai.openai', '*'), ('*', 'gemini/*'), ('*', 'mistral/*'))",
+    ("UPDATE patterns SET origin = 'reference' WHERE (match_provider, glob) IN "
+     "(('azure.ai.openai', '*'), ('*', 'gemini/*'), ('*', 'mistral/*'))"),
 };
 
 static int db_version(sqlite3 *db)

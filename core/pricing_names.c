@@ -146,6 +146,8 @@ size_t pricing_name_candidates(const char *provider, const char *model,
         return 0;
     if (provider && !*provider)
         provider = NULL;
+    if (provider && strlen(provider) >= sizeof out[0].provider)
+        return 0; /* no row can have such a provider: nothing to try (nor to hint from) */
 
     char s[256];
     size_t i = 0;

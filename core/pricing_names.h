@@ -23,7 +23,8 @@ struct pricing_candidate {
 #define PRICING_MAX_CANDIDATES 32
 
 /* Fills out (at most cap) with the candidates for (provider, model), deduplicated, in the order
- * to try; returns how many. provider may be NULL or "". */
+ * to try; returns how many. provider may be NULL or ""; one too long for a price row (63 bytes
+ * and more) gives none. */
 size_t pricing_name_candidates(const char *provider, const char *model,
                                struct pricing_candidate *out, size_t cap);
 

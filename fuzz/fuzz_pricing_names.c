@@ -6,6 +6,7 @@
  * NUL-terminated names that fit their fields, the name as given comes first (when it fits), and
  * every later name is lowercase and no longer than the lowercased input (the rules only peel). */
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n = pricing_name_candidates(provider, model, c, PRICING_MAX_CANDIDATES);
     FUZZ_CHECK(n <= PRICING_MAX_CANDIDATES, "%zu candidates", n);
     size_t mlen = strlen(model);
-    if (mlen > 0 && mlen < sizeof c[0].model)
+    bool provider_fits = !provider || strlen(provider) < sizeof c[0].provider;
+    if (!provider_fits)
+        FUZZ_CHECK(n == 0, "candidates for a provider no row can have");
+    if (mlen > 0 && mlen < sizeof c[0].model && provider_fits)
         FUZZ_CHECK(n > 0 && strcmp(c[0].model, model) == 0, "the name as given is not first");
     if (mlen == 0)
         FUZZ_CHECK(n == 0, "candidates for an empty name");
