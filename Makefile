@@ -22,10 +22,10 @@ build-asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DLLMOTLP_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 
-# The pricing DB is created and seeded from pricing/prices.csv on first start only: later edits
-# go through `llmotlp pricing` and the running service picks them up without a restart.
+# The service creates the pricing DB on first start, seeded from the price list compiled into
+# the binary (pricing/prices.csv): later edits go through `llmotlp pricing` and the running
+# service picks them up without a restart; `llmotlp pricing update` applies a newer list.
 run: build
-	@[ -f $(PRICING_DB) ] || $(BUILD)/llmotlp pricing init --db $(PRICING_DB) --seed pricing/prices.csv
 	LLMOTLP_PRICING_DB=$(PRICING_DB) $(BUILD)/llmotlp --config $(CONFIG)
 
 e2e-deps: deps
@@ -55,7 +55,7 @@ bench-tail-sampling: build
 # one after the other; new crashes go to fuzz/regressions/<target>/, which `make test` replays.
 FUZZ_TARGETS = fuzz_otlp_wire fuzz_otlp_json fuzz_config fuzz_pricing_csv fuzz_pricing_litellm \
                fuzz_http_request fuzz_regex fuzz_log_json fuzz_config_source fuzz_ottl fuzz_ottl_data \
-               fuzz_genai_messages
+               fuzz_genai_messages fuzz_pricing_names
 fuzz-deps: deps
 	@bash scripts/install-deps.sh --fuzz
 

@@ -22,8 +22,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/pricing_internal.h"
+#include "core/pricing_names.h"
 
 /* pricing/schema.sql, embedded at build time by pricing/embed.cmake. */
 extern const char pricing_schema_sql[];
@@ -42,6 +44,15 @@ static double nonneg(int64_t v) { return v > 0 ? (double)v : 0.0; }
  * Token counts that do not add up (cache parts larger than input, reasoning larger than output,
  * e.g. a producer sending Anthropic's native counts where input excludes the cache) are clamped
  * so that no token is billed twice. */
+static double clamp_part(int64_t part, double *rest)
+{
+    double v = nonneg(part);
+    if (v > *rest)
+        v = *rest;
+    *rest -= v;
+    return v;
+}
+
 double pricing_cost(const struct price *p, const struct usage *u)
 {
     bool tier = p->long_context_threshold > 0 && u->input > p->long_context_threshold;
@@ -60,30 +71,87 @@ double pricing_cost(const struct price *p, const struct usage *u)
         cr = in;
     if (cw < 0)
         cw = in;
+    double cw1h = p->cache_write_1h >= 0 ? p->cache_write_1h : cw;
 
-    double input = nonneg(u->input), output = nonneg(u->output);
-    double cache_read = nonneg(u->cache_read), cache_write = nonneg(u->cache_write);
-    if (cache_read > input)
-        cache_read = input;
-    if (cache_write > input - cache_read)
-        cache_write = input - cache_read;
-    double uncached = input - cache_read - cache_write;
+    /* Each part is taken out of what is left of its total, so no token is billed twice. */
+    double rest_in = nonneg(u->input), rest_out = nonneg(u->output);
+    double cache_read = clamp_part(u->cache_read, &rest_in);
+    double cache_write = clamp_part(u->cache_write, &rest_in);
+    double cw_1h = nonneg(u->cache_write_1h);
+    if (cw_1h > cache_write)
+        cw_1h = cache_write;
+    double audio_in = p->input_audio >= 0 ? clamp_part(u->audio_input, &rest_in) : 0;
+    double image_in = p->input_image >= 0 ? clamp_part(u->image_input, &rest_in) : 0;
+    double audio_out = p->output_audio >= 0 ? clamp_part(u->audio_output, &rest_out) : 0;
+    double image_out = p->output_image >= 0 ? clamp_part(u->image_output, &rest_out) : 0;
+    double reasoning = p->reasoning >= 0 && u->reasoning > 0 ? clamp_part(u->reasoning, &rest_out)
+                                                              : 0;
 
-    double out_cost;
-    if (p->reasoning >= 0 && u->reasoning > 0) {
-        double r = nonneg(u->reasoning);
-        if (r > output)
-            r = output;
-        out_cost = (output - r) * out + r * p->reasoning;
-    } else {
-        out_cost = output * out;
-    }
-    double cost = (uncached * in + cache_read * cr + cache_write * cw + out_cost) / 1e6;
+    double tokens = rest_in * in + cache_read * cr + (cache_write - cw_1h) * cw + cw_1h * cw1h +
+                    audio_in * (audio_in > 0 ? p->input_audio : 0) +
+                    image_in * (image_in > 0 ? p->input_image : 0) + rest_out * out +
+                    reasoning * (reasoning > 0 ? p->reasoning : 0) +
+                    audio_out * (audio_out > 0 ? p->output_audio : 0) +
+                    image_out * (image_out > 0 ? p->output_image : 0);
+    double cost = tokens / 1e6;
+    if (u->tier == PRICING_TIER_FLEX && p->flex_multiplier >= 0)
+        cost *= p->flex_multiplier;
+    else if (u->tier == PRICING_TIER_PRIORITY && p->priority_multiplier >= 0)
+        cost *= p->priority_multiplier;
+    if (p->per_request > 0)
+        cost += p->per_request;
     if (u->batch && p->batch_discount > 0)
         cost *= 1.0 - p->batch_discount;
     if (p->tenant_discount > 0)
         cost *= 1.0 - p->tenant_discount;
     return cost;
+}
+
+static bool is_anthropic_call(const struct price *p, const char *provider, const char *model)
+{
+    if ((provider && strcmp(provider, "anthropic") == 0) || strcmp(p->provider, "anthropic") == 0)
+        return true;
+    return (model && strcasestr(model, "claude")) || strstr(p->model, "claude");
+}
+
+double pricing_charge(const struct price *p, struct usage *u, enum pricing_cache_convention c,
+                      const char *provider, const char *model, const char **assumption)
+{
+    const char *guess = NULL;
+    int64_t cache = (u->cache_read > 0 ? u->cache_read : 0) +
+                    (u->cache_write > 0 ? u->cache_write : 0);
+    int64_t input = u->input > 0 ? u->input : 0;
+    bool apart = false;
+    if (c == PRICING_CACHE_EXCLUDED) {
+        apart = true;
+    } else if (cache > input) {
+        /* whatever the setting says, counts that cannot be parts of input were counted apart */
+        apart = true;
+        guess = PRICING_ASSUME_CACHE_EXCEEDS;
+    } else if (c == PRICING_CACHE_AUTO && cache > 0) {
+        if (is_anthropic_call(p, provider, model)) {
+            apart = true;
+            guess = PRICING_ASSUME_CACHE_APART;
+        }
+    }
+    if (apart)
+        u->input = input + cache; /* counts come bounded (callers clamp to 1e15) */
+    if (assumption)
+        *assumption = guess;
+    return pricing_cost(p, u);
+}
+
+void pricing_price_init(struct price *p)
+{
+    memset(p, 0, sizeof *p);
+    snprintf(p->currency, sizeof p->currency, "USD");
+    p->effective_from = -1;
+    p->effective_to = INT64_MAX;
+    p->input = p->output = p->cache_read = p->cache_write = p->reasoning = -1;
+    p->lc_input = p->lc_cache_read = p->lc_cache_write = p->lc_output = -1;
+    p->cache_write_1h = p->per_request = -1;
+    p->input_audio = p->output_audio = p->input_image = p->output_image = -1;
+    p->flex_multiplier = p->priority_multiplier = -1;
 }
 
 /* ---- the snapshot ----------------------------------------------------------------------- */
@@ -215,7 +283,8 @@ static int count_rows(sqlite3 *db, const char *table, size_t *n)
     "provider, model, coalesce(tenant, ''), currency, effective_from, "                           \
     "coalesce(effective_to, 9223372036854775807), input, cache_read, cache_write, output, "       \
     "reasoning, coalesce(long_context_threshold, 0), lc_input, lc_cache_read, lc_cache_write, "   \
-    "lc_output, coalesce(batch_discount, 0)"
+    "lc_output, coalesce(batch_discount, 0), origin IS NOT NULL, cache_write_1h, per_request, "   \
+    "input_audio, output_audio, input_image, output_image, flex_multiplier, priority_multiplier"
 
 void pricing_row_to_price(sqlite3_stmt *st, int c, struct price *p)
 {
@@ -238,6 +307,15 @@ void pricing_row_to_price(sqlite3_stmt *st, int c, struct price *p)
     p->lc_output = col_price(st, c + 15);
     p->batch_discount = sqlite3_column_double(st, c + 16);
     p->tenant_discount = 0;
+    p->reference = sqlite3_column_int(st, c + 17) != 0;
+    p->cache_write_1h = col_price(st, c + 18);
+    p->per_request = col_price(st, c + 19);
+    p->input_audio = col_price(st, c + 20);
+    p->output_audio = col_price(st, c + 21);
+    p->input_image = col_price(st, c + 22);
+    p->output_image = col_price(st, c + 23);
+    p->flex_multiplier = col_price(st, c + 24);
+    p->priority_multiplier = col_price(st, c + 25);
 }
 
 const char *pricing_price_columns(void) { return PRICE_COLUMNS; }
@@ -363,9 +441,102 @@ oom_done:
 
 /* ---- open, refresh ---------------------------------------------------------------------- */
 
-int pricing_db_open(const char *path, bool create, sqlite3 **out, struct error *err)
+/* Columns v2 added to v1 tables (ALTER TABLE ADD COLUMN: existing rows read NULL = not set). */
+static const char *const migrate_v2[] = {
+    "ALTER TABLE prices ADD COLUMN origin TEXT CHECK (origin IS NULL OR origin = 'reference')",
+    "ALTER TABLE prices ADD COLUMN cache_write_1h REAL CHECK (cache_write_1h >= 0)",
+    "ALTER TABLE prices ADD COLUMN per_request REAL CHECK (per_request >= 0)",
+    "ALTER TABLE prices ADD COLUMN input_audio REAL CHECK (input_audio >= 0)",
+    "ALTER TABLE prices ADD COLUMN output_audio REAL CHECK (output_audio >= 0)",
+    "ALTER TABLE prices ADD COLUMN input_image REAL CHECK (input_image >= 0)",
+    "ALTER TABLE prices ADD COLUMN output_image REAL CHECK (output_image >= 0)",
+    "ALTER TABLE prices ADD COLUMN flex_multiplier REAL CHECK (flex_multiplier >= 0)",
+    "ALTER TABLE prices ADD COLUMN priority_multiplier REAL CHECK (priority_multiplier >= 0)",
+    "ALTER TABLE aliases ADD COLUMN origin TEXT CHECK (origin IS NULL OR origin = 'reference')",
+    "ALTER TABLE patterns ADD COLUMN origin TEXT CHECK (origin IS NULL OR origin = 'reference')",
+    /* the three rules schema v1 inserted itself */
+    ("UPDATE patterns SET origin = 'reference' WHERE (match_provider, glob) IN "
+     "(('azure.ai.openai', '*'), ('*', 'gemini/*'), ('*', 'mistral/*'))"),
+};
+
+static int db_version(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    int version = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return version;
+}
+
+/* Brings the DB to PRICING_SCHEMA_VERSION in one IMMEDIATE transaction (re-reading the version
+ * inside it, so two processes opening a new DB at once create or migrate it once). *created =
+ * the schema was created now. */
+static int db_prepare(sqlite3 *db, const char *path, bool create, bool seed, bool *created,
+                      struct error *err)
+{
+    *created = false;
+    int version = db_version(db);
+    if (version == PRICING_SCHEMA_VERSION)
+        return 0;
+    if (version > PRICING_SCHEMA_VERSION)
+        return error_set(err, "%s: pricing schema version %d is newer than this llmotlp knows "
+                         "(%d): use a newer llmotlp", path, version, PRICING_SCHEMA_VERSION);
+    if (version == 0 && !create)
+        return error_set(err, "%s: not a pricing database (create it with `llmotlp pricing "
+                         "init`)", path);
+    char *msg = NULL;
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK)
+        goto fail;
+    version = db_version(db);
+    if (version == 0) {
+        if (sqlite3_exec(db, pricing_schema_sql, NULL, NULL, &msg) != SQLITE_OK)
+            goto fail;
+        if (seed) {
+            struct pricing_import_stats st;
+            if (pricing_reference_apply(db, "compiled-in prices.csv", pricing_reference_csv,
+                                        strlen(pricing_reference_csv), 0, &st, err) != 0) {
+                sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+                error_prefix(err, "%s: seeding the reference prices: ", path);
+                return -1;
+            }
+        }
+        *created = true;
+    } else if (version == 1) {
+        for (size_t i = 0; i < sizeof migrate_v2 / sizeof migrate_v2[0]; i++)
+            if (sqlite3_exec(db, migrate_v2[i], NULL, NULL, &msg) != SQLITE_OK)
+                goto fail;
+        if (pricing_reference_mark(db, pricing_reference_csv, strlen(pricing_reference_csv),
+                                   err) != 0) {
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            error_prefix(err, "%s: migrating to schema v2: ", path);
+            return -1;
+        }
+    } else if (version != PRICING_SCHEMA_VERSION) {
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        return error_set(err, "%s: unknown pricing schema version %d", path, version);
+    }
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", PRICING_SCHEMA_VERSION);
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK)
+        goto fail;
+    return 0;
+fail:
+    error_set(err, "%s: %s the schema: %s", path, version == 0 ? "creating" : "migrating",
+              msg ? msg : sqlite3_errmsg(db));
+    sqlite3_free(msg);
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    *created = false;
+    return -1;
+}
+
+int pricing_db_open_ex(const char *path, bool create, bool seed, sqlite3 **out, bool *created,
+                       struct error *err)
 {
     sqlite3 *db = NULL;
+    bool made = false;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
     if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
         error_set(err, "%s: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
@@ -381,40 +552,72 @@ int pricing_db_open(const char *path, bool create, sqlite3 **out, struct error *
         sqlite3_close(db);
         return -1;
     }
-    if (create) {
-        if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK ||
-            sqlite3_exec(db, pricing_schema_sql, NULL, NULL, &msg) != SQLITE_OK ||
-            sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
-            error_set(err, "%s: creating the schema: %s", path, msg ? msg : sqlite3_errmsg(db));
-            sqlite3_free(msg);
-            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-            sqlite3_close(db);
-            return -1;
-        }
-    }
-    sqlite3_stmt *st = NULL;
-    int version = 0;
-    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        version = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    if (version < 1) {
-        error_set(err, "%s: not a pricing database (create it with `llmotlp pricing init`)", path);
+    if (db_prepare(db, path, create, seed, &made, err) != 0) {
         sqlite3_close(db);
         return -1;
     }
+    if (created)
+        *created = made;
     *out = db;
     return 0;
 }
 
+int pricing_db_open(const char *path, bool create, sqlite3 **out, struct error *err)
+{
+    return pricing_db_open_ex(path, create, false, out, NULL, err);
+}
+
+int pricing_default_path(char *buf, size_t cap, struct error *err)
+{
+    const char *env = getenv("LLMOTLP_PRICING_DB");
+    if (env && *env) {
+        if ((size_t)snprintf(buf, cap, "%s", env) >= cap)
+            return error_set(err, "LLMOTLP_PRICING_DB is too long");
+        return 0;
+    }
+    struct stat st;
+    if (stat("/var/lib/llmotlp", &st) == 0 && S_ISDIR(st.st_mode) &&
+        access("/var/lib/llmotlp", W_OK) == 0) {
+        snprintf(buf, cap, "/var/lib/llmotlp/llmotlp.db");
+        return 0;
+    }
+    const char *xdg = getenv("XDG_DATA_HOME");
+    const char *home = getenv("HOME");
+    int n;
+    if (xdg && xdg[0] == '/')
+        n = snprintf(buf, cap, "%s/llmotlp/llmotlp.db", xdg);
+    else if (home && *home)
+        n = snprintf(buf, cap, "%s/.local/share/llmotlp/llmotlp.db", home);
+    else
+        return error_set(err, "no default pricing DB path: set LLMOTLP_PRICING_DB, HOME or "
+                         "XDG_DATA_HOME, or configure `database`");
+    if (n < 0 || (size_t)n >= cap)
+        return error_set(err, "the default pricing DB path is too long");
+    return 0;
+}
+
+static struct pricing_store *store_open(const char *path, bool create, bool seed,
+                                        struct error *err);
+
+struct pricing_store *pricing_open_seeded(const char *path, struct error *err)
+{
+    return store_open(path, true, true, err);
+}
+
 struct pricing_store *pricing_open(const char *path, bool create, struct error *err)
+{
+    return store_open(path, create, false, err);
+}
+
+static struct pricing_store *store_open(const char *path, bool create, bool seed,
+                                        struct error *err)
 {
     struct pricing_store *s = calloc(1, sizeof *s);
     if (!s) {
         error_set(err, "pricing: out of memory");
         return NULL;
     }
-    if (pricing_db_open(path, create, &s->db, err) != 0) {
+    if (pricing_db_open_ex(path, create, seed, &s->db, NULL, err) != 0) {
         free(s);
         return NULL;
     }
@@ -624,30 +827,27 @@ void pricing_normalize_model(const char *model, char *out, size_t cap, char *pre
     strip_date(out);
 }
 
-/* exact → alias → normalized (lowercase, "prefix/" stripped, date stripped; the prefix tried as
- * the provider) → patterns. */
+/* The name rules of core/pricing_names.c (each candidate as a price key, then as an alias), then
+ * the DB's patterns. */
 static bool resolve(const struct pricing_snapshot *sn, const char *provider, const char *model,
                     const char **rp, const char **rm)
 {
-    char low[256], stripped[256], dated[256], prefix[64];
+    struct pricing_candidate cand[PRICING_MAX_CANDIDATES];
+    size_t n = pricing_name_candidates(provider, model, cand, PRICING_MAX_CANDIDATES);
+    for (size_t i = 0; i < n; i++) {
+        const char *cp = cand[i].provider[0] ? cand[i].provider : NULL;
+        if (try_name(sn, cp, cand[i].model, rp, rm))
+            return true;
+        /* an alias names its own provider: tried once per name, under the span's provider */
+        if ((i == 0 || strcmp(cand[i].model, cand[i - 1].model) != 0) &&
+            try_alias(sn, cand[i].model, rp, rm))
+            return true;
+    }
+    char low[256], stripped[256], dated[256];
     lower_copy(low, sizeof low, model);
-    if (try_name(sn, provider, model, rp, rm) || try_alias(sn, low, rp, rm))
-        return true;
-    if (strcmp(low, model) != 0 && try_name(sn, provider, low, rp, rm))
-        return true;
     const char *slash = strrchr(low, '/');
     snprintf(dated, sizeof dated, "%s", slash ? slash + 1 : low);
-    pricing_normalize_model(model, stripped, sizeof stripped, prefix, sizeof prefix);
-    if (slash) {
-        if (try_name(sn, provider, dated, rp, rm) || try_alias(sn, dated, rp, rm) ||
-            (prefix[0] && try_name(sn, prefix, dated, rp, rm)))
-            return true;
-    }
-    if (strcmp(stripped, dated) != 0) {
-        if (try_name(sn, provider, stripped, rp, rm) || try_alias(sn, stripped, rp, rm) ||
-            (prefix[0] && try_name(sn, prefix, stripped, rp, rm)))
-            return true;
-    }
+    pricing_normalize_model(model, stripped, sizeof stripped, NULL, 0);
     for (size_t i = 0; i < sn->n_patterns; i++) {
         const struct pattern_row *r = &sn->patterns[i];
         if (strcmp(r->match_provider, "*") != 0 &&
@@ -720,7 +920,30 @@ bool pricing_snapshot_lookup(const struct pricing_snapshot *sn, const char *prov
             own = p;
     }
     if (own) {
+        /* A tenant row overrides what it sets; what it leaves unset is the list price's. */
         *out = *own;
+        if (list) {
+            double *mine[] = {&out->cache_read, &out->cache_write, &out->reasoning,
+                              &out->lc_input, &out->lc_cache_read, &out->lc_cache_write,
+                              &out->lc_output, &out->cache_write_1h, &out->per_request,
+                              &out->input_audio, &out->output_audio, &out->input_image,
+                              &out->output_image, &out->flex_multiplier,
+                              &out->priority_multiplier};
+            const double *theirs[] = {&list->cache_read, &list->cache_write, &list->reasoning,
+                                      &list->lc_input, &list->lc_cache_read,
+                                      &list->lc_cache_write, &list->lc_output,
+                                      &list->cache_write_1h, &list->per_request,
+                                      &list->input_audio, &list->output_audio,
+                                      &list->input_image, &list->output_image,
+                                      &list->flex_multiplier, &list->priority_multiplier};
+            for (size_t i = 0; i < sizeof mine / sizeof mine[0]; i++)
+                if (*mine[i] < 0)
+                    *mine[i] = *theirs[i];
+            if (out->long_context_threshold <= 0)
+                out->long_context_threshold = list->long_context_threshold;
+            if (out->batch_discount <= 0)
+                out->batch_discount = list->batch_discount;
+        }
         return true;
     }
     if (!list)
@@ -743,4 +966,15 @@ bool pricing_lookup(struct pricing_store *s, const char *provider, const char *m
     bool ok = pricing_snapshot_lookup(sn, provider, model, tenant, at, out);
     pricing_release(sn);
     return ok;
+}
+
+bool pricing_quote(struct pricing_store *s, const char *provider, const char *model,
+                   const char *tenant, int64_t at, struct usage *u,
+                   enum pricing_cache_convention c, struct price *price, double *cost,
+                   const char **assumption)
+{
+    if (!pricing_lookup(s, provider, model, tenant, at, price))
+        return false;
+    *cost = pricing_charge(price, u, c, provider, model, assumption);
+    return true;
 }

@@ -37,7 +37,20 @@ struct price {
     double lc_input, lc_cache_read, lc_cache_write, lc_output;  /* tier prices (-1 = same as base) */
     double batch_discount;      /* fraction off, 0..1 (0.5 = half price) */
     double tenant_discount;     /* fraction off from a tenant override by discount, 0..1 */
+    /* schema v2 (-1 = not set) */
+    double cache_write_1h;      /* 1-hour cache writes; unset = the cache_write price */
+    double per_request;         /* a fee per call, in `currency` (not per million tokens) */
+    double input_audio, output_audio, input_image, output_image; /* unset = the text price */
+    double flex_multiplier, priority_multiplier; /* service tier; unset = 1 */
+    bool reference;             /* written from the compiled-in reference list */
 };
+
+/* Every price unset (-1), no tiers or discounts, USD, from "now or all history" (-1) to open:
+ * the start of a struct price to fill. */
+void pricing_price_init(struct price *p);
+
+/* Service tier of a call (OpenAI service_tier flex/priority; batch is struct usage.batch). */
+enum pricing_tier { PRICING_TIER_DEFAULT, PRICING_TIER_FLEX, PRICING_TIER_PRIORITY };
 
 /* Token counts of one call, as GenAI semconv v1.41 counts them: input includes cached tokens. */
 struct usage {
@@ -45,19 +58,66 @@ struct usage {
     int64_t cache_read, cache_write;   /* parts of input */
     int64_t reasoning;                 /* part of output; -1 = unknown */
     bool batch;
+    int64_t cache_write_1h;            /* part of cache_write written with a 1-hour TTL */
+    int64_t audio_input, image_input;  /* parts of input (semconv per-modality counts) */
+    int64_t audio_output, image_output; /* parts of output */
+    enum pricing_tier tier;
 };
 
 /* cost = (input − cache_read − cache_write) × input + cache_read × cache-read + cache_write ×
  * cache-write + output × output (reasoning at the reasoning price when one exists, else inside
- * output); the long-context prices when input crosses the threshold; then the batch discount and
- * the tenant discount. In `currency` units (not cents). */
+ * output); the long-context prices when input crosses the threshold; 1-hour cache writes, audio
+ * and image tokens at their own prices when the row has them; then the service-tier multiplier,
+ * the per-request fee, the batch discount and the tenant discount (on the whole). In `currency`
+ * units (not cents). */
 double pricing_cost(const struct price *p, const struct usage *u);
+
+/* Whether a call's input count includes its cache reads and writes (GenAI semconv: yes;
+ * Anthropic's native usage: no, they are counted apart). */
+enum pricing_cache_convention {
+    PRICING_CACHE_AUTO,     /* decide per call (pricing_charge) and say when it was a guess */
+    PRICING_CACHE_INCLUDED,
+    PRICING_CACHE_EXCLUDED,
+};
+
+/* The one function the service and `pricing quote` price a call with: settles the cache
+ * convention on *u (adds the cache counts to input when they were counted apart), then
+ * pricing_cost. `provider` / `model` are what the call named (may be NULL); p the price found.
+ * Cache counts larger than input are counted apart whatever the setting (with INCLUDED or AUTO,
+ * said as an assumption: the counts contradict the convention). Otherwise, with AUTO, an
+ * Anthropic model (provider anthropic, a price of provider anthropic, or a model named claude*)
+ * with cache counts is taken as counting them apart (Anthropic's native usage), a guess; anything
+ * else follows semconv (included), no guess.
+ * *assumption (may be NULL) gets a static string naming the guess, or NULL when none was made. */
+double pricing_charge(const struct price *p, struct usage *u, enum pricing_cache_convention c,
+                      const char *provider, const char *model, const char **assumption);
+#define PRICING_ASSUME_CACHE_APART "cache_tokens_excluded_from_input:anthropic_usage"
+#define PRICING_ASSUME_CACHE_EXCEEDS "cache_tokens_excluded_from_input:cache_exceeds_input"
+
+struct pricing_store;
+
+/* Lookup and pricing_charge in one: what `pricing quote` prints is what a span gets. */
+bool pricing_quote(struct pricing_store *s, const char *provider, const char *model,
+                   const char *tenant, int64_t at, struct usage *u,
+                   enum pricing_cache_convention c, struct price *price, double *cost,
+                   const char **assumption);
 
 struct pricing_store;
 
 /* Opens (and with create, creates from pricing/schema.sql text compiled in) the DB at path and
  * loads the first snapshot. NULL with err. */
 struct pricing_store *pricing_open(const char *path, bool create, struct error *err);
+/* pricing_open with create, and a DB created now is filled, in the same transaction, with the
+ * reference price list compiled into the binary (pricing/prices.csv, rows marked reference). An
+ * existing DB is opened as it is (migrated to the current schema). */
+struct pricing_store *pricing_open_seeded(const char *path, struct error *err);
+/* The default DB path when none is configured: $LLMOTLP_PRICING_DB if set; else
+ * /var/lib/llmotlp/llmotlp.db when /var/lib/llmotlp is a writable directory (the image and
+ * packages create it); else $XDG_DATA_HOME/llmotlp/llmotlp.db ($HOME/.local/share when
+ * XDG_DATA_HOME is unset). 0, or -1 when no HOME either. Never the working directory. */
+int pricing_default_path(char *buf, size_t cap, struct error *err);
+/* The reference list compiled in (our CSV, NUL-terminated). */
+extern const char pricing_reference_csv[];
 void pricing_close(struct pricing_store *s);
 /* Reloads the snapshot if the DB changed since the last load (a commit by another connection,
  * or the file replaced under its name). 1 = reloaded, 0 = unchanged, -1 = error (the old
@@ -109,7 +169,14 @@ int pricing_admin_import(const char *db_path, const char *file, size_t *imported
  * error). */
 struct pricing_import_stats {
     size_t imported, unchanged, skipped;
+    size_t kept;    /* update: keys left alone because the operator set them */
 };
+/* Re-applies a reference list: `file`, or the compiled-in list when NULL. Rows are written as
+ * reference rows; a key (price of provider/model without tenant, alias, pattern) whose current
+ * row is the operator's is left alone (counted in kept). Open-ended prices take over from `from`
+ * (< 0: now, or all history for a new key), as import does. All or nothing. */
+int pricing_admin_update(const char *db_path, const char *file, int64_t from,
+                         struct pricing_import_stats *stats, struct error *err);
 int pricing_admin_import_ex(const char *db_path, const char *file, int64_t from,
                             struct pricing_import_stats *stats, struct error *err);
 /* Writes every price, tenant discount, alias and pattern as our CSV (re-importable). */
@@ -120,6 +187,23 @@ int pricing_admin_export(const char *db_path, FILE *out, struct error *err);
  * Setting the price already in force is a no-op (nothing is committed). */
 int pricing_admin_set(const char *db_path, const struct price *p, const char *tenant,
                       struct error *err);
+/* pricing_admin_set of the fields named in `fields` only (PRICING_F_* bits): the others keep
+ * the value of the row in force at `from`. A tenant without a row starts from the list's input
+ * and output in force now, the rest left unset (inherited from the list price at lookup). A key
+ * with no row to start from needs input and output: otherwise an error lists what is missing.
+ * A field given as -1 (a price) is cleared. An open row starting at the same second is replaced. */
+enum {
+    PRICING_F_INPUT = 1u << 0, PRICING_F_OUTPUT = 1u << 1, PRICING_F_CACHE_READ = 1u << 2,
+    PRICING_F_CACHE_WRITE = 1u << 3, PRICING_F_REASONING = 1u << 4, PRICING_F_LC_THRESHOLD = 1u << 5,
+    PRICING_F_LC_INPUT = 1u << 6, PRICING_F_LC_OUTPUT = 1u << 7, PRICING_F_LC_CACHE_READ = 1u << 8,
+    PRICING_F_LC_CACHE_WRITE = 1u << 9, PRICING_F_BATCH = 1u << 10, PRICING_F_CURRENCY = 1u << 11,
+    PRICING_F_CACHE_WRITE_1H = 1u << 12, PRICING_F_PER_REQUEST = 1u << 13,
+    PRICING_F_INPUT_AUDIO = 1u << 14, PRICING_F_OUTPUT_AUDIO = 1u << 15,
+    PRICING_F_INPUT_IMAGE = 1u << 16, PRICING_F_OUTPUT_IMAGE = 1u << 17,
+    PRICING_F_FLEX = 1u << 18, PRICING_F_PRIORITY = 1u << 19,
+};
+int pricing_admin_set_fields(const char *db_path, const struct price *p, unsigned fields,
+                             const char *tenant, struct error *err);
 /* A tenant's discount (fraction off the list price) from `from` (< 0: as for pricing_admin_set),
  * for `model` or, when it is NULL, "" or "*", every model of `provider`; closes the previous
  * open-ended one. */

@@ -154,7 +154,7 @@ static int check_price(const struct price *p, struct error *err)
 
 /* 1 = an identical row exists (nothing to do), 0 = not, -1 = error. */
 
-/* Parameters ?1..?16 of a prices row (provider .. lc_output), shared by the lookup of an
+/* Parameters ?1..?16 and ?19..?26 of a prices row (provider .. lc_output, the v2 prices), shared by the lookup of an
  * identical row and the insert, so the two can never bind columns differently. */
 static void bind_price_row(sqlite3_stmt *st, const struct price *p, const char *tenant)
 {
@@ -177,6 +177,14 @@ static void bind_price_row(sqlite3_stmt *st, const struct price *p, const char *
     bind_price(st, 14, p->lc_cache_read);
     bind_price(st, 15, p->lc_cache_write);
     bind_price(st, 16, p->lc_output);
+    bind_price(st, 19, p->cache_write_1h);
+    bind_price(st, 20, p->per_request);
+    bind_price(st, 21, p->input_audio);
+    bind_price(st, 22, p->output_audio);
+    bind_price(st, 23, p->input_image);
+    bind_price(st, 24, p->output_image);
+    bind_price(st, 25, p->flex_multiplier);
+    bind_price(st, 26, p->priority_multiplier);
 }
 
 static int price_exists(sqlite3 *db, const struct price *p, const char *tenant, const char *source,
@@ -188,7 +196,10 @@ static int price_exists(sqlite3 *db, const struct price *p, const char *tenant, 
         "currency = ?4 AND effective_from = ?5 AND effective_to IS ?6 AND input IS ?7 AND "
         "cache_read IS ?8 AND cache_write IS ?9 AND output IS ?10 AND reasoning IS ?11 AND "
         "long_context_threshold IS ?12 AND lc_input IS ?13 AND lc_cache_read IS ?14 AND "
-        "lc_cache_write IS ?15 AND lc_output IS ?16 AND coalesce(batch_discount, 0) = ?17";
+        "lc_cache_write IS ?15 AND lc_output IS ?16 AND coalesce(batch_discount, 0) = ?17 AND "
+        "cache_write_1h IS ?19 AND per_request IS ?20 AND input_audio IS ?21 AND output_audio IS ?22 "
+        "AND input_image IS ?23 AND output_image IS ?24 AND flex_multiplier IS ?25 AND "
+        "priority_multiplier IS ?26";
     (void)source;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
         return error_set(err, "%s", sqlite3_errmsg(db));
@@ -240,8 +251,11 @@ static int insert_price(sqlite3 *db, const struct price *p, const char *tenant, 
     const char *sql =
         "INSERT INTO prices (provider, model, tenant, currency, effective_from, effective_to, "
         "input, cache_read, cache_write, output, reasoning, long_context_threshold, lc_input, "
-        "lc_cache_read, lc_cache_write, lc_output, batch_discount, source) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+        "lc_cache_read, lc_cache_write, lc_output, batch_discount, source, cache_write_1h, "
+        "per_request, input_audio, output_audio, input_image, output_image, flex_multiplier, "
+        "priority_multiplier, origin) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+        "?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)";
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
         return error_set(err, "%s", sqlite3_errmsg(db));
     bind_price_row(st, p, tenant);
@@ -250,6 +264,7 @@ static int insert_price(sqlite3 *db, const struct price *p, const char *tenant, 
     else
         sqlite3_bind_null(st, 17);
     bind_text_or_null(st, 18, source);
+    bind_text_or_null(st, 27, p->reference ? "reference" : NULL);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc == SQLITE_DONE)
@@ -315,7 +330,12 @@ static bool same_prices(const struct price *a, const struct price *b)
            a->output == b->output && a->reasoning == b->reasoning &&
            a->long_context_threshold == b->long_context_threshold && a->lc_input == b->lc_input &&
            a->lc_cache_read == b->lc_cache_read && a->lc_cache_write == b->lc_cache_write &&
-           a->lc_output == b->lc_output && a->batch_discount == b->batch_discount;
+           a->lc_output == b->lc_output && a->batch_discount == b->batch_discount &&
+           a->cache_write_1h == b->cache_write_1h && a->per_request == b->per_request &&
+           a->input_audio == b->input_audio && a->output_audio == b->output_audio &&
+           a->input_image == b->input_image && a->output_image == b->output_image &&
+           a->flex_multiplier == b->flex_multiplier &&
+           a->priority_multiplier == b->priority_multiplier;
 }
 
 /* A key's first price covers all history (there is nothing older to keep); a change applies from
@@ -340,7 +360,26 @@ static int64_t default_from(sqlite3 *db, const char *table, const char *provider
     return from;
 }
 
-/* set semantics inside an open transaction: 1 written, 0 unchanged (same prices in force). */
+static int delete_open_at(sqlite3 *db, const char *provider, const char *model,
+                          const char *tenant, int64_t from, struct error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "DELETE FROM prices WHERE provider = ?1 AND model = ?2 AND tenant IS ?3 "
+                           "AND effective_from = ?4 AND effective_to IS NULL",
+                           -1, &st, NULL) != SQLITE_OK)
+        return error_set(err, "%s", sqlite3_errmsg(db));
+    sqlite3_bind_text(st, 1, provider, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, model, -1, SQLITE_TRANSIENT);
+    bind_text_or_null(st, 3, tenant);
+    sqlite3_bind_int64(st, 4, from);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : error_set(err, "%s", sqlite3_errmsg(db));
+}
+
+/* set semantics inside an open transaction: 1 written, 0 unchanged (same prices in force), 2
+ * left alone (a reference row, p->reference, for a key whose row in force is the operator's). */
 static int set_in_tx(sqlite3 *db, const struct price *in, const char *tenant, const char *source,
                      struct error *err)
 {
@@ -357,8 +396,15 @@ static int set_in_tx(sqlite3 *db, const struct price *in, const char *tenant, co
     int found = price_at(db, p.provider, p.model, tenant, p.effective_from, &cur, err);
     if (found < 0)
         return -1;
+    if (found && p.reference && !cur.reference)
+        return 2;
     if (found && cur.effective_to == OPEN_END && same_prices(&cur, &p))
         return 0;
+    /* An open price that starts at the very same second is replaced (two sets within one
+     * second; a list's correction of its own row): it was never in force before `from`. */
+    if (found && cur.effective_to == OPEN_END && cur.effective_from == p.effective_from &&
+        delete_open_at(db, p.provider, p.model, tenant, p.effective_from, err) != 0)
+        return -1;
     if (close_open(db, "prices", p.provider, p.model, tenant, p.effective_from, err) != 0 ||
         insert_price(db, &p, tenant, source, err) != 0)
         return -1;
@@ -518,7 +564,8 @@ enum csv_col {
     C_KIND, C_PROVIDER, C_MODEL, C_TENANT, C_CURRENCY, C_FROM, C_TO, C_INPUT, C_OUTPUT,
     C_CACHE_READ, C_CACHE_WRITE, C_REASONING, C_LC_THRESHOLD, C_LC_INPUT, C_LC_OUTPUT,
     C_LC_CACHE_READ, C_LC_CACHE_WRITE, C_BATCH, C_DISCOUNT, C_MATCH, C_MATCH_PROVIDER,
-    C_PRIORITY, C_SOURCE, C_COUNT
+    C_PRIORITY, C_CACHE_WRITE_1H, C_PER_REQUEST, C_INPUT_AUDIO, C_OUTPUT_AUDIO, C_INPUT_IMAGE,
+    C_OUTPUT_IMAGE, C_FLEX, C_PRIORITY_MULT, C_SOURCE, C_COUNT
 };
 
 /* Our CSV's columns, in export order. Only provider and model are required in a header. */
@@ -528,7 +575,9 @@ static const char *const csv_names[C_COUNT] = {
     "cache_write_usd_per_mtok", "reasoning_usd_per_mtok", "long_context_threshold",
     "lc_input_usd_per_mtok", "lc_output_usd_per_mtok", "lc_cached_input_usd_per_mtok",
     "lc_cache_write_usd_per_mtok", "batch_discount", "discount", "match", "match_provider",
-    "priority", "source"};
+    "priority", "cache_write_1h_usd_per_mtok", "per_request_usd", "input_audio_usd_per_mtok",
+    "output_audio_usd_per_mtok", "input_image_usd_per_mtok", "output_image_usd_per_mtok",
+    "flex_multiplier", "priority_multiplier", "source"};
 
 struct csv_reader {
     const char *p, *end;
@@ -656,22 +705,48 @@ static int fit(const char *v, size_t cap, const char *col, struct error *err)
     return 0;
 }
 
-static int upsert_alias(sqlite3 *db, const char *alias, const char *provider, const char *model,
-                        const char *source, struct error *err)
+/* 1 = the row exists and is the operator's (a reference list leaves it alone), 0 = not, -1. */
+static int operator_owned(sqlite3 *db, const char *sql, const char *a, const char *b,
+                          struct error *err)
 {
     sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return error_set(err, "%s", sqlite3_errmsg(db));
+    sqlite3_bind_text(st, 1, a, -1, SQLITE_TRANSIENT);
+    if (b)
+        sqlite3_bind_text(st, 2, b, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    int owned = rc == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_NULL;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return error_set(err, "%s", sqlite3_errmsg(db));
+    return owned;
+}
+
+/* 1 written, 0 unchanged, 2 left alone (reference over an operator's alias), -1 error. */
+static int upsert_alias(sqlite3 *db, const char *alias, const char *provider, const char *model,
+                        const char *source, bool reference, struct error *err)
+{
+    if (reference) {
+        int own = operator_owned(db, "SELECT origin FROM aliases WHERE alias = lower(?1)", alias,
+                                 NULL, err);
+        if (own != 0)
+            return own < 0 ? -1 : 2;
+    }
+    sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
-                           "INSERT INTO aliases (alias, provider, model, source) VALUES "
-                           "(lower(?1), ?2, ?3, ?4) ON CONFLICT (alias) DO UPDATE SET "
+                           "INSERT INTO aliases (alias, provider, model, source, origin) VALUES "
+                           "(lower(?1), ?2, ?3, ?4, ?5) ON CONFLICT (alias) DO UPDATE SET "
                            "provider = excluded.provider, model = excluded.model, source = "
-                           "excluded.source WHERE provider IS NOT excluded.provider OR "
-                           "model IS NOT excluded.model",
+                           "excluded.source, origin = excluded.origin WHERE provider IS NOT "
+                           "excluded.provider OR model IS NOT excluded.model",
                            -1, &st, NULL) != SQLITE_OK)
         return error_set(err, "%s", sqlite3_errmsg(db));
     sqlite3_bind_text(st, 1, alias, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, provider, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 3, model, -1, SQLITE_TRANSIENT);
     bind_text_or_null(st, 4, source);
+    bind_text_or_null(st, 5, reference ? "reference" : NULL);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
@@ -681,15 +756,25 @@ static int upsert_alias(sqlite3 *db, const char *alias, const char *provider, co
 
 static int upsert_pattern(sqlite3 *db, const char *match_provider, const char *glob,
                           const char *provider, const char *model, int64_t priority,
-                          const char *source, struct error *err)
+                          const char *source, bool reference, struct error *err)
 {
+    if (reference) {
+        int own = operator_owned(db,
+                                 "SELECT origin FROM patterns WHERE match_provider = ?2 AND "
+                                 "glob = lower(?1)",
+                                 glob, *match_provider ? match_provider : "*", err);
+        if (own != 0)
+            return own < 0 ? -1 : 2;
+    }
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
                            "INSERT INTO patterns (match_provider, glob, target_provider, "
-                           "target_model, priority, source) VALUES (?1, lower(?2), ?3, ?4, ?5, ?6) "
+                           "target_model, priority, source, origin) VALUES (?1, lower(?2), ?3, "
+                           "?4, ?5, ?6, ?7) "
                            "ON CONFLICT (match_provider, glob) DO UPDATE SET target_provider = "
                            "excluded.target_provider, target_model = excluded.target_model, "
-                           "priority = excluded.priority, source = excluded.source WHERE "
+                           "priority = excluded.priority, source = excluded.source, origin = "
+                           "excluded.origin WHERE "
                            "target_provider IS NOT excluded.target_provider OR target_model IS "
                            "NOT excluded.target_model OR priority IS NOT excluded.priority",
                            -1, &st, NULL) != SQLITE_OK)
@@ -700,6 +785,7 @@ static int upsert_pattern(sqlite3 *db, const char *match_provider, const char *g
     bind_text_or_null(st, 4, model);
     sqlite3_bind_int64(st, 5, priority);
     bind_text_or_null(st, 6, source);
+    bind_text_or_null(st, 7, reference ? "reference" : NULL);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
@@ -708,13 +794,14 @@ static int upsert_pattern(sqlite3 *db, const char *match_provider, const char *g
 }
 
 /* One data row: 1 written, 0 unchanged, -1 error (err says why, without the position). */
-static int csv_row(sqlite3 *db, char **v, int64_t undated_from, struct error *err)
+static int csv_row(sqlite3 *db, char **v, int64_t undated_from, bool reference,
+                   struct error *err)
 {
     const char *kind = v[C_KIND];
     const char *src = v[C_SOURCE];
     if (!*kind || strcmp(kind, "price") == 0) {
         struct price p;
-        memset(&p, 0, sizeof p);
+        pricing_price_init(&p);
         if (fit(v[C_PROVIDER], sizeof p.provider, "provider", err) ||
             fit(v[C_MODEL], sizeof p.model, "model", err) ||
             fit(v[C_TENANT], sizeof p.tenant, "tenant", err))
@@ -741,8 +828,21 @@ static int csv_row(sqlite3 *db, char **v, int64_t undated_from, struct error *er
             parse_price(v[C_LC_CACHE_READ], csv_names[C_LC_CACHE_READ], &p.lc_cache_read, err) ||
             parse_price(v[C_LC_CACHE_WRITE], csv_names[C_LC_CACHE_WRITE], &p.lc_cache_write,
                         err) ||
-            parse_fraction(v[C_BATCH], csv_names[C_BATCH], &p.batch_discount, err))
+            parse_fraction(v[C_BATCH], csv_names[C_BATCH], &p.batch_discount, err) ||
+            parse_price(v[C_CACHE_WRITE_1H], csv_names[C_CACHE_WRITE_1H], &p.cache_write_1h,
+                        err) ||
+            parse_price(v[C_PER_REQUEST], csv_names[C_PER_REQUEST], &p.per_request, err) ||
+            parse_price(v[C_INPUT_AUDIO], csv_names[C_INPUT_AUDIO], &p.input_audio, err) ||
+            parse_price(v[C_OUTPUT_AUDIO], csv_names[C_OUTPUT_AUDIO], &p.output_audio, err) ||
+            parse_price(v[C_INPUT_IMAGE], csv_names[C_INPUT_IMAGE], &p.input_image, err) ||
+            parse_price(v[C_OUTPUT_IMAGE], csv_names[C_OUTPUT_IMAGE], &p.output_image, err) ||
+            parse_price(v[C_FLEX], csv_names[C_FLEX], &p.flex_multiplier, err) ||
+            parse_price(v[C_PRIORITY_MULT], csv_names[C_PRIORITY_MULT], &p.priority_multiplier,
+                        err))
             return -1;
+        p.reference = reference;
+        if (reference && *v[C_TENANT])
+            return error_set(err, "a reference price list has no tenant rows");
         if (p.batch_discount < 0)
             p.batch_discount = 0;
         if (p.input < 0)
@@ -767,6 +867,8 @@ static int csv_row(sqlite3 *db, char **v, int64_t undated_from, struct error *er
         return insert_price(db, &p, tenant, src, err) == 0 ? 1 : -1;
     }
     if (strcmp(kind, "discount") == 0) {
+        if (reference)
+            return error_set(err, "a reference price list has no tenant discounts");
         double d;
         int64_t from, to;
         if (parse_fraction(v[C_DISCOUNT], csv_names[C_DISCOUNT], &d, err) ||
@@ -784,7 +886,7 @@ static int csv_row(sqlite3 *db, char **v, int64_t undated_from, struct error *er
         if (fit(v[C_MATCH], 128, "match", err) || fit(v[C_MODEL], 128, "model", err) ||
             fit(v[C_PROVIDER], 64, "provider", err))
             return -1;
-        return upsert_alias(db, v[C_MATCH], v[C_PROVIDER], v[C_MODEL], src, err);
+        return upsert_alias(db, v[C_MATCH], v[C_PROVIDER], v[C_MODEL], src, reference, err);
     }
     if (strcmp(kind, "pattern") == 0) {
         int64_t prio = 100;
@@ -797,7 +899,7 @@ static int csv_row(sqlite3 *db, char **v, int64_t undated_from, struct error *er
             fit(v[C_MATCH_PROVIDER], 64, "match_provider", err))
             return -1;
         return upsert_pattern(db, v[C_MATCH_PROVIDER], v[C_MATCH], v[C_PROVIDER], v[C_MODEL],
-                              prio, src, err);
+                              prio, src, reference, err);
     }
     return error_set(err, "unknown kind '%s' (want price, discount, alias or pattern)", kind);
 }
@@ -844,7 +946,7 @@ static int csv_dup(json_object *seen, char **v, int row, struct error *err)
 }
 
 static int import_csv(sqlite3 *db, const char *file, const char *text, size_t len, int64_t from,
-                      struct pricing_import_stats *stats, struct error *err)
+                      bool reference, struct pricing_import_stats *stats, struct error *err)
 {
     struct csv_reader r = {.p = text, .end = text + len, .line = 1};
     /* a UTF-8 byte-order mark from spreadsheet exports */
@@ -910,10 +1012,12 @@ static int import_csv(sqlite3 *db, const char *file, const char *text, size_t le
             rc = -1;
             break;
         }
-        int w = csv_row(db, v, from, err);
+        int w = csv_row(db, v, from, reference, err);
         if (w < 0) {
             error_prefix(err, "%s:row %d: ", file, row);
             rc = -1;
+        } else if (w == 2) {
+            stats->kept++;
         } else if (w > 0) {
             stats->imported++;
         } else {
@@ -1006,7 +1110,7 @@ static int import_litellm(sqlite3 *db, const char *file, const char *text, size_
             continue;
         }
         struct price p;
-        memset(&p, 0, sizeof p);
+        pricing_price_init(&p);
         int has_in = json_cost(val, "input_cost_per_token", &p.input);
         int has_out = json_cost(val, "output_cost_per_token", &p.output);
         if (has_in < 0 || has_out < 0) {
@@ -1050,6 +1154,23 @@ static int import_litellm(sqlite3 *db, const char *file, const char *text, size_
         }
         if (batch_in >= 0 && p.input > 0 && batch_in <= p.input)
             p.batch_discount = round((1.0 - batch_in / p.input) * 1e6) / 1e6;
+        /* v2 fields: 1-hour cache writes, audio and image tokens, and the service tiers as
+         * multipliers of the input price (LiteLLM gives them as prices of their own). */
+        double flex_in, prio_in;
+        if (json_cost(val, "cache_creation_input_token_cost_above_1hr", &p.cache_write_1h) < 0 ||
+            json_cost(val, "input_cost_per_audio_token", &p.input_audio) < 0 ||
+            json_cost(val, "output_cost_per_audio_token", &p.output_audio) < 0 ||
+            json_cost(val, "input_cost_per_image_token", &p.input_image) < 0 ||
+            json_cost(val, "output_cost_per_image_token", &p.output_image) < 0 ||
+            json_cost(val, "input_cost_per_token_flex", &flex_in) < 0 ||
+            json_cost(val, "input_cost_per_token_priority", &prio_in) < 0) {
+            rc = error_set(err, "%s: entry '%s': a cost is not a non-negative number", file, key);
+            break;
+        }
+        if (flex_in >= 0 && p.input > 0)
+            p.flex_multiplier = round(flex_in / p.input * 1e6) / 1e6;
+        if (prio_in >= 0 && p.input > 0)
+            p.priority_multiplier = round(prio_in / p.input * 1e6) / 1e6;
         p.lc_input = p.lc_output = p.lc_cache_read = p.lc_cache_write = -1;
         /* the lowest "_above_<N>k_tokens" tier of input_cost_per_token names the threshold */
         json_object_object_foreach(val, k2, v2)
@@ -1080,6 +1201,8 @@ static int import_litellm(sqlite3 *db, const char *file, const char *text, size_
         if (w < 0) {
             error_prefix(err, "%s: entry '%s': ", file, key);
             rc = -1;
+        } else if (w == 2) {
+            stats->kept++;
         } else if (w > 0) {
             stats->imported++;
         } else {
@@ -1106,7 +1229,7 @@ int pricing_import_text(sqlite3 *db, const char *name, const char *text, size_t 
     if (kind == PRICING_IMPORT_LITELLM) {
         rc = import_litellm(db, name, text, len, from, stats, err);
     } else {
-        rc = import_csv(db, name, text, len, from, stats, err);
+        rc = import_csv(db, name, text, len, from, false, stats, err);
     }
     if (rc != 0)
         memset(stats, 0, sizeof *stats);
@@ -1213,7 +1336,7 @@ int pricing_admin_export(const char *db_path, FILE *out, struct error *err)
     for (int c = 0; c < C_COUNT; c++)
         csv_field(out, csv_names[c], c == C_COUNT - 1);
     /* per column: t = text, d = date, n = number (same order as csv_names) */
-    const char *kinds = "tttttddnnnnnnnnnnnnttnt";
+    const char *kinds = "tttttddnnnnnnnnnnnnttnnnnnnnnnt";
     int rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
     if (rc == 0)
         rc = export_query(
@@ -1221,33 +1344,241 @@ int pricing_admin_export(const char *db_path, FILE *out, struct error *err)
             "SELECT 'price', provider, model, tenant, currency, effective_from, effective_to, "
             "input, output, cache_read, cache_write, reasoning, long_context_threshold, lc_input, "
             "lc_output, lc_cache_read, lc_cache_write, batch_discount, NULL, NULL, NULL, NULL, "
-            "source FROM prices ORDER BY provider, model, coalesce(tenant, ''), effective_from",
+            "cache_write_1h, per_request, input_audio, output_audio, input_image, output_image, "
+            "flex_multiplier, priority_multiplier, source FROM prices ORDER BY provider, model, coalesce(tenant, ''), effective_from",
             kinds, err);
     if (rc == 0)
         rc = export_query(
             db, out,
             "SELECT 'discount', provider, coalesce(model, '*'), tenant, NULL, effective_from, "
             "effective_to, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
-            "discount, NULL, NULL, NULL, source FROM tenant_discounts "
+            "discount, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, source "
+            "FROM tenant_discounts "
             "ORDER BY tenant, provider, model, effective_from",
             kinds, err);
     if (rc == 0)
         rc = export_query(
             db, out,
             "SELECT 'alias', provider, model, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
-            "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, alias, NULL, NULL, source "
-            "FROM aliases ORDER BY alias",
+            "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, alias, NULL, NULL, NULL, NULL, NULL, "
+            "NULL, NULL, NULL, NULL, NULL, source FROM aliases ORDER BY alias",
             kinds, err);
     if (rc == 0)
         rc = export_query(
             db, out,
             "SELECT 'pattern', target_provider, target_model, NULL, NULL, NULL, NULL, NULL, NULL, "
             "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, glob, match_provider, "
-            "priority, source FROM patterns ORDER BY priority, id",
+            "priority, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, source FROM patterns "
+            "ORDER BY priority, id",
             kinds, err);
     sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     sqlite3_close(db);
     if (rc == 0 && (fflush(out) != 0 || ferror(out)))
         rc = error_set(err, "export: write failed");
     return rc;
+}
+
+/* ---- the reference list ------------------------------------------------------------------ */
+
+int pricing_reference_apply(sqlite3 *db, const char *name, const char *text, size_t len,
+                            int64_t from, struct pricing_import_stats *stats, struct error *err)
+{
+    memset(stats, 0, sizeof *stats);
+    int rc = import_csv(db, name, text, len, from, true, stats, err);
+    if (rc != 0)
+        memset(stats, 0, sizeof *stats);
+    return rc;
+}
+
+int pricing_reference_mark(sqlite3 *db, const char *text, size_t len, struct error *err)
+{
+    struct csv_reader r = {.p = text, .end = text + len, .line = 1};
+    char *buf = malloc(len + 1);
+    char *fields[C_COUNT + 1];
+    int map[C_COUNT + 1];
+    if (!buf)
+        return error_set(err, "out of memory");
+    int n = csv_record(&r, buf, len + 1, fields, C_COUNT + 1);
+    int ncols = n;
+    for (int i = 0; i < n; i++) {
+        map[i] = -1;
+        for (int c = 0; c < C_COUNT; c++)
+            if (strcmp(trim(fields[i]), csv_names[c]) == 0)
+                map[i] = c;
+    }
+    sqlite3_stmt *price = NULL, *alias = NULL;
+    int rc = 0;
+    if (sqlite3_prepare_v2(db,
+                           "UPDATE prices SET origin = 'reference' WHERE provider = ?1 AND "
+                           "model = ?2 AND tenant IS NULL AND source IS ?3",
+                           -1, &price, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db,
+                           "UPDATE aliases SET origin = 'reference' WHERE alias = lower(?1) AND "
+                           "provider = ?2 AND model = ?3 AND source IS ?4",
+                           -1, &alias, NULL) != SQLITE_OK)
+        rc = error_set(err, "%s", sqlite3_errmsg(db));
+    char empty[1] = "";
+    while (rc == 0 && ncols > 0 && (n = csv_record(&r, buf, len + 1, fields, C_COUNT + 1)) > 0) {
+        if (n != ncols)
+            continue;
+        char *v[C_COUNT];
+        for (int c = 0; c < C_COUNT; c++)
+            v[c] = empty;
+        for (int i = 0; i < n; i++)
+            if (map[i] >= 0)
+                v[map[i]] = trim(fields[i]);
+        sqlite3_stmt *st = NULL;
+        if (!*v[C_KIND] || strcmp(v[C_KIND], "price") == 0) {
+            st = price;
+            sqlite3_bind_text(st, 1, v[C_PROVIDER], -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text(st, 2, v[C_MODEL], -1, SQLITE_TRANSIENT);
+            bind_text_or_null(st, 3, v[C_SOURCE]);
+        } else if (strcmp(v[C_KIND], "alias") == 0) {
+            st = alias;
+            sqlite3_bind_text(st, 1, v[C_MATCH], -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text(st, 2, v[C_PROVIDER], -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text(st, 3, v[C_MODEL], -1, SQLITE_TRANSIENT);
+            bind_text_or_null(st, 4, v[C_SOURCE]);
+        }
+        if (st) {
+            if (sqlite3_step(st) != SQLITE_DONE)
+                rc = error_set(err, "%s", sqlite3_errmsg(db));
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+        }
+    }
+    sqlite3_finalize(price);
+    sqlite3_finalize(alias);
+    free(buf);
+    return rc;
+}
+
+int pricing_admin_update(const char *db_path, const char *file, int64_t from,
+                         struct pricing_import_stats *stats, struct error *err)
+{
+    struct pricing_import_stats local = {0};
+    if (!stats)
+        stats = &local;
+    memset(stats, 0, sizeof *stats);
+    size_t len;
+    char *text = NULL;
+    const char *name = "compiled-in prices.csv";
+    if (file) {
+        text = file_read(file, PRICING_FILE_MAX_BYTES, &len, err);
+        if (!text)
+            return -1;
+        name = file;
+    } else {
+        len = strlen(pricing_reference_csv);
+    }
+    sqlite3 *db;
+    if (pricing_db_open(db_path, false, &db, err) != 0) {
+        free(text);
+        return -1;
+    }
+    if (begin(db, err) != 0) {
+        sqlite3_close(db);
+        free(text);
+        return -1;
+    }
+    int rc = pricing_reference_apply(db, name, text ? text : pricing_reference_csv, len, from,
+                                     stats, err);
+    free(text);
+    return finish(db, rc, err);
+}
+
+/* ---- set of some fields ------------------------------------------------------------------ */
+
+static const struct {
+    unsigned bit;
+    const char *name;
+} field_names[] = {
+    {PRICING_F_INPUT, "input"}, {PRICING_F_OUTPUT, "output"},
+};
+
+int pricing_admin_set_fields(const char *db_path, const struct price *in, unsigned fields,
+                             const char *tenant, struct error *err)
+{
+    if (tenant && !*tenant)
+        tenant = NULL;
+    sqlite3 *db;
+    if (pricing_db_open(db_path, false, &db, err) != 0)
+        return -1;
+    if (begin(db, err) != 0) {
+        sqlite3_close(db);
+        return -1;
+    }
+    struct price base, p = *in;
+    int64_t from = in->effective_from;
+    if (from < 0)
+        from = default_from(db, "prices", in->provider, in->model, tenant);
+    /* The row in force at `from` is the base; a tenant without one starts from the list price
+     * (what it does not override stays the list's). */
+    int found = price_at(db, in->provider, in->model, tenant, from, &base, err);
+    if (found == 0 && tenant) {
+        /* A tenant's first row copies the list's input and output in force now (the columns
+         * are required) and leaves the rest unset: the lookup fills those from the list price
+         * in force, so later list changes reach them. */
+        int64_t now = (int64_t)time(NULL);
+        struct price list;
+        found = price_at(db, in->provider, in->model, NULL, from > now ? from : now, &list, err);
+        if (found > 0) {
+            pricing_price_init(&base);
+            base.input = list.input;
+            base.output = list.output;
+            memcpy(base.currency, list.currency, sizeof base.currency);
+        }
+    }
+    int rc = found < 0 ? -1 : 0;
+    if (rc == 0 && !found) {
+        char missing[64] = "";
+        for (size_t i = 0; i < sizeof field_names / sizeof field_names[0]; i++)
+            if (!(fields & field_names[i].bit))
+                snprintf(missing + strlen(missing), sizeof missing - strlen(missing), "%s%s",
+                         missing[0] ? ", " : "", field_names[i].name);
+        if (missing[0])
+            rc = error_set(err, "%s %s%s%s has no price yet: a new price needs %s", in->provider,
+                           in->model, tenant ? " for tenant " : "", tenant ? tenant : "",
+                           missing);
+        pricing_price_init(&base);
+    }
+    if (rc == 0) {
+        p = base;
+        snprintf(p.provider, sizeof p.provider, "%s", in->provider);
+        snprintf(p.model, sizeof p.model, "%s", in->model);
+        p.tenant[0] = '\0';
+        p.tenant_discount = 0;
+        p.reference = false;
+#define TAKE(bit, f) if (fields & (bit)) p.f = in->f
+        TAKE(PRICING_F_INPUT, input);
+        TAKE(PRICING_F_OUTPUT, output);
+        TAKE(PRICING_F_CACHE_READ, cache_read);
+        TAKE(PRICING_F_CACHE_WRITE, cache_write);
+        TAKE(PRICING_F_REASONING, reasoning);
+        TAKE(PRICING_F_LC_THRESHOLD, long_context_threshold);
+        TAKE(PRICING_F_LC_INPUT, lc_input);
+        TAKE(PRICING_F_LC_OUTPUT, lc_output);
+        TAKE(PRICING_F_LC_CACHE_READ, lc_cache_read);
+        TAKE(PRICING_F_LC_CACHE_WRITE, lc_cache_write);
+        TAKE(PRICING_F_BATCH, batch_discount);
+        TAKE(PRICING_F_CACHE_WRITE_1H, cache_write_1h);
+        TAKE(PRICING_F_PER_REQUEST, per_request);
+        TAKE(PRICING_F_INPUT_AUDIO, input_audio);
+        TAKE(PRICING_F_OUTPUT_AUDIO, output_audio);
+        TAKE(PRICING_F_INPUT_IMAGE, input_image);
+        TAKE(PRICING_F_OUTPUT_IMAGE, output_image);
+        TAKE(PRICING_F_FLEX, flex_multiplier);
+        TAKE(PRICING_F_PRIORITY, priority_multiplier);
+#undef TAKE
+        if (fields & PRICING_F_CURRENCY)
+            memcpy(p.currency, in->currency, sizeof p.currency);
+        if (p.batch_discount < 0)
+            p.batch_discount = 0;
+        if (p.long_context_threshold < 0)
+            p.long_context_threshold = 0;
+        p.effective_from = from;
+        p.effective_to = in->effective_to;
+        rc = set_in_tx(db, &p, tenant, "llmotlp pricing set", err) < 0 ? -1 : 0;
+    }
+    return finish(db, rc, err);
 }

@@ -9,6 +9,12 @@
 --
 -- Prices are per million tokens in `currency`; NULL = not set (a missing cache price means the
 -- cached tokens are priced as input; a missing reasoning price means reasoning is inside output).
+--
+-- `origin` tells the two owners of a row apart: 'reference' = written from the reference price
+-- list compiled into the binary (pricing/prices.csv) by `pricing init` / `pricing update` or the
+-- service's first start; NULL = the operator's (set, import). An update of the reference list
+-- rewrites reference rows only. The schema version is PRAGMA user_version, set by the code
+-- (core/pricing.c), which also migrates older DBs (v1 had no origin and no v2 price columns).
 
 CREATE TABLE IF NOT EXISTS prices (
     id                     INTEGER PRIMARY KEY,
@@ -29,7 +35,17 @@ CREATE TABLE IF NOT EXISTS prices (
     lc_cache_write         REAL             CHECK (lc_cache_write >= 0),
     lc_output              REAL             CHECK (lc_output >= 0),
     batch_discount         REAL             CHECK (batch_discount >= 0 AND batch_discount <= 1),
-    source                 TEXT
+    source                 TEXT,
+    -- v2 ----------------------------------------------------------------------------------
+    origin                 TEXT             CHECK (origin IS NULL OR origin = 'reference'),
+    cache_write_1h         REAL             CHECK (cache_write_1h >= 0),   -- 1-hour cache writes
+    per_request            REAL             CHECK (per_request >= 0),      -- per call, not per Mtok
+    input_audio            REAL             CHECK (input_audio >= 0),
+    output_audio           REAL             CHECK (output_audio >= 0),
+    input_image            REAL             CHECK (input_image >= 0),
+    output_image           REAL             CHECK (output_image >= 0),
+    flex_multiplier        REAL             CHECK (flex_multiplier >= 0),   -- service tier flex
+    priority_multiplier    REAL             CHECK (priority_multiplier >= 0) -- service tier priority
 );
 CREATE INDEX IF NOT EXISTS prices_key ON prices (provider, model, tenant, effective_from);
 
@@ -52,7 +68,8 @@ CREATE TABLE IF NOT EXISTS aliases (
     alias    TEXT PRIMARY KEY CHECK (alias <> '' AND alias = lower(alias)),
     provider TEXT NOT NULL CHECK (provider <> ''),
     model    TEXT NOT NULL CHECK (model <> ''),
-    source   TEXT
+    source   TEXT,
+    origin   TEXT CHECK (origin IS NULL OR origin = 'reference')
 );
 
 -- Glob rules (fnmatch, on the lowercased name, tried after exact names and aliases, lowest
@@ -67,6 +84,7 @@ CREATE TABLE IF NOT EXISTS patterns (
     target_model    TEXT             CHECK (target_model IS NULL OR target_model <> ''),
     priority        INTEGER NOT NULL DEFAULT 100,
     source          TEXT,
+    origin          TEXT CHECK (origin IS NULL OR origin = 'reference'),
     UNIQUE (match_provider, glob)
 );
 
@@ -102,15 +120,16 @@ BEGIN SELECT RAISE(ABORT, 'overlapping effective range'); END;
 
 -- Built-in name rules, inserted once when the DB is created (an operator may delete them); more
 -- come with `llmotlp pricing import` (kind alias or pattern).
-INSERT OR IGNORE INTO patterns (match_provider, glob, target_provider, target_model, priority, source)
+INSERT OR IGNORE INTO patterns (match_provider, glob, target_provider, target_model, priority, source,
+                                origin)
 SELECT 'azure.ai.openai', '*', 'openai', NULL, 1000,
-       'Azure OpenAI bills the OpenAI list price for the same base model'
+       'Azure OpenAI bills the OpenAI list price for the same base model', 'reference'
 WHERE (SELECT user_version FROM pragma_user_version) = 0
 UNION ALL
-SELECT '*', 'gemini/*', 'gcp.gemini', NULL, 900, 'LiteLLM prefix gemini/ = gen_ai.provider.name gcp.gemini'
+SELECT '*', 'gemini/*', 'gcp.gemini', NULL, 900, 'LiteLLM prefix gemini/ = gen_ai.provider.name gcp.gemini',
+       'reference'
 WHERE (SELECT user_version FROM pragma_user_version) = 0
 UNION ALL
-SELECT '*', 'mistral/*', 'mistral_ai', NULL, 900, 'LiteLLM prefix mistral/ = gen_ai.provider.name mistral_ai'
+SELECT '*', 'mistral/*', 'mistral_ai', NULL, 900, 'LiteLLM prefix mistral/ = gen_ai.provider.name mistral_ai',
+       'reference'
 WHERE (SELECT user_version FROM pragma_user_version) = 0;
-
-PRAGMA user_version = 1;

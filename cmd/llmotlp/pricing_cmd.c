@@ -14,34 +14,48 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cmd/llmotlp/pricing_cmd.h"
 #include "core/pricing.h"
 
-#define DEFAULT_DB "pricing/llmotlp.db"
 #define MAX_POS 8
 
 static void usage(FILE *out)
 {
     fprintf(out,
             "usage: llmotlp pricing [--db PATH] [--json] COMMAND\n"
-            "  init [--seed CSV]                          create the DB (and import a CSV)\n"
+            "  init [--seed CSV | --empty]                create the DB with the compiled-in\n"
+            "                                             reference prices (or CSV, or none)\n"
+            "  update [FILE] [--from DATE]                re-apply the compiled-in reference\n"
+            "                                             list (or FILE); operator rows are kept\n"
             "  import FILE [--from DATE]                  our CSV or LiteLLM's\n"
             "                                             model_prices_and_context_window.json\n"
-            "  set PROVIDER MODEL --input X --output Y [--cached-input Z] [--cache-write W]\n"
-            "      [--reasoning R] [--batch-discount F] [--currency USD] [--from DATE]\n"
-            "      [--tenant T]                           a price, per million tokens\n"
+            "  set PROVIDER MODEL [--input X] [--output Y] [--cached-input Z] [--cache-write W]\n"
+            "      [--cache-write-1h W] [--reasoning R] [--batch-discount F]\n"
+            "      [--long-context-threshold N] [--lc-input X] [--lc-output Y]\n"
+            "      [--lc-cached-input Z] [--lc-cache-write W] [--per-request FEE]\n"
+            "      [--input-audio X] [--output-audio Y] [--input-image X] [--output-image Y]\n"
+            "      [--flex-multiplier M] [--priority-multiplier M] [--currency USD]\n"
+            "      [--from DATE] [--tenant T]             changes the fields given (per million\n"
+            "                                             tokens; 'none' clears one); a new\n"
+            "                                             price needs --input and --output\n"
             "  set PROVIDER MODEL|* --tenant T --discount F   a tenant's discount (0..1)\n"
             "  list                                       prices in force now\n"
-            "  show MODEL [--provider P] [--tenant T] [--at DATE]\n"
+            "  show MODEL [--provider P] [--tenant T] [--at DATE]   every field of the price\n"
             "  history MODEL                              every price the model has had\n"
             "  export [--format csv]                      everything, re-importable\n"
             "  quote MODEL --input-tokens N --output-tokens M [--cached N] [--cache-write N]\n"
-            "      [--reasoning N] [--tenant T] [--at DATE] [--provider P] [--batch]\n"
+            "      [--cache-write-1h N] [--reasoning N] [--audio-input N] [--audio-output N]\n"
+            "      [--image-input N] [--image-output N] [--service-tier flex|priority]\n"
+            "      [--cache-tokens-in-input auto|included|excluded] [--tenant T] [--at DATE]\n"
+            "      [--provider P] [--batch]               what the service charges such a span\n"
             "\n"
             "DATE: YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ (UTC) or unix seconds.\n"
-            "--db defaults to $LLMOTLP_PRICING_DB, else " DEFAULT_DB ".\n"
+            "--db defaults to the cost processor's default: $LLMOTLP_PRICING_DB, else\n"
+            "/var/lib/llmotlp/llmotlp.db when that folder is writable, else\n"
+            "$XDG_DATA_HOME/llmotlp/llmotlp.db (~/.local/share/llmotlp/llmotlp.db).\n"
             "exit codes: 0 ok, 1 error, 2 usage\n");
 }
 
@@ -49,7 +63,11 @@ static void usage(FILE *out)
 
 struct opts {
     const char *db;
-    bool json, batch;
+    bool json, batch, empty;
+    const char *cache_write_1h, *lc_threshold, *lc_input, *lc_output, *lc_cached_input,
+        *lc_cache_write, *per_request, *input_audio, *output_audio, *input_image, *output_image,
+        *flex, *priority, *audio_input_tokens, *audio_output_tokens, *image_input_tokens,
+        *image_output_tokens, *service_tier, *cache_convention;
     const char *pos[MAX_POS];
     int n_pos;
     const char *seed, *from, *tenant, *provider, *at, *format, *currency;
@@ -92,6 +110,25 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"--input-tokens", &o->input_tokens},
         {"--output-tokens", &o->output_tokens},
         {"--cached", &o->cached},
+        {"--cache-write-1h", &o->cache_write_1h},
+        {"--long-context-threshold", &o->lc_threshold},
+        {"--lc-input", &o->lc_input},
+        {"--lc-output", &o->lc_output},
+        {"--lc-cached-input", &o->lc_cached_input},
+        {"--lc-cache-write", &o->lc_cache_write},
+        {"--per-request", &o->per_request},
+        {"--input-audio", &o->input_audio},
+        {"--output-audio", &o->output_audio},
+        {"--input-image", &o->input_image},
+        {"--output-image", &o->output_image},
+        {"--flex-multiplier", &o->flex},
+        {"--priority-multiplier", &o->priority},
+        {"--audio-input", &o->audio_input_tokens},
+        {"--audio-output", &o->audio_output_tokens},
+        {"--image-input", &o->image_input_tokens},
+        {"--image-output", &o->image_output_tokens},
+        {"--service-tier", &o->service_tier},
+        {"--cache-tokens-in-input", &o->cache_convention},
     };
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -105,6 +142,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         }
         if (strcmp(a, "--batch") == 0) {
             o->batch = true;
+            continue;
+        }
+        if (strcmp(a, "--empty") == 0) {
+            o->empty = true;
             continue;
         }
         if (strncmp(a, "--", 2) != 0) {
@@ -324,6 +365,16 @@ static json_object *price_json(const struct price *p)
         json_object_object_add(o, "long_context", lc);
     }
     json_object_object_add(o, "batch_discount", json_amount(p->batch_discount));
+    json_object_object_add(o, "cache_write_1h", json_price(p->cache_write_1h));
+    json_object_object_add(o, "per_request", json_price(p->per_request));
+    json_object_object_add(o, "input_audio", json_price(p->input_audio));
+    json_object_object_add(o, "output_audio", json_price(p->output_audio));
+    json_object_object_add(o, "input_image", json_price(p->input_image));
+    json_object_object_add(o, "output_image", json_price(p->output_image));
+    json_object_object_add(o, "flex_multiplier", json_price(p->flex_multiplier));
+    json_object_object_add(o, "priority_multiplier", json_price(p->priority_multiplier));
+    json_object_object_add(o, "origin",
+                           json_object_new_string(p->reference ? "reference" : "operator"));
     if (p->tenant_discount > 0)
         json_object_object_add(o, "tenant_discount", json_amount(p->tenant_discount));
     return o;
@@ -373,16 +424,39 @@ static void print_prices(const struct opts *o, const struct price *v, size_t n)
 
 /* ---- commands ---------------------------------------------------------------------------- */
 
+/* A new DB starts with the compiled-in reference list (--seed: that file as the reference list
+ * instead; --empty: none); an existing DB is left as it is (migrated), then --seed applies. */
+static void make_parent_dirs(const char *path)
+{
+    char dir[4096];
+    if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir)
+        return;
+    for (char *c = dir + 1; *c; c++) {
+        if (*c != '/')
+            continue;
+        *c = '\0';
+        mkdir(dir, 0755); /* a failure shows as the open's error */
+        *c = '/';
+    }
+}
+
 static int cmd_init(const struct opts *o)
 {
     struct error err = {0};
-    struct pricing_store *s = pricing_open(o->db, true, &err);
+    make_parent_dirs(o->db);
+    if (o->seed && o->empty)
+        return usage_error("%s", "--seed and --empty exclude each other");
+    struct pricing_store *s = o->seed || o->empty ? pricing_open(o->db, true, &err)
+                                                  : pricing_open_seeded(o->db, &err);
     if (!s)
         return fail(&err);
+    size_t n = pricing_count(s);
     pricing_close(s);
     struct pricing_import_stats st = {0};
-    if (o->seed && pricing_admin_import_ex(o->db, o->seed, -1, &st, &err) != 0)
+    if (o->seed && pricing_admin_update(o->db, o->seed, -1, &st, &err) != 0)
         return fail(&err);
+    if (!o->seed)
+        st.unchanged = n;
     if (o->json) {
         json_object *j = json_object_new_object();
         json_object_object_add(j, "db", json_object_new_string(o->db));
@@ -393,7 +467,34 @@ static int cmd_init(const struct opts *o)
         printf("%s: ready; %zu rows imported, %zu unchanged from %s\n", o->db, st.imported,
                st.unchanged, o->seed);
     } else {
-        printf("%s: ready\n", o->db);
+        printf("%s: ready (%zu prices)\n", o->db, n);
+    }
+    return 0;
+}
+
+static int cmd_update(const struct opts *o)
+{
+    if (o->n_pos > 2)
+        return usage_error("%s", "update takes at most one FILE");
+    int64_t from = -1;
+    if (o->from && parse_date(o->from, "--from", &from) != 0)
+        return 2;
+    struct error err = {0};
+    struct pricing_import_stats st = {0};
+    const char *file = o->n_pos == 2 ? o->pos[1] : NULL;
+    if (pricing_admin_update(o->db, file, from, &st, &err) != 0)
+        return fail(&err);
+    const char *name = file ? file : "compiled-in reference prices";
+    if (o->json) {
+        json_object *j = json_object_new_object();
+        json_object_object_add(j, "file", json_object_new_string(name));
+        json_object_object_add(j, "imported", json_object_new_int64((int64_t)st.imported));
+        json_object_object_add(j, "unchanged", json_object_new_int64((int64_t)st.unchanged));
+        json_object_object_add(j, "kept", json_object_new_int64((int64_t)st.kept));
+        print_json(j);
+    } else {
+        printf("%s: %zu updated, %zu unchanged, %zu kept (set by the operator)\n", name,
+               st.imported, st.unchanged, st.kept);
     }
     return 0;
 }
@@ -423,16 +524,6 @@ static int cmd_import(const struct opts *o)
     return 0;
 }
 
-static int opt_price(const char *s, const char *what, double *out)
-{
-    *out = -1;
-    if (!s)
-        return 0;
-    if (parse_double(s, what, out) != 0)
-        return 2;
-    return 0;
-}
-
 static int cmd_set(const struct opts *o)
 {
     if (o->n_pos != 3)
@@ -459,8 +550,6 @@ static int cmd_set(const struct opts *o)
             print_json(json_object_new_boolean(1));
         return 0;
     }
-    if (!o->input || !o->output)
-        return usage_error("%s", "set needs --input and --output (USD per million tokens)");
     if (strcmp(model, "*") == 0)
         return usage_error("%s", "a price is for one model; '*' is for a tenant --discount");
     if (strlen(provider) >= sizeof((struct price *)0)->provider ||
@@ -470,36 +559,79 @@ static int cmd_set(const struct opts *o)
     memset(&p, 0, sizeof p);
     snprintf(p.provider, sizeof p.provider, "%s", provider);
     snprintf(p.model, sizeof p.model, "%s", model);
-    snprintf(p.currency, sizeof p.currency, "%s", o->currency ? o->currency : "USD");
-    if (o->currency && strlen(o->currency) != 3)
-        return usage_error("--currency '%s' is not a 3-letter code", o->currency);
-    double bd = 0;
-    if (opt_price(o->input, "--input", &p.input) || opt_price(o->output, "--output", &p.output) ||
-        opt_price(o->cached_input, "--cached-input", &p.cache_read) ||
-        opt_price(o->cache_write, "--cache-write", &p.cache_write) ||
-        opt_price(o->reasoning, "--reasoning", &p.reasoning) ||
-        (o->batch_discount && parse_double(o->batch_discount, "--batch-discount", &bd)))
-        return 2;
-    p.batch_discount = bd;
-    p.lc_input = p.lc_output = p.lc_cache_read = p.lc_cache_write = -1;
-    if (p.input < 0 || p.output < 0 ||
-        (o->cached_input && p.cache_read < 0) || (o->cache_write && p.cache_write < 0) ||
-        (o->reasoning && p.reasoning < 0)) {
-        fprintf(stderr, "llmotlp pricing: prices must not be negative\n");
-        return 1;
+    unsigned fields = 0;
+    if (o->currency) {
+        if (strlen(o->currency) != 3)
+            return usage_error("--currency '%s' is not a 3-letter code", o->currency);
+        snprintf(p.currency, sizeof p.currency, "%s", o->currency);
+        fields |= PRICING_F_CURRENCY;
     }
+    /* Every price field has its option; "none" clears a field (not input and output). */
+    const struct {
+        const char *value, *name;
+        double *slot;
+        unsigned bit;
+        bool fraction;
+    } prices[] = {
+        {o->input, "--input", &p.input, PRICING_F_INPUT, false},
+        {o->output, "--output", &p.output, PRICING_F_OUTPUT, false},
+        {o->cached_input, "--cached-input", &p.cache_read, PRICING_F_CACHE_READ, false},
+        {o->cache_write, "--cache-write", &p.cache_write, PRICING_F_CACHE_WRITE, false},
+        {o->cache_write_1h, "--cache-write-1h", &p.cache_write_1h, PRICING_F_CACHE_WRITE_1H,
+         false},
+        {o->reasoning, "--reasoning", &p.reasoning, PRICING_F_REASONING, false},
+        {o->lc_input, "--lc-input", &p.lc_input, PRICING_F_LC_INPUT, false},
+        {o->lc_output, "--lc-output", &p.lc_output, PRICING_F_LC_OUTPUT, false},
+        {o->lc_cached_input, "--lc-cached-input", &p.lc_cache_read, PRICING_F_LC_CACHE_READ,
+         false},
+        {o->lc_cache_write, "--lc-cache-write", &p.lc_cache_write, PRICING_F_LC_CACHE_WRITE,
+         false},
+        {o->per_request, "--per-request", &p.per_request, PRICING_F_PER_REQUEST, false},
+        {o->input_audio, "--input-audio", &p.input_audio, PRICING_F_INPUT_AUDIO, false},
+        {o->output_audio, "--output-audio", &p.output_audio, PRICING_F_OUTPUT_AUDIO, false},
+        {o->input_image, "--input-image", &p.input_image, PRICING_F_INPUT_IMAGE, false},
+        {o->output_image, "--output-image", &p.output_image, PRICING_F_OUTPUT_IMAGE, false},
+        {o->flex, "--flex-multiplier", &p.flex_multiplier, PRICING_F_FLEX, false},
+        {o->priority, "--priority-multiplier", &p.priority_multiplier, PRICING_F_PRIORITY, false},
+        {o->batch_discount, "--batch-discount", &p.batch_discount, PRICING_F_BATCH, true},
+    };
+    for (size_t i = 0; i < sizeof prices / sizeof prices[0]; i++) {
+        if (!prices[i].value)
+            continue;
+        fields |= prices[i].bit;
+        if (strcmp(prices[i].value, "none") == 0) {
+            if (prices[i].bit & (PRICING_F_INPUT | PRICING_F_OUTPUT))
+                return usage_error("%s cannot be cleared", prices[i].name);
+            *prices[i].slot = prices[i].fraction ? 0 : -1;
+            continue;
+        }
+        if (parse_double(prices[i].value, prices[i].name, prices[i].slot) != 0)
+            return 2;
+        if (*prices[i].slot < 0 || (prices[i].fraction && *prices[i].slot > 1)) {
+            fprintf(stderr, "llmotlp pricing: %s must be %s\n", prices[i].name,
+                    prices[i].fraction ? "a fraction in 0..1" : "a price, not negative");
+            return 1;
+        }
+    }
+    if (o->lc_threshold) {
+        fields |= PRICING_F_LC_THRESHOLD;
+        if (strcmp(o->lc_threshold, "none") == 0)
+            p.long_context_threshold = 0;
+        else if (parse_tokens(o->lc_threshold, "--long-context-threshold",
+                              &p.long_context_threshold) != 0)
+            return 2;
+    }
+    if (fields == 0)
+        return usage_error("%s", "set needs at least one price option (see --help)");
     p.effective_from = from;
     p.effective_to = INT64_MAX;
-    if (pricing_admin_set(o->db, &p, o->tenant, &err) != 0)
+    if (pricing_admin_set_fields(o->db, &p, fields, o->tenant, &err) != 0)
         return fail(&err);
     if (o->json) {
         print_json(json_object_new_boolean(1));
     } else {
-        char in[32], out[32];
-        fmt_price(p.input, in, sizeof in);
-        fmt_price(p.output, out, sizeof out);
-        printf("%s: %s %s%s%s = %s in / %s out %s per 1M tokens\n", o->db, provider, model,
-               o->tenant ? " for tenant " : "", o->tenant ? o->tenant : "", in, out, p.currency);
+        printf("%s: %s %s%s%s set\n", o->db, provider, model, o->tenant ? " for tenant " : "",
+               o->tenant ? o->tenant : "");
     }
     return 0;
 }
@@ -586,11 +718,41 @@ static int cmd_show(const struct opts *o)
         print_json(j);
         return 0;
     }
-    print_prices(o, &p, 1);
-    if (p.tenant_discount > 0)
-        printf("tenant %s discount: %g%%\n", p.tenant, p.tenant_discount * 100);
-    if (p.batch_discount > 0)
-        printf("batch discount: %g%%\n", p.batch_discount * 100);
+    /* Every field, one per line ("-" = not set: the base price applies). */
+    char from[32], to[32], thr[32];
+    pricing_format_time(p.effective_from, from, sizeof from);
+    pricing_format_time(p.effective_to, to, sizeof to);
+    snprintf(thr, sizeof thr, "%" PRId64, p.long_context_threshold);
+    struct {
+        const char *name;
+        double v;
+    } nums[] = {
+        {"input", p.input}, {"output", p.output}, {"cached_input", p.cache_read},
+        {"cache_write", p.cache_write}, {"cache_write_1h", p.cache_write_1h},
+        {"reasoning", p.reasoning}, {"lc_input", p.lc_input}, {"lc_output", p.lc_output},
+        {"lc_cached_input", p.lc_cache_read}, {"lc_cache_write", p.lc_cache_write},
+        {"input_audio", p.input_audio}, {"output_audio", p.output_audio},
+        {"input_image", p.input_image}, {"output_image", p.output_image},
+        {"per_request", p.per_request}, {"flex_multiplier", p.flex_multiplier},
+        {"priority_multiplier", p.priority_multiplier}, {"batch_discount", p.batch_discount},
+        {"tenant_discount", p.tenant_discount},
+    };
+    struct table t = {.cols = 2};
+    const char *head[][2] = {{"provider", p.provider}, {"model", p.model},
+                             {"tenant", p.tenant[0] ? p.tenant : "-"}, {"currency", p.currency},
+                             {"origin", p.reference ? "reference" : "operator"},
+                             {"effective_from", p.effective_from ? from : "-"},
+                             {"effective_to", to[0] ? to : "-"},
+                             {"long_context_threshold", p.long_context_threshold > 0 ? thr : "-"}};
+    for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
+        table_add(&t, head[i]);
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        char v[32];
+        fmt_price(nums[i].v, v, sizeof v);
+        const char *row[] = {nums[i].name, v};
+        table_add(&t, row);
+    }
+    table_print(&t);
     return 0;
 }
 
@@ -615,23 +777,56 @@ static int cmd_quote(const struct opts *o)
         parse_tokens(o->output_tokens, "--output-tokens", &u.output) ||
         (o->cached && parse_tokens(o->cached, "--cached", &u.cache_read)) ||
         (o->cache_write && parse_tokens(o->cache_write, "--cache-write", &u.cache_write)) ||
-        (o->reasoning && parse_tokens(o->reasoning, "--reasoning", &u.reasoning)))
+        (o->cache_write_1h &&
+         parse_tokens(o->cache_write_1h, "--cache-write-1h", &u.cache_write_1h)) ||
+        (o->reasoning && parse_tokens(o->reasoning, "--reasoning", &u.reasoning)) ||
+        (o->audio_input_tokens &&
+         parse_tokens(o->audio_input_tokens, "--audio-input", &u.audio_input)) ||
+        (o->audio_output_tokens &&
+         parse_tokens(o->audio_output_tokens, "--audio-output", &u.audio_output)) ||
+        (o->image_input_tokens &&
+         parse_tokens(o->image_input_tokens, "--image-input", &u.image_input)) ||
+        (o->image_output_tokens &&
+         parse_tokens(o->image_output_tokens, "--image-output", &u.image_output)))
         return 2;
+    if (o->service_tier) {
+        if (strcmp(o->service_tier, "flex") == 0)
+            u.tier = PRICING_TIER_FLEX;
+        else if (strcmp(o->service_tier, "priority") == 0)
+            u.tier = PRICING_TIER_PRIORITY;
+        else if (strcmp(o->service_tier, "default") != 0 && strcmp(o->service_tier, "auto") != 0)
+            return usage_error("--service-tier '%s': want flex, priority or default",
+                               o->service_tier);
+    }
+    enum pricing_cache_convention conv = PRICING_CACHE_AUTO;
+    if (o->cache_convention) {
+        if (strcmp(o->cache_convention, "included") == 0)
+            conv = PRICING_CACHE_INCLUDED;
+        else if (strcmp(o->cache_convention, "excluded") == 0)
+            conv = PRICING_CACHE_EXCLUDED;
+        else if (strcmp(o->cache_convention, "auto") != 0)
+            return usage_error("--cache-tokens-in-input '%s': want auto, included or excluded",
+                               o->cache_convention);
+    }
     int64_t at = (int64_t)time(NULL);
     if (o->at && parse_date(o->at, "--at", &at) != 0)
         return 2;
     struct price p;
     struct error err = {0};
-    bool store_failed;
-    if (!resolve(o, o->pos[1], at, &p, &err, &store_failed)) {
-        if (store_failed)
-            return fail(&err);
+    struct pricing_store *s = pricing_open(o->db, false, &err);
+    if (!s)
+        return fail(&err);
+    double cost = 0;
+    const char *assumption = NULL;
+    bool found = pricing_quote(s, o->provider, o->pos[1], o->tenant, at, &u, conv, &p, &cost,
+                               &assumption);
+    pricing_close(s);
+    if (!found) {
         char when[32];
         pricing_format_time(at, when, sizeof when);
         fprintf(stderr, "llmotlp pricing: no price for model '%s' at %s\n", o->pos[1], when);
         return 1;
     }
-    double cost = pricing_cost(&p, &u);
     if (o->json) {
         json_object *j = json_object_new_object();
         json_object_object_add(j, "requested_model", json_object_new_string(o->pos[1]));
@@ -648,6 +843,8 @@ static int cmd_quote(const struct opts *o)
                                u.reasoning >= 0 ? json_object_new_int64(u.reasoning) : NULL);
         json_object_object_add(j, "batch", json_object_new_boolean(u.batch));
         json_object_object_add(j, "cost", json_amount(cost));
+        json_object_object_add(j, "assumption",
+                               assumption ? json_object_new_string(assumption) : NULL);
         json_object_object_add(j, "currency", json_object_new_string(p.currency));
         json_object_object_add(j, "price", price_json(&p));
         print_json(j);
@@ -682,6 +879,10 @@ static int cmd_quote(const struct opts *o)
     snprintf(cost_line, sizeof cost_line, "%s %s", c, p.currency);
     const char *last[] = {"cost", cost_line};
     table_add(&t, last);
+    if (assumption) {
+        const char *guess[] = {"assumption", assumption};
+        table_add(&t, guess);
+    }
     table_print(&t);
     return 0;
 }
@@ -694,16 +895,20 @@ int pricing_main(int argc, char **argv)
         return 0;
     if (rc != 0)
         return rc;
-    if (!o.db)
-        o.db = getenv("LLMOTLP_PRICING_DB");
-    if (!o.db || !*o.db)
-        o.db = DEFAULT_DB;
+    static char default_db[4096];
+    if (!o.db || !*o.db) {
+        struct error err = {0};
+        if (pricing_default_path(default_db, sizeof default_db, &err) != 0)
+            return fail(&err);
+        o.db = default_db;
+    }
     const char *cmd = o.pos[0];
     static const struct {
         const char *name;
         int (*fn)(const struct opts *);
     } cmds[] = {
         {"init", cmd_init},       {"import", cmd_import},   {"set", cmd_set},
+        {"update", cmd_update},
         {"list", cmd_list},       {"show", cmd_show},       {"history", cmd_history},
         {"export", cmd_export},   {"quote", cmd_quote},
     };
@@ -711,7 +916,7 @@ int pricing_main(int argc, char **argv)
         if (strcmp(cmd, cmds[i].name) != 0)
             continue;
         if (strcmp(cmd, "init") != 0 && strcmp(cmd, "set") != 0 && strcmp(cmd, "quote") != 0 &&
-            strcmp(cmd, "import") != 0 && o.n_pos > 2)
+            strcmp(cmd, "import") != 0 && strcmp(cmd, "update") != 0 && o.n_pos > 2)
             return usage_error("unexpected argument '%s'", o.pos[2]);
         if (strcmp(cmd, "init") == 0 && o.n_pos > 1)
             return usage_error("unexpected argument '%s'", o.pos[1]);

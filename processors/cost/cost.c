@@ -50,6 +50,7 @@ typedef Opentelemetry__Proto__Common__V1__AnyValue otlp_any;
 #define ATTR_CURRENCY "gen_ai.usage.cost.currency"
 #define ATTR_SOURCE "gen_ai.usage.cost.source"
 #define ATTR_UNPRICED "llmotlp.cost.unpriced"
+#define ATTR_ASSUMPTION "llmotlp.cost.assumption"
 
 #define MAX_MODEL_LABELS 200   /* distinct unpriced models counted by name; then "_other" */
 #define MAX_CURRENCIES 16      /* distinct currencies with their own amount counter */
@@ -60,10 +61,12 @@ typedef Opentelemetry__Proto__Common__V1__AnyValue otlp_any;
 
 static const struct config_field cost_fields[] = {
     {.name = "database", .type = CFG_STRING, .offset = offsetof(struct cost_config, database),
-     .def = "pricing/llmotlp.db", .doc = "path of the SQLite pricing DB (see `llmotlp pricing`)"},
+     .def = "", .doc = "path of the SQLite pricing DB (see `llmotlp pricing`); empty: "
+                       "$LLMOTLP_PRICING_DB, else /var/lib/llmotlp/llmotlp.db when that folder is "
+                       "writable, else $XDG_DATA_HOME/llmotlp/llmotlp.db"},
     {.name = "create_database", .type = CFG_BOOL,
      .offset = offsetof(struct cost_config, create_database), .def = "true",
-     .doc = "create the DB from the compiled-in schema when it is missing"},
+     .doc = "create the DB when it is missing, with the reference prices compiled in"},
     {.name = "reload_interval", .type = CFG_DURATION,
      .offset = offsetof(struct cost_config, reload_interval), .def = "2s", .min = 0,
      .max = INT64_MAX, .doc = "how often the DB is checked for committed price updates; 0: never"},
@@ -72,14 +75,37 @@ static const struct config_field cost_fields[] = {
      .doc = "span attribute (else resource attribute) naming the tenant for tenant prices"},
     {.name = "currency", .type = CFG_STRING, .offset = offsetof(struct cost_config, currency),
      .def = "USD", .doc = "ISO 4217 code assumed for provider-reported costs that name none"},
+    {.name = "cache_tokens_in_input", .type = CFG_ENUM,
+     .offset = offsetof(struct cost_config, cache_tokens_in_input), .def = "auto",
+     .choices = cost_cache_conventions,
+     .doc = "whether input_tokens includes the cache reads/writes: included (GenAI semconv), "
+            "excluded (Anthropic's native usage) or auto (excluded when the cache counts exceed "
+            "input or the model is Anthropic's, flagged llmotlp.cost.assumption; else included)"},
+    {.name = "cache_tokens_in_input_by_provider", .type = CFG_STRING_MAP,
+     .offset = offsetof(struct cost_config, cache_tokens_in_input_by_provider),
+     .doc = "per gen_ai.provider.name (the span's, else the price's): auto, included or excluded"},
     {.name = NULL},
 };
+
+const char *const cost_cache_conventions[] = {"auto", "included", "excluded", NULL};
+
+static int convention_of(const char *v)
+{
+    for (int i = 0; cost_cache_conventions[i]; i++)
+        if (strcmp(v, cost_cache_conventions[i]) == 0)
+            return i;
+    return -1;
+}
 
 static int cost_validate(const void *cfgp, struct error *err)
 {
     const struct cost_config *cfg = cfgp;
-    if (!cfg->database || !cfg->database[0])
-        return error_set(err, "database: a path is required");
+    const struct config_kv_list *by = &cfg->cache_tokens_in_input_by_provider;
+    for (size_t i = 0; i < by->n; i++)
+        if (!by->items[i].value || convention_of(by->items[i].value) < 0)
+            return error_set(err, "cache_tokens_in_input_by_provider: %s: '%s' is not auto, "
+                             "included or excluded", by->items[i].key,
+                             by->items[i].value ? by->items[i].value : "");
     if (!cfg->tenant_attribute || !cfg->tenant_attribute[0])
         return error_set(err, "tenant_attribute: must not be empty");
     size_t n = cfg->currency ? strlen(cfg->currency) : 0;
@@ -93,7 +119,8 @@ static int cost_validate(const void *cfgp, struct error *err)
 
 enum field {
     F_REQ_MODEL, F_RESP_MODEL, F_PROVIDER, F_IN, F_OUT, F_CACHE_READ, F_CACHE_WRITE, F_REASONING,
-    F_COST, F_CURRENCY, F_SOURCE, F_UNPRICED, F_BATCH, F_TENANT, F_COUNT
+    F_COST, F_CURRENCY, F_SOURCE, F_UNPRICED, F_BATCH, F_AUDIO_IN, F_AUDIO_OUT, F_IMAGE_IN,
+    F_IMAGE_OUT, F_TIER, F_ASSUMPTION, F_TENANT, F_COUNT
 };
 
 /* rank 0 is the current name; a higher rank yields to a lower one on the same span. */
@@ -144,6 +171,19 @@ static const struct name_row names[] = {
     {ATTR_UNPRICED, F_UNPRICED, 0},
     {"gen_ai.request.batch", F_BATCH, 0},
     {"llm.batch", F_BATCH, 0},
+    /* per-modality counts (GenAI repo after v1.41; OpenInference), parts of input/output */
+    {"gen_ai.usage.audio.input_tokens", F_AUDIO_IN, 0},
+    {"llm.token_count.prompt_details.audio", F_AUDIO_IN, 2},
+    {"gen_ai.usage.audio.output_tokens", F_AUDIO_OUT, 0},
+    {"llm.token_count.completion_details.audio", F_AUDIO_OUT, 2},
+    {"gen_ai.usage.image.input_tokens", F_IMAGE_IN, 0},
+    {"gen_ai.usage.image.output_tokens", F_IMAGE_OUT, 0},
+    /* the tier that served the call wins over the one asked for */
+    {"openai.response.service_tier", F_TIER, 0},
+    {"gen_ai.openai.response.service_tier", F_TIER, 1},
+    {"openai.request.service_tier", F_TIER, 2},
+    {"gen_ai.openai.request.service_tier", F_TIER, 3},
+    {ATTR_ASSUMPTION, F_ASSUMPTION, 0},
 };
 #define NNAMES (sizeof names / sizeof names[0])
 
@@ -179,9 +219,10 @@ static void names_init(void)
 
 static const struct name_row *name_find(const char *key)
 {
-    /* Every known name starts with "gen_ai." or "llm": skip the rest without hashing. */
+    /* Every known name starts with "gen_ai.", "llm" or "openai.": skip the rest unhashed. */
     if (!((key[0] == 'g' && strncmp(key, "gen_ai.", 7) == 0) ||
-          (key[0] == 'l' && strncmp(key, "llm", 3) == 0)))
+          (key[0] == 'l' && strncmp(key, "llm", 3) == 0) ||
+          (key[0] == 'o' && strncmp(key, "openai.", 7) == 0)))
         return NULL;
     uint32_t h = hash_str(key) & (NAME_SLOTS - 1);
     for (; name_slot[h] >= 0; h = (h + 1) & (NAME_SLOTS - 1))
@@ -234,7 +275,7 @@ struct currency_total {
 };
 
 struct model_counter {
-    char *model;
+    char *model, *provider;
     _Atomic uint64_t *spans;
 };
 
@@ -259,6 +300,7 @@ struct cost_proc {
     _Atomic uint64_t *priced_local;
     _Atomic uint64_t *priced_provider;
     _Atomic uint64_t *unpriced;
+    _Atomic uint64_t *assumed[2];
     _Atomic uint64_t *reloads;
     _Atomic uint64_t *reload_errors;
 
@@ -402,7 +444,7 @@ static bool price_for(struct cost_proc *p, const struct pricing_snapshot *snap,
 
 /* Attributes to append to one span, gathered so the array is grown once. */
 struct additions {
-    otlp_kv *kv[4];
+    otlp_kv *kv[6];
     size_t n;
 };
 
@@ -493,7 +535,9 @@ struct batch_stats {
     } cost[4];
     size_t n_cost;
     const char *unpriced_models[16];
+    const char *unpriced_providers[16];
     size_t n_unpriced_models;
+    uint64_t assumed[2]; /* by assumption: cache apart (anthropic), cache exceeds input */
     uint64_t unpriced_count[16];
     bool oom;
 };
@@ -511,24 +555,28 @@ static void stats_cost(struct batch_stats *st, const char *currency, double amou
     }
 }
 
-static _Atomic uint64_t *model_counter_locked(struct cost_proc *p, const char *model);
+static _Atomic uint64_t *model_counter_locked(struct cost_proc *p, const char *provider,
+                                             const char *model);
 
-static void stats_unpriced(struct cost_proc *p, struct batch_stats *st, const char *model)
+static void stats_unpriced(struct cost_proc *p, struct batch_stats *st, const char *provider,
+                           const char *model)
 {
     st->unpriced++;
     for (size_t i = 0; i < st->n_unpriced_models; i++)
-        if (strcmp(st->unpriced_models[i], model) == 0) {
+        if (strcmp(st->unpriced_models[i], model) == 0 &&
+            strcmp(st->unpriced_providers[i], provider) == 0) {
             st->unpriced_count[i]++;
             return;
         }
     if (st->n_unpriced_models < 16) {
         st->unpriced_models[st->n_unpriced_models] = model; /* valid while the batch is */
+        st->unpriced_providers[st->n_unpriced_models] = provider;
         st->unpriced_count[st->n_unpriced_models++] = 1;
         return;
     }
     /* A request naming more unknown models than the batch tally holds: counted at once. */
     pthread_mutex_lock(&p->stats_lock);
-    telemetry_add(model_counter_locked(p, model), 1);
+    telemetry_add(model_counter_locked(p, provider, model), 1);
     pthread_mutex_unlock(&p->stats_lock);
 }
 
@@ -538,6 +586,21 @@ static int64_t span_time(const otlp_span *s)
     if (ns)
         return (int64_t)(ns / 1000000000ULL);
     return (int64_t)time(NULL);
+}
+
+/* The cache convention for a call: the span's provider's setting, else the price's provider's
+ * (Claude on Bedrock is priced as anthropic), else cache_tokens_in_input. */
+static enum pricing_cache_convention convention_for(const struct cost_proc *p,
+                                                    const char *provider,
+                                                    const char *price_provider)
+{
+    const struct config_kv_list *by = &p->cfg->cache_tokens_in_input_by_provider;
+    const char *keys[] = {provider, price_provider};
+    for (size_t k = 0; k < 2; k++)
+        for (size_t i = 0; keys[k] && i < by->n; i++)
+            if (strcmp(by->items[i].key, keys[k]) == 0)
+                return (enum pricing_cache_convention)convention_of(by->items[i].value);
+    return (enum pricing_cache_convention)p->cfg->cache_tokens_in_input;
 }
 
 /* Prices one span (or normalizes its provider-reported cost). false on out of memory. */
@@ -586,9 +649,19 @@ static bool cost_span(struct cost_proc *p, const struct pricing_snapshot *snap, 
     int64_t *counts[] = {&u.input, &u.output, &u.cache_read, &u.cache_write};
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
         *counts[i] = *counts[i] < 0 ? 0 : *counts[i] > MAX_TOKENS ? MAX_TOKENS : *counts[i];
-    if (u.cache_read + u.cache_write > u.input)
-        u.input += u.cache_read + u.cache_write; /* cache counted apart from input */
+    view_count(&v, F_AUDIO_IN, &u.audio_input);
+    view_count(&v, F_AUDIO_OUT, &u.audio_output);
+    view_count(&v, F_IMAGE_IN, &u.image_input);
+    view_count(&v, F_IMAGE_OUT, &u.image_output);
+    int64_t *parts[] = {&u.audio_input, &u.audio_output, &u.image_input, &u.image_output};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        *parts[i] = *parts[i] < 0 ? 0 : *parts[i] > MAX_TOKENS ? MAX_TOKENS : *parts[i];
     u.batch = (v.kv[F_BATCH] && any_true(v.kv[F_BATCH]->value));
+    const char *tier = view_str(&v, F_TIER);
+    if (tier && strcmp(tier, "flex") == 0)
+        u.tier = PRICING_TIER_FLEX;
+    else if (tier && strcmp(tier, "priority") == 0)
+        u.tier = PRICING_TIER_PRIORITY;
 
     const char *provider = view_str(&v, F_PROVIDER);
     if (provider && v.rank[F_PROVIDER] > 0)
@@ -605,12 +678,18 @@ static bool cost_span(struct cost_proc *p, const struct pricing_snapshot *snap, 
         found = price_for(p, snap, provider, requested, tenant, at, &pr);
     if (!found) {
         ok = set_true(a, v.kv[F_UNPRICED], ATTR_UNPRICED, &add);
-        stats_unpriced(p, st, model);
+        stats_unpriced(p, st, provider ? provider : "", model);
         return ok && append_all(a, s, &add);
     }
-    double amount = pricing_cost(&pr, &u);
+    const char *assumption = NULL;
+    double amount = pricing_charge(&pr, &u, convention_for(p, provider, pr.provider), provider,
+                                   model, &assumption);
+    if (assumption) {
+        ok = set_str(a, v.kv[F_ASSUMPTION], ATTR_ASSUMPTION, assumption, false, &add);
+        st->assumed[strcmp(assumption, PRICING_ASSUME_CACHE_APART) == 0 ? 0 : 1]++;
+    }
     const char *currency = pr.currency[0] ? pr.currency : p->cfg->currency;
-    ok = set_double(a, v.kv[F_COST], ATTR_AMOUNT, amount, &add) &&
+    ok = ok && set_double(a, v.kv[F_COST], ATTR_AMOUNT, amount, &add) &&
          set_currency(a, v.kv[F_CURRENCY], currency, &add) &&
          set_str(a, v.kv[F_SOURCE], ATTR_SOURCE, "local", false, &add);
     st->local++;
@@ -685,37 +764,50 @@ static _Atomic uint64_t *currency_counter_locked(struct cost_proc *p, const char
     return c->micros;
 }
 
-static _Atomic uint64_t *model_counter_locked(struct cost_proc *p, const char *model)
+/* Label values escape '\' and '"' (Prometheus text format). */
+static void label_escape(char *esc, size_t cap, const char *label)
 {
-    for (size_t i = 0; i < p->n_models; i++)
-        if (strcmp(p->models[i].model, model) == 0)
-            return p->models[i].spans;
-    /* Model names come from the data: past MAX_MODEL_LABELS they share one series. */
-    bool other = p->n_models >= MAX_MODEL_LABELS;
-    if (other && p->other_model)
-        return p->other_model;
-    const char *label = other ? "_other" : model;
-    char esc[300]; /* label values escape '\' and '"' (Prometheus text format) */
     size_t n = 0;
-    for (const char *c = label; *c && n + 2 < sizeof esc; c++) {
+    for (const char *c = label; *c && n + 2 < cap; c++) {
         if (*c == '"' || *c == '\\')
             esc[n++] = '\\';
         esc[n++] = *c == '\n' ? ' ' : *c;
     }
     esc[n] = '\0';
-    char labels[512];
-    snprintf(labels, sizeof labels, "%s,model=\"%s\"", p->labels, esc);
+}
+
+static _Atomic uint64_t *model_counter_locked(struct cost_proc *p, const char *provider,
+                                             const char *model)
+{
+    for (size_t i = 0; i < p->n_models; i++)
+        if (strcmp(p->models[i].model, model) == 0 &&
+            strcmp(p->models[i].provider, provider) == 0)
+            return p->models[i].spans;
+    /* Model names come from the data: past MAX_MODEL_LABELS they share one series. */
+    bool other = p->n_models >= MAX_MODEL_LABELS;
+    if (other && p->other_model)
+        return p->other_model;
+    char esc[300], pesc[150];
+    label_escape(esc, sizeof esc, other ? "_other" : model);
+    label_escape(pesc, sizeof pesc, other ? "_other" : provider);
+    char labels[640];
+    snprintf(labels, sizeof labels, "%s,provider=\"%s\",model=\"%s\"", p->labels, pesc, esc);
     _Atomic uint64_t *c = telemetry_counter(p->tel, "llmotlp_cost_unpriced_spans", labels,
                                             "LLM spans left without a cost because their model "
-                                            "has no price, per model");
+                                            "has no price, per provider and model as the span "
+                                            "names them");
     if (other) {
         p->other_model = c;
         return c;
     }
-    char *copy = strdup(model);
-    if (!copy)
+    char *copy = strdup(model), *pcopy = strdup(provider);
+    if (!copy || !pcopy) {
+        free(copy);
+        free(pcopy);
         return c;
+    }
     p->models[p->n_models].model = copy;
+    p->models[p->n_models].provider = pcopy;
     p->models[p->n_models++].spans = c;
     return c;
 }
@@ -725,6 +817,8 @@ static void stats_publish(struct cost_proc *p, const struct batch_stats *st)
     telemetry_add(p->priced_local, st->local);
     telemetry_add(p->priced_provider, st->provider);
     telemetry_add(p->unpriced, st->unpriced);
+    telemetry_add(p->assumed[0], st->assumed[0]);
+    telemetry_add(p->assumed[1], st->assumed[1]);
     if (st->n_cost == 0 && st->n_unpriced_models == 0)
         return;
     pthread_mutex_lock(&p->stats_lock);
@@ -738,11 +832,13 @@ static void stats_publish(struct cost_proc *p, const struct batch_stats *st)
         atomic_store_explicit(c, (uint64_t)llround(tot->amount * 1e6), memory_order_relaxed);
     }
     for (size_t i = 0; i < st->n_unpriced_models; i++)
-        telemetry_add(model_counter_locked(p, st->unpriced_models[i]), st->unpriced_count[i]);
+        telemetry_add(model_counter_locked(p, st->unpriced_providers[i], st->unpriced_models[i]),
+                      st->unpriced_count[i]);
     pthread_mutex_unlock(&p->stats_lock);
     for (size_t i = 0; i < st->n_unpriced_models; i++)
-        log_debug(p->log_name, "no price for model '%s': %" PRIu64 " span(s) left unpriced",
-                  st->unpriced_models[i], st->unpriced_count[i]);
+        log_debug(p->log_name, "no price for model '%s' of provider '%s': %" PRIu64
+                  " span(s) left unpriced", st->unpriced_models[i], st->unpriced_providers[i],
+                  st->unpriced_count[i]);
 }
 
 static enum consume_status cost_consume(void *self, struct batch *b)
@@ -824,8 +920,10 @@ static void cost_destroy(void *self)
     ticker_stop(&p->reload_timer);
     if (p->store)
         pricing_close(p->store);
-    for (size_t i = 0; i < p->n_models; i++)
+    for (size_t i = 0; i < p->n_models; i++) {
         free(p->models[i].model);
+        free(p->models[i].provider);
+    }
     pthread_mutex_destroy(&p->stats_lock);
     pthread_mutex_destroy(&p->cache_lock);
     free(p->cache);
@@ -888,9 +986,20 @@ static void *cost_create(const void *cfgp, const struct component_env *env, stru
     }
     snprintf(p->labels, ln, "processor=\"%s\"", id);
 
-    if (cfg->create_database)
-        make_parent_dirs(cfg->database); /* a failure shows as pricing_open's error */
-    p->store = pricing_open(cfg->database, cfg->create_database, err);
+    char path[4096];
+    if (cfg->database && cfg->database[0]) {
+        snprintf(path, sizeof path, "%s", cfg->database);
+    } else if (pricing_default_path(path, sizeof path, err) != 0) {
+        error_prefix(err, "pricing database: ");
+        cost_destroy(p);
+        return NULL;
+    }
+    if (cfg->create_database) {
+        make_parent_dirs(path); /* a failure shows as pricing_open's error */
+        p->store = pricing_open_seeded(path, err);
+    } else {
+        p->store = pricing_open(path, false, err);
+    }
     if (!p->store) {
         error_prefix(err, "pricing database: ");
         cost_destroy(p);
@@ -905,6 +1014,14 @@ static void *cost_create(const void *cfgp, const struct component_env *env, stru
                                            "LLM spans given a cost, by where the cost came from");
     p->unpriced = telemetry_counter(p->tel, "llmotlp_cost_unpriced_spans_total", p->labels,
                                     "LLM spans left without a cost (all models)");
+    snprintf(l, sizeof l, "%s,assumption=\"%s\"", p->labels, PRICING_ASSUME_CACHE_APART);
+    p->assumed[0] = telemetry_counter(p->tel, "llmotlp_cost_assumed_spans", l,
+                                      "LLM spans priced on a guess (llmotlp.cost.assumption), "
+                                      "by guess");
+    snprintf(l, sizeof l, "%s,assumption=\"%s\"", p->labels, PRICING_ASSUME_CACHE_EXCEEDS);
+    p->assumed[1] = telemetry_counter(p->tel, "llmotlp_cost_assumed_spans", l,
+                                      "LLM spans priced on a guess (llmotlp.cost.assumption), "
+                                      "by guess");
     p->reloads = telemetry_counter(p->tel, "llmotlp_cost_price_reloads", p->labels,
                                    "Times a committed price update was loaded");
     p->reload_errors = telemetry_counter(p->tel, "llmotlp_cost_price_reload_errors", p->labels,
@@ -912,10 +1029,9 @@ static void *cost_create(const void *cfgp, const struct component_env *env, stru
     size_t n = pricing_count(p->store);
     if (n == 0)
         log_warn(p->log_name, "%s has no prices: every LLM span stays unpriced until prices are "
-                 "added (llmotlp pricing --db %s import pricing/prices.csv)", cfg->database,
-                 cfg->database);
+                 "added (llmotlp pricing --db %s update)", path, path);
     else
-        log_info(p->log_name, "%zu prices loaded from %s", n, cfg->database);
+        log_info(p->log_name, "%zu prices loaded from %s", n, path);
     return p;
 }
 

@@ -26,7 +26,12 @@ struct cost_config {
     int64_t reload_interval;   /* ns between pricing_refresh calls; 0 = never reload */
     char *tenant_attribute;    /* span attribute, then resource attribute, naming the tenant */
     char *currency;            /* assumed for provider-reported costs that name no currency */
+    int cache_tokens_in_input; /* enum pricing_cache_convention: index in cost_cache_conventions */
+    struct config_kv_list cache_tokens_in_input_by_provider; /* provider → auto|included|excluded */
 };
+
+/* "auto", "included", "excluded" (enum pricing_cache_convention order), NULL-terminated. */
+extern const char *const cost_cache_conventions[];
 
 extern const struct component_factory cost_processor_factory;
 

@@ -8,6 +8,7 @@
 # usage: pricing_cli.sh path/to/llmotlp
 set -u
 BIN=${1:?usage: pricing_cli.sh path/to/llmotlp}
+BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 DATA=$ROOT/tests/cli/data
 SEED=$ROOT/pricing/prices.csv
@@ -79,9 +80,21 @@ expect_err "no price for model 'no-such-model'" "show unknown names the model"
 p --db "$DB" quote gpt-4o --input-tokens 1000 --output-tokens 500
 expect_rc 0 "quote"
 expect_out "^cost +0\.0075 USD" "quote gpt-4o"
-# Anthropic-style counts: 100×3 + 2000×0.30 + 500×3.75 + 300×15 = 7275 µ$
-p --db "$DB" quote claude-sonnet-4 --input-tokens 2600 --output-tokens 300 --cached 2000 --cache-write 500
+# semconv counts (input includes the cache), said so: 100×3 + 2000×0.30 + 500×3.75 + 300×15 = 7275 µ$
+p --db "$DB" quote claude-sonnet-4 --input-tokens 2600 --output-tokens 300 --cached 2000 --cache-write 500 --cache-tokens-in-input included
 expect_out "^cost +0\.007275 USD" "quote with cache read and write"
+p --db "$DB" --json quote claude-sonnet-4 --input-tokens 2600 --output-tokens 300 --cached 2000 --cache-write 500 --cache-tokens-in-input included
+expect_json 'j.assumption === null' "no assumption when the convention is given"
+# auto on an Anthropic model: the cache is taken as counted apart (Anthropic's native usage), a guess
+# said so: input 2600 + 2500 → 2600×3 + 2000×0.30 + 500×3.75 + 300×15 = 14775 µ$
+p --db "$DB" --json quote claude-sonnet-4 --input-tokens 2600 --output-tokens 300 --cached 2000 --cache-write 500
+expect_json 'Math.abs(j.cost - 0.014775) < 1e-12 && j.assumption === "cache_tokens_excluded_from_input:anthropic_usage" && j.input_tokens === 5100' "auto: Anthropic counts apart, flagged"
+# auto elsewhere follows semconv (included), no guess: 500×2.5 + 500×1.25 + 100×10 = 2875 µ$
+p --db "$DB" --json quote gpt-4o --input-tokens 1000 --output-tokens 100 --cached 500
+expect_json 'Math.abs(j.cost - 0.002875) < 1e-12 && j.assumption === null' "auto: OpenAI counts included"
+# cache larger than input: evidently apart: (100 + 2000) → 100×2.5 + 2000×1.25 + 0 = 2750 µ$
+p --db "$DB" --json quote gpt-4o --input-tokens 100 --output-tokens 0 --cached 2000
+expect_json 'Math.abs(j.cost - 0.00275) < 1e-12 && j.assumption === "cache_tokens_excluded_from_input:cache_exceeds_input"' "auto: cache larger than input"
 # batch: 7500 × 0.5 = 3750 µ$
 p --db "$DB" --json quote gpt-4o --input-tokens 1000 --output-tokens 500 --batch
 expect_json 'j.cost === 0.00375 && j.batch === true && j.currency === "USD"' "quote --batch --json"
@@ -134,7 +147,7 @@ expect_out "^kind,provider,model,tenant" "export header"
 expect_out "^discount,anthropic,\*,acme" "export has the discount"
 expect_out "^alias,anthropic,claude-sonnet-4-20250514,.*claude-sonnet-4," "export has aliases"
 DB2=$TMP/copy.db
-p --db "$DB2" init
+p --db "$DB2" init --empty
 expect_rc 0 "init empty"
 p --db "$DB2" import "$TMP/export1.csv"
 expect_rc 0 "import the export"
@@ -236,7 +249,7 @@ expect_json 'j.cost === 25' "undated row: its price from --from"
 
 # --- LiteLLM JSON ---------------------------------------------------------------------------
 DB3=$TMP/litellm.db
-p --db "$DB3" init
+p --db "$DB3" init --empty
 p --db "$DB3" import "$DATA/litellm_sample.json"
 expect_rc 0 "import LiteLLM JSON"
 expect_out "4 imported, 0 unchanged, 4 skipped" "LiteLLM counts (sample_spec, embedding, image, audio skipped)"
@@ -265,6 +278,71 @@ expect_err "entry 'm'" "LiteLLM error names the entry"
 snapshot "$DB" "$TMP/after.csv"
 same_file "$TMP/before.csv" "$TMP/after.csv" "bad LiteLLM file leaves the DB unchanged"
 
+# --- out of the box: init seeds the compiled-in list; update keeps operator rows --------------
+DB4=$TMP/box.db
+p --db "$DB4" init
+expect_rc 0 "init seeds the compiled-in list"
+expect_out "ready \(23 prices\)" "init says how many prices"
+p --db "$DB4" --json show --provider aws.bedrock us.anthropic.claude-sonnet-4-5-20250929-v1:0
+expect_json 'j.provider === "anthropic" && j.model === "claude-sonnet-4-5-20250929" && j.origin === "reference" && j.cache_write_1h === 6' "Bedrock inference profile priced out of the box"
+# Bedrock Claude, auto: 1000×3 + 100×15 = 4500 µ$ (no cache: no guess)
+p --db "$DB4" --json quote --provider aws.bedrock anthropic.claude-sonnet-4-5-20250929-v1:0 --input-tokens 1000 --output-tokens 100
+expect_json 'Math.abs(j.cost - 0.0045) < 1e-12 && j.assumption === null' "quote a Bedrock id"
+p --db "$DB4" --json quote --provider gcp.vertex_ai claude-sonnet-4-5@20250929 --input-tokens 1000 --output-tokens 100
+expect_json 'Math.abs(j.cost - 0.0045) < 1e-12' "quote a Vertex @version"
+# gemini on Vertex: 1000×1.25 + 100×10 = 2250 µ$
+p --db "$DB4" --json quote --provider gcp.vertex_ai gemini-2.5-pro --input-tokens 1000 --output-tokens 100
+expect_json 'Math.abs(j.cost - 0.00225) < 1e-12 && j.provider === "gcp.gemini"' "Gemini on Vertex at the Gemini price"
+# o3 flex 0.5×: (1000×2 + 100×8) × 0.5 = 1400 µ$ ; gpt-4o priority 1.7×: (1000×2.5 + 100×10) × 1.7 = 5950 µ$
+p --db "$DB4" --json quote o3 --input-tokens 1000 --output-tokens 100 --service-tier flex
+expect_json 'Math.abs(j.cost - 0.0014) < 1e-12' "flex tier"
+p --db "$DB4" --json quote gpt-4o --input-tokens 1000 --output-tokens 100 --service-tier priority
+expect_json 'Math.abs(j.cost - 0.00595) < 1e-12' "priority tier"
+# 1-hour cache writes: 1000 in = 500 uncached + 500 written for 1 h: 500×3 + 500×6 = 4500 µ$
+p --db "$DB4" --json quote claude-sonnet-4-5 --input-tokens 1000 --output-tokens 0 --cache-write 500 --cache-write-1h 500 --cache-tokens-in-input included
+expect_json 'Math.abs(j.cost - 0.0045) < 1e-12' "1-hour cache writes"
+# gemini-2.5-flash audio input 1.00: 600×0.30 + 400×1.00 = 580 µ$
+p --db "$DB4" --json quote gemini-2.5-flash --input-tokens 1000 --output-tokens 0 --audio-input 400
+expect_json 'Math.abs(j.cost - 0.00058) < 1e-12' "audio input tokens"
+# set changes only what it is given: gpt-4o input → 3; cached, batch and priority stay
+p --db "$DB4" set openai gpt-4o --input 3
+expect_rc 0 "set one field"
+p --db "$DB4" --json show gpt-4o
+expect_json 'j.input === 3 && j.output === 10 && j.cache_read === 1.25 && j.batch_discount === 0.5 && j.priority_multiplier === 1.7 && j.origin === "operator"' "set keeps the other fields"
+p --db "$DB4" set openai gpt-4o --cached-input none --long-context-threshold 100000 --lc-input 5 --per-request 0.002
+expect_rc 0 "set clears and adds fields"
+p --db "$DB4" show gpt-4o
+expect_out "^cached_input +-$" "show: cleared field"
+expect_out "^long_context_threshold +100000$" "show: threshold"
+expect_out "^lc_input +5$" "show: tier input"
+expect_out "^per_request +0\.002$" "show: per-request fee"
+expect_out "^origin +operator$" "show: origin"
+# tenant row inherits: acme sets output only → input 3 (list), per-request 0.002 (list):
+# 1000×3 + 100×4 + 0.002 → 3400 µ$ + 2000 µ$ = 0.0054
+p --db "$DB4" set openai gpt-4o --tenant acme --output 4
+expect_rc 0 "tenant row from the list price"
+p --db "$DB4" --json quote gpt-4o --tenant acme --input-tokens 1000 --output-tokens 100
+expect_json 'Math.abs(j.cost - 0.0054) < 1e-12 && j.tenant === "acme"' "tenant row inherits"
+# update: the operator's gpt-4o is kept, everything else unchanged
+p --db "$DB4" update
+expect_rc 0 "update"
+expect_out "0 updated, [0-9]+ unchanged, 1 kept" "update keeps the operator row"
+p --db "$DB4" --json show gpt-4o
+expect_json 'j.input === 3' "operator price survives update"
+printf 'kind,provider,model,input_usd_per_mtok,output_usd_per_mtok,source\nprice,openai,gpt-4o-mini,0.2,0.8,newer\n' >"$TMP/newer.csv"
+p --db "$DB4" update "$TMP/newer.csv" --from 2030-01-01
+expect_out "1 updated, 0 unchanged, 0 kept" "update from a file"
+p --db "$DB4" --json quote gpt-4o-mini --input-tokens 1000000 --output-tokens 0 --at 2030-01-01
+expect_json 'j.cost === 0.2' "the newer reference price from --from"
+p --db "$DB4" --json quote gpt-4o-mini --input-tokens 1000000 --output-tokens 0 --at 2029-12-31
+expect_json 'j.cost === 0.15' "history keeps the old reference price"
+# the default DB path: never the working directory
+(cd "$TMP" && HOME=$TMP/home XDG_DATA_HOME= "$BIN" pricing init >"$TMP/out" 2>"$TMP/err"); rc=$?
+expect_rc 0 "init at the default path"
+expect_out "$TMP/home/.local/share/llmotlp/llmotlp.db: ready" "default path under HOME"
+(cd "$TMP" && HOME=$TMP/home XDG_DATA_HOME=$TMP/xdg "$BIN" pricing init >"$TMP/out" 2>"$TMP/err"); rc=$?
+expect_out "$TMP/xdg/llmotlp/llmotlp.db: ready" "default path under XDG_DATA_HOME"
+
 # --- usage and environment ------------------------------------------------------------------
 p --db "$DB"
 expect_rc 2 "no command"
@@ -275,7 +353,8 @@ expect_rc 2 "quote without --input-tokens"
 p --db "$DB" quote gpt-4o --input-tokens 5 --output-tokens 5 --at someday
 expect_rc 2 "bad --at"
 p --db "$DB" set openai x --input 1
-expect_rc 2 "set without --output"
+expect_rc 1 "a new price without --output"
+expect_err "openai x has no price yet: a new price needs output" "the refusal lists what is missing"
 p --db "$DB" set openai x --input -1 --output 1
 expect_rc 1 "set with a negative price"
 p --db "$TMP/missing-dir/x.db" list

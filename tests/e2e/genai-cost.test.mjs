@@ -31,6 +31,9 @@ function costConfig(db, processors, { reload = '500ms' } = {}) {
     `    database: ${db}`,
     '    create_database: false',
     `    reload_interval: ${reload}`,
+    // these spans follow semconv for Anthropic too (input includes the cache): said so, since
+    // auto would read Anthropic counts as native (pricing-out-of-the-box.test.mjs covers auto)
+    '    cache_tokens_in_input_by_provider: {anthropic: included}',
   ].join('\n');
   return { processorsYaml: yaml + '\n', pipelineProcessors: { traces: processors, metrics: [], logs: [] } };
 }

@@ -46,7 +46,7 @@ static struct price mkprice(const char *provider, const char *model, double in, 
                             double cw, double out, double reasoning)
 {
     struct price p;
-    memset(&p, 0, sizeof p);
+    pricing_price_init(&p);
     snprintf(p.provider, sizeof p.provider, "%s", provider);
     snprintf(p.model, sizeof p.model, "%s", model);
     snprintf(p.currency, sizeof p.currency, "USD");
@@ -373,7 +373,8 @@ static void assert_no_cost(const Span *s)
 static void test_cost_table(void **state)
 {
     (void)state;
-    struct fixture *f = fixture_new(NULL);
+    /* the table's Anthropic spans follow semconv (input includes the cache): said so */
+    struct fixture *f = fixture_new("cache_tokens_in_input_by_provider:\n  anthropic: included\n");
     static const struct attr
         /* (1000−400)×2.50 + 400×1.25 + 200×10 = 1500 + 500 + 2000 = 4000 → 0.004; the dated
          * response model resolves to gpt-4o */
@@ -446,12 +447,18 @@ static void test_cost_table(void **state)
     const TraceRequest *out = run(f, NULL, specs, n);
     for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++)
         assert_cost(span_of(out, i), expected[i]);
+    /* native counts contradict "included": priced apart, and said so */
+    assert_string_equal(str_of(span_of(out, 3), "llmotlp.cost.assumption"),
+                        "cache_tokens_excluded_from_input:cache_exceeds_input");
+    assert_null(attr_of(span_of(out, 1), "llmotlp.cost.assumption"));
+    assert_null(attr_of(span_of(out, 0), "llmotlp.cost.assumption"));
     assert_no_cost(span_of(out, 10));
     assert_null(attr_of(span_of(out, 10), "llmotlp.cost.unpriced"));
     assert_no_cost(span_of(out, 11));
     assert_null(attr_of(span_of(out, 11), "llmotlp.cost.unpriced"));
     /* The original attributes are all still there. */
     assert_int_equal(span_of(out, 0)->n_attributes, 6 + 3);
+    assert_int_equal(span_of(out, 3)->n_attributes, 6 + 4);
     assert_int_equal(span_of(out, 10)->n_attributes, 2);
 
     assert_int_equal(telemetry_value(f->tel, "llmotlp_cost_priced_spans",
@@ -631,9 +638,9 @@ static void test_unpriced(void **state)
     assert_cost(span_of(out, 3), 0.0025); /* 1000×2.50 = 2500 → 0.0025 */
     out = run(f, NULL, specs, 1);         /* once more: the counter accumulates */
     assert_int_equal(telemetry_value(f->tel, "llmotlp_cost_unpriced_spans",
-                                     "processor=\"cost\",model=\"mystery-1\""), 3);
+                                     "processor=\"cost\",provider=\"openai\",model=\"mystery-1\""), 3);
     assert_int_equal(telemetry_value(f->tel, "llmotlp_cost_unpriced_spans",
-                                     "processor=\"cost\",model=\"o3\""), 1);
+                                     "processor=\"cost\",provider=\"mistral_ai\",model=\"o3\""), 1);
     assert_int_equal(telemetry_value(f->tel, "llmotlp_cost_unpriced_spans_total",
                                      "processor=\"cost\""), 4);
     fixture_free(f);
@@ -661,13 +668,13 @@ static void test_unpriced_many(void **state)
     for (int i = 0; i < N; i++) {
         assert_non_null(attr_of(span_of(out, (size_t)i), "llmotlp.cost.unpriced"));
         char labels[128];
-        snprintf(labels, sizeof labels, "processor=\"cost\",model=\"%s\"", names[i]);
+        snprintf(labels, sizeof labels, "processor=\"cost\",provider=\"\",model=\"%s\"", names[i]);
         int64_t v = telemetry_value(f->tel, "llmotlp_cost_unpriced_spans", labels);
         assert_true(v == 0 || v == 1);
         series += v;
     }
     int64_t other = telemetry_value(f->tel, "llmotlp_cost_unpriced_spans",
-                                    "processor=\"cost\",model=\"_other\"");
+                                    "processor=\"cost\",provider=\"_other\",model=\"_other\"");
     assert_int_equal(series, 200);
     assert_int_equal(other, N - 200);
     fixture_free(f);
@@ -796,7 +803,8 @@ static void test_config(void **state)
     memset(&cfg, 0, sizeof cfg);
     struct cnode *n = config_parse_string("currency: dollars\n", "t", &err);
     assert_int_equal(config_bind(cost_processor_factory.fields, n, &cfg, &err), 0);
-    assert_string_equal(cfg.database, "pricing/llmotlp.db");
+    /* no path: the stable default (pricing_default_path), never the working directory */
+    assert_true(!cfg.database || !cfg.database[0]);
     assert_true(cfg.create_database);
     assert_int_equal(cfg.reload_interval, 2000000000LL);
     assert_string_equal(cfg.tenant_attribute, "tenant.id");
@@ -825,6 +833,187 @@ static void test_config(void **state)
     cnode_free(n);
 }
 
+/* The amount a span gets, and what pricing_quote (the function behind `pricing quote`) says for
+ * the same inputs on the same DB: the same double, not merely close. */
+static void assert_same_as_quote(const Span *s, const char *provider, const char *model,
+                                 struct usage u, enum pricing_cache_convention c)
+{
+    struct error err = {0};
+    struct pricing_store *st = pricing_open(db_path, false, &err);
+    assert_non_null(st);
+    struct price pr;
+    double cost = -1;
+    const char *assumption = NULL;
+    assert_true(pricing_quote(st, provider, model, NULL, (int64_t)time(NULL), &u, c, &pr, &cost,
+                              &assumption));
+    pricing_close(st);
+    const AnyValue *v = attr_of(s, "gen_ai.usage.cost.amount");
+    assert_non_null(v);
+    if (v->double_value != cost)
+        fail_msg("service %.17g, quote %.17g", v->double_value, cost);
+    const char *said = str_of(s, "llmotlp.cost.assumption");
+    if (assumption)
+        assert_string_equal(said, assumption);
+    else
+        assert_null(said);
+}
+
+/* cache_tokens_in_input: auto guesses for Anthropic models and says so; a setting per provider
+ * (the span's, else the price's) or for all replaces the guess. */
+static void test_cache_convention(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(NULL);
+    static const struct attr
+        /* semconv counts read as Anthropic's native ones (auto): input 5000 + 3000 + 1000 = 9000:
+         * (9000−4000)×3 + 3000×0.30 + 1000×3.75 + 500×15 = 15000 + 900 + 3750 + 7500 = 27150 */
+        anthropic[] = {S("gen_ai.provider.name", "anthropic"),
+                       S("gen_ai.response.model", "claude-sonnet-4-5"),
+                       I("gen_ai.usage.input_tokens", 5000), I("gen_ai.usage.output_tokens", 500),
+                       I("gen_ai.usage.cache_read.input_tokens", 3000),
+                       I("gen_ai.usage.cache_creation.input_tokens", 1000), END},
+        /* Claude on Bedrock, auto: 1000 + 500 in: 1000×3 + 500×0.30 = 3150 */
+        bedrock[] = {S("gen_ai.provider.name", "aws.bedrock"),
+                     S("gen_ai.request.model", "us.anthropic.claude-sonnet-4-5-20250929-v1:0"),
+                     I("gen_ai.usage.input_tokens", 1000), I("gen_ai.usage.output_tokens", 0),
+                     I("gen_ai.usage.cache_read.input_tokens", 500), END},
+        /* OpenAI, auto = semconv: (1000−400)×2.50 + 400×1.25 + 200×10 = 4000, no guess */
+        openai[] = {S("gen_ai.provider.name", "openai"), S("gen_ai.request.model", "gpt-4o"),
+                    I("gen_ai.usage.input_tokens", 1000), I("gen_ai.usage.output_tokens", 200),
+                    I("gen_ai.usage.cache_read.input_tokens", 400), END};
+    const struct span_spec specs[] = {{0, anthropic}, {0, bedrock}, {0, openai}};
+    const TraceRequest *out = run(f, NULL, specs, 3);
+    assert_cost(span_of(out, 0), 0.02715);
+    assert_cost(span_of(out, 1), 0.00315);
+    assert_cost(span_of(out, 2), 0.004);
+    assert_string_equal(str_of(span_of(out, 0), "llmotlp.cost.assumption"),
+                        "cache_tokens_excluded_from_input:anthropic_usage");
+    assert_string_equal(str_of(span_of(out, 1), "llmotlp.cost.assumption"),
+                        "cache_tokens_excluded_from_input:anthropic_usage");
+    assert_null(attr_of(span_of(out, 2), "llmotlp.cost.assumption"));
+    assert_int_equal(telemetry_value(f->tel, "llmotlp_cost_assumed_spans",
+                                     "processor=\"cost\",assumption=\"cache_tokens_excluded_"
+                                     "from_input:anthropic_usage\""), 2);
+    struct usage u = {.input = 5000, .output = 500, .cache_read = 3000, .cache_write = 1000,
+                      .reasoning = -1};
+    assert_same_as_quote(span_of(out, 0), "anthropic", "claude-sonnet-4-5", u, PRICING_CACHE_AUTO);
+    u = (struct usage){.input = 1000, .cache_read = 500, .reasoning = -1};
+    assert_same_as_quote(span_of(out, 1), "aws.bedrock",
+                         "us.anthropic.claude-sonnet-4-5-20250929-v1:0", u, PRICING_CACHE_AUTO);
+    fixture_free(f);
+
+    /* Bedrock said included (by the span's provider), everything else excluded:
+     * Bedrock (1000−500)×3 + 500×0.30 = 1650; OpenAI 1000×2.50 + 400×1.25 + 200×10 = 5000 */
+    f = fixture_new("cache_tokens_in_input: excluded\n"
+                    "cache_tokens_in_input_by_provider:\n  aws.bedrock: included\n");
+    out = run(f, NULL, specs, 3);
+    assert_cost(span_of(out, 0), 0.02715);
+    assert_cost(span_of(out, 1), 0.00165);
+    assert_cost(span_of(out, 2), 0.005);
+    for (size_t i = 0; i < 3; i++)
+        assert_null(attr_of(span_of(out, i), "llmotlp.cost.assumption"));
+    u = (struct usage){.input = 1000, .output = 200, .cache_read = 400, .reasoning = -1};
+    assert_same_as_quote(span_of(out, 2), "openai", "gpt-4o", u, PRICING_CACHE_EXCLUDED);
+    fixture_free(f);
+
+    /* a value that is not a convention is refused at validate */
+    struct error err = {0};
+    struct cost_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    struct cnode *n = config_parse_string("cache_tokens_in_input_by_provider:\n  x: maybe\n",
+                                          "t", &err);
+    assert_int_equal(config_bind(cost_processor_factory.fields, n, &cfg, &err), 0);
+    assert_int_not_equal(cost_processor_factory.validate(&cfg, &err), 0);
+    assert_non_null(strstr(err.msg, "maybe"));
+    config_free_bound(cost_processor_factory.fields, &cfg);
+    cnode_free(n);
+}
+
+/* Clouds' names of priced models, through the service: each priced as the maker's row. */
+static void test_cloud_names(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(NULL);
+    static const struct attr
+        /* 1000×3 + 100×15 = 4500 */
+        bedrock[] = {S("gen_ai.provider.name", "aws.bedrock"),
+                     S("gen_ai.request.model", "anthropic.claude-sonnet-4-5-20250929-v1:0"),
+                     I("gen_ai.usage.input_tokens", 1000), I("gen_ai.usage.output_tokens", 100),
+                     END},
+        /* 2000×3 = 6000 */
+        vertex_claude[] = {S("gen_ai.provider.name", "gcp.vertex_ai"),
+                           S("gen_ai.request.model", "claude-sonnet-4-5@20250929"),
+                           I("gen_ai.usage.input_tokens", 2000),
+                           I("gen_ai.usage.output_tokens", 0), END},
+        /* 1000×1.25 + 100×10 = 2250 */
+        vertex_gemini[] = {S("gen_ai.provider.name", "gcp.vertex_ai"),
+                           S("gen_ai.request.model", "gemini-2.5-pro@001"),
+                           I("gen_ai.usage.input_tokens", 1000),
+                           I("gen_ai.usage.output_tokens", 100), END},
+        gen_ai[] = {S("gen_ai.provider.name", "gcp.gen_ai"),
+                    S("gen_ai.request.model", "gemini-2.5-pro"),
+                    I("gen_ai.usage.input_tokens", 1000), I("gen_ai.usage.output_tokens", 100),
+                    END},
+        /* LiteLLM prefix and a dated snapshot with no dated row: 1000×2.50 = 2500 */
+        litellm[] = {S("gen_ai.provider.name", "openai"),
+                     S("gen_ai.request.model", "openai/gpt-4o-2024-11-20"),
+                     I("gen_ai.usage.input_tokens", 1000), I("gen_ai.usage.output_tokens", 0),
+                     END},
+        /* Claude on an unknown cloud is not guessed: unpriced, counted by provider and model */
+        other[] = {S("gen_ai.provider.name", "example.cloud"),
+                   S("gen_ai.request.model", "claude-sonnet-4-5"),
+                   I("gen_ai.usage.input_tokens", 10), END};
+    const struct span_spec specs[] = {{0, bedrock}, {0, vertex_claude}, {0, vertex_gemini},
+                                      {0, gen_ai},  {0, litellm},       {0, other}};
+    const TraceRequest *out = run(f, NULL, specs, 6);
+    const double expected[] = {0.0045, 0.006, 0.00225, 0.00225, 0.0025};
+    for (size_t i = 0; i < 5; i++)
+        assert_cost(span_of(out, i), expected[i]);
+    assert_no_cost(span_of(out, 5));
+    assert_int_equal(telemetry_value(f->tel, "llmotlp_cost_unpriced_spans",
+                                     "processor=\"cost\",provider=\"example.cloud\","
+                                     "model=\"claude-sonnet-4-5\""), 1);
+    struct usage u = {.input = 1000, .output = 100, .reasoning = -1};
+    assert_same_as_quote(span_of(out, 0), "aws.bedrock",
+                         "anthropic.claude-sonnet-4-5-20250929-v1:0", u, PRICING_CACHE_AUTO);
+    fixture_free(f);
+}
+
+/* Schema v2 prices through the service: audio tokens, service tiers, a per-request fee. */
+static void test_modalities_and_tiers(void **state)
+{
+    (void)state;
+    struct price p = mkprice("openai", "gpt-4o-audio-test", 2.50, -1, -1, 10.00, -1);
+    p.input_audio = 40;
+    p.output_audio = 80;
+    p.flex_multiplier = 0.5;
+    p.priority_multiplier = 2;
+    p.per_request = 0.001;
+    set_price(&p, NULL);
+    struct fixture *f = fixture_new(NULL);
+    /* 800×2.50 + 200×40 + 400×10 + 100×80 = 2000 + 8000 + 4000 + 8000 = 22000 → 0.022;
+     * default 0.022 + 0.001; flex 0.022×0.5 + 0.001 = 0.012; priority 0.022×2 + 0.001 = 0.045 */
+#define AUDIO_SPAN(name, tier)                                                                    \
+    static const struct attr name[] = {                                                           \
+        S("gen_ai.provider.name", "openai"), S("gen_ai.request.model", "gpt-4o-audio-test"),      \
+        I("gen_ai.usage.input_tokens", 1000), I("gen_ai.usage.output_tokens", 500),               \
+        I("gen_ai.usage.audio.input_tokens", 200), I("gen_ai.usage.audio.output_tokens", 100),    \
+        S("openai.response.service_tier", tier), END}
+    AUDIO_SPAN(plain, "default");
+    AUDIO_SPAN(flex, "flex");
+    AUDIO_SPAN(prio, "priority");
+#undef AUDIO_SPAN
+    const struct span_spec specs[] = {{0, plain}, {0, flex}, {0, prio}};
+    const TraceRequest *out = run(f, NULL, specs, 3);
+    assert_cost(span_of(out, 0), 0.023);
+    assert_cost(span_of(out, 1), 0.012);
+    assert_cost(span_of(out, 2), 0.045);
+    struct usage u = {.input = 1000, .output = 500, .audio_input = 200, .audio_output = 100,
+                      .reasoning = -1, .tier = PRICING_TIER_FLEX};
+    assert_same_as_quote(span_of(out, 1), "openai", "gpt-4o-audio-test", u, PRICING_CACHE_AUTO);
+    fixture_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -835,6 +1024,9 @@ int main(void)
         cmocka_unit_test(test_passthrough),
         cmocka_unit_test(test_shared_batch),   cmocka_unit_test(test_hot_update),
         cmocka_unit_test(test_config),
+        cmocka_unit_test(test_cache_convention),
+        cmocka_unit_test(test_cloud_names),
+        cmocka_unit_test(test_modalities_and_tiers),
     };
     return cmocka_run_group_tests(tests, setup_db, teardown_db);
 }

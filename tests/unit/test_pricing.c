@@ -20,7 +20,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "core/pricing.h"
+#include "core/pricing_names.h"
 
 #define T_SWITCH 1735689600LL /* 2025-01-01T00:00:00Z */
 #define NOW 1760000000LL      /* 2025-10-09, after every switch in the fixture */
@@ -511,6 +513,273 @@ static void test_open_errors(void **state)
     unlink(path);
 }
 
+/* Each rule of core/pricing_names.c: the candidates must contain these (provider|model) in this
+ * order (others may come between). */
+static void test_name_rules(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *provider, *model;
+        const char *want[4];
+    } cases[] = {
+        {"aws.bedrock", "anthropic.claude-sonnet-4-5-20250929-v1:0",
+         {"aws.bedrock|claude-sonnet-4-5-20250929", "anthropic|claude-sonnet-4-5-20250929",
+          "anthropic|claude-sonnet-4-5"}},
+        {"aws.bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+         {"anthropic|claude-sonnet-4-5-20250929"}},
+        {"aws.bedrock", "eu.anthropic.claude-haiku-4-5-20251001-v1:0",
+         {"anthropic|claude-haiku-4-5-20251001"}},
+        {"aws.bedrock", "apac.anthropic.claude-opus-4-1-20250805-v1:0",
+         {"anthropic|claude-opus-4-1-20250805"}},
+        {"aws.bedrock", "global.anthropic.claude-opus-4-5-20251101-v1:0",
+         {"anthropic|claude-opus-4-5-20251101"}},
+        {"aws.bedrock", "mistral.mistral-large-2411-v1:0", {"mistral_ai|mistral-large-2411"}},
+        {"gcp.vertex_ai", "claude-sonnet-4-5@20250929",
+         {"gcp.vertex_ai|claude-sonnet-4-5-20250929", "anthropic|claude-sonnet-4-5-20250929",
+          "anthropic|claude-sonnet-4-5"}},
+        {"gcp.vertex_ai", "gemini-2.5-pro@001", {"gcp.gemini|gemini-2.5-pro"}},
+        {"gcp.vertex_ai", "gemini-2.5-flash", {"gcp.vertex_ai|gemini-2.5-flash",
+                                               "gcp.gemini|gemini-2.5-flash"}},
+        {"gcp.gen_ai", "gemini-2.5-flash", {"gcp.gemini|gemini-2.5-flash"}},
+        {"gcp.gemini", "gemini-2.5-flash", {"gcp.gemini|gemini-2.5-flash"}},
+        {"azure.ai.openai", "gpt-4o", {"azure.ai.openai|gpt-4o", "openai|gpt-4o"}},
+        {NULL, "openrouter/openai/GPT-4o-2024-08-06", {"|gpt-4o-2024-08-06", "openai|gpt-4o"}},
+        {NULL, "bedrock/us.anthropic.claude-haiku-4-5-20251001-v1:0",
+         {"|claude-haiku-4-5-20251001", "anthropic|claude-haiku-4-5-20251001"}},
+        {"openai", "gpt-4.1-2025-04-14", {"openai|gpt-4.1-2025-04-14", "openai|gpt-4.1"}},
+        {"anthropic", "claude-sonnet-4-5-20250929",
+         {"anthropic|claude-sonnet-4-5-20250929", "anthropic|claude-sonnet-4-5"}},
+        {"gemini", "gemini/gemini-2.5-pro", {"gcp.gemini|gemini-2.5-pro"}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct pricing_candidate c[PRICING_MAX_CANDIDATES];
+        size_t n = pricing_name_candidates(cases[i].provider, cases[i].model, c,
+                                           PRICING_MAX_CANDIDATES);
+        assert_true(n > 0);
+        assert_string_equal(c[0].model, cases[i].model); /* the name as given comes first */
+        size_t at = 0;
+        for (size_t w = 0; w < 4 && cases[i].want[w]; w++) {
+            bool found = false;
+            for (; at < n && !found; at++) {
+                char key[200];
+                snprintf(key, sizeof key, "%s|%s", c[at].provider, c[at].model);
+                found = strcmp(key, cases[i].want[w]) == 0;
+            }
+            if (!found) {
+                fprintf(stderr, "case %zu (%s, %s): '%s' missing or out of order; got:\n", i,
+                        cases[i].provider ? cases[i].provider : "-", cases[i].model,
+                        cases[i].want[w]);
+                for (size_t k = 0; k < n; k++)
+                    fprintf(stderr, "  %s|%s (%s)\n", c[k].provider, c[k].model, c[k].rule);
+                fail();
+            }
+        }
+    }
+    /* nothing from nothing; the list is bounded by cap */
+    struct pricing_candidate one[1];
+    assert_int_equal(pricing_name_candidates("openai", "", one, 1), 0);
+    assert_int_equal(pricing_name_candidates("aws.bedrock", "us.anthropic.claude-x-v1:0", one, 1),
+                     1);
+}
+
+static void rm_db(const char *path)
+{
+    char p[200];
+    const char *suffixes[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s%s", path, suffixes[i]);
+        unlink(p);
+    }
+}
+
+static size_t count_reference_rows(const char *csv)
+{
+    size_t n = 0;
+    for (const char *l = strstr(csv, "\nprice,"); l; l = strstr(l + 1, "\nprice,"))
+        n++;
+    return n;
+}
+
+/* A new DB is seeded from the compiled-in list; `update` re-applies a list to reference rows
+ * only: an operator's price or alias survives it. Lookups through the real list: clouds' names
+ * land on the maker's row. */
+static void test_seeded_and_update(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_pricing_seed.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[128], list[128];
+    snprintf(path, sizeof path, "%s/sub/prices.db", dir);
+    struct error err = {0};
+    assert_null(pricing_open_seeded(path, &err)); /* no parent folder: an error, named */
+    assert_non_null(strstr(err.msg, path));
+    snprintf(path, sizeof path, "%s/prices.db", dir);
+    struct pricing_store *s = pricing_open_seeded(path, &err);
+    assert_non_null(s);
+    assert_int_equal(pricing_count(s), count_reference_rows(pricing_reference_csv));
+    struct price p;
+    int64_t now = (int64_t)time(NULL);
+    assert_true(pricing_lookup(s, "aws.bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+                               NULL, now, &p));
+    assert_string_equal(p.model, "claude-sonnet-4-5-20250929");
+    assert_true(p.reference);
+    assert_true(p.cache_write_1h == 6.0);
+    assert_true(pricing_lookup(s, "gcp.vertex_ai", "gemini-2.5-flash", NULL, now, &p));
+    assert_string_equal(p.provider, "gcp.gemini");
+    pricing_close(s);
+
+    /* the operator changes gpt-4o's input price only: the rest is kept */
+    struct price set;
+    pricing_price_init(&set);
+    snprintf(set.provider, sizeof set.provider, "openai");
+    snprintf(set.model, sizeof set.model, "gpt-4o");
+    set.input = 3.0;
+    assert_int_equal(pricing_admin_set_fields(path, &set, PRICING_F_INPUT, NULL, &err), 0);
+    /* a partial new row is refused, naming what is missing */
+    snprintf(set.model, sizeof set.model, "brand-new");
+    assert_int_not_equal(pricing_admin_set_fields(path, &set, PRICING_F_INPUT, NULL, &err), 0);
+    assert_non_null(strstr(err.msg, "needs output"));
+
+    /* a newer reference list: gpt-4o and gpt-4o-mini change; claude-sonnet-4 alias moved */
+    snprintf(list, sizeof list, "%s/newer.csv", dir);
+    FILE *fp = fopen(list, "w");
+    assert_non_null(fp);
+    fputs("kind,provider,model,input_usd_per_mtok,output_usd_per_mtok,match,source\n"
+          "price,openai,gpt-4o,2.00,9.00,,newer list\n"
+          "price,openai,gpt-4o-mini,0.20,0.80,,newer list\n"
+          "alias,openai,gpt-4o-mini,,,claude-sonnet-4-5,a test alias\n", fp);
+    fclose(fp);
+    struct pricing_import_stats st;
+    assert_int_equal(pricing_admin_update(path, list, -1, &st, &err), 0);
+    assert_int_equal(st.imported, 2); /* gpt-4o-mini, the alias */
+    assert_int_equal(st.kept, 1);     /* gpt-4o is the operator's */
+    s = pricing_open(path, false, &err);
+    assert_non_null(s);
+    assert_true(pricing_lookup(s, "openai", "gpt-4o", NULL, now + 1, &p));
+    assert_true(p.input == 3.0 && p.output == 10.0 && p.cache_read == 1.25);
+    assert_false(p.reference);
+    assert_true(pricing_lookup(s, "openai", "gpt-4o-mini", NULL, now + 1, &p));
+    assert_true(p.input == 0.20 && p.output == 0.80 && p.reference);
+    pricing_close(s);
+    /* the same update again changes nothing */
+    assert_int_equal(pricing_admin_update(path, list, -1, &st, &err), 0);
+    assert_int_equal(st.imported, 0);
+    /* an update with tenant rows is refused */
+    fp = fopen(list, "w");
+    fputs("provider,model,tenant,input_usd_per_mtok,output_usd_per_mtok\nopenai,x,acme,1,1\n", fp);
+    fclose(fp);
+    assert_int_not_equal(pricing_admin_update(path, list, -1, &st, &err), 0);
+    assert_non_null(strstr(err.msg, "no tenant rows"));
+    unlink(list);
+    rm_db(path);
+    rmdir(dir);
+}
+
+/* A v1 DB (schema as shipped before v2, seeded by `init --seed pricing/prices.csv`) opens
+ * migrated: the v2 columns exist, the rows the seed wrote are reference rows, an operator's row
+ * is not. */
+static void test_migrate_v1(void **state)
+{
+    (void)state;
+    const char *data = getenv("LLMOTLP_TESTDATA");
+    char schema_path[512];
+    snprintf(schema_path, sizeof schema_path, "%s/pricing_schema_v1.sql",
+             data ? data : "tests/unit/data");
+    struct error err = {0};
+    size_t len;
+    char *v1 = file_read(schema_path, 1 << 20, &len, &err);
+    assert_non_null(v1);
+    char path[] = "/tmp/test_pricing_v1.XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    exec_sql(path, v1);
+    free(v1);
+    exec_sql(path,
+             "INSERT INTO prices (provider, model, input, output, cache_read, batch_discount, "
+             "source) VALUES ('openai', 'gpt-4o', 2.50, 10.00, 1.25, 0.5, 'BerriAI/litellm "
+             "model_prices_and_context_window.json @00035b69f416 key gpt-4o; same in "
+             "langfuse/langfuse worker/src/constants/default-model-prices.json @62751446 and "
+             "openlit/openlit assets/pricing.json @ad20b7b4; priority tier 4.25/17.00 = 1.7× "
+             "(research-genai-cost.md §4)'),"
+             "('openai', 'gpt-4.1', 9, 9, NULL, NULL, 'llmotlp pricing set');");
+    struct pricing_store *s = pricing_open(path, false, &err);
+    if (!s)
+        fprintf(stderr, "%s\n", err.msg);
+    assert_non_null(s);
+    struct price p;
+    assert_true(pricing_lookup(s, "openai", "gpt-4o", NULL, 1, &p));
+    assert_true(p.reference);
+    assert_true(p.per_request < 0 && p.input_audio < 0); /* v2 columns, unset */
+    assert_true(pricing_lookup(s, "openai", "gpt-4.1", NULL, 1, &p));
+    assert_false(p.reference);
+    pricing_close(s);
+    /* the reference list now applies, the operator's gpt-4.1 stays */
+    struct pricing_import_stats st;
+    assert_int_equal(pricing_admin_update(path, NULL, -1, &st, &err), 0);
+    assert_int_equal(st.kept, 1);
+    s = pricing_open(path, false, &err);
+    assert_true(pricing_lookup(s, "openai", "gpt-4.1", NULL, (int64_t)time(NULL) + 1, &p));
+    assert_true(p.input == 9);
+    assert_true(pricing_lookup(s, "openai", "gpt-4o", NULL, (int64_t)time(NULL) + 1, &p));
+    assert_true(p.priority_multiplier == 1.7); /* the v2 field the list carries now */
+    pricing_close(s);
+    rm_db(path);
+}
+
+/* The v2 formula by hand: 1-hour cache writes, audio/image parts, tiers, per-request fee, tenant
+ * rows inheriting what they leave unset. */
+static void test_v2_formula(void **state)
+{
+    (void)state;
+    struct price p;
+    pricing_price_init(&p);
+    p.input = 3;
+    p.output = 15;
+    p.cache_read = 0.30;
+    p.cache_write = 3.75;
+    p.cache_write_1h = 6;
+    /* 1000 in = 200 uncached + 300 read + 500 written (100 of them for 1 h):
+     * 200×3 + 300×0.30 + 400×3.75 + 100×6 + 50×15 = 600 + 90 + 1500 + 600 + 750 = 3540 */
+    struct usage u = {.input = 1000, .output = 50, .cache_read = 300, .cache_write = 500,
+                      .cache_write_1h = 100, .reasoning = -1};
+    assert_money(pricing_cost(&p, &u), 0.00354);
+    /* image input at its own price, image output too: 100 text×3 + 50 image×10 + 10 text×15 +
+     * 20 image×30 = 300 + 500 + 150 + 600 = 1550; then ×2 (priority) + 0.01 = 0.0131 */
+    pricing_price_init(&p);
+    p.input = 3;
+    p.output = 15;
+    p.input_image = 10;
+    p.output_image = 30;
+    p.priority_multiplier = 2;
+    p.per_request = 0.01;
+    u = (struct usage){.input = 150, .output = 30, .image_input = 50, .image_output = 20,
+                       .reasoning = -1, .tier = PRICING_TIER_PRIORITY};
+    assert_money(pricing_cost(&p, &u), 0.0131);
+    /* a flex call on a row without a flex multiplier: the standard price */
+    u.tier = PRICING_TIER_FLEX;
+    assert_money(pricing_cost(&p, &u), 0.00155 + 0.01);
+    /* modality counts larger than their totals are clamped: never billed twice */
+    u = (struct usage){.input = 10, .output = 0, .image_input = 1000, .reasoning = -1};
+    assert_money(pricing_cost(&p, &u), (10 * 10) / 1e6 + 0.01);
+}
+
+/* A tenant row overrides what it sets and inherits the rest from the list price. */
+static void test_tenant_inherits(void **state)
+{
+    struct fixture *f = *state;
+    struct price p;
+    /* acme's gpt-4o row sets input 2 / output 8 only: cached input is the list's 1.25 and the
+     * batch discount the list's 0.5. 1000 in (400 cached): 600×2 + 400×1.25 + 100×8 = 2500,
+     * batch → 1250 */
+    assert_true(pricing_lookup(f->store, "openai", "gpt-4o", "acme", NOW, &p));
+    assert_string_equal(p.tenant, "acme");
+    assert_true(p.input == 2.0 && p.cache_read == 1.25 && p.batch_discount == 0.5);
+    struct usage u = {.input = 1000, .output = 100, .cache_read = 400, .reasoning = -1,
+                      .batch = true};
+    assert_money(pricing_cost(&p, &u), 0.00125);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -524,6 +793,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refresh_after_file_replaced, setup, teardown),
         cmocka_unit_test(test_normalize_and_time),
         cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_name_rules),
+        cmocka_unit_test(test_seeded_and_update),
+        cmocka_unit_test(test_migrate_v1),
+        cmocka_unit_test(test_v2_formula),
+        cmocka_unit_test_setup_teardown(test_tenant_inherits, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
