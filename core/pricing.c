@@ -128,11 +128,12 @@ double pricing_charge(const struct price *p, struct usage *u, enum pricing_cache
         /* whatever the setting says, counts that cannot be parts of input were counted apart */
         apart = true;
         guess = PRICING_ASSUME_CACHE_EXCEEDS;
-    } else if (c == PRICING_CACHE_AUTO && cache > 0) {
-        if (is_anthropic_call(p, provider, model)) {
-            apart = true;
-            guess = PRICING_ASSUME_CACHE_APART;
-        }
+    } else if (c == PRICING_CACHE_AUTO && cache > 0 && is_anthropic_call(p, provider, model)) {
+        /* Anthropic's own usage counts the cache apart from input_tokens, semconv's includes it,
+         * and counts within input cannot tell the two apart: the semconv reading is kept (the
+         * project's convention, and what GenAI instrumentations write) and the guess is said on
+         * the span, so an operator whose spans carry native counts sets `excluded`. */
+        guess = PRICING_ASSUME_CACHE_INCLUDED;
     }
     if (apart)
         u->input = input + cache; /* counts come bounded (callers clamp to 1e15) */

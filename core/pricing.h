@@ -91,7 +91,7 @@ enum pricing_cache_convention {
  * *assumption (may be NULL) gets a static string naming the guess, or NULL when none was made. */
 double pricing_charge(const struct price *p, struct usage *u, enum pricing_cache_convention c,
                       const char *provider, const char *model, const char **assumption);
-#define PRICING_ASSUME_CACHE_APART "cache_tokens_excluded_from_input:anthropic_usage"
+#define PRICING_ASSUME_CACHE_INCLUDED "cache_tokens_included_in_input:semconv"
 #define PRICING_ASSUME_CACHE_EXCEEDS "cache_tokens_excluded_from_input:cache_exceeds_input"
 
 struct pricing_store;

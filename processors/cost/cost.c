@@ -686,7 +686,7 @@ static bool cost_span(struct cost_proc *p, const struct pricing_snapshot *snap, 
                                    model, &assumption);
     if (assumption) {
         ok = set_str(a, v.kv[F_ASSUMPTION], ATTR_ASSUMPTION, assumption, false, &add);
-        st->assumed[strcmp(assumption, PRICING_ASSUME_CACHE_APART) == 0 ? 0 : 1]++;
+        st->assumed[strcmp(assumption, PRICING_ASSUME_CACHE_INCLUDED) == 0 ? 0 : 1]++;
     }
     const char *currency = pr.currency[0] ? pr.currency : p->cfg->currency;
     ok = ok && set_double(a, v.kv[F_COST], ATTR_AMOUNT, amount, &add) &&
@@ -1014,7 +1014,7 @@ static void *cost_create(const void *cfgp, const struct component_env *env, stru
                                            "LLM spans given a cost, by where the cost came from");
     p->unpriced = telemetry_counter(p->tel, "llmotlp_cost_unpriced_spans_total", p->labels,
                                     "LLM spans left without a cost (all models)");
-    snprintf(l, sizeof l, "%s,assumption=\"%s\"", p->labels, PRICING_ASSUME_CACHE_APART);
+    snprintf(l, sizeof l, "%s,assumption=\"%s\"", p->labels, PRICING_ASSUME_CACHE_INCLUDED);
     p->assumed[0] = telemetry_counter(p->tel, "llmotlp_cost_assumed_spans", l,
                                       "LLM spans priced on a guess (llmotlp.cost.assumption), "
                                       "by guess");

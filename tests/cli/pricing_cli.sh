@@ -85,10 +85,10 @@ p --db "$DB" quote claude-sonnet-4 --input-tokens 2600 --output-tokens 300 --cac
 expect_out "^cost +0\.007275 USD" "quote with cache read and write"
 p --db "$DB" --json quote claude-sonnet-4 --input-tokens 2600 --output-tokens 300 --cached 2000 --cache-write 500 --cache-tokens-in-input included
 expect_json 'j.assumption === null' "no assumption when the convention is given"
-# auto on an Anthropic model: the cache is taken as counted apart (Anthropic's native usage), a guess
-# said so: input 2600 + 2500 → 2600×3 + 2000×0.30 + 500×3.75 + 300×15 = 14775 µ$
+# auto on an Anthropic model, cache within input: read as semconv counts it (included), a guess
+# said so: 100×3 + 2000×0.30 + 500×3.75 + 300×15 = 7275 µ$
 p --db "$DB" --json quote claude-sonnet-4 --input-tokens 2600 --output-tokens 300 --cached 2000 --cache-write 500
-expect_json 'Math.abs(j.cost - 0.014775) < 1e-12 && j.assumption === "cache_tokens_excluded_from_input:anthropic_usage" && j.input_tokens === 5100' "auto: Anthropic counts apart, flagged"
+expect_json 'Math.abs(j.cost - 0.007275) < 1e-12 && j.assumption === "cache_tokens_included_in_input:semconv" && j.input_tokens === 2600' "auto: Anthropic within input read as semconv, flagged"
 # auto elsewhere follows semconv (included), no guess: 500×2.5 + 500×1.25 + 100×10 = 2875 µ$
 p --db "$DB" --json quote gpt-4o --input-tokens 1000 --output-tokens 100 --cached 500
 expect_json 'Math.abs(j.cost - 0.002875) < 1e-12 && j.assumption === null' "auto: OpenAI counts included"

@@ -67,12 +67,12 @@ const CASES = [
     assumption: 'cache_tokens_excluded_from_input:cache_exceeds_input',
   },
   {
-    // cache not larger than input, Anthropic model: auto takes it as apart, a guess:
-    // 2000 + 1500: 2000×3 + 1500×0.30 + 400×15 = 6000 + 450 + 6000 = 12450 µ$
+    // cache not larger than input, Anthropic model: auto reads it as semconv does (included), a
+    // guess said so: (2000 − 1500)×3 + 1500×0.30 + 400×15 = 1500 + 450 + 6000 = 7950 µ$
     name: 'anthropic guessed', attrs: { 'gen_ai.provider.name': 'anthropic', 'gen_ai.request.model': 'claude-sonnet-4-5-20250929', 'gen_ai.usage.input_tokens': 2000, 'gen_ai.usage.output_tokens': 400, 'gen_ai.usage.cache_read.input_tokens': 1500 },
     quote: ['--provider', 'anthropic', 'claude-sonnet-4-5-20250929', '--input-tokens', '2000', '--output-tokens', '400', '--cached', '1500'],
-    want: (2000 * 3 + 1500 * 0.30 + 400 * 15) / 1e6,
-    assumption: 'cache_tokens_excluded_from_input:anthropic_usage',
+    want: ((2000 - 1500) * 3 + 1500 * 0.30 + 400 * 15) / 1e6,
+    assumption: 'cache_tokens_included_in_input:semconv',
   },
   {
     // OpenAI priority tier 1.7× (gpt-4o 2.5 / 10): (1000×2.5 + 100×10) × 1.7 = 5950 µ$
@@ -128,7 +128,7 @@ test('cost: {} prices the clouds\' names out of the box, as `pricing quote` does
         assert.equal(unk.values['llmotlp.cost.unpriced'], true);
         const m = await scrape(llm.metricsUrl);
         assert.equal(sumOf(m.samples, 'llmotlp_cost_unpriced_spans', { processor: 'cost', provider: 'example.cloud', model: 'mystery-model-1' }), 1);
-        assert.equal(sumOf(m.samples, 'llmotlp_cost_assumed_spans', { processor: 'cost', assumption: 'cache_tokens_excluded_from_input:anthropic_usage' }), 1);
+        assert.equal(sumOf(m.samples, 'llmotlp_cost_assumed_spans', { processor: 'cost', assumption: 'cache_tokens_included_in_input:semconv' }), 1);
         assert.equal(sumOf(m.samples, 'llmotlp_cost_assumed_spans', { processor: 'cost', assumption: 'cache_tokens_excluded_from_input:cache_exceeds_input' }), 1);
       } finally {
         await sdk.tracerProvider.shutdown();
