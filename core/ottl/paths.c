@@ -13,6 +13,7 @@
  * Whole messages that the engine has no value for (events, links, status, data_points,
  * exemplars, positive/negative buckets, quantile_values, and a bare `resource` or `span`) are
  * refused when the path is compiled, with the fields that can be used instead. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,12 @@ typedef Opentelemetry__Proto__Metrics__V1__HistogramDataPoint HistDP;
 typedef Opentelemetry__Proto__Metrics__V1__ExponentialHistogramDataPoint ExpDP;
 typedef Opentelemetry__Proto__Metrics__V1__SummaryDataPoint SummaryDP;
 typedef Opentelemetry__Proto__Metrics__V1__ExponentialHistogramDataPoint__Buckets ExpBuckets;
+typedef Opentelemetry__Proto__Resource__V1__Resource Resource;
+typedef Opentelemetry__Proto__Common__V1__InstrumentationScope Scope;
+typedef Opentelemetry__Proto__Trace__V1__Span Span;
+typedef Opentelemetry__Proto__Trace__V1__Span__Event Event;
+typedef Opentelemetry__Proto__Metrics__V1__Metric Metric;
+typedef Opentelemetry__Proto__Logs__V1__LogRecord LogRecord;
 
 #define AV(x) OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_##x
 #define MD(x) OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_##x
@@ -56,136 +63,174 @@ enum field {
 /* How many [..] keys a field takes. */
 enum keys_rule { K_NONE, K_ANY, K_ONE };
 
+/* How a field that is a plain member of its context's struct reads and writes. A field of
+ * another kind (M_OWN) has a case of its own in ottl_path_get / ottl_path_set. */
+enum member_kind {
+    M_OWN,
+    M_STR,        /* char *, a string */
+    M_U64,        /* uint64_t, an int */
+    M_U64_TIME,   /* uint64_t of nanoseconds, a time */
+    M_U32,        /* uint32_t, an int */
+    M_MAP,        /* KeyValue ** with its n_ count: a map by reference */
+    M_TRACE_ID, M_TRACE_ID_HEX, M_SPAN_ID, M_SPAN_ID_HEX,
+};
+
 struct field_def {
     const char *name;
     const char *sub;          /* second name ("string" of trace_id.string), or NULL */
     enum field f;
     enum keys_rule keys;
+    enum member_kind kind;
+    size_t off, off_n;        /* the member (and for M_MAP its count) in the context's struct */
     const char *refusal;      /* for F_REFUSED: what to use instead */
 };
 
+/* The rest of a row: a plain member of struct T, a map member with its n_ count, a field with
+ * its own case, a refused field and why. */
+#define AT(T, m, kind) kind, offsetof(T, m), 0, NULL
+#define MAP_AT(T, m) M_MAP, offsetof(T, m), offsetof(T, n_##m), NULL
+#define OWN M_OWN, 0, 0, NULL
+#define REFUSED(why) M_OWN, 0, 0, why
+#define DP(kind) kind, 0, 0, NULL
+
 static const struct field_def resource_fields[] = {
-    { "attributes", NULL, F_ATTRIBUTES, K_ANY, NULL },
-    { "dropped_attributes_count", NULL, F_DROPPED_ATTRIBUTES_COUNT, K_NONE, NULL },
-    { "schema_url", NULL, F_SCHEMA_URL, K_NONE, NULL },
-    { NULL, NULL, 0, 0, NULL },
+    { "attributes", NULL, F_ATTRIBUTES, K_ANY, MAP_AT(Resource, attributes) },
+    { "dropped_attributes_count", NULL, F_DROPPED_ATTRIBUTES_COUNT, K_NONE,
+      AT(Resource, dropped_attributes_count, M_U32) },
+    { "schema_url", NULL, F_SCHEMA_URL, K_NONE, OWN },
+    { NULL, NULL, 0, 0, OWN },
 };
 
 static const struct field_def scope_fields[] = {
-    { "name", NULL, F_NAME, K_NONE, NULL },
-    { "version", NULL, F_VERSION, K_NONE, NULL },
-    { "attributes", NULL, F_ATTRIBUTES, K_ANY, NULL },
-    { "dropped_attributes_count", NULL, F_DROPPED_ATTRIBUTES_COUNT, K_NONE, NULL },
-    { "schema_url", NULL, F_SCHEMA_URL, K_NONE, NULL },
-    { NULL, NULL, 0, 0, NULL },
+    { "name", NULL, F_NAME, K_NONE, AT(Scope, name, M_STR) },
+    { "version", NULL, F_VERSION, K_NONE, AT(Scope, version, M_STR) },
+    { "attributes", NULL, F_ATTRIBUTES, K_ANY, MAP_AT(Scope, attributes) },
+    { "dropped_attributes_count", NULL, F_DROPPED_ATTRIBUTES_COUNT, K_NONE,
+      AT(Scope, dropped_attributes_count, M_U32) },
+    { "schema_url", NULL, F_SCHEMA_URL, K_NONE, OWN },
+    { NULL, NULL, 0, 0, OWN },
 };
 
 static const struct field_def span_fields[] = {
-    { "trace_id", NULL, F_TRACE_ID, K_NONE, NULL },
-    { "trace_id", "string", F_TRACE_ID_STRING, K_NONE, NULL },
-    { "span_id", NULL, F_SPAN_ID, K_NONE, NULL },
-    { "span_id", "string", F_SPAN_ID_STRING, K_NONE, NULL },
-    { "parent_span_id", NULL, F_PARENT_SPAN_ID, K_NONE, NULL },
-    { "parent_span_id", "string", F_PARENT_SPAN_ID_STRING, K_NONE, NULL },
-    { "trace_state", NULL, F_TRACE_STATE, K_ONE, NULL },
-    { "name", NULL, F_NAME, K_NONE, NULL },
-    { "kind", NULL, F_KIND, K_NONE, NULL },
-    { "kind", "string", F_KIND_STRING, K_NONE, NULL },
-    { "kind", "deprecated_string", F_KIND_DEPRECATED_STRING, K_NONE, NULL },
-    { "start_time_unix_nano", NULL, F_START_TIME_UNIX_NANO, K_NONE, NULL },
-    { "end_time_unix_nano", NULL, F_END_TIME_UNIX_NANO, K_NONE, NULL },
-    { "start_time", NULL, F_START_TIME, K_NONE, NULL },
-    { "end_time", NULL, F_END_TIME, K_NONE, NULL },
-    { "attributes", NULL, F_ATTRIBUTES, K_ANY, NULL },
-    { "dropped_attributes_count", NULL, F_DROPPED_ATTRIBUTES_COUNT, K_NONE, NULL },
-    { "events", NULL, F_REFUSED, K_NONE, "use the spanevent context" },
-    { "dropped_events_count", NULL, F_DROPPED_EVENTS_COUNT, K_NONE, NULL },
-    { "links", NULL, F_REFUSED, K_NONE, "span links are not handled" },
-    { "dropped_links_count", NULL, F_DROPPED_LINKS_COUNT, K_NONE, NULL },
-    { "status", NULL, F_REFUSED, K_NONE, "use status.code and status.message" },
-    { "status", "code", F_STATUS_CODE, K_NONE, NULL },
-    { "status", "message", F_STATUS_MESSAGE, K_NONE, NULL },
-    { "cache", NULL, F_CACHE, K_ANY, NULL },
-    { NULL, NULL, 0, 0, NULL },
+    { "trace_id", NULL, F_TRACE_ID, K_NONE, AT(Span, trace_id, M_TRACE_ID) },
+    { "trace_id", "string", F_TRACE_ID_STRING, K_NONE, AT(Span, trace_id, M_TRACE_ID_HEX) },
+    { "span_id", NULL, F_SPAN_ID, K_NONE, AT(Span, span_id, M_SPAN_ID) },
+    { "span_id", "string", F_SPAN_ID_STRING, K_NONE, AT(Span, span_id, M_SPAN_ID_HEX) },
+    { "parent_span_id", NULL, F_PARENT_SPAN_ID, K_NONE, AT(Span, parent_span_id, M_SPAN_ID) },
+    { "parent_span_id", "string", F_PARENT_SPAN_ID_STRING, K_NONE,
+      AT(Span, parent_span_id, M_SPAN_ID_HEX) },
+    { "trace_state", NULL, F_TRACE_STATE, K_ONE, AT(Span, trace_state, M_STR) },
+    { "name", NULL, F_NAME, K_NONE, AT(Span, name, M_STR) },
+    { "kind", NULL, F_KIND, K_NONE, OWN },
+    { "kind", "string", F_KIND_STRING, K_NONE, OWN },
+    { "kind", "deprecated_string", F_KIND_DEPRECATED_STRING, K_NONE, OWN },
+    { "start_time_unix_nano", NULL, F_START_TIME_UNIX_NANO, K_NONE,
+      AT(Span, start_time_unix_nano, M_U64) },
+    { "end_time_unix_nano", NULL, F_END_TIME_UNIX_NANO, K_NONE,
+      AT(Span, end_time_unix_nano, M_U64) },
+    { "start_time", NULL, F_START_TIME, K_NONE, AT(Span, start_time_unix_nano, M_U64_TIME) },
+    { "end_time", NULL, F_END_TIME, K_NONE, AT(Span, end_time_unix_nano, M_U64_TIME) },
+    { "attributes", NULL, F_ATTRIBUTES, K_ANY, MAP_AT(Span, attributes) },
+    { "dropped_attributes_count", NULL, F_DROPPED_ATTRIBUTES_COUNT, K_NONE,
+      AT(Span, dropped_attributes_count, M_U32) },
+    { "events", NULL, F_REFUSED, K_NONE, REFUSED("use the spanevent context") },
+    { "dropped_events_count", NULL, F_DROPPED_EVENTS_COUNT, K_NONE,
+      AT(Span, dropped_events_count, M_U32) },
+    { "links", NULL, F_REFUSED, K_NONE, REFUSED("span links are not handled") },
+    { "dropped_links_count", NULL, F_DROPPED_LINKS_COUNT, K_NONE,
+      AT(Span, dropped_links_count, M_U32) },
+    { "status", NULL, F_REFUSED, K_NONE, REFUSED("use status.code and status.message") },
+    { "status", "code", F_STATUS_CODE, K_NONE, OWN },
+    { "status", "message", F_STATUS_MESSAGE, K_NONE, OWN },
+    { "cache", NULL, F_CACHE, K_ANY, OWN },
+    { NULL, NULL, 0, 0, OWN },
 };
 
 static const struct field_def spanevent_fields[] = {
-    { "time_unix_nano", NULL, F_TIME_UNIX_NANO, K_NONE, NULL },
-    { "time", NULL, F_TIME, K_NONE, NULL },
-    { "name", NULL, F_NAME, K_NONE, NULL },
-    { "attributes", NULL, F_ATTRIBUTES, K_ANY, NULL },
-    { "dropped_attributes_count", NULL, F_DROPPED_ATTRIBUTES_COUNT, K_NONE, NULL },
-    { "event_index", NULL, F_EVENT_INDEX, K_NONE, NULL },
-    { "cache", NULL, F_CACHE, K_ANY, NULL },
-    { NULL, NULL, 0, 0, NULL },
+    { "time_unix_nano", NULL, F_TIME_UNIX_NANO, K_NONE, AT(Event, time_unix_nano, M_U64) },
+    { "time", NULL, F_TIME, K_NONE, AT(Event, time_unix_nano, M_U64_TIME) },
+    { "name", NULL, F_NAME, K_NONE, AT(Event, name, M_STR) },
+    { "attributes", NULL, F_ATTRIBUTES, K_ANY, MAP_AT(Event, attributes) },
+    { "dropped_attributes_count", NULL, F_DROPPED_ATTRIBUTES_COUNT, K_NONE,
+      AT(Event, dropped_attributes_count, M_U32) },
+    { "event_index", NULL, F_EVENT_INDEX, K_NONE, OWN },
+    { "cache", NULL, F_CACHE, K_ANY, OWN },
+    { NULL, NULL, 0, 0, OWN },
 };
 
 static const struct field_def metric_fields[] = {
-    { "name", NULL, F_NAME, K_NONE, NULL },
-    { "description", NULL, F_DESCRIPTION, K_NONE, NULL },
-    { "unit", NULL, F_UNIT, K_NONE, NULL },
-    { "type", NULL, F_TYPE, K_NONE, NULL },
-    { "aggregation_temporality", NULL, F_AGG_TEMPORALITY, K_NONE, NULL },
-    { "is_monotonic", NULL, F_IS_MONOTONIC, K_NONE, NULL },
-    { "data_points", NULL, F_REFUSED, K_NONE, "use the datapoint context" },
-    { "metadata", NULL, F_METADATA, K_ANY, NULL },
-    { "cache", NULL, F_CACHE, K_ANY, NULL },
-    { NULL, NULL, 0, 0, NULL },
+    { "name", NULL, F_NAME, K_NONE, AT(Metric, name, M_STR) },
+    { "description", NULL, F_DESCRIPTION, K_NONE, AT(Metric, description, M_STR) },
+    { "unit", NULL, F_UNIT, K_NONE, AT(Metric, unit, M_STR) },
+    { "type", NULL, F_TYPE, K_NONE, OWN },
+    { "aggregation_temporality", NULL, F_AGG_TEMPORALITY, K_NONE, OWN },
+    { "is_monotonic", NULL, F_IS_MONOTONIC, K_NONE, OWN },
+    { "data_points", NULL, F_REFUSED, K_NONE, REFUSED("use the datapoint context") },
+    { "metadata", NULL, F_METADATA, K_ANY, MAP_AT(Metric, metadata) },
+    { "cache", NULL, F_CACHE, K_ANY, OWN },
+    { NULL, NULL, 0, 0, OWN },
 };
 
+/* The four data point structs hold their common fields at different offsets: dp_common finds
+ * them, so these rows give only the kind. */
 static const struct field_def datapoint_fields[] = {
-    { "attributes", NULL, F_ATTRIBUTES, K_ANY, NULL },
-    { "start_time_unix_nano", NULL, F_START_TIME_UNIX_NANO, K_NONE, NULL },
-    { "time_unix_nano", NULL, F_TIME_UNIX_NANO, K_NONE, NULL },
-    { "start_time", NULL, F_START_TIME, K_NONE, NULL },
-    { "time", NULL, F_TIME, K_NONE, NULL },
-    { "value_double", NULL, F_VALUE_DOUBLE, K_NONE, NULL },
-    { "value_int", NULL, F_VALUE_INT, K_NONE, NULL },
-    { "exemplars", NULL, F_REFUSED, K_NONE, "exemplars are not handled" },
-    { "flags", NULL, F_FLAGS, K_NONE, NULL },
-    { "count", NULL, F_COUNT, K_NONE, NULL },
-    { "sum", NULL, F_SUM, K_NONE, NULL },
-    { "bucket_counts", NULL, F_BUCKET_COUNTS, K_NONE, NULL },
-    { "explicit_bounds", NULL, F_EXPLICIT_BOUNDS, K_NONE, NULL },
-    { "scale", NULL, F_SCALE, K_NONE, NULL },
-    { "zero_count", NULL, F_ZERO_COUNT, K_NONE, NULL },
-    { "positive", NULL, F_REFUSED, K_NONE, "use positive.offset and positive.bucket_counts" },
-    { "positive", "offset", F_POS_OFFSET, K_NONE, NULL },
-    { "positive", "bucket_counts", F_POS_BUCKET_COUNTS, K_NONE, NULL },
-    { "negative", NULL, F_REFUSED, K_NONE, "use negative.offset and negative.bucket_counts" },
-    { "negative", "offset", F_NEG_OFFSET, K_NONE, NULL },
-    { "negative", "bucket_counts", F_NEG_BUCKET_COUNTS, K_NONE, NULL },
-    { "quantile_values", NULL, F_REFUSED, K_NONE, "quantile values are not handled" },
-    { "cache", NULL, F_CACHE, K_ANY, NULL },
-    { NULL, NULL, 0, 0, NULL },
+    { "attributes", NULL, F_ATTRIBUTES, K_ANY, DP(M_MAP) },
+    { "start_time_unix_nano", NULL, F_START_TIME_UNIX_NANO, K_NONE, DP(M_U64) },
+    { "time_unix_nano", NULL, F_TIME_UNIX_NANO, K_NONE, DP(M_U64) },
+    { "start_time", NULL, F_START_TIME, K_NONE, DP(M_U64_TIME) },
+    { "time", NULL, F_TIME, K_NONE, DP(M_U64_TIME) },
+    { "value_double", NULL, F_VALUE_DOUBLE, K_NONE, OWN },
+    { "value_int", NULL, F_VALUE_INT, K_NONE, OWN },
+    { "exemplars", NULL, F_REFUSED, K_NONE, REFUSED("exemplars are not handled") },
+    { "flags", NULL, F_FLAGS, K_NONE, DP(M_U32) },
+    { "count", NULL, F_COUNT, K_NONE, OWN },
+    { "sum", NULL, F_SUM, K_NONE, OWN },
+    { "bucket_counts", NULL, F_BUCKET_COUNTS, K_NONE, OWN },
+    { "explicit_bounds", NULL, F_EXPLICIT_BOUNDS, K_NONE, OWN },
+    { "scale", NULL, F_SCALE, K_NONE, OWN },
+    { "zero_count", NULL, F_ZERO_COUNT, K_NONE, OWN },
+    { "positive", NULL, F_REFUSED, K_NONE,
+      REFUSED("use positive.offset and positive.bucket_counts") },
+    { "positive", "offset", F_POS_OFFSET, K_NONE, OWN },
+    { "positive", "bucket_counts", F_POS_BUCKET_COUNTS, K_NONE, OWN },
+    { "negative", NULL, F_REFUSED, K_NONE,
+      REFUSED("use negative.offset and negative.bucket_counts") },
+    { "negative", "offset", F_NEG_OFFSET, K_NONE, OWN },
+    { "negative", "bucket_counts", F_NEG_BUCKET_COUNTS, K_NONE, OWN },
+    { "quantile_values", NULL, F_REFUSED, K_NONE, REFUSED("quantile values are not handled") },
+    { "cache", NULL, F_CACHE, K_ANY, OWN },
+    { NULL, NULL, 0, 0, OWN },
 };
 
 static const struct field_def log_fields[] = {
-    { "time_unix_nano", NULL, F_TIME_UNIX_NANO, K_NONE, NULL },
-    { "observed_time_unix_nano", NULL, F_OBSERVED_TIME_UNIX_NANO, K_NONE, NULL },
-    { "time", NULL, F_TIME, K_NONE, NULL },
-    { "observed_time", NULL, F_OBSERVED_TIME, K_NONE, NULL },
-    { "severity_number", NULL, F_SEVERITY_NUMBER, K_NONE, NULL },
-    { "severity_text", NULL, F_SEVERITY_TEXT, K_NONE, NULL },
-    { "body", NULL, F_BODY, K_ANY, NULL },
-    { "body", "string", F_BODY_STRING, K_NONE, NULL },
-    { "attributes", NULL, F_ATTRIBUTES, K_ANY, NULL },
-    { "dropped_attributes_count", NULL, F_DROPPED_ATTRIBUTES_COUNT, K_NONE, NULL },
-    { "flags", NULL, F_FLAGS, K_NONE, NULL },
-    { "trace_id", NULL, F_TRACE_ID, K_NONE, NULL },
-    { "trace_id", "string", F_TRACE_ID_STRING, K_NONE, NULL },
-    { "span_id", NULL, F_SPAN_ID, K_NONE, NULL },
-    { "span_id", "string", F_SPAN_ID_STRING, K_NONE, NULL },
-    { "event_name", NULL, F_EVENT_NAME, K_NONE, NULL },
-    { "cache", NULL, F_CACHE, K_ANY, NULL },
-    { NULL, NULL, 0, 0, NULL },
+    { "time_unix_nano", NULL, F_TIME_UNIX_NANO, K_NONE, AT(LogRecord, time_unix_nano, M_U64) },
+    { "observed_time_unix_nano", NULL, F_OBSERVED_TIME_UNIX_NANO, K_NONE,
+      AT(LogRecord, observed_time_unix_nano, M_U64) },
+    { "time", NULL, F_TIME, K_NONE, AT(LogRecord, time_unix_nano, M_U64_TIME) },
+    { "observed_time", NULL, F_OBSERVED_TIME, K_NONE,
+      AT(LogRecord, observed_time_unix_nano, M_U64_TIME) },
+    { "severity_number", NULL, F_SEVERITY_NUMBER, K_NONE, OWN },
+    { "severity_text", NULL, F_SEVERITY_TEXT, K_NONE, AT(LogRecord, severity_text, M_STR) },
+    { "body", NULL, F_BODY, K_ANY, OWN },
+    { "body", "string", F_BODY_STRING, K_NONE, OWN },
+    { "attributes", NULL, F_ATTRIBUTES, K_ANY, MAP_AT(LogRecord, attributes) },
+    { "dropped_attributes_count", NULL, F_DROPPED_ATTRIBUTES_COUNT, K_NONE,
+      AT(LogRecord, dropped_attributes_count, M_U32) },
+    { "flags", NULL, F_FLAGS, K_NONE, AT(LogRecord, flags, M_U32) },
+    { "trace_id", NULL, F_TRACE_ID, K_NONE, AT(LogRecord, trace_id, M_TRACE_ID) },
+    { "trace_id", "string", F_TRACE_ID_STRING, K_NONE, AT(LogRecord, trace_id, M_TRACE_ID_HEX) },
+    { "span_id", NULL, F_SPAN_ID, K_NONE, AT(LogRecord, span_id, M_SPAN_ID) },
+    { "span_id", "string", F_SPAN_ID_STRING, K_NONE, AT(LogRecord, span_id, M_SPAN_ID_HEX) },
+    { "event_name", NULL, F_EVENT_NAME, K_NONE, AT(LogRecord, event_name, M_STR) },
+    { "cache", NULL, F_CACHE, K_ANY, OWN },
+    { NULL, NULL, 0, 0, OWN },
 };
 
 /* The resource and scope contexts have a cache of their own when they are the statement's
  * context; reached from a narrower one they do not (the Collector gives each statement one). */
 static const struct field_def resource_own_fields[] = {
-    { "cache", NULL, F_CACHE, K_ANY, NULL },
-    { NULL, NULL, 0, 0, NULL },
+    { "cache", NULL, F_CACHE, K_ANY, OWN },
+    { NULL, NULL, 0, 0, OWN },
 };
 
 static const struct field_def *fields_of(enum ottl_context c)
@@ -205,6 +250,7 @@ static const struct field_def *fields_of(enum ottl_context c)
 struct ottl_path {
     enum ottl_context level;   /* the struct that holds the field */
     enum field f;
+    const struct field_def *def;
 };
 
 /* ---- context names and reach ----------------------------------------------------------------- */
@@ -364,6 +410,7 @@ struct ottl_path *ottl_path_compile(enum ottl_context ctx, const char *const *na
     }
     p->level = level;
     p->f = found->f;
+    p->def = found;
     return p;
 }
 
@@ -1115,12 +1162,112 @@ static Opentelemetry__Proto__Trace__V1__Status *span_status(struct arena *a,
     return s->status;
 }
 
-/* ---- get ------------------------------------------------------------------------------------- */
+/* ---- plain members: one getter and one setter for every context ----------------------------- */
+
+struct member {
+    enum member_kind kind;
+    void *p;        /* the member */
+    size_t *n;      /* M_MAP: its count */
+};
 
 static int missing(const struct ottl_path *p, struct error *err)
 {
     return error_set(err, "the item has no %s", ottl_context_name(p->level));
 }
+
+/* The struct of the item that holds the path's field, NULL when the item has none (a data
+ * point: the metric and the point, which dp_common reads). */
+static void *holder(const struct ottl_path *p, struct ottl_item *it)
+{
+    switch (p->level) {
+    case OTTL_CTX_RESOURCE: return it->resource;
+    case OTTL_CTX_SCOPE: return it->scope;
+    case OTTL_CTX_SPAN: return it->span;
+    case OTTL_CTX_SPANEVENT: return it->event;
+    case OTTL_CTX_METRIC: return it->metric;
+    case OTTL_CTX_LOG: return it->log;
+    case OTTL_CTX_DATAPOINT: return it->metric && it->datapoint ? it->datapoint : NULL;
+    default: return NULL;
+    }
+}
+
+/* The member a path names in its holder; false for a field with a case of its own. */
+static bool member_of(const struct ottl_path *p, struct ottl_item *it, void *h, struct member *m)
+{
+    m->kind = p->def->kind;
+    m->n = NULL;
+    if (m->kind == M_OWN)
+        return false;
+    if (p->level != OTTL_CTX_DATAPOINT) {
+        m->p = (char *)h + p->def->off;
+        if (m->kind == M_MAP)
+            m->n = (size_t *)((char *)h + p->def->off_n);
+        return true;
+    }
+    struct dp_common c;
+    if (!dp_common(it, &c))
+        return false;
+    switch (p->f) {
+    case F_ATTRIBUTES: m->p = c.attrs; m->n = c.n_attrs; return true;
+    case F_START_TIME_UNIX_NANO: case F_START_TIME: m->p = c.start; return true;
+    case F_TIME_UNIX_NANO: case F_TIME: m->p = c.time; return true;
+    case F_FLAGS: m->p = c.flags; return true;
+    default: return false;
+    }
+}
+
+static int member_get(struct arena *a, const struct member *m, const struct ottl_key *keys,
+                      size_t n_keys, struct ottl_value *out, struct error *err)
+{
+    switch (m->kind) {
+    case M_STR: v_str(out, *(char **)m->p); return 0;
+    case M_U64: v_int(out, (int64_t)*(uint64_t *)m->p); return 0;
+    case M_U64_TIME: v_time(out, *(uint64_t *)m->p); return 0;
+    case M_U32: v_int(out, *(uint32_t *)m->p); return 0;
+    case M_MAP: return map_get((OttlKeyValue ***)m->p, m->n, keys, n_keys, out, err);
+    case M_TRACE_ID: v_id(out, m->p, 16); return 0;
+    case M_TRACE_ID_HEX: return id_hex(a, m->p, 16, out, err);
+    case M_SPAN_ID: v_id(out, m->p, 8); return 0;
+    case M_SPAN_ID_HEX: return id_hex(a, m->p, 8, out, err);
+    default: return error_set(err, "internal: member kind %d has no getter", (int)m->kind);
+    }
+}
+
+static int member_set(struct arena *a, const struct member *m, const struct ottl_key *keys,
+                      size_t n_keys, const struct ottl_value *v, struct error *err)
+{
+    int64_t i = 0;
+    char *s = NULL;
+    switch (m->kind) {
+    case M_STR:
+        if (want_string(a, v, &s, err) < 0)
+            return -1;
+        *(char **)m->p = s;
+        return 0;
+    case M_U64:
+    case M_U32:
+        if (want_int(v, &i, err) < 0)
+            return -1;
+        if (m->kind == M_U64)
+            *(uint64_t *)m->p = (uint64_t)i;
+        else
+            *(uint32_t *)m->p = (uint32_t)i;
+        return 0;
+    case M_U64_TIME:
+        if (want_time(v, &i, err) < 0)
+            return -1;
+        *(uint64_t *)m->p = (uint64_t)i;
+        return 0;
+    case M_MAP: return map_set(a, (OttlKeyValue ***)m->p, m->n, keys, n_keys, v, err);
+    case M_TRACE_ID: return set_id(a, m->p, 16, "trace id", v, err);
+    case M_TRACE_ID_HEX: return set_id_string(a, m->p, 16, "trace ids", v, err);
+    case M_SPAN_ID: return set_id(a, m->p, 8, "span id", v, err);
+    case M_SPAN_ID_HEX: return set_id_string(a, m->p, 8, "span ids", v, err);
+    default: return error_set(err, "internal: member kind %d has no setter", (int)m->kind);
+    }
+}
+
+/* ---- get ------------------------------------------------------------------------------------- */
 
 int ottl_path_get(const struct ottl_path *p, const struct ottl_key *keys, size_t n_keys,
                   struct ottl_item *it, struct ottl_value *out, struct error *err)
@@ -1128,54 +1275,25 @@ int ottl_path_get(const struct ottl_path *p, const struct ottl_key *keys, size_t
     v_nil(out);
     if (p->f == F_CACHE)
         return map_get(&it->cache, &it->n_cache, keys, n_keys, out, err);
-
-    switch (p->level) {
-    case OTTL_CTX_RESOURCE: {
-        Opentelemetry__Proto__Resource__V1__Resource *r = it->resource;
-        if (p->f == F_SCHEMA_URL) {
-            v_str(out, it->resource_schema_url ? *it->resource_schema_url : "");
-            return 0;
-        }
-        if (!r)
-            return 0;   /* no resource: its fields read nil */
-        if (p->f == F_ATTRIBUTES)
-            return map_get(&r->attributes, &r->n_attributes, keys, n_keys, out, err);
-        v_int(out, r->dropped_attributes_count);
+    if (p->f == F_SCHEMA_URL) {
+        char **url = p->level == OTTL_CTX_RESOURCE ? it->resource_schema_url
+                                                   : it->scope_schema_url;
+        v_str(out, url ? *url : "");
         return 0;
     }
-    case OTTL_CTX_SCOPE: {
-        Opentelemetry__Proto__Common__V1__InstrumentationScope *s = it->scope;
-        if (p->f == F_SCHEMA_URL) {
-            v_str(out, it->scope_schema_url ? *it->scope_schema_url : "");
-            return 0;
-        }
-        if (!s)
-            return 0;
-        switch (p->f) {
-        case F_NAME: v_str(out, s->name); return 0;
-        case F_VERSION: v_str(out, s->version); return 0;
-        case F_ATTRIBUTES: return map_get(&s->attributes, &s->n_attributes, keys, n_keys, out, err);
-        default: v_int(out, s->dropped_attributes_count); return 0;
-        }
-    }
+    void *h = holder(p, it);
+    if (!h)   /* no resource or scope: its fields read nil */
+        return p->level == OTTL_CTX_RESOURCE || p->level == OTTL_CTX_SCOPE ? 0 : missing(p, err);
+    if (p->f == F_TRACE_STATE && n_keys > 0)
+        return trace_state_get(it->span->trace_state, &keys[0], out, err);
+    struct member m;
+    if (member_of(p, it, h, &m))
+        return member_get(it->arena, &m, keys, n_keys, out, err);
+
+    switch (p->level) {
     case OTTL_CTX_SPAN: {
-        Opentelemetry__Proto__Trace__V1__Span *s = it->span;
-        if (!s)
-            return missing(p, err);
+        Span *s = it->span;
         switch (p->f) {
-        case F_TRACE_ID: v_id(out, &s->trace_id, 16); return 0;
-        case F_TRACE_ID_STRING: return id_hex(it->arena, &s->trace_id, 16, out, err);
-        case F_SPAN_ID: v_id(out, &s->span_id, 8); return 0;
-        case F_SPAN_ID_STRING: return id_hex(it->arena, &s->span_id, 8, out, err);
-        case F_PARENT_SPAN_ID: v_id(out, &s->parent_span_id, 8); return 0;
-        case F_PARENT_SPAN_ID_STRING: return id_hex(it->arena, &s->parent_span_id, 8, out, err);
-        case F_TRACE_STATE:
-            if (n_keys == 0) {
-                v_str(out, s->trace_state);
-                return 0;
-            }
-            return trace_state_get(s->trace_state, &keys[0], out, err);
-        case F_NAME: v_str(out, s->name); return 0;
         case F_KIND: v_int(out, (int64_t)s->kind); return 0;
         case F_KIND_STRING:
             v_str(out, s->kind >= 0 && s->kind < 6 ? kind_names[s->kind] : "");
@@ -1183,50 +1301,25 @@ int ottl_path_get(const struct ottl_path *p, const struct ottl_key *keys, size_t
         case F_KIND_DEPRECATED_STRING:
             v_str(out, s->kind >= 0 && s->kind < 6 ? kind_deprecated[s->kind] : "");
             return 0;
-        case F_START_TIME_UNIX_NANO: v_int(out, (int64_t)s->start_time_unix_nano); return 0;
-        case F_END_TIME_UNIX_NANO: v_int(out, (int64_t)s->end_time_unix_nano); return 0;
-        case F_START_TIME: v_time(out, s->start_time_unix_nano); return 0;
-        case F_END_TIME: v_time(out, s->end_time_unix_nano); return 0;
-        case F_ATTRIBUTES: return map_get(&s->attributes, &s->n_attributes, keys, n_keys, out, err);
-        case F_DROPPED_ATTRIBUTES_COUNT: v_int(out, s->dropped_attributes_count); return 0;
-        case F_DROPPED_EVENTS_COUNT: v_int(out, s->dropped_events_count); return 0;
-        case F_DROPPED_LINKS_COUNT: v_int(out, s->dropped_links_count); return 0;
         case F_STATUS_CODE: v_int(out, s->status ? (int64_t)s->status->code : 0); return 0;
         case F_STATUS_MESSAGE: v_str(out, s->status ? s->status->message : ""); return 0;
         default: break;
         }
         break;
     }
-    case OTTL_CTX_SPANEVENT: {
-        Opentelemetry__Proto__Trace__V1__Span__Event *e = it->event;
-        if (!e)
-            return missing(p, err);
-        switch (p->f) {
-        case F_TIME_UNIX_NANO: v_int(out, (int64_t)e->time_unix_nano); return 0;
-        case F_TIME: v_time(out, e->time_unix_nano); return 0;
-        case F_NAME: v_str(out, e->name); return 0;
-        case F_ATTRIBUTES: return map_get(&e->attributes, &e->n_attributes, keys, n_keys, out, err);
-        case F_DROPPED_ATTRIBUTES_COUNT: v_int(out, e->dropped_attributes_count); return 0;
-        case F_EVENT_INDEX: {
+    case OTTL_CTX_SPANEVENT:
+        if (p->f == F_EVENT_INDEX) {
             int64_t idx = -1;
             for (size_t i = 0; it->span && i < it->span->n_events; i++)
-                if (it->span->events[i] == e)
+                if (it->span->events[i] == it->event)
                     idx = (int64_t)i;
             v_int(out, idx);
             return 0;
         }
-        default: break;
-        }
         break;
-    }
     case OTTL_CTX_METRIC: {
-        Opentelemetry__Proto__Metrics__V1__Metric *m = it->metric;
-        if (!m)
-            return missing(p, err);
+        Metric *m = it->metric;
         switch (p->f) {
-        case F_NAME: v_str(out, m->name); return 0;
-        case F_DESCRIPTION: v_str(out, m->description); return 0;
-        case F_UNIT: v_str(out, m->unit); return 0;
         case F_TYPE: v_int(out, metric_type(m)); return 0;
         case F_AGG_TEMPORALITY:
             if (m->data_case == MD(SUM) && m->sum)
@@ -1242,7 +1335,6 @@ int ottl_path_get(const struct ottl_path *p, const struct ottl_key *keys, size_t
                 out->b = m->sum->is_monotonic != 0;
             }
             return 0;
-        case F_METADATA: return map_get(&m->metadata, &m->n_metadata, keys, n_keys, out, err);
         default: break;
         }
         break;
@@ -1256,12 +1348,6 @@ int ottl_path_get(const struct ottl_path *p, const struct ottl_key *keys, size_t
         ExpDP *exp = dp_as(it, MD(EXPONENTIAL_HISTOGRAM));
         SummaryDP *sum = dp_as(it, MD(SUMMARY));
         switch (p->f) {
-        case F_ATTRIBUTES: return map_get(c.attrs, c.n_attrs, keys, n_keys, out, err);
-        case F_START_TIME_UNIX_NANO: v_int(out, (int64_t)*c.start); return 0;
-        case F_TIME_UNIX_NANO: v_int(out, (int64_t)*c.time); return 0;
-        case F_START_TIME: v_time(out, *c.start); return 0;
-        case F_TIME: v_time(out, *c.time); return 0;
-        case F_FLAGS: v_int(out, *c.flags); return 0;
         case F_VALUE_DOUBLE:
             if (num)
                 v_double(out, num->value_case == OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_DOUBLE
@@ -1308,16 +1394,9 @@ int ottl_path_get(const struct ottl_path *p, const struct ottl_key *keys, size_t
         break;
     }
     case OTTL_CTX_LOG: {
-        Opentelemetry__Proto__Logs__V1__LogRecord *l = it->log;
-        if (!l)
-            return missing(p, err);
+        LogRecord *l = it->log;
         switch (p->f) {
-        case F_TIME_UNIX_NANO: v_int(out, (int64_t)l->time_unix_nano); return 0;
-        case F_OBSERVED_TIME_UNIX_NANO: v_int(out, (int64_t)l->observed_time_unix_nano); return 0;
-        case F_TIME: v_time(out, l->time_unix_nano); return 0;
-        case F_OBSERVED_TIME: v_time(out, l->observed_time_unix_nano); return 0;
         case F_SEVERITY_NUMBER: v_int(out, (int64_t)l->severity_number); return 0;
-        case F_SEVERITY_TEXT: v_str(out, l->severity_text); return 0;
         case F_BODY:
             if (n_keys == 0) {
                 ottl_value_from_any(l->body, out);
@@ -1328,14 +1407,6 @@ int ottl_path_get(const struct ottl_path *p, const struct ottl_key *keys, size_t
                 return get_indexed(l->body, keys, n_keys, out, err);
             return error_set(err, "log bodies of type %s cannot be indexed", any_type_name(l->body));
         case F_BODY_STRING: return any_as_string(it->arena, l->body, out, err);
-        case F_ATTRIBUTES: return map_get(&l->attributes, &l->n_attributes, keys, n_keys, out, err);
-        case F_DROPPED_ATTRIBUTES_COUNT: v_int(out, l->dropped_attributes_count); return 0;
-        case F_FLAGS: v_int(out, l->flags); return 0;
-        case F_TRACE_ID: v_id(out, &l->trace_id, 16); return 0;
-        case F_TRACE_ID_STRING: return id_hex(it->arena, &l->trace_id, 16, out, err);
-        case F_SPAN_ID: v_id(out, &l->span_id, 8); return 0;
-        case F_SPAN_ID_STRING: return id_hex(it->arena, &l->span_id, 8, out, err);
-        case F_EVENT_NAME: v_str(out, l->event_name); return 0;
         default: break;
         }
         break;
@@ -1357,84 +1428,29 @@ int ottl_path_set(const struct ottl_path *p, const struct ottl_key *keys, size_t
     char *s = NULL;
     if (p->f == F_CACHE)
         return map_set(a, &it->cache, &it->n_cache, keys, n_keys, v, err);
-
-    switch (p->level) {
-    case OTTL_CTX_RESOURCE: {
-        Opentelemetry__Proto__Resource__V1__Resource *r = it->resource;
-        if (p->f == F_SCHEMA_URL) {
-            if (want_string(a, v, &s, err) < 0)
-                return -1;
-            if (!it->resource_schema_url)
-                return missing(p, err);
-            *it->resource_schema_url = s;
-            return 0;
-        }
-        if (!r)
-            return missing(p, err);
-        if (p->f == F_ATTRIBUTES)
-            return map_set(a, &r->attributes, &r->n_attributes, keys, n_keys, v, err);
-        if (want_int(v, &i, err) < 0)
+    if (p->f == F_SCHEMA_URL) {
+        if (want_string(a, v, &s, err) < 0)
             return -1;
-        r->dropped_attributes_count = (uint32_t)i;
+        char **url = p->level == OTTL_CTX_RESOURCE ? it->resource_schema_url
+                                                   : it->scope_schema_url;
+        if (!url)
+            return missing(p, err);
+        *url = s;
         return 0;
     }
-    case OTTL_CTX_SCOPE: {
-        Opentelemetry__Proto__Common__V1__InstrumentationScope *sc = it->scope;
-        if (p->f == F_SCHEMA_URL) {
-            if (want_string(a, v, &s, err) < 0)
-                return -1;
-            if (!it->scope_schema_url)
-                return missing(p, err);
-            *it->scope_schema_url = s;
-            return 0;
-        }
-        if (!sc)
-            return missing(p, err);
-        switch (p->f) {
-        case F_NAME:
-            if (want_string(a, v, &s, err) < 0)
-                return -1;
-            sc->name = s;
-            return 0;
-        case F_VERSION:
-            if (want_string(a, v, &s, err) < 0)
-                return -1;
-            sc->version = s;
-            return 0;
-        case F_ATTRIBUTES:
-            return map_set(a, &sc->attributes, &sc->n_attributes, keys, n_keys, v, err);
-        default:
-            if (want_int(v, &i, err) < 0)
-                return -1;
-            sc->dropped_attributes_count = (uint32_t)i;
-            return 0;
-        }
-    }
+    void *h = holder(p, it);
+    if (!h)
+        return missing(p, err);
+    if (p->f == F_TRACE_STATE && n_keys > 0)
+        return trace_state_set(a, &it->span->trace_state, &keys[0], v, err);
+    struct member m;
+    if (member_of(p, it, h, &m))
+        return member_set(a, &m, keys, n_keys, v, err);
+
+    switch (p->level) {
     case OTTL_CTX_SPAN: {
-        Opentelemetry__Proto__Trace__V1__Span *sp = it->span;
-        if (!sp)
-            return missing(p, err);
+        Span *sp = it->span;
         switch (p->f) {
-        case F_TRACE_ID: return set_id(a, &sp->trace_id, 16, "trace id", v, err);
-        case F_TRACE_ID_STRING: return set_id_string(a, &sp->trace_id, 16, "trace ids", v, err);
-        case F_SPAN_ID: return set_id(a, &sp->span_id, 8, "span id", v, err);
-        case F_SPAN_ID_STRING: return set_id_string(a, &sp->span_id, 8, "span ids", v, err);
-        case F_PARENT_SPAN_ID: return set_id(a, &sp->parent_span_id, 8, "span id", v, err);
-        case F_PARENT_SPAN_ID_STRING:
-            return set_id_string(a, &sp->parent_span_id, 8, "span ids", v, err);
-        case F_TRACE_STATE:
-            if (n_keys == 0) {
-                if (want_string(a, v, &s, err) < 0)
-                    return -1;
-                sp->trace_state = s;
-                return 0;
-            }
-            return trace_state_set(a, &sp->trace_state, &keys[0], v, err);
-        case F_NAME:
-            if (want_string(a, v, &s, err) < 0)
-                return -1;
-            sp->name = s;
-            return 0;
         case F_KIND:
             if (want_int(v, &i, err) < 0)
                 return -1;
@@ -1446,31 +1462,6 @@ int ottl_path_set(const struct ottl_path *p, const struct ottl_key *keys, size_t
                           p->f == F_KIND_STRING ? "string" : "deprecated string", &i, err) < 0)
                 return -1;
             sp->kind = (Opentelemetry__Proto__Trace__V1__Span__SpanKind)i;
-            return 0;
-        case F_START_TIME_UNIX_NANO:
-        case F_END_TIME_UNIX_NANO:
-            if (want_int(v, &i, err) < 0)
-                return -1;
-            *(p->f == F_START_TIME_UNIX_NANO ? &sp->start_time_unix_nano : &sp->end_time_unix_nano) =
-                (uint64_t)i;
-            return 0;
-        case F_START_TIME:
-        case F_END_TIME:
-            if (want_time(v, &i, err) < 0)
-                return -1;
-            *(p->f == F_START_TIME ? &sp->start_time_unix_nano : &sp->end_time_unix_nano) =
-                (uint64_t)i;
-            return 0;
-        case F_ATTRIBUTES:
-            return map_set(a, &sp->attributes, &sp->n_attributes, keys, n_keys, v, err);
-        case F_DROPPED_ATTRIBUTES_COUNT:
-        case F_DROPPED_EVENTS_COUNT:
-        case F_DROPPED_LINKS_COUNT:
-            if (want_int(v, &i, err) < 0)
-                return -1;
-            *(p->f == F_DROPPED_ATTRIBUTES_COUNT ? &sp->dropped_attributes_count
-              : p->f == F_DROPPED_EVENTS_COUNT   ? &sp->dropped_events_count
-                                                 : &sp->dropped_links_count) = (uint32_t)i;
             return 0;
         case F_STATUS_CODE:
         case F_STATUS_MESSAGE: {
@@ -1489,51 +1480,13 @@ int ottl_path_set(const struct ottl_path *p, const struct ottl_key *keys, size_t
         }
         break;
     }
-    case OTTL_CTX_SPANEVENT: {
-        Opentelemetry__Proto__Trace__V1__Span__Event *e = it->event;
-        if (!e)
-            return missing(p, err);
-        switch (p->f) {
-        case F_TIME_UNIX_NANO:
-            if (want_int(v, &i, err) < 0)
-                return -1;
-            e->time_unix_nano = (uint64_t)i;
-            return 0;
-        case F_TIME:
-            if (want_time(v, &i, err) < 0)
-                return -1;
-            e->time_unix_nano = (uint64_t)i;
-            return 0;
-        case F_NAME:
-            if (want_string(a, v, &s, err) < 0)
-                return -1;
-            e->name = s;
-            return 0;
-        case F_ATTRIBUTES:
-            return map_set(a, &e->attributes, &e->n_attributes, keys, n_keys, v, err);
-        case F_DROPPED_ATTRIBUTES_COUNT:
-            if (want_int(v, &i, err) < 0)
-                return -1;
-            e->dropped_attributes_count = (uint32_t)i;
-            return 0;
-        case F_EVENT_INDEX:
+    case OTTL_CTX_SPANEVENT:
+        if (p->f == F_EVENT_INDEX)
             return error_set(err, "event_index is read-only");
-        default: break;
-        }
         break;
-    }
     case OTTL_CTX_METRIC: {
-        Opentelemetry__Proto__Metrics__V1__Metric *m = it->metric;
-        if (!m)
-            return missing(p, err);
+        Metric *m = it->metric;
         switch (p->f) {
-        case F_NAME:
-        case F_DESCRIPTION:
-        case F_UNIT:
-            if (want_string(a, v, &s, err) < 0)
-                return -1;
-            *(p->f == F_NAME ? &m->name : p->f == F_DESCRIPTION ? &m->description : &m->unit) = s;
-            return 0;
         case F_TYPE:
             /* The Collector's setter does nothing: converting a metric's type needs its data
              * points converted, which is what convert_* functions are for. */
@@ -1554,8 +1507,6 @@ int ottl_path_set(const struct ottl_path *p, const struct ottl_key *keys, size_t
             if (m->data_case == MD(SUM) && m->sum)
                 m->sum->is_monotonic = v->b;
             return 0;
-        case F_METADATA:
-            return map_set(a, &m->metadata, &m->n_metadata, keys, n_keys, v, err);
         default: break;
         }
         break;
@@ -1569,24 +1520,6 @@ int ottl_path_set(const struct ottl_path *p, const struct ottl_key *keys, size_t
         ExpDP *exp = dp_as(it, MD(EXPONENTIAL_HISTOGRAM));
         SummaryDP *sum = dp_as(it, MD(SUMMARY));
         switch (p->f) {
-        case F_ATTRIBUTES: return map_set(a, c.attrs, c.n_attrs, keys, n_keys, v, err);
-        case F_START_TIME_UNIX_NANO:
-        case F_TIME_UNIX_NANO:
-            if (want_int(v, &i, err) < 0)
-                return -1;
-            *(p->f == F_START_TIME_UNIX_NANO ? c.start : c.time) = (uint64_t)i;
-            return 0;
-        case F_START_TIME:
-        case F_TIME:
-            if (want_time(v, &i, err) < 0)
-                return -1;
-            *(p->f == F_START_TIME ? c.start : c.time) = (uint64_t)i;
-            return 0;
-        case F_FLAGS:
-            if (want_int(v, &i, err) < 0)
-                return -1;
-            *c.flags = (uint32_t)i;
-            return 0;
         case F_VALUE_DOUBLE:
             if (v->t != OTTL_V_DOUBLE)
                 return type_error(err, "double", v);
@@ -1685,32 +1618,12 @@ int ottl_path_set(const struct ottl_path *p, const struct ottl_key *keys, size_t
         break;
     }
     case OTTL_CTX_LOG: {
-        Opentelemetry__Proto__Logs__V1__LogRecord *l = it->log;
-        if (!l)
-            return missing(p, err);
+        LogRecord *l = it->log;
         switch (p->f) {
-        case F_TIME_UNIX_NANO:
-        case F_OBSERVED_TIME_UNIX_NANO:
-            if (want_int(v, &i, err) < 0)
-                return -1;
-            *(p->f == F_TIME_UNIX_NANO ? &l->time_unix_nano : &l->observed_time_unix_nano) =
-                (uint64_t)i;
-            return 0;
-        case F_TIME:
-        case F_OBSERVED_TIME:
-            if (want_time(v, &i, err) < 0)
-                return -1;
-            *(p->f == F_TIME ? &l->time_unix_nano : &l->observed_time_unix_nano) = (uint64_t)i;
-            return 0;
         case F_SEVERITY_NUMBER:
             if (want_int(v, &i, err) < 0)
                 return -1;
             l->severity_number = (Opentelemetry__Proto__Logs__V1__SeverityNumber)(int32_t)i;
-            return 0;
-        case F_SEVERITY_TEXT:
-            if (want_string(a, v, &s, err) < 0)
-                return -1;
-            l->severity_text = s;
             return 0;
         case F_BODY:
             if (!l->body && !(l->body = any_empty(a)))
@@ -1736,23 +1649,6 @@ int ottl_path_set(const struct ottl_path *p, const struct ottl_key *keys, size_t
                 return error_set(err, "out of memory");
             l->body->value_case = AV(STRING_VALUE);
             l->body->string_value = s;
-            return 0;
-        case F_ATTRIBUTES:
-            return map_set(a, &l->attributes, &l->n_attributes, keys, n_keys, v, err);
-        case F_DROPPED_ATTRIBUTES_COUNT:
-        case F_FLAGS:
-            if (want_int(v, &i, err) < 0)
-                return -1;
-            *(p->f == F_FLAGS ? &l->flags : &l->dropped_attributes_count) = (uint32_t)i;
-            return 0;
-        case F_TRACE_ID: return set_id(a, &l->trace_id, 16, "trace id", v, err);
-        case F_TRACE_ID_STRING: return set_id_string(a, &l->trace_id, 16, "trace ids", v, err);
-        case F_SPAN_ID: return set_id(a, &l->span_id, 8, "span id", v, err);
-        case F_SPAN_ID_STRING: return set_id_string(a, &l->span_id, 8, "span ids", v, err);
-        case F_EVENT_NAME:
-            if (want_string(a, v, &s, err) < 0)
-                return -1;
-            l->event_name = s;
             return 0;
         default: break;
         }
