@@ -999,8 +999,9 @@ static int any_as_string(struct arena *a, OttlAnyValue *body, struct ottl_value 
     return 0;
 }
 
-static int u64_list(struct arena *a, const uint64_t *p, size_t n, struct ottl_value *out,
-                    struct error *err)
+/* A list value of n numbers: ints from u, or doubles from d (bucket counts, explicit bounds). */
+static int nums_to_list(struct arena *a, const uint64_t *u, const double *d, size_t n,
+                        struct ottl_value *out, struct error *err)
 {
     if (ottl_list_new(a, out) < 0)
         return error_set(err, "out of memory");
@@ -1010,77 +1011,49 @@ static int u64_list(struct arena *a, const uint64_t *p, size_t n, struct ottl_va
     for (size_t i = 0; i < n; i++) {
         if (!(vals[i] = any_empty(a)))
             return error_set(err, "out of memory");
-        vals[i]->value_case = AV(INT_VALUE);
-        vals[i]->int_value = (int64_t)p[i];
+        if (u) {
+            vals[i]->value_case = AV(INT_VALUE);
+            vals[i]->int_value = (int64_t)u[i];
+        } else {
+            vals[i]->value_case = AV(DOUBLE_VALUE);
+            vals[i]->double_value = d[i];
+        }
     }
     *out->list.v = vals;
     *out->list.n = n;
     return 0;
 }
 
-static int double_list(struct arena *a, const double *p, size_t n, struct ottl_value *out,
-                       struct error *err)
+/* A list value as []uint64 into *u (bucket counts: ints only) or as []float64 into *d (bounds:
+ * ints widen), whichever of u and d is given. */
+static int list_to_nums(struct arena *a, const struct ottl_value *v, uint64_t **u, double **d,
+                        size_t *n, struct error *err)
 {
-    if (ottl_list_new(a, out) < 0)
-        return error_set(err, "out of memory");
-    OttlAnyValue **vals = n ? arena_alloc(a, n * sizeof *vals) : NULL;
-    if (n && !vals)
-        return error_set(err, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        if (!(vals[i] = any_empty(a)))
-            return error_set(err, "out of memory");
-        vals[i]->value_case = AV(DOUBLE_VALUE);
-        vals[i]->double_value = p[i];
-    }
-    *out->list.v = vals;
-    *out->list.n = n;
-    return 0;
-}
-
-/* A list of ints as []uint64 (bucket counts). */
-static int list_u64(struct arena *a, const struct ottl_value *v, uint64_t **out, size_t *n,
-                    struct error *err)
-{
+    const char *what = u ? "a list of ints" : "a list of doubles";
     if (v->t != OTTL_V_LIST)
-        return type_error(err, "a list of ints", v);
+        return type_error(err, what, v);
     size_t cnt = *v->list.n;
-    uint64_t *p = cnt ? arena_alloc(a, cnt * sizeof *p) : NULL;
-    if (cnt && !p)
+    uint64_t *pu = u && cnt ? arena_alloc(a, cnt * sizeof *pu) : NULL;
+    double *pd = !u && cnt ? arena_alloc(a, cnt * sizeof *pd) : NULL;
+    if (cnt && !pu && !pd)
         return error_set(err, "out of memory");
     for (size_t i = 0; i < cnt; i++) {
         struct ottl_value e;
         ottl_value_from_any((*v->list.v)[i], &e);
-        if (e.t != OTTL_V_INT)
-            return error_set(err, "expected a list of ints but element %zu is %s", i,
-                             ottl_vtype_name(e.t));
-        p[i] = (uint64_t)e.i;
-    }
-    *out = p;
-    *n = cnt;
-    return 0;
-}
-
-static int list_double(struct arena *a, const struct ottl_value *v, double **out, size_t *n,
-                       struct error *err)
-{
-    if (v->t != OTTL_V_LIST)
-        return type_error(err, "a list of doubles", v);
-    size_t cnt = *v->list.n;
-    double *p = cnt ? arena_alloc(a, cnt * sizeof *p) : NULL;
-    if (cnt && !p)
-        return error_set(err, "out of memory");
-    for (size_t i = 0; i < cnt; i++) {
-        struct ottl_value e;
-        ottl_value_from_any((*v->list.v)[i], &e);
-        if (e.t == OTTL_V_DOUBLE)
-            p[i] = e.d;
-        else if (e.t == OTTL_V_INT)
-            p[i] = (double)e.i;
+        if (pu && e.t == OTTL_V_INT)
+            pu[i] = (uint64_t)e.i;
+        else if (pd && e.t == OTTL_V_DOUBLE)
+            pd[i] = e.d;
+        else if (pd && e.t == OTTL_V_INT)
+            pd[i] = (double)e.i;
         else
-            return error_set(err, "expected a list of doubles but element %zu is %s", i,
+            return error_set(err, "expected %s but element %zu is %s", what, i,
                              ottl_vtype_name(e.t));
     }
-    *out = p;
+    if (u)
+        *u = pu;
+    else
+        *d = pd;
     *n = cnt;
     return 0;
 }
@@ -1369,9 +1342,11 @@ int ottl_path_get(const struct ottl_path *p, const struct ottl_key *keys, size_t
             else if (sum) v_double(out, sum->sum);
             return 0;
         case F_BUCKET_COUNTS:
-            return hist ? u64_list(it->arena, hist->bucket_counts, hist->n_bucket_counts, out, err) : 0;
+            return hist ? nums_to_list(it->arena, hist->bucket_counts, NULL, hist->n_bucket_counts, out,
+                                       err) : 0;
         case F_EXPLICIT_BOUNDS:
-            return hist ? double_list(it->arena, hist->explicit_bounds, hist->n_explicit_bounds, out, err) : 0;
+            return hist ? nums_to_list(it->arena, NULL, hist->explicit_bounds, hist->n_explicit_bounds,
+                                       out, err) : 0;
         case F_SCALE: if (exp) v_int(out, exp->scale); return 0;
         case F_ZERO_COUNT: if (exp) v_int(out, (int64_t)exp->zero_count); return 0;
         case F_POS_OFFSET:
@@ -1385,8 +1360,8 @@ int ottl_path_get(const struct ottl_path *p, const struct ottl_key *keys, size_t
         case F_NEG_BUCKET_COUNTS:
             if (exp) {
                 ExpBuckets *b = exp_buckets(it->arena, exp, p->f == F_POS_BUCKET_COUNTS, false);
-                return u64_list(it->arena, b ? b->bucket_counts : NULL, b ? b->n_bucket_counts : 0,
-                                out, err);
+                return nums_to_list(it->arena, b ? b->bucket_counts : NULL, NULL,
+                                    b ? b->n_bucket_counts : 0, out, err);
             }
             return 0;
         default: break;
@@ -1559,7 +1534,7 @@ int ottl_path_set(const struct ottl_path *p, const struct ottl_key *keys, size_t
         case F_BUCKET_COUNTS: {
             uint64_t *u = NULL;
             size_t n = 0;
-            if (list_u64(a, v, &u, &n, err) < 0)
+            if (list_to_nums(a, v, &u, NULL, &n, err) < 0)
                 return -1;
             if (hist) {
                 hist->bucket_counts = u;
@@ -1570,7 +1545,7 @@ int ottl_path_set(const struct ottl_path *p, const struct ottl_key *keys, size_t
         case F_EXPLICIT_BOUNDS: {
             double *d = NULL;
             size_t n = 0;
-            if (list_double(a, v, &d, &n, err) < 0)
+            if (list_to_nums(a, v, NULL, &d, &n, err) < 0)
                 return -1;
             if (hist) {
                 hist->explicit_bounds = d;
@@ -1602,7 +1577,7 @@ int ottl_path_set(const struct ottl_path *p, const struct ottl_key *keys, size_t
         case F_NEG_BUCKET_COUNTS: {
             uint64_t *u = NULL;
             size_t n = 0;
-            if (list_u64(a, v, &u, &n, err) < 0)
+            if (list_to_nums(a, v, &u, NULL, &n, err) < 0)
                 return -1;
             if (exp) {
                 ExpBuckets *b = exp_buckets(a, exp, p->f == F_POS_BUCKET_COUNTS, true);
