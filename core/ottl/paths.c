@@ -1112,6 +1112,33 @@ static void *dp_as(struct ottl_item *it, int data_case)
     return dc == data_case ? it->datapoint : NULL;
 }
 
+/* The item's data point as the one struct of its metric's type (the others NULL); false when
+ * the item has none. */
+static bool dp_typed(struct ottl_item *it, NumberDP **num, HistDP **hist, ExpDP **exp,
+                     SummaryDP **sum)
+{
+    struct dp_common c;
+    if (!dp_common(it, &c))
+        return false;
+    *num = dp_as(it, MD(GAUGE));
+    *hist = dp_as(it, MD(HISTOGRAM));
+    *exp = dp_as(it, MD(EXPONENTIAL_HISTOGRAM));
+    *sum = dp_as(it, MD(SUMMARY));
+    return true;
+}
+
+/* A metric's aggregation_temporality, NULL for a type that has none (gauge, summary). */
+static Opentelemetry__Proto__Metrics__V1__AggregationTemporality *agg_temporality(Metric *m)
+{
+    if (m->data_case == MD(SUM) && m->sum)
+        return &m->sum->aggregation_temporality;
+    if (m->data_case == MD(HISTOGRAM) && m->histogram)
+        return &m->histogram->aggregation_temporality;
+    if (m->data_case == MD(EXPONENTIAL_HISTOGRAM) && m->exponential_histogram)
+        return &m->exponential_histogram->aggregation_temporality;
+    return NULL;
+}
+
 static ExpBuckets *exp_buckets(struct arena *a, ExpDP *d, bool positive, bool create)
 {
     ExpBuckets **b = positive ? &d->positive : &d->negative;
@@ -1295,12 +1322,8 @@ int ottl_path_get(const struct ottl_path *p, const struct ottl_key *keys, size_t
         switch (p->f) {
         case F_TYPE: v_int(out, metric_type(m)); return 0;
         case F_AGG_TEMPORALITY:
-            if (m->data_case == MD(SUM) && m->sum)
-                v_int(out, m->sum->aggregation_temporality);
-            else if (m->data_case == MD(HISTOGRAM) && m->histogram)
-                v_int(out, m->histogram->aggregation_temporality);
-            else if (m->data_case == MD(EXPONENTIAL_HISTOGRAM) && m->exponential_histogram)
-                v_int(out, m->exponential_histogram->aggregation_temporality);
+            if (agg_temporality(m))
+                v_int(out, *agg_temporality(m));
             return 0;
         case F_IS_MONOTONIC:
             if (m->data_case == MD(SUM) && m->sum) {
@@ -1313,13 +1336,12 @@ int ottl_path_get(const struct ottl_path *p, const struct ottl_key *keys, size_t
         break;
     }
     case OTTL_CTX_DATAPOINT: {
-        struct dp_common c;
-        if (!dp_common(it, &c))
+        NumberDP *num;
+        HistDP *hist;
+        ExpDP *exp;
+        SummaryDP *sum;
+        if (!dp_typed(it, &num, &hist, &exp, &sum))
             return missing(p, err);
-        NumberDP *num = dp_as(it, MD(GAUGE));
-        HistDP *hist = dp_as(it, MD(HISTOGRAM));
-        ExpDP *exp = dp_as(it, MD(EXPONENTIAL_HISTOGRAM));
-        SummaryDP *sum = dp_as(it, MD(SUMMARY));
         switch (p->f) {
         case F_VALUE_DOUBLE:
             if (num)
@@ -1469,12 +1491,8 @@ int ottl_path_set(const struct ottl_path *p, const struct ottl_key *keys, size_t
         case F_AGG_TEMPORALITY:
             if (want_int(v, &i, err) < 0)
                 return -1;
-            if (m->data_case == MD(SUM) && m->sum)
-                m->sum->aggregation_temporality = (int)i;
-            else if (m->data_case == MD(HISTOGRAM) && m->histogram)
-                m->histogram->aggregation_temporality = (int)i;
-            else if (m->data_case == MD(EXPONENTIAL_HISTOGRAM) && m->exponential_histogram)
-                m->exponential_histogram->aggregation_temporality = (int)i;
+            if (agg_temporality(m))
+                *agg_temporality(m) = (Opentelemetry__Proto__Metrics__V1__AggregationTemporality)(int)i;
             return 0;
         case F_IS_MONOTONIC:
             if (v->t != OTTL_V_BOOL)
@@ -1487,13 +1505,12 @@ int ottl_path_set(const struct ottl_path *p, const struct ottl_key *keys, size_t
         break;
     }
     case OTTL_CTX_DATAPOINT: {
-        struct dp_common c;
-        if (!dp_common(it, &c))
+        NumberDP *num;
+        HistDP *hist;
+        ExpDP *exp;
+        SummaryDP *sum;
+        if (!dp_typed(it, &num, &hist, &exp, &sum))
             return missing(p, err);
-        NumberDP *num = dp_as(it, MD(GAUGE));
-        HistDP *hist = dp_as(it, MD(HISTOGRAM));
-        ExpDP *exp = dp_as(it, MD(EXPONENTIAL_HISTOGRAM));
-        SummaryDP *sum = dp_as(it, MD(SUMMARY));
         switch (p->f) {
         case F_VALUE_DOUBLE:
             if (v->t != OTTL_V_DOUBLE)
