@@ -657,24 +657,6 @@ struct tally {
     uint64_t items, events, metrics;
 };
 
-static size_t metric_points(const otlp_metric *m)
-{
-    switch (m->data_case) {
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE:
-        return m->gauge ? m->gauge->n_data_points : 0;
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM:
-        return m->sum ? m->sum->n_data_points : 0;
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM:
-        return m->histogram ? m->histogram->n_data_points : 0;
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_EXPONENTIAL_HISTOGRAM:
-        return m->exponential_histogram ? m->exponential_histogram->n_data_points : 0;
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUMMARY:
-        return m->summary ? m->summary->n_data_points : 0;
-    default:
-        return 0;
-    }
-}
-
 static struct tally count(enum signal s, const ProtobufCMessage *msg)
 {
     struct tally t = {0};
@@ -697,7 +679,7 @@ static struct tally count(enum signal s, const ProtobufCMessage *msg)
                 const Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm = rm->scope_metrics[j];
                 t.metrics += sm->n_metrics;
                 for (size_t k = 0; k < sm->n_metrics; k++) {
-                    size_t n = metric_points(sm->metrics[k]);
+                    size_t n = otlp_metric_points(sm->metrics[k]);
                     t.items += n;
                 }
             }
