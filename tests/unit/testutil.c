@@ -330,6 +330,40 @@ void tu_rec_fini(struct tu_rec *r)
 
 /* ---- exporter fixture ------------------------------------------------------------------------ */
 
+int tu_proc_open(struct tu_proc *p, const struct component_factory *f, const char *yaml,
+                 const char *file, const char *section, const char *id, const char *log_name,
+                 enum signal s, struct error *err)
+{
+    memset(p, 0, sizeof *p);
+    p->f = f;
+    tu_rec_init(&p->rec);
+    p->tel = telemetry_new();
+    p->root = config_parse_string(yaml, file, err);
+    assert_non_null(p->root);
+    p->cfg = calloc(1, f->config_size);
+    assert_non_null(p->cfg);
+    if (config_bind(f->fields, section ? cnode_get(p->root, section) : p->root, p->cfg, err) != 0)
+        return -1;
+    if (f->validate && f->validate(p->cfg, err) != 0)
+        return -1;
+    struct component_env env = {.id = id, .log_name = log_name, .signal = s,
+                                .telemetry = p->tel};
+    env.next[s] = &p->rec.base;
+    p->proc = f->create(p->cfg, &env, err);
+    return p->proc ? 0 : -1;
+}
+
+void tu_proc_close(struct tu_proc *p)
+{
+    if (p->proc)
+        p->f->destroy(p->proc);
+    config_free_bound(p->f->fields, p->cfg);
+    free(p->cfg);
+    cnode_free(p->root);
+    tu_rec_fini(&p->rec);
+    telemetry_free(p->tel);
+}
+
 int tu_exp_bind(struct tu_exp *e, const struct component_factory *f, const char *labels,
                 const char *yaml, struct error *err)
 {
