@@ -57,17 +57,8 @@ static kv_t **mk_attrs(struct arena *a, const char *spec, size_t *n)
     for (char *sv = NULL, *t = strtok_r(buf, " ", &sv); t; t = strtok_r(NULL, " ", &sv)) {
         char *eq = strchr(t, '=');
         *eq = '\0';
-        kv_t *kv = arena_alloc(a, sizeof *kv);
-        opentelemetry__proto__common__v1__key_value__init(kv);
-        kv->key = arena_strdup(a, t);
-        any_t *x = arena_alloc(a, sizeof *x);
-        opentelemetry__proto__common__v1__any_value__init(x);
-        if (eq[1] == 'i')
-            x->value_case = V_INT, x->int_value = strtoll(eq + 3, NULL, 10);
-        else
-            x->value_case = V_STR, x->string_value = arena_strdup(a, eq + 3);
-        kv->value = x;
-        v[(*n)++] = kv;
+        v[(*n)++] = eq[1] == 'i' ? tu_kv_int(a, t, strtoll(eq + 3, NULL, 10))
+                                 : tu_kv_str(a, t, eq + 3);
     }
     return v;
 }

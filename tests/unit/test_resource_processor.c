@@ -51,19 +51,6 @@ static int fx_open(struct tu_proc *f, const char *yaml, enum signal s, struct er
     return tu_proc_open(f, &FACTORY, yaml, "res.yaml", "resource", "resource", "processor/resource", s, err);
 }
 
-static kv_t *mk_kv(struct arena *a, const char *k, const char *v)
-{
-    kv_t *kv = arena_alloc(a, sizeof *kv);
-    opentelemetry__proto__common__v1__key_value__init(kv);
-    kv->key = arena_strdup(a, k);
-    any_t *x = arena_alloc(a, sizeof *x);
-    opentelemetry__proto__common__v1__any_value__init(x);
-    x->value_case = V_STR;
-    x->string_value = arena_strdup(a, v);
-    kv->value = x;
-    return kv;
-}
-
 /* A resource with pairs "k=v" separated by spaces (NULL: no resource at all). */
 static resource_t *mk_res(struct arena *a, const char *spec)
 {
@@ -77,7 +64,7 @@ static resource_t *mk_res(struct arena *a, const char *spec)
     for (char *sv = NULL, *t = strtok_r(buf, " ", &sv); t; t = strtok_r(NULL, " ", &sv)) {
         char *eq = strchr(t, '=');
         *eq = '\0';
-        r->attributes[r->n_attributes++] = mk_kv(a, t, eq + 1);
+        r->attributes[r->n_attributes++] = tu_kv_str(a, t, eq + 1);
     }
     return r;
 }

@@ -19,10 +19,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/arena.h"
 #include "core/batch.h"
 #include "core/component.h"
 #include "core/config.h"
 #include "core/telemetry.h"
+#include "opentelemetry/proto/common/v1/common.pb-c.h"
 
 /* ---- request builders: packed Export*ServiceRequest bytes, one resource, one scope ---------- */
 
@@ -36,6 +38,13 @@ uint8_t *tu_make_traces(size_t n, size_t tid_len, const char *name, size_t *len)
 uint8_t *tu_make_metrics(size_t npoints, size_t *len);
 /* Logs: `nrec` records with body "completion finished", time 9000+i. */
 uint8_t *tu_make_logs(size_t nrec, size_t *len);
+
+/* ---- attributes in an arena ------------------------------------------------------------------ */
+
+/* A KeyValue key = string v, or key = int v, allocated (key and value copied) in a. */
+Opentelemetry__Proto__Common__V1__KeyValue *tu_kv_str(struct arena *a, const char *key,
+                                                     const char *v);
+Opentelemetry__Proto__Common__V1__KeyValue *tu_kv_int(struct arena *a, const char *key, int64_t v);
 
 /* ---- batches -------------------------------------------------------------------------------- */
 
