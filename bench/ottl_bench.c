@@ -27,7 +27,8 @@
  * usage: ottl_bench [--spans 500] [--pool 32] [--seed 1] [--seconds 1] */
 #include <inttypes.h>
 
-#include "bench/bench_common.h"
+#define BENCH_NAME "ottl_bench"
+#include "bench/bench_pipeline.h"
 #include "core/batch.h"
 #include "core/component.h"
 #include "core/config.h"
@@ -36,16 +37,6 @@
 #include "core/ottl/ottl.h"
 #include "core/telemetry.h"
 
-#define REQ_UNPACK opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack
-#define REQ_FREE opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked
-#define REQ_SIZE opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size
-#define REQ_PACK opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack
-
-typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest trace_req;
-
-#define V_STRING OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE
-#define V_INT OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
-#define V_DOUBLE OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE
 
 #define TRUNC 16
 
@@ -59,20 +50,6 @@ static const char transform_yaml[] =
 static const char *const filter_conditions[] = {
     "span.attributes[\"http.response.status_code\"] == 429",
     "IsMatch(span.name, \"^chat gemini\")",
-};
-
-static void die(const char *fmt, const char *arg)
-{
-    fprintf(stderr, "ottl_bench: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n");
-    exit(1);
-}
-
-struct payload {
-    uint8_t *data;
-    size_t len;
-    unsigned spans;
 };
 
 /* ---- the end of the line: the encoded face, as an exporter asks for it -------------------- */
@@ -91,69 +68,19 @@ static enum consume_status sink_consume(struct consumer *c, struct batch *b)
     size_t len;
     struct error err = {0};
     if (batch_encoded(b, &data, &len, &err) != 0)
-        die("batch_encoded: %s", err.msg);
+        bench_die("batch_encoded: %s", err.msg);
     int64_t n = bench_count_spans(data, len);
     if (n < 0)
-        die("malformed bytes out%s", "");
+        bench_die("malformed bytes out%s", "");
     k->spans += (uint64_t)n;
     if (k->keep) {
         if (k->last)
             REQ_FREE(k->last, NULL);
         k->last = REQ_UNPACK(NULL, len, data);
         if (!k->last)
-            die("bytes out do not unpack%s", "");
+            bench_die("bytes out do not unpack%s", "");
     }
     return CONSUME_OK;
-}
-
-/* ---- transform: the processor through its factory ----------------------------------------- */
-
-struct hop {
-    struct consumer c;
-    const struct component_factory *f;
-    void *self;
-    void *cfg;
-    struct cnode *node;
-};
-
-static enum consume_status hop_consume(struct consumer *c, struct batch *b)
-{
-    struct hop *h = (struct hop *)c;
-    return h->f->consume(h->self, b);
-}
-
-static struct hop *hop_new(const char *type, const char *yaml, struct consumer *next,
-                           struct telemetry *tel)
-{
-    const struct component_factory *f = component_find(COMPONENT_PROCESSOR, type);
-    if (!f)
-        die("no %s processor in this build", type);
-    struct hop *h = calloc(1, sizeof *h);
-    h->f = f;
-    h->c.consume = hop_consume;
-    h->cfg = calloc(1, f->config_size);
-    struct error err = {0};
-    /* transform keeps pointers into its YAML (the statements): the tree lives with the hop */
-    h->node = config_parse_string(yaml, type, &err);
-    if (!h->node || config_bind(f->fields, h->node, h->cfg, &err) != 0 ||
-        (f->validate && f->validate(h->cfg, &err) != 0))
-        die("config: %s", err.msg);
-    struct component_env env = {.id = type, .log_name = type, .signal = SIGNAL_TRACES,
-                                .telemetry = tel};
-    env.next[SIGNAL_TRACES] = next;
-    h->self = f->create(h->cfg, &env, &err);
-    if (!h->self)
-        die("create: %s", err.msg);
-    return h;
-}
-
-static void hop_free(struct hop *h)
-{
-    h->f->destroy(h->self);
-    config_free_bound(h->f->fields, h->cfg);
-    cnode_free(h->node);
-    free(h->cfg);
-    free(h);
 }
 
 /* ---- filter conditions: ottl_walk + ottl_condition_eval, drop on any ---------------------- */
@@ -171,7 +98,7 @@ static enum ottl_visit filter_visit(struct ottl_item *it, void *ud)
         struct error err = {0};
         bool hit = false;
         if (ottl_condition_eval(f->cond[i], it, &hit, &err) != 0)
-            die("condition: %s", err.msg);
+            bench_die("condition: %s", err.msg);
         if (hit)
             return OTTL_VISIT_DROP;
     }
@@ -185,9 +112,9 @@ static enum consume_status filter_consume(struct consumer *c, struct batch *b)
     struct batch *out = NULL;
     ProtobufCMessage *req = batch_edit(b, &out, &err);
     if (!req)
-        die("batch_edit: %s", err.msg);
+        bench_die("batch_edit: %s", err.msg);
     if (ottl_walk(req, OTTL_CTX_SPAN, out->arena, filter_visit, f) < 0)
-        die("ottl_walk stopped%s", "");
+        bench_die("ottl_walk stopped%s", "");
     batch_edit_done(out);
     enum consume_status rc = consumer_send(f->next, out);
     batch_edit_release(b, out);
@@ -207,7 +134,7 @@ static const bench_kv *find(const bench_span *s, const char *key)
 static const Opentelemetry__Proto__Trace__V1__ScopeSpans *only_scope(const trace_req *r)
 {
     if (r->n_resource_spans != 1 || r->resource_spans[0]->n_scope_spans != 1)
-        die("unexpected request shape%s", "");
+        bench_die("unexpected request shape%s", "");
     return r->resource_spans[0]->scope_spans[0];
 }
 
@@ -266,39 +193,6 @@ static uint64_t filter_survivors(const trace_req *in)
 
 /* ---- passes ----------------------------------------------------------------------------------- */
 
-static uint64_t pipeline_pass(const struct payload *pool, unsigned n, struct consumer *first,
-                              struct sink *k)
-{
-    uint64_t spans = 0;
-    for (unsigned i = 0; i < n; i++) {
-        struct error err = {0};
-        struct batch *b = batch_from_wire(SIGNAL_TRACES, pool[i].data, pool[i].len, &err);
-        if (!b)
-            die("batch_from_wire: %s", err.msg);
-        if (consumer_send(first ? first : &k->c, b) != CONSUME_OK)
-            die("a request was refused%s", "");
-        batch_unref(b);
-        spans += pool[i].spans;
-    }
-    return spans;
-}
-
-static uint64_t floor_pass(const struct payload *pool, unsigned n, struct arena *a, uint8_t *out)
-{
-    uint64_t spans = 0;
-    for (unsigned i = 0; i < n; i++) {
-        trace_req *r = REQ_UNPACK(arena_allocator(a), pool[i].len, pool[i].data);
-        if (!r)
-            die("unpack failed%s", "");
-        size_t len = REQ_SIZE(r);
-        if (REQ_PACK(r, out) != len || len != pool[i].len)
-            die("pack size differs%s", "");
-        arena_reset(a);
-        spans += pool[i].spans;
-    }
-    return spans;
-}
-
 struct line {
     const char *name;
     struct consumer *first;   /* NULL = passthrough (or the floor) */
@@ -335,7 +229,7 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < npool; i++) {
         pool[i].data = bench_request_build(&rng, nspans, &pool[i].len);
         if (!pool[i].data)
-            die("out of memory%s", "");
+            bench_die("out of memory%s", "");
         pool[i].spans = nspans;
         max_len = pool[i].len > max_len ? pool[i].len : max_len;
         wire += pool[i].len;
@@ -344,13 +238,15 @@ int main(int argc, char **argv)
 
     struct telemetry *tel = telemetry_new();
     struct sink sink = {.c.consume = sink_consume};
-    struct hop *transform = hop_new("transform", transform_yaml, &sink.c, tel);
+    struct hop *transform = bench_hop_new("transform", transform_yaml, &sink.c, tel);
+    if (!transform)
+        bench_die("no %s processor in this build", "transform");
     struct filter filter = {.c.consume = filter_consume, .next = &sink.c};
     for (int i = 0; i < 2; i++) {
         struct error err = {0};
         filter.cond[i] = ottl_condition_parse(OTTL_CTX_SPAN, filter_conditions[i], &err);
         if (!filter.cond[i])
-            die("condition: %s", err.msg);
+            bench_die("condition: %s", err.msg);
     }
 
     /* ---- checked passes: each request alone, compared with its own input ------------------ */
@@ -358,12 +254,12 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < npool; i++) {
         trace_req *in = REQ_UNPACK(NULL, pool[i].len, pool[i].data);
         if (!in)
-            die("unpack failed%s", "");
+            bench_die("unpack failed%s", "");
         sink.keep = true;
-        pipeline_pass(&pool[i], 1, &transform->c, &sink);
+        bench_pipeline_pass(&pool[i], 1, &transform->c, &sink.c);
         bad += check_transform(in, sink.last);
         sink.spans = 0;
-        pipeline_pass(&pool[i], 1, &filter.c, &sink);
+        bench_pipeline_pass(&pool[i], 1, &filter.c, &sink.c);
         kept += sink.spans;
         want_kept += filter_survivors(in);
         REQ_FREE(in, NULL);
@@ -396,15 +292,16 @@ int main(int argc, char **argv)
     const size_t nlines = sizeof lines / sizeof lines[0];
     for (size_t l = 0; l < nlines; l++) /* warm */
         if (lines[l].is_floor)
-            floor_pass(pool, npool, arena, out);
+            bench_floor_pass(pool, npool, arena, out);
         else
-            pipeline_pass(pool, npool, lines[l].first, &sink);
+            bench_pipeline_pass(pool, npool, lines[l].first, &sink.c);
     for (bool more = true; more;) {
         more = false;
         for (size_t l = 0; l < nlines; l++) {
             double c0 = bench_cpu();
-            lines[l].spans += lines[l].is_floor ? floor_pass(pool, npool, arena, out)
-                                                : pipeline_pass(pool, npool, lines[l].first, &sink);
+            lines[l].spans += lines[l].is_floor
+                                  ? bench_floor_pass(pool, npool, arena, out)
+                                  : bench_pipeline_pass(pool, npool, lines[l].first, &sink.c);
             lines[l].cpu += bench_cpu() - c0;
             if (lines[l].cpu < seconds)
                 more = true;
@@ -423,7 +320,7 @@ int main(int argc, char **argv)
 
     for (int i = 0; i < 2; i++)
         ottl_condition_free(filter.cond[i]);
-    hop_free(transform);
+    bench_hop_free(transform);
     telemetry_free(tel);
     arena_free(arena);
     free(out);
