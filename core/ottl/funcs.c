@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/ottl/funcs.h"
+#include "core/ottl/value_make.h"
 #include "core/otlp.h"
 
 const struct ottl_function *const ottl_functions[] = {
@@ -111,10 +112,7 @@ int funcs_string_value(struct arena *a, const char *p, size_t n, struct ottl_val
     if (n)
         memcpy(s, p, n);
     s[n] = '\0';
-    memset(out, 0, sizeof *out);
-    out->t = OTTL_V_STRING;
-    out->s.p = s;
-    out->s.n = n;
+    ottl_v_strn(out, s, n);
     return 0;
 }
 
@@ -344,10 +342,7 @@ int funcs_repl_apply(const struct funcs_repl *r, const char *in, size_t n, struc
     }
     if (s == in)
         return funcs_string_value(a, in, n, out, err);
-    memset(out, 0, sizeof *out);
-    out->t = OTTL_V_STRING;
-    out->s.p = s;
-    out->s.n = sn;
+    ottl_v_strn(out, s, sn);
     return 0;
 }
 

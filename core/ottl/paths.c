@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "core/ottl/ottl_internal.h"
+#include "core/ottl/value_make.h"
 
 typedef Opentelemetry__Proto__Metrics__V1__NumberDataPoint NumberDP;
 typedef Opentelemetry__Proto__Metrics__V1__HistogramDataPoint HistDP;
@@ -423,39 +424,10 @@ static int type_error(struct error *err, const char *want, const struct ottl_val
     return error_set(err, "expected %s but got %s", want, ottl_vtype_name(v->t));
 }
 
-static void v_int(struct ottl_value *out, int64_t i)
-{
-    memset(out, 0, sizeof *out);
-    out->t = OTTL_V_INT;
-    out->i = i;
-}
-
-static void v_time(struct ottl_value *out, uint64_t ns)
-{
-    memset(out, 0, sizeof *out);
-    out->t = OTTL_V_TIME;
-    out->i = (int64_t)ns;
-}
-
-static void v_double(struct ottl_value *out, double d)
-{
-    memset(out, 0, sizeof *out);
-    out->t = OTTL_V_DOUBLE;
-    out->d = d;
-}
-
+/* A C string (NULL reads ""), by reference. */
 static void v_str(struct ottl_value *out, const char *s)
 {
-    memset(out, 0, sizeof *out);
-    out->t = OTTL_V_STRING;
-    out->s.p = s ? s : "";
-    out->s.n = s ? strlen(s) : 0;
-}
-
-static void v_nil(struct ottl_value *out)
-{
-    memset(out, 0, sizeof *out);
-    out->t = OTTL_V_NIL;
+    ottl_v_strn(out, s ? s : "", s ? strlen(s) : 0);
 }
 
 static void v_map(struct ottl_value *out, OttlKeyValue ***kv, size_t *n)
@@ -502,11 +474,8 @@ static const uint8_t zero_id[16];
 
 static void v_id(struct ottl_value *out, const ProtobufCBinaryData *b, size_t size)
 {
-    memset(out, 0, sizeof *out);
-    out->t = OTTL_V_BYTES;
     /* pdata's IDs are fixed arrays: an absent ID reads as all zeros */
-    out->s.p = (const char *)(b->len == size ? b->data : zero_id);
-    out->s.n = size;
+    ottl_v_bytes(out, (const char *)(b->len == size ? b->data : zero_id), size);
 }
 
 static int id_hex(struct arena *a, const ProtobufCBinaryData *b, size_t size,
@@ -522,10 +491,7 @@ static int id_hex(struct arena *a, const ProtobufCBinaryData *b, size_t size,
         s[2 * i + 1] = hex[p[i] & 15];
     }
     s[size * 2] = '\0';
-    memset(out, 0, sizeof *out);
-    out->t = OTTL_V_STRING;
-    out->s.p = s;
-    out->s.n = size * 2;
+    ottl_v_strn(out, s, size * 2);
     return 0;
 }
 
@@ -625,7 +591,7 @@ static int get_indexed(OttlAnyValue *cur, const struct ottl_key *keys, size_t nk
             OttlKeyValue *kv = kv_find(cur->kvlist_value->values, cur->kvlist_value->n_values,
                                        keys[i].s, keys[i].n);
             if (!kv) {
-                v_nil(out);
+                ottl_v_nil(out);
                 return 0;
             }
             cur = kv->value;
@@ -670,7 +636,7 @@ static OttlAnyValue *map_slot(struct arena *a, OttlKeyValue ***kvs, size_t *n, c
     if (!kv) {
         struct ottl_value map, nil;
         v_map(&map, kvs, n);
-        v_nil(&nil);
+        ottl_v_nil(&nil);
         if (ottl_map_set(a, &map, k, kn, &nil) < 0)
             return NULL;
         kv = kv_find(*kvs, *n, k, kn);
@@ -758,7 +724,7 @@ static int map_get(OttlKeyValue ***kvs, size_t *n, const struct ottl_key *keys, 
         return key_error(&keys[0], false, err);
     OttlKeyValue *kv = kv_find(*kvs, *n, keys[0].s, keys[0].n);
     if (!kv) {
-        v_nil(out);
+        ottl_v_nil(out);
         return 0;
     }
     return get_indexed(kv->value, keys + 1, nk - 1, out, err);
@@ -866,12 +832,10 @@ static int trace_state_get(const char *ts, const struct ottl_key *key, struct ot
     if (key->is_int)
         return error_set(err, "trace_state indexing type must be a string");
     if (ts_parse(ts ? ts : "", m, &n) < 0) {
-        v_nil(out);
+        ottl_v_nil(out);
         return 0;
     }
-    memset(out, 0, sizeof *out);
-    out->t = OTTL_V_STRING;
-    out->s.p = "";
+    ottl_v_strn(out, "", 0);
     for (size_t i = 0; i < n; i++)
         if (m[i].kn == key->n && memcmp(m[i].k, key->s, key->n) == 0) {
             out->s.p = m[i].v;
@@ -982,20 +946,14 @@ static int any_as_string(struct arena *a, OttlAnyValue *body, struct ottl_value 
             s[o++] = i + 2 < n ? tbl[w & 63] : '=';
         }
         s[o] = '\0';
-        memset(out, 0, sizeof *out);
-        out->t = OTTL_V_STRING;
-        out->s.p = s;
-        out->s.n = o;
+        ottl_v_strn(out, s, o);
         return 0;
     }
     size_t len = 0;
     char *s = ottl_value_to_string(a, &v, &len);
     if (!s)
         return error_set(err, "out of memory");
-    memset(out, 0, sizeof *out);
-    out->t = OTTL_V_STRING;
-    out->s.p = s;
-    out->s.n = len;
+    ottl_v_strn(out, s, len);
     return 0;
 }
 
@@ -1221,9 +1179,9 @@ static int member_get(struct arena *a, const struct member *m, const struct ottl
 {
     switch (m->kind) {
     case M_STR: v_str(out, *(char **)m->p); return 0;
-    case M_U64: v_int(out, (int64_t)*(uint64_t *)m->p); return 0;
-    case M_U64_TIME: v_time(out, *(uint64_t *)m->p); return 0;
-    case M_U32: v_int(out, *(uint32_t *)m->p); return 0;
+    case M_U64: ottl_v_int(out, (int64_t)*(uint64_t *)m->p); return 0;
+    case M_U64_TIME: ottl_v_time(out, (int64_t)*(uint64_t *)m->p); return 0;
+    case M_U32: ottl_v_int(out, *(uint32_t *)m->p); return 0;
     case M_MAP: return map_get((OttlKeyValue ***)m->p, m->n, keys, n_keys, out, err);
     case M_TRACE_ID: v_id(out, m->p, 16); return 0;
     case M_TRACE_ID_HEX: return id_hex(a, m->p, 16, out, err);
@@ -1272,7 +1230,7 @@ static int member_set(struct arena *a, const struct member *m, const struct ottl
 int ottl_path_get(const struct ottl_path *p, const struct ottl_key *keys, size_t n_keys,
                   struct ottl_item *it, struct ottl_value *out, struct error *err)
 {
-    v_nil(out);
+    ottl_v_nil(out);
     if (p->f == F_CACHE)
         return map_get(&it->cache, &it->n_cache, keys, n_keys, out, err);
     if (p->f == F_SCHEMA_URL) {
@@ -1294,14 +1252,14 @@ int ottl_path_get(const struct ottl_path *p, const struct ottl_key *keys, size_t
     case OTTL_CTX_SPAN: {
         Span *s = it->span;
         switch (p->f) {
-        case F_KIND: v_int(out, (int64_t)s->kind); return 0;
+        case F_KIND: ottl_v_int(out, (int64_t)s->kind); return 0;
         case F_KIND_STRING:
             v_str(out, s->kind >= 0 && s->kind < 6 ? kind_names[s->kind] : "");
             return 0;
         case F_KIND_DEPRECATED_STRING:
             v_str(out, s->kind >= 0 && s->kind < 6 ? kind_deprecated[s->kind] : "");
             return 0;
-        case F_STATUS_CODE: v_int(out, s->status ? (int64_t)s->status->code : 0); return 0;
+        case F_STATUS_CODE: ottl_v_int(out, s->status ? (int64_t)s->status->code : 0); return 0;
         case F_STATUS_MESSAGE: v_str(out, s->status ? s->status->message : ""); return 0;
         default: break;
         }
@@ -1313,17 +1271,17 @@ int ottl_path_get(const struct ottl_path *p, const struct ottl_key *keys, size_t
             for (size_t i = 0; it->span && i < it->span->n_events; i++)
                 if (it->span->events[i] == it->event)
                     idx = (int64_t)i;
-            v_int(out, idx);
+            ottl_v_int(out, idx);
             return 0;
         }
         break;
     case OTTL_CTX_METRIC: {
         Metric *m = it->metric;
         switch (p->f) {
-        case F_TYPE: v_int(out, metric_type(m)); return 0;
+        case F_TYPE: ottl_v_int(out, metric_type(m)); return 0;
         case F_AGG_TEMPORALITY:
             if (agg_temporality(m))
-                v_int(out, *agg_temporality(m));
+                ottl_v_int(out, *agg_temporality(m));
             return 0;
         case F_IS_MONOTONIC:
             if (m->data_case == MD(SUM) && m->sum) {
@@ -1345,23 +1303,23 @@ int ottl_path_get(const struct ottl_path *p, const struct ottl_key *keys, size_t
         switch (p->f) {
         case F_VALUE_DOUBLE:
             if (num)
-                v_double(out, num->value_case == OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_DOUBLE
+                ottl_v_double(out, num->value_case == OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_DOUBLE
                                   ? num->as_double : 0.0);
             return 0;
         case F_VALUE_INT:
             if (num)
-                v_int(out, num->value_case == OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_INT
+                ottl_v_int(out, num->value_case == OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_INT
                                ? num->as_int : 0);
             return 0;
         case F_COUNT:
-            if (hist) v_int(out, (int64_t)hist->count);
-            else if (exp) v_int(out, (int64_t)exp->count);
-            else if (sum) v_int(out, (int64_t)sum->count);
+            if (hist) ottl_v_int(out, (int64_t)hist->count);
+            else if (exp) ottl_v_int(out, (int64_t)exp->count);
+            else if (sum) ottl_v_int(out, (int64_t)sum->count);
             return 0;
         case F_SUM:
-            if (hist) v_double(out, hist->_sum_case ? hist->sum : 0.0);
-            else if (exp) v_double(out, exp->_sum_case ? exp->sum : 0.0);
-            else if (sum) v_double(out, sum->sum);
+            if (hist) ottl_v_double(out, hist->_sum_case ? hist->sum : 0.0);
+            else if (exp) ottl_v_double(out, exp->_sum_case ? exp->sum : 0.0);
+            else if (sum) ottl_v_double(out, sum->sum);
             return 0;
         case F_BUCKET_COUNTS:
             return hist ? nums_to_list(it->arena, hist->bucket_counts, NULL, hist->n_bucket_counts, out,
@@ -1369,13 +1327,13 @@ int ottl_path_get(const struct ottl_path *p, const struct ottl_key *keys, size_t
         case F_EXPLICIT_BOUNDS:
             return hist ? nums_to_list(it->arena, NULL, hist->explicit_bounds, hist->n_explicit_bounds,
                                        out, err) : 0;
-        case F_SCALE: if (exp) v_int(out, exp->scale); return 0;
-        case F_ZERO_COUNT: if (exp) v_int(out, (int64_t)exp->zero_count); return 0;
+        case F_SCALE: if (exp) ottl_v_int(out, exp->scale); return 0;
+        case F_ZERO_COUNT: if (exp) ottl_v_int(out, (int64_t)exp->zero_count); return 0;
         case F_POS_OFFSET:
         case F_NEG_OFFSET:
             if (exp) {
                 ExpBuckets *b = exp_buckets(it->arena, exp, p->f == F_POS_OFFSET, false);
-                v_int(out, b ? b->offset : 0);
+                ottl_v_int(out, b ? b->offset : 0);
             }
             return 0;
         case F_POS_BUCKET_COUNTS:
@@ -1393,7 +1351,7 @@ int ottl_path_get(const struct ottl_path *p, const struct ottl_key *keys, size_t
     case OTTL_CTX_LOG: {
         LogRecord *l = it->log;
         switch (p->f) {
-        case F_SEVERITY_NUMBER: v_int(out, (int64_t)l->severity_number); return 0;
+        case F_SEVERITY_NUMBER: ottl_v_int(out, (int64_t)l->severity_number); return 0;
         case F_BODY:
             if (n_keys == 0) {
                 ottl_value_from_any(l->body, out);
