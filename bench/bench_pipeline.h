@@ -42,6 +42,36 @@ static inline void bench_die(const char *fmt, const char *arg)
     exit(1);
 }
 
+/* The options every pipeline benchmark takes. */
+struct bench_opts {
+    unsigned nspans, npool;   /* spans per request, requests in the pool */
+    uint64_t seed;
+    double seconds;           /* CPU seconds each line runs at least */
+};
+
+/* [--spans 500] [--pool 32] [--seed 1] [--seconds 1]; anything else prints the usage line and
+ * exits 2. */
+static inline struct bench_opts bench_parse_opts(int argc, char **argv)
+{
+    struct bench_opts o = {.nspans = 500, .npool = 32, .seed = 1, .seconds = 1};
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if ((v = bench_opt(argc, argv, &i, "--spans")))
+            o.nspans = (unsigned)bench_atol("--spans", v, 2, 100000);
+        else if ((v = bench_opt(argc, argv, &i, "--pool")))
+            o.npool = (unsigned)bench_atol("--pool", v, 1, 10000);
+        else if ((v = bench_opt(argc, argv, &i, "--seed")))
+            o.seed = (uint64_t)bench_atol("--seed", v, 1, 1L << 62);
+        else if ((v = bench_opt(argc, argv, &i, "--seconds")))
+            o.seconds = (double)bench_atol("--seconds", v, 1, 600);
+        else {
+            fprintf(stderr, "usage: " BENCH_NAME " [--spans N] [--pool N] [--seed N] [--seconds S]\n");
+            exit(2);
+        }
+    }
+    return o;
+}
+
 /* One packed request of the pool. */
 struct payload {
     uint8_t *data;

@@ -203,24 +203,10 @@ struct line {
 
 int main(int argc, char **argv)
 {
-    unsigned nspans = 500, npool = 32;
-    uint64_t seed = 1;
-    double seconds = 1;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        if ((v = bench_opt(argc, argv, &i, "--spans")))
-            nspans = (unsigned)bench_atol("--spans", v, 2, 100000);
-        else if ((v = bench_opt(argc, argv, &i, "--pool")))
-            npool = (unsigned)bench_atol("--pool", v, 1, 10000);
-        else if ((v = bench_opt(argc, argv, &i, "--seed")))
-            seed = (uint64_t)bench_atol("--seed", v, 1, 1L << 62);
-        else if ((v = bench_opt(argc, argv, &i, "--seconds")))
-            seconds = (double)bench_atol("--seconds", v, 1, 600);
-        else {
-            fprintf(stderr, "usage: ottl_bench [--spans N] [--pool N] [--seed N] [--seconds S]\n");
-            return 2;
-        }
-    }
+    struct bench_opts o = bench_parse_opts(argc, argv);
+    unsigned nspans = o.nspans, npool = o.npool;
+    uint64_t seed = o.seed;
+    double seconds = o.seconds;
     log_set_level(LOG_WARN);
 
     struct payload *pool = calloc(npool, sizeof *pool);
