@@ -929,22 +929,11 @@ static int any_as_string(struct arena *a, OttlAnyValue *body, struct ottl_value 
     struct ottl_value v;
     ottl_value_from_any(body, &v);
     if (v.t == OTTL_V_BYTES) {
-        static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         size_t n = v.s.n, olen = (n + 2) / 3 * 4;
         char *s = arena_alloc(a, olen + 1);
         if (!s)
             return error_set(err, "out of memory");
-        const unsigned char *p = (const unsigned char *)v.s.p;
-        size_t o = 0;
-        for (size_t i = 0; i < n; i += 3) {
-            unsigned w = (unsigned)p[i] << 16;
-            if (i + 1 < n) w |= (unsigned)p[i + 1] << 8;
-            if (i + 2 < n) w |= p[i + 2];
-            s[o++] = tbl[(w >> 18) & 63];
-            s[o++] = tbl[(w >> 12) & 63];
-            s[o++] = i + 1 < n ? tbl[(w >> 6) & 63] : '=';
-            s[o++] = i + 2 < n ? tbl[w & 63] : '=';
-        }
+        size_t o = ottl_base64(s, (const unsigned char *)v.s.p, n);
         s[o] = '\0';
         ottl_v_strn(out, s, o);
         return 0;

@@ -1,5 +1,6 @@
-/* value_make.h — constructors of a struct ottl_value for the engine's own files (paths.c and the
- * function library): nil, int, time, double, bool, a string or bytes by reference.
+/* value_make.h — constructors of a struct ottl_value for the engine's own files (paths.c, value.c
+ * and the function library): nil, int, time, double, bool, a string or bytes by reference; and
+ * the standard base64 form of bytes, which both pcommon's AsString and encoding/json write.
  *
  * The one idea: a value is zeroed before its type and field are set, so nothing of what the
  * struct held before survives into the new value; every constructor does that in one place.
@@ -61,6 +62,24 @@ static inline void ottl_v_bytes(struct ottl_value *out, const char *p, size_t n)
     out->t = OTTL_V_BYTES;
     out->s.p = p;
     out->s.n = n;
+}
+
+/* Writes the padded standard base64 of p[0, n) to dst, which has room for (n + 2) / 3 * 4 bytes
+ * (no NUL is added); returns that length. */
+static inline size_t ottl_base64(char *dst, const unsigned char *p, size_t n)
+{
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned w = (unsigned)p[i] << 16;
+        if (i + 1 < n) w |= (unsigned)p[i + 1] << 8;
+        if (i + 2 < n) w |= p[i + 2];
+        dst[o++] = tbl[(w >> 18) & 63];
+        dst[o++] = tbl[(w >> 12) & 63];
+        dst[o++] = i + 1 < n ? tbl[(w >> 6) & 63] : '=';
+        dst[o++] = i + 2 < n ? tbl[w & 63] : '=';
+    }
+    return o;
 }
 
 #endif
