@@ -136,6 +136,21 @@ static inline void bench_hop_free(struct hop *h)
     free(h);
 }
 
+/* ---- the end of a line ---------------------------------------------------------------------- */
+
+/* What a sink does first: the batch's encoded face, as an OTLP exporter asks for it (*data and
+ * *len, owned by the batch), and the number of spans those bytes hold. */
+static inline uint64_t bench_encoded_spans(struct batch *b, const uint8_t **data, size_t *len)
+{
+    struct error err = {0};
+    if (batch_encoded(b, data, len, &err) != 0)
+        bench_die("batch_encoded: %s", err.msg);
+    int64_t n = bench_count_spans(*data, *len);
+    if (n < 0)
+        bench_die("the line sent malformed bytes%s", "");
+    return (uint64_t)n;
+}
+
 /* ---- passes --------------------------------------------------------------------------------- */
 
 /* One pass of the pool through `first` (NULL: straight to `sink`). Returns the spans sent. */

@@ -190,13 +190,7 @@ static enum consume_status sink_consume(struct consumer *c, struct batch *b)
     struct sink *k = (struct sink *)c;
     const uint8_t *data;
     size_t len;
-    struct error err = {0};
-    if (batch_encoded(b, &data, &len, &err) != 0)
-        bench_die("batch_encoded: %s", err.msg);
-    int64_t n = bench_count_spans(data, len);
-    if (n < 0)
-        bench_die("the processors sent malformed bytes%s", "");
-    k->spans += (uint64_t)n;
+    k->spans += bench_encoded_spans(b, &data, &len);
     if (k->check) {
         trace_req *r = REQ_UNPACK(NULL, len, data);
         if (!r)

@@ -66,13 +66,7 @@ static enum consume_status sink_consume(struct consumer *c, struct batch *b)
     struct sink *k = (struct sink *)c;
     const uint8_t *data;
     size_t len;
-    struct error err = {0};
-    if (batch_encoded(b, &data, &len, &err) != 0)
-        bench_die("batch_encoded: %s", err.msg);
-    int64_t n = bench_count_spans(data, len);
-    if (n < 0)
-        bench_die("malformed bytes out%s", "");
-    k->spans += (uint64_t)n;
+    k->spans += bench_encoded_spans(b, &data, &len);
     if (k->keep) {
         if (k->last)
             REQ_FREE(k->last, NULL);
