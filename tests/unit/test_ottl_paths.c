@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "core/ottl/ottl_internal.h"
+#include "tests/unit/ottl_testvals.h"
 #include "tests/unit/testutil.h"
 
 typedef Opentelemetry__Proto__Trace__V1__Span Span;
@@ -69,19 +70,6 @@ static struct ottl_key KI(int64_t i)
 {
     struct ottl_key k = { .is_int = true, .i = i };
     return k;
-}
-
-static struct ottl_value vi(int64_t i) { struct ottl_value v = { .t = OTTL_V_INT, .i = i }; return v; }
-static struct ottl_value vd(double d) { struct ottl_value v = { .t = OTTL_V_DOUBLE, .d = d }; return v; }
-static struct ottl_value vb(bool b) { struct ottl_value v = { .t = OTTL_V_BOOL, .b = b }; return v; }
-static struct ottl_value vt(int64_t ns) { struct ottl_value v = { .t = OTTL_V_TIME, .i = ns }; return v; }
-static struct ottl_value vnil(void) { struct ottl_value v = { .t = OTTL_V_NIL }; return v; }
-static struct ottl_value vs(const char *s)
-{
-    struct ottl_value v = { .t = OTTL_V_STRING };
-    v.s.p = s;
-    v.s.n = strlen(s);
-    return v;
 }
 
 /* Reads path+keys; fails the test on an error. */
