@@ -3,8 +3,11 @@
  * and setters' semantics of the Collector's pkg/ottl/contexts (ctxspan, ctxlog, ctxdatapoint...).
  *
  * The one idea: a path compiles to (level, field), where level is the context whose struct holds
- * the field (a span statement's `resource.attributes` is level resource), so running it is one
- * switch on the field against it->resource / it->span / ... with no name left to look up. Maps
+ * the field (a span statement's `resource.attributes` is level resource), so running it looks no
+ * name up. A field that is a plain member of that struct (a string, an int, a time, a map, an ID)
+ * is a row of its context's table with the member's offset and kind, read and written by one
+ * member_get / member_set for every context; only fields with semantics of their own (kind names,
+ * status, trace_state members, body, metric types, typed data point values) have a case. Maps
  * are handed out by reference to the live KeyValue arrays (value.c), so editors that take a map
  * edit the item. Setters check the value's type as ctxutil.ExpectType does and fail with the
  * type they expected; indexing into maps and slices follows ctxutil's GetMapValue/SetMapValue
