@@ -21,7 +21,8 @@
 #include <math.h>
 #include <unistd.h>
 
-#include "bench/bench_common.h"
+#define BENCH_NAME "genai_bench"
+#include "bench/bench_pipeline.h"
 #include "core/batch.h"
 #include "core/component.h"
 #include "core/config.h"
@@ -30,25 +31,6 @@
 #include "core/pricing.h"
 #include "core/telemetry.h"
 
-#define REQ_UNPACK opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack
-#define REQ_FREE opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked
-#define REQ_SIZE opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size
-#define REQ_PACK opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack
-
-typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest trace_req;
-
-#define V_STRING OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE
-#define V_INT OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
-#define V_DOUBLE OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE
-#define V_BOOL OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE
-
-static void die(const char *fmt, const char *arg)
-{
-    fprintf(stderr, "genai_bench: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n");
-    exit(1);
-}
 
 /* ---- prices: the bench's own table, written into a temporary DB ---------------------------- */
 
@@ -80,7 +62,7 @@ static void make_db(const char *path)
     struct error err = {0};
     struct pricing_store *s = pricing_open(path, true, &err);
     if (!s)
-        die("pricing_open: %s", err.msg);
+        bench_die("pricing_open: %s", err.msg);
     pricing_close(s);
     for (size_t i = 0; i < NPRICES; i++) {
         struct price p;
@@ -94,24 +76,18 @@ static void make_db(const char *path)
         p.cache_read = p.cache_write = p.reasoning = -1;
         p.lc_input = p.lc_cache_read = p.lc_cache_write = p.lc_output = -1;
         if (pricing_admin_set(path, &p, NULL, &err) != 0)
-            die("pricing_admin_set: %s", err.msg);
+            bench_die("pricing_admin_set: %s", err.msg);
     }
 }
 
 /* ---- requests ------------------------------------------------------------------------------ */
-
-struct payload {
-    uint8_t *data;
-    size_t len;
-    unsigned spans;
-};
 
 /* The same request with legacy names: what an older gateway sends. */
 static struct payload legacy_of(const struct payload *cur)
 {
     trace_req *r = REQ_UNPACK(NULL, cur->len, cur->data);
     if (!r)
-        die("unpack failed%s", "");
+        bench_die("unpack failed%s", "");
     static const char *const renames[][2] = {
         {"gen_ai.provider.name", "gen_ai.system"},
         {"gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens"},
@@ -138,27 +114,13 @@ static struct payload legacy_of(const struct payload *cur)
     struct payload p = {.len = REQ_SIZE(r), .spans = cur->spans};
     p.data = malloc(p.len);
     if (!p.data)
-        die("out of memory%s", "");
+        bench_die("out of memory%s", "");
     REQ_PACK(r, p.data);
     REQ_FREE(r, NULL);
     return p;
 }
 
 /* ---- the pipeline -------------------------------------------------------------------------- */
-
-/* One processor instance, and the consumer that hands a batch to it. */
-struct hop {
-    struct consumer c;
-    const struct component_factory *f;
-    void *self;
-    void *cfg;
-};
-
-static enum consume_status hop_consume(struct consumer *c, struct batch *b)
-{
-    struct hop *h = (struct hop *)c;
-    return h->f->consume(h->self, b);
-}
 
 /* The exporter's end: asks for the encoded face, as the otlp exporter does, and counts spans. */
 struct sink {
@@ -228,92 +190,15 @@ static enum consume_status sink_consume(struct consumer *c, struct batch *b)
     struct sink *k = (struct sink *)c;
     const uint8_t *data;
     size_t len;
-    struct error err = {0};
-    if (batch_encoded(b, &data, &len, &err) != 0)
-        die("batch_encoded: %s", err.msg);
-    int64_t n = bench_count_spans(data, len);
-    if (n < 0)
-        die("the processors sent malformed bytes%s", "");
-    k->spans += (uint64_t)n;
+    k->spans += bench_encoded_spans(b, &data, &len);
     if (k->check) {
         trace_req *r = REQ_UNPACK(NULL, len, data);
         if (!r)
-            die("the processors sent bytes that do not unpack%s", "");
+            bench_die("the processors sent bytes that do not unpack%s", "");
         check_request(k, r);
         REQ_FREE(r, NULL);
     }
     return CONSUME_OK;
-}
-
-static struct hop *hop_new(const char *type, const char *yaml, struct consumer *next,
-                           struct telemetry *tel)
-{
-    const struct component_factory *f = component_find(COMPONENT_PROCESSOR, type);
-    if (!f)
-        return NULL;
-    struct hop *h = calloc(1, sizeof *h);
-    h->f = f;
-    h->c.consume = hop_consume;
-    h->cfg = calloc(1, f->config_size);
-    struct error err = {0};
-    struct cnode *node = config_parse_string(yaml, type, &err);
-    if (!node || config_bind(f->fields, node, h->cfg, &err) != 0 ||
-        (f->validate && f->validate(h->cfg, &err) != 0))
-        die("config: %s", err.msg);
-    cnode_free(node);
-    struct component_env env = {.id = type, .log_name = type, .signal = SIGNAL_TRACES,
-                                .telemetry = tel};
-    env.next[SIGNAL_TRACES] = next;
-    h->self = f->create(h->cfg, &env, &err);
-    if (!h->self || (f->start && f->start(h->self, &err) != 0))
-        die("create: %s", err.msg);
-    return h;
-}
-
-static void hop_free(struct hop *h)
-{
-    if (!h)
-        return;
-    if (h->f->shutdown)
-        h->f->shutdown(h->self, clock_now_ns() + 1000000000LL);
-    h->f->destroy(h->self);
-    config_free_bound(h->f->fields, h->cfg);
-    free(h->cfg);
-    free(h);
-}
-
-/* One pass of the pool through `first` (NULL: straight to the sink). Returns spans sent. */
-static uint64_t pipeline_pass(const struct payload *pool, unsigned n, struct consumer *first,
-                              struct sink *k)
-{
-    uint64_t spans = 0;
-    for (unsigned i = 0; i < n; i++) {
-        struct error err = {0};
-        struct batch *b = batch_from_wire(SIGNAL_TRACES, pool[i].data, pool[i].len, &err);
-        if (!b)
-            die("batch_from_wire: %s", err.msg);
-        if (consumer_send(first ? first : &k->c, b) != CONSUME_OK)
-            die("a processor refused a request%s", "");
-        batch_unref(b);
-        spans += pool[i].spans;
-    }
-    return spans;
-}
-
-static uint64_t floor_pass(const struct payload *pool, unsigned n, struct arena *a, uint8_t *out)
-{
-    uint64_t spans = 0;
-    for (unsigned i = 0; i < n; i++) {
-        trace_req *r = REQ_UNPACK(arena_allocator(a), pool[i].len, pool[i].data);
-        if (!r)
-            die("unpack failed%s", "");
-        size_t len = REQ_SIZE(r);
-        if (REQ_PACK(r, out) != len || len != pool[i].len)
-            die("pack size differs%s", "");
-        arena_reset(a);
-        spans += pool[i].spans;
-    }
-    return spans;
 }
 
 struct line {
@@ -327,29 +212,15 @@ struct line {
 
 int main(int argc, char **argv)
 {
-    unsigned nspans = 500, npool = 32;
-    uint64_t seed = 1;
-    double seconds = 1;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        if ((v = bench_opt(argc, argv, &i, "--spans")))
-            nspans = (unsigned)bench_atol("--spans", v, 2, 100000);
-        else if ((v = bench_opt(argc, argv, &i, "--pool")))
-            npool = (unsigned)bench_atol("--pool", v, 1, 10000);
-        else if ((v = bench_opt(argc, argv, &i, "--seed")))
-            seed = (uint64_t)bench_atol("--seed", v, 1, 1L << 62);
-        else if ((v = bench_opt(argc, argv, &i, "--seconds")))
-            seconds = (double)bench_atol("--seconds", v, 1, 600);
-        else {
-            fprintf(stderr, "usage: genai_bench [--spans N] [--pool N] [--seed N] [--seconds S]\n");
-            return 2;
-        }
-    }
+    struct bench_opts o = bench_parse_opts(argc, argv);
+    unsigned nspans = o.nspans, npool = o.npool;
+    uint64_t seed = o.seed;
+    double seconds = o.seconds;
     log_set_level(LOG_WARN);
 
     char dir[] = "/tmp/genai_bench_XXXXXX";
     if (!mkdtemp(dir))
-        die("mkdtemp failed%s", "");
+        bench_die("mkdtemp failed%s", "");
     char db[128];
     snprintf(db, sizeof db, "%s/prices.db", dir);
     make_db(db);
@@ -360,7 +231,7 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < npool; i++) {
         cur[i].data = bench_request_build(&rng, nspans, &cur[i].len);
         if (!cur[i].data)
-            die("out of memory%s", "");
+            bench_die("out of memory%s", "");
         cur[i].spans = nspans;
         old[i] = legacy_of(&cur[i]);
         max_len = cur[i].len > max_len ? cur[i].len : max_len;
@@ -375,11 +246,12 @@ int main(int argc, char **argv)
     snprintf(cost_yaml, sizeof cost_yaml, "database: %s\ncreate_database: false\nreload_interval: 0\n",
              db);
     /* [cost] alone, and [genai_semconv, cost]: separate instances, one sink. */
-    struct hop *cost_alone = hop_new("cost", cost_yaml, &sink.c, tel);
-    struct hop *cost_after = hop_new("cost", cost_yaml, &sink.c, tel);
-    struct hop *semconv = hop_new("genai_semconv", "{}", cost_after ? &cost_after->c : NULL, tel);
+    struct hop *cost_alone = bench_hop_new("cost", cost_yaml, &sink.c, tel);
+    struct hop *cost_after = bench_hop_new("cost", cost_yaml, &sink.c, tel);
+    struct hop *semconv =
+        bench_hop_new("genai_semconv", "{}", cost_after ? &cost_after->c : NULL, tel);
     if (!cost_alone)
-        die("this build has no cost processor%s", "");
+        bench_die("this build has no cost processor%s", "");
     if (!semconv)
         printf("genai_semconv is not in this build: only [cost] is measured\n");
 
@@ -396,7 +268,7 @@ int main(int argc, char **argv)
             continue;
         struct sink fresh = {.c.consume = sink_consume, .check = true};
         sink = fresh;
-        pipeline_pass(checks[c].pool, npool, checks[c].first, &sink);
+        bench_pipeline_pass(checks[c].pool, npool, checks[c].first, &sink.c);
         if (sink.failures || sink.spans != pool_spans || sink.llm_priced == 0 ||
             sink.llm_unpriced == 0 || sink.legacy_left) {
             fprintf(stderr, "genai_bench: %s: %" PRIu64 " wrong spans, %" PRIu64 " legacy names "
@@ -428,9 +300,9 @@ int main(int argc, char **argv)
     const size_t nlines = sizeof lines / sizeof lines[0];
     for (size_t l = 0; l < nlines; l++) /* warm */
         if (lines[l].is_floor)
-            floor_pass(lines[l].pool, npool, arena, out);
+            bench_floor_pass(lines[l].pool, npool, arena, out);
         else if (lines[l].first || l == 3)
-            pipeline_pass(lines[l].pool, npool, lines[l].first, &sink);
+            bench_pipeline_pass(lines[l].pool, npool, lines[l].first, &sink.c);
     for (bool more = true; more;) {
         more = false;
         for (size_t l = 0; l < nlines; l++) {
@@ -438,8 +310,9 @@ int main(int argc, char **argv)
                 continue;
             double c0 = bench_cpu();
             lines[l].spans += lines[l].is_floor
-                                  ? floor_pass(lines[l].pool, npool, arena, out)
-                                  : pipeline_pass(lines[l].pool, npool, lines[l].first, &sink);
+                                  ? bench_floor_pass(lines[l].pool, npool, arena, out)
+                                  : bench_pipeline_pass(lines[l].pool, npool, lines[l].first,
+                                                        &sink.c);
             lines[l].cpu += bench_cpu() - c0;
             if (lines[l].cpu < seconds)
                 more = true;
@@ -465,9 +338,9 @@ int main(int argc, char **argv)
            "%.4f, \"codec_floor_cpu_s_per_million_spans\": %.4f, \"ratio\": %.3f}\n",
            both_m, cur_m, cost_m, pass_m, floor_m, both_m / floor_m);
 
-    hop_free(semconv);
-    hop_free(cost_after);
-    hop_free(cost_alone);
+    bench_hop_free(semconv);
+    bench_hop_free(cost_after);
+    bench_hop_free(cost_alone);
     telemetry_free(tel);
     arena_free(arena);
     free(out);

@@ -27,7 +27,8 @@
  * usage: ottl_bench [--spans 500] [--pool 32] [--seed 1] [--seconds 1] */
 #include <inttypes.h>
 
-#include "bench/bench_common.h"
+#define BENCH_NAME "ottl_bench"
+#include "bench/bench_pipeline.h"
 #include "core/batch.h"
 #include "core/component.h"
 #include "core/config.h"
@@ -36,16 +37,6 @@
 #include "core/ottl/ottl.h"
 #include "core/telemetry.h"
 
-#define REQ_UNPACK opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack
-#define REQ_FREE opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked
-#define REQ_SIZE opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size
-#define REQ_PACK opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack
-
-typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest trace_req;
-
-#define V_STRING OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE
-#define V_INT OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
-#define V_DOUBLE OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE
 
 #define TRUNC 16
 
@@ -63,20 +54,6 @@ static const char filter_yaml[] =
     "    - 'attributes[\"http.response.status_code\"] == 429'\n"
     "    - 'IsMatch(name, \"^chat gemini\")'\n";
 
-static void die(const char *fmt, const char *arg)
-{
-    fprintf(stderr, "ottl_bench: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n");
-    exit(1);
-}
-
-struct payload {
-    uint8_t *data;
-    size_t len;
-    unsigned spans;
-};
-
 /* ---- the end of the line: the encoded face, as an exporter asks for it -------------------- */
 
 struct sink {
@@ -91,71 +68,17 @@ static enum consume_status sink_consume(struct consumer *c, struct batch *b)
     struct sink *k = (struct sink *)c;
     const uint8_t *data;
     size_t len;
-    struct error err = {0};
-    if (batch_encoded(b, &data, &len, &err) != 0)
-        die("batch_encoded: %s", err.msg);
-    int64_t n = bench_count_spans(data, len);
-    if (n < 0)
-        die("malformed bytes out%s", "");
-    k->spans += (uint64_t)n;
+    k->spans += bench_encoded_spans(b, &data, &len);
     if (k->keep) {
         if (k->last)
             REQ_FREE(k->last, NULL);
         k->last = REQ_UNPACK(NULL, len, data);
         if (!k->last)
-            die("bytes out do not unpack%s", "");
+            bench_die("bytes out do not unpack%s", "");
     }
     return CONSUME_OK;
 }
 
-/* ---- transform and filter: the processors through their factories ------------------------- */
-
-struct hop {
-    struct consumer c;
-    const struct component_factory *f;
-    void *self;
-    void *cfg;
-    struct cnode *node;
-};
-
-static enum consume_status hop_consume(struct consumer *c, struct batch *b)
-{
-    struct hop *h = (struct hop *)c;
-    return h->f->consume(h->self, b);
-}
-
-static struct hop *hop_new(const char *type, const char *yaml, struct consumer *next,
-                           struct telemetry *tel)
-{
-    const struct component_factory *f = component_find(COMPONENT_PROCESSOR, type);
-    if (!f)
-        die("no %s processor in this build", type);
-    struct hop *h = calloc(1, sizeof *h);
-    h->f = f;
-    h->c.consume = hop_consume;
-    h->cfg = calloc(1, f->config_size);
-    struct error err = {0};
-    /* transform and filter keep pointers into their YAML: the tree lives with the hop */
-    h->node = config_parse_string(yaml, type, &err);
-    if (!h->node || config_bind(f->fields, h->node, h->cfg, &err) != 0 ||
-        (f->validate && f->validate(h->cfg, &err) != 0))
-        die("config: %s", err.msg);
-    struct component_env env = {.id = type, .log_name = type, .signal = SIGNAL_TRACES,
-                                .telemetry = tel};
-    env.next[SIGNAL_TRACES] = next;
-    h->self = f->create(h->cfg, &env, &err);
-    if (!h->self)
-        die("create: %s", err.msg);
-    return h;
-}
-
-static void hop_free(struct hop *h)
-{
-    h->f->destroy(h->self);
-    config_free_bound(h->f->fields, h->cfg);
-    cnode_free(h->node);
-    free(h->cfg);
-    free(h);
 }
 
 /* ---- checks --------------------------------------------------------------------------------- */
@@ -171,7 +94,7 @@ static const bench_kv *find(const bench_span *s, const char *key)
 static const Opentelemetry__Proto__Trace__V1__ScopeSpans *only_scope(const trace_req *r)
 {
     if (r->n_resource_spans != 1 || r->resource_spans[0]->n_scope_spans != 1)
-        die("unexpected request shape%s", "");
+        bench_die("unexpected request shape%s", "");
     return r->resource_spans[0]->scope_spans[0];
 }
 
@@ -230,39 +153,6 @@ static uint64_t filter_survivors(const trace_req *in)
 
 /* ---- passes ----------------------------------------------------------------------------------- */
 
-static uint64_t pipeline_pass(const struct payload *pool, unsigned n, struct consumer *first,
-                              struct sink *k)
-{
-    uint64_t spans = 0;
-    for (unsigned i = 0; i < n; i++) {
-        struct error err = {0};
-        struct batch *b = batch_from_wire(SIGNAL_TRACES, pool[i].data, pool[i].len, &err);
-        if (!b)
-            die("batch_from_wire: %s", err.msg);
-        if (consumer_send(first ? first : &k->c, b) != CONSUME_OK)
-            die("a request was refused%s", "");
-        batch_unref(b);
-        spans += pool[i].spans;
-    }
-    return spans;
-}
-
-static uint64_t floor_pass(const struct payload *pool, unsigned n, struct arena *a, uint8_t *out)
-{
-    uint64_t spans = 0;
-    for (unsigned i = 0; i < n; i++) {
-        trace_req *r = REQ_UNPACK(arena_allocator(a), pool[i].len, pool[i].data);
-        if (!r)
-            die("unpack failed%s", "");
-        size_t len = REQ_SIZE(r);
-        if (REQ_PACK(r, out) != len || len != pool[i].len)
-            die("pack size differs%s", "");
-        arena_reset(a);
-        spans += pool[i].spans;
-    }
-    return spans;
-}
-
 struct line {
     const char *name;
     struct consumer *first;   /* NULL = passthrough (or the floor) */
@@ -273,24 +163,10 @@ struct line {
 
 int main(int argc, char **argv)
 {
-    unsigned nspans = 500, npool = 32;
-    uint64_t seed = 1;
-    double seconds = 1;
-    for (int i = 1; i < argc; i++) {
-        const char *v;
-        if ((v = bench_opt(argc, argv, &i, "--spans")))
-            nspans = (unsigned)bench_atol("--spans", v, 2, 100000);
-        else if ((v = bench_opt(argc, argv, &i, "--pool")))
-            npool = (unsigned)bench_atol("--pool", v, 1, 10000);
-        else if ((v = bench_opt(argc, argv, &i, "--seed")))
-            seed = (uint64_t)bench_atol("--seed", v, 1, 1L << 62);
-        else if ((v = bench_opt(argc, argv, &i, "--seconds")))
-            seconds = (double)bench_atol("--seconds", v, 1, 600);
-        else {
-            fprintf(stderr, "usage: ottl_bench [--spans N] [--pool N] [--seed N] [--seconds S]\n");
-            return 2;
-        }
-    }
+    struct bench_opts o = bench_parse_opts(argc, argv);
+    unsigned nspans = o.nspans, npool = o.npool;
+    uint64_t seed = o.seed;
+    double seconds = o.seconds;
     log_set_level(LOG_WARN);
 
     struct payload *pool = calloc(npool, sizeof *pool);
@@ -299,7 +175,7 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < npool; i++) {
         pool[i].data = bench_request_build(&rng, nspans, &pool[i].len);
         if (!pool[i].data)
-            die("out of memory%s", "");
+            bench_die("out of memory%s", "");
         pool[i].spans = nspans;
         max_len = pool[i].len > max_len ? pool[i].len : max_len;
         wire += pool[i].len;
@@ -308,20 +184,24 @@ int main(int argc, char **argv)
 
     struct telemetry *tel = telemetry_new();
     struct sink sink = {.c.consume = sink_consume};
-    struct hop *transform = hop_new("transform", transform_yaml, &sink.c, tel);
-    struct hop *filter = hop_new("filter", filter_yaml, &sink.c, tel);
+    struct hop *transform = bench_hop_new("transform", transform_yaml, &sink.c, tel);
+    if (!transform)
+        bench_die("no %s processor in this build", "transform");
+    struct hop *filter = bench_hop_new("filter", filter_yaml, &sink.c, tel);
+    if (!filter)
+        bench_die("no %s processor in this build", "filter");
 
     /* ---- checked passes: each request alone, compared with its own input ------------------ */
     uint64_t bad = 0, want_kept = 0, kept = 0;
     for (unsigned i = 0; i < npool; i++) {
         trace_req *in = REQ_UNPACK(NULL, pool[i].len, pool[i].data);
         if (!in)
-            die("unpack failed%s", "");
+            bench_die("unpack failed%s", "");
         sink.keep = true;
-        pipeline_pass(&pool[i], 1, &transform->c, &sink);
+        bench_pipeline_pass(&pool[i], 1, &transform->c, &sink.c);
         bad += check_transform(in, sink.last);
         sink.spans = 0;
-        pipeline_pass(&pool[i], 1, &filter->c, &sink);
+        bench_pipeline_pass(&pool[i], 1, &filter->c, &sink.c);
         uint64_t want = filter_survivors(in);
         bad += sink.spans != want;
         kept += sink.spans;
@@ -356,15 +236,16 @@ int main(int argc, char **argv)
     const size_t nlines = sizeof lines / sizeof lines[0];
     for (size_t l = 0; l < nlines; l++) /* warm */
         if (lines[l].is_floor)
-            floor_pass(pool, npool, arena, out);
+            bench_floor_pass(pool, npool, arena, out);
         else
-            pipeline_pass(pool, npool, lines[l].first, &sink);
+            bench_pipeline_pass(pool, npool, lines[l].first, &sink.c);
     for (bool more = true; more;) {
         more = false;
         for (size_t l = 0; l < nlines; l++) {
             double c0 = bench_cpu();
-            lines[l].spans += lines[l].is_floor ? floor_pass(pool, npool, arena, out)
-                                                : pipeline_pass(pool, npool, lines[l].first, &sink);
+            lines[l].spans += lines[l].is_floor
+                                  ? bench_floor_pass(pool, npool, arena, out)
+                                  : bench_pipeline_pass(pool, npool, lines[l].first, &sink.c);
             lines[l].cpu += bench_cpu() - c0;
             if (lines[l].cpu < seconds)
                 more = true;
@@ -381,8 +262,8 @@ int main(int argc, char **argv)
            "%.4f, \"transform_ratio\": %.3f, \"filter_ratio\": %.3f}\n",
            m[0], m[1], m[2], m[3], m[0] / m[3], m[1] / m[3]);
 
-    hop_free(filter);
-    hop_free(transform);
+    bench_hop_free(filter);
+    bench_hop_free(transform);
     telemetry_free(tel);
     arena_free(arena);
     free(out);

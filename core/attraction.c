@@ -538,69 +538,6 @@ static char *as_string_arena(struct arena *a, const any_t *v, size_t *len)
 
 /* ---- YAML to values ------------------------------------------------------------------------ */
 
-/* Go's strconv.ParseUint(s, 0, 64) on an unsigned, underscore-free text. */
-static bool go_uint0(const char *s, uint64_t *v)
-{
-    unsigned base = 10;
-    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-        base = 16, s += 2;
-    else if (s[0] == '0' && (s[1] == 'o' || s[1] == 'O'))
-        base = 8, s += 2;
-    else if (s[0] == '0' && (s[1] == 'b' || s[1] == 'B'))
-        base = 2, s += 2;
-    else if (s[0] == '0' && s[1])
-        base = 8, s += 1;
-    if (!*s)
-        return false;
-    uint64_t x = 0;
-    for (; *s; s++) {
-        unsigned d;
-        if (*s >= '0' && *s <= '9')
-            d = (unsigned)(*s - '0');
-        else if (*s >= 'a' && *s <= 'f')
-            d = (unsigned)(*s - 'a' + 10);
-        else if (*s >= 'A' && *s <= 'F')
-            d = (unsigned)(*s - 'A' + 10);
-        else
-            return false;
-        if (d >= base || x > (UINT64_MAX - d) / base)
-            return false;
-        x = x * base + d;
-    }
-    *v = x;
-    return true;
-}
-
-/* go-yaml's yamlStyleFloat: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? */
-static bool yaml_style_float(const char *p)
-{
-    if (*p == '+' || *p == '-')
-        p++;
-    bool digits = false;
-    while (isdigit((unsigned char)*p))
-        p++, digits = true;
-    if (*p == '.') {
-        p++;
-        bool frac = false;
-        while (isdigit((unsigned char)*p))
-            p++, frac = true;
-        if (!digits && !frac)
-            return false;
-    } else if (!digits) {
-        return false;
-    }
-    if (*p == 'e' || *p == 'E') {
-        p++;
-        if (*p == '+' || *p == '-')
-            p++;
-        if (!isdigit((unsigned char)*p))
-            return false;
-        while (isdigit((unsigned char)*p))
-            p++;
-    }
-    return *p == '\0';
-}
-
 /* A plain scalar as go-yaml v3 resolves it. */
 static void resolve_plain(const char *s, any_t *v)
 {
@@ -647,7 +584,7 @@ static void resolve_plain(const char *s, any_t *v)
             if (*p == '+' || *p == '-')
                 p++;
             uint64_t u;
-            if (*p != '+' && *p != '-' && go_uint0(p, &u)) {
+            if (*p != '+' && *p != '-' && config_parse_uint0(p, &u) == 0) {
                 if (!neg && u <= (uint64_t)INT64_MAX) {
                     v->value_case = V_INT, v->int_value = (int64_t)u;
                     return;
@@ -665,7 +602,7 @@ static void resolve_plain(const char *s, any_t *v)
             }
         }
         const char *f = *s == '.' ? s : plain;
-        if ((fits || *s == '.') && yaml_style_float(f)) {
+        if ((fits || *s == '.') && config_yaml_float_form(f)) {
             v->value_case = V_DOUBLE, v->double_value = strtod(f, NULL);
             return;
         }

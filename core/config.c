@@ -999,7 +999,7 @@ static int strip_underscores(const char *s, char *out, size_t len)
 
 /* Go's strconv.ParseUint(s, 0, 64) on an unsigned, underscore-free text: a 0x/0o/0b prefix or a
  * leading 0 (octal) picks the base; every digit must be valid in it; overflow fails. */
-static int go_parse_uint(const char *s, uint64_t *v)
+int config_parse_uint0(const char *s, uint64_t *v)
 {
     unsigned base = 10;
     if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
@@ -1031,10 +1031,8 @@ static int go_parse_uint(const char *s, uint64_t *v)
     return 0;
 }
 
-/* go-yaml's float form (yamlStyleFloat), then strtod; finite values only. */
-static int yaml_float(const char *s, double *v)
+bool config_yaml_float_form(const char *p)
 {
-    const char *p = s;
     if (*p == '+' || *p == '-')
         p++;
     bool digits = false;
@@ -1046,20 +1044,26 @@ static int yaml_float(const char *s, double *v)
         while (isdigit((unsigned char)*p))
             p++, frac = true;
         if (!digits && !frac)
-            return -1;
+            return false;
     } else if (!digits) {
-        return -1;
+        return false;
     }
     if (*p == 'e' || *p == 'E') {
         p++;
         if (*p == '+' || *p == '-')
             p++;
         if (!isdigit((unsigned char)*p))
-            return -1;
+            return false;
         while (isdigit((unsigned char)*p))
             p++;
     }
-    if (*p)
+    return *p == '\0';
+}
+
+/* go-yaml's float form, then strtod; finite values only. */
+static int yaml_float(const char *s, double *v)
+{
+    if (!config_yaml_float_form(s))
         return -1;
     char *end;
     errno = 0;
@@ -1094,7 +1098,7 @@ static int yaml_int(const char *plain, int64_t *v)
     if (*p == '+' || *p == '-')
         p++;
     uint64_t u;
-    if (*p == '+' || *p == '-' || go_parse_uint(p, &u) != 0)
+    if (*p == '+' || *p == '-' || config_parse_uint0(p, &u) != 0)
         return 0;
     if (!neg && u <= (uint64_t)INT64_MAX)
         *v = (int64_t)u;
@@ -1161,7 +1165,7 @@ static int parse_double(const char *s, double *v)
         /* beyond int64, go-yaml tries ParseUint, then a float; both give a finite double */
         uint64_t u;
         const char *p = plain[0] == '+' ? plain + 1 : plain;
-        if (plain[0] != '-' && go_parse_uint(p, &u) == 0) {
+        if (plain[0] != '-' && config_parse_uint0(p, &u) == 0) {
             *v = (double)u;
             return 0;
         }

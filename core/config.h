@@ -179,5 +179,11 @@ void config_describe(const struct config_field *fields, FILE *out, int indent);
 int config_parse_duration(const char *s, int64_t *ns);
 int config_parse_bool(const char *s, bool *v);
 int config_parse_int(const char *s, int64_t *v);
+/* The go-yaml number forms below those, for code that resolves plain scalars itself
+ * (core/attraction): Go's strconv.ParseUint(s, 0, 64) on an unsigned, underscore-free text (0,
+ * or -1 when it is not one or overflows), and whether s has go-yaml's float form
+ * (yamlStyleFloat: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?). */
+int config_parse_uint0(const char *s, uint64_t *v);
+bool config_yaml_float_form(const char *s);
 
 #endif

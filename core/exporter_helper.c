@@ -329,14 +329,10 @@ struct exporter_helper {
     _Atomic int64_t *queue_capacity_g;
 
     /* Retry and overflow lines are rate-limited to one per second per helper. */
-    _Atomic int64_t retry_log_at;
-    _Atomic uint64_t retry_log_suppressed;
-    _Atomic int64_t overflow_log_at;
-    _Atomic uint64_t overflow_log_suppressed;
-    _Atomic int64_t reject_log_at;
-    _Atomic uint64_t reject_log_suppressed;
-    _Atomic int64_t partial_log_at;
-    _Atomic uint64_t partial_log_suppressed;
+    struct log_gate retry_log;
+    struct log_gate overflow_log;
+    struct log_gate reject_log;
+    struct log_gate partial_log;
 };
 
 /* A batch's size in sending_queue.sizer units. Bytes are those of the encoded request, built
@@ -424,22 +420,6 @@ static void settle_failed(struct exporter_helper *h, struct batch *b, unsigned a
     fmt_secs(elapsed_ns, el, sizeof el);
     log_error(h->log_name, "dropping %" PRIu64 " %s after %u attempt%s over %s: %s", b->items,
               signal_item_name(b->signal), attempts, attempts == 1 ? "" : "s", el, reason);
-}
-
-static bool should_log(_Atomic int64_t *at, _Atomic uint64_t *suppressed, uint64_t *n_suppressed)
-{
-    int64_t now = clock_now_ns();
-    int64_t last = atomic_load(at);
-    if (now - last < 1000000000 && last != 0) {
-        atomic_fetch_add(suppressed, 1);
-        return false;
-    }
-    if (!atomic_compare_exchange_strong(at, &last, now)) {
-        atomic_fetch_add(suppressed, 1);
-        return false;
-    }
-    *n_suppressed = atomic_exchange(suppressed, 0);
-    return true;
 }
 
 /* ---- records of the persistent queue --------------------------------------------------------- */
@@ -735,7 +715,7 @@ static void settle_poison(struct exporter_helper *h, struct batch *b, const char
 {
     telemetry_add(h->send_failed[b->signal], b->items);
     uint64_t skipped;
-    if (should_log(&h->reject_log_at, &h->reject_log_suppressed, &skipped)) {
+    if (log_gate_pass(&h->reject_log, clock_now_ns(), &skipped)) {
         char more[96] = "";
         if (skipped)
             snprintf(more, sizeof more, " (%" PRIu64 " other refusal%s not logged in the last "
@@ -788,7 +768,7 @@ static enum outcome deliver(struct exporter_helper *h, struct batch *b, bool per
         bool cancelled = h->cancelled;
         if (!cancelled) {
             uint64_t skipped;
-            if (should_log(&h->retry_log_at, &h->retry_log_suppressed, &skipped)) {
+            if (log_gate_pass(&h->retry_log, clock_now_ns(), &skipped)) {
                 char d[32];
                 fmt_secs(delay, d, sizeof d);
                 log_info(h->log_name,
@@ -1389,7 +1369,7 @@ static void count_refused(struct exporter_helper *h, struct batch *b, const char
 {
     telemetry_add(h->enqueue_failed[b->signal], b->items);
     uint64_t skipped;
-    if (should_log(&h->overflow_log_at, &h->overflow_log_suppressed, &skipped))
+    if (log_gate_pass(&h->overflow_log, clock_now_ns(), &skipped))
         log_warn(h->log_name, "refusing %" PRIu64 " %s (sender told to retry): %s%s", b->items,
                  signal_item_name(b->signal), why,
                  skipped ? " (other refusals not logged in the last second)" : "");
@@ -1668,7 +1648,7 @@ void exporter_helper_partial_success(struct exporter_helper *h, const struct bat
      * resend would duplicate that. One line a second at most (a server rejecting something in
      * every answer must not flood the log); the counter has every item. */
     uint64_t skipped;
-    if (!should_log(&h->partial_log_at, &h->partial_log_suppressed, &skipped))
+    if (!log_gate_pass(&h->partial_log, clock_now_ns(), &skipped))
         return;
     char more[96] = "";
     if (skipped)

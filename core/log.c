@@ -242,3 +242,15 @@ void log_write(enum log_level level, const char *component, const char *fmt, ...
     ssize_t w = write(STDERR_FILENO, line, (size_t)n);
     (void)w;
 }
+
+bool log_gate_pass(struct log_gate *g, int64_t now_ns, uint64_t *held)
+{
+    int64_t last = atomic_load_explicit(&g->at, memory_order_relaxed);
+    if ((last && now_ns - last < 1000000000LL) ||
+        !atomic_compare_exchange_strong(&g->at, &last, now_ns)) {
+        atomic_fetch_add_explicit(&g->held, 1, memory_order_relaxed);
+        return false;
+    }
+    *held = atomic_exchange_explicit(&g->held, 0, memory_order_relaxed);
+    return true;
+}

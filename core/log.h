@@ -7,7 +7,10 @@
 #ifndef LLMOTLP_LOG_H
 #define LLMOTLP_LOG_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_NONE };
 enum log_encoding { LOG_ENCODING_CONSOLE = 0, LOG_ENCODING_JSON };
@@ -33,6 +36,17 @@ size_t log_json_escape(char *out, size_t cap, const char *s, size_t n);
 /* component may be NULL for service-level lines. */
 void log_write(enum log_level level, const char *component, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* A once-a-second gate for a line that could repeat at traffic rate (evaluation errors, refused
+ * requests, retries): the first call in a second passes and sets *held to how many calls were
+ * held back since the last one that passed; the others are counted and do not pass. Zeroed is
+ * ready; lock-free (one compare-and-swap), one gate per kind of line per instance. now_ns is the
+ * caller's clock_now_ns(). */
+struct log_gate {
+    _Atomic int64_t at;       /* when the last line passed; 0: never */
+    _Atomic uint64_t held;
+};
+bool log_gate_pass(struct log_gate *g, int64_t now_ns, uint64_t *held);
 
 #define log_debug(c, ...) do { if (log_enabled(LOG_DEBUG)) log_write(LOG_DEBUG, c, __VA_ARGS__); } while (0)
 #define log_info(c, ...)  log_write(LOG_INFO, c, __VA_ARGS__)

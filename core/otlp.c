@@ -585,6 +585,24 @@ int otlp_repair_strings(enum signal s, const uint8_t *data, size_t len, uint8_t 
     return 0;
 }
 
+size_t otlp_metric_points(const Opentelemetry__Proto__Metrics__V1__Metric *m)
+{
+    switch (m->data_case) {
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE:
+        return m->gauge ? m->gauge->n_data_points : 0;
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM:
+        return m->sum ? m->sum->n_data_points : 0;
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM:
+        return m->histogram ? m->histogram->n_data_points : 0;
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_EXPONENTIAL_HISTOGRAM:
+        return m->exponential_histogram ? m->exponential_histogram->n_data_points : 0;
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUMMARY:
+        return m->summary ? m->summary->n_data_points : 0;
+    default:
+        return 0;
+    }
+}
+
 uint64_t otlp_count_items(enum signal s, const ProtobufCMessage *req)
 {
     uint64_t n = 0;
@@ -608,25 +626,7 @@ uint64_t otlp_count_items(enum signal s, const ProtobufCMessage *req)
                 const Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm = rm->scope_metrics[j];
                 for (size_t k = 0; k < sm->n_metrics; k++) {
                     const Opentelemetry__Proto__Metrics__V1__Metric *m = sm->metrics[k];
-                    switch (m->data_case) {
-                    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE:
-                        n += m->gauge ? m->gauge->n_data_points : 0;
-                        break;
-                    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM:
-                        n += m->sum ? m->sum->n_data_points : 0;
-                        break;
-                    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM:
-                        n += m->histogram ? m->histogram->n_data_points : 0;
-                        break;
-                    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_EXPONENTIAL_HISTOGRAM:
-                        n += m->exponential_histogram ? m->exponential_histogram->n_data_points : 0;
-                        break;
-                    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUMMARY:
-                        n += m->summary ? m->summary->n_data_points : 0;
-                        break;
-                    default:
-                        break;
-                    }
+                    n += otlp_metric_points(m);
                 }
             }
         }

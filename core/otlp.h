@@ -67,6 +67,10 @@ size_t otlp_string_valid_prefix(const uint8_t *s, size_t n);
 bool otlp_partial_success(enum signal s, const ProtobufCMessage *resp, int64_t *rejected,
                           const char **message);
 
+/* Data points of a decoded metric, whatever its type (0 for none or an unknown type). */
+struct Opentelemetry__Proto__Metrics__V1__Metric;
+size_t otlp_metric_points(const struct Opentelemetry__Proto__Metrics__V1__Metric *m);
+
 /* Counts items of a decoded request (same numbers as otlp_scan). */
 uint64_t otlp_count_items(enum signal s, const ProtobufCMessage *req);
 

@@ -6,6 +6,10 @@
  * from crossing into C. */
 #include "core/regex.h"
 
+extern "C" {
+#include "core/otlp.h"
+}
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,38 +27,11 @@ struct regex {
 };
 
 /* Length of the valid UTF-8 sequence at s (n > 0 bytes left), or 0 when Go's utf8.DecodeRune
- * would return (RuneError, 1) there: a stray continuation byte, C0/C1/F5..FF, an overlong form,
- * a surrogate, a code point above U+10FFFF, or a truncated sequence. */
+ * would return (RuneError, 1) there. otlp_utf8_seq is that check; only NUL, which it refuses
+ * for protobuf strings, is one valid byte here. */
 static size_t utf8_seq_len(const unsigned char *s, size_t n)
 {
-    unsigned c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t need;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (n < need || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < need; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return 0;
-    return need;
+    return s[0] == 0 ? 1 : otlp_utf8_seq(s, n);
 }
 
 /* Offset of the first byte Go would decode as RuneError, or len when s is valid UTF-8. */

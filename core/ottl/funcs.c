@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "core/ottl/funcs.h"
+#include "core/ottl/value_make.h"
+#include "core/otlp.h"
 
 const struct ottl_function *const ottl_functions[] = {
     /* editors */
@@ -110,10 +112,7 @@ int funcs_string_value(struct arena *a, const char *p, size_t n, struct ottl_val
     if (n)
         memcpy(s, p, n);
     s[n] = '\0';
-    memset(out, 0, sizeof *out);
-    out->t = OTTL_V_STRING;
-    out->s.p = s;
-    out->s.n = n;
+    ottl_v_strn(out, s, n);
     return 0;
 }
 
@@ -220,33 +219,8 @@ void funcs_expand(struct funcs_buf *b, const struct regex *re, const char *tmpl,
 /* Length of the rune at s as Go's utf8.DecodeRuneInString steps over it (1 for an invalid byte). */
 static size_t rune_len(const unsigned char *s, size_t n)
 {
-    unsigned c = s[0];
-    size_t need;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        need = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        need = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else
-        return 1;
-    if (n < need || s[1] < lo || s[1] > hi)
-        return 1;
-    for (size_t i = 2; i < need; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return 1;
-    return need;
+    size_t k = otlp_utf8_seq(s, n);
+    return k ? k : 1;
 }
 
 void funcs_go_replace_all(struct funcs_buf *b, const char *s, size_t n, const char *old,
@@ -368,10 +342,7 @@ int funcs_repl_apply(const struct funcs_repl *r, const char *in, size_t n, struc
     }
     if (s == in)
         return funcs_string_value(a, in, n, out, err);
-    memset(out, 0, sizeof *out);
-    out->t = OTTL_V_STRING;
-    out->s.p = s;
-    out->s.n = sn;
+    ottl_v_strn(out, s, sn);
     return 0;
 }
 

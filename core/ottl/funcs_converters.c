@@ -18,30 +18,11 @@
 #include <wctype.h>
 
 #include "core/ottl/funcs.h"
+#include "core/ottl/value_make.h"
 
 static const struct ottl_param one_value[] = { { "value", OTTL_P_ANY, false }, { NULL, 0, false } };
 static const struct ottl_param one_target[] = { { "target", OTTL_P_ANY, false },
                                                 { NULL, 0, false } };
-
-static void set_bool(struct ottl_value *out, bool b)
-{
-    memset(out, 0, sizeof *out);
-    out->t = OTTL_V_BOOL;
-    out->b = b;
-}
-
-static void set_int(struct ottl_value *out, int64_t i)
-{
-    memset(out, 0, sizeof *out);
-    out->t = OTTL_V_INT;
-    out->i = i;
-}
-
-static void set_nil(struct ottl_value *out)
-{
-    memset(out, 0, sizeof *out);
-    out->t = OTTL_V_NIL;
-}
 
 /* ---- Is* -------------------------------------------------------------------------------------- */
 
@@ -51,7 +32,7 @@ static int is_type(const struct ottl_call *c, struct ottl_value *out, struct err
     struct ottl_value v;
     if (ottl_arg_get(c, 0, &v, err) < 0)
         return -1;
-    set_bool(out, v.t == t);
+    ottl_v_bool(out, v.t == t);
     return 0;
 }
 
@@ -81,7 +62,7 @@ static int is_match_call(const struct ottl_call *c, struct ottl_value *out, stru
     if (ottl_arg_get(c, 0, &v, err) < 0)
         return -1;
     if (v.t == OTTL_V_NIL) {
-        set_bool(out, false);
+        ottl_v_bool(out, false);
         return 0;
     }
     /* StringLikeGetter: non-strings are matched as their string form. */
@@ -93,7 +74,7 @@ static int is_match_call(const struct ottl_call *c, struct ottl_value *out, stru
         return error_set(err, "out of memory");
     if (!c->args[1].re)
         return error_set(err, "pattern was not compiled");
-    set_bool(out, regex_search(c->args[1].re, s, n));
+    ottl_v_bool(out, regex_search(c->args[1].re, s, n));
     return 0;
 }
 
@@ -269,26 +250,26 @@ static int int_call(const struct ottl_call *c, struct ottl_value *out, struct er
     int64_t i;
     switch (v.t) {
     case OTTL_V_INT:
-        set_int(out, v.i);
+        ottl_v_int(out, v.i);
         return 0;
     case OTTL_V_DOUBLE:
         /* Go's int64(f): truncation toward zero; NaN and out-of-range give amd64's answer. */
         if (isnan(v.d) || v.d >= 9223372036854775808.0 || v.d < -9223372036854775808.0)
-            set_int(out, INT64_MIN);
+            ottl_v_int(out, INT64_MIN);
         else
-            set_int(out, (int64_t)v.d);
+            ottl_v_int(out, (int64_t)v.d);
         return 0;
     case OTTL_V_BOOL:
-        set_int(out, v.b ? 1 : 0);
+        ottl_v_int(out, v.b ? 1 : 0);
         return 0;
     case OTTL_V_STRING:
         if (go_parse_int(v.s.p, v.s.n, &i))
-            set_int(out, i);
+            ottl_v_int(out, i);
         else
-            set_nil(out);
+            ottl_v_nil(out);
         return 0;
     default:
-        set_nil(out);
+        ottl_v_nil(out);
         return 0;
     }
 }
@@ -317,10 +298,10 @@ static int double_call(const struct ottl_call *c, struct ottl_value *out, struct
         if (go_parse_float(v.s.p, v.s.n, &d))
             out->d = d;
         else
-            set_nil(out);
+            ottl_v_nil(out);
         return 0;
     default:
-        set_nil(out);
+        ottl_v_nil(out);
         return 0;
     }
 }
@@ -333,17 +314,14 @@ static int string_call(const struct ottl_call *c, struct ottl_value *out, struct
     if (ottl_arg_get(c, 0, &v, err) < 0)
         return -1;
     if (v.t == OTTL_V_NIL) {
-        set_nil(out);
+        ottl_v_nil(out);
         return 0;
     }
     size_t n = 0;
     char *s = ottl_value_to_string(c->it->arena, &v, &n);
     if (!s)
         return error_set(err, "out of memory");
-    memset(out, 0, sizeof *out);
-    out->t = OTTL_V_STRING;
-    out->s.p = s;
-    out->s.n = n;
+    ottl_v_strn(out, s, n);
     return 0;
 }
 
@@ -356,13 +334,13 @@ static int len_call(const struct ottl_call *c, struct ottl_value *out, struct er
         return -1;
     switch (v.t) {
     case OTTL_V_STRING:
-        set_int(out, (int64_t)v.s.n);
+        ottl_v_int(out, (int64_t)v.s.n);
         return 0;
     case OTTL_V_LIST:
-        set_int(out, (int64_t)*v.list.n);
+        ottl_v_int(out, (int64_t)*v.list.n);
         return 0;
     case OTTL_V_MAP:
-        set_int(out, (int64_t)*v.map.n);
+        ottl_v_int(out, (int64_t)*v.map.n);
         return 0;
     default:
         return error_set(err, "target arg must be of type string, []any, map[string]any, "
@@ -425,7 +403,7 @@ static int fnv_call(const struct ottl_call *c, struct ottl_value *out, struct er
         h ^= (unsigned char)s[i];
         h *= 1099511628211ULL;
     }
-    set_int(out, (int64_t)h);
+    ottl_v_int(out, (int64_t)h);
     return 0;
 }
 
@@ -847,9 +825,7 @@ static int jp_number(struct jp *p, struct ottl_value *out)
     double d;
     if (!go_parse_float(p->s + st, p->i - st, &d))
         return (p->why = "number out of range", -1);
-    memset(out, 0, sizeof *out);
-    out->t = OTTL_V_DOUBLE;
-    out->d = d;
+    ottl_v_double(out, d);
     return 0;
 }
 
@@ -918,15 +894,15 @@ static int jp_value(struct jp *p, struct ottl_value *out, int depth)
     if (ch == '-' || is_num(ch))
         return jp_number(p, out);
     if (ch == 't' && jp_word(p, "true")) {
-        set_bool(out, true);
+        ottl_v_bool(out, true);
         return 0;
     }
     if (ch == 'f' && jp_word(p, "false")) {
-        set_bool(out, false);
+        ottl_v_bool(out, false);
         return 0;
     }
     if (ch == 'n' && jp_word(p, "null")) {
-        set_nil(out);
+        ottl_v_nil(out);
         return 0;
     }
     return (p->why = "invalid character looking for beginning of value", -1);
@@ -988,10 +964,7 @@ static int id_call(const struct ottl_call *c, size_t len, const char *what,
         return error_set(err, "unsupported type provided to %s function: %s", what,
                          ottl_vtype_name(v.t));
     }
-    memset(out, 0, sizeof *out);
-    out->t = OTTL_V_BYTES;
-    out->s.p = (const char *)id;
-    out->s.n = len;
+    ottl_v_bytes(out, (const char *)id, len);
     return 0;
 }
 
@@ -1021,9 +994,7 @@ static int now_call(const struct ottl_call *c, struct ottl_value *out, struct er
         clock_gettime(CLOCK_REALTIME, &ts);
         ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
     }
-    memset(out, 0, sizeof *out);
-    out->t = OTTL_V_TIME;
-    out->i = ns;
+    ottl_v_time(out, ns);
     return 0;
 }
 
@@ -1036,7 +1007,7 @@ static int unix_nano_call(const struct ottl_call *c, struct ottl_value *out, str
         return -1;
     if (v.t != OTTL_V_TIME)
         return error_set(err, "expected time but got %s", ottl_vtype_name(v.t));
-    set_int(out, v.i);
+    ottl_v_int(out, v.i);
     return 0;
 }
 
@@ -1055,9 +1026,7 @@ static int unix_call(const struct ottl_call *c, struct ottl_value *out, struct e
         return -1;
     /* time.Unix(sec, nsec) as unix nanoseconds; outside int64 nanoseconds it saturates. */
     __int128 ns = (__int128)sec * 1000000000 + nsec;
-    memset(out, 0, sizeof *out);
-    out->t = OTTL_V_TIME;
-    out->i = ns > INT64_MAX ? INT64_MAX : ns < INT64_MIN ? INT64_MIN : (int64_t)ns;
+    ottl_v_time(out, ns > INT64_MAX ? INT64_MAX : ns < INT64_MIN ? INT64_MIN : (int64_t)ns);
     return 0;
 }
 

@@ -3,8 +3,11 @@
  * and setters' semantics of the Collector's pkg/ottl/contexts (ctxspan, ctxlog, ctxdatapoint...).
  *
  * The one idea: a path compiles to (level, field), where level is the context whose struct holds
- * the field (a span statement's `resource.attributes` is level resource), so running it is one
- * switch on the field against it->resource / it->span / ... with no name left to look up. Maps
+ * the field (a span statement's `resource.attributes` is level resource), so running it looks no
+ * name up. A field that is a plain member of that struct (a string, an int, a time, a map, an ID)
+ * is a row of its context's table with the member's offset and kind, read and written by one
+ * member_get / member_set for every context; only fields with semantics of their own (kind names,
+ * status, trace_state members, body, metric types, typed data point values) have a case. Maps
  * are handed out by reference to the live KeyValue arrays (value.c), so editors that take a map
  * edit the item. Setters check the value's type as ctxutil.ExpectType does and fail with the
  * type they expected; indexing into maps and slices follows ctxutil's GetMapValue/SetMapValue
@@ -13,17 +16,25 @@
  * Whole messages that the engine has no value for (events, links, status, data_points,
  * exemplars, positive/negative buckets, quantile_values, and a bare `resource` or `span`) are
  * refused when the path is compiled, with the fields that can be used instead. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/ottl/ottl_internal.h"
+#include "core/ottl/value_make.h"
 
 typedef Opentelemetry__Proto__Metrics__V1__NumberDataPoint NumberDP;
 typedef Opentelemetry__Proto__Metrics__V1__HistogramDataPoint HistDP;
 typedef Opentelemetry__Proto__Metrics__V1__ExponentialHistogramDataPoint ExpDP;
 typedef Opentelemetry__Proto__Metrics__V1__SummaryDataPoint SummaryDP;
 typedef Opentelemetry__Proto__Metrics__V1__ExponentialHistogramDataPoint__Buckets ExpBuckets;
+typedef Opentelemetry__Proto__Resource__V1__Resource Resource;
+typedef Opentelemetry__Proto__Common__V1__InstrumentationScope Scope;
+typedef Opentelemetry__Proto__Trace__V1__Span Span;
+typedef Opentelemetry__Proto__Trace__V1__Span__Event Event;
+typedef Opentelemetry__Proto__Metrics__V1__Metric Metric;
+typedef Opentelemetry__Proto__Logs__V1__LogRecord LogRecord;
 
 #define AV(x) OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_##x
 #define MD(x) OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_##x
@@ -56,136 +67,174 @@ enum field {
 /* How many [..] keys a field takes. */
 enum keys_rule { K_NONE, K_ANY, K_ONE };
 
+/* How a field that is a plain member of its context's struct reads and writes. A field of
+ * another kind (M_OWN) has a case of its own in ottl_path_get / ottl_path_set. */
+enum member_kind {
+    M_OWN,
+    M_STR,        /* char *, a string */
+    M_U64,        /* uint64_t, an int */
+    M_U64_TIME,   /* uint64_t of nanoseconds, a time */
+    M_U32,        /* uint32_t, an int */
+    M_MAP,        /* KeyValue ** with its n_ count: a map by reference */
+    M_TRACE_ID, M_TRACE_ID_HEX, M_SPAN_ID, M_SPAN_ID_HEX,
+};
+
 struct field_def {
     const char *name;
     const char *sub;          /* second name ("string" of trace_id.string), or NULL */
     enum field f;
     enum keys_rule keys;
+    enum member_kind kind;
+    size_t off, off_n;        /* the member (and for M_MAP its count) in the context's struct */
     const char *refusal;      /* for F_REFUSED: what to use instead */
 };
 
+/* The rest of a row: a plain member of struct T, a map member with its n_ count, a field with
+ * its own case, a refused field and why. */
+#define AT(T, m, kind) kind, offsetof(T, m), 0, NULL
+#define MAP_AT(T, m) M_MAP, offsetof(T, m), offsetof(T, n_##m), NULL
+#define OWN M_OWN, 0, 0, NULL
+#define REFUSED(why) M_OWN, 0, 0, why
+#define DP(kind) kind, 0, 0, NULL
+
 static const struct field_def resource_fields[] = {
-    { "attributes", NULL, F_ATTRIBUTES, K_ANY, NULL },
-    { "dropped_attributes_count", NULL, F_DROPPED_ATTRIBUTES_COUNT, K_NONE, NULL },
-    { "schema_url", NULL, F_SCHEMA_URL, K_NONE, NULL },
-    { NULL, NULL, 0, 0, NULL },
+    { "attributes", NULL, F_ATTRIBUTES, K_ANY, MAP_AT(Resource, attributes) },
+    { "dropped_attributes_count", NULL, F_DROPPED_ATTRIBUTES_COUNT, K_NONE,
+      AT(Resource, dropped_attributes_count, M_U32) },
+    { "schema_url", NULL, F_SCHEMA_URL, K_NONE, OWN },
+    { NULL, NULL, 0, 0, OWN },
 };
 
 static const struct field_def scope_fields[] = {
-    { "name", NULL, F_NAME, K_NONE, NULL },
-    { "version", NULL, F_VERSION, K_NONE, NULL },
-    { "attributes", NULL, F_ATTRIBUTES, K_ANY, NULL },
-    { "dropped_attributes_count", NULL, F_DROPPED_ATTRIBUTES_COUNT, K_NONE, NULL },
-    { "schema_url", NULL, F_SCHEMA_URL, K_NONE, NULL },
-    { NULL, NULL, 0, 0, NULL },
+    { "name", NULL, F_NAME, K_NONE, AT(Scope, name, M_STR) },
+    { "version", NULL, F_VERSION, K_NONE, AT(Scope, version, M_STR) },
+    { "attributes", NULL, F_ATTRIBUTES, K_ANY, MAP_AT(Scope, attributes) },
+    { "dropped_attributes_count", NULL, F_DROPPED_ATTRIBUTES_COUNT, K_NONE,
+      AT(Scope, dropped_attributes_count, M_U32) },
+    { "schema_url", NULL, F_SCHEMA_URL, K_NONE, OWN },
+    { NULL, NULL, 0, 0, OWN },
 };
 
 static const struct field_def span_fields[] = {
-    { "trace_id", NULL, F_TRACE_ID, K_NONE, NULL },
-    { "trace_id", "string", F_TRACE_ID_STRING, K_NONE, NULL },
-    { "span_id", NULL, F_SPAN_ID, K_NONE, NULL },
-    { "span_id", "string", F_SPAN_ID_STRING, K_NONE, NULL },
-    { "parent_span_id", NULL, F_PARENT_SPAN_ID, K_NONE, NULL },
-    { "parent_span_id", "string", F_PARENT_SPAN_ID_STRING, K_NONE, NULL },
-    { "trace_state", NULL, F_TRACE_STATE, K_ONE, NULL },
-    { "name", NULL, F_NAME, K_NONE, NULL },
-    { "kind", NULL, F_KIND, K_NONE, NULL },
-    { "kind", "string", F_KIND_STRING, K_NONE, NULL },
-    { "kind", "deprecated_string", F_KIND_DEPRECATED_STRING, K_NONE, NULL },
-    { "start_time_unix_nano", NULL, F_START_TIME_UNIX_NANO, K_NONE, NULL },
-    { "end_time_unix_nano", NULL, F_END_TIME_UNIX_NANO, K_NONE, NULL },
-    { "start_time", NULL, F_START_TIME, K_NONE, NULL },
-    { "end_time", NULL, F_END_TIME, K_NONE, NULL },
-    { "attributes", NULL, F_ATTRIBUTES, K_ANY, NULL },
-    { "dropped_attributes_count", NULL, F_DROPPED_ATTRIBUTES_COUNT, K_NONE, NULL },
-    { "events", NULL, F_REFUSED, K_NONE, "use the spanevent context" },
-    { "dropped_events_count", NULL, F_DROPPED_EVENTS_COUNT, K_NONE, NULL },
-    { "links", NULL, F_REFUSED, K_NONE, "span links are not handled" },
-    { "dropped_links_count", NULL, F_DROPPED_LINKS_COUNT, K_NONE, NULL },
-    { "status", NULL, F_REFUSED, K_NONE, "use status.code and status.message" },
-    { "status", "code", F_STATUS_CODE, K_NONE, NULL },
-    { "status", "message", F_STATUS_MESSAGE, K_NONE, NULL },
-    { "cache", NULL, F_CACHE, K_ANY, NULL },
-    { NULL, NULL, 0, 0, NULL },
+    { "trace_id", NULL, F_TRACE_ID, K_NONE, AT(Span, trace_id, M_TRACE_ID) },
+    { "trace_id", "string", F_TRACE_ID_STRING, K_NONE, AT(Span, trace_id, M_TRACE_ID_HEX) },
+    { "span_id", NULL, F_SPAN_ID, K_NONE, AT(Span, span_id, M_SPAN_ID) },
+    { "span_id", "string", F_SPAN_ID_STRING, K_NONE, AT(Span, span_id, M_SPAN_ID_HEX) },
+    { "parent_span_id", NULL, F_PARENT_SPAN_ID, K_NONE, AT(Span, parent_span_id, M_SPAN_ID) },
+    { "parent_span_id", "string", F_PARENT_SPAN_ID_STRING, K_NONE,
+      AT(Span, parent_span_id, M_SPAN_ID_HEX) },
+    { "trace_state", NULL, F_TRACE_STATE, K_ONE, AT(Span, trace_state, M_STR) },
+    { "name", NULL, F_NAME, K_NONE, AT(Span, name, M_STR) },
+    { "kind", NULL, F_KIND, K_NONE, OWN },
+    { "kind", "string", F_KIND_STRING, K_NONE, OWN },
+    { "kind", "deprecated_string", F_KIND_DEPRECATED_STRING, K_NONE, OWN },
+    { "start_time_unix_nano", NULL, F_START_TIME_UNIX_NANO, K_NONE,
+      AT(Span, start_time_unix_nano, M_U64) },
+    { "end_time_unix_nano", NULL, F_END_TIME_UNIX_NANO, K_NONE,
+      AT(Span, end_time_unix_nano, M_U64) },
+    { "start_time", NULL, F_START_TIME, K_NONE, AT(Span, start_time_unix_nano, M_U64_TIME) },
+    { "end_time", NULL, F_END_TIME, K_NONE, AT(Span, end_time_unix_nano, M_U64_TIME) },
+    { "attributes", NULL, F_ATTRIBUTES, K_ANY, MAP_AT(Span, attributes) },
+    { "dropped_attributes_count", NULL, F_DROPPED_ATTRIBUTES_COUNT, K_NONE,
+      AT(Span, dropped_attributes_count, M_U32) },
+    { "events", NULL, F_REFUSED, K_NONE, REFUSED("use the spanevent context") },
+    { "dropped_events_count", NULL, F_DROPPED_EVENTS_COUNT, K_NONE,
+      AT(Span, dropped_events_count, M_U32) },
+    { "links", NULL, F_REFUSED, K_NONE, REFUSED("span links are not handled") },
+    { "dropped_links_count", NULL, F_DROPPED_LINKS_COUNT, K_NONE,
+      AT(Span, dropped_links_count, M_U32) },
+    { "status", NULL, F_REFUSED, K_NONE, REFUSED("use status.code and status.message") },
+    { "status", "code", F_STATUS_CODE, K_NONE, OWN },
+    { "status", "message", F_STATUS_MESSAGE, K_NONE, OWN },
+    { "cache", NULL, F_CACHE, K_ANY, OWN },
+    { NULL, NULL, 0, 0, OWN },
 };
 
 static const struct field_def spanevent_fields[] = {
-    { "time_unix_nano", NULL, F_TIME_UNIX_NANO, K_NONE, NULL },
-    { "time", NULL, F_TIME, K_NONE, NULL },
-    { "name", NULL, F_NAME, K_NONE, NULL },
-    { "attributes", NULL, F_ATTRIBUTES, K_ANY, NULL },
-    { "dropped_attributes_count", NULL, F_DROPPED_ATTRIBUTES_COUNT, K_NONE, NULL },
-    { "event_index", NULL, F_EVENT_INDEX, K_NONE, NULL },
-    { "cache", NULL, F_CACHE, K_ANY, NULL },
-    { NULL, NULL, 0, 0, NULL },
+    { "time_unix_nano", NULL, F_TIME_UNIX_NANO, K_NONE, AT(Event, time_unix_nano, M_U64) },
+    { "time", NULL, F_TIME, K_NONE, AT(Event, time_unix_nano, M_U64_TIME) },
+    { "name", NULL, F_NAME, K_NONE, AT(Event, name, M_STR) },
+    { "attributes", NULL, F_ATTRIBUTES, K_ANY, MAP_AT(Event, attributes) },
+    { "dropped_attributes_count", NULL, F_DROPPED_ATTRIBUTES_COUNT, K_NONE,
+      AT(Event, dropped_attributes_count, M_U32) },
+    { "event_index", NULL, F_EVENT_INDEX, K_NONE, OWN },
+    { "cache", NULL, F_CACHE, K_ANY, OWN },
+    { NULL, NULL, 0, 0, OWN },
 };
 
 static const struct field_def metric_fields[] = {
-    { "name", NULL, F_NAME, K_NONE, NULL },
-    { "description", NULL, F_DESCRIPTION, K_NONE, NULL },
-    { "unit", NULL, F_UNIT, K_NONE, NULL },
-    { "type", NULL, F_TYPE, K_NONE, NULL },
-    { "aggregation_temporality", NULL, F_AGG_TEMPORALITY, K_NONE, NULL },
-    { "is_monotonic", NULL, F_IS_MONOTONIC, K_NONE, NULL },
-    { "data_points", NULL, F_REFUSED, K_NONE, "use the datapoint context" },
-    { "metadata", NULL, F_METADATA, K_ANY, NULL },
-    { "cache", NULL, F_CACHE, K_ANY, NULL },
-    { NULL, NULL, 0, 0, NULL },
+    { "name", NULL, F_NAME, K_NONE, AT(Metric, name, M_STR) },
+    { "description", NULL, F_DESCRIPTION, K_NONE, AT(Metric, description, M_STR) },
+    { "unit", NULL, F_UNIT, K_NONE, AT(Metric, unit, M_STR) },
+    { "type", NULL, F_TYPE, K_NONE, OWN },
+    { "aggregation_temporality", NULL, F_AGG_TEMPORALITY, K_NONE, OWN },
+    { "is_monotonic", NULL, F_IS_MONOTONIC, K_NONE, OWN },
+    { "data_points", NULL, F_REFUSED, K_NONE, REFUSED("use the datapoint context") },
+    { "metadata", NULL, F_METADATA, K_ANY, MAP_AT(Metric, metadata) },
+    { "cache", NULL, F_CACHE, K_ANY, OWN },
+    { NULL, NULL, 0, 0, OWN },
 };
 
+/* The four data point structs hold their common fields at different offsets: dp_common finds
+ * them, so these rows give only the kind. */
 static const struct field_def datapoint_fields[] = {
-    { "attributes", NULL, F_ATTRIBUTES, K_ANY, NULL },
-    { "start_time_unix_nano", NULL, F_START_TIME_UNIX_NANO, K_NONE, NULL },
-    { "time_unix_nano", NULL, F_TIME_UNIX_NANO, K_NONE, NULL },
-    { "start_time", NULL, F_START_TIME, K_NONE, NULL },
-    { "time", NULL, F_TIME, K_NONE, NULL },
-    { "value_double", NULL, F_VALUE_DOUBLE, K_NONE, NULL },
-    { "value_int", NULL, F_VALUE_INT, K_NONE, NULL },
-    { "exemplars", NULL, F_REFUSED, K_NONE, "exemplars are not handled" },
-    { "flags", NULL, F_FLAGS, K_NONE, NULL },
-    { "count", NULL, F_COUNT, K_NONE, NULL },
-    { "sum", NULL, F_SUM, K_NONE, NULL },
-    { "bucket_counts", NULL, F_BUCKET_COUNTS, K_NONE, NULL },
-    { "explicit_bounds", NULL, F_EXPLICIT_BOUNDS, K_NONE, NULL },
-    { "scale", NULL, F_SCALE, K_NONE, NULL },
-    { "zero_count", NULL, F_ZERO_COUNT, K_NONE, NULL },
-    { "positive", NULL, F_REFUSED, K_NONE, "use positive.offset and positive.bucket_counts" },
-    { "positive", "offset", F_POS_OFFSET, K_NONE, NULL },
-    { "positive", "bucket_counts", F_POS_BUCKET_COUNTS, K_NONE, NULL },
-    { "negative", NULL, F_REFUSED, K_NONE, "use negative.offset and negative.bucket_counts" },
-    { "negative", "offset", F_NEG_OFFSET, K_NONE, NULL },
-    { "negative", "bucket_counts", F_NEG_BUCKET_COUNTS, K_NONE, NULL },
-    { "quantile_values", NULL, F_REFUSED, K_NONE, "quantile values are not handled" },
-    { "cache", NULL, F_CACHE, K_ANY, NULL },
-    { NULL, NULL, 0, 0, NULL },
+    { "attributes", NULL, F_ATTRIBUTES, K_ANY, DP(M_MAP) },
+    { "start_time_unix_nano", NULL, F_START_TIME_UNIX_NANO, K_NONE, DP(M_U64) },
+    { "time_unix_nano", NULL, F_TIME_UNIX_NANO, K_NONE, DP(M_U64) },
+    { "start_time", NULL, F_START_TIME, K_NONE, DP(M_U64_TIME) },
+    { "time", NULL, F_TIME, K_NONE, DP(M_U64_TIME) },
+    { "value_double", NULL, F_VALUE_DOUBLE, K_NONE, OWN },
+    { "value_int", NULL, F_VALUE_INT, K_NONE, OWN },
+    { "exemplars", NULL, F_REFUSED, K_NONE, REFUSED("exemplars are not handled") },
+    { "flags", NULL, F_FLAGS, K_NONE, DP(M_U32) },
+    { "count", NULL, F_COUNT, K_NONE, OWN },
+    { "sum", NULL, F_SUM, K_NONE, OWN },
+    { "bucket_counts", NULL, F_BUCKET_COUNTS, K_NONE, OWN },
+    { "explicit_bounds", NULL, F_EXPLICIT_BOUNDS, K_NONE, OWN },
+    { "scale", NULL, F_SCALE, K_NONE, OWN },
+    { "zero_count", NULL, F_ZERO_COUNT, K_NONE, OWN },
+    { "positive", NULL, F_REFUSED, K_NONE,
+      REFUSED("use positive.offset and positive.bucket_counts") },
+    { "positive", "offset", F_POS_OFFSET, K_NONE, OWN },
+    { "positive", "bucket_counts", F_POS_BUCKET_COUNTS, K_NONE, OWN },
+    { "negative", NULL, F_REFUSED, K_NONE,
+      REFUSED("use negative.offset and negative.bucket_counts") },
+    { "negative", "offset", F_NEG_OFFSET, K_NONE, OWN },
+    { "negative", "bucket_counts", F_NEG_BUCKET_COUNTS, K_NONE, OWN },
+    { "quantile_values", NULL, F_REFUSED, K_NONE, REFUSED("quantile values are not handled") },
+    { "cache", NULL, F_CACHE, K_ANY, OWN },
+    { NULL, NULL, 0, 0, OWN },
 };
 
 static const struct field_def log_fields[] = {
-    { "time_unix_nano", NULL, F_TIME_UNIX_NANO, K_NONE, NULL },
-    { "observed_time_unix_nano", NULL, F_OBSERVED_TIME_UNIX_NANO, K_NONE, NULL },
-    { "time", NULL, F_TIME, K_NONE, NULL },
-    { "observed_time", NULL, F_OBSERVED_TIME, K_NONE, NULL },
-    { "severity_number", NULL, F_SEVERITY_NUMBER, K_NONE, NULL },
-    { "severity_text", NULL, F_SEVERITY_TEXT, K_NONE, NULL },
-    { "body", NULL, F_BODY, K_ANY, NULL },
-    { "body", "string", F_BODY_STRING, K_NONE, NULL },
-    { "attributes", NULL, F_ATTRIBUTES, K_ANY, NULL },
-    { "dropped_attributes_count", NULL, F_DROPPED_ATTRIBUTES_COUNT, K_NONE, NULL },
-    { "flags", NULL, F_FLAGS, K_NONE, NULL },
-    { "trace_id", NULL, F_TRACE_ID, K_NONE, NULL },
-    { "trace_id", "string", F_TRACE_ID_STRING, K_NONE, NULL },
-    { "span_id", NULL, F_SPAN_ID, K_NONE, NULL },
-    { "span_id", "string", F_SPAN_ID_STRING, K_NONE, NULL },
-    { "event_name", NULL, F_EVENT_NAME, K_NONE, NULL },
-    { "cache", NULL, F_CACHE, K_ANY, NULL },
-    { NULL, NULL, 0, 0, NULL },
+    { "time_unix_nano", NULL, F_TIME_UNIX_NANO, K_NONE, AT(LogRecord, time_unix_nano, M_U64) },
+    { "observed_time_unix_nano", NULL, F_OBSERVED_TIME_UNIX_NANO, K_NONE,
+      AT(LogRecord, observed_time_unix_nano, M_U64) },
+    { "time", NULL, F_TIME, K_NONE, AT(LogRecord, time_unix_nano, M_U64_TIME) },
+    { "observed_time", NULL, F_OBSERVED_TIME, K_NONE,
+      AT(LogRecord, observed_time_unix_nano, M_U64_TIME) },
+    { "severity_number", NULL, F_SEVERITY_NUMBER, K_NONE, OWN },
+    { "severity_text", NULL, F_SEVERITY_TEXT, K_NONE, AT(LogRecord, severity_text, M_STR) },
+    { "body", NULL, F_BODY, K_ANY, OWN },
+    { "body", "string", F_BODY_STRING, K_NONE, OWN },
+    { "attributes", NULL, F_ATTRIBUTES, K_ANY, MAP_AT(LogRecord, attributes) },
+    { "dropped_attributes_count", NULL, F_DROPPED_ATTRIBUTES_COUNT, K_NONE,
+      AT(LogRecord, dropped_attributes_count, M_U32) },
+    { "flags", NULL, F_FLAGS, K_NONE, AT(LogRecord, flags, M_U32) },
+    { "trace_id", NULL, F_TRACE_ID, K_NONE, AT(LogRecord, trace_id, M_TRACE_ID) },
+    { "trace_id", "string", F_TRACE_ID_STRING, K_NONE, AT(LogRecord, trace_id, M_TRACE_ID_HEX) },
+    { "span_id", NULL, F_SPAN_ID, K_NONE, AT(LogRecord, span_id, M_SPAN_ID) },
+    { "span_id", "string", F_SPAN_ID_STRING, K_NONE, AT(LogRecord, span_id, M_SPAN_ID_HEX) },
+    { "event_name", NULL, F_EVENT_NAME, K_NONE, AT(LogRecord, event_name, M_STR) },
+    { "cache", NULL, F_CACHE, K_ANY, OWN },
+    { NULL, NULL, 0, 0, OWN },
 };
 
 /* The resource and scope contexts have a cache of their own when they are the statement's
  * context; reached from a narrower one they do not (the Collector gives each statement one). */
 static const struct field_def resource_own_fields[] = {
-    { "cache", NULL, F_CACHE, K_ANY, NULL },
-    { NULL, NULL, 0, 0, NULL },
+    { "cache", NULL, F_CACHE, K_ANY, OWN },
+    { NULL, NULL, 0, 0, OWN },
 };
 
 static const struct field_def *fields_of(enum ottl_context c)
@@ -205,6 +254,7 @@ static const struct field_def *fields_of(enum ottl_context c)
 struct ottl_path {
     enum ottl_context level;   /* the struct that holds the field */
     enum field f;
+    const struct field_def *def;
 };
 
 /* ---- context names and reach ----------------------------------------------------------------- */
@@ -364,6 +414,7 @@ struct ottl_path *ottl_path_compile(enum ottl_context ctx, const char *const *na
     }
     p->level = level;
     p->f = found->f;
+    p->def = found;
     return p;
 }
 
@@ -376,39 +427,10 @@ static int type_error(struct error *err, const char *want, const struct ottl_val
     return error_set(err, "expected %s but got %s", want, ottl_vtype_name(v->t));
 }
 
-static void v_int(struct ottl_value *out, int64_t i)
-{
-    memset(out, 0, sizeof *out);
-    out->t = OTTL_V_INT;
-    out->i = i;
-}
-
-static void v_time(struct ottl_value *out, uint64_t ns)
-{
-    memset(out, 0, sizeof *out);
-    out->t = OTTL_V_TIME;
-    out->i = (int64_t)ns;
-}
-
-static void v_double(struct ottl_value *out, double d)
-{
-    memset(out, 0, sizeof *out);
-    out->t = OTTL_V_DOUBLE;
-    out->d = d;
-}
-
+/* A C string (NULL reads ""), by reference. */
 static void v_str(struct ottl_value *out, const char *s)
 {
-    memset(out, 0, sizeof *out);
-    out->t = OTTL_V_STRING;
-    out->s.p = s ? s : "";
-    out->s.n = s ? strlen(s) : 0;
-}
-
-static void v_nil(struct ottl_value *out)
-{
-    memset(out, 0, sizeof *out);
-    out->t = OTTL_V_NIL;
+    ottl_v_strn(out, s ? s : "", s ? strlen(s) : 0);
 }
 
 static void v_map(struct ottl_value *out, OttlKeyValue ***kv, size_t *n)
@@ -455,11 +477,8 @@ static const uint8_t zero_id[16];
 
 static void v_id(struct ottl_value *out, const ProtobufCBinaryData *b, size_t size)
 {
-    memset(out, 0, sizeof *out);
-    out->t = OTTL_V_BYTES;
     /* pdata's IDs are fixed arrays: an absent ID reads as all zeros */
-    out->s.p = (const char *)(b->len == size ? b->data : zero_id);
-    out->s.n = size;
+    ottl_v_bytes(out, (const char *)(b->len == size ? b->data : zero_id), size);
 }
 
 static int id_hex(struct arena *a, const ProtobufCBinaryData *b, size_t size,
@@ -475,10 +494,7 @@ static int id_hex(struct arena *a, const ProtobufCBinaryData *b, size_t size,
         s[2 * i + 1] = hex[p[i] & 15];
     }
     s[size * 2] = '\0';
-    memset(out, 0, sizeof *out);
-    out->t = OTTL_V_STRING;
-    out->s.p = s;
-    out->s.n = size * 2;
+    ottl_v_strn(out, s, size * 2);
     return 0;
 }
 
@@ -578,7 +594,7 @@ static int get_indexed(OttlAnyValue *cur, const struct ottl_key *keys, size_t nk
             OttlKeyValue *kv = kv_find(cur->kvlist_value->values, cur->kvlist_value->n_values,
                                        keys[i].s, keys[i].n);
             if (!kv) {
-                v_nil(out);
+                ottl_v_nil(out);
                 return 0;
             }
             cur = kv->value;
@@ -623,7 +639,7 @@ static OttlAnyValue *map_slot(struct arena *a, OttlKeyValue ***kvs, size_t *n, c
     if (!kv) {
         struct ottl_value map, nil;
         v_map(&map, kvs, n);
-        v_nil(&nil);
+        ottl_v_nil(&nil);
         if (ottl_map_set(a, &map, k, kn, &nil) < 0)
             return NULL;
         kv = kv_find(*kvs, *n, k, kn);
@@ -711,7 +727,7 @@ static int map_get(OttlKeyValue ***kvs, size_t *n, const struct ottl_key *keys, 
         return key_error(&keys[0], false, err);
     OttlKeyValue *kv = kv_find(*kvs, *n, keys[0].s, keys[0].n);
     if (!kv) {
-        v_nil(out);
+        ottl_v_nil(out);
         return 0;
     }
     return get_indexed(kv->value, keys + 1, nk - 1, out, err);
@@ -819,12 +835,10 @@ static int trace_state_get(const char *ts, const struct ottl_key *key, struct ot
     if (key->is_int)
         return error_set(err, "trace_state indexing type must be a string");
     if (ts_parse(ts ? ts : "", m, &n) < 0) {
-        v_nil(out);
+        ottl_v_nil(out);
         return 0;
     }
-    memset(out, 0, sizeof *out);
-    out->t = OTTL_V_STRING;
-    out->s.p = "";
+    ottl_v_strn(out, "", 0);
     for (size_t i = 0; i < n; i++)
         if (m[i].kn == key->n && memcmp(m[i].k, key->s, key->n) == 0) {
             out->s.p = m[i].v;
@@ -918,42 +932,26 @@ static int any_as_string(struct arena *a, OttlAnyValue *body, struct ottl_value 
     struct ottl_value v;
     ottl_value_from_any(body, &v);
     if (v.t == OTTL_V_BYTES) {
-        static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         size_t n = v.s.n, olen = (n + 2) / 3 * 4;
         char *s = arena_alloc(a, olen + 1);
         if (!s)
             return error_set(err, "out of memory");
-        const unsigned char *p = (const unsigned char *)v.s.p;
-        size_t o = 0;
-        for (size_t i = 0; i < n; i += 3) {
-            unsigned w = (unsigned)p[i] << 16;
-            if (i + 1 < n) w |= (unsigned)p[i + 1] << 8;
-            if (i + 2 < n) w |= p[i + 2];
-            s[o++] = tbl[(w >> 18) & 63];
-            s[o++] = tbl[(w >> 12) & 63];
-            s[o++] = i + 1 < n ? tbl[(w >> 6) & 63] : '=';
-            s[o++] = i + 2 < n ? tbl[w & 63] : '=';
-        }
+        size_t o = ottl_base64(s, (const unsigned char *)v.s.p, n);
         s[o] = '\0';
-        memset(out, 0, sizeof *out);
-        out->t = OTTL_V_STRING;
-        out->s.p = s;
-        out->s.n = o;
+        ottl_v_strn(out, s, o);
         return 0;
     }
     size_t len = 0;
     char *s = ottl_value_to_string(a, &v, &len);
     if (!s)
         return error_set(err, "out of memory");
-    memset(out, 0, sizeof *out);
-    out->t = OTTL_V_STRING;
-    out->s.p = s;
-    out->s.n = len;
+    ottl_v_strn(out, s, len);
     return 0;
 }
 
-static int u64_list(struct arena *a, const uint64_t *p, size_t n, struct ottl_value *out,
-                    struct error *err)
+/* A list value of n numbers: ints from u, or doubles from d (bucket counts, explicit bounds). */
+static int nums_to_list(struct arena *a, const uint64_t *u, const double *d, size_t n,
+                        struct ottl_value *out, struct error *err)
 {
     if (ottl_list_new(a, out) < 0)
         return error_set(err, "out of memory");
@@ -963,77 +961,49 @@ static int u64_list(struct arena *a, const uint64_t *p, size_t n, struct ottl_va
     for (size_t i = 0; i < n; i++) {
         if (!(vals[i] = any_empty(a)))
             return error_set(err, "out of memory");
-        vals[i]->value_case = AV(INT_VALUE);
-        vals[i]->int_value = (int64_t)p[i];
+        if (u) {
+            vals[i]->value_case = AV(INT_VALUE);
+            vals[i]->int_value = (int64_t)u[i];
+        } else {
+            vals[i]->value_case = AV(DOUBLE_VALUE);
+            vals[i]->double_value = d[i];
+        }
     }
     *out->list.v = vals;
     *out->list.n = n;
     return 0;
 }
 
-static int double_list(struct arena *a, const double *p, size_t n, struct ottl_value *out,
-                       struct error *err)
+/* A list value as []uint64 into *u (bucket counts: ints only) or as []float64 into *d (bounds:
+ * ints widen), whichever of u and d is given. */
+static int list_to_nums(struct arena *a, const struct ottl_value *v, uint64_t **u, double **d,
+                        size_t *n, struct error *err)
 {
-    if (ottl_list_new(a, out) < 0)
-        return error_set(err, "out of memory");
-    OttlAnyValue **vals = n ? arena_alloc(a, n * sizeof *vals) : NULL;
-    if (n && !vals)
-        return error_set(err, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        if (!(vals[i] = any_empty(a)))
-            return error_set(err, "out of memory");
-        vals[i]->value_case = AV(DOUBLE_VALUE);
-        vals[i]->double_value = p[i];
-    }
-    *out->list.v = vals;
-    *out->list.n = n;
-    return 0;
-}
-
-/* A list of ints as []uint64 (bucket counts). */
-static int list_u64(struct arena *a, const struct ottl_value *v, uint64_t **out, size_t *n,
-                    struct error *err)
-{
+    const char *what = u ? "a list of ints" : "a list of doubles";
     if (v->t != OTTL_V_LIST)
-        return type_error(err, "a list of ints", v);
+        return type_error(err, what, v);
     size_t cnt = *v->list.n;
-    uint64_t *p = cnt ? arena_alloc(a, cnt * sizeof *p) : NULL;
-    if (cnt && !p)
+    uint64_t *pu = u && cnt ? arena_alloc(a, cnt * sizeof *pu) : NULL;
+    double *pd = !u && cnt ? arena_alloc(a, cnt * sizeof *pd) : NULL;
+    if (cnt && !pu && !pd)
         return error_set(err, "out of memory");
     for (size_t i = 0; i < cnt; i++) {
         struct ottl_value e;
         ottl_value_from_any((*v->list.v)[i], &e);
-        if (e.t != OTTL_V_INT)
-            return error_set(err, "expected a list of ints but element %zu is %s", i,
-                             ottl_vtype_name(e.t));
-        p[i] = (uint64_t)e.i;
-    }
-    *out = p;
-    *n = cnt;
-    return 0;
-}
-
-static int list_double(struct arena *a, const struct ottl_value *v, double **out, size_t *n,
-                       struct error *err)
-{
-    if (v->t != OTTL_V_LIST)
-        return type_error(err, "a list of doubles", v);
-    size_t cnt = *v->list.n;
-    double *p = cnt ? arena_alloc(a, cnt * sizeof *p) : NULL;
-    if (cnt && !p)
-        return error_set(err, "out of memory");
-    for (size_t i = 0; i < cnt; i++) {
-        struct ottl_value e;
-        ottl_value_from_any((*v->list.v)[i], &e);
-        if (e.t == OTTL_V_DOUBLE)
-            p[i] = e.d;
-        else if (e.t == OTTL_V_INT)
-            p[i] = (double)e.i;
+        if (pu && e.t == OTTL_V_INT)
+            pu[i] = (uint64_t)e.i;
+        else if (pd && e.t == OTTL_V_DOUBLE)
+            pd[i] = e.d;
+        else if (pd && e.t == OTTL_V_INT)
+            pd[i] = (double)e.i;
         else
-            return error_set(err, "expected a list of doubles but element %zu is %s", i,
+            return error_set(err, "expected %s but element %zu is %s", what, i,
                              ottl_vtype_name(e.t));
     }
-    *out = p;
+    if (u)
+        *u = pu;
+    else
+        *d = pd;
     *n = cnt;
     return 0;
 }
@@ -1092,6 +1062,33 @@ static void *dp_as(struct ottl_item *it, int data_case)
     return dc == data_case ? it->datapoint : NULL;
 }
 
+/* The item's data point as the one struct of its metric's type (the others NULL); false when
+ * the item has none. */
+static bool dp_typed(struct ottl_item *it, NumberDP **num, HistDP **hist, ExpDP **exp,
+                     SummaryDP **sum)
+{
+    struct dp_common c;
+    if (!dp_common(it, &c))
+        return false;
+    *num = dp_as(it, MD(GAUGE));
+    *hist = dp_as(it, MD(HISTOGRAM));
+    *exp = dp_as(it, MD(EXPONENTIAL_HISTOGRAM));
+    *sum = dp_as(it, MD(SUMMARY));
+    return true;
+}
+
+/* A metric's aggregation_temporality, NULL for a type that has none (gauge, summary). */
+static Opentelemetry__Proto__Metrics__V1__AggregationTemporality *agg_temporality(Metric *m)
+{
+    if (m->data_case == MD(SUM) && m->sum)
+        return &m->sum->aggregation_temporality;
+    if (m->data_case == MD(HISTOGRAM) && m->histogram)
+        return &m->histogram->aggregation_temporality;
+    if (m->data_case == MD(EXPONENTIAL_HISTOGRAM) && m->exponential_histogram)
+        return &m->exponential_histogram->aggregation_temporality;
+    return NULL;
+}
+
 static ExpBuckets *exp_buckets(struct arena *a, ExpDP *d, bool positive, bool create)
 {
     ExpBuckets **b = positive ? &d->positive : &d->negative;
@@ -1115,126 +1112,168 @@ static Opentelemetry__Proto__Trace__V1__Status *span_status(struct arena *a,
     return s->status;
 }
 
-/* ---- get ------------------------------------------------------------------------------------- */
+/* ---- plain members: one getter and one setter for every context ----------------------------- */
+
+struct member {
+    enum member_kind kind;
+    void *p;        /* the member */
+    size_t *n;      /* M_MAP: its count */
+};
 
 static int missing(const struct ottl_path *p, struct error *err)
 {
     return error_set(err, "the item has no %s", ottl_context_name(p->level));
 }
 
+/* The struct of the item that holds the path's field, NULL when the item has none (a data
+ * point: the metric and the point, which dp_common reads). */
+static void *holder(const struct ottl_path *p, struct ottl_item *it)
+{
+    switch (p->level) {
+    case OTTL_CTX_RESOURCE: return it->resource;
+    case OTTL_CTX_SCOPE: return it->scope;
+    case OTTL_CTX_SPAN: return it->span;
+    case OTTL_CTX_SPANEVENT: return it->event;
+    case OTTL_CTX_METRIC: return it->metric;
+    case OTTL_CTX_LOG: return it->log;
+    case OTTL_CTX_DATAPOINT: return it->metric && it->datapoint ? it->datapoint : NULL;
+    default: return NULL;
+    }
+}
+
+/* The member a path names in its holder; false for a field with a case of its own. */
+static bool member_of(const struct ottl_path *p, struct ottl_item *it, void *h, struct member *m)
+{
+    m->kind = p->def->kind;
+    m->n = NULL;
+    if (m->kind == M_OWN)
+        return false;
+    if (p->level != OTTL_CTX_DATAPOINT) {
+        m->p = (char *)h + p->def->off;
+        if (m->kind == M_MAP)
+            m->n = (size_t *)((char *)h + p->def->off_n);
+        return true;
+    }
+    struct dp_common c;
+    if (!dp_common(it, &c))
+        return false;
+    switch (p->f) {
+    case F_ATTRIBUTES: m->p = c.attrs; m->n = c.n_attrs; return true;
+    case F_START_TIME_UNIX_NANO: case F_START_TIME: m->p = c.start; return true;
+    case F_TIME_UNIX_NANO: case F_TIME: m->p = c.time; return true;
+    case F_FLAGS: m->p = c.flags; return true;
+    default: return false;
+    }
+}
+
+static int member_get(struct arena *a, const struct member *m, const struct ottl_key *keys,
+                      size_t n_keys, struct ottl_value *out, struct error *err)
+{
+    switch (m->kind) {
+    case M_STR: v_str(out, *(char **)m->p); return 0;
+    case M_U64: ottl_v_int(out, (int64_t)*(uint64_t *)m->p); return 0;
+    case M_U64_TIME: ottl_v_time(out, (int64_t)*(uint64_t *)m->p); return 0;
+    case M_U32: ottl_v_int(out, *(uint32_t *)m->p); return 0;
+    case M_MAP: return map_get((OttlKeyValue ***)m->p, m->n, keys, n_keys, out, err);
+    case M_TRACE_ID: v_id(out, m->p, 16); return 0;
+    case M_TRACE_ID_HEX: return id_hex(a, m->p, 16, out, err);
+    case M_SPAN_ID: v_id(out, m->p, 8); return 0;
+    case M_SPAN_ID_HEX: return id_hex(a, m->p, 8, out, err);
+    default: return error_set(err, "internal: member kind %d has no getter", (int)m->kind);
+    }
+}
+
+static int member_set(struct arena *a, const struct member *m, const struct ottl_key *keys,
+                      size_t n_keys, const struct ottl_value *v, struct error *err)
+{
+    int64_t i = 0;
+    char *s = NULL;
+    switch (m->kind) {
+    case M_STR:
+        if (want_string(a, v, &s, err) < 0)
+            return -1;
+        *(char **)m->p = s;
+        return 0;
+    case M_U64:
+    case M_U32:
+        if (want_int(v, &i, err) < 0)
+            return -1;
+        if (m->kind == M_U64)
+            *(uint64_t *)m->p = (uint64_t)i;
+        else
+            *(uint32_t *)m->p = (uint32_t)i;
+        return 0;
+    case M_U64_TIME:
+        if (want_time(v, &i, err) < 0)
+            return -1;
+        *(uint64_t *)m->p = (uint64_t)i;
+        return 0;
+    case M_MAP: return map_set(a, (OttlKeyValue ***)m->p, m->n, keys, n_keys, v, err);
+    case M_TRACE_ID: return set_id(a, m->p, 16, "trace id", v, err);
+    case M_TRACE_ID_HEX: return set_id_string(a, m->p, 16, "trace ids", v, err);
+    case M_SPAN_ID: return set_id(a, m->p, 8, "span id", v, err);
+    case M_SPAN_ID_HEX: return set_id_string(a, m->p, 8, "span ids", v, err);
+    default: return error_set(err, "internal: member kind %d has no setter", (int)m->kind);
+    }
+}
+
+/* ---- get ------------------------------------------------------------------------------------- */
+
 int ottl_path_get(const struct ottl_path *p, const struct ottl_key *keys, size_t n_keys,
                   struct ottl_item *it, struct ottl_value *out, struct error *err)
 {
-    v_nil(out);
+    ottl_v_nil(out);
     if (p->f == F_CACHE)
         return map_get(&it->cache, &it->n_cache, keys, n_keys, out, err);
-
-    switch (p->level) {
-    case OTTL_CTX_RESOURCE: {
-        Opentelemetry__Proto__Resource__V1__Resource *r = it->resource;
-        if (p->f == F_SCHEMA_URL) {
-            v_str(out, it->resource_schema_url ? *it->resource_schema_url : "");
-            return 0;
-        }
-        if (!r)
-            return 0;   /* no resource: its fields read nil */
-        if (p->f == F_ATTRIBUTES)
-            return map_get(&r->attributes, &r->n_attributes, keys, n_keys, out, err);
-        v_int(out, r->dropped_attributes_count);
+    if (p->f == F_SCHEMA_URL) {
+        char **url = p->level == OTTL_CTX_RESOURCE ? it->resource_schema_url
+                                                   : it->scope_schema_url;
+        v_str(out, url ? *url : "");
         return 0;
     }
-    case OTTL_CTX_SCOPE: {
-        Opentelemetry__Proto__Common__V1__InstrumentationScope *s = it->scope;
-        if (p->f == F_SCHEMA_URL) {
-            v_str(out, it->scope_schema_url ? *it->scope_schema_url : "");
-            return 0;
-        }
-        if (!s)
-            return 0;
-        switch (p->f) {
-        case F_NAME: v_str(out, s->name); return 0;
-        case F_VERSION: v_str(out, s->version); return 0;
-        case F_ATTRIBUTES: return map_get(&s->attributes, &s->n_attributes, keys, n_keys, out, err);
-        default: v_int(out, s->dropped_attributes_count); return 0;
-        }
-    }
+    void *h = holder(p, it);
+    if (!h)   /* no resource or scope: its fields read nil */
+        return p->level == OTTL_CTX_RESOURCE || p->level == OTTL_CTX_SCOPE ? 0 : missing(p, err);
+    if (p->f == F_TRACE_STATE && n_keys > 0)
+        return trace_state_get(it->span->trace_state, &keys[0], out, err);
+    struct member m;
+    if (member_of(p, it, h, &m))
+        return member_get(it->arena, &m, keys, n_keys, out, err);
+
+    switch (p->level) {
     case OTTL_CTX_SPAN: {
-        Opentelemetry__Proto__Trace__V1__Span *s = it->span;
-        if (!s)
-            return missing(p, err);
+        Span *s = it->span;
         switch (p->f) {
-        case F_TRACE_ID: v_id(out, &s->trace_id, 16); return 0;
-        case F_TRACE_ID_STRING: return id_hex(it->arena, &s->trace_id, 16, out, err);
-        case F_SPAN_ID: v_id(out, &s->span_id, 8); return 0;
-        case F_SPAN_ID_STRING: return id_hex(it->arena, &s->span_id, 8, out, err);
-        case F_PARENT_SPAN_ID: v_id(out, &s->parent_span_id, 8); return 0;
-        case F_PARENT_SPAN_ID_STRING: return id_hex(it->arena, &s->parent_span_id, 8, out, err);
-        case F_TRACE_STATE:
-            if (n_keys == 0) {
-                v_str(out, s->trace_state);
-                return 0;
-            }
-            return trace_state_get(s->trace_state, &keys[0], out, err);
-        case F_NAME: v_str(out, s->name); return 0;
-        case F_KIND: v_int(out, (int64_t)s->kind); return 0;
+        case F_KIND: ottl_v_int(out, (int64_t)s->kind); return 0;
         case F_KIND_STRING:
             v_str(out, s->kind >= 0 && s->kind < 6 ? kind_names[s->kind] : "");
             return 0;
         case F_KIND_DEPRECATED_STRING:
             v_str(out, s->kind >= 0 && s->kind < 6 ? kind_deprecated[s->kind] : "");
             return 0;
-        case F_START_TIME_UNIX_NANO: v_int(out, (int64_t)s->start_time_unix_nano); return 0;
-        case F_END_TIME_UNIX_NANO: v_int(out, (int64_t)s->end_time_unix_nano); return 0;
-        case F_START_TIME: v_time(out, s->start_time_unix_nano); return 0;
-        case F_END_TIME: v_time(out, s->end_time_unix_nano); return 0;
-        case F_ATTRIBUTES: return map_get(&s->attributes, &s->n_attributes, keys, n_keys, out, err);
-        case F_DROPPED_ATTRIBUTES_COUNT: v_int(out, s->dropped_attributes_count); return 0;
-        case F_DROPPED_EVENTS_COUNT: v_int(out, s->dropped_events_count); return 0;
-        case F_DROPPED_LINKS_COUNT: v_int(out, s->dropped_links_count); return 0;
-        case F_STATUS_CODE: v_int(out, s->status ? (int64_t)s->status->code : 0); return 0;
+        case F_STATUS_CODE: ottl_v_int(out, s->status ? (int64_t)s->status->code : 0); return 0;
         case F_STATUS_MESSAGE: v_str(out, s->status ? s->status->message : ""); return 0;
         default: break;
         }
         break;
     }
-    case OTTL_CTX_SPANEVENT: {
-        Opentelemetry__Proto__Trace__V1__Span__Event *e = it->event;
-        if (!e)
-            return missing(p, err);
-        switch (p->f) {
-        case F_TIME_UNIX_NANO: v_int(out, (int64_t)e->time_unix_nano); return 0;
-        case F_TIME: v_time(out, e->time_unix_nano); return 0;
-        case F_NAME: v_str(out, e->name); return 0;
-        case F_ATTRIBUTES: return map_get(&e->attributes, &e->n_attributes, keys, n_keys, out, err);
-        case F_DROPPED_ATTRIBUTES_COUNT: v_int(out, e->dropped_attributes_count); return 0;
-        case F_EVENT_INDEX: {
+    case OTTL_CTX_SPANEVENT:
+        if (p->f == F_EVENT_INDEX) {
             int64_t idx = -1;
             for (size_t i = 0; it->span && i < it->span->n_events; i++)
-                if (it->span->events[i] == e)
+                if (it->span->events[i] == it->event)
                     idx = (int64_t)i;
-            v_int(out, idx);
+            ottl_v_int(out, idx);
             return 0;
         }
-        default: break;
-        }
         break;
-    }
     case OTTL_CTX_METRIC: {
-        Opentelemetry__Proto__Metrics__V1__Metric *m = it->metric;
-        if (!m)
-            return missing(p, err);
+        Metric *m = it->metric;
         switch (p->f) {
-        case F_NAME: v_str(out, m->name); return 0;
-        case F_DESCRIPTION: v_str(out, m->description); return 0;
-        case F_UNIT: v_str(out, m->unit); return 0;
-        case F_TYPE: v_int(out, metric_type(m)); return 0;
+        case F_TYPE: ottl_v_int(out, metric_type(m)); return 0;
         case F_AGG_TEMPORALITY:
-            if (m->data_case == MD(SUM) && m->sum)
-                v_int(out, m->sum->aggregation_temporality);
-            else if (m->data_case == MD(HISTOGRAM) && m->histogram)
-                v_int(out, m->histogram->aggregation_temporality);
-            else if (m->data_case == MD(EXPONENTIAL_HISTOGRAM) && m->exponential_histogram)
-                v_int(out, m->exponential_histogram->aggregation_temporality);
+            if (agg_temporality(m))
+                ottl_v_int(out, *agg_temporality(m));
             return 0;
         case F_IS_MONOTONIC:
             if (m->data_case == MD(SUM) && m->sum) {
@@ -1242,65 +1281,59 @@ int ottl_path_get(const struct ottl_path *p, const struct ottl_key *keys, size_t
                 out->b = m->sum->is_monotonic != 0;
             }
             return 0;
-        case F_METADATA: return map_get(&m->metadata, &m->n_metadata, keys, n_keys, out, err);
         default: break;
         }
         break;
     }
     case OTTL_CTX_DATAPOINT: {
-        struct dp_common c;
-        if (!dp_common(it, &c))
+        NumberDP *num;
+        HistDP *hist;
+        ExpDP *exp;
+        SummaryDP *sum;
+        if (!dp_typed(it, &num, &hist, &exp, &sum))
             return missing(p, err);
-        NumberDP *num = dp_as(it, MD(GAUGE));
-        HistDP *hist = dp_as(it, MD(HISTOGRAM));
-        ExpDP *exp = dp_as(it, MD(EXPONENTIAL_HISTOGRAM));
-        SummaryDP *sum = dp_as(it, MD(SUMMARY));
         switch (p->f) {
-        case F_ATTRIBUTES: return map_get(c.attrs, c.n_attrs, keys, n_keys, out, err);
-        case F_START_TIME_UNIX_NANO: v_int(out, (int64_t)*c.start); return 0;
-        case F_TIME_UNIX_NANO: v_int(out, (int64_t)*c.time); return 0;
-        case F_START_TIME: v_time(out, *c.start); return 0;
-        case F_TIME: v_time(out, *c.time); return 0;
-        case F_FLAGS: v_int(out, *c.flags); return 0;
         case F_VALUE_DOUBLE:
             if (num)
-                v_double(out, num->value_case == OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_DOUBLE
+                ottl_v_double(out, num->value_case == OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_DOUBLE
                                   ? num->as_double : 0.0);
             return 0;
         case F_VALUE_INT:
             if (num)
-                v_int(out, num->value_case == OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_INT
+                ottl_v_int(out, num->value_case == OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_INT
                                ? num->as_int : 0);
             return 0;
         case F_COUNT:
-            if (hist) v_int(out, (int64_t)hist->count);
-            else if (exp) v_int(out, (int64_t)exp->count);
-            else if (sum) v_int(out, (int64_t)sum->count);
+            if (hist) ottl_v_int(out, (int64_t)hist->count);
+            else if (exp) ottl_v_int(out, (int64_t)exp->count);
+            else if (sum) ottl_v_int(out, (int64_t)sum->count);
             return 0;
         case F_SUM:
-            if (hist) v_double(out, hist->_sum_case ? hist->sum : 0.0);
-            else if (exp) v_double(out, exp->_sum_case ? exp->sum : 0.0);
-            else if (sum) v_double(out, sum->sum);
+            if (hist) ottl_v_double(out, hist->_sum_case ? hist->sum : 0.0);
+            else if (exp) ottl_v_double(out, exp->_sum_case ? exp->sum : 0.0);
+            else if (sum) ottl_v_double(out, sum->sum);
             return 0;
         case F_BUCKET_COUNTS:
-            return hist ? u64_list(it->arena, hist->bucket_counts, hist->n_bucket_counts, out, err) : 0;
+            return hist ? nums_to_list(it->arena, hist->bucket_counts, NULL, hist->n_bucket_counts, out,
+                                       err) : 0;
         case F_EXPLICIT_BOUNDS:
-            return hist ? double_list(it->arena, hist->explicit_bounds, hist->n_explicit_bounds, out, err) : 0;
-        case F_SCALE: if (exp) v_int(out, exp->scale); return 0;
-        case F_ZERO_COUNT: if (exp) v_int(out, (int64_t)exp->zero_count); return 0;
+            return hist ? nums_to_list(it->arena, NULL, hist->explicit_bounds, hist->n_explicit_bounds,
+                                       out, err) : 0;
+        case F_SCALE: if (exp) ottl_v_int(out, exp->scale); return 0;
+        case F_ZERO_COUNT: if (exp) ottl_v_int(out, (int64_t)exp->zero_count); return 0;
         case F_POS_OFFSET:
         case F_NEG_OFFSET:
             if (exp) {
                 ExpBuckets *b = exp_buckets(it->arena, exp, p->f == F_POS_OFFSET, false);
-                v_int(out, b ? b->offset : 0);
+                ottl_v_int(out, b ? b->offset : 0);
             }
             return 0;
         case F_POS_BUCKET_COUNTS:
         case F_NEG_BUCKET_COUNTS:
             if (exp) {
                 ExpBuckets *b = exp_buckets(it->arena, exp, p->f == F_POS_BUCKET_COUNTS, false);
-                return u64_list(it->arena, b ? b->bucket_counts : NULL, b ? b->n_bucket_counts : 0,
-                                out, err);
+                return nums_to_list(it->arena, b ? b->bucket_counts : NULL, NULL,
+                                    b ? b->n_bucket_counts : 0, out, err);
             }
             return 0;
         default: break;
@@ -1308,16 +1341,9 @@ int ottl_path_get(const struct ottl_path *p, const struct ottl_key *keys, size_t
         break;
     }
     case OTTL_CTX_LOG: {
-        Opentelemetry__Proto__Logs__V1__LogRecord *l = it->log;
-        if (!l)
-            return missing(p, err);
+        LogRecord *l = it->log;
         switch (p->f) {
-        case F_TIME_UNIX_NANO: v_int(out, (int64_t)l->time_unix_nano); return 0;
-        case F_OBSERVED_TIME_UNIX_NANO: v_int(out, (int64_t)l->observed_time_unix_nano); return 0;
-        case F_TIME: v_time(out, l->time_unix_nano); return 0;
-        case F_OBSERVED_TIME: v_time(out, l->observed_time_unix_nano); return 0;
-        case F_SEVERITY_NUMBER: v_int(out, (int64_t)l->severity_number); return 0;
-        case F_SEVERITY_TEXT: v_str(out, l->severity_text); return 0;
+        case F_SEVERITY_NUMBER: ottl_v_int(out, (int64_t)l->severity_number); return 0;
         case F_BODY:
             if (n_keys == 0) {
                 ottl_value_from_any(l->body, out);
@@ -1328,14 +1354,6 @@ int ottl_path_get(const struct ottl_path *p, const struct ottl_key *keys, size_t
                 return get_indexed(l->body, keys, n_keys, out, err);
             return error_set(err, "log bodies of type %s cannot be indexed", any_type_name(l->body));
         case F_BODY_STRING: return any_as_string(it->arena, l->body, out, err);
-        case F_ATTRIBUTES: return map_get(&l->attributes, &l->n_attributes, keys, n_keys, out, err);
-        case F_DROPPED_ATTRIBUTES_COUNT: v_int(out, l->dropped_attributes_count); return 0;
-        case F_FLAGS: v_int(out, l->flags); return 0;
-        case F_TRACE_ID: v_id(out, &l->trace_id, 16); return 0;
-        case F_TRACE_ID_STRING: return id_hex(it->arena, &l->trace_id, 16, out, err);
-        case F_SPAN_ID: v_id(out, &l->span_id, 8); return 0;
-        case F_SPAN_ID_STRING: return id_hex(it->arena, &l->span_id, 8, out, err);
-        case F_EVENT_NAME: v_str(out, l->event_name); return 0;
         default: break;
         }
         break;
@@ -1357,84 +1375,29 @@ int ottl_path_set(const struct ottl_path *p, const struct ottl_key *keys, size_t
     char *s = NULL;
     if (p->f == F_CACHE)
         return map_set(a, &it->cache, &it->n_cache, keys, n_keys, v, err);
-
-    switch (p->level) {
-    case OTTL_CTX_RESOURCE: {
-        Opentelemetry__Proto__Resource__V1__Resource *r = it->resource;
-        if (p->f == F_SCHEMA_URL) {
-            if (want_string(a, v, &s, err) < 0)
-                return -1;
-            if (!it->resource_schema_url)
-                return missing(p, err);
-            *it->resource_schema_url = s;
-            return 0;
-        }
-        if (!r)
-            return missing(p, err);
-        if (p->f == F_ATTRIBUTES)
-            return map_set(a, &r->attributes, &r->n_attributes, keys, n_keys, v, err);
-        if (want_int(v, &i, err) < 0)
+    if (p->f == F_SCHEMA_URL) {
+        if (want_string(a, v, &s, err) < 0)
             return -1;
-        r->dropped_attributes_count = (uint32_t)i;
+        char **url = p->level == OTTL_CTX_RESOURCE ? it->resource_schema_url
+                                                   : it->scope_schema_url;
+        if (!url)
+            return missing(p, err);
+        *url = s;
         return 0;
     }
-    case OTTL_CTX_SCOPE: {
-        Opentelemetry__Proto__Common__V1__InstrumentationScope *sc = it->scope;
-        if (p->f == F_SCHEMA_URL) {
-            if (want_string(a, v, &s, err) < 0)
-                return -1;
-            if (!it->scope_schema_url)
-                return missing(p, err);
-            *it->scope_schema_url = s;
-            return 0;
-        }
-        if (!sc)
-            return missing(p, err);
-        switch (p->f) {
-        case F_NAME:
-            if (want_string(a, v, &s, err) < 0)
-                return -1;
-            sc->name = s;
-            return 0;
-        case F_VERSION:
-            if (want_string(a, v, &s, err) < 0)
-                return -1;
-            sc->version = s;
-            return 0;
-        case F_ATTRIBUTES:
-            return map_set(a, &sc->attributes, &sc->n_attributes, keys, n_keys, v, err);
-        default:
-            if (want_int(v, &i, err) < 0)
-                return -1;
-            sc->dropped_attributes_count = (uint32_t)i;
-            return 0;
-        }
-    }
+    void *h = holder(p, it);
+    if (!h)
+        return missing(p, err);
+    if (p->f == F_TRACE_STATE && n_keys > 0)
+        return trace_state_set(a, &it->span->trace_state, &keys[0], v, err);
+    struct member m;
+    if (member_of(p, it, h, &m))
+        return member_set(a, &m, keys, n_keys, v, err);
+
+    switch (p->level) {
     case OTTL_CTX_SPAN: {
-        Opentelemetry__Proto__Trace__V1__Span *sp = it->span;
-        if (!sp)
-            return missing(p, err);
+        Span *sp = it->span;
         switch (p->f) {
-        case F_TRACE_ID: return set_id(a, &sp->trace_id, 16, "trace id", v, err);
-        case F_TRACE_ID_STRING: return set_id_string(a, &sp->trace_id, 16, "trace ids", v, err);
-        case F_SPAN_ID: return set_id(a, &sp->span_id, 8, "span id", v, err);
-        case F_SPAN_ID_STRING: return set_id_string(a, &sp->span_id, 8, "span ids", v, err);
-        case F_PARENT_SPAN_ID: return set_id(a, &sp->parent_span_id, 8, "span id", v, err);
-        case F_PARENT_SPAN_ID_STRING:
-            return set_id_string(a, &sp->parent_span_id, 8, "span ids", v, err);
-        case F_TRACE_STATE:
-            if (n_keys == 0) {
-                if (want_string(a, v, &s, err) < 0)
-                    return -1;
-                sp->trace_state = s;
-                return 0;
-            }
-            return trace_state_set(a, &sp->trace_state, &keys[0], v, err);
-        case F_NAME:
-            if (want_string(a, v, &s, err) < 0)
-                return -1;
-            sp->name = s;
-            return 0;
         case F_KIND:
             if (want_int(v, &i, err) < 0)
                 return -1;
@@ -1446,31 +1409,6 @@ int ottl_path_set(const struct ottl_path *p, const struct ottl_key *keys, size_t
                           p->f == F_KIND_STRING ? "string" : "deprecated string", &i, err) < 0)
                 return -1;
             sp->kind = (Opentelemetry__Proto__Trace__V1__Span__SpanKind)i;
-            return 0;
-        case F_START_TIME_UNIX_NANO:
-        case F_END_TIME_UNIX_NANO:
-            if (want_int(v, &i, err) < 0)
-                return -1;
-            *(p->f == F_START_TIME_UNIX_NANO ? &sp->start_time_unix_nano : &sp->end_time_unix_nano) =
-                (uint64_t)i;
-            return 0;
-        case F_START_TIME:
-        case F_END_TIME:
-            if (want_time(v, &i, err) < 0)
-                return -1;
-            *(p->f == F_START_TIME ? &sp->start_time_unix_nano : &sp->end_time_unix_nano) =
-                (uint64_t)i;
-            return 0;
-        case F_ATTRIBUTES:
-            return map_set(a, &sp->attributes, &sp->n_attributes, keys, n_keys, v, err);
-        case F_DROPPED_ATTRIBUTES_COUNT:
-        case F_DROPPED_EVENTS_COUNT:
-        case F_DROPPED_LINKS_COUNT:
-            if (want_int(v, &i, err) < 0)
-                return -1;
-            *(p->f == F_DROPPED_ATTRIBUTES_COUNT ? &sp->dropped_attributes_count
-              : p->f == F_DROPPED_EVENTS_COUNT   ? &sp->dropped_events_count
-                                                 : &sp->dropped_links_count) = (uint32_t)i;
             return 0;
         case F_STATUS_CODE:
         case F_STATUS_MESSAGE: {
@@ -1489,51 +1427,13 @@ int ottl_path_set(const struct ottl_path *p, const struct ottl_key *keys, size_t
         }
         break;
     }
-    case OTTL_CTX_SPANEVENT: {
-        Opentelemetry__Proto__Trace__V1__Span__Event *e = it->event;
-        if (!e)
-            return missing(p, err);
-        switch (p->f) {
-        case F_TIME_UNIX_NANO:
-            if (want_int(v, &i, err) < 0)
-                return -1;
-            e->time_unix_nano = (uint64_t)i;
-            return 0;
-        case F_TIME:
-            if (want_time(v, &i, err) < 0)
-                return -1;
-            e->time_unix_nano = (uint64_t)i;
-            return 0;
-        case F_NAME:
-            if (want_string(a, v, &s, err) < 0)
-                return -1;
-            e->name = s;
-            return 0;
-        case F_ATTRIBUTES:
-            return map_set(a, &e->attributes, &e->n_attributes, keys, n_keys, v, err);
-        case F_DROPPED_ATTRIBUTES_COUNT:
-            if (want_int(v, &i, err) < 0)
-                return -1;
-            e->dropped_attributes_count = (uint32_t)i;
-            return 0;
-        case F_EVENT_INDEX:
+    case OTTL_CTX_SPANEVENT:
+        if (p->f == F_EVENT_INDEX)
             return error_set(err, "event_index is read-only");
-        default: break;
-        }
         break;
-    }
     case OTTL_CTX_METRIC: {
-        Opentelemetry__Proto__Metrics__V1__Metric *m = it->metric;
-        if (!m)
-            return missing(p, err);
+        Metric *m = it->metric;
         switch (p->f) {
-        case F_NAME:
-        case F_DESCRIPTION:
-        case F_UNIT:
-            if (want_string(a, v, &s, err) < 0)
-                return -1;
-            *(p->f == F_NAME ? &m->name : p->f == F_DESCRIPTION ? &m->description : &m->unit) = s;
-            return 0;
         case F_TYPE:
             /* The Collector's setter does nothing: converting a metric's type needs its data
              * points converted, which is what convert_* functions are for. */
@@ -1541,12 +1441,8 @@ int ottl_path_set(const struct ottl_path *p, const struct ottl_key *keys, size_t
         case F_AGG_TEMPORALITY:
             if (want_int(v, &i, err) < 0)
                 return -1;
-            if (m->data_case == MD(SUM) && m->sum)
-                m->sum->aggregation_temporality = (int)i;
-            else if (m->data_case == MD(HISTOGRAM) && m->histogram)
-                m->histogram->aggregation_temporality = (int)i;
-            else if (m->data_case == MD(EXPONENTIAL_HISTOGRAM) && m->exponential_histogram)
-                m->exponential_histogram->aggregation_temporality = (int)i;
+            if (agg_temporality(m))
+                *agg_temporality(m) = (Opentelemetry__Proto__Metrics__V1__AggregationTemporality)(int)i;
             return 0;
         case F_IS_MONOTONIC:
             if (v->t != OTTL_V_BOOL)
@@ -1554,39 +1450,18 @@ int ottl_path_set(const struct ottl_path *p, const struct ottl_key *keys, size_t
             if (m->data_case == MD(SUM) && m->sum)
                 m->sum->is_monotonic = v->b;
             return 0;
-        case F_METADATA:
-            return map_set(a, &m->metadata, &m->n_metadata, keys, n_keys, v, err);
         default: break;
         }
         break;
     }
     case OTTL_CTX_DATAPOINT: {
-        struct dp_common c;
-        if (!dp_common(it, &c))
+        NumberDP *num;
+        HistDP *hist;
+        ExpDP *exp;
+        SummaryDP *sum;
+        if (!dp_typed(it, &num, &hist, &exp, &sum))
             return missing(p, err);
-        NumberDP *num = dp_as(it, MD(GAUGE));
-        HistDP *hist = dp_as(it, MD(HISTOGRAM));
-        ExpDP *exp = dp_as(it, MD(EXPONENTIAL_HISTOGRAM));
-        SummaryDP *sum = dp_as(it, MD(SUMMARY));
         switch (p->f) {
-        case F_ATTRIBUTES: return map_set(a, c.attrs, c.n_attrs, keys, n_keys, v, err);
-        case F_START_TIME_UNIX_NANO:
-        case F_TIME_UNIX_NANO:
-            if (want_int(v, &i, err) < 0)
-                return -1;
-            *(p->f == F_START_TIME_UNIX_NANO ? c.start : c.time) = (uint64_t)i;
-            return 0;
-        case F_START_TIME:
-        case F_TIME:
-            if (want_time(v, &i, err) < 0)
-                return -1;
-            *(p->f == F_START_TIME ? c.start : c.time) = (uint64_t)i;
-            return 0;
-        case F_FLAGS:
-            if (want_int(v, &i, err) < 0)
-                return -1;
-            *c.flags = (uint32_t)i;
-            return 0;
         case F_VALUE_DOUBLE:
             if (v->t != OTTL_V_DOUBLE)
                 return type_error(err, "double", v);
@@ -1626,7 +1501,7 @@ int ottl_path_set(const struct ottl_path *p, const struct ottl_key *keys, size_t
         case F_BUCKET_COUNTS: {
             uint64_t *u = NULL;
             size_t n = 0;
-            if (list_u64(a, v, &u, &n, err) < 0)
+            if (list_to_nums(a, v, &u, NULL, &n, err) < 0)
                 return -1;
             if (hist) {
                 hist->bucket_counts = u;
@@ -1637,7 +1512,7 @@ int ottl_path_set(const struct ottl_path *p, const struct ottl_key *keys, size_t
         case F_EXPLICIT_BOUNDS: {
             double *d = NULL;
             size_t n = 0;
-            if (list_double(a, v, &d, &n, err) < 0)
+            if (list_to_nums(a, v, NULL, &d, &n, err) < 0)
                 return -1;
             if (hist) {
                 hist->explicit_bounds = d;
@@ -1669,7 +1544,7 @@ int ottl_path_set(const struct ottl_path *p, const struct ottl_key *keys, size_t
         case F_NEG_BUCKET_COUNTS: {
             uint64_t *u = NULL;
             size_t n = 0;
-            if (list_u64(a, v, &u, &n, err) < 0)
+            if (list_to_nums(a, v, &u, NULL, &n, err) < 0)
                 return -1;
             if (exp) {
                 ExpBuckets *b = exp_buckets(a, exp, p->f == F_POS_BUCKET_COUNTS, true);
@@ -1685,32 +1560,12 @@ int ottl_path_set(const struct ottl_path *p, const struct ottl_key *keys, size_t
         break;
     }
     case OTTL_CTX_LOG: {
-        Opentelemetry__Proto__Logs__V1__LogRecord *l = it->log;
-        if (!l)
-            return missing(p, err);
+        LogRecord *l = it->log;
         switch (p->f) {
-        case F_TIME_UNIX_NANO:
-        case F_OBSERVED_TIME_UNIX_NANO:
-            if (want_int(v, &i, err) < 0)
-                return -1;
-            *(p->f == F_TIME_UNIX_NANO ? &l->time_unix_nano : &l->observed_time_unix_nano) =
-                (uint64_t)i;
-            return 0;
-        case F_TIME:
-        case F_OBSERVED_TIME:
-            if (want_time(v, &i, err) < 0)
-                return -1;
-            *(p->f == F_TIME ? &l->time_unix_nano : &l->observed_time_unix_nano) = (uint64_t)i;
-            return 0;
         case F_SEVERITY_NUMBER:
             if (want_int(v, &i, err) < 0)
                 return -1;
             l->severity_number = (Opentelemetry__Proto__Logs__V1__SeverityNumber)(int32_t)i;
-            return 0;
-        case F_SEVERITY_TEXT:
-            if (want_string(a, v, &s, err) < 0)
-                return -1;
-            l->severity_text = s;
             return 0;
         case F_BODY:
             if (!l->body && !(l->body = any_empty(a)))
@@ -1736,23 +1591,6 @@ int ottl_path_set(const struct ottl_path *p, const struct ottl_key *keys, size_t
                 return error_set(err, "out of memory");
             l->body->value_case = AV(STRING_VALUE);
             l->body->string_value = s;
-            return 0;
-        case F_ATTRIBUTES:
-            return map_set(a, &l->attributes, &l->n_attributes, keys, n_keys, v, err);
-        case F_DROPPED_ATTRIBUTES_COUNT:
-        case F_FLAGS:
-            if (want_int(v, &i, err) < 0)
-                return -1;
-            *(p->f == F_FLAGS ? &l->flags : &l->dropped_attributes_count) = (uint32_t)i;
-            return 0;
-        case F_TRACE_ID: return set_id(a, &l->trace_id, 16, "trace id", v, err);
-        case F_TRACE_ID_STRING: return set_id_string(a, &l->trace_id, 16, "trace ids", v, err);
-        case F_SPAN_ID: return set_id(a, &l->span_id, 8, "span id", v, err);
-        case F_SPAN_ID_STRING: return set_id_string(a, &l->span_id, 8, "span ids", v, err);
-        case F_EVENT_NAME:
-            if (want_string(a, v, &s, err) < 0)
-                return -1;
-            l->event_name = s;
             return 0;
         default: break;
         }

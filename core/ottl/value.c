@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "core/ottl/ottl_internal.h"
+#include "core/ottl/value_make.h"
 
 typedef Opentelemetry__Proto__Common__V1__KeyValueList OttlKvList;
 typedef Opentelemetry__Proto__Common__V1__ArrayValue OttlArray;
@@ -671,14 +672,9 @@ static void fmt_json_string(struct sbuf *b, const char *s, size_t n)
 
 static void fmt_base64(struct sbuf *b, const unsigned char *p, size_t n)
 {
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)p[i] << 16;
-        if (i + 1 < n) v |= (unsigned)p[i + 1] << 8;
-        if (i + 2 < n) v |= p[i + 2];
-        char q[4] = { tbl[(v >> 18) & 63], tbl[(v >> 12) & 63],
-                      i + 1 < n ? tbl[(v >> 6) & 63] : '=', i + 2 < n ? tbl[v & 63] : '=' };
-        sb_put(b, q, 4);
+        char q[4];
+        sb_put(b, q, ottl_base64(q, p + i, n - i < 3 ? n - i : 3));
     }
 }
 

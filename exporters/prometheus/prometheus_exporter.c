@@ -1409,29 +1409,11 @@ static void apply_summary(struct metric_ctx *mc, const SummaryDataPoint *p)
     mc->t->sent++;
 }
 
-static size_t metric_points(const Metric *m)
-{
-    switch (m->data_case) {
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE:
-        return m->gauge ? m->gauge->n_data_points : 0;
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM:
-        return m->sum ? m->sum->n_data_points : 0;
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM:
-        return m->histogram ? m->histogram->n_data_points : 0;
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_EXPONENTIAL_HISTOGRAM:
-        return m->exponential_histogram ? m->exponential_histogram->n_data_points : 0;
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUMMARY:
-        return m->summary ? m->summary->n_data_points : 0;
-    default:
-        return 0;
-    }
-}
-
 static void consume_metric(struct prom_exporter *x, const struct res_ctx *rc,
                            const struct scope_ctx *sc, const Metric *m, int64_t now,
                            struct tally *t)
 {
-    size_t npoints = metric_points(m);
+    size_t npoints = otlp_metric_points(m);
     if (!npoints)
         return;
     enum prom_type type;
@@ -1582,7 +1564,7 @@ static enum consume_status prom_consume(void *self, struct batch *b)
                 scope_head(x, &rc, &sc);
             for (size_t i = 0; i < sm->n_metrics; i++) {
                 if (rc.oom || sc.oom)
-                    t.dropped[DROP_INVALID_POINT] += metric_points(sm->metrics[i]);
+                    t.dropped[DROP_INVALID_POINT] += otlp_metric_points(sm->metrics[i]);
                 else
                     consume_metric(x, &rc, &sc, sm->metrics[i], now, &t);
             }

@@ -38,7 +38,6 @@ typedef Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceReques
 typedef Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest logs_request;
 typedef Opentelemetry__Proto__Metrics__V1__Metric otlp_metric;
 
-#define LOG_EVERY_NS 1000000000LL   /* evaluation errors: one line a second per instance */
 
 /* ---- config ---------------------------------------------------------------------------------- */
 
@@ -542,32 +541,14 @@ struct filter_proc {
     _Atomic uint64_t *dropped_metrics;    /* whole metrics (metrics) */
     _Atomic uint64_t *eval_errors;
     _Atomic uint64_t *refused;            /* requests refused under error_mode propagate */
-    _Atomic int64_t log_at;
-    _Atomic uint64_t log_suppressed;
+    struct log_gate log_gate;             /* evaluation errors: one line a second */
 };
-
-/* At most one line a second for evaluation errors; the others are counted and said next time. */
-static bool should_log(struct filter_proc *p, uint64_t *skipped)
-{
-    int64_t now = clock_now_ns();
-    int64_t last = atomic_load_explicit(&p->log_at, memory_order_relaxed);
-    if (last && now - last < LOG_EVERY_NS) {
-        atomic_fetch_add_explicit(&p->log_suppressed, 1, memory_order_relaxed);
-        return false;
-    }
-    if (!atomic_compare_exchange_strong(&p->log_at, &last, now)) {
-        atomic_fetch_add_explicit(&p->log_suppressed, 1, memory_order_relaxed);
-        return false;
-    }
-    *skipped = atomic_exchange_explicit(&p->log_suppressed, 0, memory_order_relaxed);
-    return true;
-}
 
 static void log_eval_error(struct filter_proc *p, enum log_level lvl, const struct fcond *c,
                            const char *msg)
 {
     uint64_t skipped = 0;
-    if (!should_log(p, &skipped))
+    if (!log_gate_pass(&p->log_gate, clock_now_ns(), &skipped))
         return;
     char more[96] = "";
     if (skipped)
@@ -678,24 +659,6 @@ struct tally {
     uint64_t items, events, metrics;
 };
 
-static size_t metric_points(const otlp_metric *m)
-{
-    switch (m->data_case) {
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE:
-        return m->gauge ? m->gauge->n_data_points : 0;
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM:
-        return m->sum ? m->sum->n_data_points : 0;
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM:
-        return m->histogram ? m->histogram->n_data_points : 0;
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_EXPONENTIAL_HISTOGRAM:
-        return m->exponential_histogram ? m->exponential_histogram->n_data_points : 0;
-    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUMMARY:
-        return m->summary ? m->summary->n_data_points : 0;
-    default:
-        return 0;
-    }
-}
-
 static struct tally count(enum signal s, const ProtobufCMessage *msg)
 {
     struct tally t = {0};
@@ -718,7 +681,7 @@ static struct tally count(enum signal s, const ProtobufCMessage *msg)
                 const Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm = rm->scope_metrics[j];
                 t.metrics += sm->n_metrics;
                 for (size_t k = 0; k < sm->n_metrics; k++) {
-                    size_t n = metric_points(sm->metrics[k]);
+                    size_t n = otlp_metric_points(sm->metrics[k]);
                     t.items += n;
                 }
             }
@@ -748,7 +711,7 @@ static enum consume_status refuse(struct filter_proc *p, const char *why)
 {
     telemetry_add(p->refused, 1);
     uint64_t skipped = 0;
-    if (should_log(p, &skipped))
+    if (log_gate_pass(&p->log_gate, clock_now_ns(), &skipped))
         log_error(p->log_name, "failed processing %s, the request is refused (error_mode "
                   "propagate): %s", signal_name(p->signal), why);
     /* As the Collector: a plain (not permanent) error, which its receivers answer with

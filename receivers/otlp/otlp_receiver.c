@@ -379,12 +379,9 @@ struct otlp_receiver {
     struct otlp_transport tp[TP_COUNT];
     struct otlp_grpc_server *grpc;
     struct otlp_http_server *http;
-    _Atomic int64_t last_warn_ns;         /* rate limit of the "refused" warning */
-    atomic_uint_fast64_t warn_suppressed;
-    _Atomic int64_t last_repair_warn_ns;  /* and of the "repaired" one */
-    atomic_uint_fast64_t repair_suppressed;
-    _Atomic int64_t last_auth_warn_ns;    /* and of the "unauthenticated" one */
-    atomic_uint_fast64_t auth_suppressed;
+    struct log_gate refused_gate;         /* rate limit of the "refused" warning */
+    struct log_gate repair_gate;          /* and of the "repaired" one */
+    struct log_gate auth_gate;            /* and of the "unauthenticated" one */
 };
 
 static const char *const accepted_names[SIGNAL_COUNT] = {
@@ -447,14 +444,9 @@ static void *otlp_receiver_create(const void *cfgp, const struct component_env *
 static void refused_log(struct otlp_receiver *r, enum signal s, const char *why)
 {
     log_debug(r->log_name, "refused %s request: %s", signal_name(s), why);
-    int64_t now = clock_now_ns();
-    int64_t last = atomic_load_explicit(&r->last_warn_ns, memory_order_relaxed);
-    if (now - last < 1000000000 ||
-        !atomic_compare_exchange_strong(&r->last_warn_ns, &last, now)) {
-        atomic_fetch_add_explicit(&r->warn_suppressed, 1, memory_order_relaxed);
+    uint64_t more = 0;
+    if (!log_gate_pass(&r->refused_gate, clock_now_ns(), &more))
         return;
-    }
-    uint64_t more = atomic_exchange(&r->warn_suppressed, 0);
     if (more)
         log_warn(r->log_name, "refused %s request: %s (and %llu more refused since the last warning)",
                  signal_name(s), why, (unsigned long long)more);
@@ -465,14 +457,9 @@ static void refused_log(struct otlp_receiver *r, enum signal s, const char *why)
 /* Once a second at most: a sender whose strings are not UTF-8 is told in the log, not refused. */
 static void repaired_log(struct otlp_receiver *r, enum signal s, uint64_t n, const char *where)
 {
-    int64_t now = clock_now_ns();
-    int64_t last = atomic_load_explicit(&r->last_repair_warn_ns, memory_order_relaxed);
-    if (now - last < 1000000000 ||
-        !atomic_compare_exchange_strong(&r->last_repair_warn_ns, &last, now)) {
-        atomic_fetch_add_explicit(&r->repair_suppressed, 1, memory_order_relaxed);
+    uint64_t more = 0;
+    if (!log_gate_pass(&r->repair_gate, clock_now_ns(), &more))
         return;
-    }
-    uint64_t more = atomic_exchange(&r->repair_suppressed, 0);
     log_warn(r->log_name, "%s request: %llu string field%s not valid UTF-8 (or holding a NUL), "
              "each bad byte replaced by U+FFFD; first: %s%s", signal_name(s),
              (unsigned long long)n, n == 1 ? "" : "s", where,
@@ -492,14 +479,9 @@ int otlp_receiver_authenticate(void *user, const struct auth_config *a, auth_hea
     const char *proto = tp == &r->tp[TP_GRPC] ? "gRPC" : "HTTP";
     log_debug(r->log_name, "refused unauthenticated %s request: %s", proto, why);
     /* once a second at most, as refused_log: a scanner hammering the port costs one line */
-    int64_t now = clock_now_ns();
-    int64_t last = atomic_load_explicit(&r->last_auth_warn_ns, memory_order_relaxed);
-    if (now - last < 1000000000 ||
-        !atomic_compare_exchange_strong(&r->last_auth_warn_ns, &last, now)) {
-        atomic_fetch_add_explicit(&r->auth_suppressed, 1, memory_order_relaxed);
+    uint64_t more = 0;
+    if (!log_gate_pass(&r->auth_gate, clock_now_ns(), &more))
         return -1;
-    }
-    uint64_t more = atomic_exchange(&r->auth_suppressed, 0);
     if (more)
         log_warn(r->log_name, "refused unauthenticated %s request: %s (and %llu more since the "
                  "last warning)", proto, why, (unsigned long long)more);

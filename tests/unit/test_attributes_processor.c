@@ -42,42 +42,9 @@ typedef Opentelemetry__Proto__Common__V1__AnyValue any_t;
 
 #define SHA_JOHN "836f82db99121b3481011f16b49dfa5fbc714a0d1b1b9f784a1ebbbf5b39577f"
 
-struct fx {
-    struct cnode *root;
-    void *cfg;
-    void *proc;
-    struct tu_rec rec;
-    struct telemetry *tel;
-};
-
-static int fx_open(struct fx *f, const char *yaml, enum signal s, struct error *err)
+static int fx_open(struct tu_proc *f, const char *yaml, enum signal s, struct error *err)
 {
-    memset(f, 0, sizeof *f);
-    tu_rec_init(&f->rec);
-    f->tel = telemetry_new();
-    f->root = config_parse_string(yaml, "attr.yaml", err);
-    assert_non_null(f->root);
-    f->cfg = calloc(1, FACTORY.config_size);
-    if (config_bind(FACTORY.fields, cnode_get(f->root, "attributes"), f->cfg, err) != 0)
-        return -1;
-    if (FACTORY.validate(f->cfg, err) != 0)
-        return -1;
-    struct component_env env = {.id = "attributes", .log_name = "processor/attributes",
-                                .signal = s, .telemetry = f->tel};
-    env.next[s] = &f->rec.base;
-    f->proc = FACTORY.create(f->cfg, &env, err);
-    return f->proc ? 0 : -1;
-}
-
-static void fx_close(struct fx *f)
-{
-    if (f->proc)
-        FACTORY.destroy(f->proc);
-    config_free_bound(FACTORY.fields, f->cfg);
-    free(f->cfg);
-    cnode_free(f->root);
-    tu_rec_fini(&f->rec);
-    telemetry_free(f->tel);
+    return tu_proc_open(f, &FACTORY, yaml, "attr.yaml", "attributes", "attributes", "processor/attributes", s, err);
 }
 
 /* "k=s:v k2=i:3" into an attribute array. */
@@ -90,17 +57,8 @@ static kv_t **mk_attrs(struct arena *a, const char *spec, size_t *n)
     for (char *sv = NULL, *t = strtok_r(buf, " ", &sv); t; t = strtok_r(NULL, " ", &sv)) {
         char *eq = strchr(t, '=');
         *eq = '\0';
-        kv_t *kv = arena_alloc(a, sizeof *kv);
-        opentelemetry__proto__common__v1__key_value__init(kv);
-        kv->key = arena_strdup(a, t);
-        any_t *x = arena_alloc(a, sizeof *x);
-        opentelemetry__proto__common__v1__any_value__init(x);
-        if (eq[1] == 'i')
-            x->value_case = V_INT, x->int_value = strtoll(eq + 3, NULL, 10);
-        else
-            x->value_case = V_STR, x->string_value = arena_strdup(a, eq + 3);
-        kv->value = x;
-        v[(*n)++] = kv;
+        v[(*n)++] = eq[1] == 'i' ? tu_kv_int(a, t, strtoll(eq + 3, NULL, 10))
+                                 : tu_kv_str(a, t, eq + 3);
     }
     return v;
 }
@@ -160,7 +118,7 @@ static struct batch *traces(size_t n, const char *const *svc, const char *const 
     return b;
 }
 
-static void got_span(struct fx *f, size_t i, char *out, size_t cap)
+static void got_span(struct tu_proc *f, size_t i, char *out, size_t cap)
 {
     assert_non_null(f->rec.last);
     Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *m =
@@ -176,7 +134,7 @@ static void got_span(struct fx *f, size_t i, char *out, size_t cap)
 static void test_readme_example_traces(void **state)
 {
     (void)state;
-    struct fx f;
+    struct tu_proc f;
     struct error err = {0};
     const char *yaml = "attributes:\n"
                        "  actions:\n"
@@ -206,7 +164,7 @@ static void test_readme_example_traces(void **state)
     assert_int_equal(telemetry_value(f.tel, "llmotlp_attributes_edited_items",
                                      "processor=\"attributes\",signal=\"traces\""),
                      1);
-    fx_close(&f);
+    tu_proc_close(&f);
 }
 
 /* include services (regexp) then exclude span_names (strict): only the included, not excluded
@@ -214,7 +172,7 @@ static void test_readme_example_traces(void **state)
 static void test_include_exclude(void **state)
 {
     (void)state;
-    struct fx f;
+    struct tu_proc f;
     struct error err = {0};
     const char *yaml = "attributes:\n"
                        "  include:\n    match_type: regexp\n    services: [\"^llm-\"]\n"
@@ -248,13 +206,13 @@ static void test_include_exclude(void **state)
     assert_memory_equal(f.rec.last, orig, len);
     free(orig);
     batch_unref(b);
-    fx_close(&f);
+    tu_proc_close(&f);
 }
 
 static void test_logs(void **state)
 {
     (void)state;
-    struct fx f;
+    struct tu_proc f;
     struct error err = {0};
     const char *yaml = "attributes:\n"
                        "  include:\n    match_type: strict\n    log_severity_texts: [ERROR]\n"
@@ -297,13 +255,13 @@ static void test_logs(void **state)
     assert_string_equal(got, "user.email=s:a@b.c x=i:1");
     protobuf_c_message_free_unpacked(&m->base, NULL);
     batch_unref(b);
-    fx_close(&f);
+    tu_proc_close(&f);
 }
 
 static void test_metrics_data_points(void **state)
 {
     (void)state;
-    struct fx f;
+    struct tu_proc f;
     struct error err = {0};
     const char *yaml = "attributes:\n"
                        "  include:\n    match_type: strict\n    metric_names: [gen_ai.client.token.usage]\n"
@@ -327,13 +285,13 @@ static void test_metrics_data_points(void **state)
     }
     protobuf_c_message_free_unpacked(&m->base, NULL);
     batch_unref(b);
-    fx_close(&f);
+    tu_proc_close(&f);
 }
 
 static void test_refusals(void **state)
 {
     (void)state;
-    struct fx f;
+    struct tu_proc f;
     struct error err = {0};
     /* log properties in a traces pipeline: refused at create, at the key */
     const char *yaml = "attributes:\n"
@@ -342,11 +300,11 @@ static void test_refusals(void **state)
     assert_int_equal(fx_open(&f, yaml, SIGNAL_TRACES, &err), -1);
     assert_non_null(strstr(err.msg, "attr.yaml:4:5: include.log_bodies: log_bodies should not "
                                     "be specified for trace spans"));
-    fx_close(&f);
+    tu_proc_close(&f);
     /* ...and accepted in a logs pipeline */
     memset(&err, 0, sizeof err);
     assert_int_equal(fx_open(&f, yaml, SIGNAL_LOGS, &err), 0);
-    fx_close(&f);
+    tu_proc_close(&f);
     /* an unknown key of include is refused by validate, with its position */
     memset(&err, 0, sizeof err);
     yaml = "attributes:\n  exclude:\n    match_type: strict\n    span_name: [x]\n"
@@ -354,12 +312,12 @@ static void test_refusals(void **state)
     assert_int_equal(fx_open(&f, yaml, SIGNAL_TRACES, &err), -1);
     assert_non_null(strstr(err.msg, "span_name"));
     assert_non_null(strstr(err.msg, "attr.yaml:4:5"));
-    fx_close(&f);
+    tu_proc_close(&f);
     memset(&err, 0, sizeof err);
     yaml = "attributes:\n  actions:\n    - {key: a, action: insert, from_context: metadata.x}\n";
     assert_int_equal(fx_open(&f, yaml, SIGNAL_TRACES, &err), -1);
     assert_non_null(strstr(err.msg, "attr.yaml:3:32: actions[0]: from_context"));
-    fx_close(&f);
+    tu_proc_close(&f);
 }
 
 int main(void)

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/ottl/ottl_internal.h"
+#include "tests/unit/testutil.h"
 
 struct fixture {
     struct arena *a;
@@ -24,19 +25,6 @@ struct fixture {
     struct ottl_item it;
 };
 
-static OttlKeyValue *kv_str(struct arena *a, const char *k, const char *v)
-{
-    OttlKeyValue *kv = arena_alloc(a, sizeof *kv);
-    OttlAnyValue *av = arena_alloc(a, sizeof *av);
-    opentelemetry__proto__common__v1__key_value__init(kv);
-    opentelemetry__proto__common__v1__any_value__init(av);
-    av->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-    av->string_value = arena_strdup(a, v);
-    kv->key = arena_strdup(a, k);
-    kv->value = av;
-    return kv;
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
@@ -44,18 +32,18 @@ static int setup(void **state)
     opentelemetry__proto__resource__v1__resource__init(&f->res);
     f->res.n_attributes = 4;
     f->res.attributes = arena_alloc(f->a, 4 * sizeof *f->res.attributes);
-    f->res.attributes[0] = kv_str(f->a, "service.name", "checkout");
-    f->res.attributes[1] = kv_str(f->a, "host.name", "localhost");
-    f->res.attributes[2] = kv_str(f->a, "process.command_line", "app --password=s3cret --v");
-    f->res.attributes[3] = kv_str(f->a, "cloud.region", "eu-west-1");
+    f->res.attributes[0] = tu_kv_str(f->a, "service.name", "checkout");
+    f->res.attributes[1] = tu_kv_str(f->a, "host.name", "localhost");
+    f->res.attributes[2] = tu_kv_str(f->a, "process.command_line", "app --password=s3cret --v");
+    f->res.attributes[3] = tu_kv_str(f->a, "cloud.region", "eu-west-1");
     opentelemetry__proto__trace__v1__span__init(&f->span);
     f->span.name = arena_strdup(f->a, "operationA");
     f->span.kind = OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_INTERNAL;
     f->span.n_attributes = 3;
     f->span.attributes = arena_alloc(f->a, 3 * sizeof *f->span.attributes);
-    f->span.attributes[0] = kv_str(f->a, "container.name", "app_container_1");
-    f->span.attributes[1] = kv_str(f->a, "http.request.header.authorization", "Bearer x");
-    f->span.attributes[2] = kv_str(f->a, "http.url", "https://h/p?token=abc&x=1");
+    f->span.attributes[0] = tu_kv_str(f->a, "container.name", "app_container_1");
+    f->span.attributes[1] = tu_kv_str(f->a, "http.request.header.authorization", "Bearer x");
+    f->span.attributes[2] = tu_kv_str(f->a, "http.url", "https://h/p?token=abc&x=1");
     f->it.ctx = OTTL_CTX_SPAN;
     f->it.resource = &f->res;
     f->it.span = &f->span;

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "core/ottl/ottl_internal.h"
+#include "tests/unit/testutil.h"
 
 typedef Opentelemetry__Proto__Trace__V1__Span Span;
 
@@ -26,32 +27,6 @@ struct fixture {
     Span span;
     struct ottl_item it;
 };
-
-static OttlKeyValue *kv_str(struct arena *a, const char *k, const char *v)
-{
-    OttlKeyValue *kv = arena_alloc(a, sizeof *kv);
-    OttlAnyValue *av = arena_alloc(a, sizeof *av);
-    opentelemetry__proto__common__v1__key_value__init(kv);
-    opentelemetry__proto__common__v1__any_value__init(av);
-    av->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-    av->string_value = arena_strdup(a, v);
-    kv->key = arena_strdup(a, k);
-    kv->value = av;
-    return kv;
-}
-
-static OttlKeyValue *kv_int(struct arena *a, const char *k, int64_t v)
-{
-    OttlKeyValue *kv = arena_alloc(a, sizeof *kv);
-    OttlAnyValue *av = arena_alloc(a, sizeof *av);
-    opentelemetry__proto__common__v1__key_value__init(kv);
-    opentelemetry__proto__common__v1__any_value__init(av);
-    av->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
-    av->int_value = v;
-    kv->key = arena_strdup(a, k);
-    kv->value = av;
-    return kv;
-}
 
 static int setup(void **state)
 {
@@ -62,9 +37,9 @@ static int setup(void **state)
     f->span.kind = OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_SERVER;
     f->span.n_attributes = 3;
     f->span.attributes = arena_alloc(f->a, 3 * sizeof *f->span.attributes);
-    f->span.attributes[0] = kv_str(f->a, "http.route", "/health");
-    f->span.attributes[1] = kv_int(f->a, "n", 5);
-    f->span.attributes[2] = kv_str(f->a, "which", "http.route");
+    f->span.attributes[0] = tu_kv_str(f->a, "http.route", "/health");
+    f->span.attributes[1] = tu_kv_int(f->a, "n", 5);
+    f->span.attributes[2] = tu_kv_str(f->a, "which", "http.route");
     f->it.ctx = OTTL_CTX_SPAN;
     f->it.span = &f->span;
     f->it.arena = f->a;

@@ -12,6 +12,8 @@
 #include <cmocka.h>
 
 #include "core/ottl/ottl_internal.h"
+#include "tests/unit/ottl_testvals.h"
+#include "tests/unit/testutil.h"
 
 typedef Opentelemetry__Proto__Trace__V1__Span Span;
 typedef Opentelemetry__Proto__Trace__V1__Span__Event Event;
@@ -68,19 +70,6 @@ static struct ottl_key KI(int64_t i)
 {
     struct ottl_key k = { .is_int = true, .i = i };
     return k;
-}
-
-static struct ottl_value vi(int64_t i) { struct ottl_value v = { .t = OTTL_V_INT, .i = i }; return v; }
-static struct ottl_value vd(double d) { struct ottl_value v = { .t = OTTL_V_DOUBLE, .d = d }; return v; }
-static struct ottl_value vb(bool b) { struct ottl_value v = { .t = OTTL_V_BOOL, .b = b }; return v; }
-static struct ottl_value vt(int64_t ns) { struct ottl_value v = { .t = OTTL_V_TIME, .i = ns }; return v; }
-static struct ottl_value vnil(void) { struct ottl_value v = { .t = OTTL_V_NIL }; return v; }
-static struct ottl_value vs(const char *s)
-{
-    struct ottl_value v = { .t = OTTL_V_STRING };
-    v.s.p = s;
-    v.s.n = strlen(s);
-    return v;
 }
 
 /* Reads path+keys; fails the test on an error. */
@@ -148,16 +137,6 @@ static void assert_vint(struct ottl_value v, int64_t want)
     assert_int_equal(v.i, want);
 }
 
-static OttlKeyValue *kv_str(struct arena *a, const char *k, const char *s)
-{
-    OttlKeyValue *kv = arena_alloc(a, sizeof *kv);
-    opentelemetry__proto__common__v1__key_value__init(kv);
-    kv->key = arena_strdup(a, k);
-    struct ottl_value v = vs(s);
-    kv->value = ottl_value_to_any(a, &v);
-    return kv;
-}
-
 static OttlKeyValue **kvs1(struct arena *a, OttlKeyValue *kv)
 {
     OttlKeyValue **arr = arena_alloc(a, sizeof *arr);
@@ -182,7 +161,7 @@ static void fixture_init(struct fixture *f, enum ottl_context ctx)
     memset(f, 0, sizeof *f);
     f->a = arena_new(0);
     opentelemetry__proto__resource__v1__resource__init(&f->res);
-    f->res.attributes = kvs1(f->a, kv_str(f->a, "service.name", "checkout"));
+    f->res.attributes = kvs1(f->a, tu_kv_str(f->a, "service.name", "checkout"));
     f->res.n_attributes = 1;
     opentelemetry__proto__common__v1__instrumentation_scope__init(&f->scope);
     f->scope.name = "io.llm";
@@ -202,7 +181,7 @@ static void fixture_init(struct fixture *f, enum ottl_context ctx)
     f->span.start_time_unix_nano = 1700000000000000000ULL;
     f->span.end_time_unix_nano = 1700000001500000000ULL;
     f->span.trace_state = "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE";
-    f->span.attributes = kvs1(f->a, kv_str(f->a, "http.method", "GET"));
+    f->span.attributes = kvs1(f->a, tu_kv_str(f->a, "http.method", "GET"));
     f->span.n_attributes = 1;
     f->span.dropped_attributes_count = 3;
     for (int i = 0; i < 2; i++) {
@@ -532,7 +511,7 @@ static void mfix_init(struct mfix *f, enum ottl_context ctx)
     f->ndp.as_int = 120;
     f->ndp.time_unix_nano = 5000;
     f->ndp.start_time_unix_nano = 4000;
-    f->ndp.attributes = kvs1(f->a, kv_str(f->a, "gen_ai.token.type", "input"));
+    f->ndp.attributes = kvs1(f->a, tu_kv_str(f->a, "gen_ai.token.type", "input"));
     f->ndp.n_attributes = 1;
     f->it.ctx = ctx;
     f->it.metric = &f->m;

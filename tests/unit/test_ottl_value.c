@@ -12,27 +12,7 @@
 #include <cmocka.h>
 
 #include "core/ottl/ottl_internal.h"
-
-static struct ottl_value vi(int64_t i) { struct ottl_value v = { .t = OTTL_V_INT, .i = i }; return v; }
-static struct ottl_value vd(double d) { struct ottl_value v = { .t = OTTL_V_DOUBLE, .d = d }; return v; }
-static struct ottl_value vb(bool b) { struct ottl_value v = { .t = OTTL_V_BOOL, .b = b }; return v; }
-static struct ottl_value vnil(void) { struct ottl_value v = { .t = OTTL_V_NIL }; return v; }
-static struct ottl_value vs(const char *s)
-{
-    struct ottl_value v = { .t = OTTL_V_STRING };
-    v.s.p = s;
-    v.s.n = strlen(s);
-    return v;
-}
-static struct ottl_value vbytes(const char *p, size_t n)
-{
-    struct ottl_value v = { .t = OTTL_V_BYTES };
-    v.s.p = p;
-    v.s.n = n;
-    return v;
-}
-static struct ottl_value vtime(int64_t ns) { struct ottl_value v = { .t = OTTL_V_TIME, .i = ns }; return v; }
-static struct ottl_value vdur(int64_t ns) { struct ottl_value v = { .t = OTTL_V_DURATION, .i = ns }; return v; }
+#include "tests/unit/ottl_testvals.h"
 
 static void assert_str(struct arena *a, const struct ottl_value *v, const char *want)
 {
@@ -191,7 +171,7 @@ static void test_list_and_conversions(void **state)
     struct arena *ar = arena_new(0);
     struct ottl_value l;
     assert_int_equal(ottl_list_new(ar, &l), 0);
-    struct ottl_value a = vs("x"), b = vd(0.5), t = vtime(1234), d = vdur(55);
+    struct ottl_value a = vs("x"), b = vd(0.5), t = vt(1234), d = vdur(55);
     assert_int_equal(ottl_list_append(ar, &l, &a), 0);
     assert_int_equal(ottl_list_append(ar, &l, &b), 0);
     assert_int_equal(ottl_list_append(ar, &l, &t), 0);
@@ -274,7 +254,7 @@ static void test_compare(void **state)
     assert_true(ottl_value_compare(&b1, "!=", &n));
 
     /* times and durations compare among themselves only */
-    struct ottl_value t1 = vtime(10), t2 = vtime(20), du = vdur(10);
+    struct ottl_value t1 = vt(10), t2 = vt(20), du = vdur(10);
     assert_true(ottl_value_compare(&t1, "<", &t2));
     assert_false(ottl_value_compare(&t1, "==", &du));
     assert_true(ottl_value_compare(&t1, "!=", &i1));
@@ -355,11 +335,11 @@ static void test_to_string_others(void **state)
     assert_str(ar, &v, "plain \"text\"");   /* a string is itself, not JSON */
     v = vbytes("\xde\xad\xbe\xef", 4);
     assert_str(ar, &v, "deadbeef");          /* bytes are hex */
-    v = vtime(0);
+    v = vt(0);
     assert_str(ar, &v, "\"1970-01-01T00:00:00Z\"");
-    v = vtime(1500000000LL);
+    v = vt(1500000000LL);
     assert_str(ar, &v, "\"1970-01-01T00:00:01.5Z\"");
-    v = vtime(1700000000123456789LL);
+    v = vt(1700000000123456789LL);
     assert_str(ar, &v, "\"2023-11-14T22:13:20.123456789Z\"");
 
     /* maps: keys sorted, HTML-safe escapes, nested lists, bytes in base64, empty as null */

@@ -46,55 +46,9 @@ static const char *README_CFG = "resource:\n"
                                 "  - key: redundant-attribute\n"
                                 "    action: delete\n";
 
-struct fx {
-    struct cnode *root;
-    void *cfg;
-    void *proc;
-    struct tu_rec rec;
-    struct telemetry *tel;
-};
-
-static int fx_open(struct fx *f, const char *yaml, enum signal s, struct error *err)
+static int fx_open(struct tu_proc *f, const char *yaml, enum signal s, struct error *err)
 {
-    memset(f, 0, sizeof *f);
-    tu_rec_init(&f->rec);
-    f->tel = telemetry_new();
-    f->root = config_parse_string(yaml, "res.yaml", err);
-    assert_non_null(f->root);
-    f->cfg = calloc(1, FACTORY.config_size);
-    if (config_bind(FACTORY.fields, cnode_get(f->root, "resource"), f->cfg, err) != 0)
-        return -1;
-    if (FACTORY.validate(f->cfg, err) != 0)
-        return -1;
-    struct component_env env = {.id = "resource", .log_name = "processor/resource",
-                                .signal = s, .telemetry = f->tel};
-    env.next[s] = &f->rec.base;
-    f->proc = FACTORY.create(f->cfg, &env, err);
-    return f->proc ? 0 : -1;
-}
-
-static void fx_close(struct fx *f)
-{
-    if (f->proc)
-        FACTORY.destroy(f->proc);
-    config_free_bound(FACTORY.fields, f->cfg);
-    free(f->cfg);
-    cnode_free(f->root);
-    tu_rec_fini(&f->rec);
-    telemetry_free(f->tel);
-}
-
-static kv_t *mk_kv(struct arena *a, const char *k, const char *v)
-{
-    kv_t *kv = arena_alloc(a, sizeof *kv);
-    opentelemetry__proto__common__v1__key_value__init(kv);
-    kv->key = arena_strdup(a, k);
-    any_t *x = arena_alloc(a, sizeof *x);
-    opentelemetry__proto__common__v1__any_value__init(x);
-    x->value_case = V_STR;
-    x->string_value = arena_strdup(a, v);
-    kv->value = x;
-    return kv;
+    return tu_proc_open(f, &FACTORY, yaml, "res.yaml", "resource", "resource", "processor/resource", s, err);
 }
 
 /* A resource with pairs "k=v" separated by spaces (NULL: no resource at all). */
@@ -110,7 +64,7 @@ static resource_t *mk_res(struct arena *a, const char *spec)
     for (char *sv = NULL, *t = strtok_r(buf, " ", &sv); t; t = strtok_r(NULL, " ", &sv)) {
         char *eq = strchr(t, '=');
         *eq = '\0';
-        r->attributes[r->n_attributes++] = mk_kv(a, t, eq + 1);
+        r->attributes[r->n_attributes++] = tu_kv_str(a, t, eq + 1);
     }
     return r;
 }
@@ -212,7 +166,7 @@ static struct batch *metrics_batch(const char *res_spec)
 }
 
 /* The resource of what the recording consumer got last, as text. */
-static void got_res(struct fx *f, enum signal s, char *out, size_t cap)
+static void got_res(struct tu_proc *f, enum signal s, char *out, size_t cap)
 {
     assert_non_null(f->rec.last);
     ProtobufCMessage *m = protobuf_c_message_unpack(otlp_request_descriptor(s), NULL,
@@ -234,7 +188,7 @@ static void got_res(struct fx *f, enum signal s, char *out, size_t cap)
 
 static void run_readme(enum signal s, struct batch *(*mk)(const char *))
 {
-    struct fx f;
+    struct tu_proc f;
     struct error err = {0};
     if (fx_open(&f, README_CFG, s, &err) != 0)
         fail_msg("%s", err.msg);
@@ -251,7 +205,7 @@ static void run_readme(enum signal s, struct batch *(*mk)(const char *))
     assert_int_equal(telemetry_value(f.tel, "llmotlp_resource_edited_resources",
                                      "processor=\"resource\""),
                      1);
-    fx_close(&f);
+    tu_proc_close(&f);
 }
 
 static void test_readme_traces(void **state)
@@ -277,7 +231,7 @@ static void test_readme_metrics(void **state)
 static void test_unchanged_and_missing_resource(void **state)
 {
     (void)state;
-    struct fx f;
+    struct tu_proc f;
     struct error err = {0};
     const char *yaml = "resource:\n  attributes:\n"
                        "  - {key: deployment.environment, value: prod, action: upsert}\n";
@@ -301,24 +255,24 @@ static void test_unchanged_and_missing_resource(void **state)
     got_res(&f, SIGNAL_TRACES, got, sizeof got);
     assert_string_equal(got, "deployment.environment=prod");
     batch_unref(b);
-    fx_close(&f);
+    tu_proc_close(&f);
 }
 
 static void test_validation(void **state)
 {
     (void)state;
-    struct fx f;
+    struct tu_proc f;
     struct error err = {0};
     assert_int_equal(fx_open(&f, "resource:\n  attributes: []\n", SIGNAL_TRACES, &err), -1);
     assert_non_null(strstr(err.msg, "missing required field \"attributes\""));
-    fx_close(&f);
+    tu_proc_close(&f);
     memset(&err, 0, sizeof err);
     assert_int_equal(fx_open(&f, "resource:\n  attributes:\n  - key: a\n    action: upsert\n",
                              SIGNAL_TRACES, &err),
                      -1);
     assert_non_null(strstr(err.msg, "res.yaml:3:5: attributes[0]: error creating AttrProc. "
                                     "Either field \"value\""));
-    fx_close(&f);
+    tu_proc_close(&f);
 }
 
 int main(void)

@@ -342,45 +342,21 @@ static void test_config_refusals(void **state)
 
 /* ---- the processor: merging ------------------------------------------------------------------ */
 
-struct fx {
-    struct cnode *root;
-    void *cfg;
-    struct telemetry *tel;
-    struct tu_rec rec;
-    void *proc;
-};
-
-static struct fx *fx_new(const char *yaml, enum signal sig)
+static struct tu_proc *fx_new(const char *yaml, enum signal sig)
 {
-    struct fx *f = calloc(1, sizeof *f);
+    struct tu_proc *f = calloc(1, sizeof *f);
     assert_non_null(f);
     struct error err = {0};
-    f->root = config_parse_string(yaml, "<test>", &err);
-    assert_non_null(f->root);
-    f->cfg = calloc(1, FACTORY.config_size);
-    if (config_bind(FACTORY.fields, f->root, f->cfg, &err) != 0 ||
-        FACTORY.validate(f->cfg, &err) != 0)
-        fail_msg("config: %s", err.msg);
-    f->tel = telemetry_new();
-    tu_rec_init(&f->rec);
-    struct component_env env = {.id = "resourcedetection", .signal = sig, .telemetry = f->tel};
-    env.next[sig] = &f->rec.base;
-    f->proc = FACTORY.create(f->cfg, &env, &err);
-    if (!f->proc)
-        fail_msg("create: %s", err.msg);
+    if (tu_proc_open(f, &FACTORY, yaml, "<test>", NULL, "resourcedetection", NULL, sig, &err) != 0)
+        fail_msg("config or create: %s", err.msg);
     if (FACTORY.start(f->proc, &err) != 0)
         fail_msg("start: %s", err.msg);
     return f;
 }
 
-static void fx_free(struct fx *f)
+static void fx_free(struct tu_proc *f)
 {
-    FACTORY.destroy(f->proc);
-    tu_rec_fini(&f->rec);
-    config_free_bound(FACTORY.fields, f->cfg);
-    free(f->cfg);
-    cnode_free(f->root);
-    telemetry_free(f->tel);
+    tu_proc_close(f);
     free(f);
 }
 
@@ -431,7 +407,7 @@ static struct batch *traces_with(const char *schema_url, const char *const *kv, 
 }
 
 /* The resource of what the recorder got last (decoded from its bytes). */
-static TraceRequest *last_traces(struct fx *f)
+static TraceRequest *last_traces(struct tu_proc *f)
 {
     assert_non_null(f->rec.last);
     TraceRequest *req =
@@ -463,7 +439,7 @@ static void test_override(void **state)
     const char *const mine[] = {"service.name", "mine", "host.name", "sdk-host"};
 
     /* override true (the default): detected values replace, schema URL set where none */
-    struct fx *f = fx_new("detectors: [env, system]\nsystem: {hostname_sources: [os]}\n",
+    struct tu_proc *f = fx_new("detectors: [env, system]\nsystem: {hostname_sources: [os]}\n",
                           SIGNAL_TRACES);
     struct batch *b = traces_with(NULL, mine, 2);
     assert_int_equal(FACTORY.consume(f->proc, b), CONSUME_OK);
@@ -507,7 +483,7 @@ static void test_unchanged_passes_as_is(void **state)
 {
     (void)state;
     setenv("OTEL_RESOURCE_ATTRIBUTES", "team=llm", 1);
-    struct fx *f = fx_new("detectors: [env]\n", SIGNAL_TRACES);
+    struct tu_proc *f = fx_new("detectors: [env]\n", SIGNAL_TRACES);
     const char *const has[] = {"team", "llm"};
     struct batch *b = traces_with(NULL, has, 1);
     const uint8_t *bytes;
@@ -532,7 +508,7 @@ static void test_attributes_and_enabled(void **state)
 {
     (void)state;
     setenv("OTEL_RESOURCE_ATTRIBUTES", "a=1,b=2", 1);
-    struct fx *f = fx_new("detectors: [env, system]\nattributes: [b, os.type]\n"
+    struct tu_proc *f = fx_new("detectors: [env, system]\nattributes: [b, os.type]\n"
                           "system:\n  hostname_sources: [os]\n  resource_attributes:\n"
                           "    host.arch: {enabled: true}\n", SIGNAL_TRACES);
     struct batch *b = traces_with(NULL, NULL, 0);
@@ -569,7 +545,7 @@ static void test_metrics_and_logs(void **state)
 {
     (void)state;
     setenv("OTEL_RESOURCE_ATTRIBUTES", "region=eu", 1);
-    struct fx *f = fx_new("detectors: [env]\n", SIGNAL_METRICS);
+    struct tu_proc *f = fx_new("detectors: [env]\n", SIGNAL_METRICS);
     struct batch *b = tu_metric_batch(2);
     assert_int_equal(FACTORY.consume(f->proc, b), CONSUME_OK);
     batch_unref(b);

@@ -330,6 +330,70 @@ void tu_rec_fini(struct tu_rec *r)
 
 /* ---- exporter fixture ------------------------------------------------------------------------ */
 
+static Opentelemetry__Proto__Common__V1__KeyValue *kv_new(struct arena *a, const char *key)
+{
+    Opentelemetry__Proto__Common__V1__KeyValue *kv = arena_alloc(a, sizeof *kv);
+    Opentelemetry__Proto__Common__V1__AnyValue *v = arena_alloc(a, sizeof *v);
+    assert_non_null(kv);
+    assert_non_null(v);
+    opentelemetry__proto__common__v1__key_value__init(kv);
+    opentelemetry__proto__common__v1__any_value__init(v);
+    kv->key = arena_strdup(a, key);
+    kv->value = v;
+    return kv;
+}
+
+Opentelemetry__Proto__Common__V1__KeyValue *tu_kv_str(struct arena *a, const char *key,
+                                                     const char *v)
+{
+    Opentelemetry__Proto__Common__V1__KeyValue *kv = kv_new(a, key);
+    kv->value->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
+    kv->value->string_value = arena_strdup(a, v);
+    return kv;
+}
+
+Opentelemetry__Proto__Common__V1__KeyValue *tu_kv_int(struct arena *a, const char *key, int64_t v)
+{
+    Opentelemetry__Proto__Common__V1__KeyValue *kv = kv_new(a, key);
+    kv->value->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
+    kv->value->int_value = v;
+    return kv;
+}
+
+int tu_proc_open(struct tu_proc *p, const struct component_factory *f, const char *yaml,
+                 const char *file, const char *section, const char *id, const char *log_name,
+                 enum signal s, struct error *err)
+{
+    memset(p, 0, sizeof *p);
+    p->f = f;
+    tu_rec_init(&p->rec);
+    p->tel = telemetry_new();
+    p->root = config_parse_string(yaml, file, err);
+    assert_non_null(p->root);
+    p->cfg = calloc(1, f->config_size);
+    assert_non_null(p->cfg);
+    if (config_bind(f->fields, section ? cnode_get(p->root, section) : p->root, p->cfg, err) != 0)
+        return -1;
+    if (f->validate && f->validate(p->cfg, err) != 0)
+        return -1;
+    struct component_env env = {.id = id, .log_name = log_name, .signal = s,
+                                .telemetry = p->tel};
+    env.next[s] = &p->rec.base;
+    p->proc = f->create(p->cfg, &env, err);
+    return p->proc ? 0 : -1;
+}
+
+void tu_proc_close(struct tu_proc *p)
+{
+    if (p->proc)
+        p->f->destroy(p->proc);
+    config_free_bound(p->f->fields, p->cfg);
+    free(p->cfg);
+    cnode_free(p->root);
+    tu_rec_fini(&p->rec);
+    telemetry_free(p->tel);
+}
+
 int tu_exp_bind(struct tu_exp *e, const struct component_factory *f, const char *labels,
                 const char *yaml, struct error *err)
 {

@@ -1,6 +1,7 @@
 /* testutil.h — helpers shared by the cmocka unit tests: OTLP request builders, batches built
- * from them, a recording consumer that can be scripted to refuse, and an exporter fixture that
- * binds, starts and stops any exporter factory from YAML.
+ * from them, a recording consumer that can be scripted to refuse, a processor fixture that binds
+ * and creates any processor factory from YAML in front of that consumer, and an exporter fixture
+ * that binds, starts and stops any exporter factory from YAML.
  *
  * The one idea: helpers fail the calling test through cmocka (assert_* / fail_msg) instead of
  * returning errors, so a test reads as its inputs and its expectations only.
@@ -18,10 +19,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/arena.h"
 #include "core/batch.h"
 #include "core/component.h"
 #include "core/config.h"
 #include "core/telemetry.h"
+#include "opentelemetry/proto/common/v1/common.pb-c.h"
 
 /* ---- request builders: packed Export*ServiceRequest bytes, one resource, one scope ---------- */
 
@@ -35,6 +38,13 @@ uint8_t *tu_make_traces(size_t n, size_t tid_len, const char *name, size_t *len)
 uint8_t *tu_make_metrics(size_t npoints, size_t *len);
 /* Logs: `nrec` records with body "completion finished", time 9000+i. */
 uint8_t *tu_make_logs(size_t nrec, size_t *len);
+
+/* ---- attributes in an arena ------------------------------------------------------------------ */
+
+/* A KeyValue key = string v, or key = int v, allocated (key and value copied) in a. */
+Opentelemetry__Proto__Common__V1__KeyValue *tu_kv_str(struct arena *a, const char *key,
+                                                     const char *v);
+Opentelemetry__Proto__Common__V1__KeyValue *tu_kv_int(struct arena *a, const char *key, int64_t v);
 
 /* ---- batches -------------------------------------------------------------------------------- */
 
@@ -71,6 +81,28 @@ struct tu_rec {
 
 void tu_rec_init(struct tu_rec *r);
 void tu_rec_fini(struct tu_rec *r);
+
+/* ---- processor fixture ---------------------------------------------------------------------- */
+
+/* A processor bound from YAML and created for one signal with a recording consumer as its next. */
+struct tu_proc {
+    const struct component_factory *f;
+    struct cnode *root;             /* the parsed YAML: the bound config may point into it */
+    void *cfg;                      /* f->config_size bytes */
+    void *proc;                     /* the instance; NULL when a step refused */
+    struct tu_rec rec;              /* env.next[signal] */
+    struct telemetry *tel;
+};
+
+/* Parses yaml (`file` in its positions; the test fails when it does not parse), binds the node
+ * under `section` (NULL: the root), validates and creates with component id `id` and log name
+ * `log_name` (may be NULL). 0, or -1 with err from the step that refused; call tu_proc_close
+ * either way. Does not start the instance. */
+int tu_proc_open(struct tu_proc *p, const struct component_factory *f, const char *yaml,
+                 const char *file, const char *section, const char *id, const char *log_name,
+                 enum signal s, struct error *err);
+/* Destroys the instance (when there is one), the config, the recorder and the telemetry. */
+void tu_proc_close(struct tu_proc *p);
 
 /* ---- exporter fixture ----------------------------------------------------------------------- */
 
