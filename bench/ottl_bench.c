@@ -79,8 +79,6 @@ static enum consume_status sink_consume(struct consumer *c, struct batch *b)
     return CONSUME_OK;
 }
 
-}
-
 /* ---- checks --------------------------------------------------------------------------------- */
 
 static const bench_kv *find(const bench_span *s, const char *key)
