@@ -123,10 +123,24 @@ static bool check_email(const char *s, size_t n, size_t *b, size_t *e)
     return true;
 }
 
+/* Whether s[b] follows the country code and check digits of an IBAN ("DE89 " or "DE89"): digits
+ * there are an account number, even when the IBAN's checksum failed. */
+static bool after_iban_head(const char *s, size_t b)
+{
+    size_t i = b;
+    if (i > 0 && s[i - 1] == ' ')
+        i--;
+    if (i < 4)
+        return false;
+    const char *h = s + i - 4;
+    return h[0] >= 'A' && h[0] <= 'Z' && h[1] >= 'A' && h[1] <= 'Z' && is_digit(h[2]) &&
+           is_digit(h[3]) && !is_alnum(before(s, i - 4));
+}
+
 static bool check_card(const char *s, size_t n, size_t *b, size_t *e)
 {
     if (is_alnum(before(s, *b)) || before(s, *b) == '.' ||
-        (before(s, *b) == '-' && is_digit(before(s, *b - 1))))
+        (before(s, *b) == '-' && is_digit(before(s, *b - 1))) || after_iban_head(s, *b))
         return false;
     for (size_t end = *e; end > *b; end--) {
         if (!is_digit(s[end - 1]))
@@ -212,8 +226,9 @@ static bool check_ipv6(const char *s, size_t n, size_t *b, size_t *e)
 static bool check_phone(const char *s, size_t n, size_t *b, size_t *e)
 {
     int p = before(s, *b);
+    /* inside a longer run of digit groups (an account number, a list of numbers) */
     if (is_alnum(p) || p == '+' || p == '.' || p == '/' || p == ':' ||
-        (p == '-' && is_digit(before(s, *b - 1))))
+        ((p == '-' || p == ' ') && *b > 1 && is_digit(before(s, *b - 1))))
         return false;
     while (*e > *b && (s[*e - 1] == ' ' || s[*e - 1] == '-' || s[*e - 1] == '.'))
         (*e)--;
