@@ -438,8 +438,9 @@ enum gc_result gc_apply_json(const struct gc_policy *p, enum gc_family f, const 
     const char *why = NULL;
     if (!root || json_tokener_get_error(tok) != json_tokener_success)
         why = "not valid JSON";
-    else if (tok->char_offset < (int)n && strspn(s + tok->char_offset, " \t\r\n") !=
-                                              n - (size_t)tok->char_offset)
+    else if (json_tokener_get_parse_end(tok) < n &&
+             strspn(s + json_tokener_get_parse_end(tok), " \t\r\n") !=
+                 n - json_tokener_get_parse_end(tok))
         why = "text after the JSON value";
     else if (memchr(s, '\0', n))
         why = "not valid JSON";
