@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -243,6 +244,84 @@ static bool check_phone(const char *s, size_t n, size_t *b, size_t *e)
     return digits >= 9 && digits <= 12;
 }
 
+/* ---- features ------------------------------------------------------------------------------
+ * One pass over the text tells which detectors can match at all, so a prompt without a digit run,
+ * an '@' or a key prefix costs one scan instead of a regular-expression search per detector. */
+
+enum {
+    F_AT = 1 << 0,        /* '@' */
+    F_EYJ = 1 << 1,       /* "eyJ" */
+    F_BEARER = 1 << 2,    /* "bearer", any case */
+    F_SK = 1 << 3,        /* "sk-" */
+    F_AKIA = 1 << 4,      /* "AKIA" or "ASIA" */
+    F_SECRET = 1 << 5,    /* "secret", any case */
+    F_GH = 1 << 6,        /* "gh" followed by a letter and '_', or "github_pat_" */
+    F_HEXCOLON = 1 << 7,  /* ':' next to a hex digit or another ':' */
+    F_DIGDOT = 1 << 8,    /* digit '.' digit */
+    F_IBAN = 1 << 9,      /* two capitals and two digits */
+    F_DIG8 = 1 << 10,     /* 8 digits or more in a run (single separators between digits) */
+    F_DIG13 = 1 << 11,    /* 13 or more */
+};
+
+static unsigned text_features(const char *s, size_t n)
+{
+    unsigned f = 0;
+    size_t run = 0;     /* digits in the current run */
+    bool sep = false;   /* the last byte was one separator after a digit */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (is_digit(c)) {
+            run++;
+            sep = false;
+            if (run >= 8)
+                f |= run >= 13 ? F_DIG8 | F_DIG13 : F_DIG8;
+            if (i + 2 < n && s[i + 1] == '.' && is_digit(s[i + 2]))
+                f |= F_DIGDOT;
+            continue;
+        }
+        if (run && !sep && (c == ' ' || c == '-' || c == '.' || c == '(' || c == ')'))
+            sep = true;
+        else if (!(c == ')' || c == ' ' || c == '(') || !sep)
+            run = 0, sep = false;
+        switch (c) {
+        case '@': f |= F_AT; break;
+        case ':':
+            if ((i > 0 && (is_alnum(s[i - 1]) || s[i - 1] == ':')) ||
+                (i + 1 < n && (is_alnum(s[i + 1]) || s[i + 1] == ':')))
+                f |= F_HEXCOLON;
+            break;
+        case 'e':
+            if (i + 2 < n && s[i + 1] == 'y' && s[i + 2] == 'J')
+                f |= F_EYJ;
+            break;
+        case 'b': case 'B':
+            if (i + 6 <= n && strncasecmp(s + i, "bearer", 6) == 0)
+                f |= F_BEARER;
+            break;
+        case 's': case 'S':
+            if (c == 's' && i + 3 <= n && s[i + 1] == 'k' && s[i + 2] == '-')
+                f |= F_SK;
+            if (i + 6 <= n && strncasecmp(s + i, "secret", 6) == 0)
+                f |= F_SECRET;
+            break;
+        case 'A':
+            if (i + 4 <= n && (memcmp(s + i, "AKIA", 4) == 0 || memcmp(s + i, "ASIA", 4) == 0))
+                f |= F_AKIA;
+            __attribute__((fallthrough)); /* 'A' may also start an IBAN */
+        default:
+            if (c >= 'A' && c <= 'Z' && i + 4 <= n && s[i + 1] >= 'A' && s[i + 1] <= 'Z' &&
+                is_digit(s[i + 2]) && is_digit(s[i + 3]))
+                f |= F_IBAN;
+            if (c == 'g' && ((i + 4 <= n && s[i + 1] == 'h' && is_alnum(s[i + 2]) &&
+                              s[i + 3] == '_') ||
+                             (i + 11 <= n && memcmp(s + i, "github_pat_", 11) == 0)))
+                f |= F_GH;
+            break;
+        }
+    }
+    return f;
+}
+
 /* ---- the table --------------------------------------------------------------------------- */
 
 struct builtin {
@@ -250,35 +329,34 @@ struct builtin {
     const char *pattern;
     check_fn check;
     bool group;              /* redact capture group 1 only (the secret after its label) */
-    const char *needles[4];  /* the text must hold one of these (case-sensitive) to be searched;
-                                none listed: always searched */
+    unsigned needs;          /* features (below) the text must show to be searched at all */
 };
 
 static const struct builtin builtins[] = {
     {"jwt", "eyJ[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]{8,}\\.[A-Za-z0-9_-]*", check_jwt, false,
-     {"eyJ"}},
+     F_EYJ},
     {"bearer_token", "(?i)bearer[ \\t]+([A-Za-z0-9._~+/-]{16,}=*)", check_bearer, true,
-     {"earer", "EARER"}},
-    {"anthropic_key", "sk-ant-[A-Za-z0-9_-]{20,}", check_key, false, {"sk-ant-"}},
-    {"openai_key", "sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}", check_key, false, {"sk-"}},
-    {"aws_access_key", "(?:AKIA|ASIA)[A-Z0-9]{16}", check_alone, false, {"AKIA", "ASIA"}},
+     F_BEARER},
+    {"anthropic_key", "sk-ant-[A-Za-z0-9_-]{20,}", check_key, false, F_SK},
+    {"openai_key", "sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}", check_key, false, F_SK},
+    {"aws_access_key", "(?:AKIA|ASIA)[A-Z0-9]{16}", check_alone, false, F_AKIA},
     {"aws_secret_key",
      "(?i)(?:aws_?secret_?(?:access_?)?key|secret_?access_?key)[\\\\\"']{0,3}[ \\t]*[:=][ \\t]*"
      "[\\\\\"']{0,3}([A-Za-z0-9/+=]{40})",
-     check_group, true, {"ecret", "ECRET"}},
+     check_group, true, F_SECRET},
     {"github_token", "(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,}",
-     check_key, false, {"gh", "github_pat_"}},
+     check_key, false, F_GH},
     {"email", "[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}", check_email,
-     false, {"@"}},
-    {"iban", "[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,32}", check_iban, false, {NULL}},
-    {"payment_card", "(?:4|5[1-5]|2[2-7]|3[0-9]|6)(?:[ -]?[0-9]){10,18}", check_card, false, {NULL}},
+     false, F_AT},
+    {"iban", "[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,32}", check_iban, false, F_IBAN},
+    {"payment_card", "(?:4|5[1-5]|2[2-7]|3[0-9]|6)(?:[ -]?[0-9]){10,18}", check_card, false, F_DIG13},
     {"ipv6", "(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9]{1,3}(?:\\.[0-9]{1,3}){3}|[0-9A-Fa-f]{1,4})?",
-     check_ipv6, false, {":"}},
-    {"ipv4", "(?:[0-9]{1,3}\\.){3}[0-9]{1,3}", check_ipv4, false, {"."}},
+     check_ipv6, false, F_HEXCOLON},
+    {"ipv4", "(?:[0-9]{1,3}\\.){3}[0-9]{1,3}", check_ipv4, false, F_DIGDOT},
     {"phone",
      "\\+[1-9](?:[ .-]?\\(?[0-9]\\)?){7,14}|\\(?[0-9]{3}\\)?[ .-]?[0-9]{3}[ .-][0-9]{4}|"
      "0[1-9](?:[ .-]?[0-9]){7,10}",
-     check_phone, false, {NULL}},
+     check_phone, false, F_DIG8},
 };
 #define NBUILTIN (sizeof builtins / sizeof builtins[0])
 
@@ -433,16 +511,6 @@ static int hit_cmp(const void *a, const void *b)
     return x->e > y->e ? -1 : x->e < y->e;
 }
 
-static bool needles_present(const struct builtin *b, const char *s, size_t n)
-{
-    if (!b || !b->needles[0])
-        return true;
-    for (size_t i = 0; i < 4 && b->needles[i]; i++)
-        if (memmem(s, n, b->needles[i], strlen(b->needles[i])))
-            return true;
-    return false;
-}
-
 /* Steps over one UTF-8 character from s[i]. */
 static size_t next_char(const char *s, size_t n, size_t i)
 {
@@ -453,9 +521,9 @@ static size_t next_char(const char *s, size_t n, size_t i)
 }
 
 static int find_all(const struct detector *x, size_t det, const char *s, size_t n,
-                    struct hits *hs)
+                    unsigned features, struct hits *hs)
 {
-    if (!needles_present(x->b, s, n))
+    if (x->b && (x->b->needs & features) != x->b->needs)
         return 0;
     size_t pos = 0;
     long st[2], en[2];
@@ -485,8 +553,9 @@ long gc_redact(const struct gc_detectors *d, const char *s, size_t n, char **out
                uint64_t *counts)
 {
     struct hits hs = {0};
+    unsigned features = text_features(s, n);
     for (size_t i = 0; i < d->n; i++)
-        if (find_all(&d->d[i], i, s, n, &hs) != 0) {
+        if (find_all(&d->d[i], i, s, n, features, &hs) != 0) {
             free(hs.h);
             return -1;
         }
