@@ -4,8 +4,8 @@
 # unpack + pack of the same requests, one process) measured in the same run; then the
 # tail_sampling processor alone against the codec floor of its own spans (tail_sampling_bench),
 # genai_semconv + cost (genai_bench), genai_content (genai_content_bench), the llm_metrics
-# connector with the prometheus exporter (llm_metrics_bench) and the OTTL engine (ottl_bench: the transform and filter processors) the
-# same way, when those are built.
+# connector with the prometheus exporter (llm_metrics_bench) and the OTTL engine (ottl_bench:
+# the transform and filter processors) the same way, when those are built.
 # The one idea: CPU per span is read from the kernel's own accounting of the llmotlp process
 # (/proc/PID/stat utime+stime) across a run whose every span is proven delivered by the sink, so
 # the figure cannot hide losses, and it is set against a floor measured on this very machine.
