@@ -537,11 +537,11 @@ static void *gc_create(const void *cfgp, const struct component_env *env, struct
                 "found; hash, drop: every value)");
         }
         snprintf(l, sizeof l, "%s,family=\"%s\"", p->labels, gc_family_names[f]);
-        if (f <= GC_SYSTEM_INSTRUCTIONS && cfg->action[f] != GC_DROP &&
-            (cfg->action[f] != GC_KEEP || cfg->max_length > 0))
+        if (cfg->action[f] != GC_DROP && (cfg->action[f] != GC_KEEP || cfg->max_length > 0))
             p->unparsable[f] = telemetry_counter(
                 tel, "llmotlp_genai_content_unparsable_dropped", l,
-                "Message values dropped because they are not GenAI message JSON (fail closed)");
+                "Values dropped because the policy could not read them: messages that are not "
+                "GenAI message JSON, values nested too deeply (fail closed)");
         if (cfg->max_length > 0)
             p->truncated[f] = telemetry_counter(tel, "llmotlp_genai_content_truncated", l,
                                                 "Content strings cut at max_length");

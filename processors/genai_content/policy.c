@@ -513,6 +513,7 @@ struct vwalk {
     struct gc_tally *t;
     struct arena *a;
     bool redacted, truncated, nomem;
+    bool too_deep;   /* a value nested deeper than JSON_MAX_DEPTH: not walked, so dropped */
 };
 
 /* A copy of v (in w->a) with its content strings changed, or NULL when nothing changed (or on
@@ -601,8 +602,10 @@ static otlp_kvlist *vwalk_kvlist(struct vwalk *w, const otlp_kvlist *l, int dept
 
 static otlp_any *vwalk(struct vwalk *w, const otlp_any *v, int depth, bool part)
 {
-    if (depth > JSON_MAX_DEPTH)
+    if (depth > JSON_MAX_DEPTH) {
+        w->too_deep = true;
         return NULL;
+    }
     if (v->value_case == V_STRING && v->string_value) {
         char *out = NULL;
         size_t ol = 0;
@@ -785,6 +788,11 @@ enum gc_result gc_apply_value(const struct gc_policy *p, enum gc_family f, const
         }
         if (w.nomem)
             return GC_NOMEM;
+        if (w.too_deep) {
+            t->why = "nested too deeply";
+            t->unparsable[f]++;
+            return GC_UNPARSABLE;
+        }
         if (!na)
             return GC_SAME;
         otlp_any *nv = any_new(a);
@@ -821,6 +829,12 @@ plain:;
     otlp_any *nv = vwalk(&w, v, 0, false);
     if (w.nomem)
         return GC_NOMEM;
+    if (w.too_deep) {
+        /* content below the limit was not looked at: it is not passed on (fail closed) */
+        t->why = "nested too deeply";
+        t->unparsable[f]++;
+        return GC_UNPARSABLE;
+    }
     if (!nv)
         return GC_SAME;
     *out = nv;

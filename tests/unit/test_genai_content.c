@@ -819,6 +819,23 @@ static void test_processor_structured_fail_closed(void **state)
                      GC_UNPARSABLE);
     assert_int_equal(x.t.unparsable[GC_INPUT_MESSAGES], 1);
     assert_int_equal(x.t.unparsable[GC_OUTPUT_MESSAGES], 1);
+    /* a legacy value nested deeper than the walk goes: not passed on unread */
+    AnyValue *deep = mk_str(a, "a@b.io");
+    for (int i = 0; i < 70; i++) {
+        AnyValue *one[] = {deep};
+        deep = mk_list(a, one, 1);
+    }
+    assert_int_equal(gc_apply_value(x.p, GC_LEGACY, deep, a, &out, &x.t), GC_UNPARSABLE);
+    assert_int_equal(x.t.unparsable[GC_LEGACY], 1);
+    AnyValue *shallow = mk_str(a, "a@b.io");
+    for (int i = 0; i < 10; i++) {
+        AnyValue *one[] = {shallow};
+        shallow = mk_list(a, one, 1);
+    }
+    assert_int_equal(gc_apply_value(x.p, GC_LEGACY, shallow, a, &out, &x.t), GC_CHANGED);
+    for (int i = 0; i < 10; i++)
+        out = out->array_value->values[0];
+    assert_string_equal(out->string_value, "<redacted:email>");
     arena_free(a);
     pol_close(&x);
 }
