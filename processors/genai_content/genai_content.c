@@ -63,7 +63,9 @@ static const struct config_field gc_fields[] = {
      .def = "redact", .choices = gc_action_names,
      .doc = "gen_ai.prompt*, gen_ai.completion*, llm.input_messages.*, llm.output_messages.*, "
             "llm.prompts, llm.prompt_template.variables, input.value, output.value, "
-            "traceloop.entity.input/output, and the body and `content` of the deprecated "
+            "traceloop.entity.input/output, gen_ai.content.prompt/completion, Vercel AI SDK "
+            "ai.prompt*, ai.response.text/object/toolCalls, ai.toolCall.args/result, and the "
+            "body and `content` of the deprecated "
             "gen_ai.{system,user,assistant,tool}.message and gen_ai.choice events"},
     {.name = "detectors", .type = CFG_STRING_LIST, .offset = OFF(detectors), .track_set = true,
      .set_offset = OFF(detectors_set),
@@ -349,8 +351,9 @@ static void walk_logs(struct walk *w, logs_request *req)
  * Only the encoded face is looked at, never produced. */
 static bool bytes_may_hold_content(struct batch *b)
 {
-    static const char *const needles[] = {"gen_ai.", "llm.", "input.value", "output.value",
-                                          "traceloop.entity."};
+    static const char *const needles[] = {"gen_ai.",     "llm.",        "input.value",
+                                          "output.value", "traceloop.entity.", "ai.prompt",
+                                          "ai.response.", "ai.toolCall."};
     bool maybe = true;
     pthread_mutex_lock(&b->lock);
     if (b->has_wire) {

@@ -73,7 +73,8 @@ int gc_family_of(const char *key, bool in_legacy_event)
             return GC_TOOL_RESULTS;
         /* OpenLLMetry gen_ai.prompt.N.*, gen_ai.completion.N.*; the event attributes of
          * gen_ai.content.prompt / gen_ai.content.completion. */
-        if (key_is(k, "prompt", true) || key_is(k, "completion", true))
+        if (key_is(k, "prompt", true) || key_is(k, "completion", true) ||
+            strcmp(k, "content.prompt") == 0 || strcmp(k, "content.completion") == 0)
             return GC_LEGACY;
         return -1;
     }
@@ -81,6 +82,15 @@ int gc_family_of(const char *key, bool in_legacy_event)
         const char *k = key + 4;
         if (strncmp(k, "input_messages.", 15) == 0 || strncmp(k, "output_messages.", 16) == 0 ||
             key_is(k, "prompts", true) || key_is(k, "prompt_template.variables", false))
+            return GC_LEGACY;
+        return -1;
+    }
+    /* Vercel AI SDK */
+    if (key[0] == 'a' && strncmp(key, "ai.", 3) == 0) {
+        const char *k = key + 3;
+        if (key_is(k, "prompt", true) || strcmp(k, "response.text") == 0 ||
+            strcmp(k, "response.object") == 0 || strcmp(k, "response.toolCalls") == 0 ||
+            strcmp(k, "toolCall.args") == 0 || strcmp(k, "toolCall.result") == 0)
             return GC_LEGACY;
         return -1;
     }

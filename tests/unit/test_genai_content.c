@@ -881,9 +881,61 @@ static void test_no_secret_in_logs(void **state)
             fail_msg("'%s' reached the log:\n%s", secrets[i], buf);
 }
 
+/* Which attributes are content, by family; neighbours that are not. */
+static void test_families(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *key;
+        int fam;
+        bool ev;
+    } cases[] = {
+        {"gen_ai.input.messages", GC_INPUT_MESSAGES, false},
+        {"gen_ai.output.messages", GC_OUTPUT_MESSAGES, false},
+        {"gen_ai.system_instructions", GC_SYSTEM_INSTRUCTIONS, false},
+        {"gen_ai.tool.call.arguments", GC_TOOL_ARGUMENTS, false},
+        {"gen_ai.tool.call.result", GC_TOOL_RESULTS, false},
+        {"gen_ai.prompt", GC_LEGACY, false},
+        {"gen_ai.prompt.0.content", GC_LEGACY, false},
+        {"gen_ai.completion.1.tool_calls.0.arguments", GC_LEGACY, false},
+        {"gen_ai.content.prompt", GC_LEGACY, false},
+        {"llm.input_messages.0.message.content", GC_LEGACY, false},
+        {"llm.output_messages.0.message.contents.0.message_content.text", GC_LEGACY, false},
+        {"llm.prompts", GC_LEGACY, false},
+        {"llm.prompt_template.variables", GC_LEGACY, false},
+        {"input.value", GC_LEGACY, false},
+        {"output.value", GC_LEGACY, false},
+        {"traceloop.entity.input", GC_LEGACY, false},
+        {"ai.prompt.messages", GC_LEGACY, false},
+        {"ai.response.text", GC_LEGACY, false},
+        {"ai.toolCall.args", GC_LEGACY, false},
+        {"content", GC_LEGACY, true},
+        {"content", -1, false},
+        {"gen_ai.prompt_tokens", -1, false},
+        {"gen_ai.usage.input_tokens", -1, false},
+        {"gen_ai.request.model", -1, false},
+        {"gen_ai.tool.call.id", -1, false},
+        {"llm.model_name", -1, false},
+        {"llm.input_messages", -1, false},
+        {"input.mime_type", -1, false},
+        {"ai.model.id", -1, false},
+        {"ai.response.finishReason", -1, false},
+        {"http.url", -1, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (gc_family_of(cases[i].key, cases[i].ev) != cases[i].fam)
+            fail_msg("%s: family %d, want %d", cases[i].key,
+                     gc_family_of(cases[i].key, cases[i].ev), cases[i].fam);
+    assert_true(gc_is_legacy_event("gen_ai.user.message"));
+    assert_true(gc_is_legacy_event("gen_ai.choice"));
+    assert_false(gc_is_legacy_event("gen_ai.client.inference.operation.details"));
+    assert_false(gc_is_legacy_event(NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_families),
         cmocka_unit_test(test_each_kind),
         cmocka_unit_test(test_negatives),
         cmocka_unit_test(test_patterns_and_marker),
