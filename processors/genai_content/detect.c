@@ -520,17 +520,67 @@ static size_t next_char(const char *s, size_t n, size_t i)
     return i;
 }
 
+/* Built-in candidates are short (the longest bounded one, an IBAN with spaces, is under 50
+ * bytes), so a built-in searches the text in windows: each search sees at most WINDOW bytes, and
+ * consecutive windows overlap by OVERLAP, so a candidate that starts near a window's end is seen
+ * whole by the next. A match that reaches the end of its window may go on: it is searched again
+ * in a window twice as long; an unbounded value (a key, a JWT) running across the overlap is
+ * searched again from its start. This keeps a text
+ * with many candidates linear, where a search over the whole rest of the text at every candidate
+ * would not be. Configured patterns, whose matches may be of any length, see the whole rest. */
+#define WINDOW 4096
+#define OVERLAP 1024
+#define LABEL_ROOM 64
+
+/* Characters of the unbounded values (keys, tokens, JWTs, e-mail addresses). */
+static bool is_value_char(int c)
+{
+    return is_alnum(c) || (c && strchr("._-+/=%@~", c));
+}
+
+static size_t char_start(const char *s, size_t n, size_t i)
+{
+    while (i > 0 && i < n && ((unsigned char)s[i] & 0xC0) == 0x80)
+        i--;
+    return i;
+}
+
 static int find_all(const struct detector *x, size_t det, const char *s, size_t n,
                     unsigned features, struct hits *hs)
 {
     if (x->b && (x->b->needs & features) != x->b->needs)
         return 0;
-    size_t pos = 0;
+    size_t pos = 0, win = WINDOW;
     long st[2], en[2];
     int groups = x->b && x->b->group ? 2 : 1;
     while (pos <= n) {
-        if (!regex_submatch(x->re, s + pos, n - pos, st, en, groups))
-            return 0;
+        size_t len = n - pos;
+        bool cut = false;
+        if (x->b && len > win) {
+            len = char_start(s, n, pos + win) - pos;
+            cut = true;
+        }
+        if (!regex_submatch(x->re, s + pos, len, st, en, groups)) {
+            if (!cut)
+                return 0;
+            /* The next window starts OVERLAP before this one's end; a value already running
+             * there (a token longer than OVERLAP) is taken from its start, with room for a
+             * label before it ("Bearer "). When that gives no progress, the window grows. */
+            size_t np = pos + len - OVERLAP;
+            while (np > pos && is_value_char(s[np - 1]))
+                np--;
+            np = char_start(s, n, np > pos + LABEL_ROOM ? np - LABEL_ROOM : pos);
+            if (np <= pos)
+                win *= 2;
+            else
+                pos = np;
+            continue;
+        }
+        if (cut && (size_t)en[0] == len) {
+            win *= 2; /* the match may go on past the window */
+            continue;
+        }
+        win = WINDOW;
         size_t mb = pos + (size_t)st[0], me = pos + (size_t)en[0];
         size_t b = mb, e = me;
         if (groups == 2 && st[1] >= 0) {
@@ -549,8 +599,87 @@ static int find_all(const struct detector *x, size_t det, const char *s, size_t 
     return 0;
 }
 
+/* Length of the valid UTF-8 sequence at s[i] (shortest form, no surrogates, at most U+10FFFF),
+ * or 0 when the byte starts none. */
+static size_t utf8_len(const unsigned char *s, size_t n, size_t i)
+{
+    unsigned char c = s[i];
+    if (c < 0x80)
+        return 1;
+    size_t len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (!len || len > n - i)
+        return 0;
+    uint32_t cp = c & (0x7F >> len);
+    for (size_t k = 1; k < len; k++) {
+        if ((s[i + k] & 0xC0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i + k] & 0x3F);
+    }
+    static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+/* A copy of s with each byte that starts no valid UTF-8 sequence replaced by U+FFFD, or NULL
+ * (with *nomem false) when s is valid already. The regex shim would make that copy at every
+ * search; made once here, a text with many candidates stays linear. */
+static char *utf8_sanitized(const char *s, size_t n, size_t *out_len, bool *nomem)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0, bad = 0;
+    while (i < n) {
+        size_t l = utf8_len(u, n, i);
+        bad += !l;
+        i += l ? l : 1;
+    }
+    *nomem = false;
+    if (!bad)
+        return NULL;
+    char *o = malloc(n + 2 * bad + 1);
+    if (!o) {
+        *nomem = true;
+        return NULL;
+    }
+    size_t w = 0;
+    for (i = 0; i < n;) {
+        size_t l = utf8_len(u, n, i);
+        if (l) {
+            memcpy(o + w, s + i, l);
+            w += l;
+            i += l;
+        } else {
+            memcpy(o + w, "\xEF\xBF\xBD", 3);
+            w += 3;
+            i++;
+        }
+    }
+    o[w] = '\0';
+    *out_len = w;
+    return o;
+}
+
+static long redact_valid(const struct gc_detectors *d, const char *s, size_t n, char **out,
+                         size_t *out_len, uint64_t *counts);
+
 long gc_redact(const struct gc_detectors *d, const char *s, size_t n, char **out, size_t *out_len,
                uint64_t *counts)
+{
+    bool nomem;
+    size_t cl = 0;
+    char *clean = utf8_sanitized(s, n, &cl, &nomem);
+    if (nomem)
+        return -1;
+    if (!clean)
+        return redact_valid(d, s, n, out, out_len, counts);
+    /* Found something: the text leaves as valid UTF-8 (U+FFFD where a byte was not). */
+    long k = redact_valid(d, clean, cl, out, out_len, counts);
+    free(clean);
+    return k;
+}
+
+static long redact_valid(const struct gc_detectors *d, const char *s, size_t n, char **out,
+                         size_t *out_len, uint64_t *counts)
 {
     struct hits hs = {0};
     unsigned features = text_features(s, n);

@@ -203,8 +203,61 @@ static void test_negatives(void **state)
     assert_false(gc_luhn_ok("0", 1));
     assert_true(gc_iban_ok("DE89 3704 0044 0532 0130 00", 27));
     assert_false(gc_iban_ok("DE89 3704 0044 0532 0130 01", 27));
+    /* text that is not valid UTF-8: left alone when clean, else leaves as valid UTF-8 with
+     * U+FFFD for each byte that starts no character */
+    check_redact("\xff caf\xc3 tokens", NULL);
+    check_redact("\xff a@b.io \xc3(", "\xEF\xBF\xBD <redacted:email> \xEF\xBF\xBD(");
+    /* many failing candidates in a large invalid text: linear, not a copy per search */
+    size_t big = 1 << 20;
+    char *t = malloc(big + 1);
+    static const char block[] = "4111 1111 1111 1112 555-123-456\xff"; /* Luhn fails, short */
+    for (size_t i = 0; i < big; i++)
+        t[i] = block[i % (sizeof block - 1)];
+    t[big] = '\0';
+    struct pol y;
+    pol_open(&y, NULL);
+    char *o = NULL;
+    size_t ol;
+    assert_true(gc_redact(gc_policy_detectors(y.p), t, big, &o, &ol, y.t.redactions) >= 0);
+    free(o);
+    free(t);
+    pol_close(&y);
     /* a card followed by a year: the year is not part of the card */
     check_redact("card 4111 1111 1111 1111 2024", "card <redacted:payment_card> 2024");
+}
+
+/* Long texts: values across the 4 KiB search windows, and a token longer than a window. */
+static void test_long_texts(void **state)
+{
+    (void)state;
+    struct pol x;
+    pol_open(&x, NULL);
+    for (size_t pad = 4000; pad < 4200; pad += 7) {
+        /* pad spaces, an e-mail, a card, a 6000-byte JWT, an e-mail */
+        size_t jl = 6000;
+        char *t = malloc(pad + 2 * jl + 200), *w = malloc(pad + 300);
+        memset(t, ' ', pad);
+        size_t n = pad;
+        n += (size_t)sprintf(t + n, "mail a@b.io card 4111 1111 1111 1111 jwt eyJ");
+        memset(t + n, 'A', jl);
+        n += jl;
+        n += (size_t)sprintf(t + n, ".eyJbbbbbbbbbb.cccccccccc end x@y.io Bearer ");
+        memset(t + n, 'q', jl); /* a bearer token longer than a window, after the overlap */
+        n += jl;
+        n += (size_t)sprintf(t + n, "9 ok");
+        memset(w, ' ', pad);
+        sprintf(w + pad, "mail <redacted:email> card <redacted:payment_card> jwt <redacted:jwt> "
+                         "end <redacted:email> Bearer <redacted:bearer_token> ok");
+        char *out = NULL;
+        size_t ol;
+        long k = gc_redact(gc_policy_detectors(x.p), t, n, &out, &ol, x.t.redactions);
+        if (k != 5) fail_msg("pad %zu: %ld: %s", pad, k, out + pad);
+        assert_string_equal(out, w);
+        free(out);
+        free(t);
+        free(w);
+    }
+    pol_close(&x);
 }
 
 /* ---- configured patterns, marker ------------------------------------------------------------ */
@@ -938,6 +991,7 @@ int main(void)
         cmocka_unit_test(test_families),
         cmocka_unit_test(test_each_kind),
         cmocka_unit_test(test_negatives),
+        cmocka_unit_test(test_long_texts),
         cmocka_unit_test(test_patterns_and_marker),
         cmocka_unit_test(test_messages_json),
         cmocka_unit_test(test_hash),
