@@ -99,6 +99,7 @@ static int gc_validate(const void *cfgp, struct error *err)
 /* ---- the processor ----------------------------------------------------------------------- */
 
 struct gc_proc {
+    const struct genai_content_config *cfg;
     struct gc_policy *pol;
     char *log_name;
     char *labels;
@@ -201,10 +202,11 @@ static otlp_any *any_copy(struct arena *a, const otlp_any *v, int depth)
     }
 }
 
-static bool visits(const struct gc_policy *pol, const int *action, int fam, int64_t max_length)
+/* Whether values of family fam (-1: not content) are looked at: keep without a length limit
+ * changes nothing, so those are not even visited. Both walks decide alike. */
+static bool visits(const struct genai_content_config *c, int fam)
 {
-    (void)pol;
-    return fam >= 0 && (action[fam] != GC_KEEP || max_length > 0);
+    return fam >= 0 && (c->action[fam] != GC_KEEP || c->max_length > 0);
 }
 
 /* One content value. Dry: decide and record. Apply: look the decision up. Returns the op that
@@ -244,16 +246,14 @@ static const struct op *visit(struct walk *w, int fam, const char *key, const ot
     return NULL;
 }
 
-static const struct genai_content_config *cfg_of(const struct walk *w);
-
 static void walk_attrs(struct walk *w, otlp_kv **kvs, size_t *n, bool legacy_event)
 {
-    const struct genai_content_config *c = cfg_of(w);
+    const struct genai_content_config *c = w->p->cfg;
     size_t k = 0;
     for (size_t i = 0; i < *n; i++) {
         otlp_kv *kv = kvs[i];
         int fam = kv && kv->key && kv->value ? gc_family_of(kv->key, legacy_event) : -1;
-        if (!visits(w->p->pol, c->action, fam, c->max_length)) {
+        if (!visits(c, fam)) {
             if (w->apply)
                 kvs[k++] = kv;
             continue;
@@ -280,8 +280,7 @@ static void walk_attrs(struct walk *w, otlp_kv **kvs, size_t *n, bool legacy_eve
 
 static void walk_body(struct walk *w, otlp_any **body)
 {
-    const struct genai_content_config *c = cfg_of(w);
-    if (!*body || !visits(w->p->pol, c->action, GC_LEGACY, c->max_length))
+    if (!*body || !visits(w->p->cfg, GC_LEGACY))
         return;
     const struct op *op = visit(w, GC_LEGACY, "body", *body);
     if (!w->apply || !op)
@@ -363,17 +362,6 @@ static bool bytes_may_hold_content(struct batch *b)
     }
     pthread_mutex_unlock(&b->lock);
     return maybe;
-}
-
-/* The config is reached through the processor; kept beside it for the walkers. */
-struct gc_proc_cfg {
-    struct gc_proc p;
-    const struct genai_content_config *cfg;
-};
-
-static const struct genai_content_config *cfg_of(const struct walk *w)
-{
-    return ((const struct gc_proc_cfg *)w->p)->cfg;
 }
 
 static void walk_request(struct walk *w, enum signal sig, ProtobufCMessage *m)
@@ -493,13 +481,12 @@ static void *gc_create(const void *cfgp, const struct component_env *env, struct
         error_set(err, "no next consumer");
         return NULL;
     }
-    struct gc_proc_cfg *pc = calloc(1, sizeof *pc);
-    if (!pc) {
+    struct gc_proc *p = calloc(1, sizeof *p);
+    if (!p) {
         error_set(err, "out of memory");
         return NULL;
     }
-    struct gc_proc *p = &pc->p;
-    pc->cfg = cfg;
+    p->cfg = cfg;
     p->next = env->next[env->signal];
     const char *id = env->id ? env->id : "genai_content";
     p->log_name = strdup(env->log_name ? env->log_name : "processor/genai_content");
