@@ -3,9 +3,9 @@
 # OTLP/gRPC and OTLP/HTTP in (and otlphttp out when built), beside the codec floor (protobuf-c
 # unpack + pack of the same requests, one process) measured in the same run; then the
 # tail_sampling processor alone against the codec floor of its own spans (tail_sampling_bench),
-# genai_semconv + cost (genai_bench) and the llm_metrics connector with the prometheus exporter
-# (llm_metrics_bench) and the OTTL engine (ottl_bench: the transform and filter processors) the
-# same way, when those are built.
+# genai_semconv + cost (genai_bench), genai_content (genai_content_bench), the llm_metrics
+# connector with the prometheus exporter (llm_metrics_bench) and the OTTL engine (ottl_bench:
+# the transform and filter processors) the same way, when those are built.
 # The one idea: CPU per span is read from the kernel's own accounting of the llmotlp process
 # (/proc/PID/stat utime+stime) across a run whose every span is proven delivered by the sink, so
 # the figure cannot hide losses, and it is set against a floor measured on this very machine.
@@ -304,6 +304,20 @@ if [ -x "$BUILD/genai_bench" ]; then
     GENAI_RATIO=$(jnum "$TMP/genai.txt" ratio)
 fi
 
+# ---- 5b. genai_content (the default content policy), beside the codec floor of the same spans
+# One process: request bytes with messages on every LLM span -> batch_from_wire -> genai_content
+# -> encoded face, against unpack + pack of the same requests (exits non-zero unless every
+# planted e-mail, phone and card left as its marker and every clean message byte for byte).
+GC_M=""
+if [ -x "$BUILD/genai_content_bench" ]; then
+    echo "== genai_content, default policy (500 spans/request, messages on every LLM span, one process)"
+    timeout 180 "$BUILD/genai_content_bench" >"$TMP/gc.txt" 2>&1 || { cat "$TMP/gc.txt" >&2; die "genai_content_bench failed"; }
+    grep -v '^{' "$TMP/gc.txt" || true
+    GC_M=$(jnum "$TMP/gc.txt" genai_content_cpu_s_per_million_spans)
+    GC_US=$(jnum "$TMP/gc.txt" genai_content_cpu_us_per_llm_span)
+    GC_RATIO=$(jnum "$TMP/gc.txt" ratio)
+fi
+
 # ---- 6. llm_metrics connector + prometheus exporter, beside the codec floor -----------------
 # One process: consume() per span with the request undecoded and with its decoded face present
 # (one export per 32 requests), the series store's heap per series, and the prometheus exporter's
@@ -372,6 +386,10 @@ if [ -n "$GENAI_M" ]; then
     echo "genai_semconv + cost (legacy names in): $GENAI_M CPU-s per million spans = ${GENAI_RATIO}x the" \
          "codec floor of the same spans (same process)"
 fi
+if [ -n "$GC_M" ]; then
+    echo "genai_content (default policy, messages on every LLM span): $GC_M CPU-s per million spans" \
+         "($GC_US CPU-us per LLM span) = ${GC_RATIO}x the codec floor of the same spans (same process)"
+fi
 if [ -n "$LLMM_DEC" ]; then
     echo "llm_metrics: $LLMM_UND CPU-s per million spans undecoded (${LLMM_UND_RATIO}x), $LLMM_DEC with the" \
          "decoded face present (${LLMM_DEC_RATIO}x the codec floor of the same spans, same process);" \
@@ -410,6 +428,9 @@ if [ -n "${BENCH_RESULTS:-}" ]; then
  "ottl_transform_cpu_s_per_million_spans": $(jv "${OTTL_T:-}"),
  "ottl_transform_ratio_same_run_floor": $(jv "${OTTL_T_RATIO:-}"),
  "ottl_filter_cpu_s_per_million_spans": $(jv "${OTTL_F:-}"),
- "ottl_filter_ratio_same_run_floor": $(jv "${OTTL_F_RATIO:-}")}
+ "ottl_filter_ratio_same_run_floor": $(jv "${OTTL_F_RATIO:-}"),
+ "genai_content_cpu_s_per_million_spans": $(jv "${GC_M:-}"),
+ "genai_content_cpu_us_per_llm_span": $(jv "${GC_US:-}"),
+ "genai_content_ratio_same_run_floor": $(jv "${GC_RATIO:-}")}
 JSON
 fi

@@ -12,6 +12,7 @@ extern const struct component_factory memory_limiter_processor_factory;
 extern const struct component_factory tail_sampling_processor_factory;
 extern const struct component_factory genai_semconv_processor_factory;
 extern const struct component_factory gen_ai_normalizer_processor_factory;
+extern const struct component_factory genai_content_processor_factory;
 extern const struct component_factory cost_processor_factory;
 extern const struct component_factory resourcedetection_processor_factory;
 extern const struct component_factory resource_detection_processor_factory;
@@ -41,6 +42,7 @@ const struct component_factory *const component_factories[] = {
     &tail_sampling_processor_factory,
     &genai_semconv_processor_factory,
     &gen_ai_normalizer_processor_factory,
+    &genai_content_processor_factory,
     &cost_processor_factory,
     &resourcedetection_processor_factory,
     &resource_detection_processor_factory,
