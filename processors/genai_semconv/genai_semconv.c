@@ -92,13 +92,81 @@ static const struct config_field gs_fields[] = {
     {.name = "required_attributes", .type = CFG_STRING_LIST, .offset = OFF(required_attributes),
      .def = "[gen_ai.operation.name, gen_ai.provider.name, gen_ai.request.model]",
      .doc = "required on LLM spans; gen_ai.request.model only for inference operations"},
+    {.name = "custom_mappings", .type = CFG_RAW, .offset = OFF(custom_mappings),
+     .doc = "{from: to} renames of your own attribute names, applied before the built-in rows "
+            "with their rules (keep_original; a target already present wins)"},
     {.name = NULL},
 };
 #undef OFF
 
+static int where_error(struct error *err, const struct cnode *at, const char *fmt, const char *a)
+{
+    char pos[300];
+    char msg[400];
+    snprintf(msg, sizeof msg, fmt, a);
+    return error_set(err, "%s: %s", cnode_where(at, pos, sizeof pos), msg);
+}
+
+/* The compiled custom_mappings: strings copied out of the config tree. */
+struct gs_custom {
+    size_t n;
+    struct gs_rename *renames;
+};
+
+static void custom_free(struct gs_custom *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        free((char *)c->renames[i].from);
+        free((char *)c->renames[i].to);
+    }
+    free(c->renames);
+    c->n = 0;
+    c->renames = NULL;
+}
+
+/* Checks custom_mappings (a map of non-empty names, no name mapped to itself; YAML itself refuses
+ * a key written twice) and, with out != NULL, copies it. Errors carry the entry's position. */
+static int custom_compile(const struct cnode *node, struct gs_custom *out, struct error *err)
+{
+    if (!node || node->kind == CNODE_NULL)
+        return 0;
+    if (node->kind != CNODE_MAP)
+        return where_error(err, node, "custom_mappings: expected a map of source attribute to "
+                           "target attribute%s", "");
+    if (out && node->n && !(out->renames = calloc(node->n, sizeof *out->renames)))
+        return error_set(err, "out of memory");
+    for (size_t i = 0; i < node->n; i++) {
+        const struct cnode *k = node->keys[i], *v = node->items[i];
+        const char *from = k && k->value ? k->value : "";
+        if (!from[0])
+            return where_error(err, k ? k : node, "custom_mappings: empty source attribute "
+                               "name%s", "");
+        if (!v || v->kind != CNODE_SCALAR || !v->value || !v->value[0])
+            return where_error(err, v && v->kind != CNODE_NULL ? v : k,
+                               "custom_mappings.%s: the target must be a non-empty attribute "
+                               "name", from);
+        if (strcmp(from, v->value) == 0)
+            return where_error(err, v, "custom_mappings.%s: the target is the source itself",
+                               from);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(node->keys[j]->value, from) == 0)
+                return where_error(err, k, "custom_mappings: duplicate source \"%s\"", from);
+        if (out) {
+            out->renames[i].from = strdup(from);
+            out->renames[i].to = strdup(v->value);
+            out->n = i + 1;
+            if (!out->renames[i].from || !out->renames[i].to)
+                return error_set(err, "out of memory");
+        }
+    }
+    return 0;
+}
+
 static int gs_validate(const void *cfgp, struct error *err)
 {
     const struct genai_semconv_config *cfg = cfgp;
+    if (custom_compile(cfg->custom_mappings, NULL, err) != 0)
+        return -1;
     if (cfg->required_attributes.n > GS_MAX_REQUIRED)
         return error_set(err, "required_attributes: at most %d names, got %zu", GS_MAX_REQUIRED,
                          cfg->required_attributes.n);
@@ -123,12 +191,15 @@ struct gs_proc {
     _Atomic uint64_t *seen, *normalized, *renamed, *derived, *span_renames, *dropped;
     _Atomic uint64_t *unconvertible, *logs_seen, *logs_normalized;
     _Atomic uint64_t *msg_rebuilt[GS_MSG_SOURCES], *msg_unparsed[GS_MSG_SOURCES];
+    _Atomic uint64_t *custom_renamed;
+    struct gs_custom custom;             /* custom_mappings, applied by gs_source_apply */
+    struct gs_source_rules custom_rules;
 };
 
 /* What one walk over a request found or did; committed to the counters once per request. */
 struct tally {
     uint64_t seen, normalized, renamed, derived, span_renames, dropped, unconvertible;
-    uint64_t logs_seen, logs_normalized;
+    uint64_t logs_seen, logs_normalized, custom_renamed;
     uint64_t msg_rebuilt[GS_MSG_SOURCES], msg_unparsed[GS_MSG_SOURCES];
     uint64_t violations[GS_MAX_REQUIRED];
     uint32_t missing_union; /* bit per required attribute, for the reject message */
@@ -145,6 +216,7 @@ static void tally_commit(struct gs_proc *p, const struct tally *t)
     telemetry_add(p->unconvertible, t->unconvertible);
     telemetry_add(p->logs_seen, t->logs_seen);
     telemetry_add(p->logs_normalized, t->logs_normalized);
+    telemetry_add(p->custom_renamed, t->custom_renamed);
     for (size_t i = 0; i < p->n_req; i++)
         telemetry_add(p->violations[i], t->violations[i]);
     for (int i = 0; i < GS_MSG_SOURCES; i++) {
@@ -490,6 +562,43 @@ static int convert(const struct gs_mapping *m, AnyValue *in, struct arena *a, An
 
 static bool llm_attrs(KeyValue *const *kv, size_t n);
 
+/* ---- custom_mappings ------------------------------------------------------------------------- */
+
+static bool custom_known(const struct gs_proc *p, const char *key)
+{
+    for (size_t i = 0; i < p->custom.n; i++)
+        if (strcmp(p->custom.renames[i].from, key) == 0)
+            return true;
+    return false;
+}
+
+/* A custom name is a sign of an LLM span, as a built-in legacy name is: the user listed it as a
+ * name of their own GenAI instrumentation. */
+static bool is_llm(const struct gs_proc *p, KeyValue *const *kv, size_t n)
+{
+    if (llm_attrs(kv, n))
+        return true;
+    for (size_t i = 0; p->custom.n && i < n; i++)
+        if (kv[i] && kv[i]->key && custom_known(p, kv[i]->key))
+            return true;
+    return false;
+}
+
+/* Applies custom_mappings to one attribute array (before the built-in rows). Returns the number
+ * of changes (1 at most in a dry run); on an arena out of memory, none and the array as it was. */
+static size_t apply_custom(const struct gs_proc *p, struct arena *a, KeyValue ***kv, size_t *n,
+                           struct tally *t)
+{
+    if (!p->custom.n)
+        return 0;
+    int rc = gs_source_apply(&p->custom_rules, a, kv, n);
+    if (rc <= 0)
+        return 0;
+    t->renamed += (uint64_t)rc;
+    t->custom_renamed += (uint64_t)rc;
+    return (size_t)rc;
+}
+
 /* ---- attribute edits ------------------------------------------------------------------------- */
 
 /* The attributes of one span or log record. A dry run (a == NULL) reads the original array; a
@@ -597,6 +706,8 @@ static size_t map_attrs(const struct gs_proc *p, struct edit *e, unsigned signal
         KeyValue *kv = e->kv[i];
         if (!kv || !kv->key || edit_gone(e, i))
             continue;
+        if (p->custom.n && custom_known(p, kv->key))
+            continue; /* kept by keep_original: its custom mapping replaces a built-in row */
         const struct gs_mapping *m = gs_mapping_find(p->target, kv->key);
         if (!m || !(m->signals & signal_bit))
             continue;
@@ -794,7 +905,13 @@ static size_t map_events(const struct gs_proc *p, Span *sp, struct arena *a, str
     size_t changes = 0;
     for (size_t i = 0; i < sp->n_events; i++) {
         Opentelemetry__Proto__Trace__V1__Span__Event *ev = sp->events[i];
-        if (!ev || !llm_attrs(ev->attributes, ev->n_attributes))
+        if (!ev)
+            continue;
+        size_t cc = apply_custom(p, a, &ev->attributes, &ev->n_attributes, t);
+        if (cc && !a)
+            return cc;
+        changes += cc;
+        if (!llm_attrs(ev->attributes, ev->n_attributes))
             continue;
         struct edit e;
         if (edit_begin(&e, a, ev->attributes, ev->n_attributes) != 0)
@@ -1011,8 +1128,15 @@ int gs_source_apply(const struct gs_source_rules *r, struct arena *a, KeyValue *
         if (!to || !kv->value)
             continue;
         long j = edit_find(&e, to);
-        if (j >= 0 && !r->overwrite)
+        if (j >= 0 && !r->overwrite) {
+            if (!r->remove_shadowed || !r->remove_originals)
+                continue;
+            wrote++;
+            if (!a)
+                break;
+            e.gone[i] = true;
             continue;
+        }
         AnyValue *nv = NULL;
         if (coerce_collector(gs_semconv_type(to), kv->value, va, &nv) != 0)
             continue;
@@ -1216,12 +1340,16 @@ static struct span_out process_span(const struct gs_proc *p, Span *sp, struct ar
                                     struct tally *t)
 {
     struct span_out o = {0};
+    size_t custom = apply_custom(p, a, &sp->attributes, &sp->n_attributes, t);
+    if (custom && !a)
+        return (struct span_out){.changed = true};
     struct edit e;
     if (edit_begin(&e, a, sp->attributes, sp->n_attributes) != 0) {
         t->unconvertible++;
-        return o; /* out of memory: the span goes on as it came */
+        o.changed = custom > 0;
+        return o; /* out of memory: the span goes on as it came (or custom-renamed only) */
     }
-    size_t changes = map_attrs(p, &e, GS_ON_SPANS, t);
+    size_t changes = custom + map_attrs(p, &e, GS_ON_SPANS, t);
     if (changes && !a)
         return (struct span_out){.changed = true};
 
@@ -1343,7 +1471,7 @@ static bool walk_traces(const struct gs_proc *p,
             size_t k = 0;
             for (size_t i = 0; i < ss->n_spans; i++) {
                 Span *sp = ss->spans[i];
-                if (!sp || (!scope_llm && !llm_attrs(sp->attributes, sp->n_attributes))) {
+                if (!sp || (!scope_llm && !is_llm(p, sp->attributes, sp->n_attributes))) {
                     if (a)
                         ss->spans[k++] = sp;
                     continue;
@@ -1387,11 +1515,11 @@ static bool walk_traces(const struct gs_proc *p,
 
 /* ---- log records ----------------------------------------------------------------------------- */
 
-static bool log_is_llm(const LogRecord *lr)
+static bool log_is_llm(const struct gs_proc *p, const LogRecord *lr)
 {
     if (lr->event_name && strncmp(lr->event_name, "gen_ai.", 7) == 0)
         return true;
-    return llm_attrs(lr->attributes, lr->n_attributes);
+    return is_llm(p, lr->attributes, lr->n_attributes);
 }
 
 /* GenAI events get the renames only: requirements are defined for spans. */
@@ -1408,13 +1536,18 @@ static bool walk_logs(const struct gs_proc *p,
             bool scope_llm = scope_is_llm(p, sl->scope);
             for (size_t i = 0; i < sl->n_log_records; i++) {
                 LogRecord *lr = sl->log_records[i];
-                if (!lr || (!scope_llm && !log_is_llm(lr)))
+                if (!lr || (!scope_llm && !log_is_llm(p, lr)))
                     continue;
                 t->logs_seen++;
+                size_t custom = apply_custom(p, a, &lr->attributes, &lr->n_attributes, t);
+                if (custom && !a)
+                    return true;
                 struct edit e;
-                if (edit_begin(&e, a, lr->attributes, lr->n_attributes) != 0)
+                if (edit_begin(&e, a, lr->attributes, lr->n_attributes) != 0) {
+                    t->logs_normalized += custom > 0;
                     continue;
-                size_t changes = map_attrs(p, &e, GS_ON_LOGS, t);
+                }
+                size_t changes = custom + map_attrs(p, &e, GS_ON_LOGS, t);
                 if (!changes || a) {
                     struct arena *scratch =
                         !a && has_message_keys(e.kv, e.n) ? arena_new(0) : NULL;
@@ -1505,6 +1638,7 @@ static void gs_destroy(void *self)
     struct gs_proc *p = self;
     if (!p)
         return;
+    custom_free(&p->custom);
     free(p->log_name);
     free(p);
 }
@@ -1529,6 +1663,15 @@ static void *gs_create(const void *cfgp, const struct component_env *env, struct
         error_set(err, "out of memory");
         return NULL;
     }
+    if (custom_compile(cfg->custom_mappings, &p->custom, err) != 0) {
+        gs_destroy(p);
+        return NULL;
+    }
+    /* The built-in rows' rules: a target already present wins (the custom name is dropped, or
+     * kept with keep_original), else the custom name is renamed (or copied, with keep_original). */
+    p->custom_rules = (struct gs_source_rules){
+        .builtin = -1, .renames = p->custom.renames, .n_renames = p->custom.n,
+        .overwrite = false, .remove_originals = !cfg->keep_original, .remove_shadowed = true};
     p->cfg = cfg;
     p->signal = env->signal;
     p->next = env->next[env->signal];
@@ -1576,6 +1719,9 @@ static void *gs_create(const void *cfgp, const struct component_env *env, struct
                                          "GenAI log records seen");
         p->logs_normalized = telemetry_counter(tel, PREFIX "normalized_log_records", l,
                                                "GenAI log records changed");
+        p->custom_renamed = telemetry_counter(tel, PREFIX "custom_renamed_attributes", l,
+                                              "Attributes renamed (or dropped for a present "
+                                              "target) by custom_mappings");
     }
     return p;
 }

@@ -7,7 +7,9 @@
  * The one idea: the rules are data. Every legacy name is one row of the mapping table
  * (mapping.c): from-name, to-name, value transform, the targets and signals it applies to. The
  * processor only looks rows up (a hash per target) and applies the row's transform, so a new
- * convention is one row, and the unit test walks the table itself.
+ * convention is one row, and the unit test walks the table itself. The user's own rows
+ * (custom_mappings) go through the gen_ai_normalizer's rename pass (gs_source_apply) with
+ * remove_shadowed, so they follow the built-in rules without a second implementation.
  *
  * The component is reached through genai_semconv_processor_factory (registry.c). Instances are
  * thread-safe: consume() keeps no state between calls except atomic counters. The mapping API
@@ -39,6 +41,9 @@ struct genai_semconv_config {
     /* Required on LLM spans. gen_ai.request.model is required only "when known" (see
      * genai_semconv.c: for inference operations, or when the operation is missing). */
     struct config_str_list required_attributes;
+    /* {from: to} renames of the user's own names (CFG_RAW, checked by validate, copied at
+     * create: the node need not outlive create). */
+    const struct cnode *custom_mappings;
 };
 
 extern const struct component_factory genai_semconv_processor_factory;
@@ -165,6 +170,11 @@ struct gs_source_rules {
     size_t n_values;
     bool overwrite;
     bool remove_originals;
+    /* genai_semconv's rule for its custom_mappings: a source attribute whose target is already
+     * present (and not overwritten) is removed as well when remove_originals is set, the current
+     * name winning over the legacy one as with the built-in rows (counted as written). The
+     * gen_ai_normalizer leaves it false: there such an original stays. */
+    bool remove_shadowed;
 };
 
 /* Applies `r` to the attributes (*kv, *n). With a == NULL it only looks: returns 1 when it would

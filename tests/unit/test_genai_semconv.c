@@ -99,6 +99,9 @@ struct span_def {
     const struct tv *attrs;
     size_t n;
     const char *exception_type; /* adds an "exception" event */
+    const char *ev_name;        /* adds an event with ev_attrs (after the exception one) */
+    const struct tv *ev_attrs;
+    size_t ev_n;
 };
 
 static struct batch *wire_batch(enum signal sig, const ProtobufCMessage *m)
@@ -161,9 +164,18 @@ static struct batch *traces(const struct span_def *defs, size_t n)
             struct tv et = S("exception.type", d->exception_type);
             ev->attributes = mk_attrs(a, &et, 1);
             ev->n_attributes = 1;
-            sp->events = arena_alloc(a, sizeof *sp->events);
-            sp->events[0] = ev;
-            sp->n_events = 1;
+            sp->events = arena_alloc(a, 2 * sizeof *sp->events);
+            sp->events[sp->n_events++] = ev;
+        }
+        if (d->ev_name) {
+            Event *ev = arena_alloc(a, sizeof *ev);
+            opentelemetry__proto__trace__v1__span__event__init(ev);
+            ev->name = arena_strdup(a, d->ev_name);
+            ev->attributes = mk_attrs(a, d->ev_attrs, d->ev_n);
+            ev->n_attributes = d->ev_n;
+            if (!sp->events)
+                sp->events = arena_alloc(a, 2 * sizeof *sp->events);
+            sp->events[sp->n_events++] = ev;
         }
         ss->n_spans = 1;
         ss->spans = arena_alloc(a, sizeof *ss->spans);
@@ -234,6 +246,7 @@ static enum consume_status sink_consume(struct consumer *self, struct batch *b)
 }
 
 struct fx {
+    struct cnode *root; /* kept until create is done: custom_mappings is read from it */
     struct genai_semconv_config cfg;
     struct telemetry *tel;
     struct sink sink;
@@ -253,7 +266,7 @@ static struct fx *fx_new_sig(const char *yaml, enum signal sig)
     int rc = config_bind(genai_semconv_processor_factory.fields, root, &f->cfg, &err);
     if (rc != 0)
         fail_msg("config: %s", err.msg);
-    cnode_free(root);
+    f->root = root;
     f->tel = telemetry_new();
     f->sink.c.consume = sink_consume;
     struct component_env env = {.id = "genai_semconv", .log_name = "processor/genai_semconv",
@@ -262,6 +275,9 @@ static struct fx *fx_new_sig(const char *yaml, enum signal sig)
     f->proc = genai_semconv_processor_factory.create(&f->cfg, &env, &err);
     if (!f->proc)
         fail_msg("create: %s", err.msg);
+    cnode_free(f->root); /* the processor keeps copies */
+    f->root = NULL;
+    f->cfg.custom_mappings = NULL;
     return f;
 }
 
@@ -1190,6 +1206,206 @@ static void test_target_latest_vs_v141(void **state)
     fx_free(f);
 }
 
+/* ---- custom_mappings ------------------------------------------------------------------------- */
+
+/* Parses, binds and validates; returns validate's message ("" when it passes). */
+static const char *custom_validate(const char *yaml, struct error *err)
+{
+    struct genai_semconv_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    struct cnode *root = config_parse_string(yaml, "<t>", err);
+    assert_non_null(root);
+    assert_int_equal(config_bind(genai_semconv_processor_factory.fields, root, &cfg, err), 0);
+    err->msg[0] = '\0';
+    int rc = genai_semconv_processor_factory.validate(&cfg, err);
+    assert_true(rc == 0 ? err->msg[0] == '\0' : err->msg[0] != '\0');
+    config_free_bound(genai_semconv_processor_factory.fields, &cfg);
+    cnode_free(root);
+    return err->msg;
+}
+
+static void test_custom_mappings_config(void **state)
+{
+    (void)state;
+    struct error err = {0};
+    assert_string_equal(custom_validate("custom_mappings:\n"
+                                        "  acme.llm.model: gen_ai.request.model\n"
+                                        "  acme.llm.vendor: gen_ai.provider.name\n", &err), "");
+    assert_string_equal(custom_validate("custom_mappings: {}\n", &err), "");
+    assert_string_equal(custom_validate("custom_mappings:\n", &err), "");
+    /* a list is not a map: the position is the list's */
+    assert_string_equal(custom_validate("custom_mappings: [a, b]\n", &err),
+                        "<t>:1:18: custom_mappings: expected a map of source attribute to target "
+                        "attribute");
+    /* an empty source name: the key's position */
+    assert_string_equal(custom_validate("custom_mappings:\n"
+                                        "  acme.a: gen_ai.request.model\n"
+                                        "  \"\": gen_ai.provider.name\n", &err),
+                        "<t>:3:3: custom_mappings: empty source attribute name");
+    /* an empty target: the value's position; a missing one: the key's */
+    assert_string_equal(custom_validate("custom_mappings:\n  acme.a: \"\"\n", &err),
+                        "<t>:2:11: custom_mappings.acme.a: the target must be a non-empty "
+                        "attribute name");
+    assert_string_equal(custom_validate("custom_mappings:\n  acme.a:\n", &err),
+                        "<t>:2:3: custom_mappings.acme.a: the target must be a non-empty "
+                        "attribute name");
+    assert_string_equal(custom_validate("custom_mappings:\n  acme.a: [x]\n", &err),
+                        "<t>:2:11: custom_mappings.acme.a: the target must be a non-empty "
+                        "attribute name");
+    /* a name mapped to itself */
+    assert_string_equal(custom_validate("custom_mappings:\n"
+                                        "  acme.a: gen_ai.request.model\n"
+                                        "  acme.b: acme.b\n", &err),
+                        "<t>:3:11: custom_mappings.acme.b: the target is the source itself");
+    /* a source written twice is refused where it is written the second time (YAML) */
+    assert_null(config_parse_string("custom_mappings:\n  acme.a: x\n  acme.a: y\n", "<t>", &err));
+    assert_non_null(strstr(err.msg, "<t>:3:3: duplicate key 'acme.a'"));
+    /* create refuses what validate refuses */
+    struct genai_semconv_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    struct cnode *root = config_parse_string("custom_mappings:\n  x: x\n", "<t>", &err);
+    assert_int_equal(config_bind(genai_semconv_processor_factory.fields, root, &cfg, &err), 0);
+    struct sink s = {.c.consume = sink_consume};
+    struct component_env env = {.id = "genai_semconv", .signal = SIGNAL_TRACES};
+    env.next[SIGNAL_TRACES] = &s.c;
+    assert_null(genai_semconv_processor_factory.create(&cfg, &env, &err));
+    assert_non_null(strstr(err.msg, "the target is the source itself"));
+    config_free_bound(genai_semconv_processor_factory.fields, &cfg);
+    cnode_free(root);
+}
+
+#define CUSTOM_YAML                                                                           \
+    "on_violation: pass\n"                                                                    \
+    "custom_mappings:\n"                                                                      \
+    "  acme.llm.model: gen_ai.request.model\n"                                                \
+    "  acme.llm.input_tokens: gen_ai.usage.input_tokens\n"                                    \
+    "  acme.session: gen_ai.conversation.id\n"                                                \
+    "  llm.model_name: gen_ai.response.model\n"
+
+static void test_custom_mappings_spans(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(CUSTOM_YAML);
+    struct span_def d[] = {
+        /* 0: only custom names (an app scope): an LLM span by them; the count is coerced to the
+         * target's semconv type */
+        SPAN_OF(S("acme.llm.model", "m-1"), S("acme.llm.input_tokens", "12"),
+                S("http.method", "POST")),
+        /* 1: the target already present wins; the custom name goes */
+        SPAN_OF(S("acme.llm.model", "m-old"), S("gen_ai.request.model", "m-new"),
+                S("gen_ai.operation.name", "chat")),
+        /* 2: a custom mapping replaces the built-in row of the same name (llm.model_name →
+         * gen_ai.request.model built in) */
+        SPAN_OF(S("llm.model_name", "m-2"), S("gen_ai.request.model", "m-req")),
+        /* 3: no custom and no GenAI name: not an LLM span */
+        SPAN_OF(S("http.method", "GET"), S("acme.other", "x")),
+        /* 4: the renames of a span's events, custom and built-in */
+        {.attrs = (const struct tv[]){S("gen_ai.operation.name", "chat")}, .n = 1,
+         .ev_name = "gen_ai.evaluation.result",
+         .ev_attrs = (const struct tv[]){S("acme.session", "conv-7"),
+                                         S("gen_ai.system", "openai")},
+         .ev_n = 2},
+    };
+    struct batch *b = traces(d, 5);
+    assert_int_equal(run(f, b), CONSUME_OK);
+    batch_unref(b);
+
+    Span *s0 = out_span(f, 0);
+    assert_str(attr(s0, "gen_ai.request.model"), "m-1");
+    assert_int_value(attr(s0, "gen_ai.usage.input_tokens"), 12);
+    assert_null(attr(s0, "acme.llm.model"));
+    assert_null(attr(s0, "acme.llm.input_tokens"));
+    assert_str(attr(s0, "http.method"), "POST");
+
+    Span *s1 = out_span(f, 1);
+    assert_str(attr(s1, "gen_ai.request.model"), "m-new");
+    assert_null(attr(s1, "acme.llm.model"));
+
+    Span *s2 = out_span(f, 2);
+    assert_str(attr(s2, "gen_ai.response.model"), "m-2");
+    assert_str(attr(s2, "gen_ai.request.model"), "m-req");
+    assert_null(attr(s2, "llm.model_name"));
+
+    Span *s3 = out_span(f, 3);
+    assert_int_equal(s3->n_attributes, 2);
+    assert_str(attr(s3, "acme.other"), "x");
+
+    Span *s4 = out_span(f, 4);
+    assert_int_equal(s4->n_events, 1);
+    const Event *ev = s4->events[0];
+    assert_str(attr_in(ev->attributes, ev->n_attributes, "gen_ai.conversation.id"), "conv-7");
+    assert_null(attr_in(ev->attributes, ev->n_attributes, "acme.session"));
+    assert_str(attr_in(ev->attributes, ev->n_attributes, "gen_ai.provider.name"), "openai");
+
+    /* span 0: 2, span 1: 1 (dropped for the present target), span 2: 1, event: 1 */
+    assert_int_equal(counter(f, "custom_renamed_attributes", NULL), 5);
+    assert_int_equal(counter(f, "llm_spans", NULL), 4);
+    fx_free(f);
+
+    /* A span with only names custom_mappings does not list keeps its bytes. */
+    f = fx_new(CUSTOM_YAML);
+    b = traces(&d[3], 1);
+    const uint8_t *wire = b->wire;
+    run(f, b);
+    assert_ptr_equal(b->wire, wire);
+    assert_true(b->has_wire);
+    batch_unref(b);
+    assert_int_equal(counter(f, "custom_renamed_attributes", NULL), 0);
+    fx_free(f);
+}
+
+static void test_custom_mappings_keep_original(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(CUSTOM_YAML "keep_original: true\n");
+    struct span_def d[] = {
+        SPAN_OF(S("acme.llm.model", "m-1"), S("acme.llm.input_tokens", "12")),
+        SPAN_OF(S("acme.llm.model", "m-old"), S("gen_ai.request.model", "m-new")),
+        /* kept, llm.model_name is not renamed by its built-in row as well */
+        SPAN_OF(S("llm.model_name", "m-2"), S("gen_ai.operation.name", "chat")),
+        {.attrs = (const struct tv[]){S("gen_ai.operation.name", "chat")}, .n = 1,
+         .ev_name = "gen_ai.evaluation.result",
+         .ev_attrs = (const struct tv[]){S("acme.session", "conv-7")}, .ev_n = 1},
+    };
+    struct batch *b = traces(d, 4);
+    run(f, b);
+    batch_unref(b);
+    Span *s0 = out_span(f, 0);
+    assert_str(attr(s0, "gen_ai.request.model"), "m-1");
+    assert_str(attr(s0, "acme.llm.model"), "m-1");
+    assert_int_value(attr(s0, "gen_ai.usage.input_tokens"), 12);
+    assert_str(attr(s0, "acme.llm.input_tokens"), "12");
+    Span *s1 = out_span(f, 1);
+    assert_str(attr(s1, "gen_ai.request.model"), "m-new");
+    assert_str(attr(s1, "acme.llm.model"), "m-old");
+    Span *s2 = out_span(f, 2);
+    assert_str(attr(s2, "gen_ai.response.model"), "m-2");
+    assert_str(attr(s2, "llm.model_name"), "m-2");
+    assert_null(attr(s2, "gen_ai.request.model"));
+    const Event *ev = out_span(f, 3)->events[0];
+    assert_str(attr_in(ev->attributes, ev->n_attributes, "gen_ai.conversation.id"), "conv-7");
+    assert_str(attr_in(ev->attributes, ev->n_attributes, "acme.session"), "conv-7");
+    /* a present target with keep_original changes nothing: 2 + 0 + 1 + 1 */
+    assert_int_equal(counter(f, "custom_renamed_attributes", NULL), 4);
+    fx_free(f);
+}
+
+static void test_custom_mappings_logs(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new_sig(CUSTOM_YAML, SIGNAL_LOGS);
+    struct log_def d = {.attrs = (const struct tv[]){S("acme.llm.model", "m-1")}, .n = 1};
+    struct batch *b = logs(&d, 1);
+    run(f, b);
+    batch_unref(b);
+    LogRecord *l0 = out_log(f, 0);
+    assert_str(attr_in(l0->attributes, l0->n_attributes, "gen_ai.request.model"), "m-1");
+    assert_null(attr_in(l0->attributes, l0->n_attributes, "acme.llm.model"));
+    assert_int_equal(counter(f, "normalized_log_records", NULL), 1);
+    assert_int_equal(counter(f, "custom_renamed_attributes", NULL), 1);
+    fx_free(f);
+}
+
 /* ---- config ---------------------------------------------------------------------------------- */
 
 static void test_config(void **state)
@@ -1257,6 +1473,10 @@ int main(void)
         cmocka_unit_test(test_logs_renamed),
         cmocka_unit_test(test_target_latest_vs_v141),
         cmocka_unit_test(test_config),
+        cmocka_unit_test(test_custom_mappings_config),
+        cmocka_unit_test(test_custom_mappings_spans),
+        cmocka_unit_test(test_custom_mappings_keep_original),
+        cmocka_unit_test(test_custom_mappings_logs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
