@@ -57,7 +57,6 @@ static struct price mkprice(const char *provider, const char *model, double in, 
     p.cache_write = cw;
     p.output = out;
     p.reasoning = reasoning;
-    
     return p;
 }
 
