@@ -74,7 +74,6 @@ static void make_db(const char *path)
         p.input = prices[i].input;
         p.output = prices[i].output;
         p.cache_read = p.cache_write = p.reasoning = -1;
-        p.lc_input = p.lc_cache_read = p.lc_cache_write = p.lc_output = -1;
         if (pricing_admin_set(path, &p, NULL, &err) != 0)
             bench_die("pricing_admin_set: %s", err.msg);
     }

@@ -55,17 +55,13 @@ static double clamp_part(int64_t part, double *rest)
 
 double pricing_cost(const struct price *p, const struct usage *u)
 {
-    bool tier = p->long_context_threshold > 0 && u->input > p->long_context_threshold;
     double in = p->input, out = p->output, cr = p->cache_read, cw = p->cache_write;
-    if (tier) {
-        if (p->lc_input >= 0)
-            in = p->lc_input;
-        if (p->lc_output >= 0)
-            out = p->lc_output;
-        if (p->lc_cache_read >= 0)
-            cr = p->lc_cache_read;
-        if (p->lc_cache_write >= 0)
-            cw = p->lc_cache_write;
+    struct price_tier t;
+    if (pricing_tier_for(p, u->input, &t)) {
+        in = t.input;
+        out = t.output;
+        cr = t.cache_read;
+        cw = t.cache_write;
     }
     if (cr < 0)
         cr = in;
@@ -149,10 +145,168 @@ void pricing_price_init(struct price *p)
     p->effective_from = -1;
     p->effective_to = INT64_MAX;
     p->input = p->output = p->cache_read = p->cache_write = p->reasoning = -1;
-    p->lc_input = p->lc_cache_read = p->lc_cache_write = p->lc_output = -1;
     p->cache_write_1h = p->per_request = -1;
     p->input_audio = p->output_audio = p->input_image = p->output_image = -1;
     p->flex_multiplier = p->priority_multiplier = -1;
+}
+
+/* ---- input-size tiers ------------------------------------------------------------------ */
+
+int pricing_tiers_add(struct price *p, const struct price_tier *t, struct error *err)
+{
+    if (t->threshold <= 0)
+        return error_set(err, "tier threshold %" PRId64 " is not a positive token count",
+                         t->threshold);
+    const double v[] = {t->input, t->cache_read, t->cache_write, t->output};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        if (!(v[i] >= 0) && v[i] != -1)
+            return error_set(err, "tier %" PRId64 ": a price is not a non-negative number",
+                             t->threshold);
+    int at = 0;
+    while (at < p->n_tiers && p->tiers[at].threshold < t->threshold)
+        at++;
+    if (at < p->n_tiers && p->tiers[at].threshold == t->threshold)
+        return error_set(err, "tier %" PRId64 " is given twice", t->threshold);
+    if (p->n_tiers >= PRICING_MAX_TIERS)
+        return error_set(err, "more than %d input-size tiers", PRICING_MAX_TIERS);
+    memmove(&p->tiers[at + 1], &p->tiers[at], (size_t)(p->n_tiers - at) * sizeof p->tiers[0]);
+    p->tiers[at] = *t;
+    p->n_tiers++;
+    return 0;
+}
+
+/* One tier, "THRESHOLD:key=price,...", in s[0..n). */
+static int tier_parse_one(const char *s, size_t n, struct price *p, struct error *err)
+{
+    char buf[256];
+    if (n >= sizeof buf)
+        return error_set(err, "tier '%.40s...' is too long", s);
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    struct price_tier t = {0, -1, -1, -1, -1};
+    char *colon = strchr(buf, ':');
+    if (!colon)
+        return error_set(err, "tier '%s': expected THRESHOLD:in=..,out=..", buf);
+    *colon = '\0';
+    char *end;
+    errno = 0;
+    long long th = strtoll(buf, &end, 10);
+    long long mul = 1;
+    if (*end == 'k' || *end == 'K')
+        mul = 1000, end++;
+    else if (*end == 'm' || *end == 'M')
+        mul = 1000000, end++;
+    if (end == buf || *end || errno || th <= 0 || th > INT64_MAX / mul)
+        return error_set(err, "tier '%s': threshold is not a positive token count", buf);
+    t.threshold = th * mul;
+    bool any = false;
+    for (char *kv = colon + 1; *kv;) {
+        char *next = strchr(kv, ',');
+        if (next)
+            *next = '\0';
+        char *eq = strchr(kv, '=');
+        double *dst = NULL;
+        if (eq) {
+            *eq = '\0';
+            if (strcmp(kv, "in") == 0)
+                dst = &t.input;
+            else if (strcmp(kv, "out") == 0)
+                dst = &t.output;
+            else if (strcmp(kv, "cache_read") == 0)
+                dst = &t.cache_read;
+            else if (strcmp(kv, "cache_write") == 0)
+                dst = &t.cache_write;
+        }
+        if (!dst)
+            return error_set(err, "tier %" PRId64 ": '%s' is not one of in=, out=, cache_read=, "
+                             "cache_write=", t.threshold, kv);
+        errno = 0;
+        double v = strtod(eq + 1, &end);
+        if (end == eq + 1 || *end || errno || !(v >= 0) || isinf(v))
+            return error_set(err, "tier %" PRId64 ": %s '%s' is not a non-negative number",
+                             t.threshold, kv, eq + 1);
+        *dst = v;
+        any = true;
+        if (!next)
+            break;
+        kv = next + 1;
+    }
+    if (!any)
+        return error_set(err, "tier %" PRId64 " sets no price", t.threshold);
+    return pricing_tiers_add(p, &t, err);
+}
+
+int pricing_tiers_parse(const char *text, struct price *p, struct error *err)
+{
+    while (*text == ' ')
+        text++;
+    if (!*text || strcmp(text, "none") == 0)
+        return 0;
+    for (const char *s = text;;) {
+        const char *semi = strchr(s, ';');
+        size_t n = semi ? (size_t)(semi - s) : strlen(s);
+        while (n && s[0] == ' ')
+            s++, n--;
+        while (n && s[n - 1] == ' ')
+            n--;
+        if (tier_parse_one(s, n, p, err) != 0)
+            return -1;
+        if (!semi)
+            return 0;
+        s = semi + 1;
+    }
+}
+
+/* Shortest text that reads back as the same double, so a DB round trip changes nothing. */
+static void fmt_exact(double v, char *buf, size_t cap)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, cap, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
+
+void pricing_tiers_format(const struct price *p, char *buf, size_t cap)
+{
+    size_t w = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < p->n_tiers && w < cap; i++) {
+        const struct price_tier *t = &p->tiers[i];
+        w += (size_t)snprintf(buf + w, cap - w, "%s%" PRId64 ":", i ? ";" : "", t->threshold);
+        const struct { const char *k; double v; } f[] = {
+            {"in", t->input}, {"out", t->output}, {"cache_read", t->cache_read},
+            {"cache_write", t->cache_write}};
+        bool first = true;
+        for (size_t j = 0; j < sizeof f / sizeof f[0] && w < cap; j++) {
+            if (f[j].v < 0)
+                continue;
+            char num[40];
+            fmt_exact(f[j].v, num, sizeof num);
+            w += (size_t)snprintf(buf + w, cap - w, "%s%s=%s", first ? "" : ",", f[j].k, num);
+            first = false;
+        }
+    }
+}
+
+bool pricing_tier_for(const struct price *p, int64_t input, struct price_tier *out)
+{
+    *out = (struct price_tier){0, p->input, p->cache_read, p->cache_write, p->output};
+    bool in_tier = false;
+    for (int i = 0; i < p->n_tiers && input > p->tiers[i].threshold; i++) {
+        const struct price_tier *t = &p->tiers[i];
+        out->threshold = t->threshold;
+        if (t->input >= 0)
+            out->input = t->input;
+        if (t->output >= 0)
+            out->output = t->output;
+        if (t->cache_read >= 0)
+            out->cache_read = t->cache_read;
+        if (t->cache_write >= 0)
+            out->cache_write = t->cache_write;
+        in_tier = true;
+    }
+    return in_tier;
 }
 
 /* ---- the snapshot ----------------------------------------------------------------------- */
@@ -283,9 +437,8 @@ static int count_rows(sqlite3 *db, const char *table, size_t *n)
 #define PRICE_COLUMNS                                                                             \
     "provider, model, coalesce(tenant, ''), currency, effective_from, "                           \
     "coalesce(effective_to, 9223372036854775807), input, cache_read, cache_write, output, "       \
-    "reasoning, coalesce(long_context_threshold, 0), lc_input, lc_cache_read, lc_cache_write, "   \
-    "lc_output, coalesce(batch_discount, 0), origin IS NOT NULL, cache_write_1h, per_request, "   \
-    "input_audio, output_audio, input_image, output_image, flex_multiplier, priority_multiplier"
+    "reasoning, coalesce(tiers, ''), coalesce(batch_discount, 0), origin IS NOT NULL, "           \
+    "cache_write_1h, per_request, input_audio, output_audio, input_image, output_image, flex_multiplier, priority_multiplier"
 
 void pricing_row_to_price(sqlite3_stmt *st, int c, struct price *p)
 {
@@ -301,22 +454,22 @@ void pricing_row_to_price(sqlite3_stmt *st, int c, struct price *p)
     p->cache_write = col_price(st, c + 8);
     p->output = col_price(st, c + 9);
     p->reasoning = col_price(st, c + 10);
-    p->long_context_threshold = sqlite3_column_int64(st, c + 11);
-    p->lc_input = col_price(st, c + 12);
-    p->lc_cache_read = col_price(st, c + 13);
-    p->lc_cache_write = col_price(st, c + 14);
-    p->lc_output = col_price(st, c + 15);
-    p->batch_discount = sqlite3_column_double(st, c + 16);
+    /* The text was checked when written; a row edited by hand that does not parse loses its
+     * tiers rather than the whole snapshot (pricing show lists it without them). */
+    const unsigned char *tiers = sqlite3_column_text(st, c + 11);
+    if (tiers && *tiers && pricing_tiers_parse((const char *)tiers, p, NULL) != 0)
+        p->n_tiers = 0;
+    p->batch_discount = sqlite3_column_double(st, c + 12);
     p->tenant_discount = 0;
-    p->reference = sqlite3_column_int(st, c + 17) != 0;
-    p->cache_write_1h = col_price(st, c + 18);
-    p->per_request = col_price(st, c + 19);
-    p->input_audio = col_price(st, c + 20);
-    p->output_audio = col_price(st, c + 21);
-    p->input_image = col_price(st, c + 22);
-    p->output_image = col_price(st, c + 23);
-    p->flex_multiplier = col_price(st, c + 24);
-    p->priority_multiplier = col_price(st, c + 25);
+    p->reference = sqlite3_column_int(st, c + 13) != 0;
+    p->cache_write_1h = col_price(st, c + 14);
+    p->per_request = col_price(st, c + 15);
+    p->input_audio = col_price(st, c + 16);
+    p->output_audio = col_price(st, c + 17);
+    p->input_image = col_price(st, c + 18);
+    p->output_image = col_price(st, c + 19);
+    p->flex_multiplier = col_price(st, c + 20);
+    p->priority_multiplier = col_price(st, c + 21);
 }
 
 const char *pricing_price_columns(void) { return PRICE_COLUMNS; }
@@ -460,6 +613,52 @@ static const char *const migrate_v2[] = {
      "(('azure.ai.openai', '*'), ('*', 'gemini/*'), ('*', 'mistral/*'))"),
 };
 
+/* v3: the one long-context tier (long_context_threshold, lc_*) becomes the first entry of the
+ * tier list (prices.tiers, text: see pricing_tiers_parse) and its columns go. */
+static int migrate_v3(sqlite3 *db, char **msg)
+{
+    if (sqlite3_exec(db, "ALTER TABLE prices ADD COLUMN tiers TEXT", NULL, NULL, msg) != SQLITE_OK)
+        return -1;
+    sqlite3_stmt *sel = NULL, *upd = NULL;
+    int rc = -1;
+    if (sqlite3_prepare_v2(db, "SELECT id, long_context_threshold, lc_input, lc_cache_read, "
+                           "lc_cache_write, lc_output FROM prices WHERE long_context_threshold "
+                           "IS NOT NULL", -1, &sel, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "UPDATE prices SET tiers = ?2 WHERE id = ?1", -1, &upd, NULL) !=
+            SQLITE_OK)
+        goto out;
+    int step;
+    while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
+        struct price p;
+        pricing_price_init(&p);
+        struct price_tier t = {sqlite3_column_int64(sel, 1), col_price(sel, 2),
+                               col_price(sel, 3), col_price(sel, 4), col_price(sel, 5)};
+        char text[PRICING_TIERS_TEXT_MAX];
+        if (pricing_tiers_add(&p, &t, NULL) != 0)
+            continue; /* the v2 CHECKs make this impossible; a broken row keeps no tier */
+        pricing_tiers_format(&p, text, sizeof text);
+        sqlite3_bind_int64(upd, 1, sqlite3_column_int64(sel, 0));
+        sqlite3_bind_text(upd, 2, text, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(upd) != SQLITE_DONE)
+            goto out;
+        sqlite3_reset(upd);
+    }
+    if (step != SQLITE_DONE)
+        goto out;
+    rc = sqlite3_exec(db, "ALTER TABLE prices DROP COLUMN long_context_threshold; "
+                      "ALTER TABLE prices DROP COLUMN lc_input; "
+                      "ALTER TABLE prices DROP COLUMN lc_cache_read; "
+                      "ALTER TABLE prices DROP COLUMN lc_cache_write; "
+                      "ALTER TABLE prices DROP COLUMN lc_output;", NULL, NULL, msg) == SQLITE_OK
+             ? 0 : -1;
+out:
+    if (rc != 0 && !*msg)
+        *msg = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+    sqlite3_finalize(sel);
+    sqlite3_finalize(upd);
+    return rc;
+}
+
 static int db_version(sqlite3 *db)
 {
     sqlite3_stmt *st = NULL;
@@ -504,11 +703,14 @@ static int db_prepare(sqlite3 *db, const char *path, bool create, bool seed, boo
             }
         }
         *created = true;
-    } else if (version == 1) {
-        for (size_t i = 0; i < sizeof migrate_v2 / sizeof migrate_v2[0]; i++)
-            if (sqlite3_exec(db, migrate_v2[i], NULL, NULL, &msg) != SQLITE_OK)
-                goto fail;
-        if (pricing_reference_mark(db, pricing_reference_csv, strlen(pricing_reference_csv),
+    } else if (version == 1 || version == 2) {
+        if (version == 1)
+            for (size_t i = 0; i < sizeof migrate_v2 / sizeof migrate_v2[0]; i++)
+                if (sqlite3_exec(db, migrate_v2[i], NULL, NULL, &msg) != SQLITE_OK)
+                    goto fail;
+        if (migrate_v3(db, &msg) != 0)
+            goto fail;
+        if (version == 1 && pricing_reference_mark(db, pricing_reference_csv, strlen(pricing_reference_csv),
                                    err) != 0) {
             sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
             error_prefix(err, "%s: migrating to schema v2: ", path);
@@ -925,14 +1127,11 @@ bool pricing_snapshot_lookup(const struct pricing_snapshot *sn, const char *prov
         *out = *own;
         if (list) {
             double *mine[] = {&out->cache_read, &out->cache_write, &out->reasoning,
-                              &out->lc_input, &out->lc_cache_read, &out->lc_cache_write,
-                              &out->lc_output, &out->cache_write_1h, &out->per_request,
+                              &out->cache_write_1h, &out->per_request,
                               &out->input_audio, &out->output_audio, &out->input_image,
                               &out->output_image, &out->flex_multiplier,
                               &out->priority_multiplier};
             const double *theirs[] = {&list->cache_read, &list->cache_write, &list->reasoning,
-                                      &list->lc_input, &list->lc_cache_read,
-                                      &list->lc_cache_write, &list->lc_output,
                                       &list->cache_write_1h, &list->per_request,
                                       &list->input_audio, &list->output_audio,
                                       &list->input_image, &list->output_image,
@@ -940,8 +1139,28 @@ bool pricing_snapshot_lookup(const struct pricing_snapshot *sn, const char *prov
             for (size_t i = 0; i < sizeof mine / sizeof mine[0]; i++)
                 if (*mine[i] < 0)
                     *mine[i] = *theirs[i];
-            if (out->long_context_threshold <= 0)
-                out->long_context_threshold = list->long_context_threshold;
+            /* No tiers of its own: the list's. Its own tiers: a price a tier leaves unset is
+             * the list's tier of the same threshold, if any (then the lower tiers, at cost). */
+            if (out->n_tiers == 0) {
+                out->n_tiers = list->n_tiers;
+                memcpy(out->tiers, list->tiers, sizeof out->tiers);
+            } else {
+                for (int i = 0; i < out->n_tiers; i++)
+                    for (int j = 0; j < list->n_tiers; j++) {
+                        struct price_tier *t = &out->tiers[i];
+                        const struct price_tier *l = &list->tiers[j];
+                        if (t->threshold != l->threshold)
+                            continue;
+                        if (t->input < 0)
+                            t->input = l->input;
+                        if (t->output < 0)
+                            t->output = l->output;
+                        if (t->cache_read < 0)
+                            t->cache_read = l->cache_read;
+                        if (t->cache_write < 0)
+                            t->cache_write = l->cache_write;
+                    }
+            }
             if (out->batch_discount <= 0)
                 out->batch_discount = list->batch_discount;
         }

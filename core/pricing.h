@@ -23,6 +23,19 @@
 
 #include "core/error.h"
 
+/* An input-size tier: a call whose input count (cache reads and writes included) is strictly
+ * above `threshold` is priced at the tier's prices (the whole call, as providers bill it). A
+ * price of -1 is not set: the nearest lower tier that sets it applies, else the row's own. */
+struct price_tier {
+    int64_t threshold;          /* input tokens, > 0 */
+    double input, cache_read, cache_write, output;
+};
+/* Tiers a row may hold: a value struct copied out of the snapshot needs a bound, and this is
+ * well above what any provider prices a model with (LiteLLM names one or two per model). */
+#define PRICING_MAX_TIERS 8
+/* Room for the text of PRICING_MAX_TIERS tiers (pricing_tiers_format). */
+#define PRICING_TIERS_TEXT_MAX 2048
+
 /* One price in force, per million tokens, in `currency`. A negative value means "not set"
  * (e.g. no separate cache-read price: cached input is then priced as input). */
 struct price {
@@ -33,8 +46,8 @@ struct price {
     int64_t effective_from;     /* unix seconds, inclusive */
     int64_t effective_to;       /* unix seconds, exclusive; INT64_MAX = open-ended */
     double input, cache_read, cache_write, output, reasoning;
-    int64_t long_context_threshold;  /* input tokens; 0 = no tier */
-    double lc_input, lc_cache_read, lc_cache_write, lc_output;  /* tier prices (-1 = same as base) */
+    int n_tiers;                /* 0..PRICING_MAX_TIERS */
+    struct price_tier tiers[PRICING_MAX_TIERS];  /* strictly ascending thresholds */
     double batch_discount;      /* fraction off, 0..1 (0.5 = half price) */
     double tenant_discount;     /* fraction off from a tenant override by discount, 0..1 */
     /* schema v2 (-1 = not set) */
@@ -44,6 +57,20 @@ struct price {
     double flex_multiplier, priority_multiplier; /* service tier; unset = 1 */
     bool reference;             /* written from the compiled-in reference list */
 };
+
+/* Tiers as text, the one form the CLI (--tier), the CSV (column `tiers`) and the DB (column
+ * prices.tiers) use: tiers separated by ';', each "THRESHOLD:key=price,..." with keys in, out,
+ * cache_read, cache_write (per million tokens, each optional) and THRESHOLD an integer count of
+ * input tokens, optionally with a k (×1000) or m (×1000000) suffix:
+ * "200k:in=2.5,out=15;1m:in=5,out=30". "" and "none" = no tiers. Parse appends to p's tiers
+ * (sorted; a repeated threshold or more than PRICING_MAX_TIERS is an error naming it); format
+ * writes the canonical form (thresholds in full, shortest round-trip numbers), "" for none. */
+int pricing_tiers_parse(const char *text, struct price *p, struct error *err);
+int pricing_tiers_add(struct price *p, const struct price_tier *t, struct error *err);
+void pricing_tiers_format(const struct price *p, char *buf, size_t cap);
+/* The tier a call with `input` tokens falls in, resolved (unset prices filled from lower tiers
+ * and the row); returns false (and *out = the row's prices) below every threshold. */
+bool pricing_tier_for(const struct price *p, int64_t input, struct price_tier *out);
 
 /* Every price unset (-1), no tiers or discounts, USD, from "now or all history" (-1) to open:
  * the start of a struct price to fill. */
@@ -66,7 +93,7 @@ struct usage {
 
 /* cost = (input − cache_read − cache_write) × input + cache_read × cache-read + cache_write ×
  * cache-write + output × output (reasoning at the reasoning price when one exists, else inside
- * output); the long-context prices when input crosses the threshold; 1-hour cache writes, audio
+ * output); the prices of the highest input-size tier whose threshold input exceeds; 1-hour cache writes, audio
  * and image tokens at their own prices when the row has them; then the service-tier multiplier,
  * the per-request fee, the batch discount and the tenant discount (on the whole). In `currency`
  * units (not cents). */
@@ -201,7 +228,11 @@ enum {
     PRICING_F_INPUT_AUDIO = 1u << 14, PRICING_F_OUTPUT_AUDIO = 1u << 15,
     PRICING_F_INPUT_IMAGE = 1u << 16, PRICING_F_OUTPUT_IMAGE = 1u << 17,
     PRICING_F_FLEX = 1u << 18, PRICING_F_PRIORITY = 1u << 19,
+    PRICING_F_TIERS = 1u << 20,
 };
+/* PRICING_F_TIERS replaces the row's whole tier list with p's. The PRICING_F_LC_* bits (the
+ * one-tier flags of earlier versions) edit the first tier only, from p->tiers[0]: threshold 0
+ * with PRICING_F_LC_THRESHOLD removes every tier. */
 int pricing_admin_set_fields(const char *db_path, const struct price *p, unsigned fields,
                              const char *tenant, struct error *err);
 /* A tenant's discount (fraction off the list price) from `from` (< 0: as for pricing_admin_set),

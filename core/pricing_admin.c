@@ -154,7 +154,7 @@ static int check_price(const struct price *p, struct error *err)
 
 /* 1 = an identical row exists (nothing to do), 0 = not, -1 = error. */
 
-/* Parameters ?1..?16 and ?19..?26 of a prices row (provider .. lc_output, the v2 prices), shared by the lookup of an
+/* Parameters ?1..?12 and ?19..?26 of a prices row (provider .. tiers, the v2 prices), shared by the lookup of an
  * identical row and the insert, so the two can never bind columns differently. */
 static void bind_price_row(sqlite3_stmt *st, const struct price *p, const char *tenant)
 {
@@ -169,14 +169,9 @@ static void bind_price_row(sqlite3_stmt *st, const struct price *p, const char *
     bind_price(st, 9, p->cache_write);
     bind_price(st, 10, p->output);
     bind_price(st, 11, p->reasoning);
-    if (p->long_context_threshold > 0)
-        sqlite3_bind_int64(st, 12, p->long_context_threshold);
-    else
-        sqlite3_bind_null(st, 12);
-    bind_price(st, 13, p->lc_input);
-    bind_price(st, 14, p->lc_cache_read);
-    bind_price(st, 15, p->lc_cache_write);
-    bind_price(st, 16, p->lc_output);
+    char tiers[PRICING_TIERS_TEXT_MAX];
+    pricing_tiers_format(p, tiers, sizeof tiers);
+    bind_text_or_null(st, 12, tiers[0] ? tiers : NULL);
     bind_price(st, 19, p->cache_write_1h);
     bind_price(st, 20, p->per_request);
     bind_price(st, 21, p->input_audio);
@@ -195,8 +190,7 @@ static int price_exists(sqlite3 *db, const struct price *p, const char *tenant, 
         "SELECT 1 FROM prices WHERE provider = ?1 AND model = ?2 AND tenant IS ?3 AND "
         "currency = ?4 AND effective_from = ?5 AND effective_to IS ?6 AND input IS ?7 AND "
         "cache_read IS ?8 AND cache_write IS ?9 AND output IS ?10 AND reasoning IS ?11 AND "
-        "long_context_threshold IS ?12 AND lc_input IS ?13 AND lc_cache_read IS ?14 AND "
-        "lc_cache_write IS ?15 AND lc_output IS ?16 AND coalesce(batch_discount, 0) = ?17 AND "
+        "tiers IS ?12 AND coalesce(batch_discount, 0) = ?17 AND "
         "cache_write_1h IS ?19 AND per_request IS ?20 AND input_audio IS ?21 AND output_audio IS ?22 "
         "AND input_image IS ?23 AND output_image IS ?24 AND flex_multiplier IS ?25 AND "
         "priority_multiplier IS ?26";
@@ -250,11 +244,10 @@ static int insert_price(sqlite3 *db, const struct price *p, const char *tenant, 
     sqlite3_stmt *st;
     const char *sql =
         "INSERT INTO prices (provider, model, tenant, currency, effective_from, effective_to, "
-        "input, cache_read, cache_write, output, reasoning, long_context_threshold, lc_input, "
-        "lc_cache_read, lc_cache_write, lc_output, batch_discount, source, cache_write_1h, "
-        "per_request, input_audio, output_audio, input_image, output_image, flex_multiplier, "
-        "priority_multiplier, origin) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+        "input, cache_read, cache_write, output, reasoning, tiers, batch_discount, source, "
+        "cache_write_1h, per_request, input_audio, output_audio, input_image, output_image, "
+        "flex_multiplier, priority_multiplier, origin) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?17, ?18, "
         "?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)";
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
         return error_set(err, "%s", sqlite3_errmsg(db));
@@ -323,14 +316,25 @@ static int price_at(sqlite3 *db, const char *provider, const char *model, const 
     return rc == SQLITE_DONE ? 0 : error_set(err, "%s", sqlite3_errmsg(db));
 }
 
+static bool same_tiers(const struct price *a, const struct price *b)
+{
+    if (a->n_tiers != b->n_tiers)
+        return false;
+    for (int i = 0; i < a->n_tiers; i++) {
+        const struct price_tier *x = &a->tiers[i], *y = &b->tiers[i];
+        if (x->threshold != y->threshold || x->input != y->input || x->output != y->output ||
+            x->cache_read != y->cache_read || x->cache_write != y->cache_write)
+            return false;
+    }
+    return true;
+}
+
 static bool same_prices(const struct price *a, const struct price *b)
 {
     return strcmp(a->currency, b->currency) == 0 && a->input == b->input &&
            a->cache_read == b->cache_read && a->cache_write == b->cache_write &&
            a->output == b->output && a->reasoning == b->reasoning &&
-           a->long_context_threshold == b->long_context_threshold && a->lc_input == b->lc_input &&
-           a->lc_cache_read == b->lc_cache_read && a->lc_cache_write == b->lc_cache_write &&
-           a->lc_output == b->lc_output && a->batch_discount == b->batch_discount &&
+           same_tiers(a, b) && a->batch_discount == b->batch_discount &&
            a->cache_write_1h == b->cache_write_1h && a->per_request == b->per_request &&
            a->input_audio == b->input_audio && a->output_audio == b->output_audio &&
            a->input_image == b->input_image && a->output_image == b->output_image &&
@@ -565,7 +569,7 @@ enum csv_col {
     C_CACHE_READ, C_CACHE_WRITE, C_REASONING, C_LC_THRESHOLD, C_LC_INPUT, C_LC_OUTPUT,
     C_LC_CACHE_READ, C_LC_CACHE_WRITE, C_BATCH, C_DISCOUNT, C_MATCH, C_MATCH_PROVIDER,
     C_PRIORITY, C_CACHE_WRITE_1H, C_PER_REQUEST, C_INPUT_AUDIO, C_OUTPUT_AUDIO, C_INPUT_IMAGE,
-    C_OUTPUT_IMAGE, C_FLEX, C_PRIORITY_MULT, C_SOURCE, C_COUNT
+    C_OUTPUT_IMAGE, C_FLEX, C_PRIORITY_MULT, C_TIERS, C_SOURCE, C_COUNT
 };
 
 /* Our CSV's columns, in export order. Only provider and model are required in a header. */
@@ -577,7 +581,7 @@ static const char *const csv_names[C_COUNT] = {
     "lc_cache_write_usd_per_mtok", "batch_discount", "discount", "match", "match_provider",
     "priority", "cache_write_1h_usd_per_mtok", "per_request_usd", "input_audio_usd_per_mtok",
     "output_audio_usd_per_mtok", "input_image_usd_per_mtok", "output_image_usd_per_mtok",
-    "flex_multiplier", "priority_multiplier", "source"};
+    "flex_multiplier", "priority_multiplier", "tiers", "source"};
 
 struct csv_reader {
     const char *p, *end;
@@ -802,6 +806,8 @@ static int csv_row(sqlite3 *db, char **v, int64_t undated_from, bool reference,
     if (!*kind || strcmp(kind, "price") == 0) {
         struct price p;
         pricing_price_init(&p);
+        /* the lc_* columns (one tier, the CSV of earlier versions) and `tiers` (any number) */
+        struct price_tier lc = {0, -1, -1, -1, -1};
         if (fit(v[C_PROVIDER], sizeof p.provider, "provider", err) ||
             fit(v[C_MODEL], sizeof p.model, "model", err) ||
             fit(v[C_TENANT], sizeof p.tenant, "tenant", err))
@@ -821,12 +827,11 @@ static int csv_row(sqlite3 *db, char **v, int64_t undated_from, bool reference,
             parse_price(v[C_CACHE_READ], csv_names[C_CACHE_READ], &p.cache_read, err) ||
             parse_price(v[C_CACHE_WRITE], csv_names[C_CACHE_WRITE], &p.cache_write, err) ||
             parse_price(v[C_REASONING], csv_names[C_REASONING], &p.reasoning, err) ||
-            parse_count(v[C_LC_THRESHOLD], csv_names[C_LC_THRESHOLD],
-                        &p.long_context_threshold, err) ||
-            parse_price(v[C_LC_INPUT], csv_names[C_LC_INPUT], &p.lc_input, err) ||
-            parse_price(v[C_LC_OUTPUT], csv_names[C_LC_OUTPUT], &p.lc_output, err) ||
-            parse_price(v[C_LC_CACHE_READ], csv_names[C_LC_CACHE_READ], &p.lc_cache_read, err) ||
-            parse_price(v[C_LC_CACHE_WRITE], csv_names[C_LC_CACHE_WRITE], &p.lc_cache_write,
+            parse_count(v[C_LC_THRESHOLD], csv_names[C_LC_THRESHOLD], &lc.threshold, err) ||
+            parse_price(v[C_LC_INPUT], csv_names[C_LC_INPUT], &lc.input, err) ||
+            parse_price(v[C_LC_OUTPUT], csv_names[C_LC_OUTPUT], &lc.output, err) ||
+            parse_price(v[C_LC_CACHE_READ], csv_names[C_LC_CACHE_READ], &lc.cache_read, err) ||
+            parse_price(v[C_LC_CACHE_WRITE], csv_names[C_LC_CACHE_WRITE], &lc.cache_write,
                         err) ||
             parse_fraction(v[C_BATCH], csv_names[C_BATCH], &p.batch_discount, err) ||
             parse_price(v[C_CACHE_WRITE_1H], csv_names[C_CACHE_WRITE_1H], &p.cache_write_1h,
@@ -840,6 +845,16 @@ static int csv_row(sqlite3 *db, char **v, int64_t undated_from, bool reference,
             parse_price(v[C_PRIORITY_MULT], csv_names[C_PRIORITY_MULT], &p.priority_multiplier,
                         err))
             return -1;
+        if (lc.threshold > 0) {
+            if (pricing_tiers_add(&p, &lc, err) != 0)
+                return -1;
+        } else if (lc.input >= 0 || lc.output >= 0 || lc.cache_read >= 0 || lc.cache_write >= 0) {
+            return error_set(err, "lc_* prices without %s", csv_names[C_LC_THRESHOLD]);
+        }
+        if (pricing_tiers_parse(v[C_TIERS], &p, err) != 0) {
+            error_prefix(err, "%s: ", csv_names[C_TIERS]);
+            return -1;
+        }
         p.reference = reference;
         if (reference && *v[C_TENANT])
             return error_set(err, "a reference price list has no tenant rows");
@@ -1171,29 +1186,55 @@ static int import_litellm(sqlite3 *db, const char *file, const char *text, size_
             p.flex_multiplier = round(flex_in / p.input * 1e6) / 1e6;
         if (prio_in >= 0 && p.input > 0)
             p.priority_multiplier = round(prio_in / p.input * 1e6) / 1e6;
-        p.lc_input = p.lc_output = p.lc_cache_read = p.lc_cache_write = -1;
-        /* the lowest "_above_<N>k_tokens" tier of input_cost_per_token names the threshold */
+        /* Every "_above_<N>k_tokens" (or _<N>m_) threshold any of the four token costs names
+         * is a tier; each tier takes the costs named at its threshold (the rest inherit). */
+        static const char *const tier_keys[] = {
+            "input_cost_per_token_above_", "output_cost_per_token_above_",
+            "cache_read_input_token_cost_above_", "cache_creation_input_token_cost_above_"};
         json_object_object_foreach(val, k2, v2)
         {
+            for (size_t f = 0; f < sizeof tier_keys / sizeof tier_keys[0] && rc == 0; f++) {
+                size_t kl = strlen(tier_keys[f]);
+                if (strncmp(k2, tier_keys[f], kl) != 0)
+                    continue;
+                long long n = 0;
+                char unit = 0;
+                int used = 0;
+                if (sscanf(k2 + kl, "%lld%c_tokens%n", &n, &unit, &used) != 2 ||
+                    k2[kl + (size_t)used] != '\0' || n <= 0 || n > 1000000000LL ||
+                    (unit != 'k' && unit != 'm'))
+                    continue; /* e.g. cache_creation_input_token_cost_above_1hr: not a tier */
+                int64_t th = n * (unit == 'k' ? 1000LL : 1000000LL);
+                int at = 0;
+                while (at < p.n_tiers && p.tiers[at].threshold != th)
+                    at++;
+                if (at == p.n_tiers) {
+                    struct price_tier t = {th, -1, -1, -1, -1};
+                    if (pricing_tiers_add(&p, &t, err) != 0) {
+                        error_prefix(err, "%s: entry '%s': ", file, key);
+                        rc = -1;
+                        break;
+                    }
+                    for (at = 0; p.tiers[at].threshold != th; at++)
+                        ;
+                }
+                double *dst[] = {&p.tiers[at].input, &p.tiers[at].output,
+                                 &p.tiers[at].cache_read, &p.tiers[at].cache_write};
+                if (json_cost(val, k2, dst[f]) < 0)
+                    rc = error_set(err, "%s: entry '%s': %s is not a non-negative number", file,
+                                   key, k2);
+            }
             (void)v2;
-            int nk = 0, used = 0;
-            if (sscanf(k2, "input_cost_per_token_above_%dk_tokens%n", &nk, &used) == 1 &&
-                k2[used] == '\0' && nk > 0 &&
-                (p.long_context_threshold == 0 || nk * 1000LL < p.long_context_threshold))
-                p.long_context_threshold = nk * 1000LL;
         }
-        if (p.long_context_threshold > 0) {
-            char k[96];
-            int nk = (int)(p.long_context_threshold / 1000);
-            snprintf(k, sizeof k, "input_cost_per_token_above_%dk_tokens", nk);
-            json_cost(val, k, &p.lc_input);
-            snprintf(k, sizeof k, "output_cost_per_token_above_%dk_tokens", nk);
-            json_cost(val, k, &p.lc_output);
-            snprintf(k, sizeof k, "cache_read_input_token_cost_above_%dk_tokens", nk);
-            json_cost(val, k, &p.lc_cache_read);
-            snprintf(k, sizeof k, "cache_creation_input_token_cost_above_%dk_tokens", nk);
-            json_cost(val, k, &p.lc_cache_write);
-        }
+        if (rc != 0)
+            break;
+        for (int i = 0; i < p.n_tiers;) /* every cost at a threshold was null: no tier */
+            if (p.tiers[i].input < 0 && p.tiers[i].output < 0 && p.tiers[i].cache_read < 0 &&
+                p.tiers[i].cache_write < 0)
+                memmove(&p.tiers[i], &p.tiers[i + 1],
+                        (size_t)(--p.n_tiers - i) * sizeof p.tiers[0]);
+            else
+                i++;
         char source[200];
         snprintf(source, sizeof source, "LiteLLM model_prices_and_context_window.json key %.150s",
                  key);
@@ -1336,23 +1377,23 @@ int pricing_admin_export(const char *db_path, FILE *out, struct error *err)
     for (int c = 0; c < C_COUNT; c++)
         csv_field(out, csv_names[c], c == C_COUNT - 1);
     /* per column: t = text, d = date, n = number (same order as csv_names) */
-    const char *kinds = "tttttddnnnnnnnnnnnnttnnnnnnnnnt";
+    const char *kinds = "tttttddnnnnnnnnnnnnttnnnnnnnnntt";
     int rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
     if (rc == 0)
         rc = export_query(
             db, out,
             "SELECT 'price', provider, model, tenant, currency, effective_from, effective_to, "
-            "input, output, cache_read, cache_write, reasoning, long_context_threshold, lc_input, "
-            "lc_output, lc_cache_read, lc_cache_write, batch_discount, NULL, NULL, NULL, NULL, "
-            "cache_write_1h, per_request, input_audio, output_audio, input_image, output_image, "
-            "flex_multiplier, priority_multiplier, source FROM prices ORDER BY provider, model, coalesce(tenant, ''), effective_from",
+            "input, output, cache_read, cache_write, reasoning, NULL, NULL, NULL, NULL, NULL, "
+            "batch_discount, NULL, NULL, NULL, NULL, cache_write_1h, per_request, input_audio, "
+            "output_audio, input_image, output_image, flex_multiplier, priority_multiplier, "
+            "tiers, source FROM prices ORDER BY provider, model, coalesce(tenant, ''), effective_from",
             kinds, err);
     if (rc == 0)
         rc = export_query(
             db, out,
             "SELECT 'discount', provider, coalesce(model, '*'), tenant, NULL, effective_from, "
             "effective_to, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
-            "discount, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, source "
+            "discount, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, source "
             "FROM tenant_discounts "
             "ORDER BY tenant, provider, model, effective_from",
             kinds, err);
@@ -1361,14 +1402,14 @@ int pricing_admin_export(const char *db_path, FILE *out, struct error *err)
             db, out,
             "SELECT 'alias', provider, model, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
             "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, alias, NULL, NULL, NULL, NULL, NULL, "
-            "NULL, NULL, NULL, NULL, NULL, source FROM aliases ORDER BY alias",
+            "NULL, NULL, NULL, NULL, NULL, NULL, source FROM aliases ORDER BY alias",
             kinds, err);
     if (rc == 0)
         rc = export_query(
             db, out,
             "SELECT 'pattern', target_provider, target_model, NULL, NULL, NULL, NULL, NULL, NULL, "
             "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, glob, match_provider, "
-            "priority, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, source FROM patterns "
+            "priority, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, source FROM patterns "
             "ORDER BY priority, id",
             kinds, err);
     sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
@@ -1496,6 +1537,38 @@ static const struct {
     {PRICING_F_INPUT, "input"}, {PRICING_F_OUTPUT, "output"},
 };
 
+/* The one-tier flags of earlier versions on a row that may have several: they edit the first
+ * tier (in->tiers[0]); a threshold of 0 removes every tier. */
+static int take_first_tier(struct price *p, const struct price *in, unsigned fields,
+                           struct error *err)
+{
+    const struct price_tier *src = &in->tiers[0];
+    if ((fields & PRICING_F_LC_THRESHOLD) && src->threshold <= 0) {
+        p->n_tiers = 0;
+        return 0;
+    }
+    struct price_tier t = {0, -1, -1, -1, -1};
+    if (p->n_tiers > 0) {
+        t = p->tiers[0];
+        memmove(&p->tiers[0], &p->tiers[1], (size_t)(p->n_tiers - 1) * sizeof p->tiers[0]);
+        p->n_tiers--;
+    }
+    if (fields & PRICING_F_LC_THRESHOLD)
+        t.threshold = src->threshold;
+    if (fields & PRICING_F_LC_INPUT)
+        t.input = src->input;
+    if (fields & PRICING_F_LC_OUTPUT)
+        t.output = src->output;
+    if (fields & PRICING_F_LC_CACHE_READ)
+        t.cache_read = src->cache_read;
+    if (fields & PRICING_F_LC_CACHE_WRITE)
+        t.cache_write = src->cache_write;
+    if (t.threshold <= 0)
+        return error_set(err, "a long-context price needs a threshold (--long-context-threshold, "
+                         "or --tier THRESHOLD:...)");
+    return pricing_tiers_add(p, &t, err);
+}
+
 int pricing_admin_set_fields(const char *db_path, const struct price *in, unsigned fields,
                              const char *tenant, struct error *err)
 {
@@ -1555,11 +1628,13 @@ int pricing_admin_set_fields(const char *db_path, const struct price *in, unsign
         TAKE(PRICING_F_CACHE_READ, cache_read);
         TAKE(PRICING_F_CACHE_WRITE, cache_write);
         TAKE(PRICING_F_REASONING, reasoning);
-        TAKE(PRICING_F_LC_THRESHOLD, long_context_threshold);
-        TAKE(PRICING_F_LC_INPUT, lc_input);
-        TAKE(PRICING_F_LC_OUTPUT, lc_output);
-        TAKE(PRICING_F_LC_CACHE_READ, lc_cache_read);
-        TAKE(PRICING_F_LC_CACHE_WRITE, lc_cache_write);
+        if (fields & PRICING_F_TIERS) {
+            p.n_tiers = in->n_tiers;
+            memcpy(p.tiers, in->tiers, sizeof p.tiers);
+        }
+        if (fields & (PRICING_F_LC_THRESHOLD | PRICING_F_LC_INPUT | PRICING_F_LC_OUTPUT |
+                      PRICING_F_LC_CACHE_READ | PRICING_F_LC_CACHE_WRITE))
+            rc = take_first_tier(&p, in, fields, err);
         TAKE(PRICING_F_BATCH, batch_discount);
         TAKE(PRICING_F_CACHE_WRITE_1H, cache_write_1h);
         TAKE(PRICING_F_PER_REQUEST, per_request);
@@ -1574,11 +1649,10 @@ int pricing_admin_set_fields(const char *db_path, const struct price *in, unsign
             memcpy(p.currency, in->currency, sizeof p.currency);
         if (p.batch_discount < 0)
             p.batch_discount = 0;
-        if (p.long_context_threshold < 0)
-            p.long_context_threshold = 0;
         p.effective_from = from;
         p.effective_to = in->effective_to;
-        rc = set_in_tx(db, &p, tenant, "llmotlp pricing set", err) < 0 ? -1 : 0;
+        if (rc == 0)
+            rc = set_in_tx(db, &p, tenant, "llmotlp pricing set", err) < 0 ? -1 : 0;
     }
     return finish(db, rc, err);
 }

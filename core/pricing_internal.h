@@ -15,7 +15,7 @@ int pricing_db_open(const char *path, bool create, sqlite3 **out, struct error *
 /* The same; with seed, a DB created now gets the compiled-in reference list in the creating
  * transaction; *created (may be NULL) = the schema was created now. Both migrate an older
  * schema (v1) to PRICING_SCHEMA_VERSION. */
-#define PRICING_SCHEMA_VERSION 2
+#define PRICING_SCHEMA_VERSION 3
 int pricing_db_open_ex(const char *path, bool create, bool seed, sqlite3 **out, bool *created,
                        struct error *err);
 /* The SELECT list that pricing_row_to_price reads from column c on. */

@@ -14,7 +14,8 @@
 -- list compiled into the binary (pricing/prices.csv) by `pricing init` / `pricing update` or the
 -- service's first start; NULL = the operator's (set, import). An update of the reference list
 -- rewrites reference rows only. The schema version is PRAGMA user_version, set by the code
--- (core/pricing.c), which also migrates older DBs (v1 had no origin and no v2 price columns).
+-- (core/pricing.c), which also migrates older DBs (v1 had no origin and no v2 price columns; v2
+-- had one long-context tier in columns of its own, v3 any number in `tiers`).
 
 CREATE TABLE IF NOT EXISTS prices (
     id                     INTEGER PRIMARY KEY,
@@ -29,11 +30,6 @@ CREATE TABLE IF NOT EXISTS prices (
     cache_write            REAL             CHECK (cache_write >= 0),
     output                 REAL    NOT NULL CHECK (output >= 0),
     reasoning              REAL             CHECK (reasoning >= 0),
-    long_context_threshold INTEGER          CHECK (long_context_threshold > 0),
-    lc_input               REAL             CHECK (lc_input >= 0),
-    lc_cache_read          REAL             CHECK (lc_cache_read >= 0),
-    lc_cache_write         REAL             CHECK (lc_cache_write >= 0),
-    lc_output              REAL             CHECK (lc_output >= 0),
     batch_discount         REAL             CHECK (batch_discount >= 0 AND batch_discount <= 1),
     source                 TEXT,
     -- v2 ----------------------------------------------------------------------------------
@@ -45,7 +41,12 @@ CREATE TABLE IF NOT EXISTS prices (
     input_image            REAL             CHECK (input_image >= 0),
     output_image           REAL             CHECK (output_image >= 0),
     flex_multiplier        REAL             CHECK (flex_multiplier >= 0),   -- service tier flex
-    priority_multiplier    REAL             CHECK (priority_multiplier >= 0) -- service tier priority
+    priority_multiplier    REAL             CHECK (priority_multiplier >= 0), -- service tier priority
+    -- v3 ----------------------------------------------------------------------------------
+    -- input-size tiers, "200000:in=2.5,out=15;1000000:in=5,out=30" (the text form of
+    -- pricing_tiers_parse, written by the code only); NULL = none. Replaces v2's one tier
+    -- (long_context_threshold, lc_input, lc_cache_read, lc_cache_write, lc_output).
+    tiers                  TEXT
 );
 CREATE INDEX IF NOT EXISTS prices_key ON prices (provider, model, tenant, effective_from);
 

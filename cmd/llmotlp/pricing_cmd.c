@@ -36,6 +36,8 @@ static void usage(FILE *out)
             "      [--cache-write-1h W] [--reasoning R] [--batch-discount F]\n"
             "      [--long-context-threshold N] [--lc-input X] [--lc-output Y]\n"
             "      [--lc-cached-input Z] [--lc-cache-write W] [--per-request FEE]\n"
+            "      [--tier THRESHOLD:in=X,out=Y,cache_read=Z,cache_write=W ...] (repeatable, or\n"
+            "       tiers joined by ';'; THRESHOLD like 200000, 200k or 1m; --tier none clears)\n"
             "      [--input-audio X] [--output-audio Y] [--input-image X] [--output-image Y]\n"
             "      [--flex-multiplier M] [--priority-multiplier M] [--currency USD]\n"
             "      [--from DATE] [--tenant T]             changes the fields given (per million\n"
@@ -75,6 +77,8 @@ struct opts {
     const char *input, *output, *cached_input, *cache_write, *reasoning, *discount,
         *batch_discount;
     const char *input_tokens, *output_tokens, *cached;
+    const char *tiers[PRICING_MAX_TIERS + 1]; /* --tier, repeatable (one more: the error says) */
+    int n_tiers;
 };
 
 static int usage_error(const char *fmt, const char *arg)
@@ -163,6 +167,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             value = eq + 1;
         }
         const char **slot = NULL;
+        if (strcmp(name, "--tier") == 0) {
+            if (o->n_tiers == PRICING_MAX_TIERS + 1)
+                return usage_error("too many --tier options at '%s'", a);
+            slot = &o->tiers[o->n_tiers++];
+        }
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++)
             if (strcmp(name, with_value[k].name) == 0)
                 slot = with_value[k].slot;
@@ -354,16 +363,21 @@ static json_object *price_json(const struct price *p)
     json_object_object_add(o, "cache_write", json_price(p->cache_write));
     json_object_object_add(o, "output", json_price(p->output));
     json_object_object_add(o, "reasoning", json_price(p->reasoning));
-    if (p->long_context_threshold > 0) {
+    /* "tiers": every input-size tier; "long_context": the first (the one-tier form). */
+    json_object *tiers = json_object_new_array();
+    for (int i = 0; i < p->n_tiers; i++) {
+        const struct price_tier *t = &p->tiers[i];
         json_object *lc = json_object_new_object();
-        json_object_object_add(lc, "threshold",
-                               json_object_new_int64(p->long_context_threshold));
-        json_object_object_add(lc, "input", json_price(p->lc_input));
-        json_object_object_add(lc, "cache_read", json_price(p->lc_cache_read));
-        json_object_object_add(lc, "cache_write", json_price(p->lc_cache_write));
-        json_object_object_add(lc, "output", json_price(p->lc_output));
-        json_object_object_add(o, "long_context", lc);
+        json_object_object_add(lc, "threshold", json_object_new_int64(t->threshold));
+        json_object_object_add(lc, "input", json_price(t->input));
+        json_object_object_add(lc, "cache_read", json_price(t->cache_read));
+        json_object_object_add(lc, "cache_write", json_price(t->cache_write));
+        json_object_object_add(lc, "output", json_price(t->output));
+        json_object_array_add(tiers, lc);
+        if (i == 0)
+            json_object_object_add(o, "long_context", json_object_get(lc));
     }
+    json_object_object_add(o, "tiers", tiers);
     json_object_object_add(o, "batch_discount", json_amount(p->batch_discount));
     json_object_object_add(o, "cache_write_1h", json_price(p->cache_write_1h));
     json_object_object_add(o, "per_request", json_price(p->per_request));
@@ -395,19 +409,20 @@ static void print_prices(const struct opts *o, const struct price *v, size_t n)
     table_add(&t, head);
     for (size_t i = 0; i < n; i++) {
         const struct price *p = &v[i];
-        char in[32], cr[32], cw[32], out[32], rs[32], lc[96], from[32], to[32];
+        char in[32], cr[32], cw[32], out[32], rs[32], lc[160], from[32], to[32];
         fmt_price(p->input, in, sizeof in);
         fmt_price(p->cache_read, cr, sizeof cr);
         fmt_price(p->cache_write, cw, sizeof cw);
         fmt_price(p->output, out, sizeof out);
         fmt_price(p->reasoning, rs, sizeof rs);
-        if (p->long_context_threshold > 0) {
+        /* each tier as ">THRESHOLD: input/output", tiers joined by ", " */
+        snprintf(lc, sizeof lc, "-");
+        for (int k = 0, w = 0; k < p->n_tiers && w >= 0 && (size_t)w < sizeof lc; k++) {
             char li[32], lo[32];
-            fmt_price(p->lc_input, li, sizeof li);
-            fmt_price(p->lc_output, lo, sizeof lo);
-            snprintf(lc, sizeof lc, ">%" PRId64 ": %s/%s", p->long_context_threshold, li, lo);
-        } else {
-            snprintf(lc, sizeof lc, "-");
+            fmt_price(p->tiers[k].input, li, sizeof li);
+            fmt_price(p->tiers[k].output, lo, sizeof lo);
+            w += snprintf(lc + w, sizeof lc - (size_t)w, "%s>%" PRId64 ": %s/%s", k ? ", " : "",
+                          p->tiers[k].threshold, li, lo);
         }
         pricing_format_time(p->effective_from, from, sizeof from);
         if (p->effective_from == 0)
@@ -566,7 +581,9 @@ static int cmd_set(const struct opts *o)
         snprintf(p.currency, sizeof p.currency, "%s", o->currency);
         fields |= PRICING_F_CURRENCY;
     }
-    /* Every price field has its option; "none" clears a field (not input and output). */
+    /* Every price field has its option; "none" clears a field (not input and output). The
+     * --lc-* options edit the first input-size tier (lc), --tier replaces them all. */
+    struct price_tier lc = {0, -1, -1, -1, -1};
     const struct {
         const char *value, *name;
         double *slot;
@@ -580,11 +597,11 @@ static int cmd_set(const struct opts *o)
         {o->cache_write_1h, "--cache-write-1h", &p.cache_write_1h, PRICING_F_CACHE_WRITE_1H,
          false},
         {o->reasoning, "--reasoning", &p.reasoning, PRICING_F_REASONING, false},
-        {o->lc_input, "--lc-input", &p.lc_input, PRICING_F_LC_INPUT, false},
-        {o->lc_output, "--lc-output", &p.lc_output, PRICING_F_LC_OUTPUT, false},
-        {o->lc_cached_input, "--lc-cached-input", &p.lc_cache_read, PRICING_F_LC_CACHE_READ,
+        {o->lc_input, "--lc-input", &lc.input, PRICING_F_LC_INPUT, false},
+        {o->lc_output, "--lc-output", &lc.output, PRICING_F_LC_OUTPUT, false},
+        {o->lc_cached_input, "--lc-cached-input", &lc.cache_read, PRICING_F_LC_CACHE_READ,
          false},
-        {o->lc_cache_write, "--lc-cache-write", &p.lc_cache_write, PRICING_F_LC_CACHE_WRITE,
+        {o->lc_cache_write, "--lc-cache-write", &lc.cache_write, PRICING_F_LC_CACHE_WRITE,
          false},
         {o->per_request, "--per-request", &p.per_request, PRICING_F_PER_REQUEST, false},
         {o->input_audio, "--input-audio", &p.input_audio, PRICING_F_INPUT_AUDIO, false},
@@ -616,11 +633,28 @@ static int cmd_set(const struct opts *o)
     if (o->lc_threshold) {
         fields |= PRICING_F_LC_THRESHOLD;
         if (strcmp(o->lc_threshold, "none") == 0)
-            p.long_context_threshold = 0;
-        else if (parse_tokens(o->lc_threshold, "--long-context-threshold",
-                              &p.long_context_threshold) != 0)
+            lc.threshold = 0;
+        else if (parse_tokens(o->lc_threshold, "--long-context-threshold", &lc.threshold) != 0)
             return 2;
     }
+    if (o->n_tiers > 0 && (fields & (PRICING_F_LC_THRESHOLD | PRICING_F_LC_INPUT |
+                                     PRICING_F_LC_OUTPUT | PRICING_F_LC_CACHE_READ |
+                                     PRICING_F_LC_CACHE_WRITE)))
+        return usage_error("%s", "--tier and the --long-context-threshold/--lc-* options "
+                                 "cannot be mixed (--tier gives every tier)");
+    p.tiers[0] = lc;
+    for (int i = 0; i < o->n_tiers; i++) {
+        if (i == 0)
+            p.n_tiers = 0;
+        if (strcmp(o->tiers[i], "none") == 0 && o->n_tiers == 1)
+            break;
+        if (pricing_tiers_parse(o->tiers[i], &p, &err) != 0) {
+            fprintf(stderr, "llmotlp pricing: --tier %s: %s\n", o->tiers[i], err.msg);
+            return 2;
+        }
+    }
+    if (o->n_tiers > 0)
+        fields |= PRICING_F_TIERS;
     if (fields == 0)
         return usage_error("%s", "set needs at least one price option (see --help)");
     p.effective_from = from;
@@ -719,18 +753,16 @@ static int cmd_show(const struct opts *o)
         return 0;
     }
     /* Every field, one per line ("-" = not set: the base price applies). */
-    char from[32], to[32], thr[32];
+    char from[32], to[32];
     pricing_format_time(p.effective_from, from, sizeof from);
     pricing_format_time(p.effective_to, to, sizeof to);
-    snprintf(thr, sizeof thr, "%" PRId64, p.long_context_threshold);
     struct {
         const char *name;
         double v;
     } nums[] = {
         {"input", p.input}, {"output", p.output}, {"cached_input", p.cache_read},
         {"cache_write", p.cache_write}, {"cache_write_1h", p.cache_write_1h},
-        {"reasoning", p.reasoning}, {"lc_input", p.lc_input}, {"lc_output", p.lc_output},
-        {"lc_cached_input", p.lc_cache_read}, {"lc_cache_write", p.lc_cache_write},
+        {"reasoning", p.reasoning},
         {"input_audio", p.input_audio}, {"output_audio", p.output_audio},
         {"input_image", p.input_image}, {"output_image", p.output_image},
         {"per_request", p.per_request}, {"flex_multiplier", p.flex_multiplier},
@@ -742,10 +774,27 @@ static int cmd_show(const struct opts *o)
                              {"tenant", p.tenant[0] ? p.tenant : "-"}, {"currency", p.currency},
                              {"origin", p.reference ? "reference" : "operator"},
                              {"effective_from", p.effective_from ? from : "-"},
-                             {"effective_to", to[0] ? to : "-"},
-                             {"long_context_threshold", p.long_context_threshold > 0 ? thr : "-"}};
+                             {"effective_to", to[0] ? to : "-"}};
     for (size_t i = 0; i < sizeof head / sizeof head[0]; i++)
         table_add(&t, head[i]);
+    /* one line per input-size tier: "tier >200000  in=2.5 out=15 cached_input=- cache_write=-"
+     * (a "-" price is the next lower tier's, else the base price) */
+    if (p.n_tiers == 0) {
+        const char *row[] = {"tiers", "-"};
+        table_add(&t, row);
+    }
+    for (int i = 0; i < p.n_tiers; i++) {
+        const struct price_tier *tr = &p.tiers[i];
+        char name[40], ti[32], to_[32], tc[32], tw[32], v[160];
+        snprintf(name, sizeof name, "tier >%" PRId64, tr->threshold);
+        fmt_price(tr->input, ti, sizeof ti);
+        fmt_price(tr->output, to_, sizeof to_);
+        fmt_price(tr->cache_read, tc, sizeof tc);
+        fmt_price(tr->cache_write, tw, sizeof tw);
+        snprintf(v, sizeof v, "in=%s out=%s cached_input=%s cache_write=%s", ti, to_, tc, tw);
+        const char *row[] = {name, v};
+        table_add(&t, row);
+    }
     for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
         char v[32];
         fmt_price(nums[i].v, v, sizeof v);

@@ -255,6 +255,10 @@ expect_rc 0 "import LiteLLM JSON"
 expect_out "4 imported, 0 unchanged, 4 skipped" "LiteLLM counts (sample_spec, embedding, image, audio skipped)"
 p --db "$DB3" --json show claude-sonnet-4-5-20250929
 expect_json 'j.input === 3 && j.output === 15 && j.cache_write === 3.75 && j.long_context.threshold === 200000 && j.long_context.cache_read === 0.6 && j.long_context.output === 22.5' "LiteLLM tier fields"
+# every "_above_<N>k/m_tokens" threshold LiteLLM names is a tier: 1500000 in, 2000 out at the 1M tier: 1500000×5 + 2000×30 = 7.56 $
+p --db "$DB3" import "$ROOT/fuzz/corpus/fuzz_pricing_litellm/tiers.json"
+p --db "$DB3" --json quote gemini-tiered --provider gcp.gemini --input-tokens 1500000 --output-tokens 2000
+expect_json 'Math.abs(j.cost - 7.56) < 1e-9 && j.price.tiers.length === 2 && j.price.tiers[0].cache_read === 0.25' "LiteLLM 200k and 1m tiers"
 p --db "$DB3" --json show o3
 expect_json 'j.reasoning === 8 && j.cache_read === 0.5' "LiteLLM reasoning price"
 p --db "$DB3" --json show gpt-4o
@@ -313,10 +317,36 @@ p --db "$DB4" set openai gpt-4o --cached-input none --long-context-threshold 100
 expect_rc 0 "set clears and adds fields"
 p --db "$DB4" show gpt-4o
 expect_out "^cached_input +-$" "show: cleared field"
-expect_out "^long_context_threshold +100000$" "show: threshold"
-expect_out "^lc_input +5$" "show: tier input"
+expect_out "^tier >100000 +in=5 out=- cached_input=- cache_write=-$" "show: first tier from the --lc-* options"
 expect_out "^per_request +0\.002$" "show: per-request fee"
 expect_out "^origin +operator$" "show: origin"
+# any number of input-size tiers: Gemini-style 200k and a hypothetical 1M, replacing the one above
+p --db "$DB4" set openai gpt-4o --tier 200k:in=6,out=20,cache_read=0.6 --tier "1000000:in=12,out=40"
+expect_rc 0 "set two tiers"
+p --db "$DB4" show gpt-4o
+expect_out "^tier >200000 +in=6 out=20 cached_input=0.6 cache_write=-$" "show: tier 200k"
+expect_out "^tier >1000000 +in=12 out=40 cached_input=- cache_write=-$" "show: tier 1M"
+p --db "$DB4" --json show gpt-4o
+expect_json 'j.tiers.length === 2 && j.tiers[1].threshold === 1000000 && j.tiers[1].input === 12 && j.long_context.threshold === 200000' "show --json: tiers"
+# 300000 in (100000 cached), 1000 out, at the 200k tier: 200000×6 + 100000×0.6 + 1000×20 = 1.28 $ (+0.002 per request)
+p --db "$DB4" --json quote gpt-4o --input-tokens 300000 --cached 100000 --output-tokens 1000 --cache-tokens-in-input included
+expect_json 'Math.abs(j.cost - 1.282) < 1e-9' "quote at the 200k tier"
+# 1500000 in (500000 cached), 2000 out, at the 1M tier (cached from the 200k tier): 1000000×12 + 500000×0.6 + 2000×40 = 12.38 $ (+0.002)
+p --db "$DB4" --json quote gpt-4o --input-tokens 1500000 --cached 500000 --output-tokens 2000 --cache-tokens-in-input included
+expect_json 'Math.abs(j.cost - 12.382) < 1e-9' "quote at the 1M tier"
+p --db "$DB4" set openai gpt-4o --tier 200k:in=1 --tier 200000:in=2
+expect_rc 2 "a threshold given twice is refused"
+p --db "$DB4" set openai gpt-4o --tier 5000:input=1
+expect_rc 2 "an unknown tier key is refused"
+# the CSV column `tiers` and the round trip through export
+TCSV="$TMP/tiers.csv"
+printf 'provider,model,input_usd_per_mtok,output_usd_per_mtok,tiers\nexample,tiered,1,2,"128k:in=2,out=4;1m:in=3,out=6"\n' > "$TCSV"
+p --db "$DB4" import "$TCSV"
+expect_rc 0 "import a CSV row with two tiers"
+p --db "$DB4" --json show tiered
+expect_json 'j.tiers.length === 2 && j.tiers[0].threshold === 128000 && j.tiers[1].output === 6' "CSV tiers"
+p --db "$DB4" export
+expect_out '"128000:in=2,out=4;1000000:in=3,out=6"' "export writes the tiers column"
 # tenant row inherits: acme sets output only → input 3 (list), per-request 0.002 (list):
 # 1000×3 + 100×4 + 0.002 → 3400 µ$ + 2000 µ$ = 0.0054
 p --db "$DB4" set openai gpt-4o --tenant acme --output 4

@@ -57,7 +57,6 @@ static struct price mkprice(const char *provider, const char *model, double in, 
     p.cache_write = cw;
     p.output = out;
     p.reasoning = reasoning;
-    p.lc_input = p.lc_cache_read = p.lc_cache_write = p.lc_output = -1;
     return p;
 }
 
@@ -99,9 +98,8 @@ static int setup_db(void **state)
     p.effective_from = T1;
     set_price(&p, NULL);
     p = mkprice("gcp.gemini", "gemini-2.5-pro", 1.25, 0.125, -1, 10.00, -1);
-    p.long_context_threshold = 200000;
-    p.lc_input = 2.50;
-    p.lc_output = 15.00;
+    p.tiers[0] = (struct price_tier){200000, 2.50, -1, -1, 15.00};
+    p.n_tiers = 1;
     set_price(&p, NULL);
     if (pricing_admin_set_discount(db_path, "globex", "openai", "*", 0.10, 0, &err) != 0) {
         fprintf(stderr, "discount: %s\n", err.msg);

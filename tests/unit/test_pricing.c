@@ -54,10 +54,9 @@ static const char *FIXTURE_SQL =
     "  ('openai', 'o3', 2.00, 8.00, 0.50, NULL);"
     "INSERT INTO prices (provider, model, input, output, reasoning) VALUES "
     "  ('example', 'thinker', 1.00, 4.00, 2.00);"
-    "INSERT INTO prices (provider, model, input, output, cache_read, cache_write, "
-    "  long_context_threshold, lc_input, lc_output, lc_cache_read, lc_cache_write) VALUES "
-    "  ('anthropic', 'claude-sonnet-4-20250514', 3.00, 15.00, 0.30, 3.75, 200000, 6.00, 22.50,"
-    "   0.60, 7.50);"
+    "INSERT INTO prices (provider, model, input, output, cache_read, cache_write, tiers) VALUES "
+    "  ('anthropic', 'claude-sonnet-4-20250514', 3.00, 15.00, 0.30, 3.75,"
+    "   '200000:in=6,out=22.5,cache_read=0.6,cache_write=7.5');"
     "INSERT INTO prices (provider, model, input, output) VALUES "
     "  ('gcp.gemini', 'gemini-2.5-pro', 1.25, 10.00);"
     "INSERT INTO prices (provider, model, input, output, effective_from, effective_to) VALUES "
@@ -310,8 +309,7 @@ static void test_refresh_after_admin_set(void **state)
 
     struct price p = {.provider = "openai", .model = "gpt-4o", .currency = "USD",
                       .effective_from = T_SWITCH, .effective_to = INT64_MAX, .input = 3.00,
-                      .output = 12.00, .cache_read = 1.50, .cache_write = -1, .reasoning = -1,
-                      .lc_input = -1, .lc_output = -1, .lc_cache_read = -1, .lc_cache_write = -1};
+                      .output = 12.00, .cache_read = 1.50, .cache_write = -1, .reasoning = -1};
     if (pricing_admin_set(f->path, &p, NULL, &err) != 0)
         fprintf(stderr, "%s\n", err.msg);
     assert_int_equal(pricing_refresh(f->store, &err), 1);
@@ -780,6 +778,120 @@ static void test_tenant_inherits(void **state)
     assert_money(pricing_cost(&p, &u), 0.00125);
 }
 
+
+/* Two input-size tiers, Gemini-style 200k and a hypothetical 1M; the 1M tier sets no cache-read
+ * price, so the 200k tier's applies. Amounts by hand (per million tokens). */
+static void test_tiers_two(void **state)
+{
+    (void)state;
+    struct price p;
+    pricing_price_init(&p);
+    p.input = 1.25;
+    p.output = 10.00;
+    p.cache_read = 0.125;
+    struct error err = {0};
+    assert_int_equal(
+        pricing_tiers_parse("1m:in=5,out=30; 200k:in=2.5,out=15,cache_read=0.25", &p, &err), 0);
+    assert_int_equal(p.n_tiers, 2);
+    assert_true(p.tiers[0].threshold == 200000 && p.tiers[1].threshold == 1000000);
+    char text[PRICING_TIERS_TEXT_MAX];
+    pricing_tiers_format(&p, text, sizeof text);
+    assert_string_equal(text, "200000:in=2.5,out=15,cache_read=0.25;1000000:in=5,out=30");
+
+    struct usage u = {.input = 100000, .output = 1000, .reasoning = -1};
+    assert_true(fabs(pricing_cost(&p, &u) - (0.125 + 0.01)) < 1e-12);
+    u.input = 200000; /* at the threshold, not above it: base prices */
+    assert_true(fabs(pricing_cost(&p, &u) - (0.25 + 0.01)) < 1e-12);
+    u.input = 300000; /* 200k tier: 200000×2.5 + 100000×0.25 + 1000×15 */
+    u.cache_read = 100000;
+    assert_true(fabs(pricing_cost(&p, &u) - (0.5 + 0.025 + 0.015)) < 1e-12);
+    u.input = 1500000; /* 1M tier: 1000000×5 + 500000×0.25 (200k's) + 2000×30 */
+    u.cache_read = 500000;
+    u.output = 2000;
+    assert_true(fabs(pricing_cost(&p, &u) - (5.0 + 0.125 + 0.06)) < 1e-12);
+
+    /* errors name the tier */
+    assert_int_equal(pricing_tiers_parse("200000:in=3", &p, &err), -1);
+    assert_non_null(strstr(err.msg, "twice"));
+    struct price q;
+    pricing_price_init(&q);
+    assert_int_equal(pricing_tiers_parse("5000:input=3", &q, &err), -1);
+    assert_non_null(strstr(err.msg, "'input'"));
+    assert_int_equal(pricing_tiers_parse("0:in=3", &q, &err), -1);
+    assert_int_equal(pricing_tiers_parse("100:in=-1", &q, &err), -1);
+    assert_int_equal(pricing_tiers_parse("100:", &q, &err), -1);
+    for (int i = 1; i <= PRICING_MAX_TIERS; i++) {
+        char one[32];
+        snprintf(one, sizeof one, "%d:in=1", i * 1000);
+        assert_int_equal(pricing_tiers_parse(one, &q, &err), 0);
+    }
+    assert_int_equal(pricing_tiers_parse("999999:in=1", &q, &err), -1);
+    assert_non_null(strstr(err.msg, "more than"));
+    assert_int_equal(pricing_tiers_parse("none", &q, &err), 0);
+}
+
+/* A v2 DB (one tier in lc_* columns) migrates: the tier becomes the first of the list. */
+static void test_migrate_v2(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_pricing_v2_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "CREATE TABLE prices (id INTEGER PRIMARY KEY, provider TEXT NOT NULL, model "
+                     "TEXT NOT NULL, tenant TEXT, currency TEXT NOT NULL DEFAULT 'USD', "
+                     "effective_from INTEGER NOT NULL DEFAULT 0, effective_to INTEGER, input REAL "
+                     "NOT NULL, cache_read REAL, cache_write REAL, output REAL NOT NULL, reasoning "
+                     "REAL, long_context_threshold INTEGER CHECK (long_context_threshold > 0), "
+                     "lc_input REAL CHECK (lc_input >= 0), lc_cache_read REAL, lc_cache_write "
+                     "REAL, lc_output REAL, batch_discount REAL, source TEXT, origin TEXT, "
+                     "cache_write_1h REAL, per_request REAL, input_audio REAL, output_audio REAL, "
+                     "input_image REAL, output_image REAL, flex_multiplier REAL, "
+                     "priority_multiplier REAL);"
+                     "CREATE TABLE tenant_discounts (id INTEGER PRIMARY KEY, tenant TEXT, provider "
+                     "TEXT, model TEXT, discount REAL, effective_from INTEGER NOT NULL DEFAULT 0, "
+                     "effective_to INTEGER, source TEXT);"
+                     "CREATE TABLE aliases (alias TEXT PRIMARY KEY, provider TEXT, model TEXT, "
+                     "source TEXT, origin TEXT);"
+                     "CREATE TABLE patterns (id INTEGER PRIMARY KEY, match_provider TEXT NOT NULL "
+                     "DEFAULT '*', glob TEXT NOT NULL, target_provider TEXT NOT NULL, "
+                     "target_model TEXT, priority INTEGER NOT NULL DEFAULT 100, source TEXT, "
+                     "origin TEXT, UNIQUE (match_provider, glob));"
+                     "INSERT INTO prices (provider, model, input, output, long_context_threshold, "
+                     "lc_input, lc_output) VALUES ('gcp.gemini', 'gemini-2.5-pro', 1.25, 10, "
+                     "200000, 2.5, 15), ('openai', 'gpt-4o', 2.5, 10, NULL, NULL, NULL);"
+                     "PRAGMA user_version = 2;",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    struct error err = {0};
+    struct pricing_store *s = pricing_open(path, false, &err);
+    assert_non_null(s);
+    struct price p;
+    assert_true(pricing_lookup(s, "gcp.gemini", "gemini-2.5-pro", NULL, 1, &p));
+    assert_int_equal(p.n_tiers, 1);
+    assert_true(p.tiers[0].threshold == 200000 && p.tiers[0].input == 2.5 &&
+                p.tiers[0].output == 15 && p.tiers[0].cache_read == -1);
+    assert_true(pricing_lookup(s, "openai", "gpt-4o", NULL, 1, &p));
+    assert_int_equal(p.n_tiers, 0);
+    pricing_close(s);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 3);
+    sqlite3_finalize(st);
+    /* the one-tier columns are gone */
+    assert_int_not_equal(sqlite3_prepare_v2(db, "SELECT lc_input FROM prices", -1, &st, NULL),
+                         SQLITE_OK);
+    sqlite3_close(db);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -797,6 +909,8 @@ int main(void)
         cmocka_unit_test(test_seeded_and_update),
         cmocka_unit_test(test_migrate_v1),
         cmocka_unit_test(test_v2_formula),
+        cmocka_unit_test(test_tiers_two),
+        cmocka_unit_test(test_migrate_v2),
         cmocka_unit_test_setup_teardown(test_tenant_inherits, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
