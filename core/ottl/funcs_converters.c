@@ -139,14 +139,14 @@ static size_t rune_at(const unsigned char *s, size_t n)
 }
 
 static int push_str(const struct ottl_call *c, const struct ottl_value *list, const char *p,
-                    size_t n, struct error *err)
+                    size_t n, size_t *cap, struct error *err)
 {
     struct ottl_value e;
     memset(&e, 0, sizeof e);
     e.t = OTTL_V_STRING;
     e.s.p = p;
     e.s.n = n;
-    if (ottl_list_append(c->it->arena, list, &e) < 0)
+    if (ottl_list_append_cap(c->it->arena, list, &e, cap) < 0)
         return error_set(err, "out of memory");
     return 0;
 }
@@ -160,13 +160,14 @@ static int split_call(const struct ottl_call *c, struct ottl_value *out, struct 
     const char *d = c->args[1].lit.s.p;
     size_t dn = c->args[1].lit.s.n;
     struct ottl_value l;
+    size_t cap = 0;
     if (ottl_list_new(c->it->arena, &l) < 0)
         return error_set(err, "out of memory");
     if (dn == 0) {
         /* strings.Split(s, ""): one element per rune. */
         for (size_t i = 0; i < n;) {
             size_t w = rune_at((const unsigned char *)s + i, n - i);
-            if (push_str(c, &l, s + i, w, err) < 0)
+            if (push_str(c, &l, s + i, w, &cap, err) < 0)
                 return -1;
             i += w;
         }
@@ -175,7 +176,7 @@ static int split_call(const struct ottl_call *c, struct ottl_value *out, struct 
         for (;;) {
             const char *f = n - i >= dn ? memmem(s + i, n - i, d, dn) : NULL;
             size_t end = f ? (size_t)(f - s) : n;
-            if (push_str(c, &l, s + i, end - i, err) < 0)
+            if (push_str(c, &l, s + i, end - i, &cap, err) < 0)
                 return -1;
             if (!f)
                 break;
@@ -853,6 +854,7 @@ static int jp_value(struct jp *p, struct ottl_value *out, int depth)
         if ((obj ? ottl_map_new(p->a, out) : ottl_list_new(p->a, out)) < 0)
             return (p->why = "out of memory", -1);
         p->i++;
+        size_t cap = 0;
         jp_ws(p);
         if (p->i < p->n && p->s[p->i] == (obj ? '}' : ']')) {
             p->i++;
@@ -873,8 +875,8 @@ static int jp_value(struct jp *p, struct ottl_value *out, int depth)
             }
             if (jp_value(p, &v, depth + 1) < 0)
                 return -1;
-            int rc = obj ? ottl_map_set(p->a, out, key.s.p, key.s.n, &v)
-                         : ottl_list_append(p->a, out, &v);
+            int rc = obj ? ottl_map_set_cap(p->a, out, key.s.p, key.s.n, &v, &cap)
+                         : ottl_list_append_cap(p->a, out, &v, &cap);
             if (rc < 0)
                 return (p->why = "out of memory", -1);
             jp_ws(p);

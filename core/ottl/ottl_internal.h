@@ -68,6 +68,13 @@ size_t ottl_map_delete(const struct ottl_value *map, const char *key, size_t kle
 int ottl_map_new(struct arena *a, struct ottl_value *out);
 int ottl_list_new(struct arena *a, struct ottl_value *out);
 int ottl_list_append(struct arena *a, const struct ottl_value *list, const struct ottl_value *v);
+/* The same for a map or list the caller created (ottl_map_new / ottl_list_new) and fills alone:
+ * *cap (0 at first) counts its slots, so the array doubles instead of being regrown per element
+ * and building n elements costs O(n) arena memory. */
+int ottl_map_set_cap(struct arena *a, const struct ottl_value *map, const char *key, size_t klen,
+                     const struct ottl_value *v, size_t *cap);
+int ottl_list_append_cap(struct arena *a, const struct ottl_value *list, const struct ottl_value *v,
+                         size_t *cap);
 /* Comparison as the Collector's OTTL compares (ottl/compare.go): numbers across int and double,
  * strings, bools, bytes, nil, times, durations, maps and lists by content; values of types that do
  * not compare are unequal and never less or greater. op is one of "==", "!=", "<", "<=", ">", ">=". */

@@ -235,8 +235,32 @@ OttlAnyValue *ottl_map_find(const struct ottl_value *map, const char *key, size_
     return NULL;
 }
 
+/* The array of n elements of size es, with room for one more: regrown by one element when cap
+ * is NULL (an array of unknown capacity, such as a decoded one), else doubled when *cap slots
+ * are full, so a caller building an array of its own pays linear, not quadratic, memory. */
+static void *grow(struct arena *a, void *arr, size_t n, size_t es, size_t *cap)
+{
+    if (cap && n < *cap)
+        return arr;
+    size_t nc = !cap ? n + 1 : n < 4 ? 8 : n * 2;
+    void *g = arena_alloc(a, nc * es);
+    if (!g)
+        return NULL;
+    if (n)
+        memcpy(g, arr, n * es);
+    if (cap)
+        *cap = nc;
+    return g;
+}
+
 int ottl_map_set(struct arena *a, const struct ottl_value *map, const char *key, size_t klen,
                  const struct ottl_value *v)
+{
+    return ottl_map_set_cap(a, map, key, klen, v, NULL);
+}
+
+int ottl_map_set_cap(struct arena *a, const struct ottl_value *map, const char *key, size_t klen,
+                     const struct ottl_value *v, size_t *cap)
 {
     if (map->t != OTTL_V_MAP)
         return -1;
@@ -252,7 +276,7 @@ int ottl_map_set(struct arena *a, const struct ottl_value *map, const char *key,
         }
     }
     OttlKeyValue *kv = arena_alloc(a, sizeof *kv);
-    OttlKeyValue **grown = arena_alloc(a, (n + 1) * sizeof *grown);
+    OttlKeyValue **grown = grow(a, kvs, n, sizeof *grown, cap);
     if (!kv || !grown)
         return -1;
     opentelemetry__proto__common__v1__key_value__init(kv);
@@ -260,8 +284,6 @@ int ottl_map_set(struct arena *a, const struct ottl_value *map, const char *key,
     if (!kv->key)
         return -1;
     kv->value = nv;
-    if (n)
-        memcpy(grown, kvs, n * sizeof *grown);
     grown[n] = kv;
     *map->map.kv = grown;
     *map->map.n = n + 1;
@@ -309,15 +331,19 @@ int ottl_list_new(struct arena *a, struct ottl_value *out)
 
 int ottl_list_append(struct arena *a, const struct ottl_value *list, const struct ottl_value *v)
 {
+    return ottl_list_append_cap(a, list, v, NULL);
+}
+
+int ottl_list_append_cap(struct arena *a, const struct ottl_value *list, const struct ottl_value *v,
+                         size_t *cap)
+{
     if (list->t != OTTL_V_LIST)
         return -1;
     OttlAnyValue *nv = ottl_value_to_any(a, v);
     size_t n = *list->list.n;
-    OttlAnyValue **grown = arena_alloc(a, (n + 1) * sizeof *grown);
+    OttlAnyValue **grown = grow(a, *list->list.v, n, sizeof *grown, cap);
     if (!nv || !grown)
         return -1;
-    if (n)
-        memcpy(grown, *list->list.v, n * sizeof *grown);
     grown[n] = nv;
     *list->list.v = grown;
     *list->list.n = n + 1;
