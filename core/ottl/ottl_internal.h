@@ -70,7 +70,9 @@ int ottl_list_new(struct arena *a, struct ottl_value *out);
 int ottl_list_append(struct arena *a, const struct ottl_value *list, const struct ottl_value *v);
 /* The same for a map or list the caller created (ottl_map_new / ottl_list_new) and fills alone:
  * *cap (0 at first) counts its slots, so the array doubles instead of being regrown per element
- * and building n elements costs O(n) arena memory. */
+ * and building n elements costs O(n) arena memory. A map or list v made by ottl_map_new /
+ * ottl_list_new in `a` is moved in (held by reference, not copied): it must be referenced
+ * nowhere else. */
 int ottl_map_set_cap(struct arena *a, const struct ottl_value *map, const char *key, size_t klen,
                      const struct ottl_value *v, size_t *cap);
 int ottl_list_append_cap(struct arena *a, const struct ottl_value *list, const struct ottl_value *v,

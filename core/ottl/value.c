@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <time.h>
 
@@ -253,6 +254,26 @@ static void *grow(struct arena *a, void *arr, size_t n, size_t es, size_t *cap)
     return g;
 }
 
+/* The AnyValue a _cap builder stores: a fresh map or list (ottl_map_new / ottl_list_new, so
+ * its holders sit inside a KeyValueList / ArrayValue) is taken by reference, anything else
+ * copied; a nested JSON document is then copied once, not once per level above each value. */
+static OttlAnyValue *take(struct arena *a, const struct ottl_value *v)
+{
+    if (v->t != OTTL_V_MAP && v->t != OTTL_V_LIST)
+        return ottl_value_to_any(a, v);
+    OttlAnyValue *nv = any_new(a);
+    if (!nv)
+        return NULL;
+    if (v->t == OTTL_V_MAP) {
+        nv->value_case = AV(KVLIST_VALUE);
+        nv->kvlist_value = (OttlKvList *)(void *)((char *)v->map.kv - offsetof(OttlKvList, values));
+    } else {
+        nv->value_case = AV(ARRAY_VALUE);
+        nv->array_value = (OttlArray *)(void *)((char *)v->list.v - offsetof(OttlArray, values));
+    }
+    return nv;
+}
+
 int ottl_map_set(struct arena *a, const struct ottl_value *map, const char *key, size_t klen,
                  const struct ottl_value *v)
 {
@@ -264,7 +285,7 @@ int ottl_map_set_cap(struct arena *a, const struct ottl_value *map, const char *
 {
     if (map->t != OTTL_V_MAP)
         return -1;
-    OttlAnyValue *nv = ottl_value_to_any(a, v);
+    OttlAnyValue *nv = cap ? take(a, v) : ottl_value_to_any(a, v);
     if (!nv)
         return -1;
     OttlKeyValue **kvs = *map->map.kv;
@@ -339,7 +360,7 @@ int ottl_list_append_cap(struct arena *a, const struct ottl_value *list, const s
 {
     if (list->t != OTTL_V_LIST)
         return -1;
-    OttlAnyValue *nv = ottl_value_to_any(a, v);
+    OttlAnyValue *nv = cap ? take(a, v) : ottl_value_to_any(a, v);
     size_t n = *list->list.n;
     OttlAnyValue **grown = grow(a, *list->list.v, n, sizeof *grown, cap);
     if (!nv || !grown)

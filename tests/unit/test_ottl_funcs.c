@@ -707,6 +707,32 @@ static void test_list_growth_is_linear(void **state)
     assert_true(arena_used(A) - before < 4u << 20);
 }
 
+/* A nested JSON value is copied into its parent once, not once per level above it: 500 arrays
+ * around a 20 KB string would otherwise hold 500 copies of it (10 MB) in the item's arena. */
+static void test_json_nesting_is_not_recopied(void **state)
+{
+    (void)state;
+    enum { DEPTH = 500, LEAF = 20000 };
+    static char doc[2 * DEPTH + LEAF + 3];
+    memset(doc, '[', DEPTH);
+    doc[DEPTH] = '"';
+    memset(doc + DEPTH + 1, 'x', LEAF);
+    doc[DEPTH + 1 + LEAF] = '"';
+    memset(doc + DEPTH + 2 + LEAF, ']', DEPTH);
+    doc[2 * DEPTH + LEAF + 2] = '\0';
+    size_t before = arena_used(A);
+    struct ottl_arg j[] = { S(doc) };
+    struct ottl_value v = ok("ParseJSON", j, 1);
+    for (int d = 1; d < DEPTH; d++) {
+        assert_int_equal(v.t, OTTL_V_LIST);
+        assert_int_equal(*v.list.n, 1);
+        ottl_value_from_any((*v.list.v)[0], &v);
+    }
+    assert_int_equal(v.t, OTTL_V_LIST);
+    assert_int_equal(strlen((*v.list.v)[0]->string_value), LEAF);
+    assert_true(arena_used(A) - before < 1u << 20);
+}
+
 static void test_ids_and_time(void **state)
 {
     (void)state;
@@ -773,6 +799,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_substring_and_case, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parse_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_growth_is_linear, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_json_nesting_is_not_recopied, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ids_and_time, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
