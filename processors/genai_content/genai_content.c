@@ -157,8 +157,14 @@ static otlp_any *any_copy(struct arena *a, const otlp_any *v, int depth)
         n->string_value = arena_strdup(a, v->string_value ? v->string_value : "");
         return n->string_value ? n : NULL;
     case V_BYTES:
-        n->bytes_value.data = arena_memdup(a, v->bytes_value.data, v->bytes_value.len + 1);
-        return n->bytes_value.data || !v->bytes_value.len ? n : NULL;
+        /* exactly len bytes: a decoded empty value has no data at all */
+        if (!v->bytes_value.len || !v->bytes_value.data) {
+            n->bytes_value.data = NULL;
+            n->bytes_value.len = 0;
+            return n;
+        }
+        n->bytes_value.data = arena_memdup(a, v->bytes_value.data, v->bytes_value.len);
+        return n->bytes_value.data ? n : NULL;
     case V_ARRAY: {
         if (!v->array_value)
             return n;

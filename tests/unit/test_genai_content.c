@@ -839,6 +839,57 @@ static struct batch *log_batch(bool want)
     return b;
 }
 
+/* A value kept next to a redacted one is copied into the edited batch as it is: bytes too, an
+ * empty one (decoded with no data) included, and no byte past the end of a non-empty one. */
+static struct batch *bytes_log_batch(bool want)
+{
+    struct arena *a = arena_new(0);
+    LogsRequest req;
+    opentelemetry__proto__collector__logs__v1__export_logs_service_request__init(&req);
+    Opentelemetry__Proto__Logs__V1__ResourceLogs *rl = arena_alloc(a, sizeof *rl);
+    opentelemetry__proto__logs__v1__resource_logs__init(rl);
+    Opentelemetry__Proto__Logs__V1__ScopeLogs *sl = arena_alloc(a, sizeof *sl);
+    opentelemetry__proto__logs__v1__scope_logs__init(sl);
+    Opentelemetry__Proto__Logs__V1__LogRecord *lr = arena_alloc(a, sizeof *lr);
+    opentelemetry__proto__logs__v1__log_record__init(lr);
+    lr->event_name = "gen_ai.user.message";
+    const struct kv body[] = {{"content", want ? "mail <redacted:email>" : "mail a@b.io"},
+                              {"empty", ""}, {"blob", ""}, {NULL, NULL}};
+    lr->body = mk_map(a, body);
+    AnyValue *e = lr->body->kvlist_value->values[1]->value;
+    e->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE;
+    e->bytes_value = (ProtobufCBinaryData){0, NULL};
+    AnyValue *bl = lr->body->kvlist_value->values[2]->value;
+    bl->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE;
+    bl->bytes_value = (ProtobufCBinaryData){3, (uint8_t *)"xyz"};
+    Opentelemetry__Proto__Logs__V1__LogRecord **lrs = arena_alloc(a, sizeof *lrs);
+    lrs[0] = lr;
+    sl->log_records = lrs;
+    sl->n_log_records = 1;
+    rl->scope_logs = arena_alloc(a, sizeof *rl->scope_logs);
+    rl->scope_logs[0] = sl;
+    rl->n_scope_logs = 1;
+    req.resource_logs = arena_alloc(a, sizeof *req.resource_logs);
+    req.resource_logs[0] = rl;
+    req.n_resource_logs = 1;
+    struct batch *b = tu_pack_batch(SIGNAL_LOGS, &req.base);
+    arena_free(a);
+    return b;
+}
+
+static void test_processor_keeps_bytes(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new(NULL, SIGNAL_LOGS);
+    struct batch *in = bytes_log_batch(false);
+    assert_int_equal(genai_content_processor_factory.consume(f->proc, in), CONSUME_OK);
+    struct batch *want = bytes_log_batch(true);
+    assert_same_bytes(f->sink.got[0], want);
+    batch_unref(want);
+    batch_unref(in);
+    fx_free(f);
+}
+
 static void test_processor_logs(void **state)
 {
     (void)state;
@@ -1000,6 +1051,7 @@ int main(void)
         cmocka_unit_test(test_processor_untouched),
         cmocka_unit_test(test_processor_drop_and_hash),
         cmocka_unit_test(test_processor_logs),
+        cmocka_unit_test(test_processor_keeps_bytes),
         cmocka_unit_test(test_processor_structured_fail_closed),
         cmocka_unit_test(test_no_secret_in_logs),
     };
