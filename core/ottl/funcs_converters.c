@@ -433,7 +433,8 @@ static int substring_call(const struct ottl_call *c, struct ottl_value *out, str
         return -1;
     if (start > (int64_t)n || length > (int64_t)n - start)
         return error_set(err, "invalid range for substring function, %" PRId64 " cannot be "
-                              "greater than the length of target string(%zu)", start + length, n);
+                              "greater than the length of target string(%zu)",
+                         (int64_t)((uint64_t)start + (uint64_t)length), n); /* wraps, as Go's */
     size_t b = (size_t)start, e = (size_t)(start + length);
     if (c->n_args > 3 && c->args[3].present && c->args[3].lit.b) {
         /* A start inside a rune moves forward to the next rune; an end inside one moves back. */

@@ -628,6 +628,9 @@ static void test_substring_and_case(void **state)
     assert_str(ok("Substring", b, 4), "\xe4\xb8\x80"); /* "一二三", 0, 4, true -> "一" */
     struct ottl_arg c[] = { S("abc"), I(1), I(5) };
     assert_non_null(strstr(fails("Substring", c, 3), "invalid range"));
+    /* a length near the int64 limit is refused without overflowing start + length (UBSan) */
+    struct ottl_arg big[] = { S("abc"), I(1), I(INT64_MAX) };
+    assert_non_null(strstr(fails("Substring", big, 3), "invalid range"));
     struct ottl_arg d[] = { S("abc"), I(0), I(0) };
     fails("Substring", d, 3);
 
