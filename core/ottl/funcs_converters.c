@@ -146,7 +146,7 @@ static int push_str(const struct ottl_call *c, const struct ottl_value *list, co
     e.t = OTTL_V_STRING;
     e.s.p = p;
     e.s.n = n;
-    if (ottl_list_append_cap(c->it->arena, list, &e, cap) < 0)
+    if (ottl_list_append_cap(c->it->arena, list, &e, cap, false) < 0)
         return error_set(err, "out of memory");
     return 0;
 }
@@ -876,8 +876,8 @@ static int jp_value(struct jp *p, struct ottl_value *out, int depth)
             }
             if (jp_value(p, &v, depth + 1) < 0)
                 return -1;
-            int rc = obj ? ottl_map_set_cap(p->a, out, key.s.p, key.s.n, &v, &cap)
-                         : ottl_list_append_cap(p->a, out, &v, &cap);
+            int rc = obj ? ottl_map_set_cap(p->a, out, key.s.p, key.s.n, &v, &cap, true)
+                         : ottl_list_append_cap(p->a, out, &v, &cap, true);
             if (rc < 0)
                 return (p->why = "out of memory", -1);
             jp_ws(p);

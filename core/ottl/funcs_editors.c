@@ -644,6 +644,7 @@ static int merge_maps_call(const struct ottl_call *c, struct ottl_value *out, st
     KeyValue **src = n ? arena_memdup(c->it->arena, *s.map.kv, n * sizeof *src) : NULL;
     if (n && !src)
         return error_set(err, "out of memory");
+    size_t cap = 0;   /* the target's array doubles as keys are added, from the first one */
     for (size_t i = 0; i < n; i++) {
         if (!src[i])
             continue;
@@ -654,7 +655,7 @@ static int merge_maps_call(const struct ottl_call *c, struct ottl_value *out, st
             continue;
         struct ottl_value v;
         ottl_value_from_any(src[i]->value, &v);
-        if (ottl_map_set(c->it->arena, &t, k, kn, &v) < 0)
+        if (ottl_map_set_cap(c->it->arena, &t, k, kn, &v, &cap, false) < 0)
             return error_set(err, "out of memory");
     }
     return 0;

@@ -68,15 +68,15 @@ size_t ottl_map_delete(const struct ottl_value *map, const char *key, size_t kle
 int ottl_map_new(struct arena *a, struct ottl_value *out);
 int ottl_list_new(struct arena *a, struct ottl_value *out);
 int ottl_list_append(struct arena *a, const struct ottl_value *list, const struct ottl_value *v);
-/* The same for a map or list the caller created (ottl_map_new / ottl_list_new) and fills alone:
- * *cap (0 at first) counts its slots, so the array doubles instead of being regrown per element
- * and building n elements costs O(n) arena memory. A map or list v made by ottl_map_new /
- * ottl_list_new in `a` is moved in (held by reference, not copied): it must be referenced
- * nowhere else. */
+/* The same, for a caller that adds many entries to one map or list: *cap (0 at first, then
+ * left to these functions) counts the array's slots, so it doubles instead of being regrown per
+ * entry and adding n entries costs O(n) arena memory. With move, a map or list v made by
+ * ottl_map_new / ottl_list_new in `a`, referenced nowhere else, is taken by reference instead
+ * of copied. */
 int ottl_map_set_cap(struct arena *a, const struct ottl_value *map, const char *key, size_t klen,
-                     const struct ottl_value *v, size_t *cap);
+                     const struct ottl_value *v, size_t *cap, bool move);
 int ottl_list_append_cap(struct arena *a, const struct ottl_value *list, const struct ottl_value *v,
-                         size_t *cap);
+                         size_t *cap, bool move);
 /* Comparison as the Collector's OTTL compares (ottl/compare.go): numbers across int and double,
  * strings, bools, bytes, nil, times, durations, maps and lists by content; values of types that do
  * not compare are unequal and never less or greater. op is one of "==", "!=", "<", "<=", ">", ">=". */

@@ -254,7 +254,7 @@ static void *grow(struct arena *a, void *arr, size_t n, size_t es, size_t *cap)
     return g;
 }
 
-/* The AnyValue a _cap builder stores: a fresh map or list (ottl_map_new / ottl_list_new, so
+/* The AnyValue a _cap builder moves in: a fresh map or list (ottl_map_new / ottl_list_new, so
  * its holders sit inside a KeyValueList / ArrayValue) is taken by reference, anything else
  * copied; a nested JSON document is then copied once, not once per level above each value. */
 static OttlAnyValue *take(struct arena *a, const struct ottl_value *v)
@@ -277,15 +277,15 @@ static OttlAnyValue *take(struct arena *a, const struct ottl_value *v)
 int ottl_map_set(struct arena *a, const struct ottl_value *map, const char *key, size_t klen,
                  const struct ottl_value *v)
 {
-    return ottl_map_set_cap(a, map, key, klen, v, NULL);
+    return ottl_map_set_cap(a, map, key, klen, v, NULL, false);
 }
 
 int ottl_map_set_cap(struct arena *a, const struct ottl_value *map, const char *key, size_t klen,
-                     const struct ottl_value *v, size_t *cap)
+                     const struct ottl_value *v, size_t *cap, bool move)
 {
     if (map->t != OTTL_V_MAP)
         return -1;
-    OttlAnyValue *nv = cap ? take(a, v) : ottl_value_to_any(a, v);
+    OttlAnyValue *nv = move ? take(a, v) : ottl_value_to_any(a, v);
     if (!nv)
         return -1;
     OttlKeyValue **kvs = *map->map.kv;
@@ -352,15 +352,15 @@ int ottl_list_new(struct arena *a, struct ottl_value *out)
 
 int ottl_list_append(struct arena *a, const struct ottl_value *list, const struct ottl_value *v)
 {
-    return ottl_list_append_cap(a, list, v, NULL);
+    return ottl_list_append_cap(a, list, v, NULL, false);
 }
 
 int ottl_list_append_cap(struct arena *a, const struct ottl_value *list, const struct ottl_value *v,
-                         size_t *cap)
+                         size_t *cap, bool move)
 {
     if (list->t != OTTL_V_LIST)
         return -1;
-    OttlAnyValue *nv = cap ? take(a, v) : ottl_value_to_any(a, v);
+    OttlAnyValue *nv = move ? take(a, v) : ottl_value_to_any(a, v);
     size_t n = *list->list.n;
     OttlAnyValue **grown = grow(a, *list->list.v, n, sizeof *grown, cap);
     if (!nv || !grown)
