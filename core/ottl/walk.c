@@ -109,16 +109,22 @@ static void leave_scope(struct walker *w, Scope **slot)
 
 /* Compacts ARR[0..*NP) keeping the elements for which KEEP_EXPR (with `e` the element) is true;
  * once the walk stopped, the rest is kept untouched. *NP and ARR are read again at each step:
- * KEEP_EXPR may append to the array (a metric list), and what it appends is walked too. */
+ * KEEP_EXPR may append to the array (a metric list), and what it appends is walked too. Nothing
+ * is stored while nothing was dropped, so a read-only walk (filter's first pass over a shared
+ * batch) never writes to the request other threads may be reading. */
 #define COMPACT(TYPE, ARR, NP, KEEP_EXPR)                                                   \
     do {                                                                                    \
         size_t w_ = 0;                                                                      \
         for (size_t r_ = 0; r_ < *(NP); r_++) {                                             \
             TYPE *e = (ARR)[r_];                                                            \
-            if (w->stop || !e || (KEEP_EXPR))                                               \
-                (ARR)[w_++] = e;                                                            \
+            if (w->stop || !e || (KEEP_EXPR)) {                                             \
+                if (w_ != r_)                                                               \
+                    (ARR)[w_] = e;                                                          \
+                w_++;                                                                       \
+            }                                                                               \
         }                                                                                   \
-        *(NP) = w_;                                                                         \
+        if (w_ != *(NP))                                                                    \
+            *(NP) = w_;                                                                     \
     } while (0)
 
 /* ---- traces ---------------------------------------------------------------------------------- */
