@@ -96,26 +96,67 @@ void batch_unref(struct batch *b)
     free(b);
 }
 
+/* Caller holds b->lock. The arena serves the decoded face, the index and applied bytes. */
+static int arena_locked(struct batch *b, size_t first, struct error *err)
+{
+    if (b->arena)
+        return 0;
+    if (first > (64u << 20))
+        first = 64u << 20;
+    b->arena = arena_new(first);
+    return b->arena ? 0 : error_set(err, "out of memory for a %zu-byte request", b->wire_len);
+}
+
+/* Caller holds b->lock. The encoded face: the index applied while it holds edits. */
+static int encoded_locked(struct batch *b, const uint8_t **data, size_t *len, struct error *err)
+{
+    if (b->index && b->index->dirty) {
+        if (!b->applied) {
+            size_t n = wi_apply_size(b->index);
+            uint8_t *buf = arena_alloc(b->arena, n ? n : 1);
+            if (!buf)
+                return error_set(err, "out of memory encoding %zu bytes", n);
+            b->applied_len = wi_apply(b->index, buf);
+            b->applied = buf;
+        }
+        *data = b->applied;
+        *len = b->applied_len;
+        return 0;
+    }
+    if (!b->has_wire) {
+        if (!b->msg)
+            return error_set(err, "batch has neither face");
+        size_t n = protobuf_c_message_get_packed_size(b->msg);
+        uint8_t *buf = malloc(n ? n : 1);
+        if (!buf)
+            return error_set(err, "out of memory encoding %zu bytes", n);
+        protobuf_c_message_pack(b->msg, buf);
+        b->wire = buf;
+        b->wire_len = n;
+        b->has_wire = true;
+    }
+    *data = b->wire;
+    *len = b->wire_len;
+    return 0;
+}
+
 /* Caller holds b->lock. */
 static int decode_locked(struct batch *b, struct error *err)
 {
     if (b->msg)
         return 0;
+    const uint8_t *data;
+    size_t len;
     if (!b->has_wire)
         return error_set(err, "batch has neither face");
-    size_t first = b->wire_len * 5 + 1024;
-    if (first > (64u << 20))
-        first = 64u << 20;
-    struct arena *a = arena_new(first);
-    if (!a)
-        return error_set(err, "out of memory decoding a %zu-byte request", b->wire_len);
+    if (arena_locked(b, b->wire_len * 5 + 1024, err) != 0)
+        return -1;
+    if (encoded_locked(b, &data, &len, err) != 0)
+        return -1;
     ProtobufCMessage *m = protobuf_c_message_unpack(otlp_request_descriptor(b->signal),
-                                                    arena_allocator(a), b->wire_len, b->wire);
-    if (!m) {
-        arena_free(a);
-        return error_set(err, "cannot decode %s request (%zu bytes)", signal_name(b->signal), b->wire_len);
-    }
-    b->arena = a;
+                                                    arena_allocator(b->arena), len, data);
+    if (!m)
+        return error_set(err, "cannot decode %s request (%zu bytes)", signal_name(b->signal), len);
     b->msg = m;
     return 0;
 }
@@ -159,6 +200,8 @@ ProtobufCMessage *batch_edit(struct batch *b, struct batch **out, struct error *
         b->wire = NULL;
         b->wire_len = 0;
         b->has_wire = false;
+        b->index = NULL;
+        b->applied = NULL;
     }
     pthread_mutex_unlock(&b->lock);
     if (rc != 0)
@@ -190,26 +233,89 @@ void batch_edit_release(struct batch *b, struct batch *copy)
 int batch_encoded(struct batch *b, const uint8_t **data, size_t *len, struct error *err)
 {
     pthread_mutex_lock(&b->lock);
-    if (!b->has_wire) {
-        if (!b->msg) {
-            pthread_mutex_unlock(&b->lock);
-            return error_set(err, "batch has neither face");
-        }
-        size_t n = protobuf_c_message_get_packed_size(b->msg);
-        uint8_t *buf = malloc(n ? n : 1);
-        if (!buf) {
-            pthread_mutex_unlock(&b->lock);
-            return error_set(err, "out of memory encoding %zu bytes", n);
-        }
-        protobuf_c_message_pack(b->msg, buf);
-        b->wire = buf;
-        b->wire_len = n;
-        b->has_wire = true;
-    }
-    *data = b->wire;
-    *len = b->wire_len;
+    int rc = encoded_locked(b, data, len, err);
     pthread_mutex_unlock(&b->lock);
+    return rc;
+}
+
+/* Caller holds b->lock. */
+static int index_locked(struct batch *b, const struct wire_interest *interest, struct error *err)
+{
+    if (b->index && (!b->index->interest || b->index->interest == interest))
+        return 0;
+    if (b->signal != SIGNAL_TRACES && b->signal != SIGNAL_LOGS)
+        return error_set(err, "no span index for %s", signal_name(b->signal));
+    const uint8_t *data;
+    size_t len;
+    if (!b->has_wire && encoded_locked(b, &data, &len, err) != 0)
+        return -1;
+    if (arena_locked(b, b->wire_len + 4096, err) != 0)
+        return -1;
+    if (encoded_locked(b, &data, &len, err) != 0)
+        return -1;
+    /* A second interest (components created outside a service) gets an index of every
+     * attribute over the current encoded face; the earlier index and its bytes stay in the arena
+     * for whoever still reads them. */
+    struct wire_index *ix = wi_build(b->signal, data, len, b->index ? NULL : interest, b->arena, err);
+    if (!ix)
+        return -1;
+    b->index = ix;
+    b->applied = NULL;
     return 0;
+}
+
+const struct wire_index *batch_index(struct batch *b, const struct wire_interest *interest,
+                                     struct error *err)
+{
+    pthread_mutex_lock(&b->lock);
+    int rc = index_locked(b, interest, err);
+    struct wire_index *ix = b->index;
+    pthread_mutex_unlock(&b->lock);
+    return rc == 0 ? ix : NULL;
+}
+
+struct wire_index *batch_index_edit(struct batch *b, const struct wire_interest *interest,
+                                    struct batch **out, struct error *err)
+{
+    if (atomic_load(&b->refs) > 1) {
+        const uint8_t *data;
+        size_t len;
+        if (batch_encoded(b, &data, &len, err) != 0)
+            return NULL;
+        uint8_t *copy = malloc(len ? len : 1);
+        if (!copy) {
+            error_set(err, "out of memory");
+            return NULL;
+        }
+        memcpy(copy, data, len);
+        struct batch *nb = batch_adopt_wire(b->signal, copy, len, b->items);
+        if (!nb) {
+            error_set(err, "out of memory");
+            return NULL;
+        }
+        struct wire_index *ix = batch_index_edit(nb, interest, out, err);
+        if (!ix)
+            batch_unref(nb);
+        return ix;
+    }
+    pthread_mutex_lock(&b->lock);
+    int rc = index_locked(b, interest, err);
+    if (rc == 0) {
+        b->msg = NULL;     /* stale once the index is edited; its memory stays in the arena */
+        b->applied = NULL; /* made again from the edited index when asked for */
+    }
+    struct wire_index *ix = b->index;
+    pthread_mutex_unlock(&b->lock);
+    if (rc != 0)
+        return NULL;
+    *out = b;
+    return ix;
+}
+
+void batch_index_edit_done(struct batch *b)
+{
+    if (b->index)
+        b->items = wi_items_live(b->index);
 }
 
 void batch_reject(struct batch *b, uint64_t n, const char *why)

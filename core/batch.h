@@ -7,7 +7,12 @@
  * (a queue, a buffering processor) takes batch_ref() and later batch_unref(). A batch seen by more
  * than one holder is read-only: batch_edit() on a shared batch returns a private copy.
  * Thread-safety: ref/unref are atomic; the faces are built under the batch's lock, so several
- * exporters may ask for them concurrently. Editing is for a sole owner. */
+ * exporters may ask for them concurrently. Editing is for a sole owner.
+ *
+ * Traces and logs also have a span index (core/wire_index.h) over the encoded face: built once,
+ * shared by every processor and connector that reads the batch, and edited in place by a sole
+ * owner. While the index holds edits, the encoded face is the index applied (one copy, made when
+ * an exporter asks) and the decoded face is decoded from that. */
 #ifndef LLMOTLP_BATCH_H
 #define LLMOTLP_BATCH_H
 
@@ -19,6 +24,7 @@
 #include "core/arena.h"
 #include "core/error.h"
 #include "core/otlp.h"
+#include "core/wire_index.h"
 
 struct batch {
     enum signal signal;
@@ -29,6 +35,9 @@ struct batch {
     size_t wire_len;
     bool has_wire;
     ProtobufCMessage *msg;     /* decoded face, in arena */
+    struct wire_index *index;  /* over wire (or over applied bytes of an earlier index), in arena */
+    const uint8_t *applied;    /* encoded face when the index holds edits (arena); NULL: not made */
+    size_t applied_len;
     uint64_t items;            /* spans / data points / log records */
     /* Items a processor dropped on purpose, reported to the sender as OTLP partial success. */
     atomic_uint_fast64_t rejected;
@@ -59,6 +68,22 @@ void batch_edit_done(struct batch *b);
 void batch_edit_release(struct batch *b, struct batch *copy);
 /* Encoded face; 0 on success. The bytes stay valid while the caller holds a ref. */
 int batch_encoded(struct batch *b, const uint8_t **data, size_t *len, struct error *err);
+
+/* The span index of a traces or logs batch, read-only, built on first use over the encoded face
+ * (encoding the decoded face first when it is the truth). `interest` is the service's
+ * (component_env.interest; NULL: every attribute); an index built for another interest is
+ * rebuilt for every attribute. NULL with err on other signals, malformed bytes or OOM. Valid
+ * while the caller holds a ref. */
+const struct wire_index *batch_index(struct batch *b, const struct wire_interest *interest,
+                                     struct error *err);
+/* The span index for editing. If the batch is shared, a private copy is made and returned in
+ * *out, as batch_edit() does (release it with batch_edit_release()); otherwise *out = b. The
+ * decoded face, if any, is dropped: the index is the truth until the next batch_edit(). Call
+ * batch_index_edit_done() after editing. */
+struct wire_index *batch_index_edit(struct batch *b, const struct wire_interest *interest,
+                                    struct batch **out, struct error *err);
+/* Recounts items after index edits (drops). */
+void batch_index_edit_done(struct batch *b);
 
 /* Records that `n` items were dropped on purpose (for partial success). Thread-safe. */
 void batch_reject(struct batch *b, uint64_t n, const char *why);

@@ -76,6 +76,11 @@ struct component_env {
      * its pipelines and extensions do not change while any component lives. NULL when a test
      * creates a component directly. */
     const struct service *service;
+    /* The service's span-index interest (core/wire_index.h): a processor or connector that reads
+     * batches through batch_index() declares at create the attribute keys it reads, and passes
+     * this pointer to batch_index(). NULL when a test creates a component directly (then NULL is
+     * passed on, meaning every attribute). Not for use after start. */
+    struct wire_interest *interest;
 };
 
 struct component_factory {

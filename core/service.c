@@ -238,6 +238,7 @@ static const struct config_field empty_fields[] = {{.name = NULL}};
 
 struct service {
     struct cnode *root;
+    struct wire_interest *interest;        /* attribute keys the span index records */
     struct ptrvec defs;                    /* struct comp_def * */
     struct pipeline *pipes;
     size_t n_pipes;
@@ -1794,6 +1795,12 @@ static struct service *service_from_tree(struct cnode *root, struct error *err)
         return NULL;
     }
     s->root = root;
+    s->interest = wire_interest_new();
+    if (!s->interest) {
+        service_free(s);
+        error_set(err, "out of memory");
+        return NULL;
+    }
     shutdown_timeout_from_env(s);
     if (root->kind == CNODE_NULL) {
         err_at(err, root, "the config is empty (expected receivers, exporters, service, ...)");
@@ -1976,6 +1983,7 @@ static struct instance *instance_create(struct service *s, struct ptrvec *list, 
         .telemetry = s->telemetry,
         .service_state = &s->state,
         .service = s,
+        .interest = s->interest,
     };
     for (int i = 0; i < SIGNAL_COUNT; i++)
         env.next[i] = next ? next[i] : NULL;
@@ -2353,6 +2361,7 @@ void service_free(struct service *s)
     if (s->telemetry)
         telemetry_free(s->telemetry);
     cnode_free(s->root);
+    wire_interest_free(s->interest);
     free(s);
 }
 

@@ -21,47 +21,11 @@
 #include "core/arena.h"
 #include "core/ottl/ottl.h"
 #include "core/regex.h"
+#include "core/wire.h"
 
-/* ---- wire reader (wire.c) -------------------------------------------------------------------- */
 
-enum { PB_VARINT = 0, PB_I64 = 1, PB_LEN = 2, PB_I32 = 5 };
 
-struct pb_field {
-    uint32_t num;
-    int wt;
-    uint64_t v;              /* varint, fixed64 or fixed32 value */
-    const uint8_t *data;     /* PB_LEN: body */
-    size_t len;
-    const uint8_t *start;    /* whole field: key .. end of value */
-    size_t total;
-};
-
-struct pb_reader {
-    const uint8_t *p, *end;
-};
-
-static inline void pb_init(struct pb_reader *r, const uint8_t *data, size_t len)
-{
-    r->p = data;
-    r->end = data + len;
-}
-/* 1 with *f filled, 0 at the end, -1 on malformed data (group wire types included). */
-int pb_next(struct pb_reader *r, struct pb_field *f);
-
-size_t pb_varint_size(uint64_t v);
-uint8_t *pb_put_varint(uint8_t *p, uint64_t v);
-/* Key + length prefix of a length-delimited field of `len` bytes. */
-static inline size_t pb_len_prefix_size(uint32_t num, size_t len)
-{
-    return pb_varint_size((uint64_t)num << 3 | PB_LEN) + pb_varint_size(len);
-}
-uint8_t *pb_put_len_prefix(uint8_t *p, uint32_t num, size_t len);
-
-/* Encoded KeyValue body (key, AnyValue) of a string or double attribute into buf (NULL: size
- * only). Returns the body length. */
-size_t pb_kv_string(uint8_t *buf, const char *key, const char *value);
-size_t pb_kv_double(uint8_t *buf, const char *key, double value);
-size_t pb_kv_bool(uint8_t *buf, const char *key, bool value);
+/* Wire primitives: core/wire.h. */
 
 /* ---- policies (policies.c) ------------------------------------------------------------------- */
 

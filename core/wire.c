@@ -1,12 +1,12 @@
-/* wire.c — the few protobuf wire-format primitives the tail_sampling processor needs to read
- * spans and write requests without protobuf-c: a field reader, varints, and the encoding of the
- * attribute KeyValues it adds to kept spans.
+/* wire.c — protobuf wire-format primitives (see wire.h): the field reader, varints, length
+ * prefixes and attribute encoders that the validating scan's neighbours, the span index and
+ * tail_sampling share.
  *
  * The one idea: a message is a flat sequence of (key, value) fields, and a repeated field may be
  * appended anywhere, so reading a few fields and appending a few more never needs a decode. */
-#include <string.h>
+#include "core/wire.h"
 
-#include "processors/tail_sampling/ts_internal.h"
+#include <string.h>
 
 static int read_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v)
 {
@@ -103,17 +103,66 @@ uint8_t *pb_put_len_prefix(uint8_t *p, uint32_t num, size_t len)
 }
 
 /* KeyValue { key = 1; value = 2 (AnyValue) } */
-static size_t kv_with_value(uint8_t *buf, const char *key, const uint8_t *anyvalue, size_t av_len)
+size_t pb_kv(uint8_t *buf, const char *key, size_t klen, const uint8_t *any, size_t any_len)
 {
-    size_t klen = strlen(key);
-    size_t n = pb_len_prefix_size(1, klen) + klen + pb_len_prefix_size(2, av_len) + av_len;
+    size_t n = pb_len_prefix_size(1, klen) + klen + pb_len_prefix_size(2, any_len) + any_len;
     if (buf) {
         uint8_t *p = pb_put_len_prefix(buf, 1, klen);
-        memcpy(p, key, klen);
-        p = pb_put_len_prefix(p + klen, 2, av_len);
-        memcpy(p, anyvalue, av_len);
+        if (klen)
+            memcpy(p, key, klen);
+        p = pb_put_len_prefix(p + klen, 2, any_len);
+        if (any_len)
+            memcpy(p, any, any_len);
     }
     return n;
+}
+
+static size_t kv_with_value(uint8_t *buf, const char *key, const uint8_t *any, size_t any_len)
+{
+    return pb_kv(buf, key, strlen(key), any, any_len);
+}
+
+/* AnyValue { string_value = 1; bool_value = 2; int_value = 3; double_value = 4 (fixed64) } */
+size_t pb_any_string(uint8_t *buf, const char *s, size_t len)
+{
+    size_t n = pb_len_prefix_size(1, len) + len;
+    if (buf) {
+        uint8_t *p = pb_put_len_prefix(buf, 1, len);
+        if (len)
+            memcpy(p, s, len);
+    }
+    return n;
+}
+
+size_t pb_any_int(uint8_t *buf, int64_t v)
+{
+    size_t n = 1 + pb_varint_size((uint64_t)v);
+    if (buf) {
+        buf[0] = (uint8_t)(3 << 3 | PB_VARINT);
+        pb_put_varint(buf + 1, (uint64_t)v);
+    }
+    return n;
+}
+
+size_t pb_any_bool(uint8_t *buf, bool v)
+{
+    if (buf) {
+        buf[0] = (uint8_t)(2 << 3 | PB_VARINT);
+        buf[1] = v ? 1 : 0;
+    }
+    return 2;
+}
+
+size_t pb_any_double(uint8_t *buf, double v)
+{
+    if (buf) {
+        uint64_t bits;
+        memcpy(&bits, &v, sizeof bits);
+        buf[0] = (uint8_t)(4 << 3 | PB_I64);
+        for (int i = 0; i < 8; i++)
+            buf[1 + i] = (uint8_t)(bits >> (8 * i));
+    }
+    return 9;
 }
 
 size_t pb_kv_string(uint8_t *buf, const char *key, const char *value)

@@ -1,0 +1,65 @@
+/* wire.h — protobuf wire-format primitives shared by everything that reads or writes OTLP
+ * without protobuf-c: a field reader, varints, length prefixes, and the encoding of the
+ * KeyValue attributes that processors add to spans and log records.
+ *
+ * The one idea: a message is a flat sequence of (key, value) fields, and a repeated field may be
+ * appended anywhere, so reading a few fields and appending or replacing a few more never needs a
+ * decode. All functions are pure and thread-safe; nothing here allocates. */
+#ifndef LLMOTLP_WIRE_H
+#define LLMOTLP_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum { PB_VARINT = 0, PB_I64 = 1, PB_LEN = 2, PB_I32 = 5 };
+
+struct pb_field {
+    uint32_t num;
+    int wt;
+    uint64_t v;              /* varint, fixed64 or fixed32 value */
+    const uint8_t *data;     /* PB_LEN: body */
+    size_t len;
+    const uint8_t *start;    /* whole field: key .. end of value */
+    size_t total;
+};
+
+struct pb_reader {
+    const uint8_t *p, *end;
+};
+
+static inline void pb_init(struct pb_reader *r, const uint8_t *data, size_t len)
+{
+    r->p = data;
+    r->end = data + len;
+}
+/* 1 with *f filled, 0 at the end, -1 on malformed data (group wire types included). */
+int pb_next(struct pb_reader *r, struct pb_field *f);
+
+size_t pb_varint_size(uint64_t v);
+uint8_t *pb_put_varint(uint8_t *p, uint64_t v);
+/* Key + length prefix of a length-delimited field of `len` bytes. */
+static inline size_t pb_len_prefix_size(uint32_t num, size_t len)
+{
+    return pb_varint_size((uint64_t)num << 3 | PB_LEN) + pb_varint_size(len);
+}
+uint8_t *pb_put_len_prefix(uint8_t *p, uint32_t num, size_t len);
+
+/* AnyValue bodies. Each writes into buf (NULL: size only) and returns the body length. */
+size_t pb_any_string(uint8_t *buf, const char *s, size_t len);
+size_t pb_any_int(uint8_t *buf, int64_t v);
+size_t pb_any_double(uint8_t *buf, double v);
+size_t pb_any_bool(uint8_t *buf, bool v);
+
+/* KeyValue body {key = 1, value = 2} with an AnyValue body given as bytes (any_len may be 0 for
+ * an empty value, which is still written so that the attribute exists). buf NULL: size only. */
+size_t pb_kv(uint8_t *buf, const char *key, size_t key_len, const uint8_t *any, size_t any_len);
+
+/* Encoded KeyValue body (key, AnyValue) of a string, double or bool attribute into buf (NULL:
+ * size only). Returns the body length. A string value longer than 496 bytes is cut there
+ * (tail_sampling's annotations are short; use pb_kv with pb_any_string for longer values). */
+size_t pb_kv_string(uint8_t *buf, const char *key, const char *value);
+size_t pb_kv_double(uint8_t *buf, const char *key, double value);
+size_t pb_kv_bool(uint8_t *buf, const char *key, bool value);
+
+#endif
