@@ -329,8 +329,8 @@ int funcs_repl_apply(const struct funcs_repl *r, const char *in, size_t n, struc
         sn = res.s.n;
     }
     if (r->fmt_i < c->n_args && c->args[r->fmt_i].present) {
-        const char *f;
-        size_t fnn;
+        const char *f = NULL; /* set by funcs_get_string; gcc -O2 cannot see it */
+        size_t fnn = 0;
         if (funcs_get_string(c, r->fmt_i, &f, &fnn, err) < 0)
             return -1;
         if (!funcs_valid_format(f, fnn))
@@ -413,7 +413,7 @@ int funcs_replace_regex(const struct funcs_repl *r, const struct regex *re, cons
         const long *m = l.m + k * l.per;
         struct funcs_buf e = { 0 };
         funcs_expand(&e, re, repl, rn, s, m, l.per);
-        struct ottl_value expanded, rv;
+        struct ottl_value expanded = { 0 }, rv = { 0 }; /* gcc -O2 cannot see them set */
         if (funcs_buf_finish(&e, a, &expanded, err) < 0 ||
             funcs_repl_apply(r, expanded.s.p, expanded.s.n, &rv, err) < 0) {
             rc = -1;

@@ -550,8 +550,8 @@ static int call_copy_metric(const struct ottl_call *c, struct ottl_value *out, s
     for (size_t i = 0; i < 3; i++) {
         if (!c->args[i].present)
             continue;
-        const char *p;
-        size_t n;
+        const char *p = NULL; /* set by get_str; gcc -O2 cannot see it */
+        size_t n = 0;
         if (get_string(c, i, &p, &n, err) < 0)
             return -1;
         char *s = strndup_arena(a, p, n);
