@@ -7,7 +7,7 @@ CONFIG     ?= config.yaml
 PRICING_DB ?= pricing/llmotlp.db
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build build-asan run test test-unit test-e2e test-asan bench bench-tail-sampling e2e-deps clean fuzz fuzz-deps fuzz-build
+.PHONY: all deps build build-asan run test test-unit test-e2e test-asan bench bench-tail-sampling bench-llm e2e-deps clean fuzz fuzz-deps fuzz-build
 
 all: build
 
@@ -50,6 +50,12 @@ bench: build
 # bytes per buffered span, heap under max_buffered_bytes. About 6 s.
 bench-tail-sampling: build
 	$(BUILD)/tail_sampling_bench
+
+# The LLM pipeline end to end (issue 15): passthrough vs the default LLM pipeline vs each
+# processor alone, fixed rates with latency, two receiver threads; markdown on stdout. About 6
+# minutes; BENCH_SMOKE=1 make bench-llm checks the harness in about 1.5. Not part of `make bench`.
+bench-llm: build
+	bash bench/llm_pipeline.sh $(BUILD)
 
 # libFuzzer targets of fuzz/ (clang + libclang-rt, installed here only): each runs FUZZ_SECONDS,
 # one after the other; new crashes go to fuzz/regressions/<target>/, which `make test` replays.

@@ -142,10 +142,44 @@ static inline bench_span *bench_span_new(struct arena *a, uint64_t *rng, const u
     return s;
 }
 
-/* Builds and packs one ExportTraceServiceRequest of exactly `nspans` spans: one resource
- * (an LLM gateway instance), scope "LLMProxy.LLM", traces of one HTTP server root span and
- * 1–4 LLM client child spans, about 2% of traces failing. Returns malloc'd bytes, NULL on OOM. */
-static inline uint8_t *bench_request_build(uint64_t *rng, unsigned nspans, size_t *len_out)
+/* The shape of the generated traffic. BENCH_SHAPE_PLAIN is what bench_request_build has always
+ * produced (2% failing traces, current GenAI names): every program that measured it keeps the very
+ * same bytes. The LLM shapes are what the issue-15 benchmarks send (loadgen --traffic): 10% of
+ * traces failing, the failed LLM call carrying error.type, and a share of traces written with the
+ * legacy GenAI names an older gateway sends (gen_ai.system with its v1.36 values,
+ * gen_ai.usage.prompt_tokens / completion_tokens), which genai_semconv renames. */
+struct bench_shape {
+    unsigned error_pct;  /* traces whose last LLM call (and root) end in ERROR */
+    unsigned legacy_pct; /* traces with legacy GenAI names; 0 draws no random number for it */
+    int error_type;      /* the failed LLM span also carries error.type */
+};
+static const struct bench_shape BENCH_SHAPE_PLAIN = {2, 0, 0};
+static const struct bench_shape BENCH_SHAPE_LLM = {10, 50, 1};
+static const struct bench_shape BENCH_SHAPE_LLM_LEGACY = {10, 100, 1};
+
+/* "plain" | "llm" | "llm-legacy" -> its shape, NULL for anything else. */
+static inline const struct bench_shape *bench_shape_named(const char *name)
+{
+    if (strcmp(name, "plain") == 0)
+        return &BENCH_SHAPE_PLAIN;
+    if (strcmp(name, "llm") == 0)
+        return &BENCH_SHAPE_LLM;
+    if (strcmp(name, "llm-legacy") == 0)
+        return &BENCH_SHAPE_LLM_LEGACY;
+    return NULL;
+}
+
+/* gen_ai.system as semantic conventions v1.36 spelled it, from the current provider name. */
+static inline const char *bench_legacy_system(const char *provider)
+{
+    return strcmp(provider, "gcp.gemini") == 0 ? "gemini" : provider;
+}
+
+/* Builds and packs one ExportTraceServiceRequest of exactly `nspans` spans of the given shape:
+ * one resource (an LLM gateway instance), scope "LLMProxy.LLM", traces of one HTTP server root
+ * span and 1–4 LLM client child spans. Returns malloc'd bytes, NULL on OOM. */
+static inline uint8_t *bench_request_build_shaped(uint64_t *rng, unsigned nspans,
+                                                  const struct bench_shape *shape, size_t *len_out)
 {
     struct arena *a = arena_new(64 * 1024);
     if (!a)
@@ -182,7 +216,8 @@ static inline uint8_t *bench_request_build(uint64_t *rng, unsigned nspans, size_
         unsigned children = 1 + bench_below(rng, 4);
         if (children > nspans - ss->n_spans - 1)
             children = nspans - ss->n_spans - 1; /* may be 0: a lone root fills the last slot */
-        int failed = bench_below(rng, 100) < 2;
+        int failed = bench_below(rng, 100) < shape->error_pct;
+        int legacy = shape->legacy_pct && bench_below(rng, 100) < shape->legacy_pct;
         uint64_t t0 = base + (uint64_t)bench_below(rng, 60000) * 1000000ULL;
         uint64_t t = t0 + 2000000ULL; /* routing, auth */
         char *tenant = arena_alloc(a, 16);
@@ -204,13 +239,14 @@ static inline uint8_t *bench_request_build(uint64_t *rng, unsigned nspans, size_
             int err = failed && c == children - 1;
             int64_t in = 50 + bench_below(rng, 8000), out = err ? 0 : 10 + bench_below(rng, 2000);
             s->n_attributes = 11;
-            s->attributes = arena_alloc(a, 11 * sizeof *s->attributes);
+            s->attributes = arena_alloc(a, 12 * sizeof *s->attributes);
             s->attributes[0] = bench_kv_str(a, "gen_ai.operation.name", "chat");
-            s->attributes[1] = bench_kv_str(a, "gen_ai.provider.name", m->provider);
+            s->attributes[1] = legacy ? bench_kv_str(a, "gen_ai.system", bench_legacy_system(m->provider))
+                                      : bench_kv_str(a, "gen_ai.provider.name", m->provider);
             s->attributes[2] = bench_kv_str(a, "gen_ai.request.model", m->request);
             s->attributes[3] = bench_kv_str(a, "gen_ai.response.model", m->response);
-            s->attributes[4] = bench_kv_int(a, "gen_ai.usage.input_tokens", in);
-            s->attributes[5] = bench_kv_int(a, "gen_ai.usage.output_tokens", out);
+            s->attributes[4] = bench_kv_int(a, legacy ? "gen_ai.usage.prompt_tokens" : "gen_ai.usage.input_tokens", in);
+            s->attributes[5] = bench_kv_int(a, legacy ? "gen_ai.usage.completion_tokens" : "gen_ai.usage.output_tokens", out);
             s->attributes[6] = bench_kv_double(a, "gen_ai.request.temperature",
                                                (double)bench_below(rng, 11) / 10.0);
             s->attributes[7] = bench_kv_strarray(a, "gen_ai.response.finish_reasons",
@@ -221,6 +257,8 @@ static inline uint8_t *bench_request_build(uint64_t *rng, unsigned nspans, size_
             if (err) {
                 s->status->code = OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR;
                 s->status->message = "upstream rate limited (429)";
+                if (shape->error_type)
+                    s->attributes[s->n_attributes++] = bench_kv_str(a, "error.type", "429");
             }
             ss->spans[ss->n_spans++] = s;
         }
@@ -257,6 +295,12 @@ static inline uint8_t *bench_request_build(uint64_t *rng, unsigned nspans, size_
     arena_free(a);
     *len_out = len;
     return buf;
+}
+
+/* The request every benchmark has always used: BENCH_SHAPE_PLAIN. */
+static inline uint8_t *bench_request_build(uint64_t *rng, unsigned nspans, size_t *len_out)
+{
+    return bench_request_build_shaped(rng, nspans, &BENCH_SHAPE_PLAIN, len_out);
 }
 
 /* ---- span counting on the wire ------------------------------------------------------------ */
@@ -337,6 +381,144 @@ static inline int64_t bench_count_spans(const uint8_t *data, size_t len)
     if (bench_each_field(data, data + len, 1, bench_count_resource, &n))
         return -1;
     return (int64_t)n;
+}
+
+/* ---- inside spans: error status and trace IDs (the LLM pipeline benchmark) ------------------ */
+
+struct bench_span_walk {
+    int (*fn)(const uint8_t *, const uint8_t *, void *);
+    void *ctx;
+};
+static inline int bench_walk_scope(const uint8_t *p, const uint8_t *end, void *ctx)
+{
+    const struct bench_span_walk *w = ctx;
+    return bench_each_field(p, end, 2, w->fn, w->ctx); /* ScopeSpans.spans */
+}
+static inline int bench_walk_resource(const uint8_t *p, const uint8_t *end, void *ctx)
+{
+    return bench_each_field(p, end, 2, bench_walk_scope, ctx); /* ResourceSpans.scope_spans */
+}
+
+/* Calls fn(span_start, span_end, ctx) for every span of an ExportTraceServiceRequest. -1 if the
+ * bytes are malformed at the enclosing levels or fn returned non-zero. */
+static inline int bench_each_span(const uint8_t *data, size_t len,
+                                  int (*fn)(const uint8_t *, const uint8_t *, void *), void *ctx)
+{
+    struct bench_span_walk w = {fn, ctx};
+    return bench_each_field(data, data + len, 1, bench_walk_resource, &w);
+}
+
+/* The last varint field `field` of the message in [p,end) into *v: 1 found, 0 absent, -1 malformed
+ * (protobuf: a later singular field wins). */
+static inline int bench_varint_field(const uint8_t *p, const uint8_t *end, unsigned field, uint64_t *v)
+{
+    int found = 0;
+    while (p < end) {
+        uint64_t key, x;
+        if (bench_varint(&p, end, &key))
+            return -1;
+        switch (key & 7) {
+        case 0:
+            if (bench_varint(&p, end, &x))
+                return -1;
+            if ((key >> 3) == field)
+                *v = x, found = 1;
+            break;
+        case 1:
+            if (end - p < 8)
+                return -1;
+            p += 8;
+            break;
+        case 5:
+            if (end - p < 4)
+                return -1;
+            p += 4;
+            break;
+        case 2:
+            if (bench_varint(&p, end, &x) || x > (uint64_t)(end - p))
+                return -1;
+            p += x;
+            break;
+        default:
+            return -1;
+        }
+    }
+    return found;
+}
+
+static inline int bench_status_code(const uint8_t *p, const uint8_t *end, void *ctx)
+{
+    return bench_varint_field(p, end, 3, ctx) < 0 ? -1 : 0; /* Status.code */
+}
+static inline int bench_count_error_span(const uint8_t *p, const uint8_t *end, void *ctx)
+{
+    uint64_t code = 0;
+    if (bench_each_field(p, end, 15, bench_status_code, &code)) /* Span.status */
+        return -1;
+    if (code == 2) /* STATUS_CODE_ERROR */
+        ++*(uint64_t *)ctx;
+    return 0;
+}
+
+/* Spans whose status is ERROR. Walks into every span (dearer than bench_count_spans), which is
+ * how a benchmark proves a sampler delivered every failing trace. -1 on malformed bytes. */
+static inline int64_t bench_count_error_spans(const uint8_t *data, size_t len)
+{
+    uint64_t n = 0;
+    if (bench_each_span(data, len, bench_count_error_span, &n))
+        return -1;
+    return (int64_t)n;
+}
+
+/* Offsets of every span's 16-byte trace_id value within a request, so a sender can give each send
+ * of a pooled request new trace IDs in place, with no re-encoding. */
+struct bench_trace_ids {
+    const uint8_t *base;
+    size_t *off;
+    size_t n, cap;
+};
+static inline int bench_find_trace_id(const uint8_t *p, const uint8_t *end, void *ctx)
+{
+    struct bench_trace_ids *t = ctx;
+    while (p < end) {
+        uint64_t key, x;
+        if (bench_varint(&p, end, &key))
+            return -1;
+        unsigned wt = (unsigned)(key & 7);
+        if (wt == 0) {
+            if (bench_varint(&p, end, &x))
+                return -1;
+        } else if (wt == 1 || wt == 5) {
+            if (end - p < (wt == 1 ? 8 : 4))
+                return -1;
+            p += wt == 1 ? 8 : 4;
+        } else if (wt == 2) {
+            if (bench_varint(&p, end, &x) || x > (uint64_t)(end - p))
+                return -1;
+            if ((key >> 3) == 1 && x == 16) { /* Span.trace_id */
+                if (t->n == t->cap) {
+                    size_t cap = t->cap ? t->cap * 2 : 256;
+                    size_t *o = realloc(t->off, cap * sizeof *o);
+                    if (!o)
+                        return -1;
+                    t->off = o, t->cap = cap;
+                }
+                t->off[t->n++] = (size_t)(p - t->base);
+            }
+            p += x;
+        } else {
+            return -1;
+        }
+    }
+    return 0;
+}
+/* Fills *t (off malloc'd, the caller frees it) with the request's trace_id offsets. -1 on
+ * malformed bytes or OOM. */
+static inline int bench_trace_id_offsets(const uint8_t *data, size_t len, struct bench_trace_ids *t)
+{
+    memset(t, 0, sizeof *t);
+    t->base = data;
+    return bench_each_span(data, len, bench_find_trace_id, t);
 }
 
 /* ---- options --------------------------------------------------------------------------------- */

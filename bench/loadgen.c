@@ -10,9 +10,19 @@
  * after a short pause, so it shows up in the summary without losing spans. Exit status 1 if any
  * request failed (another status, a transport error, or still refused after MAX_RETRIES pauses).
  *
+ * Closed loop by default (every free slot sends at once). With --rate R it is open loop: request
+ * k is due at start + k/R on the monotonic clock whatever the answers do, and its latency counts
+ * from that due time, so a slow receiver cannot hide behind a sender that waited for it
+ * (a due request finding every slot busy starts late, counted in late_starts).
+ * --traffic picks the request shape (bench_common.h: plain, or the LLM-gateway shapes with 10%
+ * failing traces and legacy GenAI names); --unique-traces gives each send of a pooled request new
+ * trace IDs in place (8 bytes XORed per span, the request never in flight meanwhile), so a tail
+ * sampler sees every trace once, as in production, instead of the pool's traces again and again.
+ *
  * usage: loadgen (--endpoint HOST:PORT | --http URL) [--concurrency 8]
  *                [--spans 500 | --spans-min A --spans-max B] [--pool 32]
  *                [--duration 10 | --requests R] [--seed 1] [--timeout-ms 30000]
+ *                [--rate REQ_PER_S] [--traffic plain|llm|llm-legacy] [--unique-traces]
  *                [--authorization VALUE]   (sent as `authorization` metadata / header) */
 #include <curl/curl.h>
 #include <grpc/byte_buffer.h>
@@ -29,12 +39,16 @@
 #define METHOD "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 #define RETRY_PAUSE_S 0.05
 #define MAX_RETRIES 200 /* 10 s of pauses: past that the receiver is gone, not busy */
+#define LATE_S 0.002    /* --rate: a request started this far past its due time is late */
 
 struct payload {
     uint8_t *buf;     /* the encoded request, owned by the pool */
     grpc_slice slice; /* gRPC mode: a reference to buf */
-    uint64_t spans;
+    uint64_t spans, error_spans;
     size_t len;
+    struct bench_trace_ids tids; /* --unique-traces: where its trace IDs lie */
+    uint64_t stamp;              /* XORed into the first 8 bytes of every trace ID so far */
+    unsigned inflight;           /* slots sending it now: never restamped then */
 };
 
 struct slot {
@@ -48,12 +62,14 @@ struct slot {
     char errbody[256]; /* HTTP mode: start of the response body, for error messages */
     size_t errlen;
     double retry_at;  /* > 0: waiting to resend pl */
+    double t_first;   /* due time (--rate) or first start of pl: latency counts from here */
     unsigned retries; /* of pl so far */
     bool busy;
 };
 
 struct stats {
-    uint64_t ok, failed, backpressure, abandoned, spans_ok, bytes_ok, started;
+    uint64_t ok, failed, backpressure, abandoned, spans_ok, bytes_ok, started, error_spans_ok;
+    uint64_t late, reused; /* --rate starts past due; --unique-traces sends with old trace IDs */
 };
 
 static struct {
@@ -63,7 +79,10 @@ static struct {
     uint64_t requests, seed;
     long timeout_ms;
     const char *authorization;    /* NULL = no credential sent */
-} opt = {NULL, NULL, 8, 500, 500, 32, 10, 0, 1, 30000, NULL};
+    double rate;                  /* requests per second; 0 = closed loop */
+    const char *traffic;
+    bool unique_traces;
+} opt = {NULL, NULL, 8, 500, 500, 32, 10, 0, 1, 30000, NULL, 0, "plain", false};
 static grpc_metadata auth_md[1];  /* gRPC: the authorization metadata, when given */
 
 /* What a finished request means for the run. */
@@ -88,7 +107,8 @@ static void usage(void)
 {
     fprintf(stderr, "usage: loadgen (--endpoint HOST:PORT | --http URL) [--concurrency N] [--spans N | --spans-min A "
                     "--spans-max B] [--pool N] [--duration SEC | --requests N] [--seed N] "
-                    "[--timeout-ms MS] [--authorization VALUE]\n");
+                    "[--timeout-ms MS] [--rate REQ_PER_S] [--traffic plain|llm|llm-legacy] [--unique-traces] "
+                    "[--authorization VALUE]\n");
     exit(2);
 }
 
@@ -120,10 +140,16 @@ static void parse_args(int argc, char **argv)
             opt.timeout_ms = bench_atol("--timeout-ms", v, 1, 3600000);
         else if ((v = bench_opt(argc, argv, &i, "--authorization")))
             opt.authorization = v;
+        else if ((v = bench_opt(argc, argv, &i, "--rate")))
+            opt.rate = (double)bench_atol("--rate", v, 1, 1000000);
+        else if ((v = bench_opt(argc, argv, &i, "--traffic")))
+            opt.traffic = v;
+        else if (strcmp(argv[i], "--unique-traces") == 0)
+            opt.unique_traces = true;
         else
             usage();
     }
-    if (!opt.endpoint == !opt.http_url || opt.spans_max < opt.spans_min)
+    if (!opt.endpoint == !opt.http_url || opt.spans_max < opt.spans_min || !bench_shape_named(opt.traffic))
         usage();
 }
 
@@ -318,25 +344,114 @@ static void borrowed(void *p) { (void)p; } /* pool buffers are freed with the po
 
 /* ---- the run ------------------------------------------------------------------------------ */
 
+static struct payload *pool;
+static unsigned next_pl;
+static uint64_t stamp_seq;
+
+/* --unique-traces: new trace IDs for pl, in place. Every span of a trace gets the same XOR, so
+ * traces stay whole; two pool requests share no trace, so none collide. */
+static void restamp(struct payload *pl)
+{
+    uint64_t stamp = ++stamp_seq * 0x9E3779B97F4A7C15ULL, d = stamp ^ pl->stamp;
+    for (size_t i = 0; i < pl->tids.n; i++) {
+        uint64_t x;
+        memcpy(&x, pl->buf + pl->tids.off[i], 8);
+        x ^= d;
+        memcpy(pl->buf + pl->tids.off[i], &x, 8);
+    }
+    pl->stamp = stamp;
+}
+
+/* The next pool request to send: round robin; with --unique-traces, skips those still in flight
+ * (their bytes are being sent) and restamps the one it returns. */
+static struct payload *next_payload(struct stats *st)
+{
+    if (!opt.unique_traces)
+        return &pool[next_pl++ % opt.pool];
+    for (unsigned k = 0; k < opt.pool; k++) {
+        struct payload *pl = &pool[next_pl++ % opt.pool];
+        if (!pl->inflight) {
+            restamp(pl);
+            return pl;
+        }
+    }
+    st->reused++; /* more slots than pool requests: this send repeats trace IDs in flight */
+    return &pool[next_pl++ % opt.pool];
+}
+
+/* A slot is done with its request (answered, failed or abandoned). */
+static void slot_done(struct slot *s, unsigned *inflight)
+{
+    s->pl->inflight--;
+    s->retry_at = 0;
+    --*inflight;
+}
+
+/* Latencies of answered requests, seconds; sorted once for the summary. */
+static double *lat;
+static size_t n_lat, cap_lat;
+static bool lat_sorted;
+
+static void lat_add(double v)
+{
+    if (n_lat == cap_lat) {
+        size_t cap = cap_lat ? cap_lat * 2 : 4096;
+        double *p = realloc(lat, cap * sizeof *p);
+        if (!p) {
+            fprintf(stderr, "loadgen: out of memory\n");
+            exit(1);
+        }
+        lat = p, cap_lat = cap;
+    }
+    lat[n_lat++] = v;
+}
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+/* Nearest-rank percentile, q in (0, 1]; 0 with no sample. */
+static double lat_pct(double q)
+{
+    if (!n_lat)
+        return 0;
+    if (!lat_sorted) {
+        qsort(lat, n_lat, sizeof *lat, cmp_double);
+        lat_sorted = true;
+    }
+    size_t rank = (size_t)(q * (double)n_lat + 0.999999);
+    return lat[(rank ? rank : 1) - 1];
+}
+static double lat_mean(void)
+{
+    double sum = 0;
+    for (size_t i = 0; i < n_lat; i++)
+        sum += lat[i];
+    return n_lat ? sum / (double)n_lat : 0;
+}
+
+
 int main(int argc, char **argv)
 {
     parse_args(argc, argv);
 
     /* Encode every request before any clock starts. */
-    struct payload *pool = calloc(opt.pool, sizeof *pool);
+    pool = calloc(opt.pool, sizeof *pool);
     uint64_t rng = opt.seed * 0x9E3779B97F4A7C15ULL | 1;
     size_t pool_bytes = 0;
     uint64_t pool_spans = 0;
     for (unsigned i = 0; i < opt.pool; i++) {
         unsigned n = bench_pool_size(i, opt.pool, opt.spans_min, opt.spans_max);
         size_t len;
-        uint8_t *buf = bench_request_build(&rng, n, &len);
-        if (!buf) {
-            fprintf(stderr, "loadgen: out of memory\n");
+        uint8_t *buf = bench_request_build_shaped(&rng, n, bench_shape_named(opt.traffic), &len);
+        int64_t errs = buf ? bench_count_error_spans(buf, len) : -1;
+        if (!buf || errs < 0 || (opt.unique_traces && bench_trace_id_offsets(buf, len, &pool[i].tids))) {
+            fprintf(stderr, "loadgen: cannot build request %u\n", i);
             return 1;
         }
         pool[i].buf = buf;
         pool[i].spans = n;
+        pool[i].error_spans = (uint64_t)errs;
         pool[i].len = len;
         pool_bytes += len;
         pool_spans += n;
@@ -382,33 +497,46 @@ int main(int argc, char **argv)
     struct slot *slots = calloc(opt.concurrency, sizeof *slots);
     struct stats st;
     memset(&st, 0, sizeof st);
-    unsigned next_pl = 0, inflight = 0;
+    unsigned inflight = 0;
     double t0 = bench_now(), c0 = bench_cpu();
     double end_at = opt.duration > 0 ? t0 + opt.duration : 0;
     bool stopping = false;
 
-    for (unsigned i = 0; i < opt.concurrency; i++) {
-        if (opt.requests && st.started >= opt.requests)
-            break;
-        slots[i].pl = &pool[next_pl++ % opt.pool];
-        st.started++;
-        tp->start(&slots[i]);
-        inflight++;
-    }
-
-    while (inflight > 0) {
+    for (;;) {
         double now = bench_now();
         if (end_at && now >= end_at)
             stopping = true;
-        /* Wake for the earliest pending retry, or at least every 100 ms to watch the clock. */
+        bool more = !stopping && (!opt.requests || st.started < opt.requests);
+        /* Wake for the next due request or pending retry, or at least every 100 ms for the clock. */
         double wake = now + 0.1;
+        for (unsigned i = 0; more && i < opt.concurrency; i++) {
+            struct slot *s = &slots[i];
+            if (s->busy || s->retry_at > 0)
+                continue;
+            double due = opt.rate > 0 ? t0 + (double)st.started / opt.rate : now;
+            if (due > now) {
+                if (due < wake)
+                    wake = due;
+                break;
+            }
+            if (now - due > LATE_S)
+                st.late++;
+            s->pl = next_payload(&st);
+            s->pl->inflight++;
+            s->retries = 0;
+            s->t_first = due;
+            st.started++;
+            inflight++;
+            tp->start(s);
+            more = !opt.requests || st.started < opt.requests;
+        }
         for (unsigned i = 0; i < opt.concurrency; i++) {
             struct slot *s = &slots[i];
             if (!s->busy && s->retry_at > 0) {
                 if (stopping) { /* refused and the run is over: never accepted, so not lost */
                     s->retry_at = 0;
                     st.abandoned++;
-                    inflight--;
+                    slot_done(s, &inflight);
                 } else if (s->retry_at <= now) {
                     tp->start(s);
                 } else if (s->retry_at < wake) {
@@ -416,10 +544,11 @@ int main(int argc, char **argv)
                 }
             }
         }
-        if (inflight == 0)
+        more = !stopping && (!opt.requests || st.started < opt.requests);
+        if (inflight == 0 && !more)
             break;
         enum outcome out;
-        struct slot *s = tp->wait(wake - now, &out);
+        struct slot *s = tp->wait(wake > now ? wake - now : 0, &out);
         if (!s)
             continue;
         struct payload *pl = s->pl;
@@ -427,6 +556,8 @@ int main(int argc, char **argv)
             st.ok++;
             st.spans_ok += pl->spans;
             st.bytes_ok += pl->len;
+            st.error_spans_ok += pl->error_spans;
+            lat_add(bench_now() - s->t_first);
         } else if (out == OUT_BACKPRESSURE) {
             st.backpressure++;
             if (!stopping && ++s->retries <= MAX_RETRIES) {
@@ -440,30 +571,27 @@ int main(int argc, char **argv)
         } else {
             st.failed++;
         }
-        if (bench_now() >= end_at && end_at)
-            stopping = true;
-        if (!stopping && (!opt.requests || st.started < opt.requests)) {
-            s->pl = &pool[next_pl++ % opt.pool];
-            s->retries = 0;
-            st.started++;
-            tp->start(s);
-        } else {
-            inflight--;
-        }
+        slot_done(s, &inflight);
     }
     double elapsed = bench_now() - t0, cpu = bench_cpu() - c0;
 
-    printf("{\"endpoint\": \"%s\", \"protocol\": \"%s\", \"concurrency\": %u, "
-           "\"spans_per_request\": [%u, %u], \"avg_request_bytes\": %.0f, \"bytes_per_span\": %.1f,\n"
+    printf("{\"endpoint\": \"%s\", \"protocol\": \"%s\", \"concurrency\": %u, \"traffic\": \"%s\", "
+           "\"unique_traces\": %s, \"rate\": %.0f,\n"
+           " \"spans_per_request\": [%u, %u], \"avg_request_bytes\": %.0f, \"bytes_per_span\": %.1f,\n"
            " \"requests_ok\": %" PRIu64 ", \"requests_failed\": %" PRIu64
            ", \"backpressure_retries\": %" PRIu64 ", \"requests_abandoned\": %" PRIu64 ",\n"
-           " \"spans_sent\": %" PRIu64 ", \"bytes_sent\": %" PRIu64 ", \"elapsed_s\": %.3f, "
-           "\"spans_per_s\": %.0f, \"loadgen_cpu_s\": %.3f, \"connections_opened\": %" PRIu64 "}\n",
+           " \"spans_sent\": %" PRIu64 ", \"error_spans_sent\": %" PRIu64 ", \"bytes_sent\": %" PRIu64
+           ", \"elapsed_s\": %.3f, \"spans_per_s\": %.0f, \"loadgen_cpu_s\": %.3f, \"connections_opened\": %" PRIu64 ",\n"
+           " \"late_starts\": %" PRIu64 ", \"reused_trace_ids\": %" PRIu64 ", \"latency_mean_ms\": %.3f, "
+           "\"latency_p50_ms\": %.3f, \"latency_p90_ms\": %.3f, \"latency_p99_ms\": %.3f, \"latency_max_ms\": %.3f}\n",
            opt.http_url ? opt.http_url : opt.endpoint, opt.http_url ? "http/protobuf" : "grpc",
-           opt.concurrency, opt.spans_min, opt.spans_max, (double)pool_bytes / opt.pool,
+           opt.concurrency, opt.traffic, opt.unique_traces ? "true" : "false", opt.rate, opt.spans_min,
+           opt.spans_max, (double)pool_bytes / opt.pool,
            (double)pool_bytes / (double)pool_spans, st.ok, st.failed, st.backpressure, st.abandoned,
-           st.spans_ok, st.bytes_ok, elapsed, elapsed > 0 ? (double)st.spans_ok / elapsed : 0.0, cpu,
-           opt.http_url ? n_connects : (uint64_t)1);
+           st.spans_ok, st.error_spans_ok, st.bytes_ok, elapsed,
+           elapsed > 0 ? (double)st.spans_ok / elapsed : 0.0, cpu,
+           opt.http_url ? n_connects : (uint64_t)1, st.late, st.reused, lat_mean() * 1e3,
+           lat_pct(0.50) * 1e3, lat_pct(0.90) * 1e3, lat_pct(0.99) * 1e3, lat_pct(1.0) * 1e3);
     fflush(stdout);
 
     if (opt.http_url) {
@@ -483,9 +611,12 @@ int main(int argc, char **argv)
             grpc_slice_unref(pool[i].slice);
         grpc_shutdown();
     }
-    for (unsigned i = 0; i < opt.pool; i++)
+    for (unsigned i = 0; i < opt.pool; i++) {
         free(pool[i].buf);
+        free(pool[i].tids.off);
+    }
     free(pool);
     free(slots);
+    free(lat);
     return st.failed ? 1 : 0;
 }

@@ -8,6 +8,9 @@
  * usage: sink [--listen 127.0.0.1:0] [--http] [--port-file F] [--stats F] [--interval-ms 1000]
  *             [--unavailable-every N]   (answer every Nth request UNAVAILABLE / HTTP 503,
  *                                        uncounted: a busy downstream, to exercise retry paths)
+ *             [--errors]                (also count spans with status ERROR, walking into every
+ *                                        span: how a benchmark proves a tail sampler delivered
+ *                                        every failing trace; dearer, so off by default)
  * The bound port goes to --port-file (written once listening). Counts go to --stats every
  * interval and at exit (SIGINT/SIGTERM) as one JSON line, and to stdout at exit. */
 #include <errno.h>
@@ -47,8 +50,9 @@ static grpc_completion_queue *cq;
 static void *method;
 static volatile sig_atomic_t stop_requested;
 /* Atomic because in HTTP mode libmicrohttpd's thread counts while the main thread reports. */
-static _Atomic uint64_t n_requests, n_spans, n_bytes, n_bad, n_refused, n_calls;
+static _Atomic uint64_t n_requests, n_spans, n_bytes, n_bad, n_refused, n_calls, n_error_spans;
 static long unavailable_every;
+static bool count_errors;
 static const char *stats_path;
 static double t_start, cpu_start;
 
@@ -92,6 +96,19 @@ static void ctx_free(struct call_ctx *c)
     free(c);
 }
 
+/* Spans of one request (-1 if malformed), and with --errors its ERROR spans added to the count. */
+static int64_t count_spans(const uint8_t *data, size_t len)
+{
+    int64_t n = bench_count_spans(data, len);
+    if (n >= 0 && count_errors) {
+        int64_t e = bench_count_error_spans(data, len);
+        if (e < 0)
+            return -1;
+        n_error_spans += (uint64_t)e;
+    }
+    return n;
+}
+
 static int64_t count_payload(grpc_byte_buffer *bb, size_t *len)
 {
     grpc_byte_buffer_reader r;
@@ -101,7 +118,7 @@ static int64_t count_payload(grpc_byte_buffer *bb, size_t *len)
     grpc_slice s = grpc_byte_buffer_reader_readall(&r);
     grpc_byte_buffer_reader_destroy(&r);
     *len = GRPC_SLICE_LENGTH(s);
-    int64_t n = bench_count_spans(GRPC_SLICE_START_PTR(s), GRPC_SLICE_LENGTH(s));
+    int64_t n = count_spans(GRPC_SLICE_START_PTR(s), GRPC_SLICE_LENGTH(s));
     grpc_slice_unref(s);
     return n;
 }
@@ -159,9 +176,10 @@ static void write_stats(FILE *also)
     double el = bench_now() - t_start;
     snprintf(line, sizeof line,
              "{\"requests\": %" PRIu64 ", \"spans\": %" PRIu64 ", \"bytes\": %" PRIu64
-             ", \"bad\": %" PRIu64 ", \"refused\": %" PRIu64 ", \"uptime_s\": %.3f, \"sink_cpu_s\": %.3f}\n",
+             ", \"bad\": %" PRIu64 ", \"refused\": %" PRIu64 ", \"error_spans\": %" PRIu64
+             ", \"uptime_s\": %.3f, \"sink_cpu_s\": %.3f}\n",
              (uint64_t)n_requests, (uint64_t)n_spans, (uint64_t)n_bytes, (uint64_t)n_bad,
-             (uint64_t)n_refused, el, bench_cpu() - cpu_start);
+             (uint64_t)n_refused, (uint64_t)n_error_spans, el, bench_cpu() - cpu_start);
     if (stats_path) {
         char tmp[4096];
         snprintf(tmp, sizeof tmp, "%s.tmp", stats_path);
@@ -264,7 +282,7 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
         n_refused++;
         return MHD_queue_response(conn, MHD_HTTP_SERVICE_UNAVAILABLE, resp_busy);
     }
-    int64_t n = bench_count_spans(b->data, b->len);
+    int64_t n = count_spans(b->data, b->len);
     n_requests++;
     n_bytes += b->len;
     if (n < 0) {
@@ -365,6 +383,8 @@ int main(int argc, char **argv)
             listen = v;
         else if (strcmp(argv[i], "--http") == 0)
             http = true;
+        else if (strcmp(argv[i], "--errors") == 0)
+            count_errors = true;
         else if ((v = bench_opt(argc, argv, &i, "--port-file")))
             port_file = v;
         else if ((v = bench_opt(argc, argv, &i, "--stats")))
@@ -375,7 +395,7 @@ int main(int argc, char **argv)
             unavailable_every = bench_atol("--unavailable-every", v, 1, 1000000000);
         else {
             fprintf(stderr, "usage: sink [--listen HOST:PORT] [--http] [--port-file F] [--stats F] [--interval-ms MS] "
-                            "[--unavailable-every N]\n");
+                            "[--unavailable-every N] [--errors]\n");
             return 2;
         }
     }
