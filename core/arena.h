@@ -31,8 +31,8 @@ size_t arena_used(const struct arena *a);
 size_t arena_reserved(const struct arena *a);
 /* Limits of the block pool. Defaults: ARENA_POOL_DEFAULT_BYTES, ARENA_POOL_DEFAULT_PER_CLASS.
  * Lowering them frees cached blocks at once; 0 bytes turns recycling off. Thread-safe. */
-#define ARENA_POOL_DEFAULT_BYTES ((size_t)48 << 20)
-#define ARENA_POOL_DEFAULT_PER_CLASS 16
+#define ARENA_POOL_DEFAULT_BYTES ((size_t)32 << 20)
+#define ARENA_POOL_DEFAULT_PER_CLASS 8
 void arena_pool_configure(size_t max_bytes, size_t max_per_class);
 /* Frees every cached block (the limits stay). Thread-safe. */
 void arena_pool_trim(void);
