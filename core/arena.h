@@ -1,7 +1,13 @@
 /* arena.h — bump allocator behind every batch: many small allocations, one free.
  * protobuf-c unpacks a request into it through arena_allocator(), so a decoded request of
  * thousands of spans costs a handful of malloc calls and is released by one arena_free().
- * An arena is owned by one batch and used by one thread at a time; it is not thread-safe. */
+ * An arena is owned by one batch and used by one thread at a time; it is not thread-safe.
+ *
+ * Blocks above 64 KiB up to 16 MiB are recycled through a process-wide pool (the arena_pool_* calls,
+ * which are thread-safe): arena_free()/arena_reset() return them, arena_new()/arena_alloc() take
+ * them back, so steady traffic does not map, fault in and unmap fresh pages for every request.
+ * Such blocks are rounded up to one of four sizes per power of two (arena_reserved() shows it).
+ * The pool is bounded in bytes and in blocks per size; a block that does not fit is freed. */
 #ifndef LLMOTLP_ARENA_H
 #define LLMOTLP_ARENA_H
 
@@ -23,6 +29,18 @@ void arena_reset(struct arena *a);
 /* Bytes handed out (after alignment) and bytes reserved from malloc. */
 size_t arena_used(const struct arena *a);
 size_t arena_reserved(const struct arena *a);
+/* Limits of the block pool. Defaults: ARENA_POOL_DEFAULT_BYTES, ARENA_POOL_DEFAULT_PER_CLASS.
+ * Lowering them frees cached blocks at once; 0 bytes turns recycling off. Thread-safe. */
+#define ARENA_POOL_DEFAULT_BYTES ((size_t)32 << 20)
+#define ARENA_POOL_DEFAULT_PER_CLASS 8
+void arena_pool_configure(size_t max_bytes, size_t max_per_class);
+/* Frees every cached block (the limits stay). Thread-safe. */
+void arena_pool_trim(void);
+struct arena_pool_stats {
+    size_t cached_bytes, cached_blocks;
+    unsigned long long hits, misses; /* pooled-size blocks taken from the pool / from malloc */
+};
+void arena_pool_stats(struct arena_pool_stats *st);
 /* A protobuf-c allocator whose free is a no-op; valid for the arena's lifetime. */
 ProtobufCAllocator *arena_allocator(struct arena *a);
 

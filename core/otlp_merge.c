@@ -112,6 +112,20 @@ static int buf_reserve(struct otlp_buf *b, size_t more)
     return 0;
 }
 
+int otlp_buf_reserve(struct otlp_buf *b, size_t more)
+{
+    if (more <= b->cap - b->len)
+        return 0;
+    if (more > SIZE_MAX - b->len)
+        return -1;
+    uint8_t *d = realloc(b->data, b->len + more);
+    if (!d)
+        return -1;
+    b->data = d;
+    b->cap = b->len + more;
+    return 0;
+}
+
 int otlp_buf_append(struct otlp_buf *b, const uint8_t *data, size_t len, uint64_t items)
 {
     if (len && buf_reserve(b, len) != 0)

@@ -40,6 +40,9 @@ struct otlp_buf {
     size_t len, cap;
     uint64_t items;
 };
+/* Makes room for `more` bytes beyond len in one step (no growth by doubling when the caller knows
+ * what is coming). 0, or -1 on out of memory (buf unchanged). */
+int otlp_buf_reserve(struct otlp_buf *b, size_t more);
 /* 0, or -1 on out of memory (buf unchanged). */
 int otlp_buf_append(struct otlp_buf *b, const uint8_t *data, size_t len, uint64_t items);
 /* Gives the bytes away (caller frees data) and leaves b empty. */

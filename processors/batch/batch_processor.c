@@ -5,7 +5,9 @@
  * The one idea: merging never decodes. Pending data is kept as one growing encoded request, since
  * the encoded bytes of several Export*ServiceRequests laid end to end are one valid request
  * (otlp_merge.h); splitting cuts between resource entries and decodes only an entry that alone is
- * too large. Downstream refusals are answered, not swallowed: data that was refused goes back to
+ * too large. Each request is copied at most once: into the pending buffer (sized from the last
+ * batch, so it does not regrow), which is then sent as it is; a request that alone meets
+ * send_batch_size while nothing is pending is forwarded itself, not copied. Downstream refusals are answered, not swallowed: data that was refused goes back to
  * the front of the pending buffer for the next tick (bounded in size and time), and a size-
  * triggered send that delivered nothing hands the refusal back to the sender. */
 #include "processors/batch/batch_processor.h"
@@ -93,6 +95,7 @@ struct batch_processor {
     pthread_mutex_t lock;      /* guards everything below */
     pthread_cond_t wake;       /* timer: pending became non-empty, or stopping */
     struct otlp_buf pending;
+    size_t last_len;           /* bytes of the last request sent: sizes the next pending buffer */
     int64_t first_ns;          /* arrival of the oldest pending data; 0 when none */
     int64_t retry_since_ns;    /* first refusal of data still pending; 0 when none */
     bool stopping;
@@ -119,9 +122,11 @@ struct send_outcome {
 };
 
 /* Sends data (ownership taken) downstream, cut to send_batch_max_size. Chunks are sent in order;
- * the first one refused with RETRY and every later one are appended to `unsent`, unsent. */
+ * the first one refused with RETRY and every later one are appended to `unsent`, unsent. With
+ * `hold`, each chunk's batch is shared while the downstream has it, so no processor edits it in
+ * place: a refused chunk comes back in `unsent` as the very bytes that were sent. */
 static struct send_outcome send_data(struct batch_processor *p, uint8_t *data, size_t len,
-                                     uint64_t items, struct otlp_buf *unsent)
+                                     uint64_t items, bool hold, struct otlp_buf *unsent)
 {
     struct send_outcome o = {.status = CONSUME_OK};
     struct otlp_chunk one = {data, len, items}, *chunks = &one;
@@ -151,7 +156,11 @@ static struct send_outcome send_data(struct batch_processor *p, uint8_t *data, s
             o.consumed++;
             continue;
         }
+        if (hold)
+            batch_ref(b);
         enum consume_status st = consumer_send(p->next, b);
+        if (hold)
+            batch_unref(b); /* the batch stays alive: the next unref below is the last */
         if (st == CONSUME_OK) {
             telemetry_add(p->batches_sent, 1);
             o.consumed++;
@@ -247,11 +256,12 @@ static void flush_pending(struct batch_processor *p, _Atomic uint64_t *trigger)
     uint64_t items;
     otlp_buf_release(&p->pending, &data, &len, &items);
     p->first_ns = 0;
+    p->last_len = len;
     pthread_mutex_unlock(&p->lock);
 
     telemetry_add(trigger, 1);
     struct otlp_buf unsent = {0};
-    struct send_outcome o = send_data(p, data, len, items, &unsent);
+    struct send_outcome o = send_data(p, data, len, items, false, &unsent);
 
     pthread_mutex_lock(&p->lock);
     if (o.status == CONSUME_RETRY)
@@ -362,6 +372,42 @@ static int batch_start(void *self, struct error *err)
     return 0;
 }
 
+/* Appends a request to pending; a fresh pending buffer gets room for as much as the last batch
+ * held, so a batch fills without regrowing. 0, or -1 on out of memory (pending unchanged).
+ * Caller holds p->lock. */
+static int pending_append_locked(struct batch_processor *p, const uint8_t *data, size_t len,
+                                 uint64_t items)
+{
+    if (p->pending.cap == 0) {
+        size_t want = p->last_len > len ? p->last_len : len;
+        if (want > ((size_t)64 << 20))
+            want = (size_t)64 << 20;
+        if (otlp_buf_reserve(&p->pending, want) != 0)
+            return -1;
+    }
+    return otlp_buf_append(&p->pending, data, len, items);
+}
+
+/* Sends the caller's own batch downstream, uncopied: nothing older is pending and it needs no
+ * cutting. Answers as a size-triggered send of the same items would. */
+static enum consume_status send_as_is(struct batch_processor *p, struct batch *b)
+{
+    uint64_t items = b->items;
+    telemetry_add(p->size_trigger, 1);
+    enum consume_status st = consumer_send(p->next, b);
+    if (st == CONSUME_OK) {
+        telemetry_add(p->batches_sent, 1);
+        pthread_mutex_lock(&p->lock);
+        p->retry_since_ns = 0;
+        pthread_mutex_unlock(&p->lock);
+    } else if (st == CONSUME_REJECT) {
+        log_error(p->log_name, "downstream rejected %" PRIu64 " %s permanently; dropped", items,
+                  signal_item_name(p->signal));
+        telemetry_add(p->dropped, items);
+    }
+    return st;
+}
+
 static enum consume_status batch_consume(void *self, struct batch *b)
 {
     struct batch_processor *p = self;
@@ -385,7 +431,7 @@ static enum consume_status batch_consume(void *self, struct batch *b)
                    (p->cfg.send_batch_size > 0 &&
                     p->pending.items + b->items >= (uint64_t)p->cfg.send_batch_size);
     if (!trigger) {
-        if (otlp_buf_append(&p->pending, data, len, b->items) != 0) {
+        if (pending_append_locked(p, data, len, b->items) != 0) {
             pthread_mutex_unlock(&p->lock);
             log_error(p->log_name, "out of memory buffering %" PRIu64 " %s", b->items,
                       signal_item_name(p->signal));
@@ -399,31 +445,42 @@ static enum consume_status batch_consume(void *self, struct batch *b)
         return CONSUME_OK;
     }
 
-    /* Size trigger: the older pending data and this request go out together. */
-    struct otlp_buf older = p->pending;
-    memset(&p->pending, 0, sizeof p->pending);
-    p->first_ns = 0;
-    pthread_mutex_unlock(&p->lock);
+    uint64_t max = (uint64_t)p->cfg.send_batch_max_size;
+    size_t older_len = p->pending.len;
+    uint64_t older_items = p->pending.items;
+    if (older_len == 0 && older_items == 0 && (max == 0 || b->items <= max)) {
+        /* Nothing older and nothing to cut: this request is the batch. */
+        p->last_len = len;
+        pthread_mutex_unlock(&p->lock);
+        return send_as_is(p, b);
+    }
 
-    struct otlp_buf merged = {0};
-    if (otlp_buf_append(&merged, older.data, older.len, older.items) != 0 ||
-        otlp_buf_append(&merged, data, len, b->items) != 0) {
-        otlp_buf_free(&merged);
-        pthread_mutex_lock(&p->lock);
-        keep_refused_locked(p, &older, clock_now_ns());
+    /* Size trigger: the older pending data and this request go out together, as one buffer:
+     * this request is appended to the pending one, which is sent as it is. When it must be cut,
+     * the pieces are new bytes, so the older data is kept aside first to be put back whole
+     * should the downstream take nothing. */
+    bool split = max > 0 && older_items + b->items > max;
+    struct otlp_buf older = {0};
+    if ((split && otlp_buf_append(&older, p->pending.data, older_len, older_items) != 0) ||
+        otlp_buf_reserve(&p->pending, len) != 0) {
         pthread_mutex_unlock(&p->lock);
         otlp_buf_free(&older);
         log_error(p->log_name, "out of memory merging %" PRIu64 " %s", b->items,
                   signal_item_name(p->signal));
-        return CONSUME_RETRY;
+        return CONSUME_RETRY; /* pending unchanged */
     }
+    otlp_buf_append(&p->pending, data, len, b->items); /* room reserved: cannot fail */
     uint8_t *mdata;
     size_t mlen;
     uint64_t mitems;
-    otlp_buf_release(&merged, &mdata, &mlen, &mitems);
+    otlp_buf_release(&p->pending, &mdata, &mlen, &mitems);
+    p->first_ns = 0;
+    p->last_len = mlen;
+    pthread_mutex_unlock(&p->lock);
+
     telemetry_add(p->size_trigger, 1);
     struct otlp_buf unsent = {0};
-    struct send_outcome o = send_data(p, mdata, mlen, mitems, &unsent);
+    struct send_outcome o = send_data(p, mdata, mlen, mitems, !split, &unsent);
 
     enum consume_status answer = CONSUME_OK;
     pthread_mutex_lock(&p->lock);
@@ -431,8 +488,15 @@ static enum consume_status batch_consume(void *self, struct batch *b)
     if (o.status == CONSUME_OK) {
         p->retry_since_ns = 0;
     } else if (o.status == CONSUME_RETRY && o.consumed == 0) {
-        /* Nothing left: the older data is pending again, this request was not taken. */
-        keep_refused_locked(p, &older, now);
+        /* Nothing left: the older data is pending again, this request was not taken. Unsplit,
+         * the refused bytes are those sent (held, so unedited): older is their prefix. */
+        if (!split && unsent.len == mlen) {
+            unsent.len = older_len;
+            unsent.items = older_items;
+            keep_refused_locked(p, &unsent, now);
+        } else if (split) {
+            keep_refused_locked(p, &older, now);
+        }
         answer = CONSUME_RETRY;
     } else if (o.status == CONSUME_RETRY) {
         /* Part went out, so this request is taken; the refused rest waits for the next tick. */
@@ -479,7 +543,7 @@ static void batch_shutdown(void *self, int64_t deadline_ns)
             return;
         }
         struct otlp_buf unsent = {0};
-        struct send_outcome o = send_data(p, data, len, items, &unsent);
+        struct send_outcome o = send_data(p, data, len, items, false, &unsent);
         if (o.status != CONSUME_RETRY) {
             otlp_buf_free(&unsent);
             return;

@@ -216,6 +216,8 @@ struct fake_next {
     pthread_mutex_t lock;
     atomic_int answer;          /* enum consume_status to give */
     atomic_int calls;
+    atomic_int edit;            /* rename every span to "edited" (in place when allowed) first */
+    struct batch *_Atomic last; /* the batch of the last call (compared, never dereferenced) */
     size_t n;                   /* requests taken (answer OK) */
     struct wire got[FAKE_MAX];
 };
@@ -224,7 +226,28 @@ static enum consume_status fake_consume(struct consumer *self, struct batch *b)
 {
     struct fake_next *f = (struct fake_next *)self;
     atomic_fetch_add(&f->calls, 1);
+    atomic_store(&f->last, b);
+    struct batch *edited = NULL;
+    if (atomic_load(&f->edit)) {
+        /* As an editing processor would: batch_edit, then hand on the (maybe private) batch. */
+        struct error eerr = {0};
+        TraceRequest *m = (TraceRequest *)batch_edit(b, &edited, &eerr);
+        assert_non_null(m);
+        for (size_t i = 0; i < m->n_resource_spans; i++)
+            for (size_t j = 0; j < m->resource_spans[i]->n_scope_spans; j++)
+                for (size_t k = 0; k < m->resource_spans[i]->scope_spans[j]->n_spans; k++)
+                    m->resource_spans[i]->scope_spans[j]->spans[k]->name = "edited";
+        batch_edit_done(edited);
+        if (edited == b)
+            edited = NULL;
+        else
+            b = edited;
+    }
     enum consume_status st = (enum consume_status)atomic_load(&f->answer);
+    if (st != CONSUME_OK) {
+        batch_unref(edited);
+        return st;
+    }
     if (st != CONSUME_OK)
         return st;
     const uint8_t *data;
@@ -239,6 +262,7 @@ static enum consume_status fake_consume(struct consumer *self, struct batch *b)
     w->len = len;
     w->items = b->items;
     pthread_mutex_unlock(&f->lock);
+    batch_unref(edited);
     return CONSUME_OK;
 }
 
@@ -582,6 +606,89 @@ static void test_reject_is_returned_and_counted(void **state)
     const char *expect[] = {"y.0.0.0", "y.0.0.1"};
     assert_names(&fx->next, expect, 2);
     fixture_free(fx);
+}
+
+/* A request that alone meets send_batch_size while nothing is pending is forwarded as it is: the
+ * downstream gets the sender's own batch (no copy), and the counters read as for any size send. */
+static void test_full_request_passes_through_uncopied(void **state)
+{
+    (void)state;
+    struct fixture *fx = fixture_new(SIGNAL_TRACES, 4, 0, 60LL * 1000000000);
+    struct wire w = make_traces("big", 1, 1, 5);
+    struct error err = {0};
+    struct batch *b = batch_from_wire(SIGNAL_TRACES, w.data, w.len, &err);
+    assert_non_null(b);
+    assert_int_equal(batch_processor_factory.consume(fx->proc, b), CONSUME_OK);
+    assert_ptr_equal(atomic_load(&fx->next.last), b);
+    assert_int_equal(fake_count(&fx->next), 1);
+    assert_int_equal(fx->next.got[0].len, w.len);
+    assert_memory_equal(fx->next.got[0].data, w.data, w.len);
+    assert_int_equal(counter(fx, "otelcol_processor_batch_batch_size_trigger_send"), 1);
+    assert_int_equal(counter(fx, "otelcol_processor_batch_batches_sent"), 1);
+    /* Refused: the sender is told to retry and nothing stays pending. */
+    atomic_store(&fx->next.answer, CONSUME_RETRY);
+    assert_int_equal(batch_processor_factory.consume(fx->proc, b), CONSUME_RETRY);
+    /* Rejected: returned and counted as dropped. */
+    atomic_store(&fx->next.answer, CONSUME_REJECT);
+    assert_int_equal(batch_processor_factory.consume(fx->proc, b), CONSUME_REJECT);
+    assert_int_equal(counter(fx, "otelcol_processor_batch_dropped_spans"), 5);
+    batch_unref(b);
+    free(w.data);
+    /* With pending data, the trigger merges: a new batch, older items first. */
+    atomic_store(&fx->next.answer, CONSUME_OK);
+    assert_int_equal(feed(fx, SIGNAL_TRACES, make_traces("s", 1, 1, 1)), CONSUME_OK);
+    assert_int_equal(feed(fx, SIGNAL_TRACES, make_traces("t", 1, 1, 4)), CONSUME_OK);
+    assert_int_equal(fake_count(&fx->next), 2);
+    assert_int_equal(fx->next.got[1].items, 5);
+    /* Over send_batch_max_size a lone request is still cut, never forwarded whole. */
+    fixture_free(fx);
+    fx = fixture_new(SIGNAL_TRACES, 4, 4, 60LL * 1000000000);
+    assert_int_equal(feed(fx, SIGNAL_TRACES, make_traces("u", 1, 1, 6)), CONSUME_OK);
+    assert_int_equal(fake_count(&fx->next), 2);
+    assert_int_equal(fx->next.got[0].items, 4);
+    assert_int_equal(fx->next.got[1].items, 2);
+    fixture_free(fx);
+}
+
+/* The merged request is sent as one buffer; when a downstream that edits batches refuses it, the
+ * older data goes back to pending as it arrived (not as the downstream edited it), once. */
+static void test_size_trigger_retry_after_downstream_edit(void **state)
+{
+    (void)state;
+    for (int max = 0; max <= 5; max += 5) { /* unsplit, and cut at send_batch_max_size */
+        struct fixture *fx = fixture_new(SIGNAL_TRACES, 5, max, 60LL * 1000000000);
+        assert_int_equal(feed(fx, SIGNAL_TRACES, make_traces("old", 1, 1, 3)), CONSUME_OK);
+        atomic_store(&fx->next.edit, 1);
+        atomic_store(&fx->next.answer, CONSUME_RETRY);
+        assert_int_equal(feed(fx, SIGNAL_TRACES, make_traces("new", 1, 1, 3)), CONSUME_RETRY);
+        atomic_store(&fx->next.edit, 0);
+        atomic_store(&fx->next.answer, CONSUME_OK);
+        assert_int_equal(feed(fx, SIGNAL_TRACES, make_traces("new", 1, 1, 3)), CONSUME_OK);
+        const char *expect[] = {"old.0.0.0", "old.0.0.1", "old.0.0.2",
+                                "new.0.0.0", "new.0.0.1", "new.0.0.2"};
+        assert_names(&fx->next, expect, 6);
+        fixture_free(fx);
+    }
+}
+
+/* otlp_buf_reserve makes room once: appends up to it never move the buffer. */
+static void test_buf_reserve(void **state)
+{
+    (void)state;
+    struct otlp_buf b = {0};
+    assert_int_equal(otlp_buf_reserve(&b, 10000), 0);
+    uint8_t *d = b.data;
+    uint8_t chunk[1000];
+    memset(chunk, 9, sizeof chunk);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(otlp_buf_append(&b, chunk, sizeof chunk, 1), 0);
+    assert_ptr_equal(b.data, d);
+    assert_int_equal(b.len, 10000);
+    assert_int_equal(b.items, 10);
+    assert_int_equal(otlp_buf_append(&b, chunk, 1, 0), 0); /* past it: grows */
+    assert_int_equal(b.len, 10001);
+    assert_int_equal(b.data[10000], 9);
+    otlp_buf_free(&b);
 }
 
 static void test_zero_timeout_sends_at_once(void **state)
@@ -997,6 +1104,9 @@ int main(void)
         cmocka_unit_test(test_size_trigger_retry_refuses_new_keeps_old),
         cmocka_unit_test(test_reject_is_returned_and_counted),
         cmocka_unit_test(test_zero_timeout_sends_at_once),
+        cmocka_unit_test(test_full_request_passes_through_uncopied),
+        cmocka_unit_test(test_buf_reserve),
+        cmocka_unit_test(test_size_trigger_retry_after_downstream_edit),
         cmocka_unit_test(test_metrics_count_data_points),
         cmocka_unit_test(test_concurrent_consumers_lose_nothing),
         cmocka_unit_test(test_validate),
