@@ -3,6 +3,9 @@
  * store (series.c), and emits them on a timer as one OTLP metrics request to the metrics
  * pipeline.
  *
+ * Spans are read through the batch's span index (core/wire_index.h), shared with the pipeline's
+ * processors, so the connector never decodes a request.
+ *
  * The one idea: consume() only reads the span and adds to series under a short lock; an export
  * snapshots the series under the lock, builds and sends the request without it, and under delta
  * temporality subtracts what it reported only once the downstream has taken it, so a refused
