@@ -1,7 +1,9 @@
 /* llm_metrics_bench.c — the llm_metrics connector and the prometheus exporter in one process:
- * CPU per span of the connector's consume() (with its timer's exports), both when it must decode
- * the request and when the request's decoded face already exists, set against the codec floor
- * (protobuf-c unpack + pack of the very same requests) measured in the same run; the heap per
+ * CPU per span of the connector's consume() (with its timer's exports), both when it must build
+ * the request's span index and when the index already exists (genai_semconv / cost built it),
+ * and, for comparison, through its struct reader on a decoded face (how it read spans before the
+ * index), set against the codec floor (protobuf-c unpack + pack of the very same requests)
+ * measured in the same run; the heap per
  * series of the connector's series store; and the prometheus exporter's consume and render per
  * series, set against the codec floor of the connector's own export request.
  *
@@ -10,8 +12,7 @@
  * --export-every requests), so the process's CPU clock and glibc's heap counters see the
  * connector and the exporter and nothing else. Figures are printed only after a checked pass:
  * the export's totals (requests, errors, tokens, cost, histogram counts, one rate-limit series
- * per tenant) equal what this program put into the spans, on both the undecoded and the decoded
- * path, and the rendered text has one counter line per request.count point.
+ * per tenant) equal what this program put into the spans, on every path, and the rendered text has one counter line per request.count point.
  *
  * The requests: the LLM-gateway generator of bench_common.h (HTTP root + 1–4 LLM client spans of
  * five models, 500 tenants, ~2% failing), with what the default pipeline puts on an LLM span
@@ -35,6 +36,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/telemetry.h"
+#include "core/wire_index.h"
 #include "exporters/prometheus/prometheus_exporter.h"
 
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
@@ -278,6 +280,10 @@ static enum consume_status msink_consume(struct consumer *c, struct batch *b)
     return CONSUME_OK;
 }
 
+/* The service's span-index interest: the connector declares its keys in it at create, and the
+ * batches are indexed with it, as in a running service. */
+static struct wire_interest *interest;
+
 struct conn {
     struct llm_metrics_config cfg;
     struct telemetry *tel;
@@ -285,7 +291,7 @@ struct conn {
     void *lm;
 };
 
-static void conn_new(struct conn *c, const char *yaml)
+static void conn_new(struct conn *c, const char *yaml, bool structs)
 {
     memset(c, 0, sizeof *c);
     struct error err = {0};
@@ -298,12 +304,14 @@ static void conn_new(struct conn *c, const char *yaml)
     c->tel = telemetry_new();
     c->sink.c.consume = msink_consume;
     struct component_env env = {.id = "llm_metrics", .log_name = "connector/llm_metrics",
-                                .signal = SIGNAL_TRACES, .telemetry = c->tel};
+                                .signal = SIGNAL_TRACES, .telemetry = c->tel,
+                                .interest = interest};
     env.next[SIGNAL_METRICS] = &c->sink.c;
     /* Not started: no timer thread; llm_metrics_flush() runs its exports. */
     c->lm = f->create(&c->cfg, &env, &err);
     if (!c->lm)
         die("create: %s", err.msg);
+    llm_metrics_read_structs(c->lm, structs);
 }
 
 static void conn_free(struct conn *c)
@@ -421,9 +429,9 @@ static void check_export(const char *what, struct batch *b, const struct expect 
 
 /* ---- timed passes ---------------------------------------------------------------------------- */
 
-/* Undecoded: the batches are made from the wire (as the receiver does) before the clock runs;
- * timed are the connector's consume (which decodes), the release of the batch (its decoded
- * face with it) and one export per `every` requests. */
+/* Unindexed: the batches are made from the wire (as the receiver does) before the clock runs;
+ * timed are the connector's consume (which builds the span index), the release of the batch (its
+ * index with it) and one export per `every` requests. */
 static double pass_undecoded(struct conn *c, const struct payload *pool, unsigned n,
                              struct batch **tmp, unsigned every, uint64_t *reqs, uint64_t *spans)
 {
@@ -444,7 +452,8 @@ static double pass_undecoded(struct conn *c, const struct payload *pool, unsigne
     return bench_cpu() - c0;
 }
 
-/* Decoded: the batches' decoded face was made before (as genai_semconv / cost leave it). */
+/* Prepared: the batches' index and decoded face were made before (as genai_semconv / cost leave
+ * the index; the struct reader reads the decoded face). */
 static double pass_decoded(struct conn *c, struct batch **dec, const struct payload *pool,
                            unsigned n, unsigned every, uint64_t *reqs, uint64_t *spans)
 {
@@ -473,6 +482,27 @@ static double pass_decode_only(const struct payload *pool, unsigned n, struct ba
         struct error err = {0};
         if (!batch_decoded(tmp[i], &err))
             die("decode: %s", err.msg);
+        batch_unref(tmp[i]);
+        *spans += pool[i].spans;
+    }
+    return bench_cpu() - c0;
+}
+
+/* The index build alone, as the connector's batch_index() does it on a fresh batch, + release. */
+static double pass_index_only(const struct payload *pool, unsigned n, struct batch **tmp,
+                              uint64_t *spans)
+{
+    for (unsigned i = 0; i < n; i++) {
+        struct error err = {0};
+        tmp[i] = batch_from_wire(SIGNAL_TRACES, pool[i].data, pool[i].len, &err);
+        if (!tmp[i])
+            die("batch_from_wire: %s", err.msg);
+    }
+    double c0 = bench_cpu();
+    for (unsigned i = 0; i < n; i++) {
+        struct error err = {0};
+        if (!batch_index(tmp[i], interest, &err))
+            die("index: %s", err.msg);
         batch_unref(tmp[i]);
         *spans += pool[i].spans;
     }
@@ -571,7 +601,7 @@ static struct mem_figure memory_at(int64_t target, uint64_t seed)
     uint64_t rng = seed;
     unsigned next = 0;
     struct conn c;
-    conn_new(&c, "{}");
+    conn_new(&c, "{}", false);
     int64_t h0 = heap_used();
     while (conn_series(&c) < target) {
         struct batch *b = tenant_request(conn_series(&c) + 200 < target ? 20 : 1, &next, &rng);
@@ -670,6 +700,9 @@ int main(int argc, char **argv)
         }
     }
     log_set_level(LOG_WARN);
+    interest = wire_interest_new();
+    if (!interest)
+        die("out of memory%s", "");
 
     /* ---- traffic ---------------------------------------------------------------------------- */
     struct expect *e = calloc(1, sizeof *e);
@@ -698,27 +731,38 @@ int main(int argc, char **argv)
         if (!dec[i] || !batch_decoded(dec[i], &err))
             die("decode: %s", err.msg);
     }
+    /* The connectors exist (their keys are in the interest) before anything is indexed. */
+    struct conn cu, cd, cs;
+    conn_new(&cu, "{}", false);
+    conn_new(&cd, "{}", false);
+    conn_new(&cs, "{}", true);
+    for (unsigned i = 0; i < npool; i++) {
+        struct error err = {0};
+        if (!batch_index(dec[i], interest, &err))
+            die("index: %s", err.msg);
+    }
 
     /* ---- checked passes: one pass of the pool through each path, one export each ------------- */
-    struct conn cu, cd;
-    conn_new(&cu, "{}");
-    conn_new(&cd, "{}");
-    uint64_t reqs_u = 0, reqs_d = 0, sp = 0;
+    uint64_t reqs_u = 0, reqs_d = 0, reqs_s = 0, sp = 0;
     pass_undecoded(&cu, pool, npool, tmp, UINT32_MAX, &reqs_u, &sp);
     pass_decoded(&cd, dec, pool, npool, UINT32_MAX, &reqs_d, &sp);
+    pass_decoded(&cs, dec, pool, npool, UINT32_MAX, &reqs_s, &sp);
     conn_flush(&cu);
     conn_flush(&cd);
-    if (!cu.sink.last || !cd.sink.last)
+    conn_flush(&cs);
+    if (!cu.sink.last || !cd.sink.last || !cs.sink.last)
         die("a flush sent nothing%s", "");
-    check_export("undecoded path", cu.sink.last, e, 1);
-    check_export("decoded path", cd.sink.last, e, 1);
+    check_export("unindexed path", cu.sink.last, e, 1);
+    check_export("indexed path", cd.sink.last, e, 1);
+    check_export("struct reader", cs.sink.last, e, 1);
     int64_t series = conn_series(&cd);
     uint64_t points = cd.sink.last->items;
-    if (conn_series(&cu) != series || cu.sink.last->items != points)
-        die("the two paths made different series%s", "");
+    if (conn_series(&cu) != series || cu.sink.last->items != points ||
+        conn_series(&cs) != series || cs.sink.last->items != points)
+        die("the paths made different series%s", "");
     printf("== traffic: %u requests x %u spans, %.1f wire bytes/span; LLM spans %.1f%% (%" PRIu64
            " failed, %" PRIu64 " without a price), %" PRId64 " series, %" PRIu64
-           " points per export; export totals checked on both paths\n",
+           " points per export; export totals checked on every path\n",
            npool, nspans, (double)wire / (double)pool_spans,
            100.0 * (double)e->llm / (double)pool_spans, e->errors, e->unpriced, series, points);
 
@@ -761,15 +805,20 @@ int main(int argc, char **argv)
     if (!out || !arena)
         die("out of memory%s", "");
     struct line span_lines[] = {
-        {"llm_metrics, batch undecoded (the connector decodes)", 0, 0},
-        {"llm_metrics, decoded face present (after genai_semconv/cost)", 0, 0},
+        {"llm_metrics, request unindexed (the connector indexes it)", 0, 0},
+        {"llm_metrics, index present (built by genai_semconv/cost)", 0, 0},
+        {"llm_metrics, struct reader on a decoded face (before)", 0, 0},
+        {"index alone: batch_index() on a fresh batch + release", 0, 0},
         {"decode alone: batch_decoded() on a fresh batch + release", 0, 0},
         {"codec floor: protobuf-c unpack + pack, arena", 0, 0},
     };
+    enum { NL = sizeof span_lines / sizeof span_lines[0] };
     {
         uint64_t s0 = 0; /* warm */
         pass_undecoded(&cu, pool, npool, tmp, every, &reqs_u, &s0);
         pass_decoded(&cd, dec, pool, npool, every, &reqs_d, &s0);
+        pass_decoded(&cs, dec, pool, npool, every, &reqs_s, &s0);
+        pass_index_only(pool, npool, tmp, &s0);
         pass_decode_only(pool, npool, tmp, &s0);
         pass_floor(pool, npool, arena, out, &s0);
     }
@@ -777,19 +826,23 @@ int main(int argc, char **argv)
     for (bool more = true; more;) {
         span_lines[0].cpu += pass_undecoded(&cu, pool, npool, tmp, every, &reqs_u, &span_lines[0].n);
         span_lines[1].cpu += pass_decoded(&cd, dec, pool, npool, every, &reqs_d, &span_lines[1].n);
-        span_lines[2].cpu += pass_decode_only(pool, npool, tmp, &span_lines[2].n);
-        span_lines[3].cpu += pass_floor(pool, npool, arena, out, &span_lines[3].n);
+        span_lines[2].cpu += pass_decoded(&cs, dec, pool, npool, every, &reqs_s, &span_lines[2].n);
+        span_lines[3].cpu += pass_index_only(pool, npool, tmp, &span_lines[3].n);
+        span_lines[4].cpu += pass_decode_only(pool, npool, tmp, &span_lines[4].n);
+        span_lines[5].cpu += pass_floor(pool, npool, arena, out, &span_lines[5].n);
         more = false;
-        for (size_t l = 0; l < 4; l++)
+        for (size_t l = 0; l < NL; l++)
             more |= span_lines[l].cpu < seconds;
     }
     uint64_t exports_u = cu.sink.exports - exports0_u, exports_d = cd.sink.exports - exports0_d;
-    if (conn_series(&cu) != series || conn_series(&cd) != series)
+    if (conn_series(&cu) != series || conn_series(&cd) != series || conn_series(&cs) != series)
         die("the timed passes made new series%s", "");
     /* The timed passes only added the same spans again: the totals scale with the passes. */
     conn_flush(&cd);
     check_export("decoded path, after the timed passes", cd.sink.last, e, reqs_d / npool);
-    double floor_m = per_million(span_lines[3].cpu, span_lines[3].n);
+    conn_flush(&cs);
+    check_export("struct reader, after the timed passes", cs.sink.last, e, reqs_s / npool);
+    double floor_m = per_million(span_lines[NL - 1].cpu, span_lines[NL - 1].n);
 
     /* ---- (4) export, metrics codec floor, prometheus consume and render, per point ---------- */
     struct line pt_lines[] = {
@@ -843,11 +896,13 @@ int main(int argc, char **argv)
            " exports of %" PRIu64 " points in the timed passes)\n",
            every, exports_u, exports_d, points);
     printf("%-58s %12s %8s %10s\n", "", "CPU-s/M spans", "x floor", "M spans/s");
-    for (size_t l = 0; l < 4; l++)
+    for (size_t l = 0; l < NL; l++)
         print_line(&span_lines[l], floor_m);
     double und_m = per_million(span_lines[0].cpu, span_lines[0].n);
     double dec_m = per_million(span_lines[1].cpu, span_lines[1].n);
-    double decode_m = per_million(span_lines[2].cpu, span_lines[2].n);
+    double structs_m = per_million(span_lines[2].cpu, span_lines[2].n);
+    double index_m = per_million(span_lines[3].cpu, span_lines[3].n);
+    double decode_m = per_million(span_lines[4].cpu, span_lines[4].n);
     printf("of which the exports: %.4f CPU-s per million spans (%.2fx the floor)\n", export_share,
            export_share / floor_m);
     printf("== (2) per point of the connector's export (%" PRIu64 " points, %" PRId64
@@ -871,8 +926,12 @@ int main(int argc, char **argv)
     if (m10k.bytes == 0)
         printf("(heap figures unavailable: malloc is not glibc's here, e.g. under ASan)\n");
 
+    /* "undecoded" / "decoded" keep their names for bench/run.sh: the connector doing the request's
+     * preparation itself (now the index) / finding it done upstream. */
     printf("{\"llm_metrics_undecoded_cpu_s_per_million_spans\": %.4f, "
            "\"llm_metrics_decoded_cpu_s_per_million_spans\": %.4f, "
+           "\"llm_metrics_structs_cpu_s_per_million_spans\": %.4f, \"structs_ratio\": %.3f, "
+           "\"index_cpu_s_per_million_spans\": %.4f, "
            "\"decode_cpu_s_per_million_spans\": %.4f, \"codec_floor_cpu_s_per_million_spans\": %.4f,"
            " \"undecoded_ratio\": %.3f, \"decoded_ratio\": %.3f, \"export_every_requests\": %u,"
            " \"export_share_cpu_s_per_million_spans\": %.4f, \"series\": %" PRId64
@@ -883,7 +942,7 @@ int main(int argc, char **argv)
            "\"prometheus_consume_ratio\": %.3f, \"prometheus_render_ratio\": %.3f,\n"
            " \"heap_bytes_per_series_1k\": %.1f, \"heap_bytes_per_series_10k\": %.1f, "
            "\"series_1k\": %" PRId64 ", \"series_10k\": %" PRId64 "}\n",
-           und_m, dec_m, decode_m, floor_m, und_m / floor_m, dec_m / floor_m, every, export_share,
+           und_m, dec_m, structs_m, structs_m / floor_m, index_m, decode_m, floor_m, und_m / floor_m, dec_m / floor_m, every, export_share,
            series, points, export_m, per_million(pt_lines[1].cpu, pt_lines[1].n),
            per_million(pt_lines[2].cpu, pt_lines[2].n), mfloor_m, export_m / mfloor_m,
            per_million(pt_lines[1].cpu, pt_lines[1].n) / mfloor_m,
@@ -895,6 +954,8 @@ int main(int argc, char **argv)
     batch_unref(xb);
     conn_free(&cu);
     conn_free(&cd);
+    conn_free(&cs);
+    wire_interest_free(interest);
     for (unsigned i = 0; i < npool; i++) {
         batch_unref(dec[i]);
         free(pool[i].data);

@@ -3,6 +3,9 @@
  * store (series.c), and emits them on a timer as one OTLP metrics request to the metrics
  * pipeline.
  *
+ * Spans are read through the batch's span index (core/wire_index.h), shared with the pipeline's
+ * processors, so the connector never decodes a request.
+ *
  * The one idea: consume() only reads the span and adds to series under a short lock; an export
  * snapshots the series under the lock, builds and sends the request without it, and under delta
  * temporality subtracts what it reported only once the downstream has taken it, so a refused
@@ -12,6 +15,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +28,8 @@
 #include "core/log.h"
 #include "core/telemetry.h"
 #include "core/ticker.h"
+#include "core/wire.h"
+#include "core/wire_index.h"
 
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
@@ -144,6 +150,32 @@ static int llm_metrics_validate(const void *cfgp, struct error *err)
 
 /* ---- the connector --------------------------------------------------------------------------- */
 
+/* An attribute name looked up per span, hashed once for the index. */
+struct lm_name {
+    const char *s;
+    uint32_t len, hash;
+};
+
+enum fixed_name {
+    N_OP, N_PROVIDER, N_SYSTEM, N_REQ_MODEL, N_RESP_MODEL, N_ADDRESS, N_PORT, N_ERROR_TYPE,
+    N_TOKENS_IN, N_TOKENS_OUT, N_COST, N_FIXED
+};
+static const char *const fixed_names[N_FIXED] = {
+    [N_OP] = "gen_ai.operation.name", [N_PROVIDER] = "gen_ai.provider.name",
+    [N_SYSTEM] = "gen_ai.system", [N_REQ_MODEL] = "gen_ai.request.model",
+    [N_RESP_MODEL] = "gen_ai.response.model", [N_ADDRESS] = "server.address",
+    [N_PORT] = "server.port", [N_ERROR_TYPE] = "error.type",
+    [N_TOKENS_IN] = "gen_ai.usage.input_tokens", [N_TOKENS_OUT] = "gen_ai.usage.output_tokens",
+    [N_COST] = "gen_ai.usage.cost.amount",
+};
+
+static void name_init(struct lm_name *n, const char *s)
+{
+    n->s = s;
+    n->len = (uint32_t)strlen(s);
+    n->hash = wi_hash(s, n->len);
+}
+
 struct llm_metrics {
     const struct llm_metrics_config *cfg;
     char *log_name;
@@ -168,6 +200,14 @@ struct llm_metrics {
     _Atomic int64_t *series;
 
     struct ticker export_timer;
+
+    /* What consume() reads, hashed once: the fixed GenAI names, then the configured ones. */
+    const struct wire_interest *interest; /* the service's; NULL: every attribute indexed */
+    struct lm_name fixed[N_FIXED];
+    struct lm_name tenant, status;
+    bool has_status;
+    struct lm_name *dims, *ratelimit, *resattrs;
+    atomic_bool read_structs;      /* test hook: the struct reader instead of the index */
 };
 
 static int64_t realtime_ns(void *ctx)
@@ -194,94 +234,353 @@ static int64_t lm_now_locked(const struct llm_metrics *lm)
 
 /* ---- reading spans --------------------------------------------------------------------------- */
 
-static const otlp_any *span_attr(const otlp_span *s, const char *key)
-{
-    return attr_find(s->attributes, s->n_attributes, key);
-}
+/* The connector reads spans through one small view with two readers: the span index (what
+ * consume() uses: no decode, the index shared with the pipeline's processors) and the protobuf-c
+ * structs (kept for the differential test). Everything below the view (which spans count, which
+ * series, which values) is one code for both, so both give the same series keys. */
 
-static const otlp_any *res_attr(const otlp_resource *r, const char *key)
-{
-    return r ? attr_find(r->attributes, r->n_attributes, key) : NULL;
-}
+enum lv_type { LV_NONE, LV_STRING, LV_INT, LV_DOUBLE, LV_BOOL, LV_ARRAY };
 
-/* A scalar as text (ints in decimal); NULL for an empty string, arrays, maps and bytes. */
-static const char *any_text(const otlp_any *v, char *buf, size_t len)
+/* One attribute value as either reader gives it. LV_NONE: absent, without a value, or of a type
+ * the connector never reads (maps, bytes). */
+struct lm_val {
+    uint8_t type;
+    bool nul_ended;                /* s is a C string (the struct reader's) */
+    const char *s;                 /* LV_STRING; not NUL-ended for the index reader */
+    size_t len;
+    int64_t i;
+    double d;
+    bool b;
+    const otlp_any *array;         /* LV_ARRAY, struct reader */
+    const uint8_t *arr;            /* LV_ARRAY, index reader: the ArrayValue body */
+    size_t arr_len;
+};
+
+static void val_from_any(const otlp_any *v, struct lm_val *out)
 {
+    memset(out, 0, sizeof *out);
     if (!v)
-        return NULL;
+        return;
     switch (v->value_case) {
     case V_STRING:
-        return attr_str(v);
+        out->type = LV_STRING;
+        out->s = v->string_value ? v->string_value : "";
+        out->len = strlen(out->s);
+        out->nul_ended = true;
+        break;
     case V_INT:
-        snprintf(buf, len, "%" PRId64, v->int_value);
-        return buf;
+        out->type = LV_INT;
+        out->i = v->int_value;
+        break;
     case V_DOUBLE:
-        snprintf(buf, len, "%.15g", v->double_value);
-        return buf;
+        out->type = LV_DOUBLE;
+        out->d = v->double_value;
+        break;
     case V_BOOL:
-        return v->bool_value ? "true" : "false";
+        out->type = LV_BOOL;
+        out->b = v->bool_value;
+        break;
+    case V_ARRAY:
+        out->type = LV_ARRAY;
+        out->array = v;
+        break;
     default:
-        return NULL;
+        break;
     }
+}
+
+static void val_from_wi(const struct wi_value *v, struct lm_val *out)
+{
+    memset(out, 0, sizeof *out);
+    switch (v->type) {
+    case WI_STRING:
+        out->type = LV_STRING;
+        out->s = v->len ? (const char *)v->data : "";
+        out->len = v->len;
+        break;
+    case WI_INT:
+        out->type = LV_INT;
+        out->i = v->u.i;
+        break;
+    case WI_DOUBLE:
+        out->type = LV_DOUBLE;
+        out->d = v->u.d;
+        break;
+    case WI_BOOL:
+        out->type = LV_BOOL;
+        out->b = v->u.b;
+        break;
+    case WI_ARRAY:
+        out->type = LV_ARRAY;
+        out->arr = v->data;
+        out->arr_len = v->len;
+        break;
+    default:
+        break;
+    }
+}
+
+/* The first element of an array value (LV_NONE when empty). */
+static void val_first(const struct lm_val *v, struct lm_val *out)
+{
+    memset(out, 0, sizeof *out);
+    if (v->array) {
+        const Opentelemetry__Proto__Common__V1__ArrayValue *a = v->array->array_value;
+        if (a && a->n_values > 0)
+            val_from_any(a->values[0], out);
+        return;
+    }
+    struct pb_reader r;
+    struct pb_field f;
+    pb_init(&r, v->arr, v->arr_len);
+    while (pb_next(&r, &f) == 1) {
+        if (f.num == 1 && f.wt == PB_LEN) {
+            struct wi_value wv;
+            wi_value_read(f.data, f.len, &wv);
+            val_from_wi(&wv, out);
+            return;
+        }
+    }
+}
+
+/* attr_number / attr_count (core/attr.h) on either reader's value: the value goes back into an
+ * AnyValue so that the connector counts tokens exactly as the cost processor prices them. A
+ * string from the index is copied to be NUL-ended (on the heap only past 63 bytes, which no
+ * number needs but an odd value may have). */
+static bool val_numeric(const struct lm_val *v, bool count, double *d, int64_t *i)
+{
+    otlp_any a;
+    opentelemetry__proto__common__v1__any_value__init(&a);
+    char buf[64], *heap = NULL;
+    switch (v->type) {
+    case LV_STRING:
+        a.value_case = V_STRING;
+        if (v->nul_ended) {
+            a.string_value = (char *)v->s;
+        } else if (v->len < sizeof buf) {
+            memcpy(buf, v->s, v->len);
+            buf[v->len] = '\0';
+            a.string_value = buf;
+        } else {
+            heap = malloc(v->len + 1);
+            if (!heap)
+                return false;
+            memcpy(heap, v->s, v->len);
+            heap[v->len] = '\0';
+            a.string_value = heap;
+        }
+        break;
+    case LV_INT:
+        a.value_case = V_INT;
+        a.int_value = v->i;
+        break;
+    case LV_DOUBLE:
+        a.value_case = V_DOUBLE;
+        a.double_value = v->d;
+        break;
+    case LV_BOOL:
+        a.value_case = V_BOOL;
+        a.bool_value = v->b;
+        break;
+    default:
+        return false;
+    }
+    bool ok = count ? attr_count(&a, i) : attr_number(&a, d);
+    free(heap);
+    return ok;
+}
+
+static bool val_number(const struct lm_val *v, double *out)
+{
+    return val_numeric(v, false, out, NULL);
+}
+
+static bool val_count(const struct lm_val *v, int64_t *out)
+{
+    return val_numeric(v, true, NULL, out);
+}
+
+/* A text: pointer and length; p NULL when absent. */
+struct text {
+    const char *p;
+    size_t n;
+};
+
+/* A non-empty string (attr_str). */
+static struct text val_str(const struct lm_val *v)
+{
+    if (v->type == LV_STRING && v->len)
+        return (struct text){v->s, v->len};
+    return (struct text){NULL, 0};
+}
+
+static bool text_is(struct text t, const char *s)
+{
+    size_t n = strlen(s);
+    return t.n == n && memcmp(t.p, s, n) == 0;
+}
+
+static struct text text_of(const char *s)
+{
+    return (struct text){s, strlen(s)};
+}
+
+/* A scalar as text (ints in decimal); absent for an empty string, arrays, maps and bytes. */
+static struct text val_text(const struct lm_val *v, char *buf, size_t len)
+{
+    int n;
+    switch (v->type) {
+    case LV_STRING:
+        return val_str(v);
+    case LV_INT:
+        n = snprintf(buf, len, "%" PRId64, v->i);
+        break;
+    case LV_DOUBLE:
+        n = snprintf(buf, len, "%.15g", v->d);
+        break;
+    case LV_BOOL:
+        return text_of(v->b ? "true" : "false");
+    default:
+        return (struct text){NULL, 0};
+    }
+    return (struct text){buf, n < 0 ? 0 : (size_t)n < len ? (size_t)n : len - 1};
+}
+
+/* A scalar into a series key with its type (lm_key_any); false (nothing appended) otherwise. */
+static bool key_val(struct lm_key *k, const char *name, const struct lm_val *v)
+{
+    switch (v->type) {
+    case LV_STRING:
+        lm_key_strn(k, name, v->s, v->len);
+        return true;
+    case LV_INT:
+        lm_key_int(k, name, v->i);
+        return true;
+    case LV_DOUBLE:
+        lm_key_double(k, name, v->d);
+        return true;
+    case LV_BOOL:
+        lm_key_bool(k, name, v->b);
+        return true;
+    default:
+        return false;
+    }
+}
+
+static void key_text(struct lm_key *k, const char *name, struct text t)
+{
+    lm_key_strn(k, name, t.p, t.n);
+}
+
+/* One span and its resource, from either reader. */
+struct span_src {
+    bool wire;                     /* the index reader, else the struct reader */
+    const otlp_span *s;            /* struct reader */
+    const otlp_resource *res;
+    const struct wi_item *it;      /* index reader */
+    const struct wi_resource *wres;
+    uint64_t start_ns, end_ns;
+    bool status_error;
+};
+
+static void src_attr(const struct span_src *src, const struct lm_name *n, struct lm_val *out)
+{
+    if (src->wire) {
+        const struct wi_attr *at = wi_item_attr(src->it, n->s, n->len, n->hash);
+        if (at) {
+            val_from_wi(&at->v, out);
+            return;
+        }
+        memset(out, 0, sizeof *out);
+        return;
+    }
+    val_from_any(attr_find(src->s->attributes, src->s->n_attributes, n->s), out);
+}
+
+static void src_res_attr(const struct span_src *src, const struct lm_name *n, struct lm_val *out)
+{
+    if (src->wire) {
+        const struct wi_attr *at =
+            src->wres ? wi_attrs_find(&src->wres->attrs, n->s, n->len, n->hash) : NULL;
+        if (at) {
+            val_from_wi(&at->v, out);
+            return;
+        }
+        memset(out, 0, sizeof *out);
+        return;
+    }
+    val_from_any(src->res ? attr_find(src->res->attributes, src->res->n_attributes, n->s) : NULL,
+                 out);
 }
 
 /* The rate-limit figure: a number, or the first element of an array (the semconv form of
  * http.response.header.* attributes). */
-static bool any_ratelimit(const otlp_any *v, double *out)
+static bool val_ratelimit(const struct lm_val *v, double *out)
 {
-    if (v && v->value_case == V_ARRAY) {
-        if (!v->array_value || v->array_value->n_values == 0)
-            return false;
-        return attr_number(v->array_value->values[0], out);
+    if (v->type == LV_ARRAY) {
+        struct lm_val first;
+        val_first(v, &first);
+        return val_number(&first, out);
     }
-    return attr_number(v, out);
+    return val_number(v, out);
 }
 
-static bool inference_operation(const char *op)
+static bool inference_operation(struct text op)
 {
     static const char *const ops[] = {"chat", "text_completion", "generate_content", "embeddings"};
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
-        if (strcmp(op, ops[i]) == 0)
+        if (text_is(op, ops[i]))
             return true;
     return false;
 }
 
 /* What one LLM span contributes, read before the lock is taken. */
 struct span_view {
-    const char *op, *provider, *req_model, *resp_model, *address;
+    struct text op, provider, req_model, resp_model, address;
     bool has_port;
     int64_t port;
     bool status_error;
-    const char *error_type;        /* the attribute's text, NULL when absent */
+    struct text error_type;        /* the attribute's text, p NULL when absent */
     char error_buf[32];
 };
 
-static bool span_read(const otlp_span *s, struct span_view *v)
+static struct text src_str(const struct span_src *src, const struct lm_name *n)
 {
+    struct lm_val v;
+    src_attr(src, n, &v);
+    return val_str(&v);
+}
+
+static bool span_read(const struct llm_metrics *lm, const struct span_src *src,
+                      struct span_view *v)
+{
+    const struct lm_name *fx = lm->fixed;
     memset(v, 0, sizeof *v);
-    const otlp_any *op = span_attr(s, "gen_ai.operation.name");
-    v->op = attr_str(op);
-    if (v->op && !inference_operation(v->op))
+    v->op = src_str(src, &fx[N_OP]);
+    if (v->op.p && !inference_operation(v->op))
         return false;
-    v->provider = attr_str(span_attr(s, "gen_ai.provider.name"));
-    if (!v->provider)
-        v->provider = attr_str(span_attr(s, "gen_ai.system"));
-    v->req_model = attr_str(span_attr(s, "gen_ai.request.model"));
-    v->resp_model = attr_str(span_attr(s, "gen_ai.response.model"));
-    if (!v->provider && !v->req_model && !v->resp_model)
+    v->provider = src_str(src, &fx[N_PROVIDER]);
+    if (!v->provider.p)
+        v->provider = src_str(src, &fx[N_SYSTEM]);
+    v->req_model = src_str(src, &fx[N_REQ_MODEL]);
+    v->resp_model = src_str(src, &fx[N_RESP_MODEL]);
+    if (!v->provider.p && !v->req_model.p && !v->resp_model.p)
         return false;
-    v->address = attr_str(span_attr(s, "server.address"));
-    const otlp_any *port = span_attr(s, "server.port");
+    v->address = src_str(src, &fx[N_ADDRESS]);
+    struct lm_val port;
+    src_attr(src, &fx[N_PORT], &port);
     double d;
-    if (port && port->value_case == V_INT) {
+    if (port.type == LV_INT) {
         v->has_port = true;
-        v->port = port->int_value;
-    } else if (attr_number(port, &d) && d == floor(d) && d >= 0 && d <= 65535) {
+        v->port = port.i;
+    } else if (val_number(&port, &d) && d == floor(d) && d >= 0 && d <= 65535) {
         v->has_port = true;
         v->port = (int64_t)d;
     }
-    v->status_error = s->status && s->status->code == STATUS_ERROR;
-    v->error_type = any_text(span_attr(s, "error.type"), v->error_buf, sizeof v->error_buf);
+    v->status_error = src->status_error;
+    struct lm_val et;
+    src_attr(src, &fx[N_ERROR_TYPE], &et);
+    v->error_type = val_text(&et, v->error_buf, sizeof v->error_buf);
     return true;
 }
 
@@ -302,6 +601,7 @@ struct update {
 
 struct recorder {
     struct lm_key keys;
+    struct lm_key dims;            /* the span's dimensions, built once, appended per metric */
     struct update u[MAX_UPDATES];
     size_t n;
 };
@@ -322,78 +622,102 @@ static void rec_end(struct recorder *r, struct update *u)
     u->len = r->keys.n - u->off;
 }
 
-static void add_dimensions(const struct llm_metrics *lm, struct lm_key *k, const otlp_span *s,
-                           const otlp_resource *res)
+/* Each configured dimension from the span, else from its resource; left out when neither holds
+ * a scalar. */
+static void build_dimensions(const struct llm_metrics *lm, struct lm_key *k,
+                             const struct span_src *src)
 {
     const struct config_str_list *d = &lm->cfg->dimensions;
     for (size_t i = 0; i < d->n; i++) {
-        const otlp_any *v = span_attr(s, d->items[i]);
-        if (!v || !lm_key_any(k, d->items[i], v))
-            lm_key_any(k, d->items[i], res_attr(res, d->items[i]));
+        struct lm_val v;
+        src_attr(src, &lm->dims[i], &v);
+        if (!key_val(k, d->items[i], &v)) {
+            src_res_attr(src, &lm->dims[i], &v);
+            key_val(k, d->items[i], &v);
+        }
     }
+}
+
+static void add_dimensions(struct recorder *r)
+{
+    lm_key_append(&r->keys, r->dims.p, r->dims.n);
 }
 
 static void add_semconv(struct lm_key *k, const struct span_view *v)
 {
-    if (v->op)
-        lm_key_str(k, "gen_ai.operation.name", v->op);
-    if (v->provider)
-        lm_key_str(k, "gen_ai.provider.name", v->provider);
-    if (v->req_model)
-        lm_key_str(k, "gen_ai.request.model", v->req_model);
-    if (v->resp_model)
-        lm_key_str(k, "gen_ai.response.model", v->resp_model);
-    if (v->address)
-        lm_key_str(k, "server.address", v->address);
+    if (v->op.p)
+        key_text(k, "gen_ai.operation.name", v->op);
+    if (v->provider.p)
+        key_text(k, "gen_ai.provider.name", v->provider);
+    if (v->req_model.p)
+        key_text(k, "gen_ai.request.model", v->req_model);
+    if (v->resp_model.p)
+        key_text(k, "gen_ai.response.model", v->resp_model);
+    if (v->address.p)
+        key_text(k, "server.address", v->address);
     if (v->has_port)
         lm_key_int(k, "server.port", v->port);
 }
 
 /* Fills the recorder with every update the span makes. */
-static void span_updates(const struct llm_metrics *lm, struct recorder *r, const otlp_span *s,
-                         const otlp_resource *res, const struct span_view *v)
+static void span_updates(const struct llm_metrics *lm, struct recorder *r,
+                         const struct span_src *src, const struct span_view *v)
 {
-    const struct llm_metrics_config *cfg = lm->cfg;
+    const struct lm_name *fx = lm->fixed;
     struct lm_key *k = &r->keys;
     char tbuf[32], sbuf[32];
-    const char *provider = v->provider ? v->provider : "unknown";
-    const char *model = v->resp_model ? v->resp_model : v->req_model ? v->req_model : "unknown";
-    const char *tenant = any_text(span_attr(s, cfg->attribute_names.tenant), tbuf, sizeof tbuf);
-    if (!tenant)
-        tenant = any_text(res_attr(res, cfg->attribute_names.tenant), tbuf, sizeof tbuf);
-    if (!tenant)
-        tenant = "unknown";
-    const char *status = NULL;
-    if (cfg->attribute_names.status && cfg->attribute_names.status[0])
-        status = any_text(span_attr(s, cfg->attribute_names.status), sbuf, sizeof sbuf);
-    if (!status)
-        status = v->status_error ? "error" : "ok";
-    double secs = s->end_time_unix_nano >= s->start_time_unix_nano
-                      ? (double)(s->end_time_unix_nano - s->start_time_unix_nano) / 1e9
-                      : 0;
+    struct lm_val val;
+    struct text provider = v->provider.p ? v->provider : text_of("unknown");
+    struct text model = v->resp_model.p ? v->resp_model
+                        : v->req_model.p ? v->req_model
+                                         : text_of("unknown");
+    src_attr(src, &lm->tenant, &val);
+    struct text tenant = val_text(&val, tbuf, sizeof tbuf);
+    if (!tenant.p) {
+        src_res_attr(src, &lm->tenant, &val);
+        tenant = val_text(&val, tbuf, sizeof tbuf);
+    }
+    if (!tenant.p)
+        tenant = text_of("unknown");
+    struct text status = {NULL, 0};
+    if (lm->has_status) {
+        src_attr(src, &lm->status, &val);
+        status = val_text(&val, sbuf, sizeof sbuf);
+    }
+    if (!status.p)
+        status = text_of(v->status_error ? "error" : "ok");
+    double secs = src->end_ns >= src->start_ns ? (double)(src->end_ns - src->start_ns) / 1e9 : 0;
     int64_t in = 0, out = 0;
-    bool has_in = attr_count(span_attr(s, "gen_ai.usage.input_tokens"), &in);
-    bool has_out = attr_count(span_attr(s, "gen_ai.usage.output_tokens"), &out);
+    src_attr(src, &fx[N_TOKENS_IN], &val);
+    bool has_in = val_count(&val, &in);
+    src_attr(src, &fx[N_TOKENS_OUT], &val);
+    bool has_out = val_count(&val, &out);
     double cost;
-    bool has_cost = attr_number(span_attr(s, "gen_ai.usage.cost.amount"), &cost) && cost >= 0;
+    src_attr(src, &fx[N_COST], &val);
+    bool has_cost = val_number(&val, &cost) && cost >= 0;
     double remaining = 0;
     bool has_remaining = false;
-    const struct config_str_list *rl = &cfg->attribute_names.ratelimit_remaining;
-    for (size_t i = 0; i < rl->n && !has_remaining; i++)
-        has_remaining = any_ratelimit(span_attr(s, rl->items[i]), &remaining);
+    for (size_t i = 0; i < lm->cfg->attribute_names.ratelimit_remaining.n && !has_remaining; i++) {
+        src_attr(src, &lm->ratelimit[i], &val);
+        has_remaining = val_ratelimit(&val, &remaining);
+    }
+    r->dims.n = 0;
+    build_dimensions(lm, &r->dims, src);
+    if (r->dims.oom)
+        k->oom = true;
 
     struct update *u = rec_begin(r, LM_REQ_DURATION, OP_OBSERVE);
-    lm_key_str(k, "provider", provider);
-    lm_key_str(k, "model", model);
-    add_dimensions(lm, k, s, res);
+    key_text(k, "provider", provider);
+    key_text(k, "model", model);
+    add_dimensions(r);
     u->d = secs;
     rec_end(r, u);
 
     u = rec_begin(r, LM_REQ_COUNT, OP_ADD_INT);
-    lm_key_str(k, "tenant", tenant);
-    lm_key_str(k, "provider", provider);
-    lm_key_str(k, "status", status);
-    add_dimensions(lm, k, s, res);
+    key_text(k, "tenant", tenant);
+    key_text(k, "provider", provider);
+    key_text(k, "status", status);
+    add_dimensions(r);
     u->i = 1;
     rec_end(r, u);
 
@@ -401,38 +725,38 @@ static void span_updates(const struct llm_metrics *lm, struct recorder *r, const
         if (!(t == 0 ? has_in : has_out))
             continue;
         u = rec_begin(r, t == 0 ? LM_TOKENS_IN : LM_TOKENS_OUT, OP_ADD_INT);
-        lm_key_str(k, "tenant", tenant);
-        lm_key_str(k, "model", model);
-        add_dimensions(lm, k, s, res);
+        key_text(k, "tenant", tenant);
+        key_text(k, "model", model);
+        add_dimensions(r);
         u->i = t == 0 ? in : out;
         rec_end(r, u);
     }
 
     if (has_cost) {
         u = rec_begin(r, LM_COST, OP_ADD_DOUBLE);
-        lm_key_str(k, "tenant", tenant);
-        add_dimensions(lm, k, s, res);
+        key_text(k, "tenant", tenant);
+        add_dimensions(r);
         u->d = cost * 100; /* the seed's counter is in cents */
         rec_end(r, u);
     }
 
     u = rec_begin(r, LM_AVAILABILITY, OP_AVAIL);
-    lm_key_str(k, "provider", provider);
-    u->i = v->status_error || v->error_type;
+    key_text(k, "provider", provider);
+    u->i = v->status_error || v->error_type.p;
     rec_end(r, u);
 
     if (has_remaining) {
         u = rec_begin(r, LM_RATELIMIT, OP_GAUGE);
-        lm_key_str(k, "tenant", tenant);
+        key_text(k, "tenant", tenant);
         u->d = remaining;
-        u->i = (int64_t)s->end_time_unix_nano;
+        u->i = (int64_t)src->end_ns;
         rec_end(r, u);
     }
 
     u = rec_begin(r, LM_OP_DURATION, OP_OBSERVE);
     add_semconv(k, v);
-    if (v->error_type)
-        lm_key_str(k, "error.type", v->error_type);
+    if (v->error_type.p)
+        key_text(k, "error.type", v->error_type);
     else if (v->status_error)
         lm_key_str(k, "error.type", "_OTHER");
     u->d = secs;
@@ -498,60 +822,122 @@ static int apply_updates(struct llm_metrics *lm, const struct lm_key *res, struc
     return first_overflow;
 }
 
-static enum consume_status llm_metrics_consume(void *self, struct batch *b)
+/* Records one LLM span (or ignores another). */
+static void consume_span(struct llm_metrics *lm, struct lm_key *res, struct recorder *r,
+                         const struct span_src *src, uint64_t *llm_spans)
 {
-    struct llm_metrics *lm = self;
-    if (b->signal != SIGNAL_TRACES)
-        return CONSUME_REJECT;
+    struct span_view v;
+    if (!span_read(lm, src, &v))
+        return;
+    (*llm_spans)++;
+    r->n = 0;
+    r->keys.n = 0;
+    span_updates(lm, r, src, &v);
+    if (res->oom || r->keys.oom) {
+        telemetry_add(lm->dropped, r->n);
+        res->oom = r->keys.oom = r->dims.oom = false;
+        return;
+    }
+    int m = apply_updates(lm, res, r);
+    if (m >= 0)
+        log_warn(lm->log_name,
+                 "%s: more than %" PRId64 " attribute sets; further ones are "
+                 "aggregated into its otel.metric.overflow=true series",
+                 lm_metric_info[m].name, lm->cfg->max_series);
+}
+
+/* The production reader: the batch's span index (built here if no processor built it). */
+static int consume_index(struct llm_metrics *lm, struct batch *b, struct lm_key *res,
+                         struct recorder *r, uint64_t *llm_spans)
+{
+    struct error err = {0};
+    const struct wire_index *ix = batch_index(b, lm->interest, &err);
+    if (!ix) {
+        /* Receivers validated the bytes: what fails here is memory. The spans are still
+         * delivered by the pipeline's other exporters; only these metrics miss them. */
+        log_error(lm->log_name, "cannot index a request, its spans are not counted: %s", err.msg);
+        return -1;
+    }
+    for (uint32_t i = 0; i < ix->n_resources; i++) {
+        const struct wi_resource *wr = &ix->resources[i];
+        struct span_src src = {.wire = true, .wres = wr};
+        res->n = 0;
+        for (size_t a = 0; a < lm->cfg->resource_attributes.n; a++) {
+            struct lm_val val;
+            src_res_attr(&src, &lm->resattrs[a], &val);
+            key_val(res, lm->cfg->resource_attributes.items[a], &val);
+        }
+        for (uint32_t sc = wr->first_scope; sc < wr->first_scope + wr->n_scopes; sc++) {
+            const struct wi_scope *scope = &ix->scopes[sc];
+            for (uint32_t k = scope->first_item; k < scope->first_item + scope->n_items; k++) {
+                const struct wi_item *it = &ix->items[k];
+                if (it->flags & WI_ITEM_DROPPED)
+                    continue;
+                src.it = it;
+                src.start_ns = it->start_ns;
+                src.end_ns = it->end_ns;
+                src.status_error = it->status_code == STATUS_ERROR;
+                consume_span(lm, res, r, &src, llm_spans);
+            }
+        }
+    }
+    return 0;
+}
+
+/* The struct reader: the batch's decoded face (the differential test's reference). */
+static int consume_structs(struct llm_metrics *lm, struct batch *b, struct lm_key *res,
+                           struct recorder *r, uint64_t *llm_spans)
+{
     struct error err = {0};
     const trace_request *req = (const trace_request *)batch_decoded(b, &err);
     if (!req) {
-        /* Receivers validated the bytes: what fails here is memory. The spans are still
-         * delivered by the pipeline's other exporters; only these metrics miss them. */
         log_error(lm->log_name, "cannot decode a request, its spans are not counted: %s", err.msg);
-        return CONSUME_OK;
+        return -1;
     }
-    struct lm_key res = {0};
-    struct recorder r;
-    memset(&r, 0, sizeof r);
-    uint64_t llm_spans = 0;
     for (size_t i = 0; i < req->n_resource_spans; i++) {
         const Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = req->resource_spans[i];
         if (!rs)
             continue;
-        const otlp_resource *resource = rs->resource;
-        res.n = 0;
+        struct span_src src = {.res = rs->resource};
+        res->n = 0;
         for (size_t a = 0; a < lm->cfg->resource_attributes.n; a++) {
-            const char *name = lm->cfg->resource_attributes.items[a];
-            lm_key_any(&res, name, res_attr(resource, name));
+            struct lm_val val;
+            src_res_attr(&src, &lm->resattrs[a], &val);
+            key_val(res, lm->cfg->resource_attributes.items[a], &val);
         }
         for (size_t j = 0; j < rs->n_scope_spans; j++) {
             const Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = rs->scope_spans[j];
             for (size_t k = 0; ss && k < ss->n_spans; k++) {
                 const otlp_span *s = ss->spans[k];
-                struct span_view v;
-                if (!s || !span_read(s, &v))
+                if (!s)
                     continue;
-                llm_spans++;
-                r.n = 0;
-                r.keys.n = 0;
-                span_updates(lm, &r, s, resource, &v);
-                if (res.oom || r.keys.oom) {
-                    telemetry_add(lm->dropped, r.n);
-                    res.oom = r.keys.oom = false;
-                    continue;
-                }
-                int m = apply_updates(lm, &res, &r);
-                if (m >= 0)
-                    log_warn(lm->log_name,
-                             "%s: more than %" PRId64 " attribute sets; further ones are "
-                             "aggregated into its otel.metric.overflow=true series",
-                             lm_metric_info[m].name, lm->cfg->max_series);
+                src.s = s;
+                src.start_ns = s->start_time_unix_nano;
+                src.end_ns = s->end_time_unix_nano;
+                src.status_error = s->status && s->status->code == STATUS_ERROR;
+                consume_span(lm, res, r, &src, llm_spans);
             }
         }
     }
+    return 0;
+}
+
+static enum consume_status llm_metrics_consume(void *self, struct batch *b)
+{
+    struct llm_metrics *lm = self;
+    if (b->signal != SIGNAL_TRACES)
+        return CONSUME_REJECT;
+    struct lm_key res = {0};
+    struct recorder r;
+    memset(&r, 0, sizeof r);
+    uint64_t llm_spans = 0;
+    if (atomic_load_explicit(&lm->read_structs, memory_order_relaxed))
+        consume_structs(lm, b, &res, &r, &llm_spans);
+    else
+        consume_index(lm, b, &res, &r, &llm_spans);
     lm_key_free(&res);
     lm_key_free(&r.keys);
+    lm_key_free(&r.dims);
     telemetry_add(lm->spans, llm_spans);
     return CONSUME_OK;
 }
@@ -940,11 +1326,61 @@ static void llm_metrics_destroy(void *self)
         return;
     ticker_stop(&lm->export_timer);
     lm_store_fini(&lm->store);
+    free(lm->dims);
+    free(lm->ratelimit);
+    free(lm->resattrs);
     pthread_mutex_destroy(&lm->export_lock);
     pthread_mutex_destroy(&lm->lock);
     free(lm->labels);
     free(lm->log_name);
     free(lm);
+}
+
+static int name_list(struct lm_name **out, const struct config_str_list *l,
+                     struct wire_interest *in)
+{
+    *out = calloc(l->n ? l->n : 1, sizeof **out);
+    if (!*out)
+        return -1;
+    for (size_t i = 0; i < l->n; i++) {
+        name_init(&(*out)[i], l->items[i]);
+        if (in && wire_interest_add_key(in, l->items[i]) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Hashes every name consume() reads and declares it in the service's index interest: an
+ * attribute outside the interest is invisible in the index. */
+static int names_init(struct llm_metrics *lm, struct wire_interest *in)
+{
+    const struct llm_metrics_config *cfg = lm->cfg;
+    lm->interest = in;
+    for (int i = 0; i < N_FIXED; i++) {
+        name_init(&lm->fixed[i], fixed_names[i]);
+        if (in && wire_interest_add_key(in, fixed_names[i]) != 0)
+            return -1;
+    }
+    name_init(&lm->tenant, cfg->attribute_names.tenant);
+    if (in && wire_interest_add_key(in, cfg->attribute_names.tenant) != 0)
+        return -1;
+    lm->has_status = cfg->attribute_names.status && cfg->attribute_names.status[0];
+    if (lm->has_status) {
+        name_init(&lm->status, cfg->attribute_names.status);
+        if (in && wire_interest_add_key(in, cfg->attribute_names.status) != 0)
+            return -1;
+    }
+    if (name_list(&lm->dims, &cfg->dimensions, in) != 0 ||
+        name_list(&lm->ratelimit, &cfg->attribute_names.ratelimit_remaining, in) != 0 ||
+        name_list(&lm->resattrs, &cfg->resource_attributes, in) != 0)
+        return -1;
+    return 0;
+}
+
+void llm_metrics_read_structs(void *connector, bool on)
+{
+    struct llm_metrics *lm = connector;
+    atomic_store(&lm->read_structs, on);
 }
 
 static void *llm_metrics_create(const void *cfgp, const struct component_env *env,
@@ -986,6 +1422,11 @@ static void *llm_metrics_create(const void *cfgp, const struct component_env *en
         return NULL;
     }
     snprintf(lm->labels, ln, "connector=\"%s\"", id);
+    if (names_init(lm, env->interest) != 0) {
+        error_set(err, "out of memory");
+        llm_metrics_destroy(lm);
+        return NULL;
+    }
     struct telemetry *t = env->telemetry;
     lm->spans = telemetry_counter(t, "llmotlp_llm_metrics_spans", lm->labels,
                                   "LLM spans turned into metrics");

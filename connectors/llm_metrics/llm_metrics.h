@@ -34,6 +34,11 @@
  * the series. Under delta temporality what an export reported is subtracted only once the
  * downstream took it, so a refused export loses nothing: the next one carries it.
  *
+ * Reading: consume() reads spans through the batch's span index (core/wire_index.h), shared
+ * with the pipeline's processors, and never decodes the request; at create it declares the
+ * attributes it reads (the GenAI names, tenant, status, rate-limit, dimensions, resource
+ * attributes) in the service's index interest.
+ *
  * Thread-safety: consume() is called from any number of receiver threads; one timer thread
  * exports. Ownership: the connector keeps no reference to the batches it reads. */
 #ifndef LLMOTLP_LLM_METRICS_H
@@ -82,5 +87,9 @@ extern const struct component_factory llm_metrics_connector_factory;
  * returns the downstream's answer (CONSUME_OK when there was nothing to send). */
 void llm_metrics_set_clock(void *connector, int64_t (*now)(void *ctx), void *ctx);
 enum consume_status llm_metrics_flush(void *connector);
+/* Test hook: read spans from the request's decoded face (protobuf-c structs) instead of the span
+ * index that consume() reads in production. Both readers feed the same code and must give the
+ * same series; the differential test holds them to it. */
+void llm_metrics_read_structs(void *connector, bool on);
 
 #endif

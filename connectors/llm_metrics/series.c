@@ -45,7 +45,7 @@ const struct lm_metric_info lm_metric_info[LM_METRIC_COUNT] = {
 
 static void key_put(struct lm_key *k, const void *d, size_t n)
 {
-    if (k->oom)
+    if (k->oom || n == 0)
         return;
     if (k->n + n > k->cap) {
         size_t cap = k->cap ? k->cap : 256;
@@ -79,6 +79,19 @@ void lm_key_str(struct lm_key *k, const char *name, const char *v)
 {
     key_head(k, name, 's');
     key_put(k, v, strlen(v) + 1);
+}
+
+void lm_key_strn(struct lm_key *k, const char *name, const char *v, size_t len)
+{
+    static const char nul = '\0';
+    key_head(k, name, 's');
+    key_put(k, v, len);
+    key_put(k, &nul, 1);
+}
+
+void lm_key_append(struct lm_key *k, const uint8_t *p, size_t n)
+{
+    key_put(k, p, n);
 }
 
 void lm_key_int(struct lm_key *k, const char *name, int64_t v)

@@ -63,6 +63,11 @@ struct lm_key {
 
 void lm_key_free(struct lm_key *k);
 void lm_key_str(struct lm_key *k, const char *name, const char *v);
+/* The same with a string of `len` bytes that need not be NUL-ended (the span index's); it must
+ * hold no NUL (validated requests have none), so the key bytes equal lm_key_str's. */
+void lm_key_strn(struct lm_key *k, const char *name, const char *v, size_t len);
+/* Appends encoded attributes taken from another key (e.g. a span's dimensions, built once). */
+void lm_key_append(struct lm_key *k, const uint8_t *p, size_t n);
 void lm_key_int(struct lm_key *k, const char *name, int64_t v);
 void lm_key_double(struct lm_key *k, const char *name, double v);
 void lm_key_bool(struct lm_key *k, const char *name, bool v);
