@@ -323,6 +323,8 @@ static int read_attr(const struct wire_interest *in, const struct pb_field *kvf,
     }
     if (rc < 0)
         return -1;
+    if (!key) /* a KeyValue without a key field has the empty key (and memcmp wants a pointer) */
+        key = (const uint8_t *)"";
     uint32_t h = wi_hash((const char *)key, key_len);
     if (!interest_match_h(in, (const char *)key, key_len, h))
         return 0;
@@ -334,7 +336,7 @@ static int read_attr(const struct wire_interest *in, const struct pb_field *kvf,
     at->field_len = (uint32_t)kvf->total;
     at->state = WI_KEEP;
     at->hash = h;
-    at->key = key ? (const char *)key : "";
+    at->key = (const char *)key;
     at->key_len = (uint32_t)key_len;
     at->any = any;
     at->any_len = (uint32_t)any_len;

@@ -214,7 +214,9 @@ void wi_value_read(const uint8_t *any, size_t len, struct wi_value *v);
 
 /* Sets an attribute of the item to the AnyValue body `any` (copied): replaces the first live one
  * with this key, else appends one. The key must be covered by the index's interest, or the
- * index cannot know whether the item already holds it. */
+ * index cannot know whether the item already holds it. A replaced KeyValue is written fresh as
+ * {key, value}: its other fields (key_strindex, which OTLP reserves to profiles and tells other
+ * signals to read as absent, and unknown ones) are not kept; the AnyValue's bytes are. */
 int wi_item_set(struct wire_index *ix, struct wi_item *it, const char *key, size_t key_len,
                 const uint8_t *any, size_t any_len);
 int wi_item_set_string(struct wire_index *ix, struct wi_item *it, const char *key,

@@ -12,7 +12,8 @@
  * be as long as wi_apply_size said, pass the scan with the live item count, and decode to
  * exactly the model (both repacked by protobuf-c and compared byte for byte). One documented
  * difference is folded into the model: a KeyValue the index rewrote is written fresh as
- * {key, value}, so fields protobuf does not know inside that KeyValue are not kept. */
+ * {key, value}, so its other fields (key_strindex, which OTLP reserves to profiles and tells
+ * other signals to read as absent, and unknown ones) are not kept. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,9 +163,11 @@ static uint8_t *pack(const ProtobufCMessage *msg, size_t *len)
     return buf;
 }
 
-/* A KeyValue the index rewrote holds only key and value. */
+/* A KeyValue the index rewrote holds only key and value: key_strindex (profiles only; other
+ * signals read it as absent) and unknown fields are not kept. */
 static void kv_fresh(KeyValue *kv)
 {
+    kv->key_strindex = 0;
     kv->base.n_unknown_fields = 0;
     kv->base.unknown_fields = NULL;
 }
