@@ -31,7 +31,7 @@ struct pb_reader {
 static inline void pb_init(struct pb_reader *r, const uint8_t *data, size_t len)
 {
     r->p = data;
-    r->end = data + len;
+    r->end = len ? data + len : data; /* no offset on a NULL pointer, even 0 (UB in C) */
 }
 /* 1 with *f filled, 0 at the end, -1 on malformed data (group wire types included). */
 int pb_next(struct pb_reader *r, struct pb_field *f);

@@ -234,7 +234,6 @@ const char *wi_value_cstr(const struct wi_value *v, char *buf, size_t cap)
 
 /* ---- building -------------------------------------------------------------------------------- */
 
-#define ATTR_SLACK 4  /* room for the few attributes a processor appends, without a regrowth */
 
 /* Field numbers that differ between spans and log records. */
 struct item_fields {
@@ -246,44 +245,60 @@ static struct item_fields fields_of(enum signal s)
     return s == SIGNAL_LOGS ? (struct item_fields){6, 12} : (struct item_fields){9, 5};
 }
 
-/* Collects attribute records while one message is walked: on the stack for the usual few, in
- * the arena beyond. */
+/* Collects attribute records while one message is walked: on the stack for the usual few; past
+ * those, in one arena array sized for every attribute the rest of the message could still hold
+ * (a KeyValue field is at least 2 bytes), so that a message of thousands of attributes costs one
+ * array, not a series of doublings (the index's memory stays O(request size), see wi_build). */
 struct collect {
     struct wi_attr local[48];
     struct wi_attr *a;
     uint32_t n, cap;
     struct arena *arena;
+    const uint8_t *end;           /* end of the message being walked */
 };
 
-static void collect_init(struct collect *c, struct arena *a)
+static void collect_init(struct collect *c, struct arena *a, const uint8_t *end)
 {
     c->a = c->local;
     c->n = 0;
     c->cap = sizeof c->local / sizeof c->local[0];
     c->arena = a;
+    c->end = end;
 }
 
-static struct wi_attr *collect_push(struct collect *c)
+/* `after`: where the message continues after this attribute's field. */
+static struct wi_attr *collect_push(struct collect *c, const uint8_t *after)
 {
     if (c->n == c->cap) {
-        uint32_t cap = c->cap * 2;
-        struct wi_attr *a = arena_alloc(c->arena, (size_t)cap * sizeof *a);
+        size_t cap = (size_t)c->n + 1 + (size_t)(c->end - after) / 2 + WI_ATTR_SLACK;
+        if (cap > UINT32_MAX)
+            return NULL;
+        struct wi_attr *a = arena_alloc(c->arena, cap * sizeof *a);
         if (!a)
             return NULL;
         memcpy(a, c->a, (size_t)c->n * sizeof *a);
         c->a = a;
-        c->cap = cap;
+        c->cap = (uint32_t)cap;
     }
     return &c->a[c->n++];
 }
 
+/* Room for `slack` appended attributes, but never more than the attributes already there: an
+ * item of one attribute must not cost five records. */
 static int collect_finish(struct collect *c, struct wi_attrs *out, uint32_t slack)
 {
+    if (slack > c->n)
+        slack = c->n;
     out->n = c->n;
     out->cap = c->n ? c->n + slack : 0;
     out->a = NULL;
     if (!c->n)
         return 0;
+    if (c->a != c->local) { /* the spill array already has the room: keep it */
+        out->a = c->a;
+        out->cap = c->cap;
+        return 0;
+    }
     out->a = arena_alloc(c->arena, (size_t)out->cap * sizeof *out->a);
     if (!out->a)
         return -1;
@@ -308,10 +323,12 @@ static int read_attr(const struct wire_interest *in, const struct pb_field *kvf,
     }
     if (rc < 0)
         return -1;
+    if (!key) /* a KeyValue without a key field has the empty key (and memcmp wants a pointer) */
+        key = (const uint8_t *)"";
     uint32_t h = wi_hash((const char *)key, key_len);
     if (!interest_match_h(in, (const char *)key, key_len, h))
         return 0;
-    struct wi_attr *at = collect_push(c);
+    struct wi_attr *at = collect_push(c, kvf->start + kvf->total);
     if (!at)
         return -2;
     memset(at, 0, sizeof *at);
@@ -319,7 +336,7 @@ static int read_attr(const struct wire_interest *in, const struct pb_field *kvf,
     at->field_len = (uint32_t)kvf->total;
     at->state = WI_KEEP;
     at->hash = h;
-    at->key = key ? (const char *)key : "";
+    at->key = (const char *)key;
     at->key_len = (uint32_t)key_len;
     at->any = any;
     at->any_len = (uint32_t)any_len;
@@ -354,7 +371,7 @@ static int read_item(struct wire_index *ix, struct wi_item *it, const uint8_t *b
     it->body = body;
     it->body_len = (uint32_t)len;
     struct collect c;
-    collect_init(&c, ix->arena);
+    collect_init(&c, ix->arena, body + len);
     struct pb_reader r;
     struct pb_field f;
     pb_init(&r, body, len);
@@ -402,7 +419,7 @@ static int read_item(struct wire_index *ix, struct wi_item *it, const uint8_t *b
     }
     if (rc < 0)
         return -1;
-    return collect_finish(&c, &it->attrs, ATTR_SLACK) == 0 ? 0 : -2;
+    return collect_finish(&c, &it->attrs, WI_ATTR_SLACK) == 0 ? 0 : -2;
 }
 
 /* Growable arrays in the arena while building: the old copy is abandoned to the arena. */
@@ -423,7 +440,7 @@ static void *grow(struct arena *a, void *old, uint32_t n, uint32_t *cap, size_t 
 static int read_resource_attrs(struct wire_index *ix, struct wi_resource *res, const uint8_t *p, size_t n)
 {
     struct collect c;
-    collect_init(&c, ix->arena);
+    collect_init(&c, ix->arena, p + n);
     struct pb_reader r;
     struct pb_field f;
     pb_init(&r, p, n);
@@ -452,6 +469,55 @@ static void read_scope_name(struct wi_scope *sc, const uint8_t *p, size_t n)
     }
 }
 
+/* Counts the field-2 children of a container body (scopes of a resource, items of a scope);
+ * -1 on malformed bytes. */
+static int64_t count_children(const uint8_t *p, size_t n, int64_t (*each)(const uint8_t *, size_t))
+{
+    struct pb_reader r;
+    struct pb_field f;
+    pb_init(&r, p, n);
+    int64_t total = 0;
+    int rc;
+    while ((rc = pb_next(&r, &f)) == 1) {
+        if (f.num != 2 || f.wt != PB_LEN)
+            continue;
+        int64_t k = each ? each(f.data, f.len) : 1;
+        if (k < 0)
+            return -1;
+        total += k;
+    }
+    return rc < 0 ? -1 : total;
+}
+
+static int64_t count_items(const uint8_t *p, size_t n) { return count_children(p, n, NULL); }
+
+/* The sizes of the three arrays, in one walk that reads only the fields' keys and lengths, so
+ * that each array is allocated once at its size: doubling would leave up to three times its
+ * final size behind in the arena, and for requests of tiny items that is most of the memory. */
+static int count_request(const uint8_t *wire, size_t len, uint32_t *nr, uint32_t *ns, uint32_t *ni)
+{
+    struct pb_reader r;
+    struct pb_field f;
+    pb_init(&r, wire, len);
+    uint64_t res = 0, scopes = 0, items = 0;
+    int rc;
+    while ((rc = pb_next(&r, &f)) == 1) {
+        if (f.num != 1 || f.wt != PB_LEN)
+            continue;
+        res++;
+        int64_t k = count_children(f.data, f.len, NULL);
+        int64_t i = count_children(f.data, f.len, count_items);
+        if (k < 0 || i < 0)
+            return -1;
+        scopes += (uint64_t)k;
+        items += (uint64_t)i;
+    }
+    if (rc < 0 || items > UINT32_MAX)
+        return -1;
+    *nr = (uint32_t)res, *ns = (uint32_t)scopes, *ni = (uint32_t)items;
+    return 0;
+}
+
 struct wire_index *wi_build(enum signal s, const uint8_t *wire, size_t len,
                             const struct wire_interest *interest, struct arena *a, struct error *err)
 {
@@ -473,6 +539,13 @@ struct wire_index *wi_build(enum signal s, const uint8_t *wire, size_t len,
     ix->interest = interest;
     ix->arena = a;
     uint32_t cap_r = 0, cap_s = 0, cap_i = 0;
+    if (count_request(wire, len, &cap_r, &cap_s, &cap_i) != 0)
+        goto bad;
+    /* exact sizes: grow() below never regrows a well-formed request */
+    if ((cap_r && !(ix->resources = arena_alloc(a, (size_t)cap_r * sizeof *ix->resources))) ||
+        (cap_s && !(ix->scopes = arena_alloc(a, (size_t)cap_s * sizeof *ix->scopes))) ||
+        (cap_i && !(ix->items = arena_alloc(a, (size_t)cap_i * sizeof *ix->items))))
+        goto oom;
     struct pb_reader rr;
     struct pb_field rf;
     pb_init(&rr, wire, len);
@@ -636,7 +709,7 @@ int wi_item_set(struct wire_index *ix, struct wi_item *it, const char *key, size
     if (at)
         return wi_attr_replace(ix, it, at, key, key_len, any ? any : (const uint8_t *)"", any_len);
     if (it->attrs.n == it->attrs.cap) {
-        uint32_t cap = it->attrs.cap ? it->attrs.cap * 2 : ATTR_SLACK;
+        uint32_t cap = it->attrs.cap ? it->attrs.cap * 2 : WI_ATTR_SLACK;
         struct wi_attr *a = arena_alloc(ix->arena, (size_t)cap * sizeof *a);
         if (!a)
             return -1;

@@ -65,15 +65,17 @@ enum wi_type {
     WI_BYTES,
 };
 
+/* Fields of the index's records are ordered widest first, so that no padding is spent: the
+ * records are the index's memory (see wi_build). */
 struct wi_value {
-    uint8_t type;              /* enum wi_type */
     const uint8_t *data;       /* STRING, BYTES, ARRAY, KVLIST: the member's bytes (not NUL-ended) */
-    uint32_t len;
     union {
         int64_t i;
         double d;
         bool b;
     } u;
+    uint32_t len;
+    uint8_t type;              /* enum wi_type */
 };
 
 enum wi_attr_state {
@@ -85,16 +87,16 @@ enum wi_attr_state {
 
 struct wi_attr {
     const uint8_t *field;      /* the original KeyValue field (key..end); NULL when WI_ADDED */
-    uint32_t field_len;
-    uint8_t state;             /* enum wi_attr_state */
-    uint32_t hash;             /* wi_hash(key) */
     const char *key;           /* current key, not NUL-ended */
-    uint32_t key_len;
     const uint8_t *any;        /* current AnyValue body (may be NULL with any_len 0) */
-    uint32_t any_len;
-    struct wi_value v;         /* current value, read from `any` */
     const uint8_t *kv;         /* REPLACED, ADDED: the new KeyValue body in the arena */
+    struct wi_value v;         /* current value, read from `any` */
+    uint32_t field_len;
+    uint32_t hash;             /* wi_hash(key) */
+    uint32_t key_len;
+    uint32_t any_len;
     uint32_t kv_len;
+    uint8_t state;             /* enum wi_attr_state */
 };
 
 /* A struct wi_attr pointer stays valid until an attribute is appended to the same item. */
@@ -138,28 +140,28 @@ enum wi_item_flags {
 
 struct wi_item {
     const uint8_t *field;      /* the Span / LogRecord field in the request */
-    uint32_t field_len;
     const uint8_t *body;       /* current message body: the original, or a replacement */
-    uint32_t body_len;
-    uint32_t scope;            /* index in wire_index.scopes */
-    uint8_t flags;             /* enum wi_item_flags */
     struct wi_attrs attrs;     /* attributes of interest */
-    uint32_t n_attr_fields;    /* attribute fields in the body, of interest or not */
-    uint32_t n_events;         /* spans: events */
     const uint8_t *trace_id;   /* NULL when absent or not 16 bytes */
     const uint8_t *span_id;    /* NULL when absent or not 8 bytes */
     const uint8_t *parent_span_id;
     const char *name;          /* spans: name (current); logs: event_name. Not NUL-ended. */
-    uint32_t name_len;
     const char *status_message; /* spans: Status.message; logs: severity_text */
+    const uint8_t *log_body;   /* logs: the body's AnyValue bytes (NULL when absent) */
+    uint64_t start_ns;         /* spans: start time; logs: time_unix_nano */
+    uint64_t end_ns;           /* spans: end time; logs: observed_time_unix_nano */
+    uint32_t field_len;
+    uint32_t body_len;
+    uint32_t scope;            /* index in wire_index.scopes */
+    uint32_t n_attr_fields;    /* attribute fields in the body, of interest or not */
+    uint32_t n_events;         /* spans: events */
+    uint32_t name_len;
     uint32_t status_message_len;
     int32_t kind;              /* spans: SpanKind; logs: severity_number */
     int32_t status_code;       /* spans: Status.code */
-    uint64_t start_ns;         /* spans: start time; logs: time_unix_nano */
-    uint64_t end_ns;           /* spans: end time; logs: observed_time_unix_nano */
-    const uint8_t *log_body;   /* logs: the body's AnyValue bytes (NULL when absent) */
     uint32_t log_body_len;
     uint32_t new_len;
+    uint8_t flags;             /* enum wi_item_flags */
 };
 
 struct wire_index {
@@ -179,7 +181,14 @@ struct wire_index {
 };
 
 /* Builds the index of `wire` (validated by otlp_scan, strings repaired) for traces or logs.
- * `interest` may be NULL (every attribute). The index and its arrays come from `a`. */
+ * `interest` may be NULL (every attribute). The index and its arrays come from `a`.
+ * Memory: the resource, scope and item arrays are sized exactly (a first walk counts them), and
+ * an item's attribute array holds its attributes of interest plus at most WI_ATTR_SLACK for
+ * the ones processors append; so the arena grows by at most WI_MAX_BYTES_PER_WIRE_BYTE bytes
+ * per byte of the request, the worst case being many empty items or empty attributes (a real
+ * GenAI span costs far less: its record is ~140 bytes against hundreds on the wire). */
+#define WI_ATTR_SLACK 4
+#define WI_MAX_BYTES_PER_WIRE_BYTE 96
 struct wire_index *wi_build(enum signal s, const uint8_t *wire, size_t len,
                             const struct wire_interest *interest, struct arena *a,
                             struct error *err);
@@ -205,7 +214,9 @@ void wi_value_read(const uint8_t *any, size_t len, struct wi_value *v);
 
 /* Sets an attribute of the item to the AnyValue body `any` (copied): replaces the first live one
  * with this key, else appends one. The key must be covered by the index's interest, or the
- * index cannot know whether the item already holds it. */
+ * index cannot know whether the item already holds it. A replaced KeyValue is written fresh as
+ * {key, value}: its other fields (key_strindex, which OTLP reserves to profiles and tells other
+ * signals to read as absent, and unknown ones) are not kept; the AnyValue's bytes are. */
 int wi_item_set(struct wire_index *ix, struct wi_item *it, const char *key, size_t key_len,
                 const uint8_t *any, size_t any_len);
 int wi_item_set_string(struct wire_index *ix, struct wi_item *it, const char *key,

@@ -1,5 +1,6 @@
 /* test_batch.c — the wire scanner (validation, ID lengths, depth, item counts) and the batch's
- * two faces (no re-encode when untouched, copy-on-edit when shared). */
+ * two faces (no re-encode when untouched, copy-on-edit when shared), and its span index (shared
+ * reading, copy-on-write editing, both faces after index edits, a second interest). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -354,6 +355,235 @@ static void test_batch_reject_records_partial_success(void **state)
     free(buf);
 }
 
+/* ---- the span index on a batch ---------------------------------------------------------------- */
+
+static const trace_req *decoded_traces(struct batch *b)
+{
+    struct error err = {0};
+    const trace_req *m = (const trace_req *)batch_decoded(b, &err);
+    assert_non_null(m);
+    return m;
+}
+
+static const Opentelemetry__Proto__Trace__V1__Span *span_at(const trace_req *m, size_t r, size_t i)
+{
+    return m->resource_spans[r]->scope_spans[0]->spans[i];
+}
+
+/* Reading the index of a shared batch builds it once, copies nothing, and leaves the bytes. */
+static void test_batch_index_shared_read(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *buf = make_traces(2, 3, 16, &len);
+    struct error err = {0};
+    struct batch *b = batch_from_wire(SIGNAL_TRACES, buf, len, &err);
+    batch_ref(b);
+    const struct wire_index *ix = batch_index(b, NULL, &err);
+    assert_non_null(ix);
+    assert_int_equal(ix->n_items, 6);
+    assert_int_equal(ix->n_resources, 2);
+    assert_non_null(wi_item_attr_s(&ix->items[5], "gen_ai.request.model"));
+    assert_ptr_equal(batch_index(b, NULL, &err), ix);
+    assert_ptr_equal(ix->wire, b->wire); /* over the bytes that arrived */
+    const uint8_t *out;
+    size_t n;
+    assert_int_equal(batch_encoded(b, &out, &n, &err), 0);
+    assert_ptr_equal(out, b->wire);
+    assert_memory_equal(out, buf, len);
+    batch_unref(b);
+    batch_unref(b);
+    free(buf);
+}
+
+/* Editing through the index of a shared batch edits a private copy; the original's bytes and
+ * count stay; the copy's encoded and decoded faces both hold the edits. */
+static void test_batch_index_edit_copies_when_shared(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *buf = make_traces(2, 3, 16, &len);
+    struct error err = {0};
+    struct batch *b = batch_from_wire(SIGNAL_TRACES, buf, len, &err);
+    batch_ref(b);
+    assert_non_null(batch_index(b, NULL, &err)); /* an index already built is not the copy's */
+    struct batch *mine = NULL;
+    struct wire_index *ix = batch_index_edit(b, NULL, &mine, &err);
+    assert_non_null(ix);
+    assert_ptr_not_equal(mine, b);
+    assert_ptr_not_equal(ix, b->index);
+    assert_int_equal(wi_item_set_string(ix, &ix->items[0], "gen_ai.system", "openai", 6), 0);
+    assert_int_equal(wi_item_set_name(ix, &ix->items[4], "renamed", 7), 0);
+    wi_item_drop(ix, &ix->items[1]);
+    wi_item_drop(ix, &ix->items[5]);
+    batch_index_edit_done(mine);
+    assert_int_equal(mine->items, 4);
+    assert_int_equal(b->items, 6);
+
+    const uint8_t *orig, *edited, *again;
+    size_t n1, n2, n3;
+    assert_int_equal(batch_encoded(b, &orig, &n1, &err), 0);
+    assert_int_equal(n1, len);
+    assert_memory_equal(orig, buf, len);
+    assert_false(b->index->dirty);
+    assert_int_equal(batch_encoded(mine, &edited, &n2, &err), 0);
+    assert_int_equal(batch_encoded(mine, &again, &n3, &err), 0);
+    assert_ptr_equal(edited, again); /* applied once, then cached */
+    struct otlp_scan_result r;
+    assert_int_equal(otlp_scan(SIGNAL_TRACES, edited, n2, &r, &err), 0);
+    assert_int_equal(r.items, 4);
+
+    const trace_req *m = decoded_traces(mine);
+    assert_int_equal(m->resource_spans[0]->scope_spans[0]->n_spans, 2);
+    assert_int_equal(m->resource_spans[1]->scope_spans[0]->n_spans, 2);
+    const Opentelemetry__Proto__Trace__V1__Span *s0 = span_at(m, 0, 0);
+    assert_int_equal(s0->n_attributes, 2);
+    assert_string_equal(s0->attributes[1]->key, "gen_ai.system");
+    assert_string_equal(s0->attributes[1]->value->string_value, "openai");
+    assert_string_equal(span_at(m, 1, 1)->name, "renamed");
+    assert_string_equal(span_at(m, 1, 0)->name, "chat gpt-4o");
+
+    /* more edits after the faces were made: both are made again from the index */
+    ix = batch_index_edit(mine, NULL, &mine, &err);
+    assert_non_null(ix);
+    assert_int_equal(wi_item_set_int(ix, &ix->items[0], "gen_ai.usage.input_tokens", 12), 0);
+    assert_int_equal(batch_encoded(mine, &again, &n3, &err), 0);
+    assert_true(n3 > n2);
+    m = decoded_traces(mine);
+    assert_int_equal(span_at(m, 0, 0)->n_attributes, 3);
+    assert_int_equal(span_at(m, 0, 0)->attributes[2]->value->int_value, 12);
+
+    batch_reject(mine, 2, "dropped on purpose");
+    batch_edit_release(b, mine);
+    assert_int_equal(atomic_load(&b->rejected), 2);
+    batch_unref(b); /* the other holder lets go */
+    /* sole owner now: the index is edited in place */
+    struct batch *same = NULL;
+    assert_non_null(batch_index_edit(b, NULL, &same, &err));
+    assert_ptr_equal(same, b);
+    batch_unref(b);
+    free(buf);
+}
+
+/* A struct edit after index edits starts from the edited request; an index built after it reads
+ * the structs' encoding. */
+static void test_batch_edit_after_index_edits(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *buf = make_traces(1, 4, 16, &len);
+    struct error err = {0};
+    struct batch *b = batch_from_wire(SIGNAL_TRACES, buf, len, &err);
+    struct wire_interest *in = wire_interest_new();
+    assert_int_equal(wire_interest_add_prefix(in, "gen_ai."), 0);
+    struct batch *o = NULL;
+    struct wire_index *ix = batch_index_edit(b, in, &o, &err);
+    assert_ptr_equal(o, b);
+    assert_int_equal(wi_item_set_name(ix, &ix->items[2], "third", 5), 0);
+    struct wi_attr *at = wi_item_attr_s(&ix->items[3], "gen_ai.request.model");
+    assert_non_null(at);
+    assert_int_equal(wi_attr_replace(ix, &ix->items[3], at, "gen_ai.response.model", 21, NULL, 0), 0);
+    wi_item_drop(ix, &ix->items[0]);
+    batch_index_edit_done(b);
+    assert_int_equal(b->items, 3);
+
+    struct batch *o2 = NULL;
+    trace_req *m = (trace_req *)batch_edit(b, &o2, &err);
+    assert_non_null(m);
+    assert_ptr_equal(o2, b);
+    assert_null(b->index);
+    Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = m->resource_spans[0]->scope_spans[0];
+    assert_int_equal(ss->n_spans, 3);
+    assert_string_equal(ss->spans[1]->name, "third");
+    assert_string_equal(ss->spans[2]->attributes[0]->key, "gen_ai.response.model");
+    assert_string_equal(ss->spans[2]->attributes[0]->value->string_value, "gpt-4o");
+    ss->n_spans = 2;
+    batch_edit_done(b);
+    assert_int_equal(b->items, 2);
+
+    const struct wire_index *rx = batch_index(b, in, &err);
+    assert_non_null(rx);
+    assert_int_equal(rx->n_items, 2);
+    assert_int_equal(rx->items[1].name_len, 5);
+    assert_memory_equal(rx->items[1].name, "third", 5);
+    const uint8_t *out;
+    size_t n;
+    assert_int_equal(batch_encoded(b, &out, &n, &err), 0);
+    assert_ptr_equal(out, rx->wire);
+    wire_interest_free(in);
+    batch_unref(b);
+    free(buf);
+}
+
+/* An index asked for with another interest is rebuilt for every attribute, over the current
+ * encoded face (edits included); NULL covers every later interest. */
+static void test_batch_index_second_interest(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *buf = make_traces(1, 2, 16, &len);
+    struct error err = {0};
+    struct batch *b = batch_from_wire(SIGNAL_TRACES, buf, len, &err);
+    struct wire_interest *in1 = wire_interest_new(), *in2 = wire_interest_new();
+    assert_int_equal(wire_interest_add_key(in1, "tenant"), 0);
+    assert_int_equal(wire_interest_add_key(in2, "gen_ai.request.model"), 0);
+    struct batch *o = NULL;
+    struct wire_index *ix = batch_index_edit(b, in1, &o, &err);
+    assert_non_null(ix);
+    assert_ptr_equal(ix->interest, in1);
+    assert_int_equal(ix->items[0].attrs.n, 0); /* gen_ai.request.model is not of interest */
+    assert_int_equal(wi_item_set_string(ix, &ix->items[0], "tenant", "acme", 4), 0);
+
+    const struct wire_index *all = batch_index(b, in2, &err);
+    assert_non_null(all);
+    assert_ptr_not_equal(all, ix);
+    assert_null(all->interest);
+    assert_int_equal(all->items[0].attrs.n, 2); /* the edit is in the bytes it was built on */
+    assert_non_null(wi_item_attr_s(&all->items[0], "tenant"));
+    assert_ptr_equal(batch_index(b, in1, &err), all);
+    assert_ptr_equal(batch_index(b, NULL, &err), all);
+
+    ix = batch_index_edit(b, in2, &o, &err);
+    assert_ptr_equal(ix, all);
+    assert_int_equal(wi_item_set_int(ix, &ix->items[1], "gen_ai.usage.input_tokens", 3), 0);
+    const trace_req *m = decoded_traces(b);
+    assert_int_equal(span_at(m, 0, 0)->n_attributes, 2);
+    assert_string_equal(span_at(m, 0, 0)->attributes[1]->value->string_value, "acme");
+    assert_int_equal(span_at(m, 0, 1)->n_attributes, 2);
+    wire_interest_free(in1);
+    wire_interest_free(in2);
+    batch_unref(b);
+    free(buf);
+}
+
+/* A batch that arrived decoded is encoded once for its index; other signals have none. */
+static void test_batch_index_from_decoded_and_other_signals(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *buf = make_traces(1, 3, 16, &len);
+    struct arena *a = arena_new(0);
+    ProtobufCMessage *msg = protobuf_c_message_unpack(otlp_request_descriptor(SIGNAL_TRACES),
+                                                      arena_allocator(a), len, buf);
+    struct batch *b = batch_from_msg(SIGNAL_TRACES, a, msg);
+    struct error err = {0};
+    const struct wire_index *ix = batch_index(b, NULL, &err);
+    assert_non_null(ix);
+    assert_int_equal(ix->n_items, 3);
+    assert_int_equal(ix->wire_len, len);
+    assert_memory_equal(ix->wire, buf, len);
+    batch_unref(b);
+
+    struct batch *mb = batch_from_wire(SIGNAL_METRICS, buf, 0, &err);
+    assert_non_null(mb);
+    struct batch *o = NULL;
+    assert_null(batch_index(mb, NULL, &err));
+    assert_non_null(strstr(err.msg, "metrics"));
+    assert_null(batch_index_edit(mb, NULL, &o, &err));
+    batch_unref(mb);
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -368,6 +598,11 @@ int main(void)
         cmocka_unit_test(test_batch_edit_copies_when_shared),
         cmocka_unit_test(test_batch_from_wire_rejects_invalid),
         cmocka_unit_test(test_batch_reject_records_partial_success),
+        cmocka_unit_test(test_batch_index_shared_read),
+        cmocka_unit_test(test_batch_index_edit_copies_when_shared),
+        cmocka_unit_test(test_batch_edit_after_index_edits),
+        cmocka_unit_test(test_batch_index_second_interest),
+        cmocka_unit_test(test_batch_index_from_decoded_and_other_signals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
