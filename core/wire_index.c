@@ -325,6 +325,12 @@ static int read_attr(const struct wire_interest *in, const struct pb_field *kvf,
         return -1;
     if (!key) /* a KeyValue without a key field has the empty key (and memcmp wants a pointer) */
         key = (const uint8_t *)"";
+    if (in) {
+        /* most keys are ruled out by their first byte, before any hashing */
+        uint8_t c0 = key_len ? key[0] : 0;
+        if (!(in->first[c0 >> 3] & (1u << (c0 & 7))))
+            return 0;
+    }
     uint32_t h = wi_hash((const char *)key, key_len);
     if (!interest_match_h(in, (const char *)key, key_len, h))
         return 0;
