@@ -622,9 +622,9 @@ static int edit_begin(struct edit *e, struct arena *a, KeyValue **kv, size_t n)
         e->made_by = NULL;
         return 0;
     }
-    /* keep_original may double it; + provider, error.type, violations, and the three rebuilt
-     * message attributes */
-    e->cap = 2 * n + 8;
+    /* custom_mappings and keep_original may each add one per attribute; + provider, error.type,
+     * violations, and the three rebuilt message attributes */
+    e->cap = 3 * n + 8;
     e->kv = arena_alloc(a, e->cap * sizeof *e->kv);
     e->gone = arena_alloc(a, e->cap * sizeof *e->gone);
     e->made_by = arena_alloc(a, e->cap * sizeof *e->made_by);
@@ -1108,33 +1108,29 @@ static const char *source_target(const struct gs_source_rules *r, const char *ke
     return NULL;
 }
 
-int gs_source_apply(const struct gs_source_rules *r, struct arena *a, KeyValue ***kvp, size_t *np)
+/* gs_source_apply on an edit already begun (genai_semconv runs its custom_mappings and its own
+ * rows on one edit). A dry run (e->a == NULL) coerces into `va` and stops at the first write.
+ * Returns what was written, or -1 out of memory. */
+static int source_apply_edit(const struct gs_source_rules *r, struct edit *e, struct arena *va)
 {
-    struct edit e;
-    if (edit_begin(&e, a, *kvp, *np) != 0)
-        return -1;
-    /* A dry run coerces into a scratch arena: whether a value coerces is part of the answer. */
-    struct arena *scratch = a ? NULL : arena_new(0);
-    struct arena *va = a ? a : scratch;
-    if (!va)
-        return -1;
+    struct arena *a = e->a;
     int wrote = 0;
-    size_t n0 = e.n;
+    size_t n0 = e->n;
     for (size_t i = 0; i < n0; i++) {
-        KeyValue *kv = e.kv[i];
-        if (!kv || !kv->key || edit_gone(&e, i))
+        KeyValue *kv = e->kv[i];
+        if (!kv || !kv->key || edit_gone(e, i))
             continue;
         const char *to = source_target(r, kv->key);
         if (!to || !kv->value)
             continue;
-        long j = edit_find(&e, to);
+        long j = edit_find(e, to);
         if (j >= 0 && !r->overwrite) {
             if (!r->remove_shadowed || !r->remove_originals)
                 continue;
             wrote++;
             if (!a)
                 break;
-            e.gone[i] = true;
+            e->gone[i] = true;
             continue;
         }
         AnyValue *nv = NULL;
@@ -1155,30 +1151,30 @@ int gs_source_apply(const struct gs_source_rules *r, struct arena *a, KeyValue *
             break;
         if (j >= 0) {
             /* A new KeyValue: the original one may be shared with the request's other face. */
-            KeyValue *nk = kv_new(a, e.kv[j]->key, nv);
+            KeyValue *nk = kv_new(a, e->kv[j]->key, nv);
             if (!nk)
                 return -1;
-            e.kv[j] = nk;
-        } else if (edit_append(&e, to, nv, -1) != 0) {
+            e->kv[j] = nk;
+        } else if (edit_append(e, to, nv, -1) != 0) {
             return -1;
         }
         if (r->remove_originals)
-            e.gone[i] = true;
+            e->gone[i] = true;
     }
     /* The openinference source also rebuilds the flattened messages, after its renames. */
     for (int f = GS_MSG_OI_INPUT; r->builtin == GS_SOURCE_OPENINFERENCE && f <= GS_MSG_OI_OUTPUT &&
                                   (a || !wrote); f++) {
         const char *to = f == GS_MSG_OI_INPUT ? A_INPUT_MESSAGES : A_OUTPUT_MESSAGES;
-        long j = edit_find(&e, to);
+        long j = edit_find(e, to);
         if (j >= 0 && !r->overwrite)
             continue;
-        bool *used = arena_alloc(va, (e.n ? e.n : 1) * sizeof *used);
+        bool *used = arena_alloc(va, (e->n ? e->n : 1) * sizeof *used);
         struct gs_msg_out o = {0};
         if (!used)
             break;
-        memset(used, 0, (e.n ? e.n : 1) * sizeof *used);
-        size_t n0 = e.n;
-        if (gs_msg_rebuild_flat((enum gs_msg_family)f, GS_MSG_COLLECTOR, e.kv, n0, e.gone, used,
+        memset(used, 0, (e->n ? e->n : 1) * sizeof *used);
+        size_t n0 = e->n;
+        if (gs_msg_rebuild_flat((enum gs_msg_family)f, GS_MSG_COLLECTOR, e->kv, n0, e->gone, used,
                                 NULL, va, &o) != 1 || !o.messages)
             continue;
         wrote++;
@@ -1189,17 +1185,49 @@ int gs_source_apply(const struct gs_source_rules *r, struct arena *a, KeyValue *
         if (!nk)
             return -1;
         if (j >= 0)
-            e.kv[j] = nk;
-        else if (edit_append(&e, to, v, -1) != 0)
+            e->kv[j] = nk;
+        else if (edit_append(e, to, v, -1) != 0)
             return -1;
         if (r->remove_originals)
             for (size_t i = 0; i < n0; i++)
                 if (used[i])
-                    e.gone[i] = true;
+                    e->gone[i] = true;
     }
+    return wrote;
+}
+
+/* custom_mappings on the edit of a span or log record, before the built-in rows. Returns the
+ * number of changes (1 at most in a dry run). */
+static size_t apply_custom_edit(const struct gs_proc *p, struct edit *e, struct tally *t)
+{
+    if (!p->custom.n)
+        return 0;
+    struct arena *scratch = e->a ? NULL : arena_new(0);
+    struct arena *va = e->a ? e->a : scratch;
+    int rc = va ? source_apply_edit(&p->custom_rules, e, va) : -1;
     if (scratch)
         arena_free(scratch);
-    if (a && wrote)
+    if (rc <= 0)
+        return 0;
+    t->renamed += (uint64_t)rc;
+    t->custom_renamed += (uint64_t)rc;
+    return (size_t)rc;
+}
+
+int gs_source_apply(const struct gs_source_rules *r, struct arena *a, KeyValue ***kvp, size_t *np)
+{
+    struct edit e;
+    if (edit_begin(&e, a, *kvp, *np) != 0)
+        return -1;
+    /* A dry run coerces into a scratch arena: whether a value coerces is part of the answer. */
+    struct arena *scratch = a ? NULL : arena_new(0);
+    struct arena *va = a ? a : scratch;
+    if (!va)
+        return -1;
+    int wrote = source_apply_edit(r, &e, va);
+    if (scratch)
+        arena_free(scratch);
+    if (a && wrote > 0)
         edit_finish(&e, kvp, np);
     return wrote;
 }
@@ -1337,19 +1365,18 @@ struct span_out {
 /* Normalizes one LLM span. With a == NULL, only tells whether anything would change (and
  * tallies violations, which matter when nothing changes). */
 static struct span_out process_span(const struct gs_proc *p, Span *sp, struct arena *a,
-                                    struct tally *t)
+                                    struct tally *t, struct edit *keep)
 {
     struct span_out o = {0};
-    size_t custom = apply_custom(p, a, &sp->attributes, &sp->n_attributes, t);
-    if (custom && !a)
-        return (struct span_out){.changed = true};
     struct edit e;
     if (edit_begin(&e, a, sp->attributes, sp->n_attributes) != 0) {
         t->unconvertible++;
-        o.changed = custom > 0;
-        return o; /* out of memory: the span goes on as it came (or custom-renamed only) */
+        return o; /* out of memory: the span goes on as it came */
     }
-    size_t changes = custom + map_attrs(p, &e, GS_ON_SPANS, t);
+    size_t changes = apply_custom_edit(p, &e, t);
+    if (changes && !a)
+        return (struct span_out){.changed = true};
+    changes += map_attrs(p, &e, GS_ON_SPANS, t);
     if (changes && !a)
         return (struct span_out){.changed = true};
 
@@ -1444,8 +1471,12 @@ static struct span_out process_span(const struct gs_proc *p, Span *sp, struct ar
         }
     }
 
-    if (a && changes)
-        edit_finish(&e, &sp->attributes, &sp->n_attributes);
+    if (a && changes) {
+        if (keep)
+            *keep = e; /* the span index's caller maps the edit onto its attributes */
+        else
+            edit_finish(&e, &sp->attributes, &sp->n_attributes);
+    }
     o.changed = changes > 0;
     return o;
 }
@@ -1477,7 +1508,7 @@ static bool walk_traces(const struct gs_proc *p,
                     continue;
                 }
                 t->seen++;
-                struct span_out o = process_span(p, sp, a, t);
+                struct span_out o = process_span(p, sp, a, t, NULL);
                 if (!a) {
                     if (o.changed)
                         return true;
@@ -1522,7 +1553,35 @@ static bool log_is_llm(const struct gs_proc *p, const LogRecord *lr)
     return is_llm(p, lr->attributes, lr->n_attributes);
 }
 
-/* GenAI events get the renames only: requirements are defined for spans. */
+/* GenAI events get the renames only: requirements are defined for spans. Returns whether the
+ * record changes (would change, in a dry run). */
+static bool process_log(const struct gs_proc *p, LogRecord *lr, struct arena *a, struct tally *t,
+                        struct edit *keep)
+{
+    struct edit e;
+    if (edit_begin(&e, a, lr->attributes, lr->n_attributes) != 0)
+        return false;
+    size_t changes = apply_custom_edit(p, &e, t);
+    if (changes && !a)
+        return true;
+    changes += map_attrs(p, &e, GS_ON_LOGS, t);
+    if (!changes || a) {
+        struct arena *scratch = !a && has_message_keys(e.kv, e.n) ? arena_new(0) : NULL;
+        changes += rebuild_flat(p, &e, scratch, t);
+        if (scratch)
+            arena_free(scratch);
+    }
+    if (!changes)
+        return false;
+    if (a) {
+        if (keep)
+            *keep = e;
+        else
+            edit_finish(&e, &lr->attributes, &lr->n_attributes);
+    }
+    return true;
+}
+
 static bool walk_logs(const struct gs_proc *p,
                       Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest *req,
                       struct arena *a, struct tally *t)
@@ -1539,28 +1598,11 @@ static bool walk_logs(const struct gs_proc *p,
                 if (!lr || (!scope_llm && !log_is_llm(p, lr)))
                     continue;
                 t->logs_seen++;
-                size_t custom = apply_custom(p, a, &lr->attributes, &lr->n_attributes, t);
-                if (custom && !a)
-                    return true;
-                struct edit e;
-                if (edit_begin(&e, a, lr->attributes, lr->n_attributes) != 0) {
-                    t->logs_normalized += custom > 0;
-                    continue;
-                }
-                size_t changes = custom + map_attrs(p, &e, GS_ON_LOGS, t);
-                if (!changes || a) {
-                    struct arena *scratch =
-                        !a && has_message_keys(e.kv, e.n) ? arena_new(0) : NULL;
-                    changes += rebuild_flat(p, &e, scratch, t);
-                    if (scratch)
-                        arena_free(scratch);
-                }
-                if (!changes)
+                if (!process_log(p, lr, a, t, NULL))
                     continue;
                 if (!a)
                     return true;
                 t->logs_normalized++;
-                edit_finish(&e, &lr->attributes, &lr->n_attributes);
             }
         }
     }
