@@ -1908,17 +1908,24 @@ static void tally_add(struct tally *t, const struct tally *u)
     t->missing_union |= u->missing_union;
 }
 
-/* The escape hatch: the whole span decoded, run through the struct code, put back. */
-static struct span_out span_by_struct(const struct gs_proc *p, struct wire_index *ix,
+/* The escape hatch: the whole span or log record decoded, run through the struct code, put
+ * back. */
+static struct span_out item_by_struct(const struct gs_proc *p, struct wire_index *ix,
                                       struct wi_item *it, struct tally *t)
 {
-    Span *sp = (Span *)wi_item_unpack(ix, it);
-    if (!sp) {
+    ProtobufCMessage *m = wi_item_unpack(ix, it);
+    if (!m) {
         t->unconvertible++;
         return (struct span_out){0};
     }
-    struct span_out o = process_span(p, sp, ix->arena, t, NULL);
-    if (!o.dropped && o.changed && wi_item_replace_msg(ix, it, &sp->base) != 0)
+    struct span_out o = {0};
+    if (ix->signal == SIGNAL_LOGS)
+        o.changed = process_log(p, (LogRecord *)m, ix->arena, t, NULL);
+    else
+        o = process_span(p, (Span *)m, ix->arena, t, NULL);
+    if (o.dropped)
+        wi_item_drop(ix, it);
+    else if (o.changed && wi_item_replace_msg(ix, it, m) != 0)
         o.changed = false;
     return o;
 }
@@ -1935,7 +1942,7 @@ static struct span_out item_by_view(const struct gs_proc *p, struct wire_index *
         (!logs && it->n_events && it->status_code == STATUS_ERROR &&
          view_exceptions(&w, it, scratch) != 0)) {
         if (edit)
-            return span_by_struct(p, ix, it, t);
+            return item_by_struct(p, ix, it, t);
         if (it->flags & (WI_ITEM_EDITED | WI_ITEM_RENAMED))
             return (struct span_out){.changed = true}; /* decoding it needs the index's arena */
         Span *sp = opentelemetry__proto__trace__v1__span__unpack(arena_allocator(scratch),
@@ -1956,7 +1963,7 @@ static struct span_out item_by_view(const struct gs_proc *p, struct wire_index *
         return o;
     }
     if (e.a && append_clashes(&e, w.n))
-        return span_by_struct(p, ix, it, t); /* rare: the view's tally is dropped */
+        return item_by_struct(p, ix, it, t); /* rare: the view's tally is dropped */
     tally_add(t, &u);
     if ((e.a && view_commit(ix, it, &w, &e, scratch) != 0) ||
         (!logs && w.sp.name != w.name0 &&
