@@ -253,6 +253,8 @@ int main(int argc, char **argv)
         bench_die("this build has no cost processor%s", "");
     if (!semconv)
         printf("genai_semconv is not in this build: only [cost] is measured\n");
+    /* genai_semconv alone (its own instance, straight to the sink): its share without cost's. */
+    struct hop *semconv_alone = bench_hop_new("genai_semconv", "{}", &sink.c, tel);
 
     /* ---- checked passes --------------------------------------------------------------------- */
     struct {
@@ -294,6 +296,10 @@ int main(int argc, char **argv)
         {"genai_semconv + cost, current names", cur, semconv ? &semconv->c : NULL, false, 0, 0},
         {"cost alone, current names", cur, &cost_alone->c, false, 0, 0},
         {"passthrough: batch_from_wire + encoded face", cur, NULL, false, 0, 0},
+        {"genai_semconv alone, legacy names", old, semconv_alone ? &semconv_alone->c : NULL,
+         false, 0, 0},
+        {"genai_semconv alone, current names", cur, semconv_alone ? &semconv_alone->c : NULL,
+         false, 0, 0},
         {"codec floor: protobuf-c unpack + pack, arena", cur, NULL, true, 0, 0},
     };
     const size_t nlines = sizeof lines / sizeof lines[0];
@@ -337,6 +343,7 @@ int main(int argc, char **argv)
            "%.4f, \"codec_floor_cpu_s_per_million_spans\": %.4f, \"ratio\": %.3f}\n",
            both_m, cur_m, cost_m, pass_m, floor_m, both_m / floor_m);
 
+    bench_hop_free(semconv_alone);
     bench_hop_free(semconv);
     bench_hop_free(cost_after);
     bench_hop_free(cost_alone);

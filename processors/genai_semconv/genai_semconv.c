@@ -36,6 +36,8 @@
 #include "core/batch.h"
 #include "core/log.h"
 #include "core/telemetry.h"
+#include "core/wire.h"
+#include "core/wire_index.h"
 
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
@@ -193,6 +195,7 @@ struct gs_proc {
     _Atomic uint64_t *msg_rebuilt[GS_MSG_SOURCES], *msg_unparsed[GS_MSG_SOURCES];
     _Atomic uint64_t *custom_renamed;
     struct gs_custom custom;             /* custom_mappings, applied by gs_source_apply */
+    const struct wire_interest *interest; /* the service's (NULL: every attribute) */
     struct gs_source_rules custom_rules;
 };
 
@@ -622,9 +625,9 @@ static int edit_begin(struct edit *e, struct arena *a, KeyValue **kv, size_t n)
         e->made_by = NULL;
         return 0;
     }
-    /* keep_original may double it; + provider, error.type, violations, and the three rebuilt
-     * message attributes */
-    e->cap = 2 * n + 8;
+    /* custom_mappings and keep_original may each add one per attribute; + provider, error.type,
+     * violations, and the three rebuilt message attributes */
+    e->cap = 3 * n + 8;
     e->kv = arena_alloc(a, e->cap * sizeof *e->kv);
     e->gone = arena_alloc(a, e->cap * sizeof *e->gone);
     e->made_by = arena_alloc(a, e->cap * sizeof *e->made_by);
@@ -1108,33 +1111,29 @@ static const char *source_target(const struct gs_source_rules *r, const char *ke
     return NULL;
 }
 
-int gs_source_apply(const struct gs_source_rules *r, struct arena *a, KeyValue ***kvp, size_t *np)
+/* gs_source_apply on an edit already begun (genai_semconv runs its custom_mappings and its own
+ * rows on one edit). A dry run (e->a == NULL) coerces into `va` and stops at the first write.
+ * Returns what was written, or -1 out of memory. */
+static int source_apply_edit(const struct gs_source_rules *r, struct edit *e, struct arena *va)
 {
-    struct edit e;
-    if (edit_begin(&e, a, *kvp, *np) != 0)
-        return -1;
-    /* A dry run coerces into a scratch arena: whether a value coerces is part of the answer. */
-    struct arena *scratch = a ? NULL : arena_new(0);
-    struct arena *va = a ? a : scratch;
-    if (!va)
-        return -1;
+    struct arena *a = e->a;
     int wrote = 0;
-    size_t n0 = e.n;
+    size_t n0 = e->n;
     for (size_t i = 0; i < n0; i++) {
-        KeyValue *kv = e.kv[i];
-        if (!kv || !kv->key || edit_gone(&e, i))
+        KeyValue *kv = e->kv[i];
+        if (!kv || !kv->key || edit_gone(e, i))
             continue;
         const char *to = source_target(r, kv->key);
         if (!to || !kv->value)
             continue;
-        long j = edit_find(&e, to);
+        long j = edit_find(e, to);
         if (j >= 0 && !r->overwrite) {
             if (!r->remove_shadowed || !r->remove_originals)
                 continue;
             wrote++;
             if (!a)
                 break;
-            e.gone[i] = true;
+            e->gone[i] = true;
             continue;
         }
         AnyValue *nv = NULL;
@@ -1155,30 +1154,30 @@ int gs_source_apply(const struct gs_source_rules *r, struct arena *a, KeyValue *
             break;
         if (j >= 0) {
             /* A new KeyValue: the original one may be shared with the request's other face. */
-            KeyValue *nk = kv_new(a, e.kv[j]->key, nv);
+            KeyValue *nk = kv_new(a, e->kv[j]->key, nv);
             if (!nk)
                 return -1;
-            e.kv[j] = nk;
-        } else if (edit_append(&e, to, nv, -1) != 0) {
+            e->kv[j] = nk;
+        } else if (edit_append(e, to, nv, -1) != 0) {
             return -1;
         }
         if (r->remove_originals)
-            e.gone[i] = true;
+            e->gone[i] = true;
     }
     /* The openinference source also rebuilds the flattened messages, after its renames. */
     for (int f = GS_MSG_OI_INPUT; r->builtin == GS_SOURCE_OPENINFERENCE && f <= GS_MSG_OI_OUTPUT &&
                                   (a || !wrote); f++) {
         const char *to = f == GS_MSG_OI_INPUT ? A_INPUT_MESSAGES : A_OUTPUT_MESSAGES;
-        long j = edit_find(&e, to);
+        long j = edit_find(e, to);
         if (j >= 0 && !r->overwrite)
             continue;
-        bool *used = arena_alloc(va, (e.n ? e.n : 1) * sizeof *used);
+        bool *used = arena_alloc(va, (e->n ? e->n : 1) * sizeof *used);
         struct gs_msg_out o = {0};
         if (!used)
             break;
-        memset(used, 0, (e.n ? e.n : 1) * sizeof *used);
-        size_t n0 = e.n;
-        if (gs_msg_rebuild_flat((enum gs_msg_family)f, GS_MSG_COLLECTOR, e.kv, n0, e.gone, used,
+        memset(used, 0, (e->n ? e->n : 1) * sizeof *used);
+        size_t n0 = e->n;
+        if (gs_msg_rebuild_flat((enum gs_msg_family)f, GS_MSG_COLLECTOR, e->kv, n0, e->gone, used,
                                 NULL, va, &o) != 1 || !o.messages)
             continue;
         wrote++;
@@ -1189,17 +1188,49 @@ int gs_source_apply(const struct gs_source_rules *r, struct arena *a, KeyValue *
         if (!nk)
             return -1;
         if (j >= 0)
-            e.kv[j] = nk;
-        else if (edit_append(&e, to, v, -1) != 0)
+            e->kv[j] = nk;
+        else if (edit_append(e, to, v, -1) != 0)
             return -1;
         if (r->remove_originals)
             for (size_t i = 0; i < n0; i++)
                 if (used[i])
-                    e.gone[i] = true;
+                    e->gone[i] = true;
     }
+    return wrote;
+}
+
+/* custom_mappings on the edit of a span or log record, before the built-in rows. Returns the
+ * number of changes (1 at most in a dry run). */
+static size_t apply_custom_edit(const struct gs_proc *p, struct edit *e, struct tally *t)
+{
+    if (!p->custom.n)
+        return 0;
+    struct arena *scratch = e->a ? NULL : arena_new(0);
+    struct arena *va = e->a ? e->a : scratch;
+    int rc = va ? source_apply_edit(&p->custom_rules, e, va) : -1;
     if (scratch)
         arena_free(scratch);
-    if (a && wrote)
+    if (rc <= 0)
+        return 0;
+    t->renamed += (uint64_t)rc;
+    t->custom_renamed += (uint64_t)rc;
+    return (size_t)rc;
+}
+
+int gs_source_apply(const struct gs_source_rules *r, struct arena *a, KeyValue ***kvp, size_t *np)
+{
+    struct edit e;
+    if (edit_begin(&e, a, *kvp, *np) != 0)
+        return -1;
+    /* A dry run coerces into a scratch arena: whether a value coerces is part of the answer. */
+    struct arena *scratch = a ? NULL : arena_new(0);
+    struct arena *va = a ? a : scratch;
+    if (!va)
+        return -1;
+    int wrote = source_apply_edit(r, &e, va);
+    if (scratch)
+        arena_free(scratch);
+    if (a && wrote > 0)
         edit_finish(&e, kvp, np);
     return wrote;
 }
@@ -1337,19 +1368,18 @@ struct span_out {
 /* Normalizes one LLM span. With a == NULL, only tells whether anything would change (and
  * tallies violations, which matter when nothing changes). */
 static struct span_out process_span(const struct gs_proc *p, Span *sp, struct arena *a,
-                                    struct tally *t)
+                                    struct tally *t, struct edit *keep)
 {
     struct span_out o = {0};
-    size_t custom = apply_custom(p, a, &sp->attributes, &sp->n_attributes, t);
-    if (custom && !a)
-        return (struct span_out){.changed = true};
     struct edit e;
     if (edit_begin(&e, a, sp->attributes, sp->n_attributes) != 0) {
         t->unconvertible++;
-        o.changed = custom > 0;
-        return o; /* out of memory: the span goes on as it came (or custom-renamed only) */
+        return o; /* out of memory: the span goes on as it came */
     }
-    size_t changes = custom + map_attrs(p, &e, GS_ON_SPANS, t);
+    size_t changes = apply_custom_edit(p, &e, t);
+    if (changes && !a)
+        return (struct span_out){.changed = true};
+    changes += map_attrs(p, &e, GS_ON_SPANS, t);
     if (changes && !a)
         return (struct span_out){.changed = true};
 
@@ -1444,8 +1474,12 @@ static struct span_out process_span(const struct gs_proc *p, Span *sp, struct ar
         }
     }
 
-    if (a && changes)
-        edit_finish(&e, &sp->attributes, &sp->n_attributes);
+    if (a && changes) {
+        if (keep)
+            *keep = e; /* the span index's caller maps the edit onto its attributes */
+        else
+            edit_finish(&e, &sp->attributes, &sp->n_attributes);
+    }
     o.changed = changes > 0;
     return o;
 }
@@ -1477,7 +1511,7 @@ static bool walk_traces(const struct gs_proc *p,
                     continue;
                 }
                 t->seen++;
-                struct span_out o = process_span(p, sp, a, t);
+                struct span_out o = process_span(p, sp, a, t, NULL);
                 if (!a) {
                     if (o.changed)
                         return true;
@@ -1522,7 +1556,35 @@ static bool log_is_llm(const struct gs_proc *p, const LogRecord *lr)
     return is_llm(p, lr->attributes, lr->n_attributes);
 }
 
-/* GenAI events get the renames only: requirements are defined for spans. */
+/* GenAI events get the renames only: requirements are defined for spans. Returns whether the
+ * record changes (would change, in a dry run). */
+static bool process_log(const struct gs_proc *p, LogRecord *lr, struct arena *a, struct tally *t,
+                        struct edit *keep)
+{
+    struct edit e;
+    if (edit_begin(&e, a, lr->attributes, lr->n_attributes) != 0)
+        return false;
+    size_t changes = apply_custom_edit(p, &e, t);
+    if (changes && !a)
+        return true;
+    changes += map_attrs(p, &e, GS_ON_LOGS, t);
+    if (!changes || a) {
+        struct arena *scratch = !a && has_message_keys(e.kv, e.n) ? arena_new(0) : NULL;
+        changes += rebuild_flat(p, &e, scratch, t);
+        if (scratch)
+            arena_free(scratch);
+    }
+    if (!changes)
+        return false;
+    if (a) {
+        if (keep)
+            *keep = e;
+        else
+            edit_finish(&e, &lr->attributes, &lr->n_attributes);
+    }
+    return true;
+}
+
 static bool walk_logs(const struct gs_proc *p,
                       Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest *req,
                       struct arena *a, struct tally *t)
@@ -1539,28 +1601,11 @@ static bool walk_logs(const struct gs_proc *p,
                 if (!lr || (!scope_llm && !log_is_llm(p, lr)))
                     continue;
                 t->logs_seen++;
-                size_t custom = apply_custom(p, a, &lr->attributes, &lr->n_attributes, t);
-                if (custom && !a)
-                    return true;
-                struct edit e;
-                if (edit_begin(&e, a, lr->attributes, lr->n_attributes) != 0) {
-                    t->logs_normalized += custom > 0;
-                    continue;
-                }
-                size_t changes = custom + map_attrs(p, &e, GS_ON_LOGS, t);
-                if (!changes || a) {
-                    struct arena *scratch =
-                        !a && has_message_keys(e.kv, e.n) ? arena_new(0) : NULL;
-                    changes += rebuild_flat(p, &e, scratch, t);
-                    if (scratch)
-                        arena_free(scratch);
-                }
-                if (!changes)
+                if (!process_log(p, lr, a, t, NULL))
                     continue;
                 if (!a)
                     return true;
                 t->logs_normalized++;
-                edit_finish(&e, &lr->attributes, &lr->n_attributes);
             }
         }
     }
@@ -1578,11 +1623,478 @@ static bool walk(const struct gs_proc *p, ProtobufCMessage *msg, struct arena *a
                      a, t);
 }
 
+/* ---- the span index ---------------------------------------------------------------------------
+ *
+ * The production path. The logic above stays the one copy: for an LLM item the index path builds
+ * a small protobuf-c view of it in a scratch arena — its attributes of interest (every key this
+ * processor reads is declared at create), name and status — runs process_span / process_log on
+ * that view, and maps the resulting edit back onto the index: an attribute renamed keeps its
+ * value bytes, a converted one is written anew, removed ones are deleted, added ones appended.
+ * Spans whose events matter (message events, GenAI names on events) go through the per-item
+ * escape hatch: that one span is decoded, run through the struct code and put back. */
+
+/* Whether a key marks an LLM span or record (llm_attrs and is_llm, on a key with a length). */
+static bool key_is_llm(const struct gs_proc *p, const char *k, size_t len)
+{
+    if (len >= 7 && memcmp(k, "gen_ai.", 7) == 0)
+        return true;
+    if (gs_mapping_known_n(k, len))
+        return true;
+    for (size_t i = 0; i < p->custom.n; i++)
+        if (strlen(p->custom.renames[i].from) == len &&
+            memcmp(p->custom.renames[i].from, k, len) == 0)
+            return true;
+    return false;
+}
+
+static bool item_is_llm(const struct gs_proc *p, const struct wi_item *it)
+{
+    for (uint32_t i = 0; i < it->attrs.n; i++) {
+        const struct wi_attr *at = &it->attrs.a[i];
+        if (at->state != WI_DELETED && key_is_llm(p, at->key, at->key_len))
+            return true;
+    }
+    return false;
+}
+
+static bool scope_is_llm_ix(const struct gs_proc *p, const struct wi_scope *sc)
+{
+    const struct config_str_list *l = &p->cfg->llm_scopes;
+    for (size_t i = 0; sc->name_len && i < l->n; i++)
+        if (strlen(l->items[i]) == sc->name_len && memcmp(l->items[i], sc->name, sc->name_len) == 0)
+            return true;
+    return false;
+}
+
+static char *cstr(struct arena *a, const void *s, size_t len)
+{
+    char *c = arena_alloc(a, len + 1);
+    if (c) {
+        if (len)
+            memcpy(c, s, len);
+        c[len] = '\0';
+    }
+    return c;
+}
+
+/* The view of one item: what the struct code reads, and what it was on entry (to tell edits). */
+struct view {
+    KeyValue **kv;
+    size_t n;
+    struct wi_attr **at;    /* the index attribute behind kv[i] */
+    KeyValue **kv0;         /* kv[i] on entry */
+    char **key0;            /* its key and value on entry */
+    AnyValue **val0;
+    Span sp;
+    Opentelemetry__Proto__Trace__V1__Status st;
+    LogRecord lr;
+    char *name0;
+};
+
+static AnyValue *view_value(struct arena *a, const struct wi_attr *at)
+{
+    if (!at->any)
+        return NULL; /* no value field, as protobuf-c decodes it */
+    AnyValue *v;
+    switch (at->v.type) {
+    case WI_STRING:
+        if ((v = value_new(a, V_STRING)) && !(v->string_value = cstr(a, at->v.data, at->v.len)))
+            return NULL;
+        return v;
+    case WI_BOOL:
+        if ((v = value_new(a, V_BOOL)))
+            v->bool_value = at->v.u.b;
+        return v;
+    case WI_INT:
+        if ((v = value_new(a, V_INT)))
+            v->int_value = at->v.u.i;
+        return v;
+    case WI_DOUBLE:
+        if ((v = value_new(a, V_DOUBLE)))
+            v->double_value = at->v.u.d;
+        return v;
+    case WI_EMPTY:
+        return value_new(a, OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE__NOT_SET);
+    default:
+        /* arrays, maps, bytes: rare on the keys read here; decoded as they are */
+        return opentelemetry__proto__common__v1__any_value__unpack(arena_allocator(a),
+                                                                    at->any_len, at->any);
+    }
+}
+
+static int view_build(struct view *w, const struct wire_index *ix, const struct wi_item *it,
+                      struct arena *a)
+{
+    memset(w, 0, sizeof *w);
+    size_t cap = it->attrs.n ? it->attrs.n : 1;
+    KeyValue *objs = arena_alloc(a, cap * sizeof *objs);
+    w->kv = arena_alloc(a, cap * sizeof *w->kv);
+    w->kv0 = arena_alloc(a, cap * sizeof *w->kv0);
+    w->at = arena_alloc(a, cap * sizeof *w->at);
+    w->key0 = arena_alloc(a, cap * sizeof *w->key0);
+    w->val0 = arena_alloc(a, cap * sizeof *w->val0);
+    if (!objs || !w->kv || !w->kv0 || !w->at || !w->key0 || !w->val0)
+        return -1;
+    for (uint32_t i = 0; i < it->attrs.n; i++) {
+        struct wi_attr *at = &it->attrs.a[i];
+        if (at->state == WI_DELETED)
+            continue;
+        KeyValue *kv = &objs[w->n];
+        opentelemetry__proto__common__v1__key_value__init(kv);
+        if (!(kv->key = cstr(a, at->key, at->key_len)))
+            return -1;
+        kv->value = view_value(a, at);
+        if (at->any && !kv->value)
+            return -1;
+        w->kv[w->n] = w->kv0[w->n] = kv;
+        w->key0[w->n] = kv->key;
+        w->val0[w->n] = kv->value;
+        w->at[w->n++] = at;
+    }
+    if (!(w->name0 = cstr(a, it->name, it->name_len)))
+        return -1;
+    if (ix->signal == SIGNAL_LOGS) {
+        opentelemetry__proto__logs__v1__log_record__init(&w->lr);
+        w->lr.attributes = w->kv;
+        w->lr.n_attributes = w->n;
+        w->lr.event_name = w->name0;
+        return 0;
+    }
+    opentelemetry__proto__trace__v1__span__init(&w->sp);
+    opentelemetry__proto__trace__v1__status__init(&w->st);
+    w->st.code = it->status_code;
+    if (!(w->st.message = cstr(a, it->status_message, it->status_message_len)))
+        return -1;
+    w->sp.status = &w->st;
+    w->sp.name = w->name0;
+    w->sp.attributes = w->kv;
+    w->sp.n_attributes = w->n;
+    return 0;
+}
+
+/* Reads the span's events from its bytes without decoding them: 1 when the struct code would
+ * read or change more of them than exception events (message events, GenAI or custom names on
+ * their attributes), else 0. */
+static int events_matter(const struct gs_proc *p, const struct wi_item *it)
+{
+    struct pb_reader r, er, kr;
+    struct pb_field f, ef, kf;
+    pb_init(&r, it->body, it->body_len);
+    while (pb_next(&r, &f) == 1) {
+        if (f.num != 11 || f.wt != PB_LEN)
+            continue;
+        pb_init(&er, f.data, f.len);
+        while (pb_next(&er, &ef) == 1) {
+            if (ef.num == 2 && ef.wt == PB_LEN) {
+                char name[64];
+                if (ef.len < sizeof name) {
+                    memcpy(name, ef.data, ef.len);
+                    name[ef.len] = '\0';
+                    if (gs_msg_event_kind(name) >= 0)
+                        return 1;
+                }
+            } else if (ef.num == 3 && ef.wt == PB_LEN) {
+                pb_init(&kr, ef.data, ef.len);
+                while (pb_next(&kr, &kf) == 1)
+                    if (kf.num == 1 && kf.wt == PB_LEN &&
+                        key_is_llm(p, (const char *)kf.data, kf.len))
+                        return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* The span's "exception" events, for error_type_for (the only events read on this path). */
+static int view_exceptions(struct view *w, const struct wi_item *it, struct arena *a)
+{
+    size_t n = 0;
+    Opentelemetry__Proto__Trace__V1__Span__Event **ev = arena_alloc(a, it->n_events * sizeof *ev);
+    if (!ev)
+        return -1;
+    struct pb_reader r, er;
+    struct pb_field f, ef;
+    pb_init(&r, it->body, it->body_len);
+    while (pb_next(&r, &f) == 1 && n < it->n_events) {
+        if (f.num != 11 || f.wt != PB_LEN)
+            continue;
+        bool exc = false;
+        pb_init(&er, f.data, f.len);
+        while (pb_next(&er, &ef) == 1)
+            if (ef.num == 2 && ef.wt == PB_LEN)
+                exc = ef.len == 9 && memcmp(ef.data, "exception", 9) == 0;
+        if (!exc)
+            continue;
+        ev[n] = (Opentelemetry__Proto__Trace__V1__Span__Event *)protobuf_c_message_unpack(
+            &opentelemetry__proto__trace__v1__span__event__descriptor, arena_allocator(a), f.len,
+            f.data);
+        if (!ev[n])
+            return -1;
+        n++;
+    }
+    w->sp.events = ev;
+    w->sp.n_events = n;
+    return 0;
+}
+
+/* An attribute added by the edit whose key is live beside it: wi_item_set would replace that one
+ * instead of appending a second (the struct code appends e.g. error.type beside an empty one). */
+static bool append_clashes(const struct edit *e, size_t n0)
+{
+    for (size_t i = n0; i < e->n; i++) {
+        if (e->gone[i])
+            continue;
+        for (size_t j = 0; j < e->n; j++)
+            if (j != i && !e->gone[j] && strcmp(e->kv[j]->key, e->kv[i]->key) == 0)
+                return true;
+    }
+    return false;
+}
+
+static int put_value(struct wire_index *ix, struct wi_item *it, struct wi_attr *at,
+                     const char *key, const AnyValue *v, struct arena *a, bool append)
+{
+    size_t n = v ? opentelemetry__proto__common__v1__any_value__get_packed_size(v) : 0;
+    uint8_t small[256];
+    uint8_t *buf = n <= sizeof small ? small : arena_alloc(a, n);
+    if (!buf)
+        return -1;
+    if (v)
+        opentelemetry__proto__common__v1__any_value__pack(v, buf);
+    if (append)
+        return wi_item_set(ix, it, key, strlen(key), buf, n);
+    return wi_attr_replace(ix, it, at, key, strlen(key), buf, n);
+}
+
+/* Writes the edit made on the view back onto the index: deletions and in-place changes first
+ * (they hold wi_attr pointers), then the appended attributes, in order. */
+static int view_commit(struct wire_index *ix, struct wi_item *it, const struct view *w,
+                       const struct edit *e, struct arena *a)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        struct wi_attr *at = w->at[i];
+        const KeyValue *kv = e->kv[i];
+        if (e->gone[i]) {
+            wi_attr_delete(ix, it, at);
+            continue;
+        }
+        bool key_changed = kv != w->kv0[i] || kv->key != w->key0[i];
+        bool value_changed = kv != w->kv0[i] || kv->value != w->val0[i];
+        if (!key_changed && !value_changed)
+            continue;
+        int rc = value_changed ? put_value(ix, it, at, kv->key, kv->value, a, false)
+                               : wi_attr_replace(ix, it, at, kv->key, strlen(kv->key), NULL, 0);
+        if (rc != 0)
+            return -1;
+    }
+    for (size_t i = w->n; i < e->n; i++)
+        if (!e->gone[i] && put_value(ix, it, NULL, e->kv[i]->key, e->kv[i]->value, a, true) != 0)
+            return -1;
+    return 0;
+}
+
+static void tally_add(struct tally *t, const struct tally *u)
+{
+    t->seen += u->seen, t->normalized += u->normalized, t->renamed += u->renamed;
+    t->derived += u->derived, t->span_renames += u->span_renames, t->dropped += u->dropped;
+    t->unconvertible += u->unconvertible, t->logs_seen += u->logs_seen;
+    t->logs_normalized += u->logs_normalized, t->custom_renamed += u->custom_renamed;
+    for (int i = 0; i < GS_MSG_SOURCES; i++) {
+        t->msg_rebuilt[i] += u->msg_rebuilt[i];
+        t->msg_unparsed[i] += u->msg_unparsed[i];
+    }
+    for (size_t i = 0; i < GS_MAX_REQUIRED; i++)
+        t->violations[i] += u->violations[i];
+    t->missing_union |= u->missing_union;
+}
+
+/* The escape hatch: the whole span or log record decoded, run through the struct code, put
+ * back. */
+static struct span_out item_by_struct(const struct gs_proc *p, struct wire_index *ix,
+                                      struct wi_item *it, struct tally *t)
+{
+    ProtobufCMessage *m = wi_item_unpack(ix, it);
+    if (!m) {
+        t->unconvertible++;
+        return (struct span_out){0};
+    }
+    struct span_out o = {0};
+    if (ix->signal == SIGNAL_LOGS)
+        o.changed = process_log(p, (LogRecord *)m, ix->arena, t, NULL);
+    else
+        o = process_span(p, (Span *)m, ix->arena, t, NULL);
+    if (o.dropped)
+        wi_item_drop(ix, it);
+    else if (o.changed && wi_item_replace_msg(ix, it, m) != 0)
+        o.changed = false;
+    return o;
+}
+
+/* One LLM item through the view. Dry run (edit false): whether it would change. */
+static struct span_out item_by_view(const struct gs_proc *p, struct wire_index *ix,
+                                    struct wi_item *it, bool edit, struct arena *scratch,
+                                    struct tally *t)
+{
+    bool logs = ix->signal == SIGNAL_LOGS;
+    bool hatch = !logs && it->n_events && events_matter(p, it);
+    struct view w;
+    if (hatch || view_build(&w, ix, it, scratch) != 0 ||
+        (!logs && it->n_events && it->status_code == STATUS_ERROR &&
+         view_exceptions(&w, it, scratch) != 0)) {
+        if (edit)
+            return item_by_struct(p, ix, it, t);
+        if (it->flags & (WI_ITEM_EDITED | WI_ITEM_RENAMED))
+            return (struct span_out){.changed = true}; /* decoding it needs the index's arena */
+        Span *sp = opentelemetry__proto__trace__v1__span__unpack(arena_allocator(scratch),
+                                                                 it->body_len, it->body);
+        return sp ? process_span(p, sp, NULL, t, NULL) : (struct span_out){.changed = true};
+    }
+    struct edit e = {0};
+    struct tally u = {0};
+    struct span_out o = {0};
+    if (logs)
+        o.changed = process_log(p, &w.lr, edit ? scratch : NULL, &u, &e);
+    else
+        o = process_span(p, &w.sp, edit ? scratch : NULL, &u, &e);
+    if (!edit || o.dropped || !o.changed) {
+        tally_add(t, &u);
+        if (edit && o.dropped)
+            wi_item_drop(ix, it);
+        return o;
+    }
+    if (e.a && append_clashes(&e, w.n))
+        return item_by_struct(p, ix, it, t); /* rare: the view's tally is dropped */
+    tally_add(t, &u);
+    if ((e.a && view_commit(ix, it, &w, &e, scratch) != 0) ||
+        (!logs && w.sp.name != w.name0 &&
+         wi_item_set_name(ix, it, w.sp.name, strlen(w.sp.name)) != 0)) {
+        t->unconvertible++;
+    }
+    return o;
+}
+
+/* Walks the index. Dry run (edit false): returns true at the first item that would change. */
+static bool walk_index(const struct gs_proc *p, struct wire_index *ix, bool edit,
+                       struct arena *scratch, struct tally *t)
+{
+    bool logs = ix->signal == SIGNAL_LOGS;
+    for (uint32_t s = 0; s < ix->n_scopes; s++) {
+        const struct wi_scope *sc = &ix->scopes[s];
+        bool scope_llm = scope_is_llm_ix(p, sc);
+        for (uint32_t i = sc->first_item; i < sc->first_item + sc->n_items; i++) {
+            struct wi_item *it = &ix->items[i];
+            if (it->flags & WI_ITEM_DROPPED)
+                continue;
+            if (!scope_llm && !(logs && it->name_len >= 7 && memcmp(it->name, "gen_ai.", 7) == 0) &&
+                !item_is_llm(p, it))
+                continue;
+            if (logs)
+                t->logs_seen++;
+            else
+                t->seen++;
+            struct span_out o = item_by_view(p, ix, it, edit, scratch, t);
+            arena_reset(scratch);
+            if (!edit) {
+                if (o.changed)
+                    return true;
+                continue;
+            }
+            if (o.dropped)
+                t->dropped++;
+            else if (o.changed && logs)
+                t->logs_normalized++;
+            else if (o.changed)
+                t->normalized++;
+        }
+    }
+    return false;
+}
+
+/* The index writes a scope whose spans were all dropped as an empty scope; the struct path
+ * removes it (and a resource it emptied). Returns whether a drop emptied a scope. */
+static bool drops_emptied_scope(const struct wire_index *ix)
+{
+    for (uint32_t s = 0; s < ix->n_scopes; s++) {
+        const struct wi_scope *sc = &ix->scopes[s];
+        uint32_t live = 0;
+        for (uint32_t i = sc->first_item; i < sc->first_item + sc->n_items; i++)
+            live += !(ix->items[i].flags & WI_ITEM_DROPPED);
+        if (sc->n_items && !live)
+            return true;
+    }
+    return false;
+}
+
+/* Removes the scopes emptied by drops (and resources left without scopes) from the decoded
+ * request, position by position against the index it was applied from. */
+static void remove_emptied(const struct wire_index *ix,
+                           Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req)
+{
+    if (req->n_resource_spans != ix->n_resources)
+        return;
+    size_t kr = 0;
+    for (size_t r = 0; r < req->n_resource_spans; r++) {
+        Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = req->resource_spans[r];
+        const struct wi_resource *res = &ix->resources[r];
+        if (rs->n_scope_spans != res->n_scopes) {
+            req->resource_spans[kr++] = rs;
+            continue;
+        }
+        size_t ks = 0;
+        bool emptied_any = false;
+        for (size_t s = 0; s < rs->n_scope_spans; s++) {
+            const struct wi_scope *sc = &ix->scopes[res->first_scope + s];
+            if (sc->n_items && rs->scope_spans[s]->n_spans == 0) {
+                emptied_any = true;
+                continue;
+            }
+            rs->scope_spans[ks++] = rs->scope_spans[s];
+        }
+        rs->n_scope_spans = ks;
+        if (ks == 0 && emptied_any)
+            continue;
+        req->resource_spans[kr++] = rs;
+    }
+    req->n_resource_spans = kr;
+}
+
 /* ---- consume --------------------------------------------------------------------------------- */
 
-static enum consume_status gs_consume(void *self, struct batch *b)
+static void reject_dropped(const struct gs_proc *p, struct batch *b, const struct tally *t)
 {
-    struct gs_proc *p = self;
+    if (!t->dropped)
+        return;
+    char why[200];
+    size_t n = (size_t)snprintf(why, sizeof why, "genai_semconv: %" PRIu64
+                                " LLM spans dropped for missing required attributes (",
+                                t->dropped);
+    bool first = true;
+    for (size_t i = 0; i < p->n_req && n < sizeof why; i++)
+        if (t->missing_union & (1u << i)) {
+            n += (size_t)snprintf(why + n, sizeof why - n, "%s%s", first ? "" : ", ", p->req[i]);
+            first = false;
+        }
+    if (n < sizeof why)
+        snprintf(why + n, sizeof why - n, ")");
+    batch_reject(b, t->dropped, why);
+}
+
+static enum consume_status send_edited(struct gs_proc *p, struct batch *b, struct batch *nb,
+                                       const struct tally *t)
+{
+    tally_commit(p, t);
+    reject_dropped(p, b, t);
+    enum consume_status st = CONSUME_OK;
+    if (nb->items > 0 || t->dropped == 0)
+        st = consumer_send(p->next, nb);
+    batch_edit_release(b, nb);
+    return st;
+}
+
+/* A batch that arrived decoded only (no wire bytes, no index): the struct walk, without encoding
+ * it first. */
+static enum consume_status consume_decoded(struct gs_proc *p, struct batch *b)
+{
     struct error err = {0};
     const ProtobufCMessage *ro = batch_decoded(b, &err);
     if (!ro) {
@@ -1595,7 +2107,6 @@ static enum consume_status gs_consume(void *self, struct batch *b)
         tally_commit(p, &t);
         return consumer_send(p->next, b);
     }
-
     struct batch *nb = NULL;
     ProtobufCMessage *msg = batch_edit(b, &nb, &err);
     if (!msg) {
@@ -1605,30 +2116,68 @@ static enum consume_status gs_consume(void *self, struct batch *b)
     memset(&t, 0, sizeof t);
     walk(p, msg, nb->arena, &t);
     batch_edit_done(nb);
-    tally_commit(p, &t);
+    return send_edited(p, b, nb, &t);
+}
 
-    if (t.dropped) {
-        char why[200];
-        size_t n = (size_t)snprintf(why, sizeof why, "genai_semconv: %" PRIu64
-                                    " LLM spans dropped for missing required attributes (",
-                                    t.dropped);
-        bool first = true;
-        for (size_t i = 0; i < p->n_req && n < sizeof why; i++)
-            if (t.missing_union & (1u << i)) {
-                n += (size_t)snprintf(why + n, sizeof why - n, "%s%s", first ? "" : ", ",
-                                      p->req[i]);
-                first = false;
-            }
-        if (n < sizeof why)
-            snprintf(why + n, sizeof why - n, ")");
-        batch_reject(b, t.dropped, why);
+static enum consume_status gs_consume(void *self, struct batch *b)
+{
+    struct gs_proc *p = self;
+    pthread_mutex_lock(&b->lock);
+    bool decoded_only = !b->has_wire && b->msg && !b->index;
+    pthread_mutex_unlock(&b->lock);
+    if (decoded_only)
+        return consume_decoded(p, b);
+
+    struct error err = {0};
+    struct tally t = {0};
+    struct arena *scratch = arena_new(16384);
+    if (!scratch) {
+        log_warn(p->log_name, "out of memory, forwarding the request unnormalized");
+        return consumer_send(p->next, b);
     }
-
-    enum consume_status st = CONSUME_OK;
-    if (nb->items > 0 || t.dropped == 0)
-        st = consumer_send(p->next, nb);
-    batch_edit_release(b, nb);
-    return st;
+    /* A shared batch is looked at first and copied only when something changes; a batch held
+     * by this consumer alone is edited in place, and an index with no edit leaves as the bytes
+     * that arrived. */
+    if (atomic_load(&b->refs) > 1) {
+        const struct wire_index *ro = batch_index(b, p->interest, &err);
+        if (!ro) {
+            arena_free(scratch);
+            log_warn(p->log_name, "cannot index the request, forwarding it as is: %s", err.msg);
+            return consumer_send(p->next, b);
+        }
+        /* The dry run never writes: the cast only lets both walks share one code path. */
+        if (!walk_index(p, (struct wire_index *)ro, false, scratch, &t)) {
+            arena_free(scratch);
+            tally_commit(p, &t);
+            return consumer_send(p->next, b);
+        }
+        memset(&t, 0, sizeof t);
+        arena_reset(scratch);
+    }
+    struct batch *nb = NULL;
+    struct wire_index *ix = batch_index_edit(b, p->interest, &nb, &err);
+    if (!ix) {
+        arena_free(scratch);
+        log_warn(p->log_name, "cannot edit the request, forwarding it unnormalized: %s", err.msg);
+        return consumer_send(p->next, b);
+    }
+    walk_index(p, ix, true, scratch, &t);
+    arena_free(scratch);
+    batch_index_edit_done(nb);
+    if (t.dropped && ix->signal == SIGNAL_TRACES && drops_emptied_scope(ix)) {
+        /* Rare (on_violation: drop emptied a scope): the struct face removes the empty scope. */
+        struct wire_index *applied = ix;
+        struct batch *same = NULL;
+        ProtobufCMessage *msg = batch_edit(nb, &same, &err);
+        if (msg && same == nb) {
+            remove_emptied(applied,
+                           (Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *)msg);
+            batch_edit_done(nb);
+        } else if (msg) {
+            batch_unref(same); /* cannot happen: nb is held here alone */
+        }
+    }
+    return send_edited(p, b, nb, &t);
 }
 
 /* ---- life cycle ------------------------------------------------------------------------------ */
@@ -1641,6 +2190,35 @@ static void gs_destroy(void *self)
     custom_free(&p->custom);
     free(p->log_name);
     free(p);
+}
+
+/* Every key the logic reads or writes, for the span index: the rows' names (legacy and current),
+ * the GenAI family (messages included), the custom names, and what derivations and enforcement
+ * look at. A key left out would be invisible to the view and make it differ from the struct
+ * path. */
+static int declare_interest(const struct gs_proc *p, struct wire_interest *in)
+{
+    if (!in)
+        return 0;
+    static const char *const prefixes[] = {"gen_ai.", "llm.input_messages.",
+                                           "llm.output_messages."};
+    static const char *const keys[] = {"server.address", "http.response.status_code",
+                                       "error.type", GS_VIOLATIONS_ATTR};
+    int rc = 0;
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        rc |= wire_interest_add_prefix(in, prefixes[i]);
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        rc |= wire_interest_add_key(in, keys[i]);
+    size_t n;
+    const struct gs_mapping *rows = gs_mapping_rows(&n);
+    for (size_t i = 0; i < n; i++)
+        rc |= wire_interest_add_key(in, rows[i].from) | wire_interest_add_key(in, rows[i].to);
+    for (size_t i = 0; i < p->custom.n; i++)
+        rc |= wire_interest_add_key(in, p->custom.renames[i].from) |
+              wire_interest_add_key(in, p->custom.renames[i].to);
+    for (size_t i = 0; i < p->n_req; i++)
+        rc |= wire_interest_add_key(in, p->req[i]);
+    return rc ? -1 : 0;
 }
 
 static void *gs_create(const void *cfgp, const struct component_env *env, struct error *err)
@@ -1681,6 +2259,12 @@ static void *gs_create(const void *cfgp, const struct component_env *env, struct
         p->req[i] = cfg->required_attributes.items[i];
         p->req_when_known[i] = strcmp(p->req[i], A_MODEL) == 0;
     }
+    if (declare_interest(p, env->interest) != 0) {
+        error_set(err, "out of memory");
+        gs_destroy(p);
+        return NULL;
+    }
+    p->interest = env->interest;
     struct telemetry *tel = env->telemetry;
     if (tel) {
         char l[300];

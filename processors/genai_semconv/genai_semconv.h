@@ -117,6 +117,8 @@ const struct gs_mapping *gs_mapping_rows(size_t *n);
 const struct gs_mapping *gs_mapping_find(enum gs_target t, const char *key);
 /* Whether `key` is the from-name of any row under any target (used to spot LLM spans). */
 bool gs_mapping_known(const char *key);
+/* The same for a key that is not NUL-ended (the span index's). */
+bool gs_mapping_known_n(const char *key, size_t len);
 /* The row's index in gs_mapping_rows() (its precedence). */
 size_t gs_mapping_index(const struct gs_mapping *m);
 

@@ -439,18 +439,33 @@ static void build_indexes(void)
     }
 }
 
-static const struct gs_mapping *index_get(int idx, const char *key)
+/* Keys come NUL-ended from protobuf-c and with a length from the span index; both hash the
+ * same bytes. */
+static uint32_t hash_key_n(const char *s, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (uint8_t)s[i]) * 16777619u;
+    return h;
+}
+
+static const struct gs_mapping *index_get_n(int idx, const char *key, size_t len)
 {
     pthread_once(&index_once, build_indexes);
     const uint16_t *slots = index_slots[idx];
-    uint32_t i = hash_key(key) & (SLOTS - 1);
+    uint32_t i = hash_key_n(key, len) & (SLOTS - 1);
     while (slots[i]) {
         const struct gs_mapping *m = &rows[slots[i] - 1];
-        if (strcmp(m->from, key) == 0)
+        if (strlen(m->from) == len && memcmp(m->from, key, len) == 0)
             return m;
         i = (i + 1) & (SLOTS - 1);
     }
     return NULL;
+}
+
+static const struct gs_mapping *index_get(int idx, const char *key)
+{
+    return index_get_n(idx, key, strlen(key));
 }
 
 const struct gs_mapping *gs_mapping_find(enum gs_target t, const char *key)
@@ -471,8 +486,15 @@ bool gs_mapping_known(const char *key)
 {
     if (!key)
         return false;
+    return gs_mapping_known_n(key, strlen(key));
+}
+
+bool gs_mapping_known_n(const char *key, size_t len)
+{
+    if (!key || !len)
+        return false;
     pthread_once(&index_once, build_indexes);
-    return first_byte[(uint8_t)key[0]] && index_get(IDX_ANY, key) != NULL;
+    return first_byte[(uint8_t)key[0]] && index_get_n(IDX_ANY, key, len) != NULL;
 }
 
 /* ---- value maps ------------------------------------------------------------------------------ */

@@ -965,12 +965,20 @@ static void test_untouched_batches_keep_their_bytes(void **state)
     batch_unref(b);
     fx_free(f);
 
-    /* A batch that needs an edit loses its encoded face (it is re-encoded downstream). */
+    /* A batch that needs an edit does not leave as the bytes that arrived: its encoded face is
+     * the span index's edits applied (one copy). */
     f = fx_new(NULL);
     struct span_def legacy = SPAN_OF(S("gen_ai.system", "openai"));
     b = traces(&legacy, 1);
+    wire = b->wire;
     run(f, b);
-    assert_false(b->has_wire);
+    {
+        const uint8_t *out;
+        size_t out_len;
+        struct error err = {0};
+        assert_int_equal(batch_encoded(b, &out, &out_len, &err), 0);
+        assert_ptr_not_equal(out, wire);
+    }
     assert_int_equal(counter(f, "normalized_spans", NULL), 1);
     batch_unref(b);
     fx_free(f);

@@ -1,0 +1,721 @@
+/* test_genai_semconv_wire.c — the differential test of genai_semconv: the same generated requests
+ * go through the struct path (a batch that arrived decoded) and the span-index path (a batch that
+ * arrived as bytes, indexed for every attribute, and indexed for the interest the processor
+ * declares, once shared so that the read-only look comes first), and the outputs must be the same
+ * request, with the same counters and partial-success counts.
+ *
+ * The one idea: decoding both outputs and packing them again with protobuf-c puts every message
+ * in one canonical field order, so two outputs are equal field by field exactly when those bytes
+ * are equal; only then is the first differing span looked for, to say where. One difference is
+ * documented and normalized before comparing: a KeyValue without a value and one with an empty
+ * AnyValue (the index writes the value field when it renames such an attribute).
+ *
+ * The requests mix current and legacy names (every row of the mapping table can be drawn, with
+ * values of every shape its transform meets), errors (identifier and free-text messages, HTTP
+ * status codes, exception events), 1–4 LLM calls under an HTTP root, random attribute orders and
+ * duplicates, flattened messages, deprecated message events, GenAI names on events, empty and
+ * value-less attributes, arrays, maps and bytes; log records likewise. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/arena.h"
+#include "core/batch.h"
+#include "core/component.h"
+#include "core/config.h"
+#include "core/telemetry.h"
+#include "core/wire_index.h"
+#include "processors/genai_semconv/genai_semconv.h"
+
+#include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
+
+typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest TraceRequest;
+typedef Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest LogsRequest;
+typedef Opentelemetry__Proto__Trace__V1__ResourceSpans ResourceSpans;
+typedef Opentelemetry__Proto__Trace__V1__ScopeSpans ScopeSpans;
+typedef Opentelemetry__Proto__Trace__V1__Span Span;
+typedef Opentelemetry__Proto__Trace__V1__Status Status;
+typedef Opentelemetry__Proto__Trace__V1__Span__Event Event;
+typedef Opentelemetry__Proto__Logs__V1__ResourceLogs ResourceLogs;
+typedef Opentelemetry__Proto__Logs__V1__ScopeLogs ScopeLogs;
+typedef Opentelemetry__Proto__Logs__V1__LogRecord LogRecord;
+typedef Opentelemetry__Proto__Common__V1__KeyValue KeyValue;
+typedef Opentelemetry__Proto__Common__V1__AnyValue AnyValue;
+typedef Opentelemetry__Proto__Common__V1__ArrayValue ArrayValue;
+typedef Opentelemetry__Proto__Common__V1__KeyValueList KeyValueList;
+typedef Opentelemetry__Proto__Common__V1__InstrumentationScope Scope;
+
+#define V_STRING OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE
+#define V_BOOL OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE
+#define V_INT OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
+#define V_DOUBLE OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE
+#define V_ARRAY OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE
+#define V_KVLIST OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE
+#define V_BYTES OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE
+
+/* ---- random requests ------------------------------------------------------------------------- */
+
+static uint64_t rng_state;
+
+static uint32_t rnd(uint32_t n)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return n ? (uint32_t)(rng_state % n) : 0;
+}
+
+static const char *pick(const char *const *v, size_t n) { return v[rnd((uint32_t)n)]; }
+#define PICK(arr) pick(arr, sizeof arr / sizeof arr[0])
+
+static AnyValue *val(struct arena *a, int vc)
+{
+    AnyValue *v = arena_alloc(a, sizeof *v);
+    opentelemetry__proto__common__v1__any_value__init(v);
+    v->value_case = vc;
+    return v;
+}
+
+static AnyValue *sval(struct arena *a, const char *s)
+{
+    AnyValue *v = val(a, V_STRING);
+    v->string_value = arena_strdup(a, s);
+    return v;
+}
+
+static AnyValue *string_array(struct arena *a, size_t n, const char *const *items)
+{
+    AnyValue *v = val(a, V_ARRAY);
+    ArrayValue *arr = arena_alloc(a, sizeof *arr);
+    opentelemetry__proto__common__v1__array_value__init(arr);
+    arr->values = arena_alloc(a, (n ? n : 1) * sizeof *arr->values);
+    for (size_t i = 0; i < n; i++)
+        arr->values[i] = sval(a, items[i]);
+    arr->n_values = n;
+    v->array_value = arr;
+    return v;
+}
+
+/* A value of any shape a transform may meet. */
+static AnyValue *random_value(struct arena *a)
+{
+    static const char *const strings[] = {
+        "openai", "OpenAI", "gemini", "Azure", "chat", "completion", "LLM", "TOOL", "gpt-4o",
+        "42", " 7 ", "42.0", "0.5", "n/a", "", "true", "False", "1", "[\"stop\"]",
+        "['length', \"stop\"]", "[]", "[1]", "stop", "1500", "vertex_ai", "anthropic",
+        "openai.chat", "ai.generateText", "workflow", "caf\xc3\xa9"};
+    switch (rnd(12)) {
+    case 0: {
+        AnyValue *v = val(a, V_INT);
+        static const int64_t ints[] = {0, 1, 2, 42, -3, 1500, 9007199254740993LL};
+        v->int_value = ints[rnd(7)];
+        return v;
+    }
+    case 1: {
+        AnyValue *v = val(a, V_DOUBLE);
+        static const double ds[] = {0.5, 42.0, 1e300, -0.0, 3.25, 1e-7};
+        v->double_value = ds[rnd(6)];
+        return v;
+    }
+    case 2: {
+        AnyValue *v = val(a, V_BOOL);
+        v->bool_value = rnd(2);
+        return v;
+    }
+    case 3: {
+        static const char *const items[] = {"stop", "length", "tool_calls"};
+        return string_array(a, rnd(4), items);
+    }
+    case 4: {
+        AnyValue *v = val(a, V_KVLIST);
+        KeyValueList *l = arena_alloc(a, sizeof *l);
+        opentelemetry__proto__common__v1__key_value_list__init(l);
+        v->kvlist_value = l;
+        return v;
+    }
+    case 5: {
+        AnyValue *v = val(a, V_BYTES);
+        v->bytes_value.data = (uint8_t *)arena_strdup(a, "\x01\x02");
+        v->bytes_value.len = 2;
+        return v;
+    }
+    case 6:
+        return val(a, OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE__NOT_SET);
+    default:
+        return sval(a, PICK(strings));
+    }
+}
+
+static KeyValue *kv(struct arena *a, const char *key, AnyValue *v)
+{
+    KeyValue *k = arena_alloc(a, sizeof *k);
+    opentelemetry__proto__common__v1__key_value__init(k);
+    k->key = arena_strdup(a, key);
+    k->value = v;
+    return k;
+}
+
+struct attrs {
+    KeyValue **kv;
+    size_t n, cap;
+};
+
+static void add(struct arena *a, struct attrs *l, KeyValue *k)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        KeyValue **n = arena_alloc(a, cap * sizeof *n);
+        if (l->n)
+            memcpy(n, l->kv, l->n * sizeof *n);
+        l->kv = n;
+        l->cap = cap;
+    }
+    l->kv[l->n++] = k;
+}
+
+/* Attributes of an LLM call (or of anything else when llm is false), in random order. */
+static void random_attrs(struct arena *a, struct attrs *l, bool llm, bool custom)
+{
+    size_t nrows;
+    const struct gs_mapping *rows = gs_mapping_rows(&nrows);
+    static const char *const hosts[] = {"api.openai.com", "x.openai.azure.com.", "example.com",
+                                        "API.ANTHROPIC.COM", "bedrock-runtime.us-east-1.amazonaws.com"};
+    static const char *const plain[] = {"tenant.id", "http.request.method", "url.path",
+                                        "user.id"};
+    if (llm) {
+        /* a current gateway span or a legacy one */
+        if (rnd(2)) {
+            add(a, l, kv(a, "gen_ai.operation.name", sval(a, rnd(4) ? "chat" : "execute_tool")));
+            add(a, l, kv(a, "gen_ai.provider.name", sval(a, rnd(3) ? "openai" : "gemini")));
+            add(a, l, kv(a, "gen_ai.request.model", sval(a, rnd(5) ? "gpt-4o" : "")));
+        } else {
+            add(a, l, kv(a, "gen_ai.system", sval(a, rnd(2) ? "openai" : "gemini")));
+            add(a, l, kv(a, "gen_ai.usage.prompt_tokens", random_value(a)));
+            add(a, l, kv(a, "gen_ai.usage.completion_tokens", random_value(a)));
+        }
+        for (uint32_t k = rnd(6); k > 0; k--) {
+            const struct gs_mapping *m = &rows[rnd((uint32_t)nrows)];
+            add(a, l, kv(a, rnd(2) ? m->from : m->to, random_value(a)));
+        }
+        if (rnd(3) == 0)
+            add(a, l, kv(a, "server.address", sval(a, PICK(hosts))));
+        if (rnd(6) == 0)
+            add(a, l, kv(a, "http.response.status_code",
+                         rnd(2) ? sval(a, "503") : random_value(a)));
+        if (rnd(8) == 0)
+            add(a, l, kv(a, "error.type", sval(a, rnd(2) ? "" : "Timeout")));
+        if (rnd(8) == 0)
+            add(a, l, kv(a, "gen_ai.provider.name", sval(a, "")));
+        if (rnd(8) == 0) {
+            static const char *const v[] = {"gen_ai.operation.name", "gen_ai.request.model"};
+            add(a, l, kv(a, GS_VIOLATIONS_ATTR, string_array(a, rnd(3), v)));
+        }
+        if (rnd(5) == 0) {
+            /* flattened messages of either family, sometimes not as expected */
+            const char *f = rnd(2) ? "gen_ai.prompt.0." : "llm.input_messages.0.message.";
+            char k[80];
+            snprintf(k, sizeof k, "%srole", f);
+            add(a, l, kv(a, k, sval(a, rnd(2) ? "user" : "system")));
+            snprintf(k, sizeof k, "%scontent", f);
+            add(a, l, kv(a, k, rnd(6) ? sval(a, "hello") : random_value(a)));
+            if (rnd(2)) {
+                add(a, l, kv(a, "gen_ai.completion.0.role", sval(a, "assistant")));
+                add(a, l, kv(a, "gen_ai.completion.0.content", sval(a, "hi")));
+                add(a, l, kv(a, "gen_ai.completion.0.finish_reason", sval(a, "stop")));
+            }
+        }
+        if (custom && rnd(2)) {
+            add(a, l, kv(a, "my.model", rnd(4) ? sval(a, "m1") : random_value(a)));
+            if (rnd(2))
+                add(a, l, kv(a, "my.tokens", random_value(a)));
+        }
+        if (rnd(10) == 0)
+            add(a, l, kv(a, "gen_ai.request.model", NULL)); /* no value at all */
+    }
+    for (uint32_t k = rnd(4); k > 0; k--)
+        add(a, l, kv(a, PICK(plain), sval(a, "v")));
+    /* duplicates, then a shuffle */
+    if (l->n && rnd(4) == 0)
+        add(a, l, kv(a, l->kv[rnd((uint32_t)l->n)]->key, random_value(a)));
+    for (size_t i = l->n; i > 1; i--) {
+        size_t j = rnd((uint32_t)i);
+        KeyValue *t = l->kv[i - 1];
+        l->kv[i - 1] = l->kv[j];
+        l->kv[j] = t;
+    }
+}
+
+static Event *event(struct arena *a, const char *name, KeyValue *k1)
+{
+    Event *e = arena_alloc(a, sizeof *e);
+    opentelemetry__proto__trace__v1__span__event__init(e);
+    e->name = arena_strdup(a, name);
+    e->time_unix_nano = 5;
+    if (k1) {
+        e->attributes = arena_alloc(a, sizeof *e->attributes);
+        e->attributes[0] = k1;
+        e->n_attributes = 1;
+    }
+    return e;
+}
+
+static Span *random_span(struct arena *a, bool llm, bool custom, uint8_t trace)
+{
+    Span *sp = arena_alloc(a, sizeof *sp);
+    opentelemetry__proto__trace__v1__span__init(sp);
+    uint8_t *tid = arena_alloc(a, 16), *sid = arena_alloc(a, 8);
+    memset(tid, trace, 16);
+    for (int i = 0; i < 8; i++)
+        sid[i] = (uint8_t)rnd(256);
+    sp->trace_id = (ProtobufCBinaryData){16, tid};
+    sp->span_id = (ProtobufCBinaryData){8, sid};
+    static const char *const names[] = {"chat gpt-4o", "POST /v1/chat", "", "chat"};
+    sp->name = arena_strdup(a, PICK(names));
+    sp->kind = llm ? 3 : 2;
+    sp->start_time_unix_nano = 1000;
+    sp->end_time_unix_nano = 2000 + rnd(1000);
+    struct attrs l = {0};
+    random_attrs(a, &l, llm, custom);
+    sp->attributes = l.kv;
+    sp->n_attributes = l.n;
+    if (rnd(10) == 0) {
+        Status *st = arena_alloc(a, sizeof *st);
+        opentelemetry__proto__trace__v1__status__init(st);
+        st->code = OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR;
+        static const char *const msgs[] = {"RateLimitError", "the upstream said no", "",
+                                           "openai.APIError"};
+        st->message = arena_strdup(a, PICK(msgs));
+        sp->status = st;
+    } else if (rnd(4) == 0) {
+        Status *st = arena_alloc(a, sizeof *st);
+        opentelemetry__proto__trace__v1__status__init(st);
+        st->code = OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_OK;
+        sp->status = st;
+    }
+    if (rnd(4) == 0) {
+        size_t n = 1 + rnd(3);
+        sp->events = arena_alloc(a, n * sizeof *sp->events);
+        for (size_t i = 0; i < n; i++) {
+            switch (rnd(5)) {
+            case 0:
+                sp->events[i] = event(a, "exception",
+                                      kv(a, "exception.type", sval(a, rnd(3) ? "ValueError" : "")));
+                break;
+            case 1:
+                sp->events[i] = event(a, "gen_ai.user.message",
+                                      kv(a, "content", sval(a, rnd(4) ? "hello" : "{")));
+                break;
+            case 2:
+                sp->events[i] = event(a, "gen_ai.evaluation.result",
+                                      kv(a, "gen_ai.system", sval(a, "openai")));
+                break;
+            case 3:
+                sp->events[i] = event(a, "log", custom ? kv(a, "my.model", sval(a, "m")) : NULL);
+                break;
+            default:
+                sp->events[i] = event(a, "log", kv(a, "message", sval(a, "x")));
+                break;
+            }
+        }
+        sp->n_events = n;
+    }
+    return sp;
+}
+
+static Scope *scope(struct arena *a, const char *name)
+{
+    Scope *s = arena_alloc(a, sizeof *s);
+    opentelemetry__proto__common__v1__instrumentation_scope__init(s);
+    s->name = arena_strdup(a, name);
+    return s;
+}
+
+static const char *const scope_names[] = {"LLMProxy.LLM", "app.http", "", "other.llm"};
+
+/* 1–2 resources of 1–3 scopes; per scope 0–3 traces of an HTTP root and 1–4 LLM calls. */
+static TraceRequest *random_traces(struct arena *a, bool custom)
+{
+    TraceRequest *req = arena_alloc(a, sizeof *req);
+    opentelemetry__proto__collector__trace__v1__export_trace_service_request__init(req);
+    req->n_resource_spans = 1 + rnd(2);
+    req->resource_spans = arena_alloc(a, req->n_resource_spans * sizeof *req->resource_spans);
+    for (size_t r = 0; r < req->n_resource_spans; r++) {
+        ResourceSpans *rs = arena_alloc(a, sizeof *rs);
+        opentelemetry__proto__trace__v1__resource_spans__init(rs);
+        rs->n_scope_spans = 1 + rnd(3);
+        rs->scope_spans = arena_alloc(a, rs->n_scope_spans * sizeof *rs->scope_spans);
+        for (size_t s = 0; s < rs->n_scope_spans; s++) {
+            ScopeSpans *ss = arena_alloc(a, sizeof *ss);
+            opentelemetry__proto__trace__v1__scope_spans__init(ss);
+            if (rnd(5))
+                ss->scope = scope(a, PICK(scope_names));
+            size_t traces = rnd(4), k = 0;
+            ss->spans = arena_alloc(a, (traces * 5 + 1) * sizeof *ss->spans);
+            for (size_t t = 0; t < traces; t++) {
+                uint8_t id = (uint8_t)rnd(256);
+                ss->spans[k++] = random_span(a, false, custom, id);
+                for (uint32_t c = 1 + rnd(4); c > 0; c--)
+                    ss->spans[k++] = random_span(a, rnd(8) != 0, custom, id);
+            }
+            ss->n_spans = k;
+            rs->scope_spans[s] = ss;
+        }
+        req->resource_spans[r] = rs;
+    }
+    return req;
+}
+
+static LogsRequest *random_logs(struct arena *a, bool custom)
+{
+    LogsRequest *req = arena_alloc(a, sizeof *req);
+    opentelemetry__proto__collector__logs__v1__export_logs_service_request__init(req);
+    req->n_resource_logs = 1;
+    req->resource_logs = arena_alloc(a, sizeof *req->resource_logs);
+    ResourceLogs *rl = arena_alloc(a, sizeof *rl);
+    opentelemetry__proto__logs__v1__resource_logs__init(rl);
+    rl->n_scope_logs = 1 + rnd(2);
+    rl->scope_logs = arena_alloc(a, rl->n_scope_logs * sizeof *rl->scope_logs);
+    for (size_t s = 0; s < rl->n_scope_logs; s++) {
+        ScopeLogs *sl = arena_alloc(a, sizeof *sl);
+        opentelemetry__proto__logs__v1__scope_logs__init(sl);
+        sl->scope = scope(a, PICK(scope_names));
+        sl->n_log_records = rnd(6);
+        sl->log_records = arena_alloc(a, (sl->n_log_records + 1) * sizeof *sl->log_records);
+        for (size_t i = 0; i < sl->n_log_records; i++) {
+            LogRecord *lr = arena_alloc(a, sizeof *lr);
+            opentelemetry__proto__logs__v1__log_record__init(lr);
+            static const char *const ev[] = {"gen_ai.client.inference.operation.details", "",
+                                             "app.event", "gen_ai.choice"};
+            lr->event_name = arena_strdup(a, PICK(ev));
+            lr->time_unix_nano = 7;
+            lr->body = rnd(2) ? sval(a, "body") : NULL;
+            struct attrs l = {0};
+            random_attrs(a, &l, rnd(3) != 0, custom);
+            lr->attributes = l.kv;
+            lr->n_attributes = l.n;
+            sl->log_records[i] = lr;
+        }
+        rl->scope_logs[s] = sl;
+    }
+    req->resource_logs[0] = rl;
+    return req;
+}
+
+/* ---- the processors -------------------------------------------------------------------------- */
+
+struct sink {
+    struct consumer c;
+    struct batch *last;
+};
+
+static enum consume_status sink_consume(struct consumer *self, struct batch *b)
+{
+    struct sink *s = (struct sink *)self;
+    if (s->last)
+        batch_unref(s->last);
+    s->last = batch_ref(b);
+    return CONSUME_OK;
+}
+
+struct proc {
+    struct genai_semconv_config cfg;
+    struct telemetry *tel;
+    struct sink sink;
+    struct wire_interest *interest;
+    void *p;
+};
+
+static void proc_new(struct proc *pr, const char *yaml, enum signal sig, bool with_interest)
+{
+    memset(pr, 0, sizeof *pr);
+    struct error err = {0};
+    struct cnode *root = config_parse_string(yaml, "<test>", &err);
+    assert_non_null(root);
+    if (config_bind(genai_semconv_processor_factory.fields, root, &pr->cfg, &err) != 0)
+        fail_msg("config: %s", err.msg);
+    pr->tel = telemetry_new();
+    pr->sink.c.consume = sink_consume;
+    if (with_interest) {
+        /* as in a service: another component's keys are indexed too */
+        pr->interest = wire_interest_new();
+        assert_non_null(pr->interest);
+        assert_int_equal(wire_interest_add_key(pr->interest, "tenant.id"), 0);
+    }
+    struct component_env env = {.id = "genai_semconv", .log_name = "processor/genai_semconv",
+                                .signal = sig, .telemetry = pr->tel, .interest = pr->interest};
+    env.next[sig] = &pr->sink.c;
+    pr->p = genai_semconv_processor_factory.create(&pr->cfg, &env, &err);
+    if (!pr->p)
+        fail_msg("create: %s", err.msg);
+    cnode_free(root);
+    pr->cfg.custom_mappings = NULL;
+}
+
+static void proc_free(struct proc *pr)
+{
+    genai_semconv_processor_factory.destroy(pr->p);
+    if (pr->sink.last)
+        batch_unref(pr->sink.last);
+    config_free_bound(genai_semconv_processor_factory.fields, &pr->cfg);
+    telemetry_free(pr->tel);
+    wire_interest_free(pr->interest);
+}
+
+static const ProtobufCMessageDescriptor *req_desc(enum signal s)
+{
+    return s == SIGNAL_TRACES
+               ? &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor
+               : &opentelemetry__proto__collector__logs__v1__export_logs_service_request__descriptor;
+}
+
+/* The output as canonical bytes (malloc'd): decoded, value-less KeyValues given an empty value,
+ * packed again. NULL when the request was dropped whole. */
+static void normalize_kvs(KeyValue **kv, size_t n, struct arena *a)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!kv[i]->value)
+            kv[i]->value = val(a, OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE__NOT_SET);
+}
+
+static uint8_t *canonical(enum signal sig, struct batch *b, size_t *len, uint64_t *rejected)
+{
+    const uint8_t *data;
+    size_t n;
+    struct error err = {0};
+    *rejected = atomic_load(&b->rejected);
+    assert_int_equal(batch_encoded(b, &data, &n, &err), 0);
+    struct arena *a = arena_new(0);
+    ProtobufCMessage *m = protobuf_c_message_unpack(req_desc(sig), arena_allocator(a), n, data);
+    assert_non_null(m);
+    if (sig == SIGNAL_TRACES) {
+        TraceRequest *r = (TraceRequest *)m;
+        for (size_t i = 0; i < r->n_resource_spans; i++)
+            for (size_t j = 0; j < r->resource_spans[i]->n_scope_spans; j++) {
+                ScopeSpans *ss = r->resource_spans[i]->scope_spans[j];
+                for (size_t k = 0; k < ss->n_spans; k++) {
+                    normalize_kvs(ss->spans[k]->attributes, ss->spans[k]->n_attributes, a);
+                    for (size_t e = 0; e < ss->spans[k]->n_events; e++)
+                        normalize_kvs(ss->spans[k]->events[e]->attributes,
+                                      ss->spans[k]->events[e]->n_attributes, a);
+                }
+            }
+    } else {
+        LogsRequest *r = (LogsRequest *)m;
+        for (size_t i = 0; i < r->n_resource_logs; i++)
+            for (size_t j = 0; j < r->resource_logs[i]->n_scope_logs; j++) {
+                ScopeLogs *sl = r->resource_logs[i]->scope_logs[j];
+                for (size_t k = 0; k < sl->n_log_records; k++)
+                    normalize_kvs(sl->log_records[k]->attributes,
+                                  sl->log_records[k]->n_attributes, a);
+            }
+    }
+    *len = protobuf_c_message_get_packed_size(m);
+    uint8_t *out = malloc(*len ? *len : 1);
+    assert_non_null(out);
+    protobuf_c_message_pack(m, out);
+    arena_free(a);
+    return out;
+}
+
+/* Where two trace outputs first differ, for the failure message. */
+static void explain(const uint8_t *x, size_t xl, const uint8_t *y, size_t yl)
+{
+    TraceRequest *a = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(NULL, xl, x);
+    TraceRequest *b = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(NULL, yl, y);
+    if (!a || !b)
+        goto out;
+    print_message("resources %zu / %zu\n", a->n_resource_spans, b->n_resource_spans);
+    for (size_t i = 0; i < a->n_resource_spans && i < b->n_resource_spans; i++)
+        for (size_t j = 0; j < a->resource_spans[i]->n_scope_spans &&
+                           j < b->resource_spans[i]->n_scope_spans; j++) {
+            ScopeSpans *sa = a->resource_spans[i]->scope_spans[j];
+            ScopeSpans *sb = b->resource_spans[i]->scope_spans[j];
+            print_message("scope %zu.%zu: %zu / %zu spans (of %zu / %zu scopes)\n", i, j,
+                          sa->n_spans, sb->n_spans, a->resource_spans[i]->n_scope_spans,
+                          b->resource_spans[i]->n_scope_spans);
+            for (size_t k = 0; k < sa->n_spans && k < sb->n_spans; k++) {
+                Span *p = sa->spans[k], *q = sb->spans[k];
+                size_t pl = opentelemetry__proto__trace__v1__span__get_packed_size(p);
+                size_t ql = opentelemetry__proto__trace__v1__span__get_packed_size(q);
+                if (pl == ql)
+                    continue;
+                print_message("span %zu.%zu.%zu: name '%s' / '%s'\n", i, j, k, p->name, q->name);
+                for (size_t m = 0; m < p->n_attributes || m < q->n_attributes; m++)
+                    print_message("  %-45s | %s\n", m < p->n_attributes ? p->attributes[m]->key : "",
+                                  m < q->n_attributes ? q->attributes[m]->key : "");
+                goto out;
+            }
+        }
+out:
+    if (a)
+        opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(a, NULL);
+    if (b)
+        opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(b, NULL);
+}
+
+static void explain_logs(const uint8_t *x, size_t xl, const uint8_t *y, size_t yl)
+{
+    LogsRequest *a = opentelemetry__proto__collector__logs__v1__export_logs_service_request__unpack(NULL, xl, x);
+    LogsRequest *b = opentelemetry__proto__collector__logs__v1__export_logs_service_request__unpack(NULL, yl, y);
+    if (!a || !b)
+        goto out;
+    for (size_t j = 0; j < a->resource_logs[0]->n_scope_logs; j++) {
+        ScopeLogs *sa = a->resource_logs[0]->scope_logs[j], *sb = b->resource_logs[0]->scope_logs[j];
+        for (size_t k = 0; k < sa->n_log_records; k++) {
+            LogRecord *p = sa->log_records[k], *q = sb->log_records[k];
+            if (opentelemetry__proto__logs__v1__log_record__get_packed_size(p) ==
+                opentelemetry__proto__logs__v1__log_record__get_packed_size(q))
+                continue;
+            print_message("record %zu.%zu:\n", j, k);
+            for (size_t m = 0; m < p->n_attributes || m < q->n_attributes; m++)
+                print_message("  %-45s | %s\n", m < p->n_attributes ? p->attributes[m]->key : "",
+                              m < q->n_attributes ? q->attributes[m]->key : "");
+            goto out;
+        }
+    }
+out:
+    if (a)
+        opentelemetry__proto__collector__logs__v1__export_logs_service_request__free_unpacked(a, NULL);
+    if (b)
+        opentelemetry__proto__collector__logs__v1__export_logs_service_request__free_unpacked(b, NULL);
+}
+
+static const char *const counters[] = {
+    "llm_spans", "normalized_spans", "renamed_attributes", "derived_attributes",
+    "renamed_spans", "dropped_spans", "unconvertible_attributes", "llm_log_records",
+    "normalized_log_records", "custom_renamed_attributes"};
+
+static int64_t counter(struct proc *pr, const char *name)
+{
+    char full[120];
+    snprintf(full, sizeof full, "llmotlp_genai_semconv_%s", name);
+    return telemetry_value(pr->tel, full, "processor=\"genai_semconv\"");
+}
+
+/* ---- the comparison -------------------------------------------------------------------------- */
+
+static const char *const configs[] = {
+    "{}",
+    "keep_original: true\nrename_spans: true\n",
+    "on_violation: drop\ntarget: latest\n",
+    "on_violation: pass\ncustom_mappings: {my.model: gen_ai.request.model, "
+    "my.tokens: gen_ai.usage.input_tokens}\n",
+    "rename_spans: true\nkeep_original: true\non_violation: drop\nllm_scopes: [LLMProxy.LLM, "
+    "other.llm]\ncustom_mappings: {my.model: gen_ai.request.model}\n",
+};
+
+/* Runs `rounds` generated requests of signal `sig` under every configuration through the struct
+ * path and three index paths, and compares. */
+static void differential(enum signal sig, int rounds)
+{
+    for (size_t c = 0; c < sizeof configs / sizeof configs[0]; c++) {
+        bool custom = strstr(configs[c], "custom_mappings") != NULL;
+        /* 0: struct path; 1: index of every attribute; 2: declared interest; 3: same, shared */
+        struct proc pr[4];
+        for (int k = 0; k < 4; k++)
+            proc_new(&pr[k], configs[c], sig, k >= 2);
+        rng_state = 0x9E3779B97F4A7C15ull + c;
+        uint64_t changed = 0;
+        for (int round = 0; round < rounds; round++) {
+            struct arena *ga = arena_new(0);
+            ProtobufCMessage *req = sig == SIGNAL_TRACES ? &random_traces(ga, custom)->base
+                                                         : &random_logs(ga, custom)->base;
+            size_t len = protobuf_c_message_get_packed_size(req);
+            uint8_t *wire = malloc(len ? len : 1);
+            protobuf_c_message_pack(req, wire);
+            arena_free(ga);
+
+            uint8_t *out[4];
+            size_t out_len[4];
+            uint64_t rej[4];
+            for (int k = 0; k < 4; k++) {
+                struct error err = {0};
+                struct batch *b;
+                if (k == 0) {
+                    struct arena *a = arena_new(0);
+                    ProtobufCMessage *m =
+                        protobuf_c_message_unpack(req_desc(sig), arena_allocator(a), len, wire);
+                    assert_non_null(m);
+                    b = batch_from_msg(sig, a, m);
+                } else {
+                    b = batch_from_wire(sig, wire, len, &err);
+                }
+                assert_non_null(b);
+                if (k == 3)
+                    batch_ref(b); /* shared: looked at read-only first */
+                genai_semconv_processor_factory.consume(pr[k].p, b);
+                struct batch *got = pr[k].sink.last;
+                if (got) {
+                    out[k] = canonical(sig, got, &out_len[k], &rej[k]);
+                    batch_unref(got);
+                    pr[k].sink.last = NULL;
+                } else {
+                    out[k] = NULL;
+                    out_len[k] = 0;
+                }
+                rej[k] = atomic_load(&b->rejected);
+                if (k == 3)
+                    batch_unref(b);
+                batch_unref(b);
+            }
+            for (int k = 1; k < 4; k++) {
+                bool same = (out[0] == NULL) == (out[k] == NULL) && out_len[0] == out_len[k] &&
+                            (!out[0] || memcmp(out[0], out[k], out_len[0]) == 0);
+                if (!same) {
+                    if (sig == SIGNAL_TRACES && out[0] && out[k])
+                        explain(out[0], out_len[0], out[k], out_len[k]);
+                    if (sig == SIGNAL_LOGS && out[0] && out[k])
+                        explain_logs(out[0], out_len[0], out[k], out_len[k]);
+                    fail_msg("config %zu, round %d: index path %d differs from the struct path",
+                             c, round, k);
+                }
+                assert_int_equal(rej[0], rej[k]);
+            }
+            changed += out[0] && (out_len[0] != len || memcmp(out[0], wire, len) != 0);
+            for (int k = 0; k < 4; k++)
+                free(out[k]);
+            free(wire);
+        }
+        for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
+            for (int k = 1; k < 4; k++)
+                if (counter(&pr[0], counters[i]) != counter(&pr[k], counters[i]))
+                    fail_msg("config %zu: counter %s: struct %lld, index path %d %lld", c,
+                             counters[i], (long long)counter(&pr[0], counters[i]), k,
+                             (long long)counter(&pr[k], counters[i]));
+        /* the generator must exercise both outcomes */
+        assert_true(changed > 0);
+        assert_true(changed < (uint64_t)rounds);
+        assert_true(counter(&pr[0], sig == SIGNAL_TRACES ? "llm_spans" : "llm_log_records") > 0);
+        for (int k = 0; k < 4; k++)
+            proc_free(&pr[k]);
+    }
+}
+
+static void test_traces_struct_and_index_agree(void **state)
+{
+    (void)state;
+    differential(SIGNAL_TRACES, 400);
+}
+
+static void test_logs_struct_and_index_agree(void **state)
+{
+    (void)state;
+    differential(SIGNAL_LOGS, 200);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_traces_struct_and_index_agree),
+        cmocka_unit_test(test_logs_struct_and_index_agree),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
