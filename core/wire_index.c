@@ -887,6 +887,27 @@ static size_t scope_write(struct wire_index *ix, struct wi_scope *sc, uint8_t *o
     return n;
 }
 
+/* A scope whose items were all dropped is left out, as the struct path removes it. */
+static bool scope_emptied(const struct wire_index *ix, const struct wi_scope *sc)
+{
+    for (uint32_t i = sc->first_item; i < sc->first_item + sc->n_items; i++)
+        if (!(ix->items[i].flags & WI_ITEM_DROPPED))
+            return false;
+    return sc->n_items > 0;
+}
+
+/* A resource whose scopes were all emptied by drops is left out too. */
+static bool resource_emptied(const struct wire_index *ix, const struct wi_resource *res)
+{
+    bool emptied = false;
+    for (uint32_t s = res->first_scope; s < res->first_scope + res->n_scopes; s++) {
+        if (!scope_emptied(ix, &ix->scopes[s]))
+            return false;
+        emptied = true;
+    }
+    return emptied;
+}
+
 static size_t resource_write(struct wire_index *ix, struct wi_resource *res, uint8_t *out)
 {
     size_t n = 0;
@@ -897,6 +918,8 @@ static size_t resource_write(struct wire_index *ix, struct wi_resource *res, uin
     while (pb_next(&r, &f) == 1) {
         if (f.num == 2 && f.wt == PB_LEN && k < res->n_scopes) {
             struct wi_scope *sc = &ix->scopes[res->first_scope + k++];
+            if (sc->dirty && scope_emptied(ix, sc))
+                continue;
             if (sc->dirty) {
                 if (!out)
                     sc->new_len = (uint32_t)scope_write(ix, sc, NULL);
@@ -931,6 +954,8 @@ static size_t request_write(struct wire_index *ix, uint8_t *out)
     while (pb_next(&r, &f) == 1) {
         if (f.num == 1 && f.wt == PB_LEN && k < ix->n_resources) {
             struct wi_resource *res = &ix->resources[k++];
+            if (res->dirty && resource_emptied(ix, res))
+                continue;
             if (res->dirty) {
                 if (!out)
                     res->new_len = (uint32_t)resource_write(ix, res, NULL);

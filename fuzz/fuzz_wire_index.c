@@ -22,6 +22,7 @@
 #include "core/otlp.h"
 #include "core/wire.h"
 #include "core/wire_index.h"
+#include "tests/unit/wire_prune.h"
 #include "fuzz/fuzz_util.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
@@ -124,7 +125,7 @@ static KeyValue ***m_attrs(struct model *m, size_t i, size_t **n)
     return &lr->attributes;
 }
 
-/* Packs the model without its dropped items (malloc'd). */
+/* Packs the model without its dropped items, nor the scopes and resources they emptied. */
 static uint8_t *model_pack(struct model *m, size_t *len)
 {
     size_t k = 0;
@@ -145,10 +146,16 @@ static uint8_t *model_pack(struct model *m, size_t *len)
     uint8_t *buf = malloc(*len + 1);
     FUZZ_CHECK(buf, "out of memory");
     protobuf_c_message_pack(m->req, buf);
+    size_t *after = calloc(m->n_scopes + 1, sizeof *after);
+    FUZZ_CHECK(after, "out of memory");
     for (size_t s = 0; s < m->n_scopes; s++) {
+        after[s] = *m->scopes[s].n;
         *m->scopes[s].items = saved[s];
         *m->scopes[s].n = saved_n[s];
     }
+    buf = wire_prune_emptied(m->s, buf, len, saved_n, after);
+    FUZZ_CHECK(buf, "the model's own bytes do not decode");
+    free(after);
     free(saved);
     free(saved_n);
     return buf;

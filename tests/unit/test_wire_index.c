@@ -22,6 +22,7 @@
 #include "core/otlp.h"
 #include "core/wire.h"
 #include "core/wire_index.h"
+#include "tests/unit/wire_prune.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 
@@ -373,7 +374,8 @@ static size_t model_scopes(struct model *m, struct scope_slot *out)
     return k;
 }
 
-/* Packs the model with its dropped items left out (malloc'd); the model keeps them. */
+/* Packs the model with its dropped items left out, and the scopes and resources those drops
+ * emptied (malloc'd); the model keeps them. */
 static uint8_t *model_pack(struct model *m, size_t *len)
 {
     struct scope_slot *sl = calloc(m->n_scopes + 1, sizeof *sl);
@@ -396,10 +398,15 @@ static uint8_t *model_pack(struct model *m, size_t *len)
     *len = protobuf_c_message_get_packed_size(m->req);
     uint8_t *buf = malloc(*len ? *len : 1);
     protobuf_c_message_pack(m->req, buf);
+    size_t *after = calloc(ns + 1, sizeof *after);
     for (size_t s = 0; s < ns; s++) {
+        after[s] = *sl[s].n;
         *sl[s].items = saved[s];
         *sl[s].n = saved_n[s];
     }
+    buf = wire_prune_emptied(m->s, buf, len, saved_n, after);
+    assert_non_null(buf);
+    free(after);
     free(sl);
     free(saved);
     free(saved_n);
