@@ -22,6 +22,7 @@
  *   whole request over one bad string, so the receivers repair it (otlp_repair_strings: each byte
  *   that starts no valid sequence, and each NUL, becomes U+FFFD), as the OTLP/JSON decoder does. */
 #include "core/otlp.h"
+#include "core/wire.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -157,23 +158,8 @@ static inline const ProtobufCFieldDescriptor *field_of(const ProtobufCMessageDes
     return NULL;
 }
 
-/* A varint of at most max_bytes bytes. */
-static inline int read_varint_n(const uint8_t **pp, const uint8_t *end, uint64_t *out,
-                                unsigned max_bytes)
-{
-    const uint8_t *p = *pp;
-    uint64_t v = 0;
-    for (unsigned i = 0, shift = 0; i < max_bytes && p < end; i++, shift += 7) {
-        uint8_t b = *p++;
-        v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *pp = p;
-            *out = v;
-            return 1;
-        }
-    }
-    return 0;
-}
+/* A varint of at most max_bytes bytes (core/wire.h's reader, shared with the span index). */
+#define read_varint_n pb_read_varint
 
 /* protobuf-c reads keys and length prefixes in at most 5 bytes, values in at most 10. */
 #define KEY_MAX_BYTES 5
@@ -467,16 +453,7 @@ static int rb_put(struct rbuf *b, const void *data, size_t n)
     return 0;
 }
 
-static size_t varint_put(uint8_t *o, uint64_t v)
-{
-    size_t k = 0;
-    while (v >= 0x80) {
-        o[k++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    o[k++] = (uint8_t)v;
-    return k;
-}
+static inline size_t varint_put(uint8_t *o, uint64_t v) { return (size_t)(pb_put_varint(o, v) - o); }
 
 /* Copies a scanned message, rewriting bad strings and the length prefixes around them. A
  * sub-message is written after a 5-byte hole for its length, which is then closed up. */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/wire.h"
 
 #include "opentelemetry/proto/logs/v1/logs.pb-c.h"
 #include "opentelemetry/proto/metrics/v1/metrics.pb-c.h"
@@ -24,22 +25,6 @@ typedef Opentelemetry__Proto__Logs__V1__ScopeLogs ScopeLogs;
 
 /* ---- walker ---------------------------------------------------------------------------------- */
 
-static int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-    uint64_t r = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (*p >= end)
-            return -1;
-        uint8_t c = *(*p)++;
-        r |= (uint64_t)(c & 0x7f) << shift;
-        if (!(c & 0x80)) {
-            *v = r;
-            return 0;
-        }
-    }
-    return -1;
-}
-
 void otlp_walk_init(struct otlp_walker *w, const uint8_t *data, size_t len)
 {
     w->p = data;
@@ -50,45 +35,20 @@ int otlp_walk_next(struct otlp_walker *w, struct otlp_entry *e, struct error *er
 {
     if (!w->p || w->p >= w->end)
         return 0;
-    const uint8_t *start = w->p, *p = w->p;
-    uint64_t key, v;
-    if (read_varint(&p, w->end, &key) != 0)
-        return error_set(err, "truncated top-level field key");
+    struct pb_reader r;
+    struct pb_field f;
+    pb_init(&r, w->p, (size_t)(w->end - w->p));
+    if (pb_next(&r, &f) != 1)
+        return error_set(err, "malformed top-level field: runs past the end, or an unsupported wire type");
     memset(e, 0, sizeof *e);
-    switch (key & 7) {
-    case 0:
-        if (read_varint(&p, w->end, &v) != 0)
-            return error_set(err, "truncated varint in top-level field %llu",
-                             (unsigned long long)(key >> 3));
-        break;
-    case 1:
-        if (w->end - p < 8)
-            return error_set(err, "truncated fixed64 in top-level field %llu",
-                             (unsigned long long)(key >> 3));
-        p += 8;
-        break;
-    case 5:
-        if (w->end - p < 4)
-            return error_set(err, "truncated fixed32 in top-level field %llu",
-                             (unsigned long long)(key >> 3));
-        p += 4;
-        break;
-    case 2:
-        if (read_varint(&p, w->end, &v) != 0 || v > (uint64_t)(w->end - p))
-            return error_set(err, "length of top-level field %llu runs past the end",
-                             (unsigned long long)(key >> 3));
-        e->body = p;
-        e->body_len = (size_t)v;
-        e->resource = (key >> 3) == 1;
-        p += v;
-        break;
-    default:
-        return error_set(err, "unsupported wire type %u in top-level field %llu",
-                         (unsigned)(key & 7), (unsigned long long)(key >> 3));
+    if (f.wt == PB_LEN) {
+        e->body = f.data;
+        e->body_len = f.len;
+        e->resource = f.num == 1;
     }
-    e->data = start;
-    e->len = (size_t)(p - start);
-    w->p = p;
+    e->data = f.start;
+    e->len = f.total;
+    w->p = r.p;
     return 1;
 }
 

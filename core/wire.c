@@ -8,22 +8,9 @@
 
 #include <string.h>
 
-static int read_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v)
+static inline int read_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v)
 {
-    const uint8_t *p = *pp;
-    uint64_t x = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (p >= end)
-            return -1;
-        uint8_t b = *p++;
-        x |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *v = x;
-            *pp = p;
-            return 0;
-        }
-    }
-    return -1;
+    return pb_read_varint(pp, end, v, 10) ? 0 : -1;
 }
 
 int pb_next(struct pb_reader *r, struct pb_field *f)

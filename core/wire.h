@@ -33,6 +33,25 @@ static inline void pb_init(struct pb_reader *r, const uint8_t *data, size_t len)
     r->p = data;
     r->end = len ? data + len : data; /* no offset on a NULL pointer, even 0 (UB in C) */
 }
+/* Reads a varint of at most max_bytes bytes (10 for a value; protobuf-c reads keys and length
+ * prefixes in at most 5). 1 and *pp advanced, or 0 when truncated or too long. */
+static inline int pb_read_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out,
+                                 unsigned max_bytes)
+{
+    const uint8_t *p = *pp;
+    uint64_t v = 0;
+    for (unsigned i = 0, shift = 0; i < max_bytes && p < end; i++, shift += 7) {
+        uint8_t b = *p++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *pp = p;
+            *out = v;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* 1 with *f filled, 0 at the end, -1 on malformed data (group wire types included). */
 int pb_next(struct pb_reader *r, struct pb_field *f);
 
