@@ -26,6 +26,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/telemetry.h"
+#include "core/wire_index.h"
 
 #define REQ_UNPACK opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack
 #define REQ_FREE opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked
@@ -300,8 +301,13 @@ int main(int argc, char **argv)
     struct error err = {0};
     if (config_bind(f->fields, NULL, cfg, &err) != 0 || f->validate(cfg, &err) != 0)
         die("config: %s", err.msg);
+    /* the service's span-index interest: the processor declares its keys in it at create */
+    struct wire_interest *interest = wire_interest_new();
+    if (!interest)
+        die("out of memory%s", "");
     struct component_env env = {.id = "genai_content", .log_name = "genai_content",
-                                .signal = SIGNAL_TRACES, .telemetry = tel};
+                                .signal = SIGNAL_TRACES, .telemetry = tel,
+                                .interest = interest};
     env.next[SIGNAL_TRACES] = &sink.c;
     void *self = f->create(cfg, &env, &err);
     if (!self)
@@ -368,6 +374,7 @@ int main(int argc, char **argv)
     config_free_bound(f->fields, cfg);
     free(cfg);
     telemetry_free(tel);
+    wire_interest_free(interest);
     arena_free(arena);
     free(out);
     for (unsigned i = 0; i < npool; i++)

@@ -52,12 +52,24 @@ struct genai_content_config {
 
 extern const struct component_factory genai_content_processor_factory;
 
+/* Makes a processor made by the factory walk whole decoded requests (protobuf-c structs) instead
+ * of the span index: the second backend, for the differential test. Before any consume(). */
+void genai_content_use_structs(void *proc, bool on);
+
 /* Which family an attribute key belongs to, or -1. `in_legacy_event`: the attribute sits on a
  * deprecated gen_ai.*.message / gen_ai.choice event, where `content` is content too. */
 int gc_family_of(const char *key, bool in_legacy_event);
+/* Same for a key of n bytes, not NUL-ended (as the span index holds it). */
+int gc_family_of_n(const char *key, size_t n, bool in_legacy_event);
 /* Whether an event name (span event, or log record event_name / event.name) is one of the
  * deprecated per-message events, whose body and `content` are legacy content. */
 bool gc_is_legacy_event(const char *name);
+bool gc_is_legacy_event_n(const char *name, size_t n);
+
+struct wire_interest;
+/* Declares to the span index every attribute key a family may hold, and `event.name` (which
+ * makes a log record a deprecated event). 0, or -1 on out of memory. */
+int gc_declare_interest(struct wire_interest *in);
 
 struct gc_policy;
 
@@ -91,11 +103,22 @@ enum gc_result {
  * families). GC_CHANGED: *out (malloc'd, NUL-terminated) is the new JSON, *out_len its length. */
 enum gc_result gc_apply_json(const struct gc_policy *p, enum gc_family f, const char *s, size_t n,
                              char **out, size_t *out_len, struct gc_tally *t);
+/* Applies family f's policy to one string value s[0..n) (not NUL-ended): messages JSON for the
+ * three message families, plain text otherwise. GC_CHANGED: *out (malloc'd, NUL-terminated) is
+ * the new text. The string case of gc_apply_value() and of gc_apply_any(). */
+enum gc_result gc_apply_text(const struct gc_policy *p, enum gc_family f, const char *s, size_t n,
+                             char **out, size_t *out_len, struct gc_tally *t);
 /* Applies family f's policy to one attribute value (or log body). GC_CHANGED: *out is the new
  * value, allocated in `a`. */
 enum gc_result gc_apply_value(const struct gc_policy *p, enum gc_family f,
                               const Opentelemetry__Proto__Common__V1__AnyValue *v, struct arena *a,
                               Opentelemetry__Proto__Common__V1__AnyValue **out,
                               struct gc_tally *t);
+/* The same on an encoded AnyValue body any[0..len) (as the span index gives it): a string is
+ * read where it lies; other values are decoded alone into `a` and go through gc_apply_value().
+ * GC_CHANGED: *out is the new AnyValue body (*out_len bytes), allocated in `a`. */
+enum gc_result gc_apply_any(const struct gc_policy *p, enum gc_family f, const uint8_t *any,
+                            size_t len, struct arena *a, const uint8_t **out, size_t *out_len,
+                            struct gc_tally *t);
 
 #endif

@@ -18,6 +18,8 @@
 #include <string.h>
 
 #include "core/attraction.h"
+#include "core/wire.h"
+#include "core/wire_index.h"
 
 typedef Opentelemetry__Proto__Common__V1__AnyValue otlp_any;
 typedef Opentelemetry__Proto__Common__V1__KeyValue otlp_kv;
@@ -48,71 +50,119 @@ struct gc_policy {
 
 /* ---- families ---------------------------------------------------------------------------- */
 
-/* key == name, or key starts with name followed by '.' */
-static bool key_is(const char *key, const char *name, bool subkeys)
+/* key[0..n) == name, or starts with name followed by '.' when subkeys */
+static bool key_is(const char *key, size_t n, const char *name, bool subkeys)
 {
-    size_t n = strlen(name);
-    return strncmp(key, name, n) == 0 && (key[n] == '\0' || (subkeys && key[n] == '.'));
+    size_t m = strlen(name);
+    return n >= m && memcmp(key, name, m) == 0 && (n == m || (subkeys && key[m] == '.'));
 }
 
-int gc_family_of(const char *key, bool in_legacy_event)
+static bool key_eq(const char *key, size_t n, const char *name)
 {
-    if (!key)
+    return key_is(key, n, name, false);
+}
+
+static bool key_starts(const char *key, size_t n, const char *prefix)
+{
+    size_t m = strlen(prefix);
+    return n >= m && memcmp(key, prefix, m) == 0;
+}
+
+int gc_family_of_n(const char *key, size_t n, bool in_legacy_event)
+{
+    if (!key || !n)
         return -1;
-    if (key[0] == 'g' && strncmp(key, "gen_ai.", 7) == 0) {
+    if (key[0] == 'g' && key_starts(key, n, "gen_ai.")) {
         const char *k = key + 7;
-        if (strcmp(k, "input.messages") == 0)
+        size_t m = n - 7;
+        if (key_eq(k, m, "input.messages"))
             return GC_INPUT_MESSAGES;
-        if (strcmp(k, "output.messages") == 0)
+        if (key_eq(k, m, "output.messages"))
             return GC_OUTPUT_MESSAGES;
-        if (strcmp(k, "system_instructions") == 0)
+        if (key_eq(k, m, "system_instructions"))
             return GC_SYSTEM_INSTRUCTIONS;
-        if (strcmp(k, "tool.call.arguments") == 0)
+        if (key_eq(k, m, "tool.call.arguments"))
             return GC_TOOL_ARGUMENTS;
-        if (strcmp(k, "tool.call.result") == 0)
+        if (key_eq(k, m, "tool.call.result"))
             return GC_TOOL_RESULTS;
         /* OpenLLMetry gen_ai.prompt.N.*, gen_ai.completion.N.*; the event attributes of
          * gen_ai.content.prompt / gen_ai.content.completion. */
-        if (key_is(k, "prompt", true) || key_is(k, "completion", true) ||
-            strcmp(k, "content.prompt") == 0 || strcmp(k, "content.completion") == 0)
+        if (key_is(k, m, "prompt", true) || key_is(k, m, "completion", true) ||
+            key_eq(k, m, "content.prompt") || key_eq(k, m, "content.completion"))
             return GC_LEGACY;
         return -1;
     }
-    if (key[0] == 'l' && strncmp(key, "llm.", 4) == 0) {
+    if (key[0] == 'l' && key_starts(key, n, "llm.")) {
         const char *k = key + 4;
-        if (strncmp(k, "input_messages.", 15) == 0 || strncmp(k, "output_messages.", 16) == 0 ||
-            key_is(k, "prompts", true) || key_is(k, "prompt_template.variables", false))
+        size_t m = n - 4;
+        if (key_starts(k, m, "input_messages.") || key_starts(k, m, "output_messages.") ||
+            key_is(k, m, "prompts", true) || key_eq(k, m, "prompt_template.variables"))
             return GC_LEGACY;
         return -1;
     }
     /* Vercel AI SDK */
-    if (key[0] == 'a' && strncmp(key, "ai.", 3) == 0) {
+    if (key[0] == 'a' && key_starts(key, n, "ai.")) {
         const char *k = key + 3;
-        if (key_is(k, "prompt", true) || strcmp(k, "response.text") == 0 ||
-            strcmp(k, "response.object") == 0 || strcmp(k, "response.toolCalls") == 0 ||
-            strcmp(k, "toolCall.args") == 0 || strcmp(k, "toolCall.result") == 0)
+        size_t m = n - 3;
+        if (key_is(k, m, "prompt", true) || key_eq(k, m, "response.text") ||
+            key_eq(k, m, "response.object") || key_eq(k, m, "response.toolCalls") ||
+            key_eq(k, m, "toolCall.args") || key_eq(k, m, "toolCall.result"))
             return GC_LEGACY;
         return -1;
     }
-    if (strcmp(key, "input.value") == 0 || strcmp(key, "output.value") == 0 ||
-        strcmp(key, "traceloop.entity.input") == 0 || strcmp(key, "traceloop.entity.output") == 0)
+    if (key_eq(key, n, "input.value") || key_eq(key, n, "output.value") ||
+        key_eq(key, n, "traceloop.entity.input") || key_eq(key, n, "traceloop.entity.output"))
         return GC_LEGACY;
-    if (in_legacy_event && strcmp(key, "content") == 0)
+    if (in_legacy_event && key_eq(key, n, "content"))
         return GC_LEGACY;
     return -1;
 }
 
-bool gc_is_legacy_event(const char *name)
+int gc_family_of(const char *key, bool in_legacy_event)
+{
+    return key ? gc_family_of_n(key, strlen(key), in_legacy_event) : -1;
+}
+
+bool gc_is_legacy_event_n(const char *name, size_t n)
 {
     static const char *const names[] = {"gen_ai.system.message", "gen_ai.user.message",
                                         "gen_ai.assistant.message", "gen_ai.tool.message",
                                         "gen_ai.choice"};
-    if (!name || strncmp(name, "gen_ai.", 7) != 0)
+    if (!name || !key_starts(name, n, "gen_ai."))
         return false;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(name, names[i]) == 0)
+        if (key_eq(name, n, names[i]))
             return true;
     return false;
+}
+
+bool gc_is_legacy_event(const char *name)
+{
+    return name && gc_is_legacy_event_n(name, strlen(name));
+}
+
+/* Every key gc_family_of_n() may place in a family, as exact keys and prefixes (a prefix may
+ * cover a few keys of no family: they are indexed for nothing, never missed). */
+static const char *const family_keys[] = {
+    "gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.system_instructions",
+    "gen_ai.tool.call.arguments", "gen_ai.tool.call.result", "gen_ai.content.prompt",
+    "gen_ai.content.completion", "llm.prompt_template.variables", "ai.response.text",
+    "ai.response.object", "ai.response.toolCalls", "ai.toolCall.args", "ai.toolCall.result",
+    "input.value", "output.value", "traceloop.entity.input", "traceloop.entity.output",
+    "content", "event.name", NULL};
+static const char *const family_prefixes[] = {"gen_ai.prompt", "gen_ai.completion",
+                                              "llm.input_messages.", "llm.output_messages.",
+                                              "llm.prompts", "ai.prompt", NULL};
+
+int gc_declare_interest(struct wire_interest *in)
+{
+    for (size_t i = 0; family_keys[i]; i++)
+        if (wire_interest_add_key(in, family_keys[i]) != 0)
+            return -1;
+    for (size_t i = 0; family_prefixes[i]; i++)
+        if (wire_interest_add_prefix(in, family_prefixes[i]) != 0)
+            return -1;
+    return 0;
 }
 
 /* ---- building ---------------------------------------------------------------------------- */
@@ -709,8 +759,8 @@ static bool is_messages(enum gc_family f)
     return f == GC_INPUT_MESSAGES || f == GC_OUTPUT_MESSAGES || f == GC_SYSTEM_INSTRUCTIONS;
 }
 
-enum gc_result gc_apply_value(const struct gc_policy *p, enum gc_family f, const otlp_any *v,
-                              struct arena *a, otlp_any **out, struct gc_tally *t)
+enum gc_result gc_apply_text(const struct gc_policy *p, enum gc_family f, const char *s, size_t n,
+                             char **out, size_t *out_len, struct gc_tally *t)
 {
     int act = p->action[f];
     if (act == GC_DROP) {
@@ -720,19 +770,40 @@ enum gc_result gc_apply_value(const struct gc_policy *p, enum gc_family f, const
     if (act == GC_KEEP && !p->max_length)
         return GC_SAME;
     if (is_messages(f)) {
-        if (v->value_case == V_STRING && v->string_value) {
-            char *o = NULL;
-            size_t ol = 0;
-            enum gc_result r = gc_apply_json(p, f, v->string_value, strlen(v->string_value), &o,
-                                             &ol, t);
-            if (r == GC_UNPARSABLE && act == GC_KEEP)
-                goto plain; /* keep only bounds the size: cut the text as it is */
-            if (r != GC_CHANGED)
-                return r;
-            *out = any_string(a, o, ol);
-            free(o);
-            return *out ? GC_CHANGED : GC_NOMEM;
-        }
+        enum gc_result r = gc_apply_json(p, f, s, n, out, out_len, t);
+        /* keep only bounds the size: text that is not messages is cut as it is */
+        if (!(r == GC_UNPARSABLE && act == GC_KEEP))
+            return r;
+    }
+    bool redacted = false, truncated = false;
+    enum gc_result r = apply_text(p, f, s, n, out, out_len, t, &redacted, &truncated);
+    if (r == GC_CHANGED)
+        count_result(p, f, t, redacted, truncated);
+    return r;
+}
+
+enum gc_result gc_apply_value(const struct gc_policy *p, enum gc_family f, const otlp_any *v,
+                              struct arena *a, otlp_any **out, struct gc_tally *t)
+{
+    int act = p->action[f];
+    if (v->value_case == V_STRING && v->string_value) {
+        char *o = NULL;
+        size_t ol = 0;
+        enum gc_result r = gc_apply_text(p, f, v->string_value, strlen(v->string_value), &o, &ol,
+                                         t);
+        if (r != GC_CHANGED)
+            return r;
+        *out = any_string(a, o, ol);
+        free(o);
+        return *out ? GC_CHANGED : GC_NOMEM;
+    }
+    if (act == GC_DROP) {
+        t->changed[f][GC_DROP]++;
+        return GC_DROPPED;
+    }
+    if (act == GC_KEEP && !p->max_length)
+        return GC_SAME;
+    if (is_messages(f)) {
         const char *why = vcheck(f, v);
         if (why) {
             if (act == GC_KEEP)
@@ -814,7 +885,6 @@ enum gc_result gc_apply_value(const struct gc_policy *p, enum gc_family f, const
         count_result(p, f, t, w.redacted, w.truncated);
         return GC_CHANGED;
     }
-plain:;
     if (act == GC_HASH && v->value_case != V_STRING) {
         /* hash of the value as the Collector renders it as a string (maps and arrays as JSON) */
         char small[256];
@@ -849,5 +919,55 @@ plain:;
         return GC_SAME;
     *out = nv;
     count_result(p, f, t, w.redacted, w.truncated);
+    return GC_CHANGED;
+}
+
+enum gc_result gc_apply_any(const struct gc_policy *p, enum gc_family f, const uint8_t *any,
+                            size_t len, struct arena *a, const uint8_t **out, size_t *out_len,
+                            struct gc_tally *t)
+{
+    struct wi_value v;
+    wi_value_read(any, len, &v);
+    if (v.type == WI_STRING) {
+        /* the usual case: the text is read where it lies, and written only when it changes */
+        char *o = NULL;
+        size_t ol = 0;
+        enum gc_result r = gc_apply_text(p, f, (const char *)v.data, v.len, &o, &ol, t);
+        if (r != GC_CHANGED)
+            return r;
+        size_t n = pb_any_string(NULL, o, ol);
+        uint8_t *buf = arena_alloc(a, n);
+        if (buf)
+            pb_any_string(buf, o, ol);
+        free(o);
+        if (!buf)
+            return GC_NOMEM;
+        *out = buf;
+        *out_len = n;
+        return GC_CHANGED;
+    }
+    int act = p->action[f];
+    if (act == GC_DROP) {
+        t->changed[f][GC_DROP]++;
+        return GC_DROPPED;
+    }
+    if (act == GC_KEEP && !p->max_length)
+        return GC_SAME;
+    /* maps, arrays and the rest: decoded alone, through the same code as a decoded request */
+    ProtobufCMessage *m = protobuf_c_message_unpack(
+        &opentelemetry__proto__common__v1__any_value__descriptor, arena_allocator(a), len, any);
+    if (!m)
+        return GC_NOMEM; /* validated bytes always decode: fail closed all the same */
+    otlp_any *nv = NULL;
+    enum gc_result r = gc_apply_value(p, f, (const otlp_any *)m, a, &nv, t);
+    if (r != GC_CHANGED)
+        return r;
+    size_t n = protobuf_c_message_get_packed_size(&nv->base);
+    uint8_t *buf = arena_alloc(a, n ? n : 1);
+    if (!buf)
+        return GC_NOMEM;
+    protobuf_c_message_pack(&nv->base, buf);
+    *out = buf;
+    *out_len = n;
     return GC_CHANGED;
 }
