@@ -19,8 +19,6 @@
 
 /* ---- interest -------------------------------------------------------------------------------- */
 
-#define MAX_PREFIXES 32
-
 struct interest_key {
     uint32_t hash;
     uint32_t len;
@@ -30,9 +28,9 @@ struct interest_key {
 struct wire_interest {
     struct interest_key *slots;   /* open addressing, power-of-two size */
     uint32_t cap, n;
-    char *prefix[MAX_PREFIXES];
-    uint32_t prefix_len[MAX_PREFIXES];
-    uint32_t n_prefix;
+    char **prefix;
+    uint32_t *prefix_len;
+    uint32_t n_prefix, cap_prefix;
     uint8_t first[32];            /* bitset of first bytes of every key and prefix */
 };
 
@@ -59,6 +57,8 @@ void wire_interest_free(struct wire_interest *in)
     free(in->slots);
     for (uint32_t i = 0; i < in->n_prefix; i++)
         free(in->prefix[i]);
+    free(in->prefix);
+    free(in->prefix_len);
     free(in);
 }
 
@@ -122,8 +122,18 @@ int wire_interest_add_prefix(struct wire_interest *in, const char *prefix)
         /* every key: mark every first byte */
         memset(in->first, 0xff, sizeof in->first);
     }
-    if (in->n_prefix == MAX_PREFIXES)
-        return -1;
+    if (in->n_prefix == in->cap_prefix) {
+        uint32_t cap = in->cap_prefix ? in->cap_prefix * 2 : 16;
+        char **np = realloc(in->prefix, cap * sizeof *np);
+        if (!np)
+            return -1;
+        in->prefix = np;
+        uint32_t *nl = realloc(in->prefix_len, cap * sizeof *nl);
+        if (!nl)
+            return -1;
+        in->prefix_len = nl;
+        in->cap_prefix = cap;
+    }
     char *p = strdup(prefix);
     if (!p)
         return -1;
