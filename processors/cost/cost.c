@@ -1,13 +1,18 @@
 /* cost.c — the `cost` processor: prices every LLM span from the pricing store and writes
  * gen_ai.usage.cost.amount / .currency / .source on it.
  *
- * The one idea: the hot path never touches SQLite and never decodes what cannot be priced.
- * A request whose bytes contain neither "token" nor "cost" cannot hold a token count or a cost
- * attribute, so it is forwarded as the bytes that arrived; otherwise one read-only pass over the
- * decoded face looks for an LLM span before the batch is opened for editing. Prices come from
- * the store's in-memory snapshot (one per batch, so a batch is priced from one price list),
- * refreshed by a timer thread when another connection committed, and recent answers are kept
- * per (provider, model, tenant) for the snapshot generation they came from.
+ * The one idea: the hot path never touches SQLite and never decodes a request. Spans are read
+ * and edited on the span index (core/wire_index.h) that the batch shares with the other
+ * processors: the few attributes pricing reads are found there, and the cost attributes are
+ * recorded as edits that the exporter's copy applies. A request whose bytes contain neither
+ * "token" nor "cost" cannot hold a token count or a cost attribute, so it is forwarded without
+ * even being indexed; otherwise one read-only pass over the index looks for a span to price
+ * before the batch is opened for editing, so a request with nothing to change is never copied.
+ * The pricing logic sees a span only through a small view with a second backend on protobuf-c
+ * structs, used for a batch that arrives decoded only. Prices come from the store's in-memory
+ * snapshot (one per batch, so a batch is priced from one price list), refreshed by a timer
+ * thread when another connection committed, and recent answers are kept per (provider, model,
+ * tenant) for the snapshot generation they came from.
  *
  * An LLM span is one with a model (gen_ai.response.model, else gen_ai.request.model) and a token
  * count, or one that carries a cost. Token counts are read under the v1.41 names first, then the
@@ -33,6 +38,8 @@
 #include "core/pricing.h"
 #include "core/telemetry.h"
 #include "core/ticker.h"
+#include "core/wire.h"
+#include "core/wire_index.h"
 
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 
@@ -210,24 +217,28 @@ static void names_init(void)
     for (size_t i = 0; i < NAME_SLOTS; i++)
         name_slot[i] = -1;
     for (size_t i = 0; i < NNAMES; i++) {
-        uint32_t h = hash_str(names[i].name) & (NAME_SLOTS - 1);
+        uint32_t h = wi_hash(names[i].name, strlen(names[i].name)) & (NAME_SLOTS - 1);
         while (name_slot[h] >= 0)
             h = (h + 1) & (NAME_SLOTS - 1);
         name_slot[h] = (int16_t)i;
     }
 }
 
-static const struct name_row *name_find(const char *key)
+/* The row of a key (len bytes, not NUL-ended). The table hashes with wi_hash, the hash the span
+ * index already keeps per attribute: pass it as `hash`, or NULL to have it computed. */
+static const struct name_row *name_find(const char *key, size_t len, const uint32_t *hash)
 {
     /* Every known name starts with "gen_ai.", "llm" or "openai.": skip the rest unhashed. */
-    if (!((key[0] == 'g' && strncmp(key, "gen_ai.", 7) == 0) ||
-          (key[0] == 'l' && strncmp(key, "llm", 3) == 0) ||
-          (key[0] == 'o' && strncmp(key, "openai.", 7) == 0)))
+    if (!((len > 7 && key[0] == 'g' && memcmp(key, "gen_ai.", 7) == 0) ||
+          (len > 3 && key[0] == 'l' && memcmp(key, "llm", 3) == 0) ||
+          (len > 7 && key[0] == 'o' && memcmp(key, "openai.", 7) == 0)))
         return NULL;
-    uint32_t h = hash_str(key) & (NAME_SLOTS - 1);
-    for (; name_slot[h] >= 0; h = (h + 1) & (NAME_SLOTS - 1))
-        if (strcmp(names[name_slot[h]].name, key) == 0)
+    uint32_t h = (hash ? *hash : wi_hash(key, len)) & (NAME_SLOTS - 1);
+    for (; name_slot[h] >= 0; h = (h + 1) & (NAME_SLOTS - 1)) {
+        const char *n = names[name_slot[h]].name;
+        if (strncmp(n, key, len) == 0 && n[len] == '\0')
             return &names[name_slot[h]];
+    }
     return NULL;
 }
 
@@ -281,6 +292,9 @@ struct model_counter {
 
 struct cost_proc {
     const struct cost_config *cfg;
+    const struct wire_interest *interest; /* the service's, for batch_index (NULL: everything) */
+    size_t tenant_len;
+    uint32_t tenant_hash;      /* wi_hash of cfg->tenant_attribute */
     char *log_name;
     char *labels;              /* processor="cost" */
     struct consumer *next;
@@ -308,65 +322,331 @@ struct cost_proc {
     char reload_last_error[sizeof ((struct error *)0)->msg]; /* the timer's thread only */
 };
 
-/* What one span says, read in one pass over its attributes. */
+/* ---- the span view: what one span says, over either backend -------------------------------- */
+
+/* The pricing logic reads and writes a span only through this view, which has two backends: the
+ * span index (core/wire_index.h), for every batch that has wire bytes, and protobuf-c structs,
+ * for a batch that arrives decoded only (after a processor that edits structs). Both pick the same
+ * attribute for a field (the first of the lowest rank, ignoring attributes without a value; for
+ * the tenant, the last) and write in the same places, so both leave the same span. */
 struct span_view {
-    otlp_kv *kv[F_COUNT];
+    /* structs backend */
+    otlp_span *s;
+    struct arena *a;               /* the batch's arena, for added attributes */
+    otlp_kv *add[6];               /* attributes to append, gathered so the array grows once */
+    size_t n_add;
+    /* index backend (ix != NULL) */
+    struct wire_index *ix;
+    struct wi_item *it;
+
+    bool has[F_COUNT];
     uint8_t rank[F_COUNT];
+    otlp_kv *kv[F_COUNT];          /* structs: the attribute read for the field */
+    uint32_t at[F_COUNT];          /* index: its position in it->attrs (pointers move on append) */
+    otlp_any val[F_COUNT];         /* index: its value as an AnyValue, made when first read */
+    bool made[F_COUNT];
+    char buf[512];                 /* index: NUL-ended copies of string values */
+    size_t used;
+    char *heap[F_COUNT];           /* copies that did not fit in buf; freed by view_done */
+    size_t n_heap;
 };
 
-static void span_scan(const struct cost_proc *p, const otlp_span *s, struct span_view *v)
+static void view_clear(struct span_view *v)
 {
-    memset(v->kv, 0, sizeof v->kv);
-    const char *tenant_key = p->cfg->tenant_attribute;
+    memset(v->has, 0, sizeof v->has);
+    memset(v->made, 0, sizeof v->made);
+    v->s = NULL;
+    v->a = NULL;
+    v->n_add = 0;
+    v->ix = NULL;
+    v->it = NULL;
+    v->used = 0;
+    v->n_heap = 0;
+}
+
+static void view_done(struct span_view *v)
+{
+    for (size_t i = 0; i < v->n_heap; i++)
+        free(v->heap[i]);
+    v->n_heap = 0;
+}
+
+/* One attribute of the span, by key; `hash` (wi_hash of the key) may be NULL. */
+static void view_note(struct span_view *v, const struct cost_proc *p, const char *key,
+                      size_t len, const uint32_t *hash, otlp_kv *kv, uint32_t at)
+{
+    const struct name_row *r = name_find(key, len, hash);
+    enum field f;
+    if (r) {
+        f = r->field;
+        if (v->has[f] && r->rank >= v->rank[f])
+            return;
+        v->rank[f] = r->rank;
+    } else if (len == p->tenant_len && memcmp(key, p->cfg->tenant_attribute, len) == 0) {
+        f = F_TENANT; /* the last one wins */
+        v->rank[f] = 0;
+    } else {
+        return;
+    }
+    v->has[f] = true;
+    v->kv[f] = kv;
+    v->at[f] = at;
+    v->made[f] = false;
+}
+
+static void view_structs(struct span_view *v, const struct cost_proc *p, otlp_span *s,
+                         struct arena *a)
+{
+    view_clear(v);
+    v->s = s;
+    v->a = a;
     for (size_t i = 0; i < s->n_attributes; i++) {
         otlp_kv *kv = s->attributes[i];
-        if (!kv || !kv->key || !kv->value)
-            continue;
-        const struct name_row *r = name_find(kv->key);
-        if (r) {
-            if (!v->kv[r->field] || r->rank < v->rank[r->field]) {
-                v->kv[r->field] = kv;
-                v->rank[r->field] = r->rank;
-            }
-        } else if (kv->key[0] == tenant_key[0] && strcmp(kv->key, tenant_key) == 0) {
-            v->kv[F_TENANT] = kv;
-        }
+        if (kv && kv->key && kv->value)
+            view_note(v, p, kv->key, strlen(kv->key), NULL, kv, 0);
     }
 }
 
-static const char *view_str(const struct span_view *v, enum field f)
+static void view_index(struct span_view *v, const struct cost_proc *p, struct wire_index *ix,
+                       struct wi_item *it)
 {
-    return v->kv[f] ? attr_str(v->kv[f]->value) : NULL;
+    view_clear(v);
+    v->ix = ix;
+    v->it = it;
+    for (uint32_t i = 0; i < it->attrs.n; i++) {
+        const struct wi_attr *at = &it->attrs.a[i];
+        /* !any: a KeyValue without a value, which protobuf-c decodes as value == NULL */
+        if (at->state != WI_DELETED && at->any)
+            view_note(v, p, at->key, at->key_len, &at->hash, NULL, i);
+    }
 }
 
-static bool view_count(const struct span_view *v, enum field f, int64_t *out)
+/* A NUL-ended copy of an index string (protobuf-c's strings are NUL-ended too, so C string
+ * functions see the same text through both backends). NULL on out of memory. */
+static char *view_cstr(struct span_view *v, const uint8_t *data, size_t len)
 {
-    return v->kv[f] && attr_count(v->kv[f]->value, out);
+    char *d;
+    if (len < sizeof v->buf - v->used) {
+        d = v->buf + v->used;
+        v->used += len + 1;
+    } else {
+        if (v->n_heap == F_COUNT || !(d = malloc(len + 1)))
+            return NULL;
+        v->heap[v->n_heap++] = d;
+    }
+    if (len)
+        memcpy(d, data, len);
+    d[len] = '\0';
+    return d;
+}
+
+/* The field's value, or NULL when the span has no attribute for it. */
+static const otlp_any *view_val(struct span_view *v, enum field f)
+{
+    if (!v->has[f])
+        return NULL;
+    if (!v->ix)
+        return v->kv[f]->value;
+    otlp_any *a = &v->val[f];
+    if (v->made[f])
+        return a;
+    opentelemetry__proto__common__v1__any_value__init(a);
+    const struct wi_value *w = &v->it->attrs.a[v->at[f]].v;
+    switch (w->type) {
+    case WI_STRING:
+        a->string_value = view_cstr(v, w->data, w->len);
+        if (a->string_value)
+            a->value_case = V_STRING;
+        break;
+    case WI_BOOL:
+        a->value_case = V_BOOL;
+        a->bool_value = w->u.b;
+        break;
+    case WI_INT:
+        a->value_case = V_INT;
+        a->int_value = w->u.i;
+        break;
+    case WI_DOUBLE:
+        a->value_case = V_DOUBLE;
+        a->double_value = w->u.d;
+        break;
+    default:
+        break; /* arrays, maps, bytes: nothing pricing reads */
+    }
+    v->made[f] = true;
+    return a;
+}
+
+static const char *view_str(struct span_view *v, enum field f)
+{
+    return attr_str(view_val(v, f));
+}
+
+static bool view_count(struct span_view *v, enum field f, int64_t *out)
+{
+    return attr_count(view_val(v, f), out);
 }
 
 /* The model a span is priced by: the one that answered, else the one requested. */
-static const char *view_model(const struct span_view *v)
+static const char *view_model(struct span_view *v)
 {
     const char *m = view_str(v, F_RESP_MODEL);
     return m ? m : view_str(v, F_REQ_MODEL);
 }
 
-static bool view_has_cost(const struct span_view *v, double *amount)
+static bool view_has_cost(struct span_view *v, double *amount)
 {
     double d;
-    if (!v->kv[F_COST] || !attr_number(v->kv[F_COST]->value, &d) || d < 0)
+    if (!attr_number(view_val(v, F_COST), &d) || d < 0)
         return false;
     if (amount)
         *amount = d;
     return true;
 }
 
-static bool view_is_llm(const struct span_view *v)
+static bool view_is_llm(struct span_view *v)
 {
     int64_t n;
     if (view_has_cost(v, NULL))
         return true;
     return view_model(v) && (view_count(v, F_IN, &n) || view_count(v, F_OUT, &n));
+}
+
+/* Whether pricing changes the span: every LLM span but one whose provider-reported cost is
+ * already in the current form (a double under the current name, with currency and source). */
+static bool view_needs_edit(struct span_view *v)
+{
+    if (!view_is_llm(v))
+        return false;
+    if (!view_has_cost(v, NULL))
+        return true;
+    return v->rank[F_COST] != 0 || view_val(v, F_COST)->value_case != V_DOUBLE ||
+           !view_str(v, F_CURRENCY) || !view_str(v, F_SOURCE);
+}
+
+static int64_t view_time(const struct span_view *v)
+{
+    uint64_t end = v->ix ? v->it->end_ns : v->s->end_time_unix_nano;
+    uint64_t start = v->ix ? v->it->start_ns : v->s->start_time_unix_nano;
+    uint64_t ns = end ? end : start;
+    if (ns)
+        return (int64_t)(ns / 1000000000ULL);
+    return (int64_t)time(NULL);
+}
+
+/* A string read through the view that must live as long as the batch (the batch's tally of
+ * unpriced models): struct strings already do; index strings are copied into the index's arena. */
+static const char *view_keep(struct span_view *v, const char *s)
+{
+    return v->ix ? arena_strdup(v->ix->arena, s) : s;
+}
+
+/* Sets field f's attribute `key` to `val` (a string, double or bool): in place when the span
+ * holds f under that very name (rank 0), or under any of f's names when `rename`; else appended.
+ * A string value must outlive the batch (a literal) unless `copy`. false on out of memory. */
+static bool view_put(struct span_view *v, enum field f, const char *key, bool rename,
+                     const otlp_any *val, bool copy)
+{
+    bool in_place = v->has[f] && (v->rank[f] == 0 || rename);
+    if (!v->ix) {
+        otlp_kv *kv = in_place ? v->kv[f] : NULL;
+        otlp_any *dst;
+        if (kv) {
+            kv->key = (char *)key;
+            dst = kv->value;
+        } else {
+            kv = arena_alloc(v->a, sizeof *kv);
+            dst = arena_alloc(v->a, sizeof *dst);
+            if (!kv || !dst || v->n_add == sizeof v->add / sizeof v->add[0])
+                return false;
+            opentelemetry__proto__common__v1__key_value__init(kv);
+            opentelemetry__proto__common__v1__any_value__init(dst);
+            kv->key = (char *)key;
+            kv->value = dst;
+            v->add[v->n_add++] = kv;
+        }
+        dst->value_case = val->value_case;
+        if (val->value_case == V_STRING) {
+            dst->string_value = copy ? arena_strdup(v->a, val->string_value) : val->string_value;
+            if (!dst->string_value)
+                return false;
+        } else if (val->value_case == V_DOUBLE) {
+            dst->double_value = val->double_value;
+        } else {
+            dst->bool_value = val->bool_value;
+        }
+        return true;
+    }
+
+    uint8_t small[64], *any = small;
+    size_t n;
+    if (val->value_case == V_STRING) {
+        size_t len = strlen(val->string_value);
+        n = pb_any_string(NULL, val->string_value, len);
+        if (n > sizeof small && !(any = arena_alloc(v->ix->arena, n)))
+            return false;
+        pb_any_string(any, val->string_value, len);
+    } else if (val->value_case == V_DOUBLE) {
+        n = pb_any_double(any, val->double_value);
+    } else {
+        n = pb_any_bool(any, val->bool_value);
+    }
+    v->made[f] = false;
+    if (!in_place)
+        return wi_item_set(v->ix, v->it, key, strlen(key), any, n) == 0;
+    struct wi_attr *at = &v->it->attrs.a[v->at[f]];
+    if (v->rank[f] == 0 && at->any_len == n && memcmp(at->any, any, n) == 0)
+        return true; /* already so: the request stays as it came */
+    return wi_attr_replace(v->ix, v->it, at, key, strlen(key), any, n) == 0;
+}
+
+static bool put_str(struct span_view *v, enum field f, const char *key, const char *s, bool copy)
+{
+    otlp_any val = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
+    val.value_case = V_STRING;
+    val.string_value = (char *)s;
+    return view_put(v, f, key, false, &val, copy);
+}
+
+/* A batch may outlive the processor (an exporter's queue): a value that is not a literal is
+ * copied into the batch; the usual "USD" is not. */
+static bool put_currency(struct span_view *v, const char *code)
+{
+    bool usd = strcmp(code, "USD") == 0;
+    return put_str(v, F_CURRENCY, ATTR_CURRENCY, usd ? "USD" : code, !usd);
+}
+
+static bool put_double(struct span_view *v, enum field f, const char *key, double d, bool rename)
+{
+    otlp_any val = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
+    val.value_case = V_DOUBLE;
+    val.double_value = d;
+    return view_put(v, f, key, rename, &val, false);
+}
+
+static bool put_true(struct span_view *v, enum field f, const char *key)
+{
+    otlp_any val = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
+    val.value_case = V_BOOL;
+    val.bool_value = true;
+    return view_put(v, f, key, false, &val, false);
+}
+
+/* Appends what view_put queued (structs backend; the index appends as it goes). */
+static bool view_finish(struct span_view *v)
+{
+    if (v->ix || v->n_add == 0)
+        return true;
+    otlp_span *s = v->s;
+    otlp_kv **arr = arena_alloc(v->a, (s->n_attributes + v->n_add) * sizeof *arr);
+    if (!arr)
+        return false;
+    if (s->n_attributes)
+        memcpy(arr, s->attributes, s->n_attributes * sizeof *arr);
+    memcpy(arr + s->n_attributes, v->add, v->n_add * sizeof *arr);
+    s->attributes = arr;
+    s->n_attributes += v->n_add;
+    return true;
 }
 
 /* ---- price lookup with a small cache ----------------------------------------------------- */
@@ -440,91 +720,6 @@ static bool price_for(struct cost_proc *p, const struct pricing_snapshot *snap,
     return found;
 }
 
-/* ---- writing attributes ------------------------------------------------------------------ */
-
-/* Attributes to append to one span, gathered so the array is grown once. */
-struct additions {
-    otlp_kv *kv[6];
-    size_t n;
-};
-
-/* The value slot of attribute `key`: the existing one when the span has it under that very
- * name, else a new attribute queued in `add`. NULL on out of memory. */
-static otlp_any *attr_slot(struct arena *a, otlp_kv *existing, const char *key,
-                           struct additions *add)
-{
-    if (existing && strcmp(existing->key, key) == 0)
-        return existing->value;
-    otlp_kv *kv = arena_alloc(a, sizeof *kv);
-    otlp_any *v = arena_alloc(a, sizeof *v);
-    if (!kv || !v)
-        return NULL;
-    opentelemetry__proto__common__v1__key_value__init(kv);
-    opentelemetry__proto__common__v1__any_value__init(v);
-    kv->key = (char *)key;
-    kv->value = v;
-    add->kv[add->n++] = kv;
-    return v;
-}
-
-/* `s` must outlive the batch (a literal) unless copy is set. */
-static bool set_str(struct arena *a, otlp_kv *existing, const char *key, const char *s, bool copy,
-                    struct additions *add)
-{
-    otlp_any *v = attr_slot(a, existing, key, add);
-    char *value = copy ? arena_strdup(a, s) : (char *)s;
-    if (!v || !value)
-        return false;
-    v->value_case = V_STRING;
-    v->string_value = value;
-    return true;
-}
-
-/* A batch may outlive the processor (an exporter's queue): a value that is not a literal is
- * copied into the batch's arena; the usual "USD" is not. */
-static bool set_currency(struct arena *a, otlp_kv *existing, const char *code,
-                         struct additions *add)
-{
-    bool usd = strcmp(code, "USD") == 0;
-    return set_str(a, existing, ATTR_CURRENCY, usd ? "USD" : code, !usd, add);
-}
-
-static bool set_double(struct arena *a, otlp_kv *existing, const char *key, double d,
-                       struct additions *add)
-{
-    otlp_any *v = attr_slot(a, existing, key, add);
-    if (!v)
-        return false;
-    v->value_case = V_DOUBLE;
-    v->double_value = d;
-    return true;
-}
-
-static bool set_true(struct arena *a, otlp_kv *existing, const char *key, struct additions *add)
-{
-    otlp_any *v = attr_slot(a, existing, key, add);
-    if (!v)
-        return false;
-    v->value_case = V_BOOL;
-    v->bool_value = true;
-    return true;
-}
-
-static bool append_all(struct arena *a, otlp_span *s, const struct additions *add)
-{
-    if (add->n == 0)
-        return true;
-    otlp_kv **arr = arena_alloc(a, (s->n_attributes + add->n) * sizeof *arr);
-    if (!arr)
-        return false;
-    if (s->n_attributes)
-        memcpy(arr, s->attributes, s->n_attributes * sizeof *arr);
-    memcpy(arr + s->n_attributes, add->kv, add->n * sizeof *arr);
-    s->attributes = arr;
-    s->n_attributes += add->n;
-    return true;
-}
-
 /* ---- per batch --------------------------------------------------------------------------- */
 
 struct batch_stats {
@@ -580,14 +775,6 @@ static void stats_unpriced(struct cost_proc *p, struct batch_stats *st, const ch
     pthread_mutex_unlock(&p->stats_lock);
 }
 
-static int64_t span_time(const otlp_span *s)
-{
-    uint64_t ns = s->end_time_unix_nano ? s->end_time_unix_nano : s->start_time_unix_nano;
-    if (ns)
-        return (int64_t)(ns / 1000000000ULL);
-    return (int64_t)time(NULL);
-}
-
 /* The cache convention for a call: the span's provider's setting, else the price's provider's
  * (Claude on Bedrock is priced as anthropic), else cache_tokens_in_input. */
 static enum pricing_cache_convention convention_for(const struct cost_proc *p,
@@ -604,98 +791,93 @@ static enum pricing_cache_convention convention_for(const struct cost_proc *p,
 }
 
 /* Prices one span (or normalizes its provider-reported cost). false on out of memory. */
-static bool cost_span(struct cost_proc *p, const struct pricing_snapshot *snap, struct arena *a,
-                      otlp_span *s, const char *res_tenant, struct batch_stats *st)
+static bool cost_view(struct cost_proc *p, const struct pricing_snapshot *snap,
+                      struct span_view *v, const char *res_tenant, struct batch_stats *st)
 {
-    struct span_view v;
-    span_scan(p, s, &v);
-    struct additions add = {.n = 0};
     bool ok = true;
-
     double reported;
-    if (view_has_cost(&v, &reported)) {
-        otlp_kv *c = v.kv[F_COST];
-        if (strcmp(c->key, ATTR_AMOUNT) != 0) {
-            /* A legacy name: the value moves to the current name, as a double. */
-            c->key = ATTR_AMOUNT;
-            c->value->value_case = V_DOUBLE;
-            c->value->double_value = reported;
-        } else if (c->value->value_case != V_DOUBLE) {
-            c->value->value_case = V_DOUBLE;
-            c->value->double_value = reported;
-        }
-        const char *currency = view_str(&v, F_CURRENCY);
+    if (view_has_cost(v, &reported)) {
+        /* A legacy name: the value moves to the current name, as a double. */
+        if (v->rank[F_COST] != 0 || view_val(v, F_COST)->value_case != V_DOUBLE)
+            ok = put_double(v, F_COST, ATTR_AMOUNT, reported, true);
+        const char *currency = view_str(v, F_CURRENCY);
         if (!currency) {
             currency = p->cfg->currency;
-            ok = ok && set_currency(a, v.kv[F_CURRENCY], currency, &add);
+            ok = ok && put_currency(v, currency);
         }
         /* A source already set (e.g. "local" from an upstream tier) is kept. */
-        if (!view_str(&v, F_SOURCE))
-            ok = ok && set_str(a, v.kv[F_SOURCE], ATTR_SOURCE, "provider", false, &add);
+        if (!view_str(v, F_SOURCE))
+            ok = ok && put_str(v, F_SOURCE, ATTR_SOURCE, "provider", false);
         st->provider++;
         stats_cost(st, currency, reported);
-        return ok && append_all(a, s, &add);
+        return ok && view_finish(v);
     }
 
-    const char *model = view_model(&v);
+    const char *model = view_model(v);
     struct usage u = {.reasoning = -1};
-    bool has_in = view_count(&v, F_IN, &u.input), has_out = view_count(&v, F_OUT, &u.output);
+    bool has_in = view_count(v, F_IN, &u.input), has_out = view_count(v, F_OUT, &u.output);
     if (!model || (!has_in && !has_out))
         return true; /* not an LLM call that can be priced */
-    view_count(&v, F_CACHE_READ, &u.cache_read);
-    view_count(&v, F_CACHE_WRITE, &u.cache_write);
-    view_count(&v, F_REASONING, &u.reasoning);
+    view_count(v, F_CACHE_READ, &u.cache_read);
+    view_count(v, F_CACHE_WRITE, &u.cache_write);
+    view_count(v, F_REASONING, &u.reasoning);
     /* Counts come from the data: kept in [0, 1e15] so that their sums cannot overflow. */
     int64_t *counts[] = {&u.input, &u.output, &u.cache_read, &u.cache_write};
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
         *counts[i] = *counts[i] < 0 ? 0 : *counts[i] > MAX_TOKENS ? MAX_TOKENS : *counts[i];
-    view_count(&v, F_AUDIO_IN, &u.audio_input);
-    view_count(&v, F_AUDIO_OUT, &u.audio_output);
-    view_count(&v, F_IMAGE_IN, &u.image_input);
-    view_count(&v, F_IMAGE_OUT, &u.image_output);
+    view_count(v, F_AUDIO_IN, &u.audio_input);
+    view_count(v, F_AUDIO_OUT, &u.audio_output);
+    view_count(v, F_IMAGE_IN, &u.image_input);
+    view_count(v, F_IMAGE_OUT, &u.image_output);
     int64_t *parts[] = {&u.audio_input, &u.audio_output, &u.image_input, &u.image_output};
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
         *parts[i] = *parts[i] < 0 ? 0 : *parts[i] > MAX_TOKENS ? MAX_TOKENS : *parts[i];
-    u.batch = (v.kv[F_BATCH] && any_true(v.kv[F_BATCH]->value));
-    const char *tier = view_str(&v, F_TIER);
+    u.batch = any_true(view_val(v, F_BATCH));
+    const char *tier = view_str(v, F_TIER);
     if (tier && strcmp(tier, "flex") == 0)
         u.tier = PRICING_TIER_FLEX;
     else if (tier && strcmp(tier, "priority") == 0)
         u.tier = PRICING_TIER_PRIORITY;
 
-    const char *provider = view_str(&v, F_PROVIDER);
-    if (provider && v.rank[F_PROVIDER] > 0)
+    const char *provider = view_str(v, F_PROVIDER);
+    if (provider && v->rank[F_PROVIDER] > 0)
         provider = provider_name(provider);
-    const char *tenant = view_str(&v, F_TENANT);
+    const char *tenant = view_str(v, F_TENANT);
     if (!tenant)
         tenant = res_tenant;
-    int64_t at = span_time(s);
+    int64_t at = view_time(v);
 
     struct price pr;
     bool found = price_for(p, snap, provider, model, tenant, at, &pr);
-    const char *requested = view_str(&v, F_REQ_MODEL);
+    const char *requested = view_str(v, F_REQ_MODEL);
     if (!found && requested && strcmp(requested, model) != 0)
         found = price_for(p, snap, provider, requested, tenant, at, &pr);
     if (!found) {
-        ok = set_true(a, v.kv[F_UNPRICED], ATTR_UNPRICED, &add);
-        stats_unpriced(p, st, provider ? provider : "", model);
-        return ok && append_all(a, s, &add);
+        ok = put_true(v, F_UNPRICED, ATTR_UNPRICED);
+        const char *kept_model = view_keep(v, model);
+        const char *kept_provider = view_keep(v, provider ? provider : "");
+        if (kept_model && kept_provider)
+            stats_unpriced(p, st, kept_provider, kept_model);
+        else
+            ok = false;
+        return ok && view_finish(v);
     }
     const char *assumption = NULL;
     double amount = pricing_charge(&pr, &u, convention_for(p, provider, pr.provider), provider,
                                    model, &assumption);
     if (assumption) {
-        ok = set_str(a, v.kv[F_ASSUMPTION], ATTR_ASSUMPTION, assumption, false, &add);
+        ok = put_str(v, F_ASSUMPTION, ATTR_ASSUMPTION, assumption, false);
         st->assumed[strcmp(assumption, PRICING_ASSUME_CACHE_INCLUDED) == 0 ? 0 : 1]++;
     }
     const char *currency = pr.currency[0] ? pr.currency : p->cfg->currency;
-    ok = ok && set_double(a, v.kv[F_COST], ATTR_AMOUNT, amount, &add) &&
-         set_currency(a, v.kv[F_CURRENCY], currency, &add) &&
-         set_str(a, v.kv[F_SOURCE], ATTR_SOURCE, "local", false, &add);
+    ok = ok && put_double(v, F_COST, ATTR_AMOUNT, amount, false) && put_currency(v, currency) &&
+         put_str(v, F_SOURCE, ATTR_SOURCE, "local", false);
     st->local++;
     stats_cost(st, currency, amount);
-    return ok && append_all(a, s, &add);
+    return ok && view_finish(v);
 }
+
+/* ---- the request, through the index or the structs ----------------------------------------- */
 
 static const char *resource_tenant(const struct cost_proc *p,
                                    const Opentelemetry__Proto__Resource__V1__Resource *r)
@@ -710,7 +892,67 @@ static const char *resource_tenant(const struct cost_proc *p,
     return NULL;
 }
 
-static bool request_has_llm_span(const struct cost_proc *p, const trace_request *req)
+/* The same through the index (read by its sole owner: the copy goes into its arena). *ok turns
+ * false on out of memory. */
+static const char *index_resource_tenant(const struct cost_proc *p, struct wire_index *ix,
+                                         const struct wi_resource *res, bool *ok)
+{
+    const struct wi_attr *at = wi_attrs_find(&res->attrs, p->cfg->tenant_attribute,
+                                             p->tenant_len, p->tenant_hash);
+    if (!at || at->v.type != WI_STRING || at->v.len == 0 || at->v.data[0] == '\0')
+        return NULL; /* as attr_str: a non-empty string (up to a NUL, as C reads it) */
+    char *s = arena_alloc(ix->arena, at->v.len + 1);
+    if (!s) {
+        *ok = false;
+        return NULL;
+    }
+    memcpy(s, at->v.data, at->v.len);
+    s[at->v.len] = '\0';
+    return s;
+}
+
+/* Read-only, over a possibly shared index: does any span need pricing? */
+static bool index_needs_edit(const struct cost_proc *p, const struct wire_index *ix)
+{
+    struct span_view v;
+    for (uint32_t i = 0; i < ix->n_items; i++) {
+        struct wi_item *it = &ix->items[i];
+        if (it->flags & WI_ITEM_DROPPED)
+            continue;
+        view_index(&v, p, (struct wire_index *)ix, it);
+        bool need = view_needs_edit(&v);
+        view_done(&v);
+        if (need)
+            return true;
+    }
+    return false;
+}
+
+static bool index_price(struct cost_proc *p, const struct pricing_snapshot *snap,
+                        struct wire_index *ix, struct batch_stats *st)
+{
+    bool ok = true;
+    struct span_view v;
+    for (uint32_t r = 0; r < ix->n_resources; r++) {
+        const struct wi_resource *res = &ix->resources[r];
+        const char *res_tenant = index_resource_tenant(p, ix, res, &ok);
+        for (uint32_t s = res->first_scope; s < res->first_scope + res->n_scopes; s++) {
+            const struct wi_scope *sc = &ix->scopes[s];
+            for (uint32_t k = sc->first_item; k < sc->first_item + sc->n_items; k++) {
+                struct wi_item *it = &ix->items[k];
+                if (it->flags & WI_ITEM_DROPPED)
+                    continue;
+                view_index(&v, p, ix, it);
+                if (!cost_view(p, snap, &v, res_tenant, st))
+                    ok = false;
+                view_done(&v);
+            }
+        }
+    }
+    return ok;
+}
+
+static bool request_needs_edit(const struct cost_proc *p, const trace_request *req)
 {
     struct span_view v;
     for (size_t i = 0; i < req->n_resource_spans; i++) {
@@ -720,8 +962,8 @@ static bool request_has_llm_span(const struct cost_proc *p, const trace_request 
             for (size_t k = 0; ss && k < ss->n_spans; k++) {
                 if (!ss->spans[k])
                     continue;
-                span_scan(p, ss->spans[k], &v);
-                if (view_is_llm(&v))
+                view_structs(&v, p, ss->spans[k], NULL);
+                if (view_needs_edit(&v))
                     return true;
             }
         }
@@ -729,16 +971,52 @@ static bool request_has_llm_span(const struct cost_proc *p, const trace_request 
     return false;
 }
 
-/* Every token-count and cost attribute name contains "token" or "cost": bytes without either
- * cannot hold an LLM span. Only the encoded face is looked at, never produced. */
-static bool bytes_may_hold_llm(struct batch *b)
+static bool request_price(struct cost_proc *p, const struct pricing_snapshot *snap,
+                          trace_request *req, struct arena *a, struct batch_stats *st)
 {
-    bool maybe = true;
+    bool ok = true;
+    struct span_view v;
+    for (size_t i = 0; i < req->n_resource_spans; i++) {
+        Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = req->resource_spans[i];
+        if (!rs)
+            continue;
+        const char *res_tenant = resource_tenant(p, rs->resource);
+        for (size_t j = 0; j < rs->n_scope_spans; j++) {
+            Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = rs->scope_spans[j];
+            for (size_t k = 0; ss && k < ss->n_spans; k++) {
+                if (!ss->spans[k])
+                    continue;
+                view_structs(&v, p, ss->spans[k], a);
+                if (!cost_view(p, snap, &v, res_tenant, st))
+                    ok = false;
+            }
+        }
+    }
+    return ok;
+}
+
+/* The face a batch is priced on. The index wherever there are wire bytes (or an index an earlier
+ * processor built and may have edited); the structs when the batch arrives decoded only, where
+ * encoding it just to index it would cost more than editing the structs. NONE: the bytes name
+ * neither "token" nor "cost", which every token-count and cost attribute name contains, so no
+ * span can be priced (b->wire are the bytes that arrived: edits of an earlier processor live in
+ * the index, which is why an existing index is always read). Only looks, never builds. */
+enum face { FACE_NONE, FACE_INDEX, FACE_STRUCTS };
+
+static enum face face_of(struct batch *b)
+{
+    enum face f;
     pthread_mutex_lock(&b->lock);
-    if (b->has_wire)
-        maybe = memmem(b->wire, b->wire_len, "token", 5) || memmem(b->wire, b->wire_len, "cost", 4);
+    if (b->index)
+        f = FACE_INDEX;
+    else if (b->has_wire)
+        f = memmem(b->wire, b->wire_len, "token", 5) || memmem(b->wire, b->wire_len, "cost", 4)
+                ? FACE_INDEX
+                : FACE_NONE;
+    else
+        f = FACE_STRUCTS;
     pthread_mutex_unlock(&b->lock);
-    return maybe;
+    return f;
 }
 
 static _Atomic uint64_t *currency_counter_locked(struct cost_proc *p, const char *code,
@@ -844,44 +1122,51 @@ static void stats_publish(struct cost_proc *p, const struct batch_stats *st)
 static enum consume_status cost_consume(void *self, struct batch *b)
 {
     struct cost_proc *p = self;
-    if (b->signal != SIGNAL_TRACES || !bytes_may_hold_llm(b))
+    enum face face = b->signal == SIGNAL_TRACES ? face_of(b) : FACE_NONE;
+    if (face == FACE_NONE)
         return consumer_send(p->next, b);
     struct error err = {0};
-    const trace_request *ro = (const trace_request *)batch_decoded(b, &err);
-    if (!ro) {
-        log_warn(p->log_name, "cannot decode a request, forwarding it unpriced: %s", err.msg);
-        return consumer_send(p->next, b);
+    if (face == FACE_INDEX) {
+        const struct wire_index *ro = batch_index(b, p->interest, &err);
+        if (!ro) {
+            log_warn(p->log_name, "cannot index a request, forwarding it unpriced: %s", err.msg);
+            return consumer_send(p->next, b);
+        }
+        if (!index_needs_edit(p, ro))
+            return consumer_send(p->next, b);
+    } else {
+        const trace_request *ro = (const trace_request *)batch_decoded(b, &err);
+        if (!ro) {
+            log_warn(p->log_name, "cannot decode a request, forwarding it unpriced: %s", err.msg);
+            return consumer_send(p->next, b);
+        }
+        if (!request_needs_edit(p, ro))
+            return consumer_send(p->next, b);
     }
-    if (!request_has_llm_span(p, ro))
-        return consumer_send(p->next, b);
 
     struct batch *out = NULL;
-    trace_request *req = (trace_request *)batch_edit(b, &out, &err);
-    if (!req) {
+    struct wire_index *ix = NULL;
+    trace_request *req = NULL;
+    if (face == FACE_INDEX)
+        ix = batch_index_edit(b, p->interest, &out, &err);
+    else
+        req = (trace_request *)batch_edit(b, &out, &err);
+    if (!ix && !req) {
         log_error(p->log_name, "cannot open a request for editing, forwarding it unpriced: %s",
                   err.msg);
         return consumer_send(p->next, b);
     }
     struct batch_stats st;
     memset(&st, 0, sizeof st);
-    bool ok = true;
     const struct pricing_snapshot *snap = pricing_acquire(p->store); /* one price list per batch */
-    for (size_t i = 0; i < req->n_resource_spans; i++) {
-        Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = req->resource_spans[i];
-        if (!rs)
-            continue;
-        const char *res_tenant = resource_tenant(p, rs->resource);
-        for (size_t j = 0; j < rs->n_scope_spans; j++) {
-            Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = rs->scope_spans[j];
-            for (size_t k = 0; ss && k < ss->n_spans; k++)
-                if (ss->spans[k] && !cost_span(p, snap, out->arena, ss->spans[k], res_tenant, &st))
-                    ok = false;
-        }
-    }
+    bool ok = ix ? index_price(p, snap, ix, &st) : request_price(p, snap, req, out->arena, &st);
     pricing_release(snap);
     if (!ok)
         log_error(p->log_name, "out of memory: some spans of a request were left unpriced");
-    batch_edit_done(out);
+    if (ix)
+        batch_index_edit_done(out);
+    else
+        batch_edit_done(out);
     stats_publish(p, &st);
 
     enum consume_status rc = consumer_send(p->next, out);
@@ -985,6 +1270,18 @@ static void *cost_create(const void *cfgp, const struct component_env *env, stru
         return NULL;
     }
     snprintf(p->labels, ln, "processor=\"%s\"", id);
+    p->tenant_len = strlen(cfg->tenant_attribute);
+    p->tenant_hash = wi_hash(cfg->tenant_attribute, p->tenant_len);
+    /* Every key read or written, so that the span index records them (writing a key it does not
+     * record would append a duplicate). */
+    p->interest = env->interest;
+    for (size_t i = 0; env->interest && i <= NNAMES; i++)
+        if (wire_interest_add_key(env->interest,
+                                  i < NNAMES ? names[i].name : cfg->tenant_attribute) != 0) {
+            error_set(err, "out of memory");
+            cost_destroy(p);
+            return NULL;
+        }
 
     char path[4096];
     if (cfg->database && cfg->database[0]) {

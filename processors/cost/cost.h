@@ -5,8 +5,10 @@
  * A span that already carries a provider-reported cost keeps it (source=provider; legacy cost
  * names are renamed to gen_ai.usage.cost.amount); a span whose model has no price gets
  * llmotlp.cost.unpriced=true and is counted per model, so an operator sees which prices are
- * missing. A request without an LLM span is forwarded untouched (never decoded when its bytes
- * cannot name a token count or a cost).
+ * missing. Spans are read and edited on the batch's span index, never decoded; a request with
+ * nothing to price is forwarded as the bytes that arrived (not even indexed when its bytes cannot
+ * name a token count or a cost). At create, the processor declares in env->interest every
+ * attribute key it reads or writes (the names below, and tenant_attribute).
  *
  * The component is reached through cost_processor_factory (registry.c); the config struct is
  * public so tests and benchmarks can build one. Instances are thread-safe: consume() runs on any
