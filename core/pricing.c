@@ -338,6 +338,8 @@ struct pricing_snapshot {
     size_t n_patterns;
     struct discount_row *discounts; /* sorted by tenant */
     size_t n_discounts;
+    const char **tenants;   /* distinct tenants of price rows (into prices), sorted */
+    size_t n_tenants;
 };
 
 struct pricing_store {
@@ -369,6 +371,7 @@ static void snapshot_free(struct pricing_snapshot *sn)
     free(sn->aliases);
     free(sn->patterns);
     free(sn->discounts);
+    free(sn->tenants);
     free(sn);
 }
 
@@ -389,6 +392,28 @@ void pricing_release(const struct pricing_snapshot *csn)
 }
 
 uint64_t pricing_snapshot_generation(const struct pricing_snapshot *sn) { return sn->generation; }
+
+static int tenant_ptr_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+bool pricing_snapshot_tenant_has_terms(const struct pricing_snapshot *sn, const char *tenant)
+{
+    if (!tenant || !*tenant)
+        return false;
+    if (bsearch(&tenant, sn->tenants, sn->n_tenants, sizeof *sn->tenants, tenant_ptr_cmp))
+        return true;
+    size_t lo = 0, hi = sn->n_discounts;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(sn->discounts[mid].tenant, tenant) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < sn->n_discounts && strcmp(sn->discounts[lo].tenant, tenant) == 0;
+}
 
 static void copy_text(char *dst, size_t cap, const unsigned char *src)
 {
@@ -475,6 +500,24 @@ void pricing_row_to_price(sqlite3_stmt *st, int c, struct price *p)
 const char *pricing_price_columns(void) { return PRICE_COLUMNS; }
 
 /* Everything in one read transaction: WAL hands this connection one consistent view. */
+/* The tenants that have price rows of their own, for pricing_snapshot_tenant_has_terms. */
+static int collect_tenants(struct pricing_snapshot *sn)
+{
+    sn->tenants = malloc((sn->n_prices ? sn->n_prices : 1) * sizeof *sn->tenants);
+    if (!sn->tenants)
+        return -1;
+    for (size_t i = 0; i < sn->n_prices; i++)
+        if (sn->prices[i].tenant[0])
+            sn->tenants[sn->n_tenants++] = sn->prices[i].tenant;
+    qsort(sn->tenants, sn->n_tenants, sizeof *sn->tenants, tenant_ptr_cmp);
+    size_t n = 0;
+    for (size_t i = 0; i < sn->n_tenants; i++)
+        if (n == 0 || strcmp(sn->tenants[n - 1], sn->tenants[i]) != 0)
+            sn->tenants[n++] = sn->tenants[i];
+    sn->n_tenants = n;
+    return 0;
+}
+
 static struct pricing_snapshot *snapshot_load(sqlite3 *db, int64_t *data_version,
                                               struct error *err)
 {
@@ -572,7 +615,7 @@ static struct pricing_snapshot *snapshot_load(sqlite3 *db, int64_t *data_version
     sqlite3_finalize(st);
     st = NULL;
     sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-    if (build_index(sn) != 0)
+    if (build_index(sn) != 0 || collect_tenants(sn) != 0)
         goto oom_done;
     atomic_init(&sn->refs, 1);
     return sn;

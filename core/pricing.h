@@ -170,6 +170,10 @@ bool pricing_snapshot_lookup(const struct pricing_snapshot *snap, const char *pr
                              const char *model, const char *tenant, int64_t at, struct price *out);
 /* The generation the snapshot was loaded as (0 = the one loaded by pricing_open). */
 uint64_t pricing_snapshot_generation(const struct pricing_snapshot *snap);
+/* Whether `tenant` has a price row or a discount of its own in the snapshot, at any time. A
+ * tenant without is priced exactly as no tenant, so a caller may look it up and cache its answer
+ * as such. Any thread. */
+bool pricing_snapshot_tenant_has_terms(const struct pricing_snapshot *snap, const char *tenant);
 
 /* "openrouter/openai/GPT-4o-2024-08-06" → "gpt-4o" (lowercase, "prefix/" and a -YYYY-MM-DD suffix
  * stripped); prefix (may be NULL) gets the segment before the model ("openai"), or "". */

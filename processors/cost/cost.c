@@ -677,7 +677,9 @@ static bool price_for(struct cost_proc *p, const struct pricing_snapshot *snap,
                       struct price *out)
 {
     provider = provider ? provider : "";
-    tenant = tenant ? tenant : "";
+    /* A tenant with no price or discount of its own pays the list price: asked and cached as
+     * no tenant, so its answer holds over the list row's whole range. */
+    tenant = tenant && pricing_snapshot_tenant_has_terms(snap, tenant) ? tenant : "";
     uint64_t gen = pricing_snapshot_generation(snap) + 1; /* +1: 0 marks an empty slot */
     uint32_t h = key_hash(provider, model, tenant);
     struct cache_entry *e = &p->cache[h & (CACHE_SLOTS - 1)];
