@@ -499,7 +499,6 @@ void pricing_row_to_price(sqlite3_stmt *st, int c, struct price *p)
 
 const char *pricing_price_columns(void) { return PRICE_COLUMNS; }
 
-/* Everything in one read transaction: WAL hands this connection one consistent view. */
 /* The tenants that have price rows of their own, for pricing_snapshot_tenant_has_terms. */
 static int collect_tenants(struct pricing_snapshot *sn)
 {
@@ -518,6 +517,7 @@ static int collect_tenants(struct pricing_snapshot *sn)
     return 0;
 }
 
+/* Everything in one read transaction: WAL hands this connection one consistent view. */
 static struct pricing_snapshot *snapshot_load(sqlite3 *db, int64_t *data_version,
                                               struct error *err)
 {
