@@ -8,61 +8,6 @@
 
 #include <string.h>
 
-static inline int read_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v)
-{
-    return pb_read_varint(pp, end, v, 10) ? 0 : -1;
-}
-
-int pb_next(struct pb_reader *r, struct pb_field *f)
-{
-    if (r->p >= r->end)
-        return 0;
-    const uint8_t *p = r->p;
-    f->start = p;
-    uint64_t key;
-    if (read_varint(&p, r->end, &key) != 0 || (key >> 3) == 0 || (key >> 3) > UINT32_MAX)
-        return -1;
-    f->num = (uint32_t)(key >> 3);
-    f->wt = (int)(key & 7);
-    f->data = NULL;
-    f->len = 0;
-    f->v = 0;
-    switch (f->wt) {
-    case PB_VARINT:
-        if (read_varint(&p, r->end, &f->v) != 0)
-            return -1;
-        break;
-    case PB_I64:
-        if (r->end - p < 8)
-            return -1;
-        for (int i = 7; i >= 0; i--)
-            f->v = f->v << 8 | p[i];
-        p += 8;
-        break;
-    case PB_I32:
-        if (r->end - p < 4)
-            return -1;
-        for (int i = 3; i >= 0; i--)
-            f->v = f->v << 8 | p[i];
-        p += 4;
-        break;
-    case PB_LEN: {
-        uint64_t len;
-        if (read_varint(&p, r->end, &len) != 0 || len > (uint64_t)(r->end - p))
-            return -1;
-        f->data = p;
-        f->len = (size_t)len;
-        p += len;
-        break;
-    }
-    default:
-        return -1; /* groups are not used by OTLP */
-    }
-    f->total = (size_t)(p - f->start);
-    r->p = p;
-    return 1;
-}
-
 size_t pb_varint_size(uint64_t v)
 {
     size_t n = 1;

@@ -52,8 +52,66 @@ static inline int pb_read_varint(const uint8_t **pp, const uint8_t *end, uint64_
     return 0;
 }
 
-/* 1 with *f filled, 0 at the end, -1 on malformed data (group wire types included). */
-int pb_next(struct pb_reader *r, struct pb_field *f);
+/* 1 with *f filled, 0 at the end, -1 on malformed data (group wire types included). Inline,
+ * with the one-byte key and one-byte length that almost every OTLP field has read first: the
+ * span index and the request writer call it once per field. */
+static inline int pb_next(struct pb_reader *r, struct pb_field *f)
+{
+    const uint8_t *p = r->p, *end = r->end;
+    if (p >= end)
+        return 0;
+    f->start = p;
+    uint64_t key;
+    if (*p < 0x80)
+        key = *p++;
+    else if (!pb_read_varint(&p, end, &key, 10))
+        return -1;
+    if ((key >> 3) == 0 || (key >> 3) > UINT32_MAX)
+        return -1;
+    f->num = (uint32_t)(key >> 3);
+    f->wt = (int)(key & 7);
+    f->data = NULL;
+    f->len = 0;
+    f->v = 0;
+    switch (f->wt) {
+    case PB_LEN: {
+        uint64_t len;
+        if (p < end && *p < 0x80)
+            len = *p++;
+        else if (!pb_read_varint(&p, end, &len, 10))
+            return -1;
+        if (len > (uint64_t)(end - p))
+            return -1;
+        f->data = p;
+        f->len = (size_t)len;
+        p += len;
+        break;
+    }
+    case PB_VARINT:
+        if (!pb_read_varint(&p, end, &f->v, 10))
+            return -1;
+        break;
+    case PB_I64:
+        if (end - p < 8)
+            return -1;
+        for (int i = 7; i >= 0; i--)
+            f->v = f->v << 8 | p[i];
+        p += 8;
+        break;
+    case PB_I32:
+        if (end - p < 4)
+            return -1;
+        for (int i = 3; i >= 0; i--)
+            f->v = f->v << 8 | p[i];
+        p += 4;
+        break;
+    default:
+        return -1; /* groups are not used by OTLP */
+    }
+    f->total = (size_t)(p - f->start);
+    r->p = p;
+    return 1;
+}
 
 size_t pb_varint_size(uint64_t v);
 uint8_t *pb_put_varint(uint8_t *p, uint64_t v);

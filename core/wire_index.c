@@ -34,15 +34,6 @@ struct wire_interest {
     uint8_t first[32];            /* bitset of first bytes of every key and prefix */
 };
 
-uint32_t wi_hash(const char *key, size_t len)
-{
-    /* FNV-1a: keys are short, and this runs once per attribute key at build. */
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (uint8_t)key[i]) * 16777619u;
-    return h;
-}
-
 struct wire_interest *wire_interest_new(void)
 {
     return calloc(1, sizeof(struct wire_interest));
@@ -188,6 +179,13 @@ bool wire_interest_match(const struct wire_interest *in, const char *key, size_t
 void wi_value_read(const uint8_t *any, size_t len, struct wi_value *v)
 {
     memset(v, 0, sizeof *v);
+    /* the usual value: one string member with a one-byte length */
+    if (len >= 2 && any[0] == 0x0a && any[1] < 0x80 && (size_t)any[1] + 2 == len) {
+        v->type = WI_STRING;
+        v->data = any + 2;
+        v->len = any[1];
+        return;
+    }
     struct pb_reader r;
     struct pb_field f;
     pb_init(&r, any, len);
@@ -319,10 +317,25 @@ static int collect_finish(struct collect *c, struct wi_attrs *out, uint32_t slac
 /* One KeyValue field; recorded when its key is of interest. */
 static int read_attr(const struct wire_interest *in, const struct pb_field *kvf, struct collect *c)
 {
-    struct pb_reader r;
-    struct pb_field f;
     const uint8_t *key = NULL, *any = NULL;
     size_t key_len = 0, any_len = 0;
+    const uint8_t *d = kvf->data, *e = kvf->data + kvf->len;
+    /* Almost every KeyValue is exactly key (tag 0x0a) then value (tag 0x12), each with a one-byte
+     * length: read that shape directly; anything else takes the general walk. */
+    if (kvf->len >= 2 && d[0] == 0x0a && d[1] < 0x80 && (size_t)d[1] + 2 <= kvf->len) {
+        const uint8_t *q = d + 2 + d[1];
+        if (q == e) {
+            key = d + 2, key_len = d[1];
+            goto read;
+        }
+        if (e - q >= 2 && q[0] == 0x12 && q[1] < 0x80 && q + 2 + q[1] == e) {
+            key = d + 2, key_len = d[1];
+            any = q + 2, any_len = q[1];
+            goto read;
+        }
+    }
+    struct pb_reader r;
+    struct pb_field f;
     pb_init(&r, kvf->data, kvf->len);
     int rc;
     while ((rc = pb_next(&r, &f)) == 1) {
@@ -333,6 +346,7 @@ static int read_attr(const struct wire_interest *in, const struct pb_field *kvf,
     }
     if (rc < 0)
         return -1;
+read:
     if (!key) /* a KeyValue without a key field has the empty key (and memcmp wants a pointer) */
         key = (const uint8_t *)"";
     if (in) {

@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "core/arena.h"
 #include "core/error.h"
@@ -49,8 +50,25 @@ int wire_interest_add_prefix(struct wire_interest *in, const char *prefix);
 int wire_interest_merge(struct wire_interest *in, const struct wire_interest *other);
 bool wire_interest_match(const struct wire_interest *in, const char *key, size_t len);
 
-/* The hash the index stores per attribute key; compute it once for a key looked up often. */
-uint32_t wi_hash(const char *key, size_t len);
+/* The hash the index stores per attribute key; compute it once for a key looked up often.
+ * Eight bytes at a time: it runs once per attribute key of interest at build. */
+static inline uint32_t wi_hash(const char *key, size_t len)
+{
+    const uint8_t *p = (const uint8_t *)key;
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ ((uint64_t)len * 0xff51afd7ed558ccdull);
+    for (; len >= 8; p += 8, len -= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+        h ^= h >> 31;
+    }
+    uint64_t w = 0;
+    for (size_t i = 0; i < len; i++)
+        w |= (uint64_t)p[i] << (8 * i);
+    h = (h ^ w) * 0x94d049bb133111ebull;
+    h ^= h >> 29;
+    return (uint32_t)(h ^ (h >> 32));
+}
 
 /* ---- views ----------------------------------------------------------------------------------- */
 
