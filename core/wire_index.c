@@ -815,14 +815,29 @@ void wi_item_drop(struct wire_index *ix, struct wi_item *it)
 
 static inline size_t field_size(uint32_t num, size_t len) { return pb_len_prefix_size(num, len) + len; }
 
-/* The item's body with its edits, written to out (NULL: size only). */
-static size_t item_write(const struct wire_index *ix, const struct wi_item *it, uint8_t *out)
+/* Copies [from, to) to out + *n (out NULL: counts only). */
+static inline void put_run(uint8_t *out, size_t *n, const uint8_t *from, const uint8_t *to)
 {
-    if (!(it->flags & (WI_ITEM_EDITED | WI_ITEM_RENAMED))) {
-        if (out)
-            memcpy(out, it->body, it->body_len);
-        return it->body_len;
+    size_t len = (size_t)(to - from);
+    if (out && len)
+        memcpy(out + *n, from, len);
+    *n += len;
+}
+
+/* A length-delimited field num with body (data, len) at out + *n. */
+static inline void put_field(uint8_t *out, size_t *n, uint32_t num, const void *data, size_t len)
+{
+    if (out) {
+        uint8_t *p = pb_put_len_prefix(out + *n, num, len);
+        if (len)
+            memcpy(p, data, len);
     }
+    *n += field_size(num, len);
+}
+
+/* A renamed item: every name field goes, the new one is written last (the general walk). */
+static size_t item_write_renamed(const struct wire_index *ix, const struct wi_item *it, uint8_t *out)
+{
     struct item_fields nf = fields_of(ix->signal);
     size_t n = 0;
     uint32_t cur = 0; /* next original attribute record, in field order */
@@ -838,39 +853,51 @@ static size_t item_write(const struct wire_index *ix, const struct wi_item *it, 
                 if (at->state == WI_DELETED)
                     continue;
                 if (at->state == WI_REPLACED) {
-                    if (out) {
-                        uint8_t *p = pb_put_len_prefix(out + n, nf.attributes, at->kv_len);
-                        memcpy(p, at->kv, at->kv_len);
-                    }
-                    n += field_size(nf.attributes, at->kv_len);
+                    put_field(out, &n, nf.attributes, at->kv, at->kv_len);
                     continue;
                 }
             }
-        } else if (f.num == nf.name && f.wt == PB_LEN && (it->flags & WI_ITEM_RENAMED)) {
-            continue; /* the new name is written at the end */
+        } else if (f.num == nf.name && f.wt == PB_LEN) {
+            continue;
         }
+        put_run(out, &n, f.start, f.start + f.total);
+    }
+    return n;
+}
+
+/* The item's body with its edits, written to out (NULL: size only). Unchanged stretches of the
+ * body are copied whole: only replaced and deleted attributes cut them. */
+static size_t item_write(const struct wire_index *ix, const struct wi_item *it, uint8_t *out)
+{
+    if (!(it->flags & (WI_ITEM_EDITED | WI_ITEM_RENAMED))) {
         if (out)
-            memcpy(out + n, f.start, f.total);
-        n += f.total;
+            memcpy(out, it->body, it->body_len);
+        return it->body_len;
+    }
+    struct item_fields nf = fields_of(ix->signal);
+    size_t n = 0;
+    if (it->flags & WI_ITEM_RENAMED) {
+        n = item_write_renamed(ix, it, out);
+    } else {
+        const uint8_t *run = it->body;
+        for (uint32_t i = 0; i < it->attrs.n; i++) {
+            const struct wi_attr *at = &it->attrs.a[i];
+            if (!at->field || (at->state != WI_REPLACED && at->state != WI_DELETED))
+                continue;
+            put_run(out, &n, run, at->field);
+            if (at->state == WI_REPLACED)
+                put_field(out, &n, nf.attributes, at->kv, at->kv_len);
+            run = at->field + at->field_len;
+        }
+        put_run(out, &n, run, it->body + it->body_len);
     }
     for (uint32_t i = 0; i < it->attrs.n; i++) {
         const struct wi_attr *at = &it->attrs.a[i];
-        if (at->state != WI_ADDED)
-            continue;
-        if (out) {
-            uint8_t *p = pb_put_len_prefix(out + n, nf.attributes, at->kv_len);
-            memcpy(p, at->kv, at->kv_len);
-        }
-        n += field_size(nf.attributes, at->kv_len);
+        if (at->state == WI_ADDED)
+            put_field(out, &n, nf.attributes, at->kv, at->kv_len);
     }
-    if (it->flags & WI_ITEM_RENAMED) {
-        if (out) {
-            uint8_t *p = pb_put_len_prefix(out + n, nf.name, it->name_len);
-            if (it->name_len)
-                memcpy(p, it->name, it->name_len);
-        }
-        n += field_size(nf.name, it->name_len);
-    }
+    if (it->flags & WI_ITEM_RENAMED)
+        put_field(out, &n, nf.name, it->name, it->name_len);
     return n;
 }
 
@@ -879,35 +906,29 @@ static bool item_changed(const struct wi_item *it)
     return (it->flags & (WI_ITEM_EDITED | WI_ITEM_RENAMED | WI_ITEM_REPLACED | WI_ITEM_DROPPED)) != 0;
 }
 
-/* Walks a container body (scope or resource): children are the field-2 entries, matched in
- * order with their records; returns the new body size, writing when out != NULL. */
+/* The containers (scope, resource, request) are written from their records, which hold each
+ * child's field in order: the bytes between changed children are copied whole, so a container
+ * costs one memcpy per run of unchanged children, not a walk of its fields. The size pass
+ * (out NULL) caches each child's new length for the write pass. */
 static size_t scope_write(struct wire_index *ix, struct wi_scope *sc, uint8_t *out)
 {
     size_t n = 0;
-    uint32_t k = 0;
-    struct pb_reader r;
-    struct pb_field f;
-    pb_init(&r, sc->body, sc->body_len);
-    while (pb_next(&r, &f) == 1) {
-        if (f.num == 2 && f.wt == PB_LEN && k < sc->n_items) {
-            struct wi_item *it = &ix->items[sc->first_item + k++];
-            if (it->flags & WI_ITEM_DROPPED)
-                continue;
-            if (item_changed(it)) {
-                if (!out)
-                    it->new_len = (uint32_t)item_write(ix, it, NULL);
-                if (out) {
-                    uint8_t *p = pb_put_len_prefix(out + n, 2, it->new_len);
-                    item_write(ix, it, p);
-                }
-                n += field_size(2, it->new_len);
-                continue;
-            }
-        }
-        if (out)
-            memcpy(out + n, f.start, f.total);
-        n += f.total;
+    const uint8_t *run = sc->body;
+    for (uint32_t k = 0; k < sc->n_items; k++) {
+        struct wi_item *it = &ix->items[sc->first_item + k];
+        if (!item_changed(it))
+            continue;
+        put_run(out, &n, run, it->field);
+        run = it->field + it->field_len;
+        if (it->flags & WI_ITEM_DROPPED)
+            continue;
+        if (!out)
+            it->new_len = (uint32_t)item_write(ix, it, NULL);
+        else
+            item_write(ix, it, pb_put_len_prefix(out + n, 2, it->new_len));
+        n += field_size(2, it->new_len);
     }
+    put_run(out, &n, run, sc->body + sc->body_len);
     return n;
 }
 
@@ -935,34 +956,26 @@ static bool resource_emptied(const struct wire_index *ix, const struct wi_resour
 static size_t resource_write(struct wire_index *ix, struct wi_resource *res, uint8_t *out)
 {
     size_t n = 0;
-    uint32_t k = 0;
-    struct pb_reader r;
-    struct pb_field f;
-    pb_init(&r, res->body, res->body_len);
-    while (pb_next(&r, &f) == 1) {
-        if (f.num == 2 && f.wt == PB_LEN && k < res->n_scopes) {
-            struct wi_scope *sc = &ix->scopes[res->first_scope + k++];
-            if (sc->dirty && scope_emptied(ix, sc))
-                continue;
-            if (sc->dirty) {
-                if (!out)
-                    sc->new_len = (uint32_t)scope_write(ix, sc, NULL);
-                if (out) {
-                    uint8_t *p = pb_put_len_prefix(out + n, 2, sc->new_len);
-                    scope_write(ix, sc, p);
-                }
-                n += field_size(2, sc->new_len);
-                continue;
-            }
-        }
-        if (out)
-            memcpy(out + n, f.start, f.total);
-        n += f.total;
+    const uint8_t *run = res->body;
+    for (uint32_t k = 0; k < res->n_scopes; k++) {
+        struct wi_scope *sc = &ix->scopes[res->first_scope + k];
+        if (!sc->dirty)
+            continue;
+        put_run(out, &n, run, sc->field);
+        run = sc->field + sc->field_len;
+        if (scope_emptied(ix, sc))
+            continue;
+        if (!out)
+            sc->new_len = (uint32_t)scope_write(ix, sc, NULL);
+        else
+            scope_write(ix, sc, pb_put_len_prefix(out + n, 2, sc->new_len));
+        n += field_size(2, sc->new_len);
     }
+    put_run(out, &n, run, res->body + res->body_len);
     return n;
 }
 
-/* The request: field-1 entries are the resources, in order; anything else is copied. */
+/* The request: its resources in order; any other field is copied. */
 static size_t request_write(struct wire_index *ix, uint8_t *out)
 {
     if (!ix->dirty) {
@@ -971,30 +984,22 @@ static size_t request_write(struct wire_index *ix, uint8_t *out)
         return ix->wire_len;
     }
     size_t n = 0;
-    uint32_t k = 0;
-    struct pb_reader r;
-    struct pb_field f;
-    pb_init(&r, ix->wire, ix->wire_len);
-    while (pb_next(&r, &f) == 1) {
-        if (f.num == 1 && f.wt == PB_LEN && k < ix->n_resources) {
-            struct wi_resource *res = &ix->resources[k++];
-            if (res->dirty && resource_emptied(ix, res))
-                continue;
-            if (res->dirty) {
-                if (!out)
-                    res->new_len = (uint32_t)resource_write(ix, res, NULL);
-                if (out) {
-                    uint8_t *p = pb_put_len_prefix(out + n, 1, res->new_len);
-                    resource_write(ix, res, p);
-                }
-                n += field_size(1, res->new_len);
-                continue;
-            }
-        }
-        if (out)
-            memcpy(out + n, f.start, f.total);
-        n += f.total;
+    const uint8_t *run = ix->wire;
+    for (uint32_t k = 0; k < ix->n_resources; k++) {
+        struct wi_resource *res = &ix->resources[k];
+        if (!res->dirty)
+            continue;
+        put_run(out, &n, run, res->field);
+        run = res->field + res->field_len;
+        if (resource_emptied(ix, res))
+            continue;
+        if (!out)
+            res->new_len = (uint32_t)resource_write(ix, res, NULL);
+        else
+            resource_write(ix, res, pb_put_len_prefix(out + n, 1, res->new_len));
+        n += field_size(1, res->new_len);
     }
+    put_run(out, &n, run, ix->wire + ix->wire_len);
     return n;
 }
 
