@@ -799,6 +799,7 @@ static void lset_build(struct recorder *r, const struct labels *lb)
     for (size_t i = 0; i < nt; i++)
         p = lset_text(p, t[i]);
     p = lset_text(p, (struct text){(const char *)r->dims.p, r->dims.n});
+    r->lset.n = (size_t)(p - r->lset.p); /* what was written, were len ever too large */
 }
 
 /* Starts the label set of a resource's spans with the resource's key. */
