@@ -4,7 +4,9 @@
  * pipeline.
  *
  * Spans are read through the batch's span index (core/wire_index.h), shared with the pipeline's
- * processors, so the connector never decodes a request.
+ * processors, so the connector never decodes a request. A span's attributes are gathered in one
+ * pass, and its label set (every byte its series keys are made of) is looked up once in a cache
+ * that maps it to its series (series.h), so a span seen before builds no key.
  *
  * The one idea: consume() only reads the span and adds to series under a short lock; an export
  * snapshots the series under the lock, builds and sends the request without it, and under delta
