@@ -155,7 +155,7 @@ int lm_series_available(const struct lm_store *s, const struct lm_series *se, in
  * An entry holds, per update slot (chosen by the connector), the series that slot's key named
  * when it was first looked up, or NULL until then. That pointer stays right forever: a series
  * never moves nor leaves the store, and a key that went to its metric's overflow series keeps
- * going there, since the metric's series count never goes down again below max_series.
+ * going there, since a metric's series count never goes down.
  *
  * Bounded: past `max` entries the whole cache is emptied (only a cache: series are untouched)
  * and fills again with the label sets still in use. Not locked: the connector's mutex guards it
