@@ -467,6 +467,18 @@ static double pass_decoded(struct conn *c, struct batch **dec, const struct payl
     return bench_cpu() - c0;
 }
 
+/* The same pass for the struct reader, under a name of its own so that a profile (perf record
+ * --call-graph dwarf) tells its samples from the index reader's. */
+__attribute__((noinline)) static double pass_structs(struct conn *c, struct batch **dec,
+                                                     const struct payload *pool, unsigned n,
+                                                     unsigned every, uint64_t *reqs,
+                                                     uint64_t *spans)
+{
+    double cpu = pass_decoded(c, dec, pool, n, every, reqs, spans);
+    __asm__ volatile("" ::: "memory"); /* not a tail call: the frame stays on the stack */
+    return cpu;
+}
+
 /* The decode alone, as the connector's batch_decoded() does it on a fresh batch, + release. */
 static double pass_decode_only(const struct payload *pool, unsigned n, struct batch **tmp,
                                uint64_t *spans)
@@ -817,7 +829,7 @@ int main(int argc, char **argv)
         uint64_t s0 = 0; /* warm */
         pass_undecoded(&cu, pool, npool, tmp, every, &reqs_u, &s0);
         pass_decoded(&cd, dec, pool, npool, every, &reqs_d, &s0);
-        pass_decoded(&cs, dec, pool, npool, every, &reqs_s, &s0);
+        pass_structs(&cs, dec, pool, npool, every, &reqs_s, &s0);
         pass_index_only(pool, npool, tmp, &s0);
         pass_decode_only(pool, npool, tmp, &s0);
         pass_floor(pool, npool, arena, out, &s0);
@@ -826,7 +838,7 @@ int main(int argc, char **argv)
     for (bool more = true; more;) {
         span_lines[0].cpu += pass_undecoded(&cu, pool, npool, tmp, every, &reqs_u, &span_lines[0].n);
         span_lines[1].cpu += pass_decoded(&cd, dec, pool, npool, every, &reqs_d, &span_lines[1].n);
-        span_lines[2].cpu += pass_decoded(&cs, dec, pool, npool, every, &reqs_s, &span_lines[2].n);
+        span_lines[2].cpu += pass_structs(&cs, dec, pool, npool, every, &reqs_s, &span_lines[2].n);
         span_lines[3].cpu += pass_index_only(pool, npool, tmp, &span_lines[3].n);
         span_lines[4].cpu += pass_decode_only(pool, npool, tmp, &span_lines[4].n);
         span_lines[5].cpu += pass_floor(pool, npool, arena, out, &span_lines[5].n);

@@ -4,7 +4,9 @@
  * pipeline.
  *
  * Spans are read through the batch's span index (core/wire_index.h), shared with the pipeline's
- * processors, so the connector never decodes a request.
+ * processors, so the connector never decodes a request. A span's attributes are gathered in one
+ * pass, and its label set (every byte its series keys are made of) is looked up once in a cache
+ * that maps it to its series (series.h), so a span seen before builds no key.
  *
  * The one idea: consume() only reads the span and adds to series under a short lock; an export
  * snapshots the series under the lock, builds and sends the request without it, and under delta
@@ -154,6 +156,7 @@ static int llm_metrics_validate(const void *cfgp, struct error *err)
 struct lm_name {
     const char *s;
     uint32_t len, hash;
+    uint32_t field;                /* span names: its place in a span's gathered attributes */
 };
 
 enum fixed_name {
@@ -185,8 +188,9 @@ struct llm_metrics {
     int64_t (*now)(void *ctx);
     void *now_ctx;
 
-    pthread_mutex_t lock;          /* guards store and overflow_logged */
+    pthread_mutex_t lock;          /* guards store, cache and overflow_logged */
     struct lm_store store;
+    struct lm_lcache cache;        /* label set -> its series (series.h) */
     bool overflow_logged[LM_METRIC_COUNT];
 
     pthread_mutex_t export_lock;   /* one export at a time; guards export_failing */
@@ -207,6 +211,13 @@ struct llm_metrics {
     struct lm_name tenant, status;
     bool has_status;
     struct lm_name *dims, *ratelimit, *resattrs;
+    /* The distinct span attribute keys among those names, found in one pass over a span's
+     * attributes (gather()): keys[f] is the first name of field f; slots is an open-addressed
+     * table of f + 1 by key hash (0: empty). */
+    const struct lm_name **keys;
+    uint32_t n_keys;
+    uint16_t *slots;
+    uint32_t slot_mask;
     atomic_bool read_structs;      /* test hook: the struct reader instead of the index */
 };
 
@@ -478,15 +489,54 @@ struct span_src {
     const otlp_span *s;            /* struct reader */
     const otlp_resource *res;
     const struct wi_item *it;      /* index reader */
+    const struct wi_attr **got;    /* index reader: the span's attribute of each field */
     const struct wi_resource *wres;
     uint64_t start_ns, end_ns;
     bool status_error;
 };
 
+/* Key bytes equal, compared inline: keys are short and this runs per attribute of every span. */
+static inline bool bytes_eq(const char *a, const char *b, size_t n)
+{
+    uint64_t x, y;
+    for (; n >= 8; a += 8, b += 8, n -= 8) {
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y)
+            return false;
+    }
+    for (; n; a++, b++, n--)
+        if (*a != *b)
+            return false;
+    return true;
+}
+
+/* Index reader: one pass over the span's attributes of interest fills got[field] with the first
+ * live attribute of each key the connector reads (what wi_item_attr would find for it), instead
+ * of one scan per name. */
+static void gather(const struct llm_metrics *lm, const struct wi_item *it,
+                   const struct wi_attr **got)
+{
+    memset(got, 0, lm->n_keys * sizeof *got);
+    for (uint32_t i = 0; i < it->attrs.n; i++) {
+        const struct wi_attr *at = &it->attrs.a[i];
+        if (at->state == WI_DELETED)
+            continue;
+        for (uint32_t s = at->hash & lm->slot_mask; lm->slots[s]; s = (s + 1) & lm->slot_mask) {
+            const struct lm_name *n = lm->keys[lm->slots[s] - 1];
+            if (n->hash == at->hash && n->len == at->key_len && bytes_eq(n->s, at->key, n->len)) {
+                if (!got[n->field])
+                    got[n->field] = at;
+                break;
+            }
+        }
+    }
+}
+
 static void src_attr(const struct span_src *src, const struct lm_name *n, struct lm_val *out)
 {
     if (src->wire) {
-        const struct wi_attr *at = wi_item_attr(src->it, n->s, n->len, n->hash);
+        const struct wi_attr *at = src->got[n->field];
         if (at) {
             val_from_wi(&at->v, out);
             return;
@@ -586,40 +636,53 @@ static bool span_read(const struct llm_metrics *lm, const struct span_src *src,
 
 /* ---- recording ------------------------------------------------------------------------------- */
 
+/* Every update a span may make, one slot each in its label set's cache entry (series.h). */
+enum slot {
+    S_REQ_DURATION, S_REQ_COUNT, S_TOKENS_IN, S_TOKENS_OUT, S_COST, S_AVAILABILITY, S_RATELIMIT,
+    S_OP_DURATION, S_USAGE_IN, S_USAGE_OUT, N_SLOTS
+};
+_Static_assert(N_SLOTS == LM_LSET_SLOTS, "one cache slot per update a span may make");
+
+static const uint8_t slot_metric[N_SLOTS] = {
+    [S_REQ_DURATION] = LM_REQ_DURATION, [S_REQ_COUNT] = LM_REQ_COUNT,
+    [S_TOKENS_IN] = LM_TOKENS_IN,       [S_TOKENS_OUT] = LM_TOKENS_OUT,
+    [S_COST] = LM_COST,                 [S_AVAILABILITY] = LM_AVAILABILITY,
+    [S_RATELIMIT] = LM_RATELIMIT,       [S_OP_DURATION] = LM_OP_DURATION,
+    [S_USAGE_IN] = LM_TOKEN_USAGE,      [S_USAGE_OUT] = LM_TOKEN_USAGE,
+};
+
 enum update_op { OP_ADD_INT, OP_ADD_DOUBLE, OP_OBSERVE, OP_GAUGE, OP_AVAIL };
 
 struct update {
-    uint8_t metric, op;
-    size_t off, len;               /* key bytes in the span's key buffer */
+    uint8_t slot, op;
     int64_t i;                     /* OP_ADD_INT; OP_GAUGE: stamp; OP_AVAIL: failed */
     double d;
 };
 
-/* duration, count, 2 token counters, cost, availability, rate limit, operation duration and
- * 2 token usage points */
-#define MAX_UPDATES 10
+/* What one span's series keys are made of. Texts point into the request (index or structs) or
+ * into the buffers here, so a labels lives on the stack for the span's time only. */
+struct labels {
+    const struct span_view *v;
+    struct text provider, model, tenant, status;
+    char tbuf[32], sbuf[32];
+};
 
 struct recorder {
-    struct lm_key keys;
+    struct lm_key keys;            /* one series key, built when the label set's slot is empty */
     struct lm_key dims;            /* the span's dimensions, built once, appended per metric */
-    struct update u[MAX_UPDATES];
+    struct lm_key lset;            /* the label set: the resource's part, then the span's */
+    size_t lset_res;               /* bytes of lset that are the resource's */
+    struct update u[N_SLOTS];
     size_t n;
 };
 
-static struct update *rec_begin(struct recorder *r, enum lm_metric m, enum update_op op)
+static void rec_add(struct recorder *r, enum slot s, enum update_op op, int64_t i, double d)
 {
     struct update *u = &r->u[r->n++];
-    u->metric = (uint8_t)m;
+    u->slot = (uint8_t)s;
     u->op = (uint8_t)op;
-    u->off = r->keys.n;
-    u->i = 0;
-    u->d = 0;
-    return u;
-}
-
-static void rec_end(struct recorder *r, struct update *u)
-{
-    u->len = r->keys.n - u->off;
+    u->i = i;
+    u->d = d;
 }
 
 /* Each configured dimension from the span, else from its resource; left out when neither holds
@@ -638,11 +701,6 @@ static void build_dimensions(const struct llm_metrics *lm, struct lm_key *k,
     }
 }
 
-static void add_dimensions(struct recorder *r)
-{
-    lm_key_append(&r->keys, r->dims.p, r->dims.n);
-}
-
 static void add_semconv(struct lm_key *k, const struct span_view *v)
 {
     if (v->op.p)
@@ -659,33 +717,130 @@ static void add_semconv(struct lm_key *k, const struct span_view *v)
         lm_key_int(k, "server.port", v->port);
 }
 
-/* Fills the recorder with every update the span makes. */
+/* The attribute bytes of a slot's series key (the resource's part aside). */
+static void slot_key(struct lm_key *k, enum slot s, const struct labels *lb,
+                     const struct lm_key *dims)
+{
+    const struct span_view *v = lb->v;
+    switch (s) {
+    case S_REQ_DURATION:
+        key_text(k, "provider", lb->provider);
+        key_text(k, "model", lb->model);
+        lm_key_append(k, dims->p, dims->n);
+        break;
+    case S_REQ_COUNT:
+        key_text(k, "tenant", lb->tenant);
+        key_text(k, "provider", lb->provider);
+        key_text(k, "status", lb->status);
+        lm_key_append(k, dims->p, dims->n);
+        break;
+    case S_TOKENS_IN:
+    case S_TOKENS_OUT:
+        key_text(k, "tenant", lb->tenant);
+        key_text(k, "model", lb->model);
+        lm_key_append(k, dims->p, dims->n);
+        break;
+    case S_COST:
+        key_text(k, "tenant", lb->tenant);
+        lm_key_append(k, dims->p, dims->n);
+        break;
+    case S_AVAILABILITY:
+        key_text(k, "provider", lb->provider);
+        break;
+    case S_RATELIMIT:
+        key_text(k, "tenant", lb->tenant);
+        break;
+    case S_OP_DURATION:
+        add_semconv(k, v);
+        if (v->error_type.p)
+            key_text(k, "error.type", v->error_type);
+        else if (v->status_error)
+            lm_key_str(k, "error.type", "_OTHER");
+        break;
+    default:
+        add_semconv(k, v);
+        lm_key_str(k, "gen_ai.token.type", s == S_USAGE_IN ? "input" : "output");
+    }
+}
+
+/* A text in the label set: its length (UINT32_MAX when absent), then its bytes. */
+static uint8_t *lset_text(uint8_t *p, struct text t)
+{
+    uint32_t n = t.p ? (uint32_t)t.n : UINT32_MAX;
+    memcpy(p, &n, sizeof n);
+    p += sizeof n;
+    if (t.p && t.n) {
+        memcpy(p, t.p, t.n);
+        p += t.n;
+    }
+    return p;
+}
+
+/* The span's part of its label set, after the resource's: every input of slot_key, each
+ * length-prefixed, so that two spans have the same label set only if every key of theirs is the
+ * same (the converse need not hold: tenant "unknown" and no tenant share series, not a label
+ * set). The provider and model labels are not there: they follow from the semconv texts. */
+static void lset_build(struct recorder *r, const struct labels *lb)
+{
+    const struct span_view *v = lb->v;
+    const struct text t[] = {v->op,         v->provider,   v->req_model, v->resp_model,
+                             v->address,    v->error_type, lb->tenant,   lb->status};
+    const size_t nt = sizeof t / sizeof t[0];
+    size_t len = 2 + sizeof(int64_t) + (nt + 1) * sizeof(uint32_t) + r->dims.n;
+    for (size_t i = 0; i < nt; i++)
+        len += t[i].p ? t[i].n : 0;
+    r->lset.n = r->lset_res;
+    uint8_t *p = lm_key_grow(&r->lset, len);
+    if (!p)
+        return;
+    *p++ = v->status_error;
+    *p++ = v->has_port;
+    int64_t port = v->has_port ? v->port : 0;
+    memcpy(p, &port, sizeof port);
+    p += sizeof port;
+    for (size_t i = 0; i < nt; i++)
+        p = lset_text(p, t[i]);
+    p = lset_text(p, (struct text){(const char *)r->dims.p, r->dims.n});
+    r->lset.n = (size_t)(p - r->lset.p); /* what was written, were len ever too large */
+}
+
+/* Starts the label set of a resource's spans with the resource's key. */
+static void lset_resource(struct recorder *r, const struct lm_key *res)
+{
+    r->lset.n = 0;
+    uint32_t n = (uint32_t)res->n;
+    lm_key_append(&r->lset, (const uint8_t *)&n, sizeof n);
+    lm_key_append(&r->lset, res->p, res->n);
+    r->lset_res = r->lset.n;
+}
+
+/* Reads the span's labels and values: fills *lb, the recorder's updates, dimensions and label
+ * set. */
 static void span_updates(const struct llm_metrics *lm, struct recorder *r,
-                         const struct span_src *src, const struct span_view *v)
+                         const struct span_src *src, const struct span_view *v, struct labels *lb)
 {
     const struct lm_name *fx = lm->fixed;
-    struct lm_key *k = &r->keys;
-    char tbuf[32], sbuf[32];
     struct lm_val val;
-    struct text provider = v->provider.p ? v->provider : text_of("unknown");
-    struct text model = v->resp_model.p ? v->resp_model
-                        : v->req_model.p ? v->req_model
-                                         : text_of("unknown");
+    lb->v = v;
+    lb->provider = v->provider.p ? v->provider : text_of("unknown");
+    lb->model = v->resp_model.p ? v->resp_model
+                : v->req_model.p ? v->req_model
+                                 : text_of("unknown");
     src_attr(src, &lm->tenant, &val);
-    struct text tenant = val_text(&val, tbuf, sizeof tbuf);
-    if (!tenant.p) {
+    lb->tenant = val_text(&val, lb->tbuf, sizeof lb->tbuf);
+    if (!lb->tenant.p) {
         src_res_attr(src, &lm->tenant, &val);
-        tenant = val_text(&val, tbuf, sizeof tbuf);
+        lb->tenant = val_text(&val, lb->tbuf, sizeof lb->tbuf);
     }
-    if (!tenant.p)
-        tenant = text_of("unknown");
-    struct text status = {NULL, 0};
+    if (!lb->tenant.p)
+        lb->tenant = text_of("unknown");
+    lb->status = (struct text){NULL, 0};
     if (lm->has_status) {
         src_attr(src, &lm->status, &val);
-        status = val_text(&val, sbuf, sizeof sbuf);
+        lb->status = val_text(&val, lb->sbuf, sizeof lb->sbuf);
     }
-    if (!status.p)
-        status = text_of(v->status_error ? "error" : "ok");
+    if (!lb->status.p)
+        lb->status = text_of(v->status_error ? "error" : "ok");
     double secs = src->end_ns >= src->start_ns ? (double)(src->end_ns - src->start_ns) / 1e9 : 0;
     int64_t in = 0, out = 0;
     src_attr(src, &fx[N_TOKENS_IN], &val);
@@ -704,97 +859,73 @@ static void span_updates(const struct llm_metrics *lm, struct recorder *r,
     r->dims.n = 0;
     build_dimensions(lm, &r->dims, src);
     if (r->dims.oom)
-        k->oom = true;
+        r->lset.oom = true;
+    lset_build(r, lb);
 
-    struct update *u = rec_begin(r, LM_REQ_DURATION, OP_OBSERVE);
-    key_text(k, "provider", provider);
-    key_text(k, "model", model);
-    add_dimensions(r);
-    u->d = secs;
-    rec_end(r, u);
+    /* In the order series were always made in: the export lists a metric's series by age. */
+    rec_add(r, S_REQ_DURATION, OP_OBSERVE, 0, secs);
+    rec_add(r, S_REQ_COUNT, OP_ADD_INT, 1, 0);
+    if (has_in)
+        rec_add(r, S_TOKENS_IN, OP_ADD_INT, in, 0);
+    if (has_out)
+        rec_add(r, S_TOKENS_OUT, OP_ADD_INT, out, 0);
+    if (has_cost)
+        rec_add(r, S_COST, OP_ADD_DOUBLE, 0, cost * 100); /* the seed's counter is in cents */
+    rec_add(r, S_AVAILABILITY, OP_AVAIL, v->status_error || v->error_type.p, 0);
+    if (has_remaining)
+        rec_add(r, S_RATELIMIT, OP_GAUGE, (int64_t)src->end_ns, remaining);
+    rec_add(r, S_OP_DURATION, OP_OBSERVE, 0, secs);
+    if (has_in)
+        rec_add(r, S_USAGE_IN, OP_OBSERVE, 0, (double)in);
+    if (has_out)
+        rec_add(r, S_USAGE_OUT, OP_OBSERVE, 0, (double)out);
+}
 
-    u = rec_begin(r, LM_REQ_COUNT, OP_ADD_INT);
-    key_text(k, "tenant", tenant);
-    key_text(k, "provider", provider);
-    key_text(k, "status", status);
-    add_dimensions(r);
-    u->i = 1;
-    rec_end(r, u);
-
-    for (int t = 0; t < 2; t++) {
-        if (!(t == 0 ? has_in : has_out))
-            continue;
-        u = rec_begin(r, t == 0 ? LM_TOKENS_IN : LM_TOKENS_OUT, OP_ADD_INT);
-        key_text(k, "tenant", tenant);
-        key_text(k, "model", model);
-        add_dimensions(r);
-        u->i = t == 0 ? in : out;
-        rec_end(r, u);
+/* The series of one update: the label set's slot, else looked up by its key (and kept in the
+ * slot). NULL on out of memory. */
+static struct lm_series *slot_series(struct llm_metrics *lm, struct lm_lset *ls,
+                                     const struct lm_key *res, struct recorder *r,
+                                     const struct labels *lb, enum slot s, int64_t now)
+{
+    if (ls && ls->slot[s])
+        return ls->slot[s];
+    r->keys.n = 0;
+    slot_key(&r->keys, s, lb, &r->dims);
+    if (r->keys.oom) {
+        r->keys.oom = false;
+        return NULL;
     }
-
-    if (has_cost) {
-        u = rec_begin(r, LM_COST, OP_ADD_DOUBLE);
-        key_text(k, "tenant", tenant);
-        add_dimensions(r);
-        u->d = cost * 100; /* the seed's counter is in cents */
-        rec_end(r, u);
-    }
-
-    u = rec_begin(r, LM_AVAILABILITY, OP_AVAIL);
-    key_text(k, "provider", provider);
-    u->i = v->status_error || v->error_type.p;
-    rec_end(r, u);
-
-    if (has_remaining) {
-        u = rec_begin(r, LM_RATELIMIT, OP_GAUGE);
-        key_text(k, "tenant", tenant);
-        u->d = remaining;
-        u->i = (int64_t)src->end_ns;
-        rec_end(r, u);
-    }
-
-    u = rec_begin(r, LM_OP_DURATION, OP_OBSERVE);
-    add_semconv(k, v);
-    if (v->error_type.p)
-        key_text(k, "error.type", v->error_type);
-    else if (v->status_error)
-        lm_key_str(k, "error.type", "_OTHER");
-    u->d = secs;
-    rec_end(r, u);
-
-    for (int t = 0; t < 2; t++) {
-        if (!(t == 0 ? has_in : has_out))
-            continue;
-        u = rec_begin(r, LM_TOKEN_USAGE, OP_OBSERVE);
-        add_semconv(k, v);
-        lm_key_str(k, "gen_ai.token.type", t == 0 ? "input" : "output");
-        u->d = (double)(t == 0 ? in : out);
-        rec_end(r, u);
-    }
+    bool of;
+    struct lm_series *se = lm_store_get(&lm->store, slot_metric[s], res->p, res->n, r->keys.p,
+                                        r->keys.n, now, &of);
+    if (ls)
+        ls->slot[s] = se;
+    return se;
 }
 
 /* Applies the recorder's updates under the lock. Returns a metric that overflowed for the first
  * time (to be logged once, outside the lock), else -1. */
-static int apply_updates(struct llm_metrics *lm, const struct lm_key *res, struct recorder *r)
+static int apply_updates(struct llm_metrics *lm, const struct lm_key *res, struct recorder *r,
+                         const struct labels *lb)
 {
     int first_overflow = -1;
     uint64_t overflowed = 0, lost = 0;
+    uint64_t h = lm_lset_hash(r->lset.p, r->lset.n);
     pthread_mutex_lock(&lm->lock);
     int64_t now = lm_now_locked(lm);
+    struct lm_lset *ls = lm_lcache_get(&lm->cache, r->lset.p, r->lset.n, h);
     for (size_t i = 0; i < r->n; i++) {
         const struct update *u = &r->u[i];
-        bool of;
-        struct lm_series *se = lm_store_get(&lm->store, u->metric, res->p, res->n,
-                                            r->keys.p + u->off, u->len, now, &of);
+        struct lm_series *se = slot_series(lm, ls, res, r, lb, u->slot, now);
         if (!se) {
             lost++;
             continue;
         }
-        if (of) {
+        if (se->overflow) {
             overflowed++;
-            if (!lm->overflow_logged[u->metric]) {
-                lm->overflow_logged[u->metric] = true;
-                first_overflow = u->metric;
+            if (!lm->overflow_logged[se->metric]) {
+                lm->overflow_logged[se->metric] = true;
+                first_overflow = se->metric;
             }
         }
         switch (u->op) {
@@ -821,7 +952,6 @@ static int apply_updates(struct llm_metrics *lm, const struct lm_key *res, struc
     telemetry_set(lm->series, n_series);
     return first_overflow;
 }
-
 /* Records one LLM span (or ignores another). */
 static void consume_span(struct llm_metrics *lm, struct lm_key *res, struct recorder *r,
                          const struct span_src *src, uint64_t *llm_spans)
@@ -831,19 +961,37 @@ static void consume_span(struct llm_metrics *lm, struct lm_key *res, struct reco
         return;
     (*llm_spans)++;
     r->n = 0;
-    r->keys.n = 0;
-    span_updates(lm, r, src, &v);
-    if (res->oom || r->keys.oom) {
+    struct labels lb;
+    span_updates(lm, r, src, &v, &lb);
+    if (res->oom || r->lset.oom) {
+        /* res->oom stays: the resource's key is cut for all its spans. */
         telemetry_add(lm->dropped, r->n);
-        res->oom = r->keys.oom = r->dims.oom = false;
+        r->lset.oom = r->dims.oom = false;
         return;
     }
-    int m = apply_updates(lm, res, r);
+    int m = apply_updates(lm, res, r, &lb);
     if (m >= 0)
         log_warn(lm->log_name,
                  "%s: more than %" PRId64 " attribute sets; further ones are "
                  "aggregated into its otel.metric.overflow=true series",
                  lm_metric_info[m].name, lm->cfg->max_series);
+}
+
+/* The resource's series key (its kept attributes) and the start of its spans' label sets. */
+static void begin_resource(struct llm_metrics *lm, struct lm_key *res, struct recorder *r,
+                           const struct span_src *src)
+{
+    res->n = 0;
+    res->oom = false;
+    for (size_t a = 0; a < lm->cfg->resource_attributes.n; a++) {
+        struct lm_val val;
+        src_res_attr(src, &lm->resattrs[a], &val);
+        key_val(res, lm->cfg->resource_attributes.items[a], &val);
+    }
+    lset_resource(r, res);
+    if (r->lset.oom)
+        res->oom = true;
+    r->lset.oom = false;
 }
 
 /* The production reader: the batch's span index (built here if no processor built it). */
@@ -858,15 +1006,15 @@ static int consume_index(struct llm_metrics *lm, struct batch *b, struct lm_key 
         log_error(lm->log_name, "cannot index a request, its spans are not counted: %s", err.msg);
         return -1;
     }
+    const struct wi_attr **got = malloc(lm->n_keys * sizeof *got);
+    if (!got) {
+        log_error(lm->log_name, "out of memory: a request's spans are not counted");
+        return -1;
+    }
     for (uint32_t i = 0; i < ix->n_resources; i++) {
         const struct wi_resource *wr = &ix->resources[i];
-        struct span_src src = {.wire = true, .wres = wr};
-        res->n = 0;
-        for (size_t a = 0; a < lm->cfg->resource_attributes.n; a++) {
-            struct lm_val val;
-            src_res_attr(&src, &lm->resattrs[a], &val);
-            key_val(res, lm->cfg->resource_attributes.items[a], &val);
-        }
+        struct span_src src = {.wire = true, .wres = wr, .got = got};
+        begin_resource(lm, res, r, &src);
         for (uint32_t sc = wr->first_scope; sc < wr->first_scope + wr->n_scopes; sc++) {
             const struct wi_scope *scope = &ix->scopes[sc];
             for (uint32_t k = scope->first_item; k < scope->first_item + scope->n_items; k++) {
@@ -874,6 +1022,7 @@ static int consume_index(struct llm_metrics *lm, struct batch *b, struct lm_key 
                 if (it->flags & WI_ITEM_DROPPED)
                     continue;
                 src.it = it;
+                gather(lm, it, got);
                 src.start_ns = it->start_ns;
                 src.end_ns = it->end_ns;
                 src.status_error = it->status_code == STATUS_ERROR;
@@ -881,6 +1030,7 @@ static int consume_index(struct llm_metrics *lm, struct batch *b, struct lm_key 
             }
         }
     }
+    free(got);
     return 0;
 }
 
@@ -899,12 +1049,7 @@ static int consume_structs(struct llm_metrics *lm, struct batch *b, struct lm_ke
         if (!rs)
             continue;
         struct span_src src = {.res = rs->resource};
-        res->n = 0;
-        for (size_t a = 0; a < lm->cfg->resource_attributes.n; a++) {
-            struct lm_val val;
-            src_res_attr(&src, &lm->resattrs[a], &val);
-            key_val(res, lm->cfg->resource_attributes.items[a], &val);
-        }
+        begin_resource(lm, res, r, &src);
         for (size_t j = 0; j < rs->n_scope_spans; j++) {
             const Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = rs->scope_spans[j];
             for (size_t k = 0; ss && k < ss->n_spans; k++) {
@@ -938,6 +1083,7 @@ static enum consume_status llm_metrics_consume(void *self, struct batch *b)
     lm_key_free(&res);
     lm_key_free(&r.keys);
     lm_key_free(&r.dims);
+    lm_key_free(&r.lset);
     telemetry_add(lm->spans, llm_spans);
     return CONSUME_OK;
 }
@@ -1326,9 +1472,12 @@ static void llm_metrics_destroy(void *self)
         return;
     ticker_stop(&lm->export_timer);
     lm_store_fini(&lm->store);
+    lm_lcache_fini(&lm->cache);
     free(lm->dims);
     free(lm->ratelimit);
     free(lm->resattrs);
+    free(lm->keys);
+    free(lm->slots);
     pthread_mutex_destroy(&lm->export_lock);
     pthread_mutex_destroy(&lm->lock);
     free(lm->labels);
@@ -1347,6 +1496,54 @@ static int name_list(struct lm_name **out, const struct config_str_list *l,
         if (in && wire_interest_add_key(in, l->items[i]) != 0)
             return -1;
     }
+    return 0;
+}
+
+/* Gives each span name its field, one per distinct key, and builds gather()'s table. */
+static int keys_init(struct llm_metrics *lm)
+{
+    const struct llm_metrics_config *cfg = lm->cfg;
+    size_t n = N_FIXED + 2 + cfg->dimensions.n + cfg->attribute_names.ratelimit_remaining.n;
+    if (n >= UINT16_MAX)
+        return -1;
+    size_t cap = 64;
+    while (cap < n * 4)
+        cap *= 2;
+    lm->keys = calloc(n, sizeof *lm->keys);
+    lm->slots = calloc(cap, sizeof *lm->slots);
+    if (!lm->keys || !lm->slots)
+        return -1;
+    lm->slot_mask = (uint32_t)cap - 1;
+    struct lm_name **names = calloc(n, sizeof *names);
+    if (!names)
+        return -1;
+    size_t k = 0;
+    for (int i = 0; i < N_FIXED; i++)
+        names[k++] = &lm->fixed[i];
+    names[k++] = &lm->tenant;
+    if (lm->has_status)
+        names[k++] = &lm->status;
+    for (size_t i = 0; i < cfg->dimensions.n; i++)
+        names[k++] = &lm->dims[i];
+    for (size_t i = 0; i < cfg->attribute_names.ratelimit_remaining.n; i++)
+        names[k++] = &lm->ratelimit[i];
+    for (size_t i = 0; i < k; i++) {
+        struct lm_name *nm = names[i];
+        uint32_t s = nm->hash & lm->slot_mask;
+        for (; lm->slots[s]; s = (s + 1) & lm->slot_mask) {
+            const struct lm_name *o = lm->keys[lm->slots[s] - 1];
+            if (o->hash == nm->hash && o->len == nm->len && memcmp(o->s, nm->s, nm->len) == 0)
+                break;
+        }
+        if (lm->slots[s]) {
+            nm->field = lm->keys[lm->slots[s] - 1]->field;
+            continue;
+        }
+        nm->field = lm->n_keys;
+        lm->keys[lm->n_keys++] = nm;
+        lm->slots[s] = (uint16_t)lm->n_keys;
+    }
+    free(names);
     return 0;
 }
 
@@ -1374,13 +1571,33 @@ static int names_init(struct llm_metrics *lm, struct wire_interest *in)
         name_list(&lm->ratelimit, &cfg->attribute_names.ratelimit_remaining, in) != 0 ||
         name_list(&lm->resattrs, &cfg->resource_attributes, in) != 0)
         return -1;
-    return 0;
+    return keys_init(lm);
 }
 
 void llm_metrics_read_structs(void *connector, bool on)
 {
     struct llm_metrics *lm = connector;
     atomic_store(&lm->read_structs, on);
+}
+
+void llm_metrics_set_cache(void *connector, size_t max_label_sets)
+{
+    struct llm_metrics *lm = connector;
+    pthread_mutex_lock(&lm->lock);
+    lm_lcache_fini(&lm->cache);
+    lm_lcache_init(&lm->cache, max_label_sets);
+    pthread_mutex_unlock(&lm->lock);
+}
+
+/* Label sets the cache holds before it is emptied: twice what the busiest metric may have as
+ * series (label sets that differ only where no key does, as an absent tenant and "unknown", share
+ * series), and never fewer than LSET_MIN, so that a small max_series, whose label sets mostly go
+ * to the overflow series, still hits. An entry is ~130 bytes plus its label set (~100). */
+#define LSET_MIN 1024
+static size_t lset_max(int64_t max_series)
+{
+    size_t n = (size_t)max_series * 2;
+    return n > LSET_MIN ? n : LSET_MIN;
 }
 
 static void *llm_metrics_create(const void *cfgp, const struct component_env *env,
@@ -1422,6 +1639,7 @@ static void *llm_metrics_create(const void *cfgp, const struct component_env *en
         return NULL;
     }
     snprintf(lm->labels, ln, "connector=\"%s\"", id);
+    lm_lcache_init(&lm->cache, lset_max(cfg->max_series));
     if (names_init(lm, env->interest) != 0) {
         error_set(err, "out of memory");
         llm_metrics_destroy(lm);

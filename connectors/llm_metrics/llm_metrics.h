@@ -45,6 +45,7 @@
 #define LLMOTLP_LLM_METRICS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/component.h"
@@ -91,5 +92,10 @@ enum consume_status llm_metrics_flush(void *connector);
  * index that consume() reads in production. Both readers feed the same code and must give the
  * same series; the differential test holds them to it. */
 void llm_metrics_read_structs(void *connector, bool on);
+/* Test hook: empties the label-set cache (each span's label set mapped to its series, so that a
+ * span seen before costs one lookup) and sets how many label sets it holds before it is emptied
+ * again; 0 turns it off, every update then looks its series up by its key. Series and what they
+ * hold are untouched: with or without the cache the exports must be the same. */
+void llm_metrics_set_cache(void *connector, size_t max_label_sets);
 
 #endif

@@ -43,10 +43,10 @@ const struct lm_metric_info lm_metric_info[LM_METRIC_COUNT] = {
 
 /* ---- keys ------------------------------------------------------------------------------------ */
 
-static void key_put(struct lm_key *k, const void *d, size_t n)
+uint8_t *lm_key_grow(struct lm_key *k, size_t n)
 {
-    if (k->oom || n == 0)
-        return;
+    if (k->oom)
+        return NULL;
     if (k->n + n > k->cap) {
         size_t cap = k->cap ? k->cap : 256;
         while (cap < k->n + n)
@@ -54,13 +54,23 @@ static void key_put(struct lm_key *k, const void *d, size_t n)
         uint8_t *p = realloc(k->p, cap);
         if (!p) {
             k->oom = true;
-            return;
+            return NULL;
         }
         k->p = p;
         k->cap = cap;
     }
-    memcpy(k->p + k->n, d, n);
+    uint8_t *at = k->p + k->n;
     k->n += n;
+    return at;
+}
+
+static void key_put(struct lm_key *k, const void *d, size_t n)
+{
+    if (n == 0)
+        return;
+    uint8_t *at = lm_key_grow(k, n);
+    if (at)
+        memcpy(at, d, n);
 }
 
 static void key_head(struct lm_key *k, const char *name, char type)
@@ -378,6 +388,92 @@ struct lm_series *lm_store_get(struct lm_store *s, enum lm_metric m, const uint8
     if (s->n_all > s->table_cap)
         table_grow(s);
     return se;
+}
+
+/* ---- label sets ------------------------------------------------------------------------------ */
+
+uint64_t lm_lset_hash(const uint8_t *key, size_t len)
+{
+    return hash_mix(hash_bytes(14695981039346656037ull, key, len));
+}
+
+void lm_lcache_init(struct lm_lcache *c, size_t max)
+{
+    memset(c, 0, sizeof *c);
+    c->max = max;
+}
+
+void lm_lcache_clear(struct lm_lcache *c)
+{
+    for (size_t i = 0; c->table && i < c->cap; i++) {
+        struct lm_lset *e = c->table[i];
+        while (e) {
+            struct lm_lset *next = e->chain;
+            free(e);
+            e = next;
+        }
+        c->table[i] = NULL;
+    }
+    c->n = 0;
+}
+
+void lm_lcache_fini(struct lm_lcache *c)
+{
+    lm_lcache_clear(c);
+    free(c->table);
+    memset(c, 0, sizeof *c);
+}
+
+/* Doubles the table so that chains stay about one entry long; on failure chains just grow. */
+static void lcache_grow(struct lm_lcache *c)
+{
+    size_t cap = c->cap ? c->cap * 2 : 256;
+    struct lm_lset **t = calloc(cap, sizeof *t);
+    if (!t)
+        return;
+    for (size_t i = 0; i < c->cap; i++) {
+        struct lm_lset *e = c->table[i];
+        while (e) {
+            struct lm_lset *next = e->chain;
+            size_t b = e->hash & (cap - 1);
+            e->chain = t[b];
+            t[b] = e;
+            e = next;
+        }
+    }
+    free(c->table);
+    c->table = t;
+    c->cap = cap;
+}
+
+struct lm_lset *lm_lcache_get(struct lm_lcache *c, const uint8_t *key, size_t len,
+                              uint64_t hash)
+{
+    if (c->max == 0 || len > UINT32_MAX)
+        return NULL;
+    if (c->table)
+        for (struct lm_lset *e = c->table[hash & (c->cap - 1)]; e; e = e->chain)
+            if (e->hash == hash && e->len == len && memcmp(e->key, key, len) == 0)
+                return e;
+    if (c->n >= c->max) {
+        lm_lcache_clear(c);
+        c->clears++;
+    }
+    if (c->n >= c->cap)
+        lcache_grow(c);
+    if (!c->table)
+        return NULL;
+    struct lm_lset *e = calloc(1, sizeof *e + len);
+    if (!e)
+        return NULL;
+    e->hash = hash;
+    e->len = (uint32_t)len;
+    memcpy(e->key, key, len);
+    size_t b = hash & (c->cap - 1);
+    e->chain = c->table[b];
+    c->table[b] = e;
+    c->n++;
+    return e;
 }
 
 /* ---- values ---------------------------------------------------------------------------------- */

@@ -68,6 +68,9 @@ void lm_key_str(struct lm_key *k, const char *name, const char *v);
 void lm_key_strn(struct lm_key *k, const char *name, const char *v, size_t len);
 /* Appends encoded attributes taken from another key (e.g. a span's dimensions, built once). */
 void lm_key_append(struct lm_key *k, const uint8_t *p, size_t n);
+/* Appends n bytes for the caller to write and returns where they start; NULL (and `oom` set)
+ * when the buffer cannot grow. */
+uint8_t *lm_key_grow(struct lm_key *k, size_t n);
 void lm_key_int(struct lm_key *k, const char *name, int64_t v);
 void lm_key_double(struct lm_key *k, const char *name, double v);
 void lm_key_bool(struct lm_key *k, const char *name, bool v);
@@ -140,5 +143,50 @@ void lm_series_avail_record(const struct lm_store *s, struct lm_series *se, int6
  * else 1. */
 int lm_series_available(const struct lm_store *s, const struct lm_series *se, int64_t now,
                         double threshold);
+
+/* ---- label sets ------------------------------------------------------------------------------ */
+
+/* A span's label set: the bytes of everything its series keys are made of (its resource's key,
+ * tenant, provider, model, status, dimensions, the semconv labels), in an encoding chosen by the
+ * connector. Every key a span's updates use is a function of its label set, so a label set seen
+ * before names the same series again: a span then costs one hash and one compare of its label
+ * set instead of building and looking up ~10 keys.
+ *
+ * An entry holds, per update slot (chosen by the connector), the series that slot's key named
+ * when it was first looked up, or NULL until then. That pointer stays right forever: a series
+ * never moves nor leaves the store, and a key that went to its metric's overflow series keeps
+ * going there, since a metric's series count never goes down.
+ *
+ * Bounded: past `max` entries the whole cache is emptied (only a cache: series are untouched)
+ * and fills again with the label sets still in use. Not locked: the connector's mutex guards it
+ * with the store. */
+#define LM_LSET_SLOTS 10
+
+struct lm_lset {
+    struct lm_lset *chain;
+    uint64_t hash;
+    uint32_t len;
+    struct lm_series *slot[LM_LSET_SLOTS];
+    uint8_t key[];                 /* len bytes */
+};
+
+struct lm_lcache {
+    struct lm_lset **table;        /* NULL until the first entry */
+    size_t cap;                    /* power of two */
+    size_t n, max;                 /* entries held; at most max (0: the cache is off) */
+    uint64_t clears;               /* times it was emptied for holding max */
+};
+
+/* The hash lm_lcache_get wants, computed outside the lock. */
+uint64_t lm_lset_hash(const uint8_t *key, size_t len);
+/* max 0 turns the cache off (every lookup misses). */
+void lm_lcache_init(struct lm_lcache *c, size_t max);
+void lm_lcache_clear(struct lm_lcache *c);
+void lm_lcache_fini(struct lm_lcache *c);
+/* The entry of this label set, made with empty slots when new; NULL when the cache is off or on
+ * out of memory (the caller then looks up each key itself). The entry is valid until the next
+ * call. */
+struct lm_lset *lm_lcache_get(struct lm_lcache *c, const uint8_t *key, size_t len,
+                              uint64_t hash);
 
 #endif

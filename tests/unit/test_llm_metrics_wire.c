@@ -701,6 +701,192 @@ static void test_edge_spans(void **state)
     side_fini(&ix);
 }
 
+/* ---- the label-set cache --------------------------------------------------------------------- */
+
+/* The cache only saves lookups: with it on (the default), off, or so small that it is emptied
+ * every few spans, and through the struct reader, the exports are the same bytes, and so are the
+ * counters. One export in three is refused downstream (delta carries what was refused). With
+ * `overflow`, max_series is small enough that the overflow starts inside the first request (the
+ * store is empty when it arrives). */
+static void run_cache(const char *yaml, uint64_t seed, bool overflow)
+{
+    rnd_state = seed;
+    clock_now = T0;
+    struct side on, off, tiny, ref;
+    side_init(&on, yaml, false, true);
+    side_init(&off, yaml, false, true);
+    side_init(&tiny, yaml, false, true);
+    side_init(&ref, yaml, true, false);
+    llm_metrics_set_cache(off.lm, 0);
+    llm_metrics_set_cache(tiny.lm, 3);
+    struct side *sides[4] = {&off, &on, &tiny, &ref};
+    size_t max_points = 0;
+    int refused = 0;
+    for (int i = 0; i < 120; i++) {
+        size_t len;
+        uint8_t *wire = mk_request(&len);
+        for (int k = 0; k < 4; k++) {
+            struct error err = {0};
+            struct batch *b = batch_from_wire(SIGNAL_TRACES, wire, len, &err);
+            assert_non_null(b);
+            assert_int_equal(llm_metrics_connector_factory.consume(sides[k]->lm, b), CONSUME_OK);
+            batch_unref(b);
+        }
+        free(wire);
+        if (i == 0 && overflow)
+            assert_true(telemetry_value(on.tel, "llmotlp_llm_metrics_overflow_points", LABELS) >
+                        0);
+        clock_now += SEC;
+        if (i % 7 == 6) {
+            bool refuse = i % 21 == 6;
+            for (int k = 0; k < 4; k++) {
+                sides[k]->rec.answer = refuse ? CONSUME_RETRY : CONSUME_OK;
+                assert_int_equal(llm_metrics_flush(sides[k]->lm),
+                                 refuse ? CONSUME_RETRY : CONSUME_OK);
+                sides[k]->rec.answer = CONSUME_OK;
+            }
+            refused += refuse;
+            for (int k = 1; k < 4; k++) {
+                size_t p = assert_same_export(&off, sides[k]);
+                if (p > max_points)
+                    max_points = p;
+            }
+        }
+    }
+    static const char *const counters[] = {"llmotlp_llm_metrics_spans",
+                                           "llmotlp_llm_metrics_overflow_points",
+                                           "llmotlp_llm_metrics_series",
+                                           "llmotlp_llm_metrics_dropped_updates"};
+    for (size_t c = 0; c < sizeof counters / sizeof counters[0]; c++)
+        for (int k = 1; k < 4; k++)
+            assert_int_equal(telemetry_value(sides[k]->tel, counters[c], LABELS),
+                             telemetry_value(off.tel, counters[c], LABELS));
+    int64_t of = telemetry_value(off.tel, "llmotlp_llm_metrics_overflow_points", LABELS);
+    assert_true(overflow ? of > 100 : of == 0);
+    assert_int_equal(telemetry_value(off.tel, "llmotlp_llm_metrics_dropped_updates", LABELS), 0);
+    assert_true(refused >= 2);
+    assert_true(max_points > (overflow ? 20 : 200));
+    for (int k = 0; k < 4; k++)
+        side_fini(sides[k]);
+}
+
+static void test_cache_overflow_delta(void **state)
+{
+    (void)state;
+    run_cache("aggregation_temporality: delta\n"
+              "max_series: 6\n"
+              "dimensions: [deployment.environment]\n"
+              "attribute_names: {status: http.response.status_code}\n",
+              0x0123456789abcdefull, true);
+}
+
+static void test_cache_every_label(void **state)
+{
+    (void)state;
+    run_cache("dimensions: [deployment.environment, team]\n"
+              "resource_attributes: [service.name, team]\n"
+              "attribute_names:\n"
+              "  status: http.response.status_code\n"
+              "  ratelimit_remaining: [http.response.header.x-ratelimit-remaining-requests,"
+              " llmproxy.ratelimit.remaining]\n",
+              0xfedcba9876543210ull, false);
+}
+
+/* A request of one span with its tenant, provider and model as given (NULL: absent), status
+ * unset. */
+static struct batch *one_span(const char *tenant, const char *provider, const char *model)
+{
+    struct arena *a = arena_new(0);
+    struct gen g = {.a = a};
+    if (provider)
+        push(&g, "gen_ai.provider.name", v_str(a, provider));
+    if (model)
+        push(&g, "gen_ai.request.model", v_str(a, model));
+    if (tenant)
+        push(&g, "tenant.id", v_str(a, tenant));
+    Span *s = mk_span(a, 7, 1, true);
+    s->attributes = g.kvs;
+    s->n_attributes = g.n;
+    s->status = NULL;
+    ScopeSpans ss;
+    opentelemetry__proto__trace__v1__scope_spans__init(&ss);
+    ss.spans = &s;
+    ss.n_spans = 1;
+    ScopeSpans *ssp = &ss;
+    ResourceSpans rs;
+    opentelemetry__proto__trace__v1__resource_spans__init(&rs);
+    rs.scope_spans = &ssp;
+    rs.n_scope_spans = 1;
+    ResourceSpans *rsp = &rs;
+    TraceRequest req;
+    opentelemetry__proto__collector__trace__v1__export_trace_service_request__init(&req);
+    req.resource_spans = &rsp;
+    req.n_resource_spans = 1;
+    struct batch *b = tu_pack_batch(SIGNAL_TRACES, &req.base);
+    arena_free(a);
+    return b;
+}
+
+/* The int value of the llmproxy.request.count point whose tenant is `tenant` in the last export;
+ * -1 when there is none. */
+static int64_t request_count(const struct side *s, const char *tenant)
+{
+    MetricsRequest *m = MREQ_UNPACK(NULL, s->rec.last_len, s->rec.last);
+    assert_non_null(m);
+    int64_t v = -1;
+    for (size_t r = 0; r < m->n_resource_metrics; r++)
+        for (size_t c = 0; c < m->resource_metrics[r]->n_scope_metrics; c++) {
+            const Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sm =
+                m->resource_metrics[r]->scope_metrics[c];
+            for (size_t i = 0; i < sm->n_metrics; i++) {
+                const Opentelemetry__Proto__Metrics__V1__Metric *mt = sm->metrics[i];
+                if (strcmp(mt->name, "llmproxy.request.count") != 0)
+                    continue;
+                for (size_t p = 0; p < mt->sum->n_data_points; p++) {
+                    const Opentelemetry__Proto__Metrics__V1__NumberDataPoint *dp =
+                        mt->sum->data_points[p];
+                    for (size_t a = 0; a < dp->n_attributes; a++)
+                        if (strcmp(dp->attributes[a]->key, "tenant") == 0 &&
+                            strcmp(dp->attributes[a]->value->string_value, tenant) == 0)
+                            v = dp->as_int;
+                }
+            }
+        }
+    MREQ_FREE(m, NULL);
+    return v;
+}
+
+/* Label sets that differ where no series key does (no tenant, and tenant "unknown") share their
+ * series, whichever of them made it; at max_series a label set seen before keeps its series, a
+ * new one goes to the overflow series, and the next export (delta) reports both from zero. */
+static void test_cache_shared_series_and_overflow(void **state)
+{
+    (void)state;
+    struct side s;
+    side_init(&s, "aggregation_temporality: delta\nmax_series: 2\n", false, true);
+    clock_now = T0;
+    struct batch *b[] = {one_span(NULL, "openai", "m1"),
+                         one_span("unknown", "openai", "m1"),
+                         one_span(NULL, "openai", "m1"),
+                         one_span("acme", "openai", "m1"), /* request.count's 2nd series */
+                         one_span("beta", "openai", "m1"), /* request.count overflows */
+                         one_span("unknown", "openai", "m1")};
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < sizeof b / sizeof b[0]; i++)
+            assert_int_equal(llm_metrics_connector_factory.consume(s.lm, b[i]), CONSUME_OK);
+        assert_int_equal(llm_metrics_flush(s.lm), CONSUME_OK);
+        assert_int_equal(request_count(&s, "unknown"), 4);
+        assert_int_equal(request_count(&s, "acme"), 1);
+        assert_int_equal(request_count(&s, "beta"), -1);
+        /* beta's request.count, its other series being shared: one overflow point a round */
+        assert_int_equal(telemetry_value(s.tel, "llmotlp_llm_metrics_overflow_points", LABELS),
+                         round + 1);
+    }
+    for (size_t i = 0; i < sizeof b / sizeof b[0]; i++)
+        batch_unref(b[i]);
+    side_fini(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -709,6 +895,9 @@ int main(void)
         cmocka_unit_test(test_upstream_edits),
         cmocka_unit_test(test_overflow),
         cmocka_unit_test(test_edge_spans),
+        cmocka_unit_test(test_cache_overflow_delta),
+        cmocka_unit_test(test_cache_every_label),
+        cmocka_unit_test(test_cache_shared_series_and_overflow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
