@@ -20,6 +20,13 @@
 #        BENCH_TRAFFIC (llm; or llm-legacy, plain) BENCH_DECISION_WAIT (2s; tail_sampling)
 #        BENCH_SMOKE=1 (1 s lines, one round: checks the harness, not the figures)
 #        BENCH_RESULTS=FILE also writes every line as JSON to FILE
+#        BENCH_LINES ("" = all; else keys of section 2, e.g. "default tail_sampling": those lines
+#        and passthrough) BENCH_RELAY_NICE (unset; else llmotlp runs in a session of its own, so
+#        in its own autogroup, whose nice is set to this value: -10 keeps CPU 0 for it on a shared
+#        box; needs root for values below 0)
+# Each line also reports how long llmotlp's threads were runnable but waiting for a CPU (their
+# schedstat run_delay over the load, per second of it: 0.9 = on average 0.9 threads waiting):
+# a pipeline that is slow because the box gives it no CPU shows it there, not as a stall.
 set -euo pipefail
 
 BUILD=${1:-build}
@@ -32,6 +39,8 @@ SPANS=${BENCH_SPANS:-100}
 CONC=${BENCH_CONCURRENCY:-8}
 RATES=${BENCH_RATES:-25 300}
 SECTIONS=${BENCH_SECTIONS:-2 3 4}
+LINES=${BENCH_LINES:-}
+RELAY_NICE=${BENCH_RELAY_NICE:-}
 TRAFFIC=${BENCH_TRAFFIC:-llm}
 export BENCH_DECISION_WAIT=${BENCH_DECISION_WAIT:-2s}
 HZ=$(getconf CLK_TCK)
@@ -64,6 +73,8 @@ trap 'exit 130' INT TERM
 jnum() { grep -o "\"$2\": *[-0-9.e+]*" "$1" | head -1 | sed 's/.*: *//'; }
 calc() { awk "BEGIN { printf \"%.${2:-3}f\", $1 }"; }
 cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }   # utime + stime
+# ns the process's live threads have spent runnable but not running (schedstat run_delay).
+runq_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $2 } END { printf "%d", s }'; }
 # A metric of llmotlp's own /metrics (the sum over its label sets; 0 when absent).
 metric() { curl -s --max-time 2 "http://$METRICS/metrics" | awk -v m="$1" '$1 == m || index($1, m "{") == 1 { s += $2 } END { printf "%d", s }'; }
 free_port() {
@@ -147,9 +158,12 @@ line() {
     BENCH_SINK_ENDPOINT=127.0.0.1:$SINK_PORT BENCH_METRICS_ADDRESS=$METRICS \
     BENCH_PROMETHEUS_ENDPOINT=127.0.0.1:$pport BENCH_PROCESSORS="$procs" BENCH_RECV_THREADS=$threads \
     LLMOTLP_PRICING_DB="$TMP/pricing.db" \
-        taskset -c "$rcpu" "$BUILD/llmotlp" --config "$HERE/configs/$conf.yaml" >"$TMP/$key.log" 2>&1 &
+        ${RELAY_NICE:+setsid} taskset -c "$rcpu" "$BUILD/llmotlp" --config "$HERE/configs/$conf.yaml" >"$TMP/$key.log" 2>&1 &
     lpid=$!
     PIDS+=("$lpid")
+    if [ -n "$RELAY_NICE" ]; then
+        echo "$RELAY_NICE" >"/proc/$lpid/autogroup" || die "$key: cannot set llmotlp's autogroup nice"
+    fi
     local port=$gport
     [ "$in" = http ] && port=$hport
     for _ in $(seq 100); do listening "$port" && listening "$mport" && break; kill -0 "$lpid" 2>/dev/null || break; sleep 0.1; done
@@ -178,8 +192,12 @@ line() {
     local -a rargs=(--duration "$SECS" --concurrency "$CONC")
     [ "$rate" -gt 0 ] && rargs=(--duration "$RATE_SECS" --rate "$rate" --concurrency 32)
     cpu0=$(cpu_ticks "$lpid")
+    local rq0 rq1 wall0 wall1
+    rq0=$(runq_ns "$lpid") wall0=$(date +%s%N)
     timeout 120 taskset -c "$lcpu" "$BUILD/loadgen" "${targs[@]}" "${rargs[@]}" --seed 7 >"$TMP/$key.json" \
         || die "$key: loadgen failed: $(cat "$TMP/$key.json"; tail -5 "$TMP/$key.log")"
+    rq1=$(runq_ns "$lpid") wall1=$(date +%s%N)
+    declare -g "${key}_RUNQ=$(calc "($rq1 - $rq0) / ($wall1 - $wall0)" 2)"
     sent=$(jnum "$TMP/$key.json" spans_sent)
     errs=$(jnum "$TMP/$key.json" error_spans_sent)
     if [ "$samples" = 1 ]; then
@@ -212,11 +230,12 @@ line() {
     declare -g "${key}_KEPT=$kept"
     declare -g "${key}_TICKS=$((cpu1 - cpu0))"
     local u=${key}_US r=${key}_RATE
-    printf '  %-34s %8s us/span  %8s spans/s  p50 %7s ms  p99 %7s ms  delivered %s%% (%s ticks, late %s)\n' \
+    local q=${key}_RUNQ
+    printf '  %-34s %8s us/span  %8s spans/s  p50 %7s ms  p99 %7s ms  delivered %s%% (%s ticks, late %s, waiting for CPU %s)\n' \
         "$key" "${!u}" "${!r}" "$(jnum "$TMP/$key.json" latency_p50_ms)" "$(jnum "$TMP/$key.json" latency_p99_ms)" \
-        "$kept" "$((cpu1 - cpu0))" "$(jnum "$TMP/$key.json" late_starts)" >&2
+        "$kept" "$((cpu1 - cpu0))" "$(jnum "$TMP/$key.json" late_starts)" "${!q}" >&2
     local a=${key}_P50 b=${key}_P99
-    JSON_LINES+=("{\"line\": \"$key\", \"config\": \"$conf\", \"processors\": \"$procs\", \"protocol\": \"$in\", \"rate\": $rate, \"receiver_threads\": $threads, \"spans_sent\": $sent, \"delivered_percent\": $kept, \"cpu_us_per_span\": ${!u}, \"cpu_ticks\": $((cpu1 - cpu0)), \"spans_per_s\": ${!r}, \"latency_p50_ms\": ${!a}, \"latency_p99_ms\": ${!b}}")
+    JSON_LINES+=("{\"line\": \"$key\", \"config\": \"$conf\", \"processors\": \"$procs\", \"protocol\": \"$in\", \"rate\": $rate, \"receiver_threads\": $threads, \"spans_sent\": $sent, \"delivered_percent\": $kept, \"cpu_us_per_span\": ${!u}, \"cpu_ticks\": $((cpu1 - cpu0)), \"spans_per_s\": ${!r}, \"latency_p50_ms\": ${!a}, \"latency_p99_ms\": ${!b}, \"runqueue_wait_per_s\": ${!q}}")
     stop_pid "$lpid"
     stop_pid "$SINK_PID"
 }
@@ -262,10 +281,19 @@ S2=(
     "tail_sampling relay [tail_sampling] 1"
     "batch relay [batch] 0"
 )
+if [ -n "$LINES" ]; then
+    keep=()
+    for spec in "${S2[@]}"; do
+        read -r k _ <<<"$spec"
+        [[ " pass $LINES " == *" $k "* ]] && keep+=("$spec")
+    done
+    S2=("${keep[@]}")
+fi
 declare -A US=()
 declare -A RATIO=()
 declare -A SPS=()
 declare -A KEPT=()
+declare -A RUNQ=()
 has() { [[ " $SECTIONS " == *" $1 "* ]]; }
 
 if has 2; then
@@ -282,6 +310,8 @@ if has 2; then
             RATIO[$k]+=" $(calc "${!u} / ${!p}" 2)"
             SPS[$k]+=" ${!s}"
             KEPT[$k]=${!kk}
+            q=s2_${k}_r${r}_RUNQ
+            RUNQ[$k]+=" ${!q}"
         done
     done
 fi
@@ -320,8 +350,8 @@ if has 2; then
     echo "**Saturated, OTLP/gRPC in, llmotlp alone on CPU 0** ($ROUNDS round(s) of ${SECS} s per line, lines interleaved;" \
          "ranges over rounds, ratio to passthrough of the same round)"
     echo
-    echo "| Line | CPU µs per received span | median | × passthrough (median) | spans/s accepted | spans/s per core (10⁶ / µs) | delivered |"
-    echo "|---|---|---|---|---|---|---|"
+    echo "| Line | CPU µs per received span | median | × passthrough (median) | spans/s accepted | spans/s per core (10⁶ / µs) | delivered | waiting for CPU (threads) |"
+    echo "|---|---|---|---|---|---|---|---|"
     for spec in "${S2[@]}"; do
         read -r k conf procs _ <<<"$spec"
         name=$k
@@ -333,7 +363,7 @@ if has 2; then
         esac
         m=$(med <<<"${US[$k]}")
         echo "| $name | $(range <<<"${US[$k]}") | $m | $(range <<<"${RATIO[$k]}") ($(med <<<"${RATIO[$k]}")) |" \
-             "$(range <<<"${SPS[$k]}") | $(calc "1e6 / $m" 0) | ${KEPT[$k]}% |"
+             "$(range <<<"${SPS[$k]}") | $(calc "1e6 / $m" 0) | ${KEPT[$k]}% | $(range <<<"${RUNQ[$k]}") |"
     done
 fi
 ref_us() {   # the saturated figure of PIPE over IN in this run
@@ -392,7 +422,7 @@ if has 4; then
 fi
 echo
 echo "Rerun: \`bench/llm_pipeline.sh $BUILD\` (BENCH_SECONDS=$SECS BENCH_RATE_SECONDS=$RATE_SECS BENCH_ROUNDS=$ROUNDS" \
-     "BENCH_SPANS=$SPANS BENCH_TRAFFIC=$TRAFFIC BENCH_SECTIONS=\"$SECTIONS\")."
+     "BENCH_SPANS=$SPANS BENCH_TRAFFIC=$TRAFFIC BENCH_SECTIONS=\"$SECTIONS\"${LINES:+ BENCH_LINES=\"$LINES\"}${RELAY_NICE:+ BENCH_RELAY_NICE=$RELAY_NICE})."
 
 if [ -n "${BENCH_RESULTS:-}" ]; then
     {
