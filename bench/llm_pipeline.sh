@@ -21,12 +21,15 @@
 #        BENCH_SMOKE=1 (1 s lines, one round: checks the harness, not the figures)
 #        BENCH_RESULTS=FILE also writes every line as JSON to FILE
 #        BENCH_LINES ("" = all; else keys of section 2, e.g. "default tail_sampling": those lines
-#        and passthrough) BENCH_RELAY_NICE (unset; else llmotlp runs in a session of its own, so
-#        in its own autogroup, whose nice is set to this value: -10 keeps CPU 0 for it on a shared
-#        box; needs root for values below 0)
-# Each line also reports how long llmotlp's threads were runnable but waiting for a CPU (their
-# schedstat run_delay over the load, per second of it: 0.9 = on average 0.9 threads waiting):
-# a pipeline that is slow because the box gives it no CPU shows it there, not as a stall.
+#        and passthrough) BENCH_NICE (unset; else the benchmark re-runs itself in a session of
+#        its own, so llmotlp, loadgen and the sink share one autogroup, whose nice is set to this
+#        value: on a box shared with other sessions, -10 keeps the CPUs for the benchmark, since
+#        the others' `nice` only ranks tasks within their own autogroup; below 0 needs root)
+# Each line also reports how busy llmotlp kept its core during the load (CPU time / wall time)
+# and how long its threads were runnable but waiting for a CPU (schedstat run_delay summed over
+# threads, per second: 0.9 = on average 0.9 threads waiting, behind each other or behind other
+# processes). Busy well under 1 with threads waiting = starved by the box; with none waiting =
+# the pipeline itself waits (a lock, a sleep, backpressure).
 set -euo pipefail
 
 BUILD=${1:-build}
@@ -40,7 +43,14 @@ CONC=${BENCH_CONCURRENCY:-8}
 RATES=${BENCH_RATES:-25 300}
 SECTIONS=${BENCH_SECTIONS:-2 3 4}
 LINES=${BENCH_LINES:-}
-RELAY_NICE=${BENCH_RELAY_NICE:-}
+NICE=${BENCH_NICE:-}
+if [ -n "$NICE" ] && [ -z "${BENCH_NICE_SESSION:-}" ]; then
+    BENCH_NICE_SESSION=1 exec setsid --wait bash "$0" "$@"
+fi
+if [ -n "$NICE" ]; then
+    echo "$NICE" >/proc/self/autogroup || { echo "bench: FAIL: cannot set the autogroup's nice to $NICE" >&2; exit 1; }
+    echo "== the benchmark runs in its own session: $(cat /proc/self/autogroup)" >&2
+fi
 TRAFFIC=${BENCH_TRAFFIC:-llm}
 export BENCH_DECISION_WAIT=${BENCH_DECISION_WAIT:-2s}
 HZ=$(getconf CLK_TCK)
@@ -158,12 +168,9 @@ line() {
     BENCH_SINK_ENDPOINT=127.0.0.1:$SINK_PORT BENCH_METRICS_ADDRESS=$METRICS \
     BENCH_PROMETHEUS_ENDPOINT=127.0.0.1:$pport BENCH_PROCESSORS="$procs" BENCH_RECV_THREADS=$threads \
     LLMOTLP_PRICING_DB="$TMP/pricing.db" \
-        ${RELAY_NICE:+setsid} taskset -c "$rcpu" "$BUILD/llmotlp" --config "$HERE/configs/$conf.yaml" >"$TMP/$key.log" 2>&1 &
+        taskset -c "$rcpu" "$BUILD/llmotlp" --config "$HERE/configs/$conf.yaml" >"$TMP/$key.log" 2>&1 &
     lpid=$!
     PIDS+=("$lpid")
-    if [ -n "$RELAY_NICE" ]; then
-        echo "$RELAY_NICE" >"/proc/$lpid/autogroup" || die "$key: cannot set llmotlp's autogroup nice"
-    fi
     local port=$gport
     [ "$in" = http ] && port=$hport
     for _ in $(seq 100); do listening "$port" && listening "$mport" && break; kill -0 "$lpid" 2>/dev/null || break; sleep 0.1; done
@@ -198,6 +205,7 @@ line() {
         || die "$key: loadgen failed: $(cat "$TMP/$key.json"; tail -5 "$TMP/$key.log")"
     rq1=$(runq_ns "$lpid") wall1=$(date +%s%N)
     declare -g "${key}_RUNQ=$(calc "($rq1 - $rq0) / ($wall1 - $wall0)" 2)"
+    declare -g "${key}_BUSY=$(calc "($(cpu_ticks "$lpid") - $cpu0) / $HZ / (($wall1 - $wall0) / 1e9)" 2)"
     sent=$(jnum "$TMP/$key.json" spans_sent)
     errs=$(jnum "$TMP/$key.json" error_spans_sent)
     if [ "$samples" = 1 ]; then
@@ -230,12 +238,12 @@ line() {
     declare -g "${key}_KEPT=$kept"
     declare -g "${key}_TICKS=$((cpu1 - cpu0))"
     local u=${key}_US r=${key}_RATE
-    local q=${key}_RUNQ
-    printf '  %-34s %8s us/span  %8s spans/s  p50 %7s ms  p99 %7s ms  delivered %s%% (%s ticks, late %s, waiting for CPU %s)\n' \
+    local q=${key}_RUNQ y=${key}_BUSY
+    printf '  %-34s %8s us/span  %8s spans/s  p50 %7s ms  p99 %7s ms  delivered %s%% (%s ticks, late %s, busy %s, waiting %s)\n' \
         "$key" "${!u}" "${!r}" "$(jnum "$TMP/$key.json" latency_p50_ms)" "$(jnum "$TMP/$key.json" latency_p99_ms)" \
-        "$kept" "$((cpu1 - cpu0))" "$(jnum "$TMP/$key.json" late_starts)" "${!q}" >&2
+        "$kept" "$((cpu1 - cpu0))" "$(jnum "$TMP/$key.json" late_starts)" "${!y}" "${!q}" >&2
     local a=${key}_P50 b=${key}_P99
-    JSON_LINES+=("{\"line\": \"$key\", \"config\": \"$conf\", \"processors\": \"$procs\", \"protocol\": \"$in\", \"rate\": $rate, \"receiver_threads\": $threads, \"spans_sent\": $sent, \"delivered_percent\": $kept, \"cpu_us_per_span\": ${!u}, \"cpu_ticks\": $((cpu1 - cpu0)), \"spans_per_s\": ${!r}, \"latency_p50_ms\": ${!a}, \"latency_p99_ms\": ${!b}, \"runqueue_wait_per_s\": ${!q}}")
+    JSON_LINES+=("{\"line\": \"$key\", \"config\": \"$conf\", \"processors\": \"$procs\", \"protocol\": \"$in\", \"rate\": $rate, \"receiver_threads\": $threads, \"spans_sent\": $sent, \"delivered_percent\": $kept, \"cpu_us_per_span\": ${!u}, \"cpu_ticks\": $((cpu1 - cpu0)), \"spans_per_s\": ${!r}, \"latency_p50_ms\": ${!a}, \"latency_p99_ms\": ${!b}, \"busy\": ${!y}, \"runqueue_wait_per_s\": ${!q}}")
     stop_pid "$lpid"
     stop_pid "$SINK_PID"
 }
@@ -294,6 +302,7 @@ declare -A RATIO=()
 declare -A SPS=()
 declare -A KEPT=()
 declare -A RUNQ=()
+declare -A BUSY=()
 has() { [[ " $SECTIONS " == *" $1 "* ]]; }
 
 if has 2; then
@@ -310,8 +319,9 @@ if has 2; then
             RATIO[$k]+=" $(calc "${!u} / ${!p}" 2)"
             SPS[$k]+=" ${!s}"
             KEPT[$k]=${!kk}
-            q=s2_${k}_r${r}_RUNQ
+            q=s2_${k}_r${r}_RUNQ y=s2_${k}_r${r}_BUSY
             RUNQ[$k]+=" ${!q}"
+            BUSY[$k]+=" ${!y}"
         done
     done
 fi
@@ -350,8 +360,8 @@ if has 2; then
     echo "**Saturated, OTLP/gRPC in, llmotlp alone on CPU 0** ($ROUNDS round(s) of ${SECS} s per line, lines interleaved;" \
          "ranges over rounds, ratio to passthrough of the same round)"
     echo
-    echo "| Line | CPU µs per received span | median | × passthrough (median) | spans/s accepted | spans/s per core (10⁶ / µs) | delivered | waiting for CPU (threads) |"
-    echo "|---|---|---|---|---|---|---|---|"
+    echo "| Line | CPU µs per received span | median | × passthrough (median) | spans/s accepted | spans/s per core (10⁶ / µs) | delivered | core busy | threads waiting for a CPU |"
+    echo "|---|---|---|---|---|---|---|---|---|"
     for spec in "${S2[@]}"; do
         read -r k conf procs _ <<<"$spec"
         name=$k
@@ -363,7 +373,7 @@ if has 2; then
         esac
         m=$(med <<<"${US[$k]}")
         echo "| $name | $(range <<<"${US[$k]}") | $m | $(range <<<"${RATIO[$k]}") ($(med <<<"${RATIO[$k]}")) |" \
-             "$(range <<<"${SPS[$k]}") | $(calc "1e6 / $m" 0) | ${KEPT[$k]}% | $(range <<<"${RUNQ[$k]}") |"
+             "$(range <<<"${SPS[$k]}") | $(calc "1e6 / $m" 0) | ${KEPT[$k]}% | $(range <<<"${BUSY[$k]}") | $(range <<<"${RUNQ[$k]}") |"
     done
 fi
 ref_us() {   # the saturated figure of PIPE over IN in this run
@@ -422,7 +432,7 @@ if has 4; then
 fi
 echo
 echo "Rerun: \`bench/llm_pipeline.sh $BUILD\` (BENCH_SECONDS=$SECS BENCH_RATE_SECONDS=$RATE_SECS BENCH_ROUNDS=$ROUNDS" \
-     "BENCH_SPANS=$SPANS BENCH_TRAFFIC=$TRAFFIC BENCH_SECTIONS=\"$SECTIONS\"${LINES:+ BENCH_LINES=\"$LINES\"}${RELAY_NICE:+ BENCH_RELAY_NICE=$RELAY_NICE})."
+     "BENCH_SPANS=$SPANS BENCH_TRAFFIC=$TRAFFIC BENCH_SECTIONS=\"$SECTIONS\"${LINES:+ BENCH_LINES=\"$LINES\"}${NICE:+ BENCH_NICE=$NICE})."
 
 if [ -n "${BENCH_RESULTS:-}" ]; then
     {
