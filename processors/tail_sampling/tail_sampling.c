@@ -6,7 +6,9 @@
  * request's wire form, reads the few fields policies need (policies.c) and copies each span's
  * bytes into its trace (trace_store.c); a timer thread decides traces in arrival order and
  * assembles requests from the stored bytes, adding the propagated attributes (and, when
- * decision_attributes asks, `sampling.policy`) as extra KeyValue fields. Pipelines of different signals that name the same
+ * decision_attributes asks, `sampling.policy`) as extra KeyValue fields. Every trace one pass
+ * releases goes into the same few requests (grouped by resource and scope, bounded in size), so
+ * the downstream pays its per-request cost per tick, not per kept trace. Pipelines of different signals that name the same
  * processor ID share one store, so logs can follow their trace. The store's lock is never held
  * while calling downstream. */
 #include "processors/tail_sampling/tail_sampling.h"

@@ -3,9 +3,10 @@
  * decision caches and the assembly of an export request from stored bytes.
  *
  * The one idea: a span is kept as the exact bytes of its field in ScopeSpans, appended to its
- * trace's buffer behind a small header naming an interned resource+scope envelope; releasing a
- * trace lays envelope and span bytes end to end with computed lengths, since protobuf messages
- * are just concatenated fields. Every byte a trace retains (its struct, span buffers, propagated
+ * trace's buffer behind a small header naming an interned resource+scope envelope; releasing
+ * traces lays envelope and span bytes end to end with computed lengths, since protobuf messages
+ * are just concatenated fields, and the traces released together share one request in which equal
+ * envelopes share one resource and scope entry. Every byte a trace retains (its struct, span buffers, propagated
  * attributes) and every envelope is counted in ts_store.bytes; the fixed-size tables are not, and
  * the decision caches count theirs apart (ts_cache_mem). */
 #include <stdlib.h>
