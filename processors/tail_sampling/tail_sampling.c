@@ -6,7 +6,9 @@
  * request's wire form, reads the few fields policies need (policies.c) and copies each span's
  * bytes into its trace (trace_store.c); a timer thread decides traces in arrival order and
  * assembles requests from the stored bytes, adding the propagated attributes (and, when
- * decision_attributes asks, `sampling.policy`) as extra KeyValue fields. Pipelines of different signals that name the same
+ * decision_attributes asks, `sampling.policy`) as extra KeyValue fields. Every trace one pass
+ * releases goes into the same few requests (grouped by resource and scope, bounded in size), so
+ * the downstream pays its per-request cost per tick, not per kept trace. Pipelines of different signals that name the same
  * processor ID share one store, so logs can follow their trace. The store's lock is never held
  * while calling downstream. */
 #include "processors/tail_sampling/tail_sampling.h"
@@ -30,6 +32,7 @@
 #define NS_PER_MS 1000000LL
 #define NS_PER_SEC 1000000000LL
 #define PREFIX "otelcol_processor_tail_sampling_"
+#define TS_RELEASE_MAX_BYTES ((size_t)1 << 20)
 
 static const char *const strategy_choices[] = {"trace-complete", "span-ingest", NULL};
 
@@ -146,6 +149,7 @@ struct ts_shared {
     int64_t (*now)(void *ctx);
     void *now_ctx;
     int64_t tick_ns;
+    size_t release_max_bytes;         /* bound on one released request (see release_signal) */
 
     _Atomic uint64_t **pol_count[2];  /* per policy: [0] sampled="false", [1] "true" */
     _Atomic uint64_t *global[2];
@@ -340,101 +344,18 @@ static bool scope_kv(uint8_t *buf, size_t cap, size_t *len, const char *key, con
     return true;
 }
 
-/* Assembles and sends every released trace, then frees them. Called without the lock. */
-static void send_released(struct ts_shared *sh, struct release_list *rel)
-{
-    if (!rel->head)
-        return;
-    struct consumer *next_traces, *next_logs;
-    pthread_mutex_lock(&sh->lock);
-    next_traces = sh->next[SIGNAL_TRACES];
-    next_logs = sh->next[SIGNAL_LOGS];
-    pthread_mutex_unlock(&sh->lock);
-    for (struct ts_trace *t = rel->head; t; t = t->next) {
-        /* sampling.policy and sampling.adjusted_count, as span attribute fields (Span.9), only
-         * when asked: the Collector adds no attribute of its own to a kept span. */
-        uint8_t common[1024];
-        size_t clen = 0;
-        if (t->keeper >= 0 && sh->cfg.decision_attributes) {
-            const char *name = sh->pol->items[t->keeper].name;
-            size_t kv = pb_kv_string(NULL, "sampling.policy", name);
-            if (kv + 16 <= sizeof common) {
-                uint8_t *w = pb_put_len_prefix(common, 9, kv);
-                pb_kv_string(w, "sampling.policy", name);
-                clen = (size_t)(w + kv - common);
-            }
-            if (t->adjusted > 1) {
-                kv = pb_kv_double(NULL, "sampling.adjusted_count", t->adjusted);
-                uint8_t *w = pb_put_len_prefix(common + clen, 9, kv);
-                pb_kv_double(w, "sampling.adjusted_count", t->adjusted);
-                clen = (size_t)(w + kv - common);
-            }
-        }
-        /* record_policy: the Collector's scope attributes, replacing the same keys. */
-        uint8_t scope[2048];
-        size_t slen = 0;
-        const char *keys[3];
-        size_t nkeys = 0;
-        if (sh->cfg.record_policy) {
-            const char *comp = NULL;
-            if (!t->rec.cached && t->rec.comp_top > 0) {
-                const struct ts_policy *c = &sh->pol->items[t->rec.comp_top - 1];
-                if (t->rec.comp_sub < c->n_subs)
-                    comp = c->subs[t->rec.comp_sub].name;
-            }
-            if (t->keeper >= 0 &&
-                scope_kv(scope, sizeof scope, &slen, "tailsampling.policy",
-                         sh->pol->items[t->keeper].name))
-                keys[nkeys++] = "tailsampling.policy";
-            if (comp && scope_kv(scope, sizeof scope, &slen, "tailsampling.composite_policy", comp))
-                keys[nkeys++] = "tailsampling.composite_policy";
-            if (t->rec.cached &&
-                scope_kv(scope, sizeof scope, &slen, "tailsampling.cached_decision", NULL))
-                keys[nkeys++] = "tailsampling.cached_decision";
-        }
-        struct ts_extra x = {.common = common, .common_len = clen, .prop = t->prop,
-                             .prop_len = t->prop_len, .pol = sh->pol, .scope_attrs = scope,
-                             .scope_attrs_len = slen, .scope_keys = keys, .n_scope_keys = nkeys};
-        uint8_t *data;
-        size_t len;
-        uint64_t items;
-        if (t->sp.len) {
-            if (ts_assemble(&t->sp, 9, &x, &data, &len, &items) != 0) {
-                log_error(sh->log_name, "out of memory assembling a kept trace of %" PRIu32
-                                        " spans; dropped", t->spans);
-                telemetry_add(sh->refused, t->spans);
-            } else if (items) {
-                send_one(sh, SIGNAL_TRACES, data, len, items, next_traces);
-            } else {
-                free(data);
-            }
-        }
-        if (t->lg.len) {
-            struct ts_extra lx = {.prop = t->prop, .prop_len = t->prop_len, .pol = sh->pol};
-            if (ts_assemble(&t->lg, 6, &lx, &data, &len, &items) != 0) {
-                log_error(sh->log_name, "out of memory assembling %" PRIu32 " log records; "
-                                        "dropped", t->logs);
-                telemetry_add(sh->refused, t->logs);
-            } else if (items) {
-                send_one(sh, SIGNAL_LOGS, data, len, items, next_logs);
-            } else {
-                free(data);
-            }
-        }
-    }
-    pthread_mutex_lock(&sh->lock);
-    for (struct ts_trace *t = rel->head, *n; t; t = n) {
-        n = t->next;
-        ts_trace_free(&sh->store, t);
-    }
-    update_gauges_locked(sh);
-    pthread_mutex_unlock(&sh->lock);
-    rel->head = rel->tail = NULL;
-}
+/* One released trace's extra attributes: sampling.policy / sampling.adjusted_count on every
+ * span when decision_attributes asks (the Collector adds no attribute of its own to a kept span),
+ * the Collector's record_policy scope attributes (replacing the same keys), its propagated
+ * attributes. The bytes go to `scratch` (offsets: it may move while a request is gathered); the
+ * pointers in x are set by extras_fix once it stops moving. */
+struct rel_trace {
+    struct ts_trace *t;
+    struct ts_extra x, lx;    /* spans' and log records' (propagated attributes only) */
+    size_t common_off, scope_off;
+    const char *keys[3];
+};
 
-/* ---- ingest ---------------------------------------------------------------------------------- */
-
-/* Growable scratch for building envelopes. */
 struct scratch {
     uint8_t *data;
     size_t len, cap;
@@ -450,10 +371,194 @@ static int scratch_put(struct scratch *s, const uint8_t *p, size_t n)
         s->data = d;
         s->cap = cap;
     }
-    memcpy(s->data + s->len, p, n);
+    if (n)
+        memcpy(s->data + s->len, p, n);
     s->len += n;
     return 0;
 }
+
+static int extras_build(struct ts_shared *sh, struct rel_trace *rt, struct scratch *sc)
+{
+    struct ts_trace *t = rt->t;
+    uint8_t common[1024];
+    size_t clen = 0;
+    if (t->keeper >= 0 && sh->cfg.decision_attributes) {
+        const char *name = sh->pol->items[t->keeper].name;
+        size_t kv = pb_kv_string(NULL, "sampling.policy", name);
+        if (kv + 16 <= sizeof common) {
+            uint8_t *w = pb_put_len_prefix(common, 9, kv);
+            pb_kv_string(w, "sampling.policy", name);
+            clen = (size_t)(w + kv - common);
+        }
+        if (t->adjusted > 1) {
+            kv = pb_kv_double(NULL, "sampling.adjusted_count", t->adjusted);
+            uint8_t *w = pb_put_len_prefix(common + clen, 9, kv);
+            pb_kv_double(w, "sampling.adjusted_count", t->adjusted);
+            clen = (size_t)(w + kv - common);
+        }
+    }
+    uint8_t scope[2048];
+    size_t slen = 0, nkeys = 0;
+    if (sh->cfg.record_policy) {
+        const char *comp = NULL;
+        if (!t->rec.cached && t->rec.comp_top > 0) {
+            const struct ts_policy *c = &sh->pol->items[t->rec.comp_top - 1];
+            if (t->rec.comp_sub < c->n_subs)
+                comp = c->subs[t->rec.comp_sub].name;
+        }
+        if (t->keeper >= 0 &&
+            scope_kv(scope, sizeof scope, &slen, "tailsampling.policy",
+                     sh->pol->items[t->keeper].name))
+            rt->keys[nkeys++] = "tailsampling.policy";
+        if (comp && scope_kv(scope, sizeof scope, &slen, "tailsampling.composite_policy", comp))
+            rt->keys[nkeys++] = "tailsampling.composite_policy";
+        if (t->rec.cached &&
+            scope_kv(scope, sizeof scope, &slen, "tailsampling.cached_decision", NULL))
+            rt->keys[nkeys++] = "tailsampling.cached_decision";
+    }
+    rt->common_off = sc->len;
+    rt->scope_off = sc->len + clen;
+    if (scratch_put(sc, common, clen) != 0 || scratch_put(sc, scope, slen) != 0)
+        return -1;
+    rt->x = (struct ts_extra){.common_len = clen, .prop = t->prop, .prop_len = t->prop_len,
+                              .pol = sh->pol, .scope_attrs_len = slen,
+                              .scope_keys = rt->keys, .n_scope_keys = nkeys};
+    rt->lx = (struct ts_extra){.prop = t->prop, .prop_len = t->prop_len, .pol = sh->pol};
+    return 0;
+}
+
+static void extras_fix(struct rel_trace *rt, const struct scratch *sc)
+{
+    rt->x.common = sc->data + rt->common_off;
+    rt->x.scope_attrs = sc->data + rt->scope_off;
+}
+
+/* An upper bound of the bytes a trace's items add to a request: its stored items and envelopes
+ * as if none were shared, and every extra attribute on every item. */
+static size_t release_bound(const struct ts_segs *g, const struct ts_extra *x, size_t *n_parts)
+{
+    size_t n = 0, bound = 0;
+    for (uint32_t off = 0; off < g->len;) {
+        struct ts_seg_hdr h;
+        memcpy(&h, g->data + off, sizeof h);
+        bound += 2 * 16 + h.env->res_len + h.env->scope_len + x->scope_attrs_len + h.len +
+                 (size_t)h.count * (10 + x->common_len + x->prop_len);
+        n++;
+        off += (uint32_t)sizeof h + h.len;
+    }
+    *n_parts = n;
+    return bound;
+}
+
+/* Sends the items of one signal of every released trace, as few requests as the size bound
+ * allows: traces in release order fill a request until the next would pass release_max_bytes
+ * (a trace never spans two requests; one larger than the bound goes alone). */
+static void release_signal(struct ts_shared *sh, enum signal s, struct rel_trace *rts, size_t n,
+                           struct consumer *next, size_t max_bytes)
+{
+    bool spans = s == SIGNAL_TRACES;
+    uint32_t attr_field = spans ? 9 : 6;
+    struct ts_part *parts = NULL;
+    size_t parts_cap = 0;
+    for (size_t i = 0; i < n;) {
+        size_t start = i, n_parts = 0, bytes = 0;
+        uint64_t want = 0;
+        for (; i < n; i++) {
+            const struct ts_segs *g = spans ? &rts[i].t->sp : &rts[i].t->lg;
+            if (!g->len)
+                continue;
+            size_t np;
+            size_t b = release_bound(g, spans ? &rts[i].x : &rts[i].lx, &np);
+            if (bytes > 0 && bytes + b > max_bytes)
+                break;
+            bytes += b;
+            n_parts += np;
+            want += spans ? rts[i].t->spans : rts[i].t->logs;
+        }
+        if (n_parts == 0)
+            continue;
+        if (n_parts > parts_cap) {
+            struct ts_part *p = realloc(parts, n_parts * sizeof *p);
+            if (!p) {
+                log_error(sh->log_name, "out of memory gathering %" PRIu64 " kept %s; dropped",
+                          want, signal_item_name(s));
+                telemetry_add(sh->refused, want);
+                continue;
+            }
+            parts = p;
+            parts_cap = n_parts;
+        }
+        size_t k = 0;
+        for (size_t j = start; j < i; j++) {
+            const struct ts_segs *g = spans ? &rts[j].t->sp : &rts[j].t->lg;
+            k += ts_segs_parts(g, spans ? &rts[j].x : &rts[j].lx, parts + k);
+        }
+        uint8_t *data;
+        size_t len;
+        uint64_t items;
+        if (ts_assemble_parts(parts, k, attr_field, &data, &len, &items) != 0) {
+            log_error(sh->log_name, "out of memory assembling %" PRIu64 " kept %s; dropped",
+                      want, signal_item_name(s));
+            telemetry_add(sh->refused, want);
+        } else if (items) {
+            send_one(sh, s, data, len, items, next);
+        } else {
+            free(data);
+        }
+    }
+    free(parts);
+}
+
+/* Assembles and sends every released trace, then frees them. Called without the lock. Traces
+ * released together (one tick's decisions, one request's late spans) share requests: per
+ * request, one export call downstream instead of one per trace. */
+static void send_released(struct ts_shared *sh, struct release_list *rel)
+{
+    if (!rel->head)
+        return;
+    struct consumer *next_traces, *next_logs;
+    pthread_mutex_lock(&sh->lock);
+    next_traces = sh->next[SIGNAL_TRACES];
+    next_logs = sh->next[SIGNAL_LOGS];
+    size_t max_bytes = sh->release_max_bytes;
+    pthread_mutex_unlock(&sh->lock);
+    size_t n = 0;
+    uint64_t n_spans = 0, n_logs = 0;
+    for (struct ts_trace *t = rel->head; t; t = t->next) {
+        n++;
+        n_spans += t->spans;
+        n_logs += t->logs;
+    }
+    struct rel_trace *rts = calloc(n, sizeof *rts);
+    struct scratch sc = {0};
+    size_t i = 0;
+    bool oom = !rts;
+    for (struct ts_trace *t = rel->head; t && !oom; t = t->next, i++) {
+        rts[i].t = t;
+        oom = extras_build(sh, &rts[i], &sc) != 0;
+    }
+    if (oom) {
+        log_error(sh->log_name, "out of memory releasing %zu kept traces; dropped", n);
+        telemetry_add(sh->refused, n_spans + n_logs);
+    } else {
+        for (i = 0; i < n; i++)
+            extras_fix(&rts[i], &sc);
+        release_signal(sh, SIGNAL_TRACES, rts, n, next_traces, max_bytes);
+        release_signal(sh, SIGNAL_LOGS, rts, n, next_logs, max_bytes);
+    }
+    free(rts);
+    free(sc.data);
+    pthread_mutex_lock(&sh->lock);
+    for (struct ts_trace *t = rel->head, *nx; t; t = nx) {
+        nx = t->next;
+        ts_trace_free(&sh->store, t);
+    }
+    update_gauges_locked(sh);
+    pthread_mutex_unlock(&sh->lock);
+    rel->head = rel->tail = NULL;
+}
+
+/* ---- ingest ---------------------------------------------------------------------------------- */
 
 /* Late items of decided traces and items without a trace ID, forwarded from this request. */
 struct forwards {
@@ -906,6 +1011,9 @@ static struct ts_shared *shared_new(const struct tail_sampling_config *cfg,
         sh->tick_ns = 100 * NS_PER_MS;
     if (sh->tick_ns < 5 * NS_PER_MS)
         sh->tick_ns = 5 * NS_PER_MS;
+    /* Large enough that a request's fixed cost downstream (an export call) is spread over
+     * thousands of spans, well under the 4 MiB a gRPC receiver takes by default. */
+    sh->release_max_bytes = TS_RELEASE_MAX_BYTES;
     register_metrics(sh, env->telemetry);
     return sh;
 }
@@ -1052,6 +1160,14 @@ void tail_sampling_set_clock(void *proc, int64_t (*now)(void *ctx), void *ctx)
     pthread_mutex_lock(&p->sh->lock);
     p->sh->now = now ? now : default_now;
     p->sh->now_ctx = ctx;
+    pthread_mutex_unlock(&p->sh->lock);
+}
+
+void tail_sampling_set_release_limit(void *proc, size_t bytes)
+{
+    struct ts_proc *p = proc;
+    pthread_mutex_lock(&p->sh->lock);
+    p->sh->release_max_bytes = bytes ? bytes : TS_RELEASE_MAX_BYTES;
     pthread_mutex_unlock(&p->sh->lock);
 }
 

@@ -46,5 +46,8 @@ extern const struct component_factory tail_sampling_processor_factory;
  * budgets; tail_sampling_tick runs one decision pass at once and returns the traces decided. */
 void tail_sampling_set_clock(void *proc, int64_t (*now)(void *ctx), void *ctx);
 size_t tail_sampling_tick(void *proc);
+/* Kept traces released together share requests of at most about `bytes` (0: the default,
+ * 1 MiB); a trace larger than that goes alone, whole. */
+void tail_sampling_set_release_limit(void *proc, size_t bytes);
 
 #endif

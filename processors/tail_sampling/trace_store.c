@@ -3,9 +3,10 @@
  * decision caches and the assembly of an export request from stored bytes.
  *
  * The one idea: a span is kept as the exact bytes of its field in ScopeSpans, appended to its
- * trace's buffer behind a small header naming an interned resource+scope envelope; releasing a
- * trace lays envelope and span bytes end to end with computed lengths, since protobuf messages
- * are just concatenated fields. Every byte a trace retains (its struct, span buffers, propagated
+ * trace's buffer behind a small header naming an interned resource+scope envelope; releasing
+ * traces lays envelope and span bytes end to end with computed lengths, since protobuf messages
+ * are just concatenated fields, and the traces released together share one request in which equal
+ * envelopes share one resource and scope entry. Every byte a trace retains (its struct, span buffers, propagated
  * attributes) and every envelope is counted in ts_store.bytes; the fixed-size tables are not, and
  * the decision caches count theirs apart (ts_cache_mem). */
 #include <stdlib.h>
@@ -637,109 +638,202 @@ static size_t scope_rewrite(uint8_t *out, const uint8_t *env, size_t len, const 
     return n;
 }
 
-int ts_assemble(const struct ts_segs *segs, uint32_t attr_field, const struct ts_extra *x,
-                uint8_t **out, size_t *out_len, uint64_t *items)
+/* Order of parts in a request: by resource bytes, then scope bytes and the scope attributes
+ * written into them, then arrival (pos), so that equal envelopes are adjacent and share one
+ * ResourceSpans / ScopeSpans. The same interned envelope is the common case: compared first. */
+static int res_cmp(const struct ts_part *a, const struct ts_part *b)
+{
+    if (a->env == b->env)
+        return 0;
+    if (a->env->res_len != b->env->res_len)
+        return a->env->res_len < b->env->res_len ? -1 : 1;
+    return memcmp(a->env->bytes, b->env->bytes, a->env->res_len);
+}
+
+static int scope_cmp(const struct ts_part *a, const struct ts_part *b)
+{
+    int c = res_cmp(a, b);
+    if (c)
+        return c;
+    if (a->env != b->env) {
+        if (a->env->scope_len != b->env->scope_len)
+            return a->env->scope_len < b->env->scope_len ? -1 : 1;
+        c = memcmp(a->env->bytes + a->env->res_len, b->env->bytes + b->env->res_len,
+                   a->env->scope_len);
+        if (c)
+            return c;
+    }
+    /* The scope keys are the keys of scope_attrs: equal bytes, equal rewrite. */
+    size_t al = a->x->scope_attrs_len, bl = b->x->scope_attrs_len;
+    if (al != bl)
+        return al < bl ? -1 : 1;
+    return al ? memcmp(a->x->scope_attrs, b->x->scope_attrs, al) : 0;
+}
+
+static int part_cmp(const void *pa, const void *pb)
+{
+    const struct ts_part *a = pa, *b = pb;
+    int c = scope_cmp(a, b);
+    if (c)
+        return c;
+    return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
+static bool part_plain(const struct ts_part *p)
+{
+    return p->x->common_len == 0 && p->x->prop_len == 0;
+}
+
+int ts_assemble_parts(struct ts_part *parts, size_t n, uint32_t attr_field, uint8_t **out,
+                      size_t *out_len, uint64_t *items)
 {
     *out = NULL;
     *out_len = 0;
     *items = 0;
-    size_t n_items = 0;
-    for (uint32_t off = 0; off < segs->len;) {
-        struct ts_seg_hdr h;
-        memcpy(&h, segs->data + off, sizeof h);
-        n_items += h.count;
-        off += (uint32_t)sizeof h + h.len;
+    size_t n_items = 0, n_extra = 0;
+    for (size_t i = 0; i < n; i++) {
+        parts[i].pos = i;
+        n_items += parts[i].count;
+        if (!part_plain(&parts[i]))
+            n_extra += parts[i].count;
     }
     if (n_items == 0)
         return 0;
-    bool plain = x->common_len == 0 && x->prop_len == 0;
-    /* Per item: extra bytes, and which propagated attributes it lacks. */
+    qsort(parts, n, sizeof *parts, part_cmp);
+    /* Per item that gets extra attributes (in sorted order): its extra bytes and which
+     * propagated attributes it lacks, found in the sizing pass and reused when writing. Per
+     * scope run: its rewritten envelope's size and its body's; per resource run: its body's. */
     uint32_t *xlen = NULL, *missing = NULL;
-    if (!plain) {
-        xlen = calloc(n_items, sizeof *xlen);
-        missing = calloc(n_items, sizeof *missing);
-        if (!xlen || !missing) {
-            free(xlen);
-            free(missing);
-            return -1;
-        }
+    size_t *scope_env = malloc(n * sizeof *scope_env);
+    size_t *body = malloc(n * sizeof *body);
+    if (n_extra) {
+        xlen = malloc(n_extra * sizeof *xlen);
+        missing = malloc(n_extra * sizeof *missing);
+    }
+    if (!scope_env || !body || (n_extra && (!xlen || !missing))) {
+        free(xlen);
+        free(missing);
+        free(scope_env);
+        free(body);
+        return -1;
     }
     size_t total = 0, k = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        uint8_t *w = *out;
-        k = 0;
-        for (uint32_t off = 0; off < segs->len;) {
-            struct ts_seg_hdr h;
-            memcpy(&h, segs->data + off, sizeof h);
-            const uint8_t *p = segs->data + off + sizeof h;
-            const uint8_t *scope_env = h.env->bytes + h.env->res_len;
-            size_t scope_env_len = x->scope_attrs_len
-                                       ? scope_rewrite(NULL, scope_env, h.env->scope_len, x)
-                                       : h.env->scope_len;
-            size_t scope_body = scope_env_len;
-            size_t k0 = k;
-            struct pb_reader r;
-            struct pb_field f;
-            if (plain) {
-                scope_body += h.len;
-            } else {
-                pb_init(&r, p, h.len);
-                while (pb_next(&r, &f) == 1) {
-                    if (pass == 0)
-                        xlen[k] = (uint32_t)item_extra(f.data, f.len, attr_field, x, &missing[k]);
-                    size_t body = f.len + xlen[k++];
-                    scope_body += pb_len_prefix_size(2, body) + body;
+    for (size_t r = 0, r_end; r < n; r = r_end) {
+        size_t res_body = parts[r].env->res_len;
+        for (r_end = r; r_end < n && res_cmp(&parts[r], &parts[r_end]) == 0;)
+            r_end++;
+        for (size_t s = r, s_end; s < r_end; s = s_end) {
+            const struct ts_part *sp = &parts[s];
+            const struct ts_extra *x = sp->x;
+            const uint8_t *env = sp->env->bytes + sp->env->res_len;
+            scope_env[s] = x->scope_attrs_len ? scope_rewrite(NULL, env, sp->env->scope_len, x)
+                                              : sp->env->scope_len;
+            size_t scope_body = scope_env[s];
+            for (s_end = s; s_end < r_end && scope_cmp(&parts[s], &parts[s_end]) == 0; s_end++) {
+                const struct ts_part *p = &parts[s_end];
+                if (part_plain(p)) {
+                    scope_body += p->len;
+                    continue;
+                }
+                struct pb_reader rd;
+                struct pb_field f;
+                pb_init(&rd, p->items, p->len);
+                while (pb_next(&rd, &f) == 1) {
+                    xlen[k] = (uint32_t)item_extra(f.data, f.len, attr_field, p->x, &missing[k]);
+                    size_t b = f.len + xlen[k++];
+                    scope_body += pb_len_prefix_size(2, b) + b;
                 }
             }
-            size_t res_body = h.env->res_len + pb_len_prefix_size(2, scope_body) + scope_body;
-            if (pass == 0) {
-                total += pb_len_prefix_size(1, res_body) + res_body;
-                off += (uint32_t)sizeof h + h.len;
-                continue;
-            }
-            w = pb_put_len_prefix(w, 1, res_body);
-            memcpy(w, h.env->bytes, h.env->res_len);
-            w += h.env->res_len;
-            w = pb_put_len_prefix(w, 2, scope_body);
+            body[s] = scope_body;
+            res_body += pb_len_prefix_size(2, scope_body) + scope_body;
+        }
+        total += pb_len_prefix_size(1, res_body) + res_body;
+        parts[r].res_body = res_body;
+    }
+    uint8_t *w = *out = malloc(total ? total : 1);
+    if (!w) {
+        free(xlen);
+        free(missing);
+        free(scope_env);
+        free(body);
+        return -1;
+    }
+    k = 0;
+    for (size_t r = 0, r_end; r < n; r = r_end) {
+        const struct ts_env *re = parts[r].env;
+        for (r_end = r; r_end < n && res_cmp(&parts[r], &parts[r_end]) == 0;)
+            r_end++;
+        w = pb_put_len_prefix(w, 1, parts[r].res_body);
+        memcpy(w, re->bytes, re->res_len);
+        w += re->res_len;
+        for (size_t s = r, s_end; s < r_end; s = s_end) {
+            const struct ts_part *sp = &parts[s];
+            const struct ts_extra *x = sp->x;
+            const uint8_t *env = sp->env->bytes + sp->env->res_len;
+            w = pb_put_len_prefix(w, 2, body[s]);
             if (x->scope_attrs_len)
-                scope_rewrite(w, scope_env, h.env->scope_len, x);
+                scope_rewrite(w, env, sp->env->scope_len, x);
             else
-                memcpy(w, scope_env, h.env->scope_len);
-            w += scope_env_len;
-            if (plain) {
-                memcpy(w, p, h.len);
-                w += h.len;
-            } else {
-                k = k0;
-                pb_init(&r, p, h.len);
-                while (pb_next(&r, &f) == 1) {
+                memcpy(w, env, sp->env->scope_len);
+            w += scope_env[s];
+            for (s_end = s; s_end < r_end && scope_cmp(&parts[s], &parts[s_end]) == 0; s_end++) {
+                const struct ts_part *p = &parts[s_end];
+                if (part_plain(p)) {
+                    memcpy(w, p->items, p->len);
+                    w += p->len;
+                    continue;
+                }
+                struct pb_reader rd;
+                struct pb_field f;
+                pb_init(&rd, p->items, p->len);
+                while (pb_next(&rd, &f) == 1) {
                     w = pb_put_len_prefix(w, 2, f.len + xlen[k]);
                     memcpy(w, f.data, f.len);
                     w += f.len;
-                    if (x->common_len) {
-                        memcpy(w, x->common, x->common_len);
-                        w += x->common_len;
+                    if (p->x->common_len) {
+                        memcpy(w, p->x->common, p->x->common_len);
+                        w += p->x->common_len;
                     }
                     if (missing[k])
-                        w = write_missing(w, attr_field, x, missing[k]);
+                        w = write_missing(w, attr_field, p->x, missing[k]);
                     k++;
                 }
             }
-            off += (uint32_t)sizeof h + h.len;
-        }
-        if (pass == 0) {
-            *out = malloc(total ? total : 1);
-            if (!*out) {
-                free(xlen);
-                free(missing);
-                return -1;
-            }
-        } else {
-            *out_len = (size_t)(w - *out);
         }
     }
+    *out_len = (size_t)(w - *out);
     free(xlen);
     free(missing);
+    free(scope_env);
+    free(body);
     *items = n_items;
     return 0;
+}
+
+size_t ts_segs_parts(const struct ts_segs *segs, const struct ts_extra *x, struct ts_part *parts)
+{
+    size_t n = 0;
+    for (uint32_t off = 0; off < segs->len;) {
+        struct ts_seg_hdr h;
+        memcpy(&h, segs->data + off, sizeof h);
+        if (parts)
+            parts[n] = (struct ts_part){.env = h.env, .items = segs->data + off + sizeof h,
+                                        .len = h.len, .count = h.count, .x = x};
+        n++;
+        off += (uint32_t)sizeof h + h.len;
+    }
+    return n;
+}
+
+int ts_assemble(const struct ts_segs *segs, uint32_t attr_field, const struct ts_extra *x,
+                uint8_t **out, size_t *out_len, uint64_t *items)
+{
+    size_t n = ts_segs_parts(segs, x, NULL);
+    struct ts_part *parts = malloc((n ? n : 1) * sizeof *parts);
+    if (!parts)
+        return -1;
+    ts_segs_parts(segs, x, parts);
+    int rc = ts_assemble_parts(parts, n, attr_field, out, out_len, items);
+    free(parts);
+    return rc;
 }

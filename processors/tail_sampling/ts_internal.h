@@ -384,8 +384,28 @@ struct ts_extra {
     const struct ts_policies *pol;
 };
 
-/* Builds an Export{Trace,Logs}ServiceRequest from segments: one resource entry per segment.
- * attr_field is the item's attributes field (Span 9, LogRecord 6). 0, or -1 on out of memory. */
+/* One segment of one released trace, as a piece of a request: its envelope, its item fields and
+ * the extra attributes of its trace. pos and res_body are ts_assemble_parts' own. */
+struct ts_part {
+    const struct ts_env *env;
+    const uint8_t *items;
+    uint32_t len, count;
+    const struct ts_extra *x;
+    size_t pos;
+    size_t res_body;
+};
+
+/* Builds one Export{Trace,Logs}ServiceRequest from parts of any number of traces: parts whose
+ * resource bytes are equal share one resource entry, and within it parts whose scope bytes and
+ * scope attributes are equal share one scope entry (items in arrival order within it). attr_field
+ * is the item's attributes field (Span 9, LogRecord 6). Reorders parts. The caller owns *out
+ * (malloc'd). 0, or -1 on out of memory (nothing to free). */
+int ts_assemble_parts(struct ts_part *parts, size_t n, uint32_t attr_field, uint8_t **out,
+                      size_t *out_len, uint64_t *items);
+/* The parts of one trace's segments, all with extras x, written to parts (NULL: counted only).
+ * Returns their number. */
+size_t ts_segs_parts(const struct ts_segs *segs, const struct ts_extra *x, struct ts_part *parts);
+/* ts_assemble_parts over one trace's segments. */
 int ts_assemble(const struct ts_segs *segs, uint32_t attr_field, const struct ts_extra *x,
                 uint8_t **out, size_t *out_len, uint64_t *items);
 

@@ -299,20 +299,23 @@ static uint64_t rec_items(struct rec *r)
 
 typedef void (*span_fn)(const ResourceSpans *rs, const Span *sp, void *ctx);
 
+static void wire_each_span(const struct wire *w, span_fn fn, void *ctx)
+{
+    TraceRequest *req = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
+        NULL, w->len, w->data);
+    assert_non_null(req);
+    for (size_t i = 0; i < req->n_resource_spans; i++)
+        for (size_t j = 0; j < req->resource_spans[i]->n_scope_spans; j++)
+            for (size_t k = 0; k < req->resource_spans[i]->scope_spans[j]->n_spans; k++)
+                fn(req->resource_spans[i], req->resource_spans[i]->scope_spans[j]->spans[k], ctx);
+    opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(req, NULL);
+}
+
 static void rec_each_span(struct rec *r, span_fn fn, void *ctx)
 {
     pthread_mutex_lock(&r->lock);
-    for (size_t b = 0; b < r->n; b++) {
-        TraceRequest *req = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
-            NULL, r->got[b].len, r->got[b].data);
-        assert_non_null(req);
-        for (size_t i = 0; i < req->n_resource_spans; i++)
-            for (size_t j = 0; j < req->resource_spans[i]->n_scope_spans; j++)
-                for (size_t k = 0; k < req->resource_spans[i]->scope_spans[j]->n_spans; k++)
-                    fn(req->resource_spans[i], req->resource_spans[i]->scope_spans[j]->spans[k],
-                       ctx);
-        opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(req, NULL);
-    }
+    for (size_t b = 0; b < r->n; b++)
+        wire_each_span(&r->got[b], fn, ctx);
     pthread_mutex_unlock(&r->lock);
 }
 
@@ -481,10 +484,19 @@ static void test_whole_trace_released_together(void **state)
     assert_int_equal(metric(f, M("sampling_traces_on_memory"), NULL), 2);
     fake_now_ns += 800 * MS;
     assert_int_equal(tail_sampling_tick(f->proc), 2);
-    /* One request per trace, each whole. */
-    assert_int_equal(rec_batches(&f->traces), 2);
-    assert_int_equal(f->traces.items[0], 3);
-    assert_int_equal(f->traces.items[1], 2);
+    /* Both traces, decided in one tick, leave whole in one request; their spans share the one
+     * resource and scope they came with. */
+    assert_int_equal(rec_batches(&f->traces), 1);
+    assert_int_equal(f->traces.items[0], 5);
+    pthread_mutex_lock(&f->traces.lock);
+    TraceRequest *req = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
+        NULL, f->traces.got[0].len, f->traces.got[0].data);
+    pthread_mutex_unlock(&f->traces.lock);
+    assert_non_null(req);
+    assert_int_equal(req->n_resource_spans, 1);
+    assert_int_equal(req->resource_spans[0]->n_scope_spans, 1);
+    assert_int_equal(req->resource_spans[0]->scope_spans[0]->n_spans, 5);
+    opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(req, NULL);
     struct count_ctx c = {0};
     rec_each_span(&f->traces, count_fn, &c);
     assert_int_equal(c.counts[1], 3);
@@ -507,23 +519,167 @@ static void test_release_retries_under_backpressure(void **state)
                           false);
     feed(f, one_span(1, 1, 0, 0));
     feed(f, one_span(1, 2, 1, 0));
+    feed(f, one_span(3, 1, 0, 0));
     f->traces.refuse = 3;
     fake_now_ns += 1100 * MS;
-    assert_int_equal(tail_sampling_tick(f->proc), 1);
+    assert_int_equal(tail_sampling_tick(f->proc), 2);
+    /* The two traces share one request, offered again until taken, and arrive once. */
     assert_int_equal(rec_batches(&f->traces), 1);
-    assert_int_equal(f->traces.items[0], 2);
+    assert_int_equal(f->traces.items[0], 3);
     assert_int_equal(f->traces.refuse, 0);
     assert_int_equal(metric(f, "llmotlp_tail_sampling_release_failed_items", NULL), 0);
-    /* A downstream that keeps refusing: after the bounded retries the trace is counted as lost. */
+    /* A downstream that keeps refusing: after the bounded retries every item of the shared
+     * request is counted as lost, none twice. */
     feed(f, one_span(2, 1, 0, 0));
     feed(f, one_span(2, 2, 1, 0));
+    feed(f, one_span(4, 1, 0, 0));
     f->traces.refuse = 1000;
     fake_now_ns += 1100 * MS;
-    assert_int_equal(tail_sampling_tick(f->proc), 1);
+    assert_int_equal(tail_sampling_tick(f->proc), 2);
     assert_int_equal(rec_batches(&f->traces), 1);
-    assert_int_equal(metric(f, "llmotlp_tail_sampling_release_failed_items", NULL), 2);
+    assert_int_equal(metric(f, "llmotlp_tail_sampling_release_failed_items", NULL), 3);
     f->traces.refuse = 0;
     fx_free(f);
+}
+
+struct group_ctx {
+    unsigned spans[8];        /* per trace */
+    unsigned resources, scopes;
+};
+
+/* Traces of two services kept by two policies in one tick: one request, one resource entry per
+ * service, one scope entry per (scope, recorded policy), and every span still carries its own
+ * trace's decision and propagated attributes. */
+static void test_release_groups_by_resource_and_scope(void **state)
+{
+    (void)state;
+    struct fx *f = fx_new("decision_wait: 1s\n"
+                          "decision_attributes: true\n"
+                          "record_policy: true\n"
+                          "propagate_attributes: [tenant.id]\n"
+                          "policies:\n"
+                          "  - {name: errors, type: status_code, status_code: {status_codes: [ERROR]}}\n"
+                          "  - {name: all, type: always_sample}\n",
+                          false);
+    struct attr acme = {"tenant.id", "acme", 0}, zeta = {"tenant.id", "zeta", 0};
+    struct span_spec t1[2] = {{1, 1, 0, 2, 0, 9, &acme, 1}, {1, 2, 1, 0, 1, 4, NULL, 0}};
+    struct span_spec t2[2] = {{2, 1, 0, 0, 0, 9, NULL, 0}, {2, 2, 1, 0, 1, 4, NULL, 0}};
+    struct span_spec t3 = {3, 1, 0, 0, 0, 9, NULL, 0};
+    struct span_spec t4 = {4, 1, 0, 2, 0, 9, &zeta, 1};
+    feed(f, trace_req("a", t1, 2));
+    feed(f, trace_req("a", t2, 2));
+    feed(f, trace_req("b", &t3, 1));
+    feed(f, trace_req("a", &t4, 1));
+    fake_now_ns += 2 * SEC;
+    assert_int_equal(tail_sampling_tick(f->proc), 4);
+    assert_int_equal(rec_batches(&f->traces), 1);
+    assert_int_equal(f->traces.items[0], 6);
+    pthread_mutex_lock(&f->traces.lock);
+    TraceRequest *req = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
+        NULL, f->traces.got[0].len, f->traces.got[0].data);
+    pthread_mutex_unlock(&f->traces.lock);
+    assert_non_null(req);
+    struct group_ctx g = {0};
+    assert_int_equal(req->n_resource_spans, 2);
+    for (size_t i = 0; i < req->n_resource_spans; i++) {
+        const ResourceSpans *rs = req->resource_spans[i];
+        const char *svc = rs->resource->attributes[0]->value->string_value;
+        assert_string_equal(rs->schema_url, "https://example.com/schema");
+        assert_int_equal(rs->n_scope_spans, strcmp(svc, "a") == 0 ? 2 : 1);
+        for (size_t j = 0; j < rs->n_scope_spans; j++) {
+            const ScopeSpans *ss = rs->scope_spans[j];
+            assert_string_equal(ss->scope->name, "test-scope");
+            assert_int_equal(ss->scope->n_attributes, 1);
+            const char *pol = ss->scope->attributes[0]->value->string_value;
+            for (size_t k = 0; k < ss->n_spans; k++) {
+                const Span *sp = ss->spans[k];
+                unsigned t = span_trace(sp);
+                assert_true(t >= 1 && t <= 4);
+                g.spans[t]++;
+                assert_string_equal(svc, t == 3 ? "b" : "a");
+                size_t times;
+                const AnyValue *v = span_attr(sp, "sampling.policy", &times);
+                assert_int_equal(times, 1);
+                assert_string_equal(v->string_value, (t == 1 || t == 4) ? "errors" : "all");
+                assert_string_equal(pol, v->string_value);
+                v = span_attr(sp, "tenant.id", &times);
+                if (t == 1 || t == 4) {
+                    assert_int_equal(times, 1);
+                    assert_string_equal(v->string_value, t == 1 ? "acme" : "zeta");
+                } else {
+                    assert_int_equal(times, 0);
+                }
+            }
+            g.scopes++;
+        }
+        g.resources++;
+    }
+    assert_int_equal(g.resources, 2);
+    assert_int_equal(g.scopes, 3);
+    assert_int_equal(g.spans[1], 2);
+    assert_int_equal(g.spans[2], 2);
+    assert_int_equal(g.spans[3], 1);
+    assert_int_equal(g.spans[4], 1);
+    opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(req, NULL);
+    fx_free(f);
+}
+
+/* Which request (index + 1) each trace's spans arrived in; a trace split over two fails. */
+struct where_ctx {
+    size_t req;
+    size_t in[16];
+    unsigned spans[16];
+};
+
+static void where_fn(const ResourceSpans *rs, const Span *sp, void *ctx)
+{
+    (void)rs;
+    struct where_ctx *w = ctx;
+    unsigned t = span_trace(sp) % 16;
+    if (w->in[t] == 0)
+        w->in[t] = w->req + 1;
+    assert_int_equal(w->in[t], w->req + 1);
+    w->spans[t]++;
+}
+
+/* The size bound: requests stay under it, and no trace is cut across two of them; a bound
+ * smaller than one trace sends each trace alone, whole. */
+static void test_release_size_bound(void **state)
+{
+    (void)state;
+    size_t one_len = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        struct fx *f = fx_new("decision_wait: 1s\npolicies: [{name: all, type: always_sample}]\n",
+                              false);
+        size_t limit = pass == 0 ? 1 : 5 * one_len / 2;
+        tail_sampling_set_release_limit(f->proc, limit);
+        for (unsigned t = 1; t <= 6; t++) {
+            struct span_spec sp[3] = {{t, 1, 0, 0, 0, 9, NULL, 0},
+                                      {t, 2, 1, 0, 1, 4, NULL, 0},
+                                      {t, 3, 1, 0, 2, 5, NULL, 0}};
+            feed(f, trace_req("svc", sp, 3));
+        }
+        fake_now_ns += 2 * SEC;
+        assert_int_equal(tail_sampling_tick(f->proc), 6);
+        size_t n = rec_batches(&f->traces);
+        if (pass == 0) {
+            assert_int_equal(n, 6);
+            one_len = f->traces.got[0].len;
+        } else {
+            assert_true(n > 1 && n < 6);
+        }
+        assert_int_equal(rec_items(&f->traces), 18);
+        struct where_ctx w = {0};
+        for (size_t b = 0; b < n; b++) {
+            if (pass == 1)
+                assert_true(f->traces.got[b].len <= limit);
+            w.req = b;
+            wire_each_span(&f->traces.got[b], where_fn, &w);
+        }
+        for (unsigned t = 1; t <= 6; t++)
+            assert_int_equal(w.spans[t], 3);
+        fx_free(f);
+    }
 }
 
 struct policy_ctx {
@@ -1302,25 +1458,32 @@ static void test_record_policy_off_and_empty_scope(void **state)
         fake_now_ns += 2 * SEC;
         assert_int_equal(tail_sampling_tick(f->proc), on ? 2 : 1);
         if (on) {
-            assert_int_equal(rec_batches(&f->traces), 2);
+            /* One request: the two traces share the resource, not the scope (one was sent
+             * without a scope field). */
+            assert_int_equal(rec_batches(&f->traces), 1);
+            pthread_mutex_lock(&f->traces.lock);
+            TraceRequest *req = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
+                NULL, f->traces.got[0].len, f->traces.got[0].data);
+            pthread_mutex_unlock(&f->traces.lock);
+            assert_non_null(req);
+            assert_int_equal(req->n_resource_spans, 1);
+            assert_int_equal(req->resource_spans[0]->n_scope_spans, 2);
+            unsigned seen = 0;
             for (size_t b = 0; b < 2; b++) {
-                pthread_mutex_lock(&f->traces.lock);
-                TraceRequest *req = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(
-                    NULL, f->traces.got[b].len, f->traces.got[b].data);
-                pthread_mutex_unlock(&f->traces.lock);
-                assert_non_null(req);
-                const ScopeSpans *ss = req->resource_spans[0]->scope_spans[0];
+                const ScopeSpans *ss = req->resource_spans[0]->scope_spans[b];
                 assert_int_equal(ss->n_spans, 1);
                 unsigned t = span_trace(ss->spans[0]);
+                seen |= 1u << (t - 5);
                 assert_non_null(ss->scope);
                 /* The sent scope keeps its name; a missing one is created for the attribute. */
                 assert_string_equal(ss->scope->name, t == 5 ? "test-scope" : "");
                 assert_int_equal(ss->scope->n_attributes, 1);
                 assert_string_equal(ss->scope->attributes[0]->key, "tailsampling.policy");
                 assert_string_equal(ss->scope->attributes[0]->value->string_value, "all");
-                assert_string_equal(req->resource_spans[0]->schema_url, "https://example.com/schema");
-                opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(req, NULL);
             }
+            assert_int_equal(seen, 3);
+            assert_string_equal(req->resource_spans[0]->schema_url, "https://example.com/schema");
+            opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(req, NULL);
         } else {
             rec_each_scope(&f->traces, no_scope_attr_fn, &n);
             assert_int_equal(n, 1);
@@ -1412,7 +1575,7 @@ static void test_shutdown_flushes_pending(void **state)
     assert_int_equal(rec_batches(&f->traces), 0);
     tail_sampling_processor_factory.shutdown(f->proc, clock_now_ns() + SEC);
     assert_int_equal(rec_items(&f->traces), 3);
-    assert_int_equal(rec_batches(&f->traces), 2);
+    assert_int_equal(rec_batches(&f->traces), 1); /* decided together, sent together */
     fx_free(f);
 
     f = fx_new("decision_wait: 60s\n"
@@ -1514,6 +1677,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_whole_trace_released_together),
         cmocka_unit_test(test_release_retries_under_backpressure),
+        cmocka_unit_test(test_release_groups_by_resource_and_scope),
+        cmocka_unit_test(test_release_size_bound),
         cmocka_unit_test(test_error_keeps_whole_trace_and_late_spans),
         cmocka_unit_test(test_cache_hit_refreshes),
         cmocka_unit_test(test_cache_matches_reference),
