@@ -1629,9 +1629,10 @@ static bool walk(const struct gs_proc *p, ProtobufCMessage *msg, struct arena *a
 
 /* ---- the span index ---------------------------------------------------------------------------
  *
- * The production path. The logic above stays the one copy: for an LLM item the index path builds
- * a small protobuf-c view of it in a scratch arena — its attributes of interest (every key this
- * processor reads is declared at create), name and status — runs process_span / process_log on
+ * The production path. Most LLM items are decided by the fast path below (one table lookup per
+ * indexed attribute); for the others the logic above stays the one copy: the index path builds
+ * a small protobuf-c view of the item in a scratch arena — its attributes of interest (every key
+ * this processor reads is declared at create), name and status — runs process_span / process_log on
  * that view, and maps the resulting edit back onto the index: an attribute renamed keeps its
  * value bytes, a converted one is written anew, removed ones are deleted, added ones appended.
  * Spans whose events matter (message events, GenAI names on events) go through the per-item
