@@ -197,7 +197,11 @@ struct gs_proc {
     struct gs_custom custom;             /* custom_mappings, applied by gs_source_apply */
     const struct wire_interest *interest; /* the service's (NULL: every attribute) */
     struct gs_source_rules custom_rules;
+    struct fast *fast;                   /* the index's fast path (NULL: the view only) */
 };
+struct fast;
+static void fast_free(struct fast *f);
+static struct fast *fast_new(const struct gs_proc *p);
 
 /* What one walk over a request found or did; committed to the counters once per request. */
 struct tally {
@@ -1625,9 +1629,10 @@ static bool walk(const struct gs_proc *p, ProtobufCMessage *msg, struct arena *a
 
 /* ---- the span index ---------------------------------------------------------------------------
  *
- * The production path. The logic above stays the one copy: for an LLM item the index path builds
- * a small protobuf-c view of it in a scratch arena — its attributes of interest (every key this
- * processor reads is declared at create), name and status — runs process_span / process_log on
+ * The production path. Most LLM items are decided by the fast path below (one table lookup per
+ * indexed attribute); for the others the logic above stays the one copy: the index path builds
+ * a small protobuf-c view of the item in a scratch arena — its attributes of interest (every key
+ * this processor reads is declared at create), name and status — runs process_span / process_log on
  * that view, and maps the resulting edit back onto the index: an attribute renamed keeps its
  * value bytes, a converted one is written anew, removed ones are deleted, added ones appended.
  * Spans whose events matter (message events, GenAI names on events) go through the per-item
@@ -1973,6 +1978,570 @@ static struct span_out item_by_view(const struct gs_proc *p, struct wire_index *
     return o;
 }
 
+/* ---- the fast path: conforming items and plain renames, decided on the index -----------------
+ *
+ * Most LLM items need nothing, or only renames that keep their value (gen_ai.system "openai" →
+ * gen_ai.provider.name): deciding that must not cost a struct copy. At create, every key the
+ * logic reads is put in one table keyed by the index's own hash (wi_hash), with what it means:
+ * a sign of an LLM item, the row that renames or retypes it under the target, and a "slot" when
+ * its value matters (provider, operation, model, server.address, error.type, the HTTP status,
+ * the violations annotation, each required attribute, each rename's target). One walk over the
+ * item's few indexed attributes — a hash compare, then bytes — fills the slots with the first
+ * live attribute of each key, as the struct code's lookups find it. What the struct code would
+ * then do is replayed on the slots: renames (a value already in the target form keeps its bytes;
+ * a value-map rename writes the mapped string), derived provider and error.type, the required
+ * check, the annotation, the span name. Whatever the replay cannot decide exactly (custom
+ * mappings, message families, message or GenAI events, a rename meeting its target or another
+ * rename, a value to convert, an annotation already there, strings holding a NUL) goes through
+ * the view above, so the struct code stays the one definition and this path only its common
+ * case; the differential test holds both to the same output. */
+
+enum { FK_LLM = 1, FK_SLOW = 2, FK_SELF = 4 };
+
+struct fkey {
+    const char *key;
+    const struct gs_mapping *row;  /* the row under the target for this key and signal, or NULL */
+    uint32_t len, hash;
+    uint32_t to_len;               /* row renames: strlen(row->to) */
+    int8_t slot;                   /* -1: the key's value is not read */
+    int8_t to_slot;                /* row renames: the target's slot */
+    uint8_t flags;
+};
+
+#define FAST_SLOTS 64
+#define FAST_TABLE 2048            /* a power of two, at least twice the keys */
+#define FAST_ROWS 16               /* rows met on one item; more goes through the view */
+
+enum { S_PROVIDER, S_OPERATION, S_MODEL, S_SERVER, S_ERROR, S_HTTP, S_VIOL, S_FIXED };
+
+struct fast {
+    uint16_t tab[FAST_TABLE];      /* key index + 1, 0: empty */
+    struct fkey *keys;
+    size_t n, cap;
+    int n_slots;
+    int8_t req_slot[GS_MAX_REQUIRED];
+};
+
+static void fast_free(struct fast *f)
+{
+    if (f)
+        free(f->keys);
+    free(f);
+}
+
+static struct fkey *fast_find(const struct fast *f, const char *key, size_t len, uint32_t h)
+{
+    for (uint32_t i = h & (FAST_TABLE - 1);; i = (i + 1) & (FAST_TABLE - 1)) {
+        uint16_t s = f->tab[i];
+        if (!s)
+            return NULL;
+        struct fkey *k = &f->keys[s - 1];
+        if (k->hash == h && k->len == len && memcmp(k->key, key, len) == 0)
+            return k;
+    }
+}
+
+/* The key's entry, added when new; NULL when the table is full or out of memory. */
+static struct fkey *fast_key(struct fast *f, const char *key)
+{
+    size_t len = strlen(key);
+    uint32_t h = wi_hash(key, len);
+    struct fkey *k = fast_find(f, key, len, h);
+    if (k)
+        return k;
+    if (f->n >= FAST_TABLE / 2)
+        return NULL;
+    if (f->n == f->cap) {
+        size_t cap = f->cap ? 2 * f->cap : 64;
+        struct fkey *nk = realloc(f->keys, cap * sizeof *nk);
+        if (!nk)
+            return NULL;
+        f->keys = nk;
+        f->cap = cap;
+    }
+    k = &f->keys[f->n++];
+    *k = (struct fkey){.key = key, .len = (uint32_t)len, .hash = h, .slot = -1, .to_slot = -1};
+    uint32_t i = h & (FAST_TABLE - 1);
+    while (f->tab[i])
+        i = (i + 1) & (FAST_TABLE - 1);
+    f->tab[i] = (uint16_t)f->n;
+    return k;
+}
+
+/* The key's slot (given one when new); -1 when out of slots or memory. */
+static int fast_slot(struct fast *f, const char *key)
+{
+    struct fkey *k = fast_key(f, key);
+    if (!k)
+        return -1;
+    if (k->slot < 0) {
+        if (f->n_slots >= FAST_SLOTS)
+            return -1;
+        k->slot = (int8_t)f->n_slots++;
+    }
+    return k->slot;
+}
+
+/* The table for this processor's target, signal, required attributes and custom mappings; NULL
+ * when it does not fit (the view then takes every item) or out of memory. Keys point at the
+ * mapping rows and at the processor's config, which outlive it. */
+static struct fast *fast_new(const struct gs_proc *p)
+{
+    struct fast *f = calloc(1, sizeof *f);
+    if (!f)
+        return NULL;
+    static const char *const fixed[S_FIXED] = {A_PROVIDER, A_OPERATION, A_MODEL, "server.address",
+                                               "error.type", "http.response.status_code",
+                                               GS_VIOLATIONS_ATTR};
+    for (int s = 0; s < S_FIXED; s++)
+        if (fast_slot(f, fixed[s]) != s)
+            goto fail;
+    for (size_t i = 0; i < p->n_req; i++)
+        if ((f->req_slot[i] = (int8_t)fast_slot(f, p->req[i])) < 0)
+            goto fail;
+    unsigned bit = p->signal == SIGNAL_LOGS ? GS_ON_LOGS : GS_ON_SPANS;
+    size_t nrows;
+    const struct gs_mapping *rows = gs_mapping_rows(&nrows);
+    for (size_t r = 0; r < nrows; r++) {
+        struct fkey *k = fast_key(f, rows[r].from);
+        if (!k)
+            goto fail;
+        if (gs_mapping_known(rows[r].from))
+            k->flags |= FK_LLM;
+        const struct gs_mapping *m = gs_mapping_find(p->target, rows[r].from);
+        if (m != &rows[r] || !(m->signals & bit))
+            continue; /* another row wins for this key, or none applies */
+        k->row = m;
+        if (strcmp(m->from, m->to) == 0) {
+            k->flags |= FK_SELF;
+            continue;
+        }
+        int ts = fast_slot(f, m->to);
+        k = fast_key(f, m->from); /* the table may have moved */
+        if (ts < 0 || !k)
+            goto fail;
+        k->to_slot = (int8_t)ts;
+        k->to_len = (uint32_t)strlen(m->to);
+    }
+    for (size_t i = 0; i < p->custom.n; i++) {
+        struct fkey *k = fast_key(f, p->custom.renames[i].from);
+        if (!k)
+            goto fail;
+        k->flags |= FK_LLM | FK_SLOW;
+    }
+    return f;
+fail:
+    fast_free(f);
+    return NULL;
+}
+
+/* What the walk over one item found. */
+struct fscan {
+    uint64_t live;                       /* slot has a live attribute */
+    struct wi_attr *at[FAST_SLOTS];      /* the first one (valid under `live`) */
+    struct {
+        struct wi_attr *at;
+        const struct fkey *k;
+    } rows[FAST_ROWS];
+    uint32_t n_rows;
+    bool llm, slow, http_twice;
+};
+
+static bool starts(const char *k, size_t len, const char *prefix, size_t plen)
+{
+    return len >= plen && memcmp(k, prefix, plen) == 0;
+}
+
+/* One walk over the item's indexed attributes. */
+static void fast_scan(const struct fast *f, const struct wi_item *it, struct fscan *s)
+{
+    s->live = 0;
+    s->n_rows = 0;
+    s->llm = s->slow = s->http_twice = false;
+    for (uint32_t i = 0; i < it->attrs.n; i++) {
+        struct wi_attr *at = &it->attrs.a[i];
+        if (at->state == WI_DELETED)
+            continue;
+        const char *k = at->key;
+        size_t len = at->key_len;
+        if (len >= 7 && k[0] == 'g' && memcmp(k, "gen_ai.", 7) == 0) {
+            s->llm = true;
+            if (starts(k, len, "gen_ai.prompt.", 14) || starts(k, len, "gen_ai.completion.", 18))
+                s->slow = true; /* a flattened message family */
+        } else if (len && k[0] == 'l' && (starts(k, len, "llm.input_messages.", 19) ||
+                                          starts(k, len, "llm.output_messages.", 20))) {
+            s->slow = true;
+        }
+        const struct fkey *e = fast_find(f, k, len, at->hash);
+        if (!e)
+            continue;
+        s->llm |= (e->flags & FK_LLM) != 0;
+        s->slow |= (e->flags & FK_SLOW) != 0;
+        if (e->slot >= 0) {
+            uint64_t b = 1ull << e->slot;
+            if (!(s->live & b)) {
+                s->live |= b;
+                s->at[e->slot] = at;
+            } else if (e->slot == S_HTTP) {
+                s->http_twice = true;
+            }
+        }
+        if (e->row) {
+            if (s->n_rows == FAST_ROWS) {
+                s->slow = true;
+                continue;
+            }
+            s->rows[s->n_rows].at = at;
+            s->rows[s->n_rows++].k = e;
+        }
+    }
+}
+
+static bool has_nul(const void *s, size_t len)
+{
+    return len && memchr(s, '\0', len) != NULL;
+}
+
+/* convert() on an index value: 0 already in the target form, 1 a value-map rename (*to), -1
+ * anything else (a conversion or an unconvertible value: the view decides). */
+static int fast_convert(const struct gs_mapping *m, const struct wi_attr *at, const char **to)
+{
+    if (m->xform == GS_X_NONE)
+        return 0;
+    if (!at->any)
+        return -1;
+    const struct wi_value *v = &at->v;
+    switch (m->xform) {
+    case GS_X_STRING: {
+        if (v->type != WI_STRING || has_nul(v->data, v->len))
+            return -1;
+        if (!m->values)
+            return 0;
+        const char *t = gs_value_lookup_n(m->values, (const char *)v->data, v->len);
+        if (!t)
+            return m->values->strict ? -1 : 0;
+        if (strlen(t) == v->len && memcmp(t, v->data, v->len) == 0)
+            return 0;
+        *to = t;
+        return 1;
+    }
+    case GS_X_INT:
+        return v->type == WI_INT ? 0 : -1;
+    case GS_X_DOUBLE:
+        return v->type == WI_DOUBLE ? 0 : -1;
+    case GS_X_BOOL:
+        return v->type == WI_BOOL ? 0 : -1;
+    case GS_X_STRING_ARRAY:
+        return v->type == WI_ARRAY ? 0 : -1;
+    default:
+        return -1;
+    }
+}
+
+/* The slots' values as the struct code would read them after the renames. */
+struct fstate {
+    const struct fscan *s;
+    uint64_t live, added;          /* added: derived here (present, non-empty strings) */
+    const char *str[FAST_SLOTS];   /* a value-map rename's new string (else NULL) */
+};
+
+/* edit_present: a value, not empty, and a non-empty string when a string. */
+static bool fs_present(const struct fstate *st, int slot)
+{
+    uint64_t b = 1ull << slot;
+    if (st->added & b)
+        return true;
+    if (!(st->live & b))
+        return false;
+    if (st->str[slot])
+        return true;
+    const struct wi_attr *at = st->s->at[slot];
+    return at->any && at->v.type != WI_EMPTY && (at->v.type != WI_STRING || at->v.len > 0);
+}
+
+/* edit_string: the value when a non-empty string. 1 found, 0 none, -1 a NUL inside (the
+ * struct code would read it cut short: the view decides). */
+static int fs_string(const struct fstate *st, int slot, const char **s, size_t *len)
+{
+    uint64_t b = 1ull << slot;
+    if (!(st->live & b))
+        return 0;
+    if (st->str[slot]) {
+        *s = st->str[slot];
+        *len = strlen(*s);
+        return 1;
+    }
+    const struct wi_attr *at = st->s->at[slot];
+    if (!at->any || at->v.type != WI_STRING || !at->v.len)
+        return 0;
+    if (has_nul(at->v.data, at->v.len))
+        return -1;
+    *s = (const char *)at->v.data;
+    *len = at->v.len;
+    return 1;
+}
+
+static bool identifier_like_n(const char *s, size_t n)
+{
+    if (n == 0 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!(isalnum(c) || c == '_' || c == '.' || c == ':' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+static bool is_inference_op_n(const char *op, size_t len)
+{
+    static const char *const ops[] = {"chat", "text_completion", "generate_content",
+                                      "embeddings"};
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        if (strlen(ops[i]) == len && memcmp(op, ops[i], len) == 0)
+            return true;
+    return false;
+}
+
+/* The plan for one item: what process_span / process_log would do, or `slow`. */
+struct fplan {
+    uint32_t n_ren;
+    struct {
+        struct wi_attr *at;
+        const struct fkey *k;
+        const char *to;            /* a value-map rename's new value, else NULL (bytes kept) */
+    } ren[FAST_ROWS];
+    const char *provider;          /* to append */
+    const char *err;               /* error.type to append (err_len bytes) */
+    size_t err_len;
+    uint32_t missing;
+    bool annotate, drop, rename;
+    const char *op, *model;        /* the new span name's parts */
+    size_t op_len, model_len;
+    char err_buf[24];              /* last: not cleared */
+};
+
+/* 1: the plan is exact; 0: the view must decide. */
+static int fast_plan(const struct gs_proc *p, const struct wi_item *it, struct fscan *s,
+                     struct fplan *pl, bool logs)
+{
+    struct fstate st = {.s = s, .live = s->live};
+    memset(pl, 0, offsetof(struct fplan, err_buf));
+    uint64_t renamed_to = 0;
+    for (uint32_t i = 0; i < s->n_rows; i++) {
+        const struct fkey *k = s->rows[i].k;
+        struct wi_attr *at = s->rows[i].at;
+        const char *to = NULL;
+        int c = fast_convert(k->row, at, &to);
+        if (k->flags & FK_SELF) {
+            if (c != 0)
+                return 0; /* a current name whose value is retyped */
+            continue;
+        }
+        uint64_t b = 1ull << k->to_slot;
+        if (c < 0 || !at->any || k->slot >= 0 || (s->live & b) || (renamed_to & b) ||
+            p->cfg->keep_original)
+            return 0;
+        renamed_to |= b;
+        pl->ren[pl->n_ren].at = at;
+        pl->ren[pl->n_ren].k = k;
+        pl->ren[pl->n_ren++].to = c ? to : NULL;
+    }
+    for (uint32_t i = 0; i < pl->n_ren; i++) {
+        int ts = pl->ren[i].k->to_slot;
+        st.live |= 1ull << ts;
+        s->at[ts] = pl->ren[i].at;
+        st.str[ts] = pl->ren[i].to;
+    }
+    if (logs)
+        return 1;
+
+    const char *str;
+    size_t len;
+    if (!fs_present(&st, S_PROVIDER)) {
+        int rc = fs_string(&st, S_SERVER, &str, &len);
+        if (rc < 0)
+            return 0;
+        const char *prov = rc ? gs_provider_from_host_n(str, len) : NULL;
+        if (prov) {
+            if (st.live & (1ull << S_PROVIDER))
+                return 0; /* appended beside an empty one */
+            pl->provider = prov;
+            st.added |= 1ull << S_PROVIDER;
+        }
+    }
+    if (it->status_code == STATUS_ERROR && !fs_present(&st, S_ERROR)) {
+        if ((st.live & (1ull << S_ERROR)) || has_nul(it->status_message, it->status_message_len))
+            return 0;
+        if (identifier_like_n(it->status_message, it->status_message_len)) {
+            pl->err = it->status_message;
+            pl->err_len = it->status_message_len;
+        } else if ((st.live & (1ull << S_HTTP)) && st.s->at[S_HTTP]->any) {
+            const struct wi_attr *h = st.s->at[S_HTTP];
+            if (s->http_twice)
+                return 0;
+            if (h->v.type == WI_INT) {
+                pl->err_len = (size_t)snprintf(pl->err_buf, sizeof pl->err_buf, "%" PRId64,
+                                               h->v.u.i);
+                pl->err = pl->err_buf;
+            } else if (h->v.type == WI_STRING &&
+                       identifier_like_n((const char *)h->v.data, h->v.len)) {
+                pl->err = (const char *)h->v.data;
+                pl->err_len = h->v.len;
+            }
+        } else if (s->http_twice) {
+            return 0;
+        }
+        if (!pl->err) {
+            if (it->n_events)
+                return 0; /* an exception event may name it */
+            pl->err = "_OTHER";
+            pl->err_len = 6;
+        }
+        st.added |= 1ull << S_ERROR;
+    }
+
+    const char *op = NULL;
+    size_t op_len = 0;
+    int orc = fs_string(&st, S_OPERATION, &op, &op_len);
+    if (orc < 0)
+        return 0;
+    bool inference = orc && is_inference_op_n(op, op_len);
+    for (size_t i = 0; i < p->n_req; i++) {
+        if (p->req_when_known[i] && orc && !inference)
+            continue;
+        if (!fs_present(&st, p->fast->req_slot[i]))
+            pl->missing |= 1u << i;
+    }
+    if (pl->missing) {
+        if (p->cfg->on_violation == GS_VIOLATION_DROP) {
+            pl->drop = true;
+            return 1;
+        }
+        if (p->cfg->on_violation == GS_VIOLATION_ANNOTATE) {
+            if (st.live & (1ull << S_VIOL))
+                return 0; /* compared with, or replaced by, the struct code */
+            pl->annotate = true;
+        }
+    }
+
+    if (p->cfg->rename_spans && orc) {
+        const char *model = NULL;
+        size_t model_len = 0;
+        int mrc = fs_string(&st, S_MODEL, &model, &model_len);
+        if (mrc < 0 || has_nul(it->name, it->name_len))
+            return 0;
+        size_t want = op_len + (mrc ? 1 + model_len : 0);
+        bool same = it->name_len == want && memcmp(it->name, op, op_len) == 0 &&
+                    (!mrc || (it->name[op_len] == ' ' &&
+                              memcmp(it->name + op_len + 1, model, model_len) == 0));
+        if (!same) {
+            pl->rename = true;
+            pl->op = op;
+            pl->op_len = op_len;
+            pl->model = mrc ? model : NULL;
+            pl->model_len = model_len;
+        }
+    }
+    return 1;
+}
+
+static bool fast_changes(const struct fplan *pl)
+{
+    return pl->n_ren || pl->provider || pl->err || pl->annotate || pl->drop || pl->rename;
+}
+
+/* The counters process_span / process_log move for this plan. */
+static void fast_tally(const struct gs_proc *p, const struct fplan *pl, struct tally *t)
+{
+    t->renamed += pl->n_ren;
+    t->derived += (pl->provider != NULL) + (pl->err != NULL);
+    t->span_renames += pl->rename;
+    if (!pl->missing)
+        return;
+    for (size_t i = 0; i < p->n_req; i++)
+        if (pl->missing & (1u << i))
+            t->violations[i]++;
+    t->missing_union |= pl->missing;
+}
+
+/* The annotation's AnyValue: an array of the missing names, in the configured order. */
+static int fast_annotate(const struct gs_proc *p, struct wire_index *ix, struct wi_item *it,
+                         uint32_t missing, struct arena *scratch)
+{
+    size_t arr = 0;
+    for (size_t i = 0; i < p->n_req; i++)
+        if (missing & (1u << i)) {
+            size_t n = pb_any_string(NULL, p->req[i], strlen(p->req[i]));
+            arr += pb_len_prefix_size(1, n) + n;
+        }
+    size_t total = pb_len_prefix_size(5, arr) + arr;
+    uint8_t *buf = arena_alloc(scratch, total), *w = buf;
+    if (!buf)
+        return -1;
+    w = pb_put_len_prefix(w, 5, arr);
+    for (size_t i = 0; i < p->n_req; i++)
+        if (missing & (1u << i)) {
+            size_t len = strlen(p->req[i]);
+            size_t n = pb_any_string(NULL, p->req[i], len);
+            w = pb_put_len_prefix(w, 1, n);
+            w += pb_any_string(w, p->req[i], len);
+        }
+    return wi_item_set(ix, it, GS_VIOLATIONS_ATTR, strlen(GS_VIOLATIONS_ATTR), buf, total);
+}
+
+/* Applies the plan to the index, in the struct code's order: renames in place, then provider,
+ * error.type and the annotation appended, then the span name. */
+static struct span_out fast_apply(const struct gs_proc *p, struct wire_index *ix,
+                                  struct wi_item *it, const struct fplan *pl,
+                                  struct arena *scratch, struct tally *t)
+{
+    struct span_out o = {.changed = fast_changes(pl), .dropped = pl->drop};
+    if (pl->drop) {
+        wi_item_drop(ix, it);
+        return o;
+    }
+    int rc = 0;
+    for (uint32_t i = 0; i < pl->n_ren; i++) {
+        const struct fkey *k = pl->ren[i].k;
+        if (!pl->ren[i].to) {
+            rc |= wi_attr_replace(ix, it, pl->ren[i].at, k->row->to, k->to_len, NULL, 0);
+            continue;
+        }
+        uint8_t any[128];
+        size_t vl = strlen(pl->ren[i].to);
+        if (pb_any_string(NULL, pl->ren[i].to, vl) > sizeof any) {
+            rc = -1;
+            continue;
+        }
+        size_t n = pb_any_string(any, pl->ren[i].to, vl);
+        rc |= wi_attr_replace(ix, it, pl->ren[i].at, k->row->to, k->to_len, any, n);
+    }
+    if (pl->provider)
+        rc |= wi_item_set_string(ix, it, A_PROVIDER, pl->provider, strlen(pl->provider));
+    if (pl->err)
+        rc |= wi_item_set_string(ix, it, "error.type", pl->err, pl->err_len);
+    if (pl->annotate)
+        rc |= fast_annotate(p, ix, it, pl->missing, scratch);
+    if (pl->rename) {
+        size_t len = pl->op_len + (pl->model ? 1 + pl->model_len : 0);
+        char *name = arena_alloc(scratch, len ? len : 1);
+        if (name) {
+            memcpy(name, pl->op, pl->op_len);
+            if (pl->model) {
+                name[pl->op_len] = ' ';
+                memcpy(name + pl->op_len + 1, pl->model, pl->model_len);
+            }
+            rc |= wi_item_set_name(ix, it, name, len);
+        } else {
+            rc = -1;
+        }
+    }
+    if (rc)
+        t->unconvertible++;
+    return o;
+}
+
 /* Walks the index. Dry run (edit false): returns true at the first item that would change. */
 static bool walk_index(const struct gs_proc *p, struct wire_index *ix, bool edit,
                        struct arena *scratch, struct tally *t)
@@ -1985,14 +2554,32 @@ static bool walk_index(const struct gs_proc *p, struct wire_index *ix, bool edit
             struct wi_item *it = &ix->items[i];
             if (it->flags & WI_ITEM_DROPPED)
                 continue;
+            struct fscan s;
+            bool llm;
+            if (p->fast) {
+                fast_scan(p->fast, it, &s);
+                llm = s.llm;
+            } else {
+                llm = item_is_llm(p, it);
+                s.live = 0, s.n_rows = 0, s.llm = llm, s.slow = true, s.http_twice = false;
+            }
             if (!scope_llm && !(logs && it->name_len >= 7 && memcmp(it->name, "gen_ai.", 7) == 0) &&
-                !item_is_llm(p, it))
+                !llm)
                 continue;
             if (logs)
                 t->logs_seen++;
             else
                 t->seen++;
-            struct span_out o = item_by_view(p, ix, it, edit, scratch, t);
+            struct fplan pl;
+            struct span_out o;
+            if (p->fast && !s.slow && !(!logs && it->n_events && events_matter(p, it)) &&
+                fast_plan(p, it, &s, &pl, logs)) {
+                fast_tally(p, &pl, t);
+                o = edit ? fast_apply(p, ix, it, &pl, scratch, t)
+                         : (struct span_out){.changed = fast_changes(&pl), .dropped = pl.drop};
+            } else {
+                o = item_by_view(p, ix, it, edit, scratch, t);
+            }
             arena_reset(scratch);
             if (!edit) {
                 if (o.changed)
@@ -2188,6 +2775,7 @@ static void gs_destroy(void *self)
     if (!p)
         return;
     custom_free(&p->custom);
+    fast_free(p->fast);
     free(p->log_name);
     free(p);
 }
@@ -2265,6 +2853,7 @@ static void *gs_create(const void *cfgp, const struct component_env *env, struct
         return NULL;
     }
     p->interest = env->interest;
+    p->fast = fast_new(p); /* NULL (out of memory, too many keys): every item takes the view */
     struct telemetry *tel = env->telemetry;
     if (tel) {
         char l[300];

@@ -133,6 +133,8 @@ enum gs_xform gs_semconv_type(const char *key);
 
 /* Renamed value, or NULL when `v` is not in the map (after the dotted-prefix fallback). */
 const char *gs_value_lookup(const struct gs_value_map *m, const char *v);
+/* The same for a value that is not NUL-ended (the span index's). */
+const char *gs_value_lookup_n(const struct gs_value_map *m, const char *v, size_t len);
 
 extern const struct gs_value_map gs_provider_values;   /* gemini → gcp.gemini, ... */
 extern const struct gs_value_map gs_operation_values;  /* completion → text_completion, ... */
@@ -140,6 +142,8 @@ extern const struct gs_value_map gs_operation_values;  /* completion → text_co
 /* gen_ai.provider.name for a server.address (api.openai.com → openai, *.openai.azure.com →
  * azure.ai.openai, ...), or NULL. Case-insensitive; patterns hold at most one '*'. */
 const char *gs_provider_from_host(const char *host);
+/* The same for a host that is not NUL-ended. */
+const char *gs_provider_from_host_n(const char *host, size_t len);
 
 struct gs_host_rule {
     const char *pattern;

@@ -13,6 +13,7 @@
  * processor's openinference and openllmetry tables (rows marked with their GS_SRC_* bit). */
 #include "processors/genai_semconv/genai_semconv.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
@@ -501,8 +502,13 @@ bool gs_mapping_known_n(const char *key, size_t len)
 
 static const char *value_exact(const struct gs_value_map *m, const char *v, size_t len)
 {
+    if (!len)
+        return NULL; /* no pair has an empty from */
+    /* the first byte, folded, rules out most pairs before their length is taken */
+    int c0 = tolower((unsigned char)v[0]);
     for (size_t i = 0; i < m->n; i++)
-        if (strlen(m->pairs[i].from) == len && strncasecmp(m->pairs[i].from, v, len) == 0)
+        if (tolower((unsigned char)m->pairs[i].from[0]) == c0 &&
+            strlen(m->pairs[i].from) == len && strncasecmp(m->pairs[i].from, v, len) == 0)
             return m->pairs[i].to;
     return NULL;
 }
@@ -511,7 +517,13 @@ const char *gs_value_lookup(const struct gs_value_map *m, const char *v)
 {
     if (!m || !v)
         return NULL;
-    size_t len = strlen(v);
+    return gs_value_lookup_n(m, v, strlen(v));
+}
+
+const char *gs_value_lookup_n(const struct gs_value_map *m, const char *v, size_t len)
+{
+    if (!m || !v)
+        return NULL;
     const char *to = value_exact(m, v, len);
     while (!to && m->dotted_prefix) {
         while (len > 0 && v[len - 1] != '.')
@@ -571,7 +583,13 @@ const char *gs_provider_from_host(const char *host)
 {
     if (!host)
         return NULL;
-    size_t hlen = strlen(host);
+    return gs_provider_from_host_n(host, strlen(host));
+}
+
+const char *gs_provider_from_host_n(const char *host, size_t hlen)
+{
+    if (!host)
+        return NULL;
     if (hlen > 0 && host[hlen - 1] == '.')
         hlen--; /* a fully qualified name */
     for (size_t i = 0; i < sizeof host_rules / sizeof host_rules[0]; i++)

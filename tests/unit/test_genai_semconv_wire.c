@@ -181,9 +181,66 @@ static void add(struct arena *a, struct attrs *l, KeyValue *k)
     l->kv[l->n++] = k;
 }
 
+/* Gateway-like traffic: LLM calls with the current names or the common legacy ones, values of
+ * the expected types, few surprises — the items genai_semconv decides on the index alone. */
+static bool gateway;
+
+static void gateway_attrs(struct arena *a, struct attrs *l, bool llm)
+{
+    static const char *const providers[] = {"openai", "gemini", "Anthropic", "aws.bedrock",
+                                            "vertex_ai", "acme"};
+    static const char *const hosts[] = {"api.openai.com", "api.anthropic.com", "example.com",
+                                        "bedrock-runtime.us-east-1.amazonaws.com"};
+    if (llm) {
+        bool legacy = rnd(2);
+        if (rnd(8))
+            add(a, l, kv(a, "gen_ai.operation.name", sval(a, rnd(5) ? "chat" : "execute_tool")));
+        if (rnd(6))
+            add(a, l, kv(a, legacy ? "gen_ai.system" : "gen_ai.provider.name",
+                         sval(a, PICK(providers))));
+        if (rnd(8))
+            add(a, l, kv(a, "gen_ai.request.model", sval(a, rnd(9) ? "gpt-4o" : "")));
+        AnyValue *in = val(a, V_INT), *out = val(a, V_INT);
+        in->int_value = 1 + rnd(5000);
+        out->int_value = rnd(900);
+        add(a, l, kv(a, legacy ? "gen_ai.usage.prompt_tokens" : "gen_ai.usage.input_tokens", in));
+        add(a, l, kv(a, legacy ? "gen_ai.usage.completion_tokens" : "gen_ai.usage.output_tokens",
+                     out));
+        if (rnd(2)) {
+            static const char *const r[] = {"stop"};
+            add(a, l, kv(a, "gen_ai.response.finish_reasons", string_array(a, 1, r)));
+        }
+        if (rnd(2))
+            add(a, l, kv(a, "server.address", sval(a, PICK(hosts))));
+        if (rnd(3) == 0) {
+            AnyValue *st = rnd(4) ? val(a, V_INT) : sval(a, rnd(2) ? "429" : "not found");
+            if (st->value_case == V_INT)
+                st->int_value = rnd(2) ? 200 : 503;
+            add(a, l, kv(a, "http.response.status_code", st));
+        }
+        if (rnd(12) == 0)
+            add(a, l, kv(a, "error.type", sval(a, "Timeout")));
+    }
+    add(a, l, kv(a, "tenant.id", sval(a, "t-1")));
+    if (rnd(2))
+        add(a, l, kv(a, "http.request.method", sval(a, "POST")));
+    if (l->n && rnd(20) == 0)
+        add(a, l, kv(a, l->kv[rnd((uint32_t)l->n)]->key, random_value(a)));
+    for (size_t i = l->n; i > 1; i--) {
+        size_t j = rnd((uint32_t)i);
+        KeyValue *t = l->kv[i - 1];
+        l->kv[i - 1] = l->kv[j];
+        l->kv[j] = t;
+    }
+}
+
 /* Attributes of an LLM call (or of anything else when llm is false), in random order. */
 static void random_attrs(struct arena *a, struct attrs *l, bool llm, bool custom)
 {
+    if (gateway) {
+        gateway_attrs(a, l, llm);
+        return;
+    }
     size_t nrows;
     const struct gs_mapping *rows = gs_mapping_rows(&nrows);
     static const char *const hosts[] = {"api.openai.com", "x.openai.azure.com.", "example.com",
@@ -300,7 +357,7 @@ static Span *random_span(struct arena *a, bool llm, bool custom, uint8_t trace)
         st->code = OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_OK;
         sp->status = st;
     }
-    if (rnd(4) == 0) {
+    if (rnd(gateway ? 12 : 4) == 0) {
         size_t n = 1 + rnd(3);
         sp->events = arena_alloc(a, n * sizeof *sp->events);
         for (size_t i = 0; i < n; i++) {
@@ -711,11 +768,23 @@ static void test_logs_struct_and_index_agree(void **state)
     differential(SIGNAL_LOGS, 200);
 }
 
+/* Gateway-like requests, where the index decides most items without the struct view: its
+ * renames, derivations, annotations and span names must be the struct path's too. */
+static void test_gateway_traffic_struct_and_index_agree(void **state)
+{
+    (void)state;
+    gateway = true;
+    differential(SIGNAL_TRACES, 400);
+    differential(SIGNAL_LOGS, 200);
+    gateway = false;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_traces_struct_and_index_agree),
         cmocka_unit_test(test_logs_struct_and_index_agree),
+        cmocka_unit_test(test_gateway_traffic_struct_and_index_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
