@@ -72,7 +72,9 @@ int batch_encoded(struct batch *b, const uint8_t **data, size_t *len, struct err
 /* The span index of a traces or logs batch, read-only, built on first use over the encoded face
  * (encoding the decoded face first when it is the truth). `interest` is the service's
  * (component_env.interest; NULL: every attribute); an index built for another interest is
- * rebuilt for every attribute. NULL with err on other signals, malformed bytes or OOM. Valid
+ * rebuilt for every attribute over the encoded face (edits included), and later edits belong to
+ * that newest index: so a component never keeps an index past its consume() call, nor edits one
+ * after passing the batch downstream. NULL with err on other signals, malformed bytes or OOM. Valid
  * while the caller holds a ref. */
 const struct wire_index *batch_index(struct batch *b, const struct wire_interest *interest,
                                      struct error *err);
