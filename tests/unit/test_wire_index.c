@@ -725,7 +725,7 @@ static void edit_random(struct wire_index *ix, struct model *m, const struct wir
         if (t == 2)
             iv = rnd(2);
         int rc;
-        uint8_t any[64];
+        uint8_t any[64] = {0};
         switch (t) {
         case 1: rc = wi_item_set_string(ix, it, key, s, strlen(s)); break;
         case 2: rc = wi_item_set_bool(ix, it, key, iv != 0); break;
