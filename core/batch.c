@@ -123,6 +123,13 @@ static int encoded_locked(struct batch *b, const uint8_t **data, size_t *len, st
         *len = b->applied_len;
         return 0;
     }
+    if (b->index) {
+        /* The bytes the index was built on: b->wire, or the applied bytes of an earlier index
+         * when it was rebuilt for another interest (those hold the earlier index's edits). */
+        *data = b->index->wire;
+        *len = b->index->wire_len;
+        return 0;
+    }
     if (!b->has_wire) {
         if (!b->msg)
             return error_set(err, "batch has neither face");

@@ -550,9 +550,24 @@ static bool view_put(struct span_view *v, enum field f, const char *key, bool re
     bool in_place = v->has[f] && (v->rank[f] == 0 || rename);
     if (!v->ix) {
         otlp_kv *kv = in_place ? v->kv[f] : NULL;
+        /* A KeyValue of this key without a value is filled, not joined by a second one: the
+         * index's wi_item_set does so (the first live attribute of the key is the one set). */
+        for (size_t i = 0; !kv && i < v->s->n_attributes; i++) {
+            otlp_kv *o = v->s->attributes[i];
+            if (o && o->key && strcmp(o->key, key) == 0) {
+                if (!o->value)
+                    kv = o;
+                break;
+            }
+        }
         otlp_any *dst;
         if (kv) {
             kv->key = (char *)key;
+            if (!kv->value) {
+                if (!(kv->value = arena_alloc(v->a, sizeof *kv->value)))
+                    return false;
+                opentelemetry__proto__common__v1__any_value__init(kv->value);
+            }
             dst = kv->value;
         } else {
             kv = arena_alloc(v->a, sizeof *kv);

@@ -556,6 +556,53 @@ static void test_batch_index_second_interest(void **state)
     free(buf);
 }
 
+/* An index rebuilt for a second interest over edited bytes is the truth for both faces even when
+ * nothing is edited after the rebuild: the edits made through the first index stay. */
+static void test_batch_index_rebuild_keeps_edits(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *buf = make_traces(1, 2, 16, &len);
+    struct error err = {0};
+    struct batch *b = batch_from_wire(SIGNAL_TRACES, buf, len, &err);
+    struct wire_interest *in1 = wire_interest_new(), *in2 = wire_interest_new();
+    assert_int_equal(wire_interest_add_key(in1, "tenant"), 0);
+    assert_int_equal(wire_interest_add_key(in2, "gen_ai.request.model"), 0);
+    struct batch *o = NULL;
+    struct wire_index *ix = batch_index_edit(b, in1, &o, &err);
+    assert_non_null(ix);
+    assert_int_equal(wi_item_set_string(ix, &ix->items[0], "tenant", "acme", 4), 0);
+    wi_item_drop(ix, &ix->items[1]);
+    batch_index_edit_done(b);
+    const struct wire_index *all = batch_index(b, in2, &err);
+    assert_non_null(all);
+    assert_int_equal(all->n_items, 1);
+    const uint8_t *out;
+    size_t n;
+    assert_int_equal(batch_encoded(b, &out, &n, &err), 0);
+    assert_true(n != len);
+    struct otlp_scan_result r;
+    assert_int_equal(otlp_scan(SIGNAL_TRACES, out, n, &r, &err), 0);
+    assert_int_equal(r.items, 1);
+    const trace_req *m = decoded_traces(b);
+    assert_int_equal(m->resource_spans[0]->scope_spans[0]->n_spans, 1);
+    assert_int_equal(span_at(m, 0, 0)->n_attributes, 2);
+    assert_string_equal(span_at(m, 0, 0)->attributes[1]->value->string_value, "acme");
+    /* a shared copy starts from the edited bytes too */
+    batch_ref(b);
+    struct batch *mine = NULL;
+    struct wire_index *cx = batch_index_edit(b, in2, &mine, &err);
+    assert_non_null(cx);
+    assert_ptr_not_equal(mine, b);
+    assert_int_equal(cx->n_items, 1);
+    batch_edit_release(b, mine);
+    batch_unref(b);
+    wire_interest_free(in1);
+    wire_interest_free(in2);
+    batch_unref(b);
+    free(buf);
+}
+
 /* A batch that arrived decoded is encoded once for its index; other signals have none. */
 static void test_batch_index_from_decoded_and_other_signals(void **state)
 {
@@ -602,6 +649,7 @@ int main(void)
         cmocka_unit_test(test_batch_index_edit_copies_when_shared),
         cmocka_unit_test(test_batch_edit_after_index_edits),
         cmocka_unit_test(test_batch_index_second_interest),
+        cmocka_unit_test(test_batch_index_rebuild_keeps_edits),
         cmocka_unit_test(test_batch_index_from_decoded_and_other_signals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

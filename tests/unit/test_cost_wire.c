@@ -367,6 +367,8 @@ static void llm_attrs(struct gen *g)
     }
     if (rnd(10) == 0) /* a model attribute without a value: read as absent by both */
         add_kv(g, "gen_ai.request.model", NULL);
+    if (rnd(10) == 0) /* an attribute the processor writes, without a value */
+        add_kv(g, rnd(2) ? "gen_ai.usage.cost.source" : "gen_ai.usage.cost.currency", NULL);
     if (rnd(10) == 0) { /* a map value where a count belongs */
         AnyValue *v = any_new(g->a);
         v->value_case = V_BYTES;

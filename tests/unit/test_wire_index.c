@@ -59,12 +59,18 @@ static uint32_t rnd(uint32_t n)
 }
 
 /* Keys mix the GenAI family, legacy spellings, an empty key and near misses of the prefix. */
+/* LONG_KEY and LONG_STR (filled by main) have lengths that take two-byte and three-byte varints
+ * (>= 128, >= 16384), which the index's one-byte fast paths leave to the general walk. */
+static char LONG_KEY[7 + 200 + 1];
+static char MID_STR[300 + 1];
+static char LONG_STR[17000 + 1];
 static const char *const KEYS[] = {"gen_ai.request.model", "gen_ai.system", "gen_ai.usage.input_tokens",
                                    "llm.model_name", "tenant", "", "http.status_code", "other",
-                                   "gen_ai"};
+                                   "gen_ai", LONG_KEY};
 #define NKEYS (sizeof KEYS / sizeof KEYS[0])
 static const char *const STRS[] = {"", "gpt-4o", "claude-3-5-sonnet", "h\xc3\xa9llo",
-                                   "chat completion with a somewhat longer name than usual"};
+                                   "chat completion with a somewhat longer name than usual",
+                                   MID_STR, LONG_STR};
 #define NSTRS (sizeof STRS / sizeof STRS[0])
 
 static AnyValue *gen_any(struct arena *a, int depth);
@@ -838,7 +844,7 @@ static struct wire_interest *test_interest(void)
 }
 static const char *const INTEREST_KEYS[] = {"gen_ai.request.model", "gen_ai.system",
                                             "gen_ai.usage.input_tokens", "tenant", "",
-                                            "gen_ai.usage.cost"};
+                                            "gen_ai.usage.cost", LONG_KEY};
 
 static void differential(enum signal s, bool restricted, int rounds)
 {
@@ -1389,6 +1395,10 @@ static void test_memory_bound(void **state)
 
 int main(void)
 {
+    memcpy(LONG_KEY, "gen_ai.", 7);
+    memset(LONG_KEY + 7, 'k', sizeof LONG_KEY - 8);
+    memset(MID_STR, 'm', sizeof MID_STR - 1);
+    memset(LONG_STR, 'l', sizeof LONG_STR - 1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_value_read_members),
         cmocka_unit_test(test_interest_filtering),
