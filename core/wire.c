@@ -102,8 +102,11 @@ size_t pb_kv_string(uint8_t *buf, const char *key, const char *value)
     /* AnyValue { string_value = 1 } */
     size_t vlen = strlen(value);
     uint8_t av[512];
-    if (pb_len_prefix_size(1, vlen) + vlen > sizeof av)
+    if (pb_len_prefix_size(1, vlen) + vlen > sizeof av) {
         vlen = sizeof av - 16;
+        while (vlen && ((uint8_t)value[vlen] & 0xc0) == 0x80)
+            vlen--; /* cut before a UTF-8 continuation byte, so the string stays valid */
+    }
     uint8_t *p = pb_put_len_prefix(av, 1, vlen);
     memcpy(p, value, vlen);
     return kv_with_value(buf, key, av, (size_t)(p + vlen - av));

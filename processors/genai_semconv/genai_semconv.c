@@ -1948,8 +1948,10 @@ static struct span_out item_by_view(const struct gs_proc *p, struct wire_index *
          view_exceptions(&w, it, scratch) != 0)) {
         if (edit)
             return item_by_struct(p, ix, it, t);
-        if (it->flags & (WI_ITEM_EDITED | WI_ITEM_RENAMED))
-            return (struct span_out){.changed = true}; /* decoding it needs the index's arena */
+        /* decoding an edited item needs the index's arena; and a log record here means its view
+         * could not be built (out of memory): the edit pass decides both */
+        if (logs || (it->flags & (WI_ITEM_EDITED | WI_ITEM_RENAMED)))
+            return (struct span_out){.changed = true};
         Span *sp = opentelemetry__proto__trace__v1__span__unpack(arena_allocator(scratch),
                                                                  it->body_len, it->body);
         return sp ? process_span(p, sp, NULL, t, NULL) : (struct span_out){.changed = true};
@@ -2597,54 +2599,6 @@ static bool walk_index(const struct gs_proc *p, struct wire_index *ix, bool edit
     return false;
 }
 
-/* The index writes a scope whose spans were all dropped as an empty scope; the struct path
- * removes it (and a resource it emptied). Returns whether a drop emptied a scope. */
-static bool drops_emptied_scope(const struct wire_index *ix)
-{
-    for (uint32_t s = 0; s < ix->n_scopes; s++) {
-        const struct wi_scope *sc = &ix->scopes[s];
-        uint32_t live = 0;
-        for (uint32_t i = sc->first_item; i < sc->first_item + sc->n_items; i++)
-            live += !(ix->items[i].flags & WI_ITEM_DROPPED);
-        if (sc->n_items && !live)
-            return true;
-    }
-    return false;
-}
-
-/* Removes the scopes emptied by drops (and resources left without scopes) from the decoded
- * request, position by position against the index it was applied from. */
-static void remove_emptied(const struct wire_index *ix,
-                           Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *req)
-{
-    if (req->n_resource_spans != ix->n_resources)
-        return;
-    size_t kr = 0;
-    for (size_t r = 0; r < req->n_resource_spans; r++) {
-        Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = req->resource_spans[r];
-        const struct wi_resource *res = &ix->resources[r];
-        if (rs->n_scope_spans != res->n_scopes) {
-            req->resource_spans[kr++] = rs;
-            continue;
-        }
-        size_t ks = 0;
-        bool emptied_any = false;
-        for (size_t s = 0; s < rs->n_scope_spans; s++) {
-            const struct wi_scope *sc = &ix->scopes[res->first_scope + s];
-            if (sc->n_items && rs->scope_spans[s]->n_spans == 0) {
-                emptied_any = true;
-                continue;
-            }
-            rs->scope_spans[ks++] = rs->scope_spans[s];
-        }
-        rs->n_scope_spans = ks;
-        if (ks == 0 && emptied_any)
-            continue;
-        req->resource_spans[kr++] = rs;
-    }
-    req->n_resource_spans = kr;
-}
-
 /* ---- consume --------------------------------------------------------------------------------- */
 
 static void reject_dropped(const struct gs_proc *p, struct batch *b, const struct tally *t)
@@ -2751,19 +2705,8 @@ static enum consume_status gs_consume(void *self, struct batch *b)
     walk_index(p, ix, true, scratch, &t);
     arena_free(scratch);
     batch_index_edit_done(nb);
-    if (t.dropped && ix->signal == SIGNAL_TRACES && drops_emptied_scope(ix)) {
-        /* Rare (on_violation: drop emptied a scope): the struct face removes the empty scope. */
-        struct wire_index *applied = ix;
-        struct batch *same = NULL;
-        ProtobufCMessage *msg = batch_edit(nb, &same, &err);
-        if (msg && same == nb) {
-            remove_emptied(applied,
-                           (Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *)msg);
-            batch_edit_done(nb);
-        } else if (msg) {
-            batch_unref(same); /* cannot happen: nb is held here alone */
-        }
-    }
+    /* a scope (or resource) the drops emptied is left out by the index's writer, as the struct
+     * path removes it */
     return send_edited(p, b, nb, &t);
 }
 
