@@ -545,6 +545,7 @@ static size_t char_start(const char *s, size_t n, size_t i)
     return i;
 }
 
+/* Adds every range detector x finds to hs; with hs NULL, returns 1 at the first instead. */
 static int find_all(const struct detector *x, size_t det, const char *s, size_t n,
                     unsigned features, struct hits *hs)
 {
@@ -588,6 +589,8 @@ static int find_all(const struct detector *x, size_t det, const char *s, size_t 
             e = pos + (size_t)en[1];
         }
         bool ok = e > b && (!x->b || x->b->check(s, n, &b, &e));
+        if (ok && !hs)
+            return 1;
         if (ok) {
             if (hits_add(hs, b, e, det) != 0)
                 return -1;
@@ -661,6 +664,31 @@ static char *utf8_sanitized(const char *s, size_t n, size_t *out_len, bool *nome
 
 static long redact_valid(const struct gc_detectors *d, const char *s, size_t n, char **out,
                          size_t *out_len, uint64_t *counts);
+
+static int detect_valid(const struct gc_detectors *d, const char *s, size_t n)
+{
+    unsigned features = text_features(s, n);
+    for (size_t i = 0; i < d->n; i++) {
+        int r = find_all(&d->d[i], i, s, n, features, NULL);
+        if (r != 0)
+            return r;
+    }
+    return 0;
+}
+
+int gc_detect(const struct gc_detectors *d, const char *s, size_t n)
+{
+    bool nomem;
+    size_t cl = 0;
+    char *clean = utf8_sanitized(s, n, &cl, &nomem);
+    if (nomem)
+        return -1;
+    if (!clean)
+        return detect_valid(d, s, n);
+    int r = detect_valid(d, clean, cl);
+    free(clean);
+    return r;
+}
 
 long gc_redact(const struct gc_detectors *d, const char *s, size_t n, char **out, size_t *out_len,
                uint64_t *counts)
