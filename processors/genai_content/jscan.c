@@ -310,7 +310,11 @@ static bool enter(struct js *j, unsigned char close, bool *empty)
     if (*empty) {
         j->p++;
         j->depth--;
+        return true;
     }
+    /* json-c counts levels of values, scalars included: what a container holds is one deeper */
+    if (j->depth + 1 > GC_JSCAN_DEPTH)
+        return fail(j, GC_JSCAN_INVALID);
     return true;
 }
 
@@ -419,13 +423,13 @@ static bool part(struct js *j)
                 j->unsure = true;
             seen_type = true;
             if (j->p < j->end && *j->p == '"') {
-                const unsigned char *v;
-                size_t vl;
-                bool vesc;
+                const unsigned char *v = NULL;
+                size_t vl = 0;
+                bool vesc = false;
                 ok = string(j, false, &v, &vl, &vesc);
                 if (vesc)
                     j->unsure = true;
-                blob = vl == 4 && memcmp(v, "blob", 4) == 0;
+                blob = ok && vl == 4 && memcmp(v, "blob", 4) == 0;
             } else {
                 j->shape_bad = true;
                 ok = value(j, false);

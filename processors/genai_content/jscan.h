@@ -27,7 +27,8 @@
 enum gc_jscan {
     GC_JSCAN_CLEAN,    /* valid, of the shape, and the visitor objected to no content string */
     GC_JSCAN_CHANGE,   /* the visitor objected to a content string (the scan stopped there) */
-    GC_JSCAN_INVALID,  /* not RFC 8259 JSON, a NUL byte, or nested deeper than GC_JSCAN_DEPTH */
+    GC_JSCAN_INVALID,  /* not RFC 8259 JSON, a NUL byte, or a value nested deeper than
+                        * GC_JSCAN_DEPTH */
     GC_JSCAN_SHAPE,    /* valid JSON, not the messages shape */
     GC_JSCAN_UNSURE,   /* valid JSON that json-c may read otherwise: invalid UTF-8, a lone
                         * surrogate escape, an escaped key or "type" value in a message or part,
@@ -35,7 +36,8 @@ enum gc_jscan {
     GC_JSCAN_NOMEM,
 };
 
-/* Containers nested deeper than this are refused, as the json-c tokener of policy.c does. */
+/* Values nested deeper than this (the whole text is level 1, scalars count as a level) are
+ * refused, as the json-c tokener of policy.c does. */
 #define GC_JSCAN_DEPTH 64
 
 /* Sees one content string s[0..n), unescaped (valid UTF-8; may hold NUL bytes from \u0000):
