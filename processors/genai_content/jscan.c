@@ -555,8 +555,11 @@ enum gc_jscan gc_jscan_messages(const char *s, size_t n, bool parts_only, gc_jsc
     ws(j);
     const unsigned char *root = j->p;
     if (parts_only ? parts(j) : messages(j)) {
-        /* json-c cannot tell a number that ends the text from one cut short */
-        if (j->p == j->end && root < j->end && (*root == '-' || (*root >= '0' && *root <= '9')))
+        /* json-c cannot tell a number or a literal that ends the text from one cut short */
+        if (j->p == j->end && root < j->end && *root != '[' && *root != '{' && *root != '"')
+            fail(j, GC_JSCAN_INVALID);
+        /* and a null text parses to no object, which the walk takes for a failed parse */
+        if (root < j->end && *root == 'n')
             fail(j, GC_JSCAN_INVALID);
         ws(j);
         if (j->p != j->end)
