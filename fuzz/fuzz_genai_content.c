@@ -8,7 +8,8 @@
  * JSON of the very same shape: same messages, roles, parts and part types. (2) The rest, split in
  * two and used as the text around a planted secret of a known kind (set apart by " | " so its
  * boundaries are its own), gives a text part from which that secret is gone, whatever the text
- * next to it. */
+ * next to it. (3) The fast scan in front of the json-c walk (jscan.h) is invisible: the walk alone
+ * gives the same result, text and counts. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "core/config.h"
 #include "fuzz/fuzz_util.h"
 #include "processors/genai_content/genai_content.h"
+#include "processors/genai_content/jscan.h"
 
 static const char *const planted[][2] = {
     /* text planted, the part of it that must not survive */
@@ -142,6 +144,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         json_object_put(a);
         json_object_put(b);
     }
+    /* (3) the scan of jscan.h changes nothing: the json-c tree walk alone gives the same result,
+     * the same bytes and the same counts; a text the scan calls clean or of the wrong shape is
+     * one json-c reads as valid, of the shape or not */
+    struct gc_tally t2;
+    FUZZ_CHECK(gc_tally_init(&t2, p) == 0, "out of memory");
+    char *out2 = NULL;
+    size_t out2_len = 0;
+    enum gc_result r2 = gc_apply_json_tree(p, f, text, n, &out2, &out2_len, &t2);
+    FUZZ_CHECK(r2 == r, "scan then tree: %d, tree alone: %d", r, r2);
+    FUZZ_CHECK(r != GC_CHANGED || (out2_len == out_len && memcmp(out, out2, out_len) == 0),
+               "scan then tree and tree alone wrote different texts");
+    FUZZ_CHECK(memcmp(t.changed, t2.changed, sizeof t.changed) == 0 &&
+               memcmp(t.unparsable, t2.unparsable, sizeof t.unparsable) == 0 &&
+               memcmp(t.truncated, t2.truncated, sizeof t.truncated) == 0 &&
+               memcmp(t.redactions, t2.redactions,
+                      gc_detectors_count(gc_policy_detectors(p)) * sizeof *t.redactions) == 0,
+               "scan then tree and tree alone counted differently");
+    enum gc_jscan v = gc_jscan_messages(text, n, f == GC_SYSTEM_INSTRUCTIONS, NULL, NULL);
+    if (v == GC_JSCAN_CLEAN)
+        FUZZ_CHECK(r2 != GC_UNPARSABLE, "the scan took for messages what json-c refuses");
+    if (v == GC_JSCAN_SHAPE)
+        FUZZ_CHECK(r2 == GC_UNPARSABLE && strcmp(t2.why, "not valid JSON") != 0 &&
+                       strcmp(t2.why, "text after the JSON value") != 0,
+                   "the scan saw a wrong shape where json-c saw %s", t2.why ? t2.why : "none");
+    free(out2);
+    gc_tally_fini(&t2);
     free(out);
     gc_tally_fini(&t);
 

@@ -246,7 +246,11 @@ static bool check_phone(const char *s, size_t n, size_t *b, size_t *e)
 
 /* ---- features ------------------------------------------------------------------------------
  * One pass over the text tells which detectors can match at all, so a prompt without a digit run,
- * an '@' or a key prefix costs one scan instead of a regular-expression search per detector. */
+ * an '@' or a key prefix costs one scan instead of a regular-expression search per detector. Each
+ * feature is implied by any match of its detector's pattern (never the reverse), so a detector it
+ * rules out could not have matched. Multi-byte features are tested at their rarest byte ('J' of
+ * "eyJ", '-' of "sk-", '_' of "gh?_"), so the lowercase letters and spaces that make most of a
+ * prompt are skipped in a tight loop. */
 
 enum {
     F_AT = 1 << 0,        /* '@' */
@@ -256,67 +260,118 @@ enum {
     F_AKIA = 1 << 4,      /* "AKIA" or "ASIA" */
     F_SECRET = 1 << 5,    /* "secret", any case */
     F_GH = 1 << 6,        /* "gh" followed by a letter and '_', or "github_pat_" */
-    F_HEXCOLON = 1 << 7,  /* ':' next to a hex digit or another ':' */
-    F_DIGDOT = 1 << 8,    /* digit '.' digit */
+    F_COLONS = 1 << 7,    /* ':', at most 4 hex digits, ':' (two groups of an IPv6 address) */
+    F_DOTTED = 1 << 8,    /* four runs of digits joined by single dots */
     F_IBAN = 1 << 9,      /* two capitals and two digits */
     F_DIG8 = 1 << 10,     /* 8 digits or more in a run (single separators between digits) */
     F_DIG13 = 1 << 11,    /* 13 or more */
 };
 
+/* Bytes that change no feature state once the digit run is over and no ':' is pending:
+ * lowercase letters but 'b' and 's' (which may start "bearer", "secret"), white space and the
+ * punctuation no feature looks at, and every non-ASCII byte. */
+static const bool plain[256] = {
+    ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, [' '] = 1, ['!'] = 1, ['"'] = 1, ['#'] = 1, ['$'] = 1,
+    ['%'] = 1, ['&'] = 1, ['\''] = 1, ['('] = 1, [')'] = 1, ['*'] = 1, ['+'] = 1, [','] = 1,
+    ['/'] = 1, [';'] = 1, ['<'] = 1, ['='] = 1, ['>'] = 1, ['?'] = 1, ['['] = 1, ['\\'] = 1,
+    [']'] = 1, ['^'] = 1, ['`'] = 1, ['{'] = 1, ['|'] = 1, ['}'] = 1, ['~'] = 1,
+    ['a'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
+    ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1,
+    ['r'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+    [0x80 ... 0xFF] = 1,
+};
+
+/* s[0..n) starts with the letters of word (lowercase), in any case. */
+static bool starts_nocase(const char *s, size_t n, const char *word, size_t m)
+{
+    if (n < m)
+        return false;
+    for (size_t k = 0; k < m; k++)
+        if (((unsigned char)s[k] | 32) != (unsigned char)word[k])
+            return false;
+    return true;
+}
+
 static unsigned text_features(const char *s, size_t n)
 {
     unsigned f = 0;
-    size_t run = 0;     /* digits in the current run */
-    bool sep = false;   /* the last byte was one separator after a digit */
+    size_t run = 0;       /* digits in the current run */
+    bool sep = false;     /* the last byte was one separator after a digit */
+    int groups = 0;       /* digit runs each followed by one '.', chained */
+    bool in_digits = false;
+    int hex = -1;         /* hex digits since the last ':', or -1 when no ':' is pending */
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
+        if (run == 0 && hex < 0 && plain[c]) {
+            /* nothing pending: such bytes only break a dotted chain */
+            while (i + 1 < n && plain[(unsigned char)s[i + 1]])
+                i++;
+            groups = 0;
+            in_digits = false;
+            continue;
+        }
         if (is_digit(c)) {
             run++;
             sep = false;
             if (run >= 8)
                 f |= run >= 13 ? F_DIG8 | F_DIG13 : F_DIG8;
-            if (i + 2 < n && s[i + 1] == '.' && is_digit(s[i + 2]))
-                f |= F_DIGDOT;
+            in_digits = true;
+            if (groups >= 3)
+                f |= F_DOTTED;
+            if (hex >= 0 && ++hex > 4)
+                hex = -1;
             continue;
         }
         if (run && !sep && (c == ' ' || c == '-' || c == '.' || c == '(' || c == ')'))
             sep = true;
         else if (!(c == ')' || c == ' ' || c == '(') || !sep)
             run = 0, sep = false;
+        if (c == '.' && in_digits)
+            groups++;
+        else
+            groups = 0;
+        in_digits = false;
+        if (c == ':') {
+            if (hex >= 0)
+                f |= F_COLONS;
+            hex = 0;
+        } else if (hex >= 0 && (c | 32) >= 'a' && (c | 32) <= 'f') {
+            if (++hex > 4)
+                hex = -1;
+        } else {
+            hex = -1;
+        }
         switch (c) {
         case '@': f |= F_AT; break;
-        case ':':
-            if ((i > 0 && (is_alnum(s[i - 1]) || s[i - 1] == ':')) ||
-                (i + 1 < n && (is_alnum(s[i + 1]) || s[i + 1] == ':')))
-                f |= F_HEXCOLON;
+        case '-':
+            if (i >= 2 && s[i - 2] == 's' && s[i - 1] == 'k')
+                f |= F_SK;
             break;
-        case 'e':
-            if (i + 2 < n && s[i + 1] == 'y' && s[i + 2] == 'J')
-                f |= F_EYJ;
+        case '_':
+            if ((i >= 3 && s[i - 3] == 'g' && s[i - 2] == 'h' && is_alnum(s[i - 1])) ||
+                (i >= 10 && memcmp(s + i - 10, "github_pat", 10) == 0))
+                f |= F_GH;
             break;
         case 'b': case 'B':
-            if (i + 6 <= n && strncasecmp(s + i, "bearer", 6) == 0)
+            if (starts_nocase(s + i, n - i, "bearer", 6))
                 f |= F_BEARER;
             break;
         case 's': case 'S':
-            if (c == 's' && i + 3 <= n && s[i + 1] == 'k' && s[i + 2] == '-')
-                f |= F_SK;
-            if (i + 6 <= n && strncasecmp(s + i, "secret", 6) == 0)
+            if (starts_nocase(s + i, n - i, "secret", 6))
                 f |= F_SECRET;
             break;
-        case 'A':
-            if (i + 4 <= n && (memcmp(s + i, "AKIA", 4) == 0 || memcmp(s + i, "ASIA", 4) == 0))
-                f |= F_AKIA;
-            __attribute__((fallthrough)); /* 'A' may also start an IBAN */
         default:
-            if (c >= 'A' && c <= 'Z' && i + 4 <= n && s[i + 1] >= 'A' && s[i + 1] <= 'Z' &&
-                is_digit(s[i + 2]) && is_digit(s[i + 3]))
-                f |= F_IBAN;
-            if (c == 'g' && ((i + 4 <= n && s[i + 1] == 'h' && is_alnum(s[i + 2]) &&
-                              s[i + 3] == '_') ||
-                             (i + 11 <= n && memcmp(s + i, "github_pat_", 11) == 0)))
-                f |= F_GH;
             break;
+        }
+        if (c >= 'A' && c <= 'Z') {
+            if (c == 'J' && i >= 2 && s[i - 2] == 'e' && s[i - 1] == 'y')
+                f |= F_EYJ;
+            if (c == 'A' && i + 4 <= n &&
+                (memcmp(s + i, "AKIA", 4) == 0 || memcmp(s + i, "ASIA", 4) == 0))
+                f |= F_AKIA;
+            if (i + 4 <= n && s[i + 1] >= 'A' && s[i + 1] <= 'Z' && is_digit(s[i + 2]) &&
+                is_digit(s[i + 3]))
+                f |= F_IBAN;
         }
     }
     return f;
@@ -351,8 +406,8 @@ static const struct builtin builtins[] = {
     {"iban", "[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,32}", check_iban, false, F_IBAN},
     {"payment_card", "(?:4|5[1-5]|2[2-7]|3[0-9]|6)(?:[ -]?[0-9]){10,18}", check_card, false, F_DIG13},
     {"ipv6", "(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9]{1,3}(?:\\.[0-9]{1,3}){3}|[0-9A-Fa-f]{1,4})?",
-     check_ipv6, false, F_HEXCOLON},
-    {"ipv4", "(?:[0-9]{1,3}\\.){3}[0-9]{1,3}", check_ipv4, false, F_DIGDOT},
+     check_ipv6, false, F_COLONS},
+    {"ipv4", "(?:[0-9]{1,3}\\.){3}[0-9]{1,3}", check_ipv4, false, F_DOTTED},
     {"phone",
      "\\+[1-9](?:[ .-]?\\(?[0-9]\\)?){7,14}|\\(?[0-9]{3}\\)?[ .-]?[0-9]{3}[ .-][0-9]{4}|"
      "0[1-9](?:[ .-]?[0-9]){7,10}",
@@ -545,6 +600,7 @@ static size_t char_start(const char *s, size_t n, size_t i)
     return i;
 }
 
+/* Adds every range detector x finds to hs; with hs NULL, returns 1 at the first instead. */
 static int find_all(const struct detector *x, size_t det, const char *s, size_t n,
                     unsigned features, struct hits *hs)
 {
@@ -588,6 +644,8 @@ static int find_all(const struct detector *x, size_t det, const char *s, size_t 
             e = pos + (size_t)en[1];
         }
         bool ok = e > b && (!x->b || x->b->check(s, n, &b, &e));
+        if (ok && !hs)
+            return 1;
         if (ok) {
             if (hits_add(hs, b, e, det) != 0)
                 return -1;
@@ -629,6 +687,11 @@ static char *utf8_sanitized(const char *s, size_t n, size_t *out_len, bool *nome
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0, bad = 0;
     while (i < n) {
+        uint64_t w;
+        if (n - i >= 8 && (memcpy(&w, u + i, 8), !(w & 0x8080808080808080ULL))) {
+            i += 8; /* eight ASCII bytes */
+            continue;
+        }
         size_t l = utf8_len(u, n, i);
         bad += !l;
         i += l ? l : 1;
@@ -661,6 +724,31 @@ static char *utf8_sanitized(const char *s, size_t n, size_t *out_len, bool *nome
 
 static long redact_valid(const struct gc_detectors *d, const char *s, size_t n, char **out,
                          size_t *out_len, uint64_t *counts);
+
+static int detect_valid(const struct gc_detectors *d, const char *s, size_t n)
+{
+    unsigned features = text_features(s, n);
+    for (size_t i = 0; i < d->n; i++) {
+        int r = find_all(&d->d[i], i, s, n, features, NULL);
+        if (r != 0)
+            return r;
+    }
+    return 0;
+}
+
+int gc_detect(const struct gc_detectors *d, const char *s, size_t n)
+{
+    bool nomem;
+    size_t cl = 0;
+    char *clean = utf8_sanitized(s, n, &cl, &nomem);
+    if (nomem)
+        return -1;
+    if (!clean)
+        return detect_valid(d, s, n);
+    int r = detect_valid(d, clean, cl);
+    free(clean);
+    return r;
+}
 
 long gc_redact(const struct gc_detectors *d, const char *s, size_t n, char **out, size_t *out_len,
                uint64_t *counts)

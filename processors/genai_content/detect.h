@@ -53,6 +53,10 @@ const char *gc_detector_name(const struct gc_detectors *d, size_t i);
 long gc_redact(const struct gc_detectors *d, const char *s, size_t n, char **out, size_t *out_len,
                uint64_t *counts);
 
+/* Whether gc_redact(d, s, n, ...) would replace anything: 1 or 0, found without writing a copy
+ * (the search stops at the first range), -1 on out of memory. */
+int gc_detect(const struct gc_detectors *d, const char *s, size_t n);
+
 /* The checks, exposed for tests: digits of a card number (separators ' ' and '-' skipped) pass
  * Luhn; an IBAN (spaces skipped) has 15..34 characters and its mod-97 check equals 1. */
 bool gc_luhn_ok(const char *s, size_t n);

@@ -103,6 +103,11 @@ enum gc_result {
  * families). GC_CHANGED: *out (malloc'd, NUL-terminated) is the new JSON, *out_len its length. */
 enum gc_result gc_apply_json(const struct gc_policy *p, enum gc_family f, const char *s, size_t n,
                              char **out, size_t *out_len, struct gc_tally *t);
+/* gc_apply_json without its first step, the scan of jscan.h that answers GC_SAME for most
+ * messages: the json-c tree walk alone, which decides whenever the scan is not sure. For the
+ * tests and the fuzz target that hold the two against each other. */
+enum gc_result gc_apply_json_tree(const struct gc_policy *p, enum gc_family f, const char *s,
+                                  size_t n, char **out, size_t *out_len, struct gc_tally *t);
 /* Applies family f's policy to one string value s[0..n) (not NUL-ended): messages JSON for the
  * three message families, plain text otherwise. GC_CHANGED: *out (malloc'd, NUL-terminated) is
  * the new text. The string case of gc_apply_value() and of gc_apply_any(). */

@@ -20,6 +20,7 @@
 #include "core/attraction.h"
 #include "core/wire.h"
 #include "core/wire_index.h"
+#include "processors/genai_content/jscan.h"
 
 typedef Opentelemetry__Proto__Common__V1__AnyValue otlp_any;
 typedef Opentelemetry__Proto__Common__V1__KeyValue otlp_kv;
@@ -480,8 +481,43 @@ static void count_result(const struct gc_policy *p, enum gc_family f, struct gc_
         t->truncated[f]++;
 }
 
+/* The scan's visitor: whether one content string would change under the policy (apply_text
+ * returns GC_CHANGED exactly when it is cut or, under redact, a detector finds something). */
+struct fast {
+    const struct gc_policy *p;
+    enum gc_family f;
+};
+
+static int fast_visit(void *ud, const char *s, size_t n)
+{
+    const struct fast *x = ud;
+    if (x->p->max_length && n > x->p->max_length)
+        return 1;
+    if (x->p->action[x->f] == GC_REDACT)
+        return gc_detect(x->p->det, s, n);
+    return 0;
+}
+
 enum gc_result gc_apply_json(const struct gc_policy *p, enum gc_family f, const char *s, size_t n,
                              char **out, size_t *out_len, struct gc_tally *t)
+{
+    int act = p->action[f];
+    /* Most messages have nothing to change: one scan proves it without a tree. Whatever the scan
+     * is not sure of (something to change, a wrong shape, text json-c may read otherwise) is
+     * decided by the tree walk, as before. Under hash every content string changes. */
+    if (act == GC_REDACT || (act == GC_KEEP && p->max_length)) {
+        struct fast x = {p, f};
+        enum gc_jscan r = gc_jscan_messages(s, n, f == GC_SYSTEM_INSTRUCTIONS, fast_visit, &x);
+        if (r == GC_JSCAN_CLEAN)
+            return GC_SAME;
+        if (r == GC_JSCAN_NOMEM)
+            return GC_NOMEM;
+    }
+    return gc_apply_json_tree(p, f, s, n, out, out_len, t);
+}
+
+enum gc_result gc_apply_json_tree(const struct gc_policy *p, enum gc_family f, const char *s,
+                                  size_t n, char **out, size_t *out_len, struct gc_tally *t)
 {
     int act = p->action[f];
     if (act == GC_DROP) {
