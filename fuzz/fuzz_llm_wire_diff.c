@@ -486,9 +486,7 @@ static bool cost_value_less(const TraceReq *r)
             for (size_t k = 0; k < ss->n_spans; k++)
                 for (size_t a = 0; a < ss->spans[k]->n_attributes; a++) {
                     const KeyValue *kv = ss->spans[k]->attributes[a];
-                    if ((!kv->value || kv->value->value_case ==
-                                           OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE__NOT_SET) &&
-                        cost_writes(kv->key))
+                    if (!kv->value && cost_writes(kv->key))
                         return true;
                 }
         }
