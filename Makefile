@@ -61,7 +61,8 @@ bench-llm: build
 # one after the other; new crashes go to fuzz/regressions/<target>/, which `make test` replays.
 FUZZ_TARGETS = fuzz_otlp_wire fuzz_otlp_json fuzz_config fuzz_pricing_csv fuzz_pricing_litellm \
                fuzz_http_request fuzz_regex fuzz_log_json fuzz_config_source fuzz_ottl fuzz_ottl_data \
-               fuzz_genai_messages fuzz_pricing_names fuzz_genai_content fuzz_wire_index
+               fuzz_genai_messages fuzz_pricing_names fuzz_genai_content fuzz_wire_index \
+               fuzz_llm_wire_diff
 fuzz-deps: deps
 	@bash scripts/install-deps.sh --fuzz
 

@@ -20,7 +20,8 @@ targets=("$@")
 declare -A maxlen=([fuzz_otlp_wire]=8192 [fuzz_otlp_json]=16384 [fuzz_config]=8192
                    [fuzz_pricing_csv]=8192 [fuzz_pricing_litellm]=8192 [fuzz_http_request]=16384
                    [fuzz_regex]=4096 [fuzz_log_json]=4096 [fuzz_config_source]=8192 [fuzz_genai_messages]=8192
-                   [fuzz_genai_content]=16384 [fuzz_wire_index]=8192)
+                   [fuzz_genai_content]=16384 [fuzz_wire_index]=8192
+                   [fuzz_llm_wire_diff]=8192)
 # The regex shim promises bounded memory (REGEX_MAX_MEM, 8 MiB per pattern): a single allocation
 # above 64 MiB, or 1 GiB in all (ASan included), is reported as a finding rather than tolerated.
 declare -A limits=([fuzz_regex]="-malloc_limit_mb=64 -rss_limit_mb=1024")
