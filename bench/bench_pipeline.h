@@ -96,9 +96,12 @@ static inline enum consume_status bench_hop_consume(struct consumer *c, struct b
 }
 
 /* The processor `type` bound from yaml, created with next as its traces consumer and started;
- * NULL when this build has no such processor. Any other failure ends the program. */
-static inline struct hop *bench_hop_new(const char *type, const char *yaml, struct consumer *next,
-                                        struct telemetry *tel)
+ * NULL when this build has no such processor. Any other failure ends the program. `in` is the
+ * span-index interest the processor declares its keys into, as core/service.c passes the
+ * service's one to every component (NULL: every attribute is indexed). */
+static inline struct hop *bench_hop_new_in(const char *type, const char *yaml,
+                                           struct consumer *next, struct telemetry *tel,
+                                           struct wire_interest *in)
 {
     const struct component_factory *f = component_find(COMPONENT_PROCESSOR, type);
     if (!f)
@@ -115,12 +118,18 @@ static inline struct hop *bench_hop_new(const char *type, const char *yaml, stru
         (f->validate && f->validate(h->cfg, &err) != 0))
         bench_die("config: %s", err.msg);
     struct component_env env = {.id = type, .log_name = type, .signal = SIGNAL_TRACES,
-                                .telemetry = tel};
+                                .telemetry = tel, .interest = in};
     env.next[SIGNAL_TRACES] = next;
     h->self = f->create(h->cfg, &env, &err);
     if (!h->self || (f->start && f->start(h->self, &err) != 0))
         bench_die("create: %s", err.msg);
     return h;
+}
+
+static inline struct hop *bench_hop_new(const char *type, const char *yaml, struct consumer *next,
+                                        struct telemetry *tel)
+{
+    return bench_hop_new_in(type, yaml, next, tel, NULL);
 }
 
 static inline void bench_hop_free(struct hop *h)

@@ -121,34 +121,6 @@ static struct payload legacy_of(const struct payload *cur)
 
 /* ---- the pipeline -------------------------------------------------------------------------- */
 
-/* bench_hop_new with the service's shared span-index interest in the environment, as
- * core/service.c creates processors: each declares the keys it reads into `in`, so the index
- * records only those (NULL would index every attribute, which the service never does). */
-static struct hop *hop_new_interest(const char *type, const char *yaml, struct consumer *next,
-                                    struct telemetry *tel, struct wire_interest *in)
-{
-    const struct component_factory *f = component_find(COMPONENT_PROCESSOR, type);
-    if (!f)
-        return NULL;
-    struct hop *h = calloc(1, sizeof *h);
-    if (!h)
-        bench_die("out of memory%s", "");
-    h->f = f;
-    h->c.consume = bench_hop_consume;
-    h->cfg = calloc(1, f->config_size);
-    struct error err = {0};
-    h->node = config_parse_string(yaml, type, &err);
-    if (!h->cfg || !h->node || config_bind(f->fields, h->node, h->cfg, &err) != 0 ||
-        (f->validate && f->validate(h->cfg, &err) != 0))
-        bench_die("config: %s", err.msg);
-    struct component_env env = {.id = type, .log_name = type, .signal = SIGNAL_TRACES,
-                                .telemetry = tel, .interest = in};
-    env.next[SIGNAL_TRACES] = next;
-    h->self = f->create(h->cfg, &env, &err);
-    if (!h->self || (f->start && f->start(h->self, &err) != 0))
-        bench_die("create: %s", err.msg);
-    return h;
-}
 
 /* The exporter's end: asks for the encoded face, as the otlp exporter does, and counts spans. */
 struct sink {
@@ -329,9 +301,9 @@ int main(int argc, char **argv)
     struct wire_interest *interest = wire_interest_new();
     if (!interest)
         bench_die("out of memory%s", "");
-    struct hop *cost_alone = hop_new_interest("cost", cost_yaml, &sink.c, tel, interest);
-    struct hop *cost_after = hop_new_interest("cost", cost_yaml, &sink.c, tel, interest);
-    struct hop *semconv = hop_new_interest("genai_semconv", "{}",
+    struct hop *cost_alone = bench_hop_new_in("cost", cost_yaml, &sink.c, tel, interest);
+    struct hop *cost_after = bench_hop_new_in("cost", cost_yaml, &sink.c, tel, interest);
+    struct hop *semconv = bench_hop_new_in("genai_semconv", "{}",
                                            cost_after ? &cost_after->c : NULL, tel, interest);
     if (!cost_alone)
         bench_die("this build has no cost processor%s", "");
@@ -341,12 +313,12 @@ int main(int argc, char **argv)
      * processors of issue 15's target on one shared span index. */
     struct tee *metrics = tee_new(&sink.c, tel, interest);
     struct hop *cost_three =
-        metrics ? hop_new_interest("cost", cost_yaml, &metrics->c, tel, interest) : NULL;
+        metrics ? bench_hop_new_in("cost", cost_yaml, &metrics->c, tel, interest) : NULL;
     struct hop *semconv_three =
-        cost_three ? hop_new_interest("genai_semconv", "{}", &cost_three->c, tel, interest) : NULL;
+        cost_three ? bench_hop_new_in("genai_semconv", "{}", &cost_three->c, tel, interest) : NULL;
     /* genai_semconv alone (its own instance, straight to the sink): its share without cost's. */
     struct hop *semconv_alone =
-        hop_new_interest("genai_semconv", "{}", &sink.c, tel, interest);
+        bench_hop_new_in("genai_semconv", "{}", &sink.c, tel, interest);
     /* ... and created without an interest (every attribute indexed): what the index costs when
      * it records everything, for comparison only. */
     struct hop *semconv_all = bench_hop_new("genai_semconv", "{}", &sink.c, tel);

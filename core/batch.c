@@ -176,25 +176,33 @@ const ProtobufCMessage *batch_decoded(struct batch *b, struct error *err)
     return rc == 0 ? b->msg : NULL;
 }
 
+/* A sole-owner batch holding a copy of b's encoded face (edits applied), for a processor that
+ * must edit a shared batch. NULL with err on out of memory. */
+static struct batch *private_copy(struct batch *b, struct error *err)
+{
+    const uint8_t *data;
+    size_t len;
+    if (batch_encoded(b, &data, &len, err) != 0)
+        return NULL;
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy) {
+        error_set(err, "out of memory");
+        return NULL;
+    }
+    memcpy(copy, data, len);
+    struct batch *nb = batch_adopt_wire(b->signal, copy, len, b->items);
+    if (!nb)
+        error_set(err, "out of memory");
+    return nb;
+}
+
 ProtobufCMessage *batch_edit(struct batch *b, struct batch **out, struct error *err)
 {
     if (atomic_load(&b->refs) > 1) {
         /* Shared: a private copy, decoded from the encoded face. */
-        const uint8_t *data;
-        size_t len;
-        if (batch_encoded(b, &data, &len, err) != 0)
+        struct batch *nb = private_copy(b, err);
+        if (!nb)
             return NULL;
-        uint8_t *copy = malloc(len ? len : 1);
-        if (!copy) {
-            error_set(err, "out of memory");
-            return NULL;
-        }
-        memcpy(copy, data, len);
-        struct batch *nb = batch_adopt_wire(b->signal, copy, len, b->items);
-        if (!nb) {
-            error_set(err, "out of memory");
-            return NULL;
-        }
         ProtobufCMessage *m = batch_edit(nb, out, err);
         if (!m)
             batch_unref(nb);
@@ -285,21 +293,9 @@ struct wire_index *batch_index_edit(struct batch *b, const struct wire_interest 
                                     struct batch **out, struct error *err)
 {
     if (atomic_load(&b->refs) > 1) {
-        const uint8_t *data;
-        size_t len;
-        if (batch_encoded(b, &data, &len, err) != 0)
+        struct batch *nb = private_copy(b, err);
+        if (!nb)
             return NULL;
-        uint8_t *copy = malloc(len ? len : 1);
-        if (!copy) {
-            error_set(err, "out of memory");
-            return NULL;
-        }
-        memcpy(copy, data, len);
-        struct batch *nb = batch_adopt_wire(b->signal, copy, len, b->items);
-        if (!nb) {
-            error_set(err, "out of memory");
-            return NULL;
-        }
         struct wire_index *ix = batch_index_edit(nb, interest, out, err);
         if (!ix)
             batch_unref(nb);
