@@ -121,7 +121,6 @@ static struct payload legacy_of(const struct payload *cur)
 
 /* ---- the pipeline -------------------------------------------------------------------------- */
 
-
 /* The exporter's end: asks for the encoded face, as the otlp exporter does, and counts spans. */
 struct sink {
     struct consumer c;
