@@ -278,12 +278,13 @@ struct sink {
     struct consumer c;
     bool verify;              /* walk every output and tally spans per trace */
     struct tally *tally;
-    uint64_t batches, items, walked, mixed, unknown;
+    uint64_t batches, items, walked, unknown;
 };
 
+/* Traces released together share requests (ts_assemble_parts): spans are tallied per trace, and
+ * a request may carry many traces. */
 struct walk {
     struct sink *s;
-    const uint8_t *first;     /* trace ID of the batch's first span */
 };
 
 static int walk_span(const uint8_t *p, const uint8_t *end, void *ctx)
@@ -292,10 +293,6 @@ static int walk_span(const uint8_t *p, const uint8_t *end, void *ctx)
     if (end - p < 18 || p[0] != 0x0A || p[1] != 16)
         return -1;
     const uint8_t *id = p + 2;
-    if (!w->first)
-        w->first = id;
-    else if (memcmp(w->first, id, 16) != 0)
-        w->s->mixed++;
     uint8_t key[16];
     memcpy(key, id, 16);
     unsigned pass = key[0];
@@ -421,9 +418,9 @@ static uint64_t check_whole(const struct pool *p, const struct sink *s, unsigned
         kept++;
         *kept_spans += p->tally.in[i];
     }
-    if (s->unknown || s->mixed) {
-        fprintf(stderr, "tail_sampling_bench: %" PRIu64 " spans out of unknown traces, %" PRIu64
-                        " requests mixing traces\n", s->unknown, s->mixed);
+    if (s->unknown) {
+        fprintf(stderr, "tail_sampling_bench: %" PRIu64 " spans out of unknown traces\n",
+                s->unknown);
         exit(1);
     }
     if (partial) {
@@ -526,10 +523,10 @@ int main(int argc, char **argv)
     cpu_pass(&pool, &sink, &decided);
     uint64_t kept_spans, kept = check_whole(&pool, &sink, 0, &kept_spans);
     if (decided != pool.traces || sink.items != kept_spans || sink.walked != sink.items ||
-        sink.batches != kept) {
+        sink.batches > kept || (kept > 0 && sink.batches == 0)) {
         fprintf(stderr, "tail_sampling_bench: inconsistent output: %" PRIu64 " traces decided of %"
                         PRIu64 ", %" PRIu64 " spans out for %" PRIu64 " spans in kept traces, %"
-                        PRIu64 " requests out for %" PRIu64 " kept traces\n",
+                        PRIu64 " requests out for %" PRIu64 " kept traces (at most one each)\n",
                 decided, pool.traces, sink.items, kept_spans, sink.batches, kept);
         return 1;
     }
@@ -653,8 +650,9 @@ int main(int argc, char **argv)
     printf("== (a) CPU, ingest + decide + release, config.yaml policies, 10 requests/s of fake "
            "time, decision_wait 10s\n");
     printf("kept %" PRIu64 " of %" PRIu64 " traces (%.1f%%), %" PRIu64 " of %" PRIu64
-           " spans; every kept trace left whole, one request per trace\n",
-           kept, pool.traces, 100.0 * (double)kept / (double)pool.traces, kept_spans, pool.spans);
+           " spans; every kept trace left whole, in %" PRIu64 " requests\n",
+           kept, pool.traces, 100.0 * (double)kept / (double)pool.traces, kept_spans, pool.spans,
+           ref_batches);
     printf("%-52s %12s %10s\n", "", "CPU-s/M spans", "x floor");
     printf("%-52s %12.4f %10.2f\n", "tail_sampling: ingest + decide + release", ts_m, ts_m / fl_m);
     printf("%-52s %12.4f %10.2f\n", "codec floor: protobuf-c unpack + pack, arena", fl_m, 1.0);
