@@ -254,7 +254,6 @@ struct ts_seg_hdr {
 
 struct ts_trace {
     uint8_t id[16];
-    struct ts_trace *hnext;
     struct ts_trace *prev, *next;       /* arrival order; `next` also chains released traces */
     struct ts_trace *rprev, *rnext;     /* root order, when decision_wait_after_root is on */
     int64_t arrival_ns, root_ns;
@@ -283,8 +282,14 @@ struct ts_trace {
     uint32_t detached : 1;              /* memory no longer counted in the store */
 };
 
+/* A slot of the trace table: the trace and its ID's hash (empty when t is NULL). */
+struct ts_slot {
+    uint64_t hash;
+    struct ts_trace *t;
+};
+
 struct ts_store {
-    struct ts_trace **buckets;
+    struct ts_slot *slots;              /* open addressing, linear probing, at most half full */
     size_t mask, count;
     struct ts_trace *head, *tail;       /* arrival order */
     struct ts_trace *rhead, *rtail;     /* root order */

@@ -891,6 +891,57 @@ static void test_cache_matches_reference(void **state)
     ts_cache_free(&c);
 }
 
+/* The trace table against a plain presence array: many inserts and removals of few IDs, starting
+ * from the smallest table so that it grows, with removals in any order inside long probe runs.
+ * Every ID is found exactly when present, as its own trace, and arrival order stays a list of the
+ * present traces. */
+static void test_store_table_matches_reference(void **state)
+{
+    (void)state;
+    enum { IDS = 300, OPS = 40000 };
+    struct ts_store s;
+    assert_int_equal(ts_store_init(&s, 1), 0);
+    struct ts_trace *have[IDS + 1] = {0};
+    size_t n = 0;
+    uint64_t x = 7;
+    for (int op = 0; op < OPS; op++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        unsigned id = (unsigned)(x >> 33) % IDS + 1;
+        uint8_t tid[16];
+        trace_id(tid, id);
+        struct ts_trace *t = ts_store_find(&s, tid);
+        assert_ptr_equal(t, have[id]);
+        if (t) {
+            ts_store_remove(&s, t);
+            ts_trace_free(&s, t);
+            have[id] = NULL;
+            n--;
+            assert_null(ts_store_find(&s, tid));
+        } else {
+            t = ts_store_insert(&s, tid, op);
+            assert_non_null(t);
+            assert_memory_equal(t->id, tid, 16);
+            have[id] = t;
+            n++;
+        }
+        assert_int_equal(s.count, n);
+        assert_true(2 * s.count <= s.mask + 1);
+        if (op % 997 == 0) {
+            for (unsigned k = 1; k <= IDS; k++) {
+                trace_id(tid, k);
+                assert_ptr_equal(ts_store_find(&s, tid), have[k]);
+            }
+            size_t listed = 0;
+            for (struct ts_trace *a = s.head; a; a = a->next) {
+                assert_ptr_equal(have[a->id[0] | a->id[1] << 8], a);
+                listed++;
+            }
+            assert_int_equal(listed, n);
+        }
+    }
+    ts_store_free(&s);
+}
+
 static void test_kept_cache_is_lru(void **state)
 {
     (void)state;
@@ -1682,6 +1733,7 @@ int main(void)
         cmocka_unit_test(test_error_keeps_whole_trace_and_late_spans),
         cmocka_unit_test(test_cache_hit_refreshes),
         cmocka_unit_test(test_cache_matches_reference),
+        cmocka_unit_test(test_store_table_matches_reference),
         cmocka_unit_test(test_kept_cache_is_lru),
         cmocka_unit_test(test_dropped_cache_is_lru),
         cmocka_unit_test(test_late_span_age_histogram),
