@@ -329,6 +329,17 @@ static int segs_reserve(struct ts_store *s, struct ts_segs *g, size_t more)
     return 0;
 }
 
+int ts_trace_reserve(struct ts_store *s, struct ts_segs *g, struct ts_env *e, size_t len)
+{
+    bool extend = false;
+    if (g->len > 0) {
+        struct ts_seg_hdr h;
+        memcpy(&h, g->data + g->last, sizeof h);
+        extend = h.env == e;
+    }
+    return segs_reserve(s, g, len + (extend ? 0 : sizeof(struct ts_seg_hdr)));
+}
+
 int ts_trace_append(struct ts_store *s, struct ts_trace *t, struct ts_segs *g, struct ts_env *e,
                     const uint8_t *field, size_t len)
 {

@@ -322,6 +322,9 @@ void ts_env_unref(struct ts_store *s, struct ts_env *e);
  * a new segment starts). 0, or -1 on out of memory. Keeps s->bytes current. */
 int ts_trace_append(struct ts_store *s, struct ts_trace *t, struct ts_segs *segs,
                     struct ts_env *e, const uint8_t *field, size_t len);
+/* Makes room for `len` bytes of item fields appended under envelope e (and the segment header
+ * they would start), so that appending them does not reallocate. 0, or -1 on out of memory. */
+int ts_trace_reserve(struct ts_store *s, struct ts_segs *g, struct ts_env *e, size_t len);
 /* Records a propagated attribute (KeyValue body) once per index. */
 int ts_trace_add_prop(struct ts_store *s, struct ts_trace *t, int index, const uint8_t *kv,
                       size_t len);

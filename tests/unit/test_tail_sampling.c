@@ -942,6 +942,48 @@ static void test_store_table_matches_reference(void **state)
     ts_store_free(&s);
 }
 
+/* Room made for a run of items is exactly what they take: appending them moves nothing, leaves
+ * no slack, and the store counts the same bytes as appending them one by one. */
+static void test_trace_reserve_fits_run(void **state)
+{
+    (void)state;
+    struct ts_store s;
+    assert_int_equal(ts_store_init(&s, 4), 0);
+    static const uint8_t envb[] = {0x0a, 0x00, 0x0a, 0x00};
+    struct ts_env *e = ts_env_intern(&s, envb, 2, 2);
+    assert_non_null(e);
+    uint8_t id[16], item[40];
+    trace_id(id, 1);
+    memset(item, 0x5a, sizeof item);
+    struct ts_trace *a = ts_store_insert(&s, id, 1);
+    trace_id(id, 2);
+    struct ts_trace *b = ts_store_insert(&s, id, 1);
+    assert_non_null(a);
+    assert_non_null(b);
+    uint64_t before = s.bytes;
+    assert_int_equal(ts_trace_reserve(&s, &a->sp, e, 10 + 20 + 40), 0);
+    const uint8_t *data = a->sp.data;
+    assert_int_equal(ts_trace_append(&s, a, &a->sp, e, item, 10), 0);
+    assert_int_equal(ts_trace_append(&s, a, &a->sp, e, item, 20), 0);
+    assert_int_equal(ts_trace_append(&s, a, &a->sp, e, item, 40), 0);
+    assert_ptr_equal(a->sp.data, data);
+    assert_int_equal(a->sp.len, a->sp.cap);
+    uint64_t reserved = s.bytes - before;
+    /* The same items one by one on another trace. */
+    before = s.bytes;
+    assert_int_equal(ts_trace_append(&s, b, &b->sp, e, item, 10), 0);
+    assert_int_equal(ts_trace_append(&s, b, &b->sp, e, item, 20), 0);
+    assert_int_equal(ts_trace_append(&s, b, &b->sp, e, item, 40), 0);
+    assert_int_equal(s.bytes - before, reserved);
+    assert_int_equal(b->sp.len, a->sp.len);
+    assert_memory_equal(b->sp.data, a->sp.data, a->sp.len);
+    /* Extending the last segment needs no new header: room for one more item is its size. */
+    assert_int_equal(ts_trace_reserve(&s, &a->sp, e, 5), 0);
+    assert_int_equal(a->sp.cap, a->sp.len + 5);
+    ts_env_unref(&s, e);
+    ts_store_free(&s);
+}
+
 static void test_kept_cache_is_lru(void **state)
 {
     (void)state;
@@ -1734,6 +1776,7 @@ int main(void)
         cmocka_unit_test(test_cache_hit_refreshes),
         cmocka_unit_test(test_cache_matches_reference),
         cmocka_unit_test(test_store_table_matches_reference),
+        cmocka_unit_test(test_trace_reserve_fits_run),
         cmocka_unit_test(test_kept_cache_is_lru),
         cmocka_unit_test(test_dropped_cache_is_lru),
         cmocka_unit_test(test_late_span_age_histogram),
