@@ -620,9 +620,11 @@ static void observe_late(struct ts_shared *sh, const struct ts_cache_entry *e, i
     telemetry_observe(sh->late_age, (double)(age / NS_PER_SEC));
 }
 
-/* Routes one item (span or log record field) to its trace, a forward group, or nowhere. */
+/* Routes one item (span or log record field) to its trace, a forward group, or nowhere. `run`
+ * (0 when unknown) is the bytes of this item and the next ones of the same trace in the request,
+ * room made at once where the item goes so that a trace's buffer grows once per request. */
 static void route_item(struct ingest *in, struct ts_env *env, const struct pb_field *f,
-                       const struct ts_span_info *info, uint64_t res_mask)
+                       const struct ts_span_info *info, uint64_t res_mask, size_t run)
 {
     struct ts_shared *sh = in->sh;
     bool span = in->signal == SIGNAL_TRACES;
@@ -647,6 +649,8 @@ static void route_item(struct ingest *in, struct ts_env *env, const struct pb_fi
             observe_late(sh, e, in->now);
             telemetry_add(sh->cache_release[1], 1);
             struct ts_trace *g = forward_for(sh, &in->fwd, info->trace_id, e);
+            if (g && run)
+                (void)ts_trace_reserve(&sh->store, span ? &g->sp : &g->lg, env, run);
             if (!g || ts_trace_append(&sh->store, g, span ? &g->sp : &g->lg, env, f->start,
                                       f->total) != 0)
                 in->oom = true;
@@ -667,6 +671,8 @@ static void route_item(struct ingest *in, struct ts_env *env, const struct pb_fi
             return;
         }
     }
+    if (run)
+        (void)ts_trace_reserve(&sh->store, span ? &t->sp : &t->lg, env, run);
     if (ts_trace_append(&sh->store, t, span ? &t->sp : &t->lg, env, f->start, f->total) != 0) {
         in->oom = true;
         return;
@@ -704,6 +710,22 @@ static void route_item(struct ingest *in, struct ts_env *env, const struct pb_fi
         return;
     }
     enforce_bounds_locked(sh, in->now, &in->rel);
+}
+
+/* The bytes of item field f and of the item fields right after it in `after` (a copy of the
+ * scope's reader, not advanced) whose trace ID is `id`: a trace's run of consecutive items, as a
+ * gateway or an SDK sends them. Only the usual encoding (trace ID first) is recognized: this is a
+ * size hint, an item it misses is still appended. */
+static size_t run_bytes(struct pb_reader after, const struct pb_field *f, uint32_t id_field,
+                        const uint8_t *id)
+{
+    size_t n = f->total;
+    struct pb_field g;
+    while (pb_next(&after, &g) == 1 && g.num == 2 && g.wt == PB_LEN && g.len >= 18 &&
+           g.data[0] == (uint8_t)(id_field << 3 | PB_LEN) && g.data[1] == 16 &&
+           memcmp(g.data + 2, id, 16) == 0)
+        n += g.total;
+    return n;
 }
 
 /* Walks an Export{Trace,Logs}ServiceRequest: ResourceX{1 resource, 2 scopes, 3 schema_url} →
@@ -778,6 +800,7 @@ static int ingest_request(struct ingest *in, const uint8_t *data, size_t len)
                 break;
             }
             struct ts_env *e = NULL;
+            const uint8_t *run_id = NULL;
             pb_init(&sr, f.data, f.len);
             while (pb_next(&sr, &sf) == 1) {
                 if (sf.num != 2 || sf.wt != PB_LEN)
@@ -799,7 +822,13 @@ static int ingest_request(struct ingest *in, const uint8_t *data, size_t len)
                         break;
                     }
                 }
-                route_item(in, e, &sf, &info, res_mask);
+                /* A trace's first item of a run sizes its buffer for the whole run. */
+                size_t run = 0;
+                if (info.trace_id && (!run_id || memcmp(run_id, info.trace_id, 16) != 0)) {
+                    run_id = info.trace_id;
+                    run = run_bytes(sr, &sf, in->signal == SIGNAL_TRACES ? 1 : 9, run_id);
+                }
+                route_item(in, e, &sf, &info, res_mask, run);
             }
             /* Segments took their own references; drop the interning one. */
             ts_env_unref(&sh->store, e);

@@ -44,18 +44,30 @@ static size_t pow2_at_least(size_t n)
 
 /* ---- traces ---------------------------------------------------------------------------------- */
 
+/* The trace table is open addressing with linear probing over slots that carry the ID's hash
+ * beside the trace pointer: a lookup for a new trace (the common miss) reads one or two adjacent
+ * slots and no trace, a hit dereferences only the trace it returns, and removal shifts the rest
+ * of its probe run back (no tombstones, so probe runs do not lengthen as traces come and go)
+ * using the stored hashes, never the traces. At most half the slots are used. */
+static int table_alloc(struct ts_store *s, size_t n)
+{
+    struct ts_slot *t = calloc(n, sizeof *t);
+    if (!t)
+        return -1;
+    s->slots = t;
+    s->mask = n - 1;
+    return 0;
+}
+
 int ts_store_init(struct ts_store *s, size_t expected_traces)
 {
     memset(s, 0, sizeof *s);
-    size_t n = pow2_at_least(expected_traces < (1u << 20) ? expected_traces : (1u << 20));
-    s->buckets = calloc(n, sizeof *s->buckets);
+    size_t want = expected_traces < (1u << 20) ? expected_traces : (1u << 20);
     s->envs = calloc(64, sizeof *s->envs);
-    if (!s->buckets || !s->envs) {
-        free(s->buckets);
+    if (!s->envs || table_alloc(s, pow2_at_least(2 * want)) != 0) {
         free(s->envs);
         return -1;
     }
-    s->mask = n - 1;
     s->env_mask = 63;
     return 0;
 }
@@ -107,37 +119,39 @@ void ts_store_free(struct ts_store *s)
         }
     }
     free(s->envs);
-    free(s->buckets);
+    free(s->slots);
     memset(s, 0, sizeof *s);
 }
 
 struct ts_trace *ts_store_find(struct ts_store *s, const uint8_t *id)
 {
-    for (struct ts_trace *t = s->buckets[id_hash(id) & s->mask]; t; t = t->hnext)
-        if (memcmp(t->id, id, 16) == 0)
-            return t;
+    uint64_t h = id_hash(id);
+    for (size_t i = h & s->mask; s->slots[i].t; i = (i + 1) & s->mask)
+        if (s->slots[i].hash == h && memcmp(s->slots[i].t->id, id, 16) == 0)
+            return s->slots[i].t;
     return NULL;
 }
 
+static void slot_put(struct ts_slot *slots, size_t mask, uint64_t h, struct ts_trace *t)
+{
+    size_t i = h & mask;
+    while (slots[i].t)
+        i = (i + 1) & mask;
+    slots[i] = (struct ts_slot){.hash = h, .t = t};
+}
+
+/* Doubles the table. Out of memory leaves it as it is: probes get longer, the table fuller, and
+ * an insertion that would fill it fails. */
 static void grow_table(struct ts_store *s)
 {
-    size_t n = (s->mask + 1) * 2;
-    struct ts_trace **b = calloc(n, sizeof *b);
-    if (!b)
-        return; /* chains get longer; still correct */
-    for (size_t i = 0; i <= s->mask; i++) {
-        struct ts_trace *t = s->buckets[i];
-        while (t) {
-            struct ts_trace *next = t->hnext;
-            size_t j = id_hash(t->id) & (n - 1);
-            t->hnext = b[j];
-            b[j] = t;
-            t = next;
-        }
-    }
-    free(s->buckets);
-    s->buckets = b;
-    s->mask = n - 1;
+    struct ts_slot *old = s->slots;
+    size_t n = s->mask + 1;
+    if (table_alloc(s, 2 * n) != 0)
+        return;
+    for (size_t i = 0; i < n; i++)
+        if (old[i].t)
+            slot_put(s->slots, s->mask, old[i].hash, old[i].t);
+    free(old);
 }
 
 struct ts_trace *ts_trace_new(struct ts_store *s, const uint8_t *id)
@@ -155,15 +169,15 @@ struct ts_trace *ts_trace_new(struct ts_store *s, const uint8_t *id)
 
 struct ts_trace *ts_store_insert(struct ts_store *s, const uint8_t *id, int64_t now_ns)
 {
-    if (s->count >= s->mask + 1)
+    if (2 * (s->count + 1) > s->mask + 1)
         grow_table(s);
+    if (s->count + 1 >= s->mask + 1)
+        return NULL; /* one empty slot always stays, so that probes end */
     struct ts_trace *t = ts_trace_new(s, id);
     if (!t)
         return NULL;
     t->arrival_ns = now_ns;
-    size_t b = id_hash(id) & s->mask;
-    t->hnext = s->buckets[b];
-    s->buckets[b] = t;
+    slot_put(s->slots, s->mask, id_hash(id), t);
     t->prev = s->tail;
     if (s->tail)
         s->tail->next = t;
@@ -188,14 +202,29 @@ void ts_store_root_push(struct ts_store *s, struct ts_trace *t)
     s->rtail = t;
 }
 
+/* Empties slot i, moving back each later slot of its probe run whose home is not between i and
+ * it (linear probing's deletion without tombstones). */
+static void slot_remove(struct ts_slot *slots, size_t mask, size_t i)
+{
+    for (size_t j = (i + 1) & mask; slots[j].t; j = (j + 1) & mask) {
+        size_t home = slots[j].hash & mask;
+        bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+        if (stays)
+            continue;
+        slots[i] = slots[j];
+        i = j;
+    }
+    slots[i] = (struct ts_slot){0};
+}
+
 void ts_store_remove(struct ts_store *s, struct ts_trace *t)
 {
-    struct ts_trace **pp = &s->buckets[id_hash(t->id) & s->mask];
-    while (*pp && *pp != t)
-        pp = &(*pp)->hnext;
-    if (*pp)
-        *pp = t->hnext;
-    t->hnext = NULL;
+    uint64_t h = id_hash(t->id);
+    for (size_t i = h & s->mask; s->slots[i].t; i = (i + 1) & s->mask)
+        if (s->slots[i].t == t) {
+            slot_remove(s->slots, s->mask, i);
+            break;
+        }
     if (t->prev)
         t->prev->next = t->next;
     else
@@ -298,6 +327,17 @@ static int segs_reserve(struct ts_store *s, struct ts_segs *g, size_t more)
     g->data = d;
     g->cap = (uint32_t)cap;
     return 0;
+}
+
+int ts_trace_reserve(struct ts_store *s, struct ts_segs *g, struct ts_env *e, size_t len)
+{
+    bool extend = false;
+    if (g->len > 0) {
+        struct ts_seg_hdr h;
+        memcpy(&h, g->data + g->last, sizeof h);
+        extend = h.env == e;
+    }
+    return segs_reserve(s, g, len + (extend ? 0 : sizeof(struct ts_seg_hdr)));
 }
 
 int ts_trace_append(struct ts_store *s, struct ts_trace *t, struct ts_segs *g, struct ts_env *e,

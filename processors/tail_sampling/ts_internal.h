@@ -254,7 +254,6 @@ struct ts_seg_hdr {
 
 struct ts_trace {
     uint8_t id[16];
-    struct ts_trace *hnext;
     struct ts_trace *prev, *next;       /* arrival order; `next` also chains released traces */
     struct ts_trace *rprev, *rnext;     /* root order, when decision_wait_after_root is on */
     int64_t arrival_ns, root_ns;
@@ -283,8 +282,14 @@ struct ts_trace {
     uint32_t detached : 1;              /* memory no longer counted in the store */
 };
 
+/* A slot of the trace table: the trace and its ID's hash (empty when t is NULL). */
+struct ts_slot {
+    uint64_t hash;
+    struct ts_trace *t;
+};
+
 struct ts_store {
-    struct ts_trace **buckets;
+    struct ts_slot *slots;              /* open addressing, linear probing, at most half full */
     size_t mask, count;
     struct ts_trace *head, *tail;       /* arrival order */
     struct ts_trace *rhead, *rtail;     /* root order */
@@ -317,6 +322,9 @@ void ts_env_unref(struct ts_store *s, struct ts_env *e);
  * a new segment starts). 0, or -1 on out of memory. Keeps s->bytes current. */
 int ts_trace_append(struct ts_store *s, struct ts_trace *t, struct ts_segs *segs,
                     struct ts_env *e, const uint8_t *field, size_t len);
+/* Makes room for `len` bytes of item fields appended under envelope e (and the segment header
+ * they would start), so that appending them does not reallocate. 0, or -1 on out of memory. */
+int ts_trace_reserve(struct ts_store *s, struct ts_segs *g, struct ts_env *e, size_t len);
 /* Records a propagated attribute (KeyValue body) once per index. */
 int ts_trace_add_prop(struct ts_store *s, struct ts_trace *t, int index, const uint8_t *kv,
                       size_t len);

@@ -891,6 +891,99 @@ static void test_cache_matches_reference(void **state)
     ts_cache_free(&c);
 }
 
+/* The trace table against a plain presence array: many inserts and removals of few IDs, starting
+ * from the smallest table so that it grows, with removals in any order inside long probe runs.
+ * Every ID is found exactly when present, as its own trace, and arrival order stays a list of the
+ * present traces. */
+static void test_store_table_matches_reference(void **state)
+{
+    (void)state;
+    enum { IDS = 300, OPS = 40000 };
+    struct ts_store s;
+    assert_int_equal(ts_store_init(&s, 1), 0);
+    struct ts_trace *have[IDS + 1] = {0};
+    size_t n = 0;
+    uint64_t x = 7;
+    for (int op = 0; op < OPS; op++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        unsigned id = (unsigned)(x >> 33) % IDS + 1;
+        uint8_t tid[16];
+        trace_id(tid, id);
+        struct ts_trace *t = ts_store_find(&s, tid);
+        assert_ptr_equal(t, have[id]);
+        if (t) {
+            ts_store_remove(&s, t);
+            ts_trace_free(&s, t);
+            have[id] = NULL;
+            n--;
+            assert_null(ts_store_find(&s, tid));
+        } else {
+            t = ts_store_insert(&s, tid, op);
+            assert_non_null(t);
+            assert_memory_equal(t->id, tid, 16);
+            have[id] = t;
+            n++;
+        }
+        assert_int_equal(s.count, n);
+        assert_true(2 * s.count <= s.mask + 1);
+        if (op % 997 == 0) {
+            for (unsigned k = 1; k <= IDS; k++) {
+                trace_id(tid, k);
+                assert_ptr_equal(ts_store_find(&s, tid), have[k]);
+            }
+            size_t listed = 0;
+            for (struct ts_trace *a = s.head; a; a = a->next) {
+                assert_ptr_equal(have[a->id[0] | a->id[1] << 8], a);
+                listed++;
+            }
+            assert_int_equal(listed, n);
+        }
+    }
+    ts_store_free(&s);
+}
+
+/* Room made for a run of items is exactly what they take: appending them moves nothing, leaves
+ * no slack, and the store counts the same bytes as appending them one by one. */
+static void test_trace_reserve_fits_run(void **state)
+{
+    (void)state;
+    struct ts_store s;
+    assert_int_equal(ts_store_init(&s, 4), 0);
+    static const uint8_t envb[] = {0x0a, 0x00, 0x0a, 0x00};
+    struct ts_env *e = ts_env_intern(&s, envb, 2, 2);
+    assert_non_null(e);
+    uint8_t id[16], item[40];
+    trace_id(id, 1);
+    memset(item, 0x5a, sizeof item);
+    struct ts_trace *a = ts_store_insert(&s, id, 1);
+    trace_id(id, 2);
+    struct ts_trace *b = ts_store_insert(&s, id, 1);
+    assert_non_null(a);
+    assert_non_null(b);
+    uint64_t before = s.bytes;
+    assert_int_equal(ts_trace_reserve(&s, &a->sp, e, 10 + 20 + 40), 0);
+    const uint8_t *data = a->sp.data;
+    assert_int_equal(ts_trace_append(&s, a, &a->sp, e, item, 10), 0);
+    assert_int_equal(ts_trace_append(&s, a, &a->sp, e, item, 20), 0);
+    assert_int_equal(ts_trace_append(&s, a, &a->sp, e, item, 40), 0);
+    assert_ptr_equal(a->sp.data, data);
+    assert_int_equal(a->sp.len, a->sp.cap);
+    uint64_t reserved = s.bytes - before;
+    /* The same items one by one on another trace. */
+    before = s.bytes;
+    assert_int_equal(ts_trace_append(&s, b, &b->sp, e, item, 10), 0);
+    assert_int_equal(ts_trace_append(&s, b, &b->sp, e, item, 20), 0);
+    assert_int_equal(ts_trace_append(&s, b, &b->sp, e, item, 40), 0);
+    assert_int_equal(s.bytes - before, reserved);
+    assert_int_equal(b->sp.len, a->sp.len);
+    assert_memory_equal(b->sp.data, a->sp.data, a->sp.len);
+    /* Extending the last segment needs no new header: room for one more item is its size. */
+    assert_int_equal(ts_trace_reserve(&s, &a->sp, e, 5), 0);
+    assert_int_equal(a->sp.cap, a->sp.len + 5);
+    ts_env_unref(&s, e);
+    ts_store_free(&s);
+}
+
 static void test_kept_cache_is_lru(void **state)
 {
     (void)state;
@@ -1682,6 +1775,8 @@ int main(void)
         cmocka_unit_test(test_error_keeps_whole_trace_and_late_spans),
         cmocka_unit_test(test_cache_hit_refreshes),
         cmocka_unit_test(test_cache_matches_reference),
+        cmocka_unit_test(test_store_table_matches_reference),
+        cmocka_unit_test(test_trace_reserve_fits_run),
         cmocka_unit_test(test_kept_cache_is_lru),
         cmocka_unit_test(test_dropped_cache_is_lru),
         cmocka_unit_test(test_late_span_age_histogram),
