@@ -16,8 +16,17 @@ BENCH_TAG=${1:?"lib.sh: source it with the script's tag"}
 # shellcheck disable=SC2034  # read by the scripts that source this file
 HZ=$(getconf CLK_TCK)   # clock ticks per second: the unit of cpu_ticks and sys_ticks
 
-# die MESSAGE...: reports the failure and exits.
-die() { echo "$BENCH_TAG: FAIL: $*" >&2; exit 1; }
+# die MESSAGE...: reports the failure and exits. In a subshell (a $(...) around a measurement)
+# the EXIT trap does not run, so it first stops the processes that subshell knows of, lest a
+# relay it started outlive the script.
+die() {
+    echo "$BENCH_TAG: FAIL: $*" >&2
+    if [ "$BASH_SUBSHELL" -gt 0 ]; then
+        local pid
+        for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    fi
+    exit 1
+}
 
 # need_built BUILD PROG...: dies unless each BUILD/PROG is an executable.
 need_built() {

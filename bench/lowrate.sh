@@ -82,6 +82,8 @@ YAML
 targets() { if [ "$1" = grpc ]; then echo "--endpoint 127.0.0.1:$GPORT"; else echo "--http http://127.0.0.1:$HPORT/v1/traces"; fi; }
 
 # measure BIN PROTO RATE: prints "µs per span, µs per request" for one line; RATE 0 = saturated.
+# Run as line=$(measure ...) (a bare assignment, so a failed check inside stops the script; a
+# `read <<<"$(...)"` would swallow it).
 measure() {
     local bin=$1 proto=$2 rate=$3 base c0 c1 sent got
     local -a args
@@ -134,13 +136,15 @@ printf '%-8s %-5s %-9s %12s %14s %10s %12s\n' binary proto rate "us/span" "us/re
 for proto in $PROTOS; do
     declare -A SAT=()
     for i in "${!BINS[@]}"; do
-        read -r us usr sps <<<"$(measure "${BINS[$i]}" "$proto" 0)"
+        line=$(measure "${BINS[$i]}" "$proto" 0)
+        read -r us usr sps <<<"$line"
         SAT[$i]=$us
         printf '%-8s %-5s %-9s %12s %14s %10s %12s\n' "${NAMES[$i]}" "$proto" saturated "$us" "$usr" "$sps" 1.00
     done
     for rate in $RATES; do
         for i in "${!BINS[@]}"; do
-            read -r us usr sps <<<"$(measure "${BINS[$i]}" "$proto" "$rate")"
+            line=$(measure "${BINS[$i]}" "$proto" "$rate")
+            read -r us usr sps <<<"$line"
             printf '%-8s %-5s %-9s %12s %14s %10s %12s\n' "${NAMES[$i]}" "$proto" "$rate/s" "$us" "$usr" "$sps" \
                 "$(calc "$us / ${SAT[$i]}" 2)"
         done
