@@ -42,44 +42,15 @@ run() {
     rport=$(free_port); mport=$(free_port)
     case "$pipe" in
     pass) procs="[]" ;;
-    batch) procs="[batch]"; procdef="
-processors:
+    batch) procs="[batch]"; procdef="processors:
   batch: {}" ;;
-    decode) procs="[attributes]"; procdef="
-processors:
+    decode) procs="[attributes]"; procdef="processors:
   attributes:
     actions:
       - {key: bench.relay, value: llmotlp, action: insert}" ;;
     *) die "unknown pipeline $pipe" ;;
     esac
-    cat >"$TMP/$name.yaml" <<YAML
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$rport
-$procdef
-exporters:
-  otlp:
-    endpoint: 127.0.0.1:$sport
-    tls:
-      insecure: true
-    compression: none
-    sending_queue:
-      num_consumers: 4
-      queue_size: 1000
-service:
-  telemetry:
-    logs:
-      level: warn
-    metrics:
-      address: 127.0.0.1:$mport
-  pipelines:
-    traces:
-      receivers: [otlp]
-      processors: $procs
-      exporters: [otlp]
-YAML
+    relay_yaml "$TMP/$name.yaml" "grpc=$rport" otlp "$sport" "$mport" "$procs" "$procdef"
     "$bin" --config "$TMP/$name.yaml" >"$TMP/$name.log" 2>&1 &
     lpid=$!
     PIDS+=("$lpid")

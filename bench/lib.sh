@@ -120,6 +120,46 @@ start_sink() {
     # shellcheck disable=SC2034  # read by the caller
     SINK_PORT=$(cat "$TMP/$1.port")
 }
+# relay_yaml FILE PROTOCOLS EXPORTER SINK_PORT METRICS_PORT [PROCESSORS [PROCESSOR_DEFS]]: writes
+# the relay config the benches share, so their lines differ only where they mean to: the otlp
+# receiver on PROTOCOLS ("grpc=PORT", "http=PORT" or both, on 127.0.0.1), one pipeline to the
+# exporter EXPORTER (otlp: gRPC, plaintext; otlphttp: protobuf) at the sink on SINK_PORT, no
+# compression, 4 consumers on a 1000-request queue; warn logs; llmotlp's own metrics on
+# METRICS_PORT (never the default :8888, which another run may hold). PROCESSORS is the
+# pipeline's list ("[batch]"; none when empty), PROCESSOR_DEFS the `processors:` block.
+relay_yaml() {
+    local file=$1 protocols=$2 exporter=$3 sport=$4 mport=$5 procs=${6:-} procdefs=${7:-} p
+    {
+        printf 'receivers:\n  otlp:\n    protocols:\n'
+        for p in $protocols; do
+            printf '      %s:\n        endpoint: 127.0.0.1:%s\n' "${p%%=*}" "${p#*=}"
+        done
+        [ -z "$procdefs" ] || printf '%s\n' "$procdefs"
+        printf 'exporters:\n  %s:\n' "$exporter"
+        case $exporter in
+        otlp) printf '    endpoint: 127.0.0.1:%s\n    tls:\n      insecure: true\n' "$sport" ;;
+        otlphttp) printf '    endpoint: http://127.0.0.1:%s\n    encoding: proto\n' "$sport" ;;
+        *) die "relay_yaml: unknown exporter $exporter" ;;
+        esac
+        cat <<YAML
+    compression: none
+    sending_queue:
+      num_consumers: 4
+      queue_size: 1000
+service:
+  telemetry:
+    logs:
+      level: warn
+    metrics:
+      address: 127.0.0.1:$mport
+  pipelines:
+    traces:
+      receivers: [otlp]
+YAML
+        [ -z "$procs" ] || printf '      processors: %s\n' "$procs"
+        printf '      exporters: [%s]\n' "$exporter"
+    } >"$file"
+}
 # wait_spans STATSFILE N TIMEOUT_S: until the sink has counted N spans; prints the count.
 wait_spans() {
     local n=0 end=$((SECONDS + $3))

@@ -46,34 +46,7 @@ start_sink sink
 start_relay() {
     GPORT=$(free_port); HPORT=$(free_port); local mport
     mport=$(free_port)
-    cat >"$TMP/relay.yaml" <<YAML
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$GPORT
-      http:
-        endpoint: 127.0.0.1:$HPORT
-exporters:
-  otlp:
-    endpoint: 127.0.0.1:$SINK_PORT
-    tls:
-      insecure: true
-    compression: none
-    sending_queue:
-      num_consumers: 4
-      queue_size: 1000
-service:
-  telemetry:
-    logs:
-      level: warn
-    metrics:
-      address: 127.0.0.1:$mport
-  pipelines:
-    traces:
-      receivers: [otlp]
-      exporters: [otlp]
-YAML
+    relay_yaml "$TMP/relay.yaml" "grpc=$GPORT http=$HPORT" otlp "$SINK_PORT" "$mport"
     "$1" --config "$TMP/relay.yaml" >"$TMP/relay.log" 2>&1 &
     LPID=$!
     PIDS+=("$LPID")

@@ -76,44 +76,12 @@ direct dhttp --http --http 'http://127.0.0.1:$SINK_PORT/v1/traces'
 # Fails unless the sink counts exactly the spans llmotlp accepted (and, with EXACT_BYTES=1, the
 # very bytes). Sets NAME_RATE, NAME_CPU_M, NAME_SYS_PCT, NAME_BP and NAME_SAME_BYTES.
 relay() {
-    local name=$1 in=$2 out=$3 exact=$4 rport mport lpid exporter
+    local name=$1 in=$2 out=$3 exact=$4 rport mport lpid
     local -a targs
     if [ "$out" = otlphttp ]; then start_sink "$name" --http; else start_sink "$name"; fi
     rport=$(free_port)
-    mport=$(free_port)   # own /metrics: never the default :8888, which another run may hold
-    if [ "$out" = otlp ]; then
-        exporter="otlp:
-    endpoint: 127.0.0.1:$SINK_PORT
-    tls:
-      insecure: true"
-    else
-        exporter="otlphttp:
-    endpoint: http://127.0.0.1:$SINK_PORT
-    encoding: proto"
-    fi
-    cat >"$TMP/$name.yaml" <<YAML
-receivers:
-  otlp:
-    protocols:
-      $in:
-        endpoint: 127.0.0.1:$rport
-exporters:
-  $exporter
-    compression: none
-    sending_queue:
-      num_consumers: 4
-      queue_size: 1000
-service:
-  telemetry:
-    logs:
-      level: warn
-    metrics:
-      address: 127.0.0.1:$mport
-  pipelines:
-    traces:
-      receivers: [otlp]
-      exporters: [$out]
-YAML
+    mport=$(free_port)
+    relay_yaml "$TMP/$name.yaml" "$in=$rport" "$out" "$SINK_PORT" "$mport"
     "$BUILD/llmotlp" validate --config "$TMP/$name.yaml" >"$TMP/$name.validate" 2>&1 \
         || { cat "$TMP/$name.validate" >&2; die "llmotlp rejects the $name config"; }
     "$BUILD/llmotlp" --config "$TMP/$name.yaml" >"$TMP/$name.log" 2>&1 &
