@@ -17,6 +17,8 @@
 #        BENCH_PERF=EVENT (e.g. page-faults or cpu-clock) with BENCH_PERF_DIR=DIR: perf record -g
 #        of the relay during each measured run, into DIR/LABEL-PIPELINE-ROUND.perf.data
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh" batch_bench
 
 BUILD=${1:-build}
 BASE_BIN=${2:-}
@@ -25,122 +27,34 @@ CONC=${BENCH_CONCURRENCY:-8}
 SPANS=${BENCH_SPANS:-500}
 ROUNDS=${BENCH_ROUNDS:-2}
 PIPELINES=${BENCH_PIPELINES:-pass batch decode}
-HZ=$(getconf CLK_TCK)
 
-die() { echo "batch_bench: FAIL: $*" >&2; exit 1; }
-for p in llmotlp loadgen sink; do [ -x "$BUILD/$p" ] || die "$BUILD/$p not built"; done
+need_built "$BUILD" llmotlp loadgen sink
 BUILD=$(cd "$BUILD" && pwd)
 [ -z "$BASE_BIN" ] || [ -x "$BASE_BIN" ] || die "$BASE_BIN is not an executable"
-
-TMP=$(mktemp -d /tmp/llmotlp-batchbench.XXXXXX)
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-jnum() { grep -o "\"$2\": *[-0-9.e+]*" "$1" | head -1 | sed 's/.*: *//'; }
-calc() { awk "BEGIN { printf \"%.${2:-3}f\", $1 }"; }
-stat_field() { sed 's/^.*) //' "/proc/$1/stat" | awk -v f="$2" '{ print $(f - 2) }'; }
-cpu_ticks() { echo $(( $(stat_field "$1" 14) + $(stat_field "$1" 15) )); }  # utime + stime
-minflt() { stat_field "$1" 10; }
-hwm_kib() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status"; }
-free_port() {
-    local p hex
-    for _ in $(seq 100); do
-        p=$((20000 + RANDOM % 40000))
-        hex=$(printf ':%04X ' "$p")
-        if ! grep -q "$hex" /proc/net/tcp /proc/net/tcp6 2>/dev/null; then echo "$p"; return 0; fi
-    done
-    die "no free port found"
-}
-listening() {
-    local hex
-    hex=$(printf ':%04X' "$1")
-    awk -v h="$hex" '$2 ~ h"$" && $4 == "0A" { f = 1 } END { exit !f }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
-}
-stop_pid() {
-    local keep=() p
-    kill -TERM "$1" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-    for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
-    PIDS=("${keep[@]}")
-}
-wait_spans() {
-    local n=0 end=$((SECONDS + $3))
-    while [ "$SECONDS" -lt "$end" ]; do
-        n=$(jnum "$1" spans)
-        [ "${n:-0}" -ge "$2" ] && break
-        sleep 0.05
-    done
-    echo "${n:-0}"
-}
+bench_tmp batchbench
 
 # run LABEL BIN PIPELINE: one measured relay run; appends "LABEL PIPELINE cpu_us flt hwm rate".
 run() {
     local label=$1 bin=$2 pipe=$3 name="$1-$3-$ROUND" sport rport mport lpid procs procdef=""
-    "$BUILD/sink" --port-file "$TMP/$name.port" --stats "$TMP/$name.stats" --interval-ms 100 \
-        >"$TMP/$name.sink.out" 2>&1 &
-    local spid=$!
-    PIDS+=("$spid")
-    for _ in $(seq 100); do [ -s "$TMP/$name.port" ] && break; sleep 0.05; done
-    sport=$(cat "$TMP/$name.port")
+    start_sink "$name"
+    local spid=$SINK_PID
+    sport=$SINK_PORT
     rport=$(free_port); mport=$(free_port)
     case "$pipe" in
     pass) procs="[]" ;;
-    batch) procs="[batch]"; procdef="
-processors:
+    batch) procs="[batch]"; procdef="processors:
   batch: {}" ;;
-    decode) procs="[attributes]"; procdef="
-processors:
+    decode) procs="[attributes]"; procdef="processors:
   attributes:
     actions:
       - {key: bench.relay, value: llmotlp, action: insert}" ;;
     *) die "unknown pipeline $pipe" ;;
     esac
-    cat >"$TMP/$name.yaml" <<YAML
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$rport
-$procdef
-exporters:
-  otlp:
-    endpoint: 127.0.0.1:$sport
-    tls:
-      insecure: true
-    compression: none
-    sending_queue:
-      num_consumers: 4
-      queue_size: 1000
-service:
-  telemetry:
-    logs:
-      level: warn
-    metrics:
-      address: 127.0.0.1:$mport
-  pipelines:
-    traces:
-      receivers: [otlp]
-      processors: $procs
-      exporters: [otlp]
-YAML
+    relay_yaml "$TMP/$name.yaml" "grpc=$rport" otlp "$sport" "$mport" "$procs" "$procdef"
     "$bin" --config "$TMP/$name.yaml" >"$TMP/$name.log" 2>&1 &
     lpid=$!
     PIDS+=("$lpid")
-    for _ in $(seq 100); do listening "$rport" && break; kill -0 "$lpid" 2>/dev/null || break; sleep 0.1; done
-    listening "$rport" || { cat "$TMP/$name.log" >&2; die "$name: llmotlp is not listening"; }
+    await_listen "$lpid" "$rport" || { cat "$TMP/$name.log" >&2; die "$name: llmotlp is not listening"; }
     "$BUILD/loadgen" --endpoint "127.0.0.1:$rport" --requests 64 --concurrency "$CONC" \
         --spans "$SPANS" >"$TMP/$name.warm.json" || die "$name: warm-up failed"
     wait_spans "$TMP/$name.stats" "$(jnum "$TMP/$name.warm.json" spans_sent)" 15 >/dev/null

@@ -31,6 +31,8 @@
 # processes). Busy well under 1 with threads waiting = starved by the box; with none waiting =
 # the pipeline itself waits (a lock, a sleep, backpressure).
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh" bench
 
 BUILD=${1:-build}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -48,73 +50,26 @@ if [ -n "$NICE" ] && [ -z "${BENCH_NICE_SESSION:-}" ]; then
     BENCH_NICE_SESSION=1 exec setsid --wait bash "$0" "$@"
 fi
 if [ -n "$NICE" ]; then
-    echo "$NICE" >/proc/self/autogroup || { echo "bench: FAIL: cannot set the autogroup's nice to $NICE" >&2; exit 1; }
+    echo "$NICE" >/proc/self/autogroup || die "cannot set the autogroup's nice to $NICE"
     echo "== the benchmark runs in its own session: $(cat /proc/self/autogroup)" >&2
 fi
 TRAFFIC=${BENCH_TRAFFIC:-llm}
 export BENCH_DECISION_WAIT=${BENCH_DECISION_WAIT:-2s}
-HZ=$(getconf CLK_TCK)
 
-die() { echo "bench: FAIL: $*" >&2; exit 1; }
-for p in llmotlp loadgen sink; do
-    [ -x "$BUILD/$p" ] || die "$BUILD/$p not built (run: cmake --build $BUILD)"
-done
+need_built "$BUILD" llmotlp loadgen sink
 command -v taskset >/dev/null || die "taskset (util-linux) is needed to pin the processes"
 command -v curl >/dev/null || die "curl is needed to read llmotlp's own metrics"
 BUILD=$(cd "$BUILD" && pwd)
 NCPU=$(nproc)
 [ "$NCPU" -ge 2 ] || die "needs 2 CPUs (llmotlp on one, load and sink on the other); nproc = $NCPU"
 
-TMP=$(mktemp -d /tmp/llmotlp-llmbench.XXXXXX)
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_tmp llmbench
 
-jnum() { grep -o "\"$2\": *[-0-9.e+]*" "$1" | head -1 | sed 's/.*: *//'; }
-calc() { awk "BEGIN { printf \"%.${2:-3}f\", $1 }"; }
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }   # utime + stime
-# ns the process's live threads have spent runnable but not running (schedstat run_delay).
-runq_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $2 } END { printf "%d", s }'; }
 # A metric of llmotlp's own /metrics (the sum over its label sets; 0 when absent).
 metric() { curl -s --max-time 2 "http://$METRICS/metrics" | awk -v m="$1" '$1 == m || index($1, m "{") == 1 { s += $2 } END { printf "%d", s }'; }
-free_port() {
-    local p hex
-    for _ in $(seq 100); do
-        p=$((20000 + RANDOM % 40000))
-        hex=$(printf ':%04X ' "$p")
-        if ! grep -q "$hex" /proc/net/tcp /proc/net/tcp6 2>/dev/null && [[ " ${USED_PORTS:-} " != *" $p "* ]]; then
-            USED_PORTS="${USED_PORTS:-} $p"
-            echo "$p"; return 0
-        fi
-    done
-    die "no free port found"
-}
-listening() {
-    local hex
-    hex=$(printf ':%04X' "$1")
-    awk -v h="$hex" '$2 ~ h"$" && $4 == "0A" { f = 1 } END { exit !f }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
-}
-stop_pid() {
-    local keep=() p
-    kill -TERM "$1" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-    for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
-    PIDS=("${keep[@]}")
-}
-# start_sink NAME CPUS [--http]: a sink counting ERROR spans too; sets SINK_PID, SINK_PORT.
-start_sink() {
+# pinned_sink NAME CPUS [--http]: a sink on CPUS counting ERROR spans too, every 50 ms; sets
+# SINK_PID, SINK_PORT.
+pinned_sink() {
     local port
     port=$(free_port)
     taskset -c "$2" "$BUILD/sink" --errors --listen "127.0.0.1:$port" "${@:3}" --stats "$TMP/$1.stats" \
@@ -124,16 +79,6 @@ start_sink() {
     for _ in $(seq 100); do [ -s "$TMP/$1.stats" ] && listening "$port" && break; sleep 0.05; done
     listening "$port" || { cat "$TMP/$1.sink.err" >&2; die "sink did not start"; }
     SINK_PORT=$port
-}
-# until_spans STATS N TIMEOUT_S: waits until the sink has counted N spans; prints the count.
-until_spans() {
-    local n=0 end=$((SECONDS + $3))
-    while [ "$SECONDS" -lt "$end" ]; do
-        n=$(jnum "$1" spans)
-        [ "${n:-0}" -ge "$2" ] && break
-        sleep 0.05
-    done
-    echo "${n:-0}"
 }
 # until_quiet STATS TIMEOUT_S: for lines that drop spans: waits until llmotlp holds no trace and
 # its exporter has sent exactly what the sink counted, twice 200 ms apart; prints the sink count.
@@ -161,7 +106,7 @@ line() {
     local key=$1 conf=$2 procs=$3 in=$4 rate=$5 threads=$6 samples=$7
     local rcpu=0 lcpu=1 gport hport mport pport lpid
     if [ "$threads" = 2 ]; then rcpu=0,1 lcpu=0,1; fi
-    start_sink "$key" "$lcpu"
+    pinned_sink "$key" "$lcpu"
     gport=$(free_port) hport=$(free_port) mport=$(free_port) pport=$(free_port)
     METRICS=127.0.0.1:$mport
     BENCH_GRPC_ENDPOINT=127.0.0.1:$gport BENCH_HTTP_ENDPOINT=127.0.0.1:$hport \
@@ -173,8 +118,8 @@ line() {
     PIDS+=("$lpid")
     local port=$gport
     [ "$in" = http ] && port=$hport
-    for _ in $(seq 100); do listening "$port" && listening "$mport" && break; kill -0 "$lpid" 2>/dev/null || break; sleep 0.1; done
-    listening "$port" || { cat "$TMP/$key.log" >&2; die "$key: llmotlp is not listening on $port"; }
+    await_listen "$lpid" "$port" "$mport" \
+        || { cat "$TMP/$key.log" >&2; die "$key: llmotlp is not listening on $port and $mport"; }
     local -a targs=(--endpoint "127.0.0.1:$gport")
     [ "$in" = http ] && targs=(--http "http://127.0.0.1:$hport/v1/traces")
     targs+=(--traffic "$TRAFFIC" --unique-traces --spans "$SPANS")
@@ -187,7 +132,7 @@ line() {
         until_quiet "$TMP/$key.stats" 60 >/dev/null
     else
         local w
-        w=$(until_spans "$TMP/$key.stats" "$(jnum "$TMP/$key.warm.json" spans_sent)" 20)
+        w=$(wait_spans "$TMP/$key.stats" "$(jnum "$TMP/$key.warm.json" spans_sent)" 20)
         [ "$w" -ge "$(jnum "$TMP/$key.warm.json" spans_sent)" ] || die "$key: warm-up: sink counted $w spans"
         sleep 0.2
     fi
@@ -215,7 +160,7 @@ line() {
         [ "$got" -eq "$exp" ] || die "$key: sink counted $got spans, llmotlp's exporter says it sent $exp"
         [ "$got" -le "$sent" ] || die "$key: sink counted $got spans for $sent sent (duplicates)"
     else
-        got=$(( $(until_spans "$TMP/$key.stats" $((base + sent)) 30) - base ))
+        got=$(( $(wait_spans "$TMP/$key.stats" $((base + sent)) 30) - base ))
         cpu1=$(cpu_ticks "$lpid")
         [ "$got" -ge "$sent" ] || { tail -5 "$TMP/$key.log" >&2; die "$key: llmotlp delivered $got of $sent accepted spans within 30 s"; }
         sleep 0.4   # anything late would be a duplicate
@@ -251,7 +196,7 @@ line() {
 # direct KEY IN RATE: loadgen → sink, no relay, both on CPU 1: the latency floor of the transport.
 direct() {
     local key=$1 in=$2 rate=$3
-    if [ "$in" = http ]; then start_sink "$key" 1 --http; else start_sink "$key" 1; fi
+    if [ "$in" = http ]; then pinned_sink "$key" 1 --http; else pinned_sink "$key" 1; fi
     local -a targs=(--endpoint "127.0.0.1:$SINK_PORT")
     [ "$in" = http ] && targs=(--http "http://127.0.0.1:$SINK_PORT/v1/traces")
     timeout 120 taskset -c 1 "$BUILD/loadgen" "${targs[@]}" --traffic "$TRAFFIC" --unique-traces --spans "$SPANS" \
@@ -259,7 +204,7 @@ direct() {
         || die "$key: loadgen against the sink failed: $(cat "$TMP/$key.json")"
     local sent got
     sent=$(jnum "$TMP/$key.json" spans_sent)
-    got=$(until_spans "$TMP/$key.stats" "$sent" 10)
+    got=$(wait_spans "$TMP/$key.stats" "$sent" 10)
     [ "$got" -eq "$sent" ] || die "$key: sink counted $got spans, loadgen sent $sent"
     declare -g "${key}_P50=$(jnum "$TMP/$key.json" latency_p50_ms)"
     declare -g "${key}_P99=$(jnum "$TMP/$key.json" latency_p99_ms)"

@@ -15,6 +15,8 @@
 #        LOWRATE_IDLE_SECONDS (30) LOWRATE_PROTOCOLS ("grpc http")
 #        LOWRATE_BASELINE=PATH: also measure that llmotlp binary, interleaved line by line
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh" lowrate
 
 BUILD=${1:-build}
 RATES=${LOWRATE_RATES:-25 300}
@@ -22,11 +24,9 @@ SECS=${LOWRATE_SECONDS:-20}
 SPANS=${LOWRATE_SPANS:-100}
 IDLE=${LOWRATE_IDLE_SECONDS:-30}
 PROTOS=${LOWRATE_PROTOCOLS:-grpc http}
-HZ=$(getconf CLK_TCK)
 CONC=8
 
-die() { echo "lowrate: FAIL: $*" >&2; exit 1; }
-for p in llmotlp sink; do [ -x "$BUILD/$p" ] || die "$BUILD/$p not built"; done
+need_built "$BUILD" llmotlp sink
 BUILD=$(cd "$BUILD" && pwd)
 LOADGEN=${LOWRATE_LOADGEN:-$BUILD/loadgen}
 [ -x "$LOADGEN" ] || die "$LOADGEN not found"
@@ -36,112 +36,27 @@ if [ -n "${LOWRATE_BASELINE:-}" ]; then
     BINS+=("$LOWRATE_BASELINE"); NAMES+=(baseline)
 fi
 
-TMP=$(mktemp -d /tmp/llmotlp-lowrate.XXXXXX)
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${PIDS[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-jnum() { grep -o "\"$2\": *[-0-9.e+]*" "$1" | head -1 | sed 's/.*: *//'; }
-calc() { awk "BEGIN { printf \"%.${2:-3}f\", $1 }"; }
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }   # utime + stime
-free_port() {
-    local p hex
-    for _ in $(seq 100); do
-        p=$((20000 + RANDOM % 40000))
-        hex=$(printf ':%04X ' "$p")
-        if ! grep -q "$hex" /proc/net/tcp /proc/net/tcp6 2>/dev/null; then echo "$p"; return 0; fi
-    done
-    die "no free port found"
-}
-listening() {
-    local hex
-    hex=$(printf ':%04X' "$1")
-    awk -v h="$hex" '$2 ~ h"$" && $4 == "0A" { f = 1 } END { exit !f }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
-}
-stop_pid() {
-    local keep=() p
-    kill -TERM "$1" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-    for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
-    PIDS=("${keep[@]}")
-}
-wait_spans() {
-    local n=0 end=$((SECONDS + $3))
-    while [ "$SECONDS" -lt "$end" ]; do
-        n=$(jnum "$1" spans)
-        [ "${n:-0}" -ge "$2" ] && break
-        sleep 0.05
-    done
-    echo "${n:-0}"
-}
+bench_tmp lowrate
 
 # One sink for the whole run (its CPU is not measured).
-"$BUILD/sink" --port-file "$TMP/sink.port" --stats "$TMP/sink.stats" --interval-ms 100 \
-    >"$TMP/sink.out" 2>"$TMP/sink.err" &
-SINK_PID=$!
-PIDS+=("$SINK_PID")
-for _ in $(seq 100); do [ -s "$TMP/sink.port" ] && break; sleep 0.05; done
-[ -s "$TMP/sink.port" ] || die "sink did not start"
-SINK_PORT=$(cat "$TMP/sink.port")
+start_sink sink
 
 # start_relay BIN: llmotlp with the otlp receiver on gRPC and HTTP, the otlp exporter to the
 # sink; sets LPID, GPORT, HPORT.
 start_relay() {
     GPORT=$(free_port); HPORT=$(free_port); local mport
     mport=$(free_port)
-    cat >"$TMP/relay.yaml" <<YAML
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:$GPORT
-      http:
-        endpoint: 127.0.0.1:$HPORT
-exporters:
-  otlp:
-    endpoint: 127.0.0.1:$SINK_PORT
-    tls:
-      insecure: true
-    compression: none
-    sending_queue:
-      num_consumers: 4
-      queue_size: 1000
-service:
-  telemetry:
-    logs:
-      level: warn
-    metrics:
-      address: 127.0.0.1:$mport
-  pipelines:
-    traces:
-      receivers: [otlp]
-      exporters: [otlp]
-YAML
+    relay_yaml "$TMP/relay.yaml" "grpc=$GPORT http=$HPORT" otlp "$SINK_PORT" "$mport"
     "$1" --config "$TMP/relay.yaml" >"$TMP/relay.log" 2>&1 &
     LPID=$!
     PIDS+=("$LPID")
-    for _ in $(seq 100); do
-        listening "$GPORT" && listening "$HPORT" && break
-        kill -0 "$LPID" 2>/dev/null || break
-        sleep 0.1
-    done
-    listening "$GPORT" && listening "$HPORT" || { cat "$TMP/relay.log" >&2; die "llmotlp did not listen"; }
+    await_listen "$LPID" "$GPORT" "$HPORT" || { cat "$TMP/relay.log" >&2; die "llmotlp did not listen"; }
 }
 targets() { if [ "$1" = grpc ]; then echo "--endpoint 127.0.0.1:$GPORT"; else echo "--http http://127.0.0.1:$HPORT/v1/traces"; fi; }
 
 # measure BIN PROTO RATE: prints "µs per span, µs per request" for one line; RATE 0 = saturated.
+# Run as line=$(measure ...) (a bare assignment, so a failed check inside stops the script; a
+# `read <<<"$(...)"` would swallow it).
 measure() {
     local bin=$1 proto=$2 rate=$3 base c0 c1 sent got
     local -a args
@@ -194,13 +109,15 @@ printf '%-8s %-5s %-9s %12s %14s %10s %12s\n' binary proto rate "us/span" "us/re
 for proto in $PROTOS; do
     declare -A SAT=()
     for i in "${!BINS[@]}"; do
-        read -r us usr sps <<<"$(measure "${BINS[$i]}" "$proto" 0)"
+        line=$(measure "${BINS[$i]}" "$proto" 0)
+        read -r us usr sps <<<"$line"
         SAT[$i]=$us
         printf '%-8s %-5s %-9s %12s %14s %10s %12s\n' "${NAMES[$i]}" "$proto" saturated "$us" "$usr" "$sps" 1.00
     done
     for rate in $RATES; do
         for i in "${!BINS[@]}"; do
-            read -r us usr sps <<<"$(measure "${BINS[$i]}" "$proto" "$rate")"
+            line=$(measure "${BINS[$i]}" "$proto" "$rate")
+            read -r us usr sps <<<"$line"
             printf '%-8s %-5s %-9s %12s %14s %10s %12s\n' "${NAMES[$i]}" "$proto" "$rate/s" "$us" "$usr" "$sps" \
                 "$(calc "$us / ${SAT[$i]}" 2)"
         done

@@ -15,13 +15,14 @@
 #        BENCH_SPANS (500; a range "100-1000" spreads request sizes evenly over it)
 #        BENCH_RESULTS=FILE also writes the figures as one JSON object to FILE
 set -euo pipefail
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh" bench
 
 BUILD=${1:-build}
 SECONDS_RUN=${BENCH_SECONDS:-10}
 BASELINE_SECONDS=${BENCH_BASELINE_SECONDS:-3}
 CONC=${BENCH_CONCURRENCY:-8}
 SPANS=${BENCH_SPANS:-500}
-HZ=$(getconf CLK_TCK)
 if [[ "$SPANS" =~ ^([0-9]+)-([0-9]+)$ ]]; then
     SIZE_ARGS=(--spans-min "${BASH_REMATCH[1]}" --spans-max "${BASH_REMATCH[2]}")
 elif [[ "$SPANS" =~ ^[0-9]+$ ]]; then
@@ -30,80 +31,9 @@ else
     echo "bench: BENCH_SPANS must be N or MIN-MAX, got '$SPANS'" >&2; exit 2
 fi
 
-die() { echo "bench: FAIL: $*" >&2; exit 1; }
-for p in llmotlp loadgen sink codec_floor tail_sampling_bench; do
-    [ -x "$BUILD/$p" ] || die "$BUILD/$p not built (run: cmake --build $BUILD)"
-done
+need_built "$BUILD" llmotlp loadgen sink codec_floor tail_sampling_bench
 BUILD=$(cd "$BUILD" && pwd)
-
-TMP=$(mktemp -d /tmp/llmotlp-bench.XXXXXX)
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# A JSON number by key from a one-object file (no jq on a fresh machine).
-jnum() { grep -o "\"$2\": *[-0-9.e+]*" "$1" | head -1 | sed 's/.*: *//'; }
-calc() { awk "BEGIN { printf \"%.${2:-3}f\", $1 }"; }
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }   # utime + stime
-sys_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $13 }'; }         # stime alone
-
-# A TCP port nobody listens on (checked against the kernel's socket tables).
-free_port() {
-    local p hex
-    for _ in $(seq 100); do
-        p=$((20000 + RANDOM % 40000))
-        hex=$(printf ':%04X ' "$p")
-        if ! grep -q "$hex" /proc/net/tcp /proc/net/tcp6 2>/dev/null; then echo "$p"; return 0; fi
-    done
-    die "no free port found"
-}
-listening() {
-    local hex
-    hex=$(printf ':%04X' "$1")
-    awk -v h="$hex" '$2 ~ h"$" && $4 == "0A" { f = 1 } END { exit !f }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
-}
-
-# start_sink NAME [--http]: runs a sink, sets SINK_PID and SINK_PORT; stats in $TMP/NAME.stats.
-start_sink() {
-    "$BUILD/sink" "${@:2}" --port-file "$TMP/$1.port" --stats "$TMP/$1.stats" --interval-ms 100 \
-        >"$TMP/$1.out" 2>"$TMP/$1.err" &
-    SINK_PID=$!
-    PIDS+=("$SINK_PID")
-    for _ in $(seq 100); do [ -s "$TMP/$1.port" ] && break; sleep 0.05; done
-    [ -s "$TMP/$1.port" ] || { cat "$TMP/$1.err" >&2; die "sink did not start"; }
-    SINK_PORT=$(cat "$TMP/$1.port")
-}
-stop_pid() {
-    local keep=() p
-    kill -TERM "$1" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$1" 2>/dev/null || true
-    wait "$1" 2>/dev/null || true
-    for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
-    PIDS=("${keep[@]}")
-}
-# wait_spans STATSFILE N TIMEOUT_S: until the sink has counted N spans; prints the count.
-wait_spans() {
-    local n=0 end=$((SECONDS + $3))
-    while [ "$SECONDS" -lt "$end" ]; do
-        n=$(jnum "$1" spans)
-        [ "${n:-0}" -ge "$2" ] && break
-        sleep 0.05
-    done
-    echo "${n:-0}"
-}
+bench_tmp bench
 
 echo "== machine"
 CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
@@ -146,53 +76,18 @@ direct dhttp --http --http 'http://127.0.0.1:$SINK_PORT/v1/traces'
 # Fails unless the sink counts exactly the spans llmotlp accepted (and, with EXACT_BYTES=1, the
 # very bytes). Sets NAME_RATE, NAME_CPU_M, NAME_SYS_PCT, NAME_BP and NAME_SAME_BYTES.
 relay() {
-    local name=$1 in=$2 out=$3 exact=$4 rport mport lpid exporter
+    local name=$1 in=$2 out=$3 exact=$4 rport mport lpid
     local -a targs
     if [ "$out" = otlphttp ]; then start_sink "$name" --http; else start_sink "$name"; fi
     rport=$(free_port)
-    mport=$(free_port)   # own /metrics: never the default :8888, which another run may hold
-    while [ "$rport" = "$SINK_PORT" ]; do rport=$(free_port); done
-    while [ "$mport" = "$rport" ] || [ "$mport" = "$SINK_PORT" ]; do mport=$(free_port); done
-    if [ "$out" = otlp ]; then
-        exporter="otlp:
-    endpoint: 127.0.0.1:$SINK_PORT
-    tls:
-      insecure: true"
-    else
-        exporter="otlphttp:
-    endpoint: http://127.0.0.1:$SINK_PORT
-    encoding: proto"
-    fi
-    cat >"$TMP/$name.yaml" <<YAML
-receivers:
-  otlp:
-    protocols:
-      $in:
-        endpoint: 127.0.0.1:$rport
-exporters:
-  $exporter
-    compression: none
-    sending_queue:
-      num_consumers: 4
-      queue_size: 1000
-service:
-  telemetry:
-    logs:
-      level: warn
-    metrics:
-      address: 127.0.0.1:$mport
-  pipelines:
-    traces:
-      receivers: [otlp]
-      exporters: [$out]
-YAML
+    mport=$(free_port)
+    relay_yaml "$TMP/$name.yaml" "$in=$rport" "$out" "$SINK_PORT" "$mport"
     "$BUILD/llmotlp" validate --config "$TMP/$name.yaml" >"$TMP/$name.validate" 2>&1 \
         || { cat "$TMP/$name.validate" >&2; die "llmotlp rejects the $name config"; }
     "$BUILD/llmotlp" --config "$TMP/$name.yaml" >"$TMP/$name.log" 2>&1 &
     lpid=$!
     PIDS+=("$lpid")
-    for _ in $(seq 100); do listening "$rport" && break; kill -0 "$lpid" 2>/dev/null || break; sleep 0.1; done
-    listening "$rport" || { cat "$TMP/$name.log" >&2; die "llmotlp is not listening on $rport"; }
+    await_listen "$lpid" "$rport" || { cat "$TMP/$name.log" >&2; die "llmotlp is not listening on $rport"; }
     if [ "$in" = grpc ]; then targs=(--endpoint "127.0.0.1:$rport")
     else targs=(--http "http://127.0.0.1:$rport/v1/traces"); fi
 
