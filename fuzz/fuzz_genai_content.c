@@ -152,6 +152,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *out2 = NULL;
     size_t out2_len = 0;
     enum gc_result r2 = gc_apply_json_tree(p, f, text, n, &out2, &out2_len, &t2);
+    if (r == GC_UNPARSABLE && r2 == GC_SAME && strcmp(t.why, GC_WHY_HIDDEN) == 0) {
+        /* the one difference, on purpose: content behind a repeated key, which json-c drops and
+         * the scan sees, fails closed; the tree alone would send it on */
+        free(out2);
+        gc_tally_fini(&t2);
+        free(out);
+        gc_tally_fini(&t);
+        return 0;
+    }
     FUZZ_CHECK(r2 == r, "scan then tree: %d, tree alone: %d", r, r2);
     FUZZ_CHECK(r != GC_CHANGED || (out2_len == out_len && memcmp(out, out2, out_len) == 0),
                "scan then tree and tree alone wrote different texts");

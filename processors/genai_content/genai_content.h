@@ -103,6 +103,10 @@ enum gc_result {
  * families). GC_CHANGED: *out (malloc'd, NUL-terminated) is the new JSON, *out_len its length. */
 enum gc_result gc_apply_json(const struct gc_policy *p, enum gc_family f, const char *s, size_t n,
                              char **out, size_t *out_len, struct gc_tally *t);
+/* The fail-closed reason when the scan of jscan.h saw content to change that json-c's tree does
+ * not hold (a key given twice: json-c keeps the last value): gc_apply_json then answers
+ * GC_UNPARSABLE where the tree walk alone would answer GC_SAME. The one place the two differ. */
+#define GC_WHY_HIDDEN "a key given twice hides content"
 /* gc_apply_json without its first step, the scan of jscan.h that answers GC_SAME for most
  * messages: the json-c tree walk alone, which decides whenever the scan is not sure. For the
  * tests and the fuzz target that hold the two against each other. */

@@ -512,6 +512,16 @@ enum gc_result gc_apply_json(const struct gc_policy *p, enum gc_family f, const 
             return GC_SAME;
         if (r == GC_JSCAN_NOMEM)
             return GC_NOMEM;
+        enum gc_result res = gc_apply_json_tree(p, f, s, n, out, out_len, t);
+        if (r == GC_JSCAN_CHANGE && res == GC_SAME) {
+            /* The scan saw content to change that json-c's tree does not hold: a key given twice,
+             * whose earlier value json-c drops ({"content":"jane@x.com","content":"hi"}). Sent
+             * on unchanged, the text would carry it: fail closed. */
+            t->why = GC_WHY_HIDDEN;
+            t->unparsable[f]++;
+            return GC_UNPARSABLE;
+        }
+        return res;
     }
     return gc_apply_json_tree(p, f, s, n, out, out_len, t);
 }

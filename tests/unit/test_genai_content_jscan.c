@@ -326,6 +326,37 @@ static void both_ways(const char *yaml, enum gc_family f, const char *s, enum gc
     pol_close(&x);
 }
 
+/* Content behind a repeated key: json-c keeps the last value only, so its tree walk alone finds
+ * nothing to redact and would send the e-mail on; the scan sees both values, and the policy fails
+ * closed (the value is dropped and counted). */
+static void test_repeated_key_fails_closed(void **state)
+{
+    (void)state;
+    struct pol x;
+    pol_open(&x, NULL);
+    const char *s = M("{\"type\":\"text\",\"content\":\"mail jane.doe@example.com\","
+                      "\"content\":\"hi\"}");
+    size_t n = strlen(s);
+    struct gc_tally a, b;
+    assert_int_equal(gc_tally_init(&a, x.p), 0);
+    assert_int_equal(gc_tally_init(&b, x.p), 0);
+    char *oa = NULL, *ob = NULL;
+    size_t la = 0, lb = 0;
+    assert_int_equal(gc_apply_json_tree(x.p, GC_INPUT_MESSAGES, s, n, &ob, &lb, &b), GC_SAME);
+    assert_int_equal(gc_apply_json(x.p, GC_INPUT_MESSAGES, s, n, &oa, &la, &a), GC_UNPARSABLE);
+    assert_string_equal(a.why, GC_WHY_HIDDEN);
+    assert_int_equal(a.unparsable[GC_INPUT_MESSAGES], 1);
+    /* the same repeated key with nothing to redact stays as it is */
+    const char *clean = M("{\"type\":\"text\",\"content\":\"hello\",\"content\":\"hi\"}");
+    assert_int_equal(gc_apply_json(x.p, GC_INPUT_MESSAGES, clean, strlen(clean), &oa, &la, &a),
+                     GC_SAME);
+    free(oa);
+    free(ob);
+    gc_tally_fini(&a);
+    gc_tally_fini(&b);
+    pol_close(&x);
+}
+
 static void test_policy_both_ways(void **state)
 {
     (void)state;
@@ -401,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_corpus),          cmocka_unit_test(test_depth),
         cmocka_unit_test(test_visits_content),  cmocka_unit_test(test_long_escaped),
         cmocka_unit_test(test_policy_both_ways), cmocka_unit_test(test_features),
+        cmocka_unit_test(test_repeated_key_fails_closed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
