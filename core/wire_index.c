@@ -4,9 +4,10 @@
  *
  * The one idea: an edit never touches the bytes it changes; it is kept beside the record it
  * belongs to (a replaced or deleted attribute, an appended one, a new name, a dropped item), and
- * marks its item, scope and resource dirty. Writing the request copies every clean resource whole
- * and walks only the dirty ones, matching fields to records by their position in the bytes, so
- * the cost of the copy is one memcpy plus work proportional to what was edited. */
+ * marks its item, scope and resource dirty. Writing the request goes by the records, which hold
+ * each child's position in the bytes: every run of unchanged bytes between two changed children
+ * is one memcpy, so the copy costs about one memcpy of the request plus work proportional to what
+ * was edited. */
 #include "core/wire_index.h"
 
 #include <stdlib.h>

@@ -1,5 +1,6 @@
 /* ts_internal.h — the parts of the tail_sampling processor shared between its files and its
- * tests: the protobuf wire reader, the compiled policies and the per-span reader that feeds them.
+ * tests: the compiled policies and the per-span reader that feeds them (the wire primitives are
+ * core/wire.h's).
  *
  * The one idea: everything a policy needs is extracted from a span's encoded bytes once, at
  * ingest. Span-level predicates (attribute, status, trace state and flag tests) each own one bit
