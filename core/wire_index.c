@@ -149,6 +149,23 @@ int wire_interest_merge(struct wire_interest *in, const struct wire_interest *ot
     return 0;
 }
 
+/* Keys are short (10 to 40 bytes): comparing them 8 bytes at a time inline beats a call to
+ * memcmp, which this loop made for every candidate key of every span. */
+static inline bool same_bytes(const char *a, const char *b, size_t n)
+{
+    for (; n >= 8; a += 8, b += 8, n -= 8) {
+        uint64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y)
+            return false;
+    }
+    for (; n; a++, b++, n--)
+        if (*a != *b)
+            return false;
+    return true;
+}
+
 static bool interest_match_h(const struct wire_interest *in, const char *key, size_t len, uint32_t h)
 {
     if (!in)
@@ -157,7 +174,8 @@ static bool interest_match_h(const struct wire_interest *in, const char *key, si
     if (!(in->first[c >> 3] & (1u << (c & 7))))
         return false;
     for (uint32_t i = 0; i < in->n_prefix; i++)
-        if (len >= in->prefix_len[i] && memcmp(key, in->prefix[i], in->prefix_len[i]) == 0)
+        if (len >= in->prefix_len[i] && (!in->prefix_len[i] || key[0] == in->prefix[i][0]) &&
+            same_bytes(key, in->prefix[i], in->prefix_len[i]))
             return true;
     if (!in->cap)
         return false;
@@ -165,7 +183,7 @@ static bool interest_match_h(const struct wire_interest *in, const char *key, si
         const struct interest_key *k = &in->slots[i];
         if (!k->key)
             return false;
-        if (k->hash == h && k->len == len && memcmp(k->key, key, len) == 0)
+        if (k->hash == h && k->len == len && same_bytes(k->key, key, len))
             return true;
     }
 }

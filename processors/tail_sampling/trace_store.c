@@ -430,11 +430,20 @@ size_t ts_cache_mem(const struct ts_cache *c)
            c->prop_bytes;
 }
 
-static size_t slot_of(const struct ts_cache *c, const uint8_t *id)
+/* A slot holds the entry's index + 1 in its low half and the upper half of the ID's hash in its
+ * high half: a probe that meets another ID is told apart by the tag, without touching the entry
+ * (the entries outgrow the caches, so each such touch was a cache miss), and removal finds every
+ * entry's home slot from the tag alone. */
+#define SLOT_REF(v) ((uint32_t)(v))
+#define SLOT_TAG(h) ((uint64_t)(h) & 0xffffffff00000000ull)
+
+static size_t slot_of(const struct ts_cache *c, const uint8_t *id, uint64_t h)
 {
-    size_t i = id_hash(id) & c->smask;
-    while (c->slots[i] && memcmp(c->entries[c->slots[i] - 1].id, id, 16) != 0)
-        i = (i + 1) & c->smask;
+    size_t i = (size_t)(h >> 32) & c->smask;
+    uint64_t tag = SLOT_TAG(h);
+    for (uint64_t v; (v = c->slots[i]) != 0; i = (i + 1) & c->smask)
+        if ((v & 0xffffffff00000000ull) == tag && memcmp(c->entries[SLOT_REF(v) - 1].id, id, 16) == 0)
+            break;
     return i;
 }
 
@@ -446,7 +455,7 @@ static void slot_delete(struct ts_cache *c, size_t i)
         j = (j + 1) & c->smask;
         if (!c->slots[j])
             break;
-        size_t home = id_hash(c->entries[c->slots[j] - 1].id) & c->smask;
+        size_t home = (size_t)(c->slots[j] >> 32) & c->smask;
         bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
         if (stays)
             continue;
@@ -506,7 +515,7 @@ struct ts_cache_entry *ts_cache_find(struct ts_cache *c, const uint8_t *id)
 {
     if (c->cap == 0)
         return NULL;
-    uint32_t ref = c->slots[slot_of(c, id)];
+    uint32_t ref = SLOT_REF(c->slots[slot_of(c, id, id_hash(id))]);
     if (!ref)
         return NULL;
     lru_touch(c, ref);
@@ -517,21 +526,23 @@ struct ts_cache_entry *ts_cache_put(struct ts_cache *c, const uint8_t *id, int64
 {
     if (c->cap == 0)
         return NULL;
-    size_t i = slot_of(c, id);
-    uint32_t ref = c->slots[i];
+    uint64_t h = id_hash(id);
+    size_t i = slot_of(c, id, h);
+    uint32_t ref = SLOT_REF(c->slots[i]);
     if (ref) {
         lru_touch(c, ref);
     } else if (c->count < c->cap) {
         ref = (uint32_t)++c->count;
         c->entries[ref - 1].prop = NULL;
         lru_push_newest(c, ref);
-        c->slots[i] = ref;
+        c->slots[i] = SLOT_TAG(h) | ref;
     } else {
         /* Forget the least recently used entry and reuse its place. */
         ref = c->oldest;
-        slot_delete(c, slot_of(c, c->entries[ref - 1].id));
+        const uint8_t *old = c->entries[ref - 1].id;
+        slot_delete(c, slot_of(c, old, id_hash(old)));
         lru_touch(c, ref);
-        c->slots[slot_of(c, id)] = ref;
+        c->slots[slot_of(c, id, h)] = SLOT_TAG(h) | ref;
     }
     struct ts_cache_entry *e = &c->entries[ref - 1];
     entry_drop_prop(c, e);

@@ -350,7 +350,7 @@ struct ts_cache {
     struct ts_cache_entry *entries;   /* cap of them; the first `count` are in use */
     size_t cap, count;
     uint32_t newest, oldest;  /* index + 1, 0 when empty */
-    uint32_t *slots;          /* open addressing: entry index + 1, 0 = empty */
+    uint64_t *slots;          /* open addressing: hash tag | entry index + 1, 0 = empty */
     size_t smask;
     size_t prop_bytes;        /* allocated for entries' prop */
 };
