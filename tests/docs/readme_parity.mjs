@@ -237,18 +237,34 @@ export function compare({ en, fr, enName = 'README.md', frName = 'README.fr.md',
   for (let lv = 1; lv <= 6; lv++) {
     if (count(E, lv) !== count(F, lv)) errors.push(`heading count differs at level ${lv} ('${'#'.repeat(lv)}'): ${enName} has ${count(E, lv)}, ${frName} has ${count(F, lv)}`);
   }
-  const nh = Math.min(E.headings.length, F.headings.length);
-  for (let k = 0; k < nh; k++) {
-    const a = E.headings[k]; const b = F.headings[k];
-    if (a.level !== b.level) {
-      errors.push(`heading ${k + 1} differs in level: ${enName}:${a.line} '${'#'.repeat(a.level)} ${a.text}' vs ${frName}:${b.line} '${'#'.repeat(b.level)} ${b.text}' (a section missing or added in one file)`);
-      break; // the rest would only repeat the shift
+  // Headings are paired by level and by the first code spans of their section's body (which a
+  // translation keeps), so a section added on one side is named even among headings of the same
+  // level; then paired headings must hold the same code.
+  const sig = (d) => d.headings.map((h, k) => {
+    const end = k + 1 < d.headings.length ? d.headings[k + 1].line : Infinity;
+    const body = d.spans.filter((sp) => sp.line > h.line && sp.line < end).slice(0, 3).map((sp) => sp.text);
+    return `${h.level}|${body.join('|')}`;
+  });
+  const [sa, sb] = [sig(E), sig(F)];
+  const lcs = Array.from({ length: sa.length + 1 }, () => new Array(sb.length + 1).fill(0));
+  for (let x = sa.length - 1; x >= 0; x--) {
+    for (let y = sb.length - 1; y >= 0; y--) {
+      lcs[x][y] = sa[x] === sb[y] ? lcs[x + 1][y + 1] + 1 : Math.max(lcs[x + 1][y], lcs[x][y + 1]);
     }
-    if (a.spans.join('|') !== b.spans.join('|')) errors.push(`heading ${k + 1}: code differs: ${enName}:${a.line} [${a.spans.join(', ')}] vs ${frName}:${b.line} [${b.spans.join(', ')}]`);
   }
-  if (E.headings.length !== F.headings.length && nh === Math.min(E.headings.length, F.headings.length)) {
-    const [longer, lname] = E.headings.length > F.headings.length ? [E, enName] : [F, frName];
-    for (const h of longer.headings.slice(nh)) errors.push(`${other(lname)}: missing section '${'#'.repeat(h.level)} ${h.text}' (${lname}:${h.line})`);
+  const show = (h) => `'${'#'.repeat(h.level)} ${h.text}'`;
+  for (let x = 0, y = 0; x < sa.length || y < sb.length;) {
+    if (x < sa.length && y < sb.length && sa[x] === sb[y]) {
+      const a = E.headings[x]; const b = F.headings[y];
+      if (a.spans.join('|') !== b.spans.join('|')) errors.push(`heading code differs: ${enName}:${a.line} [${a.spans.join(', ')}] vs ${frName}:${b.line} [${b.spans.join(', ')}]`);
+      x++; y++;
+    } else if (y >= sb.length || (x < sa.length && lcs[x + 1][y] >= lcs[x][y + 1])) {
+      errors.push(`${frName}: missing section ${show(E.headings[x])} (${enName}:${E.headings[x].line}), or its level or first code differs`);
+      x++;
+    } else {
+      errors.push(`${enName}: missing section ${show(F.headings[y])} (${frName}:${F.headings[y].line}), or its level or first code differs`);
+      y++;
+    }
   }
   // Internal links point at a heading of the same file.
   for (const [name, d] of files) {
