@@ -130,6 +130,18 @@ static void block_free(struct arena_block *b)
     free(b);
 }
 
+void *arena_buf_alloc(size_t n)
+{
+    struct arena_block *b = block_new(n ? n : 1);
+    return b ? b->data : NULL;
+}
+
+void arena_buf_free(void *p)
+{
+    if (p)
+        block_free((struct arena_block *)((unsigned char *)p - offsetof(struct arena_block, data)));
+}
+
 /* Takes the top block of class c's stack (non-empty), unpoisoned. Caller holds pool.lock. */
 static struct arena_block *pool_pop_locked(int c)
 {

@@ -29,6 +29,13 @@ void arena_reset(struct arena *a);
 /* Bytes handed out (after alignment) and bytes reserved from malloc. */
 size_t arena_used(const struct arena *a);
 size_t arena_reserved(const struct arena *a);
+/* A buffer of at least n bytes from the same block pool, for the large short-lived buffers that
+ * are not arenas (a batch's merged request, a released trace group): one freed is handed to the
+ * next of its size class instead of going back to malloc, which unmapped it and made the next
+ * request fault its pages in again. Free with arena_buf_free only (NULL is fine); NULL on out of
+ * memory. Thread-safe. */
+void *arena_buf_alloc(size_t n);
+void arena_buf_free(void *p);
 /* Limits of the block pool. Defaults: ARENA_POOL_DEFAULT_BYTES, ARENA_POOL_DEFAULT_PER_CLASS.
  * Lowering them frees cached blocks at once; 0 bytes turns recycling off. Thread-safe. */
 #define ARENA_POOL_DEFAULT_BYTES ((size_t)32 << 20)

@@ -20,18 +20,37 @@ static struct batch *batch_alloc(enum signal s)
     return b;
 }
 
-struct batch *batch_adopt_wire(enum signal s, uint8_t *data, size_t len, uint64_t items)
+static void wire_free(uint8_t *wire, bool pooled)
+{
+    if (pooled)
+        arena_buf_free(wire);
+    else
+        free(wire);
+}
+
+static struct batch *adopt(enum signal s, uint8_t *data, size_t len, uint64_t items, bool pooled)
 {
     struct batch *b = batch_alloc(s);
     if (!b) {
-        free(data);
+        wire_free(data, pooled);
         return NULL;
     }
     b->wire = data;
+    b->wire_pooled = pooled;
     b->wire_len = len;
     b->has_wire = true;
     b->items = items;
     return b;
+}
+
+struct batch *batch_adopt_wire(enum signal s, uint8_t *data, size_t len, uint64_t items)
+{
+    return adopt(s, data, len, items, false);
+}
+
+struct batch *batch_adopt_pooled_wire(enum signal s, uint8_t *data, size_t len, uint64_t items)
+{
+    return adopt(s, data, len, items, true);
 }
 
 struct batch *batch_from_wire(enum signal s, const uint8_t *data, size_t len, struct error *err)
@@ -90,7 +109,7 @@ void batch_unref(struct batch *b)
 {
     if (!b || atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1)
         return;
-    free(b->wire);
+    wire_free(b->wire, b->wire_pooled);
     arena_free(b->arena);
     pthread_mutex_destroy(&b->lock);
     free(b);
@@ -211,8 +230,9 @@ ProtobufCMessage *batch_edit(struct batch *b, struct batch **out, struct error *
     pthread_mutex_lock(&b->lock);
     int rc = decode_locked(b, err);
     if (rc == 0) {
-        free(b->wire);
+        wire_free(b->wire, b->wire_pooled);
         b->wire = NULL;
+        b->wire_pooled = false;
         b->wire_len = 0;
         b->has_wire = false;
         b->index = NULL;

@@ -31,7 +31,8 @@ struct batch {
     atomic_int refs;
     pthread_mutex_t lock;
     struct arena *arena;       /* owns the decoded face */
-    uint8_t *wire;             /* encoded face (malloc'd), valid when wire_len is meaningful */
+    uint8_t *wire;             /* encoded face (malloc'd, or arena_buf_alloc'd when wire_pooled) */
+    bool wire_pooled;
     size_t wire_len;
     bool has_wire;
     ProtobufCMessage *msg;     /* decoded face, in arena */
@@ -49,6 +50,8 @@ struct batch {
 struct batch *batch_from_wire(enum signal s, const uint8_t *data, size_t len, struct error *err);
 /* Takes ownership of a malloc'd buffer already validated by the caller; items as counted. */
 struct batch *batch_adopt_wire(enum signal s, uint8_t *data, size_t len, uint64_t items);
+/* The same for a buffer from arena_buf_alloc (freed back to the block pool). */
+struct batch *batch_adopt_pooled_wire(enum signal s, uint8_t *data, size_t len, uint64_t items);
 /* Wraps a decoded request allocated in `arena` (ownership of both passes to the batch). */
 struct batch *batch_from_msg(enum signal s, struct arena *arena, ProtobufCMessage *msg);
 

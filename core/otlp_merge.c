@@ -54,6 +54,19 @@ int otlp_walk_next(struct otlp_walker *w, struct otlp_entry *e, struct error *er
 
 /* ---- growable buffer ------------------------------------------------------------------------- */
 
+/* realloc for either kind of buffer: a pooled one moves to a block of the new size. */
+static uint8_t *buf_realloc(struct otlp_buf *b, size_t size)
+{
+    if (!b->pooled)
+        return realloc(b->data, size);
+    uint8_t *d = arena_buf_alloc(size);
+    if (d && b->len)
+        memcpy(d, b->data, b->len);
+    if (d)
+        arena_buf_free(b->data);
+    return d;
+}
+
 static int buf_reserve(struct otlp_buf *b, size_t more)
 {
     if (more <= b->cap - b->len)
@@ -64,7 +77,7 @@ static int buf_reserve(struct otlp_buf *b, size_t more)
             return -1;
         cap *= 2;
     }
-    uint8_t *d = realloc(b->data, cap);
+    uint8_t *d = buf_realloc(b, cap);
     if (!d)
         return -1;
     b->data = d;
@@ -78,7 +91,7 @@ int otlp_buf_reserve(struct otlp_buf *b, size_t more)
         return 0;
     if (more > SIZE_MAX - b->len)
         return -1;
-    uint8_t *d = realloc(b->data, b->len + more);
+    uint8_t *d = buf_realloc(b, b->len + more);
     if (!d)
         return -1;
     b->data = d;
@@ -102,13 +115,25 @@ void otlp_buf_release(struct otlp_buf *b, uint8_t **data, size_t *len, uint64_t 
     *data = b->data;
     *len = b->len;
     *items = b->items;
+    bool pooled = b->pooled;
     memset(b, 0, sizeof *b);
+    b->pooled = pooled;
+}
+
+void otlp_buf_data_free(uint8_t *data, bool pooled)
+{
+    if (pooled)
+        arena_buf_free(data);
+    else
+        free(data);
 }
 
 void otlp_buf_free(struct otlp_buf *b)
 {
-    free(b->data);
+    otlp_buf_data_free(b->data, b->pooled);
+    bool pooled = b->pooled;
     memset(b, 0, sizeof *b);
+    b->pooled = pooled;
 }
 
 /* ---- cutting one decoded resource entry ------------------------------------------------------ */

@@ -36,16 +36,19 @@ int otlp_walk_next(struct otlp_walker *w, struct otlp_entry *e, struct error *er
 
 /* A growable request under construction: append whole requests or entries. */
 struct otlp_buf {
-    uint8_t *data;           /* malloc'd; NULL while empty */
+    uint8_t *data;           /* malloc'd, or arena_buf_alloc'd when pooled; NULL while empty */
     size_t len, cap;
     uint64_t items;
+    bool pooled;             /* set by the owner while empty; kept across release and free */
 };
+/* Frees bytes given away by otlp_buf_release of a buffer with that `pooled`. */
+void otlp_buf_data_free(uint8_t *data, bool pooled);
 /* Makes room for `more` bytes beyond len in one step (no growth by doubling when the caller knows
  * what is coming). 0, or -1 on out of memory (buf unchanged). */
 int otlp_buf_reserve(struct otlp_buf *b, size_t more);
 /* 0, or -1 on out of memory (buf unchanged). */
 int otlp_buf_append(struct otlp_buf *b, const uint8_t *data, size_t len, uint64_t items);
-/* Gives the bytes away (caller frees data) and leaves b empty. */
+/* Gives the bytes away (caller frees data with otlp_buf_data_free) and leaves b empty. */
 void otlp_buf_release(struct otlp_buf *b, uint8_t **data, size_t *len, uint64_t *items);
 void otlp_buf_free(struct otlp_buf *b);
 

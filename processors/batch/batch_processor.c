@@ -126,7 +126,8 @@ struct send_outcome {
  * `hold`, each chunk's batch is shared while the downstream has it, so no processor edits it in
  * place: a refused chunk comes back in `unsent` as the very bytes that were sent. */
 static struct send_outcome send_data(struct batch_processor *p, uint8_t *data, size_t len,
-                                     uint64_t items, bool hold, struct otlp_buf *unsent)
+                                     uint64_t items, bool pooled, bool hold,
+                                     struct otlp_buf *unsent)
 {
     struct send_outcome o = {.status = CONSUME_OK};
     struct otlp_chunk one = {data, len, items}, *chunks = &one;
@@ -135,7 +136,7 @@ static struct send_outcome send_data(struct batch_processor *p, uint8_t *data, s
     if (max > 0 && items > max) {
         struct error err = {0};
         if (otlp_split(p->signal, data, len, max, &chunks, &n, &err) == 0) {
-            free(data);
+            otlp_buf_data_free(data, pooled);
         } else {
             log_warn(p->log_name, "cannot split a request of %" PRIu64 " %s, sending it whole: %s",
                      items, signal_item_name(p->signal), err.msg);
@@ -146,7 +147,9 @@ static struct send_outcome send_data(struct batch_processor *p, uint8_t *data, s
     size_t i = 0;
     for (; i < n; i++) {
         struct otlp_chunk *c = &chunks[i];
-        struct batch *b = batch_adopt_wire(p->signal, c->data, c->len, c->items);
+        struct batch *b = c == &one && pooled
+                              ? batch_adopt_pooled_wire(p->signal, c->data, c->len, c->items)
+                              : batch_adopt_wire(p->signal, c->data, c->len, c->items);
         c->data = NULL; /* the batch owns it now */
         if (!b) {
             log_error(p->log_name, "out of memory: dropping %" PRIu64 " %s", c->items,
@@ -204,7 +207,7 @@ static struct send_outcome send_data(struct batch_processor *p, uint8_t *data, s
     if (chunks != &one)
         otlp_chunks_free(chunks, n);
     else
-        free(one.data); /* NULL unless nothing was sent */
+        otlp_buf_data_free(one.data, pooled); /* NULL unless nothing was sent */
     return o;
 }
 
@@ -254,6 +257,7 @@ static void flush_pending(struct batch_processor *p, _Atomic uint64_t *trigger)
     uint8_t *data;
     size_t len;
     uint64_t items;
+    bool pooled = p->pending.pooled;
     otlp_buf_release(&p->pending, &data, &len, &items);
     p->first_ns = 0;
     p->last_len = len;
@@ -261,7 +265,7 @@ static void flush_pending(struct batch_processor *p, _Atomic uint64_t *trigger)
 
     telemetry_add(trigger, 1);
     struct otlp_buf unsent = {0};
-    struct send_outcome o = send_data(p, data, len, items, false, &unsent);
+    struct send_outcome o = send_data(p, data, len, items, pooled, false, &unsent);
 
     pthread_mutex_lock(&p->lock);
     if (o.status == CONSUME_RETRY)
@@ -372,12 +376,22 @@ static int batch_start(void *self, struct error *err)
     return 0;
 }
 
+/* An empty pending buffer comes from the block pool: the batch it becomes gives it back when the
+ * exporter is done, for the next batch to fill without faulting its pages in again (refused data
+ * put back may leave a malloc'd one in place until it is sent). Caller holds p->lock. */
+static void pending_fresh_locked(struct batch_processor *p)
+{
+    if (!p->pending.data && p->pending.cap == 0)
+        p->pending.pooled = true;
+}
+
 /* Appends a request to pending; a fresh pending buffer gets room for as much as the last batch
  * held, so a batch fills without regrowing. 0, or -1 on out of memory (pending unchanged).
  * Caller holds p->lock. */
 static int pending_append_locked(struct batch_processor *p, const uint8_t *data, size_t len,
                                  uint64_t items)
 {
+    pending_fresh_locked(p);
     if (p->pending.cap == 0) {
         size_t want = p->last_len > len ? p->last_len : len;
         if (want > ((size_t)64 << 20))
@@ -461,6 +475,7 @@ static enum consume_status batch_consume(void *self, struct batch *b)
      * should the downstream take nothing. */
     bool split = max > 0 && older_items + b->items > max;
     struct otlp_buf older = {0};
+    pending_fresh_locked(p);
     if ((split && otlp_buf_append(&older, p->pending.data, older_len, older_items) != 0) ||
         otlp_buf_reserve(&p->pending, len) != 0) {
         pthread_mutex_unlock(&p->lock);
@@ -473,6 +488,7 @@ static enum consume_status batch_consume(void *self, struct batch *b)
     uint8_t *mdata;
     size_t mlen;
     uint64_t mitems;
+    bool mpooled = p->pending.pooled;
     otlp_buf_release(&p->pending, &mdata, &mlen, &mitems);
     p->first_ns = 0;
     p->last_len = mlen;
@@ -480,7 +496,7 @@ static enum consume_status batch_consume(void *self, struct batch *b)
 
     telemetry_add(p->size_trigger, 1);
     struct otlp_buf unsent = {0};
-    struct send_outcome o = send_data(p, mdata, mlen, mitems, !split, &unsent);
+    struct send_outcome o = send_data(p, mdata, mlen, mitems, mpooled, !split, &unsent);
 
     enum consume_status answer = CONSUME_OK;
     pthread_mutex_lock(&p->lock);
@@ -535,15 +551,16 @@ static void batch_shutdown(void *self, int64_t deadline_ns)
         uint8_t *data;
         size_t len;
         uint64_t items;
+        bool pooled = p->pending.pooled;
         otlp_buf_release(&p->pending, &data, &len, &items);
         p->first_ns = 0;
         pthread_mutex_unlock(&p->lock);
         if (len == 0 && items == 0) {
-            free(data);
+            otlp_buf_data_free(data, pooled);
             return;
         }
         struct otlp_buf unsent = {0};
-        struct send_outcome o = send_data(p, data, len, items, false, &unsent);
+        struct send_outcome o = send_data(p, data, len, items, pooled, false, &unsent);
         if (o.status != CONSUME_RETRY) {
             otlp_buf_free(&unsent);
             return;

@@ -16,9 +16,9 @@
  * is max(RSS, baseline + accounted), and while RSS alone is above the soft limit the budget is
  * closed too, so nothing new is admitted until a check finds it back under.
  *
- * To make RSS follow the accounting, the limiter fixes glibc's mmap threshold at 128 KiB
- * (mallopt; process-wide): request-sized buffers are then mmap'd and returned to the OS when
- * freed, instead of the dynamic threshold moving them onto heaps that keep their pages. */
+ * To make RSS follow the accounting, the limiter fixes glibc's mmap and trim thresholds at
+ * 128 KiB (mallopt; process-wide): request-sized buffers are then mmap'd and returned to the OS
+ * when freed, instead of the dynamic threshold moving them onto heaps that keep their pages. */
 #include "processors/memory_limiter/memory_limiter.h"
 
 #include <inttypes.h>
@@ -281,8 +281,11 @@ static void *ml_create(const void *cfgp, const struct component_env *env, struct
         m->g_rss = telemetry_gauge(env->telemetry, "llmotlp_memory_limiter_rss_bytes", "",
                                    "Resident set size at the last check.");
     }
-    /* Request-sized buffers go to mmap and back to the OS when freed (see the top of the file). */
+    /* Request-sized buffers go to mmap and back to the OS when freed, and a heap's free top past
+     * glibc's default 128 KiB too (see the top of the file): undoes the service's reuse policy
+     * (cmd/llmotlp/main.c), which keeps freed memory mapped for the next request. */
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 128 * 1024);
     return m;
 }
 

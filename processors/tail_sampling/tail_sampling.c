@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/arena.h"
 #include "core/batch.h"
 #include "core/featuregate.h"
 #include "core/log.h"
@@ -293,10 +294,10 @@ static void send_one(struct ts_shared *sh, enum signal s, uint8_t *data, size_t 
                      uint64_t items, struct consumer *next)
 {
     if (!next) {
-        free(data);
+        arena_buf_free(data);
         return;
     }
-    struct batch *b = batch_adopt_wire(s, data, len, items);
+    struct batch *b = batch_adopt_pooled_wire(s, data, len, items);
     if (!b) {
         log_error(sh->log_name, "out of memory: dropping %" PRIu64 " kept %s", items,
                   signal_item_name(s));
@@ -503,7 +504,7 @@ static void release_signal(struct ts_shared *sh, enum signal s, struct rel_trace
         } else if (items) {
             send_one(sh, s, data, len, items, next);
         } else {
-            free(data);
+            arena_buf_free(data);
         }
     }
     free(parts);

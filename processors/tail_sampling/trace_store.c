@@ -14,6 +14,8 @@
 
 #include "processors/tail_sampling/ts_internal.h"
 
+#include "core/arena.h"
+
 static uint64_t id_hash(const uint8_t *id)
 {
     /* Trace IDs are random (W3C), but not always: mix all 16 bytes. */
@@ -801,7 +803,7 @@ int ts_assemble_parts(struct ts_part *parts, size_t n, uint32_t attr_field, uint
         total += pb_len_prefix_size(1, res_body) + res_body;
         parts[r].res_body = res_body;
     }
-    uint8_t *w = *out = malloc(total ? total : 1);
+    uint8_t *w = *out = arena_buf_alloc(total ? total : 1);
     if (!w) {
         free(xlen);
         free(missing);

@@ -408,7 +408,7 @@ struct ts_part {
  * resource bytes are equal share one resource entry, and within it parts whose scope bytes and
  * scope attributes are equal share one scope entry (items in arrival order within it). attr_field
  * is the item's attributes field (Span 9, LogRecord 6). Reorders parts. The caller owns *out
- * (malloc'd). 0, or -1 on out of memory (nothing to free). */
+ * (arena_buf_alloc'd: free with arena_buf_free). 0, or -1 on out of memory (nothing to free). */
 int ts_assemble_parts(struct ts_part *parts, size_t n, uint32_t attr_field, uint8_t **out,
                       size_t *out_len, uint64_t *items);
 /* The parts of one trace's segments, all with extras x, written to parts (NULL: counted only).

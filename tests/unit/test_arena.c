@@ -123,6 +123,34 @@ static void test_pool_reuses_large_blocks(void **state)
     arena_pool_trim();
 }
 
+/* A pooled buffer (a batch's merged request, a released trace group) freed is the next one of its
+ * size class, and one the size of a small block is plain malloc, never cached. */
+static void test_pool_buffers(void **state)
+{
+    (void)state;
+    arena_pool_trim();
+    struct arena_pool_stats s0, s1;
+    arena_pool_stats(&s0);
+    uint8_t *p = arena_buf_alloc(1u << 20);
+    assert_non_null(p);
+    memset(p, 1, 1u << 20);
+    arena_buf_free(p);
+    arena_pool_stats(&s1);
+    assert_int_equal(s1.cached_blocks, 1);
+    uint8_t *q = arena_buf_alloc((1u << 20) - 8); /* same size class */
+    assert_ptr_equal(q, p);
+    arena_pool_stats(&s1);
+    assert_int_equal(s1.hits, s0.hits + 1);
+    arena_buf_free(q);
+    uint8_t *small = arena_buf_alloc(100);
+    assert_non_null(small);
+    arena_buf_free(small);
+    arena_buf_free(NULL);
+    arena_pool_stats(&s1);
+    assert_int_equal(s1.cached_blocks, 1);
+    arena_pool_trim();
+}
+
 /* Small blocks never enter the pool; blocks over its byte bound or count bound are freed. */
 static void test_pool_bounds(void **state)
 {
@@ -255,6 +283,7 @@ int main(void)
         cmocka_unit_test(test_protobuf_unpack_in_arena),
         cmocka_unit_test(test_pool_reuses_large_blocks),
         cmocka_unit_test(test_pool_bounds),
+        cmocka_unit_test(test_pool_buffers),
         cmocka_unit_test(test_pool_reset_returns_blocks),
         cmocka_unit_test(test_pool_threads),
     };

@@ -691,6 +691,32 @@ static void test_buf_reserve(void **state)
     otlp_buf_free(&b);
 }
 
+/* A pooled buffer grows by moving to a block of the new size with its bytes, keeps its kind when
+ * released, and its bytes go back to the pool (ASan sees a wrong free). */
+static void test_buf_pooled(void **state)
+{
+    (void)state;
+    struct otlp_buf b = {.pooled = true};
+    uint8_t chunk[70000];
+    for (size_t i = 0; i < sizeof chunk; i++)
+        chunk[i] = (uint8_t)i;
+    assert_int_equal(otlp_buf_append(&b, chunk, sizeof chunk, 1), 0);
+    assert_int_equal(otlp_buf_append(&b, chunk, sizeof chunk, 1), 0); /* grows: moved */
+    assert_int_equal(b.len, 2 * sizeof chunk);
+    assert_memory_equal(b.data, chunk, sizeof chunk);
+    assert_memory_equal(b.data + sizeof chunk, chunk, sizeof chunk);
+    uint8_t *d;
+    size_t len;
+    uint64_t items;
+    otlp_buf_release(&b, &d, &len, &items);
+    assert_true(b.pooled);
+    assert_null(b.data);
+    assert_int_equal(items, 2);
+    otlp_buf_data_free(d, true);
+    otlp_buf_free(&b);
+    assert_true(b.pooled);
+}
+
 static void test_zero_timeout_sends_at_once(void **state)
 {
     (void)state;
@@ -1106,6 +1132,7 @@ int main(void)
         cmocka_unit_test(test_zero_timeout_sends_at_once),
         cmocka_unit_test(test_full_request_passes_through_uncopied),
         cmocka_unit_test(test_buf_reserve),
+        cmocka_unit_test(test_buf_pooled),
         cmocka_unit_test(test_size_trigger_retry_after_downstream_edit),
         cmocka_unit_test(test_metrics_count_data_points),
         cmocka_unit_test(test_concurrent_consumers_lose_nothing),
