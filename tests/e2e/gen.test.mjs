@@ -9,7 +9,7 @@
 // wants a bearer token (refused without --header, accepted with it).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -278,4 +278,52 @@ service:
     assert.ok(arrived);
   }
   assert.equal(sink.spans().filter((s) => !String(serviceOf(s.resource)).startsWith('auth-')).length, 0, 'refused spans arrived');
+});
+
+test('llmotlp gen over TLS: --ca-file verifies the receiver, an unknown CA or plaintext is refused clearly', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmotlp-gen-tls-'));
+  const sh = (script) => execFileSync('bash', ['-c', `set -e; cd ${dir}; ${script}`], { stdio: 'pipe' });
+  const key = '-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes';
+  sh(`openssl req -x509 ${key} -days 2 -subj /CN=gen-e2e-ca -keyout ca.key -out ca.pem
+      openssl req ${key} -subj /CN=localhost -keyout server.key -out server.csr
+      printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\n' > server.ext
+      openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile server.ext -out server.pem`);
+  const sink = await new Sink().start();
+  const ports = { grpc: await freePort(), http: await freePort(), metrics: await freePort() };
+  const tls = `tls: {cert_file: ${path.join(dir, 'server.pem')}, key_file: ${path.join(dir, 'server.key')}}`;
+  const cfg = path.join(dir, 'config.yaml');
+  fs.writeFileSync(cfg, `receivers:
+  otlp:
+    protocols:
+      grpc: {endpoint: 127.0.0.1:${ports.grpc}, ${tls}}
+      http: {endpoint: 127.0.0.1:${ports.http}, ${tls}}
+exporters:
+  otlp: {endpoint: ${sink.endpoint}, tls: {insecure: true}}
+service:
+  telemetry: {metrics: {address: 127.0.0.1:${ports.metrics}}}
+  pipelines:
+    traces: {receivers: [otlp], exporters: [otlp]}
+`);
+  const h = await startWithConfigFile(cfg, { port: ports.grpc, metricsPort: ports.metrics });
+  t.after(async () => {
+    await stopLlmotlp(h);
+    await sink.stop();
+  });
+  for (const protocol of ['grpc', 'http']) {
+    const endpoint = `127.0.0.1:${protocol === 'grpc' ? ports.grpc : ports.http}`;
+    const base = ['--protocol', protocol, '--endpoint', endpoint, '--traces', '3', '--rate', '0', '--timeout', '5s'];
+    const ok = await gen([...base, '--ca-file', path.join(dir, 'ca.pem'), '--service-name', `tls-${protocol}`, '--format', 'json']);
+    assert.equal(ok.code, 0, `${protocol} with --ca-file: ${ok.stderr}`);
+    const s = JSON.parse(ok.stdout);
+    assert.equal(s.requests.traces.accepted, 3);
+    const arrived = await sink.waitFor(
+      () => sink.spans().filter((x) => serviceOf(x.resource) === `tls-${protocol}`).length === s.accepted.spans, scaled(10000));
+    assert.ok(arrived, `${protocol}: TLS spans did not arrive`);
+    // the system roots do not know the test CA; plaintext to a TLS port gets no OTLP answer
+    for (const flags of [['--tls'], ['--insecure']]) {
+      const bad = await gen([...base, ...flags]);
+      assert.equal(bad.code, 1, `${protocol} ${flags}: exit ${bad.code}`);
+      assert.match(bad.stderr, new RegExp(`cannot reach ${endpoint.replace(/\./g, '\\.')}|refused`), `${protocol} ${flags}: ${bad.stderr}`);
+    }
+  }
 });
