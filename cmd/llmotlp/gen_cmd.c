@@ -13,6 +13,7 @@
 #include <json-c/json.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -323,6 +324,33 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* SIGINT/SIGTERM end the run early: the workers finish the request in hand and the summary is
+ * printed as usual. The signals are blocked in every thread and taken here by sigtimedwait, so
+ * no handler runs inside a gRPC or curl call. */
+struct sig_watch {
+    struct run *R;
+    atomic_bool done;
+    int got;
+};
+
+static void *signal_watch(void *arg)
+{
+    struct sig_watch *w = arg;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    struct timespec tick = {0, 100 * 1000 * 1000};
+    while (!atomic_load(&w->done)) {
+        int sig = sigtimedwait(&set, NULL, &tick);
+        if (sig > 0) {
+            w->got = sig;
+            atomic_store(&w->R->stop, true);
+        }
+    }
+    return NULL;
+}
+
 /* ---- summary --------------------------------------------------------------------------------- */
 
 static json_object *summary_json(const struct run *R, double elapsed)
@@ -612,6 +640,13 @@ int gen_main(int argc, char **argv)
     }
     double duration = o.duration_set || !o.traces ? o.duration : 0; /* 0 = no limit */
 
+    /* Before gen_sender_new: gRPC starts threads of its own, and they must not take the signal. */
+    sigset_t stop_set;
+    sigemptyset(&stop_set);
+    sigaddset(&stop_set, SIGINT);
+    sigaddset(&stop_set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_set, NULL); /* every thread inherits the mask */
+
     struct gen_sender_opts so = {
         .endpoint = o.endpoint, .http = http, .headers = o.headers, .n_headers = o.n_headers,
         .timeout_ms = (long)(o.timeout * 1000), .tls = o.tls, .ca_file = o.ca_file,
@@ -634,6 +669,10 @@ int gen_main(int argc, char **argv)
         fprintf(stderr, "llmotlp gen: out of memory\n");
         return 1;
     }
+    struct sig_watch watch = {.R = &R};
+    atomic_init(&watch.done, false);
+    pthread_t watch_th;
+    bool watching = pthread_create(&watch_th, NULL, signal_watch, &watch) == 0;
     R.t0 = now_mono();
     R.end_at = duration > 0 ? R.t0 + duration : 0;
     size_t started = 0;
@@ -650,6 +689,12 @@ int gen_main(int argc, char **argv)
     for (size_t i = 0; i < started; i++)
         pthread_join(w[i].th, NULL);
     double elapsed = now_mono() - R.t0;
+    if (watching) {
+        atomic_store(&watch.done, true);
+        pthread_join(watch_th, NULL);
+    }
+    if (watch.got)
+        fprintf(stderr, "llmotlp gen: stopped by %s\n", watch.got == SIGINT ? "SIGINT" : "SIGTERM");
     bool worker_failed = false;
     for (size_t i = 0; i < started; i++)
         if (w[i].err[0]) {

@@ -9,7 +9,7 @@
 // wants a bearer token (refused without --header, accepted with it).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -326,4 +326,32 @@ service:
       assert.match(bad.stderr, new RegExp(`cannot reach ${endpoint.replace(/\./g, '\\.')}|refused`), `${protocol} ${flags}: ${bad.stderr}`);
     }
   }
+});
+
+test('llmotlp gen stopped by SIGTERM still prints an exact summary', async (t) => {
+  const { sink, h, ports } = await startStack();
+  t.after(async () => {
+    await stopLlmotlp(h);
+    await sink.stop();
+  });
+  const service = 'gen-e2e-sigterm';
+  const child = spawn(binaryPath(), ['gen', '--endpoint', `127.0.0.1:${ports.grpc}`, '--rate', '50', '--duration', '10m',
+    '--service-name', service, '--format', 'json', '--seed', '5'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const some = await sink.waitFor(() => runItems(sink, service).spans.length >= 20, scaled(15000));
+  assert.ok(some, 'no spans arrived while gen was running');
+  child.kill('SIGTERM');
+  const res = await exited;
+  assert.deepEqual(res, { code: 0, signal: null }, stderr);
+  assert.match(stderr, /stopped by SIGTERM/);
+  const summary = JSON.parse(stdout);
+  assert.ok(summary.accepted.traces > 0);
+  const got = await sink.waitFor(() => runItems(sink, service).spans.length >= summary.accepted.spans, scaled(10000));
+  assert.ok(got);
+  await sleep(300);
+  assert.equal(runItems(sink, service).spans.length, summary.accepted.spans);
 });
