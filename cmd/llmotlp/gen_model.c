@@ -67,7 +67,6 @@ const char *gen_naming_name(enum gen_naming n)
 struct gen_model {
     struct gen_model_opts o;
     uint64_t rng;
-    uint64_t request_seq;
     char **tenants;
 };
 
@@ -713,8 +712,6 @@ static void one_trace(struct build *B, uint64_t window_end)
     struct gen_stats *st = &B->b->stats;
     enum gen_naming n = m->o.naming == GEN_NAMING_MIXED ? (enum gen_naming)below(m, GEN_NAMING_STYLES)
                                                         : m->o.naming;
-    if (st->traces < sizeof B->b->naming / sizeof B->b->naming[0])
-        B->b->naming[st->traces] = n;
     st->traces++;
     st->by_naming[n]++;
 
@@ -1041,7 +1038,6 @@ void gen_model_batch(struct gen_model *m, unsigned n, unsigned signals, struct g
         oom();
     struct arena *a = b->arena;
     memset(&b->stats, 0, sizeof b->stats);
-    memset(b->naming, 0, sizeof b->naming);
     b->traces = NULL;
     b->metrics = NULL;
     b->logs = NULL;
@@ -1055,7 +1051,6 @@ void gen_model_batch(struct gen_model *m, unsigned n, unsigned signals, struct g
     struct build B = {.m = m, .a = a, .b = b, .want_logs = (signals & GEN_SIG_LOGS) != 0};
     for (unsigned i = 0; i < (n ? n : 1); i++)
         one_trace(&B, window_end);
-    m->request_seq++;
 
     Opentelemetry__Proto__Resource__V1__Resource *res = resource(&B);
     build_traces(&B, res);

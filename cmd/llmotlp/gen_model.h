@@ -89,7 +89,6 @@ struct gen_batch {
     Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest *traces;
     Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest *metrics;
     Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest *logs;
-    enum gen_naming naming[64]; /* of the first 64 traces, for tests */
     struct gen_stats stats;
 };
 void gen_batch_init(struct gen_batch *b);
