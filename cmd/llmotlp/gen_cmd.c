@@ -711,9 +711,14 @@ int gen_main(int argc, char **argv)
         summary_text(stdout, &R, elapsed);
     fflush(stdout);
     int status = 0;
-    if (o.summary_json) {
-        if (json_object_to_file_ext(o.summary_json, j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE) != 0) {
-            fprintf(stderr, "llmotlp gen: cannot write %s: %s\n", o.summary_json, json_util_get_last_err());
+    if (o.summary_json) { /* the same bytes as --format json prints, newline included */
+        FILE *f = fopen(o.summary_json, "w");
+        bool ok = f && fprintf(f, "%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
+                                                                           JSON_C_TO_STRING_NOSLASHESCAPE)) > 0;
+        if (f && fclose(f) != 0)
+            ok = false;
+        if (!ok) {
+            fprintf(stderr, "llmotlp gen: cannot write %s: %m\n", o.summary_json);
             status = 1;
         }
     }
