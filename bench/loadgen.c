@@ -15,14 +15,15 @@
  * from that due time, so a slow receiver cannot hide behind a sender that waited for it
  * (a due request finding every slot busy starts late, counted in late_starts).
  * --traffic picks the request shape (bench_common.h: plain, or the LLM-gateway shapes with 10%
- * failing traces and legacy GenAI names); --unique-traces gives each send of a pooled request new
+ * failing traces and legacy GenAI names; or gen-NAMING: the traffic of `llmotlp gen`, its model
+ * linked in, with about --spans spans per request: agents, fallbacks, four namings); --unique-traces gives each send of a pooled request new
  * trace IDs in place (8 bytes XORed per span, the request never in flight meanwhile), so a tail
  * sampler sees every trace once, as in production, instead of the pool's traces again and again.
  *
  * usage: loadgen (--endpoint HOST:PORT | --http URL) [--concurrency 8]
  *                [--spans 500 | --spans-min A --spans-max B] [--pool 32]
  *                [--duration 10 | --requests R] [--seed 1] [--timeout-ms 30000]
- *                [--rate REQ_PER_S] [--traffic plain|llm|llm-legacy] [--unique-traces]
+ *                [--rate REQ_PER_S] [--traffic plain|llm|llm-legacy|gen-NAMING] [--unique-traces]
  *                [--authorization VALUE]   (sent as `authorization` metadata / header) */
 #include <curl/curl.h>
 #include <grpc/byte_buffer.h>
@@ -35,6 +36,7 @@
 #include <stdbool.h>
 
 #include "bench/bench_common.h"
+#include "cmd/llmotlp/gen_model.h"
 
 #define METHOD "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 #define RETRY_PAUSE_S 0.05
@@ -107,9 +109,16 @@ static void usage(void)
 {
     fprintf(stderr, "usage: loadgen (--endpoint HOST:PORT | --http URL) [--concurrency N] [--spans N | --spans-min A "
                     "--spans-max B] [--pool N] [--duration SEC | --requests N] [--seed N] "
-                    "[--timeout-ms MS] [--rate REQ_PER_S] [--traffic plain|llm|llm-legacy] [--unique-traces] "
+                    "[--timeout-ms MS] [--rate REQ_PER_S] [--traffic plain|llm|llm-legacy|gen-semconv|gen-legacy|"
+                    "gen-openinference|gen-openllmetry|gen-mixed] [--unique-traces] "
                     "[--authorization VALUE]\n");
     exit(2);
+}
+
+/* --traffic gen-NAMING: the naming of `llmotlp gen` traffic; -1 when the traffic is not gen's. */
+static int gen_traffic_naming(const char *traffic)
+{
+    return strncmp(traffic, "gen-", 4) == 0 ? gen_naming_parse(traffic + 4) : -1;
 }
 
 static void parse_args(int argc, char **argv)
@@ -149,7 +158,8 @@ static void parse_args(int argc, char **argv)
         else
             usage();
     }
-    if (!opt.endpoint == !opt.http_url || opt.spans_max < opt.spans_min || !bench_shape_named(opt.traffic))
+    if (!opt.endpoint == !opt.http_url || opt.spans_max < opt.spans_min ||
+        (!bench_shape_named(opt.traffic) && gen_traffic_naming(opt.traffic) < 0))
         usage();
 }
 
@@ -440,10 +450,30 @@ int main(int argc, char **argv)
     uint64_t rng = opt.seed * 0x9E3779B97F4A7C15ULL | 1;
     size_t pool_bytes = 0;
     uint64_t pool_spans = 0;
+    int gen_naming = gen_traffic_naming(opt.traffic);
+    struct gen_model *gm = NULL;
+    struct gen_batch gb;
+    gen_batch_init(&gb);
+    if (gen_naming >= 0) {
+        struct gen_model_opts go = {.seed = opt.seed, .naming = (enum gen_naming)gen_naming,
+                                    .error_ratio = 0.05, .fallback_ratio = 0.1, .agent_ratio = 0.15,
+                                    .tenants = 500};
+        gm = gen_model_new(&go);
+    }
     for (unsigned i = 0; i < opt.pool; i++) {
         unsigned n = bench_pool_size(i, opt.pool, opt.spans_min, opt.spans_max);
         size_t len;
-        uint8_t *buf = bench_request_build_shaped(&rng, n, bench_shape_named(opt.traffic), &len);
+        uint8_t *buf;
+        if (gm) { /* gen's traces average under 3 spans: n / 3 traces come near n spans */
+            gen_model_batch(gm, n / 3 ? n / 3 : 1, GEN_SIG_TRACES, &gb);
+            n = (unsigned)gb.stats.spans;
+            len = protobuf_c_message_get_packed_size(&gb.traces->base);
+            buf = malloc(len ? len : 1);
+            if (buf)
+                protobuf_c_message_pack(&gb.traces->base, buf);
+        } else {
+            buf = bench_request_build_shaped(&rng, n, bench_shape_named(opt.traffic), &len);
+        }
         int64_t errs = buf ? bench_count_error_spans(buf, len) : -1;
         if (!buf || errs < 0 || (opt.unique_traces && bench_trace_id_offsets(buf, len, &pool[i].tids))) {
             fprintf(stderr, "loadgen: cannot build request %u\n", i);
@@ -456,6 +486,8 @@ int main(int argc, char **argv)
         pool_bytes += len;
         pool_spans += n;
     }
+    gen_batch_free(&gb);
+    gen_model_free(gm);
 
     const struct transport *tp;
     if (opt.http_url) {

@@ -26,6 +26,7 @@
 #include "core/log.h"
 #include "core/service.h"
 #include "core/version.h"
+#include "cmd/llmotlp/gen_cmd.h"
 #include "cmd/llmotlp/pricing_cmd.h"
 
 #define MAIN_LOG "main"
@@ -45,6 +46,7 @@ static void usage(FILE *out)
             "       llmotlp describe TYPE                    a component's settings\n"
             "       llmotlp featuregate [ID]                 list feature gates\n"
             "       llmotlp pricing COMMAND                  the pricing store (--help)\n"
+            "       llmotlp gen [FLAGS]                      send LLM gateway traffic (--help)\n"
             "       llmotlp --help | --version\n"
             "\n"
             "  --config URI     a config source, at least one; several merge in order (maps key\n"
@@ -464,6 +466,8 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "pricing") == 0)
         return pricing_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "gen") == 0)
+        return gen_main(argc - 1, argv + 1);
     /* Before any thread exists, so that all of them inherit the mask. */
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);
