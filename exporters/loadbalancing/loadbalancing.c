@@ -429,6 +429,15 @@ static void apply_endpoints(struct lb *lb, struct lb_endpoints *eps)
     memset(eps, 0, sizeof *eps);
 }
 
+int lb_set_endpoints(void *instance, const char *const *names, size_t n)
+{
+    struct lb_endpoints eps;
+    if (lb_endpoints_from(&eps, names, n) != 0)
+        return -1;
+    apply_endpoints(instance, &eps);
+    return 0;
+}
+
 static enum lb_routing_key key_for(const struct lb *lb, enum signal s)
 {
     if (lb->key != LB_KEY_DEFAULT)

@@ -133,4 +133,9 @@ int lb_route_split(struct batch *b, enum lb_routing_key key, const struct lb_rin
                    struct lb_part **parts, size_t *n_parts, uint64_t *dropped, struct error *err);
 void lb_parts_free(struct lb_part *parts, size_t n);
 
+/* Makes names (sorted here) the backend list of a started instance, as a resolver does when the
+ * list changes: new backends start, backends that left re-route what they hold. For tests; the
+ * resolvers call the same path. 0 or -1 on out of memory. Not concurrent with a resolver. */
+int lb_set_endpoints(void *instance, const char *const *names, size_t n);
+
 #endif
