@@ -34,7 +34,11 @@ const POLICIES = [
   { name: 'errors', type: 'status_code', status_code: { status_codes: ['ERROR'] } },
   { name: 'sample-10', type: 'probabilistic', probabilistic: { sampling_percentage: 10 } },
 ];
-const DECISION_WAIT = '1s';
+// A wave of WAVE traces is sent in well under DECISION_WAIT even on a loaded machine, so every
+// span of a trace reaches its sampler before the sampler decides.
+const DECISION_WAIT_S = 5;
+const DECISION_WAIT = `${DECISION_WAIT_S}s`;
+const WAVE = 25;
 const SPANS_PER_TRACE = 4;
 
 // ---- the Collector's ring, from its description (consistent_hashing.go) -----------------------
@@ -176,7 +180,7 @@ async function waitForExpected(sinks, traces) {
   while (total() < want && Date.now() < end) await sleep(100);
   // the samplers decide every trace after decision_wait; wait past it so a wrongly kept trace
   // (or a duplicate) would be seen too
-  await sleep(scaled(2500));
+  await sleep(scaled(DECISION_WAIT_S * 1000 + 1500));
 }
 
 function checkRouting({ sinks, backends, ring }, traces) {
@@ -216,7 +220,7 @@ test('two tiers: every trace whole at the one sampler the ring picks, errors kep
   const sender = new Sender(tiers.router.endpoint);
   try {
     const traces = [];
-    for (let w = 0; w < 4; w++) traces.push(...(await sendWave(sender, 100, `wave-${w}`)));
+    for (let w = 0; w < 16; w++) traces.push(...(await sendWave(sender, WAVE, `wave-${w}`)));
     await waitForExpected(tiers.sinks, traces);
     const r = checkRouting(tiers, traces);
     assert.equal(r.errors, traces.filter((t) => t.spans.some((s) => s.status.code === 2)).length);
@@ -241,18 +245,17 @@ test('a sampler stopped and restarted mid-run: the router holds its share, nothi
   const sender = new Sender(tiers.router.endpoint);
   try {
     const traces = [];
-    traces.push(...(await sendWave(sender, 100, 'before')));
+    for (let w = 0; w < 4; w++) traces.push(...(await sendWave(sender, WAVE, 'before')));
     await waitForExpected(tiers.sinks, traces);
     // sampler 1 stops (SIGTERM: it decides what it holds); its port stays the router's backend
     const port = tiers.samplers[1].port;
     const exit = await tiers.samplers[1].terminate();
     assert.ok(exit, 'sampler did not stop');
     // the router answers OK while one backend is down: its share waits in that backend's queue
-    traces.push(...(await sendWave(sender, 100, 'while-down')));
-    traces.push(...(await sendWave(sender, 100, 'while-down-2')));
+    for (let w = 0; w < 8; w++) traces.push(...(await sendWave(sender, WAVE, `while-down-${w}`)));
     await sleep(scaled(1500));
     tiers.samplers[1] = await startSampler(tiers.sinks[1], port);
-    traces.push(...(await sendWave(sender, 100, 'after')));
+    for (let w = 0; w < 4; w++) traces.push(...(await sendWave(sender, WAVE, 'after')));
     await waitForExpected(tiers.sinks, traces);
     const r = checkRouting(tiers, traces);
     assert.equal(r.errors, traces.filter((t) => t.spans.some((s) => s.status.code === 2)).length);
