@@ -72,7 +72,7 @@ async function startSampler(sink, receiverPort) {
   );
 }
 
-function routerYaml({ port, metricsPort, backends }) {
+function routerYaml({ port, metricsPort, backends, dns }) {
   return [
     'receivers:',
     '  otlp:',
@@ -95,8 +95,9 @@ function routerYaml({ port, metricsPort, backends }) {
     '          num_consumers: 4',
     '          queue_size: 5000',
     '    resolver:',
-    '      static:',
-    `        hostnames: [${backends.join(', ')}]`,
+    ...(dns
+      ? ['      dns:', `        hostname: ${dns.hostname}`, `        port: "${dns.port}"`, `        interval: ${dns.interval}`]
+      : ['      static:', `        hostnames: [${backends.join(', ')}]`]),
     'service:',
     '  telemetry:',
     '    logs:',
@@ -274,5 +275,41 @@ test('a sampler stopped and restarted mid-run: the router holds its share, nothi
   } finally {
     sender.close();
     await stopTiers(tiers);
+  }
+});
+
+test('resolver.dns: the backends of a name, resolved again every interval', async () => {
+  const sink = await new Sink().start();
+  const port = await freePort();
+  const metricsPort = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmotlp-lb-'));
+  const configPath = path.join(dir, 'router.yaml');
+  // a numeric name: getaddrinfo answers it without a DNS server, on any machine
+  fs.writeFileSync(configPath, routerYaml({ port, metricsPort, dns: { hostname: '127.0.0.1', port: sink.port, interval: '200ms' } }));
+  const router = await startWithConfigFile(configPath, { port, metricsPort });
+  const sender = new Sender(router.endpoint);
+  try {
+    const traces = await sendWave(sender, WAVE, 'dns');
+    const want = traces.length * SPANS_PER_TRACE;
+    await sink.waitFor((s) => arrivedSpans(s).length >= want, scaled(20000));
+    const got = arrivedSpans(sink).map((a) => `${hex(a.span.trace_id)}/${hex(a.span.span_id)}`).sort();
+    assert.deepEqual(got, traces.flatMap((t) => t.spans.map((s) => `${t.hex}/${hex(s.span_id)}`)).sort());
+    // resolved at start and again on the interval; one backend, one list update
+    let m;
+    for (let i = 0; i < 100; i++) {
+      m = (await scrape(router.metricsUrl)).samples;
+      if (sumOf(m, 'otelcol_loadbalancer_num_resolutions', { resolver: 'dns', success: 'true' }) >= 3) break;
+      await sleep(100);
+    }
+    assert.ok(sumOf(m, 'otelcol_loadbalancer_num_resolutions', { resolver: 'dns', success: 'true' }) >= 3);
+    assert.equal(sumOf(m, 'otelcol_loadbalancer_num_backends', { resolver: 'dns' }), 1);
+    assert.equal(sumOf(m, 'otelcol_loadbalancer_num_backend_updates', { resolver: 'dns' }), 1);
+  } catch (e) {
+    router.dumpLog('dns');
+    throw e;
+  } finally {
+    sender.close();
+    await router.terminate();
+    await sink.stop();
   }
 });
