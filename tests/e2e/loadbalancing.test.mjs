@@ -128,9 +128,11 @@ async function startTiers() {
 }
 
 async function stopTiers({ sinks, samplers, router }) {
-  await router.terminate();
-  for (const s of samplers) await s.terminate();
+  // every process exits cleanly (a sanitizer report would make the exit code non-zero)
+  const exits = [await router.terminate()];
+  for (const s of samplers) exits.push(await s.terminate());
   for (const s of sinks) await s.stop();
+  for (const e of exits) assert.equal(e?.code, 0, `exit ${JSON.stringify(e)}`);
 }
 
 /**
