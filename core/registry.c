@@ -25,6 +25,7 @@ extern const struct component_factory otlp_grpc_exporter_factory;
 extern const struct component_factory otlphttp_exporter_factory;
 extern const struct component_factory otlp_http_exporter_factory;
 extern const struct component_factory debug_exporter_factory;
+extern const struct component_factory loadbalancing_exporter_factory;
 extern const struct component_factory forward_connector_factory;
 extern const struct component_factory llm_metrics_connector_factory;
 extern const struct component_factory prometheus_exporter_factory;
@@ -55,6 +56,7 @@ const struct component_factory *const component_factories[] = {
     &otlphttp_exporter_factory,
     &otlp_http_exporter_factory,
     &debug_exporter_factory,
+    &loadbalancing_exporter_factory,
     &prometheus_exporter_factory,
     &forward_connector_factory,
     &llm_metrics_connector_factory,

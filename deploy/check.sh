@@ -491,4 +491,51 @@ if ldd "$BIN" | grep -q 'not found'; then bad "ldd: libraries not found on this 
 [ "$nmissing" -eq 0 ] && ok "all $libs shared libraries of llmotlp come with the runtime packages" ||
     bad "$nmissing of $libs shared libraries come with no runtime package:$missing"
 
+# ---- Kubernetes, two tiers: the router's resolver names the samplers' headless Service ----------
+if kubectl kustomize deploy/kubernetes-two-tier >"$TMP/k8s2.yaml" 2>"$TMP/err"; then
+    ok "kubectl kustomize deploy/kubernetes-two-tier renders ($(grep -c '^kind:' "$TMP/k8s2.yaml") objects)"
+else
+    bad "kubectl kustomize deploy/kubernetes-two-tier: $(head -3 "$TMP/err")"
+    : >"$TMP/k8s2.yaml"
+fi
+"$BIN" validate --config deploy/kubernetes-two-tier/router-config.yaml >"$TMP/err" 2>&1 &&
+    ok "the router's config validates" || bad "router config: $(head -3 "$TMP/err")"
+"$PY" - "$TMP/k8s2.yaml" deploy/kubernetes-two-tier/router-config.yaml >"$TMP/py2.out" 2>&1 <<'EOF'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+cfg = yaml.safe_load(open(sys.argv[2]))
+def ok(m): print("ok:", m)
+def bad(m): print("FAIL:", m)
+svcs = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Service"}
+deps = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
+for eid, e in cfg["exporters"].items():
+    dns = e.get("resolver", {}).get("dns")
+    if not dns:
+        bad(f"{eid}: no resolver.dns"); continue
+    s = svcs.get(dns["hostname"])
+    if not s:
+        bad(f"{eid}: resolver.dns.hostname {dns['hostname']} is no Service"); continue
+    (ok if s["spec"].get("clusterIP") == "None" else bad)(f"{eid}: {dns['hostname']} is headless")
+    ports = [p["port"] for p in s["spec"]["ports"]]
+    (ok if int(dns["port"]) in ports else bad)(f"{eid}: port {dns['port']} served by {dns['hostname']}")
+    sel = s["spec"]["selector"]
+    pods = [n for n, d in deps.items()
+            if all(d["spec"]["template"]["metadata"]["labels"].get(k) == v for k, v in sel.items())]
+    (ok if pods == ["llmotlp"] else bad)(f"{eid}: {dns['hostname']} selects the sampler pods only ({pods})")
+r = deps["llmotlp-router"]["spec"]["template"]["spec"]
+args = r["containers"][0]["args"]
+mounts = {m["name"]: m["mountPath"] for m in r["containers"][0]["volumeMounts"]}
+vol = [v for v in r["volumes"] if v.get("configMap")][0]
+cm = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == vol["configMap"]["name"]]
+(ok if cm and "config.yaml" in cm[0]["data"] else bad)("the router's ConfigMap holds config.yaml")
+(ok if args[-1] == mounts[vol["name"]] + "/config.yaml" else bad)(f"router --config {args[-1]} is the mounted ConfigMap")
+EOF
+while IFS= read -r l; do
+    case $l in
+    ok:*) ok "two tiers: ${l#ok: }" ;;
+    FAIL:*) bad "two tiers: ${l#FAIL: }" ;;
+    *) bad "two tiers check: $l" ;;
+    esac
+done <"$TMP/py2.out"
+
 finish

@@ -49,48 +49,54 @@ static const struct config_field keepalive_fields[] = {
 };
 
 #define CFG_OFF(f) offsetof(struct otlp_exporter_config, f)
-const struct config_field otlp_exporter_fields[] = {
-    {.name = "endpoint", .type = CFG_STRING, .offset = CFG_OFF(endpoint), .required = true,
-     .doc = "host:port of the OTLP/gRPC server; http://, https:// (forces TLS) and dns:/// "
-            "prefixes are accepted"},
-    {.name = "tls", .type = CFG_SECTION, .offset = CFG_OFF(tls), .sub = tls_client_fields,
-     .doc = "TLS settings; TLS is on unless insecure: true"},
-    {.name = "headers", .type = CFG_STRING_MAP, .offset = CFG_OFF(headers),
-     .doc = "metadata sent with every call (keys lowercased)", .secret = true},
-    {.name = "compression", .type = CFG_STRING, .offset = CFG_OFF(compression), .def = "gzip",
-     .doc = "gzip or none (snappy and zstd are not available in gRPC core)"},
-    {.name = "timeout", .type = CFG_DURATION, .offset = CFG_OFF(timeout), .def = "5s",
-     .doc = "deadline of each attempt"},
-    {.name = "retry_on_failure", .type = CFG_SECTION, .offset = CFG_OFF(retry_on_failure),
-     .sub = retry_config_fields, .doc = "retry with exponential backoff"},
-    {.name = "sending_queue", .type = CFG_SECTION, .offset = CFG_OFF(sending_queue),
-     .sub = queue_config_fields,
-     .doc = "queue drained by consumer threads (on disk with storage, merged with batch); a "
-            "request refused with INVALID_ARGUMENT is cut down to the items the server refuses, "
-            "only those are dropped"},
-    {.name = "keepalive", .type = CFG_PRESENCE, .offset = CFG_OFF(keepalive),
-     .present_offset = CFG_OFF(keepalive_present), .sub = keepalive_fields,
-     .doc = "HTTP/2 keepalive pings"},
-    {.name = "balancer_name", .type = CFG_STRING, .offset = CFG_OFF(balancer_name),
-     .def = "round_robin", .doc = "load balancing policy: round_robin or pick_first"},
-    {.name = "authority", .type = CFG_STRING, .offset = CFG_OFF(authority),
-     .doc = "value of the :authority header"},
-    {.name = "wait_for_ready", .type = CFG_BOOL, .offset = CFG_OFF(wait_for_ready),
-     .def = "false", .doc = "wait for the connection to be ready (up to timeout) instead of "
-                            "failing fast"},
-    {.name = "write_buffer_size", .type = CFG_INT, .offset = CFG_OFF(write_buffer_size),
-     .def = "524288", .doc = "HTTP/2 write buffer in bytes (0 = gRPC default)", .min = 0,
-     .max = INT32_MAX},
-    {.name = "read_buffer_size", .type = CFG_INT, .offset = CFG_OFF(read_buffer_size),
-     .doc = "TCP read chunk in bytes (0 = gRPC default)", .min = 0, .max = INT32_MAX},
-    {.name = "auth", .type = CFG_PRESENCE, .offset = CFG_OFF(auth),
-     .present_offset = CFG_OFF(has_auth), .sub = auth_config_fields,
-     .doc = "authenticator extension whose header every call carries (bearertokenauth, "
-            "basicauth with client_auth); wins over a header of the same name"},
-    {.name = "middlewares", .type = CFG_RAW, .offset = CFG_OFF(middlewares),
-     .doc = "middleware extensions; not supported"},
-    {.name = NULL},
-};
+/* One table, two uses: the otlp exporter itself (endpoint required) and the template that
+ * routing exporters bind (`loadbalancing`'s protocol.otlp: the resolver gives the endpoint). */
+#define OTLP_EXPORTER_FIELDS(REQ, NOEFF)                                                          \
+    {.name = "endpoint", .type = CFG_STRING, .offset = CFG_OFF(endpoint),                         \
+     .required = (REQ), .no_effect = (NOEFF),                                                     \
+     .doc = "host:port of the OTLP/gRPC server; http://, https:// (forces TLS) and dns:/// "      \
+            "prefixes are accepted"},                                                             \
+    {.name = "tls", .type = CFG_SECTION, .offset = CFG_OFF(tls), .sub = tls_client_fields,        \
+     .doc = "TLS settings; TLS is on unless insecure: true"},                                     \
+    {.name = "headers", .type = CFG_STRING_MAP, .offset = CFG_OFF(headers),                       \
+     .doc = "metadata sent with every call (keys lowercased)", .secret = true},                   \
+    {.name = "compression", .type = CFG_STRING, .offset = CFG_OFF(compression), .def = "gzip",    \
+     .doc = "gzip or none (snappy and zstd are not available in gRPC core)"},                     \
+    {.name = "timeout", .type = CFG_DURATION, .offset = CFG_OFF(timeout), .def = "5s",            \
+     .doc = "deadline of each attempt"},                                                          \
+    {.name = "retry_on_failure", .type = CFG_SECTION, .offset = CFG_OFF(retry_on_failure),        \
+     .sub = retry_config_fields, .doc = "retry with exponential backoff"},                        \
+    {.name = "sending_queue", .type = CFG_SECTION, .offset = CFG_OFF(sending_queue),              \
+     .sub = queue_config_fields,                                                                  \
+     .doc = "queue drained by consumer threads (on disk with storage, merged with batch); a "     \
+            "request refused with INVALID_ARGUMENT is cut down to the items the server refuses, " \
+            "only those are dropped"},                                                            \
+    {.name = "keepalive", .type = CFG_PRESENCE, .offset = CFG_OFF(keepalive),                     \
+     .present_offset = CFG_OFF(keepalive_present), .sub = keepalive_fields,                       \
+     .doc = "HTTP/2 keepalive pings"},                                                            \
+    {.name = "balancer_name", .type = CFG_STRING, .offset = CFG_OFF(balancer_name),               \
+     .def = "round_robin", .doc = "load balancing policy: round_robin or pick_first"},            \
+    {.name = "authority", .type = CFG_STRING, .offset = CFG_OFF(authority),                       \
+     .doc = "value of the :authority header"},                                                    \
+    {.name = "wait_for_ready", .type = CFG_BOOL, .offset = CFG_OFF(wait_for_ready),               \
+     .def = "false", .doc = "wait for the connection to be ready (up to timeout) instead of "     \
+                            "failing fast"},                                                      \
+    {.name = "write_buffer_size", .type = CFG_INT, .offset = CFG_OFF(write_buffer_size),          \
+     .def = "524288", .doc = "HTTP/2 write buffer in bytes (0 = gRPC default)", .min = 0,         \
+     .max = INT32_MAX},                                                                           \
+    {.name = "read_buffer_size", .type = CFG_INT, .offset = CFG_OFF(read_buffer_size),            \
+     .doc = "TCP read chunk in bytes (0 = gRPC default)", .min = 0, .max = INT32_MAX},            \
+    {.name = "auth", .type = CFG_PRESENCE, .offset = CFG_OFF(auth),                               \
+     .present_offset = CFG_OFF(has_auth), .sub = auth_config_fields,                              \
+     .doc = "authenticator extension whose header every call carries (bearertokenauth, "          \
+            "basicauth with client_auth); wins over a header of the same name"},                  \
+    {.name = "middlewares", .type = CFG_RAW, .offset = CFG_OFF(middlewares),                      \
+     .doc = "middleware extensions; not supported"},                                              \
+    {.name = NULL}
+
+const struct config_field otlp_exporter_fields[] = {OTLP_EXPORTER_FIELDS(true, NULL)};
+const struct config_field otlp_exporter_template_fields[] = {
+    OTLP_EXPORTER_FIELDS(false, "each backend's endpoint comes from the resolver")};
 
 const char *otlp_exporter_target(const char *endpoint, bool *tls_forced)
 {
@@ -544,7 +550,8 @@ static void otlp_destroy(void *self);
  * created without an ID (tests); the service always passes the ID as the user wrote it, so logs
  * and the `exporter` label say `otlp_grpc/backend` or `otlp/backend` as configured. */
 static void *create_common(const void *cfgp, const struct component_env *env,
-                           const char *default_name, struct error *err)
+                           const char *default_name, export_send_fn hook, void *hook_ctx,
+                           struct error *err)
 {
     const struct otlp_exporter_config *cfg = cfgp;
     struct otlp_exporter *x = calloc(1, sizeof *x);
@@ -645,7 +652,8 @@ static void *create_common(const void *cfgp, const struct component_env *env,
 
     x->helper = exporter_helper_new(x->log_name, env->id ? env->id : default_name,
                                     &cfg->sending_queue,
-                                    &cfg->retry_on_failure, otlp_send, x, env->telemetry, err);
+                                    &cfg->retry_on_failure, hook ? hook : otlp_send,
+                                    hook ? hook_ctx : x, env->telemetry, err);
     if (!x->helper)
         goto fail;
     log_debug(x->log_name, "exporting to %s (%s, compression %s)", target,
@@ -659,13 +667,26 @@ fail:
 
 static void *otlp_create(const void *cfgp, const struct component_env *env, struct error *err)
 {
-    return create_common(cfgp, env, "otlp", err);
+    return create_common(cfgp, env, "otlp", NULL, NULL, err);
+}
+
+void *otlp_exporter_create_hooked(const struct otlp_exporter_config *cfg,
+                                  const struct component_env *env, export_send_fn hook,
+                                  void *hook_ctx, struct error *err)
+{
+    return create_common(cfg, env, "otlp", hook, hook_ctx, err);
+}
+
+enum send_result otlp_exporter_send(void *x, struct batch *b, int64_t *throttle_ns,
+                                    struct error *err)
+{
+    return otlp_send(x, b, throttle_ns, err);
 }
 
 static void *otlp_grpc_create(const void *cfgp, const struct component_env *env,
                               struct error *err)
 {
-    return create_common(cfgp, env, "otlp_grpc", err);
+    return create_common(cfgp, env, "otlp_grpc", NULL, NULL, err);
 }
 
 static int otlp_start(void *self, struct error *err)

@@ -44,6 +44,9 @@ struct otlp_exporter_config {
 };
 
 extern const struct config_field otlp_exporter_fields[];
+/* The same keys with `endpoint` optional and without effect: the template a routing exporter
+ * binds (loadbalancing's protocol.otlp), whose backends get their endpoint from a resolver. */
+extern const struct config_field otlp_exporter_template_fields[];
 extern const struct component_factory otlp_exporter_factory;
 /* The same exporter under the Collector's newer type name `otlp_grpc` (config, fields, behaviour
  * identical; only the name differs). */
@@ -52,5 +55,17 @@ extern const struct component_factory otlp_grpc_exporter_factory;
 /* The gRPC target for an endpoint after removing the scheme prefixes the Collector accepts;
  * *tls_forced is set for https://. Returns a pointer into endpoint. */
 const char *otlp_exporter_target(const char *endpoint, bool *tls_forced);
+
+/* For a routing exporter that owns several otlp instances (loadbalancing): creates an instance
+ * as otlp_exporter_factory.create does, except that its queue's consumers call
+ * hook(hook_ctx, ...) for each attempt instead of sending; the hook decides, and delivers through
+ * otlp_exporter_send(instance, ...) (or elsewhere). Start, shutdown, consume and destroy through
+ * otlp_exporter_factory. cfg is borrowed until destroy. NULL with err on failure. */
+void *otlp_exporter_create_hooked(const struct otlp_exporter_config *cfg,
+                                  const struct component_env *env, export_send_fn hook,
+                                  void *hook_ctx, struct error *err);
+/* One delivery attempt through an instance (the hook's way out). Thread-safe. */
+enum send_result otlp_exporter_send(void *instance, struct batch *b, int64_t *throttle_ns,
+                                    struct error *err);
 
 #endif
