@@ -58,10 +58,10 @@ test('the READMEs as they are pass', () => {
 
 test('a command added to the Command line table of README.md only', () => {
   const en = once(EN, '| `llmotlp --version` |',
-                  '| `llmotlp gen --config URI [--rate N]` | generates traffic |\n| `llmotlp --version` |');
+                  '| `llmotlp replay --config URI [--speed N]` | replays a capture |\n| `llmotlp --version` |');
   const errors = run({ en });
-  hasError(errors, 'README.fr.md: missing command-line table row `llmotlp gen --config URI [--rate N]`', 'README.md:');
-  hasError(errors, 'README.fr.md: missing command `llmotlp gen`');
+  hasError(errors, 'README.fr.md: missing command-line table row `llmotlp replay --config URI [--speed N]`', 'README.md:');
+  hasError(errors, 'README.fr.md: missing command `llmotlp replay`');
 });
 
 test('a component row missing from README.fr.md', () => {
@@ -79,10 +79,10 @@ test('a component the binary has and neither README documents', () => {
 });
 
 test('a subcommand the binary has and neither README documents', () => {
-  const b = fakeBin('gen', { help: '       llmotlp gen --config URI      generate traffic\n' });
+  const b = fakeBin('replay', { help: '       llmotlp replay --config URI   replay a capture\n' });
   const errors = run({ bin: b });
-  hasError(errors, 'README.md: command `llmotlp gen` (in `llmotlp --help`) is not documented');
-  hasError(errors, 'README.fr.md: command `llmotlp gen` (in `llmotlp --help`) is not documented');
+  hasError(errors, 'README.md: command `llmotlp replay` (in `llmotlp --help`) is not documented');
+  hasError(errors, 'README.fr.md: command `llmotlp replay` (in `llmotlp --help`) is not documented');
 });
 
 test('a make target named in README.md only, and absent from the Makefile', () => {
@@ -95,7 +95,7 @@ test('a make target named in README.md only, and absent from the Makefile', () =
 test('a code block changed in README.fr.md', () => {
   const fr = once(FR, '    timeout: 200ms\nexporters:', '    timeout: 300ms\nexporters:');
   const errors = run({ fr });
-  hasError(errors, 'code block 2 differs', "'    timeout: 200ms'", "'    timeout: 300ms'");
+  hasError(errors, 'code block 3 differs', "'    timeout: 200ms'", "'    timeout: 300ms'");
 });
 
 test('a code block added to README.md only', () => {
@@ -115,9 +115,9 @@ test('a section added to README.md only', () => {
 });
 
 test('a section appended at the end of README.md only', () => {
-  const errors = run({ en: `${EN}\n## Traffic generator\n\nSee \`llmotlp gen\`.\n` });
-  hasError(errors, "README.fr.md: missing section '## Traffic generator'");
-  hasError(errors, 'README.fr.md: missing command `llmotlp gen`');
+  const errors = run({ en: `${EN}\n## Capture replay\n\nSee \`llmotlp replay\`.\n` });
+  hasError(errors, "README.fr.md: missing section '## Capture replay'");
+  hasError(errors, 'README.fr.md: missing command `llmotlp replay`');
 });
 
 test('a heading whose level differs in README.fr.md', () => {
