@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 enum { PB_VARINT = 0, PB_I64 = 1, PB_LEN = 2, PB_I32 = 5 };
 
@@ -115,6 +116,23 @@ static inline int pb_next(struct pb_reader *r, struct pb_field *f)
 
 size_t pb_varint_size(uint64_t v);
 uint8_t *pb_put_varint(uint8_t *p, uint64_t v);
+/* Equal bytes, compared 8 at a time inline: attribute keys are short (10 to 40 bytes) and the
+ * readers compare them per attribute of every span, where a call to memcmp cost more than it. */
+static inline bool wire_bytes_eq(const char *a, const char *b, size_t n)
+{
+    uint64_t x, y;
+    for (; n >= 8; a += 8, b += 8, n -= 8) {
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y)
+            return false;
+    }
+    for (; n; a++, b++, n--)
+        if (*a != *b)
+            return false;
+    return true;
+}
+
 /* Key + length prefix of a length-delimited field of `len` bytes. */
 static inline size_t pb_len_prefix_size(uint32_t num, size_t len)
 {

@@ -149,23 +149,6 @@ int wire_interest_merge(struct wire_interest *in, const struct wire_interest *ot
     return 0;
 }
 
-/* Keys are short (10 to 40 bytes): comparing them 8 bytes at a time inline beats a call to
- * memcmp, which this loop made for every candidate key of every span. */
-static inline bool same_bytes(const char *a, const char *b, size_t n)
-{
-    for (; n >= 8; a += 8, b += 8, n -= 8) {
-        uint64_t x, y;
-        memcpy(&x, a, 8);
-        memcpy(&y, b, 8);
-        if (x != y)
-            return false;
-    }
-    for (; n; a++, b++, n--)
-        if (*a != *b)
-            return false;
-    return true;
-}
-
 static bool interest_match_h(const struct wire_interest *in, const char *key, size_t len, uint32_t h)
 {
     if (!in)
@@ -175,7 +158,7 @@ static bool interest_match_h(const struct wire_interest *in, const char *key, si
         return false;
     for (uint32_t i = 0; i < in->n_prefix; i++)
         if (len >= in->prefix_len[i] && (!in->prefix_len[i] || key[0] == in->prefix[i][0]) &&
-            same_bytes(key, in->prefix[i], in->prefix_len[i]))
+            wire_bytes_eq(key, in->prefix[i], in->prefix_len[i]))
             return true;
     if (!in->cap)
         return false;
@@ -183,7 +166,7 @@ static bool interest_match_h(const struct wire_interest *in, const char *key, si
         const struct interest_key *k = &in->slots[i];
         if (!k->key)
             return false;
-        if (k->hash == h && k->len == len && same_bytes(k->key, key, len))
+        if (k->hash == h && k->len == len && wire_bytes_eq(k->key, key, len))
             return true;
     }
 }

@@ -495,22 +495,6 @@ struct span_src {
     bool status_error;
 };
 
-/* Key bytes equal, compared inline: keys are short and this runs per attribute of every span. */
-static inline bool bytes_eq(const char *a, const char *b, size_t n)
-{
-    uint64_t x, y;
-    for (; n >= 8; a += 8, b += 8, n -= 8) {
-        memcpy(&x, a, 8);
-        memcpy(&y, b, 8);
-        if (x != y)
-            return false;
-    }
-    for (; n; a++, b++, n--)
-        if (*a != *b)
-            return false;
-    return true;
-}
-
 /* Index reader: one pass over the span's attributes of interest fills got[field] with the first
  * live attribute of each key the connector reads (what wi_item_attr would find for it), instead
  * of one scan per name. */
@@ -524,7 +508,7 @@ static void gather(const struct llm_metrics *lm, const struct wi_item *it,
             continue;
         for (uint32_t s = at->hash & lm->slot_mask; lm->slots[s]; s = (s + 1) & lm->slot_mask) {
             const struct lm_name *n = lm->keys[lm->slots[s] - 1];
-            if (n->hash == at->hash && n->len == at->key_len && bytes_eq(n->s, at->key, n->len)) {
+            if (n->hash == at->hash && n->len == at->key_len && wire_bytes_eq(n->s, at->key, n->len)) {
                 if (!got[n->field])
                     got[n->field] = at;
                 break;
