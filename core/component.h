@@ -123,6 +123,11 @@ struct component_factory {
      * its position; `interface` returns the created instance's (NULL if none). */
     bool (*provides)(const void *cfg, const char *iface);
     void *(*interface)(void *self, const char *iface);
+    /* Optional: whether the bound config can serve a pipeline of signal s (a setting that means
+     * something for one signal only, as loadbalancing's routing_key). Called at load for every
+     * pipeline that names the component, so a mismatch is a config error at the pipeline's
+     * line; 0, or -1 with err set (the message, without position). */
+    int (*signal_check)(const void *cfg, enum signal s, struct error *err);
 };
 
 /* The registry (registry.c): every factory compiled in. NULL-terminated. */

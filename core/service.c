@@ -1201,6 +1201,12 @@ static int resolve_ref(struct service *s, struct pipeline *p, enum list_role rol
                       component_kind_name(d->kind), d->id, signal_name(p->sig),
                       signals_list(f->signals, sigs, sizeof sigs));
     }
+    if (f->signal_check) {
+        struct error why = {0};
+        if (f->signal_check(d->cfg, p->sig, &why) != 0)
+            return err_at(err, it, "pipeline '%s': %s '%s' cannot serve %s: %s", p->id,
+                          component_kind_name(d->kind), d->id, signal_name(p->sig), why.msg);
+    }
     *out = d;
     return 0;
 }

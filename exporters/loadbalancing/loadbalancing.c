@@ -634,6 +634,22 @@ static void lb_destroy(void *self)
     free(lb);
 }
 
+/* The keys each signal can be routed by, as the Collector's exporter for that signal accepts
+ * them when it is built: refused at load, at the pipeline's line. */
+static int lb_signal_check(const void *cfgp, enum signal s, struct error *err)
+{
+    const struct lb_config *c = cfgp;
+    int key = lb_routing_key_parse(c->routing_key);
+    if (key == LB_KEY_DEFAULT || key < 0 || key >= LB_KEY_RESOURCE)
+        return 0; /* the default, or refused by validate */
+    bool ok = s == SIGNAL_METRICS ? (key == LB_KEY_SERVICE || key == LB_KEY_METRIC)
+                                  : (key == LB_KEY_TRACE_ID || key == LB_KEY_SERVICE);
+    if (ok)
+        return 0;
+    return error_set(err, "routing_key \"%s\" does not apply to %s (use %s)", c->routing_key,
+                     signal_name(s), s == SIGNAL_METRICS ? "service or metric" : "traceID or service");
+}
+
 const struct component_factory loadbalancing_exporter_factory = {
     .type = "loadbalancing",
     .kind = COMPONENT_EXPORTER,
@@ -648,4 +664,5 @@ const struct component_factory loadbalancing_exporter_factory = {
     .shutdown = lb_shutdown,
     .consume = lb_consume,
     .destroy = lb_destroy,
+    .signal_check = lb_signal_check,
 };

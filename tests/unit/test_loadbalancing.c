@@ -488,6 +488,11 @@ static void test_config_refusals_name_the_line(void **state)
     tu_load_fails(PIPE "exporters:\n  loadbalancing:\n    resolver:\n      dns:\n"
                        "        hostname: x\n        portt: 4317\n",
                   "portt");
+    /* a key of another signal: refused at the pipeline's exporters line (line 10) */
+    tu_load_fails(PIPE "exporters:\n  loadbalancing:\n    routing_key: metric\n"
+                       "    resolver:\n      static:\n        hostnames: [a:4317]\n",
+                  ":10:19: pipeline 'traces': exporter 'loadbalancing' cannot serve traces: "
+                  "routing_key \"metric\" does not apply to traces (use traceID or service)");
 }
 
 /* ---- membership change: queued data follows the ring ----------------------------------------- */
