@@ -72,10 +72,10 @@ test('a component row missing from README.fr.md', () => {
 });
 
 test('a component the binary has and neither README documents', () => {
-  const b = fakeBin('lb', { components: 'exporters:\n  loadbalancing    routes spans by trace ID\n' });
+  const b = fakeBin('kafka', { components: 'exporters:\n  kafka            sends to a Kafka topic\n' });
   const errors = run({ bin: b });
-  hasError(errors, 'README.md: component exporter loadbalancing (listed by `llmotlp components`)');
-  hasError(errors, 'README.fr.md: component exporter loadbalancing (listed by `llmotlp components`)');
+  hasError(errors, 'README.md: component exporter kafka (listed by `llmotlp components`)');
+  hasError(errors, 'README.fr.md: component exporter kafka (listed by `llmotlp components`)');
 });
 
 test('a subcommand the binary has and neither README documents', () => {
@@ -106,12 +106,12 @@ test('a code block added to README.md only', () => {
 
 test('a section added to README.md only', () => {
   const en = once(EN, '### Queue, retry and shutdown (both exporters)',
-                  '### loadbalancing exporter\n\nRoutes by `routing_key` to `resolver` backends.\n\n### Queue, retry and shutdown (both exporters)');
+                  '### kafka exporter\n\nSends to `topic` on the `brokers`.\n\n### Queue, retry and shutdown (both exporters)');
   const errors = run({ en });
   hasError(errors, 'heading count differs at level 3');
-  hasError(errors, "README.fr.md: missing section '### loadbalancing exporter' (README.md:");
+  hasError(errors, "README.fr.md: missing section '### kafka exporter' (README.md:");
   assert.equal(errors.filter((e) => e.includes('missing section')).length, 1, errors.join('\n'));
-  hasError(errors, 'README.fr.md: code `routing_key` appears 0 time(s), 1 in README.md');
+  hasError(errors, 'README.fr.md: code `topic` appears 0 time(s), 1 in README.md');
 });
 
 test('a section appended at the end of README.md only', () => {
