@@ -193,6 +193,8 @@ static int add_key(struct ts_policies *p, const char *name)
     k[p->n_keys] = (struct ts_key){.name = strdup(name), .len = strlen(name), .prop_index = -1};
     if (!k[p->n_keys].name)
         return -1;
+    uint8_t c0 = (uint8_t)name[0]; /* the empty key: byte 0 */
+    p->key_first[c0 >> 3] |= (uint8_t)(1u << (c0 & 7));
     return (int)p->n_keys++;
 }
 
@@ -922,6 +924,15 @@ static bool leaf_matches_value(const struct ts_policy *pol, const struct anyvalu
 static void read_kv(const struct ts_policies *p, const uint8_t *kv, size_t len, uint64_t *mask,
                     struct ts_span_info *info, bool resource)
 {
+    /* Almost every KeyValue is exactly its key then its value, each with a one-byte length: in
+     * that shape (no later key field that would win) a key whose first byte no policy names is
+     * ruled out before anything else is read. */
+    if (len >= 3 && kv[0] == 0x0a && kv[1] > 0 && kv[1] < 0x80 && (size_t)kv[1] + 2 <= len &&
+        !(p->key_first[kv[2] >> 3] & (1u << (kv[2] & 7)))) {
+        const uint8_t *q = kv + 2 + kv[1], *e = kv + len;
+        if (q == e || (e - q >= 2 && q[0] == 0x12 && q[1] < 0x80 && q + 2 + q[1] == e))
+            return;
+    }
     struct pb_reader r;
     struct pb_field f;
     const uint8_t *key = NULL, *val = NULL;
@@ -939,7 +950,8 @@ static void read_kv(const struct ts_policies *p, const uint8_t *kv, size_t len, 
     if (!key)
         return;
     size_t k = 0;
-    while (k < p->n_keys && (p->keys[k].len != klen || memcmp(p->keys[k].name, key, klen) != 0))
+    while (k < p->n_keys &&
+           (p->keys[k].len != klen || !wire_bytes_eq(p->keys[k].name, (const char *)key, klen)))
         k++;
     if (k == p->n_keys)
         return;

@@ -119,6 +119,7 @@ struct ts_policies {
     struct ts_policy *items;
     size_t n_keys;
     struct ts_key *keys;
+    uint8_t key_first[32];    /* bit per first byte of a key: most attributes are ruled out by it */
     size_t n_prop;            /* propagate_attributes */
     int *prop_keys;           /* key index per propagated attribute */
     int n_bits;

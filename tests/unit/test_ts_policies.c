@@ -299,6 +299,32 @@ static bool str_kept(struct ts_policies *p, const char *key, const char *value)
 
 /* enabled_regex_matching as the Collector does it: Go's regexp (RE2 syntax) and MatchString,
  * which finds a match anywhere in the value unless the pattern anchors itself. */
+/* A KeyValue whose key field comes twice is read by its last key (protobuf: the later singular
+ * field wins), even when the first one's first byte is none of the policies' keys: the reader's
+ * shortcut on the first byte holds only for the usual key-then-value shape. */
+static void test_attribute_key_given_twice(void **state)
+{
+    (void)state;
+    struct pol r = compile("policies: [{name: s, type: string_attribute, string_attribute: "
+                           "{key: gen_ai.request.model, values: [gpt-4o]}}]",
+                           NULL, 0, false);
+    static const char model[] = "gen_ai.request.model";
+    uint8_t kv[64], *w = kv;
+    *w++ = 0x0a, *w++ = 1, *w++ = 'x';                                   /* key "x" */
+    *w++ = 0x12, *w++ = 8, *w++ = 0x0a, *w++ = 6;                        /* value "gpt-4o" */
+    memcpy(w, "gpt-4o", 6), w += 6;
+    *w++ = 0x0a, *w++ = (uint8_t)(sizeof model - 1);                     /* key, again */
+    memcpy(w, model, sizeof model - 1), w += sizeof model - 1;
+    uint8_t res[80];
+    res[0] = 0x0a, res[1] = (uint8_t)(w - kv);                           /* Resource.attributes */
+    memcpy(res + 2, kv, (size_t)(w - kv));
+    assert_int_not_equal(ts_resource_mask(r.p, res, (size_t)(w - kv) + 2), 0);
+    /* The usual shape with a key no policy names: nothing. */
+    uint8_t plain[] = {0x0a, 13, 0x0a, 1, 'x', 0x12, 8, 0x0a, 6, 'g', 'p', 't', '-', '4', 'o'};
+    assert_int_equal(ts_resource_mask(r.p, plain, sizeof plain), 0);
+    pol_free(&r);
+}
+
 static void test_string_attribute_regex_is_go(void **state)
 {
     (void)state;
@@ -689,6 +715,7 @@ int main(void)
         cmocka_unit_test(test_numeric_attribute),
         cmocka_unit_test(test_string_attribute_and_resource),
         cmocka_unit_test(test_string_attribute_regex_is_go),
+        cmocka_unit_test(test_attribute_key_given_twice),
         cmocka_unit_test(test_string_attribute_invert_regex),
         cmocka_unit_test(test_string_attribute_empty_values),
         cmocka_unit_test(test_string_attribute_bad_regex),
