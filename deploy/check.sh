@@ -182,7 +182,11 @@ for stage in stages:
             if stage is build:
                 copied.add(src.rstrip("/").split("/")[0])
 cml = open(os.path.join(root, "CMakeLists.txt")).read()
-needed = set(re.findall(r"\$\{CMAKE_SOURCE_DIR\}/([A-Za-z0-9_.-]+)/", cml)) | \
+# A folder CMake reads only under if(EXISTS ...) is optional (fuzz/: the stage leaves it out), but
+# an unguarded add_subdirectory is not: the build stage failed on one that check missed once.
+guarded = set(re.findall(r"if\(EXISTS \$\{CMAKE_SOURCE_DIR\}/([A-Za-z0-9_.-]+)/", cml))
+needed = set(re.findall(r"\$\{CMAKE_SOURCE_DIR\}/([A-Za-z0-9_.-]+)/", cml)) - guarded | \
+    set(re.findall(r"^\s*add_subdirectory\(([A-Za-z0-9_.-]+)\)", cml, re.M)) - guarded | \
     set(re.findall(r"add_executable\(llmotlp ([a-z]+)/", cml)) | {"CMakeLists.txt"}
 needed -= {"tests", "bench"}  # only test and benchmark targets read these
 check(needed <= copied, "Dockerfile build stage copies every folder the llmotlp target is built from",
