@@ -30,7 +30,6 @@ fi
 COMPOSE=${COMPOSE:-docker-compose}
 export DOCKER COMPOSE
 IMAGE=llmotlp:0.1.0                         # the tag deploy/docker-compose.yaml builds
-PROM_IMAGE=llmotlp-test/prometheus:debian12 # the tag tests/container/compose.override.yaml builds
 BASE=debian:12-slim
 LABEL=org.llmotlp.test=container            # on everything the checks create
 export LLMOTLP_IMAGE=$IMAGE LLMOTLP_TEST_LABEL=$LABEL
@@ -210,8 +209,8 @@ leftovers
 ready=1
 base_image || ready=0
 if [ "$ready" -eq 1 ]; then
+    # Prometheus' image is built by compose.test.mjs, through the Compose override.
     build_image llmotlp "$IMAGE" "$ROOT" -f "$ROOT/Dockerfile" || ready=0
-    build_image Prometheus "$PROM_IMAGE" "$HERE/prometheus" || ready=0
 fi
 say "set-up done after $(elapsed)"
 
