@@ -54,6 +54,8 @@ cleanup() {
         for _ in $(seq 1 60); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.5; done
         kill -0 "$dockerd_pid" 2>/dev/null && kill -KILL "$dockerd_pid"
         wait "$dockerd_pid" 2>/dev/null
+        # dockerd leaves its bind mount of the host's network namespace behind
+        if grep -q " $CACHE/exec/netns/default " /proc/mounts; then umount "$CACHE/exec/netns/default"; fi
     fi
     rm -rf "$CACHE/rootfs.tmp"
 }
