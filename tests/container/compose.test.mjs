@@ -7,7 +7,8 @@
 // The one idea: the figures are checked end to end against what was sent — Prometheus must hold
 // exactly the number of calls the SDK exported — and every dashboard query
 // (deploy/grafana/check-dashboard.mjs reads them from the JSON) must return series from that
-// Prometheus, so a panel that would be empty on the real stack fails here.
+// Prometheus, so a panel that would be empty on the real stack fails here. The `demo` profile
+// (`llmotlp gen` from the same image) is brought up last and must show in Prometheus too.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -143,7 +144,7 @@ describe('the Compose stack (llmotlp + Prometheus)', () => {
     // llm_metrics exports every 15 s, Prometheus scrapes every 15 s
     let total;
     await waitFor(async () => {
-      total = Number((await prom('sum(llmproxy_request_count_total)'))[0]?.value[1]);
+      total = Number((await prom('sum(llmproxy_request_count_total{job="llm-gateway"})'))[0]?.value[1]);
       return total === sent;
     }, 60000, 1000);
     assert.equal(total, sent, 'llmproxy_request_count_total in Prometheus');
@@ -155,6 +156,17 @@ describe('the Compose stack (llmotlp + Prometheus)', () => {
     // honor_labels: the job is the sender's service.name, not the scrape job's name
     const jobs = (await prom('count by (job) (llmproxy_request_count_total)')).map((r) => r.metric.job);
     assert.deepEqual(jobs, ['llm-gateway']);
+  });
+
+  step('the demo profile: `llmotlp gen` from the same image fills Prometheus', async () => {
+    compose(['--profile', 'demo', 'up', '-d', '--no-deps', 'demo']);
+    let n;
+    const seen = await waitFor(async () => {
+      n = Number((await prom('sum(llmproxy_request_count_total{job="LLMProxy.Gateway"})'))[0]?.value[1] ?? 0);
+      return n > 0;
+    }, 60000, 1000);
+    assert.ok(seen, `calls of the demo's service LLMProxy.Gateway in Prometheus: ${n}`);
+    assert.equal(inspect(containerOf('demo')).State.Status, 'running');
   });
 
   step('every query of the Grafana dashboard returns series from this Prometheus', async () => {
