@@ -265,6 +265,21 @@ check(env.get("LLMOTLP_EXPORTERS") == "[otlp]" and host_of(env.get("OTLP_ENDPOIN
 with open(os.path.join(tmp, "compose.env"), "w") as f:
     for k, v in env.items():
         f.write(f"{k}={v}\n")
+# docker-compose 1.29 (Debian 12's) refuses a top-level name:; the project name comes from .env,
+# which it and Compose v2 both read from the compose file's folder.
+check("name" not in compose, "compose: no top-level name: (docker-compose 1.29 refuses it)")
+dotenv = os.path.join(root, "deploy", ".env")
+dotenv_vars = dict(l.strip().split("=", 1) for l in open(dotenv) if "=" in l and not l.startswith("#")) \
+    if os.path.exists(dotenv) else {}
+check(dotenv_vars.get("COMPOSE_PROJECT_NAME") == "llmotlp", "compose: deploy/.env names the project llmotlp")
+for name, svc in services.items():
+    for p in svc.get("ports", []):
+        check(str(p).startswith("127.0.0.1:"), f"compose: {name} publishes {p} on loopback only")
+demo = services.get("demo")
+if demo:
+    check(demo.get("profiles") == ["demo"] and demo.get("image") == llm.get("image") and
+          demo.get("command", [None])[0] == "gen",
+          "compose: demo runs `llmotlp gen` from llmotlp's image, only with --profile demo")
 published = {int(str(p).split(":")[-1].split("/")[0]) for p in llm.get("ports", [])}
 check({4317, 4318} <= published and published <= set(run["expose"]),
       "compose: llmotlp publishes 4317 and 4318, ports the image exposes", str(sorted(published)))
