@@ -7,7 +7,7 @@ CONFIG     ?= config.yaml
 PRICING_DB ?= pricing/llmotlp.db
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps build build-asan run test test-unit test-e2e test-asan bench bench-tail-sampling bench-llm e2e-deps clean fuzz fuzz-deps fuzz-build
+.PHONY: all deps build build-asan run test test-unit test-e2e test-asan test-container container-deps bench bench-tail-sampling bench-llm e2e-deps clean fuzz fuzz-deps fuzz-build
 
 all: build
 
@@ -42,6 +42,16 @@ test-asan: build-asan e2e-deps
 	  ctest --test-dir $(ASAN_BUILD) --output-on-failure
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  LLMOTLP_BIN=$(CURDIR)/$(ASAN_BUILD)/llmotlp LLMOTLP_SLOW=1 bash tests/e2e/run.sh
+
+# The image and the Compose stack on a real Docker engine (tests/container/): starts dockerd when
+# none answers and stops it after, makes debian:12-slim by debootstrap when missing, builds the
+# image from the Dockerfile. Images stay cached under /var/tmp/llmotlp-docker: a few minutes cold,
+# about two warm. Needs root. See deploy/README.md.
+container-deps: e2e-deps
+	@bash scripts/install-deps.sh --container
+
+test-container: container-deps
+	bash tests/container/run.sh
 
 bench: build
 	bash bench/run.sh $(BUILD)

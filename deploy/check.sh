@@ -182,7 +182,11 @@ for stage in stages:
             if stage is build:
                 copied.add(src.rstrip("/").split("/")[0])
 cml = open(os.path.join(root, "CMakeLists.txt")).read()
-needed = set(re.findall(r"\$\{CMAKE_SOURCE_DIR\}/([A-Za-z0-9_.-]+)/", cml)) | \
+# A folder CMake reads only under if(EXISTS ...) is optional (fuzz/: the stage leaves it out), but
+# an unguarded add_subdirectory is not: the build stage failed on one that check missed once.
+guarded = set(re.findall(r"if\(EXISTS \$\{CMAKE_SOURCE_DIR\}/([A-Za-z0-9_.-]+)/", cml))
+needed = set(re.findall(r"\$\{CMAKE_SOURCE_DIR\}/([A-Za-z0-9_.-]+)/", cml)) - guarded | \
+    set(re.findall(r"^\s*add_subdirectory\(([A-Za-z0-9_.-]+)\)", cml, re.M)) - guarded | \
     set(re.findall(r"add_executable\(llmotlp ([a-z]+)/", cml)) | {"CMakeLists.txt"}
 needed -= {"tests", "bench"}  # only test and benchmark targets read these
 check(needed <= copied, "Dockerfile build stage copies every folder the llmotlp target is built from",
@@ -261,6 +265,21 @@ check(env.get("LLMOTLP_EXPORTERS") == "[otlp]" and host_of(env.get("OTLP_ENDPOIN
 with open(os.path.join(tmp, "compose.env"), "w") as f:
     for k, v in env.items():
         f.write(f"{k}={v}\n")
+# docker-compose 1.29 (Debian 12's) refuses a top-level name:; the project name comes from .env,
+# which it and Compose v2 both read from the compose file's folder.
+check("name" not in compose, "compose: no top-level name: (docker-compose 1.29 refuses it)")
+dotenv = os.path.join(root, "deploy", ".env")
+dotenv_vars = dict(l.strip().split("=", 1) for l in open(dotenv) if "=" in l and not l.startswith("#")) \
+    if os.path.exists(dotenv) else {}
+check(dotenv_vars.get("COMPOSE_PROJECT_NAME") == "llmotlp", "compose: deploy/.env names the project llmotlp")
+for name, svc in services.items():
+    for p in svc.get("ports", []):
+        check(str(p).startswith("127.0.0.1:"), f"compose: {name} publishes {p} on loopback only")
+demo = services.get("demo")
+if demo:
+    check(demo.get("profiles") == ["demo"] and demo.get("image") == llm.get("image") and
+          demo.get("command", [None])[0] == "gen",
+          "compose: demo runs `llmotlp gen` from llmotlp's image, only with --profile demo")
 published = {int(str(p).split(":")[-1].split("/")[0]) for p in llm.get("ports", [])}
 check({4317, 4318} <= published and published <= set(run["expose"]),
       "compose: llmotlp publishes 4317 and 4318, ports the image exposes", str(sorted(published)))

@@ -4,6 +4,10 @@ set -euo pipefail
 # `--fuzz`: only what `make fuzz` adds (clang and libFuzzer's runtime); `make test` needs no clang.
 if [ "${1:-}" = "--fuzz" ]; then
   pkgs=(clang libclang-rt-14-dev)
+# `--container`: only what `make test-container` adds (a Docker engine and client, debootstrap for
+# the base image where no registry is reachable, and Compose 1.29).
+elif [ "${1:-}" = "--container" ]; then
+  pkgs=(docker.io debootstrap docker-compose)
 else
   pkgs=(build-essential cmake pkg-config libgrpc-dev libprotobuf-c-dev protobuf-c-compiler
         libre2-dev libyaml-dev libsqlite3-dev libcmocka-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev

@@ -9,9 +9,14 @@ import { freePort } from './ports.mjs';
 import { sleep } from './util.mjs';
 
 export class Sink {
-  /** @param {{port?: number}} opts port 0 or absent = pick a free one at first start. */
+  /**
+   * @param {{port?: number, host?: string}} opts port 0 or absent = pick a free one at first
+   * start; host: the address to listen on (default 127.0.0.1; the container suite listens on a
+   * Docker network's gateway address so a container can reach it).
+   */
   constructor(opts = {}) {
     this.port = opts.port ?? 0;
+    this.host = opts.host ?? '127.0.0.1';
     this.server = null;
     /** Every call, accepted or not: {signal, request, metadata, at, code}. */
     this.calls = [];
@@ -21,7 +26,7 @@ export class Sink {
   }
 
   get endpoint() {
-    return `127.0.0.1:${this.port}`;
+    return `${this.host}:${this.port}`;
   }
 
   get running() {
