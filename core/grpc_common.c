@@ -22,7 +22,11 @@ static void grpc_common_log(gpr_log_func_args *a)
 }
 
 static pthread_once_t grpc_common_log_once = PTHREAD_ONCE_INIT;
-static void grpc_common_log_install(void) { gpr_set_log_function(grpc_common_log); }
+static void grpc_common_log_install(void)
+{
+    grpc_common_mutex_checks_off();
+    gpr_set_log_function(grpc_common_log);
+}
 
 void grpc_common_init(void)
 {

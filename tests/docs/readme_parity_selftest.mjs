@@ -86,10 +86,10 @@ test('a subcommand the binary has and neither README documents', () => {
 });
 
 test('a make target named in README.md only, and absent from the Makefile', () => {
-  const en = once(EN, '## A minimal config', '`make test-container` runs the image.\n\n## A minimal config');
+  const en = once(EN, '## A minimal config', '`make test-cluster` runs the image.\n\n## A minimal config');
   const errors = run({ en });
-  hasError(errors, 'README.fr.md: missing make target `make test-container`');
-  hasError(errors, 'README.md:', '`make test-container` is not a target of Makefile');
+  hasError(errors, 'README.fr.md: missing make target `make test-cluster`');
+  hasError(errors, 'README.md:', '`make test-cluster` is not a target of Makefile');
 });
 
 test('a code block changed in README.fr.md', () => {
@@ -99,7 +99,7 @@ test('a code block changed in README.fr.md', () => {
 });
 
 test('a code block added to README.md only', () => {
-  const en = once(EN, '## A minimal config', '```sh\nmake test-container\n```\n\n## A minimal config');
+  const en = once(EN, '## A minimal config', '```sh\nmake test-cluster\n```\n\n## A minimal config');
   const errors = run({ en });
   hasError(errors, 'code block count differs: README.md has');
 });
