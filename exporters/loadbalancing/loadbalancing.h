@@ -149,7 +149,9 @@ struct lb_part {
 
 /* Routes batch b of its signal with key (resolved for the signal: not LB_KEY_DEFAULT) through
  * ring r: items whose key hashes to the same endpoint go into one request, each trace (or
- * service, or metric) whole, nothing duplicated, resource and scope repeated as needed. When
+ * service, resource, metric) whole, nothing duplicated, resource and scope repeated as needed;
+ * with LB_KEY_STREAM_ID the unit is the data point (a metric is repeated with the points of each
+ * backend). When
  * every item goes to one endpoint the part is b itself (a new ref, not re-encoded). Items that
  * have no value for the key (service routing without service.name) are left out, counted in
  * *dropped and rejected on b with a reason (OTLP partial success). Log records without a trace

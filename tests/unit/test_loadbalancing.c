@@ -557,6 +557,25 @@ static void test_map_hash_serialisation(void **state)
     Opentelemetry__Proto__Common__V1__KeyValue *kvs3[] = {kvs[3], kvs[4], kvs[2], kvs[0], kvs[1]};
     assert_int_equal(lb_map_hash(kvs3, 5, got), 0);
     assert_memory_not_equal(got, want, 16);
+    /* a buffer past the first 512 bytes (grown on the heap) hashes the same way */
+    char big[1500];
+    memset(big, 'q', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    Opentelemetry__Proto__Common__V1__KeyValue *kvb[] = {tu_kv_str(a, "k", big)};
+    uint8_t big_buf[3 + sizeof big]; /* tags, 1499 bytes, 0xf3 */
+    big_buf[0] = 0xf4;
+    big_buf[1] = 'k';
+    big_buf[2] = 0xf7;
+    memcpy(big_buf + 3, big, sizeof big - 1);
+    big_buf[sizeof big_buf - 1] = 0xf3;
+    h1 = XXH64(big_buf, sizeof big_buf - 1, 0);
+    h2 = XXH64(big_buf, sizeof big_buf, 0);
+    for (int i = 0; i < 8; i++) {
+        want[i] = (uint8_t)(h1 >> (8 * i));
+        want[8 + i] = (uint8_t)(h2 >> (8 * i));
+    }
+    assert_int_equal(lb_map_hash(kvb, 1, got), 0);
+    assert_memory_equal(got, want, 16);
     static const uint8_t zero[16];
     assert_int_equal(lb_map_hash(NULL, 0, got), 0); /* no attributes: 16 zeros, no hashing */
     assert_memory_equal(got, zero, 16);
