@@ -20,7 +20,7 @@ RUN apt-get update \
       build-essential cmake pkg-config \
       libgrpc-dev libprotobuf-c-dev protobuf-c-compiler \
       libre2-dev libyaml-dev libsqlite3-dev libmicrohttpd-dev libcurl4-openssl-dev \
-      zlib1g-dev libssl-dev libjson-c-dev libgnutls28-dev \
+      zlib1g-dev libssl-dev libjson-c-dev libgnutls28-dev libxxhash-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -55,7 +55,7 @@ FROM debian:12-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       ca-certificates libcrypt1 libcurl4 libgrpc29 libjson-c5 libmicrohttpd12 libprotobuf-c1 libre2-9 \
-      libsqlite3-0 libyaml-0-2 zlib1g \
+      libsqlite3-0 libxxhash0 libyaml-0-2 zlib1g \
  && rm -rf /var/lib/apt/lists/*
 
 # A numeric user, so Kubernetes can verify runAsNonRoot.

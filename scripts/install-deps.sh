@@ -11,7 +11,7 @@ elif [ "${1:-}" = "--container" ]; then
 else
   pkgs=(build-essential cmake pkg-config libgrpc-dev libprotobuf-c-dev protobuf-c-compiler
         libre2-dev libyaml-dev libsqlite3-dev libcmocka-dev libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev
-        zlib1g-dev libssl-dev openssl libjson-c-dev prometheus curl nodejs npm)
+        zlib1g-dev libssl-dev openssl libjson-c-dev libxxhash-dev prometheus curl nodejs npm)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

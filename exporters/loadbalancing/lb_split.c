@@ -1,6 +1,7 @@
 /* lb_split.c — cutting one request into one request per backend, by routing key, as the
  * Collector's loadbalancing exporter does (traces and logs: by trace ID or service.name; metrics:
- * by service.name or metric name).
+ * by service.name, resource identity, metric name or stream identity — the last one per data
+ * point, so one metric's points may go to several backends).
  *
  * The one idea: route every item first (one ring lookup each); when all land on one backend the
  * request goes there as it arrived, bytes untouched. Otherwise each backend's request is a
@@ -162,6 +163,240 @@ LB_SPLIT_SIGNAL(metrics, Opentelemetry__Proto__Collector__Metrics__V1__ExportMet
                 Opentelemetry__Proto__Metrics__V1__ScopeMetrics,
                 Opentelemetry__Proto__Metrics__V1__Metric, resource_metrics, scope_metrics, metrics)
 
+/* ---- metrics by stream: one route per data point ---- */
+
+typedef Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest metrics_req;
+typedef Opentelemetry__Proto__Metrics__V1__Metric metric_t;
+typedef Opentelemetry__Proto__Common__V1__KeyValue kv_t;
+
+/* The data points of m (NULL, 0 for a metric without data). */
+static void **dp_list(const metric_t *m, size_t *n)
+{
+    *n = 0;
+#define DP_CASE(CASE, F)                                                                           \
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_##CASE:                                   \
+        if (!m->F)                                                                                 \
+            return NULL;                                                                           \
+        *n = m->F->n_data_points;                                                                  \
+        return (void **)m->F->data_points;
+    switch (m->data_case) {
+        DP_CASE(GAUGE, gauge)
+        DP_CASE(SUM, sum)
+        DP_CASE(HISTOGRAM, histogram)
+        DP_CASE(EXPONENTIAL_HISTOGRAM, exponential_histogram)
+        DP_CASE(SUMMARY, summary)
+    default:
+        return NULL;
+    }
+#undef DP_CASE
+}
+
+static kv_t **dp_attrs(const metric_t *m, const void *dp, size_t *n)
+{
+#define DPA_CASE(CASE, TYPE)                                                                       \
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_##CASE:                                   \
+        *n = ((const TYPE *)dp)->n_attributes;                                                     \
+        return ((const TYPE *)dp)->attributes;
+    switch (m->data_case) {
+        DPA_CASE(GAUGE, Opentelemetry__Proto__Metrics__V1__NumberDataPoint)
+        DPA_CASE(SUM, Opentelemetry__Proto__Metrics__V1__NumberDataPoint)
+        DPA_CASE(HISTOGRAM, Opentelemetry__Proto__Metrics__V1__HistogramDataPoint)
+        DPA_CASE(EXPONENTIAL_HISTOGRAM, Opentelemetry__Proto__Metrics__V1__ExponentialHistogramDataPoint)
+        DPA_CASE(SUMMARY, Opentelemetry__Proto__Metrics__V1__SummaryDataPoint)
+    default:
+        *n = 0;
+        return NULL;
+    }
+#undef DPA_CASE
+}
+
+/* A shallow copy of m in a whose data holds only the n points pts. NULL on out of memory. */
+static metric_t *metric_with_points(struct arena *a, const metric_t *m, void **pts, size_t n)
+{
+    metric_t *c = arena_memdup(a, m, sizeof *m);
+    if (!c)
+        return NULL;
+#define MWP_CASE(CASE, F, PT)                                                                      \
+    case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_##CASE:                                   \
+        c->F = arena_memdup(a, m->F, sizeof *m->F);                                                \
+        if (!c->F)                                                                                 \
+            return NULL;                                                                           \
+        c->F->n_data_points = n;                                                                   \
+        c->F->data_points = (PT **)pts;                                                            \
+        break;
+    switch (m->data_case) {
+        MWP_CASE(GAUGE, gauge, Opentelemetry__Proto__Metrics__V1__NumberDataPoint)
+        MWP_CASE(SUM, sum, Opentelemetry__Proto__Metrics__V1__NumberDataPoint)
+        MWP_CASE(HISTOGRAM, histogram, Opentelemetry__Proto__Metrics__V1__HistogramDataPoint)
+        MWP_CASE(EXPONENTIAL_HISTOGRAM, exponential_histogram,
+                 Opentelemetry__Proto__Metrics__V1__ExponentialHistogramDataPoint)
+        MWP_CASE(SUMMARY, summary, Opentelemetry__Proto__Metrics__V1__SummaryDataPoint)
+    default:
+        break;
+    }
+#undef MWP_CASE
+    return c;
+}
+
+struct mstream_ctx {
+    const metrics_req *req;
+    const int *ep; /* per data point, in traversal order */
+};
+
+/* Backend e's request: the resources, scopes and metrics that have points for e, each metric
+ * with those points only. */
+static const uint8_t *mstream_pack(void *p, int e, size_t *len, uint64_t *items, struct error *err)
+{
+    struct mstream_ctx *c = p;
+    const metrics_req *req = c->req;
+    struct arena *a = arena_new(4096);
+    if (!a) {
+        error_set(err, "out of memory");
+        return NULL;
+    }
+    metrics_req out = OPENTELEMETRY__PROTO__COLLECTOR__METRICS__V1__EXPORT_METRICS_SERVICE_REQUEST__INIT;
+    Opentelemetry__Proto__Metrics__V1__ResourceMetrics **rs =
+        arena_alloc(a, (req->n_resource_metrics + 1) * sizeof *rs);
+    size_t k = 0, nrs = 0;
+    bool oom = !rs;
+    for (size_t i = 0; !oom && i < req->n_resource_metrics; i++) {
+        const Opentelemetry__Proto__Metrics__V1__ResourceMetrics *r = req->resource_metrics[i];
+        Opentelemetry__Proto__Metrics__V1__ScopeMetrics **ss =
+            arena_alloc(a, (r->n_scope_metrics + 1) * sizeof *ss);
+        size_t nss = 0;
+        oom = !ss;
+        for (size_t j = 0; !oom && j < r->n_scope_metrics; j++) {
+            const Opentelemetry__Proto__Metrics__V1__ScopeMetrics *s = r->scope_metrics[j];
+            metric_t **ms = arena_alloc(a, (s->n_metrics + 1) * sizeof *ms);
+            size_t nms = 0;
+            oom = !ms;
+            for (size_t m = 0; !oom && m < s->n_metrics; m++) {
+                size_t npt = 0, nit = 0;
+                void **pts = dp_list(s->metrics[m], &npt);
+                void **it = arena_alloc(a, (npt + 1) * sizeof *it);
+                oom = !it;
+                for (size_t d = 0; !oom && d < npt; d++, k++)
+                    if (c->ep[k] == e)
+                        it[nit++] = pts[d];
+                if (oom || !nit)
+                    continue;
+                metric_t *mc = metric_with_points(a, s->metrics[m], it, nit);
+                oom = !mc;
+                if (mc)
+                    ms[nms++] = mc;
+            }
+            if (oom || !nms)
+                continue;
+            Opentelemetry__Proto__Metrics__V1__ScopeMetrics *sc = arena_memdup(a, s, sizeof *s);
+            oom = !sc;
+            if (sc) {
+                sc->n_metrics = nms;
+                sc->metrics = ms;
+                ss[nss++] = sc;
+            }
+        }
+        if (oom || !nss)
+            continue;
+        Opentelemetry__Proto__Metrics__V1__ResourceMetrics *rc = arena_memdup(a, r, sizeof *r);
+        oom = !rc;
+        if (rc) {
+            rc->n_scope_metrics = nss;
+            rc->scope_metrics = ss;
+            rs[nrs++] = rc;
+        }
+    }
+    uint8_t *buf = NULL;
+    if (!oom) {
+        out.n_resource_metrics = nrs;
+        out.resource_metrics = rs;
+        *len = protobuf_c_message_get_packed_size(&out.base);
+        buf = malloc(*len ? *len : 1);
+        if (buf) {
+            protobuf_c_message_pack(&out.base, buf);
+            *items = otlp_count_items(SIGNAL_METRICS, &out.base);
+        }
+    }
+    arena_free(a);
+    if (!buf)
+        error_set(err, "out of memory");
+    return buf;
+}
+
+static int route_id(const struct lb_ring *r, const char *prefix, uint64_t state)
+{
+    char k[LB_ID_KEY_MAX];
+    size_t n = lb_id_key(k, prefix, state);
+    return lb_ring_lookup(r, (const uint8_t *)k, n);
+}
+
+/* routing_key resource: every metric of a resource goes where "resource/<id>" hashes. */
+static int route_resources(const metrics_req *q, const struct lb_ring *r, struct routes *rt)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < q->n_resource_metrics; i++)
+        for (size_t j = 0; j < q->resource_metrics[i]->n_scope_metrics; j++)
+            total += q->resource_metrics[i]->scope_metrics[j]->n_metrics;
+    rt->ep = malloc((total ? total : 1) * sizeof *rt->ep);
+    if (!rt->ep)
+        return -1;
+    for (size_t i = 0; i < q->n_resource_metrics; i++) {
+        const Opentelemetry__Proto__Metrics__V1__ResourceMetrics *rm = q->resource_metrics[i];
+        uint64_t id;
+        if (lb_id_resource(rm->resource, &id) != 0)
+            return -1;
+        int e = route_id(r, "resource", id);
+        for (size_t j = 0; j < rm->n_scope_metrics; j++)
+            for (size_t m = 0; m < rm->scope_metrics[j]->n_metrics; m++)
+                rt->ep[rt->n++] = e;
+    }
+    return 0;
+}
+
+/* routing_key streamID: every data point goes where "stream/<id>" hashes. */
+static int route_streams(const metrics_req *q, const struct lb_ring *r, struct routes *rt)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < q->n_resource_metrics; i++)
+        for (size_t j = 0; j < q->resource_metrics[i]->n_scope_metrics; j++) {
+            const Opentelemetry__Proto__Metrics__V1__ScopeMetrics *s =
+                q->resource_metrics[i]->scope_metrics[j];
+            for (size_t m = 0; m < s->n_metrics; m++) {
+                size_t n;
+                dp_list(s->metrics[m], &n);
+                total += n;
+            }
+        }
+    rt->ep = malloc((total ? total : 1) * sizeof *rt->ep);
+    if (!rt->ep)
+        return -1;
+    for (size_t i = 0; i < q->n_resource_metrics; i++) {
+        const Opentelemetry__Proto__Metrics__V1__ResourceMetrics *rm = q->resource_metrics[i];
+        uint64_t res_id;
+        if (lb_id_resource(rm->resource, &res_id) != 0)
+            return -1;
+        for (size_t j = 0; j < rm->n_scope_metrics; j++) {
+            const Opentelemetry__Proto__Metrics__V1__ScopeMetrics *s = rm->scope_metrics[j];
+            uint64_t scope_id;
+            if (lb_id_scope(res_id, s->scope, &scope_id) != 0)
+                return -1;
+            for (size_t m = 0; m < s->n_metrics; m++) {
+                uint64_t metric_id = lb_id_metric(scope_id, s->metrics[m]);
+                size_t n;
+                void **pts = dp_list(s->metrics[m], &n);
+                for (size_t d = 0; d < n; d++) {
+                    size_t na;
+                    kv_t **attrs = dp_attrs(s->metrics[m], pts[d], &na);
+                    uint64_t id;
+                    if (lb_id_stream(metric_id, attrs, na, &id) != 0)
+                        return -1;
+                    rt->ep[rt->n++] = route_id(r, "stream", id);
+                }
+            }
+        }
+    }
+    return 0;
+}
+
 /* Routes every item of req into rt (traversal order: resource, scope, item). */
 #define ROUTE_ALL(REQ, RFIELD, SFIELD, IFIELD, EXPR)                                               \
     do {                                                                                           \
@@ -240,12 +475,22 @@ int lb_route_split(struct batch *b, enum lb_routing_key key, const struct lb_rin
     case SIGNAL_METRICS: {
         const Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest *q =
             (const void *)m;
+        if (key == LB_KEY_STREAM_ID) {
+            if (route_streams(q, r, &rt) != 0)
+                goto oom;
+            struct mstream_ctx c = {.req = q, .ep = rt.ep};
+            rc = finish(b, &rt, mstream_pack, &c, parts, n_parts, err);
+            break;
+        }
         if (key == LB_KEY_SERVICE)
             ROUTE_ALL(q, resource_metrics, scope_metrics, metrics, route_str(r, svc));
         else if (key == LB_KEY_METRIC)
             ROUTE_ALL(q, resource_metrics, scope_metrics, metrics,
                       route_str(r, ((const Opentelemetry__Proto__Metrics__V1__Metric *)item)->name));
-        else
+        else if (key == LB_KEY_RESOURCE) {
+            if (route_resources(q, r, &rt) != 0)
+                goto oom;
+        } else
             goto bad_key;
         struct metrics_ctx c = {.req = q, .ep = rt.ep};
         rc = finish(b, &rt, metrics_pack, &c, parts, n_parts, err);
@@ -257,6 +502,12 @@ int lb_route_split(struct batch *b, enum lb_routing_key key, const struct lb_rin
     *dropped = rt.dropped;
     free(rt.ep);
     return rc;
+
+oom:
+    free(rt.ep);
+    error_set(err, "out of memory");
+    err->code = 2;
+    return -1;
 
 bad_key:
     free(rt.ep);

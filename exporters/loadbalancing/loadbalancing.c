@@ -73,8 +73,8 @@ const struct config_field lb_config_fields[] = {
     {.name = "resolver", .type = CFG_SECTION, .offset = CFG_OFF(resolver),
      .sub = lb_resolver_fields, .doc = "where the list of backends comes from: static or dns"},
     {.name = "routing_key", .type = CFG_STRING, .offset = CFG_OFF(routing_key),
-     .doc = "traceID (default for traces and logs) or service; metrics: service (default) or "
-            "metric"},
+     .doc = "traceID (default for traces and logs) or service; metrics: service (default), "
+            "resource, metric or streamID (one data point stream)"},
     {.name = "routing_attributes", .type = CFG_RAW, .offset = CFG_OFF(routing_attributes),
      .doc = "not supported by llmotlp (routing_key attributes)"},
     {.name = "timeout", .type = CFG_RAW, .offset = CFG_OFF(timeout),
@@ -133,12 +133,11 @@ static int lb_validate(const void *cfgp, struct error *err)
         return error_set(err, "resolver.dns.interval: must be positive");
     int key = lb_routing_key_parse(c->routing_key);
     if (key < 0)
-        return error_set(err, "routing_key: unsupported value \"%s\"; expected traceID, service "
-                              "or metric", c->routing_key);
-    if (key == LB_KEY_RESOURCE || key == LB_KEY_STREAM_ID || key == LB_KEY_ATTRIBUTES)
-        return error_set(err, "routing_key: \"%s\" is not supported by llmotlp (its hash is the "
-                              "Collector's internal identity of resources and streams); use "
-                              "traceID, service or metric", c->routing_key);
+        return error_set(err, "routing_key: unsupported value \"%s\"; expected traceID, service, "
+                              "resource, metric or streamID", c->routing_key);
+    if (key == LB_KEY_ATTRIBUTES)
+        return error_set(err, "routing_key: \"%s\" is not supported by llmotlp; use traceID, "
+                              "service, resource, metric or streamID", c->routing_key);
     if (raw_set(c->routing_attributes))
         return error_set(err, "routing_attributes: not supported by llmotlp (routing_key "
                               "attributes is not supported)");
@@ -640,20 +639,25 @@ static int lb_signal_check(const void *cfgp, enum signal s, struct error *err)
 {
     const struct lb_config *c = cfgp;
     int key = lb_routing_key_parse(c->routing_key);
-    if (key == LB_KEY_DEFAULT || key < 0 || key >= LB_KEY_RESOURCE)
+    if (key == LB_KEY_DEFAULT || key < 0 || key == LB_KEY_ATTRIBUTES)
         return 0; /* the default, or refused by validate */
-    bool ok = s == SIGNAL_METRICS ? (key == LB_KEY_SERVICE || key == LB_KEY_METRIC)
+    /* v0.115: the metrics exporter takes service, resource, metric and streamID; the traces
+     * exporter refuses all but traceID and service */
+    bool ok = s == SIGNAL_METRICS ? key != LB_KEY_TRACE_ID
                                   : (key == LB_KEY_TRACE_ID || key == LB_KEY_SERVICE);
     if (ok)
         return 0;
     return error_set(err, "routing_key \"%s\" does not apply to %s (use %s)", c->routing_key,
-                     signal_name(s), s == SIGNAL_METRICS ? "service or metric" : "traceID or service");
+                     signal_name(s),
+                     s == SIGNAL_METRICS ? "service, resource, metric or streamID"
+                                         : "traceID or service");
 }
 
 const struct component_factory loadbalancing_exporter_factory = {
     .type = "loadbalancing",
     .kind = COMPONENT_EXPORTER,
-    .doc = "routes by trace ID, service or metric name to backends on the Collector's hash ring "
+    .doc = "routes by trace ID, service, resource, metric name or stream to backends on the "
+           "Collector's hash ring "
            "(static or dns resolver), one otlp exporter per backend",
     .fields = lb_config_fields,
     .config_size = sizeof(struct lb_config),

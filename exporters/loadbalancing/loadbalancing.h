@@ -2,7 +2,8 @@
  * item goes to the backend that a consistent hash ring picks for its routing key, so a tier of
  * routers (llmotlp and Collectors mixed) sends a whole trace to one tail sampler.
  *
- * The pieces are exposed for the unit tests: the ring (lb_ring_*), the routing of one request into
+ * The pieces are exposed for the unit tests: the ring (lb_ring_*), the identities that
+ * routing_key resource and streamID hash (lb_map_hash, lb_id_*), the routing of one request into
  * per-backend requests (lb_route_split), the resolvers' endpoint lists (lb_endpoints_*).
  * Ownership: what a function returns is the caller's to free with the matching *_free.
  * Thread-safety: a ring is immutable once built (any thread may look up); the rest keeps no
@@ -19,6 +20,7 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "exporters/otlp/otlp_exporter.h"
+#include "opentelemetry/proto/metrics/v1/metrics.pb-c.h"
 
 /* The Collector's constants: 36000 positions (360 degrees, two decimals), 100 per endpoint. */
 #define LB_RING_MAX_POSITIONS 36000u
@@ -28,8 +30,8 @@ enum lb_routing_key {
     LB_KEY_TRACE_ID = 0,
     LB_KEY_SERVICE,
     LB_KEY_METRIC,
-    LB_KEY_RESOURCE,   /* refused at validate */
-    LB_KEY_STREAM_ID,  /* refused at validate */
+    LB_KEY_RESOURCE,   /* metrics only */
+    LB_KEY_STREAM_ID,  /* metrics only */
     LB_KEY_ATTRIBUTES, /* refused at validate */
     LB_KEY_DEFAULT,    /* not written: traceID for traces and logs, service for metrics */
 };
@@ -93,6 +95,31 @@ int lb_ring_find(const struct lb_ring *r, uint32_t pos);
 /* crc32(key) % 36000, then lb_ring_find. */
 int lb_ring_lookup(const struct lb_ring *r, const uint8_t *key, size_t len);
 
+/* ---- identities (routing_key resource and streamID) ----------------------------------------- */
+
+/* The Collector's identities of contrib v0.115 (internal/exp/metrics/identity), so a resource or
+ * a stream hashes to the same ring position as in a Collector. An identity is an FNV-1a 64 state:
+ * resource = fnv(MapHash(resource attributes)); scope = resource + name + version +
+ * MapHash(scope attributes); metric = scope + name + unit + {type, monotonic, temporality};
+ * stream = metric + MapHash(data point attributes). The routing string is lb_id_key's
+ * "resource/<hex>" or "stream/<hex>". The lb_id_* functions return 0, or -1 on out of memory;
+ * none keeps state. */
+#define LB_FNV64A_INIT 14695981039346656037ULL
+#define LB_ID_KEY_MAX 32
+uint64_t lb_fnv64a(uint64_t state, const void *p, size_t n);
+/* pdatautil.MapHash: attributes sorted by key, serialised with tag bytes, XXH64 (seed 0) of the
+ * buffer then of the buffer plus 0xf3, both little-endian into out; no attributes: 16 zeros. */
+int lb_map_hash(Opentelemetry__Proto__Common__V1__KeyValue *const *kvs, size_t n,
+                uint8_t out[16]);
+int lb_id_resource(const Opentelemetry__Proto__Resource__V1__Resource *res, uint64_t *state);
+int lb_id_scope(uint64_t resource, const Opentelemetry__Proto__Common__V1__InstrumentationScope *s,
+                uint64_t *state);
+uint64_t lb_id_metric(uint64_t scope, const Opentelemetry__Proto__Metrics__V1__Metric *m);
+int lb_id_stream(uint64_t metric, Opentelemetry__Proto__Common__V1__KeyValue *const *attrs,
+                 size_t n, uint64_t *state);
+/* prefix "/" state in lowercase hex, no padding (Go's %x); returns the length. */
+size_t lb_id_key(char out[LB_ID_KEY_MAX], const char *prefix, uint64_t state);
+
 /* ---- endpoints ----------------------------------------------------------------------------- */
 
 struct lb_endpoints {
@@ -122,7 +149,9 @@ struct lb_part {
 
 /* Routes batch b of its signal with key (resolved for the signal: not LB_KEY_DEFAULT) through
  * ring r: items whose key hashes to the same endpoint go into one request, each trace (or
- * service, or metric) whole, nothing duplicated, resource and scope repeated as needed. When
+ * service, resource, metric) whole, nothing duplicated, resource and scope repeated as needed;
+ * with LB_KEY_STREAM_ID the unit is the data point (a metric is repeated with the points of each
+ * backend). When
  * every item goes to one endpoint the part is b itself (a new ref, not re-encoded). Items that
  * have no value for the key (service routing without service.name) are left out, counted in
  * *dropped and rejected on b with a reason (OTLP partial success). Log records without a trace

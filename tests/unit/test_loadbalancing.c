@@ -18,10 +18,14 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <xxhash.h>
 #include <zlib.h>
 
+#include "core/arena.h"
 #include "core/batch.h"
 #include "core/config.h"
+#include "core/otlp_json.h"
+#include "core/service.h"
 #include "core/telemetry.h"
 #include "exporters/loadbalancing/loadbalancing.h"
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
@@ -444,6 +448,295 @@ static void test_split_metrics_by_name(void **state)
     lb_ring_free(r);
 }
 
+/* ---- routing_key resource and streamID: the Collector's identities ---------------------------- */
+
+/* xxHash's own sanity vectors (xsum_sanity_check.c) over its generated buffer: the libxxhash we
+ * link computes XXH64 as specified, which is what cespare/xxhash (pdatautil's hash) implements. */
+static void test_xxh64_and_fnv_reference_vectors(void **state)
+{
+    (void)state;
+    uint8_t buf[222];
+    uint64_t gen = 2654435761ULL;
+    for (size_t i = 0; i < sizeof buf; i++) {
+        buf[i] = (uint8_t)(gen >> 56);
+        gen *= 11400714785074694797ULL;
+    }
+    static const struct {
+        size_t len;
+        uint64_t seed, want;
+    } v[] = {
+        {0, 0, 0xEF46DB3751D8E999ULL},   {0, 2654435761ULL, 0xAC75FDA2929B17EFULL},
+        {1, 0, 0xE934A84ADB052768ULL},   {1, 2654435761ULL, 0x5014607643A9B4C3ULL},
+        {4, 0, 0x9136A0DCA57457EEULL},   {14, 0, 0x8282DCC4994E35C8ULL},
+        {14, 2654435761ULL, 0xC3BD6BF63DEB6DF0ULL}, {222, 0, 0xB641AE8CB691C174ULL},
+        {222, 2654435761ULL, 0x20CB8AB7AE10C14AULL},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+        assert_true(XXH64(buf, v[i].len, v[i].seed) == v[i].want);
+    /* FNV-1a 64, Go's hash/fnv golden values */
+    assert_true(lb_fnv64a(LB_FNV64A_INIT, "", 0) == 0xcbf29ce484222325ULL);
+    assert_true(lb_fnv64a(LB_FNV64A_INIT, "a", 1) == 0xaf63dc4c8601ec8cULL);
+    assert_true(lb_fnv64a(LB_FNV64A_INIT, "ab", 2) == 0x089c4407b545986aULL);
+    assert_true(lb_fnv64a(LB_FNV64A_INIT, "abc", 3) == 0xe71fa2190541574bULL);
+    /* fed in pieces = fed at once (the identities feed the state field by field) */
+    assert_true(lb_fnv64a(lb_fnv64a(LB_FNV64A_INIT, "a", 1), "bc", 2) ==
+                lb_fnv64a(LB_FNV64A_INIT, "abc", 3));
+    char k[LB_ID_KEY_MAX];
+    assert_int_equal(lb_id_key(k, "stream", 0x0abcULL), 10);
+    assert_string_equal(k, "stream/abc"); /* Go's %x: no padding */
+}
+
+/* pdatautil.MapHash, its buffer written out by hand from hash.go: keys sorted, 0xf4 before each
+ * key, a tag per value (0xf7 string, 0xfa int LE, 0xfb double bits LE, 0xf8 true, 0xfc..0xfd map,
+ * 0xfe..0xff slice, 0xf6 bytes, 0xf5 empty), a duplicate key written twice with its first
+ * value; then XXH64 of the buffer and of the buffer + 0xf3, little-endian. */
+static void test_map_hash_serialisation(void **state)
+{
+    (void)state;
+    struct arena *a = arena_new(4096);
+    Opentelemetry__Proto__Common__V1__AnyValue arr_v[2], nest_v[2], *arr_p[2];
+    Opentelemetry__Proto__Common__V1__ArrayValue arr = OPENTELEMETRY__PROTO__COMMON__V1__ARRAY_VALUE__INIT;
+    Opentelemetry__Proto__Common__V1__KeyValueList kvl =
+        OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE_LIST__INIT;
+    Opentelemetry__Proto__Common__V1__KeyValue nest_kv[2], *nest_p[2];
+    for (int i = 0; i < 2; i++) {
+        opentelemetry__proto__common__v1__any_value__init(&arr_v[i]);
+        opentelemetry__proto__common__v1__any_value__init(&nest_v[i]);
+        opentelemetry__proto__common__v1__key_value__init(&nest_kv[i]);
+        arr_p[i] = &arr_v[i];
+        nest_p[i] = &nest_kv[i];
+    }
+    arr_v[0].value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE;
+    arr_v[0].bool_value = 1;
+    arr_v[1].value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE;
+    arr_v[1].double_value = 1.5; /* 0x3ff8000000000000 */
+    arr.n_values = 2;
+    arr.values = arr_p;
+    static uint8_t one = 1;
+    nest_kv[0].key = "z";
+    nest_v[0].value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE;
+    nest_v[0].bytes_value = (ProtobufCBinaryData){.len = 1, .data = &one};
+    nest_kv[0].value = &nest_v[0];
+    nest_kv[1].key = "y"; /* no value: pdata's empty value */
+    kvl.n_values = 2;
+    kvl.values = nest_p;
+    Opentelemetry__Proto__Common__V1__AnyValue av[2];
+    Opentelemetry__Proto__Common__V1__KeyValue kv[2];
+    for (int i = 0; i < 2; i++) {
+        opentelemetry__proto__common__v1__any_value__init(&av[i]);
+        opentelemetry__proto__common__v1__key_value__init(&kv[i]);
+        kv[i].value = &av[i];
+    }
+    kv[0].key = "c";
+    av[0].value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE;
+    av[0].array_value = &arr;
+    kv[1].key = "d";
+    av[1].value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE;
+    av[1].kvlist_value = &kvl;
+    Opentelemetry__Proto__Common__V1__KeyValue *kvs[] = {
+        tu_kv_int(a, "b", -2), &kv[1], tu_kv_str(a, "a", "x"), &kv[0], tu_kv_str(a, "a", "dup")};
+    static const uint8_t want_buf[] = {
+        0xf4, 'a', 0xf7, 'x',                                         /* a: "x" */
+        0xf4, 'a', 0xf7, 'x',                                         /* a again: first value */
+        0xf4, 'b', 0xfa, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, /* b: -2 */
+        0xf4, 'c', 0xfe, 0xf8, 0xfb, 0, 0, 0, 0, 0, 0, 0xf8, 0x3f, 0xff, /* c: [true, 1.5] */
+        0xf4, 'd', 0xfc, 0xf4, 'y', 0xf5, 0xf4, 'z', 0xf6, 0x01, 0xfd,   /* d: {y: -, z: 0x01} */
+        0xf3};
+    uint64_t h1 = XXH64(want_buf, sizeof want_buf - 1, 0), h2 = XXH64(want_buf, sizeof want_buf, 0);
+    uint8_t want[16], got[16];
+    for (int i = 0; i < 8; i++) {
+        want[i] = (uint8_t)(h1 >> (8 * i));
+        want[8 + i] = (uint8_t)(h2 >> (8 * i));
+    }
+    assert_int_equal(lb_map_hash(kvs, 5, got), 0);
+    assert_memory_equal(got, want, 16);
+    /* the order the attributes arrive in does not matter; the first duplicate's value does */
+    Opentelemetry__Proto__Common__V1__KeyValue *kvs2[] = {kvs[3], kvs[2], kvs[4], kvs[0], kvs[1]};
+    assert_int_equal(lb_map_hash(kvs2, 5, got), 0);
+    assert_memory_equal(got, want, 16);
+    Opentelemetry__Proto__Common__V1__KeyValue *kvs3[] = {kvs[3], kvs[4], kvs[2], kvs[0], kvs[1]};
+    assert_int_equal(lb_map_hash(kvs3, 5, got), 0);
+    assert_memory_not_equal(got, want, 16);
+    /* a buffer past the first 512 bytes (grown on the heap) hashes the same way */
+    char big[1500];
+    memset(big, 'q', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    Opentelemetry__Proto__Common__V1__KeyValue *kvb[] = {tu_kv_str(a, "k", big)};
+    uint8_t big_buf[3 + sizeof big]; /* tags, 1499 bytes, 0xf3 */
+    big_buf[0] = 0xf4;
+    big_buf[1] = 'k';
+    big_buf[2] = 0xf7;
+    memcpy(big_buf + 3, big, sizeof big - 1);
+    big_buf[sizeof big_buf - 1] = 0xf3;
+    h1 = XXH64(big_buf, sizeof big_buf - 1, 0);
+    h2 = XXH64(big_buf, sizeof big_buf, 0);
+    for (int i = 0; i < 8; i++) {
+        want[i] = (uint8_t)(h1 >> (8 * i));
+        want[8 + i] = (uint8_t)(h2 >> (8 * i));
+    }
+    assert_int_equal(lb_map_hash(kvb, 1, got), 0);
+    assert_memory_equal(got, want, 16);
+    static const uint8_t zero[16];
+    assert_int_equal(lb_map_hash(NULL, 0, got), 0); /* no attributes: 16 zeros, no hashing */
+    assert_memory_equal(got, zero, 16);
+    arena_free(a);
+}
+
+/* The input of the Collector's TestConsumeMetrics_TripleEndpoint (exporter/
+ * loadbalancingexporter/testdata/metrics/consume_metrics/triple_endpoint/{resource_id,stream_id}),
+ * with its ring of endpoint-1..3. The expected endpoints are those of its output.yaml files while
+ * the ring took one byte per position index, as in v0.115 and lb_ring (the same files'
+ * metric_name/output.yaml of then agrees with lb_ring: first→2, second→3, third→1); later
+ * versions of the files follow a ring that takes four bytes, the identities being unchanged. */
+#define TRIPLE_SCOPE                                                                               \
+    "\"schemaUrl\":\"https://test-scope-schema.com/schema\",\"scope\":{\"name\":"                  \
+    "\"MyTestInstrument\",\"version\":\"1.2.3\",\"attributes\":[{\"key\":\"scope_key\","         \
+    "\"value\":{\"stringValue\":\"foo\"}}]}"
+#define TRIPLE_DP(T, V, K, KV)                                                                     \
+    "{\"timeUnixNano\":\"" T "\",\"asDouble\":" V ",\"attributes\":[{\"key\":\"" K "\","          \
+    "\"value\":{\"stringValue\":\"" KV "\"}}]}"
+#define TRIPLE_SUM(NAME, DPS)                                                                      \
+    "{\"name\":\"" NAME "\",\"sum\":{\"aggregationTemporality\":2,\"isMonotonic\":true,"           \
+    "\"dataPoints\":[" DPS "]}}"
+#define TRIPLE_RES(RK, METRICS)                                                                    \
+    "{\"schemaUrl\":\"https://test-res-schema.com/schema\",\"resource\":{\"attributes\":"         \
+    "[{\"key\":\"resource_key\",\"value\":{\"stringValue\":\"" RK "\"}}]},"                       \
+    "\"scopeMetrics\":[{" TRIPLE_SCOPE ",\"metrics\":[" METRICS "]}]}"
+
+static struct batch *json_metrics(const char *json)
+{
+    uint8_t *wire;
+    size_t len;
+    struct error err = {0};
+    assert_int_equal(otlp_json_to_wire(SIGNAL_METRICS, json, strlen(json), &wire, &len, &err), 0);
+    struct batch *b = batch_from_wire(SIGNAL_METRICS, wire, len, &err);
+    assert_non_null(b);
+    free(wire);
+    return b;
+}
+
+static const char *const triple_eps[] = {"endpoint-1", "endpoint-2", "endpoint-3"};
+
+static const char *res_key(const Opentelemetry__Proto__Metrics__V1__ResourceMetrics *rm)
+{
+    return rm->resource->attributes[0]->value->string_value;
+}
+
+static void test_split_metrics_by_resource_matches_collector(void **state)
+{
+    (void)state;
+    struct lb_ring *r = lb_ring_new(triple_eps, 3, LB_RING_WEIGHT);
+    /* metric_name/output.yaml of the same time: the ring those files were made with */
+    static const char *const names[] = {"first.monotonic.sum", "second.monotonic.sum",
+                                        "third.monotonic.sum"};
+    static const int name_ep[] = {1, 2, 0};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(lb_ring_lookup(r, (const uint8_t *)names[i], strlen(names[i])), name_ep[i]);
+    /* resource_id/output.yaml: asdf on endpoint-1, bar on endpoint-2, foo on endpoint-3 */
+    struct batch *b = json_metrics(
+        "{\"resourceMetrics\":["
+        TRIPLE_RES("foo", TRIPLE_SUM("cumulative.monotonic.sum", TRIPLE_DP("50", "333", "aaa", "bbb"))) ","
+        TRIPLE_RES("bar", TRIPLE_SUM("cumulative.monotonic.sum", TRIPLE_DP("80", "555", "aaa", "bbb"))) ","
+        TRIPLE_RES("asdf", TRIPLE_SUM("cumulative.monotonic.sum", TRIPLE_DP("90", "666", "aaa", "bbb")))
+        "]}");
+    struct lb_part *parts;
+    size_t n;
+    uint64_t dropped;
+    struct error err = {0};
+    assert_int_equal(lb_route_split(b, LB_KEY_RESOURCE, r, &parts, &n, &dropped, &err), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(dropped, 0);
+    int seen = 0;
+    for (size_t p = 0; p < n; p++) {
+        const Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest *q =
+            (const void *)batch_decoded(parts[p].batch, &err);
+        assert_non_null(q);
+        for (size_t i = 0; i < q->n_resource_metrics; i++) {
+            const char *rk = res_key(q->resource_metrics[i]);
+            int want = strcmp(rk, "asdf") == 0 ? 0 : strcmp(rk, "bar") == 0 ? 1 : 2;
+            assert_int_equal(parts[p].endpoint, want);
+            assert_int_equal(q->resource_metrics[i]->scope_metrics[0]->n_metrics, 1);
+            seen++;
+        }
+    }
+    assert_int_equal(seen, 3);
+    lb_parts_free(parts, n);
+    batch_unref(b);
+    lb_ring_free(r);
+}
+
+static void test_split_metrics_by_stream_matches_collector(void **state)
+{
+    (void)state;
+    struct lb_ring *r = lb_ring_new(triple_eps, 3, LB_RING_WEIGHT);
+    struct batch *b = json_metrics(
+        "{\"resourceMetrics\":["
+        TRIPLE_RES("foo",
+                   TRIPLE_SUM("first.monotonic.sum", TRIPLE_DP("50", "333", "aaa", "bbb") ","
+                                                     TRIPLE_DP("80", "444", "bbb", "ccc")) ","
+                   TRIPLE_SUM("second.monotonic.sum", TRIPLE_DP("50", "555", "aaa", "bbb") ","
+                                                      TRIPLE_DP("80", "666", "bbb", "ccc"))) ","
+        TRIPLE_RES("bar",
+                   TRIPLE_SUM("first.monotonic.sum", TRIPLE_DP("50", "333", "aaa", "bbb") ","
+                                                     TRIPLE_DP("80", "444", "aaa", "bbb")) ","
+                   TRIPLE_SUM("second.monotonic.sum", TRIPLE_DP("50", "555", "aaa", "bbb") ","
+                                                      TRIPLE_DP("80", "666", "bbb", "ccc")))
+        "]}");
+    /* stream_id/output.yaml, by (resource, metric, point value): the endpoint index; bar's two
+     * points of first.monotonic.sum are one stream (same attributes) and stay together */
+    static const struct {
+        const char *res, *metric;
+        double value;
+        int endpoint;
+    } want[] = {
+        {"foo", "first.monotonic.sum", 333, 0},  {"foo", "first.monotonic.sum", 444, 0},
+        {"foo", "second.monotonic.sum", 555, 0}, {"foo", "second.monotonic.sum", 666, 0},
+        {"bar", "first.monotonic.sum", 333, 2},  {"bar", "first.monotonic.sum", 444, 2},
+        {"bar", "second.monotonic.sum", 555, 1}, {"bar", "second.monotonic.sum", 666, 1},
+    };
+    struct lb_part *parts;
+    size_t n;
+    uint64_t dropped;
+    struct error err = {0};
+    assert_int_equal(lb_route_split(b, LB_KEY_STREAM_ID, r, &parts, &n, &dropped, &err), 0);
+    assert_int_equal(n, 3);
+    int seen[8] = {0};
+    uint64_t items = 0;
+    for (size_t p = 0; p < n; p++) {
+        items += parts[p].batch->items;
+        const Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest *q =
+            (const void *)batch_decoded(parts[p].batch, &err);
+        assert_non_null(q);
+        for (size_t i = 0; i < q->n_resource_metrics; i++) {
+            const Opentelemetry__Proto__Metrics__V1__ScopeMetrics *s =
+                q->resource_metrics[i]->scope_metrics[0];
+            assert_string_equal(s->scope->name, "MyTestInstrument"); /* scope kept */
+            for (size_t m = 0; m < s->n_metrics; m++) {
+                const Opentelemetry__Proto__Metrics__V1__Sum *sum = s->metrics[m]->sum;
+                assert_true(sum->is_monotonic); /* the metric's shape kept */
+                assert_int_equal(sum->aggregation_temporality, 2);
+                for (size_t d = 0; d < sum->n_data_points; d++) {
+                    int k = -1;
+                    for (int w = 0; w < 8; w++)
+                        if (strcmp(want[w].res, res_key(q->resource_metrics[i])) == 0 &&
+                            strcmp(want[w].metric, s->metrics[m]->name) == 0 &&
+                            want[w].value == sum->data_points[d]->as_double)
+                            k = w;
+                    assert_true(k >= 0);
+                    assert_int_equal(parts[p].endpoint, want[k].endpoint);
+                    seen[k]++;
+                }
+            }
+        }
+    }
+    assert_int_equal(items, 8);
+    for (int w = 0; w < 8; w++)
+        assert_int_equal(seen[w], 1);
+    lb_parts_free(parts, n);
+    batch_unref(b);
+    lb_ring_free(r);
+}
+
 /* ---- config ---------------------------------------------------------------------------------- */
 
 #define PIPE                                                                                       \
@@ -462,9 +755,15 @@ static void test_config_refusals_name_the_line(void **state)
     tu_load_fails(PIPE "exporters:\n  loadbalancing:\n    resolver:\n      aws_cloud_map:\n"
                        "        namespace: x\n",
                   ":14:7: exporter 'loadbalancing': resolver.aws_cloud_map: not supported");
+    /* resource and streamID are the metrics exporter's only (v0.115's traces exporter refuses
+     * them at creation) */
     tu_load_fails(PIPE "exporters:\n  loadbalancing:\n    routing_key: streamID\n"
                        "    resolver:\n      static:\n        hostnames: [a:4317]\n",
-                  ":13:5: exporter 'loadbalancing': routing_key: \"streamID\" is not supported");
+                  ":10:19: pipeline 'traces': exporter 'loadbalancing' cannot serve traces: "
+                  "routing_key \"streamID\" does not apply to traces (use traceID or service)");
+    tu_load_fails(PIPE "exporters:\n  loadbalancing:\n    routing_key: resource\n"
+                       "    resolver:\n      static:\n        hostnames: [a:4317]\n",
+                  "routing_key \"resource\" does not apply to traces");
     tu_load_fails(PIPE "exporters:\n  loadbalancing:\n    routing_key: attributes\n"
                        "    routing_attributes: [a]\n"
                        "    resolver:\n      static:\n        hostnames: [a:4317]\n",
@@ -493,6 +792,35 @@ static void test_config_refusals_name_the_line(void **state)
                        "    resolver:\n      static:\n        hostnames: [a:4317]\n",
                   ":10:19: pipeline 'traces': exporter 'loadbalancing' cannot serve traces: "
                   "routing_key \"metric\" does not apply to traces (use traceID or service)");
+}
+
+/* A metrics pipeline takes routing_key resource and streamID (and still refuses traceID). */
+static void test_config_metrics_keys(void **state)
+{
+    (void)state;
+    static const char *const keys[] = {"resource", "streamID", "metric", "service"};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        char yaml[1024];
+        snprintf(yaml, sizeof yaml,
+                 "receivers:\n  otlp:\n    protocols:\n      grpc:\n        endpoint: 127.0.0.1:0\n"
+                 "exporters:\n  loadbalancing:\n    routing_key: %s\n"
+                 "    resolver:\n      static:\n        hostnames: [a:4317]\n"
+                 "service:\n  pipelines:\n    metrics:\n      receivers: [otlp]\n"
+                 "      exporters: [loadbalancing]\n",
+                 keys[i]);
+        struct error err = {0};
+        struct service *s = service_load_string(yaml, &err);
+        if (!s)
+            fail_msg("routing_key %s refused: %s", keys[i], err.msg);
+        service_free(s);
+    }
+    tu_load_fails("receivers:\n  otlp:\n    protocols:\n      grpc:\n        endpoint: 127.0.0.1:0\n"
+                  "exporters:\n  loadbalancing:\n    routing_key: traceID\n"
+                  "    resolver:\n      static:\n        hostnames: [a:4317]\n"
+                  "service:\n  pipelines:\n    metrics:\n      receivers: [otlp]\n"
+                  "      exporters: [loadbalancing]\n",
+                  "routing_key \"traceID\" does not apply to metrics (use service, resource, metric "
+                  "or streamID)");
 }
 
 /* ---- membership change: queued data follows the ring ----------------------------------------- */
@@ -622,7 +950,12 @@ int main(void)
         cmocka_unit_test(test_split_by_trace_id),
         cmocka_unit_test(test_split_by_service),
         cmocka_unit_test(test_split_metrics_by_name),
+        cmocka_unit_test(test_xxh64_and_fnv_reference_vectors),
+        cmocka_unit_test(test_map_hash_serialisation),
+        cmocka_unit_test(test_split_metrics_by_resource_matches_collector),
+        cmocka_unit_test(test_split_metrics_by_stream_matches_collector),
         cmocka_unit_test(test_config_refusals_name_the_line),
+        cmocka_unit_test(test_config_metrics_keys),
         cmocka_unit_test(test_leaving_backend_reroutes_its_queue),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
