@@ -642,7 +642,12 @@ static int lb_signal_check(const void *cfgp, enum signal s, struct error *err)
     if (key == LB_KEY_DEFAULT || key < 0 || key == LB_KEY_ATTRIBUTES)
         return 0; /* the default, or refused by validate */
     /* v0.115: the metrics exporter takes service, resource, metric and streamID; the traces
-     * exporter refuses all but traceID and service */
+     * exporter refuses all but traceID and service; the logs exporter routes by trace ID
+     * whatever the key says, so another key there would not do what it reads as: refused. */
+    if (s == SIGNAL_LOGS && key != LB_KEY_TRACE_ID)
+        return error_set(err, "routing_key \"%s\" does not apply to logs (the Collector routes "
+                              "logs by trace ID whatever the key; use traceID or leave it unset)",
+                         c->routing_key);
     bool ok = s == SIGNAL_METRICS ? key != LB_KEY_TRACE_ID
                                   : (key == LB_KEY_TRACE_ID || key == LB_KEY_SERVICE);
     if (ok)

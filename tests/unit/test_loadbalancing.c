@@ -821,6 +821,14 @@ static void test_config_metrics_keys(void **state)
                   "      exporters: [loadbalancing]\n",
                   "routing_key \"traceID\" does not apply to metrics (use service, resource, metric "
                   "or streamID)");
+    /* logs: the Collector routes them by trace ID whatever the key, so another key is refused */
+    tu_load_fails("receivers:\n  otlp:\n    protocols:\n      grpc:\n        endpoint: 127.0.0.1:0\n"
+                  "exporters:\n  loadbalancing:\n    routing_key: service\n"
+                  "    resolver:\n      static:\n        hostnames: [a:4317]\n"
+                  "service:\n  pipelines:\n    logs:\n      receivers: [otlp]\n"
+                  "      exporters: [loadbalancing]\n",
+                  "routing_key \"service\" does not apply to logs (the Collector routes logs by trace "
+                  "ID whatever the key");
 }
 
 /* ---- membership change: queued data follows the ring ----------------------------------------- */
