@@ -464,7 +464,9 @@ static bool part(struct js *j)
     return true;
 }
 
-static bool parts(struct js *j)
+/* An array whose every element is read by `elem` (a part, a message); anything else is the wrong
+ * shape and is read as a plain value. */
+static bool array_of(struct js *j, bool (*elem)(struct js *))
 {
     if (j->p >= j->end || *j->p != '[') {
         j->shape_bad = true;
@@ -476,7 +478,7 @@ static bool parts(struct js *j)
     if (empty)
         return true;
     while (more)
-        if (!part(j) || !next(j, ']', &more))
+        if (!elem(j) || !next(j, ']', &more))
             return false;
     j->depth--;
     return true;
@@ -513,7 +515,7 @@ static bool message(struct js *j)
             if (seen_parts)
                 j->unsure = true;
             seen_parts = true;
-            ok = parts(j);
+            ok = array_of(j, part);
         } else {
             ok = value(j, false);
         }
@@ -527,24 +529,6 @@ static bool message(struct js *j)
     return true;
 }
 
-static bool messages(struct js *j)
-{
-    if (j->p >= j->end || *j->p != '[') {
-        j->shape_bad = true;
-        return value(j, false);
-    }
-    bool empty, more = true;
-    if (!enter(j, ']', &empty))
-        return false;
-    if (empty)
-        return true;
-    while (more)
-        if (!message(j) || !next(j, ']', &more))
-            return false;
-    j->depth--;
-    return true;
-}
-
 enum gc_jscan gc_jscan_messages(const char *s, size_t n, bool parts_only, gc_jscan_visit visit,
                                 void *ud)
 {
@@ -554,7 +538,7 @@ enum gc_jscan gc_jscan_messages(const char *s, size_t n, bool parts_only, gc_jsc
                                 .ud = ud};
     ws(j);
     const unsigned char *root = j->p;
-    if (parts_only ? parts(j) : messages(j)) {
+    if (array_of(j, parts_only ? part : message)) {
         /* json-c cannot tell a number or a literal that ends the text from one cut short */
         if (j->p == j->end && root < j->end && *root != '[' && *root != '{' && *root != '"')
             fail(j, GC_JSCAN_INVALID);
