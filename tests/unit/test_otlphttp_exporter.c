@@ -653,9 +653,11 @@ static void test_503_retry_after_then_ok(void **state)
 {
     (void)state;
     struct server *s = server_start(0);
-    /* Retry-After as seconds, then as an HTTP date two seconds ahead. */
+    /* Retry-After as seconds, then as an HTTP date three seconds ahead: the date has whole
+     * seconds and the 429 comes after the first one-second wait, so two seconds could already
+     * be past by then and the exporter would rightly give up. */
     char date[64];
-    time_t later = time(NULL) + 2;
+    time_t later = time(NULL) + 3;
     struct tm tm;
     strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&later, &tm));
     struct action a[] = {{.status = 503, .retry_after = "1"},
