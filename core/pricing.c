@@ -398,12 +398,10 @@ static int tenant_ptr_cmp(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-bool pricing_snapshot_tenant_has_terms(const struct pricing_snapshot *sn, const char *tenant)
+/* Discounts are sorted by tenant: the index of the tenant's first row (n_discounts if none
+ * sorts at or after it). */
+static size_t first_discount(const struct pricing_snapshot *sn, const char *tenant)
 {
-    if (!tenant || !*tenant)
-        return false;
-    if (bsearch(&tenant, sn->tenants, sn->n_tenants, sizeof *sn->tenants, tenant_ptr_cmp))
-        return true;
     size_t lo = 0, hi = sn->n_discounts;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -412,6 +410,16 @@ bool pricing_snapshot_tenant_has_terms(const struct pricing_snapshot *sn, const 
         else
             hi = mid;
     }
+    return lo;
+}
+
+bool pricing_snapshot_tenant_has_terms(const struct pricing_snapshot *sn, const char *tenant)
+{
+    if (!tenant || !*tenant)
+        return false;
+    if (bsearch(&tenant, sn->tenants, sn->n_tenants, sizeof *sn->tenants, tenant_ptr_cmp))
+        return true;
+    size_t lo = first_discount(sn, tenant);
     return lo < sn->n_discounts && strcmp(sn->discounts[lo].tenant, tenant) == 0;
 }
 
@@ -1119,17 +1127,8 @@ static const struct discount_row *find_discount(const struct pricing_snapshot *s
                                                 const char *tenant, const char *provider,
                                                 const char *model, int64_t at)
 {
-    /* Discounts are sorted by tenant: binary search to the tenant's first row. */
-    size_t lo = 0, hi = sn->n_discounts;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (strcmp(sn->discounts[mid].tenant, tenant) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
     const struct discount_row *whole = NULL;
-    for (size_t i = lo; i < sn->n_discounts && strcmp(sn->discounts[i].tenant, tenant) == 0; i++) {
+    for (size_t i = first_discount(sn, tenant); i < sn->n_discounts && strcmp(sn->discounts[i].tenant, tenant) == 0; i++) {
         const struct discount_row *d = &sn->discounts[i];
         if (strcmp(d->provider, provider) != 0 || at < d->from || at >= d->to)
             continue;
@@ -1141,9 +1140,62 @@ static const struct discount_row *find_discount(const struct pricing_snapshot *s
     return whole;
 }
 
+/* Narrows [*from, *to) around `at` to where row range [rf, rt) applies exactly as it does at
+ * `at`: a row in force at `at` bounds it by its own range, a later row by its start, an earlier
+ * one by its end. */
+static void narrow(int64_t at, int64_t rf, int64_t rt, int64_t *from, int64_t *to)
+{
+    if (at >= rf && at < rt) {
+        if (rf > *from)
+            *from = rf;
+        if (rt < *to)
+            *to = rt;
+    } else if (rf > at) {
+        if (rf < *to)
+            *to = rf;
+    } else if (rt > *from) {
+        *from = rt;
+    }
+}
+
+/* Every row the answer for (rp, rm, tenant) at `at` depends on narrows the range it holds for:
+ * inside it, each of those rows is in force exactly when it is at `at`, so the same rows are
+ * chosen and the answer is the same. */
+static void answer_range(const struct pricing_snapshot *sn, const char *rp, const char *rm,
+                         const char *tenant, int64_t at, int64_t *from, int64_t *to)
+{
+    size_t lo, hi;
+    if (find_model(sn, rm, &lo, &hi))
+        for (size_t i = lo; i < hi; i++) {
+            const struct price *p = &sn->prices[i];
+            if (strcmp(p->provider, rp) == 0 &&
+                (!p->tenant[0] || (tenant && strcmp(p->tenant, tenant) == 0)))
+                narrow(at, p->effective_from, p->effective_to, from, to);
+        }
+    if (!tenant)
+        return;
+    for (size_t i = first_discount(sn, tenant);
+         i < sn->n_discounts && strcmp(sn->discounts[i].tenant, tenant) == 0; i++) {
+        const struct discount_row *d = &sn->discounts[i];
+        if (strcmp(d->provider, rp) == 0 && (!d->model[0] || strcmp(d->model, rm) == 0))
+            narrow(at, d->from, d->to, from, to);
+    }
+}
+
 bool pricing_snapshot_lookup(const struct pricing_snapshot *sn, const char *provider,
                              const char *model, const char *tenant, int64_t at, struct price *out)
 {
+    return pricing_snapshot_lookup_range(sn, provider, model, tenant, at, out, NULL, NULL);
+}
+
+bool pricing_snapshot_lookup_range(const struct pricing_snapshot *sn, const char *provider,
+                                   const char *model, const char *tenant, int64_t at,
+                                   struct price *out, int64_t *valid_from, int64_t *valid_to)
+{
+    if (valid_from)
+        *valid_from = INT64_MIN;
+    if (valid_to)
+        *valid_to = INT64_MAX;
     if (!model || !*model)
         return false;
     if (provider && !*provider)
@@ -1151,8 +1203,11 @@ bool pricing_snapshot_lookup(const struct pricing_snapshot *sn, const char *prov
     if (tenant && !*tenant)
         tenant = NULL;
     const char *rp, *rm;
+    /* The names resolve the same at every time: an unknown model is unknown for all of them. */
     if (!resolve(sn, provider, model, &rp, &rm))
         return false;
+    if (valid_from && valid_to)
+        answer_range(sn, rp, rm, tenant, at, valid_from, valid_to);
     size_t lo, hi;
     find_model(sn, rm, &lo, &hi);
     const struct price *list = NULL, *own = NULL;

@@ -168,6 +168,13 @@ const struct pricing_snapshot *pricing_acquire(struct pricing_store *s);
 void pricing_release(const struct pricing_snapshot *snap);
 bool pricing_snapshot_lookup(const struct pricing_snapshot *snap, const char *provider,
                              const char *model, const char *tenant, int64_t at, struct price *out);
+/* The same, and the times [*valid_from, *valid_to) around `at` over which this snapshot gives
+ * the same answer (found or not, same price) for the same names: INT64_MIN/INT64_MAX when no
+ * time bounds it (e.g. a model no name rule resolves). A caller may cache the answer for that
+ * range. valid_from and valid_to are both set, or both NULL. Any thread. */
+bool pricing_snapshot_lookup_range(const struct pricing_snapshot *snap, const char *provider,
+                                   const char *model, const char *tenant, int64_t at,
+                                   struct price *out, int64_t *valid_from, int64_t *valid_to);
 /* The generation the snapshot was loaded as (0 = the one loaded by pricing_open). */
 uint64_t pricing_snapshot_generation(const struct pricing_snapshot *snap);
 /* Whether `tenant` has a price row or a discount of its own in the snapshot, at any time. A

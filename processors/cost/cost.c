@@ -682,11 +682,10 @@ static bool copy_key(char *dst, size_t n, const char *src)
     return true;
 }
 
-/* Price in force at `at`, through the batch's snapshot. An answer is cached for the times it is
- * known to hold: a price row's own effective range when no tenant is involved or the tenant's own
- * price row answered; otherwise (a list price under a tenant, whose discount or own price may
- * start later in that range; or no price at all) only for the second it was asked about. Every
- * entry holds only for the snapshot generation it came from. */
+/* Price in force at `at`, through the batch's snapshot. An answer (a price, or none: a model
+ * without a price is as common as one with) is cached for the whole range of times the snapshot
+ * says it holds over, so spans spread over minutes or hours share one entry. Every entry holds
+ * only for the snapshot generation it came from. */
 static bool price_for(struct cost_proc *p, const struct pricing_snapshot *snap,
                       const char *provider, const char *model, const char *tenant, int64_t at,
                       struct price *out)
@@ -711,13 +710,9 @@ static bool price_for(struct cost_proc *p, const struct pricing_snapshot *snap,
     }
     pthread_mutex_unlock(&p->cache_lock);
 
-    bool found = pricing_snapshot_lookup(snap, provider[0] ? provider : NULL, model,
-                                         tenant[0] ? tenant : NULL, at, out);
-    int64_t lo = at, hi = at + 1;
-    if (found && (!tenant[0] || (out->tenant[0] && out->tenant_discount == 0))) {
-        lo = out->effective_from;
-        hi = out->effective_to;
-    }
+    int64_t lo, hi;
+    bool found = pricing_snapshot_lookup_range(snap, provider[0] ? provider : NULL, model,
+                                               tenant[0] ? tenant : NULL, at, out, &lo, &hi);
 
     pthread_mutex_lock(&p->cache_lock);
     if (copy_key(e->provider, sizeof e->provider, provider) &&

@@ -264,6 +264,109 @@ static void test_unknown(void **state)
     assert_true(pricing_lookup(f->store, "openai", "late", NULL, 2000000000, &p));
 }
 
+static bool same_answer(bool fa, const struct price *a, bool fb, const struct price *b)
+{
+    if (fa != fb)
+        return false;
+    return !fa || (strcmp(a->provider, b->provider) == 0 && strcmp(a->model, b->model) == 0 &&
+                   strcmp(a->tenant, b->tenant) == 0 && a->input == b->input &&
+                   a->output == b->output && a->cache_read == b->cache_read &&
+                   a->tenant_discount == b->tenant_discount &&
+                   a->effective_from == b->effective_from && a->effective_to == b->effective_to);
+}
+
+/* pricing_snapshot_lookup_range: at every time inside the range it returns, the answer is the one
+ * it returned (the cost processor caches it for that whole range); a model no rule resolves holds
+ * for all time; at the edges the fixture's rows really change the answer, so the range is not
+ * merely sound but exact. */
+static void test_lookup_range(void **state)
+{
+    struct fixture *f = *state;
+    /* tenant delta: 30% off openai between T1 and T2, its own o3 price from T3; gpt-4o-mini's
+     * list price changes at T2 */
+    exec_sql(f->path,
+             "INSERT INTO tenant_discounts (tenant, provider, model, discount, effective_from, "
+             "effective_to) VALUES ('delta', 'openai', NULL, 0.30, 1800000000, 1800086400);"
+             "INSERT INTO prices (provider, model, tenant, input, output, effective_from) VALUES "
+             "  ('openai', 'o3', 'delta', 1.00, 4.00, 1800172800);"
+             "UPDATE prices SET effective_to = 1800086400 WHERE model = 'gpt-4o-mini';"
+             "INSERT INTO prices (provider, model, input, output, effective_from) VALUES "
+             "  ('openai', 'gpt-4o-mini', 0.10, 0.40, 1800086400);");
+    assert_int_equal(pricing_refresh(f->store, NULL), 1);
+    const int64_t T1 = 1800000000, T2 = 1800086400, T3 = 1800172800;
+    const struct pricing_snapshot *sn = pricing_acquire(f->store);
+    static const struct {
+        const char *provider, *model, *tenant;
+    } asks[] = {
+        {"openai", "gpt-4o-mini", NULL},  {"openai", "gpt-4o-mini", "delta"},
+        {"openai", "o3", "delta"},        {"openai", "o3", NULL},
+        {"openai", "gpt-4o", "acme"},     {"anthropic", "claude-sonnet-4", "acme"},
+        {"mistral_ai", "mistral-large-latest", NULL},
+        {"aws.bedrock", "llama-3.1-70b-instruct", NULL}, {"openai", "gpt-9", "delta"},
+    };
+    const int64_t times[] = {0, T_SWITCH - 1, T_SWITCH, NOW, T1 - 1, T1, T1 + 5, T2 - 1,
+                             T2, T2 + 1, T3 - 1, T3, T3 + 100000};
+    for (size_t a = 0; a < sizeof asks / sizeof asks[0]; a++)
+        for (size_t t = 0; t < sizeof times / sizeof times[0]; t++) {
+            struct price want, got;
+            int64_t lo, hi;
+            bool found = pricing_snapshot_lookup_range(sn, asks[a].provider, asks[a].model,
+                                                       asks[a].tenant, times[t], &want, &lo, &hi);
+            assert_true(lo <= times[t] && times[t] < hi);
+            /* the same answer everywhere inside: both ends, and every listed time inside */
+            int64_t probes[sizeof times / sizeof times[0] + 2];
+            size_t np = 0;
+            if (lo != INT64_MIN)
+                probes[np++] = lo;
+            if (hi != INT64_MAX)
+                probes[np++] = hi - 1;
+            for (size_t u = 0; u < sizeof times / sizeof times[0]; u++)
+                if (times[u] >= lo && times[u] < hi)
+                    probes[np++] = times[u];
+            for (size_t k = 0; k < np; k++) {
+                bool again = pricing_snapshot_lookup(sn, asks[a].provider, asks[a].model,
+                                                     asks[a].tenant, probes[k], &got);
+                if (!same_answer(found, &want, again, &got)) {
+                    fprintf(stderr, "%s/%s tenant %s: asked at %lld, range [%lld, %lld), "
+                                    "different at %lld\n", asks[a].provider, asks[a].model,
+                            asks[a].tenant ? asks[a].tenant : "-", (long long)times[t],
+                            (long long)lo, (long long)hi, (long long)probes[k]);
+                    fail();
+                }
+            }
+        }
+    struct price p;
+    int64_t lo, hi;
+    /* unknown to every name rule: no time bounds the answer */
+    assert_false(pricing_snapshot_lookup_range(sn, "aws.bedrock", "llama-3.1-70b-instruct", NULL,
+                                               NOW, &p, &lo, &hi));
+    assert_true(lo == INT64_MIN && hi == INT64_MAX);
+    /* delta's discount: exactly its own range, and the list price's change inside it */
+    assert_true(pricing_snapshot_lookup_range(sn, "openai", "gpt-4o-mini", "delta", T1 + 5, &p,
+                                              &lo, &hi));
+    assert_true(p.tenant_discount == 0.30);
+    assert_int_equal(lo, T1);
+    assert_int_equal(hi, T2);
+    assert_true(pricing_snapshot_lookup_range(sn, "openai", "gpt-4o-mini", "delta", NOW, &p, &lo,
+                                              &hi));
+    assert_true(p.tenant_discount == 0);
+    assert_int_equal(hi, T1);
+    /* o3 for delta: discounted list price until T2, plain list until T3, its own from T3 */
+    assert_true(pricing_snapshot_lookup_range(sn, "openai", "o3", "delta", T2, &p, &lo, &hi));
+    assert_true(p.tenant_discount == 0 && p.input == 2.00);
+    assert_int_equal(lo, T2);
+    assert_int_equal(hi, T3);
+    assert_true(pricing_snapshot_lookup_range(sn, "openai", "o3", "delta", T3 + 1, &p, &lo, &hi));
+    assert_true(p.input == 1.00);
+    assert_int_equal(lo, T3);
+    assert_true(hi == INT64_MAX);
+    /* a model that starts later: not found until it starts */
+    assert_false(pricing_snapshot_lookup_range(sn, "mistral_ai", "mistral-large-latest", NULL,
+                                               -5, &p, &lo, &hi));
+    assert_int_equal(hi, 0);
+    pricing_release(sn);
+}
+
 /* The schema refuses what the admin path would also refuse: last line of defence. */
 static void test_schema_constraints(void **state)
 {
@@ -899,6 +1002,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_price_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lookup_range, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_constraints, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refresh_after_admin_set, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_reader_never_sees_half, setup, teardown),
