@@ -689,6 +689,7 @@ static void mark(struct wire_index *ix, struct wi_item *it, uint8_t flag)
     sc->dirty = true;
     ix->resources[sc->resource].dirty = true;
     ix->dirty = true;
+    ix->sized = false;
 }
 
 /* Writes a new KeyValue body into the arena and points `at` at it. */
@@ -1005,13 +1006,19 @@ static size_t request_write(struct wire_index *ix, uint8_t *out)
     return n;
 }
 
-size_t wi_apply_size(struct wire_index *ix) { return request_write(ix, NULL); }
+size_t wi_apply_size(struct wire_index *ix)
+{
+    size_t n = request_write(ix, NULL);
+    ix->sized = true;
+    return n;
+}
 
 size_t wi_apply(struct wire_index *ix, uint8_t *out)
 {
-    /* the sizes cached by the size pass are reused; recompute them first in case edits came
-     * after the last wi_apply_size */
-    request_write(ix, NULL);
+    /* the write pass reuses the lengths the size pass cached: recompute them unless
+     * wi_apply_size ran after the last edit */
+    if (!ix->sized)
+        request_write(ix, NULL);
     return request_write(ix, out);
 }
 

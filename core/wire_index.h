@@ -196,6 +196,7 @@ struct wire_index {
     uint32_t n_items;
     uint32_t n_dropped;
     bool dirty;                /* something was edited since the build or the last wi_apply */
+    bool sized;                /* new_len fields hold the sizes of the edits as they are now */
 };
 
 /* Builds the index of `wire` (validated by otlp_scan, strings repaired) for traces or logs.

@@ -1273,15 +1273,28 @@ bool ts_item_has_key(const uint8_t *item, size_t len, uint32_t attr_field, const
     while (pb_next(&r, &f) == 1) {
         if (f.num != attr_field || f.wt != PB_LEN)
             continue;
+        const uint8_t *d = f.data, *e = f.data + f.len;
+        /* Nearly every KeyValue is exactly its key then its value, each with a one-byte length:
+         * read that shape directly (only that shape: a later key field would win). */
+        if (f.len >= 2 && d[0] == 0x0a && d[1] < 0x80 && (size_t)d[1] + 2 <= f.len) {
+            const uint8_t *q = d + 2 + d[1];
+            if (q == e || (e - q >= 2 && q[0] == 0x12 && q[1] < 0x80 && q + 2 + q[1] == e)) {
+                if (d[1] == key_len && memcmp(d + 2, key, key_len) == 0)
+                    return true;
+                continue;
+            }
+        }
+        /* any other shape: the key is the last key field, as protobuf decoders read it */
+        const uint8_t *k = NULL;
+        size_t klen = 0;
         struct pb_reader kr;
         struct pb_field kf;
         pb_init(&kr, f.data, f.len);
         while (pb_next(&kr, &kf) == 1)
-            if (kf.num == 1 && kf.wt == PB_LEN) {
-                if (kf.len == key_len && memcmp(kf.data, key, key_len) == 0)
-                    return true;
-                break;
-            }
+            if (kf.num == 1 && kf.wt == PB_LEN)
+                k = kf.data, klen = kf.len;
+        if (klen == key_len && (key_len == 0 || memcmp(k, key, key_len) == 0))
+            return true;
     }
     return false;
 }

@@ -325,6 +325,36 @@ static void test_attribute_key_given_twice(void **state)
     pol_free(&r);
 }
 
+/* ts_item_has_key (does a span already carry a propagated attribute): the usual key-then-value
+ * shape read directly, any other shape by the general walk, where the last key field wins. */
+static void test_item_has_key_shapes(void **state)
+{
+    (void)state;
+    /* a span body: name (field 5), then attributes (field 9) */
+    uint8_t span[128], *w = span;
+    *w++ = 0x2a, *w++ = 2, *w++ = 'o', *w++ = 'p';                        /* name "op" */
+    /* tenant.id = "t1", the usual shape */
+    *w++ = 0x4a, *w++ = 17, *w++ = 0x0a, *w++ = 9;
+    memcpy(w, "tenant.id", 9), w += 9;
+    *w++ = 0x12, *w++ = 4, *w++ = 0x0a, *w++ = 2, *w++ = 't', *w++ = '1';
+    /* key "a" given twice, "b" last: its key is "b" */
+    *w++ = 0x4a, *w++ = 6, *w++ = 0x0a, *w++ = 1, *w++ = 'a', *w++ = 0x0a, *w++ = 1, *w++ = 'b';
+    /* value first, then key "c" */
+    *w++ = 0x4a, *w++ = 7, *w++ = 0x12, *w++ = 2, *w++ = 0x08, *w++ = 1, *w++ = 0x0a, *w++ = 1,
+    *w++ = 'c';
+    size_t len = (size_t)(w - span);
+    assert_true(ts_item_has_key(span, len, 9, "tenant.id", 9));
+    assert_false(ts_item_has_key(span, len, 9, "tenant.i", 8));
+    assert_false(ts_item_has_key(span, len, 9, "tenant.idx", 10));
+    assert_true(ts_item_has_key(span, len, 9, "b", 1));
+    assert_false(ts_item_has_key(span, len, 9, "a", 1));
+    assert_true(ts_item_has_key(span, len, 9, "c", 1));
+    /* the span's name is not an attribute */
+    assert_false(ts_item_has_key(span, len, 9, "op", 2));
+    /* a log record's attributes are field 6: none here */
+    assert_false(ts_item_has_key(span, len, 6, "tenant.id", 9));
+}
+
 static void test_string_attribute_regex_is_go(void **state)
 {
     (void)state;
@@ -716,6 +746,7 @@ int main(void)
         cmocka_unit_test(test_string_attribute_and_resource),
         cmocka_unit_test(test_string_attribute_regex_is_go),
         cmocka_unit_test(test_attribute_key_given_twice),
+        cmocka_unit_test(test_item_has_key_shapes),
         cmocka_unit_test(test_string_attribute_invert_regex),
         cmocka_unit_test(test_string_attribute_empty_values),
         cmocka_unit_test(test_string_attribute_bad_regex),
