@@ -14,6 +14,10 @@
 #        LOWRATE_RATES ("25 300") LOWRATE_SECONDS (20; each line) LOWRATE_SPANS (100)
 #        LOWRATE_IDLE_SECONDS (30) LOWRATE_PROTOCOLS ("grpc http")
 #        LOWRATE_BASELINE=PATH: also measure that llmotlp binary, interleaved line by line
+#        LOWRATE_POLL=1: also measure this binary with GRPC_POLL_STRATEGY=poll (gRPC core's
+#        poll() engine instead of its default epoll1), line "poll"
+#        LOWRATE_IDLE_CONNS=N: during every line, N idle HTTP/2 connections held open to the
+#        gRPC port (bench/idle_conns.mjs; needs node), as a fleet of SDK clients would
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh" lowrate
@@ -37,6 +41,13 @@ if [ -n "${LOWRATE_BASELINE:-}" ]; then
 fi
 
 bench_tmp lowrate
+if [ "${LOWRATE_POLL:-0}" = 1 ]; then
+    # exec keeps the PID, so the CPU read is llmotlp's
+    printf '#!/bin/sh\nGRPC_POLL_STRATEGY=poll exec %q "$@"\n' "$BUILD/llmotlp" >"$TMP/llmotlp-poll"
+    chmod +x "$TMP/llmotlp-poll"
+    BINS+=("$TMP/llmotlp-poll"); NAMES+=(poll)
+fi
+IDLE_CONNS=${LOWRATE_IDLE_CONNS:-0}
 
 # One sink for the whole run (its CPU is not measured).
 start_sink sink
@@ -51,6 +62,22 @@ start_relay() {
     LPID=$!
     PIDS+=("$LPID")
     await_listen "$LPID" "$GPORT" "$HPORT" || { cat "$TMP/relay.log" >&2; die "llmotlp did not listen"; }
+    if [ "$IDLE_CONNS" -gt 0 ]; then
+        node "$(dirname "$0")/idle_conns.mjs" "$GPORT" "$IDLE_CONNS" >"$TMP/idle.out" 2>"$TMP/idle.err" &
+        IDLE_PID=$!
+        PIDS+=("$IDLE_PID")
+        for _ in $(seq 100); do grep -q open "$TMP/idle.out" && break; sleep 0.1; done
+        grep -q open "$TMP/idle.out" || die "idle connections did not open: $(cat "$TMP/idle.err")"
+    fi
+}
+# stop_relay: llmotlp, then the idle connections (whose exit is then expected)
+stop_relay() {
+    if [ "$IDLE_CONNS" -gt 0 ]; then
+        kill -0 "$IDLE_PID" 2>/dev/null || die "an idle connection was closed during the line: $(cat "$TMP/idle.err")"
+    fi
+    stop_pid "$LPID"
+    [ "$IDLE_CONNS" -gt 0 ] && stop_pid "$IDLE_PID"
+    return 0
 }
 targets() { if [ "$1" = grpc ]; then echo "--endpoint 127.0.0.1:$GPORT"; else echo "--http http://127.0.0.1:$HPORT/v1/traces"; fi; }
 
@@ -82,12 +109,12 @@ measure() {
     got=$(wait_spans "$TMP/sink.stats" $((base + sent)) 30)
     c1=$(cpu_ticks "$LPID")
     [ $((got - base)) -eq "$sent" ] || die "$proto rate $rate: sink counted $((got - base)) of $sent spans"
-    stop_pid "$LPID"
+    stop_relay
     echo "$(calc "($c1 - $c0) / $HZ * 1e6 / $sent" 3) $(calc "($c1 - $c0) / $HZ * 1e6 / ($sent / $SPANS)" 1) $(jnum "$TMP/run.json" spans_per_s)"
 }
 
 echo "== machine: nproc $(nproc), $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(uname -sr)"
-echo "== $SPANS spans/request, ${SECS}s per line, rates: $RATES requests/s and saturated (concurrency $CONC)"
+echo "== $SPANS spans/request, ${SECS}s per line, rates: $RATES requests/s and saturated (concurrency $CONC), $IDLE_CONNS idle gRPC connections"
 
 # Idle: no request at all, after a warm-up on both protocols.
 for i in "${!BINS[@]}"; do
@@ -100,7 +127,7 @@ for i in "${!BINS[@]}"; do
     c0=$(cpu_ticks "$LPID")
     sleep "$IDLE"
     c1=$(cpu_ticks "$LPID")
-    stop_pid "$LPID"
+    stop_relay
     printf '%-8s idle: %s ms of CPU per second over %ss\n' "${NAMES[$i]}" \
         "$(calc "($c1 - $c0) / $HZ * 1000 / $IDLE" 2)" "$IDLE"
 done
