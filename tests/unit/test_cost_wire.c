@@ -181,9 +181,15 @@ struct gen {
     struct wtg_kvs l;
 };
 
-static void add_kv(struct gen *g, const char *key, AnyValue *v) { wtg_kvs_put(g->a, &g->l, key, v); }
+static void add_kv(struct gen *g, const char *key, AnyValue *v)
+{
+    wtg_kvs_put(g->a, &g->l, key, v);
+}
 
-static void add_s(struct gen *g, const char *key, const char *s) { add_kv(g, key, wtg_str(g->a, s)); }
+static void add_s(struct gen *g, const char *key, const char *s)
+{
+    add_kv(g, key, wtg_str(g->a, s));
+}
 
 /* A number as an emitter may send it: an int, a double, a string, now and then junk. */
 static void add_num(struct gen *g, const char *key, int64_t n)

@@ -229,7 +229,8 @@ static struct batch *gen_traces(uint64_t seed)
     TraceRequest *req = wtg_traces(g.a, 1 + rnd(&g, 2));
     uint8_t id = 1;
     for (size_t r = 0; r < req->n_resource_spans; r++) {
-        Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = wtg_resource_spans(g.a, NULL, rnd(&g, 3));
+        Opentelemetry__Proto__Trace__V1__ResourceSpans *rs =
+            wtg_resource_spans(g.a, NULL, rnd(&g, 3));
         for (size_t s = 0; s < rs->n_scope_spans; s++) {
             /* 1-3 traces of 1-4 LLM calls under one root */
             size_t nt = 1 + rnd(&g, 3), k = 0;

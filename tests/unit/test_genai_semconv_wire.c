@@ -265,8 +265,8 @@ static Span *random_span(struct arena *a, bool llm, bool custom, uint8_t trace)
         for (size_t i = 0; i < n; i++) {
             switch (rnd(5)) {
             case 0:
-                sp->events[i] = event(a, "exception",
-                                      kv(a, "exception.type", wtg_str(a, rnd(3) ? "ValueError" : "")));
+                sp->events[i] = event(
+                    a, "exception", kv(a, "exception.type", wtg_str(a, rnd(3) ? "ValueError" : "")));
                 break;
             case 1:
                 sp->events[i] = event(a, "gen_ai.user.message",
@@ -447,8 +447,8 @@ static void differential(enum signal sig, int rounds)
                 struct batch *b;
                 if (k == 0) {
                     struct arena *a = arena_new(0);
-                    ProtobufCMessage *m =
-                        protobuf_c_message_unpack(otlp_request_descriptor(sig), arena_allocator(a), len, wire);
+                    ProtobufCMessage *m = protobuf_c_message_unpack(
+                        otlp_request_descriptor(sig), arena_allocator(a), len, wire);
                     assert_non_null(m);
                     b = batch_from_msg(sig, a, m);
                 } else {

@@ -331,7 +331,8 @@ wtg_one_scope_traces(struct arena *a, Opentelemetry__Proto__Resource__V1__Resour
 static inline Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest *
 wtg_logs(struct arena *a, size_t n)
 {
-    Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest *r = wtg_alloc(a, sizeof *r);
+    Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest *r =
+        wtg_alloc(a, sizeof *r);
     opentelemetry__proto__collector__logs__v1__export_logs_service_request__init(r);
     r->resource_logs = wtg_alloc(a, n * sizeof *r->resource_logs);
     r->n_resource_logs = n;
@@ -523,16 +524,16 @@ static inline void wtg_explain_kvs(FILE *f, Opentelemetry__Proto__Common__V1__Ke
                                                             m < qn ? q[m] : NULL};
         for (int w = 0; w < 2; w++) {
             const Opentelemetry__Proto__Common__V1__AnyValue *v = kv[w] ? kv[w]->value : NULL;
+            int vc = v ? (int)v->value_case : -1;
             char val[48] = "";
-            if (v && v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE)
+            if (vc == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE)
                 snprintf(val, sizeof val, "'%s'", v->string_value);
-            else if (v && v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE)
+            else if (vc == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE)
                 snprintf(val, sizeof val, "%lld", (long long)v->int_value);
-            else if (v &&
-                     v->value_case == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE)
+            else if (vc == OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE)
                 snprintf(val, sizeof val, "%.17g", v->double_value);
             fprintf(f, "%s%-40s %2d %-20s", w ? " | " : "  ", kv[w] ? kv[w]->key : "",
-                    kv[w] ? (v ? (int)v->value_case : -1) : 0, val);
+                    kv[w] ? vc : 0, val);
         }
         fputc('\n', f);
     }
