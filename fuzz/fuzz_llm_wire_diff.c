@@ -45,16 +45,10 @@
 #include "processors/cost/cost.h"
 #include "processors/genai_content/genai_content.h"
 #include "processors/genai_semconv/genai_semconv.h"
+#include "tests/unit/wire_testgen.h"
 
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
-
-typedef Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest TraceReq;
-typedef Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest LogsReq;
-typedef Opentelemetry__Proto__Trace__V1__Span Span;
-typedef Opentelemetry__Proto__Logs__V1__LogRecord LogRecord;
-typedef Opentelemetry__Proto__Common__V1__KeyValue KeyValue;
-typedef Opentelemetry__Proto__Common__V1__AnyValue AnyValue;
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 #define N_SETS 4
@@ -101,16 +95,10 @@ static pid_t db_owner;
 static void set_price(const char *provider, const char *model, double in, double cr, double cw,
                       double out, double reasoning, const char *tenant)
 {
-    struct price p;
-    pricing_price_init(&p);
-    snprintf(p.provider, sizeof p.provider, "%s", provider);
-    snprintf(p.model, sizeof p.model, "%s", model);
-    snprintf(p.currency, sizeof p.currency, "USD");
-    p.effective_from = 0;
-    p.effective_to = INT64_MAX;
-    p.input = in, p.cache_read = cr, p.cache_write = cw, p.output = out, p.reasoning = reasoning;
     struct error err = {0};
-    FUZZ_CHECK(pricing_admin_set(db_path, &p, tenant, &err) == 0, "price: %s", err.msg);
+    FUZZ_CHECK(wtg_set_price(db_path, provider, model, in, cr, cw, out, reasoning, tenant, NULL,
+                             &err) == 0,
+               "price: %s", err.msg);
 }
 
 static void db_remove(void)
@@ -151,21 +139,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /* ---- components ------------------------------------------------------------------------------ */
 
-/* The next consumer of a processor: keeps the last batch it was sent. */
-struct sink {
-    struct consumer c;
-    struct batch *got;
-};
-
-static enum consume_status sink_consume(struct consumer *self, struct batch *b)
-{
-    struct sink *s = (struct sink *)self;
-    if (s->got)
-        batch_unref(s->got);
-    s->got = batch_ref(b);
-    return CONSUME_OK;
-}
-
 /* The metrics consumer of llm_metrics: a copy of its last export's bytes. */
 struct export_rec {
     struct consumer c;
@@ -194,7 +167,7 @@ struct comp {
     void *cfg;
     void *self;
     struct telemetry *tel;
-    struct sink sink;
+    struct wtg_sink sink;
     struct export_rec exp;
 };
 
@@ -211,7 +184,7 @@ static void comp_open(struct comp *c, const struct component_factory *f, const c
     FUZZ_CHECK(config_bind(f->fields, c->root, c->cfg, &err) == 0, "%s bind: %s", id, err.msg);
     FUZZ_CHECK(!f->validate || f->validate(c->cfg, &err) == 0, "%s validate: %s", id, err.msg);
     c->tel = telemetry_new();
-    c->sink.c.consume = sink_consume;
+    c->sink.c.consume = wtg_sink_consume;
     c->exp.c.consume = export_consume;
     struct component_env env = {.id = id, .log_name = id, .signal = sig, .telemetry = c->tel,
                                 .interest = interest};
@@ -230,8 +203,7 @@ static void comp_close(struct comp *c)
     free(c->cfg);
     cnode_free(c->root);
     telemetry_free(c->tel);
-    if (c->sink.got)
-        batch_unref(c->sink.got);
+    wtg_sink_clear(&c->sink);
     free(c->exp.last);
 }
 
@@ -343,118 +315,26 @@ static void lm_compare(struct comp lm[2], const char *what)
 
 /* ---- canonical outputs ----------------------------------------------------------------------- */
 
-static void normalize_kvs(KeyValue **kv, size_t n, struct arena *a)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (!kv[i]->value) {
-            kv[i]->value = arena_alloc(a, sizeof *kv[i]->value);
-            FUZZ_CHECK(kv[i]->value, "out of memory");
-            opentelemetry__proto__common__v1__any_value__init(kv[i]->value);
-        }
-        kv[i]->key_strindex = 0;
-        kv[i]->base.n_unknown_fields = 0;
-    }
-}
-
-static void normalize(enum signal sig, ProtobufCMessage *m, struct arena *a)
-{
-    if (sig == SIGNAL_TRACES) {
-        TraceReq *r = (TraceReq *)m;
-        for (size_t i = 0; i < r->n_resource_spans; i++)
-            for (size_t j = 0; j < r->resource_spans[i]->n_scope_spans; j++) {
-                Opentelemetry__Proto__Trace__V1__ScopeSpans *ss =
-                    r->resource_spans[i]->scope_spans[j];
-                for (size_t k = 0; k < ss->n_spans; k++) {
-                    Span *sp = ss->spans[k];
-                    normalize_kvs(sp->attributes, sp->n_attributes, a);
-                    for (size_t e = 0; e < sp->n_events; e++)
-                        normalize_kvs(sp->events[e]->attributes, sp->events[e]->n_attributes, a);
-                }
-            }
-    } else {
-        LogsReq *r = (LogsReq *)m;
-        for (size_t i = 0; i < r->n_resource_logs; i++)
-            for (size_t j = 0; j < r->resource_logs[i]->n_scope_logs; j++) {
-                Opentelemetry__Proto__Logs__V1__ScopeLogs *sl = r->resource_logs[i]->scope_logs[j];
-                for (size_t k = 0; k < sl->n_log_records; k++)
-                    normalize_kvs(sl->log_records[k]->attributes,
-                                  sl->log_records[k]->n_attributes, a);
-            }
-    }
-}
-
-/* The request a batch carries, decoded, normalized and packed again (malloc'd); NULL for none. */
-static uint8_t *canonical(enum signal sig, struct batch *b, size_t *len, const char *what)
+/* The request a batch carries, decoded, normalized as the index documents and packed again
+ * (malloc'd); NULL for none. */
+static uint8_t *canonical(struct batch *b, size_t *len, const char *what)
 {
     *len = 0;
     if (!b)
         return NULL;
-    const uint8_t *d;
-    size_t n;
-    struct error err = {0};
-    FUZZ_CHECK(batch_encoded(b, &d, &n, &err) == 0, "%s: no encoded face: %s", what, err.msg);
-    struct arena *a = arena_new(0);
-    ProtobufCMessage *m = protobuf_c_message_unpack(otlp_request_descriptor(sig),
-                                                    arena_allocator(a), n, d);
-    FUZZ_CHECK(m, "%s: the output does not decode", what);
-    normalize(sig, m, a);
-    *len = protobuf_c_message_get_packed_size(m);
-    uint8_t *out = malloc(*len + 1);
-    FUZZ_CHECK(out, "out of memory");
-    protobuf_c_message_pack(m, out);
-    arena_free(a);
+    uint8_t *out = wtg_canonical_batch(
+        b, WTG_CANON_VALUELESS_AS_EMPTY | WTG_CANON_KV_KEY_VALUE_ONLY, len);
+    FUZZ_CHECK(out, "%s: the output has no encoded face or does not decode", what);
     return out;
-}
-
-/* Where two trace outputs first differ, printed before the check traps. */
-static void explain(enum signal sig, const uint8_t *x, size_t xl, const uint8_t *y, size_t yl)
-{
-    if (sig != SIGNAL_TRACES || !x || !y)
-        return;
-    TraceReq *a = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(NULL, xl, x);
-    TraceReq *b = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(NULL, yl, y);
-    for (size_t i = 0; a && b && i < a->n_resource_spans && i < b->n_resource_spans; i++)
-        for (size_t j = 0; j < a->resource_spans[i]->n_scope_spans &&
-                           j < b->resource_spans[i]->n_scope_spans; j++) {
-            Opentelemetry__Proto__Trace__V1__ScopeSpans *sa = a->resource_spans[i]->scope_spans[j];
-            Opentelemetry__Proto__Trace__V1__ScopeSpans *sb = b->resource_spans[i]->scope_spans[j];
-            for (size_t k = 0; k < sa->n_spans && k < sb->n_spans; k++) {
-                Span *p = sa->spans[k], *q = sb->spans[k];
-                size_t pl = opentelemetry__proto__trace__v1__span__get_packed_size(p);
-                size_t ql = opentelemetry__proto__trace__v1__span__get_packed_size(q);
-                uint8_t *pb = malloc(pl + 1), *qb = malloc(ql + 1);
-                opentelemetry__proto__trace__v1__span__pack(p, pb);
-                opentelemetry__proto__trace__v1__span__pack(q, qb);
-                bool same = pl == ql && memcmp(pb, qb, pl) == 0;
-                free(pb);
-                free(qb);
-                if (same)
-                    continue;
-                fprintf(stderr, "span %zu.%zu.%zu: name '%s' | '%s'\n", i, j, k, p->name, q->name);
-                for (size_t m = 0; m < p->n_attributes || m < q->n_attributes; m++) {
-                    const KeyValue *u = m < p->n_attributes ? p->attributes[m] : NULL;
-                    const KeyValue *v = m < q->n_attributes ? q->attributes[m] : NULL;
-                    fprintf(stderr, "  %-40s %d | %-40s %d\n", u ? u->key : "",
-                            u && u->value ? (int)u->value->value_case : -1, v ? v->key : "",
-                            v && v->value ? (int)v->value->value_case : -1);
-                }
-                goto out;
-            }
-        }
-out:
-    if (a)
-        opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(a, NULL);
-    if (b)
-        opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(b, NULL);
 }
 
 static void same_output(enum signal sig, struct batch *s, struct batch *i, const char *what)
 {
     size_t sl, il;
-    uint8_t *sc = canonical(sig, s, &sl, what), *ic = canonical(sig, i, &il, what);
+    uint8_t *sc = canonical(s, &sl, what), *ic = canonical(i, &il, what);
     bool same = (sc == NULL) == (ic == NULL) && sl == il && (!sc || memcmp(sc, ic, sl) == 0);
     if (!same)
-        explain(sig, sc, sl, ic, il);
+        wtg_explain(stderr, sig, sc, sl, ic, il);
     if (getenv("FUZZ_VERBOSE")) /* what a seed exercises: FUZZ_VERBOSE=1 ./fuzz_llm_wire_diff f */
         fprintf(stderr, "%-50s %6zu bytes out (structs), %6zu (index)\n", what, sl, il);
     FUZZ_CHECK(same, "%s: the struct backend and the index backend give other requests "

@@ -34,6 +34,8 @@
 #include "core/telemetry.h"
 #include "core/wire_index.h"
 #include "processors/cost/cost.h"
+#include "tests/unit/testutil.h"
+#include "tests/unit/wire_testgen.h"
 
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 
@@ -45,10 +47,7 @@ typedef Opentelemetry__Proto__Common__V1__KeyValue KeyValue;
 typedef Opentelemetry__Proto__Common__V1__AnyValue AnyValue;
 
 #define V_STRING OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE
-#define V_BOOL OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE
-#define V_INT OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
 #define V_DOUBLE OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE
-#define V_BYTES OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE
 
 #define T_SPAN 1750000000LL
 
@@ -60,18 +59,8 @@ static char db_path[128];
 static void set_price(const char *provider, const char *model, double in, double cr, double cw,
                       double out, double reasoning, const char *tenant, void (*tweak)(struct price *))
 {
-    struct price p;
-    pricing_price_init(&p);
-    snprintf(p.provider, sizeof p.provider, "%s", provider);
-    snprintf(p.model, sizeof p.model, "%s", model);
-    snprintf(p.currency, sizeof p.currency, "USD");
-    p.effective_from = 0;
-    p.effective_to = INT64_MAX;
-    p.input = in, p.cache_read = cr, p.cache_write = cw, p.output = out, p.reasoning = reasoning;
-    if (tweak)
-        tweak(&p);
     struct error err = {0};
-    if (pricing_admin_set(db_path, &p, tenant, &err) != 0)
+    if (wtg_set_price(db_path, provider, model, in, cr, cw, out, reasoning, tenant, tweak, &err))
         fail_msg("pricing_admin_set %s/%s: %s", provider, model, err.msg);
 }
 
@@ -118,29 +107,8 @@ static int teardown_db(void **state)
 
 /* ---- a processor and what it sends ------------------------------------------------------- */
 
-struct recorder {
-    struct consumer c;
-    struct batch *got[4];
-    size_t n;
-};
-
-static enum consume_status rec_consume(struct consumer *self, struct batch *b)
-{
-    struct recorder *r = (struct recorder *)self;
-    assert_true(r->n < 4);
-    r->got[r->n++] = batch_ref(b);
-    return CONSUME_OK;
-}
-
-static void rec_clear(struct recorder *r)
-{
-    for (size_t i = 0; i < r->n; i++)
-        batch_unref(r->got[i]);
-    r->n = 0;
-}
-
 struct proc {
-    struct recorder rec;
+    struct wtg_sink rec;
     struct telemetry *tel;
     struct wire_interest *interest; /* NULL: the index records every attribute */
     struct cost_config cfg;
@@ -153,7 +121,7 @@ static struct proc *proc_new(bool with_interest)
 {
     struct proc *p = calloc(1, sizeof *p);
     assert_non_null(p);
-    p->rec.c.consume = rec_consume;
+    p->rec.c.consume = wtg_sink_consume;
     p->tel = telemetry_new();
     char yaml[256];
     snprintf(yaml, sizeof yaml, "database: %s\nreload_interval: 0\n", db_path);
@@ -184,7 +152,7 @@ static void proc_free(struct proc *p)
 {
     cost_processor_factory.destroy(p->self);
     config_free_bound(cost_processor_factory.fields, &p->cfg);
-    rec_clear(&p->rec);
+    wtg_sink_clear(&p->rec);
     telemetry_free(p->tel);
     wire_interest_free(p->interest);
     free(p);
@@ -205,105 +173,68 @@ static char *metrics_text(struct proc *p)
 
 static uint64_t rng_state;
 
-static uint32_t rnd(uint32_t n)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state % n);
-}
+static uint32_t rnd(uint32_t n) { return wtg_rnd(&rng_state, n); }
+#define PICK(list) WTG_PICK(&rng_state, list)
 
 struct gen {
     struct arena *a;
-    KeyValue *kv[64];
-    size_t n;
+    struct wtg_kvs l;
 };
-
-static AnyValue *any_new(struct arena *a)
-{
-    AnyValue *v = arena_alloc(a, sizeof *v);
-    opentelemetry__proto__common__v1__any_value__init(v);
-    return v;
-}
 
 static void add_kv(struct gen *g, const char *key, AnyValue *v)
 {
-    if (g->n == sizeof g->kv / sizeof g->kv[0])
-        return;
-    KeyValue *kv = arena_alloc(g->a, sizeof *kv);
-    opentelemetry__proto__common__v1__key_value__init(kv);
-    kv->key = (char *)key;
-    kv->value = v;
-    g->kv[g->n++] = kv;
+    wtg_kvs_put(g->a, &g->l, key, v);
 }
 
 static void add_s(struct gen *g, const char *key, const char *s)
 {
-    AnyValue *v = any_new(g->a);
-    v->value_case = V_STRING;
-    v->string_value = (char *)s;
-    add_kv(g, key, v);
+    add_kv(g, key, wtg_str(g->a, s));
 }
 
 /* A number as an emitter may send it: an int, a double, a string, now and then junk. */
 static void add_num(struct gen *g, const char *key, int64_t n)
 {
-    AnyValue *v = any_new(g->a);
-    char *s;
+    AnyValue *v;
+    char s[32];
     switch (rnd(12)) {
     case 0:
     case 1:
-        v->value_case = V_DOUBLE;
-        v->double_value = (double)n + (rnd(4) == 0 ? 0.5 : 0);
+        v = wtg_double(g->a, (double)n + (rnd(4) == 0 ? 0.5 : 0));
         break;
     case 2:
-        s = arena_alloc(g->a, 32);
-        snprintf(s, 32, rnd(2) ? "%lld" : " %lld ", (long long)n);
-        v->value_case = V_STRING;
-        v->string_value = s;
+        snprintf(s, sizeof s, rnd(2) ? "%lld" : " %lld ", (long long)n);
+        v = wtg_str(g->a, s);
         break;
     case 3:
-        v->value_case = V_STRING;
-        v->string_value = rnd(2) ? "lots" : "";
+        v = wtg_str(g->a, rnd(2) ? "lots" : "");
         break;
     case 4:
-        v->value_case = rnd(2) ? V_INT : V_BOOL;
-        v->int_value = -n;
-        if (v->value_case == V_BOOL)
-            v->bool_value = true;
+        v = rnd(2) ? wtg_int(g->a, -n) : wtg_bool(g->a, true);
         break;
     default:
-        v->value_case = V_INT;
-        v->int_value = n;
+        v = wtg_int(g->a, n);
     }
     add_kv(g, key, v);
 }
 
 static void add_cost_value(struct gen *g, const char *key)
 {
-    AnyValue *v = any_new(g->a);
+    AnyValue *v;
     switch (rnd(5)) {
     case 0:
-        v->value_case = V_STRING;
-        v->string_value = rnd(2) ? "0.0123" : "n/a";
+        v = wtg_str(g->a, rnd(2) ? "0.0123" : "n/a");
         break;
     case 1:
-        v->value_case = V_INT;
-        v->int_value = (int64_t)rnd(3) - 1;
+        v = wtg_int(g->a, (int64_t)rnd(3) - 1);
         break;
     case 2:
-        v->value_case = V_DOUBLE;
-        v->double_value = -0.5;
+        v = wtg_double(g->a, -0.5);
         break;
     default:
-        v->value_case = V_DOUBLE;
-        v->double_value = (double)rnd(1000) / 997.0;
+        v = wtg_double(g->a, (double)rnd(1000) / 997.0);
     }
     add_kv(g, key, v);
 }
-
-static const char *pick(const char *const *list, size_t n) { return list[rnd((uint32_t)n)]; }
-#define PICK(list) pick(list, sizeof list / sizeof list[0])
 
 static const char *const models[] = {"gpt-4o", "gpt-4o", "claude-sonnet-4-5", "o3",
                                      "gemini-2.5-pro", "mistral-large", "llama-3-70b", ""};
@@ -359,67 +290,45 @@ static void llm_attrs(struct gen *g)
         add_s(g, "gen_ai.usage.cost.currency", rnd(2) ? "EUR" : "");
     if (rnd(8) == 0)
         add_s(g, "gen_ai.usage.cost.source", "local");
-    if (rnd(10) == 0) {
-        AnyValue *v = any_new(g->a);
-        v->value_case = V_BOOL;
-        v->bool_value = true;
-        add_kv(g, "llmotlp.cost.unpriced", v);
-    }
+    if (rnd(10) == 0)
+        add_kv(g, "llmotlp.cost.unpriced", wtg_bool(g->a, true));
     if (rnd(10) == 0) /* a model attribute without a value: read as absent by both */
         add_kv(g, "gen_ai.request.model", NULL);
     if (rnd(10) == 0) /* an attribute the processor writes, without a value */
         add_kv(g, rnd(2) ? "gen_ai.usage.cost.source" : "gen_ai.usage.cost.currency", NULL);
-    if (rnd(10) == 0) { /* a map value where a count belongs */
-        AnyValue *v = any_new(g->a);
-        v->value_case = V_BYTES;
-        v->bytes_value = (ProtobufCBinaryData){3, (uint8_t *)"abc"};
-        add_kv(g, PICK(in_keys), v);
-    }
+    if (rnd(10) == 0) /* a map value where a count belongs */
+        add_kv(g, PICK(in_keys), wtg_bytes(g->a, "abc", 3));
     add_s(g, "http.request.method", "POST"); /* not the processor's */
     add_s(g, "auth.token_type", "bearer");
-    if (rnd(4) == 0) { /* a second copy of some attribute */
-        KeyValue *dup = g->kv[rnd((uint32_t)g->n)];
-        g->kv[g->n++] = dup;
-    }
-    for (size_t i = g->n; i > 1; i--) { /* shuffle */
-        size_t j = rnd((uint32_t)i);
-        KeyValue *t = g->kv[i - 1];
-        g->kv[i - 1] = g->kv[j];
-        g->kv[j] = t;
-    }
+    if (rnd(4) == 0) /* a second copy of some attribute */
+        wtg_kvs_add(g->a, &g->l, g->l.kv[rnd((uint32_t)g->l.n)]);
+    wtg_shuffle(&rng_state, g->l.kv, g->l.n);
 }
 
 static Span *mk_span(struct arena *a, uint32_t trace, uint32_t n, bool llm)
 {
-    Span *sp = arena_alloc(a, sizeof *sp);
-    opentelemetry__proto__trace__v1__span__init(sp);
-    uint8_t *tid = arena_alloc(a, 16), *sid = arena_alloc(a, 8);
-    memset(tid, 0, 16);
-    memset(sid, 0, 8);
-    memcpy(tid, &trace, sizeof trace);
-    memcpy(sid, &n, sizeof n);
-    sp->trace_id = (ProtobufCBinaryData){16, tid};
-    sp->span_id = (ProtobufCBinaryData){8, sid};
+    Span *sp = wtg_span(a);
+    sp->trace_id = wtg_id_num(a, 16, trace);
+    sp->span_id = wtg_id_num(a, 8, n);
     sp->name = llm ? "chat" : "POST /v1/chat/completions";
     sp->kind = llm ? 3 : 2;
     int64_t end = T_SPAN + (int64_t)rnd(60);
     sp->start_time_unix_nano = (uint64_t)(end - 2) * 1000000000ULL;
     sp->end_time_unix_nano = rnd(20) == 0 ? 0 : (uint64_t)end * 1000000000ULL + 250000000ULL;
     if (rnd(10) == 0) { /* 10% errors */
-        Opentelemetry__Proto__Trace__V1__Status *st = arena_alloc(a, sizeof *st);
+        Opentelemetry__Proto__Trace__V1__Status *st = wtg_alloc(a, sizeof *st);
         opentelemetry__proto__trace__v1__status__init(st);
         st->code = OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR;
         st->message = "rate limited";
         sp->status = st;
     }
-    struct gen g = {.a = a, .n = 0};
+    struct gen g = {.a = a};
     if (llm)
         llm_attrs(&g);
     else
         add_s(&g, "http.request.method", "POST");
-    sp->attributes = arena_alloc(a, (g.n + 1) * sizeof *sp->attributes);
-    memcpy(sp->attributes, g.kv, g.n * sizeof *g.kv);
-    sp->n_attributes = g.n;
+    sp->attributes = g.l.kv;
+    sp->n_attributes = g.l.n;
     return sp;
 }
 
@@ -427,31 +336,18 @@ static Span *mk_span(struct arena *a, uint32_t trace, uint32_t n, bool llm)
 static uint8_t *gen_request(size_t *len)
 {
     struct arena *a = arena_new(0);
-    TraceRequest req;
-    opentelemetry__proto__collector__trace__v1__export_trace_service_request__init(&req);
-    req.n_resource_spans = 1 + rnd(3);
-    req.resource_spans = arena_alloc(a, req.n_resource_spans * sizeof *req.resource_spans);
+    TraceRequest *req = wtg_traces(a, 1 + rnd(3));
     uint32_t trace = 0, span = 0;
-    for (size_t r = 0; r < req.n_resource_spans; r++) {
-        ResourceSpans *rs = arena_alloc(a, sizeof *rs);
-        opentelemetry__proto__trace__v1__resource_spans__init(rs);
-        Opentelemetry__Proto__Resource__V1__Resource *res = arena_alloc(a, sizeof *res);
-        opentelemetry__proto__resource__v1__resource__init(res);
-        struct gen g = {.a = a, .n = 0};
+    for (size_t r = 0; r < req->n_resource_spans; r++) {
+        struct gen g = {.a = a};
         add_s(&g, "service.name", "gateway");
         if (rnd(2))
             add_s(&g, "tenant.id", rnd(4) ? PICK(tenants) : "");
-        res->attributes = arena_alloc(a, (g.n + 1) * sizeof *res->attributes);
-        memcpy(res->attributes, g.kv, g.n * sizeof *g.kv);
-        res->n_attributes = g.n;
-        rs->resource = res;
-        rs->n_scope_spans = 1 + rnd(2);
-        rs->scope_spans = arena_alloc(a, rs->n_scope_spans * sizeof *rs->scope_spans);
+        Opentelemetry__Proto__Resource__V1__Resource *res = wtg_resource(a, g.l.kv, g.l.n);
+        ResourceSpans *rs = wtg_resource_spans(a, res, 1 + rnd(2));
         for (size_t s = 0; s < rs->n_scope_spans; s++) {
-            ScopeSpans *ss = arena_alloc(a, sizeof *ss);
-            opentelemetry__proto__trace__v1__scope_spans__init(ss);
             size_t cap = 16;
-            ss->spans = arena_alloc(a, cap * sizeof *ss->spans);
+            ScopeSpans *ss = wtg_scope_spans(a, NULL, cap);
             for (uint32_t t = rnd(3); t > 0 || ss->n_spans == 0; t--) {
                 trace++;
                 ss->spans[ss->n_spans++] = mk_span(a, trace, ++span, false);
@@ -462,11 +358,9 @@ static uint8_t *gen_request(size_t *len)
             }
             rs->scope_spans[s] = ss;
         }
-        req.resource_spans[r] = rs;
+        req->resource_spans[r] = rs;
     }
-    *len = opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(&req);
-    uint8_t *buf = malloc(*len ? *len : 1);
-    opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack(&req, buf);
+    uint8_t *buf = tu_pack(&req->base, len);
     arena_free(a);
     return buf;
 }
@@ -474,54 +368,12 @@ static uint8_t *gen_request(size_t *len)
 /* ---- comparing --------------------------------------------------------------------------- */
 
 /* The request a batch carries, re-packed by protobuf-c (malloc'd): equal bytes for two batches
- * mean equal requests, field by field and in the same order. */
+ * mean equal requests, field by field and in the same order. Nothing is normalized. */
 static uint8_t *canonical(struct batch *b, size_t *len)
 {
-    const uint8_t *data;
-    size_t n;
-    assert_int_equal(batch_encoded(b, &data, &n, NULL), 0);
-    TraceRequest *r =
-        opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(NULL, n, data);
-    assert_non_null(r);
-    *len = opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(r);
-    uint8_t *out = malloc(*len ? *len : 1);
-    opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack(r, out);
-    opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(r, NULL);
+    uint8_t *out = wtg_canonical_batch(b, 0, len);
+    assert_non_null(out);
     return out;
-}
-
-static void dump_span_diff(struct batch *x, struct batch *y)
-{
-    const TraceRequest *a = (const TraceRequest *)batch_decoded(x, NULL);
-    const TraceRequest *b = (const TraceRequest *)batch_decoded(y, NULL);
-    for (size_t r = 0; a && b && r < a->n_resource_spans && r < b->n_resource_spans; r++)
-        for (size_t s = 0; s < a->resource_spans[r]->n_scope_spans; s++) {
-            const ScopeSpans *sa = a->resource_spans[r]->scope_spans[s];
-            const ScopeSpans *sb = b->resource_spans[r]->scope_spans[s];
-            for (size_t k = 0; k < sa->n_spans && k < sb->n_spans; k++) {
-                size_t la = opentelemetry__proto__trace__v1__span__get_packed_size(sa->spans[k]);
-                size_t lb = opentelemetry__proto__trace__v1__span__get_packed_size(sb->spans[k]);
-                if (la == lb)
-                    continue;
-                const Span *sp[2] = {sa->spans[k], sb->spans[k]};
-                for (int w = 0; w < 2; w++) {
-                    fprintf(stderr, "%s span %zu/%zu/%zu:\n", w ? "structs" : "index", r, s, k);
-                    for (size_t i = 0; i < sp[w]->n_attributes; i++) {
-                        const AnyValue *v = sp[w]->attributes[i]->value;
-                        fprintf(stderr, "  %s = case %d", sp[w]->attributes[i]->key,
-                                v ? (int)v->value_case : -1);
-                        if (v && v->value_case == V_STRING)
-                            fprintf(stderr, " '%s'", v->string_value);
-                        if (v && v->value_case == V_DOUBLE)
-                            fprintf(stderr, " %.17g", v->double_value);
-                        if (v && v->value_case == V_INT)
-                            fprintf(stderr, " %lld", (long long)v->int_value);
-                        fprintf(stderr, "\n");
-                    }
-                }
-                return;
-            }
-        }
 }
 
 /* Attributes named `key` (with the string value `value`, unless NULL) in a batch's request. */
@@ -573,33 +425,33 @@ static void test_differential(void **state)
         assert_int_equal(cost_processor_factory.consume(ix->self, bi), CONSUME_OK);
         assert_int_equal(cost_processor_factory.consume(all->self, ba), CONSUME_OK);
         assert_int_equal(cost_processor_factory.consume(st->self, bs), CONSUME_OK);
-        assert_int_equal(ix->rec.n, 1);
-        assert_int_equal(all->rec.n, 1);
-        assert_int_equal(st->rec.n, 1);
+        assert_int_equal(ix->rec.calls, 1);
+        assert_int_equal(all->rec.calls, 1);
+        assert_int_equal(st->rec.calls, 1);
         /* each went the way it was meant to */
-        assert_null(st->rec.got[0]->index);
+        assert_null(st->rec.got->index);
 
         size_t li, la, ls;
-        uint8_t *ci = canonical(ix->rec.got[0], &li);
-        uint8_t *ca = canonical(all->rec.got[0], &la);
-        uint8_t *cs = canonical(st->rec.got[0], &ls);
+        uint8_t *ci = canonical(ix->rec.got, &li);
+        uint8_t *ca = canonical(all->rec.got, &la);
+        uint8_t *cs = canonical(st->rec.got, &ls);
         if (li != ls || memcmp(ci, cs, li) != 0) {
-            dump_span_diff(ix->rec.got[0], st->rec.got[0]);
+            wtg_explain(stderr, SIGNAL_TRACES, ci, li, cs, ls);
             fail_msg("request %d: index (service interest) and structs differ", n);
         }
         if (la != ls || memcmp(ca, cs, la) != 0) {
-            dump_span_diff(all->rec.got[0], st->rec.got[0]);
+            wtg_explain(stderr, SIGNAL_TRACES, ca, la, cs, ls);
             fail_msg("request %d: index (every attribute) and structs differ", n);
         }
-        priced += count_attr(st->rec.got[0], "gen_ai.usage.cost.source", "local");
-        reported += count_attr(st->rec.got[0], "gen_ai.usage.cost.source", "provider");
-        unpriced += count_attr(st->rec.got[0], "llmotlp.cost.unpriced", NULL);
+        priced += count_attr(st->rec.got, "gen_ai.usage.cost.source", "local");
+        reported += count_attr(st->rec.got, "gen_ai.usage.cost.source", "provider");
+        unpriced += count_attr(st->rec.got, "llmotlp.cost.unpriced", NULL);
         free(ci);
         free(ca);
         free(cs);
-        rec_clear(&ix->rec);
-        rec_clear(&all->rec);
-        rec_clear(&st->rec);
+        wtg_sink_clear(&ix->rec);
+        wtg_sink_clear(&all->rec);
+        wtg_sink_clear(&st->rec);
         batch_unref(bi);
         batch_unref(ba);
         batch_unref(bs);
@@ -628,30 +480,17 @@ static void test_nothing_to_change(void **state)
     (void)state;
     struct proc *p = proc_new(true);
     struct arena *a = arena_new(0);
-    struct gen g = {.a = a, .n = 0};
+    struct gen g = {.a = a};
     add_s(&g, "gen_ai.request.model", "gpt-4o");
     add_num(&g, "gen_ai.usage.input_tokens", 10); /* whatever form rnd() picks: still priced */
-    AnyValue *d = any_new(a);
-    d->value_case = V_DOUBLE;
-    d->double_value = 0.25;
-    add_kv(&g, "gen_ai.usage.cost.amount", d);
+    add_kv(&g, "gen_ai.usage.cost.amount", wtg_double(a, 0.25));
     add_s(&g, "gen_ai.usage.cost.currency", "USD");
     add_s(&g, "gen_ai.usage.cost.source", "provider");
-    Span sp = OPENTELEMETRY__PROTO__TRACE__V1__SPAN__INIT, *sps[1] = {&sp};
-    sp.attributes = g.kv;
-    sp.n_attributes = g.n;
-    ScopeSpans ss = OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT, *sss[1] = {&ss};
-    ss.spans = sps;
-    ss.n_spans = 1;
-    ResourceSpans rs = OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT, *rss[1] = {&rs};
-    rs.scope_spans = sss;
-    rs.n_scope_spans = 1;
-    TraceRequest req = OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
-    req.resource_spans = rss;
-    req.n_resource_spans = 1;
-    size_t len = opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(&req);
-    uint8_t *wire = malloc(len);
-    opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack(&req, wire);
+    Span *sp = wtg_span(a);
+    sp->attributes = g.l.kv;
+    sp->n_attributes = g.l.n;
+    size_t len;
+    uint8_t *wire = tu_pack(&wtg_one_scope_traces(a, NULL, &sp, 1)->base, &len);
     arena_free(a);
 
     struct batch *b = batch_from_wire(SIGNAL_TRACES, wire, len, NULL);
@@ -662,11 +501,11 @@ static void test_nothing_to_change(void **state)
     size_t before_len;
     assert_int_equal(batch_encoded(b, &before, &before_len, NULL), 0);
     assert_int_equal(cost_processor_factory.consume(p->self, b), CONSUME_OK);
-    assert_int_equal(p->rec.n, 1);
-    assert_ptr_equal(p->rec.got[0], b);
+    assert_int_equal(p->rec.calls, 1);
+    assert_ptr_equal(p->rec.got, b);
     const uint8_t *after;
     size_t after_len;
-    assert_int_equal(batch_encoded(p->rec.got[0], &after, &after_len, NULL), 0);
+    assert_int_equal(batch_encoded(p->rec.got, &after, &after_len, NULL), 0);
     assert_ptr_equal(after, before);
     assert_int_equal(after_len, before_len);
     assert_non_null(b->index);
@@ -683,26 +522,16 @@ static void test_earlier_index_edits(void **state)
     (void)state;
     struct proc *p = proc_new(true);
     struct arena *a = arena_new(0);
-    Span s0 = OPENTELEMETRY__PROTO__TRACE__V1__SPAN__INIT, s1 = s0, *sps[2] = {&s0, &s1};
-    struct gen g0 = {.a = a, .n = 0}, g1 = {.a = a, .n = 0};
+    Span *sps[2] = {wtg_span(a), wtg_span(a)};
+    struct gen g0 = {.a = a}, g1 = {.a = a};
     add_s(&g0, "gen_ai.request.model", "gpt-4o");
     add_s(&g0, "gen_ai.provider.name", "openai");
     add_s(&g1, "gen_ai.request.model", "gpt-4o");
-    s0.attributes = g0.kv, s0.n_attributes = g0.n;
-    s1.attributes = g1.kv, s1.n_attributes = g1.n;
-    s0.end_time_unix_nano = s1.end_time_unix_nano = (uint64_t)T_SPAN * 1000000000ULL;
-    ScopeSpans ss = OPENTELEMETRY__PROTO__TRACE__V1__SCOPE_SPANS__INIT, *sss[1] = {&ss};
-    ss.spans = sps;
-    ss.n_spans = 2;
-    ResourceSpans rs = OPENTELEMETRY__PROTO__TRACE__V1__RESOURCE_SPANS__INIT, *rss[1] = {&rs};
-    rs.scope_spans = sss;
-    rs.n_scope_spans = 1;
-    TraceRequest req = OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
-    req.resource_spans = rss;
-    req.n_resource_spans = 1;
-    size_t len = opentelemetry__proto__collector__trace__v1__export_trace_service_request__get_packed_size(&req);
-    uint8_t *wire = malloc(len);
-    opentelemetry__proto__collector__trace__v1__export_trace_service_request__pack(&req, wire);
+    sps[0]->attributes = g0.l.kv, sps[0]->n_attributes = g0.l.n;
+    sps[1]->attributes = g1.l.kv, sps[1]->n_attributes = g1.l.n;
+    sps[0]->end_time_unix_nano = sps[1]->end_time_unix_nano = (uint64_t)T_SPAN * 1000000000ULL;
+    size_t len;
+    uint8_t *wire = tu_pack(&wtg_one_scope_traces(a, NULL, sps, 2)->base, &len);
     arena_free(a);
     assert_null(memmem(wire, len, "token", 5));
     struct batch *b = batch_from_wire(SIGNAL_TRACES, wire, len, NULL);
@@ -721,8 +550,8 @@ static void test_earlier_index_edits(void **state)
     batch_index_edit_done(b);
 
     assert_int_equal(cost_processor_factory.consume(p->self, b), CONSUME_OK);
-    assert_int_equal(p->rec.n, 1);
-    const TraceRequest *r = (const TraceRequest *)batch_decoded(p->rec.got[0], NULL);
+    assert_int_equal(p->rec.calls, 1);
+    const TraceRequest *r = (const TraceRequest *)batch_decoded(p->rec.got, NULL);
     assert_non_null(r);
     const ScopeSpans *got = r->resource_spans[0]->scope_spans[0];
     assert_int_equal(got->n_spans, 1);

@@ -33,6 +33,7 @@
 #include "core/wire_index.h"
 #include "processors/genai_content/genai_content.h"
 #include "tests/unit/testutil.h"
+#include "tests/unit/wire_testgen.h"
 
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
@@ -52,13 +53,7 @@ struct gen {
     struct arena *a;
 };
 
-static uint32_t rnd(struct gen *g, uint32_t n)
-{
-    g->s ^= g->s << 13;
-    g->s ^= g->s >> 7;
-    g->s ^= g->s << 17;
-    return (uint32_t)(g->s % n);
-}
+static uint32_t rnd(struct gen *g, uint32_t n) { return wtg_rnd(&g->s, n); }
 
 static const char *const texts[] = {
     "Summarize the attached report in three bullet points.",
@@ -108,94 +103,40 @@ static char *messages(struct gen *g, bool system)
     return buf;
 }
 
-static AnyValue *v_new(struct gen *g)
-{
-    AnyValue *v = arena_alloc(g->a, sizeof *v);
-    opentelemetry__proto__common__v1__any_value__init(v);
-    return v;
-}
+static AnyValue *v_str(struct gen *g, const char *s) { return wtg_str(g->a, s); }
 
-static AnyValue *v_str(struct gen *g, const char *s)
-{
-    AnyValue *v = v_new(g);
-    v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-    v->string_value = arena_strdup(g->a, s);
-    return v;
-}
-
-static KeyValue *kv_new(struct gen *g, const char *k, AnyValue *v)
-{
-    KeyValue *kv = arena_alloc(g->a, sizeof *kv);
-    opentelemetry__proto__common__v1__key_value__init(kv);
-    kv->key = arena_strdup(g->a, k);
-    kv->value = v;
-    return kv;
-}
-
-static AnyValue *v_kvlist(struct gen *g, KeyValue **kvs, size_t n)
-{
-    AnyValue *v = v_new(g);
-    Opentelemetry__Proto__Common__V1__KeyValueList *l = arena_alloc(g->a, sizeof *l);
-    opentelemetry__proto__common__v1__key_value_list__init(l);
-    l->values = arena_alloc(g->a, (n + 1) * sizeof *kvs);
-    memcpy(l->values, kvs, n * sizeof *kvs);
-    l->n_values = n;
-    v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE;
-    v->kvlist_value = l;
-    return v;
-}
-
-static AnyValue *v_array(struct gen *g, AnyValue **vs, size_t n)
-{
-    AnyValue *v = v_new(g);
-    Opentelemetry__Proto__Common__V1__ArrayValue *l = arena_alloc(g->a, sizeof *l);
-    opentelemetry__proto__common__v1__array_value__init(l);
-    l->values = arena_alloc(g->a, (n + 1) * sizeof *vs);
-    memcpy(l->values, vs, n * sizeof *vs);
-    l->n_values = n;
-    v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE;
-    v->array_value = l;
-    return v;
-}
+static KeyValue *kv_new(struct gen *g, const char *k, AnyValue *v) { return wtg_kv(g->a, k, v); }
 
 /* Structured messages (as log records carry them), sometimes of the wrong shape. */
 static AnyValue *v_messages(struct gen *g)
 {
     KeyValue *part[] = {kv_new(g, "type", v_str(g, rnd(g, 6) ? "text" : "blob")),
                         kv_new(g, "content", v_str(g, text(g)))};
-    AnyValue *parts1[] = {v_kvlist(g, part, 2)};
+    AnyValue *parts1[] = {wtg_kvlist(g->a, part, 2)};
     KeyValue *msg[] = {kv_new(g, "role", v_str(g, "user")),
-                       kv_new(g, "parts", v_array(g, parts1, rnd(g, 5) ? 1 : 0))};
-    AnyValue *msgs[] = {v_kvlist(g, msg, rnd(g, 6) ? 2 : 1)};
-    return v_array(g, msgs, 1);
+                       kv_new(g, "parts", wtg_array(g->a, parts1, rnd(g, 5) ? 1 : 0))};
+    AnyValue *msgs[] = {wtg_kvlist(g->a, msg, rnd(g, 6) ? 2 : 1)};
+    return wtg_array(g->a, msgs, 1);
 }
 
 /* Any value for a content attribute. */
 static AnyValue *v_any(struct gen *g, bool message_family)
 {
     switch (rnd(g, 12)) {
-    case 0: {
-        AnyValue *v = v_new(g);
-        v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
-        v->int_value = 1520;
-        return v;
-    }
-    case 1: {
-        AnyValue *v = v_new(g);
-        v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE;
-        v->bytes_value = (ProtobufCBinaryData){3, (uint8_t *)"a@b"};
-        return v;
-    }
-    case 2:
-        return v_new(g); /* an AnyValue holding nothing */
+    case 0:
+        return wtg_int(g->a, 1520);
+    case 1:
+        return wtg_bytes(g->a, "a@b", 3);
+    case 2: /* an AnyValue holding nothing */
+        return wtg_any(g->a, OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE__NOT_SET);
     case 3:
         return NULL; /* a KeyValue without a value */
     case 4:
         return v_messages(g);
     case 5: {
         KeyValue *kvs[] = {kv_new(g, "q", v_str(g, text(g))), kv_new(g, "n", v_str(g, text(g)))};
-        AnyValue *inner[] = {v_kvlist(g, kvs, 2), v_str(g, text(g))};
-        return v_array(g, inner, 2);
+        AnyValue *inner[] = {wtg_kvlist(g->a, kvs, 2), v_str(g, text(g))};
+        return wtg_array(g->a, inner, 2);
     }
     default:
         return v_str(g, message_family ? messages(g, false) : text(g));
@@ -254,13 +195,9 @@ static const char *const event_names[] = {
 
 static Span *span(struct gen *g, uint8_t trace, uint8_t id)
 {
-    Span *s = arena_alloc(g->a, sizeof *s);
-    opentelemetry__proto__trace__v1__span__init(s);
-    uint8_t *tid = arena_alloc(g->a, 16), *sid = arena_alloc(g->a, 8);
-    memset(tid, trace, 16);
-    memset(sid, id, 8);
-    s->trace_id = (ProtobufCBinaryData){16, tid};
-    s->span_id = (ProtobufCBinaryData){8, sid};
+    Span *s = wtg_span(g->a);
+    s->trace_id = wtg_id_fill(g->a, 16, trace);
+    s->span_id = wtg_id_fill(g->a, 8, id);
     s->name = "chat gpt-4o";
     s->start_time_unix_nano = 1700000000000000000ULL + id;
     s->end_time_unix_nano = s->start_time_unix_nano + 1000;
@@ -289,24 +226,15 @@ static Span *span(struct gen *g, uint8_t trace, uint8_t id)
 static struct batch *gen_traces(uint64_t seed)
 {
     struct gen g = {.s = seed * 2654435761u + 1, .a = arena_new(0)};
-    TraceRequest req;
-    opentelemetry__proto__collector__trace__v1__export_trace_service_request__init(&req);
-    size_t nr = 1 + rnd(&g, 2);
-    req.resource_spans = arena_alloc(g.a, nr * sizeof *req.resource_spans);
-    req.n_resource_spans = nr;
+    TraceRequest *req = wtg_traces(g.a, 1 + rnd(&g, 2));
     uint8_t id = 1;
-    for (size_t r = 0; r < nr; r++) {
-        Opentelemetry__Proto__Trace__V1__ResourceSpans *rs = arena_alloc(g.a, sizeof *rs);
-        opentelemetry__proto__trace__v1__resource_spans__init(rs);
-        size_t ns = rnd(&g, 3);
-        rs->scope_spans = arena_alloc(g.a, (ns + 1) * sizeof *rs->scope_spans);
-        rs->n_scope_spans = ns;
-        for (size_t s = 0; s < ns; s++) {
-            Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = arena_alloc(g.a, sizeof *ss);
-            opentelemetry__proto__trace__v1__scope_spans__init(ss);
+    for (size_t r = 0; r < req->n_resource_spans; r++) {
+        Opentelemetry__Proto__Trace__V1__ResourceSpans *rs =
+            wtg_resource_spans(g.a, NULL, rnd(&g, 3));
+        for (size_t s = 0; s < rs->n_scope_spans; s++) {
             /* 1-3 traces of 1-4 LLM calls under one root */
             size_t nt = 1 + rnd(&g, 3), k = 0;
-            ss->spans = arena_alloc(g.a, nt * 5 * sizeof *ss->spans);
+            Opentelemetry__Proto__Trace__V1__ScopeSpans *ss = wtg_scope_spans(g.a, NULL, nt * 5);
             for (size_t t = 0; t < nt; t++) {
                 uint8_t trace = (uint8_t)(r * 16 + s * 4 + t + 1);
                 Span *root = span(&g, trace, id++);
@@ -318,9 +246,9 @@ static struct batch *gen_traces(uint64_t seed)
             ss->n_spans = k;
             rs->scope_spans[s] = ss;
         }
-        req.resource_spans[r] = rs;
+        req->resource_spans[r] = rs;
     }
-    struct batch *b = tu_pack_batch(SIGNAL_TRACES, &req.base);
+    struct batch *b = tu_pack_batch(SIGNAL_TRACES, &req->base);
     arena_free(g.a);
     return b;
 }
@@ -328,18 +256,11 @@ static struct batch *gen_traces(uint64_t seed)
 static struct batch *gen_logs(uint64_t seed)
 {
     struct gen g = {.s = seed * 40503u + 7, .a = arena_new(0)};
-    LogsRequest req;
-    opentelemetry__proto__collector__logs__v1__export_logs_service_request__init(&req);
-    Opentelemetry__Proto__Logs__V1__ResourceLogs *rl = arena_alloc(g.a, sizeof *rl);
-    opentelemetry__proto__logs__v1__resource_logs__init(rl);
-    Opentelemetry__Proto__Logs__V1__ScopeLogs *sl = arena_alloc(g.a, sizeof *sl);
-    opentelemetry__proto__logs__v1__scope_logs__init(sl);
     size_t n = 1 + rnd(&g, 8);
-    sl->log_records = arena_alloc(g.a, n * sizeof *sl->log_records);
+    Opentelemetry__Proto__Logs__V1__ScopeLogs *sl = wtg_scope_logs(g.a, NULL, n);
     sl->n_log_records = n;
     for (size_t i = 0; i < n; i++) {
-        LogRecord *lr = arena_alloc(g.a, sizeof *lr);
-        opentelemetry__proto__logs__v1__log_record__init(lr);
+        LogRecord *lr = wtg_log_record(g.a);
         lr->time_unix_nano = 1700000000000000000ULL + i;
         lr->attributes = attrs(&g, &lr->n_attributes);
         const char *ev = event_names[rnd(&g, N(event_names))];
@@ -369,7 +290,7 @@ static struct batch *gen_logs(uint64_t seed)
         case 1: {
             KeyValue *kvs[] = {kv_new(&g, "content", v_str(&g, text(&g))),
                                kv_new(&g, "role", v_str(&g, "user"))};
-            lr->body = v_kvlist(&g, kvs, 2);
+            lr->body = wtg_kvlist(g.a, kvs, 2);
             break;
         }
         case 2:
@@ -380,36 +301,21 @@ static struct batch *gen_logs(uint64_t seed)
         }
         sl->log_records[i] = lr;
     }
-    rl->scope_logs = arena_alloc(g.a, sizeof *rl->scope_logs);
+    Opentelemetry__Proto__Logs__V1__ResourceLogs *rl = wtg_resource_logs(g.a, NULL, 1);
     rl->scope_logs[0] = sl;
-    rl->n_scope_logs = 1;
-    req.resource_logs = arena_alloc(g.a, sizeof *req.resource_logs);
-    req.resource_logs[0] = rl;
-    req.n_resource_logs = 1;
-    struct batch *b = tu_pack_batch(SIGNAL_LOGS, &req.base);
+    LogsRequest *req = wtg_logs(g.a, 1);
+    req->resource_logs[0] = rl;
+    struct batch *b = tu_pack_batch(SIGNAL_LOGS, &req->base);
     arena_free(g.a);
     return b;
 }
 
 /* ---- the two processors ---------------------------------------------------------------------- */
 
-struct sink {
-    struct consumer c;
-    struct batch *got;
-};
-
-static enum consume_status sink_consume(struct consumer *self, struct batch *b)
-{
-    struct sink *s = (struct sink *)self;
-    assert_null(s->got);
-    s->got = batch_ref(b);
-    return CONSUME_OK;
-}
-
 struct side {
     struct telemetry *tel;
     struct wire_interest *interest;
-    struct sink sink;
+    struct wtg_sink sink;
     void *proc;
 };
 
@@ -432,7 +338,7 @@ static void pair_open(struct pair *x, const char *yaml, enum signal sig, bool wi
     for (int i = 0; i < 2; i++) {
         struct side *s = &x->s[i];
         s->tel = telemetry_new();
-        s->sink.c.consume = sink_consume;
+        s->sink.c.consume = wtg_sink_consume;
         s->interest = with_interest ? wire_interest_new() : NULL;
         /* another component's keys in the same interest: they must not disturb the walk */
         if (s->interest)
@@ -452,8 +358,7 @@ static void pair_close(struct pair *x)
 {
     for (int i = 0; i < 2; i++) {
         genai_content_processor_factory.destroy(x->s[i].proc);
-        if (x->s[i].sink.got)
-            batch_unref(x->s[i].sink.got);
+        wtg_sink_clear(&x->s[i].sink);
         telemetry_free(x->s[i].tel);
         wire_interest_free(x->s[i].interest);
     }
@@ -461,20 +366,11 @@ static void pair_close(struct pair *x)
     cnode_free(x->root);
 }
 
-/* The output decoded and packed again: protobuf-c writes fields in one order, so two outputs
- * with equal trees give equal bytes. */
+/* The output decoded and packed again, nothing normalized: equal bytes, equal trees. */
 static uint8_t *canonical(struct batch *b, size_t *n)
 {
-    const uint8_t *w;
-    size_t wl;
-    struct error err = {0};
-    assert_int_equal(batch_encoded(b, &w, &wl, &err), 0);
-    ProtobufCMessage *m = protobuf_c_message_unpack(otlp_request_descriptor(b->signal), NULL, wl, w);
-    assert_non_null(m);
-    *n = protobuf_c_message_get_packed_size(m);
-    uint8_t *out = malloc(*n + 1);
-    protobuf_c_message_pack(m, out);
-    protobuf_c_message_free_unpacked(m, NULL);
+    uint8_t *out = wtg_canonical_batch(b, 0, n);
+    assert_non_null(out);
     return out;
 }
 
@@ -527,6 +423,7 @@ static bool run_one(const char *yaml, enum signal sig, uint64_t seed, enum mode 
         struct batch *extra = mode == SHARED ? batch_ref(in[i]) : NULL;
         assert_int_equal(genai_content_processor_factory.consume(x.s[i].proc, in[i]),
                          CONSUME_OK);
+        assert_int_equal(x.s[i].sink.calls, 1);
         assert_non_null(x.s[i].sink.got);
         same[i] = x.s[i].sink.got == in[i];
         if (extra)

@@ -33,6 +33,8 @@
 #include "core/telemetry.h"
 #include "core/wire_index.h"
 #include "processors/genai_semconv/genai_semconv.h"
+#include "tests/unit/testutil.h"
+#include "tests/unit/wire_testgen.h"
 
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
@@ -49,60 +51,16 @@ typedef Opentelemetry__Proto__Logs__V1__ScopeLogs ScopeLogs;
 typedef Opentelemetry__Proto__Logs__V1__LogRecord LogRecord;
 typedef Opentelemetry__Proto__Common__V1__KeyValue KeyValue;
 typedef Opentelemetry__Proto__Common__V1__AnyValue AnyValue;
-typedef Opentelemetry__Proto__Common__V1__ArrayValue ArrayValue;
-typedef Opentelemetry__Proto__Common__V1__KeyValueList KeyValueList;
 typedef Opentelemetry__Proto__Common__V1__InstrumentationScope Scope;
 
-#define V_STRING OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE
-#define V_BOOL OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE
 #define V_INT OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
-#define V_DOUBLE OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE
-#define V_ARRAY OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE
-#define V_KVLIST OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE
-#define V_BYTES OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE
 
 /* ---- random requests ------------------------------------------------------------------------- */
 
 static uint64_t rng_state;
 
-static uint32_t rnd(uint32_t n)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return n ? (uint32_t)(rng_state % n) : 0;
-}
-
-static const char *pick(const char *const *v, size_t n) { return v[rnd((uint32_t)n)]; }
-#define PICK(arr) pick(arr, sizeof arr / sizeof arr[0])
-
-static AnyValue *val(struct arena *a, int vc)
-{
-    AnyValue *v = arena_alloc(a, sizeof *v);
-    opentelemetry__proto__common__v1__any_value__init(v);
-    v->value_case = vc;
-    return v;
-}
-
-static AnyValue *sval(struct arena *a, const char *s)
-{
-    AnyValue *v = val(a, V_STRING);
-    v->string_value = arena_strdup(a, s);
-    return v;
-}
-
-static AnyValue *string_array(struct arena *a, size_t n, const char *const *items)
-{
-    AnyValue *v = val(a, V_ARRAY);
-    ArrayValue *arr = arena_alloc(a, sizeof *arr);
-    opentelemetry__proto__common__v1__array_value__init(arr);
-    arr->values = arena_alloc(a, (n ? n : 1) * sizeof *arr->values);
-    for (size_t i = 0; i < n; i++)
-        arr->values[i] = sval(a, items[i]);
-    arr->n_values = n;
-    v->array_value = arr;
-    return v;
-}
+static uint32_t rnd(uint32_t n) { return wtg_rnd(&rng_state, n); }
+#define PICK(arr) WTG_PICK(&rng_state, arr)
 
 /* A value of any shape a transform may meet. */
 static AnyValue *random_value(struct arena *a)
@@ -114,78 +72,39 @@ static AnyValue *random_value(struct arena *a)
         "openai.chat", "ai.generateText", "workflow", "caf\xc3\xa9"};
     switch (rnd(12)) {
     case 0: {
-        AnyValue *v = val(a, V_INT);
         static const int64_t ints[] = {0, 1, 2, 42, -3, 1500, 9007199254740993LL};
-        v->int_value = ints[rnd(7)];
-        return v;
+        return wtg_int(a, ints[rnd(7)]);
     }
     case 1: {
-        AnyValue *v = val(a, V_DOUBLE);
         static const double ds[] = {0.5, 42.0, 1e300, -0.0, 3.25, 1e-7};
-        v->double_value = ds[rnd(6)];
-        return v;
+        return wtg_double(a, ds[rnd(6)]);
     }
-    case 2: {
-        AnyValue *v = val(a, V_BOOL);
-        v->bool_value = rnd(2);
-        return v;
-    }
+    case 2:
+        return wtg_bool(a, rnd(2));
     case 3: {
         static const char *const items[] = {"stop", "length", "tool_calls"};
-        return string_array(a, rnd(4), items);
+        return wtg_str_array(a, rnd(4), items);
     }
-    case 4: {
-        AnyValue *v = val(a, V_KVLIST);
-        KeyValueList *l = arena_alloc(a, sizeof *l);
-        opentelemetry__proto__common__v1__key_value_list__init(l);
-        v->kvlist_value = l;
-        return v;
-    }
-    case 5: {
-        AnyValue *v = val(a, V_BYTES);
-        v->bytes_value.data = (uint8_t *)arena_strdup(a, "\x01\x02");
-        v->bytes_value.len = 2;
-        return v;
-    }
+    case 4:
+        return wtg_kvlist(a, NULL, 0);
+    case 5:
+        return wtg_bytes(a, "\x01\x02", 2);
     case 6:
-        return val(a, OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE__NOT_SET);
+        return wtg_any(a, OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE__NOT_SET);
     default:
-        return sval(a, PICK(strings));
+        return wtg_str(a, PICK(strings));
     }
 }
 
-static KeyValue *kv(struct arena *a, const char *key, AnyValue *v)
-{
-    KeyValue *k = arena_alloc(a, sizeof *k);
-    opentelemetry__proto__common__v1__key_value__init(k);
-    k->key = arena_strdup(a, key);
-    k->value = v;
-    return k;
-}
+static KeyValue *kv(struct arena *a, const char *key, AnyValue *v) { return wtg_kv(a, key, v); }
 
-struct attrs {
-    KeyValue **kv;
-    size_t n, cap;
-};
-
-static void add(struct arena *a, struct attrs *l, KeyValue *k)
-{
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        KeyValue **n = arena_alloc(a, cap * sizeof *n);
-        if (l->n)
-            memcpy(n, l->kv, l->n * sizeof *n);
-        l->kv = n;
-        l->cap = cap;
-    }
-    l->kv[l->n++] = k;
-}
+static void add(struct arena *a, struct wtg_kvs *l, KeyValue *k) { wtg_kvs_add(a, l, k); }
 
 /* Gateway-like traffic: LLM calls with the current names or the common legacy ones, values of
  * the expected types, few surprises — the items genai_semconv decides on the index alone. */
 static bool gateway;
 
-static void gateway_attrs(struct arena *a, struct attrs *l, bool llm)
+static void gateway_attrs(struct arena *a, struct wtg_kvs *l, bool llm)
 {
     static const char *const providers[] = {"openai", "gemini", "Anthropic", "aws.bedrock",
                                             "vertex_ai", "acme"};
@@ -194,48 +113,41 @@ static void gateway_attrs(struct arena *a, struct attrs *l, bool llm)
     if (llm) {
         bool legacy = rnd(2);
         if (rnd(8))
-            add(a, l, kv(a, "gen_ai.operation.name", sval(a, rnd(5) ? "chat" : "execute_tool")));
+            add(a, l, kv(a, "gen_ai.operation.name", wtg_str(a, rnd(5) ? "chat" : "execute_tool")));
         if (rnd(6))
             add(a, l, kv(a, legacy ? "gen_ai.system" : "gen_ai.provider.name",
-                         sval(a, PICK(providers))));
+                         wtg_str(a, PICK(providers))));
         if (rnd(8))
-            add(a, l, kv(a, "gen_ai.request.model", sval(a, rnd(9) ? "gpt-4o" : "")));
-        AnyValue *in = val(a, V_INT), *out = val(a, V_INT);
-        in->int_value = 1 + rnd(5000);
-        out->int_value = rnd(900);
+            add(a, l, kv(a, "gen_ai.request.model", wtg_str(a, rnd(9) ? "gpt-4o" : "")));
+        AnyValue *in = wtg_int(a, 1 + rnd(5000)), *out = wtg_int(a, rnd(900));
         add(a, l, kv(a, legacy ? "gen_ai.usage.prompt_tokens" : "gen_ai.usage.input_tokens", in));
         add(a, l, kv(a, legacy ? "gen_ai.usage.completion_tokens" : "gen_ai.usage.output_tokens",
                      out));
         if (rnd(2)) {
             static const char *const r[] = {"stop"};
-            add(a, l, kv(a, "gen_ai.response.finish_reasons", string_array(a, 1, r)));
+            add(a, l, kv(a, "gen_ai.response.finish_reasons", wtg_str_array(a, 1, r)));
         }
         if (rnd(2))
-            add(a, l, kv(a, "server.address", sval(a, PICK(hosts))));
+            add(a, l, kv(a, "server.address", wtg_str(a, PICK(hosts))));
         if (rnd(3) == 0) {
-            AnyValue *st = rnd(4) ? val(a, V_INT) : sval(a, rnd(2) ? "429" : "not found");
+            AnyValue *st = rnd(4) ? wtg_any(a, V_INT) : wtg_str(a, rnd(2) ? "429" : "not found");
             if (st->value_case == V_INT)
                 st->int_value = rnd(2) ? 200 : 503;
             add(a, l, kv(a, "http.response.status_code", st));
         }
         if (rnd(12) == 0)
-            add(a, l, kv(a, "error.type", sval(a, "Timeout")));
+            add(a, l, kv(a, "error.type", wtg_str(a, "Timeout")));
     }
-    add(a, l, kv(a, "tenant.id", sval(a, "t-1")));
+    add(a, l, kv(a, "tenant.id", wtg_str(a, "t-1")));
     if (rnd(2))
-        add(a, l, kv(a, "http.request.method", sval(a, "POST")));
+        add(a, l, kv(a, "http.request.method", wtg_str(a, "POST")));
     if (l->n && rnd(20) == 0)
         add(a, l, kv(a, l->kv[rnd((uint32_t)l->n)]->key, random_value(a)));
-    for (size_t i = l->n; i > 1; i--) {
-        size_t j = rnd((uint32_t)i);
-        KeyValue *t = l->kv[i - 1];
-        l->kv[i - 1] = l->kv[j];
-        l->kv[j] = t;
-    }
+    wtg_shuffle(&rng_state, l->kv, l->n);
 }
 
 /* Attributes of an LLM call (or of anything else when llm is false), in random order. */
-static void random_attrs(struct arena *a, struct attrs *l, bool llm, bool custom)
+static void random_attrs(struct arena *a, struct wtg_kvs *l, bool llm, bool custom)
 {
     if (gateway) {
         gateway_attrs(a, l, llm);
@@ -250,11 +162,11 @@ static void random_attrs(struct arena *a, struct attrs *l, bool llm, bool custom
     if (llm) {
         /* a current gateway span or a legacy one */
         if (rnd(2)) {
-            add(a, l, kv(a, "gen_ai.operation.name", sval(a, rnd(4) ? "chat" : "execute_tool")));
-            add(a, l, kv(a, "gen_ai.provider.name", sval(a, rnd(3) ? "openai" : "gemini")));
-            add(a, l, kv(a, "gen_ai.request.model", sval(a, rnd(5) ? "gpt-4o" : "")));
+            add(a, l, kv(a, "gen_ai.operation.name", wtg_str(a, rnd(4) ? "chat" : "execute_tool")));
+            add(a, l, kv(a, "gen_ai.provider.name", wtg_str(a, rnd(3) ? "openai" : "gemini")));
+            add(a, l, kv(a, "gen_ai.request.model", wtg_str(a, rnd(5) ? "gpt-4o" : "")));
         } else {
-            add(a, l, kv(a, "gen_ai.system", sval(a, rnd(2) ? "openai" : "gemini")));
+            add(a, l, kv(a, "gen_ai.system", wtg_str(a, rnd(2) ? "openai" : "gemini")));
             add(a, l, kv(a, "gen_ai.usage.prompt_tokens", random_value(a)));
             add(a, l, kv(a, "gen_ai.usage.completion_tokens", random_value(a)));
         }
@@ -263,34 +175,34 @@ static void random_attrs(struct arena *a, struct attrs *l, bool llm, bool custom
             add(a, l, kv(a, rnd(2) ? m->from : m->to, random_value(a)));
         }
         if (rnd(3) == 0)
-            add(a, l, kv(a, "server.address", sval(a, PICK(hosts))));
+            add(a, l, kv(a, "server.address", wtg_str(a, PICK(hosts))));
         if (rnd(6) == 0)
             add(a, l, kv(a, "http.response.status_code",
-                         rnd(2) ? sval(a, "503") : random_value(a)));
+                         rnd(2) ? wtg_str(a, "503") : random_value(a)));
         if (rnd(8) == 0)
-            add(a, l, kv(a, "error.type", sval(a, rnd(2) ? "" : "Timeout")));
+            add(a, l, kv(a, "error.type", wtg_str(a, rnd(2) ? "" : "Timeout")));
         if (rnd(8) == 0)
-            add(a, l, kv(a, "gen_ai.provider.name", sval(a, "")));
+            add(a, l, kv(a, "gen_ai.provider.name", wtg_str(a, "")));
         if (rnd(8) == 0) {
             static const char *const v[] = {"gen_ai.operation.name", "gen_ai.request.model"};
-            add(a, l, kv(a, GS_VIOLATIONS_ATTR, string_array(a, rnd(3), v)));
+            add(a, l, kv(a, GS_VIOLATIONS_ATTR, wtg_str_array(a, rnd(3), v)));
         }
         if (rnd(5) == 0) {
             /* flattened messages of either family, sometimes not as expected */
             const char *f = rnd(2) ? "gen_ai.prompt.0." : "llm.input_messages.0.message.";
             char k[80];
             snprintf(k, sizeof k, "%srole", f);
-            add(a, l, kv(a, k, sval(a, rnd(2) ? "user" : "system")));
+            add(a, l, kv(a, k, wtg_str(a, rnd(2) ? "user" : "system")));
             snprintf(k, sizeof k, "%scontent", f);
-            add(a, l, kv(a, k, rnd(6) ? sval(a, "hello") : random_value(a)));
+            add(a, l, kv(a, k, rnd(6) ? wtg_str(a, "hello") : random_value(a)));
             if (rnd(2)) {
-                add(a, l, kv(a, "gen_ai.completion.0.role", sval(a, "assistant")));
-                add(a, l, kv(a, "gen_ai.completion.0.content", sval(a, "hi")));
-                add(a, l, kv(a, "gen_ai.completion.0.finish_reason", sval(a, "stop")));
+                add(a, l, kv(a, "gen_ai.completion.0.role", wtg_str(a, "assistant")));
+                add(a, l, kv(a, "gen_ai.completion.0.content", wtg_str(a, "hi")));
+                add(a, l, kv(a, "gen_ai.completion.0.finish_reason", wtg_str(a, "stop")));
             }
         }
         if (custom && rnd(2)) {
-            add(a, l, kv(a, "my.model", rnd(4) ? sval(a, "m1") : random_value(a)));
+            add(a, l, kv(a, "my.model", rnd(4) ? wtg_str(a, "m1") : random_value(a)));
             if (rnd(2))
                 add(a, l, kv(a, "my.tokens", random_value(a)));
         }
@@ -298,16 +210,11 @@ static void random_attrs(struct arena *a, struct attrs *l, bool llm, bool custom
             add(a, l, kv(a, "gen_ai.request.model", NULL)); /* no value at all */
     }
     for (uint32_t k = rnd(4); k > 0; k--)
-        add(a, l, kv(a, PICK(plain), sval(a, "v")));
+        add(a, l, kv(a, PICK(plain), wtg_str(a, "v")));
     /* duplicates, then a shuffle */
     if (l->n && rnd(4) == 0)
         add(a, l, kv(a, l->kv[rnd((uint32_t)l->n)]->key, random_value(a)));
-    for (size_t i = l->n; i > 1; i--) {
-        size_t j = rnd((uint32_t)i);
-        KeyValue *t = l->kv[i - 1];
-        l->kv[i - 1] = l->kv[j];
-        l->kv[j] = t;
-    }
+    wtg_shuffle(&rng_state, l->kv, l->n);
 }
 
 static Event *event(struct arena *a, const char *name, KeyValue *k1)
@@ -326,20 +233,15 @@ static Event *event(struct arena *a, const char *name, KeyValue *k1)
 
 static Span *random_span(struct arena *a, bool llm, bool custom, uint8_t trace)
 {
-    Span *sp = arena_alloc(a, sizeof *sp);
-    opentelemetry__proto__trace__v1__span__init(sp);
-    uint8_t *tid = arena_alloc(a, 16), *sid = arena_alloc(a, 8);
-    memset(tid, trace, 16);
-    for (int i = 0; i < 8; i++)
-        sid[i] = (uint8_t)rnd(256);
-    sp->trace_id = (ProtobufCBinaryData){16, tid};
-    sp->span_id = (ProtobufCBinaryData){8, sid};
+    Span *sp = wtg_span(a);
+    sp->trace_id = wtg_id_fill(a, 16, trace);
+    sp->span_id = wtg_random_bytes(&rng_state, a, 8);
     static const char *const names[] = {"chat gpt-4o", "POST /v1/chat", "", "chat"};
     sp->name = arena_strdup(a, PICK(names));
     sp->kind = llm ? 3 : 2;
     sp->start_time_unix_nano = 1000;
     sp->end_time_unix_nano = 2000 + rnd(1000);
-    struct attrs l = {0};
+    struct wtg_kvs l = {0};
     random_attrs(a, &l, llm, custom);
     sp->attributes = l.kv;
     sp->n_attributes = l.n;
@@ -363,22 +265,22 @@ static Span *random_span(struct arena *a, bool llm, bool custom, uint8_t trace)
         for (size_t i = 0; i < n; i++) {
             switch (rnd(5)) {
             case 0:
-                sp->events[i] = event(a, "exception",
-                                      kv(a, "exception.type", sval(a, rnd(3) ? "ValueError" : "")));
+                sp->events[i] = event(
+                    a, "exception", kv(a, "exception.type", wtg_str(a, rnd(3) ? "ValueError" : "")));
                 break;
             case 1:
                 sp->events[i] = event(a, "gen_ai.user.message",
-                                      kv(a, "content", sval(a, rnd(4) ? "hello" : "{")));
+                                      kv(a, "content", wtg_str(a, rnd(4) ? "hello" : "{")));
                 break;
             case 2:
                 sp->events[i] = event(a, "gen_ai.evaluation.result",
-                                      kv(a, "gen_ai.system", sval(a, "openai")));
+                                      kv(a, "gen_ai.system", wtg_str(a, "openai")));
                 break;
             case 3:
-                sp->events[i] = event(a, "log", custom ? kv(a, "my.model", sval(a, "m")) : NULL);
+                sp->events[i] = event(a, "log", custom ? kv(a, "my.model", wtg_str(a, "m")) : NULL);
                 break;
             default:
-                sp->events[i] = event(a, "log", kv(a, "message", sval(a, "x")));
+                sp->events[i] = event(a, "log", kv(a, "message", wtg_str(a, "x")));
                 break;
             }
         }
@@ -387,35 +289,18 @@ static Span *random_span(struct arena *a, bool llm, bool custom, uint8_t trace)
     return sp;
 }
 
-static Scope *scope(struct arena *a, const char *name)
-{
-    Scope *s = arena_alloc(a, sizeof *s);
-    opentelemetry__proto__common__v1__instrumentation_scope__init(s);
-    s->name = arena_strdup(a, name);
-    return s;
-}
-
 static const char *const scope_names[] = {"LLMProxy.LLM", "app.http", "", "other.llm"};
 
 /* 1–2 resources of 1–3 scopes; per scope 0–3 traces of an HTTP root and 1–4 LLM calls. */
 static TraceRequest *random_traces(struct arena *a, bool custom)
 {
-    TraceRequest *req = arena_alloc(a, sizeof *req);
-    opentelemetry__proto__collector__trace__v1__export_trace_service_request__init(req);
-    req->n_resource_spans = 1 + rnd(2);
-    req->resource_spans = arena_alloc(a, req->n_resource_spans * sizeof *req->resource_spans);
+    TraceRequest *req = wtg_traces(a, 1 + rnd(2));
     for (size_t r = 0; r < req->n_resource_spans; r++) {
-        ResourceSpans *rs = arena_alloc(a, sizeof *rs);
-        opentelemetry__proto__trace__v1__resource_spans__init(rs);
-        rs->n_scope_spans = 1 + rnd(3);
-        rs->scope_spans = arena_alloc(a, rs->n_scope_spans * sizeof *rs->scope_spans);
+        ResourceSpans *rs = wtg_resource_spans(a, NULL, 1 + rnd(3));
         for (size_t s = 0; s < rs->n_scope_spans; s++) {
-            ScopeSpans *ss = arena_alloc(a, sizeof *ss);
-            opentelemetry__proto__trace__v1__scope_spans__init(ss);
-            if (rnd(5))
-                ss->scope = scope(a, PICK(scope_names));
+            Scope *sc = rnd(5) ? wtg_scope(a, PICK(scope_names)) : NULL;
             size_t traces = rnd(4), k = 0;
-            ss->spans = arena_alloc(a, (traces * 5 + 1) * sizeof *ss->spans);
+            ScopeSpans *ss = wtg_scope_spans(a, sc, traces * 5 + 1);
             for (size_t t = 0; t < traces; t++) {
                 uint8_t id = (uint8_t)rnd(256);
                 ss->spans[k++] = random_span(a, false, custom, id);
@@ -432,33 +317,24 @@ static TraceRequest *random_traces(struct arena *a, bool custom)
 
 static LogsRequest *random_logs(struct arena *a, bool custom)
 {
-    LogsRequest *req = arena_alloc(a, sizeof *req);
-    opentelemetry__proto__collector__logs__v1__export_logs_service_request__init(req);
-    req->n_resource_logs = 1;
-    req->resource_logs = arena_alloc(a, sizeof *req->resource_logs);
-    ResourceLogs *rl = arena_alloc(a, sizeof *rl);
-    opentelemetry__proto__logs__v1__resource_logs__init(rl);
-    rl->n_scope_logs = 1 + rnd(2);
-    rl->scope_logs = arena_alloc(a, rl->n_scope_logs * sizeof *rl->scope_logs);
+    LogsRequest *req = wtg_logs(a, 1);
+    ResourceLogs *rl = wtg_resource_logs(a, NULL, 1 + rnd(2));
     for (size_t s = 0; s < rl->n_scope_logs; s++) {
-        ScopeLogs *sl = arena_alloc(a, sizeof *sl);
-        opentelemetry__proto__logs__v1__scope_logs__init(sl);
-        sl->scope = scope(a, PICK(scope_names));
-        sl->n_log_records = rnd(6);
-        sl->log_records = arena_alloc(a, (sl->n_log_records + 1) * sizeof *sl->log_records);
-        for (size_t i = 0; i < sl->n_log_records; i++) {
-            LogRecord *lr = arena_alloc(a, sizeof *lr);
-            opentelemetry__proto__logs__v1__log_record__init(lr);
+        Scope *sc = wtg_scope(a, PICK(scope_names));
+        size_t n = rnd(6);
+        ScopeLogs *sl = wtg_scope_logs(a, sc, n);
+        for (size_t i = 0; i < n; i++) {
+            LogRecord *lr = wtg_log_record(a);
             static const char *const ev[] = {"gen_ai.client.inference.operation.details", "",
                                              "app.event", "gen_ai.choice"};
             lr->event_name = arena_strdup(a, PICK(ev));
             lr->time_unix_nano = 7;
-            lr->body = rnd(2) ? sval(a, "body") : NULL;
-            struct attrs l = {0};
+            lr->body = rnd(2) ? wtg_str(a, "body") : NULL;
+            struct wtg_kvs l = {0};
             random_attrs(a, &l, rnd(3) != 0, custom);
             lr->attributes = l.kv;
             lr->n_attributes = l.n;
-            sl->log_records[i] = lr;
+            sl->log_records[sl->n_log_records++] = lr;
         }
         rl->scope_logs[s] = sl;
     }
@@ -468,24 +344,10 @@ static LogsRequest *random_logs(struct arena *a, bool custom)
 
 /* ---- the processors -------------------------------------------------------------------------- */
 
-struct sink {
-    struct consumer c;
-    struct batch *last;
-};
-
-static enum consume_status sink_consume(struct consumer *self, struct batch *b)
-{
-    struct sink *s = (struct sink *)self;
-    if (s->last)
-        batch_unref(s->last);
-    s->last = batch_ref(b);
-    return CONSUME_OK;
-}
-
 struct proc {
     struct genai_semconv_config cfg;
     struct telemetry *tel;
-    struct sink sink;
+    struct wtg_sink sink;
     struct wire_interest *interest;
     void *p;
 };
@@ -499,7 +361,7 @@ static void proc_new(struct proc *pr, const char *yaml, enum signal sig, bool wi
     if (config_bind(genai_semconv_processor_factory.fields, root, &pr->cfg, &err) != 0)
         fail_msg("config: %s", err.msg);
     pr->tel = telemetry_new();
-    pr->sink.c.consume = sink_consume;
+    pr->sink.c.consume = wtg_sink_consume;
     if (with_interest) {
         /* as in a service: another component's keys are indexed too */
         pr->interest = wire_interest_new();
@@ -519,130 +381,18 @@ static void proc_new(struct proc *pr, const char *yaml, enum signal sig, bool wi
 static void proc_free(struct proc *pr)
 {
     genai_semconv_processor_factory.destroy(pr->p);
-    if (pr->sink.last)
-        batch_unref(pr->sink.last);
+    wtg_sink_clear(&pr->sink);
     config_free_bound(genai_semconv_processor_factory.fields, &pr->cfg);
     telemetry_free(pr->tel);
     wire_interest_free(pr->interest);
 }
 
-static const ProtobufCMessageDescriptor *req_desc(enum signal s)
+/* The output as canonical bytes (malloc'd), value-less KeyValues given an empty value. */
+static uint8_t *canonical(struct batch *b, size_t *len)
 {
-    return s == SIGNAL_TRACES
-               ? &opentelemetry__proto__collector__trace__v1__export_trace_service_request__descriptor
-               : &opentelemetry__proto__collector__logs__v1__export_logs_service_request__descriptor;
-}
-
-/* The output as canonical bytes (malloc'd): decoded, value-less KeyValues given an empty value,
- * packed again. NULL when the request was dropped whole. */
-static void normalize_kvs(KeyValue **kv, size_t n, struct arena *a)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!kv[i]->value)
-            kv[i]->value = val(a, OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE__NOT_SET);
-}
-
-static uint8_t *canonical(enum signal sig, struct batch *b, size_t *len, uint64_t *rejected)
-{
-    const uint8_t *data;
-    size_t n;
-    struct error err = {0};
-    *rejected = atomic_load(&b->rejected);
-    assert_int_equal(batch_encoded(b, &data, &n, &err), 0);
-    struct arena *a = arena_new(0);
-    ProtobufCMessage *m = protobuf_c_message_unpack(req_desc(sig), arena_allocator(a), n, data);
-    assert_non_null(m);
-    if (sig == SIGNAL_TRACES) {
-        TraceRequest *r = (TraceRequest *)m;
-        for (size_t i = 0; i < r->n_resource_spans; i++)
-            for (size_t j = 0; j < r->resource_spans[i]->n_scope_spans; j++) {
-                ScopeSpans *ss = r->resource_spans[i]->scope_spans[j];
-                for (size_t k = 0; k < ss->n_spans; k++) {
-                    normalize_kvs(ss->spans[k]->attributes, ss->spans[k]->n_attributes, a);
-                    for (size_t e = 0; e < ss->spans[k]->n_events; e++)
-                        normalize_kvs(ss->spans[k]->events[e]->attributes,
-                                      ss->spans[k]->events[e]->n_attributes, a);
-                }
-            }
-    } else {
-        LogsRequest *r = (LogsRequest *)m;
-        for (size_t i = 0; i < r->n_resource_logs; i++)
-            for (size_t j = 0; j < r->resource_logs[i]->n_scope_logs; j++) {
-                ScopeLogs *sl = r->resource_logs[i]->scope_logs[j];
-                for (size_t k = 0; k < sl->n_log_records; k++)
-                    normalize_kvs(sl->log_records[k]->attributes,
-                                  sl->log_records[k]->n_attributes, a);
-            }
-    }
-    *len = protobuf_c_message_get_packed_size(m);
-    uint8_t *out = malloc(*len ? *len : 1);
+    uint8_t *out = wtg_canonical_batch(b, WTG_CANON_VALUELESS_AS_EMPTY, len);
     assert_non_null(out);
-    protobuf_c_message_pack(m, out);
-    arena_free(a);
     return out;
-}
-
-/* Where two trace outputs first differ, for the failure message. */
-static void explain(const uint8_t *x, size_t xl, const uint8_t *y, size_t yl)
-{
-    TraceRequest *a = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(NULL, xl, x);
-    TraceRequest *b = opentelemetry__proto__collector__trace__v1__export_trace_service_request__unpack(NULL, yl, y);
-    if (!a || !b)
-        goto out;
-    print_message("resources %zu / %zu\n", a->n_resource_spans, b->n_resource_spans);
-    for (size_t i = 0; i < a->n_resource_spans && i < b->n_resource_spans; i++)
-        for (size_t j = 0; j < a->resource_spans[i]->n_scope_spans &&
-                           j < b->resource_spans[i]->n_scope_spans; j++) {
-            ScopeSpans *sa = a->resource_spans[i]->scope_spans[j];
-            ScopeSpans *sb = b->resource_spans[i]->scope_spans[j];
-            print_message("scope %zu.%zu: %zu / %zu spans (of %zu / %zu scopes)\n", i, j,
-                          sa->n_spans, sb->n_spans, a->resource_spans[i]->n_scope_spans,
-                          b->resource_spans[i]->n_scope_spans);
-            for (size_t k = 0; k < sa->n_spans && k < sb->n_spans; k++) {
-                Span *p = sa->spans[k], *q = sb->spans[k];
-                size_t pl = opentelemetry__proto__trace__v1__span__get_packed_size(p);
-                size_t ql = opentelemetry__proto__trace__v1__span__get_packed_size(q);
-                if (pl == ql)
-                    continue;
-                print_message("span %zu.%zu.%zu: name '%s' / '%s'\n", i, j, k, p->name, q->name);
-                for (size_t m = 0; m < p->n_attributes || m < q->n_attributes; m++)
-                    print_message("  %-45s | %s\n", m < p->n_attributes ? p->attributes[m]->key : "",
-                                  m < q->n_attributes ? q->attributes[m]->key : "");
-                goto out;
-            }
-        }
-out:
-    if (a)
-        opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(a, NULL);
-    if (b)
-        opentelemetry__proto__collector__trace__v1__export_trace_service_request__free_unpacked(b, NULL);
-}
-
-static void explain_logs(const uint8_t *x, size_t xl, const uint8_t *y, size_t yl)
-{
-    LogsRequest *a = opentelemetry__proto__collector__logs__v1__export_logs_service_request__unpack(NULL, xl, x);
-    LogsRequest *b = opentelemetry__proto__collector__logs__v1__export_logs_service_request__unpack(NULL, yl, y);
-    if (!a || !b)
-        goto out;
-    for (size_t j = 0; j < a->resource_logs[0]->n_scope_logs; j++) {
-        ScopeLogs *sa = a->resource_logs[0]->scope_logs[j], *sb = b->resource_logs[0]->scope_logs[j];
-        for (size_t k = 0; k < sa->n_log_records; k++) {
-            LogRecord *p = sa->log_records[k], *q = sb->log_records[k];
-            if (opentelemetry__proto__logs__v1__log_record__get_packed_size(p) ==
-                opentelemetry__proto__logs__v1__log_record__get_packed_size(q))
-                continue;
-            print_message("record %zu.%zu:\n", j, k);
-            for (size_t m = 0; m < p->n_attributes || m < q->n_attributes; m++)
-                print_message("  %-45s | %s\n", m < p->n_attributes ? p->attributes[m]->key : "",
-                              m < q->n_attributes ? q->attributes[m]->key : "");
-            goto out;
-        }
-    }
-out:
-    if (a)
-        opentelemetry__proto__collector__logs__v1__export_logs_service_request__free_unpacked(a, NULL);
-    if (b)
-        opentelemetry__proto__collector__logs__v1__export_logs_service_request__free_unpacked(b, NULL);
 }
 
 static const char *const counters[] = {
@@ -685,9 +435,8 @@ static void differential(enum signal sig, int rounds)
             struct arena *ga = arena_new(0);
             ProtobufCMessage *req = sig == SIGNAL_TRACES ? &random_traces(ga, custom)->base
                                                          : &random_logs(ga, custom)->base;
-            size_t len = protobuf_c_message_get_packed_size(req);
-            uint8_t *wire = malloc(len ? len : 1);
-            protobuf_c_message_pack(req, wire);
+            size_t len;
+            uint8_t *wire = tu_pack(req, &len);
             arena_free(ga);
 
             uint8_t *out[4];
@@ -698,8 +447,8 @@ static void differential(enum signal sig, int rounds)
                 struct batch *b;
                 if (k == 0) {
                     struct arena *a = arena_new(0);
-                    ProtobufCMessage *m =
-                        protobuf_c_message_unpack(req_desc(sig), arena_allocator(a), len, wire);
+                    ProtobufCMessage *m = protobuf_c_message_unpack(
+                        otlp_request_descriptor(sig), arena_allocator(a), len, wire);
                     assert_non_null(m);
                     b = batch_from_msg(sig, a, m);
                 } else {
@@ -709,11 +458,11 @@ static void differential(enum signal sig, int rounds)
                 if (k == 3)
                     batch_ref(b); /* shared: looked at read-only first */
                 genai_semconv_processor_factory.consume(pr[k].p, b);
-                struct batch *got = pr[k].sink.last;
+                struct batch *got = pr[k].sink.got;
                 if (got) {
-                    out[k] = canonical(sig, got, &out_len[k], &rej[k]);
+                    out[k] = canonical(got, &out_len[k]);
                     batch_unref(got);
-                    pr[k].sink.last = NULL;
+                    pr[k].sink.got = NULL;
                 } else {
                     out[k] = NULL;
                     out_len[k] = 0;
@@ -727,10 +476,7 @@ static void differential(enum signal sig, int rounds)
                 bool same = (out[0] == NULL) == (out[k] == NULL) && out_len[0] == out_len[k] &&
                             (!out[0] || memcmp(out[0], out[k], out_len[0]) == 0);
                 if (!same) {
-                    if (sig == SIGNAL_TRACES && out[0] && out[k])
-                        explain(out[0], out_len[0], out[k], out_len[k]);
-                    if (sig == SIGNAL_LOGS && out[0] && out[k])
-                        explain_logs(out[0], out_len[0], out[k], out_len[k]);
+                    wtg_explain(stderr, sig, out[0], out_len[0], out[k], out_len[k]);
                     fail_msg("config %zu, round %d: index path %d differs from the struct path",
                              c, round, k);
                 }

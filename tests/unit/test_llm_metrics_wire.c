@@ -33,6 +33,7 @@
 #include "core/telemetry.h"
 #include "core/wire_index.h"
 #include "tests/unit/testutil.h"
+#include "tests/unit/wire_testgen.h"
 
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
@@ -45,12 +46,6 @@ typedef Opentelemetry__Proto__Trace__V1__Span Span;
 typedef Opentelemetry__Proto__Common__V1__KeyValue KeyValue;
 typedef Opentelemetry__Proto__Common__V1__AnyValue AnyValue;
 
-#define V_STRING OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE
-#define V_BOOL OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE
-#define V_INT OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
-#define V_DOUBLE OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE
-#define V_ARRAY OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE
-#define V_BYTES OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE
 #define ST_OK OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_OK
 #define ST_ERROR OPENTELEMETRY__PROTO__TRACE__V1__STATUS__STATUS_CODE__STATUS_CODE_ERROR
 #define MREQ_UNPACK \
@@ -66,101 +61,17 @@ typedef Opentelemetry__Proto__Common__V1__AnyValue AnyValue;
 
 static uint64_t rnd_state;
 
-static uint32_t rnd(uint32_t n)
-{
-    rnd_state ^= rnd_state << 13;
-    rnd_state ^= rnd_state >> 7;
-    rnd_state ^= rnd_state << 17;
-    return (uint32_t)(rnd_state % n);
-}
-
-static const char *pick(const char *const *v, size_t n)
-{
-    return v[rnd((uint32_t)n)];
-}
-#define PICK(arr) pick(arr, sizeof arr / sizeof arr[0])
+static uint32_t rnd(uint32_t n) { return wtg_rnd(&rnd_state, n); }
+#define PICK(arr) WTG_PICK(&rnd_state, arr)
 
 /* ---- building requests ----------------------------------------------------------------------- */
 
 struct gen {
     struct arena *a;
-    KeyValue **kvs;
-    size_t n, cap;
+    struct wtg_kvs l;
 };
 
-static AnyValue *any_new(struct arena *a)
-{
-    AnyValue *v = arena_alloc(a, sizeof *v);
-    assert_non_null(v);
-    opentelemetry__proto__common__v1__any_value__init(v);
-    return v;
-}
-
-static void push(struct gen *g, const char *key, AnyValue *v)
-{
-    if (g->n == g->cap) {
-        size_t cap = g->cap ? g->cap * 2 : 16;
-        KeyValue **k = arena_alloc(g->a, cap * sizeof *k);
-        assert_non_null(k);
-        if (g->n)
-            memcpy(k, g->kvs, g->n * sizeof *k);
-        g->kvs = k;
-        g->cap = cap;
-    }
-    KeyValue *kv = arena_alloc(g->a, sizeof *kv);
-    assert_non_null(kv);
-    opentelemetry__proto__common__v1__key_value__init(kv);
-    kv->key = arena_strdup(g->a, key);
-    kv->value = v;
-    g->kvs[g->n++] = kv;
-}
-
-static AnyValue *v_str(struct arena *a, const char *s)
-{
-    AnyValue *v = any_new(a);
-    v->value_case = V_STRING;
-    v->string_value = arena_strdup(a, s);
-    return v;
-}
-
-static AnyValue *v_int(struct arena *a, int64_t i)
-{
-    AnyValue *v = any_new(a);
-    v->value_case = V_INT;
-    v->int_value = i;
-    return v;
-}
-
-static AnyValue *v_double(struct arena *a, double d)
-{
-    AnyValue *v = any_new(a);
-    v->value_case = V_DOUBLE;
-    v->double_value = d;
-    return v;
-}
-
-static AnyValue *v_bool(struct arena *a, bool b)
-{
-    AnyValue *v = any_new(a);
-    v->value_case = V_BOOL;
-    v->bool_value = b;
-    return v;
-}
-
-static AnyValue *v_array(struct arena *a, AnyValue **vals, size_t n)
-{
-    AnyValue *v = any_new(a);
-    Opentelemetry__Proto__Common__V1__ArrayValue *arr = arena_alloc(a, sizeof *arr);
-    assert_non_null(arr);
-    opentelemetry__proto__common__v1__array_value__init(arr);
-    arr->values = arena_alloc(a, (n + 1) * sizeof *arr->values);
-    for (size_t i = 0; i < n; i++)
-        arr->values[i] = vals[i];
-    arr->n_values = n;
-    v->value_case = V_ARRAY;
-    v->array_value = arr;
-    return v;
-}
+static void push(struct gen *g, const char *key, AnyValue *v) { wtg_kvs_put(g->a, &g->l, key, v); }
 
 /* A value of any kind a sender may put where a number is expected. */
 static AnyValue *v_number_like(struct arena *a, int64_t n)
@@ -169,30 +80,30 @@ static AnyValue *v_number_like(struct arena *a, int64_t n)
     switch (rnd(12)) {
     case 0:
         snprintf(buf, sizeof buf, "%lld", (long long)n);
-        return v_str(a, buf);
+        return wtg_str(a, buf);
     case 1:
         snprintf(buf, sizeof buf, " %lld ", (long long)n); /* a leading space parses, trailing too */
-        return v_str(a, buf);
+        return wtg_str(a, buf);
     case 2:
-        return v_double(a, (double)n);
+        return wtg_double(a, (double)n);
     case 3:
-        return v_double(a, (double)n + 0.5);                /* not a count */
+        return wtg_double(a, (double)n + 0.5);                /* not a count */
     case 4:
-        return v_int(a, -n);                                /* negative */
+        return wtg_int(a, -n);                                /* negative */
     case 5:
-        return v_str(a, "12abc");
+        return wtg_str(a, "12abc");
     case 6:
-        return v_str(a, "");
+        return wtg_str(a, "");
     case 7:
-        return v_bool(a, true);
+        return wtg_bool(a, true);
     case 8:
-        return any_new(a);                                  /* no member */
+        return wtg_any(a, 0);                               /* no member */
     case 9:
         snprintf(buf, sizeof buf, "%lld.000000000000000000000000000000000000000000000000000000000000"
                  "0000000000", (long long)n);               /* past the stack copy */
-        return v_str(a, buf);
+        return wtg_str(a, buf);
     default:
-        return v_int(a, n);
+        return wtg_int(a, n);
     }
 }
 
@@ -201,25 +112,20 @@ static AnyValue *v_scalar_like(struct arena *a, const char *s)
     AnyValue *one;
     switch (rnd(10)) {
     case 0:
-        return v_int(a, rnd(1000));
+        return wtg_int(a, rnd(1000));
     case 1:
-        return v_double(a, rnd(1000) / 8.0);
+        return wtg_double(a, rnd(1000) / 8.0);
     case 2:
-        return v_bool(a, rnd(2));
+        return wtg_bool(a, rnd(2));
     case 3:
-        return v_str(a, "");
+        return wtg_str(a, "");
     case 4:
-        one = v_str(a, s);
-        return v_array(a, &one, 1);                         /* not a scalar */
-    case 5: {
-        AnyValue *v = any_new(a);
-        v->value_case = V_BYTES;
-        v->bytes_value.data = (uint8_t *)arena_strdup(a, s);
-        v->bytes_value.len = strlen(s);
-        return v;
-    }
+        one = wtg_str(a, s);
+        return wtg_array(a, &one, 1);                         /* not a scalar */
+    case 5:
+        return wtg_bytes(a, s, strlen(s));
     default:
-        return v_str(a, s);
+        return wtg_str(a, s);
     }
 }
 
@@ -238,23 +144,23 @@ static void llm_attrs(struct gen *g)
     struct arena *a = g->a;
     int legacy = rnd(3) == 0;
     if (rnd(10))
-        push(g, legacy ? "gen_ai.system" : "gen_ai.provider.name", v_str(a, PICK(providers)));
+        push(g, legacy ? "gen_ai.system" : "gen_ai.provider.name", wtg_str(a, PICK(providers)));
     if (rnd(8))
-        push(g, "gen_ai.operation.name", rnd(10) ? v_str(a, PICK(ops)) : v_int(a, 1));
+        push(g, "gen_ai.operation.name", rnd(10) ? wtg_str(a, PICK(ops)) : wtg_int(a, 1));
     if (rnd(6))
-        push(g, "gen_ai.request.model", v_str(a, PICK(models)));
+        push(g, "gen_ai.request.model", wtg_str(a, PICK(models)));
     if (rnd(3))
-        push(g, "gen_ai.response.model", rnd(12) ? v_str(a, PICK(models)) : v_str(a, ""));
+        push(g, "gen_ai.response.model", rnd(12) ? wtg_str(a, PICK(models)) : wtg_str(a, ""));
     if (rnd(2))
-        push(g, "server.address", v_str(a, "api.example.com"));
+        push(g, "server.address", wtg_str(a, "api.example.com"));
     if (rnd(2)) {
         AnyValue *port;
         switch (rnd(6)) {
-        case 0: port = v_str(a, "8443"); break;
-        case 1: port = v_double(a, 443.0); break;
-        case 2: port = v_double(a, 70000.0); break;
-        case 3: port = v_str(a, "x"); break;
-        default: port = v_int(a, 443);
+        case 0: port = wtg_str(a, "8443"); break;
+        case 1: port = wtg_double(a, 443.0); break;
+        case 2: port = wtg_double(a, 70000.0); break;
+        case 3: port = wtg_str(a, "x"); break;
+        default: port = wtg_int(a, 443);
         }
         push(g, "server.port", port);
     }
@@ -264,8 +170,8 @@ static void llm_attrs(struct gen *g)
     if (rnd(5))
         push(g, "gen_ai.usage.output_tokens", v_number_like(a, rnd(2000)));
     if (rnd(3)) {
-        AnyValue *c = rnd(6) ? v_double(a, rnd(100000) / 1e6)
-                             : rnd(2) ? v_str(a, "0.0125") : v_double(a, -1);
+        AnyValue *c = rnd(6) ? wtg_double(a, rnd(100000) / 1e6)
+                             : rnd(2) ? wtg_str(a, "0.0125") : wtg_double(a, -1);
         push(g, "gen_ai.usage.cost.amount", c);
     }
     if (rnd(3) == 0)
@@ -279,9 +185,9 @@ static void llm_attrs(struct gen *g)
     case 1: {
         char buf[16];
         snprintf(buf, sizeof buf, "%u", rnd(100));
-        AnyValue *vals[2] = {v_str(a, buf), v_str(a, "7")};
+        AnyValue *vals[2] = {wtg_str(a, buf), wtg_str(a, "7")};
         push(g, "http.response.header.x-ratelimit-remaining-requests",
-             v_array(a, vals, rnd(3)));  /* 0, 1 or 2 elements */
+             wtg_array(a, vals, rnd(3)));  /* 0, 1 or 2 elements */
         break;
     }
     default:
@@ -292,45 +198,31 @@ static void llm_attrs(struct gen *g)
     if (rnd(4) == 0)
         push(g, "team", v_scalar_like(a, "search"));
     if (rnd(10) == 0)
-        push(g, "error.type", rnd(3) ? v_str(a, PICK(errors)) : v_int(a, 503));
+        push(g, "error.type", rnd(3) ? wtg_str(a, PICK(errors)) : wtg_int(a, 503));
     /* Noise the connector never reads. */
     for (uint32_t i = rnd(4); i > 0; i--)
-        push(g, "gen_ai.prompt.0.content", v_str(a, "hello"));
+        push(g, "gen_ai.prompt.0.content", wtg_str(a, "hello"));
     if (rnd(4) == 0)
-        push(g, "http.url", v_str(a, "https://api.example.com/v1/chat"));
+        push(g, "http.url", wtg_str(a, "https://api.example.com/v1/chat"));
 }
 
 /* Random order; a duplicated key here and there (its first occurrence is the one that counts). */
 static void shuffle_and_dup(struct gen *g)
 {
-    for (size_t i = g->n; i > 1; i--) {
-        size_t j = rnd((uint32_t)i);
-        KeyValue *t = g->kvs[i - 1];
-        g->kvs[i - 1] = g->kvs[j];
-        g->kvs[j] = t;
+    wtg_shuffle(&rnd_state, g->l.kv, g->l.n);
+    if (g->l.n && rnd(5) == 0) {
+        KeyValue *src = g->l.kv[rnd((uint32_t)g->l.n)];
+        push(g, src->key, rnd(2) ? wtg_str(g->a, "dup") : wtg_int(g->a, 42));
     }
-    if (g->n && rnd(5) == 0) {
-        KeyValue *src = g->kvs[rnd((uint32_t)g->n)];
-        push(g, src->key, rnd(2) ? v_str(g->a, "dup") : v_int(g->a, 42));
-    }
-    if (g->n && rnd(20) == 0)
+    if (g->l.n && rnd(20) == 0)
         push(g, "gen_ai.request.model", NULL); /* a KeyValue without a value */
 }
 
 static Span *mk_span(struct arena *a, uint32_t trace, uint32_t idx, bool llm)
 {
-    Span *s = arena_alloc(a, sizeof *s);
-    assert_non_null(s);
-    opentelemetry__proto__trace__v1__span__init(s);
-    uint8_t *tid = arena_alloc(a, 16), *sid = arena_alloc(a, 8);
-    memset(tid, 0, 16);
-    memcpy(tid, &trace, sizeof trace);
-    memset(sid, 0, 8);
-    memcpy(sid, &idx, sizeof idx);
-    s->trace_id.data = tid;
-    s->trace_id.len = 16;
-    s->span_id.data = sid;
-    s->span_id.len = 8;
+    Span *s = wtg_span(a);
+    s->trace_id = wtg_id_num(a, 16, trace);
+    s->span_id = wtg_id_num(a, 8, idx);
     s->name = llm ? "chat gpt-4o" : "POST /v1/chat/completions";
     uint64_t end = (uint64_t)(T0 + (int64_t)rnd(600) * SEC);
     s->end_time_unix_nano = end;
@@ -339,10 +231,10 @@ static Span *mk_span(struct arena *a, uint32_t trace, uint32_t idx, bool llm)
     if (llm)
         llm_attrs(&g);
     else
-        push(&g, "http.route", v_str(a, "/v1/chat/completions"));
+        push(&g, "http.route", wtg_str(a, "/v1/chat/completions"));
     shuffle_and_dup(&g);
-    s->attributes = g.kvs;
-    s->n_attributes = g.n;
+    s->attributes = g.l.kv;
+    s->n_attributes = g.l.n;
     uint32_t st = rnd(10);
     if (st < 2) {
         s->status = arena_alloc(a, sizeof *s->status);
@@ -361,52 +253,38 @@ static uint8_t *mk_request(size_t *len)
     static uint32_t trace_no;
     struct arena *a = arena_new(0);
     assert_non_null(a);
-    TraceRequest req;
-    opentelemetry__proto__collector__trace__v1__export_trace_service_request__init(&req);
-    size_t nr = 1 + rnd(3);
-    req.resource_spans = arena_alloc(a, nr * sizeof *req.resource_spans);
-    req.n_resource_spans = nr;
-    for (size_t r = 0; r < nr; r++) {
-        ResourceSpans *rs = arena_alloc(a, sizeof *rs);
-        opentelemetry__proto__trace__v1__resource_spans__init(rs);
+    TraceRequest *req = wtg_traces(a, 1 + rnd(3));
+    for (size_t r = 0; r < req->n_resource_spans; r++) {
+        Opentelemetry__Proto__Resource__V1__Resource *res = NULL;
         if (rnd(8)) {
-            rs->resource = arena_alloc(a, sizeof *rs->resource);
-            opentelemetry__proto__resource__v1__resource__init(rs->resource);
             struct gen g = {.a = a};
             if (rnd(6))
-                push(&g, "service.name", rnd(8) ? v_str(a, rnd(2) ? "gateway" : "router")
-                                                : v_int(a, 7));
+                push(&g, "service.name", rnd(8) ? wtg_str(a, rnd(2) ? "gateway" : "router")
+                                                : wtg_int(a, 7));
             if (rnd(2))
                 push(&g, "tenant.id", v_scalar_like(a, PICK(tenants)));
             if (rnd(2))
-                push(&g, "deployment.environment", v_str(a, PICK(envs)));
+                push(&g, "deployment.environment", wtg_str(a, PICK(envs)));
             if (rnd(3) == 0)
                 push(&g, "team", v_scalar_like(a, "infra"));
-            push(&g, "host.name", v_str(a, "node-1"));
+            push(&g, "host.name", wtg_str(a, "node-1"));
             shuffle_and_dup(&g);
-            rs->resource->attributes = g.kvs;
-            rs->resource->n_attributes = g.n;
+            res = wtg_resource(a, g.l.kv, g.l.n);
         }
-        size_t ns = 1 + rnd(2);
-        rs->scope_spans = arena_alloc(a, ns * sizeof *rs->scope_spans);
-        rs->n_scope_spans = ns;
-        for (size_t j = 0; j < ns; j++) {
-            ScopeSpans *ss = arena_alloc(a, sizeof *ss);
-            opentelemetry__proto__trace__v1__scope_spans__init(ss);
-            size_t cap = 3 * 5, n = 0;
-            ss->spans = arena_alloc(a, cap * sizeof *ss->spans);
+        ResourceSpans *rs = wtg_resource_spans(a, res, 1 + rnd(2));
+        for (size_t j = 0; j < rs->n_scope_spans; j++) {
+            ScopeSpans *ss = wtg_scope_spans(a, NULL, 3 * 5);
             for (uint32_t t = 1 + rnd(3); t > 0; t--) {
                 uint32_t tr = ++trace_no;
-                ss->spans[n++] = mk_span(a, tr, 0, false);
+                ss->spans[ss->n_spans++] = mk_span(a, tr, 0, false);
                 for (uint32_t c = 1 + rnd(4); c > 0; c--)
-                    ss->spans[n++] = mk_span(a, tr, c, true);
+                    ss->spans[ss->n_spans++] = mk_span(a, tr, c, true);
             }
-            ss->n_spans = n;
             rs->scope_spans[j] = ss;
         }
-        req.resource_spans[r] = rs;
+        req->resource_spans[r] = rs;
     }
-    uint8_t *out = tu_pack(&req.base, len);
+    uint8_t *out = tu_pack(&req->base, len);
     arena_free(a);
     return out;
 }
@@ -645,49 +523,31 @@ static void test_edge_spans(void **state)
     for (int c = 0; c < 15; c++) {
         struct arena *a = arena_new(0);
         struct gen g = {.a = a};
-        push(&g, "gen_ai.provider.name", v_str(a, "openai"));
+        push(&g, "gen_ai.provider.name", wtg_str(a, "openai"));
         switch (c) {
-        case 0: push(&g, "t", v_double(a, 1e300)); break;          /* %.15g text */
-        case 1: push(&g, "t", v_int(a, INT64_MIN)); break;
-        case 2: push(&g, "st", v_bool(a, false)); break;
-        case 3: push(&g, "d", v_str(a, "")); break;                /* empty string: kept */
-        case 4: push(&g, "d", any_new(a)); break;                  /* no member: resource's */
-        case 5: push(&g, "gen_ai.usage.input_tokens", v_str(a, "9e15")); break;
-        case 6: push(&g, "gen_ai.usage.input_tokens", v_str(a, "9.1e15")); break;
-        case 7: push(&g, "gen_ai.usage.input_tokens", v_str(a, "inf")); break;
-        case 8: push(&g, "gen_ai.usage.cost.amount", v_str(a, "nan")); break;
-        case 9: push(&g, "server.port", v_double(a, 65535.0)); break;
-        case 10: push(&g, "error.type", v_bool(a, false)); break;
-        case 11: push(&g, "error.type", v_str(a, "")); break;
-        case 12: push(&g, "gen_ai.operation.name", v_str(a, "chat ")); break; /* not an op */
-        case 13: push(&g, "gen_ai.request.model", v_str(a, long_model)); break;
-        default: push(&g, "gen_ai.response.model", v_str(a, "m\xc3\xa9t\xc3\xa9o")); break;
+        case 0: push(&g, "t", wtg_double(a, 1e300)); break;          /* %.15g text */
+        case 1: push(&g, "t", wtg_int(a, INT64_MIN)); break;
+        case 2: push(&g, "st", wtg_bool(a, false)); break;
+        case 3: push(&g, "d", wtg_str(a, "")); break;                /* empty string: kept */
+        case 4: push(&g, "d", wtg_any(a, 0)); break;               /* no member: resource's */
+        case 5: push(&g, "gen_ai.usage.input_tokens", wtg_str(a, "9e15")); break;
+        case 6: push(&g, "gen_ai.usage.input_tokens", wtg_str(a, "9.1e15")); break;
+        case 7: push(&g, "gen_ai.usage.input_tokens", wtg_str(a, "inf")); break;
+        case 8: push(&g, "gen_ai.usage.cost.amount", wtg_str(a, "nan")); break;
+        case 9: push(&g, "server.port", wtg_double(a, 65535.0)); break;
+        case 10: push(&g, "error.type", wtg_bool(a, false)); break;
+        case 11: push(&g, "error.type", wtg_str(a, "")); break;
+        case 12: push(&g, "gen_ai.operation.name", wtg_str(a, "chat ")); break; /* not an op */
+        case 13: push(&g, "gen_ai.request.model", wtg_str(a, long_model)); break;
+        default: push(&g, "gen_ai.response.model", wtg_str(a, "m\xc3\xa9t\xc3\xa9o")); break;
         }
         Span *s = mk_span(a, 1000u + (uint32_t)c, 1, true);
-        s->attributes = g.kvs;
-        s->n_attributes = g.n;
-        Opentelemetry__Proto__Resource__V1__Resource res;
-        opentelemetry__proto__resource__v1__resource__init(&res);
+        s->attributes = g.l.kv;
+        s->n_attributes = g.l.n;
         KeyValue *rkv = tu_kv_str(a, "d", "from-resource");
-        res.attributes = &rkv;
-        res.n_attributes = 1;
-        ScopeSpans ss;
-        opentelemetry__proto__trace__v1__scope_spans__init(&ss);
-        ss.spans = &s;
-        ss.n_spans = 1;
-        ScopeSpans *ssp = &ss;
-        ResourceSpans rs;
-        opentelemetry__proto__trace__v1__resource_spans__init(&rs);
-        rs.resource = &res;
-        rs.scope_spans = &ssp;
-        rs.n_scope_spans = 1;
-        ResourceSpans *rsp = &rs;
-        TraceRequest req;
-        opentelemetry__proto__collector__trace__v1__export_trace_service_request__init(&req);
-        req.resource_spans = &rsp;
-        req.n_resource_spans = 1;
-        struct batch *b1 = tu_pack_batch(SIGNAL_TRACES, &req.base);
-        struct batch *b2 = tu_pack_batch(SIGNAL_TRACES, &req.base);
+        TraceRequest *req = wtg_one_scope_traces(a, wtg_resource(a, &rkv, 1), &s, 1);
+        struct batch *b1 = tu_pack_batch(SIGNAL_TRACES, &req->base);
+        struct batch *b2 = tu_pack_batch(SIGNAL_TRACES, &req->base);
         assert_int_equal(llm_metrics_connector_factory.consume(ref.lm, b1), CONSUME_OK);
         assert_int_equal(llm_metrics_connector_factory.consume(ix.lm, b2), CONSUME_OK);
         batch_unref(b1);
@@ -799,30 +659,16 @@ static struct batch *one_span(const char *tenant, const char *provider, const ch
     struct arena *a = arena_new(0);
     struct gen g = {.a = a};
     if (provider)
-        push(&g, "gen_ai.provider.name", v_str(a, provider));
+        push(&g, "gen_ai.provider.name", wtg_str(a, provider));
     if (model)
-        push(&g, "gen_ai.request.model", v_str(a, model));
+        push(&g, "gen_ai.request.model", wtg_str(a, model));
     if (tenant)
-        push(&g, "tenant.id", v_str(a, tenant));
+        push(&g, "tenant.id", wtg_str(a, tenant));
     Span *s = mk_span(a, 7, 1, true);
-    s->attributes = g.kvs;
-    s->n_attributes = g.n;
+    s->attributes = g.l.kv;
+    s->n_attributes = g.l.n;
     s->status = NULL;
-    ScopeSpans ss;
-    opentelemetry__proto__trace__v1__scope_spans__init(&ss);
-    ss.spans = &s;
-    ss.n_spans = 1;
-    ScopeSpans *ssp = &ss;
-    ResourceSpans rs;
-    opentelemetry__proto__trace__v1__resource_spans__init(&rs);
-    rs.scope_spans = &ssp;
-    rs.n_scope_spans = 1;
-    ResourceSpans *rsp = &rs;
-    TraceRequest req;
-    opentelemetry__proto__collector__trace__v1__export_trace_service_request__init(&req);
-    req.resource_spans = &rsp;
-    req.n_resource_spans = 1;
-    struct batch *b = tu_pack_batch(SIGNAL_TRACES, &req.base);
+    struct batch *b = tu_pack_batch(SIGNAL_TRACES, &wtg_one_scope_traces(a, NULL, &s, 1)->base);
     arena_free(a);
     return b;
 }

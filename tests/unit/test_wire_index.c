@@ -22,7 +22,9 @@
 #include "core/otlp.h"
 #include "core/wire.h"
 #include "core/wire_index.h"
+#include "tests/unit/testutil.h"
 #include "tests/unit/wire_prune.h"
+#include "tests/unit/wire_testgen.h"
 #include "opentelemetry/proto/collector/logs/v1/logs_service.pb-c.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb-c.h"
 
@@ -45,18 +47,10 @@ typedef Opentelemetry__Proto__Collector__Logs__V1__ExportLogsServiceRequest Logs
 
 #define AV(x) OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_##x
 
-
-
 /* ---- random requests ------------------------------------------------------------------------- */
 
 static uint64_t rng_state;
-static uint32_t rnd(uint32_t n)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return n ? (uint32_t)(rng_state % n) : 0;
-}
+static uint32_t rnd(uint32_t n) { return wtg_rnd(&rng_state, n); }
 
 /* Keys mix the GenAI family, legacy spellings, an empty key and near misses of the prefix. */
 /* LONG_KEY and LONG_STR (filled by main) have lengths that take two-byte and three-byte varints
@@ -77,16 +71,12 @@ static AnyValue *gen_any(struct arena *a, int depth);
 
 static KeyValue *gen_kv(struct arena *a, const char *key, int depth)
 {
-    KeyValue *kv = arena_alloc(a, sizeof *kv);
-    opentelemetry__proto__common__v1__key_value__init(kv);
-    kv->key = (char *)key;
-    kv->value = rnd(10) ? gen_any(a, depth) : NULL; /* a KeyValue without a value, sometimes */
-    return kv;
+    return wtg_kv(a, key, rnd(10) ? gen_any(a, depth) : NULL); /* without a value, sometimes */
 }
 
 static KeyValue **gen_attrs(struct arena *a, size_t n, int depth)
 {
-    KeyValue **v = arena_alloc(a, (n ? n : 1) * sizeof *v);
+    KeyValue **v = wtg_alloc(a, n * sizeof *v);
     for (size_t i = 0; i < n; i++)
         v[i] = gen_kv(a, KEYS[rnd(NKEYS)], depth);
     return v;
@@ -94,60 +84,41 @@ static KeyValue **gen_attrs(struct arena *a, size_t n, int depth)
 
 static AnyValue *gen_any(struct arena *a, int depth)
 {
-    AnyValue *v = arena_alloc(a, sizeof *v);
-    opentelemetry__proto__common__v1__any_value__init(v);
     switch (rnd(depth < 2 ? 8 : 6)) {
-    case 0: break; /* no member */
-    case 1: v->value_case = AV(STRING_VALUE), v->string_value = (char *)STRS[rnd(NSTRS)]; break;
-    case 2: v->value_case = AV(BOOL_VALUE), v->bool_value = rnd(2); break;
-    case 3: v->value_case = AV(INT_VALUE), v->int_value = (int64_t)rnd(1u << 31) - (1 << 30); break;
-    case 4: v->value_case = AV(DOUBLE_VALUE), v->double_value = rnd(100000) / 7.0; break;
+    case 0: return wtg_any(a, AV(_NOT_SET)); /* no member */
+    case 1: return wtg_str(a, STRS[rnd(NSTRS)]);
+    case 2: return wtg_bool(a, rnd(2));
+    case 3: return wtg_int(a, (int64_t)rnd(1u << 31) - (1 << 30));
+    case 4: return wtg_double(a, rnd(100000) / 7.0);
     case 5: {
-        v->value_case = AV(BYTES_VALUE);
-        v->bytes_value.len = rnd(5);
-        v->bytes_value.data = arena_alloc(a, 8);
-        for (size_t i = 0; i < v->bytes_value.len; i++)
-            v->bytes_value.data[i] = (uint8_t)rnd(256);
-        break;
+        AnyValue *v = wtg_any(a, AV(BYTES_VALUE));
+        v->bytes_value = wtg_random_bytes(&rng_state, a, rnd(5));
+        return v;
     }
     case 6: {
-        ArrayValue *arr = arena_alloc(a, sizeof *arr);
-        opentelemetry__proto__common__v1__array_value__init(arr);
-        arr->n_values = rnd(4);
-        arr->values = arena_alloc(a, 4 * sizeof *arr->values);
-        for (size_t i = 0; i < arr->n_values; i++)
-            arr->values[i] = gen_any(a, depth + 1);
-        v->value_case = AV(ARRAY_VALUE), v->array_value = arr;
-        break;
+        AnyValue *vals[4];
+        size_t n = rnd(4);
+        for (size_t i = 0; i < n; i++)
+            vals[i] = gen_any(a, depth + 1);
+        return wtg_array(a, vals, n);
     }
     default: {
-        KVList *l = arena_alloc(a, sizeof *l);
-        opentelemetry__proto__common__v1__key_value_list__init(l);
-        l->n_values = rnd(4);
-        l->values = gen_attrs(a, l->n_values, depth + 1);
-        v->value_case = AV(KVLIST_VALUE), v->kvlist_value = l;
-        break;
+        size_t n = rnd(4);
+        return wtg_kvlist(a, gen_attrs(a, n, depth + 1), n);
     }
     }
-    return v;
 }
 
 static ProtobufCBinaryData gen_id(struct arena *a, size_t len)
 {
-    ProtobufCBinaryData b = {0, NULL};
     if (rnd(8) == 0)
-        return b; /* empty IDs are valid */
-    b.data = arena_alloc(a, len);
-    b.len = len;
-    for (size_t i = 0; i < len; i++)
-        b.data[i] = (uint8_t)rnd(256);
-    return b;
+        return (ProtobufCBinaryData){0, NULL}; /* empty IDs are valid */
+    return wtg_random_bytes(&rng_state, a, len);
 }
 
 static Span *gen_span(struct arena *a)
 {
-    Span *sp = arena_alloc(a, sizeof *sp);
-    opentelemetry__proto__trace__v1__span__init(sp);
+    Span *sp = wtg_span(a);
     sp->trace_id = gen_id(a, 16);
     sp->span_id = gen_id(a, 8);
     if (rnd(2))
@@ -160,9 +131,9 @@ static Span *gen_span(struct arena *a)
     sp->attributes = gen_attrs(a, sp->n_attributes, 0);
     sp->dropped_attributes_count = rnd(3);
     sp->n_events = rnd(3);
-    sp->events = arena_alloc(a, 3 * sizeof *sp->events);
+    sp->events = wtg_alloc(a, 3 * sizeof *sp->events);
     for (size_t i = 0; i < sp->n_events; i++) {
-        SpanEvent *e = arena_alloc(a, sizeof *e);
+        SpanEvent *e = wtg_alloc(a, sizeof *e);
         opentelemetry__proto__trace__v1__span__event__init(e);
         e->name = (char *)STRS[rnd(NSTRS)];
         e->time_unix_nano = rnd(1000);
@@ -171,7 +142,7 @@ static Span *gen_span(struct arena *a)
         sp->events[i] = e;
     }
     if (rnd(2)) {
-        Status *st = arena_alloc(a, sizeof *st);
+        Status *st = wtg_alloc(a, sizeof *st);
         opentelemetry__proto__trace__v1__status__init(st);
         st->code = rnd(3);
         st->message = (char *)STRS[rnd(NSTRS)];
@@ -182,8 +153,7 @@ static Span *gen_span(struct arena *a)
 
 static LogRecord *gen_log(struct arena *a)
 {
-    LogRecord *lr = arena_alloc(a, sizeof *lr);
-    opentelemetry__proto__logs__v1__log_record__init(lr);
+    LogRecord *lr = wtg_log_record(a);
     lr->time_unix_nano = (uint64_t)rnd(1u << 30) << 20;
     lr->observed_time_unix_nano = lr->time_unix_nano + rnd(1000);
     lr->severity_number = rnd(25);
@@ -202,20 +172,15 @@ static Resource *gen_resource(struct arena *a)
 {
     if (rnd(5) == 0)
         return NULL;
-    Resource *r = arena_alloc(a, sizeof *r);
-    opentelemetry__proto__resource__v1__resource__init(r);
-    r->n_attributes = rnd(4);
-    r->attributes = gen_attrs(a, r->n_attributes, 0);
-    return r;
+    size_t n = rnd(4);
+    return wtg_resource(a, gen_attrs(a, n, 0), n);
 }
 
 static Scope *gen_scope(struct arena *a)
 {
     if (rnd(4) == 0)
         return NULL;
-    Scope *s = arena_alloc(a, sizeof *s);
-    opentelemetry__proto__common__v1__instrumentation_scope__init(s);
-    s->name = (char *)STRS[rnd(NSTRS)];
+    Scope *s = wtg_scope(a, STRS[rnd(NSTRS)]);
     s->version = rnd(2) ? "1.2.3" : "";
     return s;
 }
@@ -224,57 +189,40 @@ static Scope *gen_scope(struct arena *a)
 static uint8_t *gen_request(enum signal s, size_t *len)
 {
     struct arena *a = arena_new(0);
-    TraceReq treq = OPENTELEMETRY__PROTO__COLLECTOR__TRACE__V1__EXPORT_TRACE_SERVICE_REQUEST__INIT;
-    LogsReq lreq = OPENTELEMETRY__PROTO__COLLECTOR__LOGS__V1__EXPORT_LOGS_SERVICE_REQUEST__INIT;
     size_t nr = 1 + rnd(3);
+    ProtobufCMessage *m;
     if (s == SIGNAL_TRACES) {
-        treq.n_resource_spans = nr;
-        treq.resource_spans = arena_alloc(a, nr * sizeof(void *));
+        TraceReq *req = wtg_traces(a, nr);
         for (size_t r = 0; r < nr; r++) {
-            ResourceSpans *rs = arena_alloc(a, sizeof *rs);
-            opentelemetry__proto__trace__v1__resource_spans__init(rs);
-            rs->resource = gen_resource(a);
-            rs->schema_url = rnd(2) ? "https://opentelemetry.io/schemas/1.27.0" : "";
-            rs->n_scope_spans = 1 + rnd(3);
-            rs->scope_spans = arena_alloc(a, rs->n_scope_spans * sizeof(void *));
+            Resource *res = gen_resource(a);
+            char *schema_url = rnd(2) ? "https://opentelemetry.io/schemas/1.27.0" : "";
+            ResourceSpans *rs = wtg_resource_spans(a, res, 1 + rnd(3));
+            rs->schema_url = schema_url;
             for (size_t k = 0; k < rs->n_scope_spans; k++) {
-                ScopeSpans *ss = arena_alloc(a, sizeof *ss);
-                opentelemetry__proto__trace__v1__scope_spans__init(ss);
-                ss->scope = gen_scope(a);
-                ss->n_spans = rnd(5);
-                ss->spans = arena_alloc(a, 5 * sizeof(void *));
-                for (size_t i = 0; i < ss->n_spans; i++)
-                    ss->spans[i] = gen_span(a);
+                ScopeSpans *ss = wtg_scope_spans(a, gen_scope(a), 5);
+                for (size_t i = rnd(5); i > 0; i--)
+                    ss->spans[ss->n_spans++] = gen_span(a);
                 rs->scope_spans[k] = ss;
             }
-            treq.resource_spans[r] = rs;
+            req->resource_spans[r] = rs;
         }
+        m = &req->base;
     } else {
-        lreq.n_resource_logs = nr;
-        lreq.resource_logs = arena_alloc(a, nr * sizeof(void *));
+        LogsReq *req = wtg_logs(a, nr);
         for (size_t r = 0; r < nr; r++) {
-            ResourceLogs *rl = arena_alloc(a, sizeof *rl);
-            opentelemetry__proto__logs__v1__resource_logs__init(rl);
-            rl->resource = gen_resource(a);
-            rl->n_scope_logs = 1 + rnd(3);
-            rl->scope_logs = arena_alloc(a, rl->n_scope_logs * sizeof(void *));
+            Resource *res = gen_resource(a);
+            ResourceLogs *rl = wtg_resource_logs(a, res, 1 + rnd(3));
             for (size_t k = 0; k < rl->n_scope_logs; k++) {
-                ScopeLogs *sl = arena_alloc(a, sizeof *sl);
-                opentelemetry__proto__logs__v1__scope_logs__init(sl);
-                sl->scope = gen_scope(a);
-                sl->n_log_records = rnd(5);
-                sl->log_records = arena_alloc(a, 5 * sizeof(void *));
-                for (size_t i = 0; i < sl->n_log_records; i++)
-                    sl->log_records[i] = gen_log(a);
+                ScopeLogs *sl = wtg_scope_logs(a, gen_scope(a), 5);
+                for (size_t i = rnd(5); i > 0; i--)
+                    sl->log_records[sl->n_log_records++] = gen_log(a);
                 rl->scope_logs[k] = sl;
             }
-            lreq.resource_logs[r] = rl;
+            req->resource_logs[r] = rl;
         }
+        m = &req->base;
     }
-    const ProtobufCMessage *m = s == SIGNAL_TRACES ? &treq.base : &lreq.base;
-    *len = protobuf_c_message_get_packed_size(m);
-    uint8_t *buf = malloc(*len ? *len : 1);
-    assert_int_equal(protobuf_c_message_pack(m, buf), *len);
+    uint8_t *buf = tu_pack(m, len);
     arena_free(a);
     return buf;
 }
