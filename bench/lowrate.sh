@@ -18,6 +18,9 @@
 #        poll() engine instead of its default epoll1), line "poll"
 #        LOWRATE_IDLE_CONNS=N: during every line, N idle HTTP/2 connections held open to the
 #        gRPC port (bench/idle_conns.mjs; needs node), as a fleet of SDK clients would
+#        LOWRATE_RECV_THREADS=N: the receiver's num_threads (gRPC and HTTP; default: theirs)
+#        LOWRATE_QUEUE=0: the exporter's sending_queue disabled (the export then runs on the
+#        receiving thread and the sender's answer waits for it, as in the Collector)
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh" lowrate
@@ -58,6 +61,14 @@ start_relay() {
     GPORT=$(free_port); HPORT=$(free_port); local mport
     mport=$(free_port)
     relay_yaml "$TMP/relay.yaml" "grpc=$GPORT http=$HPORT" otlp "$SINK_PORT" "$mport"
+    if [ -n "${LOWRATE_RECV_THREADS:-}" ]; then
+        sed -i "s/^\(        endpoint: 127.0.0.1:[0-9]*\)$/\1\n        num_threads: $LOWRATE_RECV_THREADS/" "$TMP/relay.yaml"
+        [ "$(grep -c "num_threads: $LOWRATE_RECV_THREADS" "$TMP/relay.yaml")" = 2 ] || die "LOWRATE_RECV_THREADS not applied"
+    fi
+    if [ "${LOWRATE_QUEUE:-1}" = 0 ]; then
+        sed -i '/^      num_consumers: 4$/d; s/^      queue_size: 1000$/      enabled: false/' "$TMP/relay.yaml"
+        grep -q "enabled: false" "$TMP/relay.yaml" || die "LOWRATE_QUEUE=0 not applied"
+    fi
     "$1" --config "$TMP/relay.yaml" >"$TMP/relay.log" 2>&1 &
     LPID=$!
     PIDS+=("$LPID")
@@ -114,7 +125,7 @@ measure() {
 }
 
 echo "== machine: nproc $(nproc), $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(uname -sr)"
-echo "== $SPANS spans/request, ${SECS}s per line, rates: $RATES requests/s and saturated (concurrency $CONC), $IDLE_CONNS idle gRPC connections"
+echo "== $SPANS spans/request, ${SECS}s per line, rates: $RATES requests/s and saturated (concurrency $CONC), $IDLE_CONNS idle gRPC connections, receiver threads ${LOWRATE_RECV_THREADS:-default}, sending_queue $([ "${LOWRATE_QUEUE:-1}" = 0 ] && echo disabled || echo on)"
 
 # Idle: no request at all, after a warm-up on both protocols.
 for i in "${!BINS[@]}"; do
