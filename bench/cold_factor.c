@@ -75,7 +75,8 @@ int main(int argc, char **argv)
         else if ((v = bench_opt(argc, argv, &i, "--rates")))
             rates = v;
         else {
-            fprintf(stderr, "usage: cold_factor [--spans N] [--rates \"25 300\"] [--seconds S] [--seed N]\n");
+            fprintf(stderr, "usage: cold_factor [--spans N] [--rates \"25 300\"] [--seconds S] "
+                            "[--seed N]\n");
             return 2;
         }
     }
@@ -100,7 +101,8 @@ int main(int argc, char **argv)
 
     char buf[256];
     snprintf(buf, sizeof buf, "%s", rates);
-    for (char *save = NULL, *tok = strtok_r(buf, " ,", &save); tok; tok = strtok_r(NULL, " ,", &save)) {
+    for (char *save = NULL, *tok = strtok_r(buf, " ,", &save); tok;
+         tok = strtok_r(NULL, " ,", &save)) {
         long rate = bench_atol("--rates", tok, 1, 100000);
         long period_ns = 1000000000L / rate;
         size_t m = (size_t)(seconds * (double)rate);

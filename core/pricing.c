@@ -1128,7 +1128,8 @@ static const struct discount_row *find_discount(const struct pricing_snapshot *s
                                                 const char *model, int64_t at)
 {
     const struct discount_row *whole = NULL;
-    for (size_t i = first_discount(sn, tenant); i < sn->n_discounts && strcmp(sn->discounts[i].tenant, tenant) == 0; i++) {
+    for (size_t i = first_discount(sn, tenant);
+         i < sn->n_discounts && strcmp(sn->discounts[i].tenant, tenant) == 0; i++) {
         const struct discount_row *d = &sn->discounts[i];
         if (strcmp(d->provider, provider) != 0 || at < d->from || at >= d->to)
             continue;
