@@ -114,6 +114,38 @@ static inline int pb_next(struct pb_reader *r, struct pb_field *f)
     return 1;
 }
 
+/* A KeyValue body's key (field 1) and AnyValue (field 2) as protobuf decoders read them: the
+ * last of each wins; an absent one is NULL with length 0. Nearly every KeyValue is exactly its
+ * key then its value, each with a one-byte length: that shape is read directly, since no later
+ * field can win in it; any other takes the field walk. Returns 0, or -1 on malformed bytes (the
+ * fields read before them are kept). */
+static inline int pb_kv_read(const uint8_t *kv, size_t len, const uint8_t **key, size_t *key_len,
+                             const uint8_t **any, size_t *any_len)
+{
+    *key = *any = NULL;
+    *key_len = *any_len = 0;
+    if (len >= 2 && kv[0] == 0x0a && kv[1] < 0x80 && (size_t)kv[1] + 2 <= len) {
+        const uint8_t *q = kv + 2 + kv[1], *e = kv + len;
+        if (q == e || (e - q >= 2 && q[0] == 0x12 && q[1] < 0x80 && q + 2 + q[1] == e)) {
+            *key = kv + 2, *key_len = kv[1];
+            if (q != e)
+                *any = q + 2, *any_len = q[1];
+            return 0;
+        }
+    }
+    struct pb_reader r;
+    struct pb_field f;
+    pb_init(&r, kv, len);
+    int rc;
+    while ((rc = pb_next(&r, &f)) == 1) {
+        if (f.num == 1 && f.wt == PB_LEN)
+            *key = f.data, *key_len = f.len;
+        else if (f.num == 2 && f.wt == PB_LEN)
+            *any = f.data, *any_len = f.len;
+    }
+    return rc < 0 ? -1 : 0;
+}
+
 size_t pb_varint_size(uint64_t v);
 uint8_t *pb_put_varint(uint8_t *p, uint64_t v);
 /* Equal bytes, compared 8 at a time inline: attribute keys are short (10 to 40 bytes) and the

@@ -319,36 +319,10 @@ static int collect_finish(struct collect *c, struct wi_attrs *out, uint32_t slac
 /* One KeyValue field; recorded when its key is of interest. */
 static int read_attr(const struct wire_interest *in, const struct pb_field *kvf, struct collect *c)
 {
-    const uint8_t *key = NULL, *any = NULL;
-    size_t key_len = 0, any_len = 0;
-    const uint8_t *d = kvf->data, *e = kvf->data + kvf->len;
-    /* Almost every KeyValue is exactly key (tag 0x0a) then value (tag 0x12), each with a one-byte
-     * length: read that shape directly; anything else takes the general walk. */
-    if (kvf->len >= 2 && d[0] == 0x0a && d[1] < 0x80 && (size_t)d[1] + 2 <= kvf->len) {
-        const uint8_t *q = d + 2 + d[1];
-        if (q == e) {
-            key = d + 2, key_len = d[1];
-            goto read;
-        }
-        if (e - q >= 2 && q[0] == 0x12 && q[1] < 0x80 && q + 2 + q[1] == e) {
-            key = d + 2, key_len = d[1];
-            any = q + 2, any_len = q[1];
-            goto read;
-        }
-    }
-    struct pb_reader r;
-    struct pb_field f;
-    pb_init(&r, kvf->data, kvf->len);
-    int rc;
-    while ((rc = pb_next(&r, &f)) == 1) {
-        if (f.num == 1 && f.wt == PB_LEN)
-            key = f.data, key_len = f.len;
-        else if (f.num == 2 && f.wt == PB_LEN)
-            any = f.data, any_len = f.len;
-    }
-    if (rc < 0)
+    const uint8_t *key, *any;
+    size_t key_len, any_len;
+    if (pb_kv_read(kvf->data, kvf->len, &key, &key_len, &any, &any_len) != 0)
         return -1;
-read:
     if (!key) /* a KeyValue without a key field has the empty key (and memcmp wants a pointer) */
         key = (const uint8_t *)"";
     if (in) {

@@ -924,30 +924,13 @@ static bool leaf_matches_value(const struct ts_policy *pol, const struct anyvalu
 static void read_kv(const struct ts_policies *p, const uint8_t *kv, size_t len, uint64_t *mask,
                     struct ts_span_info *info, bool resource)
 {
-    /* Almost every KeyValue is exactly its key then its value, each with a one-byte length: in
-     * that shape (no later key field that would win) a key whose first byte no policy names is
-     * ruled out before anything else is read. */
-    if (len >= 3 && kv[0] == 0x0a && kv[1] > 0 && kv[1] < 0x80 && (size_t)kv[1] + 2 <= len &&
-        !(p->key_first[kv[2] >> 3] & (1u << (kv[2] & 7)))) {
-        const uint8_t *q = kv + 2 + kv[1], *e = kv + len;
-        if (q == e || (e - q >= 2 && q[0] == 0x12 && q[1] < 0x80 && q + 2 + q[1] == e))
-            return;
-    }
-    struct pb_reader r;
-    struct pb_field f;
-    const uint8_t *key = NULL, *val = NULL;
-    size_t klen = 0, vlen = 0;
-    pb_init(&r, kv, len);
-    while (pb_next(&r, &f) == 1) {
-        if (f.num == 1 && f.wt == PB_LEN) {
-            key = f.data;
-            klen = f.len;
-        } else if (f.num == 2 && f.wt == PB_LEN) {
-            val = f.data;
-            vlen = f.len;
-        }
-    }
+    const uint8_t *key, *val;
+    size_t klen, vlen;
+    pb_kv_read(kv, len, &key, &klen, &val, &vlen); /* validated bytes: what it read stands */
     if (!key)
+        return;
+    /* most keys are ruled out by their first byte, before the key table is searched */
+    if (klen && !(p->key_first[key[0] >> 3] & (1u << (key[0] & 7))))
         return;
     size_t k = 0;
     while (k < p->n_keys &&
@@ -1273,27 +1256,11 @@ bool ts_item_has_key(const uint8_t *item, size_t len, uint32_t attr_field, const
     while (pb_next(&r, &f) == 1) {
         if (f.num != attr_field || f.wt != PB_LEN)
             continue;
-        const uint8_t *d = f.data, *e = f.data + f.len;
-        /* Nearly every KeyValue is exactly its key then its value, each with a one-byte length:
-         * read that shape directly (only that shape: a later key field would win). */
-        if (f.len >= 2 && d[0] == 0x0a && d[1] < 0x80 && (size_t)d[1] + 2 <= f.len) {
-            const uint8_t *q = d + 2 + d[1];
-            if (q == e || (e - q >= 2 && q[0] == 0x12 && q[1] < 0x80 && q + 2 + q[1] == e)) {
-                if (d[1] == key_len && memcmp(d + 2, key, key_len) == 0)
-                    return true;
-                continue;
-            }
-        }
-        /* any other shape: the key is the last key field, as protobuf decoders read it */
-        const uint8_t *k = NULL;
-        size_t klen = 0;
-        struct pb_reader kr;
-        struct pb_field kf;
-        pb_init(&kr, f.data, f.len);
-        while (pb_next(&kr, &kf) == 1)
-            if (kf.num == 1 && kf.wt == PB_LEN)
-                k = kf.data, klen = kf.len;
-        if (klen == key_len && (key_len == 0 || memcmp(k, key, key_len) == 0))
+        const uint8_t *k, *any;
+        size_t klen, any_len;
+        pb_kv_read(f.data, f.len, &k, &klen, &any, &any_len);
+        /* an absent key is the empty key */
+        if (klen == key_len && (key_len == 0 || wire_bytes_eq((const char *)k, key, key_len)))
             return true;
     }
     return false;
