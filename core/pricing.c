@@ -1162,17 +1162,15 @@ static void narrow(int64_t at, int64_t rf, int64_t rt, int64_t *from, int64_t *t
 /* Every row the answer for (rp, rm, tenant) at `at` depends on narrows the range it holds for:
  * inside it, each of those rows is in force exactly when it is at `at`, so the same rows are
  * chosen and the answer is the same. */
-static void answer_range(const struct pricing_snapshot *sn, const char *rp, const char *rm,
-                         const char *tenant, int64_t at, int64_t *from, int64_t *to)
+static void answer_range(const struct pricing_snapshot *sn, size_t lo, size_t hi, const char *rp,
+                         const char *rm, const char *tenant, int64_t at, int64_t *from, int64_t *to)
 {
-    size_t lo, hi;
-    if (find_model(sn, rm, &lo, &hi))
-        for (size_t i = lo; i < hi; i++) {
-            const struct price *p = &sn->prices[i];
-            if (strcmp(p->provider, rp) == 0 &&
-                (!p->tenant[0] || (tenant && strcmp(p->tenant, tenant) == 0)))
-                narrow(at, p->effective_from, p->effective_to, from, to);
-        }
+    for (size_t i = lo; i < hi; i++) {
+        const struct price *p = &sn->prices[i];
+        if (strcmp(p->provider, rp) == 0 &&
+            (!p->tenant[0] || (tenant && strcmp(p->tenant, tenant) == 0)))
+            narrow(at, p->effective_from, p->effective_to, from, to);
+    }
     if (!tenant)
         return;
     for (size_t i = first_discount(sn, tenant);
@@ -1207,10 +1205,10 @@ bool pricing_snapshot_lookup_range(const struct pricing_snapshot *sn, const char
     /* The names resolve the same at every time: an unknown model is unknown for all of them. */
     if (!resolve(sn, provider, model, &rp, &rm))
         return false;
-    if (valid_from && valid_to)
-        answer_range(sn, rp, rm, tenant, at, valid_from, valid_to);
     size_t lo, hi;
-    find_model(sn, rm, &lo, &hi);
+    find_model(sn, rm, &lo, &hi); /* resolve found rm: it has rows */
+    if (valid_from && valid_to)
+        answer_range(sn, lo, hi, rp, rm, tenant, at, valid_from, valid_to);
     const struct price *list = NULL, *own = NULL;
     for (size_t i = lo; i < hi; i++) {
         const struct price *p = &sn->prices[i];
